@@ -1,0 +1,211 @@
+//! Campaigns: what to show (content, variants), to whom (audience), when
+//! (trigger, schedule) and how often (frequency cap).
+
+use crate::condition::Condition;
+use crate::time::Millis;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Paused,
+    Draft,
+}
+
+/// Which URL paths a trigger listens on.
+#[derive(Clone, Debug)]
+pub enum UrlMatch {
+    Equals(String),
+    Prefix(String),
+    Contains(String),
+    /// A regex compiled by the host's engine (see [`crate::condition`]).
+    Regex(Condition),
+}
+
+impl UrlMatch {
+    pub fn matches(&self, path: &str) -> bool {
+        match self {
+            UrlMatch::Equals(p) => path == p || path.strip_suffix('/') == Some(p.as_str()),
+            UrlMatch::Prefix(p) => path.starts_with(p.as_str()),
+            UrlMatch::Contains(p) => path.contains(p.as_str()),
+            UrlMatch::Regex(condition) => {
+                let mut attributes = crate::condition::Attributes::new();
+                attributes.insert("path", path);
+                condition.matches(&attributes)
+            }
+        }
+    }
+}
+
+/// What starts a campaign's evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TriggerKind {
+    PageView,
+    /// The visitor scrolled at least this far down the page (1..=100).
+    ScrollDepth { percent: u8 },
+    /// The visitor is about to leave: pointer out through the top (desktop),
+    /// a fast scroll up, the back button, or returning to a hidden tab (mobile).
+    ExitIntent { min_seconds_on_page: f64 },
+    TimeOnPage { seconds: f64 },
+    /// Visible time summed over the whole visit history crossed this.
+    TimeOnSite { seconds: f64 },
+    /// No input for this long.
+    Inactivity { seconds: f64 },
+    /// A named event, e.g. "Product Added".
+    Event { name: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Trigger {
+    pub kind: TriggerKind,
+    pub url: Option<UrlMatch>,
+}
+
+/// Where and how content appears.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Modal,
+    SlideIn,
+    TopBanner,
+    BottomBanner,
+    /// Into the shop's page, at a CSS selector.
+    Inline { selector: String, position: InlinePosition },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InlinePosition {
+    Append,
+    Prepend,
+    Before,
+    After,
+}
+
+/// A screen area of which only one campaign may hold at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// Modals and slide-ins: one overlay at a time.
+    Overlay,
+    Top,
+    Bottom,
+    Inline(String),
+}
+
+impl Layout {
+    pub fn slot(&self) -> Slot {
+        match self {
+            Layout::Modal | Layout::SlideIn => Slot::Overlay,
+            Layout::TopBanner => Slot::Top,
+            Layout::BottomBanner => Slot::Bottom,
+            Layout::Inline { selector, .. } => Slot::Inline(selector.clone()),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layout::Modal => "modal",
+            Layout::SlideIn => "slide_in",
+            Layout::TopBanner => "top_banner",
+            Layout::BottomBanner => "bottom_banner",
+            Layout::Inline { .. } => "inline",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureField {
+    Email,
+    Phone,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Form {
+    pub field: CaptureField,
+    pub placeholder: String,
+    pub button: String,
+    /// Shown after a valid submission (the coupon, if any, is revealed then).
+    pub success: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    pub src: String,
+    pub alt: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallToAction {
+    pub label: String,
+    pub url: Option<String>,
+}
+
+/// What a campaign shows. Texts may hold merge fields (`{{first_name|there}}`),
+/// filled from the visitor's attributes and always rendered as text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Content {
+    pub layout: Layout,
+    pub title: String,
+    pub body: String,
+    pub image: Option<Image>,
+    pub cta: Option<CallToAction>,
+    pub form: Option<Form>,
+    pub coupon: Option<String>,
+    pub dismiss_label: String,
+    /// Accent colour (CSS colour, validated).
+    pub accent: Option<String>,
+}
+
+/// How often a visitor may see a campaign.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrequencyCap {
+    pub per_session: Option<u32>,
+    /// At most `max` impressions in any `days`-day window.
+    pub per_days: Option<(u32, u32)>,
+    pub max_impressions: Option<u32>,
+    pub stop_after_conversion: bool,
+    /// Days to stay away after a dismissal (0: the per-N-days cap decides).
+    pub snooze_days_after_dismiss: u32,
+}
+
+impl Default for FrequencyCap {
+    fn default() -> Self {
+        FrequencyCap {
+            per_session: Some(1),
+            per_days: None,
+            max_impressions: None,
+            stop_after_conversion: true,
+            snooze_days_after_dismiss: 0,
+        }
+    }
+}
+
+/// One arm of an A/B test. A control arm shows nothing but is recorded, so
+/// the campaign's effect can be measured against it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    pub key: String,
+    pub weight: f64,
+    pub control: bool,
+    /// This arm's content (the campaign's content with the arm's overrides).
+    pub content: Content,
+}
+
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    pub start: Option<Millis>,
+    pub end: Option<Millis>,
+    pub priority: i32,
+    pub trigger: Trigger,
+    pub audience: Condition,
+    pub content: Content,
+    pub frequency: FrequencyCap,
+    /// Empty for a campaign without A/B test.
+    pub variants: Vec<Variant>,
+    /// Share of eligible visitors entered into the test (0..=1).
+    pub coverage: f64,
+    /// Attribute whose value buckets visitors into variants ("id" by default).
+    pub hash_attribute: String,
+    /// Event that counts as this campaign's conversion.
+    pub goal: Option<String>,
+}

@@ -1,0 +1,404 @@
+//! The decision: given the config, the visitor's profile, the page and what
+//! just happened, which campaigns to show now, and why the others were not.
+//!
+//! [`decide`] is pure and deterministic: the clock comes in as `now`, and A/B
+//! bucketing hashes the visitor's id with the campaign id (GrowthBook's
+//! algorithm), so the same inputs always give the same decision, in the
+//! browser, on the edge or in a test.
+
+use crate::bucket;
+use crate::campaign::{Campaign, Content, FrequencyCap, Slot, Status, TriggerKind};
+use crate::condition::Attributes;
+use crate::config::{Config, Geo};
+use crate::diagnostics::Diagnostic;
+use crate::event::PageContext;
+use crate::profile::{CampaignHistory, Profile};
+use crate::time::{Millis, DAY, SECOND};
+use crate::value::{Map, Value};
+
+/// How long after an impression a goal event still counts as its conversion.
+pub const CONVERSION_WINDOW: Millis = 30 * DAY;
+
+/// What just happened on the page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Signal {
+    PageView,
+    Scroll { percent: u8 },
+    ExitIntent,
+    TimeOnPage { seconds: f64 },
+    TimeOnSite { seconds: f64 },
+    Inactivity { seconds: f64 },
+    Event { name: String },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeviceKind {
+    Mobile,
+    Tablet,
+    #[default]
+    Desktop,
+}
+
+impl DeviceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Mobile => "mobile",
+            DeviceKind::Tablet => "tablet",
+            DeviceKind::Desktop => "desktop",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Device {
+    pub kind: DeviceKind,
+    pub language: String,
+    pub viewport_width: u32,
+    pub touch: bool,
+}
+
+/// The current page view: not persisted, rebuilt on every page.
+#[derive(Clone, Debug, Default)]
+pub struct PageState {
+    pub context: PageContext,
+    /// The shop's page type ("product", "category", "cart", ...), if it said.
+    pub page_type: Option<String>,
+    pub category: Option<String>,
+    pub product_id: Option<String>,
+    pub started_at: Millis,
+    pub max_scroll: u8,
+    /// Campaigns shown during this page view.
+    pub shown: Vec<String>,
+    /// Screen areas currently occupied by a campaign.
+    pub occupied: Vec<Slot>,
+    pub device: Device,
+}
+
+impl PageState {
+    pub fn seconds_on_page(&self, now: Millis) -> f64 {
+        (now - self.started_at).max(0) as f64 / SECOND as f64
+    }
+}
+
+/// A campaign to show, and in which variant.
+#[derive(Clone, Debug)]
+pub struct Choice<'a> {
+    pub campaign: &'a Campaign,
+    /// The A/B arm, if the campaign is a test.
+    pub variant: Option<&'a str>,
+    /// A control arm: record the exposure, show nothing.
+    pub control: bool,
+    pub content: &'a Content,
+}
+
+/// What [`decide`] returns: the choices, and a reason for each campaign whose
+/// trigger fired but which was not chosen.
+#[derive(Clone, Debug, Default)]
+pub struct Decision<'a> {
+    pub choices: Vec<Choice<'a>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Everything a decision depends on.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub profile: &'a Profile,
+    pub page: &'a PageState,
+    pub now: Millis,
+}
+
+/// Decides which campaigns to show for `signal`: at most one per screen slot
+/// (one overlay at a time), highest priority first.
+pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
+    let mut decision = Decision::default();
+    let mut taken: Vec<Slot> = ctx.page.occupied.clone();
+    let mut attributes: Option<Attributes> = None;
+    for campaign in &ctx.config.campaigns {
+        if !trigger_fires(campaign, signal, ctx) {
+            continue;
+        }
+        let mut reject = |reason: String| {
+            decision.diagnostics.push(Diagnostic::warning(format!("campaign {}", campaign.id), reason));
+        };
+        if let Err(reason) = eligible(campaign, ctx) {
+            reject(reason);
+            continue;
+        }
+        let attributes = attributes.get_or_insert_with(|| build_attributes(ctx.profile, ctx.page, &ctx.config.geo, ctx.now));
+        if !campaign.audience.matches_with_groups(attributes, &ctx.config.saved_groups) {
+            reject("audience does not match".into());
+            continue;
+        }
+        let (variant, content, control) = match choose_variant(campaign, ctx.profile, attributes) {
+            Ok(v) => v,
+            Err(reason) => {
+                reject(reason);
+                continue;
+            }
+        };
+        let slot = content.layout.slot();
+        if taken.contains(&slot) {
+            reject(format!("{slot:?} is already taken by another campaign"));
+            continue;
+        }
+        if !control {
+            taken.push(slot);
+        }
+        decision.choices.push(Choice { campaign, variant, control, content });
+    }
+    decision
+}
+
+fn trigger_fires(campaign: &Campaign, signal: &Signal, ctx: &Context<'_>) -> bool {
+    let trigger = &campaign.trigger;
+    if let Some(url) = &trigger.url {
+        if !url.matches(&ctx.page.context.path) {
+            return false;
+        }
+    }
+    match (&trigger.kind, signal) {
+        (TriggerKind::PageView, Signal::PageView) => true,
+        (TriggerKind::ScrollDepth { percent }, Signal::Scroll { percent: seen }) => seen >= percent,
+        (TriggerKind::ExitIntent { min_seconds_on_page }, Signal::ExitIntent) => {
+            ctx.page.seconds_on_page(ctx.now) >= *min_seconds_on_page
+        }
+        (TriggerKind::TimeOnPage { seconds }, Signal::TimeOnPage { seconds: seen })
+        | (TriggerKind::TimeOnSite { seconds }, Signal::TimeOnSite { seconds: seen })
+        | (TriggerKind::Inactivity { seconds }, Signal::Inactivity { seconds: seen }) => seen >= seconds,
+        (TriggerKind::Event { name }, Signal::Event { name: seen }) => name == seen,
+        _ => false,
+    }
+}
+
+/// Status, schedule, this page, and the frequency cap.
+fn eligible(campaign: &Campaign, ctx: &Context<'_>) -> Result<(), String> {
+    if campaign.status != Status::Active {
+        return Err(format!("status is {:?}", campaign.status).to_lowercase());
+    }
+    if campaign.start.is_some_and(|start| ctx.now < start) {
+        return Err("schedule has not started".into());
+    }
+    if campaign.end.is_some_and(|end| ctx.now >= end) {
+        return Err("schedule has ended".into());
+    }
+    if ctx.page.shown.contains(&campaign.id) {
+        return Err("already shown on this page".into());
+    }
+    match ctx.profile.history(&campaign.id) {
+        Some(history) => cap_allows(&campaign.frequency, history, ctx.profile.sessions, ctx.now),
+        None => Ok(()),
+    }
+}
+
+/// Whether a frequency cap allows one more impression.
+pub fn cap_allows(cap: &FrequencyCap, history: &CampaignHistory, session: u32, now: Millis) -> Result<(), String> {
+    if cap.stop_after_conversion && history.converted_at.is_some() {
+        return Err("visitor already converted".into());
+    }
+    if let Some(dismissed) = history.dismissed_at {
+        if cap.snooze_days_after_dismiss > 0 && now - dismissed < i64::from(cap.snooze_days_after_dismiss) * DAY {
+            return Err(format!("dismissed less than {} days ago", cap.snooze_days_after_dismiss));
+        }
+    }
+    if let Some(max) = cap.max_impressions {
+        if history.total_impressions >= max {
+            return Err(format!("shown {} times (max_impressions {max})", history.total_impressions));
+        }
+    }
+    if let Some(max) = cap.per_session {
+        if history.session == session && history.session_impressions >= max {
+            return Err(format!("shown {} times this session (per_session {max})", history.session_impressions));
+        }
+    }
+    if let Some((days, max)) = cap.per_days {
+        let since = now - i64::from(days) * DAY;
+        let recent = history.impressions.iter().filter(|&&at| at > since).count();
+        if recent >= max as usize {
+            return Err(format!("shown {recent} times in the last {days} days (per_days max {max})"));
+        }
+    }
+    Ok(())
+}
+
+type VariantPick<'a> = (Option<&'a str>, &'a Content, bool);
+
+/// Buckets the visitor into an A/B arm, keeping the arm they saw before.
+fn choose_variant<'a>(campaign: &'a Campaign, profile: &Profile, attributes: &Attributes) -> Result<VariantPick<'a>, String> {
+    if campaign.variants.is_empty() {
+        return Ok((None, &campaign.content, false));
+    }
+    let sticky = profile.history(&campaign.id).and_then(|h| h.variant.as_deref());
+    if let Some(v) = sticky.and_then(|key| campaign.variants.iter().find(|v| v.key == key)) {
+        return Ok((Some(&v.key), &v.content, v.control));
+    }
+    let hash_value = lookup(attributes.as_map(), &campaign.hash_attribute)
+        .map(|v| v.to_js_string().into_owned())
+        .unwrap_or_default();
+    if hash_value.is_empty() {
+        return Err(format!("no value for hash attribute {:?}", campaign.hash_attribute));
+    }
+    let weights: Vec<f64> = campaign.variants.iter().map(|v| v.weight).collect();
+    let ranges = bucket::bucket_ranges(weights.len(), campaign.coverage, Some(&weights));
+    let n = bucket::hash(&campaign.id, &hash_value, 2).unwrap_or(0.0);
+    match bucket::choose_variation(n, &ranges) {
+        Some(i) => {
+            let v = &campaign.variants[i];
+            Ok((Some(&v.key), &v.content, v.control))
+        }
+        None => Err("visitor is outside the test's coverage".into()),
+    }
+}
+
+/// Looks up a dotted path (`traits.first_name`) in attributes.
+pub fn lookup<'m>(map: &'m Map, path: &str) -> Option<&'m Value> {
+    let mut parts = path.split('.');
+    let mut current = map.get(parts.next()?)?;
+    for part in parts {
+        current = current.get(part)?;
+    }
+    Some(current)
+}
+
+/// Campaigns for which `event_name` is the goal and that this visitor saw
+/// within the conversion window and has not converted yet.
+pub fn conversions<'a>(config: &'a Config, profile: &Profile, event_name: &str, now: Millis) -> Vec<&'a Campaign> {
+    config
+        .campaigns
+        .iter()
+        .filter(|c| c.goal.as_deref() == Some(event_name))
+        .filter(|c| {
+            profile.history(&c.id).is_some_and(|h| {
+                h.converted_at.is_none() && h.impressions.last().is_some_and(|&at| now - at <= CONVERSION_WINDOW)
+            })
+        })
+        .collect()
+}
+
+/// The attributes audience conditions and merge fields see. Documented for
+/// marketers in README.md ("Audience attributes").
+pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Millis) -> Attributes {
+    let mut a = Attributes::new();
+    a.insert("id", profile.user_id.as_deref().unwrap_or(&profile.anonymous_id));
+    a.insert("anonymous_id", profile.anonymous_id.as_str());
+    a.insert("user_id", profile.user_id.clone());
+
+    let seconds_on_site = profile.seconds_on_site + page.seconds_on_page(now);
+    let mut visitor = Map::new();
+    visitor.insert("is_new", profile.sessions <= 1 && profile.orders == 0);
+    visitor.insert("is_returning", profile.sessions > 1);
+    visitor.insert("sessions", profile.sessions);
+    visitor.insert("page_views", profile.page_views);
+    visitor.insert("session_page_views", profile.session_page_views);
+    visitor.insert("seconds_on_site", seconds_on_site.floor());
+    visitor.insert("days_since_first_visit", crate::profile::days_between(profile.first_seen, now));
+    a.insert("visitor", visitor);
+    a.insert("is_customer", profile.is_customer());
+
+    let mut cart = Map::new();
+    cart.insert("items", profile.cart.items);
+    cart.insert("value", (profile.cart.value * 100.0).round() / 100.0);
+    a.insert("cart", cart);
+
+    let mut orders = Map::new();
+    orders.insert("count", profile.orders);
+    orders.insert("total_spent", (profile.total_spent * 100.0).round() / 100.0);
+    orders.insert("days_since_last", profile.last_order_at.map(|at| crate::profile::days_between(at, now)));
+    a.insert("orders", orders);
+
+    a.insert("traits", profile.traits.clone());
+    a.insert("tags", profile.tags.clone());
+    a.insert("segments", profile.segments.clone());
+    let usable: Vec<&str> = profile.usable_coupons(now).map(|c| c.code.as_str()).collect();
+    let mut coupons = Map::new();
+    coupons.insert("available", usable.len() as u32);
+    coupons.insert("latest", usable.last().copied());
+    a.insert("coupons", coupons);
+
+    let mut consent = Map::new();
+    consent.insert("analytics", profile.consent.analytics);
+    consent.insert("marketing", profile.consent.marketing);
+    a.insert("consent", consent);
+
+    let ctx = &page.context;
+    let mut p = Map::new();
+    p.insert("url", ctx.url.as_str());
+    p.insert("path", ctx.path.as_str());
+    p.insert("search", ctx.search.as_str());
+    p.insert("referrer", ctx.referrer.as_str());
+    p.insert("title", ctx.title.as_str());
+    p.insert("type", page.page_type.clone());
+    p.insert("category", page.category.clone());
+    p.insert("category_views", page.category.as_deref().map_or(0, |c| profile.category_views(c)));
+    p.insert("product_id", page.product_id.clone());
+    p.insert("scroll_depth", u32::from(page.max_scroll));
+    p.insert("seconds", page.seconds_on_page(now).floor());
+    a.insert("page", p);
+
+    let mut utm = Map::new();
+    for (key, value) in query_pairs(&ctx.search) {
+        if let Some(name) = key.strip_prefix("utm_") {
+            if ["source", "medium", "campaign", "term", "content"].contains(&name) {
+                utm.insert(name, value);
+            }
+        }
+    }
+    a.insert("utm", utm);
+
+    let mut device = Map::new();
+    device.insert("type", page.device.kind.name());
+    device.insert("language", page.device.language.as_str());
+    device.insert("width", page.device.viewport_width);
+    device.insert("touch", page.device.touch);
+    a.insert("device", device);
+
+    let mut g = Map::new();
+    g.insert("country", geo.country.clone());
+    g.insert("region", geo.region.clone());
+    a.insert("geo", g);
+
+    let mut campaigns = Map::new();
+    for h in &profile.campaigns {
+        let mut c = Map::new();
+        c.insert("shown", h.total_impressions);
+        c.insert("dismissed", h.dismissed_at.is_some());
+        c.insert("converted", h.converted_at.is_some());
+        campaigns.insert(h.id.as_str(), c);
+    }
+    a.insert("campaigns", campaigns);
+    a
+}
+
+/// `key=value` pairs of a query string (`?` optional), with `+` and `%xx` decoded.
+pub fn query_pairs(search: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or(""), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

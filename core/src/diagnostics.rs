@@ -1,0 +1,61 @@
+//! Problems found in marketer-supplied input, each with where and why.
+//!
+//! The engine never stops at the first problem: validation collects every one
+//! so a marketer fixes a config in one pass, and the decision engine attaches
+//! them to its answers instead of failing.
+
+use std::fmt;
+
+/// How much a problem matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Something is ignored or falls back to a default; the rest works.
+    Warning,
+    /// The item (campaign, condition, ...) holding it cannot be used.
+    Error,
+}
+
+/// One problem: a JSON-style path (`campaigns[2].trigger.percent`) and a reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub path: String,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn error(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Error, path: path.into(), message: message.into() }
+    }
+
+    pub fn warning(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, path: path.into(), message: message.into() }
+    }
+
+    /// The same problem seen from a containing document (`prefix.path`).
+    pub fn under(mut self, prefix: &str) -> Self {
+        self.path = join_path(prefix, &self.path);
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Joins a parent path and a child path (`a` + `b` = `a.b`, `a` + `[1]` = `a[1]`).
+pub fn join_path(prefix: &str, child: &str) -> String {
+    match (prefix.is_empty(), child.is_empty()) {
+        (true, _) => child.to_owned(),
+        (_, true) => prefix.to_owned(),
+        _ if child.starts_with('[') => format!("{prefix}{child}"),
+        _ => format!("{prefix}.{child}"),
+    }
+}

@@ -1,0 +1,250 @@
+//! The event model, after the Segment spec: `page`, `track` and `identify`
+//! calls, with Segment's e-commerce event names.
+//!
+//! [`Event`] is the domain type. On the wire (agent -> edge, edge -> channels)
+//! events travel in Segment's JSON shape (`type`, `messageId`, `anonymousId`,
+//! `userId`, `timestamp`, `properties`/`traits`, `context.page`), converted
+//! explicitly by [`Event::to_wire`] and [`Event::from_wire`], which reports
+//! every malformed field with its path.
+
+use crate::diagnostics::Diagnostic;
+use crate::read::Fields;
+use crate::time::{parse_iso8601, to_iso8601, Millis};
+use crate::value::{Map, Value};
+
+/// Segment's e-commerce event names the engine understands.
+pub mod names {
+    pub const PRODUCT_VIEWED: &str = "Product Viewed";
+    pub const PRODUCT_LIST_VIEWED: &str = "Product List Viewed";
+    pub const PRODUCT_ADDED: &str = "Product Added";
+    pub const PRODUCT_REMOVED: &str = "Product Removed";
+    pub const CART_VIEWED: &str = "Cart Viewed";
+    pub const CHECKOUT_STARTED: &str = "Checkout Started";
+    pub const ORDER_COMPLETED: &str = "Order Completed";
+    pub const COUPON_APPLIED: &str = "Coupon Applied";
+    /// Nudge's own: a visitor left an email or phone number in a popup.
+    pub const SIGNED_UP: &str = "Signed Up";
+    /// Nudge's own: an offsite channel issued a coupon to this person.
+    pub const COUPON_ISSUED: &str = "Coupon Issued";
+    /// Nudge's own campaign lifecycle events.
+    pub const CAMPAIGN_SHOWN: &str = "Campaign Shown";
+    pub const CAMPAIGN_DISMISSED: &str = "Campaign Dismissed";
+    pub const CAMPAIGN_CLICKED: &str = "Campaign Clicked";
+    pub const CAMPAIGN_CONVERTED: &str = "Campaign Converted";
+}
+
+/// Longest accepted identifier or event name, in bytes.
+pub const MAX_ID_LEN: usize = 200;
+
+/// What kind of call an event records.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A page view, optionally named ("Product", "Cart").
+    Page { name: Option<String> },
+    /// A named action ("Product Added").
+    Track { event: String },
+    /// Who the visitor is, and what we know about them.
+    Identify { traits: Map },
+}
+
+/// Where an event happened.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageContext {
+    pub url: String,
+    pub path: String,
+    pub search: String,
+    pub referrer: String,
+    pub title: String,
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Unique per event (Segment's `messageId`): every hop de-duplicates on it.
+    pub id: String,
+    pub kind: EventKind,
+    pub anonymous_id: String,
+    pub user_id: Option<String>,
+    pub timestamp: Millis,
+    pub properties: Map,
+    pub page: PageContext,
+}
+
+impl Event {
+    /// The track event's name, if this is one.
+    pub fn track_name(&self) -> Option<&str> {
+        match &self.kind {
+            EventKind::Track { event } => Some(event),
+            _ => None,
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self.kind {
+            EventKind::Page { .. } => "page",
+            EventKind::Track { .. } => "track",
+            EventKind::Identify { .. } => "identify",
+        }
+    }
+
+    /// The Segment-shaped JSON form.
+    pub fn to_wire(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("type", self.type_name());
+        out.insert("messageId", self.id.as_str());
+        out.insert("anonymousId", self.anonymous_id.as_str());
+        if let Some(user_id) = &self.user_id {
+            out.insert("userId", user_id.as_str());
+        }
+        out.insert("timestamp", to_iso8601(self.timestamp));
+        match &self.kind {
+            EventKind::Page { name } => {
+                if let Some(name) = name {
+                    out.insert("name", name.as_str());
+                }
+                out.insert("properties", self.properties.clone());
+            }
+            EventKind::Track { event } => {
+                out.insert("event", event.as_str());
+                out.insert("properties", self.properties.clone());
+            }
+            EventKind::Identify { traits } => {
+                out.insert("traits", traits.clone());
+            }
+        }
+        let mut page = Map::new();
+        for (key, value) in [
+            ("url", &self.page.url),
+            ("path", &self.page.path),
+            ("search", &self.page.search),
+            ("referrer", &self.page.referrer),
+            ("title", &self.page.title),
+        ] {
+            if !value.is_empty() {
+                page.insert(key, value.as_str());
+            }
+        }
+        let mut context = Map::new();
+        context.insert("page", page);
+        out.insert("context", context);
+        Value::Object(out)
+    }
+
+    /// Reads the Segment-shaped JSON form; every problem is reported with its path.
+    pub fn from_wire(value: &Value, path: &str) -> Result<Event, Vec<Diagnostic>> {
+        let mut problems = Vec::new();
+        let Some(f) = Fields::of(value, path, &mut problems) else {
+            return Err(problems);
+        };
+        let id = f.required_str("messageId", &mut problems).map(str::to_owned);
+        let anonymous_id = f.required_str("anonymousId", &mut problems).map(str::to_owned);
+        let user_id = f.str("userId", &mut problems).map(str::to_owned);
+        for (key, value) in [("messageId", &id), ("anonymousId", &anonymous_id), ("userId", &user_id)] {
+            if let Some(v) = value {
+                if let Err(reason) = check_identifier(v) {
+                    problems.push(Diagnostic::error(f.at(key), reason));
+                }
+            }
+        }
+        let timestamp = match f.required_str("timestamp", &mut problems) {
+            Some(text) => parse_iso8601(text).or_else(|| {
+                problems.push(Diagnostic::error(f.at("timestamp"), format!("must be an ISO 8601 date-time, got {text:?}")));
+                None
+            }),
+            None => None,
+        };
+        let object_or_empty = |key: &str, problems: &mut Vec<Diagnostic>| {
+            f.object(key, problems).map(|o| o.map.clone()).unwrap_or_default()
+        };
+        let kind = match f.required_str("type", &mut problems) {
+            Some("page") => Some(EventKind::Page { name: f.str("name", &mut problems).map(str::to_owned) }),
+            Some("track") => f
+                .required_str("event", &mut problems)
+                .map(|event| EventKind::Track { event: event.to_owned() }),
+            Some("identify") => Some(EventKind::Identify { traits: object_or_empty("traits", &mut problems) }),
+            Some(other) => {
+                problems.push(Diagnostic::error(
+                    f.at("type"),
+                    format!("must be one of page, track, identify; got {other:?}"),
+                ));
+                None
+            }
+            None => None,
+        };
+        let properties = object_or_empty("properties", &mut problems);
+        let mut page = PageContext::default();
+        if let Some(context) = f.object("context", &mut problems) {
+            if let Some(p) = context.object("page", &mut problems) {
+                let text = |key: &str, problems: &mut Vec<Diagnostic>| p.str(key, problems).unwrap_or_default().to_owned();
+                page = PageContext {
+                    url: text("url", &mut problems),
+                    path: text("path", &mut problems),
+                    search: text("search", &mut problems),
+                    referrer: text("referrer", &mut problems),
+                    title: text("title", &mut problems),
+                };
+            }
+        }
+        match (id, kind, anonymous_id, timestamp) {
+            (Some(id), Some(kind), Some(anonymous_id), Some(timestamp)) if problems.is_empty() => {
+                Ok(Event { id, kind, anonymous_id, user_id, timestamp, properties, page })
+            }
+            _ => Err(problems),
+        }
+    }
+}
+
+/// Refuses identifiers that are really a bug on the caller's side
+/// (`"undefined"`, `"null"`, blank) or absurdly long.
+pub fn check_identifier(id: &str) -> Result<(), String> {
+    let trimmed = id.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if matches!(trimmed.to_ascii_lowercase().as_str(), "undefined" | "null" | "nan" | "[object object]") {
+        return Err(format!("{trimmed:?} is not a real identifier"));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(format!("must be at most {MAX_ID_LEN} bytes, got {}", id.len()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Event {
+        let mut properties = Map::new();
+        properties.insert("price", 20.0);
+        Event {
+            id: "e1".into(),
+            kind: EventKind::Track { event: names::PRODUCT_ADDED.into() },
+            anonymous_id: "a1".into(),
+            user_id: None,
+            timestamp: 1_700_000_000_000,
+            properties,
+            page: PageContext { path: "/p/1".into(), ..Default::default() },
+        }
+    }
+
+    #[test]
+    fn wire_round_trip() {
+        let event = sample();
+        assert_eq!(Event::from_wire(&event.to_wire(), "").unwrap(), event);
+    }
+
+    #[test]
+    fn wire_errors_name_every_field() {
+        let mut wire = sample().to_wire();
+        if let Value::Object(map) = &mut wire {
+            map.insert("anonymousId", "undefined");
+            map.insert("timestamp", "yesterday");
+            map.remove("event");
+        }
+        let problems = Event::from_wire(&wire, "batch[3]").unwrap_err();
+        let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["batch[3].anonymousId", "batch[3].timestamp", "batch[3].event"]);
+    }
+}

@@ -1,0 +1,33 @@
+//! Nudge's pure-Rust heart, shared by the browser agent and the edge Worker.
+//!
+//! Data flow: an [`event::Event`] updates a [`profile::Profile`]; a
+//! [`decide::Signal`] (scroll, exit intent, ...) plus profile, page and
+//! [`config::Config`] go into [`decide::decide`], which answers which
+//! campaigns to show and why others were not. Targeting uses
+//! [`Condition`], GrowthBook-compatible.
+//!
+//! Invariants: no platform code here (no wasm-bindgen, web-sys, js-sys or
+//! worker; checked by a test over `cargo metadata`); nothing panics on input;
+//! problems come back as [`Diagnostic`]s with paths.
+
+pub mod bucket;
+pub mod campaign;
+pub mod condition;
+pub mod config;
+pub mod decide;
+pub mod diagnostics;
+pub mod event;
+pub mod platform;
+pub mod profile;
+pub mod queue;
+mod read;
+pub mod template;
+pub mod time;
+pub mod value;
+mod watch;
+
+pub use condition::{Attributes, Condition, SavedGroups};
+pub use config::Config;
+pub use diagnostics::{Diagnostic, Severity};
+pub use value::{Map, Value};
+pub use watch::Watch;

@@ -1,0 +1,99 @@
+use super::*;
+use crate::event::{Event, EventKind, PageContext};
+
+fn track(name: &str, props: &[(&str, Value)], at: Millis) -> Event {
+    let mut properties = Map::new();
+    for (k, v) in props {
+        properties.insert(*k, v.clone());
+    }
+    Event {
+        id: format!("e{at}"),
+        kind: EventKind::Track { event: name.into() },
+        anonymous_id: "a".into(),
+        user_id: None,
+        timestamp: at,
+        properties,
+        page: PageContext::default(),
+    }
+}
+
+#[test]
+fn cart_and_orders_follow_ecommerce_events() {
+    let mut p = Profile::new("a", 0);
+    p.apply(&track(names::PRODUCT_ADDED, &[("price", 20.0.into()), ("quantity", 2.0.into())], 1));
+    assert_eq!(p.cart, Cart { items: 2, value: 40.0 });
+    p.apply(&track(names::ORDER_COMPLETED, &[("total", 40.0.into())], 2));
+    assert_eq!((p.orders, p.total_spent, p.cart.items), (1, 40.0, 0));
+    assert!(p.is_customer());
+}
+
+#[test]
+fn sessions_start_after_thirty_idle_minutes() {
+    let mut p = Profile::new("a", 0);
+    assert!(!p.touch(SESSION_TIMEOUT));
+    assert!(p.touch(2 * SESSION_TIMEOUT + 1));
+    assert_eq!(p.sessions, 2);
+}
+
+#[test]
+fn stored_round_trip_and_resets() {
+    let mut p = Profile::new("a", 5);
+    p.apply(&track(names::PRODUCT_ADDED, &[("price", 9.5.into())], 6));
+    p.record("welcome", Some("b"), Outcome::Shown, 7);
+    p.set_trait("first_name", &"Ada".into());
+    assert_eq!(Profile::from_stored(&p.to_stored()).unwrap(), p);
+
+    for junk in [Value::Null, Value::from("x"), Value::from(vec![1.0]), {
+        let mut m = Map::new();
+        m.insert("v", 99.0);
+        Value::Object(m)
+    }] {
+        assert!(Profile::from_stored(&junk).is_err(), "{junk:?}");
+    }
+}
+
+#[test]
+fn migrates_format_one() {
+    let mut old = Map::new();
+    old.insert("v", 1.0);
+    old.insert("aid", "a");
+    old.insert("last", 10.0);
+    old.insert("cart_items", 3.0);
+    old.insert("cart_value", 30.0);
+    let mut shown = Map::new();
+    shown.insert("welcome", 2.0);
+    old.insert("shown", shown);
+    let p = Profile::from_stored(&Value::Object(old)).unwrap();
+    assert_eq!(p.cart, Cart { items: 3, value: 30.0 });
+    assert_eq!(p.history("welcome").map(|h| h.total_impressions), Some(2));
+}
+
+#[test]
+fn lists_stay_capped() {
+    let mut p = Profile::new("a", 0);
+    for i in 0..100 {
+        p.apply(&track(names::PRODUCT_VIEWED, &[("product_id", Value::from(i as f64))], i));
+        p.add_tag(&format!("t{i}"));
+    }
+    assert_eq!(p.viewed_products.len(), MAX_PRODUCTS);
+    assert_eq!(p.viewed_products.last().map(String::as_str), Some("99"));
+    assert_eq!(p.tags.len(), MAX_TAGS);
+}
+
+#[test]
+fn remote_facts_merge_without_losing_local_state() {
+    let mut p = Profile::new("a", 0);
+    p.record("welcome", None, Outcome::Shown, 10);
+    let mut remote_history = CampaignHistory { id: "welcome".into(), impressions: vec![5], total_impressions: 3, ..Default::default() };
+    remote_history.converted_at = Some(6);
+    p.merge_remote(&RemoteFacts {
+        orders: 2,
+        coupons: vec![Coupon { code: "BACK10".into(), issued_at: 1, expires_at: None, redeemed: false }],
+        campaigns: vec![remote_history],
+        ..Default::default()
+    });
+    let h = p.history("welcome").unwrap();
+    assert_eq!((h.total_impressions, h.impressions.clone(), h.converted_at), (3, vec![5, 10], Some(6)));
+    assert_eq!(p.orders, 2);
+    assert_eq!(p.usable_coupons(0).count(), 1);
+}

@@ -1,0 +1,151 @@
+//! Reading typed fields out of a JSON object while collecting every problem.
+//!
+//! Config, events and stored profiles are read through this instead of serde
+//! derive: each problem gets a precise path, reading goes on after the first
+//! one, and the agent carries one generic `Value` deserializer instead of a
+//! monomorphized one per type (a large share of a wasm binary's size).
+
+use crate::diagnostics::{join_path, Diagnostic};
+use crate::value::{Map, Value};
+
+pub(crate) struct Fields<'a> {
+    pub map: &'a Map,
+    pub path: String,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads `value` as an object at `path`; reports and returns `None` otherwise.
+    pub fn of(value: &'a Value, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Self> {
+        match value {
+            Value::Object(map) => Some(Self { map, path: path.to_owned() }),
+            other => {
+                problems.push(Diagnostic::error(path, format!("must be an object, got {}", other.type_name())));
+                None
+            }
+        }
+    }
+
+    pub fn at(&self, key: &str) -> String {
+        join_path(&self.path, key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn wrong(&self, key: &str, want: &str, got: &Value, problems: &mut Vec<Diagnostic>) {
+        problems.push(Diagnostic::error(self.at(key), format!("must be {want}, got {}", describe(got))));
+    }
+
+    pub fn str(&self, key: &str, problems: &mut Vec<Diagnostic>) -> Option<&'a str> {
+        match self.get(key)? {
+            Value::String(s) => Some(s),
+            other => {
+                self.wrong(key, "a string", other, problems);
+                None
+            }
+        }
+    }
+
+    pub fn required_str(&self, key: &str, problems: &mut Vec<Diagnostic>) -> Option<&'a str> {
+        let value = self.str(key, problems);
+        match value {
+            Some(s) if !s.trim().is_empty() => Some(s),
+            Some(_) => {
+                problems.push(Diagnostic::error(self.at(key), "must not be empty"));
+                None
+            }
+            None if self.get(key).is_none() => {
+                problems.push(Diagnostic::error(self.at(key), "is required"));
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn number(&self, key: &str, problems: &mut Vec<Diagnostic>) -> Option<f64> {
+        match self.get(key)? {
+            Value::Number(n) if n.is_finite() => Some(*n),
+            other => {
+                self.wrong(key, "a number", other, problems);
+                None
+            }
+        }
+    }
+
+    /// A number that must lie in `min..=max`; out of range is reported with the value.
+    pub fn number_in(&self, key: &str, min: f64, max: f64, problems: &mut Vec<Diagnostic>) -> Option<f64> {
+        let n = self.number(key, problems)?;
+        if n < min || n > max {
+            problems.push(Diagnostic::error(
+                self.at(key),
+                format!("must be {}..={}, got {}", fmt_num(min), fmt_num(max), fmt_num(n)),
+            ));
+            return None;
+        }
+        Some(n)
+    }
+
+    /// A whole number in `min..=max`.
+    pub fn int_in(&self, key: &str, min: u32, max: u32, problems: &mut Vec<Diagnostic>) -> Option<u32> {
+        let n = self.number_in(key, f64::from(min), f64::from(max), problems)?;
+        if n.fract() != 0.0 {
+            problems.push(Diagnostic::error(self.at(key), format!("must be a whole number, got {}", fmt_num(n))));
+            return None;
+        }
+        Some(n as u32)
+    }
+
+    pub fn bool(&self, key: &str, problems: &mut Vec<Diagnostic>) -> Option<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.wrong(key, "true or false", other, problems);
+                None
+            }
+        }
+    }
+
+    pub fn object(&self, key: &str, problems: &mut Vec<Diagnostic>) -> Option<Fields<'a>> {
+        let value = self.get(key)?;
+        Fields::of(value, &self.at(key), problems)
+    }
+
+    pub fn array(&self, key: &str, problems: &mut Vec<Diagnostic>) -> Option<&'a [Value]> {
+        match self.get(key)? {
+            Value::Array(items) => Some(items),
+            other => {
+                self.wrong(key, "an array", other, problems);
+                None
+            }
+        }
+    }
+
+    /// Reports every key not in `known` (typos, or fields from a newer format).
+    pub fn unknown_keys(&self, known: &[&str], problems: &mut Vec<Diagnostic>) -> bool {
+        let mut found = false;
+        for key in self.map.keys().filter(|k| !known.contains(k)) {
+            found = true;
+            problems.push(Diagnostic::error(
+                self.at(key),
+                format!("unknown field (known: {}); written for a newer Nudge version?", known.join(", ")),
+            ));
+        }
+        found
+    }
+}
+
+/// A short description of a value for error messages: its type, and the value
+/// itself when it is short.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) if s.chars().count() <= 40 => format!("{s:?}"),
+        Value::Number(n) => fmt_num(*n),
+        Value::Bool(b) => b.to_string(),
+        other => other.type_name().to_owned(),
+    }
+}
+
+pub(crate) fn fmt_num(n: f64) -> String {
+    crate::value::js_number_to_string(n)
+}

@@ -1,0 +1,62 @@
+//! Merge fields in campaign texts: `Hi {{traits.first_name|there}}!`
+//!
+//! A field is a dotted attribute path (a bare name such as `first_name` is
+//! also looked up under `traits.`), with an optional fallback after `|` used
+//! when the value is missing or empty. The result is plain text: the agent only
+//! ever inserts it as a DOM text node, so a value like `<img onerror=...>`
+//! shows as those characters and never becomes markup.
+
+use crate::condition::Attributes;
+use crate::decide::lookup;
+use crate::value::Value;
+
+/// Fills the merge fields of `template`. `extra` names values that are not
+/// attributes (e.g. `coupon`), consulted first.
+pub fn render(template: &str, attributes: &Attributes, extra: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else { break };
+        out.push_str(&rest[..start]);
+        let inner = &rest[start + 2..start + 2 + len];
+        let (name, fallback) = inner.split_once('|').unwrap_or((inner, ""));
+        let name = name.trim();
+        let value = extra
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| resolve(attributes, name))
+            .filter(|v| !v.trim().is_empty());
+        out.push_str(value.as_deref().unwrap_or(fallback.trim()));
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn resolve(attributes: &Attributes, name: &str) -> Option<String> {
+    let map = attributes.as_map();
+    let value = lookup(map, name).or_else(|| lookup(map, &format!("traits.{name}")))?;
+    match value {
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+        other => Some(other.to_js_string().into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Map;
+
+    #[test]
+    fn fills_fields_with_fallbacks() {
+        let mut traits = Map::new();
+        traits.insert("first_name", "Ada");
+        let mut a = Attributes::new();
+        a.insert("traits", traits);
+        assert_eq!(render("Hi {{first_name|there}}!", &a, &[]), "Hi Ada!");
+        assert_eq!(render("Hi {{ last_name | friend }}", &a, &[]), "Hi friend");
+        assert_eq!(render("Code {{coupon}}", &a, &[("coupon", "TEN")]), "Code TEN");
+        assert_eq!(render("broken {{first_name", &a, &[]), "broken {{first_name");
+    }
+}
