@@ -38,6 +38,10 @@ impl Config {
     pub fn from_value(value: &Value) -> (Config, Vec<Diagnostic>) {
         let mut problems = Vec::new();
         let mut config = Config::default();
+        let Value::Object(_) = value else {
+            problems.push(Diagnostic::error("", format!("a config must be a JSON object, got {}", value.type_name())));
+            return (config, problems);
+        };
         let Some(f) = Fields::of(value, "", &mut problems) else {
             return (config, problems);
         };
