@@ -73,14 +73,16 @@ impl Config {
                 &[]
             }
         };
+        let mut seen_ids: Vec<&str> = Vec::new();
         for (i, item) in campaigns.iter().enumerate() {
             let path = format!("campaigns[{i}]");
             let mut campaign_problems = Vec::new();
             let campaign = read_campaign(item, &path, &mut campaign_problems);
-            if let Some(c) = &campaign {
-                if config.campaigns.iter().any(|other| other.id == c.id) {
-                    campaign_problems.push(Diagnostic::error(join_path(&path, "id"), format!("duplicate campaign id {:?}", c.id)));
+            if let Some(id) = item.get("id").and_then(Value::as_str) {
+                if seen_ids.contains(&id) {
+                    campaign_problems.push(Diagnostic::error(join_path(&path, "id"), format!("duplicate campaign id {id:?}")));
                 }
+                seen_ids.push(id);
             }
             let usable = !campaign_problems.iter().any(|p| p.severity == Severity::Error);
             problems.extend(campaign_problems);
