@@ -1,1 +1,107 @@
+//! Nudge's browser agent, built to WebAssembly.
+//!
+//! The loader (`loader/nudge.js`) instantiates this module, fetches the
+//! site's config, and calls [`start`]. From then on:
+//! browser event -> [`trackers`] -> signal -> `nudge_core::decide::decide`
+//! -> [`render`]; API calls and campaign outcomes -> events -> profile
+//! (local storage) and the outbox -> [`transport`] -> collect endpoint.
+//!
+//! Rule for everything here: never throw into, block or break the host page.
+//! Every entry point returns nothing that can fail, no `unwrap` touches input
+//! or the platform, and state borrows are serialized by [`shared::run`].
 
+mod browser;
+mod js;
+mod options;
+mod render;
+mod shared;
+mod state;
+mod trackers;
+mod transport;
+
+use std::rc::Rc;
+
+use gloo_events::EventListener;
+use nudge_core::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::shared::{run, Shared};
+use crate::state::{props_from_js, State};
+
+/// The running agent, held by the loader behind `window.nudge`.
+#[wasm_bindgen]
+pub struct Agent {
+    shared: Rc<Shared>,
+    _global: Vec<EventListener>,
+}
+
+/// Starts the agent with the loader's options and the site's config (a
+/// parsed JSON value; anything invalid leaves a working agent with no
+/// campaigns, and the problems in the console in debug mode).
+#[wasm_bindgen]
+pub fn start(options: JsValue, config: JsValue) -> Agent {
+    js::install_regex_engine();
+    let opts = options::Options::from_js(&options);
+    let state = State::new(opts, &js::to_value(&config));
+    let shared = Shared::new(state);
+    let global = trackers::attach_global(&shared.state.borrow(), &shared);
+    Agent { shared, _global: global }
+}
+
+#[wasm_bindgen]
+impl Agent {
+    /// `nudge.page(properties?)`: a page view (`type`, `category`, `product_id` are understood).
+    pub fn page(&self, properties: JsValue) {
+        let props = props_from_js(&properties);
+        run(&self.shared, Box::new(move |state, shared| state.page_view(props, shared)));
+    }
+
+    /// `nudge.track(name, properties?)`.
+    pub fn track(&self, name: JsValue, properties: JsValue) {
+        let Some(name) = name.as_string() else {
+            run(&self.shared, Box::new(|state, _| state.opts.debug_warn("track ignored: the event name must be a string")));
+            return;
+        };
+        let props = props_from_js(&properties);
+        run(&self.shared, Box::new(move |state, shared| state.track(&name, props, shared)));
+    }
+
+    /// `nudge.identify(userId?, traits?)`, as analytics.js: traits may come first.
+    pub fn identify(&self, user_id: JsValue, traits: JsValue) {
+        let (user_id, traits) = match user_id.as_string() {
+            Some(id) => (Some(id), props_from_js(&traits)),
+            None if user_id.is_object() => (None, props_from_js(&user_id)),
+            None => (None, props_from_js(&traits)),
+        };
+        run(&self.shared, Box::new(move |state, shared| state.identify(user_id, traits, shared)));
+    }
+
+    /// `nudge.consent('granted' | 'denied' | {analytics, marketing})`.
+    pub fn consent(&self, value: JsValue) {
+        let (analytics, marketing) = match value.as_string().as_deref() {
+            Some("granted") => (Some(true), Some(true)),
+            Some("denied") => (Some(false), Some(false)),
+            _ => (js::get_bool(&value, "analytics"), js::get_bool(&value, "marketing")),
+        };
+        run(&self.shared, Box::new(move |state, shared| state.consent(analytics, marketing, shared)));
+    }
+
+    /// `nudge.debug()`: the profile, attributes and queue, for developers.
+    pub fn debug(&self) -> JsValue {
+        match self.shared.state.try_borrow() {
+            Ok(state) => js::from_value(&state.snapshot()),
+            Err(_) => JsValue::NULL,
+        }
+    }
+
+    /// `nudge.reset()`: forgets this visitor (new anonymous id, empty profile).
+    pub fn reset(&self) {
+        run(&self.shared, Box::new(|state, _| state.reset()));
+    }
+}
+
+/// The engine's version, for support requests.
+#[wasm_bindgen]
+pub fn version() -> JsValue {
+    Value::from(env!("CARGO_PKG_VERSION")).to_js_string().as_ref().into()
+}

@@ -12,6 +12,7 @@
 
 pub mod bucket;
 pub mod campaign;
+pub mod capture;
 pub mod condition;
 pub mod config;
 pub mod decide;

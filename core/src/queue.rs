@@ -53,6 +53,11 @@ impl Outbox {
         !self.events.is_empty() && now >= self.next_attempt_at
     }
 
+    /// Milliseconds until a send may be attempted (0 when not backing off).
+    pub fn retry_in(&self, now: Millis) -> Millis {
+        (self.next_attempt_at - now).max(0)
+    }
+
     /// The next batch to send (oldest first); it stays queued until [`Outbox::acknowledge`].
     pub fn batch(&self, max: usize) -> Vec<Value> {
         self.events.iter().take(max).cloned().collect()

@@ -1,1 +1,106 @@
-fn main() {}
+//! Nudge's dev commands: `cargo xtask <command>`.
+//!
+//! Each command installs what it needs that is missing (pinned versions) and
+//! reuses what is there, so a fresh machine needs only Rust, Node and apt.
+//!
+//!   demo          build the agent and serve the demo shop on http://127.0.0.1:8787
+//!   test          run every test: core (native), agent (headless Chromium), end to end
+//!   build-agent   build agent/pkg (wasm-pack + wasm-opt) and print its size
+//!   setup         only install the tools
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("build-agent") => tools::ensure_build_tools().and_then(|_| build_agent()),
+        Some("setup") => tools::ensure_build_tools().and_then(|_| tools::ensure_browser()),
+        _ => {
+            eprintln!("usage: cargo xtask <demo|test|build-agent|setup>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Runs a command in the repository root, echoing it; fails on a non-zero exit.
+pub fn run(program: &str, args: &[&str]) -> Result {
+    run_in(&root(), program, args, &[])
+}
+
+pub fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} {} failed ({status})", args.join(" ")))
+    }
+}
+
+fn build_agent() -> Result {
+    let root = root();
+    let pkg = root.join("agent/pkg");
+    run_in(
+        &root.join("agent"),
+        "wasm-pack",
+        &["build", "--release", "--target", "web", "--out-dir", "pkg", "--no-typescript", "--no-pack", "--mode", "no-install"],
+        &[("WASM_PACK_CACHE", ".wasm-pack-cache")],
+    )?;
+    let wasm = pkg.join("nudge_agent_bg.wasm");
+    let wasm = wasm.to_string_lossy();
+    let wasm_opt = root.join("node_modules/.bin/wasm-opt");
+    // The features Rust's wasm32 target emits by default; wasm-opt must know them.
+    run(
+        &wasm_opt.to_string_lossy(),
+        &[
+            "-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
+            "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", &wasm, "-o", &wasm,
+        ],
+    )?;
+    std::fs::copy(root.join("agent/loader/nudge.js"), pkg.join("nudge.js")).map_err(|e| format!("copy loader: {e}"))?;
+    let _ = std::fs::remove_file(pkg.join(".gitignore"));
+    run("node", &["xtask/size.mjs", "agent/pkg/nudge.js", "agent/pkg/nudge_agent.js", "agent/pkg/nudge_agent_bg.wasm"])
+}
+
+fn demo() -> Result {
+    tools::ensure_build_tools()?;
+    build_agent()?;
+    run("node", &["demo-shop/server.mjs", "--port", "8787"])
+}
+
+fn test() -> Result {
+    tools::ensure_build_tools()?;
+    tools::ensure_browser()?;
+    // Core and the dev tools, natively (includes the GrowthBook vectors).
+    run("cargo", &["test", "--workspace", "--exclude", "nudge-agent"])?;
+    // Core must also build for the browser, without its native regex engine.
+    run("cargo", &["build", "-p", "nudge-core", "--no-default-features", "--target", "wasm32-unknown-unknown"])?;
+    // The agent's DOM code in a real headless Chromium.
+    run_in(&root().join("agent"), "wasm-pack", &["test", "--headless", "--chrome", "--mode", "no-install"], &[])?;
+    // The shipped build, driven end to end through the demo shop.
+    build_agent()?;
+    run("node", &["--test", "--test-concurrency=1", "tests/e2e/"])
+}

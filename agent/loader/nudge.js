@@ -1,0 +1,93 @@
+/*! Nudge loader (MIT). Instantiates the Nudge agent (WebAssembly) without
+    blocking the page, and never throws into it: if WebAssembly, the network or
+    a Content-Security-Policy says no, the shop works exactly as without us. */
+(function (w, d) {
+  "use strict";
+  var script = d.currentScript;
+  var api = (w.nudge = w.nudge || []);
+  if (!script || api.loaded) return; // no tag to read, or loaded twice
+  api.loaded = true;
+  var agent = null;
+  var queue = [];
+  var data = function (name) { return script.getAttribute("data-" + name); };
+  var debug = data("debug") !== null || /[?&]nudge_debug=1/.test(location.search);
+  var report = function (what, err) { if (debug) console.warn("[nudge] " + what, err); };
+
+  // Calls queued by the optional snippet (`nudge.push(['track', ...])`).
+  for (var i = 0; i < api.length; i++) queue.push(api[i]);
+
+  // `nudge.on(name, cb)` works at once: it listens for our DOM events.
+  var on = function (name, cb) {
+    w.addEventListener("nudge:" + name, function (e) {
+      try { cb(e.detail); } catch (err) { report("nudge.on(" + name + ") callback threw", err); }
+    });
+    return api;
+  };
+  ["page", "track", "identify", "consent", "reset"].forEach(function (m) {
+    api[m] = function () {
+      var args = [].slice.call(arguments);
+      if (!agent) queue.push([m].concat(args));
+      else try { agent[m](args[0], args[1]); } catch (err) { report(m + " failed", err); }
+      return api;
+    };
+  });
+  api.on = on;
+  api.debug = function () { return agent ? agent.debug() : null; };
+  api.push = function (call) { api[call[0]].apply(api, call.slice(1)); };
+
+  if (!w.WebAssembly || !w.fetch || !w.Promise) return; // old browser: nothing to do
+
+  var src = script.src;
+  var site = data("site") || "default";
+  var at = function (path) { return new URL(path, src).href; };
+  var collect = data("collect");
+
+  // Sends a batch; resolves to the HTTP status (0 on network error), never rejects.
+  // text/plain keeps it a CORS "simple request": no preflight round trip.
+  var post = function (url, body, beacon) {
+    try {
+      if (beacon && navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" })))
+        return Promise.resolve(202);
+      return fetch(url, {
+        method: "POST", body: body, credentials: "omit", keepalive: body.length < 60000,
+        headers: { "content-type": "text/plain" }
+      }).then(function (r) { return r.status; }, function () { return 0; });
+    } catch (err) { return Promise.resolve(0); }
+  };
+
+  // Single-page apps: turn history changes into an event the agent listens to.
+  ["pushState", "replaceState"].forEach(function (name) {
+    var original = history[name];
+    history[name] = function () {
+      var result = original.apply(this, arguments);
+      try { w.dispatchEvent(new Event("nudge:locationchange")); } catch (err) { /* never break navigation */ }
+      return result;
+    };
+  });
+
+  var options = {
+    site: site, debug: debug, post: post,
+    collect: collect === "off" ? "off" : collect || at("/v1/events?site=" + encodeURIComponent(site)),
+    consent: data("consent"), spa: data("spa"), country: data("country")
+  };
+  var config = fetch(data("config") || at("/v1/config?site=" + encodeURIComponent(site)), { credentials: "omit" })
+    .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    .catch(function (err) { report("config unavailable; running with no campaigns", err); return { campaigns: [] }; });
+  var wasm = import(at("nudge_agent.js")).then(function (m) {
+    return m.default({ module_or_path: at("nudge_agent_bg.wasm") }).then(function () { return m; });
+  });
+  var domReady = new Promise(function (resolve) {
+    if (d.readyState !== "loading") resolve();
+    else d.addEventListener("DOMContentLoaded", resolve);
+  });
+
+  Promise.all([wasm, config, domReady]).then(function (r) {
+    var started = performance.now();
+    agent = r[0].start(options, r[1]);
+    var explicitPage = queue.some(function (call) { return call[0] === "page"; });
+    if (!explicitPage) agent.page({});
+    queue.splice(0).forEach(function (call) { api.push(call); });
+    api.ready = { startMs: performance.now() - started };
+    w.dispatchEvent(new CustomEvent("nudge:ready", { detail: api.ready }));
+  }).catch(function (err) { report("agent unavailable; the page is unaffected", err); });
+})(window, document);

@@ -1,0 +1,116 @@
+//! Browser implementations of core's platform services, and what the page
+//! tells us about itself (URL, device). Every call tolerates a hostile or
+//! restricted environment: storage may throw, crypto may be missing.
+
+use nudge_core::decide::{Device, DeviceKind};
+use nudge_core::event::PageContext;
+use nudge_core::platform::{Random, Storage, StorageError};
+use nudge_core::time::Millis;
+use nudge_core::Value;
+
+use crate::js;
+
+pub fn now() -> Millis {
+    js_sys::Date::now() as Millis
+}
+
+pub fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+pub fn document() -> Option<web_sys::Document> {
+    window()?.document()
+}
+
+/// `crypto.getRandomValues`, falling back to `Math.random` where it is missing.
+pub struct BrowserRandom;
+
+impl Random for BrowserRandom {
+    fn next_u32(&mut self) -> u32 {
+        let mut bytes = [0u8; 4];
+        let filled = window()
+            .and_then(|w| w.crypto().ok())
+            .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+        if filled {
+            u32::from_le_bytes(bytes)
+        } else {
+            (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+        }
+    }
+}
+
+/// `localStorage`, holding JSON text. Unavailable storage (Safari private
+/// mode, blocked cookies, quota) is an error value, never an exception.
+pub struct LocalStore;
+
+impl LocalStore {
+    fn storage() -> Result<web_sys::Storage, StorageError> {
+        window()
+            .ok_or_else(|| StorageError::Unavailable("no window".into()))?
+            .local_storage()
+            .map_err(|_| StorageError::Unavailable("localStorage threw".into()))?
+            .ok_or_else(|| StorageError::Unavailable("no localStorage".into()))
+    }
+}
+
+impl Storage for LocalStore {
+    fn load(&self, key: &str) -> Result<Option<Value>, StorageError> {
+        let text = Self::storage()?.get_item(key).map_err(|_| StorageError::Unavailable("getItem threw".into()))?;
+        match text {
+            None => Ok(None),
+            Some(text) => js::parse(&text).map(Some).ok_or_else(|| StorageError::Corrupt("not JSON".into())),
+        }
+    }
+
+    fn save(&self, key: &str, value: &Value) -> Result<(), StorageError> {
+        let text = js::stringify(value).ok_or_else(|| StorageError::Corrupt("cannot serialize".into()))?;
+        Self::storage()?
+            .set_item(key, &text)
+            .map_err(|_| StorageError::Unavailable("setItem threw (quota?)".into()))
+    }
+
+    fn remove(&self, key: &str) {
+        if let Ok(storage) = Self::storage() {
+            let _ = storage.remove_item(key);
+        }
+    }
+}
+
+/// Where we are: URL, path, query, referrer, title.
+pub fn page_context() -> PageContext {
+    let Some(window) = window() else { return PageContext::default() };
+    let location = window.location();
+    let document = window.document();
+    PageContext {
+        url: location.href().unwrap_or_default(),
+        path: location.pathname().unwrap_or_default(),
+        search: location.search().unwrap_or_default(),
+        referrer: document.as_ref().map(web_sys::Document::referrer).unwrap_or_default(),
+        title: document.as_ref().map(web_sys::Document::title).unwrap_or_default(),
+    }
+}
+
+/// Device class from the primary pointer and the viewport width.
+pub fn device() -> Device {
+    let Some(window) = window() else { return Device::default() };
+    let width = window.inner_width().ok().and_then(|w| w.as_f64()).unwrap_or(1024.0) as u32;
+    let touch = window
+        .match_media("(pointer: coarse)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches());
+    let kind = match (touch, width) {
+        (true, w) if w < 768 => DeviceKind::Mobile,
+        (true, w) if w < 1200 => DeviceKind::Tablet,
+        (false, w) if w < 500 => DeviceKind::Mobile,
+        _ => DeviceKind::Desktop,
+    };
+    Device { kind, language: window.navigator().language().unwrap_or_default(), viewport_width: width, touch }
+}
+
+/// A query-string parameter of the current URL.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window()?.location().search().ok()?;
+    let found = nudge_core::decide::query_pairs(&search).find(|(k, _)| k == name).map(|(_, v)| v);
+    found
+}

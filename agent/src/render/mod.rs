@@ -1,0 +1,315 @@
+//! Drawing a campaign: a closed Shadow DOM (styles isolated both ways),
+//! accessible (dialog semantics, focus trap, Esc, focus returned), responsive,
+//! fixed-position so nothing on the shop's page shifts. Every marketer or
+//! visitor string is inserted as a text node or attribute value: there is no
+//! `innerHTML` here, so text cannot turn into markup.
+
+use std::rc::{Rc, Weak};
+
+use gloo_events::{EventListener, EventListenerOptions};
+use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout, Slot};
+use nudge_core::capture::{normalize_email, normalize_phone};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRootInit, ShadowRootMode};
+
+use crate::browser::document;
+use crate::shared::{run_weak, Shared};
+
+const STYLE: &str = include_str!("style.css");
+const FOCUSABLE: &str = "button:not([hidden]),a[href],input:not([readonly])";
+
+/// Campaign texts after merge fields are filled.
+pub struct Texts {
+    pub title: String,
+    pub body: String,
+}
+
+/// A campaign on screen. [`Rendered::close`] removes it and gives focus back.
+pub struct Rendered {
+    pub campaign: String,
+    pub slot: Slot,
+    host: Element,
+    previous_focus: Option<HtmlElement>,
+    _listeners: Vec<EventListener>,
+}
+
+impl Rendered {
+    pub fn close(self) {
+        self.host.remove();
+        if let Some(element) = self.previous_focus {
+            let _ = element.focus();
+        }
+    }
+}
+
+type DomResult<T> = Result<T, JsValue>;
+
+fn el(doc: &Document, parent: &web_sys::Node, tag: &str, class: &str) -> DomResult<Element> {
+    let e = doc.create_element(tag)?;
+    if !class.is_empty() {
+        e.set_class_name(class);
+    }
+    parent.append_child(&e)?;
+    Ok(e)
+}
+
+fn text_el(doc: &Document, parent: &web_sys::Node, tag: &str, class: &str, text: &str) -> DomResult<Element> {
+    let e = el(doc, parent, tag, class)?;
+    e.set_text_content(Some(text));
+    Ok(e)
+}
+
+fn on(target: &web_sys::EventTarget, name: &'static str, weak: &Weak<Shared>, f: impl Fn(&web_sys::Event, &Weak<Shared>) + 'static) -> EventListener {
+    let weak = weak.clone();
+    let options = EventListenerOptions::enable_prevent_default();
+    EventListener::new_with_options(target, name, options, move |event| f(event, &weak))
+}
+
+fn dismiss_task(id: &str) -> crate::shared::Task {
+    let id = id.to_owned();
+    Box::new(move |state, shared| state.dismiss(&id, shared))
+}
+
+/// Renders one campaign.
+pub fn show(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> Result<Rendered, String> {
+    build(id, content, texts, shared).map_err(|e| e.as_string().unwrap_or_else(|| "the page refused the DOM change".into()))
+}
+
+fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomResult<Rendered> {
+    let doc = document().ok_or("no document")?;
+    let weak = Rc::downgrade(shared);
+    let layout = &content.layout;
+    let modal = *layout == Layout::Modal;
+    let mut listeners = Vec::new();
+
+    let host = doc.create_element("nudge-campaign")?;
+    host.set_attribute("data-campaign", id)?;
+    if let Some(accent) = &content.accent {
+        host.set_attribute("style", &format!("--nudge-accent:{accent}"))?;
+    }
+    let init = ShadowRootInit::new(ShadowRootMode::Closed);
+    let root = host.attach_shadow(&init)?;
+    text_el(&doc, &root, "style", "", STYLE)?;
+    let wrapper = el(&doc, &root, "div", &format!("n {}", layout.name()))?;
+    if modal {
+        let backdrop = el(&doc, &wrapper, "div", "bd")?;
+        listeners.push(on(&backdrop, "click", &weak, {
+            let id = id.to_owned();
+            move |_, w| run_weak(w, dismiss_task(&id))
+        }));
+    }
+    let panel = el(&doc, &wrapper, "div", "p")?;
+    let title_id = format!("nudge-{id}-title");
+    match layout {
+        Layout::Modal | Layout::SlideIn => {
+            panel.set_attribute("role", "dialog")?;
+            panel.set_attribute("aria-modal", if modal { "true" } else { "false" })?;
+            if !texts.title.is_empty() {
+                panel.set_attribute("aria-labelledby", &title_id)?;
+            } else {
+                panel.set_attribute("aria-label", &texts.body)?;
+            }
+        }
+        _ => {
+            panel.set_attribute("role", "region")?;
+            panel.set_attribute("aria-label", if texts.title.is_empty() { "Announcement" } else { &texts.title })?;
+        }
+    }
+    panel.set_attribute("tabindex", "-1")?;
+
+    let close = text_el(&doc, &panel, "button", "x", "\u{d7}")?;
+    close.set_attribute("type", "button")?;
+    close.set_attribute("aria-label", &content.dismiss_label)?;
+    listeners.push(on(&close, "click", &weak, {
+        let id = id.to_owned();
+        move |_, w| run_weak(w, dismiss_task(&id))
+    }));
+
+    if let Some(image) = &content.image {
+        let img = el(&doc, &panel, "img", "")?;
+        img.set_attribute("src", &image.src)?;
+        img.set_attribute("alt", &image.alt)?;
+        img.set_attribute("loading", "lazy")?;
+    }
+    if !texts.title.is_empty() {
+        let h = text_el(&doc, &panel, "h2", "", &texts.title)?;
+        h.set_id(&title_id);
+    }
+    if !texts.body.is_empty() {
+        text_el(&doc, &panel, "p", "", &texts.body)?;
+    }
+
+    // The coupon: shown at once, or revealed by a successful sign-up.
+    let coupon_box = match &content.coupon {
+        Some(code) => {
+            let row = el(&doc, &panel, "div", "cp")?;
+            let field = el(&doc, &row, "input", "")?;
+            field.set_attribute("readonly", "")?;
+            field.set_attribute("aria-label", "Coupon code")?;
+            field.set_attribute("value", code)?;
+            let copy = text_el(&doc, &row, "button", "go", "Copy")?;
+            copy.set_attribute("type", "button")?;
+            let status = el(&doc, &row, "span", "st")?;
+            status.set_attribute("aria-live", "polite")?;
+            listeners.push(copy_listener(&copy, field, status, code.clone()));
+            if content.form.is_some() {
+                row.set_attribute("hidden", "")?;
+            }
+            Some(row)
+        }
+        None => None,
+    };
+
+    if let Some(form_spec) = &content.form {
+        let form = el(&doc, &panel, "form", "")?;
+        form.set_attribute("novalidate", "")?;
+        let input_id = format!("nudge-{id}-input");
+        let (label, kind, autocomplete) = match form_spec.field {
+            CaptureField::Email => ("Email address", "email", "email"),
+            CaptureField::Phone => ("Phone number", "tel", "tel"),
+        };
+        let label_el = text_el(&doc, &form, "label", "", label)?;
+        label_el.set_attribute("for", &input_id)?;
+        let input = el(&doc, &form, "input", "")?;
+        for (k, v) in [("id", input_id.as_str()), ("type", kind), ("autocomplete", autocomplete), ("placeholder", &form_spec.placeholder)] {
+            input.set_attribute(k, v)?;
+        }
+        let error_id = format!("nudge-{id}-error");
+        input.set_attribute("aria-describedby", &error_id)?;
+        let submit = text_el(&doc, &form, "button", "go", &form_spec.button)?;
+        submit.set_attribute("type", "submit")?;
+        let error = el(&doc, &form, "p", "er")?;
+        error.set_id(&error_id);
+        error.set_attribute("aria-live", "polite")?;
+        let success = text_el(&doc, &panel, "p", "", &form_spec.success)?;
+        success.set_attribute("hidden", "")?;
+        success.set_attribute("role", "status")?;
+        let field = form_spec.field;
+        let id = id.to_owned();
+        let form_el = form.clone();
+        listeners.push(on(&form, "submit", &weak, move |event, w| {
+            event.prevent_default();
+            let Some(input) = input.dyn_ref::<HtmlInputElement>() else { return };
+            let checked = match field {
+                CaptureField::Email => normalize_email(&input.value()).map(|v| ("email", v)),
+                CaptureField::Phone => normalize_phone(&input.value()).map(|v| ("phone", v)),
+            };
+            match checked {
+                Err(reason) => {
+                    error.set_text_content(Some(reason));
+                    let _ = input.set_attribute("aria-invalid", "true");
+                    let _ = input.focus();
+                }
+                Ok((name, value)) => {
+                    let _ = form_el.set_attribute("hidden", "");
+                    let _ = success.remove_attribute("hidden");
+                    if let Some(row) = &coupon_box {
+                        let _ = row.remove_attribute("hidden");
+                    }
+                    let id = id.clone();
+                    run_weak(w, Box::new(move |state, shared| state.sign_up(&id, name, &value, shared)));
+                }
+            }
+        }));
+    }
+
+    if let Some(cta) = &content.cta {
+        let link = text_el(&doc, &panel, if cta.url.is_some() { "a" } else { "button" }, "cta", &cta.label)?;
+        if let Some(url) = &cta.url {
+            link.set_attribute("href", url)?;
+        }
+        let id = id.to_owned();
+        listeners.push(on(&link, "click", &weak, move |_, w| {
+            let id = id.clone();
+            run_weak(w, Box::new(move |state, shared| state.click(&id, shared)));
+        }));
+    }
+    if matches!(layout, Layout::Modal | Layout::SlideIn) {
+        let dismiss = text_el(&doc, &panel, "button", "dm", &content.dismiss_label)?;
+        dismiss.set_attribute("type", "button")?;
+        let id = id.to_owned();
+        listeners.push(on(&dismiss, "click", &weak, move |_, w| run_weak(w, dismiss_task(&id))));
+    }
+
+    // Keyboard: Esc closes; in a modal, Tab cycles inside the dialog.
+    let panel_for_keys = panel.clone();
+    let id_for_keys = id.to_owned();
+    listeners.push(on(&panel, "keydown", &weak, move |event, w| {
+        let Some(key) = event.dyn_ref::<KeyboardEvent>() else { return };
+        match key.key().as_str() {
+            "Escape" => run_weak(w, dismiss_task(&id_for_keys)),
+            "Tab" if modal => trap_focus(&panel_for_keys, key),
+            _ => {}
+        }
+    }));
+
+    let previous_focus = doc.active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok());
+    insert_host(&doc, &host, layout)?;
+    if modal {
+        // Focus the first field or action, not the close button.
+        let focusables = panel.query_selector_all(FOCUSABLE)?;
+        let target = (0..focusables.length())
+            .filter_map(|i| focusables.item(i))
+            .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+            .find(|e| e.class_name() != "x")
+            .or_else(|| panel.clone().dyn_into::<HtmlElement>().ok());
+        if let Some(target) = target {
+            let _ = target.focus();
+        }
+    }
+    Ok(Rendered { campaign: id.to_owned(), slot: layout.slot(), host, previous_focus: modal.then_some(previous_focus).flatten(), _listeners: listeners })
+}
+
+fn insert_host(doc: &Document, host: &Element, layout: &Layout) -> DomResult<()> {
+    if let Layout::Inline { selector, position } = layout {
+        let anchor = doc
+            .query_selector(selector)
+            .map_err(|_| JsValue::from_str(&format!("invalid selector {selector:?}")))?
+            .ok_or_else(|| JsValue::from_str(&format!("no element matches {selector:?}")))?;
+        return match position {
+            InlinePosition::Append => anchor.append_with_node_1(host),
+            InlinePosition::Prepend => anchor.prepend_with_node_1(host),
+            InlinePosition::Before => anchor.before_with_node_1(host),
+            InlinePosition::After => anchor.after_with_node_1(host),
+        };
+    }
+    let parent: web_sys::Node = match doc.body() {
+        Some(body) => body.into(),
+        None => doc.document_element().ok_or("no document element")?.into(),
+    };
+    parent.append_child(host).map(|_| ())
+}
+
+fn trap_focus(panel: &Element, key: &KeyboardEvent) {
+    let Ok(list) = panel.query_selector_all(FOCUSABLE) else { return };
+    let items: Vec<HtmlElement> = (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+    // Inside a closed shadow root, the shadow root knows the focused element.
+    let active = panel.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().and_then(|r| r.active_element());
+    let at = |e: &HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<Element>());
+    if key.shift_key() && (at(first) || active.is_none()) {
+        key.prevent_default();
+        let _ = last.focus();
+    } else if !key.shift_key() && at(last) {
+        key.prevent_default();
+        let _ = first.focus();
+    }
+}
+
+fn copy_listener(button: &Element, field: Element, status: Element, code: String) -> EventListener {
+    EventListener::new(button, "click", move |_| {
+        if let Some(input) = field.dyn_ref::<HtmlInputElement>() {
+            input.select();
+        }
+        // navigator.clipboard is missing on http:// and in old browsers; the
+        // selected text then remains for a manual copy.
+        let clipboard = crate::browser::window()
+            .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
+            .filter(|c| !c.is_undefined() && !c.is_null());
+        let copied = clipboard.and_then(|c| {
+            let write = js_sys::Reflect::get(&c, &"writeText".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+            write.call1(&c, &JsValue::from_str(&code)).ok()
+        });
+        status.set_text_content(Some(if copied.is_some() { "Copied!" } else { "Press Ctrl+C to copy" }));
+    })
+}

@@ -1,0 +1,339 @@
+//! The agent's state and everything that changes it: events in, decisions,
+//! campaigns shown and what the visitor did with them.
+//!
+//! Flow: an API call or a tracker produces an event or a [`Signal`]; events
+//! update the profile and go to the outbox; signals go to core's `decide`;
+//! each choice is recorded and rendered. Nothing here waits on the network.
+
+use std::rc::Rc;
+
+use nudge_core::campaign::Slot;
+use nudge_core::decide::{self, build_attributes, Context, PageState, Signal};
+use nudge_core::event::{check_identifier, names, Event, EventKind};
+use nudge_core::platform::{load_profile, new_id, Storage};
+use nudge_core::profile::{Outcome, Profile};
+use nudge_core::queue::Outbox;
+use nudge_core::time::Millis;
+use nudge_core::{template, Config, Map, Value, Watch};
+
+use crate::browser::{self, BrowserRandom, LocalStore};
+use crate::render::{self, Rendered};
+use crate::shared::Shared;
+use crate::trackers::PageTrackers;
+use crate::transport::Transport;
+use crate::{js, options::Options};
+
+pub struct State {
+    pub opts: Options,
+    pub config: Config,
+    pub watch: Watch,
+    pub profile: Profile,
+    pub page: PageState,
+    pub transport: Transport,
+    pub rendered: Vec<Rendered>,
+    pub trackers: Option<PageTrackers>,
+    store: LocalStore,
+    random: BrowserRandom,
+}
+
+impl State {
+    /// Builds the state from the loader's options and the raw config. Config
+    /// problems are reported in debug mode; the usable campaigns still run.
+    pub fn new(opts: Options, raw_config: &Value) -> State {
+        let (mut config, problems) = Config::from_value(raw_config);
+        for problem in &problems {
+            opts.debug_warn(&format!("config: {problem}"));
+        }
+        if let Some(country) = &opts.country {
+            config.geo.country = Some(country.to_ascii_uppercase());
+        }
+        let store = LocalStore;
+        let mut random = BrowserRandom;
+        let now = browser::now();
+        let (profile, problem) = load_profile(&store, &opts.profile_key(), now, &mut random);
+        if let Some(problem) = problem {
+            opts.debug_warn(&problem.to_string());
+        }
+        let outbox = store
+            .load(&opts.outbox_key())
+            .ok()
+            .flatten()
+            .map_or_else(|| Outbox::new(nudge_core::queue::DEFAULT_CAPACITY), |v| Outbox::from_stored(&v, nudge_core::queue::DEFAULT_CAPACITY));
+        let watch = config.watch();
+        State {
+            transport: Transport::new(outbox),
+            opts,
+            config,
+            watch,
+            profile,
+            page: PageState::default(),
+            rendered: Vec::new(),
+            trackers: None,
+            store,
+            random,
+        }
+    }
+
+    // ---- events ----
+
+    /// Starts a page view: the first one, or an SPA navigation.
+    pub fn page_view(&mut self, properties: Map, shared: &Rc<Shared>) {
+        let now = browser::now();
+        self.end_page(now);
+        let text = |key: &str| properties.get(key).and_then(Value::as_str).map(str::to_owned);
+        self.page = PageState {
+            context: browser::page_context(),
+            page_type: text("type"),
+            category: text("category"),
+            product_id: properties.get("product_id").map(|v| v.to_js_string().into_owned()),
+            started_at: now,
+            device: browser::device(),
+            ..PageState::default()
+        };
+        let name = text("name");
+        self.emit(EventKind::Page { name }, properties, shared);
+        self.trackers = Some(PageTrackers::attach(self, shared));
+        self.signal(Signal::PageView, shared);
+    }
+
+    /// Closes the current page view: adds its time to the profile, removes
+    /// overlays (inline content stays with the page it is in).
+    pub fn end_page(&mut self, now: Millis) {
+        if self.page.started_at > 0 {
+            self.profile.seconds_on_site += self.page.seconds_on_page(now);
+            self.page.started_at = now;
+            self.save_profile();
+        }
+        self.trackers = None;
+        for open in self.rendered.drain(..) {
+            open.close();
+        }
+    }
+
+    pub fn track(&mut self, name: &str, properties: Map, shared: &Rc<Shared>) {
+        if let Err(reason) = check_name(name) {
+            self.opts.debug_warn(&format!("track ignored: event name {reason}"));
+            return;
+        }
+        let now = browser::now();
+        let converted: Vec<(String, Option<String>)> = decide::conversions(&self.config, &self.profile, name, now)
+            .iter()
+            .map(|c| (c.id.clone(), self.profile.history(&c.id).and_then(|h| h.variant.clone())))
+            .collect();
+        self.emit(EventKind::Track { event: name.to_owned() }, properties, shared);
+        for (id, variant) in converted {
+            self.profile.record(&id, variant.as_deref(), Outcome::Converted, now);
+            let props = campaign_props(&id, variant.as_deref(), Some(("goal", name)));
+            shared.notify("convert", Value::Object(props.clone()));
+            self.emit(EventKind::Track { event: names::CAMPAIGN_CONVERTED.into() }, props, shared);
+        }
+        self.signal(Signal::Event { name: name.to_owned() }, shared);
+    }
+
+    pub fn identify(&mut self, user_id: Option<String>, traits: Map, shared: &Rc<Shared>) {
+        if let Some(id) = &user_id {
+            if let Err(reason) = check_identifier(id) {
+                self.opts.debug_warn(&format!("identify ignored: user id {reason}"));
+                return;
+            }
+            self.profile.user_id = Some(id.clone());
+        }
+        self.emit(EventKind::Identify { traits }, Map::new(), shared);
+    }
+
+    /// Records consent. `false` for analytics also empties the outbox: what
+    /// was queued before the refusal is never sent.
+    pub fn consent(&mut self, analytics: Option<bool>, marketing: Option<bool>, shared: &Rc<Shared>) {
+        if analytics.is_some() {
+            self.profile.consent.analytics = analytics;
+        }
+        if marketing.is_some() {
+            self.profile.consent.marketing = marketing;
+        }
+        if analytics == Some(false) {
+            self.transport.clear();
+            self.save_outbox();
+        }
+        self.save_profile();
+        crate::transport::schedule(self, shared);
+    }
+
+    /// Forgets the visitor: a new anonymous id and an empty profile and outbox.
+    pub fn reset(&mut self) {
+        self.store.remove(&self.opts.profile_key());
+        self.store.remove(&self.opts.outbox_key());
+        self.transport.clear();
+        self.profile = Profile::new(new_id(&mut self.random), browser::now());
+        self.save_profile();
+    }
+
+    /// Creates an event, applies it to the profile and queues it for the
+    /// collect endpoint when consent allows.
+    fn emit(&mut self, kind: EventKind, properties: Map, shared: &Rc<Shared>) {
+        let event = Event {
+            id: new_id(&mut self.random),
+            kind,
+            anonymous_id: self.profile.anonymous_id.clone(),
+            user_id: self.profile.user_id.clone(),
+            timestamp: browser::now(),
+            properties,
+            page: self.page.context.clone(),
+        };
+        self.profile.apply(&event);
+        self.save_profile();
+        if self.opts.collect.is_some() && self.profile.consent.analytics != Some(false) {
+            self.transport.push(event.to_wire());
+            self.save_outbox();
+            crate::transport::schedule(self, shared);
+        }
+    }
+
+    // ---- decisions ----
+
+    /// Asks core what to show for `signal`, and shows it.
+    pub fn signal(&mut self, signal: Signal, shared: &Rc<Shared>) {
+        let now = browser::now();
+        let started = js_sys::Date::now();
+        let ctx = Context { config: &self.config, profile: &self.profile, page: &self.page, now };
+        let decision = decide::decide(&ctx, &signal);
+        if self.opts.debug {
+            for d in &decision.diagnostics {
+                self.opts.debug_info(&format!("{signal:?}: {d}"));
+            }
+        }
+        let attributes = build_attributes(&self.profile, &self.page, &self.config.geo, now);
+        let choices: Vec<_> = decision
+            .choices
+            .iter()
+            .map(|c| (c.campaign.id.clone(), c.variant.map(str::to_owned), c.control, c.content.clone()))
+            .collect();
+        for (id, variant, control, content) in choices {
+            self.page.shown.push(id.clone());
+            self.profile.record(&id, variant.as_deref(), Outcome::Shown, now);
+            let mut props = campaign_props(&id, variant.as_deref(), None);
+            props.insert("control", control);
+            props.insert("layout", content.layout.name());
+            if !control {
+                let coupon = content.coupon.clone().unwrap_or_default();
+                let texts = render::Texts {
+                    title: template::render(&content.title, &attributes, &[("coupon", &coupon)]),
+                    body: template::render(&content.body, &attributes, &[("coupon", &coupon)]),
+                };
+                match render::show(&id, &content, texts, shared) {
+                    Ok(open) => {
+                        self.page.occupied.push(content.layout.slot());
+                        self.rendered.push(open);
+                    }
+                    Err(why) => {
+                        self.opts.debug_warn(&format!("campaign {id} not rendered: {why}"));
+                        continue;
+                    }
+                }
+            }
+            self.opts.debug_info(&format!(
+                "showing campaign {id}{} after {signal:?} (decided in {:.2} ms)",
+                variant.as_deref().map(|v| format!(" variant {v}")).unwrap_or_default(),
+                js_sys::Date::now() - started
+            ));
+            shared.notify("show", Value::Object(props.clone()));
+            self.emit(EventKind::Track { event: names::CAMPAIGN_SHOWN.into() }, props, shared);
+        }
+    }
+
+    /// The visitor closed a campaign (close button, Esc, backdrop, dismiss link).
+    pub fn dismiss(&mut self, id: &str, shared: &Rc<Shared>) {
+        let Some(open) = self.take_rendered(id) else { return };
+        let variant = self.profile.history(id).and_then(|h| h.variant.clone());
+        self.profile.record(id, variant.as_deref(), Outcome::Dismissed, browser::now());
+        open.close();
+        let props = campaign_props(id, variant.as_deref(), None);
+        shared.notify("dismiss", Value::Object(props.clone()));
+        self.emit(EventKind::Track { event: names::CAMPAIGN_DISMISSED.into() }, props, shared);
+    }
+
+    /// The visitor clicked the call to action (navigation follows natively).
+    pub fn click(&mut self, id: &str, shared: &Rc<Shared>) {
+        let variant = self.profile.history(id).and_then(|h| h.variant.clone());
+        let props = campaign_props(id, variant.as_deref(), None);
+        shared.notify("click", Value::Object(props.clone()));
+        self.emit(EventKind::Track { event: names::CAMPAIGN_CLICKED.into() }, props, shared);
+    }
+
+    /// A valid email or phone number was submitted in a campaign's form: an
+    /// unverified claim (`identify` with a trait, no user id) and a "Signed Up".
+    pub fn sign_up(&mut self, id: &str, field: &str, value: &str, shared: &Rc<Shared>) {
+        let mut traits = Map::new();
+        traits.insert(field, value);
+        self.emit(EventKind::Identify { traits }, Map::new(), shared);
+        let variant = self.profile.history(id).and_then(|h| h.variant.clone());
+        let mut props = campaign_props(id, variant.as_deref(), None);
+        props.insert("field", field);
+        self.track(names::SIGNED_UP, props, shared);
+    }
+
+    fn take_rendered(&mut self, id: &str) -> Option<Rendered> {
+        let index = self.rendered.iter().position(|r| r.campaign == id)?;
+        let open = self.rendered.remove(index);
+        let slot: Slot = open.slot.clone();
+        self.page.occupied.retain(|s| *s != slot);
+        Some(open)
+    }
+
+    // ---- storage ----
+
+    pub fn save_profile(&self) {
+        if let Err(e) = self.store.save(&self.opts.profile_key(), &self.profile.to_stored()) {
+            self.opts.debug_warn(&format!("profile not saved: {e}"));
+        }
+    }
+
+    pub fn save_outbox(&self) {
+        let _ = self.store.save(&self.opts.outbox_key(), &self.transport.outbox.to_stored());
+    }
+
+    /// Another tab changed the profile: adopt its version.
+    pub fn reload_profile(&mut self) {
+        if let Ok(Some(value)) = self.store.load(&self.opts.profile_key()) {
+            if let Ok(profile) = Profile::from_stored(&value) {
+                self.profile = profile;
+            }
+        }
+    }
+
+    /// A JSON snapshot of the profile, for `nudge.debug()`.
+    pub fn snapshot(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("profile", self.profile.to_stored());
+        m.insert("queued_events", self.transport.outbox.len() as u32);
+        m.insert("campaigns", Value::Array(self.config.campaigns.iter().map(|c| Value::from(c.id.as_str())).collect()));
+        m.insert(
+            "attributes",
+            Value::Object(build_attributes(&self.profile, &self.page, &self.config.geo, browser::now()).as_map().clone()),
+        );
+        Value::Object(m)
+    }
+}
+
+fn campaign_props(id: &str, variant: Option<&str>, extra: Option<(&str, &str)>) -> Map {
+    let mut props = Map::new();
+    props.insert("campaign_id", id);
+    if let Some(v) = variant {
+        props.insert("variant", v);
+    }
+    if let Some((k, v)) = extra {
+        props.insert(k, v);
+    }
+    props
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    check_identifier(name).map_err(|r| r.replace("identifier", "event name"))
+}
+
+/// Converts loose JS input into an event property map (non-objects become `{}`).
+pub fn props_from_js(js_value: &wasm_bindgen::JsValue) -> Map {
+    match js::to_value(js_value) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}

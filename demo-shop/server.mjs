@@ -1,0 +1,86 @@
+// The demo shop's web server until the edge Worker serves it (issue #3):
+// static files with the shop's clean URLs, the agent from agent/pkg, the
+// example campaigns at /v1/config, and a collect endpoint at /v1/events that
+// records what it receives. Binds to 127.0.0.1 only.
+//
+//   node demo-shop/server.mjs [--port 8787]
+//
+// Tests import startServer() and pass overrides (a broken config, a failing
+// collect endpoint) without touching files.
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const agentDir = join(here, "..", "agent", "pkg");
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8", ".json": "application/json", ".wasm": "application/wasm", ".svg": "image/svg+xml",
+};
+
+// Clean URLs of the shop, as a real storefront has them.
+function route(path) {
+  if (path === "/") return "index.html";
+  if (path === "/cart") return "cart.html";
+  if (path === "/checkout") return "checkout.html";
+  if (path === "/order-confirmation") return "confirmation.html";
+  if (path.startsWith("/category/")) return "category.html";
+  if (path.startsWith("/product/")) return "product.html";
+  return null;
+}
+
+function safeJoin(root, path) {
+  const full = normalize(join(root, path));
+  return full.startsWith(root) ? full : null;
+}
+
+export async function startServer({ port = 8787, config, collectStatus = () => 202, log = false } = {}) {
+  const received = [];
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, "http://127.0.0.1");
+    const send = (status, body, type = "text/plain; charset=utf-8", headers = {}) => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers });
+      res.end(body);
+    };
+    try {
+      if (url.pathname === "/v1/config") {
+        const body = config !== undefined ? config : await readFile(join(here, "campaigns.json"), "utf8");
+        return send(200, typeof body === "string" ? body : JSON.stringify(body), "application/json");
+      }
+      if (url.pathname === "/v1/events" && req.method === "POST") {
+        let text = "";
+        for await (const chunk of req) text += chunk;
+        const status = collectStatus(text);
+        if (status >= 200 && status < 300) {
+          try { received.push(...JSON.parse(text).batch); } catch { return send(400, "malformed JSON"); }
+        }
+        return send(status, "");
+      }
+      let file = null;
+      if (url.pathname.startsWith("/nudge/")) file = safeJoin(agentDir, url.pathname.slice("/nudge/".length));
+      else file = route(url.pathname) ? join(here, "pages", route(url.pathname)) : safeJoin(join(here, "public"), url.pathname);
+      if (!file) return send(404, "not found");
+      const body = await readFile(file);
+      return send(200, body, TYPES[extname(file)] || "application/octet-stream");
+    } catch (err) {
+      return send(err.code === "ENOENT" || err.code === "EISDIR" ? 404 : 500, String(err.code || err));
+    } finally {
+      if (log) console.log(req.method, url.pathname + url.search, res.statusCode);
+    }
+  });
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf("--port");
+  const port = i > 0 ? Number(process.argv[i + 1]) : 8787;
+  const { url } = await startServer({ port, log: true });
+  console.log(`Nudge demo shop on ${url}  (add ?nudge_debug=1 to see decisions in the console)`);
+}

@@ -1,0 +1,96 @@
+// Shared set-up for the end-to-end tests: the demo shop's server (in this
+// process, on 127.0.0.1, a free port) and Debian's headless Chromium driven by
+// playwright-core with real input events. Each test gets a fresh browser
+// context: an empty localStorage, like a first-time visitor.
+import { chromium } from "playwright-core";
+import { startServer } from "../../demo-shop/server.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+// Without these Chromium tries to reach Google's hosts (no network here).
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+
+export async function launch(serverOptions = {}) {
+  const server = await startServer({ port: 0, ...serverOptions });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  return {
+    server,
+    browser,
+    async visitor(options = {}) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+      const page = await context.newPage();
+      const console = [];
+      const errors = [];
+      page.on("console", (m) => console.push(`${m.type()}: ${m.text()}`));
+      page.on("pageerror", (e) => errors.push(String(e)));
+      return { context, page, console, errors };
+    },
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+/** Opens a shop path and waits until the agent has started (or given up). */
+export async function open(page, url) {
+  await page.goto(url);
+  await page.waitForFunction(() => window.nudge && (window.nudge.ready || window.nudge.failed), null, { timeout: 15000 }).catch(() => {});
+}
+
+/** The campaigns on screen: their ids, in DOM order. */
+export function shownCampaigns(page) {
+  return page.$$eval("nudge-campaign", (hosts) => hosts.map((h) => h.getAttribute("data-campaign")));
+}
+
+export async function waitForCampaign(page, id, timeout = 5000) {
+  await page.waitForSelector(`nudge-campaign[data-campaign="${id}"]`, { state: "attached", timeout });
+}
+
+/**
+ * What a campaign renders, read through the DevTools protocol (its shadow root
+ * is closed to page scripts): its text, elements, and attributes.
+ */
+export async function campaignDom(page, id) {
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
+  await cdp.detach();
+  const find = (node) => {
+    if (node.nodeName === "NUDGE-CAMPAIGN") {
+      const attrs = node.attributes || [];
+      for (let i = 0; i < attrs.length; i += 2) if (attrs[i] === "data-campaign" && attrs[i + 1] === id) return node;
+    }
+    for (const child of [...(node.children || []), ...(node.shadowRoots || [])]) {
+      const hit = find(child);
+      if (hit) return hit;
+    }
+    return null;
+  };
+  const host = find(root);
+  if (!host) return null;
+  const texts = [];
+  const elements = [];
+  const walk = (node, inStyle) => {
+    if (node.nodeType === 3 && !inStyle) texts.push(node.nodeValue);
+    if (node.nodeType === 1) {
+      const attrs = {};
+      for (let i = 0; i < (node.attributes || []).length; i += 2) attrs[node.attributes[i]] = node.attributes[i + 1];
+      elements.push({ tag: node.localName, attrs });
+    }
+    for (const child of [...(node.shadowRoots || []), ...(node.children || [])]) walk(child, inStyle || node.localName === "style");
+  };
+  walk(host, false);
+  return { text: texts.join(" ").replace(/\s+/g, " ").trim(), elements, shadowMode: host.shadowRoots?.[0]?.shadowRootType };
+}
+
+/** Scrolls with the mouse wheel, as a visitor does, until `percent` of the page is seen. */
+export async function scrollTo(page, percent) {
+  for (let i = 0; i < 40; i++) {
+    const seen = await page.evaluate(() => (scrollY / Math.max(1, document.documentElement.scrollHeight - innerHeight)) * 100);
+    if (seen >= percent) break;
+    await page.mouse.wheel(0, 200);
+    await page.waitForTimeout(30);
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
