@@ -16,7 +16,7 @@ use crate::browser::document;
 use crate::shared::{run_weak, Shared};
 
 const STYLE: &str = include_str!("style.css");
-const FOCUSABLE: &str = "button:not([hidden]),a[href],input:not([readonly])";
+const FOCUSABLE: &str = "button,a[href],input";
 
 /// Campaign texts after merge fields are filled.
 pub struct Texts {
@@ -247,10 +247,8 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
     insert_host(&doc, &host, layout)?;
     if modal {
         // Focus the first field or action, not the close button.
-        let focusables = panel.query_selector_all(FOCUSABLE)?;
-        let target = (0..focusables.length())
-            .filter_map(|i| focusables.item(i))
-            .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+        let target = focusables(&panel)
+            .into_iter()
             .find(|e| e.class_name() != "x")
             .or_else(|| panel.clone().dyn_into::<HtmlElement>().ok());
         if let Some(target) = target {
@@ -280,9 +278,18 @@ fn insert_host(doc: &Document, host: &Element, layout: &Layout) -> DomResult<()>
     parent.append_child(host).map(|_| ())
 }
 
+/// Elements that can take focus now: in document order, none inside a hidden part.
+fn focusables(panel: &Element) -> Vec<HtmlElement> {
+    let Ok(list) = panel.query_selector_all(FOCUSABLE) else { return Vec::new() };
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+        .filter(|e| e.closest("[hidden]").ok().flatten().is_none())
+        .collect()
+}
+
 fn trap_focus(panel: &Element, key: &KeyboardEvent) {
-    let Ok(list) = panel.query_selector_all(FOCUSABLE) else { return };
-    let items: Vec<HtmlElement> = (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+    let items = focusables(panel);
     let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
     // Inside a closed shadow root, the shadow root knows the focused element.
     let active = panel.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().and_then(|r| r.active_element());
