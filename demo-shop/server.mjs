@@ -38,6 +38,8 @@ function safeJoin(root, path) {
 
 export async function startServer({ port = 8787, config, collectStatus = () => 202, log = false } = {}) {
   const received = [];
+  const seen = new Set();
+  const duplicates = { count: 0 };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
     const send = (status, body, type = "text/plain; charset=utf-8", headers = {}) => {
@@ -54,7 +56,13 @@ export async function startServer({ port = 8787, config, collectStatus = () => 2
         for await (const chunk of req) text += chunk;
         const status = collectStatus(text);
         if (status >= 200 && status < 300) {
-          try { received.push(...JSON.parse(text).batch); } catch { return send(400, "malformed JSON"); }
+          let batch;
+          try { batch = JSON.parse(text).batch; } catch { return send(400, "malformed JSON"); }
+          // Delivery is at least once (beacons are resent); like the edge, keep one per id.
+          for (const event of batch) {
+            if (seen.has(event.messageId)) duplicates.count++;
+            else { seen.add(event.messageId); received.push(event); }
+          }
         }
         return send(status, "");
       }
@@ -74,6 +82,7 @@ export async function startServer({ port = 8787, config, collectStatus = () => 2
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     received,
+    duplicates,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }

@@ -1,0 +1,118 @@
+// The agent never breaks the shop: hostile visitor text stays text, a broken
+// config or a missing agent leaves the page working, and debug mode says why.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, open, shownCampaigns, waitForCampaign, campaignDom, scrollTo } from "./harness.mjs";
+
+const shops = [];
+async function shopWith(options) {
+  const shop = await launch(options);
+  shops.push(shop);
+  return shop;
+}
+after(async () => { for (const shop of shops) await shop.close(); });
+
+/** The shop's own behaviour still works: add to cart updates the header. */
+async function assertShopWorks(page, url) {
+  await page.goto(`${url}/product/scarf`);
+  await page.click("#add-to-cart");
+  assert.equal(await page.textContent("#cart-count"), "1");
+}
+
+test("a first name full of markup is shown as text and never runs", async () => {
+  const shop = await shopWith();
+  const { page, context, errors } = await shop.visitor();
+  await context.clock.install();
+  let dialogs = 0;
+  page.on("dialog", (d) => { dialogs++; d.dismiss(); });
+  const evil = "<img src=x onerror=alert(1)>";
+  await open(page, `${shop.server.url}/product/beanie`);
+  await page.click("#add-to-cart");
+  await open(page, `${shop.server.url}/checkout`);
+  await page.fill("input[name=first_name]", evil);
+  await page.fill("input[name=email]", "eve@example.com");
+  await page.fill("input[name=address]", "1 Road");
+  await page.click("button[type=submit]");
+  await page.waitForURL("**/order-confirmation");
+  await page.waitForFunction(() => window.nudge.ready);
+  await page.clock.fastForward("24:00:00");
+  await open(page, `${shop.server.url}/`);
+  await waitForCampaign(page, "returning-customer");
+  const dom = await campaignDom(page, "returning-customer");
+  assert.ok(dom.text.includes(`Welcome back, ${evil}!`), dom.text);
+  assert.ok(!dom.elements.some((e) => e.tag === "img"), "no element was created from the name");
+  await page.waitForTimeout(200);
+  assert.equal(dialogs, 0);
+  assert.deepEqual(errors, []);
+});
+
+test("a config with a bad campaign: the rest runs and debug mode names the problem", async () => {
+  const config = JSON.parse(await (await import("node:fs/promises")).readFile(new URL("../../demo-shop/campaigns.json", import.meta.url), "utf8"));
+  config.campaigns.unshift({ id: "broken", trigger: { scroll_depth: 140 }, content: { layout: "modal", title: "x" } });
+  const shop = await shopWith({ config });
+  const { page, console: log, errors } = await shop.visitor();
+  await open(page, `${shop.server.url}/?nudge_debug=1`);
+  assert.ok(log.some((l) => l.includes("campaigns[0].trigger.scroll_depth: must be 1..=100, got 140")), log.join("\n"));
+  await scrollTo(page, 30);
+  await waitForCampaign(page, "welcome");
+  await page.keyboard.press("Escape");
+  await assertShopWorks(page, shop.server.url);
+  assert.deepEqual(errors, []);
+});
+
+test("a config that is not JSON: no campaigns, the page works, debug mode says why", async () => {
+  const shop = await shopWith({ config: "{ this is not json" });
+  const { page, console: log, errors } = await shop.visitor();
+  await open(page, `${shop.server.url}/?nudge_debug=1`);
+  await page.waitForFunction(() => window.nudge.ready);
+  assert.ok(log.some((l) => l.includes("config unavailable")), log.join("\n"));
+  await scrollTo(page, 80);
+  assert.deepEqual(await shownCampaigns(page), []);
+  await assertShopWorks(page, shop.server.url);
+  assert.deepEqual(errors, []);
+});
+
+test("when the WebAssembly cannot load (blocked, missing), the shop works unchanged", async () => {
+  const shop = await shopWith();
+  const { page, context, errors } = await shop.visitor();
+  await context.route("**/nudge/nudge_agent_bg.wasm", (route) => route.fulfill({ status: 404, body: "" }));
+  await page.goto(`${shop.server.url}/`);
+  await page.waitForTimeout(500);
+  assert.equal(await page.evaluate(() => typeof window.nudge.track), "function");
+  await page.evaluate(() => window.nudge.track("Still Fine", {}));
+  await assertShopWorks(page, shop.server.url);
+  assert.deepEqual(errors, []);
+});
+
+test("a corrupted stored profile is replaced, never thrown", async () => {
+  const shop = await shopWith();
+  const { page, errors } = await shop.visitor();
+  // Written from a page of the shop without the agent, as another script would.
+  const store = async (value) => {
+    await page.goto(`${shop.server.url}/shop.css`);
+    await page.evaluate((v) => localStorage.setItem("nudge:demo:profile", v), value);
+  };
+  for (const junk of ["{corrupt", JSON.stringify({ v: 99, something: "else" }), "null", "[1,2]"]) {
+    await store(junk);
+    await open(page, `${shop.server.url}/?nudge_debug=1`);
+    const profile = await page.evaluate(() => window.nudge.debug().profile);
+    assert.equal(profile.v, 2, junk);
+    assert.equal(profile.pv, 1, junk);
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("a shop callback that throws or calls back into nudge does not break anything", async () => {
+  const shop = await shopWith();
+  const { page, errors } = await shop.visitor();
+  await open(page, `${shop.server.url}/`);
+  await page.evaluate(() => {
+    window.seen = [];
+    window.nudge.on("show", (d) => { window.seen.push(d.campaign_id); window.nudge.track("Saw Popup", { id: d.campaign_id }); });
+    window.nudge.on("show", () => { throw new Error("shop bug"); });
+  });
+  await scrollTo(page, 30);
+  await waitForCampaign(page, "welcome");
+  assert.deepEqual(await page.evaluate(() => window.seen), ["welcome"]);
+  assert.deepEqual(errors, []);
+});
