@@ -55,15 +55,20 @@ impl LocalStore {
 
 impl Storage for LocalStore {
     fn load(&self, key: &str) -> Result<Option<Value>, StorageError> {
-        let text = Self::storage()?.get_item(key).map_err(|_| StorageError::Unavailable("getItem threw".into()))?;
+        let text = Self::storage()?
+            .get_item(key)
+            .map_err(|_| StorageError::Unavailable("getItem threw".into()))?;
         match text {
             None => Ok(None),
-            Some(text) => js::parse(&text).map(Some).ok_or_else(|| StorageError::Corrupt("not JSON".into())),
+            Some(text) => js::parse(&text)
+                .map(Some)
+                .ok_or_else(|| StorageError::Corrupt("not JSON".into())),
         }
     }
 
     fn save(&self, key: &str, value: &Value) -> Result<(), StorageError> {
-        let text = js::stringify(value).ok_or_else(|| StorageError::Corrupt("cannot serialize".into()))?;
+        let text =
+            js::stringify(value).ok_or_else(|| StorageError::Corrupt("cannot serialize".into()))?;
         Self::storage()?
             .set_item(key, &text)
             .map_err(|_| StorageError::Unavailable("setItem threw (quota?)".into()))
@@ -78,22 +83,36 @@ impl Storage for LocalStore {
 
 /// Where we are: URL, path, query, referrer, title.
 pub fn page_context() -> PageContext {
-    let Some(window) = window() else { return PageContext::default() };
+    let Some(window) = window() else {
+        return PageContext::default();
+    };
     let location = window.location();
     let document = window.document();
     PageContext {
         url: location.href().unwrap_or_default(),
         path: location.pathname().unwrap_or_default(),
         search: location.search().unwrap_or_default(),
-        referrer: document.as_ref().map(web_sys::Document::referrer).unwrap_or_default(),
-        title: document.as_ref().map(web_sys::Document::title).unwrap_or_default(),
+        referrer: document
+            .as_ref()
+            .map(web_sys::Document::referrer)
+            .unwrap_or_default(),
+        title: document
+            .as_ref()
+            .map(web_sys::Document::title)
+            .unwrap_or_default(),
     }
 }
 
 /// Device class from the primary pointer and the viewport width.
 pub fn device() -> Device {
-    let Some(window) = window() else { return Device::default() };
-    let width = window.inner_width().ok().and_then(|w| w.as_f64()).unwrap_or(1024.0) as u32;
+    let Some(window) = window() else {
+        return Device::default();
+    };
+    let width = window
+        .inner_width()
+        .ok()
+        .and_then(|w| w.as_f64())
+        .unwrap_or(1024.0) as u32;
     let touch = window
         .match_media("(pointer: coarse)")
         .ok()
@@ -105,12 +124,19 @@ pub fn device() -> Device {
         (false, w) if w < 500 => DeviceKind::Mobile,
         _ => DeviceKind::Desktop,
     };
-    Device { kind, language: window.navigator().language().unwrap_or_default(), viewport_width: width, touch }
+    Device {
+        kind,
+        language: window.navigator().language().unwrap_or_default(),
+        viewport_width: width,
+        touch,
+    }
 }
 
 /// A query-string parameter of the current URL.
 pub fn query_param(name: &str) -> Option<String> {
     let search = window()?.location().search().ok()?;
-    let found = nudge_core::decide::query_pairs(&search).find(|(k, _)| k == name).map(|(_, v)| v);
+    let found = nudge_core::decide::query_pairs(&search)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v);
     found
 }

@@ -27,14 +27,23 @@ fn to_value_at(js: &JsValue, depth: u32) -> Value {
         return Value::Bool(b);
     }
     if let Some(n) = js.as_f64() {
-        return if n.is_finite() { Value::Number(n) } else { Value::Null };
+        return if n.is_finite() {
+            Value::Number(n)
+        } else {
+            Value::Null
+        };
     }
     if let Some(s) = js.as_string() {
         return Value::String(s);
     }
     if Array::is_array(js) {
         let array: &Array = js.unchecked_ref();
-        return Value::Array(array.iter().map(|item| to_value_at(&item, depth + 1)).collect());
+        return Value::Array(
+            array
+                .iter()
+                .map(|item| to_value_at(&item, depth + 1))
+                .collect(),
+        );
     }
     if js.is_object() && !js.is_function() {
         let mut map = Map::new();
@@ -69,7 +78,9 @@ pub fn from_value(value: &Value) -> JsValue {
 
 /// JSON text of a value (`None` only if the engine refuses).
 pub fn stringify(value: &Value) -> Option<String> {
-    js_sys::JSON::stringify(&from_value(value)).ok()?.as_string()
+    js_sys::JSON::stringify(&from_value(value))
+        .ok()?
+        .as_string()
 }
 
 /// Parses JSON text; `None` for anything that is not JSON.
@@ -137,10 +148,14 @@ pub fn install_regex_engine() {
 
 /// Reads a property of a JS object as a string, if it is one.
 pub fn get_string(object: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(object, &JsValue::from_str(key)).ok()?.as_string()
+    Reflect::get(object, &JsValue::from_str(key))
+        .ok()?
+        .as_string()
 }
 
 /// Reads a property of a JS object as a bool (JS truthiness of real booleans only).
 pub fn get_bool(object: &JsValue, key: &str) -> Option<bool> {
-    Reflect::get(object, &JsValue::from_str(key)).ok()?.as_bool()
+    Reflect::get(object, &JsValue::from_str(key))
+        .ok()?
+        .as_bool()
 }

@@ -19,6 +19,9 @@ mod state;
 mod trackers;
 mod transport;
 
+#[cfg(test)]
+mod tests;
+
 use std::rc::Rc;
 
 use gloo_events::EventListener;
@@ -45,7 +48,10 @@ pub fn start(options: JsValue, config: JsValue) -> Agent {
     let state = State::new(opts, &js::to_value(&config));
     let shared = Shared::new(state);
     let global = trackers::attach_global(&shared.state.borrow(), &shared);
-    Agent { shared, _global: global }
+    Agent {
+        shared,
+        _global: global,
+    }
 }
 
 #[wasm_bindgen]
@@ -53,17 +59,30 @@ impl Agent {
     /// `nudge.page(properties?)`: a page view (`type`, `category`, `product_id` are understood).
     pub fn page(&self, properties: JsValue) {
         let props = props_from_js(&properties);
-        run(&self.shared, Box::new(move |state, shared| state.page_view(props, shared)));
+        run(
+            &self.shared,
+            Box::new(move |state, shared| state.page_view(props, shared)),
+        );
     }
 
     /// `nudge.track(name, properties?)`.
     pub fn track(&self, name: JsValue, properties: JsValue) {
         let Some(name) = name.as_string() else {
-            run(&self.shared, Box::new(|state, _| state.opts.debug_warn("track ignored: the event name must be a string")));
+            run(
+                &self.shared,
+                Box::new(|state, _| {
+                    state
+                        .opts
+                        .debug_warn("track ignored: the event name must be a string")
+                }),
+            );
             return;
         };
         let props = props_from_js(&properties);
-        run(&self.shared, Box::new(move |state, shared| state.track(&name, props, shared)));
+        run(
+            &self.shared,
+            Box::new(move |state, shared| state.track(&name, props, shared)),
+        );
     }
 
     /// `nudge.identify(userId?, traits?)`, as analytics.js: traits may come first.
@@ -73,7 +92,10 @@ impl Agent {
             None if user_id.is_object() => (None, props_from_js(&user_id)),
             None => (None, props_from_js(&traits)),
         };
-        run(&self.shared, Box::new(move |state, shared| state.identify(user_id, traits, shared)));
+        run(
+            &self.shared,
+            Box::new(move |state, shared| state.identify(user_id, traits, shared)),
+        );
     }
 
     /// `nudge.consent('granted' | 'denied' | {analytics, marketing})`.
@@ -81,9 +103,15 @@ impl Agent {
         let (analytics, marketing) = match value.as_string().as_deref() {
             Some("granted") => (Some(true), Some(true)),
             Some("denied") => (Some(false), Some(false)),
-            _ => (js::get_bool(&value, "analytics"), js::get_bool(&value, "marketing")),
+            _ => (
+                js::get_bool(&value, "analytics"),
+                js::get_bool(&value, "marketing"),
+            ),
         };
-        run(&self.shared, Box::new(move |state, shared| state.consent(analytics, marketing, shared)));
+        run(
+            &self.shared,
+            Box::new(move |state, shared| state.consent(analytics, marketing, shared)),
+        );
     }
 
     /// `nudge.debug()`: the profile, attributes and queue, for developers.
@@ -103,5 +131,8 @@ impl Agent {
 /// The engine's version, for support requests.
 #[wasm_bindgen]
 pub fn version() -> JsValue {
-    Value::from(env!("CARGO_PKG_VERSION")).to_js_string().as_ref().into()
+    Value::from(env!("CARGO_PKG_VERSION"))
+        .to_js_string()
+        .as_ref()
+        .into()
 }

@@ -27,9 +27,20 @@ pub struct Options {
 impl Options {
     pub fn from_js(js_value: &JsValue) -> Options {
         let text = |key: &str| js::get_string(js_value, key).filter(|s| !s.trim().is_empty());
-        let debug = js::get_bool(js_value, "debug").unwrap_or(false) || crate::browser::query_param("nudge_debug").is_some_and(|v| v == "1");
-        let country = text("country").or_else(|| if debug { crate::browser::query_param("nudge_country") } else { None });
-        let number = |key: &str| js_sys::Reflect::get(js_value, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64());
+        let debug = js::get_bool(js_value, "debug").unwrap_or(false)
+            || crate::browser::query_param("nudge_debug").is_some_and(|v| v == "1");
+        let country = text("country").or_else(|| {
+            if debug {
+                crate::browser::query_param("nudge_country")
+            } else {
+                None
+            }
+        });
+        let number = |key: &str| {
+            js_sys::Reflect::get(js_value, &JsValue::from_str(key))
+                .ok()
+                .and_then(|v| v.as_f64())
+        };
         Options {
             site: text("site").unwrap_or_else(|| "default".into()),
             collect: text("collect").filter(|c| c != "off"),
@@ -39,7 +50,9 @@ impl Options {
             country,
             batch_size: number("batchSize").map_or(20, |n| n.clamp(1.0, 100.0) as usize),
             flush_ms: number("flushMs").map_or(3000, |n| n.clamp(100.0, 60_000.0) as u32),
-            post: js_sys::Reflect::get(js_value, &JsValue::from_str("post")).ok().and_then(|f| f.dyn_into().ok()),
+            post: js_sys::Reflect::get(js_value, &JsValue::from_str("post"))
+                .ok()
+                .and_then(|f| f.dyn_into().ok()),
         }
     }
 

@@ -26,7 +26,11 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(state: State) -> Rc<Shared> {
-        Rc::new(Shared { state: RefCell::new(state), pending: RefCell::default(), notices: RefCell::default() })
+        Rc::new(Shared {
+            state: RefCell::new(state),
+            pending: RefCell::default(),
+            notices: RefCell::default(),
+        })
     }
 
     /// Queues a `nudge:<name>` DOM event carrying `detail`.
@@ -61,11 +65,15 @@ pub fn run_weak(shared: &Weak<Shared>, task: Task) {
 
 fn dispatch_notices(shared: &Shared) {
     let notices = std::mem::take(&mut *shared.notices.borrow_mut());
-    let Some(window) = crate::browser::window() else { return };
+    let Some(window) = crate::browser::window() else {
+        return;
+    };
     for (name, detail) in notices {
         let init = web_sys::CustomEventInit::new();
         init.set_detail(&crate::js::from_value(&detail));
-        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(&format!("nudge:{name}"), &init) {
+        if let Ok(event) =
+            web_sys::CustomEvent::new_with_event_init_dict(&format!("nudge:{name}"), &init)
+        {
             // A throwing shop listener is reported by the browser, not propagated here.
             let _ = window.dispatch_event(&event);
         }

@@ -54,11 +54,10 @@ impl State {
         if let Some(problem) = problem {
             opts.debug_warn(&problem.to_string());
         }
-        let outbox = store
-            .load(&opts.outbox_key())
-            .ok()
-            .flatten()
-            .map_or_else(|| Outbox::new(nudge_core::queue::DEFAULT_CAPACITY), |v| Outbox::from_stored(&v, nudge_core::queue::DEFAULT_CAPACITY));
+        let outbox = store.load(&opts.outbox_key()).ok().flatten().map_or_else(
+            || Outbox::new(nudge_core::queue::DEFAULT_CAPACITY),
+            |v| Outbox::from_stored(&v, nudge_core::queue::DEFAULT_CAPACITY),
+        );
         let watch = config.watch();
         State {
             transport: Transport::new(outbox),
@@ -80,12 +79,19 @@ impl State {
     pub fn page_view(&mut self, properties: Map, shared: &Rc<Shared>) {
         let now = browser::now();
         self.end_page(now);
-        let text = |key: &str| properties.get(key).and_then(Value::as_str).map(str::to_owned);
+        let text = |key: &str| {
+            properties
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         self.page = PageState {
             context: browser::page_context(),
             page_type: text("type"),
             category: text("category"),
-            product_id: properties.get("product_id").map(|v| v.to_js_string().into_owned()),
+            product_id: properties
+                .get("product_id")
+                .map(|v| v.to_js_string().into_owned()),
             started_at: now,
             device: browser::device(),
             ..PageState::default()
@@ -112,28 +118,54 @@ impl State {
 
     pub fn track(&mut self, name: &str, properties: Map, shared: &Rc<Shared>) {
         if let Err(reason) = check_name(name) {
-            self.opts.debug_warn(&format!("track ignored: event name {reason}"));
+            self.opts
+                .debug_warn(&format!("track ignored: event name {reason}"));
             return;
         }
         let now = browser::now();
-        let converted: Vec<(String, Option<String>)> = decide::conversions(&self.config, &self.profile, name, now)
-            .iter()
-            .map(|c| (c.id.clone(), self.profile.history(&c.id).and_then(|h| h.variant.clone())))
-            .collect();
-        self.emit(EventKind::Track { event: name.to_owned() }, properties, shared);
+        let converted: Vec<(String, Option<String>)> =
+            decide::conversions(&self.config, &self.profile, name, now)
+                .iter()
+                .map(|c| {
+                    (
+                        c.id.clone(),
+                        self.profile.history(&c.id).and_then(|h| h.variant.clone()),
+                    )
+                })
+                .collect();
+        self.emit(
+            EventKind::Track {
+                event: name.to_owned(),
+            },
+            properties,
+            shared,
+        );
         for (id, variant) in converted {
-            self.profile.record(&id, variant.as_deref(), Outcome::Converted, now);
+            self.profile
+                .record(&id, variant.as_deref(), Outcome::Converted, now);
             let props = campaign_props(&id, variant.as_deref(), Some(("goal", name)));
             shared.notify("convert", Value::Object(props.clone()));
-            self.emit(EventKind::Track { event: names::CAMPAIGN_CONVERTED.into() }, props, shared);
+            self.emit(
+                EventKind::Track {
+                    event: names::CAMPAIGN_CONVERTED.into(),
+                },
+                props,
+                shared,
+            );
         }
-        self.signal(Signal::Event { name: name.to_owned() }, shared);
+        self.signal(
+            Signal::Event {
+                name: name.to_owned(),
+            },
+            shared,
+        );
     }
 
     pub fn identify(&mut self, user_id: Option<String>, traits: Map, shared: &Rc<Shared>) {
         if let Some(id) = &user_id {
             if let Err(reason) = check_identifier(id) {
-                self.opts.debug_warn(&format!("identify ignored: user id {reason}"));
+                self.opts
+                    .debug_warn(&format!("identify ignored: user id {reason}"));
                 return;
             }
             self.profile.user_id = Some(id.clone());
@@ -143,7 +175,12 @@ impl State {
 
     /// Records consent. `false` for analytics also empties the outbox: what
     /// was queued before the refusal is never sent.
-    pub fn consent(&mut self, analytics: Option<bool>, marketing: Option<bool>, shared: &Rc<Shared>) {
+    pub fn consent(
+        &mut self,
+        analytics: Option<bool>,
+        marketing: Option<bool>,
+        shared: &Rc<Shared>,
+    ) {
         if analytics.is_some() {
             self.profile.consent.analytics = analytics;
         }
@@ -194,7 +231,12 @@ impl State {
     pub fn signal(&mut self, signal: Signal, shared: &Rc<Shared>) {
         let now = browser::now();
         let started = js_sys::Date::now();
-        let ctx = Context { config: &self.config, profile: &self.profile, page: &self.page, now };
+        let ctx = Context {
+            config: &self.config,
+            profile: &self.profile,
+            page: &self.page,
+            now,
+        };
         let decision = decide::decide(&ctx, &signal);
         if self.opts.debug {
             for d in &decision.diagnostics {
@@ -205,11 +247,19 @@ impl State {
         let choices: Vec<_> = decision
             .choices
             .iter()
-            .map(|c| (c.campaign.id.clone(), c.variant.map(str::to_owned), c.control, c.content.clone()))
+            .map(|c| {
+                (
+                    c.campaign.id.clone(),
+                    c.variant.map(str::to_owned),
+                    c.control,
+                    c.content.clone(),
+                )
+            })
             .collect();
         for (id, variant, control, content) in choices {
             self.page.shown.push(id.clone());
-            self.profile.record(&id, variant.as_deref(), Outcome::Shown, now);
+            self.profile
+                .record(&id, variant.as_deref(), Outcome::Shown, now);
             let mut props = campaign_props(&id, variant.as_deref(), None);
             props.insert("control", control);
             props.insert("layout", content.layout.name());
@@ -225,30 +275,49 @@ impl State {
                         self.rendered.push(open);
                     }
                     Err(why) => {
-                        self.opts.debug_warn(&format!("campaign {id} not rendered: {why}"));
+                        self.opts
+                            .debug_warn(&format!("campaign {id} not rendered: {why}"));
                         continue;
                     }
                 }
             }
             self.opts.debug_info(&format!(
                 "showing campaign {id}{} after {signal:?} (decided in {:.2} ms)",
-                variant.as_deref().map(|v| format!(" variant {v}")).unwrap_or_default(),
+                variant
+                    .as_deref()
+                    .map(|v| format!(" variant {v}"))
+                    .unwrap_or_default(),
                 js_sys::Date::now() - started
             ));
             shared.notify("show", Value::Object(props.clone()));
-            self.emit(EventKind::Track { event: names::CAMPAIGN_SHOWN.into() }, props, shared);
+            self.emit(
+                EventKind::Track {
+                    event: names::CAMPAIGN_SHOWN.into(),
+                },
+                props,
+                shared,
+            );
         }
     }
 
     /// The visitor closed a campaign (close button, Esc, backdrop, dismiss link).
     pub fn dismiss(&mut self, id: &str, shared: &Rc<Shared>) {
-        let Some(open) = self.take_rendered(id) else { return };
+        let Some(open) = self.take_rendered(id) else {
+            return;
+        };
         let variant = self.profile.history(id).and_then(|h| h.variant.clone());
-        self.profile.record(id, variant.as_deref(), Outcome::Dismissed, browser::now());
+        self.profile
+            .record(id, variant.as_deref(), Outcome::Dismissed, browser::now());
         open.close();
         let props = campaign_props(id, variant.as_deref(), None);
         shared.notify("dismiss", Value::Object(props.clone()));
-        self.emit(EventKind::Track { event: names::CAMPAIGN_DISMISSED.into() }, props, shared);
+        self.emit(
+            EventKind::Track {
+                event: names::CAMPAIGN_DISMISSED.into(),
+            },
+            props,
+            shared,
+        );
     }
 
     /// The visitor clicked the call to action (navigation follows natively).
@@ -256,7 +325,13 @@ impl State {
         let variant = self.profile.history(id).and_then(|h| h.variant.clone());
         let props = campaign_props(id, variant.as_deref(), None);
         shared.notify("click", Value::Object(props.clone()));
-        self.emit(EventKind::Track { event: names::CAMPAIGN_CLICKED.into() }, props, shared);
+        self.emit(
+            EventKind::Track {
+                event: names::CAMPAIGN_CLICKED.into(),
+            },
+            props,
+            shared,
+        );
     }
 
     /// A valid email or phone number was submitted in a campaign's form: an
@@ -282,13 +357,18 @@ impl State {
     // ---- storage ----
 
     pub fn save_profile(&self) {
-        if let Err(e) = self.store.save(&self.opts.profile_key(), &self.profile.to_stored()) {
+        if let Err(e) = self
+            .store
+            .save(&self.opts.profile_key(), &self.profile.to_stored())
+        {
             self.opts.debug_warn(&format!("profile not saved: {e}"));
         }
     }
 
     pub fn save_outbox(&self) {
-        let _ = self.store.save(&self.opts.outbox_key(), &self.transport.outbox.to_stored());
+        let _ = self
+            .store
+            .save(&self.opts.outbox_key(), &self.transport.outbox.to_stored());
     }
 
     /// Another tab changed the profile: adopt its version.
@@ -305,10 +385,23 @@ impl State {
         let mut m = Map::new();
         m.insert("profile", self.profile.to_stored());
         m.insert("queued_events", self.transport.outbox.len() as u32);
-        m.insert("campaigns", Value::Array(self.config.campaigns.iter().map(|c| Value::from(c.id.as_str())).collect()));
+        m.insert(
+            "campaigns",
+            Value::Array(
+                self.config
+                    .campaigns
+                    .iter()
+                    .map(|c| Value::from(c.id.as_str()))
+                    .collect(),
+            ),
+        );
         m.insert(
             "attributes",
-            Value::Object(build_attributes(&self.profile, &self.page, &self.config.geo, browser::now()).as_map().clone()),
+            Value::Object(
+                build_attributes(&self.profile, &self.page, &self.config.geo, browser::now())
+                    .as_map()
+                    .clone(),
+            ),
         );
         Value::Object(m)
     }

@@ -40,7 +40,10 @@ pub struct PageTrackers {
 }
 
 fn signal(weak: &Weak<Shared>, signal: Signal) {
-    run_weak(weak, Box::new(move |state, shared| state.signal(signal, shared)));
+    run_weak(
+        weak,
+        Box::new(move |state, shared| state.signal(signal, shared)),
+    );
 }
 
 impl PageTrackers {
@@ -50,7 +53,11 @@ impl PageTrackers {
         let weak = Rc::downgrade(shared);
         let watch = &state.watch;
         let (Some(window), Some(document)) = (window(), document()) else {
-            return PageTrackers { _listeners: listeners, _timers: timers, _interval: None };
+            return PageTrackers {
+                _listeners: listeners,
+                _timers: timers,
+                _interval: None,
+            };
         };
         let touch = state.page.device.touch;
         let last_input = Rc::new(Cell::new(browser::now()));
@@ -58,11 +65,18 @@ impl PageTrackers {
         // Input: feeds inactivity and the exit-intent grace period.
         for name in ["pointerdown", "keydown", "touchstart", "wheel"] {
             let last_input = last_input.clone();
-            listeners.push(EventListener::new(&document, name, move |_| last_input.set(browser::now())));
+            listeners.push(EventListener::new(&document, name, move |_| {
+                last_input.set(browser::now())
+            }));
         }
 
         if !watch.scroll_depths.is_empty() || (watch.exit_intent && touch) {
-            listeners.push(scroll_tracker(&window, weak.clone(), watch.scroll_depths.clone(), watch.exit_intent && touch));
+            listeners.push(scroll_tracker(
+                &window,
+                weak.clone(),
+                watch.scroll_depths.clone(),
+                watch.exit_intent && touch,
+            ));
         }
 
         if watch.exit_intent {
@@ -70,7 +84,9 @@ impl PageTrackers {
             let weak_exit = weak.clone();
             let last = last_input.clone();
             listeners.push(EventListener::new(&document, "mouseout", move |event| {
-                let Some(event) = event.dyn_ref::<web_sys::MouseEvent>() else { return };
+                let Some(event) = event.dyn_ref::<web_sys::MouseEvent>() else {
+                    return;
+                };
                 let left_window = event.related_target().is_none() && event.client_y() <= 0;
                 let recent_input = browser::now() - last.get() < AFTER_INPUT_GRACE_MS;
                 if left_window && event.buttons() == 0 && !recent_input {
@@ -78,20 +94,32 @@ impl PageTrackers {
                 }
             }));
             if touch {
-                listeners.extend(mobile_exit_trackers(state, &window, &document, weak.clone()));
+                listeners.extend(mobile_exit_trackers(
+                    state,
+                    &window,
+                    &document,
+                    weak.clone(),
+                ));
             }
         }
 
         for &seconds in &watch.page_timers {
             let weak = weak.clone();
-            timers.push(Timeout::new((seconds * 1000.0) as u32, move || signal(&weak, Signal::TimeOnPage { seconds })));
+            timers.push(Timeout::new((seconds * 1000.0) as u32, move || {
+                signal(&weak, Signal::TimeOnPage { seconds })
+            }));
         }
         for &seconds in &watch.site_timers {
             let weak = weak.clone();
             let remaining = (seconds - state.profile.seconds_on_site).max(0.0);
             let base = state.profile.seconds_on_site;
             timers.push(Timeout::new((remaining * 1000.0) as u32, move || {
-                signal(&weak, Signal::TimeOnSite { seconds: base + remaining });
+                signal(
+                    &weak,
+                    Signal::TimeOnSite {
+                        seconds: base + remaining,
+                    },
+                );
             }));
         }
 
@@ -112,13 +140,22 @@ impl PageTrackers {
             })
         });
 
-        PageTrackers { _listeners: listeners, _timers: timers, _interval: interval }
+        PageTrackers {
+            _listeners: listeners,
+            _timers: timers,
+            _interval: interval,
+        }
     }
 }
 
 /// Scroll depth (once per frame) and, on touch screens, the fast upward
 /// flick toward the address bar.
-fn scroll_tracker(win: &web_sys::Window, weak: Weak<Shared>, depths: Vec<u8>, fast_up: bool) -> EventListener {
+fn scroll_tracker(
+    win: &web_sys::Window,
+    weak: Weak<Shared>,
+    depths: Vec<u8>,
+    fast_up: bool,
+) -> EventListener {
     let frame_pending = Rc::new(Cell::new(false));
     let reported = Rc::new(Cell::new(0u8));
     let last_sample = Rc::new(Cell::new((0.0f64, 0.0f64)));
@@ -126,13 +163,22 @@ fn scroll_tracker(win: &web_sys::Window, weak: Weak<Shared>, depths: Vec<u8>, fa
         if frame_pending.replace(true) {
             return;
         }
-        let (weak, depths, pending, reported, last_sample) =
-            (weak.clone(), depths.clone(), frame_pending.clone(), reported.clone(), last_sample.clone());
+        let (weak, depths, pending, reported, last_sample) = (
+            weak.clone(),
+            depths.clone(),
+            frame_pending.clone(),
+            reported.clone(),
+            last_sample.clone(),
+        );
         let measure = Closure::once_into_js(move || {
             pending.set(false);
             let Some(window) = window() else { return };
             let y = window.scroll_y().unwrap_or(0.0);
-            let viewport = window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+            let viewport = window
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or(0.0);
             let height = document()
                 .and_then(|d| d.document_element())
                 .map_or(0.0, |e| f64::from(e.scroll_height()))
@@ -142,17 +188,33 @@ fn scroll_tracker(win: &web_sys::Window, weak: Weak<Shared>, depths: Vec<u8>, fa
             let percent = ((y / scrollable) * 100.0).clamp(0.0, 100.0) as u8;
             let now = js_sys::Date::now();
             let (prev_y, prev_t) = last_sample.replace((y, now));
-            if fast_up && prev_t > 0.0 && now - prev_t < FAST_SCROLL_MS && prev_y - y > viewport * FAST_SCROLL_SHARE {
+            if fast_up
+                && prev_t > 0.0
+                && now - prev_t < FAST_SCROLL_MS
+                && prev_y - y > viewport * FAST_SCROLL_SHARE
+            {
                 signal(&weak, Signal::ExitIntent);
             }
-            run_weak(&weak, Box::new(move |state, _| state.page.max_scroll = state.page.max_scroll.max(percent)));
+            run_weak(
+                &weak,
+                Box::new(move |state, _| {
+                    state.page.max_scroll = state.page.max_scroll.max(percent)
+                }),
+            );
             // Report once per newly crossed threshold.
-            if let Some(&crossed) = depths.iter().rev().find(|&&d| percent >= d && d > reported.get()) {
+            if let Some(&crossed) = depths
+                .iter()
+                .rev()
+                .find(|&&d| percent >= d && d > reported.get())
+            {
                 reported.set(crossed);
                 signal(&weak, Signal::Scroll { percent });
             }
         });
-        if window().and_then(|w| w.request_animation_frame(measure.unchecked_ref()).ok()).is_none() {
+        if window()
+            .and_then(|w| w.request_animation_frame(measure.unchecked_ref()).ok())
+            .is_none()
+        {
             frame_pending.set(false);
         }
     })
@@ -160,7 +222,12 @@ fn scroll_tracker(win: &web_sys::Window, weak: Weak<Shared>, depths: Vec<u8>, fa
 
 /// Phones have no pointer to leave the window: the back button (caught with a
 /// history sentinel) and a return to a tab that was hidden mean the same.
-fn mobile_exit_trackers(state: &State, win: &web_sys::Window, doc: &web_sys::Document, weak: Weak<Shared>) -> Vec<EventListener> {
+fn mobile_exit_trackers(
+    state: &State,
+    win: &web_sys::Window,
+    doc: &web_sys::Document,
+    weak: Weak<Shared>,
+) -> Vec<EventListener> {
     let mut listeners = Vec::new();
     let hidden_at = Rc::new(Cell::new(0 as Millis));
     let weak_visible = weak.clone();
@@ -179,7 +246,10 @@ fn mobile_exit_trackers(state: &State, win: &web_sys::Window, doc: &web_sys::Doc
     // added without user activation).
     let listens_here = state.config.campaigns.iter().any(|c| {
         matches!(c.trigger.kind, TriggerKind::ExitIntent { .. })
-            && c.trigger.url.as_ref().is_none_or(|u| u.matches(&state.page.context.path))
+            && c.trigger
+                .url
+                .as_ref()
+                .is_none_or(|u| u.matches(&state.page.context.path))
     });
     if listens_here {
         let armed = Rc::new(Cell::new(false));
@@ -195,8 +265,12 @@ fn mobile_exit_trackers(state: &State, win: &web_sys::Window, doc: &web_sys::Doc
             }
         }));
         listeners.push(EventListener::new(win, "popstate", move |event| {
-            let Some(event) = event.dyn_ref::<web_sys::PopStateEvent>() else { return };
-            let is_sentinel = js_sys::Reflect::get(&event.state(), &"nudgeSentinel".into()).ok().is_some_and(|v| v.is_truthy());
+            let Some(event) = event.dyn_ref::<web_sys::PopStateEvent>() else {
+                return;
+            };
+            let is_sentinel = js_sys::Reflect::get(&event.state(), &"nudgeSentinel".into())
+                .ok()
+                .is_some_and(|v| v.is_truthy());
             if armed.get() && !is_sentinel {
                 armed.set(false);
                 signal(&weak, Signal::ExitIntent);
@@ -210,24 +284,32 @@ fn mobile_exit_trackers(state: &State, win: &web_sys::Window, doc: &web_sys::Doc
 /// tabs, marked clicks.
 pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
     let mut listeners = Vec::new();
-    let (Some(win), Some(doc)) = (window(), document()) else { return listeners };
+    let (Some(win), Some(doc)) = (window(), document()) else {
+        return listeners;
+    };
     let weak = Rc::downgrade(shared);
 
     // Leaving: account the page's time and send what is queued.
     let w = weak.clone();
     listeners.push(EventListener::new(&win, "pagehide", move |_| {
-        run_weak(&w, Box::new(|state, _| {
-            let now = browser::now();
-            state.profile.seconds_on_site += state.page.seconds_on_page(now);
-            state.page.started_at = now;
-            state.save_profile();
-            crate::transport::send_beacon(state);
-        }));
+        run_weak(
+            &w,
+            Box::new(|state, _| {
+                let now = browser::now();
+                state.profile.seconds_on_site += state.page.seconds_on_page(now);
+                state.page.started_at = now;
+                state.save_profile();
+                crate::transport::send_beacon(state);
+            }),
+        );
     }));
     let w = weak.clone();
     listeners.push(EventListener::new(&doc, "visibilitychange", move |_| {
         if document().is_some_and(|d| d.hidden()) {
-            run_weak(&w, Box::new(|state, _| crate::transport::send_beacon(state)));
+            run_weak(
+                &w,
+                Box::new(|state, _| crate::transport::send_beacon(state)),
+            );
         }
     }));
 
@@ -235,7 +317,9 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
     let key = state.opts.profile_key();
     let w = weak.clone();
     listeners.push(EventListener::new(&win, "storage", move |event| {
-        let changed = event.dyn_ref::<web_sys::StorageEvent>().and_then(web_sys::StorageEvent::key);
+        let changed = event
+            .dyn_ref::<web_sys::StorageEvent>()
+            .and_then(web_sys::StorageEvent::key);
         if changed.as_deref() == Some(key.as_str()) {
             run_weak(&w, Box::new(|state, _| state.reload_profile()));
         }
@@ -246,28 +330,50 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
         for name in ["popstate", "nudge:locationchange"] {
             let w = weak.clone();
             listeners.push(EventListener::new(&win, name, move |_| {
-                run_weak(&w, Box::new(|state, shared| {
-                    let context = browser::page_context();
-                    if context.path != state.page.context.path || context.search != state.page.context.search {
-                        state.page_view(nudge_core::Map::new(), shared);
-                    }
-                }));
+                run_weak(
+                    &w,
+                    Box::new(|state, shared| {
+                        let context = browser::page_context();
+                        if context.path != state.page.context.path
+                            || context.search != state.page.context.search
+                        {
+                            state.page_view(nudge_core::Map::new(), shared);
+                        }
+                    }),
+                );
             }));
         }
     }
 
     // <button data-nudge-track="Size Guide Opened" data-nudge-props='{"size":"M"}'>
     let w = weak;
-    listeners.push(EventListener::new_with_options(&doc, "click", EventListenerOptions::run_in_capture_phase(), move |event| {
-        let Some(target) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
-        let Some(marked) = target.closest("[data-nudge-track]").ok().flatten() else { return };
-        let Some(name) = marked.get_attribute("data-nudge-track") else { return };
-        let props = marked
-            .get_attribute("data-nudge-props")
-            .and_then(|text| crate::js::parse(&text))
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default();
-        run_weak(&w, Box::new(move |state, shared| state.track(&name, props, shared)));
-    }));
+    listeners.push(EventListener::new_with_options(
+        &doc,
+        "click",
+        EventListenerOptions::run_in_capture_phase(),
+        move |event| {
+            let Some(target) = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
+            let Some(marked) = target.closest("[data-nudge-track]").ok().flatten() else {
+                return;
+            };
+            let Some(name) = marked.get_attribute("data-nudge-track") else {
+                return;
+            };
+            let props = marked
+                .get_attribute("data-nudge-props")
+                .and_then(|text| crate::js::parse(&text))
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default();
+            run_weak(
+                &w,
+                Box::new(move |state, shared| state.track(&name, props, shared)),
+            );
+        },
+    ));
     listeners
 }

@@ -23,7 +23,11 @@ pub struct Transport {
 
 impl Transport {
     pub fn new(outbox: Outbox) -> Transport {
-        Transport { outbox, in_flight: false, timer: None }
+        Transport {
+            outbox,
+            in_flight: false,
+            timer: None,
+        }
     }
 
     pub fn push(&mut self, event: Value) {
@@ -39,7 +43,9 @@ impl Transport {
 
 fn may_send(state: &State) -> bool {
     let consent = state.profile.consent.analytics;
-    state.opts.collect.is_some() && consent != Some(false) && (!state.opts.consent_required || consent == Some(true))
+    state.opts.collect.is_some()
+        && consent != Some(false)
+        && (!state.opts.consent_required || consent == Some(true))
 }
 
 /// Arranges the next flush: at once when a batch is full, else after
@@ -49,14 +55,23 @@ pub fn schedule(state: &mut State, shared: &Rc<Shared>) {
     if t.timer.is_some() || t.in_flight || t.outbox.is_empty() || !may_send(state) {
         return;
     }
-    let wanted = if t.outbox.len() >= state.opts.batch_size { 0 } else { state.opts.flush_ms };
-    let delay = (wanted as i64).max(t.outbox.retry_in(browser::now())).min(i64::from(u32::MAX)) as u32;
+    let wanted = if t.outbox.len() >= state.opts.batch_size {
+        0
+    } else {
+        state.opts.flush_ms
+    };
+    let delay = (wanted as i64)
+        .max(t.outbox.retry_in(browser::now()))
+        .min(i64::from(u32::MAX)) as u32;
     let weak = Rc::downgrade(shared);
     state.transport.timer = Some(Timeout::new(delay, move || {
-        run_weak(&weak, Box::new(|state, shared| {
-            state.transport.timer = None;
-            flush(state, shared);
-        }));
+        run_weak(
+            &weak,
+            Box::new(|state, shared| {
+                state.transport.timer = None;
+                flush(state, shared);
+            }),
+        );
     }));
 }
 
@@ -76,20 +91,28 @@ fn flush(state: &mut State, shared: &Rc<Shared>) {
         schedule(state, shared);
         return;
     }
-    let (Some(url), Some(post)) = (state.opts.collect.clone(), state.opts.post.clone()) else { return };
+    let (Some(url), Some(post)) = (state.opts.collect.clone(), state.opts.post.clone()) else {
+        return;
+    };
     let batch = state.transport.outbox.batch(state.opts.batch_size);
     let Some(text) = body(&batch) else { return };
     let count = batch.len();
-    let promise = call_quietly(&post, &[url.into(), text.into(), JsValue::FALSE]).and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+    let promise = call_quietly(&post, &[url.into(), text.into(), JsValue::FALSE])
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
     let Some(promise) = promise else { return };
     state.transport.in_flight = true;
     let weak = Rc::downgrade(shared);
     // The loader's helper never rejects: it resolves to the HTTP status, or 0.
     let on_status = Closure::once_into_js(move |status: JsValue| {
         let status = status.as_f64().unwrap_or(0.0) as u16;
-        run_weak(&weak, Box::new(move |state, shared| answered(state, shared, count, status)));
+        run_weak(
+            &weak,
+            Box::new(move |state, shared| answered(state, shared, count, status)),
+        );
     });
-    promise.unchecked_ref::<crate::js::Thenable>().then_call(&on_status);
+    promise
+        .unchecked_ref::<crate::js::Thenable>()
+        .then_call(&on_status);
 }
 
 fn answered(state: &mut State, shared: &Rc<Shared>, count: usize, status: u16) {
@@ -98,11 +121,15 @@ fn answered(state: &mut State, shared: &Rc<Shared>, count: usize, status: u16) {
         200..=299 => state.transport.outbox.acknowledge(count),
         // Refused as malformed: resending the same bytes cannot help.
         400 | 413 | 422 => {
-            state.opts.debug_warn(&format!("collect endpoint refused {count} events (HTTP {status}); dropped"));
+            state.opts.debug_warn(&format!(
+                "collect endpoint refused {count} events (HTTP {status}); dropped"
+            ));
             state.transport.outbox.reject(count);
         }
         _ => {
-            state.opts.debug_warn(&format!("collect endpoint unavailable (HTTP {status}); will retry"));
+            state.opts.debug_warn(&format!(
+                "collect endpoint unavailable (HTTP {status}); will retry"
+            ));
             state.transport.outbox.failed(browser::now());
         }
     }
@@ -114,7 +141,9 @@ fn answered(state: &mut State, shared: &Rc<Shared>, count: usize, status: u16) {
 /// stay in the outbox; if the beacon got through, the edge drops the repeat
 /// (same event ids) when the next page sends them again.
 pub fn send_beacon(state: &State) {
-    let (Some(url), Some(post)) = (state.opts.collect.clone(), state.opts.post.clone()) else { return };
+    let (Some(url), Some(post)) = (state.opts.collect.clone(), state.opts.post.clone()) else {
+        return;
+    };
     if !may_send(state) || state.transport.outbox.is_empty() {
         return;
     }

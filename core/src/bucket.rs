@@ -37,7 +37,11 @@ pub fn equal_weights(n: i64) -> Vec<f64> {
 /// Turns weights into `[start, end)` ranges, shrunk by `coverage`. Invalid
 /// weights (wrong count, not summing to ~1) fall back to equal weights.
 pub fn bucket_ranges(variations: usize, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64, f64)> {
-    let coverage = if coverage.is_nan() { 0.0 } else { coverage.clamp(0.0, 1.0) };
+    let coverage = if coverage.is_nan() {
+        0.0
+    } else {
+        coverage.clamp(0.0, 1.0)
+    };
     let equal = equal_weights(variations as i64);
     let weights = match weights {
         Some(w) if w.len() == variations && (0.99..=1.01).contains(&w.iter().sum::<f64>()) => w,
@@ -56,7 +60,9 @@ pub fn bucket_ranges(variations: usize, coverage: f64, weights: Option<&[f64]>) 
 
 /// The index of the range containing `n`, if any.
 pub fn choose_variation(n: f64, ranges: &[(f64, f64)]) -> Option<usize> {
-    ranges.iter().position(|&(start, end)| n >= start && n < end)
+    ranges
+        .iter()
+        .position(|&(start, end)| n >= start && n < end)
 }
 
 /// Whether `id` falls inside a namespace slice `(name, start, end)`.

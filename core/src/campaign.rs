@@ -41,17 +41,29 @@ impl UrlMatch {
 pub enum TriggerKind {
     PageView,
     /// The visitor scrolled at least this far down the page (1..=100).
-    ScrollDepth { percent: u8 },
+    ScrollDepth {
+        percent: u8,
+    },
     /// The visitor is about to leave: pointer out through the top (desktop),
     /// a fast scroll up, the back button, or returning to a hidden tab (mobile).
-    ExitIntent { min_seconds_on_page: f64 },
-    TimeOnPage { seconds: f64 },
+    ExitIntent {
+        min_seconds_on_page: f64,
+    },
+    TimeOnPage {
+        seconds: f64,
+    },
     /// Visible time summed over the whole visit history crossed this.
-    TimeOnSite { seconds: f64 },
+    TimeOnSite {
+        seconds: f64,
+    },
     /// No input for this long.
-    Inactivity { seconds: f64 },
+    Inactivity {
+        seconds: f64,
+    },
     /// A named event, e.g. "Product Added".
-    Event { name: String },
+    Event {
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -68,7 +80,10 @@ pub enum Layout {
     TopBanner,
     BottomBanner,
     /// Into the shop's page, at a CSS selector.
-    Inline { selector: String, position: InlinePosition },
+    Inline {
+        selector: String,
+        position: InlinePosition,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

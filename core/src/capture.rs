@@ -10,11 +10,17 @@ pub fn normalize_email(input: &str) -> Result<String, Refusal> {
     if text.is_empty() {
         return Err("Please enter your email address.");
     }
-    let (local, domain) = text.rsplit_once('@').ok_or("That email address is missing an @.")?;
-    let valid_local = !local.is_empty() && local.len() <= 64 && !local.contains(char::is_whitespace);
-    let labels_ok = domain
-        .split('.')
-        .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+    let (local, domain) = text
+        .rsplit_once('@')
+        .ok_or("That email address is missing an @.")?;
+    let valid_local =
+        !local.is_empty() && local.len() <= 64 && !local.contains(char::is_whitespace);
+    let labels_ok = domain.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    });
     if !valid_local || text.len() > 254 || !domain.contains('.') || !labels_ok {
         return Err("Please check your email address.");
     }
@@ -24,7 +30,10 @@ pub fn normalize_email(input: &str) -> Result<String, Refusal> {
 /// A phone number in E.164 form (`+15551234567`); spaces, dots, dashes and
 /// parentheses are ignored, and a leading `00` reads as `+`.
 pub fn normalize_phone(input: &str) -> Result<String, Refusal> {
-    let compact: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let compact: String = input
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
     if compact.is_empty() {
         return Err("Please enter your phone number.");
     }
@@ -32,7 +41,10 @@ pub fn normalize_phone(input: &str) -> Result<String, Refusal> {
         .strip_prefix('+')
         .or_else(|| compact.strip_prefix("00"))
         .ok_or("Please include your country code, e.g. +1 555 123 4567.")?;
-    if !digits.chars().all(|c| c.is_ascii_digit()) || !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+    if !digits.chars().all(|c| c.is_ascii_digit())
+        || !(8..=15).contains(&digits.len())
+        || digits.starts_with('0')
+    {
         return Err("Please check your phone number.");
     }
     Ok(format!("+{digits}"))
@@ -44,16 +56,34 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(normalize_email(" Ada@Example.COM "), Ok("Ada@example.com".into()));
-        for bad in ["", "ada", "ada@", "@x.com", "ada@localhost", "a b@x.com", "ada@-x.com", "ada@x..com"] {
+        assert_eq!(
+            normalize_email(" Ada@Example.COM "),
+            Ok("Ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.com",
+            "ada@localhost",
+            "a b@x.com",
+            "ada@-x.com",
+            "ada@x..com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones() {
-        assert_eq!(normalize_phone("+1 (555) 123-4567"), Ok("+15551234567".into()));
-        assert_eq!(normalize_phone("0044 20 7946 0958"), Ok("+442079460958".into()));
+        assert_eq!(
+            normalize_phone("+1 (555) 123-4567"),
+            Ok("+15551234567".into())
+        );
+        assert_eq!(
+            normalize_phone("0044 20 7946 0958"),
+            Ok("+442079460958".into())
+        );
         for bad in ["", "555 1234", "+1 555", "+1 555 CALL NOW", "+0123456789"] {
             assert!(normalize_phone(bad).is_err(), "{bad}");
         }

@@ -39,13 +39,19 @@ impl Config {
         let mut problems = Vec::new();
         let mut config = Config::default();
         let Value::Object(_) = value else {
-            problems.push(Diagnostic::error("", format!("a config must be a JSON object, got {}", value.type_name())));
+            problems.push(Diagnostic::error(
+                "",
+                format!("a config must be a JSON object, got {}", value.type_name()),
+            ));
             return (config, problems);
         };
         let Some(f) = Fields::of(value, "", &mut problems) else {
             return (config, problems);
         };
-        f.unknown_keys(&["version", "site", "campaigns", "saved_groups", "geo"], &mut problems);
+        f.unknown_keys(
+            &["version", "site", "campaigns", "saved_groups", "geo"],
+            &mut problems,
+        );
         if let Some(version) = f.number("version", &mut problems) {
             if version > f64::from(CONFIG_VERSION) {
                 problems.push(Diagnostic::warning(
@@ -62,14 +68,19 @@ impl Config {
         }
         if let Some(geo) = f.object("geo", &mut problems) {
             config.geo = Geo {
-                country: geo.str("country", &mut problems).map(str::to_ascii_uppercase),
+                country: geo
+                    .str("country", &mut problems)
+                    .map(str::to_ascii_uppercase),
                 region: geo.str("region", &mut problems).map(str::to_owned),
             };
         }
         let campaigns = match f.get("campaigns") {
             Some(_) => f.array("campaigns", &mut problems).unwrap_or_default(),
             None => {
-                problems.push(Diagnostic::error("campaigns", "is required (an array of campaigns)"));
+                problems.push(Diagnostic::error(
+                    "campaigns",
+                    "is required (an array of campaigns)",
+                ));
                 &[]
             }
         };
@@ -80,20 +91,30 @@ impl Config {
             let campaign = read_campaign(item, &path, &mut campaign_problems);
             if let Some(id) = item.get("id").and_then(Value::as_str) {
                 if seen_ids.contains(&id) {
-                    campaign_problems.push(Diagnostic::error(join_path(&path, "id"), format!("duplicate campaign id {id:?}")));
+                    campaign_problems.push(Diagnostic::error(
+                        join_path(&path, "id"),
+                        format!("duplicate campaign id {id:?}"),
+                    ));
                 }
                 seen_ids.push(id);
             }
-            let usable = !campaign_problems.iter().any(|p| p.severity == Severity::Error);
+            let usable = !campaign_problems
+                .iter()
+                .any(|p| p.severity == Severity::Error);
             problems.extend(campaign_problems);
             if let (true, Some(campaign)) = (usable, campaign) {
                 config.campaigns.push(campaign);
             } else {
-                problems.push(Diagnostic::warning(path, "campaign skipped because of the problems above"));
+                problems.push(Diagnostic::warning(
+                    path,
+                    "campaign skipped because of the problems above",
+                ));
             }
         }
         // Stable: equal priorities keep the marketer's order.
-        config.campaigns.sort_by_key(|c| std::cmp::Reverse(c.priority));
+        config
+            .campaigns
+            .sort_by_key(|c| std::cmp::Reverse(c.priority));
         (config, problems)
     }
 
@@ -108,8 +129,20 @@ impl Config {
 }
 
 const CAMPAIGN_FIELDS: &[&str] = &[
-    "id", "name", "status", "schedule", "priority", "trigger", "audience", "content", "frequency", "variants",
-    "coverage", "hash_attribute", "goal", "requires",
+    "id",
+    "name",
+    "status",
+    "schedule",
+    "priority",
+    "trigger",
+    "audience",
+    "content",
+    "frequency",
+    "variants",
+    "coverage",
+    "hash_attribute",
+    "goal",
+    "requires",
 ];
 
 fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Campaign> {
@@ -119,14 +152,24 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
         if required > f64::from(CONFIG_VERSION) {
             problems.push(Diagnostic::error(
                 f.at("requires"),
-                format!("needs Nudge config version {}, this agent reads {CONFIG_VERSION}", describe(&Value::Number(required))),
+                format!(
+                    "needs Nudge config version {}, this agent reads {CONFIG_VERSION}",
+                    describe(&Value::Number(required))
+                ),
             ));
         }
     }
     let id = f.required_str("id", problems);
     if let Some(id) = id {
-        if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            problems.push(Diagnostic::error(f.at("id"), "must be 1-64 characters of a-z, A-Z, 0-9, - and _"));
+        if id.len() > 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            problems.push(Diagnostic::error(
+                f.at("id"),
+                "must be 1-64 characters of a-z, A-Z, 0-9, - and _",
+            ));
         }
     }
     let status = match f.str("status", problems).unwrap_or("active") {
@@ -134,7 +177,10 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
         "paused" => Some(Status::Paused),
         "draft" => Some(Status::Draft),
         other => {
-            problems.push(Diagnostic::error(f.at("status"), format!("must be active, paused or draft; got {other:?}")));
+            problems.push(Diagnostic::error(
+                f.at("status"),
+                format!("must be active, paused or draft; got {other:?}"),
+            ));
             None
         }
     };
@@ -144,19 +190,27 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
             let text = s.str(key, problems)?;
             let parsed = parse_iso8601(text);
             if parsed.is_none() {
-                problems.push(Diagnostic::error(s.at(key), format!("must be an ISO 8601 date or date-time, got {text:?}")));
+                problems.push(Diagnostic::error(
+                    s.at(key),
+                    format!("must be an ISO 8601 date or date-time, got {text:?}"),
+                ));
             }
             parsed
         };
         let (start, end) = (time("start"), time("end"));
         if let (Some(a), Some(b)) = (start, end) {
             if b <= a {
-                problems.push(Diagnostic::error(s.at("end"), "must be after schedule.start"));
+                problems.push(Diagnostic::error(
+                    s.at("end"),
+                    "must be after schedule.start",
+                ));
             }
         }
         (start, end)
     });
-    let priority = f.number_in("priority", -1000.0, 1000.0, problems).map_or(0, |n| n as i32);
+    let priority = f
+        .number_in("priority", -1000.0, 1000.0, problems)
+        .map_or(0, |n| n as i32);
     let trigger = match f.object("trigger", problems) {
         Some(t) => read_trigger(&t, problems),
         None => {
@@ -183,7 +237,9 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
             None
         }
     };
-    let frequency = f.object("frequency", problems).map_or_else(FrequencyCap::default, |c| read_frequency(&c, problems));
+    let frequency = f
+        .object("frequency", problems)
+        .map_or_else(FrequencyCap::default, |c| read_frequency(&c, problems));
     let variants = match (f.array("variants", problems), content_value) {
         (Some(items), Some(base)) => read_variants(items, base, &f.at("variants"), problems),
         _ => Vec::new(),
@@ -209,47 +265,85 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
     })
 }
 
-const TRIGGER_KINDS: &[&str] =
-    &["page_view", "scroll_depth", "exit_intent", "time_on_page", "time_on_site", "inactivity", "event"];
+const TRIGGER_KINDS: &[&str] = &[
+    "page_view",
+    "scroll_depth",
+    "exit_intent",
+    "time_on_page",
+    "time_on_site",
+    "inactivity",
+    "event",
+];
 
 fn read_trigger(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<Trigger> {
-    let url = f.object("url", problems).and_then(|u| read_url_match(&u, problems));
+    let url = f
+        .object("url", problems)
+        .and_then(|u| read_url_match(&u, problems));
     let kinds: Vec<&str> = f.map.keys().filter(|k| *k != "url").collect();
     let [kind] = kinds.as_slice() else {
         problems.push(Diagnostic::error(
             f.path.clone(),
-            format!("must name exactly one trigger ({}), got {}", TRIGGER_KINDS.join(", "), kinds.len()),
+            format!(
+                "must name exactly one trigger ({}), got {}",
+                TRIGGER_KINDS.join(", "),
+                kinds.len()
+            ),
         ));
         return None;
     };
-    let seconds = |key: &str, problems: &mut Vec<Diagnostic>| f.number_in(key, 0.0, 86_400.0, problems);
+    let seconds =
+        |key: &str, problems: &mut Vec<Diagnostic>| f.number_in(key, 0.0, 86_400.0, problems);
     let kind = match *kind {
         "page_view" => Some(TriggerKind::PageView),
-        "scroll_depth" => f.int_in("scroll_depth", 1, 100, problems).map(|p| TriggerKind::ScrollDepth { percent: p as u8 }),
+        "scroll_depth" => f
+            .int_in("scroll_depth", 1, 100, problems)
+            .map(|p| TriggerKind::ScrollDepth { percent: p as u8 }),
         "exit_intent" => match f.get("exit_intent") {
-            Some(Value::Bool(true)) => Some(TriggerKind::ExitIntent { min_seconds_on_page: 3.0 }),
+            Some(Value::Bool(true)) => Some(TriggerKind::ExitIntent {
+                min_seconds_on_page: 3.0,
+            }),
             Some(Value::Object(_)) => {
                 let o = f.object("exit_intent", problems)?;
                 o.unknown_keys(&["min_seconds_on_page"], problems);
-                let min = o.number_in("min_seconds_on_page", 0.0, 3600.0, problems).unwrap_or(3.0);
-                Some(TriggerKind::ExitIntent { min_seconds_on_page: min })
+                let min = o
+                    .number_in("min_seconds_on_page", 0.0, 3600.0, problems)
+                    .unwrap_or(3.0);
+                Some(TriggerKind::ExitIntent {
+                    min_seconds_on_page: min,
+                })
             }
             other => {
                 problems.push(Diagnostic::error(
                     f.at("exit_intent"),
-                    format!("must be true or {{\"min_seconds_on_page\": n}}, got {}", describe(other.unwrap_or(&Value::Null))),
+                    format!(
+                        "must be true or {{\"min_seconds_on_page\": n}}, got {}",
+                        describe(other.unwrap_or(&Value::Null))
+                    ),
                 ));
                 None
             }
         },
-        "time_on_page" => seconds("time_on_page", problems).map(|s| TriggerKind::TimeOnPage { seconds: s }),
-        "time_on_site" => seconds("time_on_site", problems).map(|s| TriggerKind::TimeOnSite { seconds: s }),
-        "inactivity" => f.number_in("inactivity", 1.0, 86_400.0, problems).map(|s| TriggerKind::Inactivity { seconds: s }),
-        "event" => f.required_str("event", problems).map(|name| TriggerKind::Event { name: name.to_owned() }),
+        "time_on_page" => {
+            seconds("time_on_page", problems).map(|s| TriggerKind::TimeOnPage { seconds: s })
+        }
+        "time_on_site" => {
+            seconds("time_on_site", problems).map(|s| TriggerKind::TimeOnSite { seconds: s })
+        }
+        "inactivity" => f
+            .number_in("inactivity", 1.0, 86_400.0, problems)
+            .map(|s| TriggerKind::Inactivity { seconds: s }),
+        "event" => f
+            .required_str("event", problems)
+            .map(|name| TriggerKind::Event {
+                name: name.to_owned(),
+            }),
         other => {
             problems.push(Diagnostic::error(
                 f.at(other),
-                format!("unknown trigger (known: {}); written for a newer Nudge version?", TRIGGER_KINDS.join(", ")),
+                format!(
+                    "unknown trigger (known: {}); written for a newer Nudge version?",
+                    TRIGGER_KINDS.join(", ")
+                ),
             ));
             None
         }
@@ -260,7 +354,10 @@ fn read_trigger(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<Trigge
 fn read_url_match(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<UrlMatch> {
     let keys: Vec<&str> = f.map.keys().collect();
     let [key] = keys.as_slice() else {
-        problems.push(Diagnostic::error(f.path.clone(), "must have exactly one of equals, prefix, contains, regex"));
+        problems.push(Diagnostic::error(
+            f.path.clone(),
+            "must have exactly one of equals, prefix, contains, regex",
+        ));
         return None;
     };
     let text = f.required_str(key, problems)?.to_owned();
@@ -275,20 +372,37 @@ fn read_url_match(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<UrlM
             condition.insert("path", op);
             let condition = Condition::compile(&Value::Object(condition));
             if !condition.problems().is_empty() {
-                problems.push(Diagnostic::error(f.at("regex"), format!("invalid regular expression {text:?}")));
+                problems.push(Diagnostic::error(
+                    f.at("regex"),
+                    format!("invalid regular expression {text:?}"),
+                ));
                 return None;
             }
             UrlMatch::Regex(condition)
         }
         other => {
-            problems.push(Diagnostic::error(f.at(other), "unknown URL match (known: equals, prefix, contains, regex)"));
+            problems.push(Diagnostic::error(
+                f.at(other),
+                "unknown URL match (known: equals, prefix, contains, regex)",
+            ));
             return None;
         }
     })
 }
 
-const CONTENT_FIELDS: &[&str] =
-    &["layout", "selector", "position", "title", "body", "image", "cta", "form", "coupon", "dismiss_label", "accent"];
+const CONTENT_FIELDS: &[&str] = &[
+    "layout",
+    "selector",
+    "position",
+    "title",
+    "body",
+    "image",
+    "cta",
+    "form",
+    "coupon",
+    "dismiss_label",
+    "accent",
+];
 
 fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Content> {
     let f = Fields::of(value, path, problems)?;
@@ -306,21 +420,31 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
                 "before" => Some(InlinePosition::Before),
                 "after" => Some(InlinePosition::After),
                 other => {
-                    problems.push(Diagnostic::error(f.at("position"), format!("must be append, prepend, before or after; got {other:?}")));
+                    problems.push(Diagnostic::error(
+                        f.at("position"),
+                        format!("must be append, prepend, before or after; got {other:?}"),
+                    ));
                     None
                 }
             };
-            Some(Layout::Inline { selector: selector?.to_owned(), position: position? })
+            Some(Layout::Inline {
+                selector: selector?.to_owned(),
+                position: position?,
+            })
         }
         other => {
             problems.push(Diagnostic::error(
                 f.at("layout"),
-                format!("must be modal, slide_in, top_banner, bottom_banner or inline; got {other:?}"),
+                format!(
+                    "must be modal, slide_in, top_banner, bottom_banner or inline; got {other:?}"
+                ),
             ));
             None
         }
     };
-    let text = |key: &str, problems: &mut Vec<Diagnostic>| f.str(key, problems).unwrap_or_default().to_owned();
+    let text = |key: &str, problems: &mut Vec<Diagnostic>| {
+        f.str(key, problems).unwrap_or_default().to_owned()
+    };
     let title = text("title", problems);
     let body = text("body", problems);
     if title.is_empty() && body.is_empty() {
@@ -329,16 +453,25 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
     let image = f.object("image", problems).and_then(|i| {
         let src = i.required_str("src", problems)?;
         if !is_safe_url(src) {
-            problems.push(Diagnostic::error(i.at("src"), "must be an http(s) or site-relative URL"));
+            problems.push(Diagnostic::error(
+                i.at("src"),
+                "must be an http(s) or site-relative URL",
+            ));
             return None;
         }
-        Some(Image { src: src.to_owned(), alt: i.str("alt", problems).unwrap_or_default().to_owned() })
+        Some(Image {
+            src: src.to_owned(),
+            alt: i.str("alt", problems).unwrap_or_default().to_owned(),
+        })
     });
     let cta = f.object("cta", problems).and_then(|c| {
         let label = c.required_str("label", problems)?.to_owned();
         let url = c.str("url", problems).map(str::to_owned);
         if url.as_deref().is_some_and(|u| !is_safe_url(u)) {
-            problems.push(Diagnostic::error(c.at("url"), "must be an http(s) or site-relative URL"));
+            problems.push(Diagnostic::error(
+                c.at("url"),
+                "must be an http(s) or site-relative URL",
+            ));
             return None;
         }
         Some(CallToAction { label, url })
@@ -349,16 +482,29 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
             "email" => CaptureField::Email,
             "phone" => CaptureField::Phone,
             other => {
-                problems.push(Diagnostic::error(o.at("field"), format!("must be email or phone; got {other:?}")));
+                problems.push(Diagnostic::error(
+                    o.at("field"),
+                    format!("must be email or phone; got {other:?}"),
+                ));
                 return None;
             }
         };
-        let default_placeholder = if field == CaptureField::Email { "you@example.com" } else { "+1 555 123 4567" };
+        let default_placeholder = if field == CaptureField::Email {
+            "you@example.com"
+        } else {
+            "+1 555 123 4567"
+        };
         Some(Form {
             field,
-            placeholder: o.str("placeholder", problems).unwrap_or(default_placeholder).to_owned(),
+            placeholder: o
+                .str("placeholder", problems)
+                .unwrap_or(default_placeholder)
+                .to_owned(),
             button: o.str("button", problems).unwrap_or("Sign up").to_owned(),
-            success: o.str("success", problems).unwrap_or("Thank you!").to_owned(),
+            success: o
+                .str("success", problems)
+                .unwrap_or("Thank you!")
+                .to_owned(),
         })
     });
     let coupon = f.str("coupon", problems).map(str::to_owned);
@@ -366,7 +512,10 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         if is_css_color(c) {
             Some(c.to_owned())
         } else {
-            problems.push(Diagnostic::error(f.at("accent"), format!("must be a #rgb or #rrggbb colour, got {c:?}")));
+            problems.push(Diagnostic::error(
+                f.at("accent"),
+                format!("must be a #rgb or #rrggbb colour, got {c:?}"),
+            ));
             None
         }
     });
@@ -378,17 +527,32 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         cta,
         form,
         coupon,
-        dismiss_label: f.str("dismiss_label", problems).unwrap_or("Close").to_owned(),
+        dismiss_label: f
+            .str("dismiss_label", problems)
+            .unwrap_or("Close")
+            .to_owned(),
         accent,
     })
 }
 
 fn read_frequency(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> FrequencyCap {
-    f.unknown_keys(&["per_session", "per_days", "max_impressions", "stop_after_conversion", "snooze_days_after_dismiss"], problems);
+    f.unknown_keys(
+        &[
+            "per_session",
+            "per_days",
+            "max_impressions",
+            "stop_after_conversion",
+            "snooze_days_after_dismiss",
+        ],
+        problems,
+    );
     let defaults = FrequencyCap::default();
     let per_days = f.object("per_days", problems).and_then(|o| {
         o.unknown_keys(&["days", "max"], problems);
-        Some((o.int_in("days", 1, 3650, problems)?, o.int_in("max", 1, 1000, problems).unwrap_or(1)))
+        Some((
+            o.int_in("days", 1, 3650, problems)?,
+            o.int_in("max", 1, 1000, problems).unwrap_or(1),
+        ))
     });
     FrequencyCap {
         per_session: match f.get("per_session") {
@@ -397,16 +561,27 @@ fn read_frequency(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> FrequencyCa
         },
         per_days,
         max_impressions: f.int_in("max_impressions", 1, 100_000, problems),
-        stop_after_conversion: f.bool("stop_after_conversion", problems).unwrap_or(defaults.stop_after_conversion),
-        snooze_days_after_dismiss: f.int_in("snooze_days_after_dismiss", 0, 3650, problems).unwrap_or(0),
+        stop_after_conversion: f
+            .bool("stop_after_conversion", problems)
+            .unwrap_or(defaults.stop_after_conversion),
+        snooze_days_after_dismiss: f
+            .int_in("snooze_days_after_dismiss", 0, 3650, problems)
+            .unwrap_or(0),
     }
 }
 
-fn read_variants(items: &[Value], base: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Vec<Variant> {
+fn read_variants(
+    items: &[Value],
+    base: &Value,
+    path: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Variant> {
     let mut variants = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let here = format!("{path}[{i}]");
-        let Some(f) = Fields::of(item, &here, problems) else { continue };
+        let Some(f) = Fields::of(item, &here, problems) else {
+            continue;
+        };
         f.unknown_keys(&["key", "weight", "control", "content"], problems);
         let key = f.required_str("key", problems);
         let weight = f.number_in("weight", 0.0, 1.0, problems);
@@ -421,24 +596,43 @@ fn read_variants(items: &[Value], base: &Value, path: &str, problems: &mut Vec<D
         let content = read_content(&Value::Object(merged), &f.at("content"), problems);
         if let (Some(key), Some(content)) = (key, content) {
             if variants.iter().any(|v: &Variant| v.key == key) {
-                problems.push(Diagnostic::error(f.at("key"), format!("duplicate variant key {key:?}")));
+                problems.push(Diagnostic::error(
+                    f.at("key"),
+                    format!("duplicate variant key {key:?}"),
+                ));
             }
-            variants.push(Variant { key: key.to_owned(), weight: weight.unwrap_or(0.0), control, content });
+            variants.push(Variant {
+                key: key.to_owned(),
+                weight: weight.unwrap_or(0.0),
+                control,
+                content,
+            });
         }
     }
     if variants.len() == 1 {
-        problems.push(Diagnostic::error(path, "an A/B test needs at least two variants"));
+        problems.push(Diagnostic::error(
+            path,
+            "an A/B test needs at least two variants",
+        ));
     }
     let total: f64 = variants.iter().map(|v| v.weight).sum();
     if !variants.is_empty() && !(0.99..=1.01).contains(&total) {
-        problems.push(Diagnostic::error(path, format!("weights must add up to 1, got {}", crate::read::fmt_num(total))));
+        problems.push(Diagnostic::error(
+            path,
+            format!(
+                "weights must add up to 1, got {}",
+                crate::read::fmt_num(total)
+            ),
+        ));
     }
     variants
 }
 
 fn is_safe_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("https://") || lower.starts_with("http://") || (lower.starts_with('/') && !lower.starts_with("//"))
+    lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || (lower.starts_with('/') && !lower.starts_with("//"))
 }
 
 fn is_css_color(c: &str) -> bool {

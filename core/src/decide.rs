@@ -118,14 +118,22 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
             continue;
         }
         let mut reject = |reason: String| {
-            decision.diagnostics.push(Diagnostic::warning(format!("campaign {}", campaign.id), reason));
+            decision.diagnostics.push(Diagnostic::warning(
+                format!("campaign {}", campaign.id),
+                reason,
+            ));
         };
         if let Err(reason) = eligible(campaign, ctx) {
             reject(reason);
             continue;
         }
-        let attributes = attributes.get_or_insert_with(|| build_attributes(ctx.profile, ctx.page, &ctx.config.geo, ctx.now));
-        if !campaign.audience.matches_with_groups(attributes, &ctx.config.saved_groups) {
+        let attributes = attributes.get_or_insert_with(|| {
+            build_attributes(ctx.profile, ctx.page, &ctx.config.geo, ctx.now)
+        });
+        if !campaign
+            .audience
+            .matches_with_groups(attributes, &ctx.config.saved_groups)
+        {
             reject("audience does not match".into());
             continue;
         }
@@ -144,7 +152,12 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
         if !control {
             taken.push(slot);
         }
-        decision.choices.push(Choice { campaign, variant, control, content });
+        decision.choices.push(Choice {
+            campaign,
+            variant,
+            control,
+            content,
+        });
     }
     decision
 }
@@ -159,12 +172,17 @@ fn trigger_fires(campaign: &Campaign, signal: &Signal, ctx: &Context<'_>) -> boo
     match (&trigger.kind, signal) {
         (TriggerKind::PageView, Signal::PageView) => true,
         (TriggerKind::ScrollDepth { percent }, Signal::Scroll { percent: seen }) => seen >= percent,
-        (TriggerKind::ExitIntent { min_seconds_on_page }, Signal::ExitIntent) => {
-            ctx.page.seconds_on_page(ctx.now) >= *min_seconds_on_page
-        }
+        (
+            TriggerKind::ExitIntent {
+                min_seconds_on_page,
+            },
+            Signal::ExitIntent,
+        ) => ctx.page.seconds_on_page(ctx.now) >= *min_seconds_on_page,
         (TriggerKind::TimeOnPage { seconds }, Signal::TimeOnPage { seconds: seen })
         | (TriggerKind::TimeOnSite { seconds }, Signal::TimeOnSite { seconds: seen })
-        | (TriggerKind::Inactivity { seconds }, Signal::Inactivity { seconds: seen }) => seen >= seconds,
+        | (TriggerKind::Inactivity { seconds }, Signal::Inactivity { seconds: seen }) => {
+            seen >= seconds
+        }
         (TriggerKind::Event { name }, Signal::Event { name: seen }) => name == seen,
         _ => false,
     }
@@ -191,30 +209,48 @@ fn eligible(campaign: &Campaign, ctx: &Context<'_>) -> Result<(), String> {
 }
 
 /// Whether a frequency cap allows one more impression.
-pub fn cap_allows(cap: &FrequencyCap, history: &CampaignHistory, session: u32, now: Millis) -> Result<(), String> {
+pub fn cap_allows(
+    cap: &FrequencyCap,
+    history: &CampaignHistory,
+    session: u32,
+    now: Millis,
+) -> Result<(), String> {
     if cap.stop_after_conversion && history.converted_at.is_some() {
         return Err("visitor already converted".into());
     }
     if let Some(dismissed) = history.dismissed_at {
-        if cap.snooze_days_after_dismiss > 0 && now - dismissed < i64::from(cap.snooze_days_after_dismiss) * DAY {
-            return Err(format!("dismissed less than {} days ago", cap.snooze_days_after_dismiss));
+        if cap.snooze_days_after_dismiss > 0
+            && now - dismissed < i64::from(cap.snooze_days_after_dismiss) * DAY
+        {
+            return Err(format!(
+                "dismissed less than {} days ago",
+                cap.snooze_days_after_dismiss
+            ));
         }
     }
     if let Some(max) = cap.max_impressions {
         if history.total_impressions >= max {
-            return Err(format!("shown {} times (max_impressions {max})", history.total_impressions));
+            return Err(format!(
+                "shown {} times (max_impressions {max})",
+                history.total_impressions
+            ));
         }
     }
     if let Some(max) = cap.per_session {
         if history.session == session && history.session_impressions >= max {
-            return Err(format!("shown {} times this session (per_session {max})", history.session_impressions));
+            return Err(format!(
+                "shown {} times this session (per_session {max})",
+                history.session_impressions
+            ));
         }
     }
     if let Some((days, max)) = cap.per_days {
         let since = now - i64::from(days) * DAY;
         let recent = history.impressions.iter().filter(|&&at| at > since).count();
         if recent >= max as usize {
-            return Err(format!("shown {recent} times in the last {days} days (per_days max {max})"));
+            return Err(format!(
+                "shown {recent} times in the last {days} days (per_days max {max})"
+            ));
         }
     }
     Ok(())
@@ -223,11 +259,17 @@ pub fn cap_allows(cap: &FrequencyCap, history: &CampaignHistory, session: u32, n
 type VariantPick<'a> = (Option<&'a str>, &'a Content, bool);
 
 /// Buckets the visitor into an A/B arm, keeping the arm they saw before.
-fn choose_variant<'a>(campaign: &'a Campaign, profile: &Profile, attributes: &Attributes) -> Result<VariantPick<'a>, String> {
+fn choose_variant<'a>(
+    campaign: &'a Campaign,
+    profile: &Profile,
+    attributes: &Attributes,
+) -> Result<VariantPick<'a>, String> {
     if campaign.variants.is_empty() {
         return Ok((None, &campaign.content, false));
     }
-    let sticky = profile.history(&campaign.id).and_then(|h| h.variant.as_deref());
+    let sticky = profile
+        .history(&campaign.id)
+        .and_then(|h| h.variant.as_deref());
     if let Some(v) = sticky.and_then(|key| campaign.variants.iter().find(|v| v.key == key)) {
         return Ok((Some(&v.key), &v.content, v.control));
     }
@@ -235,7 +277,10 @@ fn choose_variant<'a>(campaign: &'a Campaign, profile: &Profile, attributes: &At
         .map(|v| v.to_js_string().into_owned())
         .unwrap_or_default();
     if hash_value.is_empty() {
-        return Err(format!("no value for hash attribute {:?}", campaign.hash_attribute));
+        return Err(format!(
+            "no value for hash attribute {:?}",
+            campaign.hash_attribute
+        ));
     }
     let weights: Vec<f64> = campaign.variants.iter().map(|v| v.weight).collect();
     let ranges = bucket::bucket_ranges(weights.len(), campaign.coverage, Some(&weights));
@@ -261,14 +306,22 @@ pub fn lookup<'m>(map: &'m Map, path: &str) -> Option<&'m Value> {
 
 /// Campaigns for which `event_name` is the goal and that this visitor saw
 /// within the conversion window and has not converted yet.
-pub fn conversions<'a>(config: &'a Config, profile: &Profile, event_name: &str, now: Millis) -> Vec<&'a Campaign> {
+pub fn conversions<'a>(
+    config: &'a Config,
+    profile: &Profile,
+    event_name: &str,
+    now: Millis,
+) -> Vec<&'a Campaign> {
     config
         .campaigns
         .iter()
         .filter(|c| c.goal.as_deref() == Some(event_name))
         .filter(|c| {
             profile.history(&c.id).is_some_and(|h| {
-                h.converted_at.is_none() && h.impressions.last().is_some_and(|&at| now - at <= CONVERSION_WINDOW)
+                h.converted_at.is_none()
+                    && h.impressions
+                        .last()
+                        .is_some_and(|&at| now - at <= CONVERSION_WINDOW)
             })
         })
         .collect()
@@ -278,7 +331,10 @@ pub fn conversions<'a>(config: &'a Config, profile: &Profile, event_name: &str, 
 /// marketers in README.md ("Audience attributes").
 pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Millis) -> Attributes {
     let mut a = Attributes::new();
-    a.insert("id", profile.user_id.as_deref().unwrap_or(&profile.anonymous_id));
+    a.insert(
+        "id",
+        profile.user_id.as_deref().unwrap_or(&profile.anonymous_id),
+    );
     a.insert("anonymous_id", profile.anonymous_id.as_str());
     a.insert("user_id", profile.user_id.clone());
 
@@ -290,7 +346,10 @@ pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Mil
     visitor.insert("page_views", profile.page_views);
     visitor.insert("session_page_views", profile.session_page_views);
     visitor.insert("seconds_on_site", seconds_on_site.floor());
-    visitor.insert("days_since_first_visit", crate::profile::days_between(profile.first_seen, now));
+    visitor.insert(
+        "days_since_first_visit",
+        crate::profile::days_between(profile.first_seen, now),
+    );
     a.insert("visitor", visitor);
     a.insert("is_customer", profile.is_customer());
 
@@ -302,13 +361,21 @@ pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Mil
     let mut orders = Map::new();
     orders.insert("count", profile.orders);
     orders.insert("total_spent", (profile.total_spent * 100.0).round() / 100.0);
-    orders.insert("days_since_last", profile.last_order_at.map(|at| crate::profile::days_between(at, now)));
+    orders.insert(
+        "days_since_last",
+        profile
+            .last_order_at
+            .map(|at| crate::profile::days_between(at, now)),
+    );
     a.insert("orders", orders);
 
     a.insert("traits", profile.traits.clone());
     a.insert("tags", profile.tags.clone());
     a.insert("segments", profile.segments.clone());
-    let usable: Vec<&str> = profile.usable_coupons(now).map(|c| c.code.as_str()).collect();
+    let usable: Vec<&str> = profile
+        .usable_coupons(now)
+        .map(|c| c.code.as_str())
+        .collect();
     let mut coupons = Map::new();
     coupons.insert("available", usable.len() as u32);
     coupons.insert("latest", usable.last().copied());
@@ -328,7 +395,12 @@ pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Mil
     p.insert("title", ctx.title.as_str());
     p.insert("type", page.page_type.clone());
     p.insert("category", page.category.clone());
-    p.insert("category_views", page.category.as_deref().map_or(0, |c| profile.category_views(c)));
+    p.insert(
+        "category_views",
+        page.category
+            .as_deref()
+            .map_or(0, |c| profile.category_views(c)),
+    );
     p.insert("product_id", page.product_id.clone());
     p.insert("scroll_depth", u32::from(page.max_scroll));
     p.insert("seconds", page.seconds_on_page(now).floor());

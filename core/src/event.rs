@@ -137,10 +137,18 @@ impl Event {
         let Some(f) = Fields::of(value, path, &mut problems) else {
             return Err(problems);
         };
-        let id = f.required_str("messageId", &mut problems).map(str::to_owned);
-        let anonymous_id = f.required_str("anonymousId", &mut problems).map(str::to_owned);
+        let id = f
+            .required_str("messageId", &mut problems)
+            .map(str::to_owned);
+        let anonymous_id = f
+            .required_str("anonymousId", &mut problems)
+            .map(str::to_owned);
         let user_id = f.str("userId", &mut problems).map(str::to_owned);
-        for (key, value) in [("messageId", &id), ("anonymousId", &anonymous_id), ("userId", &user_id)] {
+        for (key, value) in [
+            ("messageId", &id),
+            ("anonymousId", &anonymous_id),
+            ("userId", &user_id),
+        ] {
             if let Some(v) = value {
                 if let Err(reason) = check_identifier(v) {
                     problems.push(Diagnostic::error(f.at(key), reason));
@@ -149,20 +157,31 @@ impl Event {
         }
         let timestamp = match f.required_str("timestamp", &mut problems) {
             Some(text) => parse_iso8601(text).or_else(|| {
-                problems.push(Diagnostic::error(f.at("timestamp"), format!("must be an ISO 8601 date-time, got {text:?}")));
+                problems.push(Diagnostic::error(
+                    f.at("timestamp"),
+                    format!("must be an ISO 8601 date-time, got {text:?}"),
+                ));
                 None
             }),
             None => None,
         };
         let object_or_empty = |key: &str, problems: &mut Vec<Diagnostic>| {
-            f.object(key, problems).map(|o| o.map.clone()).unwrap_or_default()
+            f.object(key, problems)
+                .map(|o| o.map.clone())
+                .unwrap_or_default()
         };
         let kind = match f.required_str("type", &mut problems) {
-            Some("page") => Some(EventKind::Page { name: f.str("name", &mut problems).map(str::to_owned) }),
+            Some("page") => Some(EventKind::Page {
+                name: f.str("name", &mut problems).map(str::to_owned),
+            }),
             Some("track") => f
                 .required_str("event", &mut problems)
-                .map(|event| EventKind::Track { event: event.to_owned() }),
-            Some("identify") => Some(EventKind::Identify { traits: object_or_empty("traits", &mut problems) }),
+                .map(|event| EventKind::Track {
+                    event: event.to_owned(),
+                }),
+            Some("identify") => Some(EventKind::Identify {
+                traits: object_or_empty("traits", &mut problems),
+            }),
             Some(other) => {
                 problems.push(Diagnostic::error(
                     f.at("type"),
@@ -176,7 +195,9 @@ impl Event {
         let mut page = PageContext::default();
         if let Some(context) = f.object("context", &mut problems) {
             if let Some(p) = context.object("page", &mut problems) {
-                let text = |key: &str, problems: &mut Vec<Diagnostic>| p.str(key, problems).unwrap_or_default().to_owned();
+                let text = |key: &str, problems: &mut Vec<Diagnostic>| {
+                    p.str(key, problems).unwrap_or_default().to_owned()
+                };
                 page = PageContext {
                     url: text("url", &mut problems),
                     path: text("path", &mut problems),
@@ -188,7 +209,15 @@ impl Event {
         }
         match (id, kind, anonymous_id, timestamp) {
             (Some(id), Some(kind), Some(anonymous_id), Some(timestamp)) if problems.is_empty() => {
-                Ok(Event { id, kind, anonymous_id, user_id, timestamp, properties, page })
+                Ok(Event {
+                    id,
+                    kind,
+                    anonymous_id,
+                    user_id,
+                    timestamp,
+                    properties,
+                    page,
+                })
             }
             _ => Err(problems),
         }
@@ -202,11 +231,17 @@ pub fn check_identifier(id: &str) -> Result<(), String> {
     if trimmed.is_empty() {
         return Err("must not be empty".into());
     }
-    if matches!(trimmed.to_ascii_lowercase().as_str(), "undefined" | "null" | "nan" | "[object object]") {
+    if matches!(
+        trimmed.to_ascii_lowercase().as_str(),
+        "undefined" | "null" | "nan" | "[object object]"
+    ) {
         return Err(format!("{trimmed:?} is not a real identifier"));
     }
     if id.len() > MAX_ID_LEN {
-        return Err(format!("must be at most {MAX_ID_LEN} bytes, got {}", id.len()));
+        return Err(format!(
+            "must be at most {MAX_ID_LEN} bytes, got {}",
+            id.len()
+        ));
     }
     Ok(())
 }
@@ -220,12 +255,17 @@ mod tests {
         properties.insert("price", 20.0);
         Event {
             id: "e1".into(),
-            kind: EventKind::Track { event: names::PRODUCT_ADDED.into() },
+            kind: EventKind::Track {
+                event: names::PRODUCT_ADDED.into(),
+            },
             anonymous_id: "a1".into(),
             user_id: None,
             timestamp: 1_700_000_000_000,
             properties,
-            page: PageContext { path: "/p/1".into(), ..Default::default() },
+            page: PageContext {
+                path: "/p/1".into(),
+                ..Default::default()
+            },
         }
     }
 
@@ -245,6 +285,13 @@ mod tests {
         }
         let problems = Event::from_wire(&wire, "batch[3]").unwrap_err();
         let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
-        assert_eq!(paths, ["batch[3].anonymousId", "batch[3].timestamp", "batch[3].event"]);
+        assert_eq!(
+            paths,
+            [
+                "batch[3].anonymousId",
+                "batch[3].timestamp",
+                "batch[3].event"
+            ]
+        );
     }
 }

@@ -124,14 +124,31 @@ pub fn new_id(random: &mut dyn Random) -> String {
 /// Loads the visitor's profile, or starts a fresh one. A stored value that is
 /// corrupt, foreign or from an unknown format is replaced (never a failure),
 /// and the reason is returned for the debug console.
-pub fn load_profile(storage: &dyn Storage, key: &str, now: Millis, random: &mut dyn Random) -> (Profile, Option<Diagnostic>) {
+pub fn load_profile(
+    storage: &dyn Storage,
+    key: &str,
+    now: Millis,
+    random: &mut dyn Random,
+) -> (Profile, Option<Diagnostic>) {
     let fresh = |random: &mut dyn Random| Profile::new(new_id(random), now);
     match storage.load(key) {
         Ok(None) => (fresh(random), None),
         Ok(Some(value)) => match Profile::from_stored(&value) {
             Ok(profile) => (profile, None),
-            Err(problem) => (fresh(random), Some(Diagnostic::warning("profile", format!("stored profile reset: {problem}")))),
+            Err(problem) => (
+                fresh(random),
+                Some(Diagnostic::warning(
+                    "profile",
+                    format!("stored profile reset: {problem}"),
+                )),
+            ),
         },
-        Err(error) => (fresh(random), Some(Diagnostic::warning("profile", format!("stored profile reset: {error}")))),
+        Err(error) => (
+            fresh(random),
+            Some(Diagnostic::warning(
+                "profile",
+                format!("stored profile reset: {error}"),
+            )),
+        ),
     }
 }

@@ -142,7 +142,10 @@ impl Profile {
     }
 
     pub fn category_views(&self, category: &str) -> u32 {
-        self.category_views.iter().find(|(c, _)| c == category).map_or(0, |(_, n)| *n)
+        self.category_views
+            .iter()
+            .find(|(c, _)| c == category)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// Updates the profile with one event.
@@ -170,11 +173,19 @@ impl Profile {
     }
 
     fn apply_track(&mut self, name: &str, props: &Map, at: Millis) {
-        let number = |key: &str| props.get(key).and_then(Value::as_f64).filter(|n| n.is_finite() && *n >= 0.0);
+        let number = |key: &str| {
+            props
+                .get(key)
+                .and_then(Value::as_f64)
+                .filter(|n| n.is_finite() && *n >= 0.0)
+        };
         let quantity = number("quantity").map_or(1, |q| q.round() as u32).max(1);
         match name {
             names::PRODUCT_VIEWED => {
-                if let Some(id) = props.get("product_id").map(|v| v.to_js_string().into_owned()) {
+                if let Some(id) = props
+                    .get("product_id")
+                    .map(|v| v.to_js_string().into_owned())
+                {
                     self.viewed_products.retain(|p| *p != id);
                     push_capped(&mut self.viewed_products, id, MAX_PRODUCTS);
                 }
@@ -185,7 +196,9 @@ impl Profile {
             }
             names::PRODUCT_REMOVED => {
                 self.cart.items = self.cart.items.saturating_sub(quantity);
-                self.cart.value = (self.cart.value - number("price").unwrap_or(0.0) * f64::from(quantity)).max(0.0);
+                self.cart.value = (self.cart.value
+                    - number("price").unwrap_or(0.0) * f64::from(quantity))
+                .max(0.0);
                 if self.cart.items == 0 {
                     self.cart.value = 0.0;
                 }
@@ -195,21 +208,31 @@ impl Profile {
                 if let Some(products) = props.get("products").and_then(Value::as_array) {
                     let (mut items, mut value) = (0u32, 0.0);
                     for product in products {
-                        let qty = product.get("quantity").and_then(Value::as_f64).map_or(1, |q| q.max(0.0).round() as u32);
+                        let qty = product
+                            .get("quantity")
+                            .and_then(Value::as_f64)
+                            .map_or(1, |q| q.max(0.0).round() as u32);
                         items = items.saturating_add(qty);
-                        value += product.get("price").and_then(Value::as_f64).unwrap_or(0.0) * f64::from(qty);
+                        value += product.get("price").and_then(Value::as_f64).unwrap_or(0.0)
+                            * f64::from(qty);
                     }
                     self.cart = Cart { items, value };
                 }
             }
             names::ORDER_COMPLETED => {
                 self.orders = self.orders.saturating_add(1);
-                let revenue = number("total").or_else(|| number("revenue")).unwrap_or(self.cart.value);
+                let revenue = number("total")
+                    .or_else(|| number("revenue"))
+                    .unwrap_or(self.cart.value);
                 self.total_spent += revenue;
                 self.last_order_at = Some(at);
                 self.cart = Cart::default();
                 if let Some(code) = props.get("coupon").and_then(Value::as_str) {
-                    for coupon in self.coupons.iter_mut().filter(|c| c.code.eq_ignore_ascii_case(code)) {
+                    for coupon in self
+                        .coupons
+                        .iter_mut()
+                        .filter(|c| c.code.eq_ignore_ascii_case(code))
+                    {
                         coupon.redeemed = true;
                     }
                 }
@@ -217,8 +240,16 @@ impl Profile {
             names::SIGNED_UP => self.add_tag("subscriber"),
             names::COUPON_ISSUED => {
                 if let Some(code) = props.get("code").and_then(Value::as_str) {
-                    let expires_at = props.get("expires_at").and_then(Value::as_str).and_then(crate::time::parse_iso8601);
-                    self.add_coupon(Coupon { code: code.to_owned(), issued_at: at, expires_at, redeemed: false });
+                    let expires_at = props
+                        .get("expires_at")
+                        .and_then(Value::as_str)
+                        .and_then(crate::time::parse_iso8601);
+                    self.add_coupon(Coupon {
+                        code: code.to_owned(),
+                        issued_at: at,
+                        expires_at,
+                        redeemed: false,
+                    });
                 }
             }
             _ => {}
@@ -228,7 +259,11 @@ impl Profile {
     fn count_category(&mut self, category: &str) {
         let count = self.category_views(category).saturating_add(1);
         self.category_views.retain(|(c, _)| c != category);
-        push_capped(&mut self.category_views, (category.to_owned(), count), MAX_CATEGORIES);
+        push_capped(
+            &mut self.category_views,
+            (category.to_owned(), count),
+            MAX_CATEGORIES,
+        );
     }
 
     pub fn add_tag(&mut self, tag: &str) {
@@ -264,7 +299,9 @@ impl Profile {
 
     /// Coupons issued offsite that can still be used at `now`.
     pub fn usable_coupons(&self, now: Millis) -> impl Iterator<Item = &Coupon> {
-        self.coupons.iter().filter(move |c| !c.redeemed && c.expires_at.is_none_or(|e| e > now))
+        self.coupons
+            .iter()
+            .filter(move |c| !c.redeemed && c.expires_at.is_none_or(|e| e > now))
     }
 
     pub fn history(&self, campaign: &str) -> Option<&CampaignHistory> {
@@ -285,7 +322,10 @@ impl Profile {
                         self.campaigns.remove(oldest);
                     }
                 }
-                self.campaigns.push(CampaignHistory { id: campaign.to_owned(), ..Default::default() });
+                self.campaigns.push(CampaignHistory {
+                    id: campaign.to_owned(),
+                    ..Default::default()
+                });
                 self.campaigns.len() - 1
             }
         };
@@ -317,13 +357,20 @@ impl Profile {
         self.orders = self.orders.max(remote.orders);
         self.total_spent = self.total_spent.max(remote.total_spent);
         for coupon in &remote.coupons {
-            if !self.coupons.iter().any(|c| c.code == coupon.code && c.redeemed) {
+            if !self
+                .coupons
+                .iter()
+                .any(|c| c.code == coupon.code && c.redeemed)
+            {
                 self.add_coupon(coupon.clone());
             }
         }
         self.segments = remote.segments.clone();
         for remote_history in &remote.campaigns {
-            let local = self.campaigns.iter_mut().find(|h| h.id == remote_history.id);
+            let local = self
+                .campaigns
+                .iter_mut()
+                .find(|h| h.id == remote_history.id);
             match local {
                 Some(h) => {
                     h.total_impressions = h.total_impressions.max(remote_history.total_impressions);
@@ -385,13 +432,24 @@ impl Profile {
         m.insert("pv", self.page_views);
         m.insert("spv", self.session_page_views);
         m.insert("secs", (self.seconds_on_site * 10.0).round() / 10.0);
-        m.insert("cart", Value::from(vec![Value::from(self.cart.items), Value::from(self.cart.value)]));
+        m.insert(
+            "cart",
+            Value::from(vec![
+                Value::from(self.cart.items),
+                Value::from(self.cart.value),
+            ]),
+        );
         m.insert("orders", self.orders);
         m.insert("spent", self.total_spent);
         m.insert("last_order", self.last_order_at);
         m.insert(
             "cats",
-            Value::Array(self.category_views.iter().map(|(c, n)| Value::from(vec![Value::from(c.as_str()), Value::from(*n)])).collect()),
+            Value::Array(
+                self.category_views
+                    .iter()
+                    .map(|(c, n)| Value::from(vec![Value::from(c.as_str()), Value::from(*n)]))
+                    .collect(),
+            ),
         );
         m.insert("products", self.viewed_products.clone());
         m.insert("tags", self.tags.clone());
@@ -400,9 +458,15 @@ impl Profile {
         consent.insert("analytics", self.consent.analytics);
         consent.insert("marketing", self.consent.marketing);
         m.insert("consent", consent);
-        m.insert("coupons", Value::Array(self.coupons.iter().map(coupon_to_value).collect()));
+        m.insert(
+            "coupons",
+            Value::Array(self.coupons.iter().map(coupon_to_value).collect()),
+        );
         m.insert("segments", self.segments.clone());
-        m.insert("campaigns", Value::Array(self.campaigns.iter().map(history_to_value).collect()));
+        m.insert(
+            "campaigns",
+            Value::Array(self.campaigns.iter().map(history_to_value).collect()),
+        );
         Value::Object(m)
     }
 
@@ -421,7 +485,10 @@ impl Profile {
             _ => {
                 return Err(Diagnostic::error(
                     "profile.v",
-                    format!("unsupported profile format {}", crate::read::describe(value.get("v").unwrap_or(&Value::Null))),
+                    format!(
+                        "unsupported profile format {}",
+                        crate::read::describe(value.get("v").unwrap_or(&Value::Null))
+                    ),
                 ))
             }
         };
@@ -433,7 +500,9 @@ impl Profile {
 /// as `{id: shown count}`. Format 2 groups the cart and keeps per-campaign
 /// impressions, which per-N-days caps need.
 fn migrate_v1(value: &Value) -> Value {
-    let Value::Object(old) = value else { return Value::Null };
+    let Value::Object(old) = value else {
+        return Value::Null;
+    };
     let mut m = old.clone();
     let items = m.remove("cart_items").unwrap_or(Value::Number(0.0));
     let total = m.remove("cart_value").unwrap_or(Value::Number(0.0));
@@ -484,16 +553,29 @@ fn read_stored(value: &Value) -> Result<Profile, Vec<Diagnostic>> {
     let mut p = Vec::new();
     let problems = &mut p;
     let f = Fields::of(value, "profile", problems).ok_or_else(|| problems.clone())?;
-    let int = |key: &str, problems: &mut Vec<Diagnostic>| f.number(key, problems).map_or(0, |n| n.max(0.0).min(f64::from(u32::MAX)) as u32);
-    let millis = |key: &str, problems: &mut Vec<Diagnostic>| f.number(key, problems).map(|n| n as Millis);
-    let strings = |key: &str, problems: &mut Vec<Diagnostic>| -> Vec<String> {
-        f.array(key, problems).unwrap_or_default().iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+    let int = |key: &str, problems: &mut Vec<Diagnostic>| {
+        f.number(key, problems)
+            .map_or(0, |n| n.max(0.0).min(f64::from(u32::MAX)) as u32)
     };
-    let anonymous_id = f.required_str("aid", problems).unwrap_or_default().to_owned();
+    let millis =
+        |key: &str, problems: &mut Vec<Diagnostic>| f.number(key, problems).map(|n| n as Millis);
+    let strings = |key: &str, problems: &mut Vec<Diagnostic>| -> Vec<String> {
+        f.array(key, problems)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let anonymous_id = f
+        .required_str("aid", problems)
+        .unwrap_or_default()
+        .to_owned();
     let now_ish = millis("last", problems).unwrap_or(0);
     let cart = f.array("cart", problems).unwrap_or_default();
     let consent = f.object("consent", problems);
-    let consent_flag = |key: &str, problems: &mut Vec<Diagnostic>| consent.as_ref().and_then(|c| c.bool(key, problems));
+    let consent_flag = |key: &str, problems: &mut Vec<Diagnostic>| {
+        consent.as_ref().and_then(|c| c.bool(key, problems))
+    };
     let profile = Profile {
         user_id: f.str("uid", problems).map(str::to_owned),
         first_seen: millis("first", problems).unwrap_or(now_ish),
@@ -503,7 +585,10 @@ fn read_stored(value: &Value) -> Result<Profile, Vec<Diagnostic>> {
         session_page_views: int("spv", problems),
         seconds_on_site: f.number("secs", problems).unwrap_or(0.0).max(0.0),
         cart: Cart {
-            items: cart.first().and_then(Value::as_f64).map_or(0, |n| n.max(0.0) as u32),
+            items: cart
+                .first()
+                .and_then(Value::as_f64)
+                .map_or(0, |n| n.max(0.0) as u32),
             value: cart.get(1).and_then(Value::as_f64).unwrap_or(0.0).max(0.0),
         },
         orders: int("orders", problems),
@@ -515,13 +600,22 @@ fn read_stored(value: &Value) -> Result<Profile, Vec<Diagnostic>> {
             .iter()
             .filter_map(|pair| {
                 let pair = pair.as_array()?;
-                Some((pair.first()?.as_str()?.to_owned(), pair.get(1)?.as_f64()?.max(0.0) as u32))
+                Some((
+                    pair.first()?.as_str()?.to_owned(),
+                    pair.get(1)?.as_f64()?.max(0.0) as u32,
+                ))
             })
             .collect(),
         viewed_products: strings("products", problems),
         tags: strings("tags", problems),
-        traits: f.object("traits", problems).map(|t| t.map.clone()).unwrap_or_default(),
-        consent: Consent { analytics: consent_flag("analytics", problems), marketing: consent_flag("marketing", problems) },
+        traits: f
+            .object("traits", problems)
+            .map(|t| t.map.clone())
+            .unwrap_or_default(),
+        consent: Consent {
+            analytics: consent_flag("analytics", problems),
+            marketing: consent_flag("marketing", problems),
+        },
         coupons: f
             .array("coupons", problems)
             .unwrap_or_default()
@@ -536,7 +630,12 @@ fn read_stored(value: &Value) -> Result<Profile, Vec<Diagnostic>> {
             })
             .collect(),
         segments: strings("segments", problems),
-        campaigns: f.array("campaigns", problems).unwrap_or_default().iter().filter_map(history_from_value).collect(),
+        campaigns: f
+            .array("campaigns", problems)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(history_from_value)
+            .collect(),
         anonymous_id,
     };
     if p.is_empty() {
@@ -547,7 +646,11 @@ fn read_stored(value: &Value) -> Result<Profile, Vec<Diagnostic>> {
 }
 
 pub(crate) fn history_from_value(v: &Value) -> Option<CampaignHistory> {
-    let num = |key: &str| v.get(key).and_then(Value::as_f64).filter(|n| n.is_finite() && *n >= 0.0);
+    let num = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_f64)
+            .filter(|n| n.is_finite() && *n >= 0.0)
+    };
     Some(CampaignHistory {
         id: v.get("id")?.as_str()?.to_owned(),
         impressions: v
@@ -569,8 +672,15 @@ pub(crate) fn history_from_value(v: &Value) -> Option<CampaignHistory> {
 pub(crate) fn coupon_from_value(c: &Value) -> Option<Coupon> {
     Some(Coupon {
         code: c.get("code")?.as_str()?.to_owned(),
-        issued_at: c.get("issued_at").and_then(Value::as_str).and_then(crate::time::parse_iso8601).unwrap_or(0),
-        expires_at: c.get("expires_at").and_then(Value::as_str).and_then(crate::time::parse_iso8601),
+        issued_at: c
+            .get("issued_at")
+            .and_then(Value::as_str)
+            .and_then(crate::time::parse_iso8601)
+            .unwrap_or(0),
+        expires_at: c
+            .get("expires_at")
+            .and_then(Value::as_str)
+            .and_then(crate::time::parse_iso8601),
         redeemed: c.get("redeemed").and_then(Value::as_bool).unwrap_or(false),
     })
 }
@@ -583,12 +693,31 @@ impl RemoteFacts {
         };
         let list = |key: &str| value.get(key).and_then(Value::as_array).unwrap_or_default();
         Ok(RemoteFacts {
-            user_id: value.get("user_id").and_then(Value::as_str).map(str::to_owned),
-            orders: value.get("orders").and_then(Value::as_f64).map_or(0, |n| n.max(0.0) as u32),
-            total_spent: value.get("total_spent").and_then(Value::as_f64).unwrap_or(0.0).max(0.0),
-            coupons: list("coupons").iter().filter_map(coupon_from_value).collect(),
-            segments: list("segments").iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
-            campaigns: list("campaigns").iter().filter_map(history_from_value).collect(),
+            user_id: value
+                .get("user_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            orders: value
+                .get("orders")
+                .and_then(Value::as_f64)
+                .map_or(0, |n| n.max(0.0) as u32),
+            total_spent: value
+                .get("total_spent")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+                .max(0.0),
+            coupons: list("coupons")
+                .iter()
+                .filter_map(coupon_from_value)
+                .collect(),
+            segments: list("segments")
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect(),
+            campaigns: list("campaigns")
+                .iter()
+                .filter_map(history_from_value)
+                .collect(),
         })
     }
 }

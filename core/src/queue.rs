@@ -24,7 +24,10 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(capacity: usize) -> Self {
-        Outbox { capacity: capacity.max(1), ..Default::default() }
+        Outbox {
+            capacity: capacity.max(1),
+            ..Default::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -38,7 +41,12 @@ impl Outbox {
     /// Adds a wire event; one with an id already queued is ignored.
     pub fn push(&mut self, event: Value) {
         let id = event.get("messageId").cloned();
-        if id.is_some() && self.events.iter().any(|e| e.get("messageId") == id.as_ref()) {
+        if id.is_some()
+            && self
+                .events
+                .iter()
+                .any(|e| e.get("messageId") == id.as_ref())
+        {
             return;
         }
         if self.events.len() >= self.capacity {
@@ -85,7 +93,10 @@ impl Outbox {
 
     pub fn to_stored(&self) -> Value {
         let mut m = Map::new();
-        m.insert("events", Value::Array(self.events.iter().cloned().collect()));
+        m.insert(
+            "events",
+            Value::Array(self.events.iter().cloned().collect()),
+        );
         m.insert("dropped", self.dropped);
         Value::Object(m)
     }
@@ -93,12 +104,19 @@ impl Outbox {
     /// Reads a stored outbox; anything unreadable yields an empty one.
     pub fn from_stored(value: &Value, capacity: usize) -> Outbox {
         let mut outbox = Outbox::new(capacity);
-        for event in value.get("events").and_then(Value::as_array).unwrap_or_default() {
+        for event in value
+            .get("events")
+            .and_then(Value::as_array)
+            .unwrap_or_default()
+        {
             if event.get("messageId").and_then(Value::as_str).is_some() {
                 outbox.push(event.clone());
             }
         }
-        outbox.dropped = value.get("dropped").and_then(Value::as_f64).map_or(0, |n| n.max(0.0) as u32);
+        outbox.dropped = value
+            .get("dropped")
+            .and_then(Value::as_f64)
+            .map_or(0, |n| n.max(0.0) as u32);
         outbox
     }
 }

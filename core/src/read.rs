@@ -17,9 +17,15 @@ impl<'a> Fields<'a> {
     /// Reads `value` as an object at `path`; reports and returns `None` otherwise.
     pub fn of(value: &'a Value, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Self> {
         match value {
-            Value::Object(map) => Some(Self { map, path: path.to_owned() }),
+            Value::Object(map) => Some(Self {
+                map,
+                path: path.to_owned(),
+            }),
             other => {
-                problems.push(Diagnostic::error(path, format!("must be an object, got {}", other.type_name())));
+                problems.push(Diagnostic::error(
+                    path,
+                    format!("must be an object, got {}", other.type_name()),
+                ));
                 None
             }
         }
@@ -34,7 +40,10 @@ impl<'a> Fields<'a> {
     }
 
     fn wrong(&self, key: &str, want: &str, got: &Value, problems: &mut Vec<Diagnostic>) {
-        problems.push(Diagnostic::error(self.at(key), format!("must be {want}, got {}", describe(got))));
+        problems.push(Diagnostic::error(
+            self.at(key),
+            format!("must be {want}, got {}", describe(got)),
+        ));
     }
 
     pub fn str(&self, key: &str, problems: &mut Vec<Diagnostic>) -> Option<&'a str> {
@@ -74,12 +83,23 @@ impl<'a> Fields<'a> {
     }
 
     /// A number that must lie in `min..=max`; out of range is reported with the value.
-    pub fn number_in(&self, key: &str, min: f64, max: f64, problems: &mut Vec<Diagnostic>) -> Option<f64> {
+    pub fn number_in(
+        &self,
+        key: &str,
+        min: f64,
+        max: f64,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Option<f64> {
         let n = self.number(key, problems)?;
         if n < min || n > max {
             problems.push(Diagnostic::error(
                 self.at(key),
-                format!("must be {}..={}, got {}", fmt_num(min), fmt_num(max), fmt_num(n)),
+                format!(
+                    "must be {}..={}, got {}",
+                    fmt_num(min),
+                    fmt_num(max),
+                    fmt_num(n)
+                ),
             ));
             return None;
         }
@@ -87,10 +107,19 @@ impl<'a> Fields<'a> {
     }
 
     /// A whole number in `min..=max`.
-    pub fn int_in(&self, key: &str, min: u32, max: u32, problems: &mut Vec<Diagnostic>) -> Option<u32> {
+    pub fn int_in(
+        &self,
+        key: &str,
+        min: u32,
+        max: u32,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Option<u32> {
         let n = self.number_in(key, f64::from(min), f64::from(max), problems)?;
         if n.fract() != 0.0 {
-            problems.push(Diagnostic::error(self.at(key), format!("must be a whole number, got {}", fmt_num(n))));
+            problems.push(Diagnostic::error(
+                self.at(key),
+                format!("must be a whole number, got {}", fmt_num(n)),
+            ));
             return None;
         }
         Some(n as u32)
@@ -128,7 +157,10 @@ impl<'a> Fields<'a> {
             found = true;
             problems.push(Diagnostic::error(
                 self.at(key),
-                format!("unknown field (known: {}); written for a newer Nudge version?", known.join(", ")),
+                format!(
+                    "unknown field (known: {}); written for a newer Nudge version?",
+                    known.join(", ")
+                ),
             ));
         }
         found

@@ -16,7 +16,9 @@ pub fn render(template: &str, attributes: &Attributes, extra: &[(&str, &str)]) -
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start + 2..].find("}}") else { break };
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
         out.push_str(&rest[..start]);
         let inner = &rest[start + 2..start + 2 + len];
         let (name, fallback) = inner.split_once('|').unwrap_or((inner, ""));
@@ -56,7 +58,13 @@ mod tests {
         a.insert("traits", traits);
         assert_eq!(render("Hi {{first_name|there}}!", &a, &[]), "Hi Ada!");
         assert_eq!(render("Hi {{ last_name | friend }}", &a, &[]), "Hi friend");
-        assert_eq!(render("Code {{coupon}}", &a, &[("coupon", "TEN")]), "Code TEN");
-        assert_eq!(render("broken {{first_name", &a, &[]), "broken {{first_name");
+        assert_eq!(
+            render("Code {{coupon}}", &a, &[("coupon", "TEN")]),
+            "Code TEN"
+        );
+        assert_eq!(
+            render("broken {{first_name", &a, &[]),
+            "broken {{first_name"
+        );
     }
 }

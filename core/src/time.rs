@@ -29,7 +29,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// Formats as `2026-11-23T10:01:30.123Z`.
@@ -38,7 +46,11 @@ pub fn to_iso8601(ms: Millis) -> String {
     let (y, m, d) = civil_from_days(days);
     let (h, rem) = (rem / 3_600_000, rem % 3_600_000);
     let (min, rem) = (rem / 60_000, rem % 60_000);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z", rem / 1000, rem % 1000)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z",
+        rem / 1000,
+        rem % 1000
+    )
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` followed by `Z` or a
@@ -99,7 +111,11 @@ pub fn parse_iso8601(text: &str) -> Option<Millis> {
         Some(b'Z' | b'z') if i + 1 == b.len() => Some(ms),
         Some(sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
             let offset = num(i + 1..i + 3)? * 3_600_000 + num(i + 4..i + 6)? * 60_000;
-            Some(if *sign == b'+' { ms - offset } else { ms + offset })
+            Some(if *sign == b'+' {
+                ms - offset
+            } else {
+                ms + offset
+            })
         }
         _ => None,
     }
@@ -115,8 +131,17 @@ mod tests {
         assert_eq!(to_iso8601(t), "2026-11-23T10:01:30.123Z");
         assert_eq!(parse_iso8601("1970-01-01"), Some(0));
         assert_eq!(parse_iso8601("1970-01-01T01:00:00+01:00"), Some(0));
-        assert_eq!(parse_iso8601("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
-        for bad in ["", "2026-13-01", "2026-11-23T25:00Z", "yesterday", "2026-11-23T10:00:00Zjunk"] {
+        assert_eq!(
+            parse_iso8601("2024-02-29T00:00:00Z"),
+            Some(1_709_164_800_000)
+        );
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-11-23T25:00Z",
+            "yesterday",
+            "2026-11-23T10:00:00Zjunk",
+        ] {
             assert_eq!(parse_iso8601(bad), None, "{bad}");
         }
     }

@@ -43,7 +43,10 @@ impl Map {
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// Sets `key`, replacing an existing entry in place (keeping its position).
@@ -260,7 +263,8 @@ impl Value {
     /// compare by UTF-16 code units, anything else numerically; `None` when
     /// either side is NaN (every comparison is then false).
     pub fn js_compare(&self, other: &Value) -> Option<Ordering> {
-        let is_stringish = |v: &Value| matches!(v, Value::String(_) | Value::Array(_) | Value::Object(_));
+        let is_stringish =
+            |v: &Value| matches!(v, Value::String(_) | Value::Array(_) | Value::Object(_));
         if is_stringish(self) && is_stringish(other) {
             let (a, b) = (self.to_js_string(), other.to_js_string());
             return Some(a.encode_utf16().cmp(b.encode_utf16()));
@@ -302,7 +306,14 @@ pub fn js_string_to_number(s: &str) -> f64 {
     if t.is_empty() {
         return 0.0;
     }
-    for (prefix, radix) in [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)] {
+    for (prefix, radix) in [
+        ("0x", 16),
+        ("0X", 16),
+        ("0o", 8),
+        ("0O", 8),
+        ("0b", 2),
+        ("0B", 2),
+    ] {
         if let Some(digits) = t.strip_prefix(prefix) {
             return u64::from_str_radix(digits, radix).map_or(f64::NAN, |v| v as f64);
         }
@@ -313,7 +324,9 @@ pub fn js_string_to_number(s: &str) -> f64 {
         _ => {}
     }
     // Rust also accepts "inf" and "nan"; JS does not.
-    if t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
+    if t.bytes()
+        .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+    {
         return f64::NAN;
     }
     t.parse::<f64>().unwrap_or(f64::NAN)
@@ -324,7 +337,9 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y.iter()).all(|((ka, va), (kb, vb))| ka == kb && json_eq(va, vb))
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && json_eq(va, vb))
         }
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(va, vb)| json_eq(va, vb))
@@ -343,7 +358,9 @@ impl serde::Serialize for Value {
         match self {
             Value::Null => serializer.serialize_unit(),
             Value::Bool(b) => serializer.serialize_bool(*b),
-            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => serializer.serialize_i64(*n as i64),
+            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                serializer.serialize_i64(*n as i64)
+            }
             Value::Number(n) if n.is_finite() => serializer.serialize_f64(*n),
             Value::Number(_) => serializer.serialize_unit(),
             Value::String(s) => serializer.serialize_str(s),
@@ -430,13 +447,22 @@ mod tests {
     fn js_coercions_follow_javascript() {
         assert_eq!(Value::from(8.0).to_js_string(), "8");
         assert_eq!(Value::from(1.5).to_js_string(), "1.5");
-        assert_eq!(Value::from(vec![Value::Null, 2.0.into()]).to_js_string(), ",2");
+        assert_eq!(
+            Value::from(vec![Value::Null, 2.0.into()]).to_js_string(),
+            ",2"
+        );
         assert_eq!(Value::from(" 12 ").to_js_number(), 12.0);
         assert!(Value::from("inf").to_js_number().is_nan());
         assert_eq!(Value::from("").to_js_number(), 0.0);
         assert_eq!(Value::Array(vec![]).to_js_number(), 0.0);
-        assert_eq!(Value::from("8").js_compare(&Value::from(5.0)), Some(Ordering::Greater));
-        assert_eq!(Value::from("10").js_compare(&Value::from("9")), Some(Ordering::Less));
+        assert_eq!(
+            Value::from("8").js_compare(&Value::from(5.0)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Value::from("10").js_compare(&Value::from("9")),
+            Some(Ordering::Less)
+        );
         assert_eq!(Value::from("x").js_compare(&Value::from(5.0)), None);
     }
 }

@@ -7,13 +7,19 @@ use std::path::PathBuf;
 use nudge_core::{bucket, Attributes, Condition, SavedGroups, Value};
 
 fn cases() -> Option<Value> {
-    let path = std::env::var_os("NUDGE_CONFORMANCE_FILE").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/growthbook-cases.json")
-    });
+    let path = std::env::var_os("NUDGE_CONFORMANCE_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/conformance/growthbook-cases.json")
+        });
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("conformance file is valid JSON")),
         Err(err) => {
-            eprintln!("SKIPPED: GrowthBook conformance cases not found at {} ({err})", path.display());
+            eprintln!(
+                "SKIPPED: GrowthBook conformance cases not found at {} ({err})",
+                path.display()
+            );
             None
         }
     }
@@ -36,7 +42,13 @@ fn check(name: &str, run: impl Fn(&[Value]) -> Result<(), String>) {
         .iter()
         .filter_map(|case| run(case.as_array().expect("a case is an array")).err())
         .collect();
-    assert!(failures.is_empty(), "{name}: {} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{name}: {} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     eprintln!("{name}: {} cases passed", cases.len());
 }
 
@@ -44,18 +56,22 @@ fn check(name: &str, run: impl Fn(&[Value]) -> Result<(), String>) {
 fn eval_condition() {
     check("evalCondition", |case| {
         let name = case[0].to_js_string();
-        let condition: Condition = serde_json::from_value(serde_json::to_value(&case[1]).unwrap()).unwrap();
-        let attributes: Attributes = match serde_json::from_value(serde_json::to_value(&case[2]).unwrap()) {
-            Ok(a) => a,
-            Err(e) => return Err(format!("{name}: attributes: {e}")),
-        };
+        let condition: Condition =
+            serde_json::from_value(serde_json::to_value(&case[1]).unwrap()).unwrap();
+        let attributes: Attributes =
+            match serde_json::from_value(serde_json::to_value(&case[2]).unwrap()) {
+                Ok(a) => a,
+                Err(e) => return Err(format!("{name}: attributes: {e}")),
+            };
         let groups: SavedGroups = case
             .get(4)
             .map(|g| serde_json::from_value(serde_json::to_value(g).unwrap()).unwrap())
             .unwrap_or_default();
         let expected = case[3].as_bool().unwrap();
         let got = condition.matches_with_groups(&attributes, &groups);
-        (got == expected).then_some(()).ok_or_else(|| format!("{name}: expected {expected}, got {got}"))
+        (got == expected)
+            .then_some(())
+            .ok_or_else(|| format!("{name}: expected {expected}, got {got}"))
     });
 }
 
@@ -70,7 +86,12 @@ fn hash() {
             (None, None) => true,
             _ => false,
         };
-        ok.then_some(()).ok_or_else(|| format!("hash({seed:?}, {value:?}, {version}): expected {:?}, got {got:?}", case[3]))
+        ok.then_some(()).ok_or_else(|| {
+            format!(
+                "hash({seed:?}, {value:?}, {version}): expected {:?}, got {got:?}",
+                case[3]
+            )
+        })
     });
 }
 
@@ -79,7 +100,12 @@ fn ranges(value: &Value) -> Vec<(f64, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r.as_array().unwrap()[0].as_f64().unwrap(), r.as_array().unwrap()[1].as_f64().unwrap()))
+        .map(|r| {
+            (
+                r.as_array().unwrap()[0].as_f64().unwrap(),
+                r.as_array().unwrap()[1].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -87,21 +113,38 @@ fn ranges(value: &Value) -> Vec<(f64, f64)> {
 fn get_bucket_range() {
     check("getBucketRange", |case| {
         let args = case[1].as_array().unwrap();
-        let weights: Option<Vec<f64>> = args[2].as_array().map(|w| w.iter().map(|x| x.as_f64().unwrap()).collect());
-        let got = bucket::bucket_ranges(args[0].as_f64().unwrap() as usize, args[1].as_f64().unwrap(), weights.as_deref());
+        let weights: Option<Vec<f64>> = args[2]
+            .as_array()
+            .map(|w| w.iter().map(|x| x.as_f64().unwrap()).collect());
+        let got = bucket::bucket_ranges(
+            args[0].as_f64().unwrap() as usize,
+            args[1].as_f64().unwrap(),
+            weights.as_deref(),
+        );
         let expected = ranges(&case[2]);
         let same = got.len() == expected.len()
-            && got.iter().zip(&expected).all(|(g, e)| (g.0 - e.0).abs() < 1e-6 && (g.1 - e.1).abs() < 1e-6);
-        same.then_some(()).ok_or_else(|| format!("{}: expected {expected:?}, got {got:?}", case[0].to_js_string()))
+            && got
+                .iter()
+                .zip(&expected)
+                .all(|(g, e)| (g.0 - e.0).abs() < 1e-6 && (g.1 - e.1).abs() < 1e-6);
+        same.then_some(()).ok_or_else(|| {
+            format!(
+                "{}: expected {expected:?}, got {got:?}",
+                case[0].to_js_string()
+            )
+        })
     });
 }
 
 #[test]
 fn choose_variation() {
     check("chooseVariation", |case| {
-        let got = bucket::choose_variation(case[1].as_f64().unwrap(), &ranges(&case[2])).map_or(-1, |i| i as i64);
+        let got = bucket::choose_variation(case[1].as_f64().unwrap(), &ranges(&case[2]))
+            .map_or(-1, |i| i as i64);
         let expected = case[3].as_f64().unwrap() as i64;
-        (got == expected).then_some(()).ok_or_else(|| format!("{}: expected {expected}, got {got}", case[0].to_js_string()))
+        (got == expected)
+            .then_some(())
+            .ok_or_else(|| format!("{}: expected {expected}, got {got}", case[0].to_js_string()))
     });
 }
 
@@ -109,10 +152,16 @@ fn choose_variation() {
 fn in_namespace() {
     check("inNamespace", |case| {
         let ns = case[2].as_array().unwrap();
-        let namespace = (ns[0].as_str().unwrap(), ns[1].as_f64().unwrap(), ns[2].as_f64().unwrap());
+        let namespace = (
+            ns[0].as_str().unwrap(),
+            ns[1].as_f64().unwrap(),
+            ns[2].as_f64().unwrap(),
+        );
         let got = bucket::in_namespace(case[1].as_str().unwrap(), namespace);
         let expected = case[3].as_bool().unwrap();
-        (got == expected).then_some(()).ok_or_else(|| format!("{}: expected {expected}, got {got}", case[0].to_js_string()))
+        (got == expected)
+            .then_some(())
+            .ok_or_else(|| format!("{}: expected {expected}, got {got}", case[0].to_js_string()))
     });
 }
 
@@ -120,8 +169,19 @@ fn in_namespace() {
 fn get_equal_weights() {
     check("getEqualWeights", |case| {
         let got = bucket::equal_weights(case[0].as_f64().unwrap() as i64);
-        let expected: Vec<f64> = case[1].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-        let same = got.len() == expected.len() && got.iter().zip(&expected).all(|(g, e)| (g - e).abs() < 1e-6);
-        same.then_some(()).ok_or_else(|| format!("{}: expected {expected:?}, got {got:?}", case[0].to_js_string()))
+        let expected: Vec<f64> = case[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let same = got.len() == expected.len()
+            && got.iter().zip(&expected).all(|(g, e)| (g - e).abs() < 1e-6);
+        same.then_some(()).ok_or_else(|| {
+            format!(
+                "{}: expected {expected:?}, got {got:?}",
+                case[0].to_js_string()
+            )
+        })
     });
 }

@@ -1,7 +1,9 @@
 //! Decisions on the demo shop's example campaigns: the marketing rules the
 //! shop owner wrote, checked natively and deterministically.
 
-use nudge_core::decide::{build_attributes, conversions, decide, Context, DeviceKind, PageState, Signal};
+use nudge_core::decide::{
+    build_attributes, conversions, decide, Context, DeviceKind, PageState, Signal,
+};
 use nudge_core::event::{names, Event, EventKind, PageContext};
 use nudge_core::profile::{Outcome, Profile};
 use nudge_core::time::{DAY, MINUTE, SECOND};
@@ -13,13 +15,20 @@ fn demo_config() -> Config {
     let text = include_str!("../../demo-shop/campaigns.json");
     let value: Value = serde_json::from_str(text).unwrap();
     let (config, problems) = Config::from_value(&value);
-    assert!(problems.is_empty(), "demo campaigns have problems: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "demo campaigns have problems: {problems:#?}"
+    );
     config
 }
 
 fn page(path: &str, now: i64) -> PageState {
     let mut state = PageState {
-        context: PageContext { path: path.into(), url: format!("https://shop.test{path}"), ..Default::default() },
+        context: PageContext {
+            path: path.into(),
+            url: format!("https://shop.test{path}"),
+            ..Default::default()
+        },
         started_at: now,
         ..Default::default()
     };
@@ -35,7 +44,15 @@ fn event(kind: EventKind, props: &[(&str, Value)], at: i64) -> Event {
     for (k, v) in props {
         properties.insert(*k, v.clone());
     }
-    Event { id: format!("e{at}"), kind, anonymous_id: "anon-1".into(), user_id: None, timestamp: at, properties, page: PageContext::default() }
+    Event {
+        id: format!("e{at}"),
+        kind,
+        anonymous_id: "anon-1".into(),
+        user_id: None,
+        timestamp: at,
+        properties,
+        page: PageContext::default(),
+    }
 }
 
 fn track(name: &str, props: &[(&str, Value)], at: i64) -> Event {
@@ -53,16 +70,34 @@ fn view(profile: &mut Profile, path: &str, at: i64) -> PageState {
 }
 
 /// The campaign ids `decide` picks.
-fn chosen(config: &Config, profile: &Profile, page: &PageState, now: i64, signal: Signal) -> Vec<String> {
-    let ctx = Context { config, profile, page, now };
-    decide(&ctx, &signal).choices.iter().map(|c| c.campaign.id.clone()).collect()
+fn chosen(
+    config: &Config,
+    profile: &Profile,
+    page: &PageState,
+    now: i64,
+    signal: Signal,
+) -> Vec<String> {
+    let ctx = Context {
+        config,
+        profile,
+        page,
+        now,
+    };
+    decide(&ctx, &signal)
+        .choices
+        .iter()
+        .map(|c| c.campaign.id.clone())
+        .collect()
 }
 
 #[test]
 fn demo_campaigns_are_valid_and_sorted_by_priority() {
     let config = demo_config();
     assert_eq!(config.campaigns.len(), 9);
-    assert!(config.campaigns.windows(2).all(|w| w[0].priority >= w[1].priority));
+    assert!(config
+        .campaigns
+        .windows(2)
+        .all(|w| w[0].priority >= w[1].priority));
 }
 
 #[test]
@@ -71,25 +106,49 @@ fn welcome_popup_at_a_quarter_scroll_for_new_visitors_only() {
     let mut profile = Profile::new("anon-1", T0);
     let p = view(&mut profile, "/", T0);
     assert!(chosen(&config, &profile, &p, T0, Signal::Scroll { percent: 10 }).is_empty());
-    assert_eq!(chosen(&config, &profile, &p, T0, Signal::Scroll { percent: 30 }), ["welcome"]);
+    assert_eq!(
+        chosen(&config, &profile, &p, T0, Signal::Scroll { percent: 30 }),
+        ["welcome"]
+    );
 
     // Shown once: the per-session cap holds for the next page.
     profile.record("welcome", None, Outcome::Shown, T0 + SECOND);
     let p2 = view(&mut profile, "/category/shoes", T0 + MINUTE);
-    assert!(chosen(&config, &profile, &p2, T0 + MINUTE, Signal::Scroll { percent: 50 }).is_empty());
+    assert!(chosen(
+        &config,
+        &profile,
+        &p2,
+        T0 + MINUTE,
+        Signal::Scroll { percent: 50 }
+    )
+    .is_empty());
 }
 
 #[test]
 fn no_first_purchase_coupon_after_an_order() {
     let config = demo_config();
     let mut profile = Profile::new("anon-1", T0);
-    profile.apply(&track(names::ORDER_COMPLETED, &[("total", 50.0.into())], T0));
+    profile.apply(&track(
+        names::ORDER_COMPLETED,
+        &[("total", 50.0.into())],
+        T0,
+    ));
     let p = view(&mut profile, "/", T0 + SECOND);
-    assert!(!chosen(&config, &profile, &p, T0 + SECOND, Signal::Scroll { percent: 90 }).contains(&"welcome".to_owned()));
+    assert!(!chosen(
+        &config,
+        &profile,
+        &p,
+        T0 + SECOND,
+        Signal::Scroll { percent: 90 }
+    )
+    .contains(&"welcome".to_owned()));
     // Next session: the returning-customer banner instead.
     let later = T0 + DAY;
     let p = view(&mut profile, "/", later);
-    assert_eq!(chosen(&config, &profile, &p, later, Signal::PageView), ["returning-customer"]);
+    assert_eq!(
+        chosen(&config, &profile, &p, later, Signal::PageView),
+        ["returning-customer"]
+    );
 }
 
 #[test]
@@ -98,12 +157,24 @@ fn cart_rescue_needs_items_the_cart_page_and_time() {
     let mut profile = Profile::new("anon-1", T0);
     let p = view(&mut profile, "/cart", T0);
     let at = T0 + 5 * SECOND;
-    assert!(chosen(&config, &profile, &p, at, Signal::ExitIntent).is_empty(), "empty cart");
+    assert!(
+        chosen(&config, &profile, &p, at, Signal::ExitIntent).is_empty(),
+        "empty cart"
+    );
     profile.apply(&track(names::PRODUCT_ADDED, &[("price", 30.0.into())], T0));
-    assert_eq!(chosen(&config, &profile, &p, at, Signal::ExitIntent), ["cart-rescue"]);
-    assert!(chosen(&config, &profile, &p, T0 + SECOND, Signal::ExitIntent).is_empty(), "too soon on the page");
+    assert_eq!(
+        chosen(&config, &profile, &p, at, Signal::ExitIntent),
+        ["cart-rescue"]
+    );
+    assert!(
+        chosen(&config, &profile, &p, T0 + SECOND, Signal::ExitIntent).is_empty(),
+        "too soon on the page"
+    );
     let home = page("/", T0);
-    assert!(chosen(&config, &profile, &home, at, Signal::ExitIntent).is_empty(), "not the cart");
+    assert!(
+        chosen(&config, &profile, &home, at, Signal::ExitIntent).is_empty(),
+        "not the cart"
+    );
 }
 
 #[test]
@@ -111,14 +182,30 @@ fn vip_outranks_returning_customer_in_the_top_slot() {
     let config = demo_config();
     let mut profile = Profile::new("anon-1", T0);
     for i in 0..3 {
-        profile.apply(&track(names::ORDER_COMPLETED, &[("total", 80.0.into())], T0 + i));
+        profile.apply(&track(
+            names::ORDER_COMPLETED,
+            &[("total", 80.0.into())],
+            T0 + i,
+        ));
     }
     let p = view(&mut profile, "/", T0 + DAY);
-    let ctx = Context { config: &config, profile: &profile, page: &p, now: T0 + DAY };
+    let ctx = Context {
+        config: &config,
+        profile: &profile,
+        page: &p,
+        now: T0 + DAY,
+    };
     let decision = decide(&ctx, &Signal::PageView);
-    let ids: Vec<_> = decision.choices.iter().map(|c| c.campaign.id.as_str()).collect();
+    let ids: Vec<_> = decision
+        .choices
+        .iter()
+        .map(|c| c.campaign.id.as_str())
+        .collect();
     assert_eq!(ids, ["vip"]);
-    assert!(decision.diagnostics.iter().any(|d| d.path == "campaign returning-customer" && d.message.contains("taken")));
+    assert!(decision
+        .diagnostics
+        .iter()
+        .any(|d| d.path == "campaign returning-customer" && d.message.contains("taken")));
 }
 
 #[test]
@@ -130,10 +217,20 @@ fn browse_abandonment_on_the_third_category_view() {
         assert!(chosen(&config, &profile, &p, T0 + i * MINUTE, Signal::PageView).is_empty());
     }
     let p = view(&mut profile, "/category/shoes", T0 + 3 * MINUTE);
-    assert_eq!(chosen(&config, &profile, &p, T0 + 3 * MINUTE, Signal::PageView), ["browse-abandonment"]);
-    profile.apply(&track(names::PRODUCT_ADDED, &[("price", 30.0.into())], T0 + 4 * MINUTE));
+    assert_eq!(
+        chosen(&config, &profile, &p, T0 + 3 * MINUTE, Signal::PageView),
+        ["browse-abandonment"]
+    );
+    profile.apply(&track(
+        names::PRODUCT_ADDED,
+        &[("price", 30.0.into())],
+        T0 + 4 * MINUTE,
+    ));
     let p = view(&mut profile, "/category/shoes", T0 + 5 * MINUTE);
-    assert!(chosen(&config, &profile, &p, T0 + 5 * MINUTE, Signal::PageView).is_empty(), "cart has items");
+    assert!(
+        chosen(&config, &profile, &p, T0 + 5 * MINUTE, Signal::PageView).is_empty(),
+        "cart has items"
+    );
 }
 
 #[test]
@@ -148,7 +245,13 @@ fn canada_rule_needs_every_part() {
             p = view(&mut profile, "/", T0 + i64::from(i) * SECOND);
         }
         profile.seconds_on_site = seconds;
-        chosen(&config, &profile, &p, p.started_at, Signal::TimeOnSite { seconds })
+        chosen(
+            &config,
+            &profile,
+            &p,
+            p.started_at,
+            Signal::TimeOnSite { seconds },
+        )
     };
     assert_eq!(run("CA", 3, 61.0), ["canada-first-visit"]);
     assert!(run("US", 3, 61.0).is_empty());
@@ -160,10 +263,17 @@ fn canada_rule_needs_every_part() {
 fn cross_sell_goes_inline_on_the_confirmation_page() {
     let config = demo_config();
     let mut profile = Profile::new("anon-1", T0);
-    profile.apply(&track(names::ORDER_COMPLETED, &[("total", 10.0.into())], T0));
+    profile.apply(&track(
+        names::ORDER_COMPLETED,
+        &[("total", 10.0.into())],
+        T0,
+    ));
     let p = view(&mut profile, "/order-confirmation", T0 + 1);
     let ids = chosen(&config, &profile, &p, T0 + 1, Signal::PageView);
-    assert!(ids.contains(&"post-purchase-cross-sell".to_owned()), "{ids:?}");
+    assert!(
+        ids.contains(&"post-purchase-cross-sell".to_owned()),
+        "{ids:?}"
+    );
 }
 
 #[test]
@@ -174,12 +284,33 @@ fn ab_buckets_are_deterministic_sticky_and_spread() {
         let mut profile = Profile::new(format!("visitor-{i}"), T0);
         profile.apply(&track(names::PRODUCT_ADDED, &[("price", 20.0.into())], T0));
         let p = page("/product/1", T0);
-        let ctx = Context { config: &config, profile: &profile, page: &p, now: T0 };
-        let decision = decide(&ctx, &Signal::Event { name: names::PRODUCT_ADDED.into() });
-        let choice = decision.choices.iter().find(|c| c.campaign.id == "free-shipping-test").unwrap();
-        let again = decide(&ctx, &Signal::Event { name: names::PRODUCT_ADDED.into() });
+        let ctx = Context {
+            config: &config,
+            profile: &profile,
+            page: &p,
+            now: T0,
+        };
+        let decision = decide(
+            &ctx,
+            &Signal::Event {
+                name: names::PRODUCT_ADDED.into(),
+            },
+        );
+        let choice = decision
+            .choices
+            .iter()
+            .find(|c| c.campaign.id == "free-shipping-test")
+            .unwrap();
+        let again = decide(
+            &ctx,
+            &Signal::Event {
+                name: names::PRODUCT_ADDED.into(),
+            },
+        );
         assert_eq!(again.choices[0].variant, choice.variant, "deterministic");
-        *counts.entry(choice.variant.unwrap().to_owned()).or_insert(0) += 1;
+        *counts
+            .entry(choice.variant.unwrap().to_owned())
+            .or_insert(0) += 1;
     }
     for (variant, n) in &counts {
         assert!((850..=1150).contains(n), "{variant}: {n} of 3000");
@@ -190,10 +321,23 @@ fn ab_buckets_are_deterministic_sticky_and_spread() {
     profile.sessions += 1;
     profile.apply(&track(names::PRODUCT_ADDED, &[("price", 20.0.into())], T0));
     let p = page("/", T0);
-    let ctx = Context { config: &config, profile: &profile, page: &p, now: T0 };
-    let decision = decide(&ctx, &Signal::Event { name: names::PRODUCT_ADDED.into() });
+    let ctx = Context {
+        config: &config,
+        profile: &profile,
+        page: &p,
+        now: T0,
+    };
+    let decision = decide(
+        &ctx,
+        &Signal::Event {
+            name: names::PRODUCT_ADDED.into(),
+        },
+    );
     assert_eq!(decision.choices[0].variant, Some("urgency"));
-    assert_eq!(decision.choices[0].content.title, "Free shipping ends tonight");
+    assert_eq!(
+        decision.choices[0].content.title,
+        "Free shipping ends tonight"
+    );
 }
 
 #[test]
@@ -202,7 +346,10 @@ fn goal_events_convert_recently_shown_campaigns_once() {
     let mut profile = Profile::new("anon-1", T0);
     assert!(conversions(&config, &profile, names::SIGNED_UP, T0).is_empty());
     profile.record("welcome", None, Outcome::Shown, T0);
-    let hits: Vec<_> = conversions(&config, &profile, names::SIGNED_UP, T0 + MINUTE).iter().map(|c| c.id.clone()).collect();
+    let hits: Vec<_> = conversions(&config, &profile, names::SIGNED_UP, T0 + MINUTE)
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
     assert_eq!(hits, ["welcome"]);
     profile.record("welcome", None, Outcome::Converted, T0 + MINUTE);
     assert!(conversions(&config, &profile, names::SIGNED_UP, T0 + 2 * MINUTE).is_empty());
@@ -214,7 +361,11 @@ fn merge_fields_are_filled_and_left_as_text() {
     let config = demo_config();
     let mut profile = Profile::new("anon-1", T0);
     profile.set_trait("first_name", &Value::from("<img src=x onerror=alert(1)>"));
-    profile.apply(&track(names::ORDER_COMPLETED, &[("total", 10.0.into())], T0));
+    profile.apply(&track(
+        names::ORDER_COMPLETED,
+        &[("total", 10.0.into())],
+        T0,
+    ));
     let mut p = page("/", T0 + DAY);
     p.device.kind = DeviceKind::Mobile;
     let attributes = build_attributes(&profile, &p, &config.geo, T0 + DAY);
@@ -223,5 +374,8 @@ fn merge_fields_are_filled_and_left_as_text() {
         template::render(body, &attributes, &[]),
         "Welcome back, <img src=x onerror=alert(1)>! Free shipping on your next order."
     );
-    assert_eq!(attributes.get("device").and_then(|d| d.get("type")), Some(&Value::from("mobile")));
+    assert_eq!(
+        attributes.get("device").and_then(|d| d.get("type")),
+        Some(&Value::from("mobile"))
+    );
 }

@@ -6,12 +6,17 @@ use nudge_core::{Config, Severity, Value};
 /// Validates `config` (JSON text) and compares the problems, one per line.
 fn check(config: &str, expected: &[&str]) {
     let value: Value = serde_json::from_str(config).unwrap();
-    let problems: Vec<String> = Config::validate(&value).iter().map(ToString::to_string).collect();
+    let problems: Vec<String> = Config::validate(&value)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(problems, expected, "\nfor {config}");
 }
 
 fn campaign(extra: &str) -> String {
-    format!(r#"{{"campaigns": [{{"id": "a", "trigger": {{"page_view": true}}, "content": {{"layout": "modal", "title": "Hi"}}{extra}}}]}}"#)
+    format!(
+        r#"{{"campaigns": [{{"id": "a", "trigger": {{"page_view": true}}, "content": {{"layout": "modal", "title": "Hi"}}{extra}}}]}}"#
+    )
 }
 
 #[test]
@@ -74,12 +79,21 @@ fn newer_triggers_and_fields_skip_only_their_campaign() {
     let (config, problems) = Config::from_value(&value);
     let ids: Vec<_> = config.campaigns.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["today"]);
-    let lines: Vec<String> = problems.iter().filter(|p| p.severity == Severity::Error).map(ToString::to_string).collect();
+    let lines: Vec<String> = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(lines.len(), 3, "{lines:#?}");
     assert!(lines[0].starts_with("campaigns[0].trigger.rage_click: unknown trigger"));
     assert!(lines[1].starts_with("campaigns[1].holdout: unknown field"));
-    assert_eq!(lines[2], "campaigns[2].requires: needs Nudge config version 2, this agent reads 1");
-    assert!(problems[0].to_string().starts_with("version: config version 2 is newer"));
+    assert_eq!(
+        lines[2],
+        "campaigns[2].requires: needs Nudge config version 2, this agent reads 1"
+    );
+    assert!(problems[0]
+        .to_string()
+        .starts_with("version: config version 2 is newer"));
 }
 
 #[test]
@@ -96,8 +110,11 @@ fn structural_errors() {
             "campaigns[1]: campaign skipped because of the problems above",
         ],
     );
-    check(&campaign(r#", "variants": [{"key": "only", "weight": 1}]"#), &[
-        "campaigns[0].variants: an A/B test needs at least two variants",
-        "campaigns[0]: campaign skipped because of the problems above",
-    ]);
+    check(
+        &campaign(r#", "variants": [{"key": "only", "weight": 1}]"#),
+        &[
+            "campaigns[0].variants: an A/B test needs at least two variants",
+            "campaigns[0]: campaign skipped because of the problems above",
+        ],
+    );
 }

@@ -37,7 +37,10 @@ fn main() -> ExitCode {
 }
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Runs a command in the repository root, echoing it; fails on a non-zero exit.
@@ -66,8 +69,19 @@ fn build_agent() -> Result {
     run_in(
         &root.join("agent"),
         "wasm-pack",
-        &["build", "--release", "--target", "web", "--out-dir", "pkg", "--no-typescript", "--no-pack", "--mode", "no-install"],
-        &[("WASM_PACK_CACHE", ".wasm-pack-cache")],
+        &[
+            "build",
+            "--release",
+            "--target",
+            "web",
+            "--out-dir",
+            "pkg",
+            "--no-typescript",
+            "--no-pack",
+            "--mode",
+            "no-install",
+        ],
+        &[],
     )?;
     let wasm = pkg.join("nudge_agent_bg.wasm");
     let wasm = wasm.to_string_lossy();
@@ -76,13 +90,30 @@ fn build_agent() -> Result {
     run(
         &wasm_opt.to_string_lossy(),
         &[
-            "-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
-            "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", &wasm, "-o", &wasm,
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            &wasm,
+            "-o",
+            &wasm,
         ],
     )?;
-    std::fs::copy(root.join("agent/loader/nudge.js"), pkg.join("nudge.js")).map_err(|e| format!("copy loader: {e}"))?;
+    std::fs::copy(root.join("agent/loader/nudge.js"), pkg.join("nudge.js"))
+        .map_err(|e| format!("copy loader: {e}"))?;
     let _ = std::fs::remove_file(pkg.join(".gitignore"));
-    run("node", &["xtask/size.mjs", "agent/pkg/nudge.js", "agent/pkg/nudge_agent.js", "agent/pkg/nudge_agent_bg.wasm"])
+    run(
+        "node",
+        &[
+            "xtask/size.mjs",
+            "agent/pkg/nudge.js",
+            "agent/pkg/nudge_agent.js",
+            "agent/pkg/nudge_agent_bg.wasm",
+        ],
+    )
 }
 
 fn demo() -> Result {
@@ -95,11 +126,29 @@ fn test() -> Result {
     tools::ensure_build_tools()?;
     tools::ensure_browser()?;
     // Core and the dev tools, natively (includes the GrowthBook vectors).
-    run("cargo", &["test", "--workspace", "--exclude", "nudge-agent"])?;
+    run(
+        "cargo",
+        &["test", "--workspace", "--exclude", "nudge-agent"],
+    )?;
     // Core must also build for the browser, without its native regex engine.
-    run("cargo", &["build", "-p", "nudge-core", "--no-default-features", "--target", "wasm32-unknown-unknown"])?;
+    run(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "nudge-core",
+            "--no-default-features",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+    )?;
     // The agent's DOM code in a real headless Chromium.
-    run_in(&root().join("agent"), "wasm-pack", &["test", "--headless", "--chrome", "--mode", "no-install"], &[])?;
+    run_in(
+        &root().join("agent"),
+        "wasm-pack",
+        &["test", "--headless", "--chrome", "--mode", "no-install"],
+        &[],
+    )?;
     // The shipped build, driven end to end through the demo shop.
     build_agent()?;
     run("node", &["--test", "--test-concurrency=1", "tests/e2e/"])

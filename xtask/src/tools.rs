@@ -10,7 +10,9 @@ const WASM_PACK: &str = "0.15.1";
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn has_version(program: &str, version: &str) -> bool {
@@ -20,19 +22,28 @@ fn has_version(program: &str, version: &str) -> bool {
 /// Rust's wasm target, wasm-bindgen-cli, wasm-pack, and the npm tools (wasm-opt, playwright-core).
 pub fn ensure_build_tools() -> Result {
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if !targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
+    if !targets
+        .lines()
+        .any(|t| t.trim() == "wasm32-unknown-unknown")
+    {
         run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     }
     // No --locked: it fails for this version (TOOLCHAIN.md).
     if !has_version("wasm-bindgen", WASM_BINDGEN) {
-        run("cargo", &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN])?;
+        run(
+            "cargo",
+            &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN],
+        )?;
     }
     if !has_version("wasm-pack", WASM_PACK) {
         run("cargo", &["install", "wasm-pack", "--version", WASM_PACK])?;
     }
     let root = root();
     let installed = root.join("node_modules/.package-lock.json");
-    let stale = match (std::fs::metadata(&installed), std::fs::metadata(root.join("package-lock.json"))) {
+    let stale = match (
+        std::fs::metadata(&installed),
+        std::fs::metadata(root.join("package-lock.json")),
+    ) {
         (Ok(have), Ok(want)) => have.modified().ok() < want.modified().ok(),
         _ => true,
     };
@@ -49,7 +60,24 @@ pub fn ensure_browser() -> Result {
         return Ok(());
     }
     let root_user = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-    let (program, prefix): (&str, &[&str]) = if root_user { ("apt-get", &[]) } else { ("sudo", &["apt-get"]) };
+    let (program, prefix): (&str, &[&str]) = if root_user {
+        ("apt-get", &[])
+    } else {
+        ("sudo", &["apt-get"])
+    };
     run(program, &[prefix, &["update"]].concat())?;
-    run(program, &[prefix, &["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]].concat())
+    run(
+        program,
+        &[
+            prefix,
+            &[
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "chromium",
+                "chromium-driver",
+            ],
+        ]
+        .concat(),
+    )
 }

@@ -10,7 +10,9 @@ use gloo_events::{EventListener, EventListenerOptions};
 use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout, Slot};
 use nudge_core::capture::{normalize_email, normalize_phone};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRootInit, ShadowRootMode};
+use web_sys::{
+    Document, Element, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRootInit, ShadowRootMode,
+};
 
 use crate::browser::document;
 use crate::shared::{run_weak, Shared};
@@ -29,6 +31,9 @@ pub struct Rendered {
     pub campaign: String,
     pub slot: Slot,
     host: Element,
+    /// The closed shadow root: only we (and our tests) can reach inside.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub root: web_sys::ShadowRoot,
     previous_focus: Option<HtmlElement>,
     _listeners: Vec<EventListener>,
 }
@@ -53,13 +58,24 @@ fn el(doc: &Document, parent: &web_sys::Node, tag: &str, class: &str) -> DomResu
     Ok(e)
 }
 
-fn text_el(doc: &Document, parent: &web_sys::Node, tag: &str, class: &str, text: &str) -> DomResult<Element> {
+fn text_el(
+    doc: &Document,
+    parent: &web_sys::Node,
+    tag: &str,
+    class: &str,
+    text: &str,
+) -> DomResult<Element> {
     let e = el(doc, parent, tag, class)?;
     e.set_text_content(Some(text));
     Ok(e)
 }
 
-fn on(target: &web_sys::EventTarget, name: &'static str, weak: &Weak<Shared>, f: impl Fn(&web_sys::Event, &Weak<Shared>) + 'static) -> EventListener {
+fn on(
+    target: &web_sys::EventTarget,
+    name: &'static str,
+    weak: &Weak<Shared>,
+    f: impl Fn(&web_sys::Event, &Weak<Shared>) + 'static,
+) -> EventListener {
     let weak = weak.clone();
     let options = EventListenerOptions::enable_prevent_default();
     EventListener::new_with_options(target, name, options, move |event| f(event, &weak))
@@ -71,8 +87,16 @@ fn dismiss_task(id: &str) -> crate::shared::Task {
 }
 
 /// Renders one campaign.
-pub fn show(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> Result<Rendered, String> {
-    build(id, content, texts, shared).map_err(|e| e.as_string().unwrap_or_else(|| "the page refused the DOM change".into()))
+pub fn show(
+    id: &str,
+    content: &Content,
+    texts: Texts,
+    shared: &Rc<Shared>,
+) -> Result<Rendered, String> {
+    build(id, content, texts, shared).map_err(|e| {
+        e.as_string()
+            .unwrap_or_else(|| "the page refused the DOM change".into())
+    })
 }
 
 fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomResult<Rendered> {
@@ -112,7 +136,14 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         }
         _ => {
             panel.set_attribute("role", "region")?;
-            panel.set_attribute("aria-label", if texts.title.is_empty() { "Announcement" } else { &texts.title })?;
+            panel.set_attribute(
+                "aria-label",
+                if texts.title.is_empty() {
+                    "Announcement"
+                } else {
+                    &texts.title
+                },
+            )?;
         }
     }
     panel.set_attribute("tabindex", "-1")?;
@@ -171,7 +202,12 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         let label_el = text_el(&doc, &form, "label", "", label)?;
         label_el.set_attribute("for", &input_id)?;
         let input = el(&doc, &form, "input", "")?;
-        for (k, v) in [("id", input_id.as_str()), ("type", kind), ("autocomplete", autocomplete), ("placeholder", &form_spec.placeholder)] {
+        for (k, v) in [
+            ("id", input_id.as_str()),
+            ("type", kind),
+            ("autocomplete", autocomplete),
+            ("placeholder", &form_spec.placeholder),
+        ] {
             input.set_attribute(k, v)?;
         }
         let error_id = format!("nudge-{id}-error");
@@ -189,7 +225,9 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         let form_el = form.clone();
         listeners.push(on(&form, "submit", &weak, move |event, w| {
             event.prevent_default();
-            let Some(input) = input.dyn_ref::<HtmlInputElement>() else { return };
+            let Some(input) = input.dyn_ref::<HtmlInputElement>() else {
+                return;
+            };
             let checked = match field {
                 CaptureField::Email => normalize_email(&input.value()).map(|v| ("email", v)),
                 CaptureField::Phone => normalize_phone(&input.value()).map(|v| ("phone", v)),
@@ -207,14 +245,23 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
                         let _ = row.remove_attribute("hidden");
                     }
                     let id = id.clone();
-                    run_weak(w, Box::new(move |state, shared| state.sign_up(&id, name, &value, shared)));
+                    run_weak(
+                        w,
+                        Box::new(move |state, shared| state.sign_up(&id, name, &value, shared)),
+                    );
                 }
             }
         }));
     }
 
     if let Some(cta) = &content.cta {
-        let link = text_el(&doc, &panel, if cta.url.is_some() { "a" } else { "button" }, "cta", &cta.label)?;
+        let link = text_el(
+            &doc,
+            &panel,
+            if cta.url.is_some() { "a" } else { "button" },
+            "cta",
+            &cta.label,
+        )?;
         if let Some(url) = &cta.url {
             link.set_attribute("href", url)?;
         }
@@ -228,14 +275,18 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         let dismiss = text_el(&doc, &panel, "button", "dm", &content.dismiss_label)?;
         dismiss.set_attribute("type", "button")?;
         let id = id.to_owned();
-        listeners.push(on(&dismiss, "click", &weak, move |_, w| run_weak(w, dismiss_task(&id))));
+        listeners.push(on(&dismiss, "click", &weak, move |_, w| {
+            run_weak(w, dismiss_task(&id))
+        }));
     }
 
     // Keyboard: Esc closes; in a modal, Tab cycles inside the dialog.
     let panel_for_keys = panel.clone();
     let id_for_keys = id.to_owned();
     listeners.push(on(&panel, "keydown", &weak, move |event, w| {
-        let Some(key) = event.dyn_ref::<KeyboardEvent>() else { return };
+        let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
+            return;
+        };
         match key.key().as_str() {
             "Escape" => run_weak(w, dismiss_task(&id_for_keys)),
             "Tab" if modal => trap_focus(&panel_for_keys, key),
@@ -243,7 +294,9 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         }
     }));
 
-    let previous_focus = doc.active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok());
+    let previous_focus = doc
+        .active_element()
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok());
     insert_host(&doc, &host, layout)?;
     if modal {
         // Focus the first field or action, not the close button.
@@ -255,7 +308,14 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
             let _ = target.focus();
         }
     }
-    Ok(Rendered { campaign: id.to_owned(), slot: layout.slot(), host, previous_focus: modal.then_some(previous_focus).flatten(), _listeners: listeners })
+    Ok(Rendered {
+        campaign: id.to_owned(),
+        slot: layout.slot(),
+        host,
+        root,
+        previous_focus: modal.then_some(previous_focus).flatten(),
+        _listeners: listeners,
+    })
 }
 
 fn insert_host(doc: &Document, host: &Element, layout: &Layout) -> DomResult<()> {
@@ -280,7 +340,9 @@ fn insert_host(doc: &Document, host: &Element, layout: &Layout) -> DomResult<()>
 
 /// Elements that can take focus now: in document order, none inside a hidden part.
 fn focusables(panel: &Element) -> Vec<HtmlElement> {
-    let Ok(list) = panel.query_selector_all(FOCUSABLE) else { return Vec::new() };
+    let Ok(list) = panel.query_selector_all(FOCUSABLE) else {
+        return Vec::new();
+    };
     (0..list.length())
         .filter_map(|i| list.item(i))
         .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
@@ -290,10 +352,20 @@ fn focusables(panel: &Element) -> Vec<HtmlElement> {
 
 fn trap_focus(panel: &Element, key: &KeyboardEvent) {
     let items = focusables(panel);
-    let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return;
+    };
     // Inside a closed shadow root, the shadow root knows the focused element.
-    let active = panel.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().and_then(|r| r.active_element());
-    let at = |e: &HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<Element>());
+    let active = panel
+        .get_root_node()
+        .dyn_into::<web_sys::ShadowRoot>()
+        .ok()
+        .and_then(|r| r.active_element());
+    let at = |e: &HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == e.unchecked_ref::<Element>())
+    };
     if key.shift_key() && (at(first) || active.is_none()) {
         key.prevent_default();
         let _ = last.focus();
@@ -314,9 +386,16 @@ fn copy_listener(button: &Element, field: Element, status: Element, code: String
             .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
             .filter(|c| !c.is_undefined() && !c.is_null());
         let copied = clipboard.and_then(|c| {
-            let write = js_sys::Reflect::get(&c, &"writeText".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+            let write = js_sys::Reflect::get(&c, &"writeText".into())
+                .ok()?
+                .dyn_into::<js_sys::Function>()
+                .ok()?;
             write.call1(&c, &JsValue::from_str(&code)).ok()
         });
-        status.set_text_content(Some(if copied.is_some() { "Copied!" } else { "Press Ctrl+C to copy" }));
+        status.set_text_content(Some(if copied.is_some() {
+            "Copied!"
+        } else {
+            "Press Ctrl+C to copy"
+        }));
     })
 }

@@ -97,7 +97,10 @@ impl SavedGroups {
                 }
             }
             Value::Null => {}
-            other => problems.push(Diagnostic::error("", format!("saved groups must be an object, got {}", other.type_name()))),
+            other => problems.push(Diagnostic::error(
+                "",
+                format!("saved groups must be an object, got {}", other.type_name()),
+            )),
         }
         (groups, problems)
     }
@@ -238,7 +241,10 @@ impl std::fmt::Debug for dyn RegexMatcher {
 
 fn compile_clauses(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Vec<Clause> {
     let Value::Object(map) = value else {
-        problems.push(Diagnostic::error(path, format!("a condition must be an object, got {}", value.type_name())));
+        problems.push(Diagnostic::error(
+            path,
+            format!("a condition must be an object, got {}", value.type_name()),
+        ));
         return vec![Clause::Never];
     };
     map.iter()
@@ -247,7 +253,10 @@ fn compile_clauses(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) ->
             match key {
                 "$or" | "$nor" | "$and" => {
                     let Value::Array(items) = arg else {
-                        problems.push(Diagnostic::error(here, format!("{key} needs an array of conditions")));
+                        problems.push(Diagnostic::error(
+                            here,
+                            format!("{key} needs an array of conditions"),
+                        ));
                         return Clause::Never;
                     };
                     let list = items
@@ -262,7 +271,10 @@ fn compile_clauses(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) ->
                     }
                 }
                 "$not" => Clause::Not(compile_clauses(arg, &here, problems)),
-                _ => Clause::Field(key.split('.').map(str::to_owned).collect(), compile_test(arg, &here, Fold::Exact, problems)),
+                _ => Clause::Field(
+                    key.split('.').map(str::to_owned).collect(),
+                    compile_test(arg, &here, Fold::Exact, problems),
+                ),
             }
         })
         .collect()
@@ -313,7 +325,11 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
             let Some(values) = list(arg) else {
                 return never(format!("{op} needs an array, got {}", arg.type_name()));
             };
-            let fold = if op.ends_with('i') { Fold::CaseInsensitive } else { Fold::Exact };
+            let fold = if op.ends_with('i') {
+                Fold::CaseInsensitive
+            } else {
+                Fold::Exact
+            };
             if op.starts_with("$in") {
                 Op::In(values, fold)
             } else {
@@ -325,14 +341,20 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
         "$not" => Op::Not(Box::new(compile_test(arg, path, Fold::Exact, problems))),
         "$size" => Op::Size(Box::new(compile_test(arg, path, Fold::Exact, problems))),
         "$elemMatch" => Op::ElemMatch(Box::new(match arg {
-            Value::Object(map) if is_operator_object(map) => ElemMatch::Value(compile_test(arg, path, Fold::Exact, problems)),
+            Value::Object(map) if is_operator_object(map) => {
+                ElemMatch::Value(compile_test(arg, path, Fold::Exact, problems))
+            }
             _ => ElemMatch::Condition(compile_clauses(arg, path, problems)),
         })),
         "$all" | "$alli" => {
             let Some(values) = arg.as_array() else {
                 return never(format!("{op} needs an array, got {}", arg.type_name()));
             };
-            let fold = if op == "$alli" { Fold::CaseInsensitive } else { Fold::Exact };
+            let fold = if op == "$alli" {
+                Fold::CaseInsensitive
+            } else {
+                Fold::Exact
+            };
             Op::All(
                 values
                     .iter()
@@ -410,7 +432,9 @@ impl<'a> Target<'a> {
 fn eval_clauses(clauses: &[Clause], target: Target<'_>, groups: &SavedGroups) -> bool {
     clauses.iter().all(|clause| match clause {
         Clause::Or(list) => list.is_empty() || list.iter().any(|c| eval_clauses(c, target, groups)),
-        Clause::Nor(list) => !(list.is_empty() || list.iter().any(|c| eval_clauses(c, target, groups))),
+        Clause::Nor(list) => {
+            !(list.is_empty() || list.iter().any(|c| eval_clauses(c, target, groups)))
+        }
         Clause::And(list) => list.iter().all(|c| eval_clauses(c, target, groups)),
         Clause::Not(inner) => !eval_clauses(inner, target, groups),
         Clause::Field(path, test) => eval_test(test, target.lookup(path), groups),
@@ -464,20 +488,31 @@ fn eval_op(op: &Op, actual: Target<'_>, groups: &SavedGroups) -> bool {
         Op::NotInGroup(name) => !actual.with(|v| is_in(v, groups.members(name), Fold::Exact)),
         Op::Not(test) => !eval_test(test, actual, groups),
         Op::Size(test) => match actual {
-            Target::Value(Value::Array(items)) => eval_test(test, Target::Number(items.len() as f64), groups),
+            Target::Value(Value::Array(items)) => {
+                eval_test(test, Target::Number(items.len() as f64), groups)
+            }
             _ => false,
         },
-        Op::ElemMatch(matcher) => match actual {
-            Target::Value(Value::Array(items)) => items.iter().filter(|item| item.truthy()).any(|item| match &**matcher {
-                ElemMatch::Value(test) => eval_test(test, Target::Value(item), groups),
-                ElemMatch::Condition(clauses) => eval_clauses(clauses, Target::Value(item), groups),
-            }),
-            _ => false,
-        },
+        Op::ElemMatch(matcher) => {
+            match actual {
+                Target::Value(Value::Array(items)) => items
+                    .iter()
+                    .filter(|item| item.truthy())
+                    .any(|item| match &**matcher {
+                        ElemMatch::Value(test) => eval_test(test, Target::Value(item), groups),
+                        ElemMatch::Condition(clauses) => {
+                            eval_clauses(clauses, Target::Value(item), groups)
+                        }
+                    }),
+                _ => false,
+            }
+        }
         Op::All(tests) => match actual {
-            Target::Value(Value::Array(items)) => tests
-                .iter()
-                .all(|test| items.iter().any(|item| eval_test(test, Target::Value(item), groups))),
+            Target::Value(Value::Array(items)) => tests.iter().all(|test| {
+                items
+                    .iter()
+                    .any(|item| eval_test(test, Target::Value(item), groups))
+            }),
             _ => false,
         },
         Op::Regex(re) => actual.with(|v| re.is_match(&v.to_js_string())),
@@ -489,7 +524,9 @@ fn eval_op(op: &Op, actual: Target<'_>, groups: &SavedGroups) -> bool {
 /// GrowthBook's `isIn`: membership, or intersection when the attribute is an array.
 fn is_in(actual: &Value, list: &[Value], fold: Fold) -> bool {
     let same = |a: &Value, b: &Value| match (fold, a, b) {
-        (Fold::CaseInsensitive, Value::String(x), Value::String(y)) => x.to_lowercase() == y.to_lowercase(),
+        (Fold::CaseInsensitive, Value::String(x), Value::String(y)) => {
+            x.to_lowercase() == y.to_lowercase()
+        }
         _ => a.js_strict_eq(b),
     };
     match actual {

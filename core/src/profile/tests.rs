@@ -20,8 +20,18 @@ fn track(name: &str, props: &[(&str, Value)], at: Millis) -> Event {
 #[test]
 fn cart_and_orders_follow_ecommerce_events() {
     let mut p = Profile::new("a", 0);
-    p.apply(&track(names::PRODUCT_ADDED, &[("price", 20.0.into()), ("quantity", 2.0.into())], 1));
-    assert_eq!(p.cart, Cart { items: 2, value: 40.0 });
+    p.apply(&track(
+        names::PRODUCT_ADDED,
+        &[("price", 20.0.into()), ("quantity", 2.0.into())],
+        1,
+    ));
+    assert_eq!(
+        p.cart,
+        Cart {
+            items: 2,
+            value: 40.0
+        }
+    );
     p.apply(&track(names::ORDER_COMPLETED, &[("total", 40.0.into())], 2));
     assert_eq!((p.orders, p.total_spent, p.cart.items), (1, 40.0, 0));
     assert!(p.is_customer());
@@ -64,7 +74,13 @@ fn migrates_format_one() {
     shown.insert("welcome", 2.0);
     old.insert("shown", shown);
     let p = Profile::from_stored(&Value::Object(old)).unwrap();
-    assert_eq!(p.cart, Cart { items: 3, value: 30.0 });
+    assert_eq!(
+        p.cart,
+        Cart {
+            items: 3,
+            value: 30.0
+        }
+    );
     assert_eq!(p.history("welcome").map(|h| h.total_impressions), Some(2));
 }
 
@@ -72,7 +88,11 @@ fn migrates_format_one() {
 fn lists_stay_capped() {
     let mut p = Profile::new("a", 0);
     for i in 0..100 {
-        p.apply(&track(names::PRODUCT_VIEWED, &[("product_id", Value::from(i as f64))], i));
+        p.apply(&track(
+            names::PRODUCT_VIEWED,
+            &[("product_id", Value::from(i as f64))],
+            i,
+        ));
         p.add_tag(&format!("t{i}"));
     }
     assert_eq!(p.viewed_products.len(), MAX_PRODUCTS);
@@ -84,16 +104,29 @@ fn lists_stay_capped() {
 fn remote_facts_merge_without_losing_local_state() {
     let mut p = Profile::new("a", 0);
     p.record("welcome", None, Outcome::Shown, 10);
-    let mut remote_history = CampaignHistory { id: "welcome".into(), impressions: vec![5], total_impressions: 3, ..Default::default() };
+    let mut remote_history = CampaignHistory {
+        id: "welcome".into(),
+        impressions: vec![5],
+        total_impressions: 3,
+        ..Default::default()
+    };
     remote_history.converted_at = Some(6);
     p.merge_remote(&RemoteFacts {
         orders: 2,
-        coupons: vec![Coupon { code: "BACK10".into(), issued_at: 1, expires_at: None, redeemed: false }],
+        coupons: vec![Coupon {
+            code: "BACK10".into(),
+            issued_at: 1,
+            expires_at: None,
+            redeemed: false,
+        }],
         campaigns: vec![remote_history],
         ..Default::default()
     });
     let h = p.history("welcome").unwrap();
-    assert_eq!((h.total_impressions, h.impressions.clone(), h.converted_at), (3, vec![5, 10], Some(6)));
+    assert_eq!(
+        (h.total_impressions, h.impressions.clone(), h.converted_at),
+        (3, vec![5, 10], Some(6))
+    );
     assert_eq!(p.orders, 2);
     assert_eq!(p.usable_coupons(0).count(), 1);
 }

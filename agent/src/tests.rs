@@ -1,0 +1,153 @@
+//! The agent's DOM code in a real browser (`wasm-pack test --headless --chrome`).
+
+use nudge_core::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+use crate::{js, start, Agent};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Starts an agent for a fresh site key (isolated storage) with `config` (JSON text).
+fn agent(site: &str, config: &str) -> Agent {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"site".into(), &site.into());
+    let _ = js_sys::Reflect::set(&options, &"collect".into(), &"off".into());
+    if let Ok(storage) = web_sys::window().unwrap().local_storage() {
+        let _ = storage
+            .unwrap()
+            .remove_item(&format!("nudge:{site}:profile"));
+    }
+    start(options.into(), js_sys::JSON::parse(config).unwrap())
+}
+
+fn modal(id: &str, audience: &str, title: &str) -> String {
+    format!(
+        r#"{{"campaigns": [{{"id": "{id}", "trigger": {{"page_view": true}}, "audience": {audience},
+            "content": {{"layout": "modal", "title": "{title}", "body": "Body", "cta": {{"label": "Go", "url": "/go"}}}}}}]}}"#
+    )
+}
+
+fn rendered_text(agent: &Agent, selector: &str) -> Option<String> {
+    let state = agent.shared.state.borrow();
+    let root = &state.rendered.first()?.root;
+    root.query_selector(selector).ok()??.text_content()
+}
+
+#[wasm_bindgen_test]
+fn values_cross_the_boundary_and_cycles_terminate() {
+    let original: Value = js::parse(r#"{"a": [1, "x", null, true, {"b": 2.5}]}"#).unwrap();
+    assert_eq!(js::to_value(&js::from_value(&original)), original);
+    let cyclic = js_sys::Object::new();
+    js_sys::Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
+    let converted = js::to_value(&cyclic);
+    assert!(converted.get("self").is_some());
+}
+
+#[wasm_bindgen_test]
+fn merge_fields_render_as_text_in_a_closed_shadow_root() {
+    let a = agent("t-xss", &modal("xss", "{}", "Hi {{first_name|there}}"));
+    a.identify(
+        JsValue::UNDEFINED,
+        js::from_value(&js::parse(r#"{"first_name": "<b id=evil>x</b>"}"#).unwrap()),
+    );
+    a.page(JsValue::UNDEFINED);
+    assert_eq!(
+        rendered_text(&a, "h2").as_deref(),
+        Some("Hi <b id=evil>x</b>")
+    );
+    let state = a.shared.state.borrow();
+    let open = &state.rendered[0];
+    assert!(
+        open.root.query_selector("#evil").unwrap().is_none(),
+        "no element from the name"
+    );
+    assert_eq!(open.root.mode(), web_sys::ShadowRootMode::Closed);
+    let dialog = open.root.query_selector("[role=dialog]").unwrap().unwrap();
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    drop(state);
+    a.reset();
+}
+
+#[wasm_bindgen_test]
+fn escape_dismisses_records_and_removes() {
+    let a = agent("t-esc", &modal("esc", "{}", "Hello"));
+    a.page(JsValue::UNDEFINED);
+    let panel = a.shared.state.borrow().rendered[0]
+        .root
+        .query_selector("[role=dialog]")
+        .unwrap()
+        .unwrap();
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    panel.dispatch_event(&event).unwrap();
+    let state = a.shared.state.borrow();
+    assert!(state.rendered.is_empty());
+    assert!(state
+        .profile
+        .history("esc")
+        .and_then(|h| h.dismissed_at)
+        .is_some());
+    let document = web_sys::window().unwrap().document().unwrap();
+    assert!(document
+        .query_selector("nudge-campaign[data-campaign=esc]")
+        .unwrap()
+        .is_none());
+}
+
+#[wasm_bindgen_test]
+fn regex_conditions_use_the_browsers_regexp() {
+    let a = agent(
+        "t-regex",
+        &modal("re", r#"{"traits.plan": {"$regexi": "^PRO"}}"#, "Pro"),
+    );
+    a.page(JsValue::UNDEFINED);
+    assert!(a.shared.state.borrow().rendered.is_empty(), "no plan yet");
+    a.identify(
+        JsValue::UNDEFINED,
+        js::from_value(&js::parse(r#"{"plan": "pro-annual"}"#).unwrap()),
+    );
+    a.page(JsValue::UNDEFINED);
+    assert_eq!(rendered_text(&a, "h2").as_deref(), Some("Pro"));
+    a.reset();
+
+    // An invalid pattern fails closed: the campaign is skipped, nothing throws.
+    let b = agent(
+        "t-regex-bad",
+        &modal("re-bad", r#"{"traits.plan": {"$regex": "("}}"#, "Never"),
+    );
+    b.identify(
+        JsValue::UNDEFINED,
+        js::from_value(&js::parse(r#"{"plan": "("}"#).unwrap()),
+    );
+    b.page(JsValue::UNDEFINED);
+    assert!(b.shared.state.borrow().config.campaigns.is_empty());
+}
+
+#[wasm_bindgen_test]
+fn inline_content_goes_into_the_shops_slot_or_nowhere() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let slot = document.create_element("div").unwrap();
+    slot.set_id("slot-for-test");
+    document.body().unwrap().append_child(&slot).unwrap();
+    let config = r##"{"campaigns": [
+        {"id": "in", "trigger": {"page_view": true}, "content": {"layout": "inline", "selector": "#slot-for-test", "body": "Inline"}},
+        {"id": "missing", "trigger": {"page_view": true}, "content": {"layout": "inline", "selector": "#nope", "body": "Lost"}}]}"##;
+    let a = agent("t-inline", config);
+    a.page(JsValue::UNDEFINED);
+    let host = slot.first_element_child().unwrap();
+    assert_eq!(host.local_name(), "nudge-campaign");
+    assert_eq!(host.get_attribute("data-campaign").as_deref(), Some("in"));
+    assert_eq!(
+        a.shared.state.borrow().rendered.len(),
+        1,
+        "the missing slot renders nothing"
+    );
+    let _ = slot
+        .dyn_ref::<web_sys::Element>()
+        .map(web_sys::Element::remove);
+}
