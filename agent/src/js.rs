@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect};
-use nudge_core::condition::RegexMatcher;
+use nudge_core::host::{Host, RegexMatcher};
 use nudge_core::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -141,9 +141,21 @@ fn compile_regex(pattern: &str, case_insensitive: bool) -> Option<Arc<dyn RegexM
     Some(Arc::new(JsPattern(index)))
 }
 
-/// Makes `$regex` conditions use the browser's own `RegExp`.
-pub fn install_regex_engine() {
-    nudge_core::condition::install_regex_compiler(compile_regex);
+/// Makes core use the JS engine's own regex, number and lowercase functions:
+/// exactly GrowthBook's semantics, and none of Rust's versions in the wasm.
+pub fn install_host() {
+    nudge_core::host::install(Host {
+        compile_regex,
+        number_to_string: |n| {
+            js_sys::Number::from(n)
+                .to_string(10)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default()
+        },
+        string_to_number: |s| js_sys::Number::from(JsValue::from_str(s)).value_of(),
+        to_lowercase: |s| js_sys::JsString::from(s).to_lower_case().into(),
+    });
 }
 
 /// Reads a property of a JS object as a string, if it is one.

@@ -43,7 +43,7 @@ pub struct Agent {
 /// campaigns, and the problems in the console in debug mode).
 #[wasm_bindgen]
 pub fn start(options: JsValue, config: JsValue) -> Agent {
-    js::install_regex_engine();
+    js::install_host();
     let opts = options::Options::from_js(&options);
     let state = State::new(opts, &js::to_value(&config));
     let shared = Shared::new(state);

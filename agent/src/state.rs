@@ -230,7 +230,7 @@ impl State {
     /// Asks core what to show for `signal`, and shows it.
     pub fn signal(&mut self, signal: Signal, shared: &Rc<Shared>) {
         let now = browser::now();
-        let started = js_sys::Date::now();
+        let started = crate::browser::precise_now();
         let ctx = Context {
             config: &self.config,
             profile: &self.profile,
@@ -240,7 +240,7 @@ impl State {
         let decision = decide::decide(&ctx, &signal);
         if self.opts.debug {
             for d in &decision.diagnostics {
-                self.opts.debug_info(&format!("{signal:?}: {d}"));
+                self.opts.debug_info(&format!("{}: {d}", signal.describe()));
             }
         }
         let attributes = build_attributes(&self.profile, &self.page, &self.config.geo, now);
@@ -282,12 +282,13 @@ impl State {
                 }
             }
             self.opts.debug_info(&format!(
-                "showing campaign {id}{} after {signal:?} (decided in {:.2} ms)",
+                "showing campaign {id}{} after {} ({} µs from signal to DOM)",
                 variant
                     .as_deref()
                     .map(|v| format!(" variant {v}"))
                     .unwrap_or_default(),
-                js_sys::Date::now() - started
+                signal.describe(),
+                ((browser::precise_now() - started) * 1000.0) as u64
             ));
             shared.notify("show", Value::Object(props.clone()));
             self.emit(

@@ -11,6 +11,16 @@ pub enum Status {
     Draft,
 }
 
+impl Status {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Paused => "paused",
+            Status::Draft => "draft",
+        }
+    }
+}
+
 /// Which URL paths a trigger listens on.
 #[derive(Clone, Debug)]
 pub enum UrlMatch {
@@ -102,6 +112,17 @@ pub enum Slot {
     Top,
     Bottom,
     Inline(String),
+}
+
+impl Slot {
+    pub fn name(&self) -> &str {
+        match self {
+            Slot::Overlay => "overlay",
+            Slot::Top => "top banner",
+            Slot::Bottom => "bottom banner",
+            Slot::Inline(selector) => selector,
+        }
+    }
 }
 
 impl Layout {

@@ -14,17 +14,18 @@ pub fn normalize_email(input: &str) -> Result<String, Refusal> {
         .rsplit_once('@')
         .ok_or("That email address is missing an @.")?;
     let valid_local =
-        !local.is_empty() && local.len() <= 64 && !local.contains(char::is_whitespace);
+        !local.is_empty() && local.len() <= 64 && !local.contains([' ', '\t', '\n', '\r']);
     let labels_ok = domain.split('.').all(|l| {
         !l.is_empty()
             && l.len() <= 63
             && !l.starts_with('-')
-            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && l.chars()
+                .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || c == '-')
     });
     if !valid_local || text.len() > 254 || !domain.contains('.') || !labels_ok {
         return Err("Please check your email address.");
     }
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
 /// A phone number in E.164 form (`+15551234567`); spaces, dots, dashes and

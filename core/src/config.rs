@@ -93,7 +93,7 @@ impl Config {
                 if seen_ids.contains(&id) {
                     campaign_problems.push(Diagnostic::error(
                         join_path(&path, "id"),
-                        format!("duplicate campaign id {id:?}"),
+                        format!("duplicate campaign id \"{id}\""),
                     ));
                 }
                 seen_ids.push(id);
@@ -112,9 +112,7 @@ impl Config {
             }
         }
         // Stable: equal priorities keep the marketer's order.
-        config
-            .campaigns
-            .sort_by_key(|c| std::cmp::Reverse(c.priority));
+        crate::small::sort_by(&mut config.campaigns, |a, b| a.priority > b.priority);
         (config, problems)
     }
 
@@ -179,7 +177,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
         other => {
             problems.push(Diagnostic::error(
                 f.at("status"),
-                format!("must be active, paused or draft; got {other:?}"),
+                format!("must be active, paused or draft; got \"{other}\""),
             ));
             None
         }
@@ -192,7 +190,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
             if parsed.is_none() {
                 problems.push(Diagnostic::error(
                     s.at(key),
-                    format!("must be an ISO 8601 date or date-time, got {text:?}"),
+                    format!("must be an ISO 8601 date or date-time, got \"{text}\""),
                 ));
             }
             parsed
@@ -374,7 +372,7 @@ fn read_url_match(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<UrlM
             if !condition.problems().is_empty() {
                 problems.push(Diagnostic::error(
                     f.at("regex"),
-                    format!("invalid regular expression {text:?}"),
+                    format!("invalid regular expression \"{text}\""),
                 ));
                 return None;
             }
@@ -422,7 +420,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
                 other => {
                     problems.push(Diagnostic::error(
                         f.at("position"),
-                        format!("must be append, prepend, before or after; got {other:?}"),
+                        format!("must be append, prepend, before or after; got \"{other}\""),
                     ));
                     None
                 }
@@ -436,7 +434,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
             problems.push(Diagnostic::error(
                 f.at("layout"),
                 format!(
-                    "must be modal, slide_in, top_banner, bottom_banner or inline; got {other:?}"
+                    "must be modal, slide_in, top_banner, bottom_banner or inline; got \"{other}\""
                 ),
             ));
             None
@@ -484,7 +482,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
             other => {
                 problems.push(Diagnostic::error(
                     o.at("field"),
-                    format!("must be email or phone; got {other:?}"),
+                    format!("must be email or phone; got \"{other}\""),
                 ));
                 return None;
             }
@@ -514,7 +512,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         } else {
             problems.push(Diagnostic::error(
                 f.at("accent"),
-                format!("must be a #rgb or #rrggbb colour, got {c:?}"),
+                format!("must be a #rgb or #rrggbb colour, got \"{c}\""),
             ));
             None
         }
@@ -598,7 +596,7 @@ fn read_variants(
             if variants.iter().any(|v: &Variant| v.key == key) {
                 problems.push(Diagnostic::error(
                     f.at("key"),
-                    format!("duplicate variant key {key:?}"),
+                    format!("duplicate variant key \"{key}\""),
                 ));
             }
             variants.push(Variant {

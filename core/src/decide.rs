@@ -74,6 +74,22 @@ pub struct PageState {
     pub device: Device,
 }
 
+impl Signal {
+    /// A short description for logs ("scroll 31%", "event Product Added").
+    pub fn describe(&self) -> String {
+        let secs = |s: f64| crate::value::js_number_to_string(s.floor());
+        match self {
+            Signal::PageView => "page view".into(),
+            Signal::Scroll { percent } => format!("scroll {percent}%"),
+            Signal::ExitIntent => "exit intent".into(),
+            Signal::TimeOnPage { seconds } => format!("{} s on page", secs(*seconds)),
+            Signal::TimeOnSite { seconds } => format!("{} s on site", secs(*seconds)),
+            Signal::Inactivity { seconds } => format!("{} s inactive", secs(*seconds)),
+            Signal::Event { name } => format!("event {name}"),
+        }
+    }
+}
+
 impl PageState {
     pub fn seconds_on_page(&self, now: Millis) -> f64 {
         (now - self.started_at).max(0) as f64 / SECOND as f64
@@ -146,7 +162,7 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
         };
         let slot = content.layout.slot();
         if taken.contains(&slot) {
-            reject(format!("{slot:?} is already taken by another campaign"));
+            reject(format!("the {} slot is already taken", slot.name()));
             continue;
         }
         if !control {
@@ -191,7 +207,7 @@ fn trigger_fires(campaign: &Campaign, signal: &Signal, ctx: &Context<'_>) -> boo
 /// Status, schedule, this page, and the frequency cap.
 fn eligible(campaign: &Campaign, ctx: &Context<'_>) -> Result<(), String> {
     if campaign.status != Status::Active {
-        return Err(format!("status is {:?}", campaign.status).to_lowercase());
+        return Err(format!("status is {}", campaign.status.name()));
     }
     if campaign.start.is_some_and(|start| ctx.now < start) {
         return Err("schedule has not started".into());
@@ -278,7 +294,7 @@ fn choose_variant<'a>(
         .unwrap_or_default();
     if hash_value.is_empty() {
         return Err(format!(
-            "no value for hash attribute {:?}",
+            "no value for hash attribute \"{}\"",
             campaign.hash_attribute
         ));
     }

@@ -159,7 +159,7 @@ impl Event {
             Some(text) => parse_iso8601(text).or_else(|| {
                 problems.push(Diagnostic::error(
                     f.at("timestamp"),
-                    format!("must be an ISO 8601 date-time, got {text:?}"),
+                    format!("must be an ISO 8601 date-time, got \"{text}\""),
                 ));
                 None
             }),
@@ -185,7 +185,7 @@ impl Event {
             Some(other) => {
                 problems.push(Diagnostic::error(
                     f.at("type"),
-                    format!("must be one of page, track, identify; got {other:?}"),
+                    format!("must be one of page, track, identify; got \"{other}\""),
                 ));
                 None
             }
@@ -235,7 +235,7 @@ pub fn check_identifier(id: &str) -> Result<(), String> {
         trimmed.to_ascii_lowercase().as_str(),
         "undefined" | "null" | "nan" | "[object object]"
     ) {
-        return Err(format!("{trimmed:?} is not a real identifier"));
+        return Err(format!("\"{trimmed}\" is not a real identifier"));
     }
     if id.len() > MAX_ID_LEN {
         return Err(format!(

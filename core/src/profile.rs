@@ -381,7 +381,7 @@ impl Profile {
                             h.impressions.push(*at);
                         }
                     }
-                    h.impressions.sort_unstable();
+                    crate::small::sort_by(&mut h.impressions, |a, b| a < b);
                     let excess = h.impressions.len().saturating_sub(MAX_IMPRESSIONS_KEPT);
                     h.impressions.drain(..excess);
                 }

@@ -291,45 +291,22 @@ pub fn js_number_to_string(n: f64) -> String {
         "NaN".into()
     } else if n.is_infinite() {
         if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if n == n.trunc() && n.abs() < 1e21 {
+    } else if n == n.trunc() && n.abs() < 9.0e15 {
         // Integral: no fraction and no exponent, as JS prints it ("-0" is "0").
-        format!("{}", n as i128)
+        format!("{}", n as i64)
     } else {
-        format!("{n}")
+        (crate::host::get().number_to_string)(n)
     }
 }
 
-/// JavaScript's `Number(string)`: surrounding whitespace ignored, "" is 0,
-/// hex/octal/binary prefixes and "Infinity" understood, anything else NaN.
+/// JavaScript's `Number(string)`.
 pub fn js_string_to_number(s: &str) -> f64 {
-    let t = s.trim();
-    if t.is_empty() {
-        return 0.0;
-    }
-    for (prefix, radix) in [
-        ("0x", 16),
-        ("0X", 16),
-        ("0o", 8),
-        ("0O", 8),
-        ("0b", 2),
-        ("0B", 2),
-    ] {
-        if let Some(digits) = t.strip_prefix(prefix) {
-            return u64::from_str_radix(digits, radix).map_or(f64::NAN, |v| v as f64);
-        }
-    }
-    match t {
-        "Infinity" | "+Infinity" => return f64::INFINITY,
-        "-Infinity" => return f64::NEG_INFINITY,
-        _ => {}
-    }
-    // Rust also accepts "inf" and "nan"; JS does not.
-    if t.bytes()
-        .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
-    {
-        return f64::NAN;
-    }
-    t.parse::<f64>().unwrap_or(f64::NAN)
+    (crate::host::get().string_to_number)(s)
+}
+
+/// JavaScript's `string.toLowerCase()`.
+pub fn js_lowercase(s: &str) -> String {
+    (crate::host::get().to_lowercase)(s)
 }
 
 /// Structural equality as `JSON.stringify(a) === JSON.stringify(b)` sees it.

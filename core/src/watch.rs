@@ -30,10 +30,10 @@ impl Config {
                 TriggerKind::PageView | TriggerKind::Event { .. } => {}
             }
         }
-        w.scroll_depths.sort_unstable();
+        crate::small::sort_by(&mut w.scroll_depths, |a, b| a < b);
         w.scroll_depths.dedup();
         for list in [&mut w.page_timers, &mut w.site_timers, &mut w.inactivity] {
-            list.sort_by(f64::total_cmp);
+            crate::small::sort_by(list, |a, b| a < b);
             list.dedup();
         }
         w

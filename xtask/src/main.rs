@@ -102,8 +102,36 @@ fn build_agent() -> Result {
             &wasm,
         ],
     )?;
-    std::fs::copy(root.join("agent/loader/nudge.js"), pkg.join("nudge.js"))
-        .map_err(|e| format!("copy loader: {e}"))?;
+    // Minify the loader (a classic script) and wasm-bindgen's glue (an ES module).
+    let esbuild = root.join("node_modules/.bin/esbuild");
+    let esbuild = esbuild.to_string_lossy();
+    let common = [
+        "--minify",
+        "--target=es2019",
+        "--legal-comments=inline",
+        "--log-level=warning",
+    ];
+    run(
+        &esbuild,
+        &[
+            &["agent/loader/nudge.js", "--outfile=agent/pkg/nudge.js"][..],
+            &common,
+        ]
+        .concat(),
+    )?;
+    run(
+        &esbuild,
+        &[
+            &[
+                "agent/pkg/nudge_agent.js",
+                "--format=esm",
+                "--allow-overwrite",
+                "--outfile=agent/pkg/nudge_agent.js",
+            ][..],
+            &common,
+        ]
+        .concat(),
+    )?;
     let _ = std::fs::remove_file(pkg.join(".gitignore"));
     run(
         "node",

@@ -322,8 +322,8 @@ fn insert_host(doc: &Document, host: &Element, layout: &Layout) -> DomResult<()>
     if let Layout::Inline { selector, position } = layout {
         let anchor = doc
             .query_selector(selector)
-            .map_err(|_| JsValue::from_str(&format!("invalid selector {selector:?}")))?
-            .ok_or_else(|| JsValue::from_str(&format!("no element matches {selector:?}")))?;
+            .map_err(|_| JsValue::from_str(&format!("invalid selector \"{selector}\"")))?
+            .ok_or_else(|| JsValue::from_str(&format!("no element matches \"{selector}\"")))?;
         return match position {
             InlinePosition::Append => anchor.append_with_node_1(host),
             InlinePosition::Prepend => anchor.prepend_with_node_1(host),

@@ -12,16 +12,14 @@
 //! invalid regex makes that test false and is reported as a [`Diagnostic`],
 //! never a panic.
 
-mod regex;
 mod version;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use self::regex::{install_regex_compiler, RegexCompiler, RegexMatcher};
 pub use self::version::padded_version;
 use crate::diagnostics::{join_path, Diagnostic};
-use crate::value::{json_eq, Map, Value};
+use crate::host::RegexMatcher;
+use crate::value::{js_lowercase, json_eq, Map, Value};
 
 /// The attributes a condition is evaluated against: a JSON object.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -65,7 +63,7 @@ impl<'de> serde::Deserialize<'de> for Attributes {
 
 /// Saved groups: named lists of values for `$inGroup` / `$notInGroup`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SavedGroups(BTreeMap<String, Vec<Value>>);
+pub struct SavedGroups(Vec<(String, Vec<Value>)>);
 
 impl SavedGroups {
     pub fn new() -> Self {
@@ -73,11 +71,16 @@ impl SavedGroups {
     }
 
     pub fn insert(&mut self, name: impl Into<String>, members: Vec<Value>) {
-        self.0.insert(name.into(), members);
+        let name = name.into();
+        self.0.retain(|(n, _)| *n != name);
+        self.0.push((name, members));
     }
 
     fn members(&self, name: &str) -> &[Value] {
-        self.0.get(name).map_or(&[], Vec::as_slice)
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(&[], |(_, m)| m.as_slice())
     }
 
     /// Reads `{"name": [values...]}`; entries that are not arrays are reported and skipped.
@@ -231,12 +234,6 @@ enum ElemMatch {
     Condition(Vec<Clause>),
 }
 
-impl std::fmt::Debug for dyn RegexMatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Regex")
-    }
-}
-
 // ---- compiling ----
 
 fn compile_clauses(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Vec<Clause> {
@@ -286,7 +283,7 @@ fn is_operator_object(map: &Map) -> bool {
 
 fn compile_test(value: &Value, path: &str, fold: Fold, problems: &mut Vec<Diagnostic>) -> Test {
     match value {
-        Value::String(s) if fold == Fold::CaseInsensitive => Test::StrFolded(s.to_lowercase()),
+        Value::String(s) if fold == Fold::CaseInsensitive => Test::StrFolded(js_lowercase(s)),
         Value::String(s) => Test::Str(s.clone()),
         Value::Number(n) => Test::Num(*n),
         Value::Bool(b) => Test::Bool(*b),
@@ -365,9 +362,9 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
         }
         "$regex" | "$regexi" => {
             let pattern = arg.to_js_string();
-            match regex::compile(&pattern, op == "$regexi") {
+            match (crate::host::get().compile_regex)(&pattern, op == "$regexi") {
                 Some(re) => Op::Regex(re),
-                None => never(format!("invalid regular expression {pattern:?}")),
+                None => never(format!("invalid regular expression \"{pattern}\"")),
             }
         }
         "$type" => Op::Type(arg.to_js_string().into_owned()),
@@ -448,7 +445,7 @@ fn eval_test(test: &Test, actual: Target<'_>, groups: &SavedGroups) -> bool {
             Target::Value(Value::String(a)) => a == s,
             _ => actual.with(|v| v.to_js_string() == s.as_str()),
         },
-        Test::StrFolded(s) => actual.with(|v| v.to_js_string().to_lowercase() == *s),
+        Test::StrFolded(s) => actual.with(|v| js_lowercase(&v.to_js_string()) == *s),
         Test::Num(n) => match actual {
             Target::Value(Value::Number(a)) => a == n,
             Target::Number(a) => a == *n,
@@ -525,7 +522,7 @@ fn eval_op(op: &Op, actual: Target<'_>, groups: &SavedGroups) -> bool {
 fn is_in(actual: &Value, list: &[Value], fold: Fold) -> bool {
     let same = |a: &Value, b: &Value| match (fold, a, b) {
         (Fold::CaseInsensitive, Value::String(x), Value::String(y)) => {
-            x.to_lowercase() == y.to_lowercase()
+            js_lowercase(x) == js_lowercase(y)
         }
         _ => a.js_strict_eq(b),
     };
