@@ -87,7 +87,7 @@
     var explicitPage = queue.some(function (call) { return call[0] === "page"; });
     if (!explicitPage) agent.page({});
     queue.splice(0).forEach(function (call) { api.push(call); });
-    api.ready = { startMs: performance.now() - started };
+    api.ready = { startMs: performance.now() - started, at: performance.now() };
     w.dispatchEvent(new CustomEvent("nudge:ready", { detail: api.ready }));
   }).catch(function (err) { report("agent unavailable; the page is unaffected", err); });
 })(window, document);

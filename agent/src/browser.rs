@@ -74,17 +74,22 @@ impl Storage for LocalStore {
     }
 
     fn save(&self, key: &str, value: &Value) -> Result<(), StorageError> {
-        let text =
-            js::stringify(value).ok_or_else(|| StorageError::Corrupt("cannot serialize".into()))?;
-        Self::storage()?
-            .set_item(key, &text)
-            .map_err(|_| StorageError::Unavailable("setItem threw (quota?)".into()))
+        self.save_text(key, &value.to_json())
     }
 
     fn remove(&self, key: &str) {
         if let Ok(storage) = Self::storage() {
             let _ = storage.remove_item(key);
         }
+    }
+}
+
+impl LocalStore {
+    /// Stores text that is already JSON.
+    pub fn save_text(&self, key: &str, text: &str) -> Result<(), StorageError> {
+        Self::storage()?
+            .set_item(key, text)
+            .map_err(|_| StorageError::Unavailable("setItem threw (quota?)".into()))
     }
 }
 

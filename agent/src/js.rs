@@ -76,13 +76,6 @@ pub fn from_value(value: &Value) -> JsValue {
     }
 }
 
-/// JSON text of a value (`None` only if the engine refuses).
-pub fn stringify(value: &Value) -> Option<String> {
-    js_sys::JSON::stringify(&from_value(value))
-        .ok()?
-        .as_string()
-}
-
 /// Parses JSON text; `None` for anything that is not JSON.
 pub fn parse(text: &str) -> Option<Value> {
     js_sys::JSON::parse(text).ok().map(|js| to_value(&js))
@@ -148,7 +141,7 @@ pub fn install_host() {
         compile_regex,
         number_to_string: |n| {
             js_sys::Number::from(n)
-                .to_string(10)
+                .to_string_with_radix(10)
                 .ok()
                 .and_then(|s| s.as_string())
                 .unwrap_or_default()

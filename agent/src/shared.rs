@@ -49,7 +49,10 @@ pub fn run(shared: &Rc<Shared>, task: Task) {
         let next = shared.pending.borrow_mut().pop_front();
         match next {
             Some(task) => task(&mut state, shared),
-            None => break,
+            None => {
+                state.schedule_persist(shared);
+                break;
+            }
         }
     }
     dispatch_notices(shared);

@@ -34,6 +34,9 @@ pub struct State {
     pub trackers: Option<PageTrackers>,
     store: LocalStore,
     random: BrowserRandom,
+    profile_dirty: bool,
+    outbox_dirty: bool,
+    persist_timer: Option<gloo_timers::callback::Timeout>,
 }
 
 impl State {
@@ -70,6 +73,9 @@ impl State {
             trackers: None,
             store,
             random,
+            profile_dirty: false,
+            outbox_dirty: false,
+            persist_timer: None,
         }
     }
 
@@ -219,7 +225,7 @@ impl State {
         self.profile.apply(&event);
         self.save_profile();
         if self.opts.collect.is_some() && self.profile.consent.analytics != Some(false) {
-            self.transport.push(event.to_wire());
+            self.transport.push(&event.to_wire());
             self.save_outbox();
             crate::transport::schedule(self, shared);
         }
@@ -357,19 +363,45 @@ impl State {
 
     // ---- storage ----
 
-    pub fn save_profile(&self) {
-        if let Err(e) = self
-            .store
-            .save(&self.opts.profile_key(), &self.profile.to_stored())
-        {
-            self.opts.debug_warn(&format!("profile not saved: {e}"));
-        }
+    /// Marks the profile as changed; it is written once, when the current
+    /// batch of work ends ([`State::persist`]), however many events it held.
+    pub fn save_profile(&mut self) {
+        self.profile_dirty = true;
     }
 
-    pub fn save_outbox(&self) {
-        let _ = self
-            .store
-            .save(&self.opts.outbox_key(), &self.transport.outbox.to_stored());
+    pub fn save_outbox(&mut self) {
+        self.outbox_dirty = true;
+    }
+
+    /// Writes what changed to local storage: from the timer that
+    /// [`State::schedule_persist`] sets, and at once when the page is hidden.
+    pub fn persist(&mut self) {
+        if std::mem::take(&mut self.profile_dirty) {
+            if let Err(e) = self
+                .store
+                .save(&self.opts.profile_key(), &self.profile.to_stored())
+            {
+                self.opts.debug_warn(&format!("profile not saved: {e}"));
+            }
+        }
+        if std::mem::take(&mut self.outbox_dirty) {
+            let _ = self.store.save_text(
+                &self.opts.outbox_key(),
+                &self.transport.outbox.to_stored_json(),
+            );
+        }
+        self.persist_timer = None;
+    }
+
+    /// Writes changes right after the current burst of work (several API
+    /// calls in one script task cost one write), never later than that.
+    pub fn schedule_persist(&mut self, shared: &Rc<Shared>) {
+        if (self.profile_dirty || self.outbox_dirty) && self.persist_timer.is_none() {
+            let weak = Rc::downgrade(shared);
+            self.persist_timer = Some(gloo_timers::callback::Timeout::new(0, move || {
+                crate::shared::run_weak(&weak, Box::new(|state, _| state.persist()));
+            }));
+        }
     }
 
     /// Another tab changed the profile: adopt its version.

@@ -6,8 +6,7 @@ use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
 use nudge_core::queue::Outbox;
-use nudge_core::time::to_iso8601;
-use nudge_core::{Map, Value};
+use nudge_core::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -30,7 +29,7 @@ impl Transport {
         }
     }
 
-    pub fn push(&mut self, event: Value) {
+    pub fn push(&mut self, event: &Value) {
         self.outbox.push(event);
     }
 
@@ -75,13 +74,6 @@ pub fn schedule(state: &mut State, shared: &Rc<Shared>) {
     }));
 }
 
-fn body(batch: &[Value]) -> Option<String> {
-    let mut m = Map::new();
-    m.insert("sentAt", to_iso8601(browser::now()));
-    m.insert("batch", Value::Array(batch.to_vec()));
-    crate::js::stringify(&Value::Object(m))
-}
-
 /// Sends the next batch if one is due, and handles the answer.
 fn flush(state: &mut State, shared: &Rc<Shared>) {
     if state.transport.in_flight || !may_send(state) {
@@ -94,9 +86,10 @@ fn flush(state: &mut State, shared: &Rc<Shared>) {
     let (Some(url), Some(post)) = (state.opts.collect.clone(), state.opts.post.clone()) else {
         return;
     };
-    let batch = state.transport.outbox.batch(state.opts.batch_size);
-    let Some(text) = body(&batch) else { return };
-    let count = batch.len();
+    let (text, count) = state
+        .transport
+        .outbox
+        .batch_body(state.opts.batch_size, browser::now());
     let promise = call_quietly(&post, &[url.into(), text.into(), JsValue::FALSE])
         .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
     let Some(promise) = promise else { return };
@@ -147,7 +140,9 @@ pub fn send_beacon(state: &State) {
     if !may_send(state) || state.transport.outbox.is_empty() {
         return;
     }
-    if let Some(text) = body(&state.transport.outbox.batch(state.opts.batch_size)) {
-        call_quietly(&post, &[url.into(), text.into(), JsValue::TRUE]);
-    }
+    let (text, _) = state
+        .transport
+        .outbox
+        .batch_body(state.opts.batch_size, browser::now());
+    call_quietly(&post, &[url.into(), text.into(), JsValue::TRUE]);
 }

@@ -3,18 +3,26 @@
 //! Bounded (oldest dropped first, and counted, when a visitor is offline for
 //! long), de-duplicated by event id, and retried with exponential backoff.
 //! An event leaves the queue only when the endpoint acknowledged its batch.
+//! Each event is kept as the JSON text it is sent as, serialized once when
+//! queued, so persisting and sending are string joins.
 
 use std::collections::VecDeque;
 
-use crate::time::{Millis, SECOND};
-use crate::value::{Map, Value};
+use crate::time::{to_iso8601, Millis, SECOND};
+use crate::value::Value;
 
 pub const DEFAULT_CAPACITY: usize = 500;
 const MAX_BACKOFF: Millis = 5 * 60 * SECOND;
 
+#[derive(Clone, Debug, PartialEq)]
+struct Queued {
+    id: String,
+    json: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outbox {
-    events: VecDeque<Value>,
+    events: VecDeque<Queued>,
     capacity: usize,
     /// Events dropped because the queue was full.
     pub dropped: u32,
@@ -38,22 +46,22 @@ impl Outbox {
         self.events.is_empty()
     }
 
-    /// Adds a wire event; one with an id already queued is ignored.
-    pub fn push(&mut self, event: Value) {
-        let id = event.get("messageId").cloned();
-        if id.is_some()
-            && self
-                .events
-                .iter()
-                .any(|e| e.get("messageId") == id.as_ref())
-        {
+    /// Adds a wire event (it must carry a `messageId`); an id already queued is ignored.
+    pub fn push(&mut self, event: &Value) {
+        let Some(id) = event.get("messageId").and_then(Value::as_str) else {
+            return;
+        };
+        if self.events.iter().any(|e| e.id == id) {
             return;
         }
         if self.events.len() >= self.capacity {
             self.events.pop_front();
             self.dropped = self.dropped.saturating_add(1);
         }
-        self.events.push_back(event);
+        self.events.push_back(Queued {
+            id: id.to_owned(),
+            json: event.to_json(),
+        });
     }
 
     /// Whether a send may be attempted now (backoff after failures).
@@ -66,9 +74,20 @@ impl Outbox {
         (self.next_attempt_at - now).max(0)
     }
 
-    /// The next batch to send (oldest first); it stays queued until [`Outbox::acknowledge`].
-    pub fn batch(&self, max: usize) -> Vec<Value> {
-        self.events.iter().take(max).cloned().collect()
+    /// The request body for the next batch (oldest first), in the Segment
+    /// batch shape, and how many events it holds. The events stay queued until
+    /// [`Outbox::acknowledge`].
+    pub fn batch_body(&self, max: usize, now: Millis) -> (String, usize) {
+        let count = self.events.len().min(max);
+        let mut body = format!("{{\"sentAt\":\"{}\",\"batch\":[", to_iso8601(now));
+        for (i, event) in self.events.iter().take(count).enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&event.json);
+        }
+        body.push_str("]}");
+        (body, count)
     }
 
     /// The endpoint accepted the first `count` events.
@@ -81,7 +100,7 @@ impl Outbox {
     /// A send failed; back off exponentially (1 s, 2 s, 4 s, ... up to 5 min).
     pub fn failed(&mut self, now: Millis) {
         self.failures = self.failures.saturating_add(1);
-        let backoff = SECOND.saturating_mul(1 << self.failures.min(9).saturating_sub(1));
+        let backoff = SECOND.saturating_mul(1 << self.failures.min(10).saturating_sub(1));
         self.next_attempt_at = now + backoff.min(MAX_BACKOFF);
     }
 
@@ -91,14 +110,17 @@ impl Outbox {
         self.acknowledge(count);
     }
 
-    pub fn to_stored(&self) -> Value {
-        let mut m = Map::new();
-        m.insert(
-            "events",
-            Value::Array(self.events.iter().cloned().collect()),
-        );
-        m.insert("dropped", self.dropped);
-        Value::Object(m)
+    /// The stored form: `{"dropped": n, "events": [...]}` as JSON text.
+    pub fn to_stored_json(&self) -> String {
+        let mut out = format!("{{\"dropped\":{},\"events\":[", self.dropped);
+        for (i, event) in self.events.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&event.json);
+        }
+        out.push_str("]}");
+        out
     }
 
     /// Reads a stored outbox; anything unreadable yields an empty one.
@@ -109,14 +131,69 @@ impl Outbox {
             .and_then(Value::as_array)
             .unwrap_or_default()
         {
-            if event.get("messageId").and_then(Value::as_str).is_some() {
-                outbox.push(event.clone());
-            }
+            outbox.push(event);
         }
         outbox.dropped = value
             .get("dropped")
             .and_then(Value::as_f64)
             .map_or(0, |n| n.max(0.0) as u32);
         outbox
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Map;
+
+    fn event(id: &str) -> Value {
+        let mut m = Map::new();
+        m.insert("messageId", id);
+        m.insert("type", "track");
+        Value::Object(m)
+    }
+
+    #[test]
+    fn bounded_deduplicated_and_acknowledged_in_order() {
+        let mut outbox = Outbox::new(3);
+        for id in ["a", "b", "a", "c", "d"] {
+            outbox.push(&event(id));
+        }
+        assert_eq!((outbox.len(), outbox.dropped), (3, 1));
+        let (body, count) = outbox.batch_body(2, 0);
+        assert_eq!(count, 2);
+        assert!(
+            body.ends_with(
+                r#""batch":[{"messageId":"b","type":"track"},{"messageId":"c","type":"track"}]}"#
+            ),
+            "{body}"
+        );
+        outbox.acknowledge(2);
+        assert_eq!(outbox.batch_body(10, 0).1, 1);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let mut outbox = Outbox::new(10);
+        outbox.push(&event("a"));
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            outbox.failed(0);
+            waits.push(outbox.retry_in(0));
+        }
+        assert_eq!(&waits[..4], &[1_000, 2_000, 4_000, 8_000]);
+        assert_eq!(*waits.last().unwrap(), 5 * 60 * 1_000);
+        assert!(!outbox.ready(1_000));
+        outbox.acknowledge(0);
+        assert!(outbox.ready(0));
+    }
+
+    #[test]
+    fn stored_form_round_trips() {
+        let mut outbox = Outbox::new(10);
+        outbox.push(&event("a"));
+        outbox.push(&event("b"));
+        let stored: Value = serde_json::from_str(&outbox.to_stored_json()).unwrap();
+        assert_eq!(Outbox::from_stored(&stored, 10), outbox);
     }
 }

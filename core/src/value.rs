@@ -309,6 +309,70 @@ pub fn js_lowercase(s: &str) -> String {
     (crate::host::get().to_lowercase)(s)
 }
 
+impl Value {
+    /// JSON text, as `JSON.stringify` writes it (non-finite numbers become `null`).
+    /// Written directly, without building a JS object first: the agent persists
+    /// and sends events with this.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        write_json(self, &mut out);
+        out
+    }
+}
+
+fn write_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) if n.is_finite() => out.push_str(&js_number_to_string(*n)),
+        Value::Number(_) => out.push_str("null"),
+        Value::String(s) => write_json_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(k, out);
+                out.push(':');
+                write_json(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_json_string(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 0xf] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// Structural equality as `JSON.stringify(a) === JSON.stringify(b)` sees it.
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -419,6 +483,17 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_text_matches_serde_json() {
+        let text = r#"{"a":[1,2.5,-0.125,null,true,"q\"uote\\ \u0001 \n é"],"b":{"c":1e21}}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        let reparsed: serde_json::Value = serde_json::from_str(&value.to_json()).unwrap();
+        assert_eq!(
+            reparsed,
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
+    }
 
     #[test]
     fn js_coercions_follow_javascript() {

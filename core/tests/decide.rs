@@ -379,3 +379,139 @@ fn merge_fields_are_filled_and_left_as_text() {
         Some(&Value::from("mobile"))
     );
 }
+
+/// One campaign per trigger kind and cap rule, against the signals that should
+/// and should not fire it.
+fn inline_config(campaigns: &str) -> Config {
+    let value: Value = serde_json::from_str(&format!(r#"{{"campaigns": [{campaigns}]}}"#)).unwrap();
+    let (config, problems) = Config::from_value(&value);
+    assert!(problems.is_empty(), "{problems:#?}");
+    config
+}
+
+fn campaign(id: &str, trigger: &str, extra: &str) -> String {
+    format!(
+        r#"{{"id": "{id}", "trigger": {trigger}, "content": {{"layout": "slide_in", "title": "t"}}{extra}}}"#
+    )
+}
+
+#[test]
+fn every_trigger_kind_fires_on_its_signal_only() {
+    let config = inline_config(
+        &[
+            campaign("top", r#"{"time_on_page": 30}"#, ""),
+            campaign("idle", r#"{"inactivity": 20}"#, ""),
+            campaign("added", r#"{"event": "Product Added"}"#, ""),
+            campaign("site", r#"{"time_on_site": 120}"#, ""),
+            campaign(
+                "sale",
+                r#"{"page_view": true, "url": {"regex": "^/sale/"}}"#,
+                "",
+            ),
+            campaign(
+                "shoes",
+                r#"{"page_view": true, "url": {"contains": "shoe"}}"#,
+                "",
+            ),
+        ]
+        .join(","),
+    );
+    let profile = Profile::new("a", T0);
+    let cases: &[(&str, Signal, &[&str])] = &[
+        ("/", Signal::TimeOnPage { seconds: 29.0 }, &[]),
+        ("/", Signal::TimeOnPage { seconds: 30.0 }, &["top"]),
+        ("/", Signal::Inactivity { seconds: 20.0 }, &["idle"]),
+        (
+            "/",
+            Signal::Event {
+                name: "Product Viewed".into(),
+            },
+            &[],
+        ),
+        (
+            "/",
+            Signal::Event {
+                name: "Product Added".into(),
+            },
+            &["added"],
+        ),
+        ("/", Signal::TimeOnSite { seconds: 121.0 }, &["site"]),
+        ("/sale/winter", Signal::PageView, &["sale"]),
+        ("/outlet/sale/", Signal::PageView, &[]),
+        ("/category/shoes", Signal::PageView, &["shoes"]),
+    ];
+    for (path, signal, expected) in cases {
+        let got = chosen(&config, &profile, &page(path, T0), T0, signal.clone());
+        assert_eq!(got, *expected, "{path} {signal:?}");
+    }
+}
+
+#[test]
+fn status_schedule_and_caps() {
+    let config = inline_config(
+        &[
+            campaign(
+                "paused",
+                r#"{"page_view": true}"#,
+                r#", "status": "paused""#,
+            ),
+            campaign(
+                "later",
+                r#"{"page_view": true}"#,
+                r#", "schedule": {"start": "2030-01-01"}"#,
+            ),
+            campaign(
+                "ended",
+                r#"{"page_view": true}"#,
+                r#", "schedule": {"end": "2020-01-01T00:00:00Z"}"#,
+            ),
+        ]
+        .join(","),
+    );
+    let profile = Profile::new("a", T0);
+    let p = page("/", T0);
+    let ctx = Context {
+        config: &config,
+        profile: &profile,
+        page: &p,
+        now: T0,
+    };
+    let decision = decide(&ctx, &Signal::PageView);
+    assert!(decision.choices.is_empty());
+    let reasons: Vec<String> = decision
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "campaign paused: status is paused",
+            "campaign later: schedule has not started",
+            "campaign ended: schedule has ended"
+        ]
+    );
+
+    let capped = inline_config(&campaign(
+        "c",
+        r#"{"page_view": true}"#,
+        r#", "frequency": {"per_session": 5, "per_days": {"days": 7, "max": 2}, "max_impressions": 3, "snooze_days_after_dismiss": 2}"#,
+    ));
+    let mut profile = Profile::new("a", T0);
+    let show =
+        |profile: &Profile, at: i64| chosen(&capped, profile, &page("/", at), at, Signal::PageView);
+    profile.record("c", None, Outcome::Shown, T0);
+    profile.record("c", None, Outcome::Shown, T0 + DAY);
+    assert!(show(&profile, T0 + 2 * DAY).is_empty(), "2 in 7 days");
+    assert_eq!(show(&profile, T0 + 8 * DAY), ["c"], "window passed");
+    profile.record("c", None, Outcome::Dismissed, T0 + 8 * DAY);
+    assert!(
+        show(&profile, T0 + 9 * DAY).is_empty(),
+        "snoozed after dismissal"
+    );
+    profile.record("c", None, Outcome::Shown, T0 + 20 * DAY);
+    assert!(
+        show(&profile, T0 + 40 * DAY).is_empty(),
+        "max_impressions 3"
+    );
+}

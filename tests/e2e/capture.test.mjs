@@ -101,3 +101,38 @@ test("single-page navigation with pushState counts as a page view", async () => 
   const profile = await page.evaluate(() => window.nudge.debug().profile);
   assert.equal(profile.pv, 4);
 });
+
+test("elements marked data-nudge-track are tracked on click, with their props", async () => {
+  const shop = await launch();
+  shops.push(shop);
+  const { page } = await shop.visitor();
+  await open(page, `${shop.server.url}/`);
+  await page.evaluate(() => {
+    const b = document.createElement("button");
+    b.id = "size-guide";
+    b.setAttribute("data-nudge-track", "Size Guide Opened");
+    b.setAttribute("data-nudge-props", '{"size":"M"}');
+    b.innerHTML = "<span>Size guide</span>";
+    document.querySelector("main").prepend(b);
+  });
+  await page.click("#size-guide span");
+  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+  for (let i = 0; i < 50 && !shop.server.received.some((e) => e.event === "Size Guide Opened"); i++) await sleep(100);
+  const hit = shop.server.received.find((e) => e.event === "Size Guide Opened");
+  assert.deepEqual(hit.properties, { size: "M" });
+});
+
+test("the profile is shared by tabs: a cart change in one tab is seen by the other", async () => {
+  const shop = await launch();
+  shops.push(shop);
+  const { page: first, context } = await shop.visitor();
+  await open(first, `${shop.server.url}/`);
+  const second = await context.newPage();
+  await open(second, `${shop.server.url}/category/shoes`);
+  await open(first, `${shop.server.url}/product/day-pack`);
+  await first.click("#add-to-cart");
+  await second.waitForFunction(() => window.nudge.debug().profile.cart[0] === 1, null, { timeout: 5000 });
+  const [a, b] = await Promise.all([first, second].map((p) => p.evaluate(() => window.nudge.debug().profile)));
+  assert.equal(a.aid, b.aid, "one visitor");
+  assert.equal(b.pv, a.pv);
+});

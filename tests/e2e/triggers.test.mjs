@@ -192,3 +192,21 @@ test("A/B test: the arm is stable for a visitor and the control sees nothing", a
   }
   assert.ok([...arms.keys()].every((k) => ["control", "plain", "urgency"].includes(k)));
 });
+
+test("on a phone, coming back to a tab that was hidden is exit intent too", async () => {
+  const { page } = await shop.visitor({ viewport: { width: 390, height: 760 }, hasTouch: true, isMobile: true });
+  await addToCart(page);
+  await open(page, shop.server.url + "/cart");
+  await page.waitForTimeout(2100);
+  // Headless Chromium has no other tab to switch to: flip visibility as the browser would.
+  const setHidden = (hidden) => page.evaluate((h) => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+  await setHidden(true);
+  await page.waitForTimeout(2100);
+  assert.deepEqual(await shownCampaigns(page), []);
+  await setHidden(false);
+  await waitForCampaign(page, "cart-rescue");
+});

@@ -5,6 +5,7 @@
 //!
 //!   demo          build the agent and serve the demo shop on http://127.0.0.1:8787
 //!   test          run every test: core (native), agent (headless Chromium), end to end
+//!   bench         build the agent and print its size and speed figures (bench/)
 //!   build-agent   build agent/pkg (wasm-pack + wasm-opt) and print its size
 //!   setup         only install the tools
 
@@ -20,10 +21,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("bench") => tools::ensure_build_tools()
+            .and_then(|_| tools::ensure_browser())
+            .and_then(|_| bench()),
         Some("build-agent") => tools::ensure_build_tools().and_then(|_| build_agent()),
         Some("setup") => tools::ensure_build_tools().and_then(|_| tools::ensure_browser()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|build-agent|setup>");
+            eprintln!("usage: cargo xtask <demo|test|bench|build-agent|setup>");
             return ExitCode::from(2);
         }
     };
@@ -142,6 +146,11 @@ fn build_agent() -> Result {
             "agent/pkg/nudge_agent_bg.wasm",
         ],
     )
+}
+
+fn bench() -> Result {
+    build_agent()?;
+    run("node", &["bench/agent.mjs"])
 }
 
 fn demo() -> Result {
