@@ -100,6 +100,8 @@ extern "C" {
     pub type Thenable;
     #[wasm_bindgen(method, js_name = then)]
     pub fn then_call(this: &Thenable, on_fulfilled: &JsValue) -> JsValue;
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then_both(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
 }
 
 pub fn warn(message: &str) {

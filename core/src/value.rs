@@ -50,9 +50,14 @@ impl Map {
     }
 
     /// Sets `key`, replacing an existing entry in place (keeping its position).
+    #[inline]
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        let key = key.into();
-        let value = value.into();
+        // The generic shell only converts; one shared body does the work
+        // (this is called with a dozen type pairs; the agent pays per copy).
+        self.insert_value(key.into(), value.into());
+    }
+
+    fn insert_value(&mut self, key: String, value: Value) {
         match self.get_mut(&key) {
             Some(slot) => *slot = value,
             None => self.entries.push((key, value)),

@@ -29,6 +29,12 @@ test("the email form validates inline, then identifies, tracks Signed Up and rev
   assert.equal(coupon.attrs.value, "WELCOME10");
   const form = dom.elements.find((e) => e.tag === "form");
   assert.ok("hidden" in form.attrs);
+  // The copy button puts the code on the clipboard and says so.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await dom.click((n) => n.tag === "button" && n.text === "Copy");
+  await page.waitForTimeout(200);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "WELCOME10");
+  assert.match((await campaignDom(page, "welcome")).text, /Copied!/);
   const history = await page.evaluate(() => window.nudge.debug().profile);
   assert.ok(history.tags.includes("subscriber"));
   assert.ok(history.campaigns.find((c) => c.id === "welcome").converted > 0, "goal Signed Up converts the campaign");

@@ -54,7 +54,21 @@ export async function waitForCampaign(page, id, timeout = 5000) {
 export async function campaignDom(page, id) {
   const cdp = await page.context().newCDPSession(page);
   const { root } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
-  await cdp.detach();
+  const dom = await readCampaign(root, id);
+  if (dom) {
+    // Clicks a control inside the closed shadow root where a visitor would: at its centre.
+    dom.click = async (predicate) => {
+      const target = dom.nodes.find(predicate);
+      if (!target) throw new Error("no such element in the campaign");
+      const { model } = await cdp.send("DOM.getBoxModel", { backendNodeId: target.backendNodeId });
+      const [x1, y1, , , x3, y3] = model.content;
+      await page.mouse.click((x1 + x3) / 2, (y1 + y3) / 2);
+    };
+  }
+  return dom;
+}
+
+async function readCampaign(root, id) {
   const find = (node) => {
     if (node.nodeName === "NUDGE-CAMPAIGN") {
       const attrs = node.attributes || [];
@@ -70,17 +84,20 @@ export async function campaignDom(page, id) {
   if (!host) return null;
   const texts = [];
   const elements = [];
+  const nodes = [];
   const walk = (node, inStyle) => {
     if (node.nodeType === 3 && !inStyle) texts.push(node.nodeValue);
     if (node.nodeType === 1) {
       const attrs = {};
       for (let i = 0; i < (node.attributes || []).length; i += 2) attrs[node.attributes[i]] = node.attributes[i + 1];
+      const text = (node.children || []).filter((c) => c.nodeType === 3).map((c) => c.nodeValue).join("");
       elements.push({ tag: node.localName, attrs });
+      nodes.push({ tag: node.localName, attrs, text, backendNodeId: node.backendNodeId });
     }
     for (const child of [...(node.shadowRoots || []), ...(node.children || [])]) walk(child, inStyle || node.localName === "style");
   };
   walk(host, false);
-  return { text: texts.join(" ").replace(/\s+/g, " ").trim(), elements, shadowMode: host.shadowRoots?.[0]?.shadowRootType };
+  return { text: texts.join(" ").replace(/\s+/g, " ").trim(), elements, nodes, shadowMode: host.shadowRoots?.[0]?.shadowRootType };
 }
 
 /** Scrolls with the mouse wheel, as a visitor does, until `percent` of the page is seen. */

@@ -70,11 +70,14 @@ fn text_el(
     Ok(e)
 }
 
+type Handler = Box<dyn Fn(&web_sys::Event, &Weak<Shared>)>;
+
+/// One listener type for every control (not one generic copy per call site).
 fn on(
     target: &web_sys::EventTarget,
     name: &'static str,
     weak: &Weak<Shared>,
-    f: impl Fn(&web_sys::Event, &Weak<Shared>) + 'static,
+    f: Handler,
 ) -> EventListener {
     let weak = weak.clone();
     let options = EventListenerOptions::enable_prevent_default();
@@ -117,10 +120,15 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
     let wrapper = el(&doc, &root, "div", &format!("n {}", layout.name()))?;
     if modal {
         let backdrop = el(&doc, &wrapper, "div", "bd")?;
-        listeners.push(on(&backdrop, "click", &weak, {
-            let id = id.to_owned();
-            move |_, w| run_weak(w, dismiss_task(&id))
-        }));
+        listeners.push(on(
+            &backdrop,
+            "click",
+            &weak,
+            Box::new({
+                let id = id.to_owned();
+                move |_, w| run_weak(w, dismiss_task(&id))
+            }),
+        ));
     }
     let panel = el(&doc, &wrapper, "div", "p")?;
     let title_id = format!("nudge-{id}-title");
@@ -151,10 +159,15 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
     let close = text_el(&doc, &panel, "button", "x", "\u{d7}")?;
     close.set_attribute("type", "button")?;
     close.set_attribute("aria-label", &content.dismiss_label)?;
-    listeners.push(on(&close, "click", &weak, {
-        let id = id.to_owned();
-        move |_, w| run_weak(w, dismiss_task(&id))
-    }));
+    listeners.push(on(
+        &close,
+        "click",
+        &weak,
+        Box::new({
+            let id = id.to_owned();
+            move |_, w| run_weak(w, dismiss_task(&id))
+        }),
+    ));
 
     if let Some(image) = &content.image {
         let img = el(&doc, &panel, "img", "")?;
@@ -223,35 +236,40 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         let field = form_spec.field;
         let id = id.to_owned();
         let form_el = form.clone();
-        listeners.push(on(&form, "submit", &weak, move |event, w| {
-            event.prevent_default();
-            let Some(input) = input.dyn_ref::<HtmlInputElement>() else {
-                return;
-            };
-            let checked = match field {
-                CaptureField::Email => normalize_email(&input.value()).map(|v| ("email", v)),
-                CaptureField::Phone => normalize_phone(&input.value()).map(|v| ("phone", v)),
-            };
-            match checked {
-                Err(reason) => {
-                    error.set_text_content(Some(reason));
-                    let _ = input.set_attribute("aria-invalid", "true");
-                    let _ = input.focus();
-                }
-                Ok((name, value)) => {
-                    let _ = form_el.set_attribute("hidden", "");
-                    let _ = success.remove_attribute("hidden");
-                    if let Some(row) = &coupon_box {
-                        let _ = row.remove_attribute("hidden");
+        listeners.push(on(
+            &form,
+            "submit",
+            &weak,
+            Box::new(move |event, w| {
+                event.prevent_default();
+                let Some(input) = input.dyn_ref::<HtmlInputElement>() else {
+                    return;
+                };
+                let checked = match field {
+                    CaptureField::Email => normalize_email(&input.value()).map(|v| ("email", v)),
+                    CaptureField::Phone => normalize_phone(&input.value()).map(|v| ("phone", v)),
+                };
+                match checked {
+                    Err(reason) => {
+                        error.set_text_content(Some(reason));
+                        let _ = input.set_attribute("aria-invalid", "true");
+                        let _ = input.focus();
                     }
-                    let id = id.clone();
-                    run_weak(
-                        w,
-                        Box::new(move |state, shared| state.sign_up(&id, name, &value, shared)),
-                    );
+                    Ok((name, value)) => {
+                        let _ = form_el.set_attribute("hidden", "");
+                        let _ = success.remove_attribute("hidden");
+                        if let Some(row) = &coupon_box {
+                            let _ = row.remove_attribute("hidden");
+                        }
+                        let id = id.clone();
+                        run_weak(
+                            w,
+                            Box::new(move |state, shared| state.sign_up(&id, name, &value, shared)),
+                        );
+                    }
                 }
-            }
-        }));
+            }),
+        ));
     }
 
     if let Some(cta) = &content.cta {
@@ -266,33 +284,46 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
             link.set_attribute("href", url)?;
         }
         let id = id.to_owned();
-        listeners.push(on(&link, "click", &weak, move |_, w| {
-            let id = id.clone();
-            run_weak(w, Box::new(move |state, shared| state.click(&id, shared)));
-        }));
+        listeners.push(on(
+            &link,
+            "click",
+            &weak,
+            Box::new(move |_, w| {
+                let id = id.clone();
+                run_weak(w, Box::new(move |state, shared| state.click(&id, shared)));
+            }),
+        ));
     }
     if matches!(layout, Layout::Modal | Layout::SlideIn) {
         let dismiss = text_el(&doc, &panel, "button", "dm", &content.dismiss_label)?;
         dismiss.set_attribute("type", "button")?;
         let id = id.to_owned();
-        listeners.push(on(&dismiss, "click", &weak, move |_, w| {
-            run_weak(w, dismiss_task(&id))
-        }));
+        listeners.push(on(
+            &dismiss,
+            "click",
+            &weak,
+            Box::new(move |_, w| run_weak(w, dismiss_task(&id))),
+        ));
     }
 
     // Keyboard: Esc closes; in a modal, Tab cycles inside the dialog.
     let panel_for_keys = panel.clone();
     let id_for_keys = id.to_owned();
-    listeners.push(on(&panel, "keydown", &weak, move |event, w| {
-        let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
-            return;
-        };
-        match key.key().as_str() {
-            "Escape" => run_weak(w, dismiss_task(&id_for_keys)),
-            "Tab" if modal => trap_focus(&panel_for_keys, key),
-            _ => {}
-        }
-    }));
+    listeners.push(on(
+        &panel,
+        "keydown",
+        &weak,
+        Box::new(move |event, w| {
+            let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
+                return;
+            };
+            match key.key().as_str() {
+                "Escape" => run_weak(w, dismiss_task(&id_for_keys)),
+                "Tab" if modal => trap_focus(&panel_for_keys, key),
+                _ => {}
+            }
+        }),
+    ));
 
     let previous_focus = doc
         .active_element()
@@ -380,22 +411,34 @@ fn copy_listener(button: &Element, field: Element, status: Element, code: String
         if let Some(input) = field.dyn_ref::<HtmlInputElement>() {
             input.select();
         }
-        // navigator.clipboard is missing on http:// and in old browsers; the
-        // selected text then remains for a manual copy.
+        // navigator.clipboard is missing on http:// and in old browsers, and
+        // may refuse; the code then stays selected for a manual copy.
+        let manual = "Press Ctrl+C to copy";
+        status.set_text_content(Some(manual));
         let clipboard = crate::browser::window()
             .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
             .filter(|c| !c.is_undefined() && !c.is_null());
-        let copied = clipboard.and_then(|c| {
+        let promise = clipboard.and_then(|c| {
             let write = js_sys::Reflect::get(&c, &"writeText".into())
                 .ok()?
                 .dyn_into::<js_sys::Function>()
                 .ok()?;
-            write.call1(&c, &JsValue::from_str(&code)).ok()
+            write
+                .call1(&c, &JsValue::from_str(&code))
+                .ok()?
+                .dyn_into::<js_sys::Promise>()
+                .ok()
         });
-        status.set_text_content(Some(if copied.is_some() {
-            "Copied!"
-        } else {
-            "Press Ctrl+C to copy"
-        }));
+        if let Some(promise) = promise {
+            let status = status.clone();
+            let done = wasm_bindgen::closure::Closure::once_into_js(move || {
+                status.set_text_content(Some("Copied!"))
+            });
+            // A refusal leaves the manual hint; the rejection is handled, not thrown.
+            let refused = wasm_bindgen::closure::Closure::once_into_js(|| {});
+            let _ = promise
+                .unchecked_ref::<crate::js::Thenable>()
+                .then_both(&done, &refused);
+        }
     })
 }
