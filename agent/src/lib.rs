@@ -29,6 +29,10 @@ use nudge_core::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::shared::{run, Shared};
+
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 use crate::state::{props_from_js, State};
 
 /// The running agent, held by the loader behind `window.nudge`.

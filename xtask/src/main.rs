@@ -111,7 +111,7 @@ fn build_agent() -> Result {
     let esbuild = esbuild.to_string_lossy();
     let common = [
         "--minify",
-        "--target=es2019",
+        "--target=es2020",
         "--legal-comments=inline",
         "--log-level=warning",
     ];
