@@ -123,7 +123,7 @@ impl State {
     }
 
     pub fn track(&mut self, name: &str, properties: Map, shared: &Rc<Shared>) {
-        if let Err(reason) = check_name(name) {
+        if let Err(reason) = check_identifier(name) {
             self.opts
                 .debug_warn(&format!("track ignored: event name {reason}"));
             return;
@@ -450,10 +450,6 @@ fn campaign_props(id: &str, variant: Option<&str>, extra: Option<(&str, &str)>) 
         props.insert(k, v);
     }
     props
-}
-
-fn check_name(name: &str) -> Result<(), String> {
-    check_identifier(name).map_err(|r| r.replace("identifier", "event name"))
 }
 
 /// Converts loose JS input into an event property map (non-objects become `{}`).

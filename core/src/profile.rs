@@ -280,7 +280,7 @@ impl Profile {
                 while !s.is_char_boundary(end) {
                     end -= 1;
                 }
-                Value::String(s[..end].to_owned())
+                Value::String(s.get(..end).unwrap_or_default().to_owned())
             }
             Value::Array(_) | Value::Object(_) => return,
             other => other.clone(),

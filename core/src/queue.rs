@@ -92,7 +92,9 @@ impl Outbox {
 
     /// The endpoint accepted the first `count` events.
     pub fn acknowledge(&mut self, count: usize) {
-        self.events.drain(..count.min(self.events.len()));
+        for _ in 0..count {
+            self.events.pop_front();
+        }
         self.failures = 0;
         self.next_attempt_at = 0;
     }

@@ -171,7 +171,7 @@ impl<'a> Fields<'a> {
 /// itself when it is short.
 pub(crate) fn describe(value: &Value) -> String {
     match value {
-        Value::String(s) if s.chars().count() <= 40 => format!("\"{s}\""),
+        Value::String(s) if s.len() <= 40 => format!("\"{s}\""),
         Value::Number(n) => fmt_num(*n),
         Value::Bool(b) => b.to_string(),
         other => other.type_name().to_owned(),

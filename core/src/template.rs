@@ -15,12 +15,8 @@ use crate::value::Value;
 pub fn render(template: &str, attributes: &Attributes, extra: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start + 2..].find("}}") else {
-            break;
-        };
-        out.push_str(&rest[..start]);
-        let inner = &rest[start + 2..start + 2 + len];
+    while let Some((before, inner, after)) = next_field(rest) {
+        out.push_str(before);
         let (name, fallback) = inner.split_once('|').unwrap_or((inner, ""));
         let name = name.trim();
         let value = extra
@@ -30,10 +26,24 @@ pub fn render(template: &str, attributes: &Attributes, extra: &[(&str, &str)]) -
             .or_else(|| resolve(attributes, name))
             .filter(|v| !v.trim().is_empty());
         out.push_str(value.as_deref().unwrap_or(fallback.trim()));
-        rest = &rest[start + 2 + len + 2..];
+        rest = after;
     }
     out.push_str(rest);
     out
+}
+
+/// Splits `text` around its first `{{field}}`: (before, field, after).
+/// Byte scanning with `get` rather than substring search and indexing: no
+/// panicking paths, and no general string-search code in the agent.
+fn next_field(text: &str) -> Option<(&str, &str, &str)> {
+    let bytes = text.as_bytes();
+    let open = bytes.windows(2).position(|w| w == b"{{")?;
+    let close = bytes.get(open + 2..)?.windows(2).position(|w| w == b"}}")? + open + 2;
+    Some((
+        text.get(..open)?,
+        text.get(open + 2..close)?,
+        text.get(close + 2..)?,
+    ))
 }
 
 fn resolve(attributes: &Attributes, name: &str) -> Option<String> {
