@@ -2,7 +2,7 @@
 // Up", the coupon, and batches reaching the collect endpoint with retries.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, open, waitForCampaign, campaignDom, scrollTo, sleep } from "./harness.mjs";
+import { launch, open, waitForCampaign, waitForFocusInCampaign, campaignDom, scrollTo, sleep } from "./harness.mjs";
 
 const shops = [];
 after(async () => { for (const shop of shops) await shop.close(); });
@@ -15,6 +15,7 @@ test("the email form validates inline, then identifies, tracks Signed Up and rev
   await scrollTo(page, 30);
   await waitForCampaign(page, "welcome");
   // Focus starts in the email field.
+  await waitForFocusInCampaign(page);
   await page.keyboard.type("not-an-email");
   await page.keyboard.press("Enter");
   let dom = await campaignDom(page, "welcome");

@@ -47,6 +47,11 @@ export async function waitForCampaign(page, id, timeout = 5000) {
   await page.waitForSelector(`nudge-campaign[data-campaign="${id}"]`, { state: "attached", timeout });
 }
 
+/** A modal takes focus in the frame after it is inserted. */
+export async function waitForFocusInCampaign(page) {
+  await page.waitForFunction(() => document.activeElement && document.activeElement.localName === "nudge-campaign", null, { timeout: 2000 });
+}
+
 /**
  * What a campaign renders, read through the DevTools protocol (its shadow root
  * is closed to page scripts): its text, elements, and attributes.

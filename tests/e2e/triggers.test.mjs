@@ -3,7 +3,7 @@
 // the back button on a phone, and time passing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, open, shownCampaigns, waitForCampaign, campaignDom, scrollTo } from "./harness.mjs";
+import { launch, open, shownCampaigns, waitForCampaign, waitForFocusInCampaign, campaignDom, scrollTo } from "./harness.mjs";
 
 let shop;
 before(async () => { shop = await launch(); });
@@ -32,8 +32,8 @@ test("scrolling a quarter of the page shows the welcome popup, an accessible dia
   const dialog = dom.elements.find((e) => e.attrs.role === "dialog");
   assert.equal(dialog.attrs["aria-modal"], "true");
   assert.match(dom.text, /Welcome! Here is 10% off/);
-  // Focus moved into the dialog (the email field); Esc closes it and hands focus back.
-  assert.equal(await page.evaluate(() => document.activeElement.localName), "nudge-campaign");
+  // Focus moves into the dialog (the email field); Esc closes it and hands focus back.
+  await waitForFocusInCampaign(page);
   await page.keyboard.press("Escape");
   assert.deepEqual(await shownCampaigns(page), []);
   assert.notEqual(await page.evaluate(() => document.activeElement.localName), "nudge-campaign");
@@ -48,6 +48,7 @@ test("Tab stays inside the modal", async () => {
   await open(page, shop.server.url + "/");
   await scrollTo(page, 30);
   await waitForCampaign(page, "welcome");
+  await waitForFocusInCampaign(page);
   for (let i = 0; i < 12; i++) {
     await page.keyboard.press(i % 3 === 0 ? "Shift+Tab" : "Tab");
     assert.equal(await page.evaluate(() => document.activeElement.localName), "nudge-campaign", `after ${i + 1} presses`);

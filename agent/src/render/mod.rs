@@ -335,8 +335,22 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
             .into_iter()
             .find(|e| e.class_name() != "x")
             .or_else(|| panel.clone().dyn_into::<HtmlElement>().ok());
+        // In the next frame: focusing forces style and layout at once, which
+        // would hold the insertion back ~10 ms; in a frame callback that work
+        // is the frame's own (no extra cost) and the dialog paints sooner.
         if let Some(target) = target {
-            let _ = target.focus();
+            let focus = wasm_bindgen::closure::Closure::once_into_js(move || {
+                if target.is_connected() {
+                    let _ = target.focus();
+                }
+            });
+            let scheduled = crate::browser::window()
+                .and_then(|w| w.request_animation_frame(focus.unchecked_ref()).ok());
+            if scheduled.is_none() {
+                let _ = focus
+                    .unchecked_ref::<js_sys::Function>()
+                    .call0(&JsValue::NULL);
+            }
         }
     }
     Ok(Rendered {
