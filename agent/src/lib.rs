@@ -47,11 +47,25 @@ pub struct Agent {
 /// campaigns, and the problems in the console in debug mode).
 #[wasm_bindgen]
 pub fn start(options: JsValue, config: JsValue) -> Agent {
+    let t0 = browser::precise_now();
     js::install_host();
     let opts = options::Options::from_js(&options);
-    let state = State::new(opts, &js::to_value(&config));
+    let t1 = browser::precise_now();
+    let raw = js::to_value(&config);
+    let t2 = browser::precise_now();
+    let state = State::new(opts, &raw);
+    let t3 = browser::precise_now();
     let shared = Shared::new(state);
     let global = trackers::attach_global(&shared.state.borrow(), &shared);
+    let t4 = browser::precise_now();
+    shared.state.borrow().opts.debug_info(&format!(
+        "started in {} µs: options {}, config from JS {}, config + profile {}, listeners {}",
+        us(t4 - t0),
+        us(t1 - t0),
+        us(t2 - t1),
+        us(t3 - t2),
+        us(t4 - t3)
+    ));
     Agent {
         shared,
         _global: global,
@@ -130,6 +144,10 @@ impl Agent {
     pub fn reset(&self) {
         run(&self.shared, Box::new(|state, _| state.reset()));
     }
+}
+
+fn us(ms: f64) -> u64 {
+    (ms * 1000.0) as u64
 }
 
 /// The engine's version, for support requests.

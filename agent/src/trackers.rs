@@ -198,7 +198,10 @@ fn scroll_tracker(
             run_weak(
                 &weak,
                 Box::new(move |state, _| {
-                    state.page.max_scroll = state.page.max_scroll.max(percent)
+                    state.page.max_scroll = state.page.max_scroll.max(percent);
+                    if state.profile.saw_scroll_depth(percent) {
+                        state.save_profile();
+                    }
                 }),
             );
             // Report once per newly crossed threshold.

@@ -363,6 +363,10 @@ pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Mil
     visitor.insert("session_page_views", profile.session_page_views);
     visitor.insert("seconds_on_site", seconds_on_site.floor());
     visitor.insert(
+        "max_scroll_depth",
+        u32::from(profile.max_scroll_depth.max(page.max_scroll)),
+    );
+    visitor.insert(
         "days_since_first_visit",
         crate::profile::days_between(profile.first_seen, now),
     );

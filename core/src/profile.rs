@@ -82,6 +82,8 @@ pub struct Profile {
     pub session_page_views: u32,
     /// Time with a page visible, summed over all visits.
     pub seconds_on_site: f64,
+    /// The deepest scroll (percent of a page) this visitor has reached on any page.
+    pub max_scroll_depth: u8,
     pub cart: Cart,
     pub orders: u32,
     pub total_spent: f64,
@@ -110,6 +112,7 @@ impl Profile {
             page_views: 0,
             session_page_views: 0,
             seconds_on_site: 0.0,
+            max_scroll_depth: 0,
             cart: Cart::default(),
             orders: 0,
             total_spent: 0.0,
@@ -135,6 +138,16 @@ impl Profile {
         }
         self.last_seen = self.last_seen.max(now);
         new_session
+    }
+
+    /// Notes how far down a page the visitor scrolled (percent); returns
+    /// whether that is deeper than ever before (the profile changed).
+    pub fn saw_scroll_depth(&mut self, percent: u8) -> bool {
+        let deeper = percent.min(100) > self.max_scroll_depth;
+        if deeper {
+            self.max_scroll_depth = percent.min(100);
+        }
+        deeper
     }
 
     pub fn is_customer(&self) -> bool {
@@ -432,6 +445,7 @@ impl Profile {
         m.insert("pv", self.page_views);
         m.insert("spv", self.session_page_views);
         m.insert("secs", (self.seconds_on_site * 10.0).round() / 10.0);
+        m.insert("scroll", u32::from(self.max_scroll_depth));
         m.insert(
             "cart",
             Value::from(vec![
@@ -584,6 +598,9 @@ fn read_stored(value: &Value) -> Result<Profile, Vec<Diagnostic>> {
         page_views: int("pv", problems),
         session_page_views: int("spv", problems),
         seconds_on_site: f.number("secs", problems).unwrap_or(0.0).max(0.0),
+        max_scroll_depth: f
+            .number("scroll", problems)
+            .map_or(0, |n| n.clamp(0.0, 100.0) as u8),
         cart: Cart {
             items: cart
                 .first()

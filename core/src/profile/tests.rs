@@ -51,6 +51,8 @@ fn stored_round_trip_and_resets() {
     p.apply(&track(names::PRODUCT_ADDED, &[("price", 9.5.into())], 6));
     p.record("welcome", Some("b"), Outcome::Shown, 7);
     p.set_trait("first_name", &"Ada".into());
+    assert!(p.saw_scroll_depth(40));
+    assert!(!p.saw_scroll_depth(30));
     assert_eq!(Profile::from_stored(&p.to_stored()).unwrap(), p);
 
     for junk in [Value::Null, Value::from("x"), Value::from(vec![1.0]), {
