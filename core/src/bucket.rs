@@ -13,6 +13,11 @@ fn fnv1a32(parts: &[&str]) -> u32 {
     hash
 }
 
+/// A 32-bit FNV-1a fingerprint of some text (ETags, cache keys); not for security.
+pub fn fingerprint(parts: &[&str]) -> u32 {
+    fnv1a32(parts)
+}
+
 /// GrowthBook's `hash(seed, value, version)`: a number in `[0, 1)`, or `None`
 /// for an unknown hash version. Version 2 is unbiased; 1 is kept for old data.
 pub fn hash(seed: &str, value: &str, version: u32) -> Option<f64> {

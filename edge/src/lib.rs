@@ -1,5 +1,44 @@
-//! Nudge's edge companion, a Cloudflare Worker built on `nudge-core`.
+//! Nudge's edge companion: a Cloudflare Worker on `nudge-core`.
 //!
-//! Not built yet: issue #3 (config, event collection, identity, forwarding).
-//! The crate exists so the workspace layout and the core-purity check already
-//! cover it.
+//! Routes (all JSON, each tied to a site key):
+//! - `GET  /v1/config?site=`: the site's validated campaigns + request geo (ETag, short cache).
+//! - `POST /v1/events?site=`: a batch from the agent; validated with core's event model,
+//!   de-duplicated by event id and stored durably (SQLite Durable Object) before the 202.
+//! - `PUT  /v1/admin/sites/{site}/config`: campaign config, behind a bearer secret;
+//!   validated with core's diagnostics (400 lists every problem, nothing half-written).
+//! - anything else: the demo shop and the agent, from static assets.
+//!
+//! Errors: a handler's `Err` is logged with its detail and answered with a plain 500
+//! (workers-rs style); expected refusals are typed [`http::Refusal`]s with a JSON body.
+
+mod assets;
+mod collect;
+mod config_api;
+mod event_log;
+mod http;
+
+use worker::*;
+
+pub use event_log::EventLog;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let label = format!("{:?} {path}", req.method());
+    let result = match (req.method(), path.as_str()) {
+        (Method::Get, "/v1/config") => config_api::get(req, &env).await,
+        (Method::Put, p) if p.starts_with("/v1/admin/sites/") => config_api::put(req, &env).await,
+        (Method::Get, p) if p.starts_with("/v1/admin/sites/") => collect::recent(req, &env).await,
+        (Method::Post, "/v1/events") => collect::post(req, &env).await,
+        (Method::Options, p) if p.starts_with("/v1/") => http::preflight(&req),
+        (_, p) if p.starts_with("/v1/") => {
+            http::Refusal::new(404, "not_found", "no such endpoint").into_response()
+        }
+        _ => assets::serve(req, &env).await,
+    };
+    result.or_else(|error| {
+        // The detail goes to the log, never to the client.
+        console_error!("{label}: {error}");
+        Response::error("internal error", 500)
+    })
+}

@@ -7,6 +7,7 @@
 //!   test          run every test: core (native), agent (headless Chromium), end to end
 //!   bench         build the agent and print its size and speed figures (bench/)
 //!   build-agent   build agent/pkg (wasm-pack + wasm-opt) and print its size
+//!   build-edge    build the Worker (worker-build) and its static site (shop + agent)
 //!   setup         only install the tools
 
 mod tools;
@@ -24,10 +25,13 @@ fn main() -> ExitCode {
         Some("bench") => tools::ensure_build_tools()
             .and_then(|_| tools::ensure_browser())
             .and_then(|_| bench()),
+        Some("build-edge") => tools::ensure_build_tools()
+            .and_then(|_| build_agent())
+            .and_then(|_| build_edge()),
         Some("build-agent") => tools::ensure_build_tools().and_then(|_| build_agent()),
         Some("setup") => tools::ensure_build_tools().and_then(|_| tools::ensure_browser()),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|build-agent|setup>");
+            eprintln!("usage: cargo xtask <demo|test|bench|build-agent|build-edge|setup>");
             return ExitCode::from(2);
         }
     };
@@ -148,15 +152,73 @@ fn build_agent() -> Result {
     )
 }
 
+/// The Worker (worker-build, with local wasm-bindgen, wasm-opt and esbuild so
+/// nothing is downloaded) and its static assets: the demo shop and the agent.
+fn build_edge() -> Result {
+    let root = root();
+    let home = std::env::var("HOME").unwrap_or_default();
+    let bin = |p: &str| root.join(p).to_string_lossy().into_owned();
+    run_in(
+        &root.join("edge"),
+        "worker-build",
+        &["--release"],
+        &[
+            (
+                "WASM_BINDGEN_BIN",
+                &format!("{home}/.cargo/bin/wasm-bindgen"),
+            ),
+            ("WASM_OPT_BIN", &bin("node_modules/.bin/wasm-opt")),
+            ("ESBUILD_BIN", &bin("node_modules/.bin/esbuild")),
+        ],
+    )?;
+    let site = root.join("target/edge-site");
+    let _ = std::fs::remove_dir_all(&site);
+    copy_dir(&root.join("demo-shop/pages"), &site)?;
+    copy_dir(&root.join("demo-shop/public"), &site)?;
+    for file in ["nudge.js", "nudge_agent.js", "nudge_agent_bg.wasm"] {
+        copy_file(
+            &root.join("agent/pkg").join(file),
+            &site.join("nudge").join(file),
+        )?;
+    }
+    Ok(())
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+    }
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copy {}: {e}", from.display()))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result {
+    let entries = std::fs::read_dir(from).map_err(|e| format!("read {}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("read {}: {e}", from.display()))?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            copy_file(&entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 fn bench() -> Result {
     build_agent()?;
     run("node", &["bench/agent.mjs"])
 }
 
+/// The shop, the agent and the edge together, from the Worker on local
+/// workerd at http://127.0.0.1:8787, with the example campaigns loaded.
 fn demo() -> Result {
     tools::ensure_build_tools()?;
     build_agent()?;
-    run("node", &["demo-shop/server.mjs", "--port", "8787"])
+    build_edge()?;
+    run("node", &["tests/support/demo.mjs"])
 }
 
 fn test() -> Result {
@@ -186,7 +248,17 @@ fn test() -> Result {
         &["test", "--headless", "--chrome", "--mode", "no-install"],
         &[],
     )?;
-    // The shipped build, driven end to end through the demo shop.
+    // The shipped builds: the agent end to end through the demo shop, and the
+    // edge Worker on local workerd.
     build_agent()?;
-    run("node", &["--test", "--test-concurrency=1", "tests/e2e/"])
+    build_edge()?;
+    run(
+        "node",
+        &[
+            "--test",
+            "--test-concurrency=1",
+            "tests/e2e/",
+            "tests/edge/",
+        ],
+    )
 }

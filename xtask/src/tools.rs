@@ -7,6 +7,7 @@ use crate::{root, run, Result};
 
 const WASM_BINDGEN: &str = "0.2.130";
 const WASM_PACK: &str = "0.15.1";
+const WORKER_BUILD: &str = "0.8.7";
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
@@ -19,7 +20,8 @@ fn has_version(program: &str, version: &str) -> bool {
     output(program, &["--version"]).is_some_and(|v| v.contains(version))
 }
 
-/// Rust's wasm target, wasm-bindgen-cli, wasm-pack, and the npm tools (wasm-opt, playwright-core).
+/// Rust's wasm target, wasm-bindgen-cli, wasm-pack, worker-build, and the npm tools
+/// (wasm-opt, esbuild, playwright-core, wrangler with the Node 22 it requires).
 pub fn ensure_build_tools() -> Result {
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets
@@ -37,6 +39,12 @@ pub fn ensure_build_tools() -> Result {
     }
     if !has_version("wasm-pack", WASM_PACK) {
         run("cargo", &["install", "wasm-pack", "--version", WASM_PACK])?;
+    }
+    if !has_version("worker-build", WORKER_BUILD) {
+        run(
+            "cargo",
+            &["install", "worker-build", "--version", WORKER_BUILD],
+        )?;
     }
     let root = root();
     let installed = root.join("node_modules/.package-lock.json");

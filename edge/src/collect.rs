@@ -1,0 +1,145 @@
+//! `POST /v1/events?site=`: a batch of Segment-shaped events from the agent.
+//!
+//! The whole batch is validated with core's event model first: one bad event
+//! refuses the batch with every problem listed, and nothing is stored. A valid
+//! batch is written to the site's event log (a SQLite Durable Object, keyed by
+//! event id so repeats are dropped) before the 202 is sent: once acknowledged,
+//! an event is durable.
+
+use nudge_core::event::Event;
+use nudge_core::{Diagnostic, Value as CoreValue};
+use serde_json::{json, Value};
+use worker::{Env, Method, Request, RequestInit, Response, Result};
+
+use crate::http::{json_response, site_param, Refusal};
+
+/// Largest accepted body. The agent sends at most 20 events of ~1 KB.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+pub const MAX_BATCH: usize = 500;
+
+pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
+    let site = match site_param(&req) {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if env
+        .kv("CONFIG")?
+        .get(&format!("config:{site}"))
+        .text()
+        .await?
+        .is_none()
+    {
+        return Refusal::new(404, "unknown_site", format!("no site {site}")).into_response();
+    }
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0);
+    if declared > MAX_BODY_BYTES {
+        return too_large();
+    }
+    let text = req.text().await?;
+    if text.len() > MAX_BODY_BYTES {
+        return too_large();
+    }
+    let events = match read_batch(&text) {
+        Ok(events) => events,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|e| json!({"id": e.id, "body": e.to_wire().to_json()}))
+        .collect();
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(serde_json::to_string(&rows)?.into()));
+    let log = env
+        .durable_object("EVENT_LOG")?
+        .id_from_name(&site)?
+        .get_stub()?;
+    let mut stored = log
+        .fetch_with_request(Request::new_with_init("https://event-log/append", &init)?)
+        .await?;
+    if stored.status_code() != 200 {
+        return Err(worker::Error::RustError(format!(
+            "event log answered {}",
+            stored.status_code()
+        )));
+    }
+    let counts: Value = stored.json().await?;
+    json_response(202, &counts)
+}
+
+fn too_large() -> Result<Response> {
+    Refusal::new(
+        413,
+        "too_large",
+        format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+    )
+    .into_response()
+}
+
+/// Parses `{"batch": [...]}` and every event in it, collecting all problems.
+fn read_batch(text: &str) -> std::result::Result<Vec<Event>, Refusal> {
+    let body: CoreValue = serde_json::from_str(text)
+        .map_err(|e| Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}")))?;
+    let Some(batch) = body.get("batch").and_then(CoreValue::as_array) else {
+        return Err(
+            Refusal::new(400, "invalid_batch", "expected {\"batch\": [events]}").with_problems(
+                vec![Diagnostic::error(
+                    "batch",
+                    "is required and must be an array",
+                )],
+            ),
+        );
+    };
+    if batch.is_empty() || batch.len() > MAX_BATCH {
+        return Err(Refusal::new(
+            400,
+            "invalid_batch",
+            format!("a batch holds 1 to {MAX_BATCH} events, got {}", batch.len()),
+        ));
+    }
+    let mut events = Vec::with_capacity(batch.len());
+    let mut problems = Vec::new();
+    for (i, item) in batch.iter().enumerate() {
+        match Event::from_wire(item, &format!("batch[{i}]")) {
+            Ok(event) => events.push(event),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(events)
+    } else {
+        Err(Refusal::new(
+            400,
+            "invalid_events",
+            format!("{} problems; nothing was stored", problems.len()),
+        )
+        .with_problems(problems))
+    }
+}
+
+/// `GET /v1/admin/sites/{site}/events`: the newest stored events, for support
+/// and tests (bearer token required).
+pub async fn recent(req: Request, env: &Env) -> Result<Response> {
+    let path = req.path();
+    let site = path
+        .strip_prefix("/v1/admin/sites/")
+        .and_then(|r| r.strip_suffix("/events"))
+        .unwrap_or("");
+    if !crate::http::is_site_key(site) {
+        return Refusal::new(404, "not_found", "expected /v1/admin/sites/{site}/events")
+            .into_response();
+    }
+    if !crate::config_api::authorized(&req, env)? {
+        return Refusal::new(401, "unauthorized", "a valid bearer token is required")
+            .into_response();
+    }
+    let log = env
+        .durable_object("EVENT_LOG")?
+        .id_from_name(site)?
+        .get_stub()?;
+    log.fetch_with_str("https://event-log/recent").await
+}

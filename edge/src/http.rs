@@ -1,0 +1,100 @@
+//! Answers: JSON bodies, typed refusals, CORS.
+
+use nudge_core::Diagnostic;
+use serde_json::{json, Value};
+use worker::{Headers, Request, Response, Result};
+
+/// An expected refusal (bad input, unknown site, limits): a status, a stable
+/// machine-readable code, a human message and, for bad input, every problem.
+pub struct Refusal {
+    status: u16,
+    code: &'static str,
+    message: String,
+    problems: Vec<Diagnostic>,
+}
+
+impl Refusal {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn with_problems(mut self, problems: Vec<Diagnostic>) -> Self {
+        self.problems = problems;
+        self
+    }
+
+    pub fn into_response(self) -> Result<Response> {
+        let problems: Vec<Value> = self
+            .problems
+            .iter()
+            .map(|p| json!({"path": p.path, "message": p.message}))
+            .collect();
+        let mut body = json!({"error": self.code, "message": self.message});
+        if !problems.is_empty() {
+            body["problems"] = Value::Array(problems);
+        }
+        json_response(self.status, &body)
+    }
+}
+
+pub fn json_response(status: u16, body: &Value) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json; charset=utf-8")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(Response::ok(body.to_string())?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// The `site` query parameter: present and a plausible site key.
+pub fn site_param(req: &Request) -> std::result::Result<String, Refusal> {
+    let url = req
+        .url()
+        .map_err(|_| Refusal::new(400, "bad_request", "unreadable URL"))?;
+    let site = url
+        .query_pairs()
+        .find(|(k, _)| k == "site")
+        .map(|(_, v)| v.into_owned());
+    match site {
+        Some(s) if is_site_key(&s) => Ok(s),
+        Some(_) => Err(Refusal::new(
+            400,
+            "bad_site",
+            "site must be 1-64 characters of a-z, 0-9, - and _",
+        )),
+        None => Err(Refusal::new(
+            400,
+            "missing_site",
+            "the site query parameter is required",
+        )),
+    }
+}
+
+pub fn is_site_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Preflight for cross-origin calls to the API. Browsers only send one for
+/// non-simple requests; the agent posts `text/plain`, which needs none.
+pub fn preflight(req: &Request) -> Result<Response> {
+    let headers = Headers::new();
+    if let Some(origin) = req.headers().get("origin")? {
+        headers.set("access-control-allow-origin", &origin)?;
+        headers.set("vary", "origin")?;
+    }
+    headers.set("access-control-allow-methods", "GET, POST, PUT, OPTIONS")?;
+    headers.set(
+        "access-control-allow-headers",
+        "content-type, authorization, if-none-match",
+    )?;
+    headers.set("access-control-max-age", "86400")?;
+    Ok(Response::empty()?.with_status(204).with_headers(headers))
+}

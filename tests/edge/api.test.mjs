@@ -1,0 +1,120 @@
+// The edge Worker on local workerd: config, admin writes, event collection.
+// Malformed, oversized, unsigned and unknown requests are refused with clear
+// errors and change nothing; accepted events are stored once.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startEdge } from "../support/edge.mjs";
+
+let edge;
+before(async () => { edge = await startEdge(); });
+after(async () => { await edge.stop(); });
+
+const event = (id, extra = {}) => ({
+  type: "track", event: "Product Added", messageId: id, anonymousId: "anon-1",
+  timestamp: "2026-11-23T10:00:00.000Z", properties: { product_id: "p1", price: 10 }, ...extra,
+});
+const post = (body, site = "demo") => fetch(`${edge.url}/v1/events?site=${site}`, {
+  method: "POST", headers: { "content-type": "text/plain" }, body: typeof body === "string" ? body : JSON.stringify(body),
+});
+const stored = async () => (await (await edge.admin("/v1/admin/sites/demo/events")).json());
+
+test("config: served with geo, ETag and a short private cache", async () => {
+  const r = await fetch(`${edge.url}/v1/config?site=demo`, { headers: { "x-nudge-geo-country": "ca" } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("cache-control"), /max-age=60, stale-while-revalidate/);
+  const config = await r.json();
+  assert.deepEqual(config.geo, { country: "CA", region: null });
+  assert.equal(config.campaigns.length, 9);
+  assert.deepEqual(Object.keys(config.campaigns[0]).slice(0, 3), ["id", "name", "priority"], "key order kept");
+  const again = await fetch(`${edge.url}/v1/config?site=demo`, {
+    headers: { "x-nudge-geo-country": "ca", "if-none-match": r.headers.get("etag") },
+  });
+  assert.equal(again.status, 304);
+  const elsewhere = await fetch(`${edge.url}/v1/config?site=demo`, {
+    headers: { "x-nudge-geo-country": "us", "if-none-match": r.headers.get("etag") },
+  });
+  assert.equal(elsewhere.status, 200, "another country is another body");
+});
+
+test("config: unknown or missing site keys are refused", async () => {
+  assert.equal((await fetch(`${edge.url}/v1/config?site=nope`)).status, 404);
+  const missing = await fetch(`${edge.url}/v1/config`);
+  assert.equal(missing.status, 400);
+  assert.equal((await missing.json()).error, "missing_site");
+  assert.equal((await fetch(`${edge.url}/v1/config?site=Bad%20Site`)).status, 400);
+});
+
+test("admin: writes need the bearer token, and a bad config changes nothing", async () => {
+  const before = await (await fetch(`${edge.url}/v1/config?site=demo`)).text();
+  const put = (body, token) => fetch(`${edge.url}/v1/admin/sites/demo/config`, {
+    method: "PUT", body, headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  assert.equal((await put('{"campaigns": []}')).status, 401);
+  assert.equal((await put('{"campaigns": []}', "wrong")).status, 401);
+  const bad = await edge.admin("/v1/admin/sites/demo/config", {
+    method: "PUT",
+    body: JSON.stringify({ campaigns: [
+      { id: "a", trigger: { scroll_depth: 140 }, content: { layout: "modal", title: "x" } },
+      { id: "b", trigger: { page_view: true }, content: { layout: "popover", title: "x" } },
+    ] }),
+  });
+  assert.equal(bad.status, 400);
+  const refusal = await bad.json();
+  assert.equal(refusal.error, "invalid_config");
+  const paths = refusal.problems.map((p) => p.path);
+  assert.ok(paths.includes("campaigns[0].trigger.scroll_depth"), paths.join());
+  assert.ok(paths.includes("campaigns[1].content.layout"), paths.join());
+  assert.equal((await edge.admin("/v1/admin/sites/demo/config", { method: "PUT", body: "{nope" })).status, 400);
+  assert.equal(await (await fetch(`${edge.url}/v1/config?site=demo`)).text(), before, "nothing half-written");
+});
+
+test("events: accepted once, repeats dropped by event id", async () => {
+  const first = await post({ batch: [event("e-1"), event("e-2")] });
+  assert.equal(first.status, 202);
+  assert.deepEqual(await first.json(), { accepted: 2, duplicates: 0 });
+  const again = await post({ batch: [event("e-2"), event("e-3")] });
+  assert.deepEqual(await again.json(), { accepted: 1, duplicates: 1 });
+  const log = await stored();
+  const ids = log.events.map((e) => e.id).sort();
+  assert.deepEqual(ids.filter((id) => id.startsWith("e-")), ["e-1", "e-2", "e-3"]);
+  const body = JSON.parse(log.events.find((e) => e.id === "e-1").body);
+  assert.equal(body.properties.product_id, "p1");
+});
+
+test("events: malformed batches are refused, naming each field, and store nothing", async () => {
+  const before = (await stored()).total;
+  const cases = [
+    ["{not json", "invalid_json"],
+    ['{"events": []}', "invalid_batch"],
+    ['{"batch": []}', "invalid_batch"],
+    [{ batch: [event("m-1"), event("m-2", { anonymousId: "undefined", timestamp: "yesterday" })] }, "invalid_events"],
+  ];
+  for (const [body, code] of cases) {
+    const r = await post(body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    const refusal = await r.json();
+    assert.equal(refusal.error, code);
+    if (code === "invalid_events") {
+      assert.deepEqual(refusal.problems.map((p) => p.path), ["batch[1].anonymousId", "batch[1].timestamp"]);
+    }
+  }
+  assert.equal((await stored()).total, before, "nothing stored");
+});
+
+test("events: oversized bodies get 413, unknown sites 404", async () => {
+  const huge = JSON.stringify({ batch: [event("big", { properties: { blob: "x".repeat(600 * 1024) } })] });
+  const r = await post(huge);
+  assert.equal(r.status, 413);
+  assert.equal((await r.json()).error, "too_large");
+  assert.equal((await post({ batch: [event("x-1")] }, "nope")).status, 404);
+  assert.equal((await fetch(`${edge.url}/v1/nothing`)).status, 404);
+});
+
+test("the demo shop and the agent are served from the Worker", async () => {
+  for (const path of ["/", "/cart", "/category/shoes", "/product/trail-runner", "/order-confirmation", "/shop.js", "/nudge/nudge.js"]) {
+    const r = await fetch(`${edge.url}${path}`);
+    assert.equal(r.status, 200, path);
+  }
+  const wasm = await fetch(`${edge.url}/nudge/nudge_agent_bg.wasm`);
+  assert.equal(wasm.headers.get("content-type"), "application/wasm");
+});
