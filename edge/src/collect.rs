@@ -68,6 +68,13 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         )));
     }
     let counts: Value = stored.json().await?;
+    // The person's facts (orders, campaign history). People counts each event
+    // id once, so a retry after a failure here is safe.
+    let wire: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(&e.to_wire().to_json()))
+        .collect::<std::result::Result<_, _>>()?;
+    crate::identity_api::people(env, &site, "/observe", Some(&json!({"events": wire}))).await?;
     json_response(202, &counts)
 }
 

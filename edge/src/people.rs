@@ -1,0 +1,542 @@
+//! Persons and their identifiers, per site: a SQLite-backed Durable Object.
+//!
+//! A person has identifiers (anonymous browser ids, a user id, SHA-256 of an
+//! email or phone) and facts (orders, coupons from offsite channels, campaign
+//! history). Browsers only ever name their anonymous id; everything else is
+//! linked by proof: a user token from the shop, a click token from an email or
+//! SMS link, or a signed webhook. An email typed into a popup is kept as an
+//! unverified claim and never links anyone. Merges are appended to `merges`
+//! with their proof and what moved, so they can be audited and undone; two
+//! different user ids are never merged.
+//!
+//! One object per site keeps every lookup a local SQLite query. Its requests
+//! are internal (from this Worker), JSON in and out.
+
+use serde_json::{json, Value};
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, Result, SqlStorage,
+    SqlStorageValue as V, State,
+};
+
+/// Anonymous ids kept per person; the oldest are dropped past this.
+pub const MAX_ANONYMOUS_IDS: usize = 50;
+const MAX_IMPRESSIONS: usize = 20;
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS persons (id TEXT PRIMARY KEY, user_id TEXT UNIQUE, created_at INTEGER NOT NULL,
+        orders INTEGER NOT NULL DEFAULT 0, total_spent REAL NOT NULL DEFAULT 0, unsubscribed INTEGER NOT NULL DEFAULT 0,
+        merged_into TEXT)",
+    "CREATE TABLE IF NOT EXISTS identifiers (kind TEXT NOT NULL, value TEXT NOT NULL, person_id TEXT NOT NULL,
+        verified INTEGER NOT NULL, added_at INTEGER NOT NULL, PRIMARY KEY (kind, value))",
+    "CREATE INDEX IF NOT EXISTS identifiers_by_person ON identifiers (person_id, kind, added_at)",
+    "CREATE TABLE IF NOT EXISTS merges (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+        from_person TEXT NOT NULL, into_person TEXT NOT NULL, proof TEXT NOT NULL, moved TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS coupons (person_id TEXT NOT NULL, code TEXT NOT NULL, issued_at INTEGER NOT NULL,
+        expires_at INTEGER, redeemed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (person_id, code))",
+    "CREATE TABLE IF NOT EXISTS campaigns (person_id TEXT NOT NULL, campaign_id TEXT NOT NULL,
+        impressions TEXT NOT NULL DEFAULT '[]', total INTEGER NOT NULL DEFAULT 0, dismissed_at INTEGER,
+        converted_at INTEGER, PRIMARY KEY (person_id, campaign_id))",
+    "CREATE TABLE IF NOT EXISTS claims (anonymous_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+        at INTEGER NOT NULL, PRIMARY KEY (anonymous_id, kind, value))",
+    "CREATE TABLE IF NOT EXISTS observed (event_id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS used_nonces (nonce TEXT PRIMARY KEY, at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, channel TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)",
+];
+
+#[durable_object]
+pub struct People {
+    state: State,
+}
+
+impl DurableObject for People {
+    fn new(state: State, _env: Env) -> Self {
+        let sql = state.storage().sql();
+        for statement in SCHEMA {
+            if let Err(e) = sql.exec(statement, None) {
+                worker::console_error!("people schema: {e}");
+            }
+        }
+        People { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let db = Db {
+            sql: self.state.storage().sql(),
+            now: worker::Date::now().as_millis() as i64,
+        };
+        let body: Value = if req.path() == "/profile" {
+            Value::Null
+        } else {
+            req.json().await?
+        };
+        // No await below: each request's writes commit together.
+        let answer = match req.path().as_str() {
+            "/observe" => db.observe(&body)?,
+            "/identify" => db.identify(&body)?,
+            "/claim" => db.claim(&body)?,
+            "/hook" => db.hook(&body)?,
+            "/profile" => {
+                let anonymous_id = req
+                    .url()?
+                    .query_pairs()
+                    .find(|(k, _)| k == "anonymous_id")
+                    .map(|(_, v)| v.into_owned());
+                db.profile(anonymous_id.as_deref().unwrap_or(""))?
+            }
+            _ => return Response::error("not found", 404),
+        };
+        Response::from_json(&answer)
+    }
+}
+
+struct Db {
+    sql: SqlStorage,
+    now: i64,
+}
+
+fn text(s: &str) -> V {
+    V::from(s.to_owned())
+}
+
+impl Db {
+    fn rows(&self, query: &str, bindings: Vec<V>) -> Result<Vec<Value>> {
+        self.sql.exec(query, bindings)?.to_array()
+    }
+
+    fn run(&self, query: &str, bindings: Vec<V>) -> Result<usize> {
+        Ok(self.sql.exec(query, bindings)?.rows_written())
+    }
+
+    fn person_of(&self, kind: &str, value: &str) -> Result<Option<String>> {
+        let rows = self.rows(
+            "SELECT person_id FROM identifiers WHERE kind = ? AND value = ?",
+            vec![text(kind), text(value)],
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r["person_id"].as_str())
+            .map(str::to_owned))
+    }
+
+    fn new_person(&self, seed: &str) -> Result<String> {
+        // Unique and stable enough for a primary key inside one site's object.
+        let id = format!(
+            "p_{:x}_{:08x}",
+            self.now,
+            nudge_core::bucket::fingerprint(&[seed, &self.now.to_string()])
+        );
+        self.run(
+            "INSERT INTO persons (id, created_at) VALUES (?, ?)",
+            vec![text(&id), V::Integer(self.now)],
+        )?;
+        Ok(id)
+    }
+
+    fn add_identifier(&self, person: &str, kind: &str, value: &str, verified: bool) -> Result<()> {
+        self.run(
+            "INSERT INTO identifiers (kind, value, person_id, verified, added_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (kind, value) DO UPDATE SET verified = max(verified, excluded.verified)",
+            vec![text(kind), text(value), text(person), V::Integer(i64::from(verified)), V::Integer(self.now)],
+        )?;
+        Ok(())
+    }
+
+    /// The person behind a browser, created on first sight.
+    fn person_for_browser(&self, anonymous_id: &str) -> Result<String> {
+        if let Some(p) = self.person_of("anon", anonymous_id)? {
+            return Ok(p);
+        }
+        let p = self.new_person(anonymous_id)?;
+        self.add_identifier(&p, "anon", anonymous_id, false)?;
+        Ok(p)
+    }
+
+    fn user_id_of(&self, person: &str) -> Result<Option<String>> {
+        let rows = self.rows(
+            "SELECT user_id FROM persons WHERE id = ?",
+            vec![text(person)],
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r["user_id"].as_str())
+            .map(str::to_owned))
+    }
+
+    /// Facts from collected events: orders, campaign history, redeemed coupons.
+    fn observe(&self, body: &Value) -> Result<Value> {
+        let mut applied = 0;
+        for event in body["events"].as_array().into_iter().flatten() {
+            let (Some(anonymous_id), Some(id)) =
+                (event["anonymousId"].as_str(), event["messageId"].as_str())
+            else {
+                continue;
+            };
+            // Each event counts once, whatever retries or replays deliver it again.
+            if self.run(
+                "INSERT OR IGNORE INTO observed (event_id, at) VALUES (?, ?)",
+                vec![text(id), V::Integer(self.now)],
+            )? == 0
+            {
+                continue;
+            }
+            let person = self.person_for_browser(anonymous_id)?;
+            let props = &event["properties"];
+            let campaign = props["campaign_id"].as_str().unwrap_or_default();
+            let at =
+                nudge_core::time::parse_iso8601(event["timestamp"].as_str().unwrap_or_default())
+                    .unwrap_or(self.now);
+            match event["event"].as_str().unwrap_or_default() {
+                "Order Completed" => {
+                    let total = props["total"]
+                        .as_f64()
+                        .or_else(|| props["revenue"].as_f64())
+                        .unwrap_or(0.0)
+                        .max(0.0);
+                    self.run("UPDATE persons SET orders = orders + 1, total_spent = total_spent + ? WHERE id = ?", vec![V::Float(total), text(&person)])?;
+                    if let Some(code) = props["coupon"].as_str() {
+                        self.run(
+                            "UPDATE coupons SET redeemed = 1 WHERE person_id = ? AND code = ?",
+                            vec![text(&person), text(code)],
+                        )?;
+                    }
+                }
+                "Campaign Shown" if !campaign.is_empty() => {
+                    self.record_impression(&person, campaign, at)?
+                }
+                "Campaign Dismissed" if !campaign.is_empty() => {
+                    self.ensure_campaign(&person, campaign)?;
+                    self.run("UPDATE campaigns SET dismissed_at = ? WHERE person_id = ? AND campaign_id = ?", vec![V::Integer(at), text(&person), text(campaign)])?;
+                }
+                "Campaign Converted" if !campaign.is_empty() => {
+                    self.ensure_campaign(&person, campaign)?;
+                    self.run("UPDATE campaigns SET converted_at = ? WHERE person_id = ? AND campaign_id = ?", vec![V::Integer(at), text(&person), text(campaign)])?;
+                }
+                _ => {
+                    // An email or phone typed into a popup: a claim, never a link.
+                    if event["type"] == "identify" {
+                        self.claim(&json!({"anonymous_id": anonymous_id, "email": event["traits"]["email"], "phone": event["traits"]["phone"]}))?;
+                    }
+                }
+            }
+            applied += 1;
+        }
+        Ok(json!({"observed": applied}))
+    }
+
+    fn ensure_campaign(&self, person: &str, campaign: &str) -> Result<()> {
+        self.run(
+            "INSERT OR IGNORE INTO campaigns (person_id, campaign_id) VALUES (?, ?)",
+            vec![text(person), text(campaign)],
+        )?;
+        Ok(())
+    }
+
+    fn record_impression(&self, person: &str, campaign: &str, at: i64) -> Result<()> {
+        self.ensure_campaign(person, campaign)?;
+        let rows = self.rows(
+            "SELECT impressions FROM campaigns WHERE person_id = ? AND campaign_id = ?",
+            vec![text(person), text(campaign)],
+        )?;
+        let mut impressions: Vec<i64> = rows
+            .first()
+            .and_then(|r| r["impressions"].as_str())
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        impressions.push(at);
+        impressions.sort_unstable();
+        let excess = impressions.len().saturating_sub(MAX_IMPRESSIONS);
+        impressions.drain(..excess);
+        self.run(
+            "UPDATE campaigns SET impressions = ?, total = total + 1 WHERE person_id = ? AND campaign_id = ?",
+            vec![text(&serde_json::to_string(&impressions)?), text(person), text(campaign)],
+        )?;
+        Ok(())
+    }
+
+    /// Records what a visitor typed (hashed): evidence for later, never a merge.
+    fn claim(&self, body: &Value) -> Result<Value> {
+        let Some(anonymous_id) = body["anonymous_id"].as_str() else {
+            return Ok(json!({"claimed": 0}));
+        };
+        let mut claimed = 0;
+        for (kind, hash) in [
+            (
+                "email",
+                body["email"].as_str().and_then(crate::tokens::email_hash),
+            ),
+            (
+                "phone",
+                body["phone"].as_str().and_then(crate::tokens::phone_hash),
+            ),
+        ] {
+            if let Some(hash) = hash {
+                claimed += self.run(
+                    "INSERT OR IGNORE INTO claims (anonymous_id, kind, value, at) VALUES (?, ?, ?, ?)",
+                    vec![text(anonymous_id), text(kind), text(&hash), V::Integer(self.now)],
+                )?;
+            }
+        }
+        Ok(json!({"claimed": claimed, "merged": false}))
+    }
+
+    /// Links a browser to a proven identity. `body`: `{anonymous_id, user_id | email_hash,
+    /// proof, nonce?}` (the Worker has verified the token already).
+    fn identify(&self, body: &Value) -> Result<Value> {
+        let anonymous_id = body["anonymous_id"].as_str().unwrap_or_default();
+        let proof = body["proof"].as_str().unwrap_or("unknown");
+        if let Some(nonce) = body["nonce"].as_str() {
+            if self.run(
+                "INSERT OR IGNORE INTO used_nonces (nonce, at) VALUES (?, ?)",
+                vec![text(nonce), V::Integer(self.now)],
+            )? == 0
+            {
+                return Ok(json!({"error": "token_used", "message": "this link was already used"}));
+            }
+        }
+        let browser = self.person_for_browser(anonymous_id)?;
+        let (kind, value) = match (body["user_id"].as_str(), body["email_hash"].as_str()) {
+            (Some(user), _) => ("user", user),
+            (None, Some(hash)) => ("email", hash),
+            _ => return Ok(json!({"error": "no_identity", "message": "nothing proven"})),
+        };
+        let target = match self.person_of(kind, value)? {
+            Some(existing) => existing,
+            None => {
+                if kind == "user" {
+                    if let Some(other) = self.user_id_of(&browser)? {
+                        if other != value {
+                            return Ok(
+                                json!({"error": "user_conflict", "message": "this browser belongs to another user id"}),
+                            );
+                        }
+                    }
+                    self.run(
+                        "UPDATE persons SET user_id = ? WHERE id = ?",
+                        vec![text(value), text(&browser)],
+                    )?;
+                }
+                self.add_identifier(&browser, kind, value, true)?;
+                return Ok(json!({"person": browser, "merged": false}));
+            }
+        };
+        if target == browser {
+            return Ok(json!({"person": target, "merged": false}));
+        }
+        if let (Some(a), Some(b)) = (self.user_id_of(&browser)?, self.user_id_of(&target)?) {
+            if a != b {
+                return Ok(
+                    json!({"error": "user_conflict", "message": "never merging two different user ids"}),
+                );
+            }
+        }
+        self.merge(&browser, &target, proof)?;
+        Ok(json!({"person": target, "merged": true}))
+    }
+
+    /// Moves everything `from` has to `into` and records the merge.
+    fn merge(&self, from: &str, into: &str, proof: &str) -> Result<()> {
+        let moved_identifiers = self.rows(
+            "SELECT kind, value FROM identifiers WHERE person_id = ?",
+            vec![text(from)],
+        )?;
+        let facts = self.rows(
+            "SELECT user_id, orders, total_spent FROM persons WHERE id = ?",
+            vec![text(from)],
+        )?;
+        let fact = facts.first().cloned().unwrap_or(Value::Null);
+        self.run(
+            "UPDATE identifiers SET person_id = ? WHERE person_id = ?",
+            vec![text(into), text(from)],
+        )?;
+        // Clear `from` first: user_id is unique.
+        self.run("UPDATE persons SET merged_into = ?, user_id = NULL, orders = 0, total_spent = 0 WHERE id = ?", vec![text(into), text(from)])?;
+        self.run(
+            "UPDATE persons SET orders = orders + ?, total_spent = total_spent + ?, user_id = coalesce(user_id, ?) WHERE id = ?",
+            vec![
+                V::Integer(fact["orders"].as_i64().unwrap_or(0)),
+                V::Float(fact["total_spent"].as_f64().unwrap_or(0.0)),
+                fact["user_id"].as_str().map_or(V::Null, text),
+                text(into),
+            ],
+        )?;
+        self.run("INSERT OR IGNORE INTO coupons SELECT ?, code, issued_at, expires_at, redeemed FROM coupons WHERE person_id = ?", vec![text(into), text(from)])?;
+        self.run("DELETE FROM coupons WHERE person_id = ?", vec![text(from)])?;
+        for row in self.rows("SELECT campaign_id, impressions, total, dismissed_at, converted_at FROM campaigns WHERE person_id = ?", vec![text(from)])? {
+            let campaign = row["campaign_id"].as_str().unwrap_or_default();
+            self.ensure_campaign(into, campaign)?;
+            let mine = self.rows("SELECT impressions FROM campaigns WHERE person_id = ? AND campaign_id = ?", vec![text(into), text(campaign)])?;
+            let mut impressions: Vec<i64> = mine.first().and_then(|r| r["impressions"].as_str()).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+            let theirs: Vec<i64> = row["impressions"].as_str().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+            impressions.extend(theirs);
+            impressions.sort_unstable();
+            impressions.dedup();
+            let excess = impressions.len().saturating_sub(MAX_IMPRESSIONS);
+            impressions.drain(..excess);
+            self.run(
+                "UPDATE campaigns SET impressions = ?, total = total + ?, dismissed_at = max(coalesce(dismissed_at, 0), coalesce(?, 0)),
+                 converted_at = max(coalesce(converted_at, 0), coalesce(?, 0)) WHERE person_id = ? AND campaign_id = ?",
+                vec![
+                    text(&serde_json::to_string(&impressions)?),
+                    V::Integer(row["total"].as_i64().unwrap_or(0)),
+                    row["dismissed_at"].as_i64().map_or(V::Null, V::Integer),
+                    row["converted_at"].as_i64().map_or(V::Null, V::Integer),
+                    text(into),
+                    text(campaign),
+                ],
+            )?;
+        }
+        self.run(
+            "DELETE FROM campaigns WHERE person_id = ?",
+            vec![text(from)],
+        )?;
+        self.run(
+            "INSERT INTO merges (at, from_person, into_person, proof, moved) VALUES (?, ?, ?, ?, ?)",
+            vec![V::Integer(self.now), text(from), text(into), text(proof), text(&json!({"identifiers": moved_identifiers, "facts": fact}).to_string())],
+        )?;
+        self.cap_anonymous_ids(into)
+    }
+
+    fn cap_anonymous_ids(&self, person: &str) -> Result<()> {
+        let anons = self.rows("SELECT value FROM identifiers WHERE person_id = ? AND kind = 'anon' ORDER BY added_at DESC", vec![text(person)])?;
+        for old in anons.iter().skip(MAX_ANONYMOUS_IDS) {
+            if let Some(value) = old["value"].as_str() {
+                self.run(
+                    "DELETE FROM identifiers WHERE kind = 'anon' AND value = ?",
+                    vec![text(value)],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An inbound offsite event (already signature-checked). `body`: `{id, channel,
+    /// event: {type, user_id?, email?, phone?, data}}`.
+    fn hook(&self, body: &Value) -> Result<Value> {
+        let id = body["id"].as_str().unwrap_or_default();
+        let channel = body["channel"].as_str().unwrap_or_default();
+        let event = &body["event"];
+        if self.run(
+            "INSERT OR IGNORE INTO webhooks (id, channel, at, body) VALUES (?, ?, ?, ?)",
+            vec![
+                text(id),
+                text(channel),
+                V::Integer(self.now),
+                text(&event.to_string()),
+            ],
+        )? == 0
+        {
+            return Ok(json!({"error": "already_processed"}));
+        }
+        let who = if let Some(user) = event["user_id"].as_str() {
+            Some(("user", user.to_owned()))
+        } else if let Some(hash) = event["email"].as_str().and_then(crate::tokens::email_hash) {
+            Some(("email", hash))
+        } else {
+            event["phone"]
+                .as_str()
+                .and_then(crate::tokens::phone_hash)
+                .map(|h| ("phone", h))
+        };
+        let Some((kind, value)) = who else {
+            return Ok(
+                json!({"error": "no_person", "message": "the event names no user_id, email or phone"}),
+            );
+        };
+        // The channel knows this person: a verified identifier.
+        let person = match self.person_of(kind, &value)? {
+            Some(p) => p,
+            None => {
+                let p = self.new_person(&value)?;
+                if kind == "user" {
+                    self.run(
+                        "UPDATE persons SET user_id = ? WHERE id = ?",
+                        vec![text(&value), text(&p)],
+                    )?;
+                }
+                self.add_identifier(&p, kind, &value, true)?;
+                p
+            }
+        };
+        let data = &event["data"];
+        match event["type"].as_str().unwrap_or_default() {
+            "coupon.issued" => {
+                let Some(code) = data["code"].as_str() else {
+                    return Ok(
+                        json!({"error": "invalid_event", "message": "data.code is required"}),
+                    );
+                };
+                let expires = data["expires_at"]
+                    .as_str()
+                    .and_then(nudge_core::time::parse_iso8601);
+                self.run(
+                    "INSERT INTO coupons (person_id, code, issued_at, expires_at) VALUES (?, ?, ?, ?)
+                     ON CONFLICT (person_id, code) DO UPDATE SET expires_at = excluded.expires_at",
+                    vec![text(&person), text(code), V::Integer(self.now), expires.map_or(V::Null, V::Integer)],
+                )?;
+            }
+            "unsubscribed" => {
+                self.run(
+                    "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
+                    vec![text(&person)],
+                )?;
+            }
+            // Kept in `webhooks` for audit; no profile fact follows from them yet.
+            "email.sent" | "email.opened" | "email.clicked" | "sms.sent" | "sms.clicked" => {}
+            other => {
+                return Ok(
+                    json!({"error": "unknown_type", "message": format!("unknown event type {other:?}")}),
+                )
+            }
+        }
+        Ok(json!({"applied": true, "person": person}))
+    }
+
+    /// What the agent needs, in `nudge_core::profile::RemoteFacts`' wire shape.
+    fn profile(&self, anonymous_id: &str) -> Result<Value> {
+        let Some(person) = self.person_of("anon", anonymous_id)? else {
+            return Ok(
+                json!({"orders": 0, "total_spent": 0, "coupons": [], "segments": [], "campaigns": []}),
+            );
+        };
+        let facts = self.rows(
+            "SELECT user_id, orders, total_spent, unsubscribed FROM persons WHERE id = ?",
+            vec![text(&person)],
+        )?;
+        let fact = facts.first().cloned().unwrap_or(Value::Null);
+        let iso = |v: &Value| v.as_i64().map(nudge_core::time::to_iso8601);
+        let coupons: Vec<Value> = self
+            .rows("SELECT code, issued_at, expires_at, redeemed FROM coupons WHERE person_id = ? ORDER BY issued_at", vec![text(&person)])?
+            .iter()
+            .map(|c| json!({"code": c["code"], "issued_at": iso(&c["issued_at"]), "expires_at": iso(&c["expires_at"]), "redeemed": c["redeemed"].as_i64() == Some(1)}))
+            .collect();
+        let campaigns: Vec<Value> = self
+            .rows("SELECT campaign_id, impressions, total, dismissed_at, converted_at FROM campaigns WHERE person_id = ?", vec![text(&person)])?
+            .iter()
+            .map(|c| {
+                let impressions: Value = c["impressions"].as_str().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(json!([]));
+                json!({"id": c["campaign_id"], "imp": impressions, "total": c["total"], "dismissed": c["dismissed_at"], "converted": c["converted_at"]})
+            })
+            .collect();
+        let orders = fact["orders"].as_i64().unwrap_or(0);
+        let verified = !self
+            .rows(
+                "SELECT 1 FROM identifiers WHERE person_id = ? AND kind = 'email' AND verified = 1",
+                vec![text(&person)],
+            )?
+            .is_empty();
+        let mut segments = Vec::new();
+        if orders > 0 {
+            segments.push("customer");
+        }
+        if orders >= 3 {
+            segments.push("vip");
+        }
+        if verified && fact["unsubscribed"].as_i64() != Some(1) {
+            segments.push("email_subscriber");
+        }
+        Ok(json!({
+            "user_id": fact["user_id"], "orders": orders, "total_spent": fact["total_spent"],
+            "coupons": coupons, "segments": segments, "campaigns": campaigns,
+        }))
+    }
+}
