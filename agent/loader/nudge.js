@@ -27,7 +27,7 @@
     api[m] = function () {
       var args = [].slice.call(arguments);
       if (!agent) queue.push([m].concat(args));
-      else try { agent[m](args[0], args[1]); } catch (err) { report(m + " failed", err); }
+      else try { agent[m](args[0], args[1], args[2]); } catch (err) { report(m + " failed", err); }
       return api;
     };
   });
@@ -55,6 +55,13 @@
     } catch (err) { return Promise.resolve(0); }
   };
 
+  // Reads a URL as text; resolves to null on any failure, never rejects.
+  var get = function (url) {
+    try {
+      return fetch(url, { credentials: "omit" }).then(function (r) { return r.ok ? r.text() : null; }, function () { return null; });
+    } catch (err) { return Promise.resolve(null); }
+  };
+
   // Single-page apps: turn history changes into an event the agent listens to.
   ["pushState", "replaceState"].forEach(function (name) {
     var original = history[name];
@@ -65,9 +72,12 @@
     };
   });
 
+  var local = collect === "off";
+  var endpoint = function (path) { return local ? "off" : at(path + "?site=" + encodeURIComponent(site)); };
   var options = {
-    site: site, debug: debug, post: post,
-    collect: collect === "off" ? "off" : collect || at("/v1/events?site=" + encodeURIComponent(site)),
+    site: site, debug: debug, post: post, get: get,
+    collect: local ? "off" : collect || endpoint("/v1/events"),
+    profile: data("profile") || endpoint("/v1/profile"), identify: data("identify") || endpoint("/v1/identify"),
     consent: data("consent"), spa: data("spa"), country: data("country")
   };
   var config = fetch(data("config") || at("/v1/config?site=" + encodeURIComponent(site)), { credentials: "omit" })

@@ -13,6 +13,7 @@
 mod browser;
 mod js;
 mod options;
+mod remote;
 mod render;
 mod shared;
 mod state;
@@ -57,6 +58,15 @@ pub fn start(options: JsValue, config: JsValue) -> Agent {
     let t3 = browser::precise_now();
     let shared = Shared::new(state);
     let global = trackers::attach_global(&shared.state.borrow(), &shared);
+    // The edge's view of this person, in the background.
+    let click_token = remote::take_click_token();
+    run(
+        &shared,
+        Box::new(move |state, shared| match click_token {
+            Some(token) => remote::identify(state, shared, ("clickToken", &token)),
+            None => remote::refresh_profile(state, shared),
+        }),
+    );
     let t4 = browser::precise_now();
     shared.state.borrow().opts.debug_info(&format!(
         "started in {} µs: options {}, config from JS {}, config + profile {}, listeners {}",
@@ -103,16 +113,24 @@ impl Agent {
         );
     }
 
-    /// `nudge.identify(userId?, traits?)`, as analytics.js: traits may come first.
-    pub fn identify(&self, user_id: JsValue, traits: JsValue) {
-        let (user_id, traits) = match user_id.as_string() {
-            Some(id) => (Some(id), props_from_js(&traits)),
-            None if user_id.is_object() => (None, props_from_js(&user_id)),
-            None => (None, props_from_js(&traits)),
+    /// `nudge.identify(userId?, traits?, {token}?)`, as analytics.js: traits may
+    /// come first. `token` is a user token from the shop's backend: with it the
+    /// edge links this browser to the customer's other devices.
+    pub fn identify(&self, user_id: JsValue, traits: JsValue, options: JsValue) {
+        let (user_id, traits, options) = match user_id.as_string() {
+            Some(id) => (Some(id), props_from_js(&traits), options),
+            None if user_id.is_object() => (None, props_from_js(&user_id), traits),
+            None => (None, props_from_js(&traits), options),
         };
+        let token = js::get_string(&options, "token");
         run(
             &self.shared,
-            Box::new(move |state, shared| state.identify(user_id, traits, shared)),
+            Box::new(move |state, shared| {
+                state.identify(user_id, traits, shared);
+                if let Some(token) = token {
+                    remote::identify(state, shared, ("userToken", &token));
+                }
+            }),
         );
     }
 

@@ -22,6 +22,11 @@ pub struct Options {
     pub flush_ms: u32,
     /// The loader's `post(url, body, beacon) -> Promise<status>` helper.
     pub post: Option<js_sys::Function>,
+    /// The loader's `get(url) -> Promise<text | null>` helper.
+    pub get: Option<js_sys::Function>,
+    /// The edge's `/v1/profile` and `/v1/identify` (none in local-only mode).
+    pub profile_url: Option<String>,
+    pub identify_url: Option<String>,
 }
 
 impl Options {
@@ -50,9 +55,10 @@ impl Options {
             country,
             batch_size: number("batchSize").map_or(20, |n| n.clamp(1.0, 100.0) as usize),
             flush_ms: number("flushMs").map_or(3000, |n| n.clamp(100.0, 60_000.0) as u32),
-            post: js_sys::Reflect::get(js_value, &JsValue::from_str("post"))
-                .ok()
-                .and_then(|f| f.dyn_into().ok()),
+            post: function(js_value, "post"),
+            get: function(js_value, "get"),
+            profile_url: text("profile").filter(|c| c != "off"),
+            identify_url: text("identify").filter(|c| c != "off"),
         }
     }
 
@@ -78,3 +84,9 @@ impl Options {
 }
 
 use wasm_bindgen::JsCast;
+
+fn function(object: &JsValue, key: &str) -> Option<js_sys::Function> {
+    js_sys::Reflect::get(object, &JsValue::from_str(key))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+}

@@ -51,6 +51,7 @@ fn merge_fields_render_as_text_in_a_closed_shadow_root() {
     a.identify(
         JsValue::UNDEFINED,
         js::from_value(&js::parse(r#"{"first_name": "<b id=evil>x</b>"}"#).unwrap()),
+        JsValue::UNDEFINED,
     );
     a.page(JsValue::UNDEFINED);
     assert_eq!(
@@ -110,6 +111,7 @@ fn regex_conditions_use_the_browsers_regexp() {
     a.identify(
         JsValue::UNDEFINED,
         js::from_value(&js::parse(r#"{"plan": "pro-annual"}"#).unwrap()),
+        JsValue::UNDEFINED,
     );
     a.page(JsValue::UNDEFINED);
     assert_eq!(rendered_text(&a, "h2").as_deref(), Some("Pro"));
@@ -123,6 +125,7 @@ fn regex_conditions_use_the_browsers_regexp() {
     b.identify(
         JsValue::UNDEFINED,
         js::from_value(&js::parse(r#"{"plan": "("}"#).unwrap()),
+        JsValue::UNDEFINED,
     );
     b.page(JsValue::UNDEFINED);
     assert!(b.shared.state.borrow().config.campaigns.is_empty());

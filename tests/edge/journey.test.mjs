@@ -1,0 +1,113 @@
+// One person, several devices and channels, through real browsers on the
+// Worker: a desktop customer, their phone arriving from a signed email link,
+// and a coupon sent by email showing up on the site.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { startEdge } from "../support/edge.mjs";
+import { userToken, clickToken, webhook } from "../support/tokens.mjs";
+
+let edge, browser;
+before(async () => {
+  edge = await startEdge();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+});
+after(async () => { await browser?.close(); await edge?.stop(); });
+
+async function visit(page, path) {
+  await page.goto(`${edge.url}${path}`);
+  await page.waitForFunction(() => window.nudge && window.nudge.ready);
+}
+
+async function scrollDown(page) {
+  for (let i = 0; i < 30; i++) {
+    const seen = await page.evaluate(() => (scrollY / Math.max(1, document.documentElement.scrollHeight - innerHeight)) * 100);
+    if (seen >= 60) break;
+    await page.mouse.wheel(0, 200);
+    await page.waitForTimeout(30);
+  }
+  await page.waitForTimeout(300);
+}
+
+const shown = (page) => page.$$eval("nudge-campaign", (hosts) => hosts.map((h) => h.getAttribute("data-campaign")));
+
+async function buyOnDesktop(userId) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await visit(page, "/product/wool-coat");
+  await page.evaluate(() => document.querySelector("#add-to-cart").click());
+  await visit(page, "/checkout");
+  await page.fill("input[name=first_name]", "Ada");
+  await page.fill("input[name=email]", "ada@example.com");
+  await page.fill("input[name=address]", "1 Fjord Road");
+  // What the shop's backend renders for a logged-in customer: a signed user token.
+  await page.evaluate(([id, token]) => window.nudge.identify(id, {}, { token }), [userId, userToken(userId)]);
+  await page.click("button[type=submit]");
+  await page.waitForURL("**/order-confirmation");
+  await page.waitForFunction(() => window.nudge && window.nudge.ready);
+  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+  const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
+  for (let i = 0; i < 50; i++) {
+    const facts = await (await fetch(`${edge.url}/v1/profile?site=demo&anonymousId=${anonymousId}`)).json();
+    if (facts.orders === 1 && facts.user_id === userId) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { context, page, anonymousId };
+}
+
+test("the phone that arrives through a signed email link is never offered the first-purchase coupon", async () => {
+  const desktop = await buyOnDesktop("user-ada");
+  const phoneOptions = { viewport: { width: 390, height: 760 }, hasTouch: true, isMobile: true };
+
+  // A stranger's phone gets the welcome offer: the test can tell.
+  const stranger = await (await browser.newContext(phoneOptions)).newPage();
+  await visit(stranger, "/");
+  await scrollDown(stranger);
+  assert.ok((await shown(stranger)).includes("welcome"));
+
+  const phone = await (await browser.newContext(phoneOptions)).newPage();
+  await phone.goto(`${edge.url}/?nudge_t=${clickToken({ u: "user-ada" })}&utm_source=email`);
+  await phone.waitForFunction(() => window.nudge && window.nudge.ready && window.nudge.debug().profile.orders === 1, null, { timeout: 10_000 });
+  assert.ok(!phone.url().includes("nudge_t"), "the token left the address bar");
+  assert.ok(phone.url().includes("utm_source=email"));
+  await scrollDown(phone);
+  assert.ok(!(await shown(phone)).includes("welcome"));
+  await desktop.context.close();
+});
+
+test("a coupon issued by an email webhook shows the coupon-reminder banner on the next page", async () => {
+  const desktop = await buyOnDesktop("user-bea");
+  const r = await webhook(`${edge.url}/v1/hooks/klaviyo?site=demo`, {
+    type: "coupon.issued", user_id: "user-bea", data: { code: "COMEBACK20", expires_at: "2099-01-01T00:00:00Z" },
+  });
+  assert.equal(r.status, 200);
+  await visit(desktop.page, "/category/shoes");
+  await desktop.page.waitForSelector('nudge-campaign[data-campaign="coupon-reminder"]', { state: "attached", timeout: 10_000 });
+  const profile = await desktop.page.evaluate(() => window.nudge.debug().profile);
+  assert.deepEqual(profile.coupons.map((c) => c.code), ["COMEBACK20"]);
+  await desktop.context.close();
+});
+
+test("an email typed into the welcome popup links nobody", async () => {
+  const victim = await buyOnDesktop("user-cy");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await visit(page, "/");
+  await scrollDown(page);
+  await page.waitForSelector('nudge-campaign[data-campaign="welcome"]', { state: "attached" });
+  await page.waitForFunction(() => document.activeElement && document.activeElement.localName === "nudge-campaign");
+  await page.keyboard.type("ada@example.com");
+  await page.keyboard.press("Enter");
+  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+  await page.waitForTimeout(500);
+  await visit(page, "/cart");
+  const profile = await page.evaluate(() => window.nudge.debug().profile);
+  assert.equal(profile.orders, 0);
+  assert.deepEqual(profile.coupons, []);
+  await context.close();
+  await victim.context.close();
+});
