@@ -28,6 +28,9 @@ pub struct Geo {
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     pub site: Option<String>,
+    /// Origins (`https://shop.example`) whose pages may call the edge's API
+    /// for this site from the browser; the edge's own origin always may.
+    pub origins: Vec<String>,
     pub campaigns: Vec<Campaign>,
     pub saved_groups: SavedGroups,
     pub geo: Geo,
@@ -49,7 +52,14 @@ impl Config {
             return (config, problems);
         };
         f.unknown_keys(
-            &["version", "site", "campaigns", "saved_groups", "geo"],
+            &[
+                "version",
+                "site",
+                "origins",
+                "campaigns",
+                "saved_groups",
+                "geo",
+            ],
             &mut problems,
         );
         if let Some(version) = f.number("version", &mut problems) {
@@ -61,6 +71,23 @@ impl Config {
             }
         }
         config.site = f.str("site", &mut problems).map(str::to_owned);
+        for (i, origin) in f
+            .array("origins", &mut problems)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            match origin.as_str().filter(|o| is_origin(o)) {
+                Some(o) => config.origins.push(o.to_ascii_lowercase()),
+                None => problems.push(Diagnostic::error(
+                    format!("origins[{i}]"),
+                    format!(
+                        "must be an origin like \"https://shop.example\", got {}",
+                        describe(origin)
+                    ),
+                )),
+            }
+        }
         if let Some(groups) = f.get("saved_groups") {
             let (groups, group_problems) = SavedGroups::from_value(groups);
             config.saved_groups = groups;
@@ -624,6 +651,14 @@ fn read_variants(
         ));
     }
     variants
+}
+
+/// `scheme://host[:port]`, nothing after: what a browser sends in `Origin`.
+fn is_origin(text: &str) -> bool {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    rest.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' ', '@']))
 }
 
 fn is_safe_url(url: &str) -> bool {

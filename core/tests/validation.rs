@@ -118,3 +118,16 @@ fn structural_errors() {
         ],
     );
 }
+
+#[test]
+fn origins_must_be_bare_origins() {
+    let ok = r#"{"origins": ["https://shop.example", "http://127.0.0.1:8787"], "campaigns": []}"#;
+    check(ok, &[]);
+    check(
+        r#"{"origins": ["https://shop.example/path", 3], "campaigns": []}"#,
+        &[
+            "origins[0]: must be an origin like \"https://shop.example\", got \"https://shop.example/path\"",
+            "origins[1]: must be an origin like \"https://shop.example\", got 3",
+        ],
+    );
+}

@@ -22,15 +22,30 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         Ok(site) => site,
         Err(refusal) => return refusal.into_response(),
     };
-    if env
-        .kv("CONFIG")?
-        .get(&format!("config:{site}"))
-        .text()
+    let client = req
+        .headers()
+        .get("cf-connecting-ip")?
+        .unwrap_or_else(|| "local".into());
+    if !env
+        .rate_limiter("EVENTS_LIMITER")?
+        .limit(format!("{site}:{client}"))
         .await?
-        .is_none()
+        .success
     {
-        return Refusal::new(404, "unknown_site", format!("no site {site}")).into_response();
+        return Refusal::new(
+            429,
+            "rate_limited",
+            "too many requests from this client for this site; retry later",
+        )
+        .into_response();
     }
+    let Some(config) = crate::http::site_config(env, &site).await? else {
+        return Refusal::new(404, "unknown_site", format!("no site {site}")).into_response();
+    };
+    let verdict = match crate::cors::check(&req, &config)? {
+        Ok(verdict) => verdict,
+        Err(refusal) => return refusal.into_response(),
+    };
     let declared = req
         .headers()
         .get("content-length")?
@@ -75,7 +90,7 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         .map(|e| serde_json::from_str(&e.to_wire().to_json()))
         .collect::<std::result::Result<_, _>>()?;
     crate::identity_api::people(env, &site, "/observe", Some(&json!({"events": wire}))).await?;
-    json_response(202, &counts)
+    crate::cors::apply(json_response(202, &counts)?, &verdict)
 }
 
 fn too_large() -> Result<Response> {

@@ -24,6 +24,10 @@ pub async fn get(req: Request, env: &Env) -> Result<Response> {
         return Refusal::new(404, "unknown_site", format!("no config for site {site}"))
             .into_response();
     };
+    let verdict = match crate::cors::check(&req, &text)? {
+        Ok(verdict) => verdict,
+        Err(refusal) => return refusal.into_response(),
+    };
     let (country, region) = geo(&req, env)?;
     let etag = format!(
         "\"{:08x}\"",
@@ -41,14 +45,14 @@ pub async fn get(req: Request, env: &Env) -> Result<Response> {
         "private, max-age=60, stale-while-revalidate=600",
     )?;
     if req.headers().get("if-none-match")?.as_deref() == Some(etag.as_str()) {
-        return Ok(Response::empty()?.with_status(304).with_headers(headers));
+        return crate::cors::apply(
+            Response::empty()?.with_status(304).with_headers(headers),
+            &verdict,
+        );
     }
     headers.set("content-type", "application/json; charset=utf-8")?;
-    Ok(Response::ok(with_geo(
-        &text,
-        &json!({"country": country, "region": region}),
-    ))?
-    .with_headers(headers))
+    let body = with_geo(&text, &json!({"country": country, "region": region}));
+    crate::cors::apply(Response::ok(body)?.with_headers(headers), &verdict)
 }
 
 /// The stored config text with `"geo"` added as its last member (so it wins

@@ -82,19 +82,38 @@ pub fn is_site_key(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// Preflight for cross-origin calls to the API. Browsers only send one for
-/// non-simple requests; the agent posts `text/plain`, which needs none.
-pub fn preflight(req: &Request) -> Result<Response> {
+/// Preflight for cross-origin calls to the API: answered only for origins
+/// the site lists. (The agent posts `text/plain`, which needs none.)
+pub async fn preflight(req: &Request, env: &worker::Env) -> Result<Response> {
+    let site = match site_param(req) {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(config) = site_config(env, &site).await? else {
+        return Refusal::new(404, "unknown_site", format!("no site {site}")).into_response();
+    };
+    let verdict = match crate::cors::check(req, &config)? {
+        Ok(verdict) => verdict,
+        Err(refusal) => return refusal.into_response(),
+    };
     let headers = Headers::new();
-    if let Some(origin) = req.headers().get("origin")? {
-        headers.set("access-control-allow-origin", &origin)?;
-        headers.set("vary", "origin")?;
-    }
-    headers.set("access-control-allow-methods", "GET, POST, PUT, OPTIONS")?;
+    headers.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
     headers.set(
         "access-control-allow-headers",
-        "content-type, authorization, if-none-match",
+        "content-type, if-none-match",
     )?;
     headers.set("access-control-max-age", "86400")?;
-    Ok(Response::empty()?.with_status(204).with_headers(headers))
+    crate::cors::apply(
+        Response::empty()?.with_status(204).with_headers(headers),
+        &verdict,
+    )
+}
+
+/// The site's stored config text, if the site exists.
+pub async fn site_config(env: &worker::Env, site: &str) -> Result<Option<String>> {
+    Ok(env
+        .kv("CONFIG")?
+        .get(&format!("config:{site}"))
+        .text()
+        .await?)
 }

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, RequestInit, Response, Result};
 
+use crate::cors::Verdict;
 use crate::http::{json_response, site_param, Refusal};
 use crate::tokens;
 
@@ -48,11 +49,40 @@ fn site_secret(env: &Env) -> Option<Vec<u8>> {
 }
 
 /// `POST /v1/identify?site=` with `{anonymousId, userToken | clickToken | email | phone}`.
-pub async fn identify(mut req: Request, env: &Env) -> Result<Response> {
-    let site = match site_param(&req) {
+/// The site's CORS verdict for a browser call, or the refusal to send.
+async fn browser_call(
+    req: &Request,
+    env: &Env,
+) -> Result<std::result::Result<(String, Verdict), Response>> {
+    let site = match site_param(req) {
         Ok(site) => site,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return Ok(Err(refusal.into_response()?)),
     };
+    let Some(config) = crate::http::site_config(env, &site).await? else {
+        return Ok(Err(Refusal::new(
+            404,
+            "unknown_site",
+            format!("no site {site}"),
+        )
+        .into_response()?));
+    };
+    match crate::cors::check(req, &config)? {
+        Ok(verdict) => Ok(Ok((site, verdict))),
+        Err(refusal) => Ok(Err(refusal.into_response()?)),
+    }
+}
+
+pub async fn identify(req: Request, env: &Env) -> Result<Response> {
+    let (site, verdict) = match browser_call(&req, env).await? {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    let response = identify_for(req, env, &site).await?;
+    crate::cors::apply(response, &verdict)
+}
+
+async fn identify_for(mut req: Request, env: &Env, site: &str) -> Result<Response> {
+    let site = site.to_owned();
     let body: Value = match serde_json::from_str(&req.text().await?) {
         Ok(body) => body,
         Err(e) => {
@@ -151,9 +181,9 @@ fn no_secret() -> Result<Response> {
 /// `GET /v1/profile?site=&anonymousId=`: what the agent should know about this
 /// browser's person (orders, coupons, campaign history from every device).
 pub async fn profile(req: Request, env: &Env) -> Result<Response> {
-    let site = match site_param(&req) {
-        Ok(site) => site,
-        Err(refusal) => return refusal.into_response(),
+    let (site, verdict) = match browser_call(&req, env).await? {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
     };
     let url = req.url()?;
     let anonymous_id = url
@@ -168,7 +198,7 @@ pub async fn profile(req: Request, env: &Env) -> Result<Response> {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("anonymous_id", &anonymous_id);
     let answer = people(env, &site, &format!("/profile?{}", query.finish()), None).await?;
-    json_response(200, &answer)
+    crate::cors::apply(json_response(200, &answer)?, &verdict)
 }
 
 /// `POST /v1/hooks/{channel}?site=`: an offsite event, signed Standard-Webhooks style.

@@ -18,6 +18,7 @@
 mod assets;
 mod collect;
 mod config_api;
+mod cors;
 mod event_log;
 mod http;
 mod identity_api;
@@ -41,7 +42,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, "/v1/identify") => identity_api::identify(req, &env).await,
         (Method::Get, "/v1/profile") => identity_api::profile(req, &env).await,
         (Method::Post, p) if p.starts_with("/v1/hooks/") => identity_api::hook(req, &env).await,
-        (Method::Options, p) if p.starts_with("/v1/") => http::preflight(&req),
+        (Method::Options, p) if p.starts_with("/v1/") => http::preflight(&req, &env).await,
         (_, p) if p.starts_with("/v1/") => {
             http::Refusal::new(404, "not_found", "no such endpoint").into_response()
         }

@@ -118,3 +118,40 @@ test("the demo shop and the agent are served from the Worker", async () => {
   const wasm = await fetch(`${edge.url}/nudge/nudge_agent_bg.wasm`);
   assert.equal(wasm.headers.get("content-type"), "application/wasm");
 });
+
+test("CORS: only the origins the site lists may call from a browser", async () => {
+  const listed = "http://localhost:8787";
+  const config = await fetch(`${edge.url}/v1/config?site=demo`, { headers: { origin: listed } });
+  assert.equal(config.headers.get("access-control-allow-origin"), listed);
+  const same = await fetch(`${edge.url}/v1/config?site=demo`, { headers: { origin: edge.url } });
+  assert.equal(same.status, 200, "the Worker's own origin");
+  assert.equal(same.headers.get("access-control-allow-origin"), null);
+  const preflight = await fetch(`${edge.url}/v1/events?site=demo`, { method: "OPTIONS", headers: { origin: listed } });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get("access-control-allow-origin"), listed);
+  const before = (await stored()).total;
+  for (const [method, path, body] of [
+    ["GET", "/v1/config?site=demo"], ["OPTIONS", "/v1/events?site=demo"],
+    ["POST", "/v1/events?site=demo", JSON.stringify({ batch: [event("evil-1")] })],
+    ["GET", "/v1/profile?site=demo&anonymousId=anon-1"],
+  ]) {
+    const r = await fetch(`${edge.url}${path}`, { method, body, headers: { origin: "https://evil.example" } });
+    assert.equal(r.status, 403, `${method} ${path}`);
+    assert.equal((await r.json()).error, "origin_not_allowed");
+  }
+  assert.equal((await stored()).total, before, "nothing stored from an unlisted origin");
+});
+
+test("events: a flood from one client is cut off with 429", async () => {
+  const statuses = [];
+  for (let i = 0; i < 340; i++) {
+    const r = await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: "{}" });
+    statuses.push(r.status);
+    await r.arrayBuffer();
+  }
+  assert.ok(statuses.includes(400), "the first requests are answered normally");
+  assert.ok(statuses.includes(429), `later ones are refused: ${[...new Set(statuses)]}`);
+  const refused = await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: "{}" });
+  assert.equal(refused.status, 429);
+  assert.equal((await refused.json()).error, "rate_limited");
+});
