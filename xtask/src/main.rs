@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => tools::ensure_build_tools()
             .and_then(|_| tools::ensure_browser())
+            .and_then(|_| tools::ensure_apt("wrk", "/usr/bin/wrk"))
             .and_then(|_| bench()),
         Some("build-edge") => tools::ensure_build_tools()
             .and_then(|_| build_agent())
@@ -209,7 +210,9 @@ fn copy_dir(from: &Path, to: &Path) -> Result {
 
 fn bench() -> Result {
     build_agent()?;
-    run("node", &["bench/agent.mjs"])
+    build_edge()?;
+    run("node", &["bench/agent.mjs"])?;
+    run("node", &["bench/edge.mjs"])
 }
 
 /// The shop, the agent and the edge together, from the Worker on local

@@ -63,10 +63,23 @@ pub fn ensure_build_tools() -> Result {
 
 /// Debian's Chromium and ChromeDriver (never a downloaded browser).
 pub fn ensure_browser() -> Result {
-    let present = |p: &str| std::path::Path::new(p).exists();
-    if present("/usr/bin/chromium") && present("/usr/bin/chromedriver") {
+    if std::path::Path::new("/usr/bin/chromium").exists()
+        && std::path::Path::new("/usr/bin/chromedriver").exists()
+    {
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// A Debian package, if `path` (one of its files) is missing.
+pub fn ensure_apt(package: &str, path: &str) -> Result {
+    if std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    apt_install(&[package])
+}
+
+fn apt_install(packages: &[&str]) -> Result {
     let root_user = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
     let (program, prefix): (&str, &[&str]) = if root_user {
         ("apt-get", &[])
@@ -78,13 +91,8 @@ pub fn ensure_browser() -> Result {
         program,
         &[
             prefix,
-            &[
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ],
+            &["install", "-y", "--no-install-recommends"],
+            packages,
         ]
         .concat(),
     )
