@@ -2,14 +2,14 @@
 //!
 //! The whole batch is validated with core's event model first: one bad event
 //! refuses the batch with every problem listed, and nothing is stored. A valid
-//! batch is written to the site's event log (a SQLite Durable Object, keyed by
+//! batch is written to the site's store (a SQLite Durable Object, keyed by
 //! event id so repeats are dropped) before the 202 is sent: once acknowledged,
 //! an event is durable.
 
 use nudge_core::event::Event;
 use nudge_core::{Diagnostic, Value as CoreValue};
 use serde_json::{json, Value};
-use worker::{Env, Method, Request, RequestInit, Response, Result};
+use worker::{Env, Request, Response, Result};
 
 use crate::http::{json_response, site_param, Refusal};
 
@@ -68,34 +68,15 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         Ok(events) => events,
         Err(refusal) => return refusal.into_response(),
     };
-    let rows: Vec<Value> = events
-        .iter()
-        .map(|e| json!({"id": e.id, "body": e.to_wire().to_json()}))
-        .collect();
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(serde_json::to_string(&rows)?.into()));
-    let log = env
-        .durable_object("EVENT_LOG")?
-        .id_from_name(&site)?
-        .get_stub()?;
-    let mut stored = log
-        .fetch_with_request(Request::new_with_init("https://event-log/append", &init)?)
-        .await?;
-    if stored.status_code() != 200 {
-        return Err(worker::Error::RustError(format!(
-            "event log answered {}",
-            stored.status_code()
-        )));
-    }
-    let counts: Value = stored.json().await?;
-    // The person's facts (orders, campaign history). People counts each event
-    // id once, so a retry after a failure here is safe.
+    // One call: the site's store inserts each new event and applies its facts
+    // in one transaction before answering.
     let wire: Vec<Value> = events
         .iter()
         .map(|e| serde_json::from_str(&e.to_wire().to_json()))
         .collect::<std::result::Result<_, _>>()?;
-    crate::identity_api::people(env, &site, "/observe", Some(&json!({"events": wire}))).await?;
+    let counts =
+        crate::identity_api::site_store(env, &site, "/append", Some(&json!({"events": wire})))
+            .await?;
     crate::cors::apply(json_response(202, &counts)?, &verdict)
 }
 
@@ -165,9 +146,6 @@ pub async fn recent(req: Request, env: &Env) -> Result<Response> {
         return Refusal::new(401, "unauthorized", "a valid bearer token is required")
             .into_response();
     }
-    let log = env
-        .durable_object("EVENT_LOG")?
-        .id_from_name(site)?
-        .get_stub()?;
-    log.fetch_with_str("https://event-log/recent").await
+    let recent = crate::identity_api::site_store(env, site, "/recent", None).await?;
+    json_response(200, &recent)
 }

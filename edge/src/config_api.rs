@@ -20,7 +20,7 @@ pub async fn get(req: Request, env: &Env) -> Result<Response> {
         Ok(site) => site,
         Err(refusal) => return refusal.into_response(),
     };
-    let Some(text) = env.kv(KV_BINDING)?.get(&key(&site)).text().await? else {
+    let Some(text) = crate::http::site_config(env, &site).await? else {
         return Refusal::new(404, "unknown_site", format!("no config for site {site}"))
             .into_response();
     };
@@ -124,9 +124,10 @@ pub async fn put(mut req: Request, env: &Env) -> Result<Response> {
         .into_response();
     }
     env.kv(KV_BINDING)?
-        .put(&key(&site), text)?
+        .put(&key(&site), text.clone())?
         .execute()
         .await?;
+    crate::http::remember_config(&site, Some(text));
     json_response(200, &json!({"stored": true, "site": site}))
 }
 

@@ -109,11 +109,46 @@ pub async fn preflight(req: &Request, env: &worker::Env) -> Result<Response> {
     )
 }
 
+/// How long this isolate reuses a site's config text before asking KV again.
+const CONFIG_CACHE_MS: f64 = 30_000.0;
+
+type ConfigCache = std::collections::HashMap<String, (Option<String>, f64)>;
+
+thread_local! {
+    /// A cache, not state: losing it costs one KV read, and an entry is at
+    /// most 30 s older than KV (a write through this isolate refreshes it).
+    static CONFIG_CACHE: std::cell::RefCell<ConfigCache> = std::cell::RefCell::new(ConfigCache::new());
+}
+
 /// The site's stored config text, if the site exists.
 pub async fn site_config(env: &worker::Env, site: &str) -> Result<Option<String>> {
-    Ok(env
+    let now = worker::Date::now().as_millis() as f64;
+    let cached = CONFIG_CACHE.with(|c| {
+        c.borrow()
+            .get(site)
+            .filter(|(_, at)| now - at < CONFIG_CACHE_MS)
+            .map(|(text, _)| text.clone())
+    });
+    if let Some(text) = cached {
+        return Ok(text);
+    }
+    let text = env
         .kv("CONFIG")?
         .get(&format!("config:{site}"))
         .text()
-        .await?)
+        .await?;
+    remember_config(site, text.clone());
+    Ok(text)
+}
+
+/// Records a site's config text in this isolate's cache.
+pub fn remember_config(site: &str, text: Option<String>) {
+    let now = worker::Date::now().as_millis() as f64;
+    CONFIG_CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() > 1000 {
+            cache.clear();
+        }
+        cache.insert(site.to_owned(), (text, now));
+    });
 }

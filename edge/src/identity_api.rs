@@ -1,6 +1,6 @@
 //! Identity and offsite state: `POST /v1/identify`, `GET /v1/profile`,
 //! `POST /v1/hooks/{channel}`. The proofs are checked here; the person
-//! records live in the site's `People` object.
+//! records live in the site's store (`crate::site::Site`).
 
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, RequestInit, Response, Result};
@@ -13,12 +13,9 @@ fn now_s() -> i64 {
     (worker::Date::now().as_millis() / 1000) as i64
 }
 
-/// Calls the site's People object.
-pub async fn people(env: &Env, site: &str, path: &str, body: Option<&Value>) -> Result<Value> {
-    let stub = env
-        .durable_object("PEOPLE")?
-        .id_from_name(site)?
-        .get_stub()?;
+/// Calls the site's store (`crate::site::Site`).
+pub async fn site_store(env: &Env, site: &str, path: &str, body: Option<&Value>) -> Result<Value> {
+    let stub = env.durable_object("SITE")?.id_from_name(site)?.get_stub()?;
     let mut init = RequestInit::new();
     match body {
         Some(body) => init
@@ -28,13 +25,13 @@ pub async fn people(env: &Env, site: &str, path: &str, body: Option<&Value>) -> 
     };
     let mut answer = stub
         .fetch_with_request(Request::new_with_init(
-            &format!("https://people{path}"),
+            &format!("https://site{path}"),
             &init,
         )?)
         .await?;
     if answer.status_code() != 200 {
         return Err(worker::Error::RustError(format!(
-            "people answered {}",
+            "the site store answered {}",
             answer.status_code()
         )));
     }
@@ -137,7 +134,7 @@ async fn identify_for(mut req: Request, env: &Env, site: &str) -> Result<Respons
         // Typed by a visitor: recorded as a claim, never merged on.
         let claim =
             json!({"anonymous_id": anonymous_id, "email": body["email"], "phone": body["phone"]});
-        let answer = people(env, &site, "/claim", Some(&claim)).await?;
+        let answer = site_store(env, &site, "/claim", Some(&claim)).await?;
         return json_response(200, &answer);
     } else {
         return Refusal::new(
@@ -147,7 +144,7 @@ async fn identify_for(mut req: Request, env: &Env, site: &str) -> Result<Respons
         )
         .into_response();
     };
-    let answer = people(env, &site, "/identify", Some(&command)).await?;
+    let answer = site_store(env, &site, "/identify", Some(&command)).await?;
     match answer["error"].as_str() {
         Some(code @ ("token_used" | "user_conflict")) => Refusal::new(
             409,
@@ -197,7 +194,7 @@ pub async fn profile(req: Request, env: &Env) -> Result<Response> {
     }
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("anonymous_id", &anonymous_id);
-    let answer = people(env, &site, &format!("/profile?{}", query.finish()), None).await?;
+    let answer = site_store(env, &site, &format!("/profile?{}", query.finish()), None).await?;
     crate::cors::apply(json_response(200, &answer)?, &verdict)
 }
 
@@ -252,7 +249,7 @@ pub async fn hook(mut req: Request, env: &Env) -> Result<Response> {
                 .into_response()
         }
     };
-    let answer = people(
+    let answer = site_store(
         env,
         &site,
         "/hook",

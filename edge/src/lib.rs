@@ -3,7 +3,7 @@
 //! Routes (all JSON, each tied to a site key):
 //! - `GET  /v1/config?site=`: the site's validated campaigns + request geo (ETag, short cache).
 //! - `POST /v1/events?site=`: a batch from the agent; validated with core's event model,
-//!   de-duplicated by event id and stored durably (SQLite Durable Object) before the 202.
+//!   de-duplicated by event id and stored durably (the site's SQLite Durable Object) before the 202.
 //! - `POST /v1/identify?site=`: links the browser to a proven identity (user token, click token);
 //!   a typed email is only a claim.
 //! - `GET  /v1/profile?site=&anonymousId=`: the person's facts from every device and channel.
@@ -19,16 +19,14 @@ mod assets;
 mod collect;
 mod config_api;
 mod cors;
-mod event_log;
 mod http;
 mod identity_api;
-mod people;
+mod site;
 mod tokens;
 
 use worker::*;
 
-pub use event_log::EventLog;
-pub use people::People;
+pub use site::Site;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {

@@ -1,4 +1,10 @@
-//! Persons and their identifiers, per site: a SQLite-backed Durable Object.
+//! Each site's store: one SQLite-backed Durable Object holding the event log
+//! and the persons behind the events.
+//!
+//! Events: keyed by event id, so a batch delivered twice (the agent resends
+//! what a beacon may already have delivered) is stored once, and the facts it
+//! carries (orders, campaign history) are applied in the same transaction as
+//! the insert: exactly once, with no second round trip.
 //!
 //! A person has identifiers (anonymous browser ids, a user id, SHA-256 of an
 //! email or phone) and facts (orders, coupons from offsite channels, campaign
@@ -10,7 +16,8 @@
 //! different user ids are never merged.
 //!
 //! One object per site keeps every lookup a local SQLite query. Its requests
-//! are internal (from this Worker), JSON in and out.
+//! are internal (from this Worker), JSON in and out. (A site outgrowing one
+//! object's throughput would shard persons by identifier hash.)
 
 use serde_json::{json, Value};
 use worker::{
@@ -38,25 +45,25 @@ const SCHEMA: &[&str] = &[
         converted_at INTEGER, PRIMARY KEY (person_id, campaign_id))",
     "CREATE TABLE IF NOT EXISTS claims (anonymous_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
         at INTEGER NOT NULL, PRIMARY KEY (anonymous_id, kind, value))",
-    "CREATE TABLE IF NOT EXISTS observed (event_id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, body TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS used_nonces (nonce TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, channel TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)",
 ];
 
 #[durable_object]
-pub struct People {
+pub struct Site {
     state: State,
 }
 
-impl DurableObject for People {
+impl DurableObject for Site {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
         for statement in SCHEMA {
             if let Err(e) = sql.exec(statement, None) {
-                worker::console_error!("people schema: {e}");
+                worker::console_error!("site schema: {e}");
             }
         }
-        People { state }
+        Site { state }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -64,14 +71,16 @@ impl DurableObject for People {
             sql: self.state.storage().sql(),
             now: worker::Date::now().as_millis() as i64,
         };
-        let body: Value = if req.path() == "/profile" {
+        // GET requests carry no body.
+        let body: Value = if matches!(req.path().as_str(), "/profile" | "/recent") {
             Value::Null
         } else {
             req.json().await?
         };
         // No await below: each request's writes commit together.
         let answer = match req.path().as_str() {
-            "/observe" => db.observe(&body)?,
+            "/append" => db.append(&body)?,
+            "/recent" => db.recent()?,
             "/identify" => db.identify(&body)?,
             "/claim" => db.claim(&body)?,
             "/hook" => db.hook(&body)?,
@@ -162,23 +171,25 @@ impl Db {
             .map(str::to_owned))
     }
 
-    /// Facts from collected events: orders, campaign history, redeemed coupons.
-    fn observe(&self, body: &Value) -> Result<Value> {
-        let mut applied = 0;
+    /// Stores a validated batch: each new event once, with its facts (orders,
+    /// campaign history, redeemed coupons). No await here: one transaction.
+    fn append(&self, body: &Value) -> Result<Value> {
+        let (mut accepted, mut duplicates) = (0u32, 0u32);
         for event in body["events"].as_array().into_iter().flatten() {
             let (Some(anonymous_id), Some(id)) =
                 (event["anonymousId"].as_str(), event["messageId"].as_str())
             else {
                 continue;
             };
-            // Each event counts once, whatever retries or replays deliver it again.
-            if self.run(
-                "INSERT OR IGNORE INTO observed (event_id, at) VALUES (?, ?)",
-                vec![text(id), V::Integer(self.now)],
-            )? == 0
-            {
+            let stored = self.run(
+                "INSERT OR IGNORE INTO events (id, received_at, body) VALUES (?, ?, ?)",
+                vec![text(id), V::Integer(self.now), text(&event.to_string())],
+            )?;
+            if stored == 0 {
+                duplicates += 1;
                 continue;
             }
+            accepted += 1;
             let person = self.person_for_browser(anonymous_id)?;
             let props = &event["properties"];
             let campaign = props["campaign_id"].as_str().unwrap_or_default();
@@ -218,9 +229,18 @@ impl Db {
                     }
                 }
             }
-            applied += 1;
         }
-        Ok(json!({"observed": applied}))
+        Ok(json!({"accepted": accepted, "duplicates": duplicates}))
+    }
+
+    /// The newest stored events, for support and tests.
+    fn recent(&self) -> Result<Value> {
+        let events = self.rows(
+            "SELECT id, received_at, body FROM events ORDER BY received_at DESC, id LIMIT 200",
+            vec![],
+        )?;
+        let total = self.rows("SELECT COUNT(*) AS n FROM events", vec![])?;
+        Ok(json!({"total": total.first().map_or(json!(0), |r| r["n"].clone()), "events": events}))
     }
 
     fn ensure_campaign(&self, person: &str, campaign: &str) -> Result<()> {
