@@ -133,19 +133,10 @@ fn read_batch(text: &str) -> std::result::Result<Vec<Event>, Refusal> {
 /// `GET /v1/admin/sites/{site}/events`: the newest stored events, for support
 /// and tests (bearer token required).
 pub async fn recent(req: Request, env: &Env) -> Result<Response> {
-    let path = req.path();
-    let site = path
-        .strip_prefix("/v1/admin/sites/")
-        .and_then(|r| r.strip_suffix("/events"))
-        .unwrap_or("");
-    if !crate::http::is_site_key(site) {
-        return Refusal::new(404, "not_found", "expected /v1/admin/sites/{site}/events")
-            .into_response();
-    }
-    if !crate::config_api::authorized(&req, env)? {
-        return Refusal::new(401, "unauthorized", "a valid bearer token is required")
-            .into_response();
-    }
-    let recent = crate::identity_api::site_store(env, site, "/recent", None).await?;
+    let site = match crate::http::admin_site(&req, env, "events")? {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let recent = crate::identity_api::site_store(env, &site, "/recent", None).await?;
     json_response(200, &recent)
 }

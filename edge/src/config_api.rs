@@ -91,20 +91,10 @@ fn geo(req: &Request, env: &Env) -> Result<(Option<String>, Option<String>)> {
 /// The whole config is validated first; any problem refuses it with the full
 /// list, and the stored config is unchanged.
 pub async fn put(mut req: Request, env: &Env) -> Result<Response> {
-    let path = req.path();
-    let site = path
-        .strip_prefix("/v1/admin/sites/")
-        .and_then(|rest| rest.strip_suffix("/config"))
-        .unwrap_or("");
-    if !crate::http::is_site_key(site) {
-        return Refusal::new(404, "not_found", "expected /v1/admin/sites/{site}/config")
-            .into_response();
-    }
-    let site = site.to_owned();
-    if !authorized(&req, env)? {
-        return Refusal::new(401, "unauthorized", "a valid bearer token is required")
-            .into_response();
-    }
+    let site = match crate::http::admin_site(&req, env, "config")? {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
     let text = req.text().await?;
     let value: CoreValue = match serde_json::from_str(&text) {
         Ok(value) => value,

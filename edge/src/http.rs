@@ -75,6 +75,36 @@ pub fn site_param(req: &Request) -> std::result::Result<String, Refusal> {
     }
 }
 
+/// For `/v1/admin/sites/{site}/{what}`: the site, once the path's shape and
+/// the bearer token are checked; otherwise the refusal to send.
+pub fn admin_site(
+    req: &Request,
+    env: &worker::Env,
+    what: &str,
+) -> Result<std::result::Result<String, Refusal>> {
+    let path = req.path();
+    let site = path
+        .strip_prefix("/v1/admin/sites/")
+        .and_then(|rest| rest.strip_suffix(what))
+        .and_then(|rest| rest.strip_suffix('/'))
+        .filter(|site| is_site_key(site));
+    let Some(site) = site else {
+        return Ok(Err(Refusal::new(
+            404,
+            "not_found",
+            format!("expected /v1/admin/sites/{{site}}/{what}"),
+        )));
+    };
+    if !crate::config_api::authorized(req, env)? {
+        return Ok(Err(Refusal::new(
+            401,
+            "unauthorized",
+            "a valid bearer token is required",
+        )));
+    }
+    Ok(Ok(site.to_owned()))
+}
+
 pub fn is_site_key(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64

@@ -2,17 +2,12 @@
 // process, on 127.0.0.1, a free port) and Debian's headless Chromium driven by
 // playwright-core with real input events. Each test gets a fresh browser
 // context: an empty localStorage, like a first-time visitor.
-import { chromium } from "playwright-core";
 import { startServer } from "../../demo-shop/server.mjs";
-
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-// Without these Chromium tries to reach Google's hosts (no network here).
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+import { launchChromium } from "../support/browser.mjs";
 
 export async function launch(serverOptions = {}) {
   const server = await startServer({ port: 0, ...serverOptions });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const browser = await launchChromium();
   return {
     server,
     browser,

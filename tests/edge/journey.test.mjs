@@ -3,18 +3,14 @@
 // and a coupon sent by email showing up on the site.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../support/browser.mjs";
 import { startEdge } from "../support/edge.mjs";
 import { userToken, clickToken, webhook } from "../support/tokens.mjs";
 
 let edge, browser;
 before(async () => {
   edge = await startEdge();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 });
 after(async () => { await browser?.close(); await edge?.stop(); });
 
