@@ -221,6 +221,7 @@ impl State {
             timestamp: browser::now(),
             properties,
             page: self.page.context.clone(),
+            consent: self.profile.consent,
         };
         self.profile.apply(&event);
         self.save_profile();

@@ -8,6 +8,7 @@
 //! every malformed field with its path.
 
 use crate::diagnostics::Diagnostic;
+use crate::profile::Consent;
 use crate::read::Fields;
 use crate::time::{parse_iso8601, to_iso8601, Millis};
 use crate::value::{Map, Value};
@@ -69,6 +70,9 @@ pub struct Event {
     pub timestamp: Millis,
     pub properties: Map,
     pub page: PageContext,
+    /// The visitor's consent when the event happened: channels forward an
+    /// event only for purposes the visitor agreed to.
+    pub consent: Consent,
 }
 
 impl Event {
@@ -127,6 +131,12 @@ impl Event {
         }
         let mut context = Map::new();
         context.insert("page", page);
+        if self.consent != Consent::default() {
+            let mut consent = Map::new();
+            consent.insert("analytics", self.consent.analytics);
+            consent.insert("marketing", self.consent.marketing);
+            context.insert("consent", consent);
+        }
         out.insert("context", context);
         Value::Object(out)
     }
@@ -193,7 +203,14 @@ impl Event {
         };
         let properties = object_or_empty("properties", &mut problems);
         let mut page = PageContext::default();
+        let mut consent = Consent::default();
         if let Some(context) = f.object("context", &mut problems) {
+            if let Some(c) = context.object("consent", &mut problems) {
+                consent = Consent {
+                    analytics: c.bool("analytics", &mut problems),
+                    marketing: c.bool("marketing", &mut problems),
+                };
+            }
             if let Some(p) = context.object("page", &mut problems) {
                 let text = |key: &str, problems: &mut Vec<Diagnostic>| {
                     p.str(key, problems).unwrap_or_default().to_owned()
@@ -217,6 +234,7 @@ impl Event {
                     timestamp,
                     properties,
                     page,
+                    consent,
                 })
             }
             _ => Err(problems),
@@ -265,6 +283,10 @@ mod tests {
             page: PageContext {
                 path: "/p/1".into(),
                 ..Default::default()
+            },
+            consent: Consent {
+                analytics: Some(true),
+                marketing: None,
             },
         }
     }

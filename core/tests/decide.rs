@@ -52,6 +52,7 @@ fn event(kind: EventKind, props: &[(&str, Value)], at: i64) -> Event {
         timestamp: at,
         properties,
         page: PageContext::default(),
+        consent: Default::default(),
     }
 }
 

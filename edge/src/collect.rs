@@ -77,6 +77,10 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     let counts =
         crate::identity_api::site_store(env, &site, "/append", Some(&json!({"events": wire})))
             .await?;
+    // Queued for the site's destinations before the acknowledgement: a failure
+    // here is a 500, the agent sends the batch again, and the consumer skips
+    // deliveries already made.
+    crate::forward::enqueue(env, &site, &wire).await?;
     crate::cors::apply(json_response(202, &counts)?, &verdict)
 }
 

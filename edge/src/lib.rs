@@ -19,6 +19,7 @@ mod assets;
 mod collect;
 mod config_api;
 mod cors;
+mod forward;
 mod http;
 mod identity_api;
 mod site;
@@ -28,13 +29,30 @@ use worker::*;
 
 pub use site::Site;
 
+/// Delivers queued events to offsite destinations (and files dead letters).
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    forward::consume(batch, env).await
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     let label = format!("{:?} {path}", req.method());
     let result = match (req.method(), path.as_str()) {
         (Method::Get, "/v1/config") => config_api::get(req, &env).await,
+        (Method::Put, p) if p.starts_with("/v1/admin/sites/") && p.ends_with("/destinations") => {
+            forward::put(req, &env).await
+        }
         (Method::Put, p) if p.starts_with("/v1/admin/sites/") => config_api::put(req, &env).await,
+        (Method::Get, p) if p.starts_with("/v1/admin/sites/") && p.ends_with("/dead-letters") => {
+            forward::dead_letters(req, &env).await
+        }
+        (Method::Post, p)
+            if p.starts_with("/v1/admin/sites/") && p.ends_with("/dead-letters/replay") =>
+        {
+            forward::replay(req, &env).await
+        }
         (Method::Get, p) if p.starts_with("/v1/admin/sites/") => collect::recent(req, &env).await,
         (Method::Post, "/v1/events") => collect::post(req, &env).await,
         (Method::Post, "/v1/identify") => identity_api::identify(req, &env).await,

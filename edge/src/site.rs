@@ -46,6 +46,10 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS claims (anonymous_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
         at INTEGER NOT NULL, PRIMARY KEY (anonymous_id, kind, value))",
     "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS deliveries (destination TEXT NOT NULL, event_id TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (destination, event_id))",
+    "CREATE TABLE IF NOT EXISTS dead_letters (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+        reason TEXT NOT NULL, message TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS used_nonces (nonce TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, channel TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)",
 ];
@@ -80,6 +84,9 @@ impl DurableObject for Site {
         // No await below: each request's writes commit together.
         let answer = match req.path().as_str() {
             "/append" => db.append(&body)?,
+            "/delivery" => db.delivery(&body)?,
+            "/dead-letter" => db.dead_letter(&body)?,
+            "/dead-letters" => db.dead_letters(&body)?,
             "/recent" => db.recent()?,
             "/identify" => db.identify(&body)?,
             "/claim" => db.claim(&body)?,
@@ -231,6 +238,65 @@ impl Db {
             }
         }
         Ok(json!({"accepted": accepted, "duplicates": duplicates}))
+    }
+
+    /// Forwarding bookkeeping: `{check: {destination, event_id}}` answers whether
+    /// it was delivered; `{record: ...}` notes that it was.
+    fn delivery(&self, body: &Value) -> Result<Value> {
+        if let Some(d) = body.get("record") {
+            self.run(
+                "INSERT OR IGNORE INTO deliveries (destination, event_id, at) VALUES (?, ?, ?)",
+                vec![
+                    text(d["destination"].as_str().unwrap_or_default()),
+                    text(d["event_id"].as_str().unwrap_or_default()),
+                    V::Integer(self.now),
+                ],
+            )?;
+            return Ok(json!({"recorded": true}));
+        }
+        let d = &body["check"];
+        let rows = self.rows(
+            "SELECT 1 FROM deliveries WHERE destination = ? AND event_id = ?",
+            vec![
+                text(d["destination"].as_str().unwrap_or_default()),
+                text(d["event_id"].as_str().unwrap_or_default()),
+            ],
+        )?;
+        Ok(json!({"delivered": !rows.is_empty()}))
+    }
+
+    fn dead_letter(&self, body: &Value) -> Result<Value> {
+        self.run(
+            "INSERT INTO dead_letters (at, reason, message) VALUES (?, ?, ?)",
+            vec![
+                V::Integer(self.now),
+                text(body["reason"].as_str().unwrap_or("unknown")),
+                text(&body["message"].to_string()),
+            ],
+        )?;
+        Ok(json!({"kept": true}))
+    }
+
+    /// Lists dead letters; with `{take: true}` also removes them (for a replay).
+    fn dead_letters(&self, body: &Value) -> Result<Value> {
+        let rows = self.rows(
+            "SELECT seq, at, reason, message FROM dead_letters ORDER BY seq",
+            vec![],
+        )?;
+        let letters: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let message: Value = r["message"]
+                    .as_str()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or(Value::Null);
+                json!({"seq": r["seq"], "at": r["at"], "reason": r["reason"], "message": message})
+            })
+            .collect();
+        if body["take"] == true {
+            self.run("DELETE FROM dead_letters", vec![])?;
+        }
+        Ok(json!({"letters": letters}))
     }
 
     /// The newest stored events, for support and tests.

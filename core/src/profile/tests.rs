@@ -14,6 +14,7 @@ fn track(name: &str, props: &[(&str, Value)], at: Millis) -> Event {
         timestamp: at,
         properties,
         page: PageContext::default(),
+        consent: Default::default(),
     }
 }
 
