@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { startEdge } from "../tests/support/edge.mjs";
+import { startSink } from "../tests/support/sink.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const TICKS = 100; // clock ticks per second (Linux default, CLK_TCK)
@@ -43,9 +44,33 @@ async function measure(edge, path) {
   return result;
 }
 
+/** Median time from a 202 on /v1/events to the event arriving at a destination. */
+async function forwardingDelay(edge, runs = 15) {
+  const arrivals = new Map();
+  const sink = await startSink((id) => { arrivals.set(id, performance.now()); return 200; });
+  const destinations = { destinations: [{ id: "bench", kind: "webhook", url: `${sink.url}/bench`, events: ["*"], consent: "none", secret: "FORWARD_SECRET" }] };
+  await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify(destinations) });
+  const delays = [];
+  for (let i = 0; i < runs; i++) {
+    const id = `fwd-bench-${i}-${Date.now()}`;
+    const event = { type: "track", event: "Order Completed", messageId: id, anonymousId: "bench", timestamp: new Date().toISOString(), properties: { total: 10 } };
+    const r = await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: JSON.stringify({ batch: [event] }) });
+    const acknowledged = performance.now();
+    if (r.status !== 202) throw new Error(`collect answered ${r.status}`);
+    while (!arrivals.has(id)) await new Promise((res) => setTimeout(res, 5));
+    delays.push(arrivals.get(id) - acknowledged);
+  }
+  await sink.close();
+  delays.sort((a, b) => a - b);
+  return { p50: delays[Math.floor(runs / 2)], max: delays[runs - 1] };
+}
+
 const nudge = await startEdge({ vars: { EVENTS_RATE_LIMIT: "off" } });
 const empty = await startEdge({ config: "bench/empty-worker/wrangler.toml", seedDemo: false });
 try {
+  const forwarding = await forwardingDelay(nudge);
+  // Throughput without destinations: forwarding happens off the request path.
+  await nudge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [] }) });
   const a = await measure(nudge, "/v1/events?site=demo");
   const b = await measure(empty, "/v1/events?site=demo");
   console.log(`## Edge figures (wrk -t2 -c16, ${SECONDS} s each, one new event per request, local workerd)\n`);
@@ -58,6 +83,7 @@ try {
   console.log(`CPU added per event over the empty Worker: ${(a.cpuMsPerRequest - b.cpuMsPerRequest).toFixed(2)} ms.`);
   const stored = await nudge.admin("/v1/admin/sites/demo/events").then((r) => r.json()).catch((e) => ({ total: `unavailable (${e.cause?.code || e})` }));
   console.log(`Events stored by the run: ${stored.total} (each request one new event).`);
+  console.log(`Forwarding delay, 202 on /v1/events -> signed webhook received: median ${forwarding.p50.toFixed(0)} ms, max ${forwarding.max.toFixed(0)} ms (queue batch timeout 1 s).`);
 } finally {
   await nudge.stop();
   await empty.stop();

@@ -117,7 +117,7 @@ pub async fn put(mut req: Request, env: &Env) -> Result<Response> {
         .put(&key(&site), text.clone())?
         .execute()
         .await?;
-    crate::http::remember_config(&site, Some(text));
+    crate::http::remember(&key(&site), Some(text));
     json_response(200, &json!({"stored": true, "site": site}))
 }
 

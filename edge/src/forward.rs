@@ -134,7 +134,11 @@ pub async fn put(mut req: Request, env: &Env) -> Result<Response> {
         .with_problems(problems)
         .into_response();
     }
-    env.kv("CONFIG")?.put(&key(&site), text)?.execute().await?;
+    env.kv("CONFIG")?
+        .put(&key(&site), text.clone())?
+        .execute()
+        .await?;
+    crate::http::remember(&key(&site), Some(text));
     json_response(200, &json!({"stored": true, "site": site}))
 }
 
@@ -157,7 +161,7 @@ fn wants(destination: &Value, event: &Value) -> bool {
 
 /// Queues delivery of `events` (wire JSON) to each destination that wants them.
 pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
-    let Some(text) = env.kv("CONFIG")?.get(&key(site)).text().await? else {
+    let Some(text) = crate::http::cached_kv(env, &key(site)).await? else {
         return Ok(());
     };
     let config: Value = serde_json::from_str(&text)?;

@@ -139,7 +139,7 @@ pub async fn preflight(req: &Request, env: &worker::Env) -> Result<Response> {
     )
 }
 
-/// How long this isolate reuses a site's config text before asking KV again.
+/// How long this isolate reuses a site's KV documents before asking KV again.
 const CONFIG_CACHE_MS: f64 = 30_000.0;
 
 type ConfigCache = std::collections::HashMap<String, (Option<String>, f64)>;
@@ -152,33 +152,34 @@ thread_local! {
 
 /// The site's stored config text, if the site exists.
 pub async fn site_config(env: &worker::Env, site: &str) -> Result<Option<String>> {
+    cached_kv(env, &format!("config:{site}")).await
+}
+
+/// A site's KV document (config, destinations), through this isolate's cache.
+pub async fn cached_kv(env: &worker::Env, key: &str) -> Result<Option<String>> {
     let now = worker::Date::now().as_millis() as f64;
     let cached = CONFIG_CACHE.with(|c| {
         c.borrow()
-            .get(site)
+            .get(key)
             .filter(|(_, at)| now - at < CONFIG_CACHE_MS)
             .map(|(text, _)| text.clone())
     });
     if let Some(text) = cached {
         return Ok(text);
     }
-    let text = env
-        .kv("CONFIG")?
-        .get(&format!("config:{site}"))
-        .text()
-        .await?;
-    remember_config(site, text.clone());
+    let text = env.kv("CONFIG")?.get(key).text().await?;
+    remember(key, text.clone());
     Ok(text)
 }
 
-/// Records a site's config text in this isolate's cache.
-pub fn remember_config(site: &str, text: Option<String>) {
+/// Records a KV document in this isolate's cache (after a write through it).
+pub fn remember(key: &str, text: Option<String>) {
     let now = worker::Date::now().as_millis() as f64;
     CONFIG_CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() > 1000 {
             cache.clear();
         }
-        cache.insert(site.to_owned(), (text, now));
+        cache.insert(key.to_owned(), (text, now));
     });
 }
