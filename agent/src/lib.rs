@@ -41,6 +41,7 @@ use crate::state::{props_from_js, State};
 pub struct Agent {
     shared: Rc<Shared>,
     _global: Vec<EventListener>,
+    _background: gloo_timers::callback::Timeout,
 }
 
 /// Starts the agent with the loader's options and the site's config (a
@@ -58,15 +59,19 @@ pub fn start(options: JsValue, config: JsValue) -> Agent {
     let t3 = browser::precise_now();
     let shared = Shared::new(state);
     let global = trackers::attach_global(&shared.state.borrow(), &shared);
-    // The edge's view of this person, in the background.
+    // The edge's view of this person, in the background: after the first
+    // decision, not in front of it.
     let click_token = remote::take_click_token();
-    run(
-        &shared,
-        Box::new(move |state, shared| match click_token {
-            Some(token) => remote::identify(state, shared, ("clickToken", &token)),
-            None => remote::refresh_profile(state, shared),
-        }),
-    );
+    let weak = Rc::downgrade(&shared);
+    let background = gloo_timers::callback::Timeout::new(0, move || {
+        shared::run_weak(
+            &weak,
+            Box::new(move |state, shared| match click_token {
+                Some(token) => remote::identify(state, shared, ("clickToken", &token)),
+                None => remote::refresh_profile(state, shared),
+            }),
+        );
+    });
     let t4 = browser::precise_now();
     shared.state.borrow().opts.debug_info(&format!(
         "started in {} µs: options {}, config from JS {}, config + profile {}, listeners {}",
@@ -79,6 +84,7 @@ pub fn start(options: JsValue, config: JsValue) -> Agent {
     Agent {
         shared,
         _global: global,
+        _background: background,
     }
 }
 
