@@ -56,7 +56,10 @@ pub fn ensure_build_tools() -> Result {
         _ => true,
     };
     if stale || !root.join("node_modules/.bin/wasm-opt").exists() {
-        run("npm", &["ci", "--no-audit", "--no-fund"])?;
+        // `npm install`, not `npm ci`: workerd's optional packages for other
+        // platforms are not in the lock (the registry here serves Linux only),
+        // which `npm ci` refuses; `install` still follows the lock's versions.
+        run("npm", &["install", "--no-audit", "--no-fund"])?;
     }
     Ok(())
 }
