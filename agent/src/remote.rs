@@ -18,11 +18,6 @@ use crate::state::State;
 /// The query parameter email/SMS links carry their click token in.
 pub const CLICK_TOKEN_PARAM: &str = "nudge_t";
 
-fn may_call(state: &State) -> bool {
-    state.profile.consent.analytics != Some(false)
-        && (!state.opts.consent_required || state.profile.consent.analytics == Some(true))
-}
-
 /// Fetches the person's facts and merges them into the local profile. When
 /// they change what this page should show (a coupon from an email, orders on
 /// another device), the page-view decision runs again.
@@ -31,7 +26,7 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
     else {
         return;
     };
-    if !may_call(state) {
+    if !state.may_contact_edge() {
         return;
     }
     let url = format!(
@@ -84,7 +79,7 @@ pub fn identify(state: &State, shared: &Rc<Shared>, proof: (&str, &str)) {
     else {
         return;
     };
-    if !may_call(state) {
+    if !state.may_contact_edge() {
         return;
     }
     let mut body = Map::new();

@@ -111,11 +111,7 @@ impl State {
     /// Closes the current page view: adds its time to the profile, removes
     /// overlays (inline content stays with the page it is in).
     pub fn end_page(&mut self, now: Millis) {
-        if self.page.started_at > 0 {
-            self.profile.seconds_on_site += self.page.seconds_on_page(now);
-            self.page.started_at = now;
-            self.save_profile();
-        }
+        self.account_page_time(now);
         self.trackers = None;
         for open in self.rendered.drain(..) {
             open.close();
@@ -208,6 +204,23 @@ impl State {
         self.transport.clear();
         self.profile = Profile::new(new_id(&mut self.random), browser::now());
         self.save_profile();
+    }
+
+    /// Adds the time spent on this page so far to the visitor's time on site
+    /// (on leaving or hiding the page); counting restarts from `now`.
+    pub fn account_page_time(&mut self, now: Millis) {
+        if self.page.started_at > 0 {
+            self.profile.seconds_on_site += self.page.seconds_on_page(now);
+            self.page.started_at = now;
+            self.save_profile();
+        }
+    }
+
+    /// Whether consent lets anything about this visitor leave the browser
+    /// (events, identity, profile requests).
+    pub fn may_contact_edge(&self) -> bool {
+        let analytics = self.profile.consent.analytics;
+        analytics != Some(false) && (!self.opts.consent_required || analytics == Some(true))
     }
 
     /// Creates an event, applies it to the profile and queues it for the

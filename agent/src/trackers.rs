@@ -298,10 +298,8 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
         run_weak(
             &w,
             Box::new(|state, _| {
-                let now = browser::now();
-                state.profile.seconds_on_site += state.page.seconds_on_page(now);
-                state.page.started_at = now;
-                state.save_profile();
+                state.account_page_time(browser::now());
+                state.persist();
                 crate::transport::send_beacon(state);
             }),
         );
@@ -311,7 +309,10 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
         if document().is_some_and(|d| d.hidden()) {
             run_weak(
                 &w,
-                Box::new(|state, _| crate::transport::send_beacon(state)),
+                Box::new(|state, _| {
+                    state.persist();
+                    crate::transport::send_beacon(state);
+                }),
             );
         }
     }));

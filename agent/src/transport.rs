@@ -41,10 +41,7 @@ impl Transport {
 }
 
 fn may_send(state: &State) -> bool {
-    let consent = state.profile.consent.analytics;
-    state.opts.collect.is_some()
-        && consent != Some(false)
-        && (!state.opts.consent_required || consent == Some(true))
+    state.opts.collect.is_some() && state.may_contact_edge()
 }
 
 /// Arranges the next flush: at once when a batch is full, else after

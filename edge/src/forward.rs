@@ -174,7 +174,11 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
             );
         }
     }
-    // At most 100 messages per send (the Queues limit).
+    send(env, &messages).await
+}
+
+/// Puts messages on the forwarding queue, at most 100 per send (the Queues limit).
+async fn send(env: &Env, messages: &[String]) -> Result<()> {
     for chunk in messages.chunks(100) {
         env.queue("FORWARD")?
             .send_batch::<String, _>(chunk.to_vec())
@@ -344,10 +348,6 @@ pub async fn replay(req: Request, env: &Env) -> Result<Response> {
         .flatten()
         .map(|l| l["message"].to_string())
         .collect();
-    for chunk in messages.chunks(100) {
-        env.queue("FORWARD")?
-            .send_batch::<String, _>(chunk.to_vec())
-            .await?;
-    }
+    send(env, &messages).await?;
     json_response(200, &json!({"replayed": messages.len()}))
 }
