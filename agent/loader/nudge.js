@@ -42,6 +42,8 @@
   var at = function (path) { return new URL(path, src).href; };
   var collect = data("collect");
 
+  // Events and profile requests carry same-origin cookies only: an edge served on
+  // the shop's own origin may keep the anonymous id in an HttpOnly cookie.
   // Sends a batch; resolves to the HTTP status (0 on network error), never rejects.
   // text/plain keeps it a CORS "simple request": no preflight round trip.
   var post = function (url, body, beacon) {
@@ -49,7 +51,7 @@
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" })))
         return Promise.resolve(202);
       return fetch(url, {
-        method: "POST", body: body, credentials: "omit", keepalive: body.length < 60000,
+        method: "POST", body: body, credentials: "same-origin", keepalive: body.length < 60000,
         headers: { "content-type": "text/plain" }
       }).then(function (r) { return r.status; }, function () { return 0; });
     } catch (err) { return Promise.resolve(0); }
@@ -58,7 +60,7 @@
   // Reads a URL as text; resolves to null on any failure, never rejects.
   var get = function (url) {
     try {
-      return fetch(url, { credentials: "omit" }).then(function (r) { return r.ok ? r.text() : null; }, function () { return null; });
+      return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }, function () { return null; });
     } catch (err) { return Promise.resolve(null); }
   };
 

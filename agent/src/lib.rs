@@ -166,7 +166,14 @@ impl Agent {
 
     /// `nudge.reset()`: forgets this visitor (new anonymous id, empty profile).
     pub fn reset(&self) {
-        run(&self.shared, Box::new(|state, _| state.reset()));
+        run(
+            &self.shared,
+            Box::new(|state, shared| {
+                state.reset();
+                // The edge starts over too (its first-party cookie, see edge/src/cookie.rs).
+                remote::identify(state, shared, ("reset", "true"));
+            }),
+        );
     }
 }
 

@@ -52,6 +52,15 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         Ok(verdict) => verdict,
         Err(refusal) => return refusal.into_response(),
     };
+    // The first-party cookie's id, when the deployment keeps one (see cookie.rs).
+    let cookie = crate::cookie::name(env);
+    let browser = match &cookie {
+        Some(name) => crate::cookie::read(&req, name)?,
+        None => None,
+    };
+    // For channels that match people (Meta's Conversions API): where and with what the event was sent.
+    let user_agent = req.headers().get("user-agent")?;
+    let ip = req.headers().get("cf-connecting-ip")?;
     let declared = req
         .headers()
         .get("content-length")?
@@ -70,18 +79,41 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     };
     // One call: the site's store inserts each new event and applies its facts
     // in one transaction before answering.
-    let wire: Vec<Value> = events
+    let mut wire: Vec<Value> = events
         .iter()
         .map(|e| serde_json::from_str(&e.to_wire().to_json()))
         .collect::<std::result::Result<_, _>>()?;
-    let counts =
-        crate::identity_api::site_store(env, &site, "/append", Some(&json!({"events": wire})))
-            .await?;
+    for event in &mut wire {
+        if let Some(context) = event["context"].as_object_mut() {
+            if let Some(ua) = &user_agent {
+                context.insert("userAgent".into(), ua.as_str().into());
+            }
+            if let Some(ip) = &ip {
+                context.insert("ip".into(), ip.as_str().into());
+            }
+        }
+    }
+    let counts = crate::identity_api::site_store(
+        env,
+        &site,
+        "/append",
+        Some(&json!({"events": wire, "browser": browser})),
+    )
+    .await?;
     // Queued for the site's destinations before the acknowledgement: a failure
     // here is a 500, the agent sends the batch again, and the consumer skips
     // deliveries already made.
     crate::forward::enqueue(env, &site, &wire).await?;
-    crate::cors::apply(json_response(202, &counts)?, &verdict)
+    let mut response = json_response(202, &counts)?;
+    if let Some(name) = &cookie {
+        let id = browser
+            .as_deref()
+            .or_else(|| wire.first().and_then(|e| e["anonymousId"].as_str()));
+        if let Some(id) = id {
+            response = crate::cookie::set(response, &req, name, id)?;
+        }
+    }
+    crate::cors::apply(response, &verdict)
 }
 
 fn too_large() -> Result<Response> {

@@ -15,25 +15,22 @@
 //! - Dead letters are kept in the site's store: `GET /v1/admin/sites/{site}/dead-letters`
 //!   lists them, `POST .../dead-letters/replay` sends them again.
 //!
-//! Kinds: `webhook` (generic, signed). Klaviyo, Drip, Twilio and Meta CAPI
-//! shapes are the next step (issue #3); a config naming them is refused.
+//! Kinds: `webhook` (generic, signed), `klaviyo`, `drip`, `twilio` and `meta`;
+//! what each one's API expects is in `channels.rs`. Channels that address a
+//! person get the contact details on record for the event's browser.
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use worker::{
     Env, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
     RequestInit, Response, Result,
 };
 
+use crate::channels::{self, Contact, Shaped, KINDS};
 use crate::http::{json_response, Refusal};
 use crate::identity_api::site_store;
 
-const KINDS: &[&str] = &["webhook"];
 const CONSENT: &[&str] = &["none", "analytics", "marketing"];
 /// How long a destination may take to answer before the attempt counts as failed.
 const TIMEOUT: Duration = Duration::from_secs(8);
@@ -74,12 +71,6 @@ fn validate(value: &Value) -> Vec<nudge_core::Diagnostic> {
             )),
             None => problems.push(D::error(at("kind"), "is required")),
         }
-        let url_ok = d["url"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"));
-        if !url_ok {
-            problems.push(D::error(at("url"), "must be an http(s) URL"));
-        }
         let events_ok = d["events"]
             .as_array()
             .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string));
@@ -106,6 +97,7 @@ fn validate(value: &Value) -> Vec<nudge_core::Diagnostic> {
                 "must name a Worker secret (A-Z, 0-9, _), never hold the secret itself",
             ));
         }
+        problems.extend(channels::validate_kind(i, d));
     }
     problems
 }
@@ -190,48 +182,40 @@ async fn send(env: &Env, messages: &[String]) -> Result<()> {
 /// Outcome of one delivery attempt.
 enum Attempt {
     Delivered,
+    /// The channel has nothing to do with this event (see `channels::Shaped`).
+    NotApplicable(String),
     Retry(String),
     Refused(String),
 }
 
-fn sign(secret: &str, id: &str, timestamp: &str, body: &str) -> Option<String> {
-    let key = STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
-        .ok()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    Some(format!(
-        "v1,{}",
-        STANDARD.encode(mac.finalize().into_bytes())
-    ))
-}
-
-async fn deliver(env: &Env, destination: &Value, event: &Value) -> Result<Attempt> {
-    let id = event["messageId"].as_str().unwrap_or_default();
-    let body = event.to_string();
-    let timestamp = (worker::Date::now().as_millis() / 1000).to_string();
+/// One attempt to deliver `event` to `destination`.
+async fn deliver(
+    env: &Env,
+    destination: &Value,
+    event: &Value,
+    contact: &Contact,
+) -> Result<Attempt> {
     let secret_name = destination["secret"].as_str().unwrap_or_default();
-    let Some(signature) = env
-        .secret(secret_name)
-        .ok()
-        .and_then(|s| sign(&s.to_string(), id, &timestamp, &body))
-    else {
+    let Ok(secret) = env.secret(secret_name) else {
         return Ok(Attempt::Refused(format!(
-            "Worker secret {secret_name} is missing or not whsec_/base64"
+            "Worker secret {secret_name} is missing"
         )));
     };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let outgoing = match channels::shape(destination, event, contact, &secret.to_string(), now_ms) {
+        Ok(Shaped::Send(outgoing)) => outgoing,
+        Ok(Shaped::NotApplicable(why)) => return Ok(Attempt::NotApplicable(why)),
+        Err(problem) => return Ok(Attempt::Refused(problem)),
+    };
     let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    headers.set("webhook-id", id)?;
-    headers.set("webhook-timestamp", &timestamp)?;
-    headers.set("webhook-signature", &signature)?;
-    headers.set("idempotency-key", id)?;
+    for (name, value) in &outgoing.headers {
+        headers.set(name, value)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(body.into()));
-    let url = destination["url"].as_str().unwrap_or_default();
-    let request = Request::new_with_init(url, &init)?;
+        .with_body(Some(outgoing.body.into()));
+    let request = Request::new_with_init(&outgoing.url, &init)?;
     let fetch = worker::Fetch::Request(request);
     let send = Box::pin(fetch.send());
     let timeout = Box::pin(worker::Delay::from(TIMEOUT));
@@ -286,15 +270,33 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
         message.ack();
         return Ok(());
     }
-    if site_store(env, &site, "/delivery", Some(&json!({"check": delivery}))).await?["delivered"]
-        == true
-    {
+    // One call answers both: already delivered? and who is this browser?
+    let check = json!({"check": delivery, "anonymous_id": event["anonymousId"]});
+    let known = site_store(env, &site, "/delivery", Some(&check)).await?;
+    if known["delivered"] == true {
         message.ack();
         return Ok(());
     }
-    match deliver(env, destination, event).await? {
+    let text = |field: &str| known["contact"][field].as_str().map(str::to_owned);
+    let contact = Contact {
+        user_id: text("user_id"),
+        email: text("email"),
+        phone: text("phone"),
+        unsubscribed: known["contact"]["unsubscribed"] == true,
+    };
+    match deliver(env, destination, event, &contact).await? {
         Attempt::Delivered => {
             site_store(env, &site, "/delivery", Some(&json!({"record": delivery}))).await?;
+            message.ack();
+        }
+        Attempt::NotApplicable(why) => {
+            // Recorded like a delivery: a redelivered message is not weighed again.
+            site_store(env, &site, "/delivery", Some(&json!({"record": delivery}))).await?;
+            worker::console_log!(
+                "forward {} to {}: not applicable: {why}",
+                event["messageId"],
+                destination["id"]
+            );
             message.ack();
         }
         Attempt::Retry(reason) => {

@@ -78,6 +78,16 @@ pub async fn identify(req: Request, env: &Env) -> Result<Response> {
     crate::cors::apply(response, &verdict)
 }
 
+/// `{anonymousId, reset: true}`: the visitor signed out (`nudge.reset()`), and
+/// the browser starts over as a new anonymous visitor, cookie included.
+fn reset(req: &Request, env: &Env, anonymous_id: &str) -> Result<Response> {
+    let response = json_response(200, &json!({"reset": true}))?;
+    match crate::cookie::name(env) {
+        Some(name) => crate::cookie::set(response, req, &name, anonymous_id),
+        None => Ok(response),
+    }
+}
+
 async fn identify_for(mut req: Request, env: &Env, site: &str) -> Result<Response> {
     let site = site.to_owned();
     let body: Value = match serde_json::from_str(&req.text().await?) {
@@ -91,6 +101,9 @@ async fn identify_for(mut req: Request, env: &Env, site: &str) -> Result<Respons
     if let Err(reason) = nudge_core::event::check_identifier(anonymous_id) {
         return Refusal::new(400, "invalid_anonymous_id", format!("anonymousId {reason}"))
             .into_response();
+    }
+    if !body["reset"].is_null() {
+        return reset(&req, env, anonymous_id);
     }
     let command = if let Some(token) = body["userToken"].as_str() {
         let Some(secret) = site_secret(env) else {
@@ -192,10 +205,27 @@ pub async fn profile(req: Request, env: &Env) -> Result<Response> {
         return Refusal::new(400, "invalid_anonymous_id", format!("anonymousId {reason}"))
             .into_response();
     }
+    let cookie = crate::cookie::name(env);
+    let browser = match &cookie {
+        Some(name) => crate::cookie::read(&req, name)?,
+        None => None,
+    };
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("anonymous_id", &anonymous_id);
+    if let Some(browser) = &browser {
+        query.append_pair("browser", browser);
+    }
     let answer = site_store(env, &site, &format!("/profile?{}", query.finish()), None).await?;
-    crate::cors::apply(json_response(200, &answer)?, &verdict)
+    let mut response = json_response(200, &answer)?;
+    if let Some(name) = &cookie {
+        response = crate::cookie::set(
+            response,
+            &req,
+            name,
+            browser.as_deref().unwrap_or(&anonymous_id),
+        )?;
+    }
+    crate::cors::apply(response, &verdict)
 }
 
 /// `POST /v1/hooks/{channel}?site=`: an offsite event, signed Standard-Webhooks style.
@@ -270,5 +300,60 @@ pub async fn hook(mut req: Request, env: &Env) -> Result<Response> {
         )
         .into_response(),
         None => json_response(200, &json!({"applied": true})),
+    }
+}
+
+/// `GET /v1/admin/sites/{site}/merges[?person=]`: the merge log, for audit.
+pub async fn merges(req: Request, env: &Env) -> Result<Response> {
+    let site = match crate::http::admin_site(&req, env, "merges")? {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let person = req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == "person")
+        .map(|(_, v)| v.into_owned());
+    let answer = site_store(env, &site, "/merges", Some(&json!({"person": person}))).await?;
+    json_response(200, &answer)
+}
+
+/// `POST /v1/admin/sites/{site}/merges/undo` with `{seq, reason?}`: splits a
+/// wrongly merged person again (see `Site::undo_merge` for what comes back).
+pub async fn undo_merge(mut req: Request, env: &Env) -> Result<Response> {
+    let site = match crate::http::admin_site(&req, env, "merges/undo")? {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let body: Value = serde_json::from_str(&req.text().await?).unwrap_or(Value::Null);
+    let (Some(seq), reason) = (body["seq"].as_i64(), &body["reason"]) else {
+        return Refusal::new(
+            400,
+            "invalid_request",
+            "expected {\"seq\": <merge number>, \"reason\"?: text}",
+        )
+        .into_response();
+    };
+    let answer = site_store(
+        env,
+        &site,
+        "/undo-merge",
+        Some(&json!({"seq": seq, "reason": reason})),
+    )
+    .await?;
+    match answer["error"].as_str() {
+        Some("not_found") => Refusal::new(
+            404,
+            "not_found",
+            answer["message"].as_str().unwrap_or_default(),
+        )
+        .into_response(),
+        Some(_) => Refusal::new(
+            409,
+            "cannot_undo",
+            answer["message"].as_str().unwrap_or_default(),
+        )
+        .into_response(),
+        None => json_response(200, &answer),
     }
 }

@@ -10,14 +10,19 @@
 //! - `POST /v1/hooks/{channel}?site=`: signed offsite events (coupon issued, unsubscribed, ...).
 //! - `PUT  /v1/admin/sites/{site}/config`: campaign config, behind a bearer secret;
 //!   validated with core's diagnostics (400 lists every problem, nothing half-written).
+//! - `PUT  /v1/admin/sites/{site}/destinations`, `GET .../dead-letters`, `POST .../dead-letters/replay`:
+//!   offsite forwarding (`forward.rs`, request shapes per channel in `channels.rs`).
+//! - `GET  /v1/admin/sites/{site}/merges`, `POST .../merges/undo`: the identity merge log, and undo.
 //! - anything else: the demo shop and the agent, from static assets.
 //!
 //! Errors: a handler's `Err` is logged with its detail and answered with a plain 500
 //! (workers-rs style); expected refusals are typed [`http::Refusal`]s with a JSON body.
 
 mod assets;
+mod channels;
 mod collect;
 mod config_api;
+mod cookie;
 mod cors;
 mod forward;
 mod http;
@@ -52,6 +57,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             if p.starts_with("/v1/admin/sites/") && p.ends_with("/dead-letters/replay") =>
         {
             forward::replay(req, &env).await
+        }
+        (Method::Get, p) if p.starts_with("/v1/admin/sites/") && p.ends_with("/merges") => {
+            identity_api::merges(req, &env).await
+        }
+        (Method::Post, p) if p.starts_with("/v1/admin/sites/") && p.ends_with("/merges/undo") => {
+            identity_api::undo_merge(req, &env).await
         }
         (Method::Get, p) if p.starts_with("/v1/admin/sites/") => collect::recent(req, &env).await,
         (Method::Post, "/v1/events") => collect::post(req, &env).await,

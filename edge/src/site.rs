@@ -50,6 +50,10 @@ const SCHEMA: &[&str] = &[
         PRIMARY KEY (destination, event_id))",
     "CREATE TABLE IF NOT EXISTS dead_letters (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
         reason TEXT NOT NULL, message TEXT NOT NULL)",
+    // How channels reach a person (raw, for delivery only: identifiers hold the hashes).
+    "CREATE TABLE IF NOT EXISTS contacts (person_id TEXT PRIMARY KEY, email TEXT, phone TEXT, at INTEGER NOT NULL)",
+    // Undone merges (the merges table itself stays append-only).
+    "CREATE TABLE IF NOT EXISTS merge_undos (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, reason TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS used_nonces (nonce TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, channel TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)",
 ];
@@ -90,14 +94,23 @@ impl DurableObject for Site {
             "/recent" => db.recent()?,
             "/identify" => db.identify(&body)?,
             "/claim" => db.claim(&body)?,
+            "/merges" => db.merges(&body)?,
+            "/undo-merge" => db.undo_merge(&body)?,
             "/hook" => db.hook(&body)?,
             "/profile" => {
-                let anonymous_id = req
-                    .url()?
-                    .query_pairs()
-                    .find(|(k, _)| k == "anonymous_id")
-                    .map(|(_, v)| v.into_owned());
-                db.profile(anonymous_id.as_deref().unwrap_or(""))?
+                let url = req.url()?;
+                let param = |name: &str| {
+                    url.query_pairs()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default()
+                };
+                let anonymous_id = param("anonymous_id");
+                let browser = param("browser");
+                if !browser.is_empty() {
+                    db.link_browser(&browser, &anonymous_id)?;
+                }
+                db.profile(&anonymous_id)?
             }
             _ => return Response::error("not found", 404),
         };
@@ -112,6 +125,17 @@ struct Db {
 
 fn text(s: &str) -> V {
     V::from(s.to_owned())
+}
+
+/// The valid, normalized `email` and `phone` fields of `value`.
+fn contact_fields(value: &Value) -> (Option<String>, Option<String>) {
+    let email = value["email"]
+        .as_str()
+        .and_then(|e| nudge_core::capture::normalize_email(e).ok());
+    let phone = value["phone"]
+        .as_str()
+        .and_then(|p| nudge_core::capture::normalize_phone(p).ok());
+    (email, phone)
 }
 
 impl Db {
@@ -182,6 +206,11 @@ impl Db {
     /// campaign history, redeemed coupons). No await here: one transaction.
     fn append(&self, body: &Value) -> Result<Value> {
         let (mut accepted, mut duplicates) = (0u32, 0u32);
+        if let Some(known) = body["browser"].as_str() {
+            for event in body["events"].as_array().into_iter().flatten() {
+                self.link_browser(known, event["anonymousId"].as_str().unwrap_or_default())?;
+            }
+        }
         for event in body["events"].as_array().into_iter().flatten() {
             let (Some(anonymous_id), Some(id)) =
                 (event["anonymousId"].as_str(), event["messageId"].as_str())
@@ -232,12 +261,37 @@ impl Db {
                 _ => {
                     // An email or phone typed into a popup: a claim, never a link.
                     if event["type"] == "identify" {
-                        self.claim(&json!({"anonymous_id": anonymous_id, "email": event["traits"]["email"], "phone": event["traits"]["phone"]}))?;
+                        let traits = &event["traits"];
+                        self.claim(&json!({"anonymous_id": anonymous_id, "email": traits["email"], "phone": traits["phone"]}))?;
+                        self.remember_contact(&person, traits)?;
                     }
                 }
             }
         }
         Ok(json!({"accepted": accepted, "duplicates": duplicates}))
+    }
+
+    /// The first-party cookie says `fresh` is the same browser as `known` (its
+    /// script storage was wiped): `fresh` joins `known`'s person.
+    fn link_browser(&self, known: &str, fresh: &str) -> Result<()> {
+        if known == fresh || fresh.is_empty() {
+            return Ok(());
+        }
+        let Some(person) = self.person_of("anon", known)? else {
+            return Ok(());
+        };
+        match self.person_of("anon", fresh)? {
+            None => self.add_identifier(&person, "anon", fresh, false),
+            Some(p) if p == person => Ok(()),
+            Some(p) => {
+                if let (Some(a), Some(b)) = (self.user_id_of(&p)?, self.user_id_of(&person)?) {
+                    if a != b {
+                        return Ok(()); // never two user ids
+                    }
+                }
+                self.merge(&p, &person, "first_party_cookie")
+            }
+        }
     }
 
     /// Forwarding bookkeeping: `{check: {destination, event_id}}` answers whether
@@ -262,7 +316,49 @@ impl Db {
                 text(d["event_id"].as_str().unwrap_or_default()),
             ],
         )?;
-        Ok(json!({"delivered": !rows.is_empty()}))
+        let anonymous_id = body["anonymous_id"].as_str().unwrap_or_default();
+        let contact = match self.person_of("anon", anonymous_id)? {
+            Some(person) => self.contact(&person)?,
+            None => Value::Null,
+        };
+        Ok(json!({"delivered": !rows.is_empty(), "contact": contact}))
+    }
+
+    /// Keeps the email and phone an identify carried (valid ones only), so
+    /// channels that address people can reach this one.
+    fn remember_contact(&self, person: &str, traits: &Value) -> Result<()> {
+        let (email, phone) = contact_fields(traits);
+        if email.is_none() && phone.is_none() {
+            return Ok(());
+        }
+        self.run(
+            "INSERT INTO contacts (person_id, email, phone, at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (person_id) DO UPDATE SET email = coalesce(excluded.email, email),
+             phone = coalesce(excluded.phone, phone), at = excluded.at",
+            vec![
+                text(person),
+                email.as_deref().map_or(V::Null, text),
+                phone.as_deref().map_or(V::Null, text),
+                V::Integer(self.now),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// `{user_id, email, phone, unsubscribed}` of a person.
+    fn contact(&self, person: &str) -> Result<Value> {
+        let rows = self.rows(
+            "SELECT p.user_id, p.unsubscribed, c.email, c.phone FROM persons p
+             LEFT JOIN contacts c ON c.person_id = p.id WHERE p.id = ?",
+            vec![text(person)],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(Value::Null);
+        };
+        Ok(
+            json!({"user_id": row["user_id"], "email": row["email"], "phone": row["phone"],
+            "unsubscribed": row["unsubscribed"].as_i64() == Some(1)}),
+        )
     }
 
     fn dead_letter(&self, body: &Value) -> Result<Value> {
@@ -317,17 +413,22 @@ impl Db {
         Ok(())
     }
 
-    fn record_impression(&self, person: &str, campaign: &str, at: i64) -> Result<()> {
-        self.ensure_campaign(person, campaign)?;
+    /// When `person` saw `campaign` (the newest MAX_IMPRESSIONS, oldest first).
+    fn impressions_of(&self, person: &str, campaign: &str) -> Result<Vec<i64>> {
         let rows = self.rows(
             "SELECT impressions FROM campaigns WHERE person_id = ? AND campaign_id = ?",
             vec![text(person), text(campaign)],
         )?;
-        let mut impressions: Vec<i64> = rows
+        Ok(rows
             .first()
             .and_then(|r| r["impressions"].as_str())
             .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
+            .unwrap_or_default())
+    }
+
+    fn record_impression(&self, person: &str, campaign: &str, at: i64) -> Result<()> {
+        self.ensure_campaign(person, campaign)?;
+        let mut impressions = self.impressions_of(person, campaign)?;
         impressions.push(at);
         impressions.sort_unstable();
         let excess = impressions.len().saturating_sub(MAX_IMPRESSIONS);
@@ -430,6 +531,7 @@ impl Db {
             vec![text(from)],
         )?;
         let fact = facts.first().cloned().unwrap_or(Value::Null);
+        let gave_user_id = fact["user_id"].is_string() && self.user_id_of(into)?.is_none();
         self.run(
             "UPDATE identifiers SET person_id = ? WHERE person_id = ?",
             vec![text(into), text(from)],
@@ -445,14 +547,27 @@ impl Db {
                 text(into),
             ],
         )?;
+        // What an undo must give back: coupons `into` did not have, and `from`'s own
+        // campaign history (undo restores it; `into` keeps the merged one, so caps stay on the safe side).
+        let moved_coupons = self.rows(
+            "SELECT code FROM coupons WHERE person_id = ? AND code NOT IN (SELECT code FROM coupons WHERE person_id = ?)",
+            vec![text(from), text(into)],
+        )?;
         self.run("INSERT OR IGNORE INTO coupons SELECT ?, code, issued_at, expires_at, redeemed FROM coupons WHERE person_id = ?", vec![text(into), text(from)])?;
         self.run("DELETE FROM coupons WHERE person_id = ?", vec![text(from)])?;
-        for row in self.rows("SELECT campaign_id, impressions, total, dismissed_at, converted_at FROM campaigns WHERE person_id = ?", vec![text(from)])? {
+        self.run(
+            "INSERT OR IGNORE INTO contacts SELECT ?, email, phone, at FROM contacts WHERE person_id = ?",
+            vec![text(into), text(from)],
+        )?;
+        let campaigns = self.rows("SELECT campaign_id, impressions, total, dismissed_at, converted_at FROM campaigns WHERE person_id = ?", vec![text(from)])?;
+        for row in &campaigns {
             let campaign = row["campaign_id"].as_str().unwrap_or_default();
             self.ensure_campaign(into, campaign)?;
-            let mine = self.rows("SELECT impressions FROM campaigns WHERE person_id = ? AND campaign_id = ?", vec![text(into), text(campaign)])?;
-            let mut impressions: Vec<i64> = mine.first().and_then(|r| r["impressions"].as_str()).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
-            let theirs: Vec<i64> = row["impressions"].as_str().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+            let mut impressions = self.impressions_of(into, campaign)?;
+            let theirs: Vec<i64> = row["impressions"]
+                .as_str()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
             impressions.extend(theirs);
             impressions.sort_unstable();
             impressions.dedup();
@@ -477,7 +592,8 @@ impl Db {
         )?;
         self.run(
             "INSERT INTO merges (at, from_person, into_person, proof, moved) VALUES (?, ?, ?, ?, ?)",
-            vec![V::Integer(self.now), text(from), text(into), text(proof), text(&json!({"identifiers": moved_identifiers, "facts": fact}).to_string())],
+            vec![V::Integer(self.now), text(from), text(into), text(proof), text(&json!({"identifiers": moved_identifiers, "facts": fact, "gave_user_id": gave_user_id,
+                "coupons": moved_coupons, "campaigns": campaigns}).to_string())],
         )?;
         self.cap_anonymous_ids(into)
     }
@@ -493,6 +609,141 @@ impl Db {
             }
         }
         Ok(())
+    }
+
+    /// The newest merges (optionally of one person), with what moved and whether undone.
+    fn merges(&self, body: &Value) -> Result<Value> {
+        let person = body["person"].as_str().unwrap_or_default();
+        let rows = self.rows(
+            "SELECT m.seq, m.at, m.from_person, m.into_person, m.proof, m.moved, u.at AS undone_at, u.reason AS undo_reason
+             FROM merges m LEFT JOIN merge_undos u ON u.seq = m.seq
+             WHERE ? = '' OR m.from_person = ? OR m.into_person = ? ORDER BY m.seq DESC LIMIT 200",
+            vec![text(person), text(person), text(person)],
+        )?;
+        let merges: Vec<Value> = rows
+            .into_iter()
+            .map(|mut r| {
+                r["moved"] = r["moved"]
+                    .as_str()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or(Value::Null);
+                r
+            })
+            .collect();
+        Ok(json!({"merges": merges}))
+    }
+
+    /// Gives back what merge `seq` moved: the browser ids and verified ids,
+    /// orders and spend, user id, coupons and campaign history of the merged
+    /// person. Facts recorded after the merge stay where they were recorded.
+    /// A merge whose surviving person was merged again since is undone only
+    /// after that later merge.
+    fn undo_merge(&self, body: &Value) -> Result<Value> {
+        let seq = body["seq"].as_i64().unwrap_or(-1);
+        let rows = self.rows(
+            "SELECT from_person, into_person, moved FROM merges WHERE seq = ?",
+            vec![V::Integer(seq)],
+        )?;
+        let Some(merge) = rows.first() else {
+            return Ok(json!({"error": "not_found", "message": format!("no merge {seq}")}));
+        };
+        let undone = |seq: i64| -> Result<bool> {
+            Ok(!self
+                .rows(
+                    "SELECT 1 FROM merge_undos WHERE seq = ?",
+                    vec![V::Integer(seq)],
+                )?
+                .is_empty())
+        };
+        if undone(seq)? {
+            return Ok(
+                json!({"error": "already_undone", "message": format!("merge {seq} was undone already")}),
+            );
+        }
+        let from = merge["from_person"].as_str().unwrap_or_default();
+        let into = merge["into_person"].as_str().unwrap_or_default();
+        for later in self.rows(
+            "SELECT seq FROM merges WHERE from_person = ? AND seq > ?",
+            vec![text(into), V::Integer(seq)],
+        )? {
+            let later = later["seq"].as_i64().unwrap_or_default();
+            if !undone(later)? {
+                return Ok(
+                    json!({"error": "merged_since", "message": format!("{into} was merged again (merge {later}); undo that first")}),
+                );
+            }
+        }
+        let moved: Value = merge["moved"]
+            .as_str()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or(Value::Null);
+        for id in moved["identifiers"].as_array().into_iter().flatten() {
+            self.run(
+                "UPDATE identifiers SET person_id = ? WHERE kind = ? AND value = ? AND person_id = ?",
+                vec![
+                    text(from),
+                    text(id["kind"].as_str().unwrap_or_default()),
+                    text(id["value"].as_str().unwrap_or_default()),
+                    text(into),
+                ],
+            )?;
+        }
+        let facts = &moved["facts"];
+        let orders = facts["orders"].as_i64().unwrap_or(0);
+        let spent = facts["total_spent"].as_f64().unwrap_or(0.0);
+        if moved["gave_user_id"] == true {
+            // Cleared first: user_id is unique.
+            self.run(
+                "UPDATE persons SET user_id = NULL WHERE id = ?",
+                vec![text(into)],
+            )?;
+        }
+        self.run(
+            "UPDATE persons SET orders = max(orders - ?, 0), total_spent = max(total_spent - ?, 0) WHERE id = ?",
+            vec![V::Integer(orders), V::Float(spent), text(into)],
+        )?;
+        self.run(
+            "UPDATE persons SET merged_into = NULL, orders = ?, total_spent = ?, user_id = ? WHERE id = ?",
+            vec![
+                V::Integer(orders),
+                V::Float(spent),
+                facts["user_id"].as_str().map_or(V::Null, text),
+                text(from),
+            ],
+        )?;
+        for coupon in moved["coupons"].as_array().into_iter().flatten() {
+            self.run(
+                "UPDATE coupons SET person_id = ? WHERE person_id = ? AND code = ?",
+                vec![
+                    text(from),
+                    text(into),
+                    text(coupon["code"].as_str().unwrap_or_default()),
+                ],
+            )?;
+        }
+        for c in moved["campaigns"].as_array().into_iter().flatten() {
+            self.run(
+                "INSERT OR REPLACE INTO campaigns (person_id, campaign_id, impressions, total, dismissed_at, converted_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    text(from),
+                    text(c["campaign_id"].as_str().unwrap_or_default()),
+                    text(c["impressions"].as_str().unwrap_or("[]")),
+                    V::Integer(c["total"].as_i64().unwrap_or(0)),
+                    c["dismissed_at"].as_i64().map_or(V::Null, V::Integer),
+                    c["converted_at"].as_i64().map_or(V::Null, V::Integer),
+                ],
+            )?;
+        }
+        self.run(
+            "INSERT INTO merge_undos (seq, at, reason) VALUES (?, ?, ?)",
+            vec![
+                V::Integer(seq),
+                V::Integer(self.now),
+                text(body["reason"].as_str().unwrap_or("undone by an admin")),
+            ],
+        )?;
+        Ok(json!({"undone": seq, "person": from, "split_from": into}))
     }
 
     /// An inbound offsite event (already signature-checked). `body`: `{id, channel,
@@ -564,6 +815,17 @@ impl Db {
                 self.run(
                     "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
                     vec![text(&person)],
+                )?;
+                // Everyone reached at that address or number: a visitor who typed
+                // it into a popup is not a verified match, but must not be messaged there either.
+                let (email, phone) = contact_fields(event);
+                self.run(
+                    "UPDATE persons SET unsubscribed = 1 WHERE id IN
+                     (SELECT person_id FROM contacts WHERE lower(email) = lower(?) OR phone = ?)",
+                    vec![
+                        email.as_deref().map_or(V::Null, text),
+                        phone.as_deref().map_or(V::Null, text),
+                    ],
                 )?;
             }
             // Kept in `webhooks` for audit; no profile fact follows from them yet.

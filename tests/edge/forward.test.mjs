@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startEdge } from "../support/edge.mjs";
-import { startSink } from "../support/sink.mjs";
+import { startSink, until } from "../support/sink.mjs";
 
 let edge, sink;
 let acceptRefused = false;
@@ -30,27 +30,18 @@ const event = (id, name, consent = { analytics: true, marketing: false }) => ({
   properties: { total: 30 }, context: { page: { path: "/" }, consent },
 });
 
-async function until(check, ms = 45_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail("timed out waiting");
-}
-
 const ids = (path) => (sink.delivered[path] || []).map((e) => e.messageId).sort();
 
 test("destinations are validated; secrets are named, never stored", async () => {
   const bad = await edge.admin("/v1/admin/sites/demo/destinations", {
     method: "PUT",
     body: JSON.stringify({ destinations: [
-      { id: "k", kind: "klaviyo", url: "ftp://x", events: [], consent: "always", secret: "sk_live_123" },
+      { id: "k", kind: "mailchimp", url: "ftp://x", events: [], consent: "always", secret: "sk_live_123" },
     ] }),
   });
   assert.equal(bad.status, 400);
   const paths = (await bad.json()).problems.map((p) => p.path);
-  assert.deepEqual(paths, ["destinations[0].kind", "destinations[0].url", "destinations[0].events", "destinations[0].consent", "destinations[0].secret"]);
+  assert.deepEqual(paths, ["destinations[0].kind", "destinations[0].events", "destinations[0].consent", "destinations[0].secret", "destinations[0].url"]);
   const ok = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify(destinations(sink.url)) });
   assert.equal(ok.status, 200);
 });

@@ -101,3 +101,65 @@ test("campaign history follows the person across devices, for frequency caps", a
   assert.equal(welcome.total, 1);
   assert.equal(welcome.imp.length, 1);
 });
+
+test("a wrong merge can be undone: each person gets back what was theirs", async () => {
+  await order("undo-desk", 50);
+  await identify({ anonymousId: "undo-desk", userToken: userToken("user-undo") });
+  await order("undo-phone", 20);
+  assert.deepEqual(await (await identify({ anonymousId: "undo-phone", clickToken: clickToken({ u: "user-undo" }) })).json(), { merged: true });
+  assert.equal((await profile("undo-phone")).orders, 2);
+
+  const log = await (await edge.admin("/v1/admin/sites/demo/merges")).json();
+  const merge = log.merges.find((m) => m.moved.identifiers.some((i) => i.value === "undo-phone"));
+  assert.equal(merge.proof, "click_token");
+  assert.equal(merge.undone_at, null);
+  const undo = (body) => edge.admin("/v1/admin/sites/demo/merges/undo", { method: "POST", body: JSON.stringify(body) });
+  const undone = await undo({ seq: merge.seq, reason: "support ticket 12" });
+  assert.equal(undone.status, 200, await undone.clone().text());
+  assert.equal((await undone.json()).undone, merge.seq);
+
+  const phone = await profile("undo-phone");
+  assert.deepEqual([phone.orders, phone.total_spent, phone.user_id], [1, 20, null]);
+  const desk = await profile("undo-desk");
+  assert.deepEqual([desk.orders, desk.total_spent, desk.user_id], [1, 50, "user-undo"]);
+
+  assert.equal((await undo({ seq: merge.seq })).status, 409, "only once");
+  assert.equal((await undo({ seq: 999999 })).status, 404);
+  assert.equal((await undo({})).status, 400);
+  assert.equal((await fetch(`${edge.url}/v1/admin/sites/demo/merges/undo`, { method: "POST", body: "{}" })).status, 401);
+  const after = (await (await edge.admin("/v1/admin/sites/demo/merges")).json()).merges.find((m) => m.seq === merge.seq);
+  assert.equal(after.undo_reason, "support ticket 12");
+  assert.ok(after.undone_at > 0);
+});
+
+test("the first-party cookie brings a browser whose storage was wiped back to its person", async () => {
+  const post = (anonymousId, cookie) => fetch(`${edge.url}/v1/events?site=demo`, {
+    method: "POST", headers: cookie ? { cookie } : {},
+    body: JSON.stringify({ batch: [{ type: "track", event: "Order Completed", messageId: `ck-${anonymousId}-${++seq}`, anonymousId,
+      timestamp: new Date().toISOString(), properties: { total: 5 } }] }),
+  });
+  const first = await post("ck-old");
+  assert.equal(first.status, 202);
+  const cookie = first.headers.get("set-cookie");
+  assert.match(cookie, /^nudge_aid=ck-old; Max-Age=34560000; Path=\/; HttpOnly; SameSite=Lax$/);
+
+  // Script storage wiped: a new id, but the cookie came along.
+  const viaProfile = await fetch(`${edge.url}/v1/profile?site=demo&anonymousId=ck-new`, { headers: { cookie: "nudge_aid=ck-old" } });
+  assert.equal((await viaProfile.json()).orders, 1);
+  assert.match(viaProfile.headers.get("set-cookie"), /^nudge_aid=ck-old;/, "the cookie keeps the first id");
+  assert.equal((await profile("ck-stranger")).orders, 0, "no cookie, no link");
+
+  // A new id that already sent events of its own joins by a (logged, undoable) merge.
+  assert.equal((await post("ck-new-2")).status, 202);
+  assert.equal((await post("ck-new-2", "theme=dark; nudge_aid=ck-old")).status, 202);
+  assert.equal((await profile("ck-new-2")).orders, 3, "its own order, the old browser's, and this one");
+  const merges = (await (await edge.admin("/v1/admin/sites/demo/merges")).json()).merges;
+  assert.ok(merges.some((m) => m.proof === "first_party_cookie" && m.moved.identifiers.some((i) => i.value === "ck-new-2")));
+
+  // Signing out (nudge.reset()) starts the cookie over with the new id.
+  const reset = await fetch(`${edge.url}/v1/identify?site=demo`, {
+    method: "POST", headers: { cookie: "nudge_aid=ck-old" }, body: JSON.stringify({ anonymousId: "ck-fresh", reset: "true" }),
+  });
+  assert.equal(reset.status, 200);
+  assert.match(reset.headers.get("set-cookie"), /^nudge_aid=ck-fresh;/);
+});
