@@ -5,7 +5,7 @@
 //!
 //!   demo          build the agent and serve the demo shop on http://127.0.0.1:8787
 //!   test          run every test: core (native), agent (headless Chromium), end to end
-//!   bench         build the agent and print its size and speed figures (bench/)
+//!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
 //!   build-agent   build agent/pkg (wasm-pack + wasm-opt) and print its size
 //!   build-edge    build the Worker (worker-build) and its static site (shop + agent)
 //!   setup         only install the tools
@@ -72,11 +72,11 @@ pub fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) ->
     }
 }
 
-fn build_agent() -> Result {
-    let root = root();
-    let pkg = root.join("agent/pkg");
+/// A release wasm-pack build for `<script type=module>` use, with the tools
+/// `cargo xtask` installed (nothing downloaded); `out_dir` is relative to `crate_dir`.
+fn wasm_pack_web(crate_dir: &Path, out_dir: &str) -> Result {
     run_in(
-        &root.join("agent"),
+        crate_dir,
         "wasm-pack",
         &[
             "build",
@@ -84,14 +84,20 @@ fn build_agent() -> Result {
             "--target",
             "web",
             "--out-dir",
-            "pkg",
+            out_dir,
             "--no-typescript",
             "--no-pack",
             "--mode",
             "no-install",
         ],
         &[],
-    )?;
+    )
+}
+
+fn build_agent() -> Result {
+    let root = root();
+    let pkg = root.join("agent/pkg");
+    wasm_pack_web(&root.join("agent"), "pkg")?;
     let wasm = pkg.join("nudge_agent_bg.wasm");
     let wasm = wasm.to_string_lossy();
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
@@ -211,8 +217,28 @@ fn copy_dir(from: &Path, to: &Path) -> Result {
 fn bench() -> Result {
     build_agent()?;
     build_edge()?;
+    // The peers a shop would otherwise install: for the bench only, so the
+    // tests never download them.
+    run(
+        "npm",
+        &[
+            "ci",
+            "--prefix",
+            "bench",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+        ],
+    )?;
+    // core's engine as wasm, built like the agent, timed in Chromium by peers.mjs.
+    wasm_pack_web(
+        &root().join("bench/engine-wasm"),
+        "../../target/bench/engine-wasm",
+    )?;
     run("node", &["bench/agent.mjs"])?;
-    run("node", &["bench/edge.mjs"])
+    run("node", &["bench/peers.mjs"])?;
+    run("node", &["bench/edge.mjs"])?;
+    run("node", &["bench/identity.mjs"])
 }
 
 /// The shop, the agent and the edge together, from the Worker on local
