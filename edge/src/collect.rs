@@ -53,11 +53,8 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         Err(refusal) => return refusal.into_response(),
     };
     // The first-party cookie's id, when the deployment keeps one (see cookie.rs).
-    let cookie = crate::cookie::name(env);
-    let browser = match &cookie {
-        Some(name) => crate::cookie::read(&req, name)?,
-        None => None,
-    };
+    let cookie = crate::cookie::BrowserCookie::of(&req, env)?;
+    let browser = cookie.as_ref().and_then(|c| c.id.clone());
     // For channels that match people (Meta's Conversions API): where and with what the event was sent.
     let user_agent = req.headers().get("user-agent")?;
     let ip = req.headers().get("cf-connecting-ip")?;
@@ -105,13 +102,11 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     // deliveries already made.
     crate::forward::enqueue(env, &site, &wire).await?;
     let mut response = json_response(202, &counts)?;
-    if let Some(name) = &cookie {
-        let id = browser
-            .as_deref()
-            .or_else(|| wire.first().and_then(|e| e["anonymousId"].as_str()));
-        if let Some(id) = id {
-            response = crate::cookie::set(response, &req, name, id)?;
-        }
+    if let (Some(cookie), Some(id)) = (
+        &cookie,
+        wire.first().and_then(|e| e["anonymousId"].as_str()),
+    ) {
+        response = cookie.keep(response, &req, id)?;
     }
     crate::cors::apply(response, &verdict)
 }

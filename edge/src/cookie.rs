@@ -25,7 +25,7 @@ pub fn name(env: &Env) -> Option<String> {
 }
 
 /// The anonymous id the request's cookie holds, if it is a plausible one.
-pub fn read(req: &Request, name: &str) -> Result<Option<String>> {
+fn read(req: &Request, name: &str) -> Result<Option<String>> {
     let header = req.headers().get("cookie")?.unwrap_or_default();
     Ok(header
         .split(';')
@@ -33,6 +33,34 @@ pub fn read(req: &Request, name: &str) -> Result<Option<String>> {
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
         .filter(|value| nudge_core::event::check_identifier(value).is_ok()))
+}
+
+/// The deployment's cookie as one request carries it.
+pub struct BrowserCookie {
+    name: String,
+    /// The anonymous id it holds, if the request carried a plausible one.
+    pub id: Option<String>,
+}
+
+impl BrowserCookie {
+    /// `None` when the deployment keeps no cookie.
+    pub fn of(req: &Request, env: &Env) -> Result<Option<Self>> {
+        let Some(name) = name(env) else {
+            return Ok(None);
+        };
+        let id = read(req, &name)?;
+        Ok(Some(BrowserCookie { name, id }))
+    }
+
+    /// Refreshes the cookie with the id it holds, or starts it with `fresh`.
+    pub fn keep(&self, response: Response, req: &Request, fresh: &str) -> Result<Response> {
+        set(
+            response,
+            req,
+            &self.name,
+            self.id.as_deref().unwrap_or(fresh),
+        )
+    }
 }
 
 /// Sets (or refreshes: the lifetime slides with each visit) the cookie.

@@ -270,8 +270,15 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
         message.ack();
         return Ok(());
     }
-    // One call answers both: already delivered? and who is this browser?
-    let check = json!({"check": delivery, "anonymous_id": event["anonymousId"]});
+    // One call answers both: already delivered? and, for channels that address
+    // people (all but the generic webhook), who is this browser?
+    let addressed = destination["kind"] != "webhook";
+    let anonymous_id = if addressed {
+        &event["anonymousId"]
+    } else {
+        &Value::Null
+    };
+    let check = json!({"check": delivery, "anonymous_id": anonymous_id});
     let known = site_store(env, &site, "/delivery", Some(&check)).await?;
     if known["delivered"] == true {
         message.ack();

@@ -205,11 +205,8 @@ pub async fn profile(req: Request, env: &Env) -> Result<Response> {
         return Refusal::new(400, "invalid_anonymous_id", format!("anonymousId {reason}"))
             .into_response();
     }
-    let cookie = crate::cookie::name(env);
-    let browser = match &cookie {
-        Some(name) => crate::cookie::read(&req, name)?,
-        None => None,
-    };
+    let cookie = crate::cookie::BrowserCookie::of(&req, env)?;
+    let browser = cookie.as_ref().and_then(|c| c.id.clone());
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("anonymous_id", &anonymous_id);
     if let Some(browser) = &browser {
@@ -217,13 +214,8 @@ pub async fn profile(req: Request, env: &Env) -> Result<Response> {
     }
     let answer = site_store(env, &site, &format!("/profile?{}", query.finish()), None).await?;
     let mut response = json_response(200, &answer)?;
-    if let Some(name) = &cookie {
-        response = crate::cookie::set(
-            response,
-            &req,
-            name,
-            browser.as_deref().unwrap_or(&anonymous_id),
-        )?;
+    if let Some(cookie) = &cookie {
+        response = cookie.keep(response, &req, &anonymous_id)?;
     }
     crate::cors::apply(response, &verdict)
 }

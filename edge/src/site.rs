@@ -316,8 +316,11 @@ impl Db {
                 text(d["event_id"].as_str().unwrap_or_default()),
             ],
         )?;
-        let anonymous_id = body["anonymous_id"].as_str().unwrap_or_default();
-        let contact = match self.person_of("anon", anonymous_id)? {
+        let person = match body["anonymous_id"].as_str() {
+            Some(anonymous_id) => self.person_of("anon", anonymous_id)?,
+            None => None,
+        };
+        let contact = match person {
             Some(person) => self.contact(&person)?,
             None => Value::Null,
         };
