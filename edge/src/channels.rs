@@ -14,11 +14,10 @@
 //! | twilio  | Messages API: an SMS for configured events | auth token (Basic, with account SID) |
 //! | meta    | Conversions API, hashed user data         | access token (in the body)          |
 
+use crate::tokens::sha256_hex;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 /// Everything that can be configured; `url` is required for `webhook` only.
 pub const KINDS: &[&str] = &["webhook", "klaviyo", "drip", "twilio", "meta"];
@@ -104,7 +103,8 @@ fn contact_for(event: &Value, known: &Contact) -> Contact {
     }
 }
 
-fn event_name(event: &Value) -> &str {
+/// Our name for the event: a track's name, else its type (`page`, `identify`).
+pub fn event_name(event: &Value) -> &str {
     match event["type"].as_str() {
         Some("track") => event["event"].as_str().unwrap_or_default(),
         other => other.unwrap_or_default(),
@@ -148,13 +148,6 @@ fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn webhook(
     destination: &Value,
     event: &Value,
@@ -164,12 +157,7 @@ fn webhook(
     let id = event["messageId"].as_str().unwrap_or_default();
     let body = event.to_string();
     let timestamp = (now_ms / 1000).to_string();
-    let key = STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
-        .map_err(|_| "the signing secret is not whsec_/base64".to_owned())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    let signature = crate::tokens::sign_webhook(secret, id, &timestamp, &body)?;
     Ok(Shaped::Send(Outgoing {
         url: destination["url"].as_str().unwrap_or_default().to_owned(),
         headers: vec![

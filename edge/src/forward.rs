@@ -136,9 +136,7 @@ pub async fn put(mut req: Request, env: &Env) -> Result<Response> {
 
 /// Whether `destination` wants `event` and the visitor agreed to its purpose.
 fn wants(destination: &Value, event: &Value) -> bool {
-    let name = event["event"]
-        .as_str()
-        .unwrap_or_else(|| event["type"].as_str().unwrap_or_default());
+    let name = channels::event_name(event);
     let listed = destination["events"]
         .as_array()
         .is_some_and(|e| e.iter().any(|n| n == "*" || n == name));

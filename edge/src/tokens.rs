@@ -122,21 +122,47 @@ pub fn email_hash(email: &str) -> Option<String> {
     let normalized = nudge_core::capture::normalize_email(email)
         .ok()?
         .to_lowercase();
-    Some(hex(&Sha256::digest(normalized.as_bytes())))
+    Some(sha256_hex(&normalized))
 }
 
 /// SHA-256 (hex) of an E.164 phone number.
 pub fn phone_hash(phone: &str) -> Option<String> {
     let normalized = nudge_core::capture::normalize_phone(phone).ok()?;
-    Some(hex(&Sha256::digest(normalized.as_bytes())))
+    Some(sha256_hex(&normalized))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// SHA-256 of `text`, as lowercase hex.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// How far a webhook's timestamp may be from now (Standard Webhooks' default).
 pub const WEBHOOK_TOLERANCE_S: i64 = 5 * 60;
+
+/// The key bytes of a Standard Webhooks secret (`whsec_<base64>`).
+fn webhook_key(secret: &str) -> Result<Vec<u8>, &'static str> {
+    STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .map_err(|_| "the webhook secret is not whsec_/base64")
+}
+
+/// The `webhook-signature` header value for a Standard Webhooks message.
+pub fn sign_webhook(
+    secret: &str,
+    id: &str,
+    timestamp: &str,
+    body: &str,
+) -> Result<String, &'static str> {
+    let mac = mac(&webhook_key(secret)?, &format!("{id}.{timestamp}.{body}"))
+        .ok_or("the webhook secret is not a usable key")?;
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
 
 /// Verifies Standard Webhooks headers: `webhook-signature` holds space-separated
 /// `v1,<base64 HMAC(secret, "<id>.<timestamp>.<body>")>`; the secret is `whsec_<base64>`.
@@ -148,9 +174,7 @@ pub fn verify_webhook(
     signatures: &str,
     now: i64,
 ) -> Result<(), &'static str> {
-    let key = STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
-        .map_err(|_| "the webhook secret is not base64")?;
+    let key = webhook_key(secret)?;
     let at: i64 = timestamp
         .parse()
         .map_err(|_| "webhook-timestamp is not a number")?;
@@ -245,6 +269,11 @@ mod tests {
             ),
             Ok(())
         );
+        assert_eq!(
+            sign_webhook(&secret, "msg_1", "1000", "{}"),
+            Ok(format!("v1,{sig}"))
+        );
+        assert!(sign_webhook("whsec_not base64!", "msg_1", "1000", "{}").is_err());
         assert!(
             verify_webhook(&secret, "msg_1", "1000", "{ }", &format!("v1,{sig}"), 1100).is_err()
         );
