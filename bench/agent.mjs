@@ -14,8 +14,11 @@ const fmt = (n, digits = 1) => n.toFixed(digits);
 
 // Timestamps taken inside the page: campaign insertion and the frame after it.
 const PROBE = () => {
-  window.__probe = { scrolls: [] };
-  addEventListener("scroll", (e) => window.__probe.scrolls.push(e.timeStamp), { capture: true, passive: true });
+  window.__probe = { scrolls: [], scrollsDelivered: [] };
+  addEventListener("scroll", (e) => {
+    window.__probe.scrolls.push(e.timeStamp);
+    window.__probe.scrollsDelivered.push(performance.now());
+  }, { capture: true, passive: true });
   // Capture on window runs before the agent's own listener: `dispatched` is
   // when the browser delivered the event, `exit` when the input happened.
   addEventListener("mouseout", (e) => {
@@ -68,7 +71,8 @@ async function scrollToRender(shop) {
   const p = await page.evaluate(() => window.__probe);
   await context.close();
   const trigger = p.scrolls.filter((s) => s <= p.inserted).pop();
-  return { dom: p.inserted - trigger, paint: p.painted - trigger };
+  const delivered = p.scrollsDelivered.filter((s) => s <= p.inserted).pop();
+  return { dom: p.inserted - trigger, paint: p.painted - trigger, handler: p.inserted - delivered, handledPaint: p.painted - delivered };
 }
 
 async function exitToRender(shop) {
@@ -121,6 +125,8 @@ try {
   console.log(`| loader downloaded -> rules ready (wall clock, incl. wasm compile + config fetch) | ${fmt(median(ready.map((r) => r.loaderToReady)))} ms |`);
   console.log(`| scroll event -> popup in DOM | ${fmt(median(scroll.map((s) => s.dom)), 2)} ms |`);
   console.log(`| scroll event -> next frame after insertion | ${fmt(median(scroll.map((s) => s.paint)), 2)} ms |`);
+  console.log(`| scroll event (delivered to the page) -> popup in DOM | ${fmt(median(scroll.map((s) => s.handler)), 2)} ms |`);
+  console.log(`| scroll event (delivered to the page) -> next frame after insertion | ${fmt(median(scroll.map((s) => s.handledPaint)), 2)} ms |`);
   console.log(`| exit-intent mouseout (input time) -> popup in DOM | ${fmt(median(exit.map((s) => s.dom)), 2)} ms |`);
   console.log(`| exit-intent mouseout (delivered to the page) -> popup in DOM | ${fmt(median(exit.map((s) => s.handler)), 2)} ms |`);
   console.log(`| exit-intent mouseout -> next frame after insertion | ${fmt(median(exit.map((s) => s.paint)), 2)} ms |`);
