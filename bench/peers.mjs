@@ -204,7 +204,7 @@ async function ruleEngines(shop) {
   const pairs = data.conditions.length * data.profiles.length;
   const rows = [
     ["Nudge core, native (opt-level 3)", nativeEngine(path)],
-    ["Nudge core, wasm in Chromium (as the agent is built)", await wasmEngine(shop, data)],
+    ["Nudge core, wasm in Chromium (as the agent ships: opt-level z, the browser's RegExp)", await wasmEngine(shop, data)],
     ["GrowthBook evalCondition, Node " + process.versions.node, growthbookEngine(data)],
   ];
   const gb = rows[2][1];

@@ -32,6 +32,11 @@ use wasm_bindgen::prelude::*;
 use crate::shared::{run, Shared};
 
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+/// The JS host primitives (regex, number text, lowercase) core uses in the
+/// agent; public only so `bench/engine-wasm` times the engine exactly as shipped.
+#[doc(hidden)]
+pub use js::install_host;
+
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 use crate::state::{props_from_js, State};

@@ -36,9 +36,7 @@ impl UrlMatch {
         match self {
             UrlMatch::Equals(p) => path == p || path.strip_suffix('/') == Some(p.as_str()),
             UrlMatch::Prefix(p) => path.starts_with(p.as_str()),
-            UrlMatch::Contains(p) => {
-                p.is_empty() || path.as_bytes().windows(p.len()).any(|w| w == p.as_bytes())
-            }
+            UrlMatch::Contains(p) => crate::small::contains(path, p),
             UrlMatch::Regex(condition) => {
                 let mut attributes = crate::condition::Attributes::new();
                 attributes.insert("path", path);

@@ -13,6 +13,16 @@ pub(crate) fn sort_by<T>(items: &mut [T], less: impl Fn(&T, &T) -> bool) {
     }
 }
 
+/// Whether `needle` occurs in `haystack`: a byte-window scan instead of std's
+/// general substring searcher, for the short texts of URLs and attributes.
+pub(crate) fn contains(haystack: &str, needle: &str) -> bool {
+    needle.is_empty()
+        || haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -20,5 +30,13 @@ mod tests {
         let mut v = vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd')];
         super::sort_by(&mut v, |a, b| a.0 > b.0);
         assert_eq!(v, [(3, 'a'), (3, 'c'), (2, 'd'), (1, 'b')]);
+    }
+
+    #[test]
+    fn finds_substrings() {
+        assert!(super::contains("/sale/shoes", "sale"));
+        assert!(super::contains("abc", ""));
+        assert!(!super::contains("ab", "abc"));
+        assert!(!super::contains("", "a"));
     }
 }

@@ -256,7 +256,15 @@ fn test() -> Result {
     // Core and the dev tools, natively (includes the GrowthBook vectors).
     run(
         "cargo",
-        &["test", "--workspace", "--exclude", "nudge-agent"],
+        &[
+            "test",
+            "--workspace",
+            "--exclude",
+            "nudge-agent",
+            // Builds on the agent: wasm only, run by `cargo xtask bench`.
+            "--exclude",
+            "nudge-engine-wasm-bench",
+        ],
     )?;
     // Core must also build for the browser, without its native regex engine.
     run(

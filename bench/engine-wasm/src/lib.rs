@@ -1,5 +1,6 @@
-//! core's condition engine in the browser, built like the agent (release
-//! profile: opt-level "z", LTO), on the shared rule workload. JavaScript times
+//! core's condition engine in the browser, set up as in the agent (release
+//! profile: opt-level "z", LTO; the agent's allocator and JS host primitives),
+//! on the shared rule workload. JavaScript times
 //! each round (`bench/peers.mjs`); this side only compiles and evaluates.
 
 use std::cell::RefCell;
@@ -21,6 +22,7 @@ thread_local! {
 /// number of (condition, profile) pairs a round evaluates.
 #[wasm_bindgen]
 pub fn prepare(workload: &str) -> Result<usize, JsError> {
+    nudge_agent::install_host();
     let value: Value = serde_json::from_str(workload)?;
     let list = |key: &str| -> Result<Vec<Value>, JsError> {
         value

@@ -207,6 +207,8 @@ enum Op {
     ElemMatch(Box<ElemMatch>),
     All(Vec<Test>),
     Regex(Arc<dyn RegexMatcher>),
+    /// A `$regex` that is plain text (`^/sale/`, `spring`): same result, no regex engine.
+    Literal(Literal),
     Type(String),
     /// Unknown operator or malformed argument: never matches.
     Never,
@@ -362,6 +364,11 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
         }
         "$regex" | "$regexi" => {
             let pattern = arg.to_js_string();
+            if op == "$regex" {
+                if let Some(literal) = Literal::of(&pattern) {
+                    return Op::Literal(literal);
+                }
+            }
             match (crate::host::get().compile_regex)(&pattern, op == "$regexi") {
                 Some(re) => Op::Regex(re),
                 None => never(format!("invalid regular expression \"{pattern}\"")),
@@ -369,6 +376,52 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
         }
         "$type" => Op::Type(arg.to_js_string().into_owned()),
         _ => never(format!("unknown operator {op}")),
+    }
+}
+
+/// A regular expression that is only literal text, optionally anchored with
+/// `^` and `$`. Without the `m` flag JavaScript's anchors mean the start and
+/// the end of the input, so these are exact text tests. Most `$regex`
+/// conditions marketers write are like that (`^/collections/`), and testing
+/// them here spares a call into the host's regex engine per evaluation (in
+/// the agent, a string copy across the wasm boundary).
+#[derive(Clone, Debug, PartialEq)]
+enum Literal {
+    Contains(String),
+    Prefix(String),
+    Suffix(String),
+    Exact(String),
+}
+
+impl Literal {
+    fn of(pattern: &str) -> Option<Literal> {
+        let (anchored_start, rest) = match pattern.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        let (anchored_end, text) = match rest.strip_suffix('$') {
+            Some(text) => (true, text),
+            None => (false, rest),
+        };
+        if text.bytes().any(|b| b"\\.^$|?*+()[]{}".contains(&b)) {
+            return None;
+        }
+        let text = text.to_owned();
+        Some(match (anchored_start, anchored_end) {
+            (false, false) => Literal::Contains(text),
+            (true, false) => Literal::Prefix(text),
+            (false, true) => Literal::Suffix(text),
+            (true, true) => Literal::Exact(text),
+        })
+    }
+
+    fn matches(&self, haystack: &str) -> bool {
+        match self {
+            Literal::Contains(t) => crate::small::contains(haystack, t),
+            Literal::Prefix(t) => haystack.starts_with(t.as_str()),
+            Literal::Suffix(t) => haystack.ends_with(t.as_str()),
+            Literal::Exact(t) => haystack == t,
+        }
     }
 }
 
@@ -513,6 +566,7 @@ fn eval_op(op: &Op, actual: Target<'_>, groups: &SavedGroups) -> bool {
             _ => false,
         },
         Op::Regex(re) => actual.with(|v| re.is_match(&v.to_js_string())),
+        Op::Literal(literal) => actual.with(|v| literal.matches(&v.to_js_string())),
         Op::Type(name) => actual.with(|v| v.type_name() == name),
         Op::Never => false,
     }
@@ -529,5 +583,47 @@ fn is_in(actual: &Value, list: &[Value], fold: Fold) -> bool {
     match actual {
         Value::Array(items) => items.iter().any(|item| list.iter().any(|e| same(item, e))),
         _ => list.iter().any(|e| same(actual, e)),
+    }
+}
+
+#[cfg(all(test, feature = "native"))]
+mod tests {
+    use super::Literal;
+
+    /// Plain-text patterns give the regex engine's answer for every haystack;
+    /// anything with a metacharacter is left to the engine.
+    #[test]
+    fn literal_patterns_agree_with_the_regex_engine() {
+        let patterns = [
+            "", "^", "$", "^$", "sale", "^/sale/", "/shoes$", "^exact$", "ünï", "a\\$", "^/(a|b)/",
+            "x.y", "a+", "[a]",
+        ];
+        let haystacks = [
+            "",
+            "/sale/shoes",
+            "exact",
+            "exactly",
+            "a$",
+            "xzy",
+            "sale",
+            "/a/",
+            "ünïcode",
+        ];
+        let mut literal = 0;
+        for pattern in patterns {
+            let Some(fast) = Literal::of(pattern) else {
+                continue;
+            };
+            literal += 1;
+            let engine = regex_lite::Regex::new(pattern).unwrap();
+            for haystack in haystacks {
+                assert_eq!(
+                    fast.matches(haystack),
+                    engine.is_match(haystack),
+                    "{pattern:?} on {haystack:?}"
+                );
+            }
+        }
+        assert_eq!(literal, 9, "the last five patterns need the engine");
     }
 }
