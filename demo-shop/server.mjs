@@ -8,6 +8,7 @@
 // Tests import startServer() and pass overrides (a broken config, a failing
 // collect endpoint) without touching files.
 import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,15 +21,12 @@ const TYPES = {
   ".css": "text/css; charset=utf-8", ".json": "application/json", ".wasm": "application/wasm", ".svg": "image/svg+xml",
 };
 
-// Clean URLs of the shop, as a real storefront has them.
+// Clean URLs of the shop (routes.json, shared with the edge Worker).
+const ROUTES = JSON.parse(readFileSync(join(here, "routes.json"), "utf8"));
 function route(path) {
-  if (path === "/") return "index.html";
-  if (path === "/cart") return "cart.html";
-  if (path === "/checkout") return "checkout.html";
-  if (path === "/order-confirmation") return "confirmation.html";
-  if (path.startsWith("/category/")) return "category.html";
-  if (path.startsWith("/product/")) return "product.html";
-  return null;
+  if (Object.hasOwn(ROUTES.exact, path)) return ROUTES.exact[path];
+  const prefix = Object.keys(ROUTES.prefix).find((p) => path.startsWith(p));
+  return prefix ? ROUTES.prefix[prefix] : null;
 }
 
 function safeJoin(root, path) {
