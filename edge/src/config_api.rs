@@ -5,9 +5,7 @@ use serde_json::{json, Value};
 
 use worker::{Env, Headers, Request, Response, Result};
 
-use crate::http::{json_response, site_param, Refusal};
-
-const KV_BINDING: &str = "CONFIG";
+use crate::http::{site_param, Refusal};
 
 fn key(site: &str) -> String {
     format!("config:{site}")
@@ -90,35 +88,12 @@ fn geo(req: &Request, env: &Env) -> Result<(Option<String>, Option<String>)> {
 /// `PUT /v1/admin/sites/{site}/config` with `Authorization: Bearer <ADMIN_TOKEN>`.
 /// The whole config is validated first; any problem refuses it with the full
 /// list, and the stored config is unchanged.
-pub async fn put(mut req: Request, env: &Env) -> Result<Response> {
-    let site = match crate::http::admin_site(&req, env, "config")? {
-        Ok(site) => site,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let text = req.text().await?;
-    let value: CoreValue = match serde_json::from_str(&text) {
-        Ok(value) => value,
-        Err(e) => {
-            return Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}"))
-                .into_response()
-        }
-    };
-    let problems = Config::validate(&value);
-    if !problems.is_empty() {
-        return Refusal::new(
-            400,
-            "invalid_config",
-            format!("{} problems; nothing was stored", problems.len()),
-        )
-        .with_problems(problems)
-        .into_response();
-    }
-    env.kv(KV_BINDING)?
-        .put(&key(&site), text.clone())?
-        .execute()
-        .await?;
-    crate::http::remember(&key(&site), Some(text));
-    json_response(200, &json!({"stored": true, "site": site}))
+pub async fn put(req: Request, env: &Env) -> Result<Response> {
+    crate::http::put_site_document(req, env, "config", "invalid_config", key, |text| {
+        let value: CoreValue = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Ok(Config::validate(&value))
+    })
+    .await
 }
 
 pub fn authorized(req: &Request, env: &Env) -> Result<bool> {

@@ -28,7 +28,7 @@ use worker::{
 };
 
 use crate::channels::{self, Contact, Shaped, KINDS};
-use crate::http::{json_response, Refusal};
+use crate::http::json_response;
 use crate::identity_api::site_store;
 
 const CONSENT: &[&str] = &["none", "analytics", "marketing"];
@@ -103,35 +103,19 @@ fn validate(value: &Value) -> Vec<nudge_core::Diagnostic> {
 }
 
 /// `PUT /v1/admin/sites/{site}/destinations`.
-pub async fn put(mut req: Request, env: &Env) -> Result<Response> {
-    let site = match crate::http::admin_site(&req, env, "destinations")? {
-        Ok(site) => site,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let text = req.text().await?;
-    let value: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            return Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}"))
-                .into_response()
-        }
-    };
-    let problems = validate(&value);
-    if !problems.is_empty() {
-        return Refusal::new(
-            400,
-            "invalid_destinations",
-            format!("{} problems; nothing was stored", problems.len()),
-        )
-        .with_problems(problems)
-        .into_response();
-    }
-    env.kv("CONFIG")?
-        .put(&key(&site), text.clone())?
-        .execute()
-        .await?;
-    crate::http::remember(&key(&site), Some(text));
-    json_response(200, &json!({"stored": true, "site": site}))
+pub async fn put(req: Request, env: &Env) -> Result<Response> {
+    crate::http::put_site_document(
+        req,
+        env,
+        "destinations",
+        "invalid_destinations",
+        key,
+        |text| {
+            let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            Ok(validate(&value))
+        },
+    )
+    .await
 }
 
 /// Whether `destination` wants `event` and the visitor agreed to its purpose.

@@ -139,6 +139,50 @@ pub async fn preflight(req: &Request, env: &worker::Env) -> Result<Response> {
     )
 }
 
+/// The KV namespace holding each site's documents (config, destinations).
+const KV_BINDING: &str = "CONFIG";
+
+/// `PUT /v1/admin/sites/{site}/{what}`: stores the body as the site's KV
+/// document `key(site)` only if `check` finds no problem in it (a parse error
+/// is `Err`); otherwise 400 with every problem, and nothing is written.
+pub async fn put_site_document(
+    mut req: Request,
+    env: &worker::Env,
+    what: &str,
+    invalid: &'static str,
+    key: fn(&str) -> String,
+    check: impl FnOnce(&str) -> std::result::Result<Vec<Diagnostic>, String>,
+) -> Result<Response> {
+    let site = match admin_site(&req, env, what)? {
+        Ok(site) => site,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let text = req.text().await?;
+    let problems = match check(&text) {
+        Ok(problems) => problems,
+        Err(e) => {
+            return Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}"))
+                .into_response()
+        }
+    };
+    if !problems.is_empty() {
+        return Refusal::new(
+            400,
+            invalid,
+            format!("{} problems; nothing was stored", problems.len()),
+        )
+        .with_problems(problems)
+        .into_response();
+    }
+    let key = key(&site);
+    env.kv(KV_BINDING)?
+        .put(&key, text.clone())?
+        .execute()
+        .await?;
+    remember(&key, Some(text));
+    json_response(200, &json!({"stored": true, "site": site}))
+}
+
 /// How long this isolate reuses a site's KV documents before asking KV again.
 const CONFIG_CACHE_MS: f64 = 30_000.0;
 
@@ -167,7 +211,7 @@ pub async fn cached_kv(env: &worker::Env, key: &str) -> Result<Option<String>> {
     if let Some(text) = cached {
         return Ok(text);
     }
-    let text = env.kv("CONFIG")?.get(key).text().await?;
+    let text = env.kv(KV_BINDING)?.get(key).text().await?;
     remember(key, text.clone());
     Ok(text)
 }

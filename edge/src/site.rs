@@ -147,15 +147,21 @@ impl Db {
         Ok(self.sql.exec(query, bindings)?.rows_written())
     }
 
-    fn person_of(&self, kind: &str, value: &str) -> Result<Option<String>> {
-        let rows = self.rows(
-            "SELECT person_id FROM identifiers WHERE kind = ? AND value = ?",
-            vec![text(kind), text(value)],
-        )?;
+    /// The text in `column` of the query's first row, if any.
+    fn text_of(&self, column: &str, query: &str, bindings: Vec<V>) -> Result<Option<String>> {
+        let rows = self.rows(query, bindings)?;
         Ok(rows
             .first()
-            .and_then(|r| r["person_id"].as_str())
+            .and_then(|r| r[column].as_str())
             .map(str::to_owned))
+    }
+
+    fn person_of(&self, kind: &str, value: &str) -> Result<Option<String>> {
+        self.text_of(
+            "person_id",
+            "SELECT person_id FROM identifiers WHERE kind = ? AND value = ?",
+            vec![text(kind), text(value)],
+        )
     }
 
     fn new_person(&self, seed: &str) -> Result<String> {
@@ -192,14 +198,11 @@ impl Db {
     }
 
     fn user_id_of(&self, person: &str) -> Result<Option<String>> {
-        let rows = self.rows(
+        self.text_of(
+            "user_id",
             "SELECT user_id FROM persons WHERE id = ?",
             vec![text(person)],
-        )?;
-        Ok(rows
-            .first()
-            .and_then(|r| r["user_id"].as_str())
-            .map(str::to_owned))
+        )
     }
 
     /// Stores a validated batch: each new event once, with its facts (orders,
@@ -418,14 +421,13 @@ impl Db {
 
     /// When `person` saw `campaign` (the newest MAX_IMPRESSIONS, oldest first).
     fn impressions_of(&self, person: &str, campaign: &str) -> Result<Vec<i64>> {
-        let rows = self.rows(
+        let impressions = self.text_of(
+            "impressions",
             "SELECT impressions FROM campaigns WHERE person_id = ? AND campaign_id = ?",
             vec![text(person), text(campaign)],
         )?;
-        Ok(rows
-            .first()
-            .and_then(|r| r["impressions"].as_str())
-            .and_then(|s| serde_json::from_str(s).ok())
+        Ok(impressions
+            .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default())
     }
 
