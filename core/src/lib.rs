@@ -19,6 +19,7 @@ pub mod decide;
 pub mod diagnostics;
 pub mod event;
 pub mod host;
+pub mod limits;
 pub mod platform;
 pub mod profile;
 pub mod queue;

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use crate::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 use crate::time::{to_iso8601, Millis, SECOND};
 use crate::value::Value;
 
@@ -17,7 +18,44 @@ const MAX_BACKOFF: Millis = 5 * 60 * SECOND;
 #[derive(Clone, Debug, PartialEq)]
 struct Queued {
     id: String,
+    /// The event's `anonymousId`, so an answer that is about one visitor
+    /// (the edge's browser key) is never taken for another.
+    anonymous_id: Option<String>,
     json: String,
+}
+
+/// Why [`Outbox::push`] did not queue an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refused {
+    /// The event carries no `messageId` to acknowledge it by.
+    NoId,
+    /// Its JSON text is this many bytes, over [`MAX_EVENT_BYTES`]: the edge
+    /// would refuse it, and every batch it travelled in.
+    TooLarge(usize),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::NoId => f.write_str("the event has no messageId"),
+            Refused::TooLarge(bytes) => write!(
+                f,
+                "the event is {bytes} bytes of JSON, over {MAX_EVENT_BYTES}"
+            ),
+        }
+    }
+}
+
+/// One request's worth of events, from [`Outbox::batch_body`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    /// The request body, in the Segment batch shape.
+    pub body: String,
+    /// The ids of the events in `body`, in order: what the answer is about.
+    pub ids: Vec<String>,
+    /// The anonymous id every event in the batch carries, if they share one.
+    pub anonymous_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +66,8 @@ pub struct Outbox {
     pub dropped: u32,
     failures: u32,
     next_attempt_at: Millis,
+    /// Most events per batch after the endpoint answered 413 (0: no such limit).
+    split_to: usize,
 }
 
 impl Outbox {
@@ -46,13 +86,24 @@ impl Outbox {
         self.events.is_empty()
     }
 
-    /// Adds a wire event (it must carry a `messageId`); an id already queued is ignored.
-    pub fn push(&mut self, event: &Value) {
-        let Some(id) = event.get("messageId").and_then(Value::as_str) else {
-            return;
-        };
+    /// The queued events' ids, oldest first.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.events.iter().map(|e| e.id.as_str())
+    }
+
+    /// Adds a wire event (it must carry a `messageId`); an id already queued
+    /// is ignored. When the queue is full the oldest event is dropped.
+    pub fn push(&mut self, event: &Value) -> Result<(), Refused> {
+        let id = event
+            .get("messageId")
+            .and_then(Value::as_str)
+            .ok_or(Refused::NoId)?;
         if self.events.iter().any(|e| e.id == id) {
-            return;
+            return Ok(());
+        }
+        let json = event.to_json();
+        if json.len() > MAX_EVENT_BYTES {
+            return Err(Refused::TooLarge(json.len()));
         }
         if self.events.len() >= self.capacity {
             self.events.pop_front();
@@ -60,8 +111,13 @@ impl Outbox {
         }
         self.events.push_back(Queued {
             id: id.to_owned(),
-            json: event.to_json(),
+            anonymous_id: event
+                .get("anonymousId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            json,
         });
+        Ok(())
     }
 
     /// Whether a send may be attempted now (backoff after failures).
@@ -74,29 +130,73 @@ impl Outbox {
         (self.next_attempt_at - now).max(0)
     }
 
-    /// The request body for the next batch (oldest first), in the Segment
-    /// batch shape, and how many events it holds. The events stay queued until
-    /// [`Outbox::acknowledge`].
-    pub fn batch_body(&self, max: usize, now: Millis) -> (String, usize) {
-        let count = self.events.len().min(max);
-        let mut body = format!("{{\"sentAt\":\"{}\",\"batch\":[", to_iso8601(now));
-        for (i, event) in self.events.iter().take(count).enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(&event.json);
+    /// The next batch (oldest first): at most `max` events, never more than
+    /// [`MAX_BATCH_EVENTS`], fewer after a 413. The events stay queued until
+    /// the answer names them ([`Outbox::acknowledge`], [`Outbox::reject`]).
+    pub fn batch_body(&self, max: usize, now: Millis) -> Batch {
+        let mut limit = max.clamp(1, MAX_BATCH_EVENTS);
+        if self.split_to > 0 {
+            limit = limit.min(self.split_to);
         }
-        body.push_str("]}");
-        (body, count)
+        let mut batch = Batch {
+            body: format!("{{\"sentAt\":\"{}\",\"batch\":[", to_iso8601(now)),
+            ..Batch::default()
+        };
+        for (i, event) in self.events.iter().take(limit).enumerate() {
+            if i == 0 {
+                batch.anonymous_id = event.anonymous_id.clone();
+            } else {
+                batch.body.push(',');
+                if batch.anonymous_id != event.anonymous_id {
+                    batch.anonymous_id = None;
+                }
+            }
+            batch.body.push_str(&event.json);
+            batch.ids.push(event.id.clone());
+        }
+        batch.body.push_str("]}");
+        batch
     }
 
-    /// The endpoint accepted the first `count` events.
-    pub fn acknowledge(&mut self, count: usize) {
-        for _ in 0..count {
-            self.events.pop_front();
-        }
+    /// The endpoint accepted these events. Only they leave the queue: an
+    /// event queued, or one dropped (reset, consent, overflow), while the
+    /// batch was in flight is neither lost nor dropped twice.
+    pub fn acknowledge(&mut self, ids: &[String]) {
+        self.remove(ids);
         self.failures = 0;
         self.next_attempt_at = 0;
+    }
+
+    /// Drops events the endpoint refused as malformed: retrying them can
+    /// never succeed. The rest of their batch is sent again.
+    pub fn reject(&mut self, ids: &[String]) {
+        self.acknowledge(ids);
+    }
+
+    /// The endpoint answered 413 to the batch of `ids`: the next batches hold
+    /// half as many. A batch of one cannot be split: that event is dropped
+    /// and returned.
+    pub fn too_large(&mut self, ids: &[String]) -> Option<String> {
+        if let [id] = ids {
+            self.reject(ids);
+            return Some(id.clone());
+        }
+        self.split_to = (ids.len() / 2).max(1);
+        None
+    }
+
+    /// Forgets every queued event (reset, consent withdrawn).
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.split_to = 0;
+    }
+
+    fn remove(&mut self, ids: &[String]) {
+        self.events.retain(|e| !ids.contains(&e.id));
+        if self.events.is_empty() {
+            // Batch sizes start over with the next backlog.
+            self.split_to = 0;
+        }
     }
 
     /// A send failed; back off exponentially (1 s, 2 s, 4 s, ... up to 5 min).
@@ -104,12 +204,6 @@ impl Outbox {
         self.failures = self.failures.saturating_add(1);
         let backoff = SECOND.saturating_mul(1 << self.failures.min(10).saturating_sub(1));
         self.next_attempt_at = now + backoff.min(MAX_BACKOFF);
-    }
-
-    /// Drops the first `count` events the endpoint refused as malformed:
-    /// retrying them can never succeed.
-    pub fn reject(&mut self, count: usize) {
-        self.acknowledge(count);
     }
 
     /// The stored form: `{"dropped": n, "events": [...]}` as JSON text.
@@ -133,7 +227,8 @@ impl Outbox {
             .and_then(Value::as_array)
             .unwrap_or_default()
         {
-            outbox.push(event);
+            // An unreadable or oversize stored event is left behind.
+            let _ = outbox.push(event);
         }
         outbox.dropped = value
             .get("dropped")

@@ -14,6 +14,8 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::limits::{check_text, Budget, Exceeded, MAX_ARRAY_ITEMS, MAX_KEYS};
+
 /// A JSON value. Object keys keep their order; lookups are linear, which is
 /// faster than hashing for the small objects targeting deals with.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -62,6 +64,43 @@ impl Map {
             Some(slot) => *slot = value,
             None => self.entries.push((key, value)),
         }
+    }
+
+    /// Builds a map from entries that may repeat a key, as inserting them one
+    /// by one would (the last value wins, at the first one's position), in
+    /// linear time: serde reading uses this, so an object with many keys costs
+    /// no quadratic duplicate scan.
+    pub(crate) fn from_entries(entries: Vec<(String, Value)>) -> Map {
+        // Small objects (nearly all of them): the plain scan is cheapest.
+        if entries.len() <= 16 {
+            let mut map = Map {
+                entries: Vec::with_capacity(entries.len()),
+            };
+            for (k, v) in entries {
+                map.insert_value(k, v);
+            }
+            return map;
+        }
+        // For each entry, the index of the first entry with its key.
+        let mut first_of = Vec::with_capacity(entries.len());
+        let mut seen = std::collections::HashMap::with_capacity(entries.len());
+        for (i, (k, _)) in entries.iter().enumerate() {
+            first_of.push(*seen.entry(k.as_str()).or_insert(i));
+        }
+        drop(seen);
+        // Where each first occurrence landed in the output.
+        let mut slot = vec![0; entries.len()];
+        let mut out: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+        for (i, (k, v)) in entries.into_iter().enumerate() {
+            let first = first_of[i];
+            if first == i {
+                slot[i] = out.len();
+                out.push((k, v));
+            } else if let Some(entry) = out.get_mut(slot[first]) {
+                entry.1 = v;
+            }
+        }
+        Map { entries: out }
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Value> {
@@ -429,14 +468,51 @@ impl serde::Serialize for Value {
 }
 
 impl<'de> serde::Deserialize<'de> for Value {
+    /// Reads one document within [`crate::limits`]: past any bound (depth,
+    /// keys, items, string bytes, values) reading stops with an error naming
+    /// it, so untrusted text can cost neither deep recursion nor
+    /// super-linear work.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
+        use serde::de::DeserializeSeed;
+        let budget = Budget::default();
+        ValueSeed {
+            depth: 0,
+            budget: &budget,
+        }
+        .deserialize(deserializer)
     }
 }
 
-struct ValueVisitor;
+/// Reads one value at `depth`, drawing on the document's shared `budget`.
+#[derive(Clone, Copy)]
+struct ValueSeed<'b> {
+    depth: usize,
+    budget: &'b Budget,
+}
 
-impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+fn exceeded<E: serde::de::Error>(what: Exceeded) -> E {
+    E::custom(what)
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.budget.take(self.depth).map_err(exceeded)?;
+        d.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_> {
+    fn child(self) -> Self {
+        Self {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ValueSeed<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -454,10 +530,12 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Number(v))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        check_text(v, false).map_err(exceeded)?;
         Ok(Value::String(v.to_owned()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        check_text(&v, false).map_err(exceeded)?;
         Ok(Value::String(v))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
@@ -467,21 +545,55 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
         Ok(Value::Null)
     }
     fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        serde::Deserialize::deserialize(d)
+        // The same value, not a nested one: no new depth and no second count.
+        d.deserialize_any(self)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(self.child())? {
+            if items.len() >= MAX_ARRAY_ITEMS {
+                return Err(exceeded(Exceeded::ArrayItems));
+            }
             items.push(item);
         }
         Ok(Value::Array(items))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some((k, v)) = access.next_entry::<String, Value>()? {
-            map.insert(k, v);
+        let mut entries = Vec::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            if entries.len() >= MAX_KEYS {
+                return Err(exceeded(Exceeded::Keys));
+            }
+            entries.push((key, access.next_value_seed(self.child())?));
         }
-        Ok(Value::Object(map))
+        Ok(Value::Object(Map::from_entries(entries)))
+    }
+}
+
+/// Reads an object key within [`MAX_STRING_BYTES`].
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = String;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+        check_text(v, true).map_err(exceeded)?;
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<String, E> {
+        check_text(&v, true).map_err(exceeded)?;
+        Ok(v)
     }
 }
 
