@@ -17,6 +17,14 @@ use crate::value::{Map, Value};
 /// The config format version this engine reads.
 pub const CONFIG_VERSION: u32 = 1;
 
+/// Most campaigns read from one config. The duplicate-id check and the
+/// priority sort are quadratic (small and free of std's sort, for the agent's
+/// size), so the count is bounded; sites run tens of campaigns, not hundreds.
+pub const MAX_CAMPAIGNS: usize = 500;
+/// Most variants (arms) in one A/B test: each arm's content is the campaign's
+/// merged with the arm's and read again, so the work grows with arms × content.
+pub const MAX_VARIANTS: usize = 20;
+
 /// The geography of the current request, as the edge saw it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Geo {
@@ -111,8 +119,17 @@ impl Config {
                 &[]
             }
         };
+        if campaigns.len() > MAX_CAMPAIGNS {
+            problems.push(Diagnostic::error(
+                "campaigns",
+                format!(
+                    "at most {MAX_CAMPAIGNS} campaigns, got {}; the rest are skipped",
+                    campaigns.len()
+                ),
+            ));
+        }
         let mut seen_ids: Vec<&str> = Vec::new();
-        for (i, item) in campaigns.iter().enumerate() {
+        for (i, item) in campaigns.iter().take(MAX_CAMPAIGNS).enumerate() {
             let path = format!("campaigns[{i}]");
             let mut campaign_problems = Vec::new();
             let campaign = read_campaign(item, &path, &mut campaign_problems);
@@ -602,7 +619,16 @@ fn read_variants(
     problems: &mut Vec<Diagnostic>,
 ) -> Vec<Variant> {
     let mut variants = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    if items.len() > MAX_VARIANTS {
+        problems.push(Diagnostic::error(
+            path,
+            format!(
+                "at most {MAX_VARIANTS} variants, got {}; the rest are skipped",
+                items.len()
+            ),
+        ));
+    }
+    for (i, item) in items.iter().take(MAX_VARIANTS).enumerate() {
         let here = format!("{path}[{i}]");
         let Some(f) = Fields::of(item, &here, problems) else {
             continue;

@@ -8,6 +8,7 @@
 //! every malformed field with its path.
 
 use crate::diagnostics::Diagnostic;
+use crate::limits::MAX_EVENT_BYTES;
 use crate::profile::Consent;
 use crate::read::Fields;
 use crate::time::{parse_iso8601, to_iso8601, Millis};
@@ -226,7 +227,7 @@ impl Event {
         }
         match (id, kind, anonymous_id, timestamp) {
             (Some(id), Some(kind), Some(anonymous_id), Some(timestamp)) if problems.is_empty() => {
-                Ok(Event {
+                let event = Event {
                     id,
                     kind,
                     anonymous_id,
@@ -235,7 +236,17 @@ impl Event {
                     properties,
                     page,
                     consent,
-                })
+                };
+                // Measured as it travels on (forwarding queue messages, channel
+                // requests): the wire JSON, not the text it arrived in.
+                let bytes = event.to_wire().to_json().len();
+                if bytes > MAX_EVENT_BYTES {
+                    return Err(vec![Diagnostic::error(
+                        path,
+                        format!("the event is {bytes} bytes as JSON; at most {MAX_EVENT_BYTES}"),
+                    )]);
+                }
+                Ok(event)
             }
             _ => Err(problems),
         }
@@ -295,6 +306,33 @@ mod tests {
     fn wire_round_trip() {
         let event = sample();
         assert_eq!(Event::from_wire(&event.to_wire(), "").unwrap(), event);
+    }
+
+    #[test]
+    fn an_event_over_the_size_limit_is_refused_at_its_path() {
+        // `,"note":"xxx..."` adds 10 bytes of JSON around the text.
+        let base = sample().to_wire().to_json().len() + 10;
+        for (extra, ok) in [
+            (MAX_EVENT_BYTES - base, true),
+            (MAX_EVENT_BYTES - base + 1, false),
+        ] {
+            let mut event = sample();
+            event.properties.insert("note", "x".repeat(extra));
+            let wire = event.to_wire();
+            assert_eq!(wire.to_json().len(), base + extra);
+            match Event::from_wire(&wire, "batch[2]") {
+                Ok(_) => assert!(ok, "accepted {} bytes", base + extra),
+                Err(problems) => {
+                    assert!(!ok, "refused at the limit: {problems:?}");
+                    assert_eq!(problems.len(), 1);
+                    assert_eq!(problems[0].path, "batch[2]");
+                    assert_eq!(
+                        problems[0].message,
+                        "the event is 32769 bytes as JSON; at most 32768"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -58,6 +58,28 @@ pub struct Batch {
     pub anonymous_id: Option<String>,
 }
 
+impl Batch {
+    /// The events a 400 answer names as invalid: its `rejected` list holds
+    /// their 0-based indexes in this batch. `None` when the answer does not
+    /// say (an older edge, or the whole body refused): then the whole batch
+    /// is bad, and never a list that would drop nothing and resend forever.
+    pub fn rejected(&self, answer: &Value) -> Option<Vec<String>> {
+        let mut ids = Vec::new();
+        for index in answer.get("rejected")?.as_array()? {
+            let id = index
+                .as_f64()
+                .filter(|i| i.fract() == 0.0 && *i >= 0.0)
+                .and_then(|i| self.ids.get(i as usize));
+            if let Some(id) = id {
+                if !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        (!ids.is_empty()).then_some(ids)
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outbox {
     events: VecDeque<Queued>,
@@ -250,29 +272,171 @@ mod tests {
         Value::Object(m)
     }
 
-    #[test]
-    fn bounded_deduplicated_and_acknowledged_in_order() {
-        let mut outbox = Outbox::new(3);
-        for id in ["a", "b", "a", "c", "d"] {
-            outbox.push(&event(id));
+    fn of(id: &str, anonymous_id: &str) -> Value {
+        let mut e = event(id);
+        if let Value::Object(m) = &mut e {
+            m.insert("anonymousId", anonymous_id);
         }
+        e
+    }
+
+    fn filled(capacity: usize, ids: &[&str]) -> Outbox {
+        let mut outbox = Outbox::new(capacity);
+        for id in ids {
+            outbox.push(&event(id)).unwrap();
+        }
+        outbox
+    }
+
+    fn queued(outbox: &Outbox) -> Vec<&str> {
+        outbox.ids().collect()
+    }
+
+    #[test]
+    fn bounded_deduplicated_and_acknowledged_by_id() {
+        let mut outbox = filled(3, &["a", "b", "a", "c", "d"]);
         assert_eq!((outbox.len(), outbox.dropped), (3, 1));
-        let (body, count) = outbox.batch_body(2, 0);
-        assert_eq!(count, 2);
+        let batch = outbox.batch_body(2, 0);
+        assert_eq!(batch.ids, ["b", "c"]);
         assert!(
-            body.ends_with(
+            batch.body.ends_with(
                 r#""batch":[{"messageId":"b","type":"track"},{"messageId":"c","type":"track"}]}"#
             ),
-            "{body}"
+            "{}",
+            batch.body
         );
-        outbox.acknowledge(2);
-        assert_eq!(outbox.batch_body(10, 0).1, 1);
+        outbox.acknowledge(&batch.ids);
+        assert_eq!(queued(&outbox), ["d"]);
+    }
+
+    #[test]
+    fn batches_never_exceed_the_edge_limit() {
+        let ids: Vec<String> = (0..MAX_BATCH_EVENTS + 5).map(|i| format!("e{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let outbox = filled(DEFAULT_CAPACITY, &ids);
+        assert_eq!(outbox.batch_body(1_000, 0).ids.len(), MAX_BATCH_EVENTS);
+        assert_eq!(outbox.batch_body(0, 0).ids.len(), 1);
+    }
+
+    #[test]
+    fn an_oversize_event_is_refused_not_queued() {
+        let mut outbox = Outbox::new(10);
+        let mut big = event("big");
+        if let Value::Object(m) = &mut big {
+            m.insert("text", "x".repeat(MAX_EVENT_BYTES));
+        }
+        assert!(matches!(outbox.push(&big), Err(Refused::TooLarge(n)) if n > MAX_EVENT_BYTES));
+        assert_eq!(outbox.push(&Value::Null), Err(Refused::NoId));
+        assert!(outbox.is_empty());
+    }
+
+    /// `nudge.reset()` or consent withdrawn while a batch is in flight: the
+    /// answer must not drop what was queued after the clear.
+    #[test]
+    fn a_clear_while_in_flight_loses_nothing_queued_after_it() {
+        let mut outbox = filled(10, &["a", "b"]);
+        let batch = outbox.batch_body(10, 0);
+        outbox.clear();
+        outbox.push(&event("c")).unwrap();
+        outbox.push(&event("d")).unwrap();
+        outbox.acknowledge(&batch.ids);
+        assert_eq!(queued(&outbox), ["c", "d"]);
+        outbox.reject(&batch.ids);
+        assert_eq!(queued(&outbox), ["c", "d"]);
+        assert_eq!(outbox.too_large(&batch.ids), None);
+        assert_eq!(queued(&outbox), ["c", "d"]);
+    }
+
+    /// The oldest events overflowed while in flight: the acknowledgement
+    /// removes only the sent events still queued, never the unsent ones that
+    /// now sit at the front.
+    #[test]
+    fn an_overflow_while_in_flight_drops_no_unsent_event() {
+        let mut outbox = filled(3, &["a", "b", "c"]);
+        let batch = outbox.batch_body(2, 0);
+        assert_eq!(batch.ids, ["a", "b"]);
+        outbox.push(&event("d")).unwrap();
+        outbox.push(&event("e")).unwrap();
+        assert_eq!((queued(&outbox), outbox.dropped), (vec!["c", "d", "e"], 2));
+        outbox.acknowledge(&batch.ids);
+        assert_eq!(queued(&outbox), ["c", "d", "e"]);
+        // A count-based acknowledgement (2) would have dropped "c" and "d" unsent.
+        let rejected = outbox.batch_body(10, 0);
+        outbox.push(&event("f")).unwrap();
+        // "c" overflowed in flight; the edge refused "d" only.
+        outbox.reject(&rejected.ids[1..2]);
+        assert_eq!((queued(&outbox), outbox.dropped), (vec!["e", "f"], 3));
+    }
+
+    #[test]
+    fn a_400_names_the_events_to_drop_by_index() {
+        let mut outbox = filled(10, &["a", "b", "c", "d"]);
+        let batch = outbox.batch_body(10, 0);
+        let answer = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        let named = batch.rejected(&answer(
+            r#"{"error":"invalid_events","problems":[],"rejected":[3,1,1,9,-1,0.5]}"#,
+        ));
+        assert_eq!(
+            named.as_deref(),
+            Some(&["d".to_owned(), "b".to_owned()][..])
+        );
+        outbox.reject(&named.unwrap());
+        assert_eq!(queued(&outbox), ["a", "c"]);
+        // No usable list: the whole batch is refused.
+        for text in [
+            r#"{"error":"invalid_json"}"#,
+            r#"{"rejected":[]}"#,
+            r#"{"rejected":[42]}"#,
+            r#"{"rejected":"3"}"#,
+            "null",
+        ] {
+            assert_eq!(batch.rejected(&answer(text)), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_413_halves_the_batches_and_drops_a_lone_event() {
+        let mut outbox = filled(10, &["a", "b", "c", "d", "e"]);
+        let batch = outbox.batch_body(10, 0);
+        assert_eq!(outbox.too_large(&batch.ids), None);
+        let half = outbox.batch_body(10, 0);
+        assert_eq!(half.ids, ["a", "b"]);
+        assert_eq!(outbox.too_large(&half.ids), None);
+        let one = outbox.batch_body(10, 0);
+        assert_eq!(one.ids, ["a"]);
+        assert_eq!(outbox.too_large(&one.ids).as_deref(), Some("a"));
+        assert_eq!(queued(&outbox), ["b", "c", "d", "e"]);
+        // Still one at a time until the backlog is through.
+        let next = outbox.batch_body(10, 0);
+        outbox.acknowledge(&next.ids);
+        assert_eq!(outbox.batch_body(10, 0).ids, ["c"]);
+        let rest: Vec<String> = outbox.ids().map(str::to_owned).collect();
+        outbox.acknowledge(&rest);
+        outbox.push(&event("f")).unwrap();
+        outbox.push(&event("g")).unwrap();
+        assert_eq!(outbox.batch_body(10, 0).ids, ["f", "g"]);
+    }
+
+    #[test]
+    fn a_batch_knows_whose_events_it_carries() {
+        let mut outbox = Outbox::new(10);
+        outbox.push(&of("a", "anon-1")).unwrap();
+        outbox.push(&of("b", "anon-1")).unwrap();
+        assert_eq!(
+            outbox.batch_body(10, 0).anonymous_id.as_deref(),
+            Some("anon-1")
+        );
+        outbox.push(&of("c", "anon-2")).unwrap();
+        assert_eq!(outbox.batch_body(10, 0).anonymous_id, None);
+        assert_eq!(
+            outbox.batch_body(2, 0).anonymous_id.as_deref(),
+            Some("anon-1")
+        );
     }
 
     #[test]
     fn backoff_doubles_up_to_five_minutes() {
-        let mut outbox = Outbox::new(10);
-        outbox.push(&event("a"));
+        let mut outbox = filled(10, &["a"]);
         let mut waits = Vec::new();
         for _ in 0..12 {
             outbox.failed(0);
@@ -281,15 +445,13 @@ mod tests {
         assert_eq!(&waits[..4], &[1_000, 2_000, 4_000, 8_000]);
         assert_eq!(*waits.last().unwrap(), 5 * 60 * 1_000);
         assert!(!outbox.ready(1_000));
-        outbox.acknowledge(0);
+        outbox.acknowledge(&[]);
         assert!(outbox.ready(0));
     }
 
     #[test]
     fn stored_form_round_trips() {
-        let mut outbox = Outbox::new(10);
-        outbox.push(&event("a"));
-        outbox.push(&event("b"));
+        let outbox = filled(10, &["a", "b"]);
         let stored: Value = serde_json::from_str(&outbox.to_stored_json()).unwrap();
         assert_eq!(Outbox::from_stored(&stored, 10), outbox);
     }

@@ -131,3 +131,43 @@ fn origins_must_be_bare_origins() {
         ],
     );
 }
+
+/// Past the bounds on campaigns and A/B arms the rest is reported and
+/// skipped, so reading stays cheap however long the config is.
+#[test]
+fn campaign_and_variant_counts_are_bounded() {
+    use nudge_core::config::{MAX_CAMPAIGNS, MAX_VARIANTS};
+    let one = |i: usize| {
+        format!(
+            r#"{{"id": "c{i}", "trigger": {{"page_view": true}}, "content": {{"layout": "modal", "title": "Hi"}}}}"#
+        )
+    };
+    for (count, problems) in [(MAX_CAMPAIGNS, 0), (MAX_CAMPAIGNS + 1, 1)] {
+        let text = format!(
+            r#"{{"campaigns": [{}]}}"#,
+            (0..count).map(one).collect::<Vec<_>>().join(",")
+        );
+        let (config, found) = Config::from_value(&serde_json::from_str(&text).unwrap());
+        assert_eq!(config.campaigns.len(), MAX_CAMPAIGNS);
+        assert_eq!(found.len(), problems, "{found:?}");
+    }
+    let arms = |n: usize| {
+        let arm = |i: usize| format!(r#"{{"key": "v{i}", "weight": 0.05}}"#);
+        campaign(&format!(
+            r#", "variants": [{}]"#,
+            (0..n).map(arm).collect::<Vec<_>>().join(",")
+        ))
+    };
+    check(&arms(MAX_VARIANTS), &[]);
+    check(
+        &arms(MAX_VARIANTS + 1),
+        &[
+            "campaigns[0].variants: at most 20 variants, got 21; the rest are skipped",
+            "campaigns[0]: campaign skipped because of the problems above",
+        ],
+    );
+    assert_eq!(
+        Config::validate(&serde_json::from_str(&arms(MAX_VARIANTS + 1)).unwrap())[0].severity,
+        Severity::Error
+    );
+}

@@ -91,7 +91,9 @@ impl SavedGroups {
             Value::Object(map) => {
                 for (name, members) in map.iter() {
                     match members {
-                        Value::Array(items) => groups.insert(name, items.clone()),
+                        // Keys of a map are unique: no need for `insert`'s
+                        // replacing scan, which would be quadratic here.
+                        Value::Array(items) => groups.0.push((name.to_owned(), items.clone())),
                         other => problems.push(Diagnostic::error(
                             name,
                             format!("a saved group must be an array, got {}", other.type_name()),
