@@ -687,14 +687,105 @@ fn is_origin(text: &str) -> bool {
     rest.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' ', '@']))
 }
 
+/// Where a call to action may send a visitor, or an image come from: an
+/// absolute `http(s)://host...` URL, or a path on the shop's own site that
+/// starts with exactly one `/`. Browsers read `//evil.com`, `/\evil.com` and
+/// `\\evil.com` as other sites and drop tabs and newlines from URLs (so
+/// `/\t/evil.com` is `//evil.com`), hence no backslash, whitespace or control
+/// character anywhere, nor a percent-encoded control character (`%0d%0a`
+/// splits headers where a server redirects to the path).
 fn is_safe_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("https://")
-        || lower.starts_with("http://")
-        || (lower.starts_with('/') && !lower.starts_with("//"))
+    let clean = !url
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        && !has_encoded_control(url);
+    if !clean {
+        return false;
+    }
+    let absolute = strip_prefix_ignore_case(url, "https://")
+        .or_else(|| strip_prefix_ignore_case(url, "http://"));
+    match absolute {
+        Some(rest) => rest
+            .split(['/', '?', '#'])
+            .next()
+            .is_some_and(|host| !host.is_empty()),
+        None => url
+            .strip_prefix('/')
+            .is_some_and(|path| !path.starts_with('/')),
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        text.get(prefix.len()..)
+    } else {
+        None
+    }
+}
+
+/// `%00`-`%1f` or `%7f`, in either case.
+fn has_encoded_control(url: &str) -> bool {
+    url.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!(
+                (w[1], w[2].to_ascii_lowercase()),
+                (b'0' | b'1', b'0'..=b'9' | b'a'..=b'f') | (b'7', b'f')
+            )
+    })
 }
 
 fn is_css_color(c: &str) -> bool {
     c.strip_prefix('#')
         .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_safe_url;
+
+    #[test]
+    fn only_http_urls_and_single_slash_site_paths_are_safe() {
+        let cases = [
+            ("https://ok.example/x", true),
+            ("HTTPS://ok.example/x", true),
+            ("http://ok.example", true),
+            ("https://ok.example?q=1#top", true),
+            ("/sale", true),
+            ("/", true),
+            ("/a/b?c=%20d#e", true),
+            ("//evil.com", false),
+            ("/\\evil.com", false),
+            ("\\\\evil.com", false),
+            ("/a\\b", false),
+            ("javascript:alert(1)", false),
+            ("JavaScript:alert(1)", false),
+            (" javascript:", false),
+            (" /sale", false),
+            ("/sale ", false),
+            ("data:text/html,x", false),
+            ("/%0d%0aSet-Cookie:x", false),
+            ("/%0D%0A", false),
+            ("/%7f", false),
+            ("https:evil.com", false),
+            ("http:/evil.com", false),
+            ("https:///evil.com", false),
+            ("https://", false),
+            ("https://?x", false),
+            ("/\t/evil.com", false),
+            ("/\n/evil.com", false),
+            ("https://ok.example/a\tb", false),
+            ("https://ok.example/a\nb", false),
+            ("/a\rb", false),
+            ("/a\u{0}b", false),
+            ("/a\u{85}b", false),
+            ("/a\u{a0}b", false),
+            ("/a\u{2028}b", false),
+            ("sale", false),
+            ("", false),
+        ];
+        for (url, safe) in cases {
+            assert_eq!(is_safe_url(url), safe, "{url:?}");
+        }
+    }
 }
