@@ -236,7 +236,7 @@ pub fn cap_allows(
     }
     if let Some(dismissed) = history.dismissed_at {
         if cap.snooze_days_after_dismiss > 0
-            && now - dismissed < i64::from(cap.snooze_days_after_dismiss) * DAY
+            && now.saturating_sub(dismissed) < i64::from(cap.snooze_days_after_dismiss) * DAY
         {
             return Err(format!(
                 "dismissed less than {} days ago",
@@ -337,7 +337,7 @@ pub fn conversions<'a>(
                 h.converted_at.is_none()
                     && h.impressions
                         .last()
-                        .is_some_and(|&at| now - at <= CONVERSION_WINDOW)
+                        .is_some_and(|&at| now.saturating_sub(at) <= CONVERSION_WINDOW)
             })
         })
         .collect()

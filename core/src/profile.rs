@@ -131,7 +131,8 @@ impl Profile {
     /// Notes activity at `now`, starting a new session after [`SESSION_TIMEOUT`].
     /// Returns whether a new session started.
     pub fn touch(&mut self, now: Millis) -> bool {
-        let new_session = now - self.last_seen > SESSION_TIMEOUT;
+        // Saturating: a stored profile may carry any number.
+        let new_session = now.saturating_sub(self.last_seen) > SESSION_TIMEOUT;
         if new_session {
             self.sessions = self.sessions.saturating_add(1);
             self.session_page_views = 0;
@@ -349,7 +350,7 @@ impl Profile {
                     history.session = session;
                     history.session_impressions = 0;
                 }
-                history.session_impressions += 1;
+                history.session_impressions = history.session_impressions.saturating_add(1);
                 history.total_impressions = history.total_impressions.saturating_add(1);
                 push_capped(&mut history.impressions, now, MAX_IMPRESSIONS_KEPT);
                 if let Some(v) = variant {
@@ -741,7 +742,7 @@ impl RemoteFacts {
 
 /// Days between two instants, rounded down.
 pub fn days_between(earlier: Millis, later: Millis) -> f64 {
-    ((later - earlier).max(0) / DAY) as f64
+    (later.saturating_sub(earlier).max(0) / DAY) as f64
 }
 
 #[cfg(test)]
