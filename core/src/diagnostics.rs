@@ -4,6 +4,7 @@
 //! so a marketer fixes a config in one pass, and the decision engine attaches
 //! them to its answers instead of failing.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// How much a problem matters.
@@ -65,5 +66,30 @@ pub fn join_path(prefix: &str, child: &str) -> String {
         (_, true) => prefix.to_owned(),
         _ if child.starts_with('[') => format!("{prefix}{child}"),
         _ => format!("{prefix}.{child}"),
+    }
+}
+
+/// A key as it appears in a path: cut to its first 48 bytes (and `…`) when
+/// longer than 64. Paths are built for every member of a condition before
+/// anything is known to be wrong, so a long key repeated in every path below
+/// it would make reading cost keys × members; cut, it costs a constant.
+pub(crate) fn path_key(key: &str) -> Cow<'_, str> {
+    if key.len() <= 64 {
+        return Cow::Borrowed(key);
+    }
+    let mut end = 48;
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", key.get(..end).unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_keys_are_cut_in_paths() {
+        assert_eq!(super::path_key("short"), "short");
+        let long = "é".repeat(40);
+        assert_eq!(super::path_key(&long), format!("{}…", "é".repeat(24)));
     }
 }

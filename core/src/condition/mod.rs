@@ -17,7 +17,7 @@ mod version;
 use std::sync::Arc;
 
 pub use self::version::padded_version;
-use crate::diagnostics::{join_path, Diagnostic};
+use crate::diagnostics::{join_path, path_key, Diagnostic};
 use crate::host::RegexMatcher;
 use crate::value::{js_lowercase, json_eq, Map, Value};
 
@@ -250,7 +250,7 @@ fn compile_clauses(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) ->
     };
     map.iter()
         .map(|(key, arg)| {
-            let here = join_path(path, key);
+            let here = join_path(path, &path_key(key));
             match key {
                 "$or" | "$nor" | "$and" => {
                     let Value::Array(items) = arg else {
@@ -294,7 +294,7 @@ fn compile_test(value: &Value, path: &str, fold: Fold, problems: &mut Vec<Diagno
         Value::Null => Test::Null,
         Value::Object(map) if is_operator_object(map) => Test::Ops(
             map.iter()
-                .map(|(op, arg)| compile_op(op, arg, &join_path(path, op), problems))
+                .map(|(op, arg)| compile_op(op, arg, &join_path(path, &path_key(op)), problems))
                 .collect(),
         ),
         Value::Array(_) | Value::Object(_) => Test::Json(value.clone()),
