@@ -44,23 +44,26 @@
 
   // Events and profile requests carry same-origin cookies only: an edge served on
   // the shop's own origin may keep the anonymous id in an HttpOnly cookie.
-  // Sends a batch; resolves to the HTTP status (0 on network error), never rejects.
-  // text/plain keeps it a CORS "simple request": no preflight round trip.
+  // Sends a body; resolves to [HTTP status (0 on network error), answer text],
+  // never rejects. text/plain keeps it a CORS "simple request": no preflight.
   var post = function (url, body, beacon) {
     try {
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" })))
-        return Promise.resolve(202);
+        return Promise.resolve([202, ""]);
       return fetch(url, {
         method: "POST", body: body, credentials: "same-origin", keepalive: body.length < 60000,
         headers: { "content-type": "text/plain" }
-      }).then(function (r) { return r.status; }, function () { return 0; });
-    } catch (err) { return Promise.resolve(0); }
+      }).then(function (r) { return r.text().then(function (t) { return [r.status, t]; }); })
+        .catch(function () { return [0, ""]; });
+    } catch (err) { return Promise.resolve([0, ""]); }
   };
 
-  // Reads a URL as text; resolves to null on any failure, never rejects.
-  var get = function (url) {
+  // Reads a URL as text, with optional request headers; resolves to null on
+  // any failure, never rejects.
+  var get = function (url, headers) {
     try {
-      return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }, function () { return null; });
+      return fetch(url, { credentials: "same-origin", headers: headers || {} })
+        .then(function (r) { return r.ok ? r.text() : null; }).catch(function () { return null; });
     } catch (err) { return Promise.resolve(null); }
   };
 
@@ -101,5 +104,5 @@
     queue.splice(0).forEach(function (call) { api.push(call); });
     api.ready = { startMs: performance.now() - started, at: performance.now() };
     w.dispatchEvent(new CustomEvent("nudge:ready", { detail: api.ready }));
-  }).catch(function (err) { report("agent unavailable; the page is unaffected", err); });
+  }).catch(function (err) { api.failed = true; report("agent unavailable; the page is unaffected", err); });
 })(window, document);

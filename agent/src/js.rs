@@ -6,56 +6,153 @@ use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect};
 use nudge_core::host::{Host, RegexMatcher};
+use nudge_core::limits::{
+    MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_NODES, MAX_KEYS, MAX_NODES, MAX_STRING_BYTES,
+};
 use nudge_core::{Map, Value};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-/// Deeper structures are cut off: shop-supplied objects may be cyclic.
-const MAX_DEPTH: u32 = 16;
-
-/// Converts a JS value (from the shop or `JSON.parse`) into a [`Value`].
-/// Functions, symbols and the like become `null`; nothing here throws.
-pub fn to_value(js: &JsValue) -> Value {
-    to_value_at(js, 0)
+/// How far [`Reader`] reads a JS value before it stops.
+#[derive(Clone, Copy)]
+enum Bounds {
+    /// Shop objects and stored or fetched text: cut at the limits. Past the
+    /// node budget (which also ends cycles) values are dropped; deeper ones
+    /// become `null`; strings are truncated on a character boundary.
+    Cut { nodes: usize },
+    /// A config: read one step past each limit, so `limits::check` finds
+    /// and names whatever went over, and the config is refused.
+    Check,
 }
 
-fn to_value_at(js: &JsValue, depth: u32) -> Value {
-    if js.is_null() || js.is_undefined() || depth > MAX_DEPTH {
-        return Value::Null;
-    }
-    if let Some(b) = js.as_bool() {
-        return Value::Bool(b);
-    }
-    if let Some(n) = js.as_f64() {
-        return if n.is_finite() {
-            Value::Number(n)
-        } else {
-            Value::Null
-        };
-    }
-    if let Some(s) = js.as_string() {
-        return Value::String(s);
-    }
-    if Array::is_array(js) {
-        let array: &Array = js.unchecked_ref();
-        return Value::Array(
-            array
-                .iter()
-                .map(|item| to_value_at(&item, depth + 1))
-                .collect(),
-        );
-    }
-    if js.is_object() && !js.is_function() {
-        let mut map = Map::new();
-        for entry in Object::entries(js.unchecked_ref()).iter() {
-            let pair: Array = entry.unchecked_into();
-            if let Some(key) = pair.get(0).as_string() {
-                map.insert(key, to_value_at(&pair.get(1), depth + 1));
-            }
+/// Converts a JS value into a [`Value`] within [`Bounds`]. Nothing here
+/// throws: getters and proxy traps that throw read as `null`.
+struct Reader {
+    nodes_left: usize,
+    slack: usize,
+    truncate: bool,
+}
+
+impl Reader {
+    fn new(bounds: Bounds) -> Reader {
+        match bounds {
+            Bounds::Cut { nodes } => Reader {
+                nodes_left: nodes,
+                slack: 0,
+                truncate: true,
+            },
+            Bounds::Check => Reader {
+                nodes_left: MAX_NODES + 1,
+                slack: 1,
+                truncate: false,
+            },
         }
-        return Value::Object(map);
     }
-    Value::Null
+
+    /// Takes one value from the budget; `false` once it is spent.
+    fn take(&mut self) -> bool {
+        let left = self.nodes_left > 0;
+        self.nodes_left = self.nodes_left.saturating_sub(1);
+        left
+    }
+
+    fn text(&self, mut s: String) -> String {
+        if self.truncate && s.len() > MAX_STRING_BYTES {
+            let mut end = MAX_STRING_BYTES;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s.truncate(end);
+        }
+        s
+    }
+
+    /// Reads a value whose node was already taken, at `depth`.
+    fn read(&mut self, js: &JsValue, depth: usize) -> Value {
+        if depth > MAX_DEPTH + self.slack || js.is_null() || js.is_undefined() {
+            return Value::Null;
+        }
+        if let Some(b) = js.as_bool() {
+            return Value::Bool(b);
+        }
+        if let Some(n) = js.as_f64() {
+            return if n.is_finite() {
+                Value::Number(n)
+            } else {
+                Value::Null
+            };
+        }
+        if let Some(s) = js.as_string() {
+            return Value::String(self.text(s));
+        }
+        if !js.is_object() {
+            return Value::Null; // functions, symbols, bigints
+        }
+        // A container's members take their nodes before any of them is read,
+        // so a cycle or a huge first member cannot crowd out the later ones:
+        // past the budget, the deepest values go first.
+        if is_array(js).unwrap_or(false) {
+            let length = Reflect::get(js, &JsValue::from_str("length"))
+                .ok()
+                .and_then(|n| n.as_f64())
+                .unwrap_or(0.0);
+            let count = (length.max(0.0) as usize).min(MAX_ARRAY_ITEMS + self.slack);
+            let mut items = Vec::new();
+            for i in 0..count as u32 {
+                if !self.take() {
+                    break;
+                }
+                items.push(Reflect::get_u32(js, i).unwrap_or(JsValue::NULL));
+            }
+            let mut values = Vec::with_capacity(items.len());
+            for item in &items {
+                values.push(self.read(item, depth + 1));
+            }
+            return Value::Array(values);
+        }
+        let mut members = Vec::new();
+        let keys = object_keys(js).unwrap_or_default();
+        for key in keys.iter().take(MAX_KEYS + self.slack) {
+            let Some(name) = key.as_string() else {
+                continue;
+            };
+            if !self.take() {
+                break;
+            }
+            members.push((name, Reflect::get(js, &key).unwrap_or(JsValue::NULL)));
+        }
+        let mut map = Map::new();
+        for (name, item) in members {
+            let item = self.read(&item, depth + 1);
+            map.insert(self.text(name), item);
+        }
+        Value::Object(map)
+    }
+}
+
+fn read(js: &JsValue, bounds: Bounds) -> Value {
+    let mut reader = Reader::new(bounds);
+    reader.take();
+    reader.read(js, 0)
+}
+
+/// Converts a JS value from the shop (`nudge.track(name, props)` ...) into a
+/// [`Value`], at most [`MAX_EVENT_NODES`] values of it, cycles included.
+/// Functions, symbols and the like become `null`; nothing here throws.
+pub fn to_value(js: &JsValue) -> Value {
+    read(
+        js,
+        Bounds::Cut {
+            nodes: MAX_EVENT_NODES,
+        },
+    )
+}
+
+/// Reads the site's config (parsed by the loader): refused, with the bound
+/// it goes past named, when it is over the limits the edge enforces.
+pub fn config_from_js(js: &JsValue) -> Result<Value, String> {
+    let value = read(js, Bounds::Check);
+    nudge_core::limits::check(&value)?;
+    Ok(value)
 }
 
 /// Converts a [`Value`] into a plain JS value.
@@ -76,9 +173,11 @@ pub fn from_value(value: &Value) -> JsValue {
     }
 }
 
-/// Parses JSON text; `None` for anything that is not JSON.
+/// Parses JSON text (storage, the edge's answers), cut at the document
+/// limits; `None` for anything that is not JSON.
 pub fn parse(text: &str) -> Option<Value> {
-    js_sys::JSON::parse(text).ok().map(|js| to_value(&js))
+    let js = js_sys::JSON::parse(text).ok()?;
+    Some(read(&js, Bounds::Cut { nodes: MAX_NODES }))
 }
 
 #[wasm_bindgen]
@@ -87,6 +186,12 @@ extern "C" {
     fn console_warn(prefix: &str, message: &str);
     #[wasm_bindgen(js_namespace = console, js_name = info)]
     fn console_info(prefix: &str, message: &str);
+
+    // Both run shop code (a proxy's traps) and so may throw: caught here.
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
+    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
 
     #[wasm_bindgen(js_name = RegExp)]
     type JsRegExp;

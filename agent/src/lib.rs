@@ -58,7 +58,15 @@ pub fn start(options: JsValue, config: JsValue) -> Agent {
     js::install_host();
     let opts = options::Options::from_js(&options);
     let t1 = browser::precise_now();
-    let raw = js::to_value(&config);
+    // A config over the document limits is refused whole, as the edge would.
+    let raw = js::config_from_js(&config).unwrap_or_else(|problem| {
+        opts.debug_warn(&format!(
+            "config refused: {problem}; running with no campaigns"
+        ));
+        let mut empty = nudge_core::Map::new();
+        empty.insert("campaigns", Value::Array(Vec::new()));
+        Value::Object(empty)
+    });
     let t2 = browser::precise_now();
     let state = State::new(opts, &raw);
     let t3 = browser::precise_now();

@@ -20,9 +20,9 @@ pub struct Options {
     pub country: Option<String>,
     pub batch_size: usize,
     pub flush_ms: u32,
-    /// The loader's `post(url, body, beacon) -> Promise<status>` helper.
+    /// The loader's `post(url, body, beacon) -> Promise<[status, text]>` helper.
     pub post: Option<js_sys::Function>,
-    /// The loader's `get(url) -> Promise<text | null>` helper.
+    /// The loader's `get(url, headers?) -> Promise<text | null>` helper.
     pub get: Option<js_sys::Function>,
     /// The edge's `/v1/profile` and `/v1/identify` (none in local-only mode).
     pub profile_url: Option<String>,
@@ -68,6 +68,11 @@ impl Options {
 
     pub fn outbox_key(&self) -> String {
         format!("nudge:{}:outbox", self.site)
+    }
+
+    /// Where the edge's browser key is kept, with the anonymous id it is for.
+    pub fn browser_key_key(&self) -> String {
+        format!("nudge:{}:key", self.site)
     }
 
     pub fn debug_warn(&self, message: &str) {

@@ -18,9 +18,22 @@ use crate::state::State;
 /// The query parameter email/SMS links carry their click token in.
 pub const CLICK_TOKEN_PARAM: &str = "nudge_t";
 
+/// The request header that carries the browser key.
+const KEY_HEADER: &str = "x-nudge-browser-key";
+
+/// Caps on what is kept from the edge's profile answer: a compromised or
+/// buggy edge must not fill local storage or make merging slow.
+const MAX_REMOTE_COUPONS: usize = 50;
+const MAX_REMOTE_CAMPAIGNS: usize = 200;
+const MAX_REMOTE_SEGMENTS: usize = 50;
+const MAX_REMOTE_IMPRESSIONS: usize = 20;
+const MAX_REMOTE_TEXT: usize = 200;
+
 /// Fetches the person's facts and merges them into the local profile. When
 /// they change what this page should show (a coupon from an email, orders on
-/// another device), the page-view decision runs again.
+/// another device), the page-view decision runs again. The edge answers only
+/// with this anonymous id's browser key: without one (none issued yet, it
+/// comes with the first accepted events) nothing is asked.
 pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
     let (Some(url), Some(get)) = (state.opts.profile_url.as_deref(), state.opts.get.as_ref())
     else {
@@ -29,16 +42,24 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
     if !state.may_contact_edge() {
         return;
     }
+    let Some(key) = state.browser_key() else {
+        return state
+            .opts
+            .debug_info("profile not fetched: no browser key from the edge yet");
+    };
     let url = format!(
         "{url}&anonymousId={}",
         String::from(js_sys::encode_uri_component(&state.profile.anonymous_id))
     );
-    let Some(promise) =
-        call_quietly(get, &[url.into()]).and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    let headers = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&headers, &KEY_HEADER.into(), &key.into());
+    let Some(promise) = call_quietly(get, &[url.into(), headers.into()])
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
     else {
         return;
     };
     let weak = Rc::downgrade(shared);
+    // `null` for any failure, a 401 included: it waits for the next page.
     let done = Closure::once_into_js(move |text: JsValue| {
         let Some(text) = text.as_string() else { return };
         run_weak(
@@ -55,7 +76,7 @@ fn merge(state: &mut State, shared: &Rc<Shared>, text: &str) {
     let Some(value) = crate::js::parse(text) else {
         return;
     };
-    let facts = match RemoteFacts::from_wire(&value) {
+    let mut facts = match RemoteFacts::from_wire(&value) {
         Ok(facts) => facts,
         Err(problem) => {
             return state
@@ -63,6 +84,7 @@ fn merge(state: &mut State, shared: &Rc<Shared>, text: &str) {
                 .debug_warn(&format!("profile from the edge ignored: {problem}"))
         }
     };
+    cap(&mut facts);
     let before = state.profile.clone();
     state.profile.merge_remote(&facts);
     if state.profile != before {
@@ -73,48 +95,83 @@ fn merge(state: &mut State, shared: &Rc<Shared>, text: &str) {
     }
 }
 
+/// Holds the edge's facts to [`MAX_REMOTE_COUPONS`] and its siblings:
+/// over-long texts are left out, long lists cut.
+fn cap(facts: &mut RemoteFacts) {
+    let short = |s: &str| s.len() <= MAX_REMOTE_TEXT;
+    facts.user_id = facts.user_id.take().filter(|id| short(id));
+    facts.coupons.retain(|c| short(&c.code));
+    facts.coupons.truncate(MAX_REMOTE_COUPONS);
+    facts.segments.retain(|s| short(s));
+    facts.segments.truncate(MAX_REMOTE_SEGMENTS);
+    facts
+        .campaigns
+        .retain(|h| short(&h.id) && h.variant.as_deref().is_none_or(short));
+    facts.campaigns.truncate(MAX_REMOTE_CAMPAIGNS);
+    for history in &mut facts.campaigns {
+        // The newest; merging sorts them, quadratically.
+        let excess = history
+            .impressions
+            .len()
+            .saturating_sub(MAX_REMOTE_IMPRESSIONS);
+        history.impressions.drain(..excess);
+    }
+}
+
+/// An accepted post's answer may carry the browser key of the anonymous id
+/// it was about: kept only while that is still this visitor's id. Whether it
+/// is the first key this visitor holds (then the profile can be fetched).
+pub fn keep_key_from(state: &mut State, anonymous_id: &str, text: &str) -> bool {
+    let Some(key) = crate::js::parse(text)
+        .as_ref()
+        .and_then(|answer| answer.get("browserKey"))
+        .and_then(Value::as_str)
+        .filter(|key| is_browser_key(key))
+        .map(str::to_owned)
+    else {
+        return false;
+    };
+    let first = state.browser_key().is_none();
+    state.keep_browser_key(anonymous_id, &key) && first
+}
+
+/// base64url text of a sane length: anything else could not be a key the
+/// edge issued, and must not go into a request header.
+fn is_browser_key(key: &str) -> bool {
+    (1..=256).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='))
+}
+
 /// Sends a proof of identity; on success the person's facts are fetched again.
 pub fn identify(state: &State, shared: &Rc<Shared>, proof: (&str, &str)) {
-    let (Some(url), Some(post)) = (state.opts.identify_url.as_deref(), state.opts.post.as_ref())
-    else {
+    let Some(url) = state.opts.identify_url.as_deref() else {
         return;
     };
     if !state.may_contact_edge() {
         return;
     }
+    let anonymous_id = state.profile.anonymous_id.clone();
     let mut body = Map::new();
-    body.insert("anonymousId", state.profile.anonymous_id.as_str());
+    body.insert("anonymousId", anonymous_id.as_str());
     body.insert(proof.0, proof.1);
-    let Some(promise) = call_quietly(
-        post,
-        &[
-            url.into(),
-            Value::Object(body).to_json().into(),
-            JsValue::FALSE,
-        ],
-    )
-    .and_then(|p| p.dyn_into::<js_sys::Promise>().ok()) else {
-        return;
-    };
-    let weak = Rc::downgrade(shared);
-    let done = Closure::once_into_js(move |status: JsValue| {
-        let status = status.as_f64().unwrap_or(0.0) as u16;
-        run_weak(
-            &weak,
-            Box::new(move |state, shared| {
-                if (200..300).contains(&status) {
-                    refresh_profile(state, shared);
-                } else {
-                    state
-                        .opts
-                        .debug_warn(&format!("identify refused (HTTP {status})"));
-                }
-            }),
-        );
-    });
-    promise
-        .unchecked_ref::<crate::js::Thenable>()
-        .then_call(&done);
+    crate::transport::post(
+        state,
+        shared,
+        url,
+        Value::Object(body).to_json(),
+        move |state, shared, status, text| {
+            if (200..300).contains(&status) {
+                keep_key_from(state, &anonymous_id, &text);
+                refresh_profile(state, shared);
+            } else {
+                state
+                    .opts
+                    .debug_warn(&format!("identify refused (HTTP {status})"));
+            }
+        },
+    );
 }
 
 /// A click token in the URL (an email/SMS link): used once, then removed from

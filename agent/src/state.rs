@@ -197,10 +197,12 @@ impl State {
         crate::transport::schedule(self, shared);
     }
 
-    /// Forgets the visitor: a new anonymous id and an empty profile and outbox.
+    /// Forgets the visitor: a new anonymous id and an empty profile and
+    /// outbox; the browser key of the old id goes with it.
     pub fn reset(&mut self) {
         self.store.remove(&self.opts.profile_key());
         self.store.remove(&self.opts.outbox_key());
+        self.store.remove(&self.opts.browser_key_key());
         self.transport.clear();
         self.profile = Profile::new(new_id(&mut self.random), browser::now());
         self.save_profile();
@@ -239,7 +241,7 @@ impl State {
         self.profile.apply(&event);
         self.save_profile();
         if self.opts.collect.is_some() && self.profile.consent.analytics != Some(false) {
-            self.transport.push(&event.to_wire());
+            self.transport.push(&event.to_wire(), &self.opts);
             self.save_outbox();
             crate::transport::schedule(self, shared);
         }
@@ -416,6 +418,31 @@ impl State {
                 crate::shared::run_weak(&weak, Box::new(|state, _| state.persist()));
             }));
         }
+    }
+
+    /// The edge's browser key for the current anonymous id. Read from
+    /// storage each time (another tab may have reset or received one), and
+    /// only if it was issued for this id: a key is never sent with another.
+    pub fn browser_key(&self) -> Option<String> {
+        let stored = self.store.load(&self.opts.browser_key_key()).ok()??;
+        if stored.get("aid")?.as_str()? != self.profile.anonymous_id {
+            return None;
+        }
+        Some(stored.get("key")?.as_str()?.to_owned())
+    }
+
+    /// Stores a browser key the edge issued for `anonymous_id`, if that is
+    /// still this visitor's id; whether it was stored.
+    pub fn keep_browser_key(&mut self, anonymous_id: &str, key: &str) -> bool {
+        if anonymous_id != self.profile.anonymous_id {
+            return false;
+        }
+        let mut stored = Map::new();
+        stored.insert("aid", anonymous_id);
+        stored.insert("key", key);
+        self.store
+            .save(&self.opts.browser_key_key(), &Value::Object(stored))
+            .is_ok()
     }
 
     /// Another tab changed the profile: adopt its version.

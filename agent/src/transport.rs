@@ -5,12 +5,14 @@
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
-use nudge_core::queue::Outbox;
+use nudge_core::queue::{Batch, Outbox};
 use nudge_core::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::browser;
+use crate::options::Options;
+use crate::remote;
 use crate::shared::{call_quietly, run_weak, Shared};
 use crate::state::State;
 
@@ -29,14 +31,17 @@ impl Transport {
         }
     }
 
-    pub fn push(&mut self, event: &Value) {
-        self.outbox.push(event);
+    /// Queues a wire event; one too large for the edge is dropped, and said.
+    pub fn push(&mut self, event: &Value, opts: &Options) {
+        if let Err(why) = self.outbox.push(event) {
+            opts.debug_warn(&format!("event not sent: {why}"));
+        }
     }
 
-    /// Forgets every queued event (consent withdrawn).
+    /// Forgets every queued event (reset, consent withdrawn). A batch in
+    /// flight is answered by id, so its answer cannot touch what comes next.
     pub fn clear(&mut self) {
-        let n = self.outbox.len();
-        self.outbox.reject(n);
+        self.outbox.clear();
     }
 }
 
@@ -71,8 +76,47 @@ pub fn schedule(state: &mut State, shared: &Rc<Shared>) {
     }));
 }
 
+/// The loader's `post` resolves to `[status, body text]` (status 0 on a
+/// network error); anything else reads as a network error.
+pub fn answer_of(resolved: &JsValue) -> (u16, String) {
+    if !js_sys::Array::is_array(resolved) {
+        return (0, String::new());
+    }
+    let pair: &js_sys::Array = resolved.unchecked_ref();
+    let status = pair.get(0).as_f64().unwrap_or(0.0) as u16;
+    (status, pair.get(1).as_string().unwrap_or_default())
+}
+
+/// Posts `body` with the loader's helper; `done` gets the status and text.
+pub fn post(
+    state: &State,
+    shared: &Rc<Shared>,
+    url: &str,
+    body: String,
+    done: impl FnOnce(&mut State, &Rc<Shared>, u16, String) + 'static,
+) -> bool {
+    let Some(post) = state.opts.post.as_ref() else {
+        return false;
+    };
+    let promise = call_quietly(post, &[url.into(), body.into(), JsValue::FALSE])
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+    let Some(promise) = promise else { return false };
+    let weak = Rc::downgrade(shared);
+    let on_answer = Closure::once_into_js(move |resolved: JsValue| {
+        let (status, text) = answer_of(&resolved);
+        run_weak(
+            &weak,
+            Box::new(move |state, shared| done(state, shared, status, text)),
+        );
+    });
+    promise
+        .unchecked_ref::<crate::js::Thenable>()
+        .then_call(&on_answer);
+    true
+}
+
 /// Sends the next batch if one is due, and handles the answer.
-fn flush(state: &mut State, shared: &Rc<Shared>) {
+pub(crate) fn flush(state: &mut State, shared: &Rc<Shared>) {
     if state.transport.in_flight || !may_send(state) {
         return;
     }
@@ -80,51 +124,82 @@ fn flush(state: &mut State, shared: &Rc<Shared>) {
         schedule(state, shared);
         return;
     }
-    let (Some(url), Some(post)) = (state.opts.collect.clone(), state.opts.post.clone()) else {
+    let Some(url) = state.opts.collect.clone() else {
         return;
     };
-    let (text, count) = state
+    let mut batch = state
         .transport
         .outbox
         .batch_body(state.opts.batch_size, browser::now());
-    let promise = call_quietly(&post, &[url.into(), text.into(), JsValue::FALSE])
-        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
-    let Some(promise) = promise else { return };
-    state.transport.in_flight = true;
-    let weak = Rc::downgrade(shared);
-    // The loader's helper never rejects: it resolves to the HTTP status, or 0.
-    let on_status = Closure::once_into_js(move |status: JsValue| {
-        let status = status.as_f64().unwrap_or(0.0) as u16;
-        run_weak(
-            &weak,
-            Box::new(move |state, shared| answered(state, shared, count, status)),
-        );
-    });
-    promise
-        .unchecked_ref::<crate::js::Thenable>()
-        .then_call(&on_status);
+    let body = std::mem::take(&mut batch.body);
+    let sent = post(
+        state,
+        shared,
+        &url,
+        body,
+        move |state, shared, status, text| {
+            answered(state, shared, &batch, status, &text);
+        },
+    );
+    state.transport.in_flight = sent;
 }
 
-fn answered(state: &mut State, shared: &Rc<Shared>, count: usize, status: u16) {
+fn answered(state: &mut State, shared: &Rc<Shared>, batch: &Batch, status: u16, text: &str) {
     state.transport.in_flight = false;
+    let outbox = &mut state.transport.outbox;
+    let count = batch.ids.len();
     match status {
-        200..=299 => state.transport.outbox.acknowledge(count),
-        // Refused as malformed: resending the same bytes cannot help.
-        400 | 413 | 422 => {
-            state.opts.debug_warn(&format!(
-                "collect endpoint refused {count} events (HTTP {status}); dropped"
-            ));
-            state.transport.outbox.reject(count);
+        200..=299 => {
+            outbox.acknowledge(&batch.ids);
+            // The first accepted events bring the browser key: now the
+            // profile can be fetched.
+            let first_key = batch
+                .anonymous_id
+                .as_deref()
+                .is_some_and(|id| remote::keep_key_from(state, id, text));
+            if first_key {
+                remote::refresh_profile(state, shared);
+            }
         }
+        // Some events are invalid: drop those the edge names, resend the rest.
+        400 => match crate::js::parse(text).and_then(|answer| batch.rejected(&answer)) {
+            Some(rejected) => {
+                state.opts.debug_warn(&format!(
+                    "collect endpoint refused {} of {count} events (HTTP 400); dropped",
+                    rejected.len()
+                ));
+                outbox.reject(&rejected);
+            }
+            None => refused(state, batch, status),
+        },
+        413 => match outbox.too_large(&batch.ids) {
+            Some(id) => state.opts.debug_warn(&format!(
+                "collect endpoint refused event {id} as too large (HTTP 413); dropped"
+            )),
+            None => state.opts.debug_warn(&format!(
+                "collect endpoint refused {count} events as too large (HTTP 413); sending half as many"
+            )),
+        },
+        // Refused as malformed: resending the same bytes cannot help.
+        422 => refused(state, batch, status),
         _ => {
             state.opts.debug_warn(&format!(
                 "collect endpoint unavailable (HTTP {status}); will retry"
             ));
-            state.transport.outbox.failed(browser::now());
+            outbox.failed(browser::now());
         }
     }
     state.save_outbox();
     schedule(state, shared);
+}
+
+/// The whole batch is refused (no list of the bad events): drop it.
+fn refused(state: &mut State, batch: &Batch, status: u16) {
+    state.opts.debug_warn(&format!(
+        "collect endpoint refused {} events (HTTP {status}); dropped",
+        batch.ids.len()
+    ));
+    state.transport.outbox.reject(&batch.ids);
 }
 
 /// The page is going away: hand what is queued to `sendBeacon`. The events
@@ -137,9 +212,9 @@ pub fn send_beacon(state: &State) {
     if !may_send(state) || state.transport.outbox.is_empty() {
         return;
     }
-    let (text, _) = state
+    let batch = state
         .transport
         .outbox
         .batch_body(state.opts.batch_size, browser::now());
-    call_quietly(&post, &[url.into(), text.into(), JsValue::TRUE]);
+    call_quietly(&post, &[url.into(), batch.body.into(), JsValue::TRUE]);
 }
