@@ -671,13 +671,15 @@ pub(crate) fn history_from_value(v: &Value) -> Option<CampaignHistory> {
     };
     Some(CampaignHistory {
         id: v.get("id")?.as_str()?.to_owned(),
-        impressions: v
-            .get("imp")
-            .and_then(Value::as_array)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|t| t.as_f64().map(|n| n as Millis))
-            .collect(),
+        impressions: {
+            // Newest last, as both the stored profile and the edge write them;
+            // only the newest are kept, so merging never scans a long list.
+            let imp = v.get("imp").and_then(Value::as_array).unwrap_or_default();
+            imp.iter()
+                .skip(imp.len().saturating_sub(MAX_IMPRESSIONS_KEPT))
+                .filter_map(|t| t.as_f64().map(|n| n as Millis))
+                .collect()
+        },
         total_impressions: num("total").map_or(0, |n| n as u32),
         session: num("session").map_or(0, |n| n as u32),
         session_impressions: num("in_session").map_or(0, |n| n as u32),
@@ -732,8 +734,10 @@ impl RemoteFacts {
                 .iter()
                 .filter_map(|s| s.as_str().map(str::to_owned))
                 .collect(),
+            // As many as a profile keeps: `merge_remote` looks each one up.
             campaigns: list("campaigns")
                 .iter()
+                .take(MAX_CAMPAIGNS)
                 .filter_map(history_from_value)
                 .collect(),
         })

@@ -133,3 +133,24 @@ fn remote_facts_merge_without_losing_local_state() {
     assert_eq!(p.orders, 2);
     assert_eq!(p.usable_coupons(0).count(), 1);
 }
+
+/// A long remote answer is read only as far as a profile keeps, so merging
+/// it stays cheap: the newest impressions, the first campaigns.
+#[test]
+fn remote_facts_are_read_within_the_profile_caps() {
+    let history = |i: usize| {
+        let mut h = Map::new();
+        h.insert("id", format!("c{i}"));
+        h.insert("imp", (0..1000u32).map(Value::from).collect::<Vec<_>>());
+        Value::Object(h)
+    };
+    let mut wire = Map::new();
+    wire.insert("campaigns", (0..200).map(history).collect::<Vec<_>>());
+    let remote = RemoteFacts::from_wire(&Value::Object(wire)).unwrap();
+    assert_eq!(remote.campaigns.len(), MAX_CAMPAIGNS);
+    let newest: Vec<Millis> = (980..1000).collect();
+    assert_eq!(remote.campaigns[0].impressions, newest);
+    let mut p = Profile::new("a", 0);
+    p.merge_remote(&remote);
+    assert_eq!(p.campaigns.len(), MAX_CAMPAIGNS);
+}
