@@ -48,7 +48,7 @@ async function measure(edge, path) {
 async function forwardingDelay(edge, runs = 15) {
   const arrivals = new Map();
   const sink = await startSink((id) => { arrivals.set(id, performance.now()); return 200; });
-  const destinations = { destinations: [{ id: "bench", kind: "webhook", url: `${sink.url}/bench`, events: ["*"], consent: "none", secret: "FORWARD_SECRET" }] };
+  const destinations = { destinations: [{ id: "bench", kind: "webhook", url: `${sink.url}/bench`, events: ["*"], consent: "none", secret: "DEST_FORWARD" }] };
   await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify(destinations) });
   const delays = [];
   for (let i = 0; i < runs; i++) {
@@ -65,7 +65,7 @@ async function forwardingDelay(edge, runs = 15) {
   return { p50: delays[Math.floor(runs / 2)], max: delays[runs - 1] };
 }
 
-const nudge = await startEdge({ vars: { EVENTS_RATE_LIMIT: "off" } });
+const nudge = await startEdge({ vars: { RATE_LIMITS: "off" } });
 const empty = await startEdge({ config: "bench/empty-worker/wrangler.toml", seedDemo: false });
 try {
   const forwarding = await forwardingDelay(nudge);

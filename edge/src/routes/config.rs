@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use worker::{Env, Headers, Request, Response, Result};
 
-use crate::http::{site_param, Refusal};
+use crate::http::{cors, site_config, site_param, Handled};
 
 fn key(site: &str) -> String {
     format!("config:{site}")
@@ -13,19 +13,10 @@ fn key(site: &str) -> String {
 
 /// `GET /v1/config?site=`: the config as stored (validated on write) plus the
 /// request's geography. The agent fetches it once per page, off the decision path.
-pub async fn get(req: Request, env: &Env) -> Result<Response> {
-    let site = match site_param(&req) {
-        Ok(site) => site,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Some(text) = crate::http::site_config(env, &site).await? else {
-        return Refusal::new(404, "unknown_site", format!("no config for site {site}"))
-            .into_response();
-    };
-    let verdict = match crate::cors::check(&req, &text)? {
-        Ok(verdict) => verdict,
-        Err(refusal) => return refusal.into_response(),
-    };
+pub async fn get(req: Request, env: &Env) -> Handled {
+    let site = site_param(&req)?;
+    let text = site_config(env, &site).await?;
+    let verdict = cors::check(&req, &text)?;
     let (country, region) = geo(&req, env)?;
     let etag = format!(
         "\"{:08x}\"",
@@ -43,14 +34,17 @@ pub async fn get(req: Request, env: &Env) -> Result<Response> {
         "private, max-age=60, stale-while-revalidate=600",
     )?;
     if req.headers().get("if-none-match")?.as_deref() == Some(etag.as_str()) {
-        return crate::cors::apply(
+        return Ok(cors::apply(
             Response::empty()?.with_status(304).with_headers(headers),
             &verdict,
-        );
+        )?);
     }
     headers.set("content-type", "application/json; charset=utf-8")?;
     let body = with_geo(&text, &json!({"country": country, "region": region}));
-    crate::cors::apply(Response::ok(body)?.with_headers(headers), &verdict)
+    Ok(cors::apply(
+        Response::ok(body)?.with_headers(headers),
+        &verdict,
+    )?)
 }
 
 /// The stored config text with `"geo"` added as its last member (so it wins
@@ -85,30 +79,15 @@ fn geo(req: &Request, env: &Env) -> Result<(Option<String>, Option<String>)> {
         .map_or((None, None), |cf| (cf.country(), cf.region())))
 }
 
-/// `PUT /v1/admin/sites/{site}/config` with `Authorization: Bearer <ADMIN_TOKEN>`.
-/// The whole config is validated first; any problem refuses it with the full
-/// list, and the stored config is unchanged.
-pub async fn put(req: Request, env: &Env) -> Result<Response> {
-    crate::http::put_site_document(req, env, "config", "invalid_config", key, |text| {
+/// `PUT /v1/admin/sites/{site}/config`: the whole config is validated
+/// first (core's diagnostics, core's input limits); any problem refuses it
+/// with the full list, and the stored config is unchanged.
+pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
+    super::admin::put_document(req, env, &key(site), "invalid_config", |text| {
         let value: CoreValue = serde_json::from_str(text).map_err(|e| e.to_string())?;
         Ok(Config::validate(&value))
     })
     .await
-}
-
-pub fn authorized(req: &Request, env: &Env) -> Result<bool> {
-    let Ok(secret) = env.secret("ADMIN_TOKEN") else {
-        // No secret configured: admin writes are off.
-        return Ok(false);
-    };
-    let expected = format!("Bearer {secret}");
-    let given = req.headers().get("authorization")?.unwrap_or_default();
-    Ok(constant_time_eq(given.as_bytes(), expected.as_bytes()))
-}
-
-/// Compares without an early exit, so timing does not reveal the prefix that matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -126,12 +105,5 @@ mod tests {
             with_geo("{ }", &geo),
             r#"{"geo":{"country":"CA","region":null}}"#
         );
-    }
-
-    #[test]
-    fn tokens_compare_fully() {
-        assert!(constant_time_eq(b"Bearer abc", b"Bearer abc"));
-        assert!(!constant_time_eq(b"Bearer abd", b"Bearer abc"));
-        assert!(!constant_time_eq(b"Bearer ab", b"Bearer abc"));
     }
 }

@@ -5,7 +5,7 @@
 
 use worker::{Request, Response, Result};
 
-use crate::http::Refusal;
+use super::{refuse, EdgeError};
 
 /// What the `Origin` header means for this site's request.
 pub enum Verdict {
@@ -16,13 +16,13 @@ pub enum Verdict {
 }
 
 /// Checks `req`'s origin against the `origins` of the stored config text.
-pub fn check(req: &Request, config_text: &str) -> Result<std::result::Result<Verdict, Refusal>> {
+pub fn check(req: &Request, config_text: &str) -> std::result::Result<Verdict, EdgeError> {
     let Some(origin) = req.headers().get("origin")? else {
-        return Ok(Ok(Verdict::SameOrigin));
+        return Ok(Verdict::SameOrigin);
     };
     let own = req.url()?.origin().ascii_serialization();
     if origin.eq_ignore_ascii_case(&own) {
-        return Ok(Ok(Verdict::SameOrigin));
+        return Ok(Verdict::SameOrigin);
     }
     let listed = serde_json::from_str::<serde_json::Value>(config_text)
         .ok()
@@ -33,13 +33,13 @@ pub fn check(req: &Request, config_text: &str) -> Result<std::result::Result<Ver
         .filter_map(|o| o.as_str())
         .any(|o| o.eq_ignore_ascii_case(&origin))
     {
-        Ok(Ok(Verdict::Allowed(origin)))
+        Ok(Verdict::Allowed(origin))
     } else {
-        Ok(Err(Refusal::new(
+        Err(refuse(
             403,
             "origin_not_allowed",
             format!("{origin} is not in this site's origins"),
-        )))
+        ))
     }
 }
 

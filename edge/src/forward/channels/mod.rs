@@ -1,0 +1,400 @@
+//! What each offsite channel expects: one collected event (Segment-shaped
+//! wire JSON) turned into the request a destination's API takes.
+//!
+//! Pure: no I/O, no clock, no secrets lookup. The queue consumer
+//! (`forward::consume`) supplies the secret, the person's contact details and the
+//! time, then sends what comes back. Each kind also accepts a `map` of event
+//! names (ours → theirs) that overrides its default names.
+//!
+//! | kind    | request                                   | auth (the named Worker secret)      |
+//! |---------|-------------------------------------------|-------------------------------------|
+//! | webhook | the event as is, Standard Webhooks signed | whsec_ signing key                  |
+//! | klaviyo | Events API (`/api/events`), identify → profile import | `Klaviyo-API-Key` header  |
+//! | drip    | v2 events API, identify → subscriber      | API token (HTTP Basic)              |
+//! | twilio  | Messages API: an SMS for configured events | auth token (Basic, with account SID) |
+//! | meta    | Conversions API, hashed user data         | access token (in the body)          |
+
+mod drip;
+mod klaviyo;
+mod meta;
+mod twilio;
+mod webhook;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+
+pub use crate::store::protocol::Contact;
+
+/// Everything that can be configured; `url` is required for `webhook` only.
+pub const KINDS: &[&str] = &["webhook", "klaviyo", "drip", "twilio", "meta"];
+
+/// Klaviyo's API version this shape follows (sent as its `revision` header).
+pub const KLAVIYO_REVISION: &str = "2024-10-15";
+/// The Graph API version for Meta's Conversions API.
+pub const META_GRAPH_VERSION: &str = "v21.0";
+/// Meta refuses a whole request holding an event older than this.
+const META_MAX_AGE_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// One request to send.
+#[derive(Debug, PartialEq)]
+pub struct Outgoing {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+/// What to do with one event for one destination.
+#[derive(Debug, PartialEq)]
+pub enum Shaped {
+    Send(Outgoing),
+    /// This channel has nothing to do with the event (Drip without an email,
+    /// Twilio without a verified number, Meta for an event over 7 days old).
+    /// Not a failure: sending it could never succeed.
+    NotApplicable(String),
+}
+
+/// The request `destination` takes for `event`. `contact` is what the store
+/// has on record: contact fields inside the event itself (its properties,
+/// its traits) never address anyone, so nobody can make the edge message a
+/// number or address by putting it in an event. `Err` is a configuration
+/// problem (a malformed secret, say): the delivery is filed as a dead letter.
+pub fn shape(
+    destination: &Value,
+    event: &Value,
+    contact: &Contact,
+    secret: &str,
+    now_ms: i64,
+) -> Result<Shaped, String> {
+    let mut contact = contact.clone();
+    if contact.user_id.is_none() {
+        contact.user_id = event["userId"].as_str().map(str::to_owned);
+    }
+    let contact = &contact;
+    match destination["kind"].as_str().unwrap_or_default() {
+        "webhook" => webhook::webhook(destination, event, secret, now_ms),
+        "klaviyo" => Ok(klaviyo::klaviyo(destination, event, contact, secret)),
+        "drip" => Ok(drip::drip(destination, event, contact, secret)),
+        "twilio" => Ok(twilio::twilio(destination, event, contact, secret)),
+        "meta" => Ok(meta::meta(destination, event, contact, secret, now_ms)),
+        other => Err(format!("unknown destination kind {other:?}")),
+    }
+}
+
+/// Our name for the event: a track's name, else its type (`page`, `identify`).
+pub fn event_name(event: &Value) -> &str {
+    match event["type"].as_str() {
+        Some("track") => event["event"].as_str().unwrap_or_default(),
+        other => other.unwrap_or_default(),
+    }
+}
+
+/// The destination's name for the event: its own `map` first, then the
+/// channel's conventional name, else ours unchanged.
+pub(crate) fn their_name(destination: &Value, event: &Value, defaults: &[(&str, &str)]) -> String {
+    let ours = event_name(event);
+    destination["map"][ours]
+        .as_str()
+        .or_else(|| defaults.iter().find(|(o, _)| *o == ours).map(|(_, t)| *t))
+        .unwrap_or(ours)
+        .to_owned()
+}
+
+/// `url` overrides an API's base (a proxy, or a local stand-in in tests).
+pub(crate) fn base<'a>(destination: &'a Value, default: &'a str) -> &'a str {
+    destination["url"]
+        .as_str()
+        .unwrap_or(default)
+        .trim_end_matches('/')
+}
+
+/// The order or product value of an event, if it has one.
+pub(crate) fn value_of(props: &Value) -> Option<f64> {
+    ["total", "revenue", "value", "price"]
+        .iter()
+        .find_map(|k| props[*k].as_f64())
+}
+
+pub(crate) fn idempotency(event: &Value) -> (&'static str, String) {
+    (
+        "idempotency-key",
+        event["messageId"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+pub(crate) fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
+}
+
+/// Problems with the kind-specific fields of destination `i`.
+pub fn validate_kind(i: usize, d: &Value) -> Vec<nudge_core::Diagnostic> {
+    use nudge_core::Diagnostic as D;
+    let at = |field: &str| format!("destinations[{i}].{field}");
+    let mut problems = Vec::new();
+    let kind = d["kind"].as_str().unwrap_or_default();
+    let digits = |v: &Value| {
+        v.as_str().is_some_and(|s| {
+            !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    match kind {
+        "drip" if !digits(&d["account"]) => problems.push(D::error(
+            at("account"),
+            "must be the Drip account id (digits)",
+        )),
+        "meta" if !digits(&d["pixel"]) => problems.push(D::error(
+            at("pixel"),
+            "must be the Meta pixel (dataset) id (digits)",
+        )),
+        "twilio" => {
+            let sid = |v: &Value, prefix: &str| {
+                v.as_str().is_some_and(|s| {
+                    s.len() == 34
+                        && s.starts_with(prefix)
+                        && s.get(2..)
+                            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                })
+            };
+            if !sid(&d["account"], "AC") {
+                problems.push(D::error(
+                    at("account"),
+                    "must be the Twilio Account SID (AC + 32 hex digits)",
+                ));
+            }
+            let from_ok = sid(&d["from"], "MG")
+                || d["from"].as_str().is_some_and(|f| {
+                    nudge_core::capture::normalize_phone(f).ok().as_deref() == Some(f)
+                });
+            if !from_ok {
+                problems.push(D::error(
+                    at("from"),
+                    "must be an E.164 number (+15551234567) or a Messaging Service SID (MG...)",
+                ));
+            }
+            for (j, name) in d["events"].as_array().into_iter().flatten().enumerate() {
+                let name = name.as_str().unwrap_or_default();
+                let text_ok = d["messages"][name]
+                    .as_str()
+                    .is_some_and(|t| !t.trim().is_empty());
+                if name == "*" {
+                    problems.push(D::error(
+                        at(&format!("events[{j}]")),
+                        "an SMS needs named events, not \"*\"",
+                    ));
+                } else if !text_ok {
+                    problems.push(D::error(
+                        at(&format!("messages.{name}")),
+                        "is required: the text to send for this event",
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    match &d["map"] {
+        Value::Null => {}
+        Value::Object(map)
+            if map
+                .values()
+                .all(|v| v.as_str().is_some_and(|s| !s.is_empty())) => {}
+        _ => problems.push(D::error(
+            at("map"),
+            "must map event names to non-empty names",
+        )),
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::sha256_hex;
+    use serde_json::json;
+
+    const NOW: i64 = 1_790_000_000_000;
+
+    fn order() -> Value {
+        json!({
+            "type": "track", "event": "Order Completed", "messageId": "m-1", "anonymousId": "a-1",
+            "timestamp": nudge_core::time::to_iso8601(NOW - 60_000),
+            "properties": {"order_id": "o-9", "total": 42.5, "currency": "EUR", "products": [{"product_id": "p-1"}]},
+            "context": {"page": {"url": "https://shop.test/thanks"}, "userAgent": "UA", "ip": "203.0.113.9"},
+        })
+    }
+
+    fn known() -> Contact {
+        Contact {
+            user_id: Some("u-7".into()),
+            email: Some(" Ada@Example.com".into()),
+            phone: Some("+15551234567".into()),
+            phone_verified: true,
+            suppressed: false,
+        }
+    }
+
+    fn send(shaped: Shaped) -> (Outgoing, Value) {
+        match shaped {
+            Shaped::Send(out) => {
+                let body = serde_json::from_str(&out.body).unwrap_or(Value::Null);
+                (out, body)
+            }
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn klaviyo_event_shape() {
+        let d = json!({"kind": "klaviyo"});
+        let (out, body) = send(shape(&d, &order(), &known(), "pk_x", NOW).unwrap());
+        assert_eq!(out.url, "https://a.klaviyo.com/api/events");
+        assert!(out
+            .headers
+            .contains(&("authorization", "Klaviyo-API-Key pk_x".into())));
+        assert!(out.headers.contains(&("revision", KLAVIYO_REVISION.into())));
+        let a = &body["data"]["attributes"];
+        assert_eq!(a["metric"]["data"]["attributes"]["name"], "Placed Order");
+        assert_eq!(a["unique_id"], "m-1");
+        assert_eq!(a["value"], 42.5);
+        assert_eq!(a["value_currency"], "EUR");
+        let p = &a["profile"]["data"]["attributes"];
+        assert_eq!(
+            (p["email"].as_str(), p["external_id"].as_str()),
+            (Some(" Ada@Example.com"), Some("u-7"))
+        );
+    }
+
+    #[test]
+    fn names_follow_the_destination_map_first() {
+        let d = json!({"kind": "klaviyo", "map": {"Order Completed": "Order Placed (web)"}});
+        let (_, body) = send(shape(&d, &order(), &known(), "k", NOW).unwrap());
+        assert_eq!(
+            body["data"]["attributes"]["metric"]["data"]["attributes"]["name"],
+            "Order Placed (web)"
+        );
+    }
+
+    #[test]
+    fn drip_needs_an_email_and_uses_basic_auth() {
+        let d = json!({"kind": "drip", "account": "123"});
+        let (out, body) = send(shape(&d, &order(), &known(), "tok", NOW).unwrap());
+        assert_eq!(out.url, "https://api.getdrip.com/v2/123/events");
+        assert!(out.headers.contains(&("authorization", basic("tok", ""))));
+        assert_eq!(body["events"][0]["action"], "Placed an order");
+        let nobody = shape(&d, &order(), &Contact::default(), "tok", NOW).unwrap();
+        assert!(matches!(nobody, Shaped::NotApplicable(_)));
+    }
+
+    #[test]
+    fn twilio_sends_the_configured_text_to_the_known_phone() {
+        let d = json!({"kind": "twilio", "account": "AC0123", "from": "+15550000000",
+            "messages": {"Order Completed": "Order {{properties.order_id}} confirmed, {{traits.first_name|friend}}!"}});
+        let (out, _) = send(shape(&d, &order(), &known(), "auth", NOW).unwrap());
+        assert_eq!(
+            out.url,
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json"
+        );
+        assert_eq!(
+            out.body,
+            "To=%2B15551234567&From=%2B15550000000&Body=Order+o-9+confirmed%2C+friend%21"
+        );
+        let mut gone = known();
+        gone.suppressed = true;
+        assert!(matches!(
+            shape(&d, &order(), &gone, "auth", NOW).unwrap(),
+            Shaped::NotApplicable(_)
+        ));
+        let mut unverified = known();
+        unverified.phone_verified = false;
+        assert!(matches!(
+            shape(&d, &order(), &unverified, "auth", NOW).unwrap(),
+            Shaped::NotApplicable(_)
+        ));
+        let mut view = order();
+        view["event"] = "Product Viewed".into();
+        assert!(matches!(
+            shape(&d, &view, &known(), "auth", NOW).unwrap(),
+            Shaped::NotApplicable(_)
+        ));
+    }
+
+    #[test]
+    fn meta_hashes_user_data_and_shares_the_event_id() {
+        let d = json!({"kind": "meta", "pixel": "987", "test_event_code": "TEST1"});
+        let (out, body) = send(shape(&d, &order(), &known(), "EAAB", NOW).unwrap());
+        assert_eq!(
+            out.url,
+            format!("https://graph.facebook.com/{META_GRAPH_VERSION}/987/events")
+        );
+        let e = &body["data"][0];
+        assert_eq!(
+            (e["event_name"].as_str(), e["event_id"].as_str()),
+            (Some("Purchase"), Some("m-1"))
+        );
+        assert_eq!(e["event_time"], (NOW - 60_000) / 1000);
+        assert_eq!(e["user_data"]["em"][0], sha256_hex("ada@example.com"));
+        assert_eq!(e["user_data"]["ph"][0], sha256_hex("15551234567"));
+        assert_eq!(e["user_data"]["client_user_agent"], "UA");
+        assert_eq!(e["custom_data"]["content_ids"], json!(["p-1"]));
+        assert_eq!(
+            (
+                body["access_token"].as_str(),
+                body["test_event_code"].as_str()
+            ),
+            (Some("EAAB"), Some("TEST1"))
+        );
+        let mut old = order();
+        old["timestamp"] = nudge_core::time::to_iso8601(NOW - META_MAX_AGE_MS - 1).into();
+        assert!(matches!(
+            shape(&d, &old, &known(), "EAAB", NOW).unwrap(),
+            Shaped::NotApplicable(_)
+        ));
+    }
+
+    #[test]
+    fn contact_fields_inside_an_event_address_nobody() {
+        // An anonymous event naming a phone and an email: an SMS relay attempt.
+        let mut relay = order();
+        relay["properties"]["phone"] = "+15559990000".into();
+        relay["properties"]["email"] = "victim@example.com".into();
+        relay["traits"] = json!({"phone": "+15559990000"});
+        let d = json!({"kind": "twilio", "account": "AC0123", "from": "+15550000000",
+            "messages": {"Order Completed": "Hi {{properties.order_id}}"}});
+        assert!(matches!(
+            shape(&d, &relay, &Contact::default(), "auth", NOW).unwrap(),
+            Shaped::NotApplicable(_)
+        ));
+        let (out, _) = send(shape(&d, &relay, &known(), "auth", NOW).unwrap());
+        assert!(out.body.starts_with("To=%2B15551234567"), "{}", out.body);
+        let klaviyo = json!({"kind": "klaviyo"});
+        let (_, body) = send(shape(&klaviyo, &relay, &Contact::default(), "k", NOW).unwrap());
+        assert!(body["data"]["attributes"]["profile"]["data"]["attributes"]["email"].is_null());
+    }
+
+    #[test]
+    fn kind_specific_fields_are_checked() {
+        let paths = |d: Value| -> Vec<String> {
+            validate_kind(0, &d).into_iter().map(|p| p.path).collect()
+        };
+        assert_eq!(paths(json!({"kind": "drip"})), ["destinations[0].account"]);
+        assert_eq!(
+            paths(json!({"kind": "meta", "pixel": "12a"})),
+            ["destinations[0].pixel"]
+        );
+        assert_eq!(
+            paths(
+                json!({"kind": "twilio", "account": "AC1", "from": "555", "events": ["*", "Order Completed"]})
+            ),
+            [
+                "destinations[0].account",
+                "destinations[0].from",
+                "destinations[0].events[0]",
+                "destinations[0].messages.Order Completed"
+            ]
+        );
+        assert!(paths(json!({"kind": "klaviyo"})).is_empty());
+        assert_eq!(
+            paths(json!({"kind": "klaviyo", "map": {"a": 1}})),
+            ["destinations[0].map"]
+        );
+    }
+}

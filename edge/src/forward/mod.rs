@@ -1,0 +1,311 @@
+//! Forwarding collected events to a site's offsite destinations through a
+//! Queue, with retries and without loss.
+//!
+//! - `destinations`: the site's list (validated; secrets are named, never included).
+//! - `channels`: what each destination's API expects (pure).
+//! - `/v1/events` enqueues one message per (event, matching destination) after
+//!   the batch is stored, whether or not the event was new: a retried batch is
+//!   re-enqueued, and the consumer skips what was already delivered. A message
+//!   over the queue's size limit is filed as a dead letter at once, with its
+//!   reason: never a retry loop, never a 500 after the events were stored.
+//! - The consumer asks the site's store first (done already? who is it for?
+//!   for SMS: claim it and count it against the daily budgets), then sends.
+//!   2xx: recorded. 408, 429, 5xx, network errors and timeouts: retried with
+//!   growing delays. Other 4xx: filed as a dead letter at once. Messages out
+//!   of retries reach the dead-letter queue, whose consumer files them.
+//!
+//! Delivery guarantees (see `store::deliveries`): at least once, with an
+//! idempotency key, for every channel but SMS; at most once for SMS.
+
+pub mod channels;
+pub mod destinations;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use worker::{
+    Env, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
+    RequestInit, Result,
+};
+
+use crate::store::protocol::{Command, DeliveryCheck, DeliveryVerdict, SmsBudget};
+use channels::{Contact, Shaped};
+
+/// How long a destination may take to answer before the attempt counts as failed.
+const TIMEOUT: Duration = Duration::from_secs(8);
+const MAX_RETRY_DELAY_S: u32 = 300;
+
+/// Whether `destination` wants `event` and the visitor agreed to its purpose.
+fn wants(destination: &Value, event: &Value) -> bool {
+    let name = channels::event_name(event);
+    let listed = destination["events"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|n| n == "*" || n == name));
+    let consent = &event["context"]["consent"];
+    let allowed = match destination["consent"].as_str().unwrap_or("marketing") {
+        "none" => true,
+        "analytics" => consent["analytics"] != Value::Bool(false),
+        _ => consent["marketing"] == Value::Bool(true),
+    };
+    listed && allowed
+}
+
+/// Largest message body put on the queue (the platform's limit is 128 KB).
+pub const MAX_MESSAGE_BYTES: usize = 120 * 1024;
+/// Largest `send_batch` (the platform's limits: 100 messages, 256 KB).
+const MAX_SEND_MESSAGES: usize = 100;
+const MAX_SEND_BYTES: usize = 240 * 1024;
+
+/// Queues delivery of `events` (wire JSON) to each destination that wants them.
+pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
+    let Some(text) = crate::http::cached_kv(env, &destinations::key(site)).await? else {
+        return Ok(());
+    };
+    let config: Value = serde_json::from_str(&text)?;
+    let mut messages = Vec::new();
+    for destination in config["destinations"].as_array().into_iter().flatten() {
+        for event in events.iter().filter(|e| wants(destination, e)) {
+            // As JSON text: the message survives the queue byte for byte.
+            let message = json!({"site": site, "destination": destination, "event": event});
+            let text = message.to_string();
+            if text.len() > MAX_MESSAGE_BYTES {
+                let reason = format!(
+                    "too large to forward: {} bytes (at most {MAX_MESSAGE_BYTES})",
+                    text.len()
+                );
+                let letter = Command::DeadLetter { reason, message };
+                let _: Value = crate::store::call(env, site, &letter)
+                    .await
+                    .map_err(internal)?;
+                continue;
+            }
+            messages.push(text);
+        }
+    }
+    send(env, &messages).await
+}
+
+fn internal(error: crate::http::EdgeError) -> worker::Error {
+    worker::Error::RustError(error.to_string())
+}
+
+/// Puts messages on the forwarding queue, in sends within the platform's
+/// limits (100 messages and 256 KB each).
+pub async fn send(env: &Env, messages: &[String]) -> Result<()> {
+    let queue = env.queue("FORWARD")?;
+    let mut chunk: Vec<String> = Vec::new();
+    let mut bytes = 0;
+    for message in messages {
+        if chunk.len() == MAX_SEND_MESSAGES || bytes + message.len() > MAX_SEND_BYTES {
+            queue
+                .send_batch::<String, _>(std::mem::take(&mut chunk))
+                .await?;
+            bytes = 0;
+        }
+        bytes += message.len();
+        chunk.push(message.clone());
+    }
+    if !chunk.is_empty() {
+        queue.send_batch::<String, _>(chunk).await?;
+    }
+    Ok(())
+}
+
+/// Outcome of one delivery attempt.
+enum Attempt {
+    Delivered,
+    /// The channel has nothing to do with this event (see `channels::Shaped`).
+    NotApplicable(String),
+    Retry(String),
+    Refused(String),
+}
+
+/// One attempt to deliver `event` to `destination`.
+async fn deliver(
+    env: &Env,
+    destination: &Value,
+    event: &Value,
+    contact: &Contact,
+) -> Result<Attempt> {
+    // Checked again at send time: a document stored before these rules
+    // existed must not leak a key or reach a plain-http host either.
+    let secret_name = destination["secret"].as_str().unwrap_or_default();
+    if !secret_name.starts_with(crate::keys::DESTINATION_SECRET_PREFIX) {
+        return Ok(Attempt::Refused(format!(
+            "secret {secret_name} is not a destination secret ({}…)",
+            crate::keys::DESTINATION_SECRET_PREFIX
+        )));
+    }
+    let Ok(secret) = env.secret(secret_name) else {
+        return Ok(Attempt::Refused(format!(
+            "Worker secret {secret_name} is missing"
+        )));
+    };
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let outgoing = match channels::shape(destination, event, contact, &secret.to_string(), now_ms) {
+        Ok(Shaped::Send(outgoing)) => outgoing,
+        Ok(Shaped::NotApplicable(why)) => return Ok(Attempt::NotApplicable(why)),
+        Err(problem) => return Ok(Attempt::Refused(problem)),
+    };
+    if !destinations::url_allowed(&outgoing.url, destinations::local_allowed(env)) {
+        return Ok(Attempt::Refused(format!(
+            "{} is not an allowed destination URL",
+            outgoing.url
+        )));
+    }
+    let headers = Headers::new();
+    for (name, value) in &outgoing.headers {
+        headers.set(name, value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(outgoing.body.into()));
+    let request = Request::new_with_init(&outgoing.url, &init)?;
+    let fetch = worker::Fetch::Request(request);
+    let send = Box::pin(fetch.send());
+    let timeout = Box::pin(worker::Delay::from(TIMEOUT));
+    let response = match futures_util::future::select(send, timeout).await {
+        futures_util::future::Either::Left((Ok(response), _)) => response,
+        futures_util::future::Either::Left((Err(e), _)) => {
+            return Ok(Attempt::Retry(format!("network error: {e}")))
+        }
+        futures_util::future::Either::Right(_) => {
+            return Ok(Attempt::Retry(format!(
+                "no answer within {} s",
+                TIMEOUT.as_secs()
+            )))
+        }
+    };
+    Ok(match response.status_code() {
+        200..=299 => Attempt::Delivered,
+        status @ (408 | 429 | 500..=599) => Attempt::Retry(format!("HTTP {status}")),
+        status => Attempt::Refused(format!("HTTP {status}")),
+    })
+}
+
+/// The queue consumer (forwarding queue and its dead-letter queue).
+pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
+    let dead_letter_queue = batch.queue().ends_with("-dlq");
+    for message in batch.messages()? {
+        // One message's trouble (the store unreachable, say) retries that
+        // message only; on the dead-letter queue too, so none is lost there.
+        if let Err(error) = handle(&message, &env, dead_letter_queue).await {
+            worker::console_error!("forward: message {}: {error}; retrying", message.id());
+            message.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(30)
+                    .build(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// SMS budgets of a Twilio destination (`daily_cap_per_number`, `daily_cap`).
+fn sms_budget(destination: &Value) -> SmsBudget {
+    let cap = |field: &str, default: u32| {
+        destination[field]
+            .as_u64()
+            .map_or(default, |n| n.min(u64::from(u32::MAX)) as u32)
+    };
+    SmsBudget {
+        per_number_per_day: cap("daily_cap_per_number", 3),
+        per_site_per_day: cap("daily_cap", 1_000),
+    }
+}
+
+async fn store(env: &Env, site: &str, command: &Command) -> Result<Value> {
+    crate::store::call(env, site, command)
+        .await
+        .map_err(internal)
+}
+
+async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -> Result<()> {
+    let Ok(body) = serde_json::from_str::<Value>(message.body()) else {
+        // Only this Worker enqueues, always JSON: nothing to deliver, nowhere to file it.
+        worker::console_error!("forward: unreadable message {}", message.id());
+        message.ack();
+        return Ok(());
+    };
+    let site = body["site"].as_str().unwrap_or_default().to_owned();
+    let destination = &body["destination"];
+    let event = &body["event"];
+    let destination_id = destination["id"].as_str().unwrap_or_default().to_owned();
+    let event_id = event["messageId"].as_str().unwrap_or_default().to_owned();
+    let file = |reason: String| Command::DeadLetter {
+        reason,
+        message: body.clone(),
+    };
+    if dead_letter_queue {
+        // Out of retries: keep it for inspection and replay.
+        store(env, &site, &file("retries exhausted".into())).await?;
+        message.ack();
+        return Ok(());
+    }
+    // One call answers: already delivered? who is this browser (for channels
+    // that address people)? and, for SMS, claims it within the budgets.
+    let sms = destination["kind"] == "twilio";
+    let check = Command::Delivery(DeliveryCheck {
+        destination: destination_id.clone(),
+        event_id: event_id.clone(),
+        anonymous_id: (destination["kind"] != "webhook")
+            .then(|| event["anonymousId"].as_str().map(str::to_owned))
+            .flatten(),
+        claim: sms.then(|| sms_budget(destination)),
+    });
+    let verdict: DeliveryVerdict = serde_json::from_value(store(env, &site, &check).await?)?;
+    let contact = match verdict {
+        DeliveryVerdict::AlreadyDone => {
+            message.ack();
+            return Ok(());
+        }
+        DeliveryVerdict::Skip { reason } => {
+            worker::console_log!("forward {event_id} to {destination_id}: skipped: {reason}");
+            message.ack();
+            return Ok(());
+        }
+        DeliveryVerdict::Send { contact } => contact,
+    };
+    let done = Command::Delivered {
+        destination: destination_id.clone(),
+        event_id: event_id.clone(),
+    };
+    match deliver(env, destination, event, &contact).await? {
+        Attempt::Delivered => {
+            store(env, &site, &done).await?;
+            message.ack();
+        }
+        Attempt::NotApplicable(why) => {
+            // Recorded like a delivery: a redelivered message is not weighed again.
+            store(env, &site, &done).await?;
+            worker::console_log!("forward {event_id} to {destination_id}: not applicable: {why}");
+            message.ack();
+        }
+        // Claimed already: an SMS is never sent twice, so a failure is filed.
+        Attempt::Retry(reason) if sms => {
+            store(env, &site, &file(format!("SMS not retried: {reason}"))).await?;
+            message.ack();
+        }
+        Attempt::Retry(reason) => {
+            // Delays grow with the message's age: about 1, 2, 4, 8 ... s, at most 5 min.
+            let age_ms = worker::Date::now()
+                .as_millis()
+                .saturating_sub(message.timestamp().as_millis());
+            let delay = ((age_ms / 1000) as u32).clamp(1, MAX_RETRY_DELAY_S);
+            worker::console_log!(
+                "forward {event_id} to {destination_id}: {reason}; retry in {delay} s"
+            );
+            message.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(delay)
+                    .build(),
+            );
+        }
+        Attempt::Refused(reason) => {
+            store(env, &site, &file(reason)).await?;
+            message.ack();
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! The site owner's endpoints under `/v1/admin/sites/{site}/…`, each behind
+//! the site's own admin token (checked by the route table before these run).
+
+use nudge_core::Diagnostic;
+use serde_json::{json, Value};
+use worker::{Env, Request};
+
+use crate::http::limits::ADMIN_BODY_BYTES;
+use crate::http::{ok, read_body, read_json, refuse, store_site_document, Handled, Refusal};
+use crate::store::protocol::Command;
+
+/// Stores `req`'s body as the site's KV document `key` only if `check` finds
+/// no problem in it (a parse error is `Err`); otherwise 400 with every
+/// problem, and nothing is written.
+pub async fn put_document(
+    mut req: Request,
+    env: &Env,
+    key: &str,
+    invalid: &'static str,
+    check: impl FnOnce(&str) -> Result<Vec<Diagnostic>, String>,
+) -> Handled {
+    let text = read_body(&mut req, ADMIN_BODY_BYTES).await?;
+    let problems = check(&text)
+        .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?;
+    if !problems.is_empty() {
+        return Err(Refusal::new(
+            400,
+            invalid,
+            format!("{} problems; nothing was stored", problems.len()),
+        )
+        .with_problems(problems)
+        .into());
+    }
+    store_site_document(env, key, text).await?;
+    ok(&json!({"stored": true}))
+}
+
+/// `GET …/merges[?person=&before=&limit=]`: the merge log, newest first.
+pub async fn merges(req: Request, env: &Env, site: &str) -> Handled {
+    let command = Command::Merges {
+        person: crate::http::query(&req, "person")?,
+        page: super::page(&req)?,
+    };
+    let answer: Value = crate::store::call(env, site, &command).await?;
+    ok(&answer)
+}
+
+/// `POST …/merges/undo` with `{seq, reason?}`: splits a wrongly merged person
+/// again (see `store::identity` for what comes back).
+pub async fn undo_merge(mut req: Request, env: &Env, site: &str) -> Handled {
+    let body = read_json(&mut req, crate::http::limits::SMALL_BODY_BYTES).await?;
+    let Some(seq) = body["seq"].as_i64() else {
+        return Err(refuse(
+            400,
+            "invalid_request",
+            "expected {\"seq\": <merge number>, \"reason\"?: text}",
+        ));
+    };
+    let reason = body["reason"]
+        .as_str()
+        .unwrap_or("undone by an admin")
+        .chars()
+        .take(500)
+        .collect();
+    let answer: Value = crate::store::call(env, site, &Command::UndoMerge { seq, reason }).await?;
+    ok(&answer)
+}
+
+/// `GET …/dead-letters[?after=&limit=]`, oldest first.
+pub async fn dead_letters(req: Request, env: &Env, site: &str) -> Handled {
+    let page = super::page(&req)?;
+    let answer: Value = crate::store::call(env, site, &Command::DeadLetters { page }).await?;
+    ok(&answer)
+}
+
+/// `POST …/dead-letters/replay`: puts up to one page of dead letters back on
+/// the forwarding queue; each is removed only once it is queued again.
+pub async fn replay(req: Request, env: &Env, site: &str) -> Handled {
+    let page = super::page(&req)?;
+    let taken: Value = crate::store::call(env, site, &Command::DeadLetters { page }).await?;
+    let letters = taken["letters"].as_array().cloned().unwrap_or_default();
+    let messages: Vec<String> = letters.iter().map(|l| l["message"].to_string()).collect();
+    crate::forward::send(env, &messages).await?;
+    let seqs = letters.iter().filter_map(|l| l["seq"].as_i64()).collect();
+    let _: Value = crate::store::call(env, site, &Command::RemoveDeadLetters { seqs }).await?;
+    ok(
+        &json!({"replayed": messages.len(), "left": taken["total"].as_i64().unwrap_or(0) - messages.len() as i64}),
+    )
+}

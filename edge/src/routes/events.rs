@@ -1,0 +1,189 @@
+//! `POST /v1/events?site=`: a batch of Segment-shaped events from the agent.
+//!
+//! The whole batch is validated with core's event model first: one bad event
+//! refuses the batch with every problem listed and the indexes of the bad
+//! events (`rejected`), so the agent drops only those and resends the rest;
+//! nothing is stored. A valid batch is written to the site's store (keyed by
+//! event id, so repeats are dropped) and queued for forwarding before the
+//! 202: once acknowledged, an event is durable.
+
+use nudge_core::event::Event;
+use nudge_core::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
+use nudge_core::{Diagnostic, Value as CoreValue};
+use serde_json::{json, Value};
+use worker::{Env, Request};
+
+use crate::http::cookie::BrowserCookie;
+use crate::http::limits::{self, Bucket};
+use crate::http::{
+    cors, json_response, read_body, refuse, site_config, site_keys, site_param, EdgeError, Handled,
+    Refusal,
+};
+use crate::store::protocol::{Append, Appended, BrowserKey, Command};
+
+pub async fn post(mut req: Request, env: &Env) -> Handled {
+    let site = site_param(&req)?;
+    let client = limits::client(&req);
+    limits::check(env, Bucket::Events, &format!("{site}:{client}")).await?;
+    let config = site_config(env, &site).await?;
+    let verdict = cors::check(&req, &config)?;
+    let keys = site_keys(env, &site)?;
+    let cookie = BrowserCookie::of(&req, env, &keys, &site)?;
+    // For channels that match people (Meta's Conversions API): where and with what the event was sent.
+    let user_agent = req.headers().get("user-agent")?;
+    let ip = req.headers().get("cf-connecting-ip")?;
+    let text = read_body(&mut req, limits::EVENTS_BODY_BYTES).await?;
+    let (events, browser_key) = read_batch(&text)?;
+    let mut wire: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(&e.to_wire().to_json()))
+        .collect::<Result<_, _>>()?;
+    for event in &mut wire {
+        if let Some(context) = event["context"].as_object_mut() {
+            if let Some(ua) = &user_agent {
+                context.insert("userAgent".into(), ua.as_str().into());
+            }
+            if let Some(ip) = &ip {
+                context.insert("ip".into(), ip.as_str().into());
+            }
+        }
+    }
+    // One call: the store inserts each new event and applies its facts in
+    // one transaction before answering.
+    let append = Command::Append(Append {
+        events: wire,
+        cookie_browser: cookie.as_ref().and_then(|c| c.id.clone()),
+        client,
+        browser_key,
+    });
+    let appended: Appended = crate::store::call(env, &site, &append).await?;
+    let wire = match append {
+        Command::Append(batch) => batch.events,
+        _ => Vec::new(),
+    };
+    // Queued for the site's destinations before the acknowledgement: a failure
+    // here is a 500, the agent sends the batch again, and the consumer skips
+    // deliveries already made.
+    crate::forward::enqueue(env, &site, &wire).await?;
+    let browser = wire
+        .last()
+        .and_then(|e| e["anonymousId"].as_str())
+        .unwrap_or_default();
+    let body = json!({"accepted": appended.accepted, "duplicates": appended.duplicates});
+    let mut response = json_response(202, &body)?;
+    if let Some(cookie) = &cookie {
+        response = cookie.keep(response, &keys, &site, browser)?;
+    }
+    Ok(cors::apply(response, &verdict)?)
+}
+
+/// The `browser` member the agent sends with its batches and identify calls:
+/// `{"anonymousId", "key"}`. A malformed one is ignored (the batch still
+/// counts); the agent will present it again.
+pub fn browser_key_of(body: &CoreValue) -> Option<BrowserKey> {
+    let browser = body.get("browser")?;
+    let anonymous_id = browser.get("anonymousId")?.as_str()?;
+    nudge_core::event::check_identifier(anonymous_id).ok()?;
+    Some(BrowserKey {
+        anonymous_id: anonymous_id.to_owned(),
+        key_hash: crate::keys::browser_key_hash(browser.get("key")?.as_str()?)?,
+    })
+}
+
+/// Parses `{"batch": [...], "browser"?: {...}}` and every event in it,
+/// collecting all problems.
+fn read_batch(text: &str) -> Result<(Vec<Event>, Option<BrowserKey>), EdgeError> {
+    let body: CoreValue = serde_json::from_str(text)
+        .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?;
+    let Some(batch) = body.get("batch").and_then(CoreValue::as_array) else {
+        return Err(
+            Refusal::new(400, "invalid_batch", "expected {\"batch\": [events]}")
+                .with_problems(vec![Diagnostic::error(
+                    "batch",
+                    "is required and must be an array",
+                )])
+                .into(),
+        );
+    };
+    if batch.is_empty() || batch.len() > MAX_BATCH_EVENTS {
+        return Err(Refusal::new(
+            400,
+            "invalid_batch",
+            format!(
+                "a batch holds 1 to {MAX_BATCH_EVENTS} events, got {}",
+                batch.len()
+            ),
+        )
+        .into());
+    }
+    let mut events = Vec::with_capacity(batch.len());
+    let mut problems = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, item) in batch.iter().enumerate() {
+        let path = format!("batch[{i}]");
+        let event = Event::from_wire(item, &path).and_then(|event| {
+            let size = event.to_wire().to_json().len();
+            if size > MAX_EVENT_BYTES {
+                Err(vec![Diagnostic::error(
+                    path.as_str(),
+                    format!("is {size} bytes; at most {MAX_EVENT_BYTES}"),
+                )])
+            } else {
+                Ok(event)
+            }
+        });
+        match event {
+            Ok(event) => events.push(event),
+            Err(mut found) => {
+                problems.append(&mut found);
+                rejected.push(i);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok((events, browser_key_of(&body)))
+    } else {
+        Err(Refusal::new(
+            400,
+            "invalid_events",
+            format!(
+                "{} problems in {} events; nothing was stored",
+                problems.len(),
+                rejected.len()
+            ),
+        )
+        .with_problems(problems)
+        .with("rejected", json!(rejected))
+        .into())
+    }
+}
+
+/// `GET /v1/admin/sites/{site}/events[?before=&limit=]`: stored events, newest first.
+pub async fn recent(req: Request, env: &Env, site: &str) -> Handled {
+    let page = super::page(&req)?;
+    let events: Value = crate::store::call(env, site, &Command::RecentEvents { page }).await?;
+    Ok(json_response(200, &events)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_events_are_named_by_index() {
+        let good = r#"{"type":"track","event":"A","messageId":"m1","anonymousId":"a1","timestamp":"2026-01-01T00:00:00Z"}"#;
+        let text = format!(r#"{{"batch":[{good},{{"type":"track"}},{good}]}}"#);
+        let refusal = |text: &str| match read_batch(text) {
+            Err(EdgeError::Refused(refusal)) => refusal,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let bad = refusal(&text);
+        assert_eq!(bad.status, 400);
+        assert_eq!(bad.body()["rejected"], json!([1]));
+        let too_many = format!(
+            r#"{{"batch":[{}]}}"#,
+            vec![good; MAX_BATCH_EVENTS + 1].join(",")
+        );
+        assert_eq!(refusal(&too_many).code, "invalid_batch");
+    }
+}

@@ -1,0 +1,52 @@
+//! `POST /v1/hooks/{channel}?site=`: offsite events (a coupon an email gave,
+//! an unsubscribe, the shop's backend vouching for a customer's contact
+//! details), signed Standard-Webhooks style with the *site's* webhook secret:
+//! a signature made for one site is refused on every other.
+
+use serde_json::json;
+use worker::{Env, Request};
+
+use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
+use crate::http::{is_site_key, ok, parse_json, read_body, refuse, site_keys, site_param, Handled};
+use crate::store::protocol::Command;
+use crate::tokens;
+
+pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
+    let site = site_param(&req)?;
+    if !is_site_key(channel) {
+        return Err(refuse(404, "not_found", "expected /v1/hooks/{channel}"));
+    }
+    limits::check(env, Bucket::Hooks, &format!("{site}:{channel}")).await?;
+    let headers = req.headers();
+    let (Some(id), Some(timestamp), Some(signature)) = (
+        headers.get("webhook-id")?,
+        headers.get("webhook-timestamp")?,
+        headers.get("webhook-signature")?,
+    ) else {
+        return Err(refuse(
+            401,
+            "unsigned",
+            "webhook-id, webhook-timestamp and webhook-signature are required",
+        ));
+    };
+    if id.is_empty() || id.len() > 200 {
+        return Err(refuse(
+            400,
+            "bad_webhook_id",
+            "webhook-id must be 1-200 bytes",
+        ));
+    }
+    let keys = site_keys(env, &site)?;
+    let body = read_body(&mut req, SMALL_BODY_BYTES).await?;
+    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    tokens::verify_webhook(&keys.webhook, &id, &timestamp, &body, &signature, now)
+        .map_err(|reason| refuse(401, "bad_signature", reason))?;
+    let event = parse_json(&body)?;
+    let command = Command::Hook {
+        id,
+        channel: channel.to_owned(),
+        event,
+    };
+    let _: serde_json::Value = crate::store::call(env, &site, &command).await?;
+    ok(&json!({"applied": true}))
+}

@@ -1,0 +1,145 @@
+//! Identity from the browser: `POST /v1/identify`, `GET /v1/profile`. The
+//! proofs are checked here; the person records live in the site's store.
+
+use serde_json::{json, Value};
+use worker::{Env, Request};
+
+use crate::http::cookie::BrowserCookie;
+use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
+use crate::http::{
+    cors, json_response, query, read_json, refuse, site_config, site_keys, site_param, Handled,
+};
+use crate::keys::{browser_key_hash, SiteKeys};
+use crate::store::protocol::{Command, Identified, Identify, Proven};
+use crate::tokens;
+
+fn now_s() -> i64 {
+    (worker::Date::now().as_millis() / 1000) as i64
+}
+
+/// The header the agent sends its browser key in.
+pub const BROWSER_KEY_HEADER: &str = "x-nudge-browser-key";
+
+/// Checks what every browser call shares: the site, its rate, its origin.
+async fn browser_call(
+    req: &Request,
+    env: &Env,
+) -> Result<(String, cors::Verdict, SiteKeys), crate::http::EdgeError> {
+    let site = site_param(req)?;
+    let client = limits::client(req);
+    limits::check(env, Bucket::Identity, &format!("{site}:{client}")).await?;
+    let config = site_config(env, &site).await?;
+    let verdict = cors::check(req, &config)?;
+    Ok((site.clone(), verdict, site_keys(env, &site)?))
+}
+
+fn valid_anonymous_id(id: &str) -> Result<(), crate::http::EdgeError> {
+    nudge_core::event::check_identifier(id)
+        .map_err(|reason| refuse(400, "invalid_anonymous_id", format!("anonymousId {reason}")))
+}
+
+/// `POST /v1/identify?site=` with `{anonymousId, userToken | clickToken | email | phone | reset}`.
+pub async fn identify(mut req: Request, env: &Env) -> Handled {
+    let (site, verdict, keys) = browser_call(&req, env).await?;
+    let body = read_json(&mut req, SMALL_BODY_BYTES).await?;
+    let anonymous_id = body["anonymousId"].as_str().unwrap_or_default().to_owned();
+    valid_anonymous_id(&anonymous_id)?;
+    let cookie = BrowserCookie::of(&req, env, &keys, &site)?;
+    if !body["reset"].is_null() {
+        // The visitor signed out (`nudge.reset()`): the browser starts over
+        // as a new anonymous visitor, cookie included.
+        let response = json_response(200, &json!({"reset": true}))?;
+        let response = match &cookie {
+            Some(cookie) => cookie.set(response, &keys, &site, &anonymous_id)?,
+            None => response,
+        };
+        return Ok(cors::apply(response, &verdict)?);
+    }
+    let secret = keys.signing.as_bytes();
+    let browser_key = serde_json::from_value::<nudge_core::Value>(body.clone())
+        .ok()
+        .and_then(|b| super::events::browser_key_of(&b));
+    let command = if let Some(token) = body["userToken"].as_str() {
+        let user = tokens::verify_user_token(secret, &site, token, now_s()).map_err(|reason| {
+            refuse(
+                401,
+                "invalid_token",
+                format!("user token refused: {reason}"),
+            )
+        })?;
+        Identify {
+            anonymous_id: anonymous_id.clone(),
+            proven: Proven::UserId(user.user_id),
+            proof: "user_token".into(),
+            nonce: None,
+            email: user.email,
+            phone: user.phone,
+            browser_key,
+        }
+    } else if let Some(token) = body["clickToken"].as_str() {
+        let click =
+            tokens::verify_click_token(secret, &site, token, now_s()).map_err(|reason| {
+                refuse(
+                    401,
+                    "invalid_token",
+                    format!("click token refused: {reason}"),
+                )
+            })?;
+        Identify {
+            anonymous_id: anonymous_id.clone(),
+            proven: match click.who {
+                tokens::Proven::UserId(u) => Proven::UserId(u),
+                tokens::Proven::EmailHash(h) => Proven::EmailHash(h),
+                tokens::Proven::PhoneHash(h) => Proven::PhoneHash(h),
+            },
+            proof: "click_token".into(),
+            nonce: Some(click.nonce),
+            email: click.email,
+            phone: click.phone,
+            browser_key,
+        }
+    } else if body["email"].is_string() || body["phone"].is_string() {
+        // Typed by a visitor: recorded as a claim, never merged on.
+        let claim = Command::Claim {
+            anonymous_id,
+            email: body["email"].as_str().map(str::to_owned),
+            phone: body["phone"].as_str().map(str::to_owned),
+        };
+        let answer: Value = crate::store::call(env, &site, &claim).await?;
+        return Ok(cors::apply(json_response(200, &answer)?, &verdict)?);
+    } else {
+        return Err(refuse(
+            400,
+            "no_proof",
+            "send userToken, clickToken, or an email/phone claim",
+        ));
+    };
+    let identified: Identified =
+        crate::store::call(env, &site, &Command::Identify(command)).await?;
+    let answer = json!({"merged": identified.merged});
+    Ok(cors::apply(json_response(200, &answer)?, &verdict)?)
+}
+
+/// `GET /v1/profile?site=&anonymousId=` with the browser key header: what the
+/// agent should know about this browser's person (orders, coupons, campaign
+/// history from every device). The anonymous id alone reads nothing. A read
+/// never links browsers (the cookie links only on `POST /v1/events`).
+pub async fn profile(req: Request, env: &Env) -> Handled {
+    let (site, verdict, _) = browser_call(&req, env).await?;
+    let anonymous_id = query(&req, "anonymousId")?.unwrap_or_default();
+    valid_anonymous_id(&anonymous_id)?;
+    let given = req.headers().get(BROWSER_KEY_HEADER)?.unwrap_or_default();
+    let key_hash = browser_key_hash(&given).ok_or_else(|| {
+        refuse(
+            401,
+            "browser_key_required",
+            format!("reading a profile needs this browser's key in {BROWSER_KEY_HEADER}"),
+        )
+    })?;
+    let read = Command::Profile {
+        anonymous_id,
+        key_hash,
+    };
+    let answer: Value = crate::store::call(env, &site, &read).await?;
+    Ok(cors::apply(json_response(200, &answer)?, &verdict)?)
+}

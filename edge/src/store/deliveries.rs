@@ -1,0 +1,147 @@
+//! Forwarding bookkeeping: which deliveries are done, who a delivery is for,
+//! SMS budgets, and dead letters.
+//!
+//! Two guarantees, by channel:
+//! - at least once (webhook, Klaviyo, Drip, Meta): checked before sending,
+//!   recorded after a 2xx; a crash in between sends again, and the receiver
+//!   drops the repeat by the `idempotency-key` / event id we always send.
+//! - at most once (Twilio SMS, which cannot de-duplicate): the delivery is
+//!   claimed here before sending, together with the person's daily SMS budget;
+//!   a crash after the claim loses that SMS rather than sending it twice.
+
+use serde_json::{json, Value};
+
+use super::identity::next_page;
+use super::persons::Db;
+use super::protocol::{DeliveryCheck, DeliveryVerdict, Page, SmsBudget, StoreResult};
+use super::sql::{params, SqlExt};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+impl Db<'_> {
+    pub fn delivery(&self, check: &DeliveryCheck) -> StoreResult<DeliveryVerdict> {
+        let done = self.sql.exists(
+            "SELECT 1 FROM deliveries WHERE destination = ? AND event_id = ?",
+            params![check.destination.as_str(), check.event_id.as_str()],
+        )?;
+        if done {
+            return Ok(DeliveryVerdict::AlreadyDone);
+        }
+        let contact = match &check.anonymous_id {
+            Some(browser) => match self.person_of("anon", browser)? {
+                Some(person) => self.contact(&person)?,
+                None => Default::default(),
+            },
+            None => Default::default(),
+        };
+        let Some(budget) = check.claim else {
+            return Ok(DeliveryVerdict::Send { contact });
+        };
+        // SMS: only to a number from a verified source, never to a suppressed
+        // one, within the budgets; claimed now, whatever happens next.
+        let skip = |reason: &str| -> StoreResult<DeliveryVerdict> {
+            self.delivered(&check.destination, &check.event_id)?;
+            Ok(DeliveryVerdict::Skip {
+                reason: reason.into(),
+            })
+        };
+        let phone = match (&contact.phone, contact.phone_verified) {
+            (Some(phone), true) => phone.clone(),
+            (Some(_), false) => return skip("the phone on record is not verified"),
+            (None, _) => return skip("no phone on record"),
+        };
+        if contact.suppressed {
+            return skip("the address is on the suppression list");
+        }
+        if let Some(reason) = self.over_sms_budget(&phone, budget)? {
+            return skip(&reason);
+        }
+        self.delivered(&check.destination, &check.event_id)?;
+        Ok(DeliveryVerdict::Send { contact })
+    }
+
+    /// Counts one SMS to `phone` today, unless a budget is spent.
+    fn over_sms_budget(&self, phone: &str, budget: SmsBudget) -> StoreResult<Option<String>> {
+        let day = self.now / DAY_MS;
+        let hash = crate::tokens::sha256_hex(phone);
+        let to_number = self
+            .sql
+            .int(
+                "SELECT count FROM sms_sends WHERE phone_hash = ? AND day = ?",
+                params![hash.as_str(), day],
+            )?
+            .unwrap_or(0);
+        if to_number >= i64::from(budget.per_number_per_day) {
+            return Ok(Some(format!(
+                "this number got {to_number} SMS today (cap {})",
+                budget.per_number_per_day
+            )));
+        }
+        let site_total = self
+            .sql
+            .int(
+                "SELECT coalesce(sum(count), 0) FROM sms_sends WHERE day = ?",
+                params![day],
+            )?
+            .unwrap_or(0);
+        if site_total >= i64::from(budget.per_site_per_day) {
+            return Ok(Some(format!(
+                "the site sent {site_total} SMS today (cap {})",
+                budget.per_site_per_day
+            )));
+        }
+        self.sql.execute(
+            "INSERT INTO sms_sends (phone_hash, day, count) VALUES (?, ?, 1)
+             ON CONFLICT (phone_hash, day) DO UPDATE SET count = count + 1",
+            params![hash, day],
+        )?;
+        Ok(None)
+    }
+
+    pub fn delivered(&self, destination: &str, event_id: &str) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT OR IGNORE INTO deliveries (destination, event_id, at) VALUES (?, ?, ?)",
+            params![destination, event_id, self.now],
+        )?;
+        Ok(())
+    }
+
+    pub fn dead_letter(&self, reason: &str, message: &Value) -> StoreResult<Value> {
+        self.sql.execute(
+            "INSERT INTO dead_letters (at, reason, message) VALUES (?, ?, ?)",
+            params![self.now, reason, message.to_string()],
+        )?;
+        Ok(json!({"kept": true}))
+    }
+
+    /// Dead letters, oldest first, a page at a time (`after` a sequence number).
+    pub fn dead_letters(&self, page: &Page) -> StoreResult<Value> {
+        let rows = self.sql.query(
+            "SELECT seq, at, reason, message FROM dead_letters WHERE seq > ? ORDER BY seq LIMIT ?",
+            params![page.after.unwrap_or(0), page.limit()],
+        )?;
+        let next = next_page(&rows, "seq", page);
+        let letters: Vec<Value> = rows
+            .into_iter()
+            .map(|r| {
+                let message: Value = r["message"]
+                    .as_str()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or(Value::Null);
+                json!({"seq": r["seq"], "at": r["at"], "reason": r["reason"], "message": message})
+            })
+            .collect();
+        let total = self.sql.int("SELECT count(*) FROM dead_letters", &[])?;
+        Ok(json!({"letters": letters, "total": total, "next_after": next}))
+    }
+
+    pub fn remove_dead_letters(&self, seqs: &[i64]) -> StoreResult<Value> {
+        let mut removed = 0;
+        for seq in seqs {
+            removed += self
+                .sql
+                .execute("DELETE FROM dead_letters WHERE seq = ?", params![*seq])?;
+        }
+        Ok(json!({"removed": removed}))
+    }
+}

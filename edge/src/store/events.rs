@@ -1,0 +1,227 @@
+//! The event log and the facts events carry, and inbound offsite events.
+//!
+//! Events are keyed by event id, so a batch delivered twice (the agent resends
+//! what a beacon may already have delivered) is stored once, and the facts it
+//! carries (orders, campaign history) are applied in the same transaction as
+//! the insert: exactly once, with no second round trip.
+
+use serde_json::{json, Value};
+
+use super::identity::next_page;
+use super::persons::{Db, Source};
+use super::protocol::{Append, Appended, Page, StoreError, StoreResult};
+use super::sql::{params, SqlExt};
+
+impl Db<'_> {
+    /// Stores a validated batch: each new event once, with its facts.
+    pub fn append(&self, batch: &Append) -> StoreResult<Appended> {
+        let (mut accepted, mut duplicates) = (0u32, 0u32);
+        if let Some(known) = &batch.cookie_browser {
+            let mut browsers: Vec<&str> = batch
+                .events
+                .iter()
+                .filter_map(|e| e["anonymousId"].as_str())
+                .collect();
+            browsers.dedup();
+            for fresh in browsers {
+                self.link_cookie(known, fresh)?;
+            }
+        }
+        for event in &batch.events {
+            let (Some(anonymous_id), Some(id)) =
+                (event["anonymousId"].as_str(), event["messageId"].as_str())
+            else {
+                continue;
+            };
+            let stored = self.sql.execute(
+                "INSERT OR IGNORE INTO events (id, received_at, body) VALUES (?, ?, ?)",
+                params![id, self.now, event.to_string()],
+            )?;
+            if stored == 0 {
+                duplicates += 1;
+                continue;
+            }
+            accepted += 1;
+            let person = self.person_for_browser(anonymous_id)?;
+            self.apply_facts(&person, anonymous_id, event)?;
+        }
+        // Only for a browser the batch speaks for.
+        if let Some(key) = &batch.browser_key {
+            let in_batch = batch
+                .events
+                .iter()
+                .any(|e| e["anonymousId"] == key.anonymous_id.as_str());
+            if in_batch {
+                self.register_key(key)?;
+            }
+        }
+        Ok(Appended {
+            accepted,
+            duplicates,
+        })
+    }
+
+    fn apply_facts(&self, person: &str, anonymous_id: &str, event: &Value) -> StoreResult<()> {
+        let props = &event["properties"];
+        let campaign = props["campaign_id"].as_str().unwrap_or_default();
+        let at = nudge_core::time::parse_iso8601(event["timestamp"].as_str().unwrap_or_default())
+            .unwrap_or(self.now);
+        match event["event"].as_str().unwrap_or_default() {
+            "Order Completed" => {
+                let total = props["total"]
+                    .as_f64()
+                    .or_else(|| props["revenue"].as_f64())
+                    .unwrap_or(0.0)
+                    .max(0.0);
+                self.sql.execute(
+                    "UPDATE persons SET orders = orders + 1, total_spent = total_spent + ? WHERE id = ?",
+                    params![total, person],
+                )?;
+                if let Some(code) = props["coupon"].as_str() {
+                    self.sql.execute(
+                        "UPDATE coupons SET redeemed = 1 WHERE person_id = ? AND code = ?",
+                        params![person, code],
+                    )?;
+                }
+            }
+            "Campaign Shown" if !campaign.is_empty() => {
+                self.record_impression(person, campaign, at)?
+            }
+            name @ ("Campaign Dismissed" | "Campaign Converted") if !campaign.is_empty() => {
+                self.ensure_campaign(person, campaign)?;
+                let column = if name == "Campaign Dismissed" {
+                    "dismissed_at"
+                } else {
+                    "converted_at"
+                };
+                self.sql.execute(
+                    &format!(
+                        "UPDATE campaigns SET {column} = ? WHERE person_id = ? AND campaign_id = ?"
+                    ),
+                    params![at, person, campaign],
+                )?;
+            }
+            _ if event["type"] == "identify" => {
+                // An email or phone typed into a popup: a claim, never a link,
+                // and contact details only where none are on record.
+                let traits = &event["traits"];
+                let (email, phone) = (traits["email"].as_str(), traits["phone"].as_str());
+                self.claim(anonymous_id, email, phone)?;
+                self.remember_contact(person, email, phone, Source::Unverified)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Stored events, newest first, a page at a time (`before` a receive time).
+    pub fn recent_events(&self, page: &Page) -> StoreResult<Value> {
+        let rows = self.sql.query(
+            "SELECT id, received_at, body FROM events WHERE received_at < ? ORDER BY received_at DESC, id LIMIT ?",
+            params![page.before(), page.limit()],
+        )?;
+        let total = self.sql.int("SELECT count(*) FROM events", &[])?;
+        let next = next_page(&rows, "received_at", page);
+        Ok(json!({"total": total, "events": rows, "next_before": next}))
+    }
+
+    /// An inbound offsite event (signature already checked by the Worker):
+    /// `event` is `{type, user_id?, email?, phone?, data}`.
+    pub fn hook(&self, id: &str, channel: &str, event: &Value) -> StoreResult<Value> {
+        let (email, phone) = (event["email"].as_str(), event["phone"].as_str());
+        let who = if let Some(user) = event["user_id"].as_str() {
+            Some(("user", user.to_owned()))
+        } else if let Some(hash) = email.and_then(crate::tokens::email_hash) {
+            Some(("email", hash))
+        } else {
+            phone
+                .and_then(crate::tokens::phone_hash)
+                .map(|h| ("phone", h))
+        };
+        let Some((kind, value)) = who else {
+            return Err(StoreError::Invalid(
+                "the event names no user_id, email or phone".into(),
+            ));
+        };
+        let kind_of_event = event["type"].as_str().unwrap_or_default();
+        if !HOOK_TYPES.contains(&kind_of_event) {
+            return Err(StoreError::Invalid(format!(
+                "unknown event type {kind_of_event:?} (known: {})",
+                HOOK_TYPES.join(", ")
+            )));
+        }
+        let data = &event["data"];
+        if kind_of_event == "coupon.issued" && !data["code"].is_string() {
+            return Err(StoreError::Invalid("data.code is required".into()));
+        }
+        // Recorded only once valid: a refused event leaves nothing behind.
+        let fresh = self.sql.execute(
+            "INSERT OR IGNORE INTO webhooks (id, channel, at, body) VALUES (?, ?, ?, ?)",
+            params![id, channel, self.now, event.to_string()],
+        )?;
+        if fresh == 0 {
+            return Err(StoreError::AlreadyProcessed(format!(
+                "webhook {id} was already applied"
+            )));
+        }
+        // The channel (or the shop's backend) knows this person: a verified identifier.
+        let person = match self.person_of(kind, &value)? {
+            Some(p) => p,
+            None => {
+                let p = self.new_person(&value)?;
+                if kind == "user" {
+                    self.sql.execute(
+                        "UPDATE persons SET user_id = ? WHERE id = ?",
+                        params![value.as_str(), p.as_str()],
+                    )?;
+                }
+                self.add_identifier(&p, kind, &value, true)?;
+                p
+            }
+        };
+        match kind_of_event {
+            "coupon.issued" => {
+                let code = data["code"].as_str().unwrap_or_default();
+                let expires = data["expires_at"]
+                    .as_str()
+                    .and_then(nudge_core::time::parse_iso8601);
+                self.sql.execute(
+                    "INSERT INTO coupons (person_id, code, issued_at, expires_at) VALUES (?, ?, ?, ?)
+                     ON CONFLICT (person_id, code) DO UPDATE SET expires_at = excluded.expires_at",
+                    params![person.as_str(), code, self.now, expires],
+                )?;
+            }
+            "unsubscribed" => {
+                self.sql.execute(
+                    "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
+                    params![person.as_str()],
+                )?;
+                // By address: whoever is reached there later, merged or not.
+                let contact = self.contact(&person)?;
+                self.suppress(email.or(contact.email.as_deref()), phone, channel)?;
+                if phone.is_none() && channel == "sms" {
+                    self.suppress(None, contact.phone.as_deref(), channel)?;
+                }
+            }
+            // The shop's backend (signed with the site's webhook secret) vouches
+            // for these contact details: the only way to a verified phone
+            // besides an SMS link.
+            "identify" => self.remember_contact(&person, email, phone, Source::Verified)?,
+            // Kept in `webhooks` for audit; no profile fact follows from them yet.
+            _ => {}
+        }
+        Ok(json!({"applied": true, "person": person}))
+    }
+}
+
+/// Inbound webhook types the store knows.
+pub const HOOK_TYPES: &[&str] = &[
+    "coupon.issued",
+    "unsubscribed",
+    "identify",
+    "email.sent",
+    "email.opened",
+    "email.clicked",
+    "sms.sent",
+    "sms.clicked",
+];

@@ -1,0 +1,397 @@
+//! Linking browsers to persons, only ever on proof, and undoing it.
+//!
+//! Browsers only name their anonymous id; everything else is linked by
+//! proof the Worker verified: a user token from the shop, a click token from
+//! an email or SMS link, a signed first-party cookie, or a signed webhook. An
+//! email typed into a popup is kept as an unverified claim and never links
+//! anyone. Every link that joins two persons is a merge appended to `merges`
+//! with its proof and what moved, so it can be audited and undone; two
+//! different user ids are never merged.
+
+use serde_json::{json, Value};
+
+use super::persons::{hashed_addresses, Db, Source, MAX_ANONYMOUS_IDS};
+use super::protocol::{Identified, Identify, Page, Proven, StoreError, StoreResult};
+use super::sql::{params, SqlExt};
+
+const MAX_IMPRESSIONS: usize = 20;
+
+impl Db<'_> {
+    /// Links a browser to a proven identity.
+    pub fn identify(&self, command: &Identify) -> StoreResult<Identified> {
+        if let Some(nonce) = &command.nonce {
+            let fresh = self.sql.execute(
+                "INSERT OR IGNORE INTO used_nonces (nonce, at) VALUES (?, ?)",
+                params![nonce.as_str(), self.now],
+            )?;
+            if fresh == 0 {
+                return Err(StoreError::TokenUsed("this link was already used".into()));
+            }
+        }
+        let anonymous_id = command.anonymous_id.as_str();
+        if let Some(key) = command
+            .browser_key
+            .as_ref()
+            .filter(|k| k.anonymous_id == anonymous_id)
+        {
+            self.register_key(key)?;
+        }
+        let browser = self.person_for_browser(anonymous_id)?;
+        let (kind, value) = match &command.proven {
+            Proven::UserId(user) => ("user", user.as_str()),
+            Proven::EmailHash(hash) => ("email", hash.as_str()),
+            Proven::PhoneHash(hash) => ("phone", hash.as_str()),
+        };
+        let (person, merged) = match self.person_of(kind, value)? {
+            None => {
+                if kind == "user" {
+                    if let Some(other) = self.user_id_of(&browser)? {
+                        if other != value {
+                            return Err(StoreError::UserConflict(
+                                "this browser belongs to another user id".into(),
+                            ));
+                        }
+                    }
+                    self.sql.execute(
+                        "UPDATE persons SET user_id = ? WHERE id = ?",
+                        params![value, browser.as_str()],
+                    )?;
+                }
+                self.add_identifier(&browser, kind, value, true)?;
+                (browser, false)
+            }
+            Some(target) if target == browser => (target, false),
+            Some(target) => {
+                self.refuse_two_user_ids(&browser, &target)?;
+                self.merge(&browser, &target, &command.proof)?;
+                (target, true)
+            }
+        };
+        self.remember_contact(
+            &person,
+            command.email.as_deref(),
+            command.phone.as_deref(),
+            Source::Verified,
+        )?;
+        Ok(Identified { person, merged })
+    }
+
+    fn refuse_two_user_ids(&self, a: &str, b: &str) -> StoreResult<()> {
+        if let (Some(x), Some(y)) = (self.user_id_of(a)?, self.user_id_of(b)?) {
+            if x != y {
+                return Err(StoreError::UserConflict(
+                    "never merging two different user ids".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A validly signed first-party cookie says `fresh` is the same browser
+    /// as `known` (its script storage was wiped): a logged merge with proof
+    /// `signed_cookie`, undoable like any other. Never across two user ids.
+    pub fn link_cookie(&self, known: &str, fresh: &str) -> StoreResult<()> {
+        if known == fresh || fresh.is_empty() {
+            return Ok(());
+        }
+        let Some(person) = self.person_of("anon", known)? else {
+            return Ok(());
+        };
+        let other = self.person_for_browser(fresh)?;
+        if other == person || self.refuse_two_user_ids(&other, &person).is_err() {
+            return Ok(());
+        }
+        self.merge(&other, &person, "signed_cookie")
+    }
+
+    /// Records what a visitor typed (hashed): evidence for later, never a link.
+    pub fn claim(
+        &self,
+        anonymous_id: &str,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> StoreResult<Value> {
+        let mut claimed = 0;
+        for (kind, hash) in hashed_addresses(email, phone) {
+            claimed += self.sql.execute(
+                "INSERT OR IGNORE INTO claims (anonymous_id, kind, value, at) VALUES (?, ?, ?, ?)",
+                params![anonymous_id, kind, hash, self.now],
+            )?;
+        }
+        Ok(json!({"claimed": claimed, "merged": false}))
+    }
+
+    /// Moves everything `from` has to `into` and records the merge.
+    pub fn merge(&self, from: &str, into: &str, proof: &str) -> StoreResult<()> {
+        let moved_identifiers = self.sql.query(
+            "SELECT kind, value FROM identifiers WHERE person_id = ?",
+            params![from],
+        )?;
+        let facts = self.sql.query(
+            "SELECT user_id, orders, total_spent FROM persons WHERE id = ?",
+            params![from],
+        )?;
+        let fact = facts.first().cloned().unwrap_or_default();
+        let from_user = fact.get("user_id").and_then(Value::as_str);
+        let gave_user_id = from_user.is_some() && self.user_id_of(into)?.is_none();
+        self.sql.execute(
+            "UPDATE identifiers SET person_id = ? WHERE person_id = ?",
+            params![into, from],
+        )?;
+        // Clear `from` first: user_id is unique.
+        self.sql.execute(
+            "UPDATE persons SET merged_into = ?, user_id = NULL, orders = 0, total_spent = 0 WHERE id = ?",
+            params![into, from],
+        )?;
+        self.sql.execute(
+            "UPDATE persons SET orders = orders + ?, total_spent = total_spent + ?, user_id = coalesce(user_id, ?) WHERE id = ?",
+            params![
+                fact.get("orders").and_then(Value::as_i64).unwrap_or(0),
+                fact.get("total_spent").and_then(Value::as_f64).unwrap_or(0.0),
+                from_user,
+                into
+            ],
+        )?;
+        // What an undo must give back: coupons `into` did not have, and `from`'s own
+        // campaign history (undo restores it; `into` keeps the merged one, so caps stay on the safe side).
+        let moved_coupons = self.sql.query(
+            "SELECT code FROM coupons WHERE person_id = ? AND code NOT IN (SELECT code FROM coupons WHERE person_id = ?)",
+            params![from, into],
+        )?;
+        self.sql.execute(
+            "INSERT OR IGNORE INTO coupons SELECT ?, code, issued_at, expires_at, redeemed FROM coupons WHERE person_id = ?",
+            params![into, from],
+        )?;
+        self.sql
+            .execute("DELETE FROM coupons WHERE person_id = ?", params![from])?;
+        // Contact details: `into`'s stay; `from`'s fill only what `into` lacks.
+        self.sql.execute(
+            "INSERT OR IGNORE INTO contacts (person_id, email, phone, at, email_verified, phone_verified)
+             SELECT ?, email, phone, at, email_verified, phone_verified FROM contacts WHERE person_id = ?",
+            params![into, from],
+        )?;
+        let campaigns = self.sql.query(
+            "SELECT campaign_id, impressions, total, dismissed_at, converted_at FROM campaigns WHERE person_id = ?",
+            params![from],
+        )?;
+        for row in &campaigns {
+            let campaign = row["campaign_id"].as_str().unwrap_or_default();
+            self.ensure_campaign(into, campaign)?;
+            let mut impressions = self.impressions_of(into, campaign)?;
+            let theirs: Vec<i64> = row["impressions"]
+                .as_str()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            impressions.extend(theirs);
+            impressions.sort_unstable();
+            impressions.dedup();
+            keep_newest(&mut impressions);
+            self.sql.execute(
+                "UPDATE campaigns SET impressions = ?, total = total + ?, dismissed_at = max(coalesce(dismissed_at, 0), coalesce(?, 0)),
+                 converted_at = max(coalesce(converted_at, 0), coalesce(?, 0)) WHERE person_id = ? AND campaign_id = ?",
+                params![
+                    impressions_text(&impressions),
+                    row["total"].as_i64().unwrap_or(0),
+                    row["dismissed_at"].as_i64(),
+                    row["converted_at"].as_i64(),
+                    into,
+                    campaign
+                ],
+            )?;
+        }
+        self.sql
+            .execute("DELETE FROM campaigns WHERE person_id = ?", params![from])?;
+        let moved = json!({"identifiers": moved_identifiers, "facts": fact, "gave_user_id": gave_user_id,
+            "coupons": moved_coupons, "campaigns": campaigns});
+        self.sql.execute(
+            "INSERT INTO merges (at, from_person, into_person, proof, moved) VALUES (?, ?, ?, ?, ?)",
+            params![self.now, from, into, proof, moved.to_string()],
+        )?;
+        self.cap_anonymous_ids(into)
+    }
+
+    fn cap_anonymous_ids(&self, person: &str) -> StoreResult<()> {
+        self.sql.execute(
+            "DELETE FROM identifiers WHERE kind = 'anon' AND person_id = ?1 AND value NOT IN
+             (SELECT value FROM identifiers WHERE kind = 'anon' AND person_id = ?1 ORDER BY added_at DESC LIMIT ?2)",
+            params![person, MAX_ANONYMOUS_IDS as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The merges (optionally of one person), newest first, a page at a time.
+    pub fn merges(&self, person: Option<&str>, page: &Page) -> StoreResult<Value> {
+        let person = person.unwrap_or_default();
+        let rows = self.sql.query(
+            "SELECT m.seq, m.at, m.from_person, m.into_person, m.proof, m.moved, u.at AS undone_at, u.reason AS undo_reason
+             FROM merges m LEFT JOIN merge_undos u ON u.seq = m.seq
+             WHERE (?1 = '' OR m.from_person = ?1 OR m.into_person = ?1) AND m.seq < ?2
+             ORDER BY m.seq DESC LIMIT ?3",
+            params![person, page.before(), page.limit()],
+        )?;
+        let next = next_page(&rows, "seq", page);
+        let merges: Vec<Value> = rows
+            .into_iter()
+            .map(|mut r| {
+                let moved = r["moved"]
+                    .as_str()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or(Value::Null);
+                r.insert("moved".into(), moved);
+                Value::Object(r)
+            })
+            .collect();
+        Ok(json!({"merges": merges, "next_before": next}))
+    }
+
+    fn undone(&self, seq: i64) -> StoreResult<bool> {
+        self.sql
+            .exists("SELECT 1 FROM merge_undos WHERE seq = ?", params![seq])
+    }
+
+    /// Gives back what merge `seq` moved: the browser ids and verified ids,
+    /// orders and spend, user id, coupons and campaign history of the merged
+    /// person. Facts recorded after the merge stay where they were recorded.
+    /// A merge whose surviving person was merged again since is undone only
+    /// after that later merge. The suppression list is keyed by address, so
+    /// an undo never lifts an unsubscribe.
+    pub fn undo_merge(&self, seq: i64, reason: &str) -> StoreResult<Value> {
+        let rows = self.sql.query(
+            "SELECT from_person, into_person, moved FROM merges WHERE seq = ?",
+            params![seq],
+        )?;
+        let Some(merge) = rows.first() else {
+            return Err(StoreError::NotFound(format!("no merge {seq}")));
+        };
+        if self.undone(seq)? {
+            return Err(StoreError::AlreadyUndone(format!(
+                "merge {seq} was undone already"
+            )));
+        }
+        let from = merge["from_person"].as_str().unwrap_or_default();
+        let into = merge["into_person"].as_str().unwrap_or_default();
+        for later in self.sql.query(
+            "SELECT seq FROM merges WHERE from_person = ? AND seq > ?",
+            params![into, seq],
+        )? {
+            let later = later["seq"].as_i64().unwrap_or_default();
+            if !self.undone(later)? {
+                return Err(StoreError::MergedSince(format!(
+                    "{into} was merged again (merge {later}); undo that first"
+                )));
+            }
+        }
+        let moved: Value = merge["moved"]
+            .as_str()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or(Value::Null);
+        for id in moved["identifiers"].as_array().into_iter().flatten() {
+            self.sql.execute(
+                "UPDATE identifiers SET person_id = ? WHERE kind = ? AND value = ? AND person_id = ?",
+                params![
+                    from,
+                    id["kind"].as_str().unwrap_or_default(),
+                    id["value"].as_str().unwrap_or_default(),
+                    into
+                ],
+            )?;
+        }
+        let facts = &moved["facts"];
+        let orders = facts["orders"].as_i64().unwrap_or(0);
+        let spent = facts["total_spent"].as_f64().unwrap_or(0.0);
+        if moved["gave_user_id"] == true {
+            // Cleared first: user_id is unique.
+            self.sql.execute(
+                "UPDATE persons SET user_id = NULL WHERE id = ?",
+                params![into],
+            )?;
+        }
+        self.sql.execute(
+            "UPDATE persons SET orders = max(orders - ?, 0), total_spent = max(total_spent - ?, 0) WHERE id = ?",
+            params![orders, spent, into],
+        )?;
+        self.sql.execute(
+            "UPDATE persons SET merged_into = NULL, orders = ?, total_spent = ?, user_id = ? WHERE id = ?",
+            params![orders, spent, facts["user_id"].as_str(), from],
+        )?;
+        for coupon in moved["coupons"].as_array().into_iter().flatten() {
+            self.sql.execute(
+                "UPDATE coupons SET person_id = ? WHERE person_id = ? AND code = ?",
+                params![from, into, coupon["code"].as_str().unwrap_or_default()],
+            )?;
+        }
+        for c in moved["campaigns"].as_array().into_iter().flatten() {
+            self.sql.execute(
+                "INSERT OR REPLACE INTO campaigns (person_id, campaign_id, impressions, total, dismissed_at, converted_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                params![
+                    from,
+                    c["campaign_id"].as_str().unwrap_or_default(),
+                    c["impressions"].as_str().unwrap_or("[]"),
+                    c["total"].as_i64().unwrap_or(0),
+                    c["dismissed_at"].as_i64(),
+                    c["converted_at"].as_i64()
+                ],
+            )?;
+        }
+        self.sql.execute(
+            "INSERT INTO merge_undos (seq, at, reason) VALUES (?, ?, ?)",
+            params![seq, self.now, reason],
+        )?;
+        Ok(json!({"undone": seq, "person": from, "split_from": into}))
+    }
+
+    pub fn ensure_campaign(&self, person: &str, campaign: &str) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT OR IGNORE INTO campaigns (person_id, campaign_id) VALUES (?, ?)",
+            params![person, campaign],
+        )?;
+        Ok(())
+    }
+
+    /// When `person` saw `campaign` (the newest MAX_IMPRESSIONS, oldest first).
+    fn impressions_of(&self, person: &str, campaign: &str) -> StoreResult<Vec<i64>> {
+        Ok(self
+            .sql
+            .text(
+                "SELECT impressions FROM campaigns WHERE person_id = ? AND campaign_id = ?",
+                params![person, campaign],
+            )?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn record_impression(&self, person: &str, campaign: &str, at: i64) -> StoreResult<()> {
+        self.ensure_campaign(person, campaign)?;
+        let mut impressions = self.impressions_of(person, campaign)?;
+        impressions.push(at);
+        impressions.sort_unstable();
+        keep_newest(&mut impressions);
+        self.sql.execute(
+            "UPDATE campaigns SET impressions = ?, total = total + 1 WHERE person_id = ? AND campaign_id = ?",
+            params![impressions_text(&impressions), person, campaign],
+        )?;
+        Ok(())
+    }
+}
+
+fn keep_newest(impressions: &mut Vec<i64>) {
+    let excess = impressions.len().saturating_sub(MAX_IMPRESSIONS);
+    impressions.drain(..excess);
+}
+
+fn impressions_text(impressions: &[i64]) -> String {
+    Value::from(impressions.to_vec()).to_string()
+}
+
+/// The `before` for the next page, when this one was full.
+pub fn next_page(rows: &[super::sql::Row], key: &str, page: &Page) -> Value {
+    if rows.len() as i64 == page.limit() {
+        rows.last()
+            .and_then(|r| r.get(key))
+            .cloned()
+            .unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    }
+}

@@ -1,0 +1,236 @@
+//! The typed protocol between the Worker and a site's store (the `Site`
+//! Durable Object): one command enum in, one typed answer or typed error out.
+//! Wire types only: serde derives on both sides of the boundary, so a
+//! misspelled field is a compile error, not a silent `null`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Everything the Worker asks of a site's store.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Stores a validated batch (wire JSON events), applying each new event's facts.
+    Append(Append),
+    /// Links a browser to an identity the Worker has verified.
+    Identify(Identify),
+    /// Records what a visitor typed (hashed): never a link.
+    Claim {
+        anonymous_id: String,
+        email: Option<String>,
+        phone: Option<String>,
+    },
+    /// The person's facts for the agent, if `key_hash` is the browser's key.
+    Profile {
+        anonymous_id: String,
+        key_hash: String,
+    },
+    /// A verified inbound webhook.
+    Hook {
+        id: String,
+        channel: String,
+        event: Value,
+    },
+    /// The merge log, newest first, `before` a merge number.
+    Merges {
+        person: Option<String>,
+        page: Page,
+    },
+    UndoMerge {
+        seq: i64,
+        reason: String,
+    },
+    /// Stored events, newest first.
+    RecentEvents {
+        page: Page,
+    },
+    /// Before a delivery: already done? who is it for? may it be sent?
+    Delivery(DeliveryCheck),
+    /// After a delivery (or a decision that it does not apply).
+    Delivered {
+        destination: String,
+        event_id: String,
+    },
+    DeadLetter {
+        reason: String,
+        message: Value,
+    },
+    DeadLetters {
+        page: Page,
+    },
+    /// Removes dead letters once they are back on the queue.
+    RemoveDeadLetters {
+        seqs: Vec<i64>,
+    },
+}
+
+/// Keyset pagination: at most `limit` items (capped by the store), older
+/// than `before` for newest-first lists, after `after` for oldest-first ones
+/// (a sequence number or an event's receive time).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Page {
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+impl Page {
+    pub const MAX: u32 = 200;
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.limit.unwrap_or(50).clamp(1, Self::MAX))
+    }
+
+    pub fn before(&self) -> i64 {
+        self.before.unwrap_or(i64::MAX)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Append {
+    pub events: Vec<Value>,
+    /// The anonymous id a validly signed first-party cookie proves.
+    pub cookie_browser: Option<String>,
+    /// Who sent the batch (for the per-client event rate).
+    pub client: String,
+    /// The key the agent made for one of the batch's browsers.
+    pub browser_key: Option<BrowserKey>,
+}
+
+/// A browser's key (see `keys::browser_key_hash`): registered the first time
+/// a browser presents one, never replaced; reading its profile needs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrowserKey {
+    pub anonymous_id: String,
+    /// SHA-256 hex of the key: the store never holds the key itself.
+    pub key_hash: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Appended {
+    pub accepted: u32,
+    pub duplicates: u32,
+}
+
+/// An identity the Worker verified, and how.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Identify {
+    pub anonymous_id: String,
+    pub proven: Proven,
+    /// `user_token`, `click_token`.
+    pub proof: String,
+    /// Single-use tokens' nonce.
+    pub nonce: Option<String>,
+    /// Contact details the proof covers (signed by the shop or the link).
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub browser_key: Option<BrowserKey>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proven {
+    UserId(String),
+    /// SHA-256 hex of a normalized address.
+    EmailHash(String),
+    PhoneHash(String),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Identified {
+    pub person: String,
+    pub merged: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeliveryCheck {
+    pub destination: String,
+    pub event_id: String,
+    /// The event's browser, for channels that address a person.
+    pub anonymous_id: Option<String>,
+    /// Channels that cannot de-duplicate (SMS) claim the delivery now: at
+    /// most once. With it, the caps of a daily SMS budget.
+    pub claim: Option<SmsBudget>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SmsBudget {
+    pub per_number_per_day: u32,
+    pub per_site_per_day: u32,
+}
+
+/// What a delivery may do.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum DeliveryVerdict {
+    AlreadyDone,
+    /// Send it (to this contact, which may be empty).
+    Send {
+        contact: Contact,
+    },
+    /// Not for this person (no verified number, suppressed, over a cap):
+    /// recorded as done, never retried.
+    Skip {
+        reason: String,
+    },
+}
+
+/// What the store has on record for reaching a person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The phone came from a verified source (the shop's signed identify, an SMS link).
+    pub phone_verified: bool,
+    /// The address or number is on the suppression list.
+    pub suppressed: bool,
+}
+
+/// Typed refusals from the store; the Worker maps each to an HTTP answer.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "error", content = "message", rename_all = "snake_case")]
+pub enum StoreError {
+    NotFound(String),
+    /// The browser key is missing or not this browser's.
+    BrowserKey(String),
+    /// A single-use token was used already.
+    TokenUsed(String),
+    /// Two different user ids would become one person.
+    UserConflict(String),
+    AlreadyUndone(String),
+    MergedSince(String),
+    AlreadyProcessed(String),
+    Invalid(String),
+    /// Too many events for the site or client this minute.
+    RateLimited {
+        message: String,
+        retry_after: u32,
+    },
+    /// Storage failed: a 500 for the Worker.
+    Internal(String),
+}
+
+impl From<StoreError> for crate::http::EdgeError {
+    fn from(error: StoreError) -> Self {
+        use crate::http::refuse;
+        match error {
+            StoreError::NotFound(m) => refuse(404, "not_found", m),
+            StoreError::BrowserKey(m) => refuse(401, "browser_key_required", m),
+            StoreError::TokenUsed(m) => refuse(409, "token_used", m),
+            StoreError::UserConflict(m) => refuse(409, "user_conflict", m),
+            StoreError::AlreadyUndone(m) | StoreError::MergedSince(m) => {
+                refuse(409, "cannot_undo", m)
+            }
+            StoreError::AlreadyProcessed(m) => refuse(409, "already_processed", m),
+            StoreError::Invalid(m) => refuse(400, "invalid_event", m),
+            StoreError::RateLimited {
+                message,
+                retry_after,
+            } => crate::http::limits::too_many(&message, retry_after),
+            StoreError::Internal(m) => crate::http::EdgeError::Internal(m),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

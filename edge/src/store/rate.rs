@@ -1,0 +1,80 @@
+//! Events per minute, per site and per client, counted where every event of
+//! a site passes: its store. Counters live in the object's memory (a limiter,
+//! not state: an evicted object starts counting afresh, which only ever lets
+//! a little more through).
+
+use std::collections::HashMap;
+
+const MINUTE_MS: i64 = 60_000;
+/// Clients tracked at once; past this the oldest window's counters are dropped.
+const MAX_CLIENTS: usize = 10_000;
+
+/// Events a site and a client may send per minute.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRates {
+    pub per_site: u32,
+    pub per_client: u32,
+}
+
+impl Default for EventRates {
+    fn default() -> Self {
+        // A browser sends a few events a minute; a busy shop thousands.
+        EventRates {
+            per_site: 30_000,
+            per_client: 600,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Counters {
+    minute: i64,
+    site: u32,
+    clients: HashMap<String, u32>,
+}
+
+impl Counters {
+    /// Counts `n` events from `client` at `now`; `Err(seconds to wait)` if
+    /// either budget would be exceeded (then nothing is counted).
+    pub fn take(&mut self, rates: EventRates, client: &str, n: u32, now: i64) -> Result<(), u32> {
+        let minute = now.div_euclid(MINUTE_MS);
+        if minute != self.minute || self.clients.len() > MAX_CLIENTS {
+            self.minute = minute;
+            self.site = 0;
+            self.clients.clear();
+        }
+        let from_client = self.clients.get(client).copied().unwrap_or(0);
+        if self.site.saturating_add(n) > rates.per_site
+            || from_client.saturating_add(n) > rates.per_client
+        {
+            let wait_ms = (minute + 1) * MINUTE_MS - now;
+            return Err((wait_ms / 1000).max(1) as u32);
+        }
+        self.site += n;
+        self.clients.insert(client.to_owned(), from_client + n);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_not_requests_are_counted_per_client_and_site() {
+        let rates = EventRates {
+            per_site: 150,
+            per_client: 100,
+        };
+        let mut c = Counters::default();
+        assert_eq!(c.take(rates, "a", 100, 0), Ok(()));
+        assert_eq!(c.take(rates, "a", 1, 1_000), Err(59));
+        assert_eq!(c.take(rates, "b", 50, 2_000), Ok(()));
+        assert_eq!(
+            c.take(rates, "c", 1, 2_000),
+            Err(58),
+            "the site's budget is spent"
+        );
+        assert_eq!(c.take(rates, "a", 100, 60_000), Ok(()), "a new minute");
+    }
+}

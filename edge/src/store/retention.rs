@@ -1,0 +1,95 @@
+//! Retention: what the store keeps, and for how long. A Durable Object alarm
+//! (`Site::alarm`) runs [`Db::prune`] daily, in bounded steps.
+//!
+//! Defaults (days), each overridable by a Worker variable `RETENTION_<NAME>_DAYS`:
+//! events 90, inbound webhooks 30, used click-token nonces 45 (click tokens
+//! live at most 30 days, so a used one can never come back after its nonce
+//! is gone), claims 365, delivery records 30 (queues redeliver within hours),
+//! dead letters 30, SMS counters 2. Persons, identifiers, merges, coupons and
+//! the suppression list are kept: they are the profile and its audit trail.
+
+use super::persons::Db;
+use super::protocol::StoreResult;
+use super::sql::params;
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Rows deleted per table per step: one step stays well under a request's CPU budget.
+pub const STEP_ROWS: i64 = 2_000;
+
+/// Days kept per kind of record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retention {
+    pub events: i64,
+    pub webhooks: i64,
+    pub nonces: i64,
+    pub claims: i64,
+    pub deliveries: i64,
+    pub dead_letters: i64,
+    pub sms_counters: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            events: 90,
+            webhooks: 30,
+            nonces: 45,
+            claims: 365,
+            deliveries: 30,
+            dead_letters: 30,
+            sms_counters: 2,
+        }
+    }
+}
+
+impl Retention {
+    /// The defaults, with any `RETENTION_<NAME>_DAYS` override (1 day or more).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let mut r = Retention::default();
+        for (name, slot) in [
+            ("EVENTS", &mut r.events),
+            ("WEBHOOKS", &mut r.webhooks),
+            ("NONCES", &mut r.nonces),
+            ("CLAIMS", &mut r.claims),
+            ("DELIVERIES", &mut r.deliveries),
+            ("DEAD_LETTERS", &mut r.dead_letters),
+        ] {
+            if let Some(days) = var(&format!("RETENTION_{name}_DAYS")).and_then(|d| d.parse().ok())
+            {
+                *slot = i64::max(days, 1);
+            }
+        }
+        r
+    }
+}
+
+impl Db<'_> {
+    /// Deletes one step of expired records; true if more are left.
+    pub fn prune(&self, retention: &Retention) -> StoreResult<bool> {
+        let cutoff = |days: i64| self.now - days * DAY_MS;
+        let tables: [(&str, &str, i64); 6] = [
+            ("events", "received_at", cutoff(retention.events)),
+            ("webhooks", "at", cutoff(retention.webhooks)),
+            ("used_nonces", "at", cutoff(retention.nonces)),
+            ("claims", "at", cutoff(retention.claims)),
+            ("deliveries", "at", cutoff(retention.deliveries)),
+            ("dead_letters", "at", cutoff(retention.dead_letters)),
+        ];
+        let mut more = false;
+        for (table, column, before) in tables {
+            // Table and column names are ours; the limit bounds each step.
+            let deleted = self.sql.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} < ? LIMIT ?)"
+                ),
+                params![before, STEP_ROWS],
+            )?;
+            more |= deleted as i64 >= STEP_ROWS;
+        }
+        self.sql.execute(
+            "DELETE FROM sms_sends WHERE day < ?",
+            params![self.now / DAY_MS - retention.sms_counters],
+        )?;
+        Ok(more)
+    }
+}

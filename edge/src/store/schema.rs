@@ -1,0 +1,123 @@
+//! The site store's schema, as numbered migrations. The one-row table
+//! `schema_version` holds how many have run; each runs once, in order, when
+//! the object starts. (SQLite's own `PRAGMA user_version` would be the usual
+//! place, but Durable Objects refuse it: `SQLITE_AUTH`, measured on workerd.)
+//! Migration 1 is the schema from before versioning (`IF NOT EXISTS`, so
+//! existing stores pass through it unchanged). Never edit a released
+//! migration: add the next one.
+
+use super::protocol::StoreResult;
+use super::sql::{params, Sql, SqlExt};
+
+const MIGRATIONS: &[&[&str]] = &[
+    // 1: persons, identity, facts, events, forwarding bookkeeping.
+    &[
+        "CREATE TABLE IF NOT EXISTS persons (id TEXT PRIMARY KEY, user_id TEXT UNIQUE, created_at INTEGER NOT NULL,
+            orders INTEGER NOT NULL DEFAULT 0, total_spent REAL NOT NULL DEFAULT 0, unsubscribed INTEGER NOT NULL DEFAULT 0,
+            merged_into TEXT)",
+        "CREATE TABLE IF NOT EXISTS identifiers (kind TEXT NOT NULL, value TEXT NOT NULL, person_id TEXT NOT NULL,
+            verified INTEGER NOT NULL, added_at INTEGER NOT NULL, PRIMARY KEY (kind, value))",
+        "CREATE INDEX IF NOT EXISTS identifiers_by_person ON identifiers (person_id, kind, added_at)",
+        "CREATE TABLE IF NOT EXISTS merges (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+            from_person TEXT NOT NULL, into_person TEXT NOT NULL, proof TEXT NOT NULL, moved TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS coupons (person_id TEXT NOT NULL, code TEXT NOT NULL, issued_at INTEGER NOT NULL,
+            expires_at INTEGER, redeemed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (person_id, code))",
+        "CREATE TABLE IF NOT EXISTS campaigns (person_id TEXT NOT NULL, campaign_id TEXT NOT NULL,
+            impressions TEXT NOT NULL DEFAULT '[]', total INTEGER NOT NULL DEFAULT 0, dismissed_at INTEGER,
+            converted_at INTEGER, PRIMARY KEY (person_id, campaign_id))",
+        "CREATE TABLE IF NOT EXISTS claims (anonymous_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+            at INTEGER NOT NULL, PRIMARY KEY (anonymous_id, kind, value))",
+        "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, body TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS deliveries (destination TEXT NOT NULL, event_id TEXT NOT NULL, at INTEGER NOT NULL,
+            PRIMARY KEY (destination, event_id))",
+        "CREATE TABLE IF NOT EXISTS dead_letters (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+            reason TEXT NOT NULL, message TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS contacts (person_id TEXT PRIMARY KEY, email TEXT, phone TEXT, at INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS merge_undos (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, reason TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS used_nonces (nonce TEXT PRIMARY KEY, at INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, channel TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL)",
+    ],
+    // 2: hardening. Where contact details came from; the suppression list
+    // (keyed by address hash, so it survives merges and their undo); which
+    // browsers got their key; SMS sent per number and day (caps); indexes
+    // the retention sweep walks.
+    &[
+        "ALTER TABLE contacts ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE contacts ADD COLUMN phone_verified INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE suppressions (kind TEXT NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL, source TEXT NOT NULL,
+            PRIMARY KEY (kind, hash))",
+        "CREATE TABLE browser_keys (anonymous_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, at INTEGER NOT NULL)",
+        "CREATE TABLE sms_sends (phone_hash TEXT NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL,
+            PRIMARY KEY (phone_hash, day))",
+        "CREATE INDEX events_by_time ON events (received_at)",
+        "CREATE INDEX deliveries_by_time ON deliveries (at)",
+        "CREATE INDEX webhooks_by_time ON webhooks (at)",
+        "CREATE INDEX nonces_by_time ON used_nonces (at)",
+        "CREATE INDEX claims_by_time ON claims (at)",
+        "CREATE INDEX dead_letters_by_time ON dead_letters (at)",
+    ],
+];
+
+/// The schema version this code expects.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Runs the migrations not yet applied. Each migration and its version bump
+/// run in the object's implicit transaction (no await in between).
+pub fn migrate(sql: &dyn Sql) -> StoreResult<i64> {
+    sql.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        &[],
+    )?;
+    let current = version(sql)?;
+    for (index, statements) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        for statement in *statements {
+            sql.execute(statement, &[])?;
+        }
+        sql.execute(
+            "INSERT INTO schema_version (id, version) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET version = ?1",
+            params![index as i64 + 1],
+        )?;
+    }
+    Ok(VERSION)
+}
+
+/// How many migrations this store has run.
+pub fn version(sql: &dyn Sql) -> StoreResult<i64> {
+    Ok(sql
+        .int("SELECT version FROM schema_version WHERE id = 1", &[])?
+        .unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sql::TestSql;
+
+    #[test]
+    fn migrations_run_once_and_in_order() {
+        let sql = TestSql::new();
+        assert_eq!(migrate(&sql).unwrap(), VERSION);
+        assert_eq!(version(&sql).unwrap(), VERSION);
+        // A second start finds nothing to do (ALTER TABLE would fail if rerun).
+        assert_eq!(migrate(&sql).unwrap(), VERSION);
+    }
+
+    #[test]
+    fn a_store_from_before_versioning_is_upgraded() {
+        let sql = TestSql::new();
+        for statement in MIGRATIONS[0] {
+            sql.execute(statement, &[]).unwrap();
+        }
+        sql.execute(
+            "INSERT INTO contacts (person_id, email, phone, at) VALUES ('p', 'a@b.co', NULL, 1)",
+            &[],
+        )
+        .unwrap();
+        migrate(&sql).unwrap();
+        let rows = sql
+            .query("SELECT email, phone_verified FROM contacts", &[])
+            .unwrap();
+        assert_eq!(rows[0]["email"], "a@b.co");
+        assert_eq!(rows[0]["phone_verified"], 0);
+    }
+}
