@@ -1,0 +1,207 @@
+// The edge as an attacker sees it: one test per attack class. Each asserts
+// the refusal (status and stable error code) and that nothing changed.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { browserKey, readProfile, registerBrowser, siteKeys, startEdge } from "../support/edge.mjs";
+import { startSink } from "../support/sink.mjs";
+import { userToken, userToken2, webhook } from "../support/tokens.mjs";
+
+const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
+let edge, sink;
+before(async () => {
+  sink = await startSink(() => 200);
+  edge = await startEdge({ vars: { DEST_TWILIO: "twilio-auth", DEST_HOOK: `whsec_${Buffer.from("hook-key-0123456789").toString("base64")}` } });
+  const other = await edge.admin("/v1/admin/sites/other/config", { method: "PUT", body: JSON.stringify({ campaigns: [] }) });
+  assert.equal(other.status, 200, await other.text());
+  const put = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
+    { id: "sms", kind: "twilio", url: `${sink.url}/twilio`, account: TWILIO_SID, from: "+15550001111", events: ["Order Completed"],
+      messages: { "Order Completed": "Order {{properties.order_id}} confirmed" }, consent: "none", secret: "DEST_TWILIO" },
+  ] }) });
+  assert.equal(put.status, 200, await put.text());
+});
+after(async () => { await edge?.stop(); await sink?.close(); });
+
+let seq = 0;
+const at = () => new Date().toISOString();
+const track = (anonymousId, event, properties = {}) => ({ type: "track", event, messageId: `sec-${++seq}`, anonymousId, timestamp: at(), properties });
+const post = (batch, { site = "demo", headers = {}, extra = {} } = {}) => fetch(`${edge.url}/v1/events?site=${site}`, {
+  method: "POST", headers, body: JSON.stringify({ batch, ...extra }),
+});
+const stored = async () => (await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json()).total;
+const merges = async () => (await (await edge.admin("/v1/admin/sites/demo/merges?limit=200")).json()).merges.length;
+const refusal = async (response, status, code) => {
+  assert.equal(response.status, status, `expected ${status} ${code}`);
+  const body = await response.json();
+  assert.equal(body.error, code, JSON.stringify(body));
+  return body;
+};
+const settle = () => new Promise((r) => setTimeout(r, 2500)); // room for the queue to deliver what it wrongly might
+
+test("a cookie naming someone else's anonymous id links nothing and reads nothing", async () => {
+  await post([track("victim-c", "Order Completed", { total: 99, order_id: "v1" })], { extra: { browser: { anonymousId: "victim-c", key: browserKey("victim-c") } } });
+  const mergesBefore = await merges();
+  // Unsigned, and signed for another id: both ignored.
+  for (const cookie of ["nudge_aid=victim-c", `nudge_aid=victim-c.${"A".repeat(43)}`]) {
+    const r = await post([track("thief-c", "Page")], { headers: { cookie }, extra: { browser: { anonymousId: "thief-c", key: browserKey("thief-c") } } });
+    assert.equal(r.status, 202);
+    assert.match(r.headers.get("set-cookie"), /^nudge_aid=thief-c\./, "the thief gets a cookie of its own");
+  }
+  assert.equal((await readProfile(edge.url, "thief-c")).orders, 0);
+  assert.equal(await merges(), mergesBefore, "no merge");
+});
+
+test("an anonymous id alone reads no profile; a second key for it is never registered", async () => {
+  await post([track("victim-p", "Order Completed", { total: 50, order_id: "v2" })], { extra: { browser: { anonymousId: "victim-p", key: browserKey("victim-p") } } });
+  const read = (key) => fetch(`${edge.url}/v1/profile?site=demo&anonymousId=victim-p`, { headers: key ? { "x-nudge-browser-key": key } : {} });
+  await refusal(await read(null), 401, "browser_key_required");
+  await refusal(await read("guessed-key-guessed-key-guessed"), 401, "browser_key_required");
+  // The attacker saw the id in a forwarded payload and presents a key of their own.
+  const attackerKey = "attacker-key-attacker-key-attacker-key";
+  assert.equal((await post([track("victim-p", "Page")], { extra: { browser: { anonymousId: "victim-p", key: attackerKey } } })).status, 202);
+  await refusal(await read(attackerKey), 401, "browser_key_required");
+  // The browser's own key still works (a control: this test can fail).
+  const own = await read(browserKey("victim-p"));
+  assert.equal(own.status, 200);
+  assert.equal((await own.json()).orders, 1);
+});
+
+test("phone numbers inside events or typed into a popup are never texted", async () => {
+  const before = sink.requests.length;
+  // An open SMS relay attempt: an anonymous order carrying a number and a text.
+  await post([track("relay-1", "Order Completed", { total: 1, order_id: "BUY CHEAP PILLS", phone: "+15559990000" })]);
+  // A number typed into a popup, then an order.
+  await post([{ type: "identify", messageId: `sec-${++seq}`, anonymousId: "relay-2", timestamp: at(), traits: { phone: "+15559990001" } }]);
+  await post([track("relay-2", "Order Completed", { total: 1, order_id: "o-typed" })]);
+  await settle();
+  assert.equal(sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio")).length, 0);
+  // A control: a number the shop's backend vouched for does get its SMS, once.
+  const signIn = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST",
+    body: JSON.stringify({ anonymousId: "relay-3", userToken: userToken2({ u: "sec-user", p: "+15551112222" }) }) });
+  assert.equal(signIn.status, 200);
+  await post([track("relay-3", "Order Completed", { total: 1, order_id: "o-ok" })]);
+  await settle();
+  const sms = sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio"));
+  assert.equal(sms.length, 1);
+  assert.equal(new URLSearchParams(sms[0].body).get("To"), "+15551112222");
+});
+
+test("destinations cannot name the edge's own secrets or plain-http hosts", async () => {
+  const put = (destination) => edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
+    { id: "x", kind: "webhook", url: "https://collector.example/hook", events: ["*"], consent: "none", secret: "DEST_HOOK", ...destination },
+  ] }) });
+  for (const [destination, path] of [
+    [{ secret: "NUDGE_MASTER_KEY" }, "destinations[0].secret"],
+    [{ secret: "SITE_SECRET" }, "destinations[0].secret"],
+    [{ url: "http://collector.example/hook" }, "destinations[0].url"],
+    [{ url: "http://169.254.169.254/latest" }, "destinations[0].url"],
+  ]) {
+    const body = await refusal(await put(destination), 400, "invalid_destinations");
+    assert.deepEqual(body.problems.map((p) => p.path), [path]);
+  }
+  // Nothing was stored: the SMS destination from before is still the one in force.
+  const before = sink.requests.length;
+  const signIn = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST",
+    body: JSON.stringify({ anonymousId: "dest-1", userToken: userToken2({ u: "dest-user", p: "+15551113333" }) }) });
+  assert.equal(signIn.status, 200);
+  await post([track("dest-1", "Order Completed", { total: 1, order_id: "o-dest" })]);
+  await settle();
+  assert.equal(sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio")).length, 1);
+});
+
+test("one site's keys open nothing on another site", async () => {
+  const other = siteKeys("other");
+  // Admin token of "other" on "demo".
+  const admin = await fetch(`${edge.url}/v1/admin/sites/demo/events`, { headers: { authorization: `Bearer ${other.admin}` } });
+  await refusal(admin, 401, "unauthorized");
+  // A user token signed with "other"'s key, presented to "demo".
+  const token = userToken("user-x", { site: "other", secret: other.signing });
+  const identify = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", body: JSON.stringify({ anonymousId: "tenant-1", userToken: token }) });
+  await refusal(identify, 401, "invalid_token");
+  // A webhook signed with "other"'s secret, sent to "demo".
+  const hook = await webhook(`${edge.url}/v1/hooks/email?site=demo`, { type: "coupon.issued", user_id: "user-x", data: { code: "FREE" } }, { key: other.webhookKey });
+  await refusal(hook, 401, "bad_signature");
+  // The same webhook with demo's own secret is applied (a control).
+  assert.equal((await webhook(`${edge.url}/v1/hooks/email?site=demo`, { type: "coupon.issued", user_id: "user-x", data: { code: "FREE" } })).status, 200);
+});
+
+test("call-to-action and image URLs cannot redirect off the shop", async () => {
+  const config = (url) => JSON.stringify({ campaigns: [{ id: "c", trigger: { page_view: {} },
+    content: { layout: "banner", title: "Hi", cta: { label: "Go", url } } }] });
+  for (const url of ["//evil.example", "/\\evil.example", "javascript:alert(1)", "https:evil.example", "/%0d%0aLocation:evil"]) {
+    const body = await refusal(await edge.admin("/v1/admin/sites/other/config", { method: "PUT", body: config(url) }), 400, "invalid_config");
+    assert.ok(body.problems.some((p) => p.path.endsWith("url")), `${url}: ${JSON.stringify(body.problems)}`);
+  }
+});
+
+test("oversized, deep, wide and overlong bodies are refused before they cost anything, chunked or not", async () => {
+  const before = await stored();
+  // A body over the limit, declared or streamed in chunks (no content-length).
+  const big = JSON.stringify({ batch: [track("big-1", "Page", { blob: "x".repeat(300 * 1024) })] });
+  await refusal(await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: big }), 413, "too_large");
+  const chunks = new ReadableStream({ start(c) { for (let i = 0; i < 40; i++) c.enqueue(new TextEncoder().encode("x".repeat(8192))); c.close(); } });
+  await refusal(await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: chunks, duplex: "half" }), 413, "too_large");
+  // An object with 20,000 keys (quadratic to read without a bound), a document nested 10,000 deep.
+  const wide = `{"batch":[{${Array.from({ length: 20_000 }, (_, i) => `"k${i}":0`).join(",")}}]}`;
+  assert.ok(wide.length < 256 * 1024);
+  const wideBody = await refusal(await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: wide }), 400, "invalid_json");
+  assert.match(wideBody.message, /more than 1000 keys/);
+  const deep = `{"batch":[${"[".repeat(10_000)}${"]".repeat(10_000)}]}`;
+  await refusal(await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: deep }), 400, "invalid_json");
+  // Too many events in one batch; one event over 32 KB.
+  const many = Array.from({ length: 101 }, () => track("many-1", "Page"));
+  await refusal(await post(many), 400, "invalid_batch");
+  const blobs = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`blob${i}`, "x".repeat(8 * 1024)]));
+  const fat = await refusal(await post([track("fat-0", "Page"), track("fat-1", "Page", blobs)]), 400, "invalid_events");
+  assert.deepEqual(fat.rejected, [1], "only the oversized event is named");
+  // Identify and webhooks have small bodies.
+  const identify = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", body: JSON.stringify({ anonymousId: "a", pad: "x".repeat(20_000) }) });
+  await refusal(identify, 413, "too_large");
+  assert.equal(await stored(), before, "nothing was stored");
+});
+
+test("webhooks: unsigned, stale or replayed ones change nothing", async () => {
+  const url = `${edge.url}/v1/hooks/email?site=demo`;
+  const unsigned = await fetch(url, { method: "POST", body: JSON.stringify({ type: "unsubscribed", email: "a@example.com" }) });
+  await refusal(unsigned, 401, "unsigned");
+  const stale = await webhook(url, { type: "coupon.issued", user_id: "u-stale", data: { code: "OLD" } }, { timestamp: Math.floor(Date.now() / 1000) - 3600 });
+  await refusal(stale, 401, "bad_signature");
+  const id = `msg_replay_${seq++}`;
+  assert.equal((await webhook(url, { type: "coupon.issued", user_id: "u-replay", data: { code: "ONCE" } }, { id })).status, 200);
+  await refusal(await webhook(url, { type: "coupon.issued", user_id: "u-replay", data: { code: "TWICE" } }, { id }), 409, "already_processed");
+});
+
+test("floods get 429 with Retry-After, counted in events, on every browser endpoint", async () => {
+  const flood = await startEdge({ vars: { EVENTS_PER_MINUTE_PER_CLIENT: "40" } });
+  try {
+    const send = (n) => fetch(`${flood.url}/v1/events?site=demo`, { method: "POST",
+      body: JSON.stringify({ batch: Array.from({ length: n }, () => track("flood-1", "Page")) }) });
+    assert.equal((await send(30)).status, 202);
+    // 30 + 20 events is over 40: one request, but too many events.
+    const limited = await send(20);
+    await refusal(limited, 429, "rate_limited");
+    assert.ok(Number(limited.headers.get("retry-after")) >= 1);
+    const log = await (await flood.admin("/v1/admin/sites/demo/events?limit=200")).json();
+    assert.equal(log.total, 30, "the refused batch stored nothing");
+    // Identify and profile: 120 requests a minute per client.
+    let last;
+    for (let i = 0; i < 125 && last?.status !== 429; i++) {
+      last = await fetch(`${flood.url}/v1/profile?site=demo&anonymousId=flood-1`);
+    }
+    await refusal(last, 429, "rate_limited");
+    assert.ok(Number(last.headers.get("retry-after")) >= 1);
+  } finally {
+    await flood.stop();
+  }
+});
+
+test("the admin API needs the site's token and pages its lists", async () => {
+  await refusal(await fetch(`${edge.url}/v1/admin/sites/demo/events`), 401, "unauthorized");
+  await refusal(await fetch(`${edge.url}/v1/admin/sites/demo/events`, { headers: { authorization: "Bearer wrong" } }), 401, "unauthorized");
+  for (let i = 0; i < 3; i++) await registerBrowser(edge.url, `page-${i}`);
+  const first = await (await edge.admin("/v1/admin/sites/demo/events?limit=2")).json();
+  assert.equal(first.events.length, 2);
+  assert.ok(first.next_before, "a full page says where the next begins");
+  const second = await (await edge.admin(`/v1/admin/sites/demo/events?limit=2&before=${first.next_before}`)).json();
+  assert.ok(second.events.every((e) => e.received_at < first.next_before));
+  await refusal(await edge.admin("/v1/admin/sites/demo/events?limit=lots"), 400, "invalid_request");
+});
