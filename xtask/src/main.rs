@@ -9,7 +9,11 @@
 //!   build-agent   build agent/pkg (wasm-pack + wasm-opt) and print its size
 //!   build-edge    build the Worker (worker-build) and its static site (shop + agent)
 //!   setup         only install the tools
+//!   site-keys <site>
+//!                 print the site's signing key, webhook secret and admin token,
+//!                 derived from NUDGE_MASTER_KEY in the environment
 
+mod site_keys;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -31,8 +35,9 @@ fn main() -> ExitCode {
             .and_then(|_| build_edge()),
         Some("build-agent") => tools::ensure_build_tools().and_then(|_| build_agent()),
         Some("setup") => tools::ensure_build_tools().and_then(|_| tools::ensure_browser()),
+        Some("site-keys") => site_keys::site_keys(args.get(1).map(String::as_str)),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|build-agent|build-edge|setup>");
+            eprintln!("usage: cargo xtask <demo|test|bench|build-agent|build-edge|setup|site-keys <site>>");
             return ExitCode::from(2);
         }
     };
