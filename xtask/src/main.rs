@@ -243,6 +243,7 @@ fn bench() -> Result {
     run("node", &["bench/agent.mjs"])?;
     run("node", &["bench/peers.mjs"])?;
     run("node", &["bench/edge.mjs"])?;
+    run("node", &["bench/edge-limits.mjs"])?;
     run("node", &["bench/identity.mjs"])
 }
 

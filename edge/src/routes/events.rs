@@ -34,9 +34,10 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
     let ip = req.headers().get("cf-connecting-ip")?;
     let text = read_body(&mut req, limits::EVENTS_BODY_BYTES).await?;
     let (events, browser_key) = read_batch(&text)?;
+    // Core's wire form, as JSON values for the store and the queue (no text round trip).
     let mut wire: Vec<Value> = events
         .iter()
-        .map(|e| serde_json::from_str(&e.to_wire().to_json()))
+        .map(serde_json::to_value)
         .collect::<Result<_, _>>()?;
     for event in &mut wire {
         if let Some(context) = event["context"].as_object_mut() {
@@ -92,7 +93,7 @@ pub fn browser_key_of(body: &CoreValue) -> Option<BrowserKey> {
 
 /// Parses `{"batch": [...], "browser"?: {...}}` and every event in it,
 /// collecting all problems.
-fn read_batch(text: &str) -> Result<(Vec<Event>, Option<BrowserKey>), EdgeError> {
+fn read_batch(text: &str) -> Result<(Vec<CoreValue>, Option<BrowserKey>), EdgeError> {
     let body: CoreValue = serde_json::from_str(text)
         .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?;
     let Some(batch) = body.get("batch").and_then(CoreValue::as_array) else {
@@ -121,15 +122,17 @@ fn read_batch(text: &str) -> Result<(Vec<Event>, Option<BrowserKey>), EdgeError>
     let mut rejected = Vec::new();
     for (i, item) in batch.iter().enumerate() {
         let path = format!("batch[{i}]");
+        // Normalized (core's wire form of the validated event), then sized.
         let event = Event::from_wire(item, &path).and_then(|event| {
-            let size = event.to_wire().to_json().len();
+            let wire = event.to_wire();
+            let size = wire.to_json().len();
             if size > MAX_EVENT_BYTES {
                 Err(vec![Diagnostic::error(
                     path.as_str(),
                     format!("is {size} bytes; at most {MAX_EVENT_BYTES}"),
                 )])
             } else {
-                Ok(event)
+                Ok(wire)
             }
         });
         match event {
