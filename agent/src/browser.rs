@@ -29,16 +29,42 @@ pub fn document() -> Option<web_sys::Document> {
     window()?.document()
 }
 
-/// `crypto.getRandomValues`, falling back to `Math.random` where it is missing.
+/// Fills `bytes` from `crypto.getRandomValues`; `false` where it is missing.
+fn secure_random(bytes: &mut [u8]) -> bool {
+    window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(bytes).is_ok())
+}
+
+/// A new browser key: 32 random bytes as base64url without padding (43
+/// characters). Made as 43 random characters straight away, each from a
+/// byte of `crypto.getRandomValues`: 42 carry 6 bits, the last 4 (its low
+/// two bits are zero, as in the encoding of 32 bytes), the same 256 bits
+/// and the same text an encoder would give, without one. `None` without
+/// crypto: `Math.random` is not a secret.
+pub fn new_browser_key() -> Option<String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bytes = [0u8; 43];
+    if !secure_random(&mut bytes) {
+        return None;
+    }
+    bytes[42] &= 0b11_1100;
+    Some(
+        bytes
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(b & 63)]))
+            .collect(),
+    )
+}
+
+/// `crypto.getRandomValues`, falling back to `Math.random` where it is
+/// missing (ids only: never for a secret, see [`new_browser_key`]).
 pub struct BrowserRandom;
 
 impl Random for BrowserRandom {
     fn next_u32(&mut self) -> u32 {
         let mut bytes = [0u8; 4];
-        let filled = window()
-            .and_then(|w| w.crypto().ok())
-            .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-        if filled {
+        if secure_random(&mut bytes) {
             u32::from_le_bytes(bytes)
         } else {
             (js_sys::Math::random() * f64::from(u32::MAX)) as u32

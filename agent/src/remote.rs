@@ -32,8 +32,8 @@ const MAX_REMOTE_TEXT: usize = 200;
 /// Fetches the person's facts and merges them into the local profile. When
 /// they change what this page should show (a coupon from an email, orders on
 /// another device), the page-view decision runs again. The edge answers only
-/// with this anonymous id's browser key: without one (none issued yet, it
-/// comes with the first accepted events) nothing is asked.
+/// with this anonymous id's browser key, once it has registered it: until a
+/// post carrying the key was acknowledged, nothing is asked.
 pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
     let (Some(url), Some(get)) = (state.opts.profile_url.as_deref(), state.opts.get.as_ref())
     else {
@@ -42,17 +42,17 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
     if !state.may_contact_edge() {
         return;
     }
-    let Some(key) = state.browser_key() else {
+    let Some(key) = state.current_key().filter(|key| key.sent) else {
         return state
             .opts
-            .debug_info("profile not fetched: no browser key from the edge yet");
+            .debug_info("profile not fetched: the edge has no browser key for this visitor yet");
     };
     let url = format!(
         "{url}&anonymousId={}",
         String::from(js_sys::encode_uri_component(&state.profile.anonymous_id))
     );
     let headers = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&headers, &KEY_HEADER.into(), &key.into());
+    let _ = js_sys::Reflect::set(&headers, &KEY_HEADER.into(), &key.key.into());
     let Some(promise) = call_quietly(get, &[url.into(), headers.into()])
         .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
     else {
@@ -118,52 +118,32 @@ fn cap(facts: &mut RemoteFacts) {
     }
 }
 
-/// An accepted post's answer may carry the browser key of the anonymous id
-/// it was about: kept only while that is still this visitor's id. Whether it
-/// is the first key this visitor holds (then the profile can be fetched).
-pub fn keep_key_from(state: &mut State, anonymous_id: &str, text: &str) -> bool {
-    let Some(key) = crate::js::parse(text)
-        .as_ref()
-        .and_then(|answer| answer.get("browserKey"))
-        .and_then(Value::as_str)
-        .filter(|key| is_browser_key(key))
-        .map(str::to_owned)
-    else {
-        return false;
-    };
-    let first = state.browser_key().is_none();
-    state.keep_browser_key(anonymous_id, &key) && first
-}
-
-/// base64url text of a sane length: anything else could not be a key the
-/// edge issued, and must not go into a request header.
-fn is_browser_key(key: &str) -> bool {
-    (1..=256).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='))
-}
-
-/// Sends a proof of identity; on success the person's facts are fetched again.
-pub fn identify(state: &State, shared: &Rc<Shared>, proof: (&str, &str)) {
-    let Some(url) = state.opts.identify_url.as_deref() else {
+/// Sends a proof of identity, with the browser key for the edge to register;
+/// on success the person's facts are fetched again.
+pub fn identify(state: &mut State, shared: &Rc<Shared>, proof: (&str, &str)) {
+    let Some(url) = state.opts.identify_url.clone() else {
         return;
     };
     if !state.may_contact_edge() {
         return;
     }
-    let anonymous_id = state.profile.anonymous_id.clone();
+    let key = state.browser_key();
     let mut body = Map::new();
-    body.insert("anonymousId", anonymous_id.as_str());
+    body.insert("anonymousId", state.profile.anonymous_id.as_str());
     body.insert(proof.0, proof.1);
+    if let Some(key) = &key {
+        body.insert("browser", key.to_wire());
+    }
     crate::transport::post(
         state,
         shared,
-        url,
+        &url,
         Value::Object(body).to_json(),
-        move |state, shared, status, text| {
+        move |state, shared, status, _| {
             if (200..300).contains(&status) {
-                keep_key_from(state, &anonymous_id, &text);
+                if let Some(key) = &key {
+                    state.key_acknowledged(key);
+                }
                 refresh_profile(state, shared);
             } else {
                 state

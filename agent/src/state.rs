@@ -23,6 +23,36 @@ use crate::trackers::PageTrackers;
 use crate::transport::Transport;
 use crate::{js, options::Options};
 
+/// The secret that lets this browser read its person's profile from the
+/// edge: made here, registered by the edge for `aid` (hashed, the first key
+/// it sees for that id) from the first post that carries it. The anonymous
+/// id alone reads nothing: it travels in forwarded payloads.
+#[derive(Clone)]
+pub struct BrowserKey {
+    pub aid: String,
+    pub key: String,
+    /// A post carrying it was answered 2xx: the edge has it.
+    pub sent: bool,
+}
+
+impl BrowserKey {
+    fn from_stored(stored: &Value) -> Option<BrowserKey> {
+        Some(BrowserKey {
+            aid: stored.get("aid")?.as_str()?.to_owned(),
+            key: stored.get("key")?.as_str()?.to_owned(),
+            sent: stored.get("sent") == Some(&Value::Bool(true)),
+        })
+    }
+
+    /// The `browser` member of an events or identify body.
+    pub fn to_wire(&self) -> Value {
+        let mut wire = Map::new();
+        wire.insert("anonymousId", self.aid.as_str());
+        wire.insert("key", self.key.as_str());
+        Value::Object(wire)
+    }
+}
+
 pub struct State {
     pub opts: Options,
     pub config: Config,
@@ -34,6 +64,8 @@ pub struct State {
     pub trackers: Option<PageTrackers>,
     store: LocalStore,
     random: BrowserRandom,
+    /// The browser key, also kept here: the page's copy where storage is unavailable.
+    key: Option<BrowserKey>,
     profile_dirty: bool,
     outbox_dirty: bool,
     persist_timer: Option<gloo_timers::callback::Timeout>,
@@ -73,6 +105,7 @@ impl State {
             trackers: None,
             store,
             random,
+            key: None,
             profile_dirty: false,
             outbox_dirty: false,
             persist_timer: None,
@@ -198,11 +231,13 @@ impl State {
     }
 
     /// Forgets the visitor: a new anonymous id and an empty profile and
-    /// outbox; the browser key of the old id goes with it.
+    /// outbox; the browser key of the old id goes with it (the new id gets
+    /// its own when it is first needed).
     pub fn reset(&mut self) {
         self.store.remove(&self.opts.profile_key());
         self.store.remove(&self.opts.outbox_key());
         self.store.remove(&self.opts.browser_key_key());
+        self.key = None;
         self.transport.clear();
         self.profile = Profile::new(new_id(&mut self.random), browser::now());
         self.save_profile();
@@ -420,29 +455,62 @@ impl State {
         }
     }
 
-    /// The edge's browser key for the current anonymous id. Read from
-    /// storage each time (another tab may have reset or received one), and
-    /// only if it was issued for this id: a key is never sent with another.
-    pub fn browser_key(&self) -> Option<String> {
-        let stored = self.store.load(&self.opts.browser_key_key()).ok()??;
-        if stored.get("aid")?.as_str()? != self.profile.anonymous_id {
-            return None;
-        }
-        Some(stored.get("key")?.as_str()?.to_owned())
+    /// The browser key of the current anonymous id, if it has one: from
+    /// storage, read each time (another tab may have reset, made the key or
+    /// seen it acknowledged), else from memory (storage unavailable). A key
+    /// is never taken for another id.
+    pub fn current_key(&self) -> Option<BrowserKey> {
+        let stored = self
+            .store
+            .load(&self.opts.browser_key_key())
+            .ok()
+            .flatten()
+            .and_then(|v| BrowserKey::from_stored(&v));
+        let mine = |k: &BrowserKey| k.aid == self.profile.anonymous_id;
+        stored
+            .filter(mine)
+            .or_else(|| self.key.clone().filter(mine))
     }
 
-    /// Stores a browser key the edge issued for `anonymous_id`, if that is
-    /// still this visitor's id; whether it was stored.
-    pub fn keep_browser_key(&mut self, anonymous_id: &str, key: &str) -> bool {
-        if anonymous_id != self.profile.anonymous_id {
-            return false;
+    /// The current anonymous id's browser key, made (and kept) if it has
+    /// none yet. `None` only where the browser has no `crypto`.
+    pub fn browser_key(&mut self) -> Option<BrowserKey> {
+        if let Some(key) = self.current_key() {
+            return Some(key);
         }
+        let key = BrowserKey {
+            aid: self.profile.anonymous_id.clone(),
+            key: browser::new_browser_key()?,
+            sent: false,
+        };
+        self.keep_key(key.clone());
+        Some(key)
+    }
+
+    fn keep_key(&mut self, key: BrowserKey) {
         let mut stored = Map::new();
-        stored.insert("aid", anonymous_id);
-        stored.insert("key", key);
-        self.store
-            .save(&self.opts.browser_key_key(), &Value::Object(stored))
-            .is_ok()
+        stored.insert("aid", key.aid.as_str());
+        stored.insert("key", key.key.as_str());
+        if key.sent {
+            stored.insert("sent", true);
+        }
+        let _ = self
+            .store
+            .save(&self.opts.browser_key_key(), &Value::Object(stored));
+        self.key = Some(key);
+    }
+
+    /// The edge answered 2xx to a post carrying `sent`: it has registered
+    /// the key, if that is still this visitor's. Whether this is the first
+    /// acknowledgement (then the profile can be fetched).
+    pub fn key_acknowledged(&mut self, sent: &BrowserKey) -> bool {
+        match self.current_key() {
+            Some(key) if key.key == sent.key && !key.sent => {
+                self.keep_key(BrowserKey { sent: true, ..key });
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Another tab changed the profile: adopt its version.

@@ -353,47 +353,103 @@ fn a_413_splits_the_batch_and_drops_a_lone_event() {
     assert_eq!(queued(&a), 2);
 }
 
-#[wasm_bindgen_test]
-fn a_reset_while_in_flight_keeps_new_events_and_refuses_the_old_key() {
-    let site = "t-race";
-    let a = in_flight(site, &["A", "B"]);
-    a.reset();
-    track_each(&a, &["C"]);
-    answer(
-        site,
-        202,
-        r#"{"accepted":2,"duplicates":0,"browserKey":"old-visitor_key"}"#,
-    );
-    assert_eq!(queued(&a), 1, "C was never sent: still queued");
-    assert_eq!(
-        a.shared.state.borrow().browser_key(),
-        None,
-        "the old id's key"
-    );
-    assert_eq!(
-        list(site, "gets").length(),
-        0,
-        "no profile fetch without a key"
+/// The `browser` member of the `n`th body posted: (anonymous id, key).
+fn browser_member(site: &str, n: u32) -> Option<(String, String)> {
+    let body = js::parse(&list(site, "bodies").get(n).as_string().unwrap()).unwrap();
+    let browser = body.get("browser")?;
+    let text = |k: &str| browser.get(k).and_then(Value::as_str).unwrap().to_owned();
+    Some((text("anonymousId"), text("key")))
+}
+
+/// What local storage holds under the browser key's entry.
+fn stored_key(site: &str) -> Option<Value> {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    js::parse(&storage.get_item(&format!("nudge:{site}:key")).unwrap()?)
+}
+
+fn anonymous_id(a: &Agent) -> String {
+    a.shared.state.borrow().profile.anonymous_id.clone()
+}
+
+fn beacon(a: &Agent) {
+    crate::shared::run(
+        &a.shared,
+        Box::new(|state, _| crate::transport::send_beacon(state)),
     );
 }
 
 #[wasm_bindgen_test]
-fn the_browser_key_from_the_first_accepted_events_opens_the_profile() {
+fn the_agent_makes_its_browser_key_and_sends_it_with_its_events() {
     let site = "t-key";
     let a = in_flight(site, &["A"]);
-    answer(
-        site,
-        202,
-        r#"{"accepted":1,"duplicates":0,"browserKey":"abc_DEF-123"}"#,
+    let aid = anonymous_id(&a);
+    let (sent_aid, key) = browser_member(site, 0).expect("the batch carries the key");
+    assert_eq!(sent_aid, aid);
+    assert_eq!(key.len(), 43, "32 bytes, base64url without padding: {key}");
+    assert!(key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let stored = stored_key(site).expect("kept in local storage");
+    assert_eq!(
+        stored.get("aid").and_then(Value::as_str),
+        Some(aid.as_str())
     );
+    assert_eq!(
+        stored.get("key").and_then(Value::as_str),
+        Some(key.as_str())
+    );
+    assert_eq!(stored.get("sent"), None, "not acknowledged yet");
+    // The events themselves are untouched.
+    assert_eq!(posted(site, 0), ["A"]);
+    // A beacon carries the same key; another agent on this site later (the
+    // next page) keeps it.
+    beacon(&a);
+    assert_eq!(browser_member(site, 1), Some((aid.clone(), key.clone())));
+    answer(site, 202, r#"{"accepted":1,"duplicates":0}"#);
+    track_each(&a, &["B"]);
+    flush(&a);
+    assert_eq!(browser_member(site, 2), Some((aid, key)), "the same key");
+    // A batch with none of the current visitor's events carries no key.
+    a.shared.state.borrow_mut().profile.anonymous_id = "someone-else".into();
+    answer(site, 202, "{}");
+    track_each(&a, &["C"]);
+    a.shared.state.borrow_mut().profile.anonymous_id = "another-one".into();
+    flush(&a);
+    assert_eq!(browser_member(site, 3), None);
+}
+
+#[wasm_bindgen_test]
+fn the_profile_is_fetched_with_the_key_only_after_an_acknowledged_post() {
+    let site = "t-key-ack";
+    let a = in_flight(site, &["A"]);
+    let (_, key) = browser_member(site, 0).unwrap();
+    // A beacon is no acknowledgement, nor is a failed post.
+    beacon(&a);
+    answer(site, 503, "");
+    let refresh = || {
+        crate::shared::run(
+            &a.shared,
+            Box::new(|state, shared| crate::remote::refresh_profile(state, shared)),
+        )
+    };
+    refresh();
+    assert_eq!(
+        list(site, "gets").length(),
+        0,
+        "no fetch before the edge has the key"
+    );
+    assert_eq!(stored_key(site).unwrap().get("sent"), None);
+    a.shared.state.borrow_mut().transport.outbox.failed(0); // no backoff in a test
+    flush(&a);
+    answer(site, 202, r#"{"accepted":1,"duplicates":0}"#);
     let gets = list(site, "gets");
     assert_eq!(
         gets.length(),
         1,
-        "the profile is fetched once the key arrives"
+        "fetched once the edge acknowledged the key"
     );
     let request: js_sys::Array = gets.get(0).unchecked_into();
-    let aid = a.shared.state.borrow().profile.anonymous_id.clone();
+    let aid = anonymous_id(&a);
     assert!(request
         .get(0)
         .as_string()
@@ -401,13 +457,84 @@ fn the_browser_key_from_the_first_accepted_events_opens_the_profile() {
         .ends_with(&format!("anonymousId={aid}")));
     assert_eq!(
         js::get_string(&request.get(1), "x-nudge-browser-key").as_deref(),
-        Some("abc_DEF-123")
+        Some(key.as_str())
     );
-    a.reset();
     assert_eq!(
-        a.shared.state.borrow().browser_key(),
-        None,
-        "reset forgets the key"
+        stored_key(site).unwrap().get("sent"),
+        Some(&Value::Bool(true))
+    );
+    // Later acknowledgements fetch nothing more; a refresh (next page) does.
+    track_each(&a, &["B"]);
+    flush(&a);
+    answer(site, 202, "{}");
+    assert_eq!(list(site, "gets").length(), 1);
+    refresh();
+    assert_eq!(list(site, "gets").length(), 2);
+}
+
+#[wasm_bindgen_test]
+fn a_reset_makes_a_new_key_and_an_old_acknowledgement_opens_nothing() {
+    let site = "t-race";
+    let a = in_flight(site, &["A", "B"]);
+    let (old_aid, old_key) = browser_member(site, 0).unwrap();
+    a.reset();
+    assert_eq!(stored_key(site), None, "the old id's key is forgotten");
+    track_each(&a, &["C"]);
+    beacon(&a); // the new id's key exists before the old batch is answered
+    answer(site, 202, r#"{"accepted":2,"duplicates":0}"#);
+    assert_eq!(queued(&a), 1, "C was never sent: still queued");
+    assert_eq!(
+        list(site, "gets").length(),
+        0,
+        "the old key's acknowledgement"
+    );
+    assert_eq!(stored_key(site).unwrap().get("sent"), None);
+    flush(&a);
+    assert_eq!(browser_member(site, 1), browser_member(site, 2));
+    let (aid, key) = browser_member(site, 2).unwrap();
+    assert_eq!(aid, anonymous_id(&a));
+    assert_ne!(aid, old_aid);
+    assert_ne!(key, old_key, "a new key for the new id");
+    let stored = stored_key(site).unwrap();
+    assert_eq!(
+        stored.get("aid").and_then(Value::as_str),
+        Some(aid.as_str())
+    );
+    assert_eq!(
+        stored.get("key").and_then(Value::as_str),
+        Some(key.as_str())
+    );
+    answer(site, 202, "{}");
+    assert_eq!(list(site, "gets").length(), 1);
+}
+
+#[wasm_bindgen_test]
+fn identify_carries_the_key_and_its_acknowledgement_opens_the_profile() {
+    let site = "t-key-identify";
+    let a = edge_agent(site);
+    crate::shared::run(
+        &a.shared,
+        Box::new(|state, _| {
+            state.opts.identify_url = Some("https://edge.test/v1/identify?site=t".into())
+        }),
+    );
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"token".into(), &"user-token".into()).unwrap();
+    a.identify("u1".into(), JsValue::UNDEFINED, options.into());
+    let body = js::parse(&list(site, "bodies").get(0).as_string().unwrap()).unwrap();
+    assert_eq!(
+        body.get("userToken").and_then(Value::as_str),
+        Some("user-token")
+    );
+    let (aid, key) = browser_member(site, 0).unwrap();
+    assert_eq!(aid, anonymous_id(&a));
+    answer(site, 200, r#"{"merged":false}"#);
+    let gets = list(site, "gets");
+    assert_eq!(gets.length(), 1);
+    let request: js_sys::Array = gets.get(0).unchecked_into();
+    assert_eq!(
+        js::get_string(&request.get(1), "x-nudge-browser-key").as_deref(),
+        Some(key.as_str())
     );
 }
 

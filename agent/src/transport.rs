@@ -14,7 +14,7 @@ use crate::browser;
 use crate::options::Options;
 use crate::remote;
 use crate::shared::{call_quietly, run_weak, Shared};
-use crate::state::State;
+use crate::state::{BrowserKey, State};
 
 pub struct Transport {
     pub outbox: Outbox,
@@ -131,33 +131,60 @@ pub(crate) fn flush(state: &mut State, shared: &Rc<Shared>) {
         .transport
         .outbox
         .batch_body(state.opts.batch_size, browser::now());
-    let body = std::mem::take(&mut batch.body);
+    let mut body = std::mem::take(&mut batch.body);
+    let key = add_browser_key(state, &mut body);
     let sent = post(
         state,
         shared,
         &url,
         body,
         move |state, shared, status, text| {
-            answered(state, shared, &batch, status, &text);
+            answered(state, shared, &batch, key.as_ref(), status, &text);
         },
     );
     state.transport.in_flight = sent;
 }
 
-fn answered(state: &mut State, shared: &Rc<Shared>, batch: &Batch, status: u16, text: &str) {
+/// Adds `"browser": {anonymousId, key}` to a batch body when one of its
+/// events is the current visitor's (the edge registers a key only for an id
+/// the batch carries). The key it added.
+fn add_browser_key(state: &mut State, body: &mut String) -> Option<BrowserKey> {
+    let needle = format!(
+        "\"anonymousId\":{}",
+        Value::from(state.profile.anonymous_id.as_str()).to_json()
+    );
+    // Not `str::contains`: its searcher costs kilobytes of wasm.
+    if !body
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+    {
+        return None;
+    }
+    let key = state.browser_key()?;
+    body.pop(); // the body object's closing brace
+    body.push_str(",\"browser\":");
+    body.push_str(&key.to_wire().to_json());
+    body.push('}');
+    Some(key)
+}
+
+fn answered(
+    state: &mut State,
+    shared: &Rc<Shared>,
+    batch: &Batch,
+    key: Option<&BrowserKey>,
+    status: u16,
+    text: &str,
+) {
     state.transport.in_flight = false;
     let outbox = &mut state.transport.outbox;
     let count = batch.ids.len();
     match status {
         200..=299 => {
             outbox.acknowledge(&batch.ids);
-            // The first accepted events bring the browser key: now the
-            // profile can be fetched.
-            let first_key = batch
-                .anonymous_id
-                .as_deref()
-                .is_some_and(|id| remote::keep_key_from(state, id, text));
-            if first_key {
+            // The edge now has the browser key: the profile can be fetched.
+            if key.is_some_and(|key| state.key_acknowledged(key)) {
                 remote::refresh_profile(state, shared);
             }
         }
@@ -204,17 +231,20 @@ fn refused(state: &mut State, batch: &Batch, status: u16) {
 
 /// The page is going away: hand what is queued to `sendBeacon`. The events
 /// stay in the outbox; if the beacon got through, the edge drops the repeat
-/// (same event ids) when the next page sends them again.
-pub fn send_beacon(state: &State) {
+/// (same event ids) when the next page sends them again. The browser key
+/// goes too, but a beacon's answer cannot be read: it is no acknowledgement.
+pub fn send_beacon(state: &mut State) {
     let (Some(url), Some(post)) = (state.opts.collect.clone(), state.opts.post.clone()) else {
         return;
     };
     if !may_send(state) || state.transport.outbox.is_empty() {
         return;
     }
-    let batch = state
+    let mut body = state
         .transport
         .outbox
-        .batch_body(state.opts.batch_size, browser::now());
-    call_quietly(&post, &[url.into(), batch.body.into(), JsValue::TRUE]);
+        .batch_body(state.opts.batch_size, browser::now())
+        .body;
+    add_browser_key(state, &mut body);
+    call_quietly(&post, &[url.into(), body.into(), JsValue::TRUE]);
 }
