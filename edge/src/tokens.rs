@@ -159,7 +159,11 @@ pub fn verify_click_token(
         .to_owned();
     let (email, phone) = (payload["e"].as_str(), payload["p"].as_str());
     let who = match (payload["u"].as_str(), email, phone) {
-        (Some(user), _, _) => Proven::UserId(user.to_owned()),
+        (Some(user), _, _) => {
+            nudge_core::event::check_identifier(user)
+                .map_err(|_| "the user id is not a real identifier")?;
+            Proven::UserId(user.to_owned())
+        }
         (None, Some(email), _) => {
             Proven::EmailHash(email_hash(email).ok_or("the email is not valid")?)
         }

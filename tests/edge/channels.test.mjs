@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { startEdge } from "../support/edge.mjs";
+import { asAgent, identifyAs, startEdge } from "../support/edge.mjs";
 import { startSink, until } from "../support/sink.mjs";
 import { userToken2, webhook } from "../support/tokens.mjs";
 
@@ -35,7 +35,7 @@ const track = (id, anonymousId, event, properties = {}) => ({
   context: { page: { url: "https://shop.test/checkout", path: "/checkout" }, consent },
 });
 const send = (batch) => fetch(`${edge.url}/v1/events?site=demo`, {
-  method: "POST", body: JSON.stringify({ batch }), headers: { "user-agent": "Mozilla/5.0 (test)" },
+  method: "POST", body: asAgent(batch), headers: { "user-agent": "Mozilla/5.0 (test)" },
 });
 const sha256 = (s) => createHash("sha256").update(s).digest("hex");
 const to = (prefix) => sink.requests.filter((r) => r.path.startsWith(prefix));
@@ -61,8 +61,7 @@ test("each channel gets the event in its API's shape, addressed with the contact
   ])).status, 202);
   // The shop's backend signs the customer in, vouching for their number: only a
   // verified number is ever texted (what the popup said is not enough).
-  const signIn = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST",
-    body: JSON.stringify({ anonymousId: lead, userToken: userToken2({ u: "ch-user", p: "+15551230000" }) }) });
+  const signIn = await identifyAs(edge.url, lead, { userToken: userToken2({ u: "ch-user", p: "+15551230000" }) });
   assert.equal(signIn.status, 200, await signIn.text());
   // A later batch: the order names no one, the edge knows who this browser is.
   assert.equal((await send([track("ch-order", lead, "Order Completed", { order_id: "o-1", total: 60, currency: "EUR", products: [{ product_id: "p-7" }] })])).status, 202);

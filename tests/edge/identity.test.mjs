@@ -2,23 +2,23 @@
 // events land on the right person, and nothing unproven merges anyone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { browserKey, readProfile, registerBrowser, startEdge } from "../support/edge.mjs";
+import { asAgent, browserKey, identifyAs, readProfile, registerBrowser, startEdge } from "../support/edge.mjs";
 import { userToken, clickToken, webhook } from "../support/tokens.mjs";
 
 let edge;
 before(async () => { edge = await startEdge(); });
 after(async () => { await edge.stop(); });
 
-const identify = (body) => fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", body: JSON.stringify(body) });
+const identify = ({ anonymousId, ...proof }) => identifyAs(edge.url, anonymousId, proof);
 // What the agent of that browser reads, with its key.
 const profile = (anonymousId) => readProfile(edge.url, anonymousId);
 let seq = 0;
 const order = (anonymousId, total) => fetch(`${edge.url}/v1/events?site=demo`, {
   method: "POST",
-  body: JSON.stringify({ batch: [{
+  body: asAgent([{
     type: "track", event: "Order Completed", messageId: `order-${anonymousId}-${++seq}`, anonymousId,
     timestamp: new Date().toISOString(), properties: { total, order_id: `o${seq}` },
-  }] }),
+  }]),
 });
 
 test("junk ids and bad proofs are refused", async () => {
@@ -96,9 +96,9 @@ test("a coupon issued by an email webhook reaches every device of the person", a
 test("campaign history follows the person across devices, for frequency caps", async () => {
   const shown = { type: "track", event: "Campaign Shown", messageId: "shown-1", anonymousId: "desk-1",
     timestamp: new Date().toISOString(), properties: { campaign_id: "welcome" } };
-  await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: JSON.stringify({ batch: [shown] }) });
+  await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: asAgent([shown]) });
   // Delivered twice: counted once.
-  await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: JSON.stringify({ batch: [shown] }) });
+  await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: asAgent([shown]) });
   const welcome = (await profile("phone-1")).campaigns.find((c) => c.id === "welcome");
   assert.equal(welcome.total, 1);
   assert.equal(welcome.imp.length, 1);
@@ -138,7 +138,7 @@ test("the first-party cookie brings a browser whose storage was wiped back to it
   const post = (anonymousId, cookie) => fetch(`${edge.url}/v1/events?site=demo`, {
     method: "POST", headers: cookie ? { cookie } : {},
     body: JSON.stringify({ batch: [{ type: "track", event: "Order Completed", messageId: `ck-${anonymousId}-${++seq}`, anonymousId,
-      timestamp: new Date().toISOString(), properties: { total: 5 } }] }),
+      timestamp: new Date().toISOString(), properties: { total: 5 } }], browser: { anonymousId, key: browserKey(anonymousId) } }),
   });
   const first = await post("ck-old");
   assert.equal(first.status, 202);
@@ -167,5 +167,5 @@ test("the first-party cookie brings a browser whose storage was wiped back to it
     method: "POST", headers: { cookie }, body: JSON.stringify({ anonymousId: "ck-fresh", reset: "true" }),
   });
   assert.equal(reset.status, 200);
-  assert.match(reset.headers.get("set-cookie"), /^nudge_aid=ck-fresh\./);
+  assert.match(reset.headers.get("set-cookie"), /^nudge_aid=; Max-Age=0;/, "cleared: the new id earns its own with its key");
 });

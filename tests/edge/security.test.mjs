@@ -2,7 +2,7 @@
 // the refusal (status and stable error code) and that nothing changed.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { browserKey, readProfile, registerBrowser, siteKeys, startEdge } from "../support/edge.mjs";
+import { asAgent, browserKey, identifyAs, readProfile, registerBrowser, siteKeys, startEdge } from "../support/edge.mjs";
 import { startSink } from "../support/sink.mjs";
 import { userToken, userToken2, webhook } from "../support/tokens.mjs";
 
@@ -24,8 +24,9 @@ after(async () => { await edge?.stop(); await sink?.close(); });
 let seq = 0;
 const at = () => new Date().toISOString();
 const track = (anonymousId, event, properties = {}) => ({ type: "track", event, messageId: `sec-${++seq}`, anonymousId, timestamp: at(), properties });
-const post = (batch, { site = "demo", headers = {}, extra = {} } = {}) => fetch(`${edge.url}/v1/events?site=${site}`, {
-  method: "POST", headers, body: JSON.stringify({ batch, ...extra }),
+// As the agent posts: with the key of the batch's browser, unless the test says otherwise.
+const post = (batch, { site = "demo", headers = {}, extra } = {}) => fetch(`${edge.url}/v1/events?site=${site}`, {
+  method: "POST", headers, body: extra ? JSON.stringify({ batch, ...extra }) : asAgent(batch),
 });
 const stored = async () => (await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json()).total;
 const merges = async () => (await (await edge.admin("/v1/admin/sites/demo/merges?limit=200")).json()).merges.length;
@@ -47,6 +48,15 @@ test("a cookie naming someone else's anonymous id links nothing and reads nothin
     assert.match(r.headers.get("set-cookie"), /^nudge_aid=thief-c\./, "the thief gets a cookie of its own");
   }
   assert.equal((await readProfile(edge.url, "thief-c")).orders, 0);
+  // Events naming the victim's id, without the victim's key, earn no cookie for it.
+  const minted = await post([track("victim-c", "Page")], { extra: { browser: { anonymousId: "victim-c", key: "attacker-key-attacker-key-attacker" } } });
+  assert.equal(minted.status, 202);
+  assert.equal(minted.headers.get("set-cookie"), null);
+  const noKey = await post([track("victim-c", "Page")], { extra: {} });
+  assert.equal(noKey.headers.get("set-cookie"), null);
+  // Signing out clears the cookie; it is never minted for a chosen id.
+  const reset = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", body: JSON.stringify({ anonymousId: "victim-c", reset: true }) });
+  assert.match(reset.headers.get("set-cookie"), /^nudge_aid=; Max-Age=0;/);
   assert.equal(await merges(), mergesBefore, "no merge");
 });
 
@@ -75,14 +85,37 @@ test("phone numbers inside events or typed into a popup are never texted", async
   await settle();
   assert.equal(sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio")).length, 0);
   // A control: a number the shop's backend vouched for does get its SMS, once.
-  const signIn = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST",
-    body: JSON.stringify({ anonymousId: "relay-3", userToken: userToken2({ u: "sec-user", p: "+15551112222" }) }) });
+  const signIn = await identifyAs(edge.url, "relay-3", { userToken: userToken2({ u: "sec-user", p: "+15551112222" }) });
   assert.equal(signIn.status, 200);
   await post([track("relay-3", "Order Completed", { total: 1, order_id: "o-ok" })]);
   await settle();
   const sms = sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio"));
   assert.equal(sms.length, 1);
   assert.equal(new URLSearchParams(sms[0].body).get("To"), "+15551112222");
+  // Someone who learned that customer's anonymous id orders in their name, with
+  // a text of their own: kept in the log, but nobody is texted or credited.
+  const orders = (await readProfile(edge.url, "relay-3")).orders;
+  const forged = await post([track("relay-3", "Order Completed", { total: 500, order_id: "refund at https://evil.example" })],
+    { extra: { browser: { anonymousId: "relay-attacker", key: browserKey("relay-attacker") } } });
+  assert.equal(forged.status, 202);
+  await settle();
+  assert.equal(sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio")).length, 1, "still one SMS");
+  assert.equal((await readProfile(edge.url, "relay-3")).orders, orders);
+});
+
+test("identify links only the browser that shows its key", async () => {
+  await post([track("victim-i", "Order Completed", { total: 20, order_id: "vi" })], { extra: { browser: { anonymousId: "victim-i", key: browserKey("victim-i") } } });
+  const mergesBefore = await merges();
+  // The attacker's own valid user token, on the victim's browser id.
+  const token = userToken("attacker-user");
+  for (const browser of [undefined, { anonymousId: "victim-i", key: "attacker-key-attacker-key-attacker" }, { anonymousId: "attacker-i", key: browserKey("attacker-i") }]) {
+    const r = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", body: JSON.stringify({ anonymousId: "victim-i", userToken: token, browser }) });
+    await refusal(r, 401, "browser_key_required");
+  }
+  assert.equal(await merges(), mergesBefore);
+  assert.equal((await readProfile(edge.url, "victim-i")).user_id ?? null, null, "the victim's person is untouched");
+  // The browser's own call goes through (a control).
+  assert.equal((await identifyAs(edge.url, "victim-i", { userToken: userToken("victim-user") })).status, 200);
 });
 
 test("destinations cannot name the edge's own secrets or plain-http hosts", async () => {
@@ -100,8 +133,7 @@ test("destinations cannot name the edge's own secrets or plain-http hosts", asyn
   }
   // Nothing was stored: the SMS destination from before is still the one in force.
   const before = sink.requests.length;
-  const signIn = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST",
-    body: JSON.stringify({ anonymousId: "dest-1", userToken: userToken2({ u: "dest-user", p: "+15551113333" }) }) });
+  const signIn = await identifyAs(edge.url, "dest-1", { userToken: userToken2({ u: "dest-user", p: "+15551113333" }) });
   assert.equal(signIn.status, 200);
   await post([track("dest-1", "Order Completed", { total: 1, order_id: "o-dest" })]);
   await settle();

@@ -41,6 +41,18 @@ export async function registerBrowser(url, anonymousId, site = "demo") {
   if (r.status !== 202) throw new Error(`registering ${anonymousId}: ${r.status} ${await r.text()}`);
 }
 
+/** A `/v1/events` body as the agent sends it: the batch and its browser's key. */
+export function asAgent(batch) {
+  const anonymousId = batch[batch.length - 1].anonymousId;
+  return JSON.stringify({ batch, browser: { anonymousId, key: browserKey(anonymousId) } });
+}
+
+/** `POST /v1/identify` as the agent sends it: with the browser's key. */
+export function identifyAs(url, anonymousId, proof, site = "demo") {
+  return fetch(`${url}/v1/identify?site=${site}`, { method: "POST",
+    body: JSON.stringify({ anonymousId, ...proof, browser: { anonymousId, key: browserKey(anonymousId) } }) });
+}
+
 /** The profile the agent of that browser reads (its key registered first). */
 export async function readProfile(url, anonymousId, site = "demo") {
   await registerBrowser(url, anonymousId, site);

@@ -158,8 +158,11 @@ async fn deliver(
         headers.set(name, value)?;
     }
     let mut init = RequestInit::new();
+    // No redirects: a 3xx could send the body (and its credentials) to a
+    // plain-http or unlisted host. A destination that redirects is refused.
     init.with_method(Method::Post)
         .with_headers(headers)
+        .with_redirect(worker::RequestRedirect::Manual)
         .with_body(Some(outgoing.body.into()));
     let request = Request::new_with_init(&outgoing.url, &init)?;
     let fetch = worker::Fetch::Request(request);

@@ -11,7 +11,9 @@
 //! fails the check and is ignored; only the edge can mint one. On https it is
 //! `__Host-` prefixed (Secure, Path=/, no Domain: no subdomain can plant it).
 //! It links a browser to a person only on the agent's `POST /v1/events`, as
-//! a logged, undoable merge with proof `signed_cookie`; reads never link.
+//! a logged, undoable merge with proof `signed_cookie`; reads never link. It
+//! is minted only for a browser that presented its key (`store::events`), so
+//! knowing an anonymous id never earns its cookie.
 //!
 //! On when the `ANONYMOUS_ID_COOKIE` variable names the cookie; the agent
 //! sends same-origin credentials only, so on another origin nothing changes.
@@ -89,8 +91,21 @@ impl BrowserCookie {
         self.set(response, keys, site, self.id.as_deref().unwrap_or(fresh))
     }
 
+    /// Expires the cookie (the visitor signed out).
+    pub fn clear(&self, mut response: Response) -> Result<Response> {
+        let secure = if self.secure { "; Secure" } else { "" };
+        response.headers_mut().append(
+            "set-cookie",
+            &format!(
+                "{}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}",
+                self.name
+            ),
+        )?;
+        Ok(response)
+    }
+
     /// Sets (or refreshes: the lifetime slides with each visit) the cookie.
-    pub fn set(
+    fn set(
         &self,
         mut response: Response,
         keys: &SiteKeys,

@@ -79,6 +79,12 @@ pub async fn replay(req: Request, env: &Env, site: &str) -> Handled {
     let page = super::page(&req)?;
     let taken: Value = crate::store::call(env, site, &Command::DeadLetters { page }).await?;
     let letters = taken["letters"].as_array().cloned().unwrap_or_default();
+    // A letter filed as too large stays filed: sending it again cannot work,
+    // and it must not block the page behind it.
+    let letters: Vec<Value> = letters
+        .into_iter()
+        .filter(|l| l["message"].to_string().len() <= crate::forward::MAX_MESSAGE_BYTES)
+        .collect();
     let messages: Vec<String> = letters.iter().map(|l| l["message"].to_string()).collect();
     crate::forward::send(env, &messages).await?;
     let seqs = letters.iter().filter_map(|l| l["seq"].as_i64()).collect();

@@ -58,21 +58,27 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         browser_key,
     });
     let appended: Appended = crate::store::call(env, &site, &append).await?;
-    let wire = match append {
+    let mut wire = match append {
         Command::Append(batch) => batch.events,
         _ => Vec::new(),
     };
+    // Events for a browser this request did not prove are not forwarded.
+    wire.retain(|e| {
+        !appended
+            .unproven
+            .iter()
+            .any(|id| e["messageId"] == id.as_str())
+    });
     // Queued for the site's destinations before the acknowledgement: a failure
     // here is a 500, the agent sends the batch again, and the consumer skips
     // deliveries already made.
     crate::forward::enqueue(env, &site, &wire).await?;
-    let browser = wire
-        .last()
-        .and_then(|e| e["anonymousId"].as_str())
-        .unwrap_or_default();
     let body = json!({"accepted": appended.accepted, "duplicates": appended.duplicates});
     let mut response = json_response(202, &body)?;
-    if let Some(cookie) = &cookie {
+    // The cookie is minted only for a browser that proved itself with its
+    // key: an anonymous id alone (anyone can send events naming one) never
+    // earns a cookie that could later link someone into that person.
+    if let (Some(cookie), Some(browser)) = (&cookie, &appended.verified_browser) {
         response = cookie.keep(response, &keys, &site, browser)?;
     }
     Ok(cors::apply(response, &verdict)?)

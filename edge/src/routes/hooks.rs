@@ -16,7 +16,6 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     if !is_site_key(channel) {
         return Err(refuse(404, "not_found", "expected /v1/hooks/{channel}"));
     }
-    limits::check(env, Bucket::Hooks, &format!("{site}:{channel}")).await?;
     let headers = req.headers();
     let (Some(id), Some(timestamp), Some(signature)) = (
         headers.get("webhook-id")?,
@@ -41,6 +40,9 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     let now = (worker::Date::now().as_millis() / 1000) as i64;
     tokens::verify_webhook(&keys.webhook, &id, &timestamp, &body, &signature, now)
         .map_err(|reason| refuse(401, "bad_signature", reason))?;
+    // Counted after the signature: unsigned floods cannot use up the budget
+    // of the site's real webhooks.
+    limits::check(env, Bucket::Hooks, &format!("{site}:{channel}")).await?;
     let event = parse_json(&body)?;
     let command = Command::Hook {
         id,

@@ -47,10 +47,11 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
     let cookie = BrowserCookie::of(&req, env, &keys, &site)?;
     if !body["reset"].is_null() {
         // The visitor signed out (`nudge.reset()`): the browser starts over
-        // as a new anonymous visitor, cookie included.
+        // as a new anonymous visitor. The cookie is cleared; the new id earns
+        // its own with its first events that carry its key.
         let response = json_response(200, &json!({"reset": true}))?;
         let response = match &cookie {
-            Some(cookie) => cookie.set(response, &keys, &site, &anonymous_id)?,
+            Some(cookie) => cookie.clear(response)?,
             None => response,
         };
         return Ok(cors::apply(response, &verdict)?);

@@ -16,23 +16,46 @@ impl Db<'_> {
     /// Stores a validated batch: each new event once, with its facts.
     pub fn append(&self, batch: &Append) -> StoreResult<Appended> {
         let (mut accepted, mut duplicates) = (0u32, 0u32);
-        if let Some(known) = &batch.cookie_browser {
-            let mut browsers: Vec<&str> = batch
+        // The browser this request proves it speaks for: its key, registered
+        // now if it is the first one, and only for a browser the batch names.
+        let mut verified_browser = None;
+        if let Some(key) = &batch.browser_key {
+            let in_batch = batch
                 .events
                 .iter()
-                .filter_map(|e| e["anonymousId"].as_str())
-                .collect();
-            browsers.dedup();
-            for fresh in browsers {
-                self.link_cookie(known, fresh)?;
+                .any(|e| e["anonymousId"] == key.anonymous_id.as_str());
+            if in_batch && self.register_key(key)? {
+                verified_browser = Some(key.anonymous_id.clone());
             }
         }
+        // A signed cookie links only that proven browser, never another id
+        // the batch happens to carry (that could pull someone else in).
+        if let (Some(known), Some(fresh)) = (&batch.cookie_browser, &verified_browser) {
+            self.link_cookie(known, fresh)?;
+        }
+        let mut unproven = Vec::new();
+        let mut proven_browsers: Vec<(&str, bool)> = Vec::new();
         for event in &batch.events {
             let (Some(anonymous_id), Some(id)) =
                 (event["anonymousId"].as_str(), event["messageId"].as_str())
             else {
                 continue;
             };
+            let proven = match proven_browsers.iter().find(|(b, _)| *b == anonymous_id) {
+                Some((_, proven)) => *proven,
+                None => {
+                    let proven = verified_browser.as_deref() == Some(anonymous_id)
+                        || !self.sql.exists(
+                            "SELECT 1 FROM browser_keys WHERE anonymous_id = ?",
+                            params![anonymous_id],
+                        )?;
+                    proven_browsers.push((anonymous_id, proven));
+                    proven
+                }
+            };
+            if !proven {
+                unproven.push(id.to_owned());
+            }
             let stored = self.sql.execute(
                 "INSERT OR IGNORE INTO events (id, received_at, body) VALUES (?, ?, ?)",
                 params![id, self.now, event.to_string()],
@@ -42,22 +65,16 @@ impl Db<'_> {
                 continue;
             }
             accepted += 1;
-            let person = self.person_for_browser(anonymous_id)?;
-            self.apply_facts(&person, anonymous_id, event)?;
-        }
-        // Only for a browser the batch speaks for.
-        if let Some(key) = &batch.browser_key {
-            let in_batch = batch
-                .events
-                .iter()
-                .any(|e| e["anonymousId"] == key.anonymous_id.as_str());
-            if in_batch {
-                self.register_key(key)?;
+            if proven {
+                let person = self.person_for_browser(anonymous_id)?;
+                self.apply_facts(&person, anonymous_id, event)?;
             }
         }
         Ok(Appended {
             accepted,
             duplicates,
+            verified_browser,
+            unproven,
         })
     }
 
@@ -130,6 +147,11 @@ impl Db<'_> {
     pub fn hook(&self, id: &str, channel: &str, event: &Value) -> StoreResult<Value> {
         let (email, phone) = (event["email"].as_str(), event["phone"].as_str());
         let who = if let Some(user) = event["user_id"].as_str() {
+            if nudge_core::event::check_identifier(user).is_err() {
+                return Err(StoreError::Invalid(format!(
+                    "user_id {user:?} is not a real identifier"
+                )));
+            }
             Some(("user", user.to_owned()))
         } else if let Some(hash) = email.and_then(crate::tokens::email_hash) {
             Some(("email", hash))

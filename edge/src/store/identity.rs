@@ -17,41 +17,62 @@ use super::sql::{params, SqlExt};
 const MAX_IMPRESSIONS: usize = 20;
 
 impl Db<'_> {
-    /// Links a browser to a proven identity.
+    /// Links a browser to a proven identity. The browser must prove it is
+    /// itself (its key), or anyone knowing its anonymous id could attach it
+    /// to their own account and read it. Every refusal is decided before the
+    /// first write: a refused call changes nothing.
     pub fn identify(&self, command: &Identify) -> StoreResult<Identified> {
-        if let Some(nonce) = &command.nonce {
-            let fresh = self.sql.execute(
-                "INSERT OR IGNORE INTO used_nonces (nonce, at) VALUES (?, ?)",
-                params![nonce.as_str(), self.now],
-            )?;
-            if fresh == 0 {
-                return Err(StoreError::TokenUsed("this link was already used".into()));
-            }
-        }
         let anonymous_id = command.anonymous_id.as_str();
-        if let Some(key) = command
+        let key = command
             .browser_key
             .as_ref()
             .filter(|k| k.anonymous_id == anonymous_id)
-        {
-            self.register_key(key)?;
+            .ok_or_else(|| StoreError::BrowserKey("identify needs this browser's key".into()))?;
+        if !self.key_would_match(key)? {
+            return Err(StoreError::BrowserKey(
+                "that is not this browser's key".into(),
+            ));
         }
-        let browser = self.person_for_browser(anonymous_id)?;
+        if let Some(nonce) = &command.nonce {
+            if self.sql.exists(
+                "SELECT 1 FROM used_nonces WHERE nonce = ?",
+                params![nonce.as_str()],
+            )? {
+                return Err(StoreError::TokenUsed("this link was already used".into()));
+            }
+        }
         let (kind, value) = match &command.proven {
             Proven::UserId(user) => ("user", user.as_str()),
             Proven::EmailHash(hash) => ("email", hash.as_str()),
             Proven::PhoneHash(hash) => ("phone", hash.as_str()),
         };
+        if let Some(browser) = self.person_of("anon", anonymous_id)? {
+            match self.person_of(kind, value)? {
+                None if kind == "user"
+                    && self
+                        .user_id_of(&browser)?
+                        .is_some_and(|other| other != value) =>
+                {
+                    return Err(StoreError::UserConflict(
+                        "this browser belongs to another user id".into(),
+                    ));
+                }
+                Some(target) if target != browser => self.refuse_two_user_ids(&browser, &target)?,
+                _ => {}
+            }
+        }
+        // Decided: now the writes.
+        self.register_key(key)?;
+        if let Some(nonce) = &command.nonce {
+            self.sql.execute(
+                "INSERT INTO used_nonces (nonce, at) VALUES (?, ?)",
+                params![nonce.as_str(), self.now],
+            )?;
+        }
+        let browser = self.person_for_browser(anonymous_id)?;
         let (person, merged) = match self.person_of(kind, value)? {
             None => {
                 if kind == "user" {
-                    if let Some(other) = self.user_id_of(&browser)? {
-                        if other != value {
-                            return Err(StoreError::UserConflict(
-                                "this browser belongs to another user id".into(),
-                            ));
-                        }
-                    }
                     self.sql.execute(
                         "UPDATE persons SET user_id = ? WHERE id = ?",
                         params![value, browser.as_str()],
@@ -62,7 +83,6 @@ impl Db<'_> {
             }
             Some(target) if target == browser => (target, false),
             Some(target) => {
-                self.refuse_two_user_ids(&browser, &target)?;
                 self.merge(&browser, &target, &command.proof)?;
                 (target, true)
             }
@@ -164,11 +184,16 @@ impl Db<'_> {
         )?;
         self.sql
             .execute("DELETE FROM coupons WHERE person_id = ?", params![from])?;
-        // Contact details: `into`'s stay; `from`'s fill only what `into` lacks.
-        self.sql.execute(
+        // Contact details: `into`'s stay; `from`'s are copied only if `into`
+        // has none (and an undo removes the copy again). An unsubscribe stays.
+        let contacts_copied = self.sql.execute(
             "INSERT OR IGNORE INTO contacts (person_id, email, phone, at, email_verified, phone_verified)
              SELECT ?, email, phone, at, email_verified, phone_verified FROM contacts WHERE person_id = ?",
             params![into, from],
+        )? > 0;
+        self.sql.execute(
+            "UPDATE persons SET unsubscribed = max(unsubscribed, (SELECT unsubscribed FROM persons WHERE id = ?)) WHERE id = ?",
+            params![from, into],
         )?;
         let campaigns = self.sql.query(
             "SELECT campaign_id, impressions, total, dismissed_at, converted_at FROM campaigns WHERE person_id = ?",
@@ -202,6 +227,7 @@ impl Db<'_> {
         self.sql
             .execute("DELETE FROM campaigns WHERE person_id = ?", params![from])?;
         let moved = json!({"identifiers": moved_identifiers, "facts": fact, "gave_user_id": gave_user_id,
+            "contacts_copied": contacts_copied,
             "coupons": moved_coupons, "campaigns": campaigns});
         self.sql.execute(
             "INSERT INTO merges (at, from_person, into_person, proof, moved) VALUES (?, ?, ?, ?, ?)",
@@ -314,6 +340,15 @@ impl Db<'_> {
             "UPDATE persons SET merged_into = NULL, orders = ?, total_spent = ?, user_id = ? WHERE id = ?",
             params![orders, spent, facts["user_id"].as_str(), from],
         )?;
+        if moved["contacts_copied"] == true {
+            // The copy goes unless `into` changed it since (then it is theirs).
+            self.sql.execute(
+                "DELETE FROM contacts WHERE person_id = ?1 AND
+                 email IS (SELECT email FROM contacts WHERE person_id = ?2) AND
+                 phone IS (SELECT phone FROM contacts WHERE person_id = ?2)",
+                params![into, from],
+            )?;
+        }
         for coupon in moved["coupons"].as_array().into_iter().flatten() {
             self.sql.execute(
                 "UPDATE coupons SET person_id = ? WHERE person_id = ? AND code = ?",

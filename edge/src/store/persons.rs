@@ -104,12 +104,26 @@ impl Db<'_> {
 
     /// Registers a browser's key, the first time one is presented for it:
     /// the first writer wins, so nobody can replace a browser's key later.
-    pub fn register_key(&self, key: &super::protocol::BrowserKey) -> StoreResult<()> {
+    /// True if the key presented is the one the store holds for that browser.
+    pub fn register_key(&self, key: &super::protocol::BrowserKey) -> StoreResult<bool> {
         self.sql.execute(
             "INSERT OR IGNORE INTO browser_keys (anonymous_id, key_hash, at) VALUES (?, ?, ?)",
             params![key.anonymous_id.as_str(), key.key_hash.as_str(), self.now],
         )?;
-        Ok(())
+        let held = self.sql.text(
+            "SELECT key_hash FROM browser_keys WHERE anonymous_id = ?",
+            params![key.anonymous_id.as_str()],
+        )?;
+        Ok(held.as_deref() == Some(key.key_hash.as_str()))
+    }
+
+    /// Whether `key` is the browser's key, or would become it (none held yet).
+    pub fn key_would_match(&self, key: &super::protocol::BrowserKey) -> StoreResult<bool> {
+        let held = self.sql.text(
+            "SELECT key_hash FROM browser_keys WHERE anonymous_id = ?",
+            params![key.anonymous_id.as_str()],
+        )?;
+        Ok(held.is_none_or(|h| h == key.key_hash))
     }
 
     /// The person's facts, for the browser that shows its key.

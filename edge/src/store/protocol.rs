@@ -110,6 +110,13 @@ pub struct BrowserKey {
 pub struct Appended {
     pub accepted: u32,
     pub duplicates: u32,
+    /// The anonymous id whose key this request presented and the store holds
+    /// for it: the only browser this request proves it speaks for.
+    pub verified_browser: Option<String>,
+    /// Events (by `messageId`) naming a browser that has a key this request
+    /// did not present: kept in the log, but their facts are not applied and
+    /// they are not forwarded (nobody can text or credit someone else).
+    pub unproven: Vec<String>,
 }
 
 /// An identity the Worker verified, and how.

@@ -27,26 +27,69 @@ fn event(id: &str, anon: &str, name: &str, props: Value) -> Value {
            "timestamp": "2026-09-01T00:00:00.000Z", "properties": props})
 }
 
+/// Appends as the agent does: with the key of the batch's (last) browser,
+/// `h-<anonymous id>` by this file's convention.
 fn append(db: &Db<'_>, events: Vec<Value>, cookie: Option<&str>) -> Appended {
+    let browser_key = events
+        .last()
+        .and_then(|e| e["anonymousId"].as_str())
+        .map(|id| BrowserKey {
+            anonymous_id: id.into(),
+            key_hash: format!("h-{id}"),
+        });
     db.append(&Append {
         events,
         cookie_browser: cookie.map(str::to_owned),
         client: "c".into(),
-        browser_key: None,
+        browser_key,
     })
     .unwrap()
 }
 
-fn identify_user(db: &Db<'_>, anon: &str, user: &str) -> StoreResult<Identified> {
+fn identify_as(
+    db: &Db<'_>,
+    anon: &str,
+    proven: Proven,
+    key: &str,
+    nonce: Option<&str>,
+) -> StoreResult<Identified> {
     db.identify(&Identify {
         anonymous_id: anon.into(),
-        proven: Proven::UserId(user.into()),
+        proven,
         proof: "user_token".into(),
-        nonce: None,
+        nonce: nonce.map(str::to_owned),
         email: None,
         phone: None,
-        browser_key: None,
+        browser_key: Some(BrowserKey {
+            anonymous_id: anon.into(),
+            key_hash: key.into(),
+        }),
     })
+}
+
+/// As the agent does: with the browser's key (`h-<anonymous id>`).
+fn identify_user(db: &Db<'_>, anon: &str, user: &str) -> StoreResult<Identified> {
+    identify_as(
+        db,
+        anon,
+        Proven::UserId(user.into()),
+        &format!("h-{anon}"),
+        None,
+    )
+}
+
+/// A browser "victim" with one order, sent with its own key.
+fn victim_orders(db: &Db<'_>) {
+    append(
+        db,
+        vec![event(
+            "e1",
+            "victim",
+            "Order Completed",
+            json!({"total": 10}),
+        )],
+        None,
+    );
 }
 
 fn orders(db: &Db<'_>, anon: &str) -> i64 {
@@ -140,6 +183,171 @@ fn a_signed_cookie_links_as_a_logged_undoable_merge() {
 }
 
 #[test]
+fn a_cookie_links_only_the_browser_that_proved_itself() {
+    let sql = store();
+    let db = db(&sql, T0);
+    victim_orders(&db);
+    append(&db, vec![event("e2", "attacker", "Page", json!({}))], None);
+    // The attacker holds a valid cookie for its own id and slips the victim's
+    // id into the batch, presenting its own key: the victim is not pulled in.
+    let batch = Append {
+        events: vec![
+            event("e3", "victim", "Page", json!({})),
+            event("e4", "attacker", "Page", json!({})),
+        ],
+        cookie_browser: Some("attacker".into()),
+        client: "c".into(),
+        browser_key: Some(BrowserKey {
+            anonymous_id: "attacker".into(),
+            key_hash: "h-attacker".into(),
+        }),
+    };
+    let appended = db.append(&batch).unwrap();
+    assert_eq!(appended.verified_browser.as_deref(), Some("attacker"));
+    assert_eq!(orders(&db, "attacker"), 0);
+    // Presenting the victim's id with a key that is not the victim's proves nothing.
+    let forged = Append {
+        events: vec![event("e5", "victim", "Page", json!({}))],
+        cookie_browser: Some("attacker".into()),
+        client: "c".into(),
+        browser_key: Some(BrowserKey {
+            anonymous_id: "victim".into(),
+            key_hash: "h-guess".into(),
+        }),
+    };
+    assert_eq!(db.append(&forged).unwrap().verified_browser, None);
+    assert_eq!(orders(&db, "attacker"), 0);
+    assert_eq!(
+        sql.int("SELECT count(*) FROM merges", &[]).unwrap(),
+        Some(0)
+    );
+}
+
+#[test]
+fn identify_needs_the_browser_key_and_a_refusal_changes_nothing() {
+    let sql = store();
+    let db = db(&sql, T0);
+    victim_orders(&db);
+    let tables = |sql: &TestSql| {
+        [
+            "persons",
+            "identifiers",
+            "used_nonces",
+            "browser_keys",
+            "merges",
+        ]
+        .map(|t| sql.int(&format!("SELECT count(*) FROM {t}"), &[]).unwrap())
+    };
+    let before = tables(&sql);
+    // The attacker's own (valid) token, on the victim's browser, without its key.
+    let attack = identify_as(
+        &db,
+        "victim",
+        Proven::UserId("attacker".into()),
+        "h-guess",
+        Some("nonce-1"),
+    );
+    assert!(matches!(attack, Err(StoreError::BrowserKey(_))));
+    let mut no_key = Identify {
+        anonymous_id: "victim".into(),
+        proven: Proven::EmailHash("attacker-email".into()),
+        proof: "click_token".into(),
+        nonce: Some("nonce-2".into()),
+        email: None,
+        phone: None,
+        browser_key: None,
+    };
+    assert!(matches!(
+        db.identify(&no_key),
+        Err(StoreError::BrowserKey(_))
+    ));
+    // A key for another browser does not count either.
+    no_key.browser_key = Some(BrowserKey {
+        anonymous_id: "attacker".into(),
+        key_hash: "h-attacker".into(),
+    });
+    assert!(matches!(
+        db.identify(&no_key),
+        Err(StoreError::BrowserKey(_))
+    ));
+    assert_eq!(tables(&sql), before, "nothing written, no nonce burned");
+    // A conflict is refused before the nonce is used or the key registered.
+    identify_user(&db, "a1", "alice").unwrap();
+    identify_user(&db, "b1", "bob").unwrap();
+    let before = tables(&sql);
+    let conflict = identify_as(
+        &db,
+        "a1",
+        Proven::UserId("bob".into()),
+        "h-a1",
+        Some("nonce-3"),
+    );
+    assert!(matches!(conflict, Err(StoreError::UserConflict(_))));
+    assert_eq!(tables(&sql), before);
+    // The link still works once, then the nonce is spent.
+    identify_as(
+        &db,
+        "new",
+        Proven::UserId("alice".into()),
+        "h-new",
+        Some("nonce-4"),
+    )
+    .unwrap();
+    let again = identify_as(
+        &db,
+        "new",
+        Proven::UserId("alice".into()),
+        "h-new",
+        Some("nonce-4"),
+    );
+    assert!(matches!(again, Err(StoreError::TokenUsed(_))));
+}
+
+#[test]
+fn events_for_someone_else_browser_are_kept_but_change_nothing() {
+    let sql = store();
+    let db = db(&sql, T0);
+    victim_orders(&db);
+    // The attacker names the victim's browser, with its own key or none.
+    for key in [Some("h-attacker"), None] {
+        let forged = Append {
+            events: vec![event(
+                &format!("x-{key:?}"),
+                "victim",
+                "Order Completed",
+                json!({"total": 1000}),
+            )],
+            cookie_browser: None,
+            client: "c".into(),
+            browser_key: key.map(|k| BrowserKey {
+                anonymous_id: "attacker".into(),
+                key_hash: k.into(),
+            }),
+        };
+        let appended = db.append(&forged).unwrap();
+        assert_eq!(appended.accepted, 1, "kept in the log");
+        assert_eq!(
+            appended.unproven,
+            [format!("x-{key:?}")],
+            "not applied, not forwarded"
+        );
+    }
+    assert_eq!(orders(&db, "victim"), 1);
+    // The victim's own browser, with its key, still counts.
+    append(
+        &db,
+        vec![event(
+            "e2",
+            "victim",
+            "Order Completed",
+            json!({"total": 5}),
+        )],
+        None,
+    );
+    assert_eq!(orders(&db, "victim"), 2);
+}
+
+#[test]
 fn two_user_ids_are_never_merged() {
     let sql = store();
     let db = db(&sql, T0);
@@ -182,13 +390,31 @@ fn a_user_token_merges_devices_and_undo_gives_everything_back() {
         )],
         None,
     );
+    let tablet_person = db.person_of("anon", "tablet").unwrap().unwrap();
+    db.remember_contact(
+        &tablet_person,
+        Some("t@example.com"),
+        None,
+        Source::Unverified,
+    )
+    .unwrap();
     let tablet = identify_user(&db, "tablet", "u1").unwrap();
     assert!(tablet.merged);
+    let merged_person = db.person_of("anon", "phone").unwrap().unwrap();
+    assert_eq!(
+        db.contact(&merged_person).unwrap().email.as_deref(),
+        Some("t@example.com")
+    );
     assert_eq!(orders(&db, "phone"), 2);
     let seq = db.merges(None, &Page::default()).unwrap()["merges"][0]["seq"]
         .as_i64()
         .unwrap();
     db.undo_merge(seq, "wrong").unwrap();
+    assert_eq!(
+        db.contact(&merged_person).unwrap().email,
+        None,
+        "the copied contact goes back"
+    );
     assert_eq!(orders(&db, "phone"), 1);
     assert_eq!(orders(&db, "tablet"), 1);
     assert_eq!(

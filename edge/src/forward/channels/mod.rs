@@ -66,11 +66,8 @@ pub fn shape(
     secret: &str,
     now_ms: i64,
 ) -> Result<Shaped, String> {
-    let mut contact = contact.clone();
-    if contact.user_id.is_none() {
-        contact.user_id = event["userId"].as_str().map(str::to_owned);
-    }
-    let contact = &contact;
+    // The user id too comes from the record only: an event's own `userId`
+    // is whatever its sender wrote.
     match destination["kind"].as_str().unwrap_or_default() {
         "webhook" => webhook::webhook(destination, event, secret, now_ms),
         "klaviyo" => Ok(klaviyo::klaviyo(destination, event, contact, secret)),
