@@ -6,7 +6,7 @@
 //   cargo xtask bench        (needs `wrk`, installed by the command)
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { startEdge } from "../tests/support/edge.mjs";
+import { FORWARD_SECRET, startEdge } from "../tests/support/edge.mjs";
 import { startSink } from "../tests/support/sink.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
@@ -48,7 +48,7 @@ async function measure(edge, path) {
 async function forwardingDelay(edge, runs = 15) {
   const arrivals = new Map();
   const sink = await startSink((id) => { arrivals.set(id, performance.now()); return 200; });
-  const destinations = { destinations: [{ id: "bench", kind: "webhook", url: `${sink.url}/bench`, events: ["*"], consent: "none", secret: "DEST_FORWARD" }] };
+  const destinations = { destinations: [{ id: "bench", kind: "webhook", url: `${sink.url}/bench`, events: ["*"], consent: "none", credential: FORWARD_SECRET }] };
   await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify(destinations) });
   const delays = [];
   for (let i = 0; i < runs; i++) {

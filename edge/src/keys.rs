@@ -8,9 +8,9 @@
 //! owner (it needs the master key in the environment). Rotating every site is
 //! changing the master key; ARCHITECTURE.md has the trade-off.
 //!
-//! Destinations sign and authenticate with secrets the *site owner* names;
-//! they may only name Worker secrets reserved for them (`DEST_` prefix), never
-//! the master key (see `forward::destinations`).
+//! Destinations authenticate with credentials the site owner sends once; the
+//! edge keeps them sealed under the site's `credentials` key
+//! (`forward::credentials`), so no site can use another's.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -19,8 +19,6 @@ use sha2::Sha256;
 
 /// The Worker secret every per-site key is derived from.
 pub const MASTER_SECRET: &str = "NUDGE_MASTER_KEY";
-/// Worker secrets destinations may name start with this.
-pub const DESTINATION_SECRET_PREFIX: &str = "DEST_";
 
 /// One site's keys.
 pub struct SiteKeys {
@@ -31,6 +29,8 @@ pub struct SiteKeys {
     pub webhook: String,
     /// `Authorization: Bearer <admin>` on the site's admin endpoints.
     pub admin: String,
+    /// Seals the site's destination credentials at rest (`forward::credentials`).
+    pub credentials: [u8; 32],
 }
 
 fn derive(master: &[u8], purpose: &str, site: &str) -> Option<[u8; 32]> {
@@ -54,6 +54,7 @@ impl SiteKeys {
                 STANDARD.encode(derive(master, "webhook", site)?)
             ),
             admin: URL_SAFE_NO_PAD.encode(derive(master, "admin", site)?),
+            credentials: derive(master, "credentials", site)?,
         })
     }
 

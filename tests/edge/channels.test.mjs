@@ -8,21 +8,21 @@ import { asAgent, identifyAs, startEdge } from "../support/edge.mjs";
 import { startSink, until } from "../support/sink.mjs";
 import { userToken2, webhook } from "../support/tokens.mjs";
 
-const SECRETS = { DEST_KLAVIYO_KEY: "pk_test_klaviyo", DEST_DRIP_TOKEN: "drip-token", DEST_TWILIO_TOKEN: "twilio-auth", DEST_META_TOKEN: "EAAB-meta" };
+const SECRETS = { KLAVIYO: "pk_test_klaviyo", DRIP: "drip-token", TWILIO: "twilio-auth", META: "EAAB-meta" };
 const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
 let edge, sink;
 before(async () => {
   // Klaviyo's first answer to the order is a rate limit: it is retried, and lands once.
   sink = await startSink((id, attempt, path) => (path.startsWith("/klaviyo") && id === "ch-order" && attempt === 1 ? 429 : 200));
-  edge = await startEdge({ vars: SECRETS });
+  edge = await startEdge();
   const put = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
-    { id: "klaviyo", kind: "klaviyo", url: `${sink.url}/klaviyo`, events: ["*"], consent: "marketing", secret: "DEST_KLAVIYO_KEY" },
+    { id: "klaviyo", kind: "klaviyo", url: `${sink.url}/klaviyo`, events: ["*"], consent: "marketing", credential: SECRETS.KLAVIYO },
     { id: "drip", kind: "drip", url: `${sink.url}/drip`, account: "9876", events: ["identify", "Signed Up", "Order Completed"],
-      consent: "marketing", secret: "DEST_DRIP_TOKEN", map: { "Signed Up": "Joined the newsletter" } },
+      consent: "marketing", credential: SECRETS.DRIP, map: { "Signed Up": "Joined the newsletter" } },
     { id: "sms", kind: "twilio", url: `${sink.url}/twilio`, account: TWILIO_SID, from: "+15550001111", events: ["Order Completed"],
-      messages: { "Order Completed": "Thanks! Order {{properties.order_id}} is confirmed." }, consent: "marketing", secret: "DEST_TWILIO_TOKEN" },
+      messages: { "Order Completed": "Thanks! Order {{properties.order_id}} is confirmed." }, consent: "marketing", credential: SECRETS.TWILIO },
     { id: "meta", kind: "meta", url: `${sink.url}/meta`, pixel: "1234", events: ["Product Viewed", "Order Completed"],
-      consent: "marketing", secret: "DEST_META_TOKEN" },
+      consent: "marketing", credential: SECRETS.META },
   ] }) });
   assert.equal(put.status, 200, await put.text());
 });
@@ -42,8 +42,8 @@ const to = (prefix) => sink.requests.filter((r) => r.path.startsWith(prefix));
 
 test("channel-specific fields are validated", async () => {
   const bad = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
-    { id: "sms", kind: "twilio", account: "AC1", from: "555", events: ["*"], consent: "marketing", secret: "DEST_TWILIO_TOKEN" },
-    { id: "meta", kind: "meta", events: ["*"], consent: "marketing", secret: "DEST_META_TOKEN" },
+    { id: "sms", kind: "twilio", account: "AC1", from: "555", events: ["*"], consent: "marketing", credential: SECRETS.TWILIO },
+    { id: "meta", kind: "meta", events: ["*"], consent: "marketing", credential: SECRETS.META },
   ] }) });
   assert.equal(bad.status, 400);
   assert.deepEqual((await bad.json()).problems.map((p) => p.path), [

@@ -66,7 +66,7 @@ test("deploy --dry-run: the built Worker with every binding it uses", async (t) 
   // Safe defaults ship; local-only switches are never on in a deployment.
   binding("GEO_OVERRIDE", '"deny"', "Environment Variable");
   binding("ALLOW_LOCAL_DESTINATIONS", '"deny"', "Environment Variable");
-  assert.doesNotMatch(output, /NUDGE_MASTER_KEY|DEST_/, "secrets are never vars in wrangler.toml");
+  assert.doesNotMatch(output, /NUDGE_MASTER_KEY/, "the master key is never a var in wrangler.toml");
   assert.match(output, /Read \d+ files from the assets directory/);
   assert.match(output, /Total Upload: [\d.]+ KiB/);
 

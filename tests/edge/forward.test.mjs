@@ -3,7 +3,7 @@
 // letters, which can be inspected and replayed; consent decides who gets what.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge } from "../support/edge.mjs";
+import { FORWARD_SECRET, startEdge } from "../support/edge.mjs";
 import { startSink, until } from "../support/sink.mjs";
 
 let edge, sink;
@@ -21,8 +21,8 @@ before(async () => {
 after(async () => { await edge?.stop(); await sink?.close(); });
 
 const destinations = (url) => ({ destinations: [
-  { id: "crm", kind: "webhook", url: `${url}/crm`, events: ["*"], consent: "analytics", secret: "DEST_FORWARD" },
-  { id: "ads", kind: "webhook", url: `${url}/ads`, events: ["Order Completed"], consent: "marketing", secret: "DEST_FORWARD" },
+  { id: "crm", kind: "webhook", url: `${url}/crm`, events: ["*"], consent: "analytics", credential: FORWARD_SECRET },
+  { id: "ads", kind: "webhook", url: `${url}/ads`, events: ["Order Completed"], consent: "marketing", credential: FORWARD_SECRET },
 ] });
 
 const event = (id, name, consent = { analytics: true, marketing: false }) => ({
@@ -32,7 +32,7 @@ const event = (id, name, consent = { analytics: true, marketing: false }) => ({
 
 const ids = (path) => (sink.delivered[path] || []).map((e) => e.messageId).sort();
 
-test("destinations are validated; secrets are named, never stored", async () => {
+test("destinations are validated; credentials are sealed, never named or echoed", async () => {
   const bad = await edge.admin("/v1/admin/sites/demo/destinations", {
     method: "PUT",
     body: JSON.stringify({ destinations: [
@@ -41,9 +41,10 @@ test("destinations are validated; secrets are named, never stored", async () => 
   });
   assert.equal(bad.status, 400);
   const paths = (await bad.json()).problems.map((p) => p.path);
-  assert.deepEqual(paths, ["destinations[0].kind", "destinations[0].events", "destinations[0].consent", "destinations[0].secret", "destinations[0].url"]);
+  assert.deepEqual(paths, ["destinations[0].kind", "destinations[0].events", "destinations[0].consent", "destinations[0].secret", "destinations[0].credential", "destinations[0].url"]);
   const ok = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify(destinations(sink.url)) });
   assert.equal(ok.status, 200);
+  assert.ok(!(await ok.text()).includes(FORWARD_SECRET), "the answer never echoes a credential");
 });
 
 test("each accepted event reaches each destination exactly once despite 500s, 429s and timeouts", async () => {

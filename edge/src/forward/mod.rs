@@ -1,7 +1,7 @@
 //! Forwarding collected events to a site's offsite destinations through a
 //! Queue, with retries and without loss.
 //!
-//! - `destinations`: the site's list (validated; secrets are named, never included).
+//! - `destinations`: the site's list (validated; credentials sealed, `credentials`).
 //! - `channels`: what each destination's API expects (pure).
 //! - `/v1/events` enqueues one message per (event, matching destination) after
 //!   the batch is stored, whether or not the event was new: a retried batch is
@@ -18,6 +18,7 @@
 //! idempotency key, for every channel but SMS; at most once for SMS.
 
 pub mod channels;
+pub mod credentials;
 pub mod destinations;
 
 use std::time::Duration;
@@ -123,26 +124,23 @@ enum Attempt {
 /// One attempt to deliver `event` to `destination`.
 async fn deliver(
     env: &Env,
+    site: &str,
     destination: &Value,
     event: &Value,
     contact: &Contact,
 ) -> Result<Attempt> {
-    // Checked again at send time: a document stored before these rules
-    // existed must not leak a key or reach a plain-http host either.
-    let secret_name = destination["secret"].as_str().unwrap_or_default();
-    if !secret_name.starts_with(crate::keys::DESTINATION_SECRET_PREFIX) {
-        return Ok(Attempt::Refused(format!(
-            "secret {secret_name} is not a destination secret ({}…)",
-            crate::keys::DESTINATION_SECRET_PREFIX
-        )));
-    }
-    let Ok(secret) = env.secret(secret_name) else {
-        return Ok(Attempt::Refused(format!(
-            "Worker secret {secret_name} is missing"
-        )));
+    // Only a credential sealed for this site and destination opens: a
+    // document stored before sealing, or a blob copied from elsewhere, is refused.
+    let Some(keys) = crate::keys::SiteKeys::of(env, site) else {
+        return Ok(Attempt::Retry("NUDGE_MASTER_KEY is not set".into()));
+    };
+    let Some(secret) = destinations::credential_of(destination, &keys.credentials, site) else {
+        return Ok(Attempt::Refused(
+            "the destination's credential is missing or was not sealed for it; PUT the destinations again".into(),
+        ));
     };
     let now_ms = worker::Date::now().as_millis() as i64;
-    let outgoing = match channels::shape(destination, event, contact, &secret.to_string(), now_ms) {
+    let outgoing = match channels::shape(destination, event, contact, &secret, now_ms) {
         Ok(Shaped::Send(outgoing)) => outgoing,
         Ok(Shaped::NotApplicable(why)) => return Ok(Attempt::NotApplicable(why)),
         Err(problem) => return Ok(Attempt::Refused(problem)),
@@ -274,7 +272,7 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
         destination: destination_id.clone(),
         event_id: event_id.clone(),
     };
-    match deliver(env, destination, event, &contact).await? {
+    match deliver(env, &site, destination, event, &contact).await? {
         Attempt::Delivered => {
             store(env, &site, &done).await?;
             message.ack();
