@@ -103,6 +103,26 @@ test("phone numbers inside events or typed into a popup are never texted", async
   assert.equal((await readProfile(edge.url, "relay-3")).orders, orders);
 });
 
+test("only the shop's backend can vouch for a number; the email tool's secret cannot", async () => {
+  const before = sink.requests.length;
+  await post([{ type: "identify", messageId: `sec-${++seq}`, anonymousId: "vouch-1", timestamp: at(), traits: { email: "v1@example.com" } }]);
+  assert.equal((await identifyAs(edge.url, "vouch-1", { userToken: userToken("vouch-user") })).status, 200);
+  const vouch = { type: "identify", user_id: "vouch-user", phone: "+15551114444" };
+  // Signed with the webhook secret the email/SMS tool holds: refused, nothing verified.
+  await refusal(await webhook(`${edge.url}/v1/hooks/email?site=demo`, vouch), 400, "invalid_event");
+  await refusal(await webhook(`${edge.url}/v1/hooks/backend?site=demo`, vouch), 401, "bad_signature");
+  await post([track("vouch-1", "Order Completed", { total: 1, order_id: "o-v1" })]);
+  await settle();
+  assert.equal(sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio")).length, 0);
+  // Signed by the shop's backend with the site's signing key: the number is verified.
+  const backend = await webhook(`${edge.url}/v1/hooks/backend?site=demo`, vouch, { key: Buffer.from(siteKeys("demo").signing) });
+  assert.equal(backend.status, 200, await backend.text());
+  await post([track("vouch-1", "Order Completed", { total: 1, order_id: "o-v2" })]);
+  await settle();
+  const sms = sink.requests.slice(before).filter((r) => r.path.startsWith("/twilio"));
+  assert.deepEqual(sms.map((r) => new URLSearchParams(r.body).get("To")), ["+15551114444"]);
+});
+
 test("identify links only the browser that shows its key", async () => {
   await post([track("victim-i", "Order Completed", { total: 20, order_id: "vi" })], { extra: { browser: { anonymousId: "victim-i", key: browserKey("victim-i") } } });
   const mergesBefore = await merges();

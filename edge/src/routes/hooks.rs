@@ -1,7 +1,9 @@
 //! `POST /v1/hooks/{channel}?site=`: offsite events (a coupon an email gave,
-//! an unsubscribe, the shop's backend vouching for a customer's contact
-//! details), signed Standard-Webhooks style with the *site's* webhook secret:
-//! a signature made for one site is refused on every other.
+//! an unsubscribe), signed Standard-Webhooks style with the *site's* webhook
+//! secret: a signature made for one site is refused on every other. The
+//! channel `backend` is the shop's own server vouching for a customer's
+//! contact details (`identify`); it signs with the site's signing key, so an
+//! email or SMS tool holding the webhook secret cannot mark a number verified.
 
 use serde_json::json;
 use worker::{Env, Request};
@@ -10,6 +12,11 @@ use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
 use crate::http::{is_site_key, ok, parse_json, read_body, refuse, site_keys, site_param, Handled};
 use crate::store::protocol::Command;
 use crate::tokens;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+/// `/v1/hooks/backend`: the shop's backend, signed with the site's signing key.
+pub const BACKEND_CHANNEL: &str = "backend";
 
 pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     let site = site_param(&req)?;
@@ -38,7 +45,14 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     let keys = site_keys(env, &site)?;
     let body = read_body(&mut req, SMALL_BODY_BYTES).await?;
     let now = (worker::Date::now().as_millis() / 1000) as i64;
-    tokens::verify_webhook(&keys.webhook, &id, &timestamp, &body, &signature, now)
+    // The shop's own backend signs with the site's signing key (which the
+    // email/SMS tools never hold): only it may vouch for contact details.
+    let secret = if channel == BACKEND_CHANNEL {
+        format!("whsec_{}", STANDARD.encode(keys.signing.as_bytes()))
+    } else {
+        keys.webhook.clone()
+    };
+    tokens::verify_webhook(&secret, &id, &timestamp, &body, &signature, now)
         .map_err(|reason| refuse(401, "bad_signature", reason))?;
     // Counted after the signature: unsigned floods cannot use up the budget
     // of the site's real webhooks.

@@ -166,6 +166,11 @@ impl Db<'_> {
             ));
         };
         let kind_of_event = event["type"].as_str().unwrap_or_default();
+        if kind_of_event == "identify" && channel != crate::routes::hooks::BACKEND_CHANNEL {
+            return Err(StoreError::Invalid(
+                "identify is accepted only from the shop's backend (/v1/hooks/backend)".into(),
+            ));
+        }
         if !HOOK_TYPES.contains(&kind_of_event) {
             return Err(StoreError::Invalid(format!(
                 "unknown event type {kind_of_event:?} (known: {})",
@@ -225,9 +230,8 @@ impl Db<'_> {
                     self.suppress(None, contact.phone.as_deref(), channel)?;
                 }
             }
-            // The shop's backend (signed with the site's webhook secret) vouches
-            // for these contact details: the only way to a verified phone
-            // besides an SMS link.
+            // The shop's backend (channel `backend`, signed with the site's
+            // signing key) vouches for these contact details.
             "identify" => self.remember_contact(&person, email, phone, Source::Verified)?,
             // Kept in `webhooks` for audit; no profile fact follows from them yet.
             _ => {}

@@ -5,8 +5,10 @@
 //! events 90, inbound webhooks 30, used click-token nonces 45 (click tokens
 //! live at most 30 days, so a used one can never come back after its nonce
 //! is gone), claims 365, delivery records 30 (queues redeliver within hours),
-//! dead letters 30, SMS counters 2. Persons, identifiers, merges, coupons and
-//! the suppression list are kept: they are the profile and its audit trail.
+//! dead letters 30, SMS counters 2. Persons that are only an anonymous browser
+//! with nothing learned go with their events; persons with any fact,
+//! identifiers, merges, coupons and the suppression list are kept: they are
+//! the profile and its audit trail.
 
 use super::persons::Db;
 use super::protocol::StoreResult;
@@ -59,6 +61,8 @@ impl Retention {
                 *slot = i64::max(days, 1);
             }
         }
+        // A used click token must be remembered as long as one can live.
+        r.nonces = r.nonces.max(31);
         r
     }
 }
@@ -90,6 +94,30 @@ impl Db<'_> {
             "DELETE FROM sms_sends WHERE day < ?",
             params![self.now / DAY_MS - retention.sms_counters],
         )?;
-        Ok(more)
+        // Persons that are only an anonymous browser, with nothing learned
+        // about them, once their events have aged out: without this, every
+        // new anonymous id would be kept forever. Anyone with a fact, a
+        // verified identifier, a contact, a campaign history or a merge on
+        // record is kept. (Browser keys stay: a returning browser keeps its key.)
+        let empty = self.sql.query(
+            "SELECT id FROM persons p WHERE created_at < ?1
+               AND orders = 0 AND user_id IS NULL AND merged_into IS NULL AND unsubscribed = 0
+               AND NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.person_id = p.id AND i.kind != 'anon')
+               AND NOT EXISTS (SELECT 1 FROM coupons c WHERE c.person_id = p.id)
+               AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.person_id = p.id)
+               AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.id)
+               AND NOT EXISTS (SELECT 1 FROM merges m WHERE m.from_person = p.id OR m.into_person = p.id)
+             LIMIT ?2",
+            params![cutoff(retention.events), STEP_ROWS],
+        )?;
+        for person in empty.iter().filter_map(|r| r.get("id")?.as_str()) {
+            self.sql.execute(
+                "DELETE FROM identifiers WHERE person_id = ?",
+                params![person],
+            )?;
+            self.sql
+                .execute("DELETE FROM persons WHERE id = ?", params![person])?;
+        }
+        Ok(more || empty.len() as i64 >= STEP_ROWS)
     }
 }

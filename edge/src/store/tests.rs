@@ -581,6 +581,11 @@ fn retention_prunes_only_what_is_old() {
     let sql = store();
     let old = db(&sql, T0);
     append(&old, vec![event("e1", "a1", "Page", json!({}))], None);
+    append(
+        &old,
+        vec![event("e0", "buyer", "Order Completed", json!({"total": 1}))],
+        None,
+    );
     old.delivered("d", "e1").unwrap();
     let later = db(&sql, T0 + 100 * 24 * 3600 * 1000);
     append(&later, vec![event("e2", "a1", "Page", json!({}))], None);
@@ -589,6 +594,9 @@ fn retention_prunes_only_what_is_old() {
         sql.int("SELECT count(*) FROM events", &[]).unwrap(),
         Some(1)
     );
+    // The idle anonymous browser, nothing learned, went with its events; the buyer stays.
+    assert_eq!(db(&sql, T0).person_of("anon", "a1").unwrap(), None);
+    assert!(db(&sql, T0).person_of("anon", "buyer").unwrap().is_some());
     assert_eq!(
         sql.int("SELECT count(*) FROM deliveries", &[]).unwrap(),
         Some(0)
@@ -596,7 +604,7 @@ fn retention_prunes_only_what_is_old() {
     assert_eq!(
         sql.int("SELECT count(*) FROM persons", &[]).unwrap(),
         Some(1),
-        "persons are kept"
+        "persons with facts are kept"
     );
     let custom =
         Retention::from_vars(|name| (name == "RETENTION_EVENTS_DAYS").then(|| "1000".into()));
