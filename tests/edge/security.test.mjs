@@ -187,6 +187,16 @@ test("call-to-action and image URLs cannot redirect off the shop", async () => {
   }
 });
 
+test("a config that would publish customers' addresses to every browser is refused", async () => {
+  const config = { saved_groups: { vips: ["ada@example.com", "+15551234567"] },
+    campaigns: [{ id: "c", trigger: { page_view: true }, audience: { "traits.email": "bo@example.com" }, content: { layout: "banner", title: "Hi" } }] };
+  const body = await refusal(await edge.admin("/v1/admin/sites/other/config", { method: "PUT", body: JSON.stringify(config) }), 400, "invalid_config");
+  const named = body.problems.filter((p) => /every visitor's browser/.test(p.message)).map((p) => p.path);
+  assert.deepEqual(named, ["saved_groups.vips[0]", "saved_groups.vips[1]", "campaigns[0].audience.traits.email"]);
+  const served = await (await fetch(`${edge.url}/v1/config?site=other`)).text();
+  assert.ok(!served.includes("example.com"), "nothing was stored");
+});
+
 test("oversized, deep, wide and overlong bodies are refused before they cost anything, chunked or not", async () => {
   const before = await stored();
   // A body over the limit, declared or streamed in chunks (no content-length).

@@ -1,6 +1,6 @@
 //! Campaign config: served to the agent, written by the shop's admin.
 
-use nudge_core::{Config, Value as CoreValue};
+use nudge_core::{Config, Diagnostic, Value as CoreValue};
 use serde_json::{json, Value};
 
 use worker::{Env, Headers, Request, Response, Result};
@@ -85,14 +85,91 @@ fn geo(req: &Request, env: &Env) -> Result<(Option<String>, Option<String>)> {
 pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
     super::admin::put_document(req, env, &key(site), "invalid_config", |text| {
         let value: CoreValue = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        Ok(Config::validate(&value))
+        let mut problems = Config::validate(&value);
+        problems.extend(personal_data(&value));
+        Ok(problems)
     })
     .await
+}
+
+/// Email addresses and phone numbers in the parts of a config that target
+/// people (saved groups, audiences). The config is sent to every visitor's
+/// browser, so a list of customers' addresses there would be published to
+/// all of them: refused, with where. (People the edge knows are targeted
+/// through the segments `/v1/profile` gives each browser about itself.)
+fn personal_data(config: &CoreValue) -> Vec<Diagnostic> {
+    fn walk(value: &CoreValue, path: &str, targeting: bool, out: &mut Vec<Diagnostic>) {
+        match value {
+            CoreValue::String(s) if targeting => {
+                let email = s.contains('@') && nudge_core::capture::normalize_email(s).is_ok();
+                let digits = s.bytes().filter(u8::is_ascii_digit).count();
+                let phone = s.trim_start().starts_with('+')
+                    && digits >= 8
+                    && nudge_core::capture::normalize_phone(s).is_ok();
+                if email || phone {
+                    let what = if email {
+                        "an email address"
+                    } else {
+                        "a phone number"
+                    };
+                    out.push(Diagnostic::error(
+                        path,
+                        format!(
+                            "is {what}: the config is sent to every visitor's browser, so targeting \
+                             may not name people; use the segments the edge gives each browser"
+                        ),
+                    ));
+                }
+            }
+            CoreValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), targeting, out);
+                }
+            }
+            CoreValue::Object(map) => {
+                for (key, item) in map.iter() {
+                    let inside = targeting || key == "audience" || key == "saved_groups";
+                    let at = if path.is_empty() {
+                        key.to_owned()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    walk(item, &at, inside, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(config, "", false, &mut out);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targeting_may_not_name_people() {
+        let config: CoreValue = serde_json::from_str(
+            r#"{"saved_groups": {"vips": ["ada@example.com", "u-1"]},
+                "campaigns": [{"id": "c", "audience": {"$or": [{"traits.phone": "+1 555 123 4567"}, {"country": "CA"}]},
+                               "content": {"title": "Write to help@shop.example"}}]}"#,
+        )
+        .unwrap();
+        let paths: Vec<String> = personal_data(&config).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "saved_groups.vips[0]",
+                "campaigns[0].audience.$or[0].traits.phone"
+            ],
+            "content texts may mention the shop's own address"
+        );
+        let demo: CoreValue =
+            serde_json::from_str(include_str!("../../../demo-shop/campaigns.json")).unwrap();
+        assert!(personal_data(&demo).is_empty());
+    }
 
     #[test]
     fn geo_is_spliced_last_keeping_order() {
