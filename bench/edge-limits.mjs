@@ -5,7 +5,8 @@
 // apart from wrangler's local proxy), divided by the requests, is the mean.
 //
 //   cargo xtask bench   (or: node bench/edge-limits.mjs after cargo xtask build-edge)
-import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { startEdge } from "../tests/support/edge.mjs";
 
 const RUNS = Number(process.env.BENCH_LIMIT_RUNS || 40);
@@ -72,6 +73,19 @@ try {
     walls.sort((a, b) => a - b);
     const kb = (bodies[0].length / 1024).toFixed(0);
     console.log(`| ${name} | ${status} | ${kb} KB | ${walls[Math.floor(RUNS / 2)].toFixed(1)} ms | ${walls[RUNS - 1].toFixed(1)} ms | ${per("workerd")} | ${per("other")} |`);
+  }
+  // Under load: wrk keeps 8 max-size batches in flight (bench/events-max.lua).
+  if (existsSync("/usr/bin/wrk")) {
+    const seconds = Number(process.env.BENCH_SECONDS || 10);
+    const cpu0 = groupCpu(edge.pid);
+    const out = execFileSync("wrk", ["-t2", "-c8", `-d${seconds}s`, "--latency", "-s", "bench/events-max.lua", `${edge.url}/v1/events?site=demo`], { encoding: "utf8" });
+    const cpu1 = groupCpu(edge.pid);
+    const total = Number(out.match(/(\d+) requests in/)[1]);
+    const non2xx = Number((out.match(/Non-2xx or 3xx responses: (\d+)/) || [0, 0])[1]);
+    const pct = (p) => out.match(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m"))[1];
+    console.log(`\nUnder load (wrk -t2 -c8, ${seconds} s, max batches of 100 events): ${Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]).toFixed(1)} requests/s ` +
+      `(${(Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]) * 100).toFixed(0)} events/s), p50 ${pct(50)}, p99 ${pct(99)}, ` +
+      `workerd CPU ${(((cpu1.workerd - cpu0.workerd) * 1000) / total).toFixed(1)} ms per request, non-2xx ${non2xx}.`);
   }
 } finally {
   await edge.stop();
