@@ -154,6 +154,53 @@ pub fn identify(state: &mut State, shared: &Rc<Shared>, proof: (&str, &str)) {
     );
 }
 
+/// A sign-up in a form whose coupon the edge holds back: the claim (what was
+/// typed, never a link) goes to the edge, whose answer gives the code.
+pub fn claim_coupon(
+    state: &State,
+    shared: &Rc<Shared>,
+    campaign: &str,
+    variant: Option<&str>,
+    (field, value): (&str, &str),
+) {
+    let Some(url) = state.opts.identify_url.clone() else {
+        return;
+    };
+    if !state.may_contact_edge() {
+        return;
+    }
+    let mut body = Map::new();
+    body.insert("anonymousId", state.profile.anonymous_id.as_str());
+    body.insert(field, value);
+    body.insert("campaign", campaign);
+    if let Some(variant) = variant {
+        body.insert("variant", variant);
+    }
+    let id = campaign.to_owned();
+    crate::transport::post(
+        state,
+        shared,
+        &url,
+        Value::Object(body).to_json(),
+        move |state, _, status, text| {
+            let code = crate::js::parse(&text)
+                .filter(|_| (200..300).contains(&status))
+                .and_then(|answer| {
+                    answer
+                        .get("coupon")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
+            match code {
+                Some(code) => state.reveal_coupon(&id, &code),
+                None => state
+                    .opts
+                    .debug_warn(&format!("no coupon from the edge for {id} (HTTP {status})")),
+            }
+        },
+    );
+}
+
 /// A click token in the URL (an email/SMS link): used once, then removed from
 /// the address bar so it is not bookmarked, shared or sent as a referrer.
 pub fn take_click_token() -> Option<String> {

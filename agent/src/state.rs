@@ -394,14 +394,32 @@ impl State {
 
     /// A valid email or phone number was submitted in a campaign's form: an
     /// unverified claim (`identify` with a trait, no user id) and a "Signed Up".
-    pub fn sign_up(&mut self, id: &str, field: &str, value: &str, shared: &Rc<Shared>) {
+    /// A sealed coupon (`coupon_sealed`) is asked of the edge with the claim.
+    pub fn sign_up(
+        &mut self,
+        id: &str,
+        field: &str,
+        value: &str,
+        sealed: bool,
+        shared: &Rc<Shared>,
+    ) {
         let mut traits = Map::new();
         traits.insert(field, value);
         self.emit(EventKind::Identify { traits }, Map::new(), shared);
         let variant = self.profile.history(id).and_then(|h| h.variant.clone());
+        if sealed {
+            crate::remote::claim_coupon(self, shared, id, variant.as_deref(), (field, value));
+        }
         let mut props = campaign_props(id, variant.as_deref(), None);
         props.insert("field", field);
         self.track(names::SIGNED_UP, props, shared);
+    }
+
+    /// Shows a sealed coupon the edge gave, if the campaign is still open.
+    pub fn reveal_coupon(&self, id: &str, code: &str) {
+        if let Some(open) = self.rendered.iter().find(|r| r.campaign == id) {
+            open.reveal_coupon(code);
+        }
     }
 
     fn take_rendered(&mut self, id: &str) -> Option<Rendered> {

@@ -184,6 +184,9 @@ pub struct Content {
     pub cta: Option<CallToAction>,
     pub form: Option<Form>,
     pub coupon: Option<String>,
+    /// The form's coupon is held back by the edge (the config every browser
+    /// reads carries no code) and given in the answer to the sign-up.
+    pub coupon_sealed: bool,
     pub dismiss_label: String,
     /// Accent colour (CSS colour, validated).
     pub accent: Option<String>,

@@ -442,6 +442,7 @@ const CONTENT_FIELDS: &[&str] = &[
     "cta",
     "form",
     "coupon",
+    "coupon_sealed",
     "dismiss_label",
     "accent",
 ];
@@ -550,6 +551,13 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         })
     });
     let coupon = f.str("coupon", problems).map(str::to_owned);
+    let coupon_sealed = f.bool("coupon_sealed", problems).unwrap_or(false);
+    if coupon_sealed && form.is_none() {
+        problems.push(Diagnostic::error(
+            f.at("coupon_sealed"),
+            "only a form's coupon can be sealed (it is given in the answer to the sign-up)",
+        ));
+    }
     let accent = f.str("accent", problems).and_then(|c| {
         if is_css_color(c) {
             Some(c.to_owned())
@@ -569,6 +577,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         cta,
         form,
         coupon,
+        coupon_sealed,
         dismiss_label: f
             .str("dismiss_label", problems)
             .unwrap_or("Close")

@@ -197,6 +197,18 @@ test("a config that would publish customers' addresses to every browser is refus
   assert.ok(!served.includes("example.com"), "nothing was stored");
 });
 
+test("a form's coupon code is not published to every browser, only given to a sign-up", async () => {
+  const served = await (await fetch(`${edge.url}/v1/config?site=demo`)).text();
+  assert.ok(!served.includes("WELCOME10"), "the welcome form's code is held back");
+  const claim = (body) => fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", body: JSON.stringify({ anonymousId: "coupon-1", ...body }) });
+  await refusal(await claim({ email: "not an email", campaign: "welcome" }), 400, "invalid_contact");
+  const given = await claim({ email: "ada@example.com", campaign: "welcome" });
+  assert.equal(given.status, 200);
+  const answer = await given.json();
+  assert.equal(answer.coupon, "WELCOME10");
+  assert.equal(answer.merged, false, "a typed address is a claim, never a link");
+});
+
 test("oversized, deep, wide and overlong bodies are refused before they cost anything, chunked or not", async () => {
   const before = await stored();
   // A body over the limit, declared or streamed in chunks (no content-length).

@@ -39,6 +39,20 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// Shows the coupon the edge gave for a sealed form coupon.
+    pub fn reveal_coupon(&self, code: &str) {
+        let Ok(Some(row)) = self.root.query_selector(".cp") else {
+            return;
+        };
+        if let Ok(Some(input)) = row.query_selector("input") {
+            if let Some(input) = input.dyn_ref::<HtmlInputElement>() {
+                input.set_value(code);
+            }
+            let _ = input.set_attribute("value", code);
+        }
+        let _ = row.remove_attribute("hidden");
+    }
+
     pub fn close(self) {
         self.host.remove();
         if let Some(element) = self.previous_focus {
@@ -183,8 +197,10 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         text_el(&doc, &panel, "p", "", &texts.body)?;
     }
 
-    // The coupon: shown at once, or revealed by a successful sign-up.
-    let coupon_box = match &content.coupon {
+    // The coupon: shown at once, or revealed by a successful sign-up (a
+    // sealed one once the edge has given it: `Rendered::reveal_coupon`).
+    let sealed = content.coupon_sealed && content.form.is_some();
+    let coupon_box = match content.coupon.as_ref().or(sealed.then_some(&String::new())) {
         Some(code) => {
             let row = el(&doc, &panel, "div", "cp")?;
             let field = el(&doc, &row, "input", "")?;
@@ -195,7 +211,7 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
             copy.set_attribute("type", "button")?;
             let status = el(&doc, &row, "span", "st")?;
             status.set_attribute("aria-live", "polite")?;
-            listeners.push(copy_listener(&copy, field, status, code.clone()));
+            listeners.push(copy_listener(&copy, field, status));
             if content.form.is_some() {
                 row.set_attribute("hidden", "")?;
             }
@@ -258,13 +274,15 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
                     Ok((name, value)) => {
                         let _ = form_el.set_attribute("hidden", "");
                         let _ = success.remove_attribute("hidden");
-                        if let Some(row) = &coupon_box {
+                        if let (Some(row), false) = (&coupon_box, sealed) {
                             let _ = row.remove_attribute("hidden");
                         }
                         let id = id.clone();
                         run_weak(
                             w,
-                            Box::new(move |state, shared| state.sign_up(&id, name, &value, shared)),
+                            Box::new(move |state, shared| {
+                                state.sign_up(&id, name, &value, sealed, shared)
+                            }),
                         );
                     }
                 }
@@ -420,11 +438,14 @@ fn trap_focus(panel: &Element, key: &KeyboardEvent) {
     }
 }
 
-fn copy_listener(button: &Element, field: Element, status: Element, code: String) -> EventListener {
+fn copy_listener(button: &Element, field: Element, status: Element) -> EventListener {
     EventListener::new(button, "click", move |_| {
-        if let Some(input) = field.dyn_ref::<HtmlInputElement>() {
-            input.select();
-        }
+        // The field's value at the click: a sealed coupon arrives after render.
+        let Some(input) = field.dyn_ref::<HtmlInputElement>() else {
+            return;
+        };
+        input.select();
+        let code = input.value();
         // navigator.clipboard is missing on http:// and in old browsers, and
         // may refuse; the code then stays selected for a manual copy.
         let manual = "Press Ctrl+C to copy";

@@ -40,11 +40,119 @@ pub async fn get(req: Request, env: &Env) -> Handled {
         )?);
     }
     headers.set("content-type", "application/json; charset=utf-8")?;
-    let body = with_geo(&text, &json!({"country": country, "region": region}));
+    let body = with_geo(
+        &published(&text),
+        &json!({"country": country, "region": region}),
+    );
     Ok(cors::apply(
         Response::ok(body)?.with_headers(headers),
         &verdict,
     )?)
+}
+
+thread_local! {
+    /// The published form of recent config texts, by fingerprint (a cache:
+    /// losing it costs one parse).
+    static PUBLISHED: std::cell::RefCell<Vec<(u32, std::rc::Rc<str>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What every browser may read of a stored config: the same text, except
+/// that a form's coupon code is held back (`coupon_sealed`; the code is given
+/// in the answer to the sign-up, `routes::identity`). Text without sealed
+/// coupons is served byte for byte.
+fn published(stored: &str) -> std::rc::Rc<str> {
+    let fingerprint = nudge_core::bucket::fingerprint(&[stored]);
+    if let Some(hit) = PUBLISHED.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(f, _)| *f == fingerprint)
+            .map(|(_, t)| t.clone())
+    }) {
+        return hit;
+    }
+    let text: std::rc::Rc<str> = match serde_json::from_str::<CoreValue>(stored) {
+        Ok(mut config) => {
+            if seal_coupons(&mut config) {
+                config.to_json().into()
+            } else {
+                stored.into()
+            }
+        }
+        Err(_) => stored.into(),
+    };
+    PUBLISHED.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= 16 {
+            cache.remove(0);
+        }
+        cache.push((fingerprint, text.clone()));
+    });
+    text
+}
+
+/// Removes the coupon of every content (campaign or variant) that has a form
+/// or inherits one, marking it `coupon_sealed`; true if any was.
+fn seal_coupons(config: &mut CoreValue) -> bool {
+    fn seal(content: &mut nudge_core::Map, has_form: bool) -> bool {
+        if has_form && content.remove("coupon").is_some() {
+            content.insert("coupon_sealed", true);
+            return true;
+        }
+        false
+    }
+    let mut sealed = false;
+    let CoreValue::Object(root) = config else {
+        return false;
+    };
+    let Some(CoreValue::Array(campaigns)) = root.get_mut("campaigns") else {
+        return false;
+    };
+    for campaign in campaigns.iter_mut() {
+        let CoreValue::Object(campaign) = campaign else {
+            continue;
+        };
+        let base_form =
+            matches!(campaign.get("content"), Some(CoreValue::Object(c)) if c.contains_key("form"));
+        if let Some(CoreValue::Object(content)) = campaign.get_mut("content") {
+            sealed |= seal(content, base_form);
+        }
+        if let Some(CoreValue::Array(variants)) = campaign.get_mut("variants") {
+            for variant in variants.iter_mut() {
+                let CoreValue::Object(variant) = variant else {
+                    continue;
+                };
+                if let Some(CoreValue::Object(content)) = variant.get_mut("content") {
+                    let form = base_form || content.contains_key("form");
+                    sealed |= seal(content, form);
+                }
+            }
+        }
+    }
+    sealed
+}
+
+/// The coupon a sign-up in `campaign` (arm `variant`, if any) reveals.
+pub fn sealed_coupon(stored: &str, campaign: &str, variant: Option<&str>) -> Option<String> {
+    let config: CoreValue = serde_json::from_str(stored).ok()?;
+    let found = config
+        .get("campaigns")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("id").and_then(CoreValue::as_str) == Some(campaign))?;
+    let content = found.get("content")?;
+    content.get("form")?;
+    let arm = variant.and_then(|key| {
+        found
+            .get("variants")?
+            .as_array()?
+            .iter()
+            .find(|v| v.get("key").and_then(CoreValue::as_str) == Some(key))?
+            .get("content")?
+            .get("coupon")
+    });
+    arm.or_else(|| content.get("coupon"))?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The stored config text with `"geo"` added as its last member (so it wins
@@ -148,6 +256,49 @@ fn personal_data(config: &CoreValue) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_coupon_is_held_back_and_given_for_its_campaign() {
+        let stored = r#"{"campaigns": [
+            {"id": "welcome", "content": {"layout": "modal", "title": "Hi", "form": {"field": "email"}, "coupon": "WELCOME10"},
+             "variants": [{"key": "a", "content": {"coupon": "ARM-A"}}, {"key": "b", "content": {"title": "B"}}]},
+            {"id": "banner", "content": {"layout": "bar", "title": "Code SHOWN5", "coupon": "SHOWN5"}}]}"#;
+        let served = published(stored);
+        assert!(
+            !served.contains("WELCOME10") && !served.contains("ARM-A"),
+            "{served}"
+        );
+        assert!(
+            served.contains("SHOWN5"),
+            "a coupon shown without a form is the campaign's text"
+        );
+        assert_eq!(served.matches("\"coupon_sealed\":true").count(), 2);
+        // Key order is kept (JSON-equality conditions depend on it).
+        assert!(served.find("\"welcome\"") < served.find("\"banner\""));
+        assert_eq!(
+            sealed_coupon(stored, "welcome", None).as_deref(),
+            Some("WELCOME10")
+        );
+        assert_eq!(
+            sealed_coupon(stored, "welcome", Some("a")).as_deref(),
+            Some("ARM-A")
+        );
+        assert_eq!(
+            sealed_coupon(stored, "welcome", Some("b")).as_deref(),
+            Some("WELCOME10")
+        );
+        assert_eq!(
+            sealed_coupon(stored, "banner", None),
+            None,
+            "no form, nothing to give"
+        );
+        assert_eq!(sealed_coupon(stored, "nope", None), None);
+        // The demo config as served still reads, with its welcome coupon held back.
+        let demo = include_str!("../../../demo-shop/campaigns.json");
+        let served: CoreValue = serde_json::from_str(&published(demo)).unwrap();
+        assert!(nudge_core::Config::validate(&served).is_empty());
+        assert!(!published(demo).contains("WELCOME10"));
+    }
 
     #[test]
     fn targeting_may_not_name_people() {

@@ -101,12 +101,37 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
         }
     } else if body["email"].is_string() || body["phone"].is_string() {
         // Typed by a visitor: recorded as a claim, never merged on.
+        let email = body["email"].as_str().map(str::to_owned);
+        let phone = body["phone"].as_str().map(str::to_owned);
+        let valid = email
+            .as_deref()
+            .is_some_and(|e| nudge_core::capture::normalize_email(e).is_ok())
+            || phone
+                .as_deref()
+                .is_some_and(|p| nudge_core::capture::normalize_phone(p).is_ok());
+        if !valid {
+            return Err(refuse(
+                400,
+                "invalid_contact",
+                "email or phone is not a valid address",
+            ));
+        }
         let claim = Command::Claim {
             anonymous_id,
-            email: body["email"].as_str().map(str::to_owned),
-            phone: body["phone"].as_str().map(str::to_owned),
+            email,
+            phone,
         };
-        let answer: Value = crate::store::call(env, &site, &claim).await?;
+        let mut answer: Value = crate::store::call(env, &site, &claim).await?;
+        // A sign-up in a form whose coupon the published config holds back
+        // (`coupon_sealed`): the code is given here, to whoever signed up.
+        if let Some(campaign) = body["campaign"].as_str() {
+            let stored = site_config(env, &site).await?;
+            if let Some(code) =
+                super::config::sealed_coupon(&stored, campaign, body["variant"].as_str())
+            {
+                answer["coupon"] = code.into();
+            }
+        }
         return Ok(cors::apply(json_response(200, &answer)?, &verdict)?);
     } else {
         return Err(refuse(
