@@ -4,7 +4,7 @@
 //! - `protocol`: the typed commands and answers the Worker exchanges with it.
 //! - `sql`: the SQL seam (the object's SQLite; rusqlite in native tests).
 //! - `schema`: numbered migrations, tracked by `PRAGMA user_version`.
-//! - `persons`, `identity`: persons, contact details, suppression, links, merges and undo.
+//! - `persons`, `identity`, `merges`: persons, contact details, suppression, links, the merge log and undo.
 //! - `events`: the event log and the facts events carry; inbound webhooks.
 //! - `deliveries`: what was forwarded, SMS claims and budgets, dead letters.
 //! - `retention`, `rate`: pruning on an alarm; events per minute.
@@ -15,6 +15,7 @@
 pub mod deliveries;
 pub mod events;
 pub mod identity;
+pub mod merges;
 pub mod persons;
 pub mod protocol;
 pub mod rate;

@@ -1,0 +1,141 @@
+//! The merge log, read a page at a time, and undoing one merge.
+
+use serde_json::{json, Value};
+
+use super::identity::next_page;
+use super::persons::Db;
+use super::protocol::{Page, StoreError, StoreResult};
+use super::sql::{params, SqlExt};
+
+impl Db<'_> {
+    /// The merges (optionally of one person), newest first, a page at a time.
+    pub fn merges(&self, person: Option<&str>, page: &Page) -> StoreResult<Value> {
+        let person = person.unwrap_or_default();
+        let rows = self.sql.query(
+            "SELECT m.seq, m.at, m.from_person, m.into_person, m.proof, m.moved, u.at AS undone_at, u.reason AS undo_reason
+             FROM merges m LEFT JOIN merge_undos u ON u.seq = m.seq
+             WHERE (?1 = '' OR m.from_person = ?1 OR m.into_person = ?1) AND m.seq < ?2
+             ORDER BY m.seq DESC LIMIT ?3",
+            params![person, page.before(), page.limit()],
+        )?;
+        let next = next_page(&rows, "seq", page);
+        let merges: Vec<Value> = rows
+            .into_iter()
+            .map(|mut r| {
+                let moved = r["moved"]
+                    .as_str()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or(Value::Null);
+                r.insert("moved".into(), moved);
+                Value::Object(r)
+            })
+            .collect();
+        Ok(json!({"merges": merges, "next_before": next}))
+    }
+
+    fn undone(&self, seq: i64) -> StoreResult<bool> {
+        self.sql
+            .exists("SELECT 1 FROM merge_undos WHERE seq = ?", params![seq])
+    }
+
+    /// Gives back what merge `seq` moved: the browser ids and verified ids,
+    /// orders and spend, user id, coupons and campaign history of the merged
+    /// person. Facts recorded after the merge stay where they were recorded.
+    /// A merge whose surviving person was merged again since is undone only
+    /// after that later merge. The suppression list is keyed by address, so
+    /// an undo never lifts an unsubscribe.
+    pub fn undo_merge(&self, seq: i64, reason: &str) -> StoreResult<Value> {
+        let rows = self.sql.query(
+            "SELECT from_person, into_person, moved FROM merges WHERE seq = ?",
+            params![seq],
+        )?;
+        let Some(merge) = rows.first() else {
+            return Err(StoreError::NotFound(format!("no merge {seq}")));
+        };
+        if self.undone(seq)? {
+            return Err(StoreError::AlreadyUndone(format!(
+                "merge {seq} was undone already"
+            )));
+        }
+        let from = merge["from_person"].as_str().unwrap_or_default();
+        let into = merge["into_person"].as_str().unwrap_or_default();
+        for later in self.sql.query(
+            "SELECT seq FROM merges WHERE from_person = ? AND seq > ?",
+            params![into, seq],
+        )? {
+            let later = later["seq"].as_i64().unwrap_or_default();
+            if !self.undone(later)? {
+                return Err(StoreError::MergedSince(format!(
+                    "{into} was merged again (merge {later}); undo that first"
+                )));
+            }
+        }
+        let moved: Value = merge["moved"]
+            .as_str()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or(Value::Null);
+        for id in moved["identifiers"].as_array().into_iter().flatten() {
+            self.sql.execute(
+                "UPDATE identifiers SET person_id = ? WHERE kind = ? AND value = ? AND person_id = ?",
+                params![
+                    from,
+                    id["kind"].as_str().unwrap_or_default(),
+                    id["value"].as_str().unwrap_or_default(),
+                    into
+                ],
+            )?;
+        }
+        let facts = &moved["facts"];
+        let orders = facts["orders"].as_i64().unwrap_or(0);
+        let spent = facts["total_spent"].as_f64().unwrap_or(0.0);
+        if moved["gave_user_id"] == true {
+            // Cleared first: user_id is unique.
+            self.sql.execute(
+                "UPDATE persons SET user_id = NULL WHERE id = ?",
+                params![into],
+            )?;
+        }
+        self.sql.execute(
+            "UPDATE persons SET orders = max(orders - ?, 0), total_spent = max(total_spent - ?, 0) WHERE id = ?",
+            params![orders, spent, into],
+        )?;
+        self.sql.execute(
+            "UPDATE persons SET merged_into = NULL, orders = ?, total_spent = ?, user_id = ? WHERE id = ?",
+            params![orders, spent, facts["user_id"].as_str(), from],
+        )?;
+        if moved["contacts_copied"] == true {
+            // The copy goes unless `into` changed it since (then it is theirs).
+            self.sql.execute(
+                "DELETE FROM contacts WHERE person_id = ?1 AND
+                 email IS (SELECT email FROM contacts WHERE person_id = ?2) AND
+                 phone IS (SELECT phone FROM contacts WHERE person_id = ?2)",
+                params![into, from],
+            )?;
+        }
+        for coupon in moved["coupons"].as_array().into_iter().flatten() {
+            self.sql.execute(
+                "UPDATE coupons SET person_id = ? WHERE person_id = ? AND code = ?",
+                params![from, into, coupon["code"].as_str().unwrap_or_default()],
+            )?;
+        }
+        for c in moved["campaigns"].as_array().into_iter().flatten() {
+            self.sql.execute(
+                "INSERT OR REPLACE INTO campaigns (person_id, campaign_id, impressions, total, dismissed_at, converted_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                params![
+                    from,
+                    c["campaign_id"].as_str().unwrap_or_default(),
+                    c["impressions"].as_str().unwrap_or("[]"),
+                    c["total"].as_i64().unwrap_or(0),
+                    c["dismissed_at"].as_i64(),
+                    c["converted_at"].as_i64()
+                ],
+            )?;
+        }
+        self.sql.execute(
+            "INSERT INTO merge_undos (seq, at, reason) VALUES (?, ?, ?)",
+            params![seq, self.now, reason],
+        )?;
+        Ok(json!({"undone": seq, "person": from, "split_from": into}))
+    }
+}

@@ -1,0 +1,201 @@
+//! The store's forwarding side and upkeep on rusqlite: SMS claims and caps,
+//! suppression, inbound webhooks, retention, pagination.
+
+use super::*;
+
+fn sms_check(event_id: &str, anon: &str, budget: SmsBudget) -> Command {
+    Command::Delivery(DeliveryCheck {
+        destination: "sms".into(),
+        event_id: event_id.into(),
+        anonymous_id: Some(anon.into()),
+        claim: Some(budget),
+    })
+}
+
+fn verdict(db: &Db<'_>, command: Command) -> DeliveryVerdict {
+    serde_json::from_value(dispatch(db, command).unwrap()).unwrap()
+}
+
+#[test]
+fn sms_go_once_only_to_verified_numbers_within_the_caps() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let budget = SmsBudget {
+        per_number_per_day: 2,
+        per_site_per_day: 100,
+    };
+    // A number typed into a popup: never texted.
+    let typed = json!({"type": "identify", "messageId": "i1", "anonymousId": "typed",
+        "timestamp": "2026-09-01T00:00:00.000Z", "traits": {"phone": "+15559990000"}});
+    append(&db, vec![typed], None);
+    assert!(matches!(
+        verdict(&db, sms_check("e1", "typed", budget)),
+        DeliveryVerdict::Skip { .. }
+    ));
+    // A number the shop vouched for: texted once per event, twice a day at most.
+    let person = db.person_for_browser("known").unwrap();
+    db.remember_contact(&person, None, Some("+15551230000"), Source::Verified)
+        .unwrap();
+    assert!(matches!(
+        verdict(&db, sms_check("e2", "known", budget)),
+        DeliveryVerdict::Send { .. }
+    ));
+    assert!(matches!(
+        verdict(&db, sms_check("e2", "known", budget)),
+        DeliveryVerdict::AlreadyDone
+    ));
+    assert!(matches!(
+        verdict(&db, sms_check("e3", "known", budget)),
+        DeliveryVerdict::Send { .. }
+    ));
+    let DeliveryVerdict::Skip { reason } = verdict(&db, sms_check("e4", "known", budget)) else {
+        panic!("over the per-number cap")
+    };
+    assert!(reason.contains("cap"), "{reason}");
+    // The next day the budget is back.
+    let tomorrow = Db {
+        sql: &sql,
+        now: T0 + 24 * 3600 * 1000,
+    };
+    assert!(matches!(
+        verdict(&tomorrow, sms_check("e5", "known", budget)),
+        DeliveryVerdict::Send { .. }
+    ));
+}
+
+#[test]
+fn unsubscribes_are_kept_by_address_through_merges_and_undo() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let hook = json!({"type": "unsubscribed", "phone": "+15551230000"});
+    db.hook("w1", "sms", &hook).unwrap();
+    // The number later comes back through the shop, on another person, who is merged and unmerged.
+    let person = db.person_for_browser("a1").unwrap();
+    db.remember_contact(&person, None, Some("+15551230000"), Source::Verified)
+        .unwrap();
+    identify_user(&db, "a1", "u1").unwrap();
+    identify_user(&db, "a2", "u1").unwrap();
+    append(&db, vec![event("e1", "a3", "Page", json!({}))], None);
+    identify_user(&db, "a3", "u1").unwrap();
+    let seq = db.merges(None, &Page::default()).unwrap()["merges"][0]["seq"]
+        .as_i64()
+        .unwrap();
+    db.undo_merge(seq, "test").unwrap();
+    let budget = SmsBudget {
+        per_number_per_day: 5,
+        per_site_per_day: 100,
+    };
+    let DeliveryVerdict::Skip { reason } = verdict(&db, sms_check("e9", "a1", budget)) else {
+        panic!("suppressed numbers get nothing")
+    };
+    assert!(reason.contains("suppression"), "{reason}");
+    assert!(db.contact(&person).unwrap().suppressed);
+}
+
+#[test]
+fn a_refused_webhook_changes_nothing() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let bad = json!({"type": "coupon.issued", "email": "a@example.com", "data": {}});
+    assert!(matches!(
+        db.hook("w1", "email", &bad),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        sql.int("SELECT count(*) FROM webhooks", &[]).unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        sql.int("SELECT count(*) FROM persons", &[]).unwrap(),
+        Some(0)
+    );
+    let good = json!({"type": "coupon.issued", "email": "a@example.com", "data": {"code": "SAVE"}});
+    db.hook("w1", "email", &good).unwrap();
+    assert!(matches!(
+        db.hook("w1", "email", &good),
+        Err(StoreError::AlreadyProcessed(_))
+    ));
+}
+
+#[test]
+fn retention_prunes_only_what_is_old() {
+    let sql = store();
+    let old = db(&sql, T0);
+    append(&old, vec![event("e1", "a1", "Page", json!({}))], None);
+    append(
+        &old,
+        vec![event("e0", "buyer", "Order Completed", json!({"total": 1}))],
+        None,
+    );
+    old.delivered("d", "e1").unwrap();
+    let later = db(&sql, T0 + 100 * 24 * 3600 * 1000);
+    append(&later, vec![event("e2", "a1", "Page", json!({}))], None);
+    assert!(!later.prune(&Retention::default()).unwrap());
+    assert_eq!(
+        sql.int("SELECT count(*) FROM events", &[]).unwrap(),
+        Some(1)
+    );
+    // The idle anonymous browser, nothing learned, went with its events; the buyer stays.
+    assert_eq!(db(&sql, T0).person_of("anon", "a1").unwrap(), None);
+    assert!(db(&sql, T0).person_of("anon", "buyer").unwrap().is_some());
+    assert_eq!(
+        sql.int("SELECT count(*) FROM deliveries", &[]).unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        sql.int("SELECT count(*) FROM persons", &[]).unwrap(),
+        Some(1),
+        "persons with facts are kept"
+    );
+    let custom =
+        Retention::from_vars(|name| (name == "RETENTION_EVENTS_DAYS").then(|| "1000".into()));
+    assert_eq!(custom.events, 1000);
+}
+
+#[test]
+fn lists_paginate() {
+    let sql = store();
+    let db = db(&sql, T0);
+    for i in 0..5 {
+        let at = Db {
+            sql: &sql,
+            now: T0 + i,
+        };
+        append(
+            &at,
+            vec![event(&format!("e{i}"), "a", "Page", json!({}))],
+            None,
+        );
+    }
+    let page = Page {
+        before: None,
+        after: None,
+        limit: Some(2),
+    };
+    let first = db.recent_events(&page).unwrap();
+    assert_eq!(first["events"].as_array().unwrap().len(), 2);
+    let next = Page {
+        before: first["next_before"].as_i64(),
+        after: None,
+        limit: Some(2),
+    };
+    let second = db.recent_events(&next).unwrap();
+    assert_eq!(second["events"][0]["id"], "e2");
+    for i in 0..3 {
+        db.dead_letter("r", &json!({"n": i})).unwrap();
+    }
+    let letters = db
+        .dead_letters(&Page {
+            before: None,
+            after: None,
+            limit: Some(2),
+        })
+        .unwrap();
+    assert_eq!(letters["letters"].as_array().unwrap().len(), 2);
+    assert_eq!(letters["total"], 3);
+    db.remove_dead_letters(&[1, 2]).unwrap();
+    assert_eq!(
+        sql.int("SELECT count(*) FROM dead_letters", &[]).unwrap(),
+        Some(1)
+    );
+}

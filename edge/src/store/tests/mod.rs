@@ -1,0 +1,158 @@
+//! The store's logic on rusqlite: identity, merges and their undo, contact
+//! details, suppression, SMS claims, retention. (The same code runs on the
+//! Durable Object's SQLite; tests/edge/ exercises it there end to end.)
+
+use serde_json::{json, Value};
+
+use super::persons::{Db, Source};
+use super::protocol::*;
+use super::retention::Retention;
+use super::sql::{SqlExt, TestSql};
+use super::{dispatch, schema};
+
+const T0: i64 = 1_790_000_000_000;
+
+fn store() -> TestSql {
+    let sql = TestSql::new();
+    schema::migrate(&sql).unwrap();
+    sql
+}
+
+fn db(sql: &TestSql, now: i64) -> Db<'_> {
+    Db { sql, now }
+}
+
+fn event(id: &str, anon: &str, name: &str, props: Value) -> Value {
+    json!({"type": "track", "event": name, "messageId": id, "anonymousId": anon,
+           "timestamp": "2026-09-01T00:00:00.000Z", "properties": props})
+}
+
+/// Appends as the agent does: with the key of the batch's (last) browser,
+/// `h-<anonymous id>` by this file's convention.
+fn append(db: &Db<'_>, events: Vec<Value>, cookie: Option<&str>) -> Appended {
+    let browser_key = events
+        .last()
+        .and_then(|e| e["anonymousId"].as_str())
+        .map(|id| BrowserKey {
+            anonymous_id: id.into(),
+            key_hash: format!("h-{id}"),
+        });
+    db.append(&Append {
+        events,
+        cookie_browser: cookie.map(str::to_owned),
+        client: "c".into(),
+        browser_key,
+    })
+    .unwrap()
+}
+
+fn identify_as(
+    db: &Db<'_>,
+    anon: &str,
+    proven: Proven,
+    key: &str,
+    nonce: Option<&str>,
+) -> StoreResult<Identified> {
+    db.identify(&Identify {
+        anonymous_id: anon.into(),
+        proven,
+        proof: "user_token".into(),
+        nonce: nonce.map(str::to_owned),
+        email: None,
+        phone: None,
+        browser_key: Some(BrowserKey {
+            anonymous_id: anon.into(),
+            key_hash: key.into(),
+        }),
+    })
+}
+
+/// As the agent does: with the browser's key (`h-<anonymous id>`).
+fn identify_user(db: &Db<'_>, anon: &str, user: &str) -> StoreResult<Identified> {
+    identify_as(
+        db,
+        anon,
+        Proven::UserId(user.into()),
+        &format!("h-{anon}"),
+        None,
+    )
+}
+
+/// A browser "victim" with one order, sent with its own key.
+fn victim_orders(db: &Db<'_>) {
+    append(
+        db,
+        vec![event(
+            "e1",
+            "victim",
+            "Order Completed",
+            json!({"total": 10}),
+        )],
+        None,
+    );
+}
+
+fn orders(db: &Db<'_>, anon: &str) -> i64 {
+    db.profile(anon).unwrap()["orders"].as_i64().unwrap()
+}
+
+#[test]
+fn events_are_stored_once_with_their_facts() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let order = event("e1", "a1", "Order Completed", json!({"total": 30}));
+    let first = append(&db, vec![order.clone()], None);
+    assert_eq!((first.accepted, first.duplicates), (1, 0));
+    let again = append(&db, vec![order], None);
+    assert_eq!((again.accepted, again.duplicates), (0, 1));
+    assert_eq!(orders(&db, "a1"), 1);
+}
+
+#[test]
+fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let mine = BrowserKey {
+        anonymous_id: "a1".into(),
+        key_hash: "h-mine".into(),
+    };
+    let theirs = BrowserKey {
+        anonymous_id: "a1".into(),
+        key_hash: "h-theirs".into(),
+    };
+    let mut batch = Append {
+        events: vec![event("e1", "a1", "Order Completed", json!({"total": 9}))],
+        cookie_browser: None,
+        client: "c".into(),
+        browser_key: Some(mine),
+    };
+    db.append(&batch).unwrap();
+    assert_eq!(db.profile_for("a1", "h-mine").unwrap()["orders"], 1);
+    // Someone who learned the anonymous id (it travels in forwarded payloads)
+    // sends events with a key of their own: it is not registered.
+    batch.events = vec![event("e2", "a1", "Page", json!({}))];
+    batch.browser_key = Some(theirs);
+    db.append(&batch).unwrap();
+    assert!(matches!(
+        db.profile_for("a1", "h-theirs"),
+        Err(StoreError::BrowserKey(_))
+    ));
+    assert!(matches!(
+        db.profile_for("a2", "h-mine"),
+        Err(StoreError::BrowserKey(_))
+    ));
+    // A key for a browser the batch does not speak for is not registered either.
+    batch.events = vec![event("e3", "a3", "Page", json!({}))];
+    batch.browser_key = Some(BrowserKey {
+        anonymous_id: "victim".into(),
+        key_hash: "h".into(),
+    });
+    db.append(&batch).unwrap();
+    assert!(matches!(
+        db.profile_for("victim", "h"),
+        Err(StoreError::BrowserKey(_))
+    ));
+}
+
+mod forwarding;
+mod identity;
