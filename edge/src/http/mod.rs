@@ -192,7 +192,12 @@ pub fn remember(key: &str, text: Option<String>) {
     CONFIG_CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() > 1000 {
-            cache.clear();
+            // Misses first: requests naming random sites must not push the
+            // real sites' documents out of the cache.
+            cache.retain(|_, (text, _)| text.is_some());
+            if cache.len() > 1000 {
+                cache.clear();
+            }
         }
         cache.insert(key.to_owned(), (text, now));
     });

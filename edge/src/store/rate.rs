@@ -38,9 +38,13 @@ impl Counters {
     /// either budget would be exceeded (then nothing is counted).
     pub fn take(&mut self, rates: EventRates, client: &str, n: u32, now: i64) -> Result<(), u32> {
         let minute = now.div_euclid(MINUTE_MS);
-        if minute != self.minute || self.clients.len() > MAX_CLIENTS {
+        if minute != self.minute {
             self.minute = minute;
             self.site = 0;
+            self.clients.clear();
+        } else if self.clients.len() > MAX_CLIENTS {
+            // Too many clients to track: their counters go, the site's stays
+            // (many addresses must not buy a fresh site budget).
             self.clients.clear();
         }
         let from_client = self.clients.get(client).copied().unwrap_or(0);
@@ -76,5 +80,23 @@ mod tests {
             "the site's budget is spent"
         );
         assert_eq!(c.take(rates, "a", 100, 60_000), Ok(()), "a new minute");
+        // Many addresses in one minute never reset the site's budget.
+        let rates = EventRates {
+            per_site: 50,
+            per_client: 10,
+        };
+        let mut c = Counters::default();
+        for i in 0..=MAX_CLIENTS {
+            let _ = c.take(rates, &format!("ip-{i}"), 0, 0);
+        }
+        assert_eq!(c.take(rates, "x", 10, 1), Ok(()));
+        for i in 0..4 {
+            assert_eq!(c.take(rates, &format!("y{i}"), 10, 1), Ok(()));
+        }
+        assert_eq!(
+            c.take(rates, "z", 1, 2),
+            Err(59),
+            "still the same minute's site budget"
+        );
     }
 }
