@@ -163,30 +163,24 @@ pub fn credential_of(destination: &Value, key: &[u8; 32], site: &str) -> Option<
 
 /// `PUT /v1/admin/sites/{site}/destinations`: validated, then stored with
 /// every credential sealed (the answer never echoes one).
-pub async fn put(mut req: Request, env: &Env, site: &str) -> Handled {
+pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
     let allow_local = local_allowed(env);
     let keys = site_keys(env, site)?;
-    let text = crate::http::read_body(&mut req, crate::http::limits::ADMIN_BODY_BYTES).await?;
-    let mut document = crate::http::parse_json(&text)?;
-    let problems = validate(&document, allow_local);
-    if !problems.is_empty() {
-        return Err(crate::http::Refusal::new(
-            400,
-            "invalid_destinations",
-            format!("{} problems; nothing was stored", problems.len()),
-        )
-        .with_problems(problems)
-        .into());
-    }
-    seal_all(&mut document, &keys.credentials, site).ok_or_else(|| {
-        refuse(
-            400,
-            "invalid_destinations",
-            "a credential could not be sealed",
-        )
-    })?;
-    crate::http::store_site_document(env, &key(site), document.to_string()).await?;
-    crate::http::ok(&serde_json::json!({"stored": true}))
+    crate::routes::admin::put_document(req, env, &key(site), "invalid_destinations", |text| {
+        let mut document = crate::http::parse_json(text)?;
+        let problems = validate(&document, allow_local);
+        if problems.is_empty() {
+            seal_all(&mut document, &keys.credentials, site).ok_or_else(|| {
+                refuse(
+                    400,
+                    "invalid_destinations",
+                    "a credential could not be sealed",
+                )
+            })?;
+        }
+        Ok((problems, document.to_string()))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -94,10 +94,14 @@ pub async fn read_json(req: &mut Request, limit: usize) -> std::result::Result<V
 
 /// Parses untrusted JSON within core's limits (depth, keys, string length,
 /// nodes: `nudge_core::limits`), the same bounds the agent reads with.
+pub fn parse_core_json(text: &str) -> std::result::Result<nudge_core::Value, EdgeError> {
+    serde_json::from_str(text)
+        .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))
+}
+
+/// [`parse_core_json`], as a `serde_json` value for the routes that index into it.
 pub fn parse_json(text: &str) -> std::result::Result<Value, EdgeError> {
-    let bounded: nudge_core::Value = serde_json::from_str(text)
-        .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?;
-    Ok(serde_json::to_value(&bounded)?)
+    Ok(serde_json::to_value(parse_core_json(text)?)?)
 }
 
 /// The site's keys, or 503 when the deployment has no master key.

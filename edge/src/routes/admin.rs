@@ -6,22 +6,24 @@ use serde_json::{json, Value};
 use worker::{Env, Request};
 
 use crate::http::limits::ADMIN_BODY_BYTES;
-use crate::http::{ok, read_body, read_json, refuse, store_site_document, Handled, Refusal};
+use crate::http::{
+    ok, read_body, read_json, refuse, store_site_document, EdgeError, Handled, Refusal,
+};
 use crate::store::protocol::Command;
 
-/// Stores `req`'s body as the site's KV document `key` only if `check` finds
-/// no problem in it (a parse error is `Err`); otherwise 400 with every
-/// problem, and nothing is written.
+/// Stores `req`'s body as the site's KV document `key`. `prepare` reads the
+/// text and returns every problem in it and the text to store (the body as
+/// sent, or a form of it such as one with sealed credentials); with any
+/// problem the answer is 400 with all of them, and nothing is written.
 pub async fn put_document(
     mut req: Request,
     env: &Env,
     key: &str,
     invalid: &'static str,
-    check: impl FnOnce(&str) -> Result<Vec<Diagnostic>, String>,
+    prepare: impl FnOnce(&str) -> Result<(Vec<Diagnostic>, String), EdgeError>,
 ) -> Handled {
     let text = read_body(&mut req, ADMIN_BODY_BYTES).await?;
-    let problems = check(&text)
-        .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?;
+    let (problems, text) = prepare(&text)?;
     if !problems.is_empty() {
         return Err(Refusal::new(
             400,

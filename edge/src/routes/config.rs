@@ -192,10 +192,10 @@ fn geo(req: &Request, env: &Env) -> Result<(Option<String>, Option<String>)> {
 /// with the full list, and the stored config is unchanged.
 pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
     super::admin::put_document(req, env, &key(site), "invalid_config", |text| {
-        let value: CoreValue = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let value = crate::http::parse_core_json(text)?;
         let mut problems = Config::validate(&value);
         problems.extend(personal_data(&value));
-        Ok(problems)
+        Ok((problems, text.to_owned()))
     })
     .await
 }

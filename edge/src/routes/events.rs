@@ -16,8 +16,8 @@ use worker::{Env, Request};
 use crate::http::cookie::BrowserCookie;
 use crate::http::limits::{self, Bucket};
 use crate::http::{
-    cors, json_response, read_body, refuse, site_config, site_keys, site_param, EdgeError, Handled,
-    Refusal,
+    cors, json_response, parse_core_json, read_body, site_config, site_keys, site_param, EdgeError,
+    Handled, Refusal,
 };
 use crate::store::protocol::{Append, Appended, BrowserKey, Command};
 
@@ -87,21 +87,20 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
 /// The `browser` member the agent sends with its batches and identify calls:
 /// `{"anonymousId", "key"}`. A malformed one is ignored (the batch still
 /// counts); the agent will present it again.
-pub fn browser_key_of(body: &CoreValue) -> Option<BrowserKey> {
-    let browser = body.get("browser")?;
-    let anonymous_id = browser.get("anonymousId")?.as_str()?;
+/// Its two members are read by each caller from its own body type.
+pub fn browser_key(anonymous_id: Option<&str>, key: Option<&str>) -> Option<BrowserKey> {
+    let anonymous_id = anonymous_id?;
     nudge_core::event::check_identifier(anonymous_id).ok()?;
     Some(BrowserKey {
         anonymous_id: anonymous_id.to_owned(),
-        key_hash: crate::keys::browser_key_hash(browser.get("key")?.as_str()?)?,
+        key_hash: crate::keys::browser_key_hash(key?)?,
     })
 }
 
 /// Parses `{"batch": [...], "browser"?: {...}}` and every event in it,
 /// collecting all problems.
 fn read_batch(text: &str) -> Result<(Vec<CoreValue>, Option<BrowserKey>), EdgeError> {
-    let body: CoreValue = serde_json::from_str(text)
-        .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?;
+    let body = parse_core_json(text)?;
     let Some(batch) = body.get("batch").and_then(CoreValue::as_array) else {
         return Err(
             Refusal::new(400, "invalid_batch", "expected {\"batch\": [events]}")
@@ -150,7 +149,9 @@ fn read_batch(text: &str) -> Result<(Vec<CoreValue>, Option<BrowserKey>), EdgeEr
         }
     }
     if problems.is_empty() {
-        Ok((events, browser_key_of(&body)))
+        let browser = body.get("browser");
+        let member = |name: &str| browser?.get(name)?.as_str();
+        Ok((events, browser_key(member("anonymousId"), member("key"))))
     } else {
         Err(Refusal::new(
             400,

@@ -30,7 +30,8 @@ async fn browser_call(
     limits::check(env, Bucket::Identity, &format!("{site}:{client}")).await?;
     let config = site_config(env, &site).await?;
     let verdict = cors::check(req, &config)?;
-    Ok((site.clone(), verdict, site_keys(env, &site)?))
+    let keys = site_keys(env, &site)?;
+    Ok((site, verdict, keys))
 }
 
 fn valid_anonymous_id(id: &str) -> Result<(), crate::http::EdgeError> {
@@ -57,9 +58,9 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
         return Ok(cors::apply(response, &verdict)?);
     }
     let secret = keys.signing.as_bytes();
-    let browser_key = serde_json::from_value::<nudge_core::Value>(body.clone())
-        .ok()
-        .and_then(|b| super::events::browser_key_of(&b));
+    let browser = &body["browser"];
+    let browser_key =
+        super::events::browser_key(browser["anonymousId"].as_str(), browser["key"].as_str());
     let command = if let Some(token) = body["userToken"].as_str() {
         let user = tokens::verify_user_token(secret, &site, token, now_s()).map_err(|reason| {
             refuse(
