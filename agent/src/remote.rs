@@ -118,18 +118,25 @@ fn cap(facts: &mut RemoteFacts) {
     }
 }
 
+/// `/v1/identify`'s URL and the body every call to it starts with, if the
+/// agent may contact the edge.
+fn identify_call(state: &State) -> Option<(String, Map)> {
+    let url = state.opts.identify_url.clone()?;
+    if !state.may_contact_edge() {
+        return None;
+    }
+    let mut body = Map::new();
+    body.insert("anonymousId", state.profile.anonymous_id.as_str());
+    Some((url, body))
+}
+
 /// Sends a proof of identity, with the browser key for the edge to register;
 /// on success the person's facts are fetched again.
 pub fn identify(state: &mut State, shared: &Rc<Shared>, proof: (&str, &str)) {
-    let Some(url) = state.opts.identify_url.clone() else {
+    let Some((url, mut body)) = identify_call(state) else {
         return;
     };
-    if !state.may_contact_edge() {
-        return;
-    }
     let key = state.browser_key();
-    let mut body = Map::new();
-    body.insert("anonymousId", state.profile.anonymous_id.as_str());
     body.insert(proof.0, proof.1);
     if let Some(key) = &key {
         body.insert("browser", key.to_wire());
@@ -163,14 +170,9 @@ pub fn claim_coupon(
     variant: Option<&str>,
     (field, value): (&str, &str),
 ) {
-    let Some(url) = state.opts.identify_url.clone() else {
+    let Some((url, mut body)) = identify_call(state) else {
         return;
     };
-    if !state.may_contact_edge() {
-        return;
-    }
-    let mut body = Map::new();
-    body.insert("anonymousId", state.profile.anonymous_id.as_str());
     body.insert(field, value);
     body.insert("campaign", campaign);
     if let Some(variant) = variant {

@@ -367,6 +367,14 @@ fn stored_key(site: &str) -> Option<Value> {
     js::parse(&storage.get_item(&format!("nudge:{site}:key")).unwrap()?)
 }
 
+/// Asserts local storage keeps `key` for `aid`; what it holds.
+fn assert_stored_key(site: &str, aid: &str, key: &str) -> Value {
+    let stored = stored_key(site).expect("kept in local storage");
+    assert_eq!(stored.get("aid").and_then(Value::as_str), Some(aid));
+    assert_eq!(stored.get("key").and_then(Value::as_str), Some(key));
+    stored
+}
+
 fn anonymous_id(a: &Agent) -> String {
     a.shared.state.borrow().profile.anonymous_id.clone()
 }
@@ -389,15 +397,7 @@ fn the_agent_makes_its_browser_key_and_sends_it_with_its_events() {
     assert!(key
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-    let stored = stored_key(site).expect("kept in local storage");
-    assert_eq!(
-        stored.get("aid").and_then(Value::as_str),
-        Some(aid.as_str())
-    );
-    assert_eq!(
-        stored.get("key").and_then(Value::as_str),
-        Some(key.as_str())
-    );
+    let stored = assert_stored_key(site, &aid, &key);
     assert_eq!(stored.get("sent"), None, "not acknowledged yet");
     // The events themselves are untouched.
     assert_eq!(posted(site, 0), ["A"]);
@@ -495,15 +495,7 @@ fn a_reset_makes_a_new_key_and_an_old_acknowledgement_opens_nothing() {
     assert_eq!(aid, anonymous_id(&a));
     assert_ne!(aid, old_aid);
     assert_ne!(key, old_key, "a new key for the new id");
-    let stored = stored_key(site).unwrap();
-    assert_eq!(
-        stored.get("aid").and_then(Value::as_str),
-        Some(aid.as_str())
-    );
-    assert_eq!(
-        stored.get("key").and_then(Value::as_str),
-        Some(key.as_str())
-    );
+    assert_stored_key(site, &aid, &key);
     answer(site, 202, "{}");
     assert_eq!(list(site, "gets").length(), 1);
 }
