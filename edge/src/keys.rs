@@ -27,8 +27,14 @@ pub struct SiteKeys {
     pub signing: String,
     /// Verifies the site's inbound webhooks: `whsec_<base64>` (Standard Webhooks).
     pub webhook: String,
-    /// `Authorization: Bearer <admin>` on the site's admin endpoints.
+    /// `Authorization: Bearer <admin>` on the site's admin endpoints; also
+    /// the studio's access key for the publisher role.
     pub admin: String,
+    /// The studio's access keys for the editor and viewer roles (`studio`).
+    pub editor: String,
+    pub viewer: String,
+    /// Signs studio sessions and preview links (never leaves the edge).
+    pub studio: String,
     /// Seals the site's destination credentials at rest (`forward::credentials`).
     pub credentials: [u8; 32],
 }
@@ -54,6 +60,9 @@ impl SiteKeys {
                 STANDARD.encode(derive(master, "webhook", site)?)
             ),
             admin: URL_SAFE_NO_PAD.encode(derive(master, "admin", site)?),
+            editor: URL_SAFE_NO_PAD.encode(derive(master, "studio-editor", site)?),
+            viewer: URL_SAFE_NO_PAD.encode(derive(master, "studio-viewer", site)?),
+            studio: URL_SAFE_NO_PAD.encode(derive(master, "studio-session", site)?),
             credentials: derive(master, "credentials", site)?,
         })
     }
@@ -122,6 +131,9 @@ mod tests {
         assert_ne!(a.admin, b.admin);
         assert_ne!(a.webhook, b.webhook);
         assert_ne!(a.signing, a.admin);
+        assert_ne!(a.admin, a.editor);
+        assert_ne!(a.editor, a.viewer);
+        assert_ne!(a.studio, a.signing);
         assert!(a.webhook.starts_with("whsec_"));
         assert!(SiteKeys::derive("short", "a").is_none());
     }

@@ -11,7 +11,9 @@
 //! - `forward`: the queue consumer, destinations, one file per channel.
 //! - `keys`, `tokens`: per-site keys derived from one master secret; user,
 //!   click and webhook token formats.
-//! - `assets`: the demo shop and the agent (static files).
+//! - `studio`: the marketer's studio on the edge: sign-in and roles, drafts,
+//!   publish, history, preview links (its pages are static files).
+//! - `assets`: the demo shop, the agent and the studio (static files).
 //!
 //! Every byte from the internet is hostile: it gets a clear refusal (a
 //! status and a stable error code), bounded cost, and changes nothing.
@@ -22,6 +24,7 @@ mod http;
 mod keys;
 mod routes;
 mod store;
+mod studio;
 mod tokens;
 
 use worker::*;

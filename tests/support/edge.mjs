@@ -24,6 +24,9 @@ export function siteKeys(site) {
     // What the shop's email tool signs webhooks with.
     webhookKey, webhook: `whsec_${webhookKey.toString("base64")}`,
     admin: derive("admin").toString("base64url"),
+    // The studio's access keys (the admin token is the publisher's).
+    editor: derive("studio-editor").toString("base64url"),
+    viewer: derive("studio-viewer").toString("base64url"),
   };
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask site-keys <site>`: a site's three keys, for its owner.
+//! `cargo xtask site-keys <site>`: a site's keys, for its owner.
 //!
 //! The edge derives every site's keys from the one Worker secret
 //! `NUDGE_MASTER_KEY` (edge/src/keys.rs): each is
@@ -28,8 +28,12 @@ struct SiteKeys {
     signing: String,
     /// Signs inbound webhooks: `whsec_<base64>` (Standard Webhooks).
     webhook: String,
-    /// `Authorization: Bearer <admin>` on /v1/admin/sites/<site>/….
+    /// `Authorization: Bearer <admin>` on /v1/admin/sites/<site>/…, and the
+    /// studio's access key for publishers.
     admin: String,
+    /// The studio's access keys for editors and viewers.
+    editor: String,
+    viewer: String,
 }
 
 fn hmac(master: &[u8], purpose: &str, site: &str) -> [u8; 32] {
@@ -44,6 +48,8 @@ fn derive(master: &str, site: &str) -> SiteKeys {
         signing: URL_SAFE_NO_PAD.encode(hmac(master, "signing", site)),
         webhook: format!("whsec_{}", STANDARD.encode(hmac(master, "webhook", site))),
         admin: URL_SAFE_NO_PAD.encode(hmac(master, "admin", site)),
+        editor: URL_SAFE_NO_PAD.encode(hmac(master, "studio-editor", site)),
+        viewer: URL_SAFE_NO_PAD.encode(hmac(master, "studio-viewer", site)),
     }
 }
 
@@ -105,6 +111,11 @@ pub fn site_keys(site: Option<&str>) -> Result {
     println!();
     println!("  admin token    Authorization: Bearer … on /v1/admin/sites/{site}/…");
     println!("    {}", keys.admin);
+    println!();
+    println!("  studio access keys (sign in at /studio): the admin token above for publishers");
+    println!("  (publish, pause, roll back), and");
+    println!("    editor (drafts, preview links)  {}", keys.editor);
+    println!("    viewer (reports only)           {}", keys.viewer);
     Ok(())
 }
 
@@ -115,7 +126,7 @@ mod tests {
     // Computed with Node, exactly as tests/support/edge.mjs `siteKeys`:
     //   const d = (p) => createHmac("sha256", master).update(`nudge/${p}/${site}`).digest();
     //   d("signing").toString("base64url"), "whsec_" + d("webhook").toString("base64"),
-    //   d("admin").toString("base64url")
+    //   d("admin").toString("base64url"), d("studio-editor"), d("studio-viewer") (base64url)
     #[test]
     fn derivation_matches_the_edge_and_its_node_tests() {
         assert_eq!(
@@ -124,6 +135,8 @@ mod tests {
                 signing: "_SXs3kS22FD8Zo0FqAu9Ekr_LhsVIvTSX5-nxSCOKQE".into(),
                 webhook: "whsec_abZAk0eW6f9EDetkeiZZ6Tk63wK3w9cQYcVdVgXaDVA=".into(),
                 admin: "ruJ8d_sGwvt13W26X22I7GLEr1biYfi9-VIVMZCJg2s".into(),
+                editor: "_EjzH3Hgchh4CL7dOYtPQP-LWEL_iEvrNeD2KiXZm1U".into(),
+                viewer: "p2rioVh5JN8U2sFgPVpq84UAEsGL33htNAFqXvMDJr0".into(),
             }
         );
         assert_eq!(
@@ -132,6 +145,8 @@ mod tests {
                 signing: "h8RczxYDllXgAZJs3Nj-mPGqP5221wdyazdXJjKx4zU".into(),
                 webhook: "whsec_JGtIdc7FwGarXdgM3Y/8sumAQRSIf4+QjoiSK7T/3mc=".into(),
                 admin: "9nmGTLYYxCOyvSpGNXu-pfVYg1hVyCScO6b7NZsrZNU".into(),
+                editor: "xq6b0oo1imQwbMHlGxzdcTR02B09uYf2-MyLZP8wdOM".into(),
+                viewer: "R7nB6OLBjWwNXsfx96WkliZBicIwJRTdLtwDRrN0ZaE".into(),
             }
         );
     }

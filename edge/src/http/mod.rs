@@ -12,7 +12,7 @@ use worker::{Env, Headers, Request, Response, Result};
 
 pub use error::{refuse, EdgeError, Handled, Refusal};
 
-use crate::keys::{constant_time_eq, SiteKeys};
+use crate::keys::SiteKeys;
 
 pub fn json_response(status: u16, body: &Value) -> Result<Response> {
     let headers = Headers::new();
@@ -113,23 +113,6 @@ pub fn site_keys(env: &Env, site: &str) -> std::result::Result<SiteKeys, EdgeErr
             "this deployment has no NUDGE_MASTER_KEY secret (32 bytes or more)",
         )
     })
-}
-
-/// Checks `Authorization: Bearer <the site's admin token>`. Each site has
-/// its own token: one site's token is refused on every other site.
-pub fn authorize_admin(req: &Request, env: &Env, site: &str) -> std::result::Result<(), EdgeError> {
-    let keys = site_keys(env, site)?;
-    let given = req.headers().get("authorization")?.unwrap_or_default();
-    let expected = format!("Bearer {}", keys.admin);
-    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(refuse(
-            401,
-            "unauthorized",
-            "a valid bearer token for this site is required",
-        ))
-    }
 }
 
 /// Preflight for cross-origin calls to the API: answered only for origins

@@ -5,11 +5,8 @@ use serde_json::{json, Value};
 
 use worker::{Env, Headers, Request, Response, Result};
 
-use crate::http::{cors, site_config, site_param, Handled};
-
-fn key(site: &str) -> String {
-    format!("config:{site}")
-}
+use crate::http::limits::ADMIN_BODY_BYTES;
+use crate::http::{cors, read_body, site_config, site_param, Handled, Refusal};
 
 /// `GET /v1/config?site=`: the config as stored (validated on write) plus the
 /// request's geography. The agent fetches it once per page, off the decision path.
@@ -189,15 +186,40 @@ fn geo(req: &Request, env: &Env) -> Result<(Option<String>, Option<String>)> {
 
 /// `PUT /v1/admin/sites/{site}/config`: the whole config is validated
 /// first (core's diagnostics, core's input limits); any problem refuses it
-/// with the full list, and the stored config is unchanged.
-pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
-    super::admin::put_document(req, env, &key(site), "invalid_config", |text| {
-        let value = crate::http::parse_core_json(text)?;
-        let mut problems = Config::validate(&value);
-        problems.extend(personal_data(&value));
-        Ok((problems, text.to_owned()))
-    })
-    .await
+/// with the full list, and the stored config is unchanged. Accepted, it is a
+/// new version in the site's history (`store::versions`) and goes live.
+pub async fn put(
+    mut req: Request,
+    env: &Env,
+    site: &str,
+    caller: &crate::studio::session::Caller,
+) -> Handled {
+    let text = read_body(&mut req, ADMIN_BODY_BYTES).await?;
+    crate::http::parse_core_json(&text)?;
+    let problems = problems(&text);
+    if !problems.is_empty() {
+        return Err(Refusal::new(
+            400,
+            "invalid_config",
+            format!("{} problems; nothing was stored", problems.len()),
+        )
+        .with_problems(problems)
+        .into());
+    }
+    crate::studio::campaigns::put_config(&req, env, site, caller, text).await
+}
+
+/// Every problem with a config text: not JSON (within core's limits), core's
+/// diagnostics, and personal data in targeting.
+pub fn problems(text: &str) -> Vec<Diagnostic> {
+    match serde_json::from_str::<CoreValue>(text) {
+        Ok(value) => {
+            let mut problems = Config::validate(&value);
+            problems.extend(personal_data(&value));
+            problems
+        }
+        Err(e) => vec![Diagnostic::error("", format!("not JSON: {e}"))],
+    }
 }
 
 /// Email addresses and phone numbers in the parts of a config that target

@@ -1,5 +1,6 @@
 //! The route table: every endpoint, its method, and the handler that answers.
-//! Admin routes are authorized here, once, before their handler runs.
+//! Admin routes are authorized here, once, before their handler runs: each
+//! needs the bearer token or a studio session with a role (`studio::needs`).
 
 pub mod admin;
 pub mod config;
@@ -9,8 +10,9 @@ pub mod identity;
 
 use worker::{Env, Method, Request};
 
-use crate::http::{authorize_admin, is_site_key, preflight, query, refuse, Handled};
+use crate::http::{is_site_key, preflight, query, refuse, Handled};
 use crate::store::protocol::Page;
+use crate::studio::{self, campaigns, session};
 
 /// Answers an API request (`/v1/…`).
 pub async fn api(req: Request, env: &Env) -> Handled {
@@ -24,10 +26,39 @@ pub async fn api(req: Request, env: &Env) -> Handled {
         (Method::Post, ["v1", "identify"]) => identity::identify(req, env).await,
         (Method::Get, ["v1", "profile"]) => identity::profile(req, env).await,
         (Method::Post, ["v1", "hooks", channel]) => hooks::hook(req, env, channel).await,
+        (Method::Get, ["v1", "preview"]) => studio::preview::get(req, env).await,
+        (Method::Post, ["v1", "studio", "session"]) => session::sign_in(req, env).await,
+        (Method::Get, ["v1", "studio", "session"]) => session::current(req, env).await,
+        (Method::Delete, ["v1", "studio", "session"]) => session::sign_out(req).await,
         (method, ["v1", "admin", "sites", site, rest @ ..]) if is_site_key(site) => {
-            authorize_admin(&req, env, site)?;
+            let caller = session::authorize(&req, env, site, studio::needs(&method, rest))?;
+            let by = &caller;
             match (method, rest) {
-                (Method::Put, ["config"]) => config::put(req, env, site).await,
+                (Method::Get, ["campaigns"]) => campaigns::list(env, site, by).await,
+                (Method::Get, ["campaigns", id, "draft"]) => {
+                    campaigns::draft(env, site, by, id).await
+                }
+                (Method::Put, ["campaigns", id, "draft"]) => {
+                    campaigns::save_draft(req, env, site, by, id).await
+                }
+                (Method::Delete, ["campaigns", id, "draft"]) => {
+                    campaigns::discard_draft(req, env, site, by, id).await
+                }
+                (Method::Post, ["campaigns", id, "publish"]) => {
+                    campaigns::publish(req, env, site, by, id).await
+                }
+                (Method::Post, ["campaigns", id, "status"]) => {
+                    campaigns::set_status(req, env, site, by, id).await
+                }
+                (Method::Post, ["campaigns", id, "preview-link"]) => {
+                    studio::preview::link(req, env, site, by, id).await
+                }
+                (Method::Get, ["versions"]) => campaigns::versions(req, env, site, by).await,
+                (Method::Get, ["versions", v]) => campaigns::version(env, site, by, v).await,
+                (Method::Post, ["versions", v, "rollback"]) => {
+                    campaigns::rollback(req, env, site, by, v).await
+                }
+                (Method::Put, ["config"]) => config::put(req, env, site, by).await,
                 (Method::Put, ["destinations"]) => {
                     crate::forward::destinations::put(req, env, site).await
                 }

@@ -8,6 +8,7 @@
 //! - `events`: the event log and the facts events carry; inbound webhooks.
 //! - `deliveries`: what was forwarded, SMS claims and budgets, dead letters.
 //! - `retention`, `rate`: pruning on an alarm; events per minute.
+//! - `versions`: the config's immutable versions and the studio's drafts.
 //!
 //! One object per site keeps every lookup a local SQLite query. (A site
 //! outgrowing one object's throughput would shard persons by identifier hash.)
@@ -22,6 +23,7 @@ pub mod rate;
 pub mod retention;
 pub mod schema;
 pub mod sql;
+pub mod versions;
 
 #[cfg(test)]
 mod tests;
@@ -87,6 +89,7 @@ pub fn dispatch(db: &Db<'_>, command: Command) -> StoreResult<Value> {
         Command::DeadLetter { reason, message } => db.dead_letter(&reason, &message),
         Command::DeadLetters { page } => db.dead_letters(&page),
         Command::RemoveDeadLetters { seqs } => db.remove_dead_letters(&seqs),
+        Command::Studio(call) => db.studio(call),
     }
 }
 

@@ -62,6 +62,68 @@ pub enum Command {
     RemoveDeadLetters {
         seqs: Vec<i64>,
     },
+    /// The config's versions and the studio's drafts (`store::versions`).
+    Studio(StudioCall),
+}
+
+/// A studio (or config API) call, by someone.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StudioCall {
+    /// The config in KV, which becomes version 1 if the site has none yet.
+    pub live: Option<String>,
+    /// Who asks: the signed-in name, or "admin token".
+    pub by: String,
+    pub action: StudioAction,
+}
+
+/// `expected` is the draft revision or live version the caller saw
+/// (`If-Match`); a mismatch is a `Conflict` and nothing changes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum StudioAction {
+    /// The live version, its config text, and the drafts.
+    Overview,
+    Draft {
+        campaign: String,
+    },
+    /// `expected: None` creates a draft (refused if one exists).
+    SaveDraft {
+        campaign: String,
+        expected: Option<i64>,
+        body: Value,
+    },
+    DiscardDraft {
+        campaign: String,
+        expected: i64,
+    },
+    /// The draft goes live as a new version, if the whole config validates.
+    Publish {
+        campaign: String,
+        expected: i64,
+        note: String,
+    },
+    SetStatus {
+        campaign: String,
+        status: String,
+        expected: i64,
+    },
+    Versions {
+        page: Page,
+    },
+    /// One version and the config before it.
+    Version {
+        version: i64,
+    },
+    /// A new version equal to `version`'s config.
+    Rollback {
+        version: i64,
+        expected: i64,
+    },
+    /// A validated config from `PUT …/config` (`expected` from `If-Match`, if sent).
+    PutConfig {
+        text: String,
+        expected: Option<i64>,
+    },
 }
 
 /// Keyset pagination: at most `limit` items (capped by the store), older
@@ -214,6 +276,16 @@ pub enum StoreError {
         message: String,
         retry_after: u32,
     },
+    /// Someone changed it since the caller read it (`If-Match`).
+    Conflict {
+        message: String,
+        current: Value,
+    },
+    /// The config that would go live has problems (paths from the config's root).
+    InvalidConfig {
+        message: String,
+        problems: Vec<Value>,
+    },
     /// Storage failed: a 500 for the Worker.
     Internal(String),
 }
@@ -235,6 +307,16 @@ impl From<StoreError> for crate::http::EdgeError {
                 message,
                 retry_after,
             } => crate::http::limits::too_many(&message, retry_after),
+            StoreError::Conflict { message, current } => {
+                crate::http::Refusal::new(409, "conflict", message)
+                    .with("current", current)
+                    .into()
+            }
+            StoreError::InvalidConfig { message, problems } => {
+                crate::http::Refusal::new(400, "invalid_config", message)
+                    .with("problems", Value::Array(problems))
+                    .into()
+            }
             StoreError::Internal(m) => crate::http::EdgeError::Internal(m),
         }
     }

@@ -56,6 +56,14 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX claims_by_time ON claims (at)",
         "CREATE INDEX dead_letters_by_time ON dead_letters (at)",
     ],
+    // 3: the studio. Every live config as an immutable version; one draft
+    // per campaign whose revision only grows (`store::versions`).
+    &[
+        "CREATE TABLE config_versions (version INTEGER PRIMARY KEY, at INTEGER NOT NULL, by TEXT NOT NULL,
+            action TEXT NOT NULL, campaign TEXT, note TEXT NOT NULL DEFAULT '', config TEXT NOT NULL)",
+        "CREATE TABLE drafts (campaign TEXT PRIMARY KEY, revision INTEGER NOT NULL, body TEXT,
+            base_version INTEGER NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL)",
+    ],
 ];
 
 /// The schema version this code expects.

@@ -156,3 +156,4 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
 
 mod forwarding;
 mod identity;
+mod versions;

@@ -1,0 +1,261 @@
+//! Config versions and drafts: every write names what it was based on, and a
+//! stale one is refused with who changed it; history is never rewritten.
+
+use serde_json::{json, Value};
+
+use super::{db, store, T0};
+use crate::store::protocol::{Page, StoreError, StudioAction, StudioCall};
+
+const LIVE: &str = r#"{"version":1,"site":"demo","campaigns":[{"id":"vip","trigger":{"page_view":true},"content":{"layout":"top_banner","body":"VIP"}}]}"#;
+
+fn campaign(title: &str) -> Value {
+    json!({"id": "welcome", "trigger": {"scroll_depth": 25},
+           "content": {"layout": "modal", "title": title, "body": "Join us"}})
+}
+
+fn run(
+    sql: &crate::store::sql::TestSql,
+    by: &str,
+    action: StudioAction,
+) -> Result<Value, StoreError> {
+    db(sql, T0).studio(StudioCall {
+        live: Some(LIVE.into()),
+        by: by.into(),
+        action,
+    })
+}
+
+fn save(
+    sql: &crate::store::sql::TestSql,
+    by: &str,
+    expected: Option<i64>,
+    title: &str,
+) -> Result<Value, StoreError> {
+    run(
+        sql,
+        by,
+        StudioAction::SaveDraft {
+            campaign: "welcome".into(),
+            expected,
+            body: campaign(title),
+        },
+    )
+}
+
+#[test]
+fn the_config_before_versions_becomes_version_one() {
+    let sql = store();
+    let overview = run(&sql, "Ann", StudioAction::Overview).unwrap();
+    assert_eq!(overview["version"], 1);
+    assert_eq!(overview["config"], LIVE);
+    let versions = run(
+        &sql,
+        "Ann",
+        StudioAction::Versions {
+            page: Page::default(),
+        },
+    )
+    .unwrap();
+    assert_eq!(versions["versions"][0]["action"], "import");
+}
+
+#[test]
+fn a_stale_draft_save_is_refused_naming_who_saved_it() {
+    let sql = store();
+    assert_eq!(save(&sql, "Ann", None, "Hello").unwrap()["revision"], 1);
+    // Creating again is refused: a draft exists.
+    assert!(matches!(
+        save(&sql, "Bob", None, "Other"),
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        save(&sql, "Bob", Some(1), "Hello there").unwrap()["revision"],
+        2
+    );
+    // Ann still edits revision 1.
+    let Err(StoreError::Conflict { message, current }) = save(&sql, "Ann", Some(1), "Mine") else {
+        panic!("a stale save must conflict");
+    };
+    assert!(
+        message.contains("Bob") && message.contains("revision 2"),
+        "{message}"
+    );
+    assert_eq!(current["revision"], 2);
+    let draft = run(
+        &sql,
+        "Ann",
+        StudioAction::Draft {
+            campaign: "welcome".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(draft["campaign"]["content"]["title"], "Hello there");
+}
+
+#[test]
+fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
+    let sql = store();
+    save(&sql, "Ann", None, "Hello").unwrap();
+    let published = run(
+        &sql,
+        "Pat",
+        StudioAction::Publish {
+            campaign: "welcome".into(),
+            expected: 1,
+            note: "launch".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(published["version"], 2);
+    let config: Value = serde_json::from_str(published["config"].as_str().unwrap()).unwrap();
+    assert_eq!(config["campaigns"][1]["content"]["title"], "Hello");
+    assert_eq!(
+        config["campaigns"][0]["id"], "vip",
+        "other campaigns are kept"
+    );
+    // The draft is gone, and its revision can never match again.
+    assert!(run(
+        &sql,
+        "Ann",
+        StudioAction::Draft {
+            campaign: "welcome".into()
+        }
+    )
+    .is_err());
+    assert!(matches!(
+        save(&sql, "Ann", Some(1), "late"),
+        Err(StoreError::Conflict { .. })
+    ));
+    // A second publish, then roll back to version 2.
+    assert_eq!(save(&sql, "Ann", None, "Hello v2").unwrap()["revision"], 2);
+    run(
+        &sql,
+        "Pat",
+        StudioAction::Publish {
+            campaign: "welcome".into(),
+            expected: 2,
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    let stale = run(
+        &sql,
+        "Pat",
+        StudioAction::Rollback {
+            version: 2,
+            expected: 2,
+        },
+    );
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "the live version is 3"
+    );
+    let rolled = run(
+        &sql,
+        "Pat",
+        StudioAction::Rollback {
+            version: 2,
+            expected: 3,
+        },
+    )
+    .unwrap();
+    assert_eq!(rolled["version"], 4);
+    assert_eq!(rolled["config"], published["config"]);
+    let history = run(
+        &sql,
+        "Pat",
+        StudioAction::Versions {
+            page: Page::default(),
+        },
+    )
+    .unwrap();
+    let actions: Vec<&str> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["rollback", "publish", "publish", "import"]);
+    assert_eq!(history["versions"][1]["by"], "Pat");
+    let version = run(&sql, "Pat", StudioAction::Version { version: 3 }).unwrap();
+    assert_eq!(version["previous"], published["config"]);
+}
+
+#[test]
+fn an_invalid_draft_is_saved_but_never_published() {
+    let sql = store();
+    let mut bad = campaign("Hi");
+    bad["trigger"]["scroll_depth"] = json!(140);
+    run(
+        &sql,
+        "Ann",
+        StudioAction::SaveDraft {
+            campaign: "welcome".into(),
+            expected: None,
+            body: bad,
+        },
+    )
+    .unwrap();
+    let Err(StoreError::InvalidConfig { problems, .. }) = run(
+        &sql,
+        "Pat",
+        StudioAction::Publish {
+            campaign: "welcome".into(),
+            expected: 1,
+            note: String::new(),
+        },
+    ) else {
+        panic!("an invalid config must not be published");
+    };
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["path"] == "campaigns[1].trigger.scroll_depth"),
+        "{problems:?}"
+    );
+    let overview = run(&sql, "Ann", StudioAction::Overview).unwrap();
+    assert_eq!(overview["version"], 1, "nothing was published");
+    assert_eq!(overview["drafts"][0]["revision"], 1, "the draft is kept");
+}
+
+#[test]
+fn pause_and_resume_are_versions_and_need_the_live_version() {
+    let sql = store();
+    run(&sql, "Ann", StudioAction::Overview).unwrap();
+    let paused = run(
+        &sql,
+        "Pat",
+        StudioAction::SetStatus {
+            campaign: "vip".into(),
+            status: "paused".into(),
+            expected: 1,
+        },
+    )
+    .unwrap();
+    let config: Value = serde_json::from_str(paused["config"].as_str().unwrap()).unwrap();
+    assert_eq!(config["campaigns"][0]["status"], "paused");
+    assert!(matches!(
+        run(
+            &sql,
+            "Pat",
+            StudioAction::SetStatus {
+                campaign: "vip".into(),
+                status: "active".into(),
+                expected: 1
+            }
+        ),
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        run(
+            &sql,
+            "Pat",
+            StudioAction::SetStatus {
+                campaign: "nope".into(),
+                status: "paused".into(),
+                expected: 2
+            }
+        ),
+        Err(StoreError::NotFound(_))
+    ));
+}

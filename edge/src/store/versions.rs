@@ -1,0 +1,409 @@
+//! The site's config history and the studio's drafts.
+//!
+//! Every change to the live config is an immutable version (who, when, what
+//! action, which campaign): a publish from the studio, a pause, a roll back
+//! (a new version equal to an older one: history is never rewritten), or a
+//! `PUT …/config` through the API. Drafts are per campaign, with a revision
+//! that only grows (a discarded draft keeps its row), so a stale `If-Match`
+//! can never match a newer draft. Each write names the revision or version
+//! it was based on; a mismatch is a `Conflict` naming who changed it and when,
+//! and nothing is written. The Worker copies the newest version to KV, the
+//! fast path `GET /v1/config` reads.
+//!
+//! A site that had a config before versions existed gets it as version 1
+//! (`import`), from the KV text the Worker passes along (`StudioCall::live`).
+
+use serde_json::{json, Map, Value};
+
+use super::persons::Db;
+use super::protocol::{Page, StoreError, StoreResult, StudioAction, StudioCall};
+use super::sql::{params, Row, SqlExt};
+
+/// Who changed something and when (UTC, to the minute), for conflict messages.
+fn changed_by(row: &Row) -> (String, String) {
+    let by = row.get("by").and_then(Value::as_str).unwrap_or("someone");
+    let at = row.get("at").and_then(Value::as_i64).unwrap_or_default();
+    let iso = nudge_core::time::to_iso8601(at);
+    let when = format!(
+        "{} {} UTC",
+        iso.get(..10).unwrap_or(""),
+        iso.get(11..16).unwrap_or("")
+    );
+    (by.to_owned(), when)
+}
+
+impl Db<'_> {
+    pub fn studio(&self, call: StudioCall) -> StoreResult<Value> {
+        self.seed_versions(call.live.as_deref())?;
+        let by = call.by.as_str();
+        match call.action {
+            StudioAction::Overview => self.overview(),
+            StudioAction::Draft { campaign } => self.draft(&campaign),
+            StudioAction::SaveDraft {
+                campaign,
+                expected,
+                body,
+            } => self.save_draft(&campaign, expected, &body, by),
+            StudioAction::DiscardDraft { campaign, expected } => {
+                self.check_draft(&campaign, Some(expected))?;
+                self.sql.execute(
+                    "UPDATE drafts SET body = NULL, by = ?, at = ? WHERE campaign = ?",
+                    params![by, self.now, campaign.as_str()],
+                )?;
+                Ok(json!({"discarded": true}))
+            }
+            StudioAction::Publish {
+                campaign,
+                expected,
+                note,
+            } => self.publish(&campaign, expected, &note, by),
+            StudioAction::SetStatus {
+                campaign,
+                status,
+                expected,
+            } => self.set_status(&campaign, &status, expected, by),
+            StudioAction::Versions { page } => self.versions(&page),
+            StudioAction::Version { version } => self.version(version),
+            StudioAction::Rollback { version, expected } => {
+                self.check_head(Some(expected))?;
+                let old = self.version_row(version)?;
+                let config = old["config"].as_str().unwrap_or_default().to_owned();
+                self.add_version(
+                    &config,
+                    by,
+                    "rollback",
+                    None,
+                    &format!("rolled back to version {version}"),
+                )
+            }
+            StudioAction::PutConfig { text, expected } => {
+                self.check_head(expected)?;
+                self.add_version(&text, by, "api", None, "")
+            }
+        }
+    }
+
+    fn seed_versions(&self, live: Option<&str>) -> StoreResult<()> {
+        if let Some(text) = live {
+            if !self.sql.exists("SELECT 1 FROM config_versions", &[])? {
+                self.sql.execute(
+                    "INSERT INTO config_versions (version, at, by, action, campaign, note, config)
+                     VALUES (1, ?, 'the config before versions', 'import', NULL, '', ?)",
+                    params![self.now, text],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn head(&self) -> StoreResult<Option<Row>> {
+        Ok(self
+            .sql
+            .query(
+                "SELECT version, at, by, config FROM config_versions ORDER BY version DESC LIMIT 1",
+                &[],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn head_version(&self) -> StoreResult<i64> {
+        Ok(self
+            .head()?
+            .and_then(|row| row.get("version").and_then(Value::as_i64))
+            .unwrap_or(0))
+    }
+
+    /// Refuses a write based on another live version than the newest.
+    fn check_head(&self, expected: Option<i64>) -> StoreResult<()> {
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        let Some(head) = self.head()? else {
+            return if expected == 0 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict {
+                    message: format!("there is no version {expected}: nothing is published yet"),
+                    current: json!({"version": 0}),
+                })
+            };
+        };
+        let version = head["version"].as_i64().unwrap_or_default();
+        if version == expected {
+            return Ok(());
+        }
+        let (by, when) = changed_by(&head);
+        Err(StoreError::Conflict {
+            message: format!(
+                "The live config changed since you loaded it: {by} made version {version} on {when}. \
+                 Reload to see it, then try again."
+            ),
+            current: json!({"version": version, "by": head["by"], "at": head["at"]}),
+        })
+    }
+
+    fn overview(&self) -> StoreResult<Value> {
+        let head = self.head()?;
+        let drafts = self.sql.query(
+            "SELECT campaign, revision, by, at FROM drafts WHERE body IS NOT NULL ORDER BY campaign",
+            &[],
+        )?;
+        // Who last touched each campaign in the live config.
+        let touched = self.sql.query(
+            "SELECT campaign, max(version) AS version, by, at FROM config_versions
+             WHERE campaign IS NOT NULL GROUP BY campaign",
+            &[],
+        )?;
+        Ok(json!({
+            "version": head.as_ref().and_then(|h| h["version"].as_i64()).unwrap_or(0),
+            "config": head.as_ref().and_then(|h| h["config"].as_str()),
+            "drafts": drafts,
+            "published": touched,
+        }))
+    }
+
+    fn draft_row(&self, campaign: &str) -> StoreResult<Option<Row>> {
+        Ok(self
+            .sql
+            .query(
+                "SELECT campaign, revision, body, by, at FROM drafts WHERE campaign = ?",
+                params![campaign],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn draft(&self, campaign: &str) -> StoreResult<Value> {
+        match self.draft_row(campaign)? {
+            Some(row) if row["body"].is_string() => {
+                let body: Value = serde_json::from_str(row["body"].as_str().unwrap_or("null"))
+                    .map_err(super::sql::internal)?;
+                Ok(
+                    json!({"campaign": body, "revision": row["revision"], "by": row["by"], "at": row["at"]}),
+                )
+            }
+            _ => Err(StoreError::NotFound(format!(
+                "campaign {campaign} has no draft"
+            ))),
+        }
+    }
+
+    /// The live draft's revision, refusing when it is not `expected` (`None`:
+    /// the caller creates a draft and expects there is none).
+    fn check_draft(&self, campaign: &str, expected: Option<i64>) -> StoreResult<i64> {
+        let row = self.draft_row(campaign)?;
+        let revision = row
+            .as_ref()
+            .and_then(|r| r["revision"].as_i64())
+            .unwrap_or(0);
+        let live = row.as_ref().is_some_and(|r| r["body"].is_string());
+        let matches = match expected {
+            None => !live,
+            Some(expected) => live && expected == revision,
+        };
+        if matches {
+            return Ok(revision);
+        }
+        let (who, when) = row.as_ref().map(changed_by).unwrap_or_default();
+        let message = match (expected, live) {
+            (None, true) => format!(
+                "A draft of {campaign} already exists (revision {revision}, saved by {who} on {when}). \
+                 Open it instead of starting a new one."
+            ),
+            (Some(_), false) if revision > 0 => format!(
+                "{who} published or discarded the draft of {campaign} on {when}, after you opened it."
+            ),
+            (Some(expected), true) => format!(
+                "{who} saved this draft (revision {revision}) on {when}, after you opened revision {expected}. \
+                 Reload to see their changes; your edits stay in this tab until you do."
+            ),
+            _ => format!("campaign {campaign} has no draft"),
+        };
+        Err(StoreError::Conflict {
+            message,
+            current: json!({
+                "revision": if live { Value::from(revision) } else { Value::Null },
+                "updated_by": row.as_ref().map(|r| r["by"].clone()),
+                "updated_at": row.as_ref().map(|r| r["at"].clone()),
+            }),
+        })
+    }
+
+    fn save_draft(
+        &self,
+        campaign: &str,
+        expected: Option<i64>,
+        body: &Value,
+        by: &str,
+    ) -> StoreResult<Value> {
+        let revision = self.check_draft(campaign, expected)? + 1;
+        self.sql.execute(
+            "INSERT INTO drafts (campaign, revision, body, base_version, by, at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (campaign) DO UPDATE SET revision = excluded.revision, body = excluded.body,
+               base_version = excluded.base_version, by = excluded.by, at = excluded.at",
+            params![
+                campaign,
+                revision,
+                body.to_string(),
+                self.head_version()?,
+                by,
+                self.now
+            ],
+        )?;
+        Ok(json!({"revision": revision}))
+    }
+
+    /// The live config as JSON (an empty config for a site with none).
+    fn head_config(&self) -> StoreResult<Map<String, Value>> {
+        let text = self
+            .head()?
+            .and_then(|h| h["config"].as_str().map(str::to_owned));
+        let value: Value = match text {
+            Some(text) => serde_json::from_str(&text).map_err(super::sql::internal)?,
+            None => json!({"version": 1, "campaigns": []}),
+        };
+        match value {
+            Value::Object(map) => Ok(map),
+            _ => Err(StoreError::Internal(
+                "the live config is not an object".into(),
+            )),
+        }
+    }
+
+    fn publish(&self, campaign: &str, expected: i64, note: &str, by: &str) -> StoreResult<Value> {
+        self.check_draft(campaign, Some(expected))?;
+        let draft = self.draft(campaign)?;
+        let mut config = self.head_config()?;
+        put_campaign(&mut config, draft["campaign"].clone())?;
+        let text = Value::Object(config).to_string();
+        check_publishable(&text, campaign)?;
+        let answer = self.add_version(&text, by, "publish", Some(campaign), note)?;
+        self.sql.execute(
+            "UPDATE drafts SET body = NULL, by = ?, at = ? WHERE campaign = ?",
+            params![by, self.now, campaign],
+        )?;
+        Ok(answer)
+    }
+
+    fn set_status(
+        &self,
+        campaign: &str,
+        status: &str,
+        expected: i64,
+        by: &str,
+    ) -> StoreResult<Value> {
+        self.check_head(Some(expected))?;
+        let mut config = self.head_config()?;
+        let Some(found) = campaigns_mut(&mut config)?
+            .iter_mut()
+            .find(|c| c["id"] == campaign)
+        else {
+            return Err(StoreError::NotFound(format!(
+                "campaign {campaign} is not published"
+            )));
+        };
+        found["status"] = Value::from(status);
+        let text = Value::Object(config).to_string();
+        check_publishable(&text, campaign)?;
+        let note = if status == "paused" {
+            "paused"
+        } else {
+            "resumed"
+        };
+        self.add_version(&text, by, "status", Some(campaign), note)
+    }
+
+    fn add_version(
+        &self,
+        config: &str,
+        by: &str,
+        action: &str,
+        campaign: Option<&str>,
+        note: &str,
+    ) -> StoreResult<Value> {
+        let version = self.head_version()? + 1;
+        self.sql.execute(
+            "INSERT INTO config_versions (version, at, by, action, campaign, note, config)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            params![version, self.now, by, action, campaign, note, config],
+        )?;
+        Ok(json!({"version": version, "at": self.now, "by": by, "config": config}))
+    }
+
+    fn versions(&self, page: &Page) -> StoreResult<Value> {
+        let rows = self.sql.query(
+            "SELECT version, at, by, action, campaign, note FROM config_versions
+             WHERE version < ? ORDER BY version DESC LIMIT ?",
+            params![page.before(), page.limit()],
+        )?;
+        let next = (rows.len() as i64 == page.limit())
+            .then(|| rows.last().and_then(|r| r["version"].as_i64()))
+            .flatten();
+        Ok(json!({"versions": rows, "next_before": next}))
+    }
+
+    fn version_row(&self, version: i64) -> StoreResult<Row> {
+        self.sql
+            .query(
+                "SELECT version, at, by, action, campaign, note, config FROM config_versions WHERE version = ?",
+                params![version],
+            )?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound(format!("there is no version {version}")))
+    }
+
+    /// One version and the one before it (for the diff).
+    fn version(&self, version: i64) -> StoreResult<Value> {
+        let row = self.version_row(version)?;
+        let previous = self.sql.text(
+            "SELECT config FROM config_versions WHERE version < ? ORDER BY version DESC LIMIT 1",
+            params![version],
+        )?;
+        let mut answer = Value::Object(row);
+        answer["previous"] = previous.map(Value::from).unwrap_or(Value::Null);
+        Ok(answer)
+    }
+}
+
+/// The config's campaign list (made if missing or not a list).
+fn campaigns_mut(config: &mut Map<String, Value>) -> StoreResult<&mut Vec<Value>> {
+    let slot = config
+        .entry("campaigns")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !slot.is_array() {
+        *slot = Value::Array(Vec::new());
+    }
+    slot.as_array_mut()
+        .ok_or_else(|| StoreError::Internal("campaigns is not a list".into()))
+}
+
+/// Replaces the campaign with the same id, or appends it.
+fn put_campaign(config: &mut Map<String, Value>, campaign: Value) -> StoreResult<()> {
+    let list = campaigns_mut(config)?;
+    match list.iter_mut().find(|c| c["id"] == campaign["id"]) {
+        Some(slot) => *slot = campaign,
+        None => list.push(campaign),
+    }
+    Ok(())
+}
+
+/// Core's validation of the whole config that would go live: any problem
+/// refuses the write (problem paths relative to the config).
+fn check_publishable(text: &str, campaign: &str) -> StoreResult<()> {
+    let problems = crate::routes::config::problems(text);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::InvalidConfig {
+        message: format!(
+            "{} problems; campaign {campaign} was not published",
+            problems.len()
+        ),
+        problems: problems
+            .into_iter()
+            .map(|p| json!({"path": p.path, "message": p.message}))
+            .collect(),
+    })
+}

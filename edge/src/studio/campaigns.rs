@@ -1,0 +1,529 @@
+//! The studio's campaign endpoints under `/v1/admin/sites/{site}/`: the list,
+//! drafts, publish, pause and resume, the version history with its diff, and
+//! roll back. The store (`store::versions`) keeps versions and drafts and
+//! refuses stale writes; here requests are read, answers shaped for the
+//! studio, and each new live version is copied to KV for `GET /v1/config`.
+
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+use super::session::Caller;
+use crate::http::limits::ADMIN_BODY_BYTES;
+use crate::http::{cached_kv, ok, read_json, refuse, EdgeError, Handled};
+use crate::store::protocol::{Command, StudioAction, StudioCall};
+
+fn config_key(site: &str) -> String {
+    format!("config:{site}")
+}
+
+/// Runs a studio action in the site's store.
+pub async fn call(
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    action: StudioAction,
+) -> Result<Value, EdgeError> {
+    let live = cached_kv(env, &config_key(site)).await?;
+    let command = Command::Studio(StudioCall {
+        live,
+        by: caller.who.clone(),
+        action,
+    });
+    crate::store::call(env, site, &command).await
+}
+
+/// Copies a new live version to KV and answers `{version, at, by}`.
+async fn go_live(env: &Env, site: &str, answer: Value) -> Handled {
+    let text = answer["config"].as_str().unwrap_or_default().to_owned();
+    crate::http::store_site_document(env, &config_key(site), text).await?;
+    ok(&json!({"version": answer["version"], "at": iso(&answer["at"]), "by": answer["by"]}))
+}
+
+fn iso(ms: &Value) -> Value {
+    ms.as_i64()
+        .map(|ms| Value::from(nudge_core::time::to_iso8601(ms)))
+        .unwrap_or(Value::Null)
+}
+
+/// The number in `If-Match: "3"` (or `W/"3"`); 428 without one.
+fn if_match(req: &Request) -> Result<i64, EdgeError> {
+    let header = req.headers().get("if-match")?.ok_or_else(|| {
+        refuse(
+            428,
+            "precondition_required",
+            "send If-Match with the revision or version you edited, so nobody's work is overwritten",
+        )
+    })?;
+    header
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map_err(|_| {
+            refuse(
+                400,
+                "bad_if_match",
+                "If-Match must be a quoted number, e.g. \"3\"",
+            )
+        })
+}
+
+fn check_campaign_id(id: &str) -> Result<(), EdgeError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(refuse(
+            400,
+            "bad_campaign_id",
+            "a campaign id is 1-64 characters of a-z, A-Z, 0-9, - and _",
+        ))
+    }
+}
+
+/// The studio's status of a campaign in the live config.
+fn status(campaign: &Value, now: i64) -> &'static str {
+    let time = |key: &str| {
+        campaign["schedule"][key]
+            .as_str()
+            .and_then(nudge_core::time::parse_iso8601)
+    };
+    match campaign["status"].as_str() {
+        Some("paused") => "paused",
+        Some("draft") => "draft",
+        _ if time("start").is_some_and(|start| start > now) => "scheduled",
+        _ if time("end").is_some_and(|end| end <= now) => "ended",
+        _ => "live",
+    }
+}
+
+/// "Exit intent on /cart", "Scroll 25%", … for the list.
+fn trigger_summary(trigger: &Value) -> String {
+    let what = if let Some(percent) = trigger["scroll_depth"].as_f64() {
+        format!("Scroll {percent}%")
+    } else if !trigger["exit_intent"].is_null() {
+        "Exit intent".into()
+    } else if let Some(s) = trigger["time_on_page"].as_f64() {
+        format!("{s} s on the page")
+    } else if let Some(s) = trigger["time_on_site"].as_f64() {
+        format!("{s} s on the site")
+    } else if let Some(s) = trigger["inactivity"].as_f64() {
+        format!("{s} s without input")
+    } else if let Some(event) = trigger["event"].as_str() {
+        format!("Event \"{event}\"")
+    } else {
+        "Page view".into()
+    };
+    let url = &trigger["url"];
+    let place = ["equals", "prefix", "contains", "regex"]
+        .iter()
+        .find_map(|kind| url[*kind].as_str().map(|p| (*kind, p)));
+    match place {
+        Some(("equals", path)) => format!("{what} on {path}"),
+        Some(("prefix", path)) => format!("{what} on {path}…"),
+        Some((_, pattern)) => format!("{what} on pages matching {pattern}"),
+        None => what,
+    }
+}
+
+fn list_item(campaign: &Value, now: i64) -> Value {
+    json!({
+        "id": campaign["id"],
+        "name": campaign["name"].as_str().or(campaign["id"].as_str()),
+        "status": status(campaign, now),
+        "layout": campaign["content"]["layout"],
+        "trigger": trigger_summary(&campaign["trigger"]),
+        "goal": campaign["goal"],
+        "live": true,
+        "has_draft": false,
+        "draft_revision": null,
+    })
+}
+
+/// `GET campaigns`: the live config and every campaign, live or draft.
+pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
+    let answer = call(env, site, caller, StudioAction::Overview).await?;
+    let now = worker::Date::now().as_millis() as i64;
+    let config: Value = answer["config"]
+        .as_str()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_else(|| json!({"version": 1, "site": site, "campaigns": []}));
+    let mut items: Vec<Value> = config["campaigns"]
+        .as_array()
+        .map(|list| list.iter().map(|c| list_item(c, now)).collect())
+        .unwrap_or_default();
+    for touched in answer["published"].as_array().into_iter().flatten() {
+        if let Some(item) = items.iter_mut().find(|i| i["id"] == touched["campaign"]) {
+            item["updated_by"] = touched["by"].clone();
+            item["updated_at"] = iso(&touched["at"]);
+        }
+    }
+    for draft in answer["drafts"].as_array().into_iter().flatten() {
+        let id = draft["campaign"].clone();
+        let index = match items.iter().position(|i| i["id"] == id) {
+            Some(index) => index,
+            None => {
+                let body = call(
+                    env,
+                    site,
+                    caller,
+                    StudioAction::Draft {
+                        campaign: id.as_str().unwrap_or_default().to_owned(),
+                    },
+                )
+                .await?;
+                let mut item = list_item(&body["campaign"], now);
+                item["id"] = id.clone();
+                item["status"] = "draft".into();
+                item["live"] = false.into();
+                items.push(item);
+                items.len() - 1
+            }
+        };
+        let item = &mut items[index];
+        item["has_draft"] = true.into();
+        item["draft_revision"] = draft["revision"].clone();
+        item["updated_by"] = draft["by"].clone();
+        item["updated_at"] = iso(&draft["at"]);
+    }
+    ok(&json!({"version": answer["version"], "config": config, "campaigns": items}))
+}
+
+/// Core's problems with `campaign` placed into `config` (replacing the
+/// live campaign of the same id, or appended), with paths relative to the
+/// campaign (`content.title`); problems elsewhere in the config keep theirs.
+pub fn campaign_problems(config: &Value, campaign: &Value) -> Vec<Value> {
+    let mut config = config.clone();
+    if !config["campaigns"].is_array() {
+        config["campaigns"] = json!([]);
+    }
+    let list = config["campaigns"].as_array_mut();
+    let index = list.map(
+        |list| match list.iter().position(|c| c["id"] == campaign["id"]) {
+            Some(i) => {
+                list[i] = campaign.clone();
+                i
+            }
+            None => {
+                list.push(campaign.clone());
+                list.len() - 1
+            }
+        },
+    );
+    let prefix = format!("campaigns[{}]", index.unwrap_or_default());
+    crate::routes::config::problems(&config.to_string())
+        .into_iter()
+        .filter(|p| !p.message.starts_with("campaign skipped"))
+        .map(|p| {
+            let path = match p.path.strip_prefix(&prefix) {
+                Some(rest) => rest.trim_start_matches('.').to_owned(),
+                None => p.path.clone(),
+            };
+            let severity = format!("{:?}", p.severity).to_lowercase();
+            json!({"path": path, "message": p.message, "severity": severity})
+        })
+        .collect()
+}
+
+async fn live_config(env: &Env, site: &str, caller: &Caller) -> Result<Value, EdgeError> {
+    let answer = call(env, site, caller, StudioAction::Overview).await?;
+    Ok(answer["config"]
+        .as_str()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_else(|| json!({"version": 1, "campaigns": []})))
+}
+
+/// `GET campaigns/{id}/draft`: the draft, its revision (also the ETag) and problems.
+pub async fn draft(env: &Env, site: &str, caller: &Caller, id: &str) -> Handled {
+    check_campaign_id(id)?;
+    let answer = call(
+        env,
+        site,
+        caller,
+        StudioAction::Draft {
+            campaign: id.into(),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        EdgeError::Refused(r) if r.status == 404 => refuse(404, "no_draft", r.message),
+        other => other,
+    })?;
+    let config = live_config(env, site, caller).await?;
+    let problems = campaign_problems(&config, &answer["campaign"]);
+    let mut response = crate::http::json_response(
+        200,
+        &json!({
+            "campaign": answer["campaign"], "revision": answer["revision"],
+            "updated_by": answer["by"], "updated_at": iso(&answer["at"]), "problems": problems,
+        }),
+    )?;
+    response
+        .headers_mut()
+        .set("etag", &format!("\"{}\"", answer["revision"]))?;
+    Ok(response)
+}
+
+/// `PUT campaigns/{id}/draft`: saves a draft (may be invalid: a work in
+/// progress), with `If-Match` of the revision edited or `If-None-Match: *`.
+pub async fn save_draft(
+    mut req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    id: &str,
+) -> Handled {
+    check_campaign_id(id)?;
+    let creating = req.headers().get("if-none-match")?.as_deref() == Some("*");
+    let expected = if creating {
+        None
+    } else {
+        Some(if_match(&req)?)
+    };
+    let body = read_json(&mut req, ADMIN_BODY_BYTES).await?;
+    if !body.is_object() {
+        return Err(refuse(
+            400,
+            "invalid_campaign",
+            "a draft is a campaign object",
+        ));
+    }
+    if body["id"] != id {
+        return Err(refuse(
+            400,
+            "invalid_campaign",
+            format!("the campaign's id must be {id:?}, as in the address"),
+        ));
+    }
+    let action = StudioAction::SaveDraft {
+        campaign: id.into(),
+        expected,
+        body: body.clone(),
+    };
+    let answer = call(env, site, caller, action).await?;
+    let config = live_config(env, site, caller).await?;
+    let mut response = crate::http::json_response(
+        200,
+        &json!({"revision": answer["revision"], "problems": campaign_problems(&config, &body)}),
+    )?;
+    response
+        .headers_mut()
+        .set("etag", &format!("\"{}\"", answer["revision"]))?;
+    Ok(response)
+}
+
+/// `DELETE campaigns/{id}/draft` with `If-Match`.
+pub async fn discard_draft(
+    req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    id: &str,
+) -> Handled {
+    check_campaign_id(id)?;
+    let expected = if_match(&req)?;
+    let action = StudioAction::DiscardDraft {
+        campaign: id.into(),
+        expected,
+    };
+    ok(&call(env, site, caller, action).await?)
+}
+
+fn note_of(body: &Value) -> String {
+    body["note"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect()
+}
+
+/// A write's `If-Match` number and small JSON body.
+async fn matched_body(req: &mut Request, id: &str) -> Result<(i64, Value), EdgeError> {
+    check_campaign_id(id)?;
+    let expected = if_match(req)?;
+    let body = read_json(req, crate::http::limits::SMALL_BODY_BYTES).await?;
+    Ok((expected, body))
+}
+
+/// `POST campaigns/{id}/publish` with `If-Match` of the draft's revision:
+/// the draft goes live as a new version if the whole config validates.
+pub async fn publish(
+    mut req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    id: &str,
+) -> Handled {
+    let (expected, body) = matched_body(&mut req, id).await?;
+    let action = StudioAction::Publish {
+        campaign: id.into(),
+        expected,
+        note: note_of(&body),
+    };
+    go_live(env, site, call(env, site, caller, action).await?).await
+}
+
+/// `POST campaigns/{id}/status` `{status: "paused"|"active"}` with `If-Match`
+/// of the live version.
+pub async fn set_status(
+    mut req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    id: &str,
+) -> Handled {
+    let (expected, body) = matched_body(&mut req, id).await?;
+    let status = match body["status"].as_str() {
+        Some(s @ ("paused" | "active")) => s.to_owned(),
+        _ => {
+            return Err(refuse(
+                400,
+                "invalid_request",
+                "status must be \"paused\" or \"active\"",
+            ))
+        }
+    };
+    let action = StudioAction::SetStatus {
+        campaign: id.into(),
+        status,
+        expected,
+    };
+    go_live(env, site, call(env, site, caller, action).await?).await
+}
+
+/// `GET versions[?before=&limit=]`, newest first.
+pub async fn versions(req: Request, env: &Env, site: &str, caller: &Caller) -> Handled {
+    let page = crate::routes::page(&req)?;
+    let mut answer = call(env, site, caller, StudioAction::Versions { page }).await?;
+    for version in answer["versions"].as_array_mut().into_iter().flatten() {
+        version["at"] = iso(&version["at"]);
+    }
+    ok(&answer)
+}
+
+/// `GET versions/{v}`: the version's config and what changed from the one before.
+pub async fn version(env: &Env, site: &str, caller: &Caller, version: &str) -> Handled {
+    let version = parse_version(version)?;
+    let answer = call(env, site, caller, StudioAction::Version { version }).await?;
+    let parse = |v: &Value| {
+        v.as_str()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .unwrap_or(Value::Null)
+    };
+    let (config, previous) = (parse(&answer["config"]), parse(&answer["previous"]));
+    ok(&json!({
+        "version": answer["version"], "at": iso(&answer["at"]), "by": answer["by"],
+        "action": answer["action"], "campaign": answer["campaign"], "note": answer["note"],
+        "changes": super::diff::changes(&previous, &config), "config": config,
+    }))
+}
+
+fn parse_version(text: &str) -> Result<i64, EdgeError> {
+    text.parse().ok().filter(|v: &i64| *v > 0).ok_or_else(|| {
+        refuse(
+            400,
+            "invalid_request",
+            "a version is a positive whole number",
+        )
+    })
+}
+
+/// `POST versions/{v}/rollback` with `If-Match` of the live version: a new
+/// version whose config is version v's.
+pub async fn rollback(
+    req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    version: &str,
+) -> Handled {
+    let version = parse_version(version)?;
+    let expected = if_match(&req)?;
+    let action = StudioAction::Rollback { version, expected };
+    go_live(env, site, call(env, site, caller, action).await?).await
+}
+
+/// A config written through `PUT …/config` (already validated): a version
+/// by the caller, then live. `If-Match` is optional here (scripts).
+pub async fn put_config(
+    req: &Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    text: String,
+) -> Result<Response, EdgeError> {
+    let expected = match req.headers().get("if-match")? {
+        Some(_) => Some(if_match(req)?),
+        None => None,
+    };
+    let answer = call(
+        env,
+        site,
+        caller,
+        StudioAction::PutConfig { text, expected },
+    )
+    .await?;
+    let version = answer["version"].clone();
+    go_live(env, site, answer).await?;
+    ok(&json!({"stored": true, "version": version}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_status_field_and_the_schedule() {
+        let now = nudge_core::time::parse_iso8601("2026-11-23T12:00:00Z").unwrap();
+        let at = |s: Value| status(&s, now);
+        assert_eq!(at(json!({})), "live");
+        assert_eq!(at(json!({"status": "paused"})), "paused");
+        assert_eq!(at(json!({"status": "draft"})), "draft");
+        assert_eq!(
+            at(json!({"schedule": {"start": "2026-12-01"}})),
+            "scheduled"
+        );
+        assert_eq!(at(json!({"schedule": {"end": "2026-11-01"}})), "ended");
+        assert_eq!(
+            at(json!({"schedule": {"start": "2026-11-01", "end": "2026-12-01"}})),
+            "live"
+        );
+    }
+
+    #[test]
+    fn triggers_read_as_words() {
+        assert_eq!(
+            trigger_summary(
+                &json!({"exit_intent": {"min_seconds_on_page": 2}, "url": {"equals": "/cart"}})
+            ),
+            "Exit intent on /cart"
+        );
+        assert_eq!(trigger_summary(&json!({"scroll_depth": 25})), "Scroll 25%");
+        assert_eq!(trigger_summary(&json!({"page_view": true})), "Page view");
+    }
+
+    #[test]
+    fn problems_point_at_the_campaigns_own_fields() {
+        let config = json!({"version": 1, "campaigns": [
+            {"id": "other", "trigger": {"page_view": true}, "content": {"layout": "modal", "title": "x"}}
+        ]});
+        let campaign = json!({"id": "new", "trigger": {"scroll_depth": 140},
+                              "content": {"layout": "modal", "title": "Hi"}});
+        let problems = campaign_problems(&config, &campaign);
+        assert!(
+            problems.iter().any(|p| p["path"] == "trigger.scroll_depth"),
+            "{problems:?}"
+        );
+        assert!(problems
+            .iter()
+            .all(|p| !p["path"].as_str().unwrap().starts_with("campaigns[1]")));
+        let fixed = json!({"id": "new", "trigger": {"scroll_depth": 25},
+                           "content": {"layout": "modal", "title": "Hi"}});
+        assert!(campaign_problems(&config, &fixed).is_empty());
+    }
+}

@@ -1,0 +1,33 @@
+//! The marketer's studio, on the edge's side: sign-in and roles (`session`),
+//! campaigns with drafts, publish, pause, history and roll back
+//! (`campaigns`, stored by `store::versions`), the history's readable diff
+//! (`diff`) and signed preview links to the real shop (`preview`). The
+//! studio's pages are static files (`studio/` in the repository, served at
+//! `/studio`); validation and preview in the browser come from core and the
+//! agent compiled to wasm, so what the studio shows is what the edge accepts
+//! and what shoppers see.
+
+pub mod campaigns;
+pub mod diff;
+pub mod preview;
+pub mod session;
+
+use session::{Needs, Role};
+use worker::Method;
+
+/// The role each admin route needs (`rest` is the path after `/v1/admin/sites/{site}/`).
+/// Routes the studio does not use take the bearer token only.
+pub fn needs(method: &Method, rest: &[&str]) -> Needs {
+    match (method, rest) {
+        (Method::Get, ["campaigns"])
+        | (Method::Get, ["campaigns", _, "draft" | "report"])
+        | (Method::Get, ["versions"])
+        | (Method::Get, ["versions", _])
+        | (Method::Get, ["reports", "summary"]) => Needs::Role(Role::Viewer),
+        (Method::Put | Method::Delete, ["campaigns", _, "draft"])
+        | (Method::Post, ["campaigns", _, "preview-link"]) => Needs::Role(Role::Editor),
+        (Method::Post, ["campaigns", _, "publish" | "status"])
+        | (Method::Post, ["versions", _, "rollback"]) => Needs::Role(Role::Publisher),
+        _ => Needs::Token,
+    }
+}
