@@ -7,7 +7,7 @@
 //!   test          run every test: core (native), agent (headless Chromium), end to end
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
 //!   build-agent   build agent/pkg (wasm-pack + wasm-opt) and print its size
-//!   build-edge    build the Worker (worker-build) and its static site (shop + agent)
+//!   build-edge    build the Worker (worker-build) and its static site (shop + agent + studio)
 //!   setup         only install the tools
 //!   site-keys <site>
 //!                 print the site's signing key, webhook secret and admin token,
@@ -193,6 +193,21 @@ fn build_edge() -> Result {
             &site.join("nudge").join(file),
         )?;
     }
+    copy_studio(&site)
+}
+
+/// The studio (`/studio`): plain ES modules and CSS, copied as they are (no
+/// build step), with uPlot from npm for the report's time series.
+fn copy_studio(site: &Path) -> Result {
+    let root = root();
+    let studio = site.join("studio");
+    copy_dir(&root.join("studio"), &studio)?;
+    for file in ["uPlot.iife.min.js", "uPlot.min.css"] {
+        copy_file(
+            &root.join("node_modules/uplot/dist").join(file),
+            &studio.join("vendor").join(file),
+        )?;
+    }
     Ok(())
 }
 
@@ -302,6 +317,7 @@ fn test() -> Result {
             "--test-concurrency=1",
             "tests/e2e/",
             "tests/edge/",
+            "tests/studio/",
         ],
     )
 }
