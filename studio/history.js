@@ -6,8 +6,9 @@ import { can, site } from "./session.js";
 import { announce, blockedButton, confirmDialog, formatWhen, h, replace, shortJson, toast } from "./ui.js";
 import { pathWords } from "./words.js";
 
+const PAGE = 30;
 const ACTIONS = {
-  publish: "Published", rollback: "Rolled back", status: "Paused or resumed", api: "Changed through the API", import: "Imported",
+  publish: "Published", rollback: "Rolled back", status: "Status changed", api: "Changed through the API", import: "Imported",
 };
 
 export async function renderHistory(main, selected) {
@@ -33,7 +34,7 @@ export async function renderHistory(main, selected) {
   const loadPage = async () => {
     let data;
     try {
-      ({ data } = await api.versions(site(), nextBefore));
+      ({ data } = await api.versions(site(), nextBefore, PAGE));
     } catch (error) {
       replace(errorBox, h("p", { class: "error-text" }, error.status === 404 ? "No history yet." : error.message));
       return;
@@ -50,7 +51,7 @@ export async function renderHistory(main, selected) {
           v.note ? h("span", { class: "version-note" }, `“${v.note}”`) : null)));
     }
     nextBefore = data.next_before ?? null;
-    more.hidden = nextBefore === null || nextBefore === undefined;
+    more.hidden = nextBefore === null || versions.length < PAGE;
   };
   more.addEventListener("click", loadPage);
 

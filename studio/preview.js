@@ -100,13 +100,18 @@ export function createPreview(getState) {
   const onMessage = (event) => {
     if (!frame || event.source !== frame.contentWindow || event.origin !== location.origin) return;
     const data = event.data;
+    // The page says when it listens (its module may start after "load").
+    if (data && data.type === "nudge-preview-ready") { loaded = true; send(); return; }
     if (!data || data.type !== "nudge-preview-result") return;
     clearTimeout(waiting);
     pane.dataset.previewState = "rendered";
     pane.dataset.previewRenders = String(Number(pane.dataset.previewRenders || 0) + 1);
+    // The campaign's own problems are already at their fields; here only whether it could be drawn.
     const list = Array.isArray(data.diagnostics) ? data.diagnostics : [];
-    status.textContent = "";
-    replace(diagnostics, list.slice(0, 6).map((d) => h("li", {}, typeof d === "string" ? d : `${d.path ? `${d.path}: ` : ""}${d.message || ""}`)));
+    const errors = list.filter((d) => String(d?.severity || "error").toLowerCase() !== "warning");
+    pane.dataset.previewErrors = String(errors.length);
+    status.textContent = errors.length ? "The preview shows nothing until the problems marked in the form are fixed." : "";
+    replace(diagnostics, errors.filter((d) => !d.path).slice(0, 3).map((d) => h("li", {}, d.message || String(d))));
   };
 
   const resize = typeof ResizeObserver === "function" ? new ResizeObserver(() => layout()) : null;

@@ -303,6 +303,7 @@ export function ruleBuilder(ctx) {
 
     const { common, more } = operatorsFor(row);
     const opSelect = h("select", { id: opId, disabled: ctx.readOnly, "data-path": `${prefix}#${gi}.${ri}.op` },
+      OPERATORS[row.op] ? null : h("option", { value: row.op }, `${row.op} (unknown to Nudge)`),
       h("optgroup", { label: "Common" }, common.map((o) => h("option", { value: o }, OPERATORS[o]))),
       h("optgroup", { label: "More" }, more.map((o) => h("option", { value: o }, `${OPERATORS[o]} (${o})`))));
     opSelect.value = row.op;
@@ -398,8 +399,10 @@ export function ruleBuilder(ctx) {
       draw();
     } }, "Remove");
     const rowEl = h("div", { class: "rule", role: "group", "aria-label": name },
-      h("div", { class: "rule-cell" }, h("label", { for: attrId }, "Attribute"), attrInput,
-        described ? h("span", { class: "hint" }, described) : null),
+      row.op === "$json"
+        ? h("div", { class: "rule-cell" }, h("span", { class: "label" }, "Attribute"), h("span", { class: "static" }, "Several (JSON)"))
+        : h("div", { class: "rule-cell" }, h("label", { for: attrId }, "Attribute"), attrInput,
+          described ? h("span", { class: "hint" }, described) : null),
       h("div", { class: "rule-cell" }, h("label", { for: opId }, "Condition"), opSelect),
       h("div", { class: "rule-cell grow" }, h("label", { for: valueId }, kind === "list" ? "Values (comma-separated)" : "Value"), valueEl),
       typeSelect, remove, message);

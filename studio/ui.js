@@ -144,7 +144,7 @@ export function formatWhen(iso) {
 
 /** A JSON value in one short line, for diffs and summaries. */
 export function shortJson(value) {
-  if (value === undefined || value === null) return "(none)";
+  if (value === undefined || value === null) return "(not set)";
   if (typeof value === "string") return `“${value}”`;
   const text = JSON.stringify(value);
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;

@@ -24,7 +24,8 @@ export function pathWords(path) {
   if (!path) return "The campaign";
   if (path === "audience" || path.startsWith("audience.") || path.startsWith("audience[")) {
     const rest = path.slice("audience".length).replace(/^\./, "");
-    return rest ? `Audience › ${rest.replace(/\$or\[(\d+)\]/g, (_, i) => `group ${Number(i) + 1}`).replace(/\./g, " ")}` : "Audience";
+    // Attribute names hold dots themselves (cart.items): shown as they are.
+    return rest ? `Audience › ${rest.replace(/^\$or\[(\d+)\]\.?/, (_, i) => `group ${Number(i) + 1} › `)}` : "Audience";
   }
   const out = [];
   let previous = "";

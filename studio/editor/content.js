@@ -62,7 +62,7 @@ export function contentSection(ctx) {
       ] : null));
 
     parts.push(h("div", { class: "row" },
-      bound(ctx, { path: "content.coupon", label: "Coupon code", placeholder: "WELCOME10", hint: form ? "Revealed after the sign-up (the edge keeps it out of the public config)." : "Shown with the campaign." }),
+      bound(ctx, { path: "content.coupon", label: "Coupon code", placeholder: "e.g. WELCOME10", hint: form ? "Revealed after the sign-up (the edge keeps it out of the public config)." : "Shown with the campaign." }),
       accentField(ctx)));
     return parts;
   });

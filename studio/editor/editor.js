@@ -47,8 +47,10 @@ export async function renderEditor(main, { id, template }) {
       scheduleCheck();
     },
     setLocalError: (path, message) => {
+      if ((state.local.get(path) || null) === message) return;
       if (message) state.local.set(path, message);
       else state.local.delete(path);
+      scheduleCheck();
     },
     reshow: () => showProblems(),
   };

@@ -215,6 +215,56 @@ test("the report renders its numbers after visits", async (t) => {
   await context.close();
 });
 
+/** Controls without a label, and text under 4.5:1 contrast with its background, on the page as shown. */
+function accessibilityProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    for (const el of document.querySelectorAll("main input, main select, main textarea")) {
+      if (el.type === "hidden" || el.closest("[hidden]")) continue;
+      const named = el.labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
+      if (!named) problems.push(`no label: ${el.outerHTML.slice(0, 80)}`);
+    }
+    const rgb = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+    const luminance = ([r, g, b]) => {
+      const c = [r, g, b].map((v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+      return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    };
+    const background = (el) => {
+      for (let node = el; node; node = node.parentElement) {
+        const [r, g, b, a = 1] = rgb(getComputedStyle(node).backgroundColor);
+        if (a > 0.5) return [r, g, b];
+      }
+      return [255, 255, 255];
+    };
+    for (const el of document.querySelectorAll("body *")) {
+      if (el.disabled || el.closest("[disabled], [hidden], svg, .preview-stage")) continue;
+      const hasText = [...el.childNodes].some((n) => n.nodeType === 3 && n.nodeValue.trim());
+      if (!hasText || !el.getClientRects().length) continue;
+      const fg = luminance(rgb(getComputedStyle(el).color));
+      const bg = luminance(background(el));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)}: ${el.textContent.trim().slice(0, 40)}`);
+    }
+    return problems;
+  });
+}
+
+test("every control has a label and text keeps 4.5:1 contrast: list, editor with all its sections, history", async () => {
+  const { page, context } = await studio(keys.admin, "Pat");
+  assert.deepEqual(await accessibilityProblems(page), [], "the campaign list");
+  await page.goto(`${edge.url}/studio/#/c/free-shipping-test`);
+  await page.waitForSelector("#sec-variants .arm");
+  await page.click("#sec-audience >> text=Edit as JSON");
+  assert.deepEqual(await accessibilityProblems(page), [], "the editor");
+  // Keyboard: the first field is reachable with Tab and shows where focus is.
+  await page.locator('[data-path="name"]').focus();
+  assert.notEqual(await page.locator('[data-path="name"]').evaluate((el) => getComputedStyle(el).outlineStyle), "none");
+  await page.goto(`${edge.url}/studio/#/history`);
+  await page.waitForSelector(".versions li a");
+  assert.deepEqual(await accessibilityProblems(page), [], "the history");
+  await context.close();
+});
+
 test("a viewer sees no publish button, and a publish call with their session is refused (403)", async () => {
   const { page, context } = await studio(keys.viewer, "Vi");
   assert.match(await page.locator("#who").innerText(), /viewer/i);

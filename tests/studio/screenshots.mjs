@@ -1,0 +1,47 @@
+// Screenshots of the studio for docs/screenshots/ (1280×800): the campaign
+// list, the editor with its live preview, and a report after some visits.
+// Run after `cargo xtask build-edge`: node tests/studio/screenshots.mjs
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { launchChromium } from "../support/browser.mjs";
+import { startEdge, siteKeys } from "../support/edge.mjs";
+
+const out = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+mkdirSync(out, { recursive: true });
+const edge = await startEdge();
+const browser = await launchChromium();
+try {
+  // A few shoppers, so the list and the report have numbers.
+  for (let i = 0; i < 6; i++) {
+    const shop = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await shop.goto(`${edge.url}/`);
+    await shop.waitForFunction(() => window.nudge && window.nudge.ready);
+    for (let s = 0; s < 30; s++) { await shop.mouse.wheel(0, 200); await shop.waitForTimeout(20); }
+    await shop.waitForTimeout(300);
+    await shop.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+    await shop.waitForTimeout(200);
+    await shop.context().close();
+  }
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await page.goto(`${edge.url}/studio/`);
+  await page.fill("#sign-in-name", "Pat");
+  await page.fill("#sign-in-key", siteKeys("demo").admin);
+  await page.click("form.sign-in button[type=submit]");
+  await page.waitForSelector("table.campaigns");
+  await page.screenshot({ path: `${out}studio-list.png` });
+
+  await page.goto(`${edge.url}/studio/#/c/welcome`);
+  await page.waitForSelector("#sec-content");
+  await page.waitForSelector(".preview[data-preview-state=rendered], .preview[data-preview-state=unavailable]", { timeout: 10_000 }).catch(() => {});
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: `${out}studio-editor.png` });
+
+  await page.goto(`${edge.url}/studio/#/c/welcome/report`);
+  await page.waitForSelector(".kpis, .report .notice", { timeout: 10_000 });
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: `${out}studio-report.png` });
+  console.log(`screenshots in ${out}`);
+} finally {
+  await browser.close();
+  await edge.stop();
+}
