@@ -124,7 +124,8 @@ export function groupToCondition(rows) {
   }
   for (const [attr, list] of byAttr) {
     const only = list.length === 1 ? list[0] : null;
-    if (only && only.op === "$eq" && !isPlainObject(only.value)) out[attr] = only.value;
+    // `{attr: value}` is GrowthBook's equality (objects and arrays compare as JSON).
+    if (only && only.op === "$eq" && !isOperatorObject(only.value)) out[attr] = only.value;
     else out[attr] = Object.fromEntries(list.map((r) => [r.op, r.value]));
   }
   return out;

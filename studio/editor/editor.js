@@ -274,8 +274,16 @@ export async function renderEditor(main, { id, template }) {
       }
       return true;
     } catch (error) {
-      if (error.status === 409 || error.status === 412 || error.code === "conflict") showConflict(error);
-      else fail(error);
+      if ((error.status === 409 || error.status === 412) && !state.originalId) {
+        // A new campaign whose id is taken (by a draft or a live campaign).
+        ctx.setLocalError("id", `${error.message} Choose another id.`);
+        showProblems();
+        registry.find("id")?.[1].target.focus();
+      } else if (error.status === 409 || error.status === 412 || error.code === "conflict") {
+        showConflict(error);
+      } else {
+        fail(error);
+      }
       return false;
     }
   }
