@@ -25,6 +25,8 @@ function loadUplot() {
 }
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
+/** A campaign without an A/B test reports one arm with the key "". */
+const armName = (key) => key || "All visitors";
 const sum = (rows, key) => rows.reduce((total, r) => total + (typeof r[key] === "number" ? r[key] : 0), 0);
 const ratio = (a, b) => (b > 0 ? a / b : null);
 
@@ -122,7 +124,7 @@ async function draw(out, data) {
   const series = [{}];
   const columns = [xs];
   keys.forEach((key, i) => {
-    const name = key || "all";
+    const name = armName(key);
     series.push({ label: `${name}: exposed`, stroke: COLORS[i % COLORS.length], width: 2, scale: "persons" });
     columns.push(dayList.map((d) => value(key, d, "exposed_persons")));
     series.push({ label: `${name}: conversions`, stroke: COLORS[i % COLORS.length], width: 2, dash: [6, 4], scale: "conversions" });
@@ -147,7 +149,7 @@ function dayTable(days, variants) {
     h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), several ? h("th", { scope: "col" }, "Arm") : null,
         ["Exposed", "Impressions", "Clicks", "Sign-ups", "Dismissals", "Conversions", "Revenue"].map((c) => h("th", { scope: "col", class: "num" }, c)))),
-      h("tbody", {}, days.map((d) => h("tr", {}, h("td", {}, d.day), several ? h("td", {}, d.variant ?? "") : null,
+      h("tbody", {}, days.map((d) => h("tr", {}, h("td", {}, d.day), several ? h("td", {}, armName(d.variant)) : null,
         ["exposed_persons", "impressions", "clicks", "submits", "dismissals", "conversions"].map((k) => h("td", { class: "num" }, formatCount(d[k]))),
         h("td", { class: "num" }, formatMoney(d.revenue)))))));
 }
@@ -181,7 +183,7 @@ function armsTable(data, variants) {
         const a = arms.get(v.key) || {};
         const verdict = a.verdict || {};
         return h("tr", { dataset: { arm: v.key ?? "" } },
-          h("th", { scope: "row" }, v.key || "all", v.control ? h("span", { class: "badge" }, "control") : null),
+          h("th", { scope: "row" }, armName(v.key), v.control ? h("span", { class: "badge" }, "control") : null),
           h("td", { class: "num" }, formatRate(v.weight, 0)),
           h("td", { class: "num" }, formatCount(v.exposed_persons)),
           h("td", { class: "num" }, formatRate(v.click_through_rate)),

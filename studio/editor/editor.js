@@ -214,7 +214,7 @@ export async function renderEditor(main, { id, template }) {
     const errors = errorCount();
     const buttons = [];
     if (!readOnly) {
-      buttons.push(h("button", { type: "button", class: "", onclick: () => saveDraft(), "data-action": "save" }, "Save draft"));
+      buttons.push(h("button", { type: "button", onclick: () => saveDraft(), "data-action": "save", "aria-keyshortcuts": "Control+S" }, "Save draft"));
     }
     if (session.current?.role !== "viewer") {
       if (can("publish").ok) {
@@ -520,9 +520,17 @@ export async function renderEditor(main, { id, template }) {
   replace(main, crumbs, h("div", { class: "page-head" }, title, saveState), actions, alertBox, conflict, checkerNote, summary, layout);
   loadValidator();
   mount();
+  // Ctrl+S / ⌘S saves the draft, as in any editor.
+  const onKey = (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s" && !readOnly) {
+      event.preventDefault();
+      saveDraft();
+    }
+  };
+  document.addEventListener("keydown", onKey);
 
   return {
-    leave: () => { preview?.destroy(); scheduleCheck.cancel(); },
+    leave: () => { preview?.destroy(); scheduleCheck.cancel(); document.removeEventListener("keydown", onKey); },
     canLeave: () => readOnly || !state.dirty,
   };
 }
