@@ -6,6 +6,9 @@
 //! campaigns to show and why others were not. Targeting uses
 //! [`Condition`], GrowthBook-compatible.
 //!
+//! With the `stats` feature (the edge's), [`stats::analyze`] reads A/B
+//! results: lift intervals, chance to beat control, sample-ratio mismatch.
+//!
 //! Invariants: no platform code here (no wasm-bindgen, web-sys, js-sys or
 //! worker; checked by a test over `cargo metadata`); nothing panics on input;
 //! problems come back as [`Diagnostic`]s with paths.
@@ -25,6 +28,8 @@ pub mod profile;
 pub mod queue;
 mod read;
 mod small;
+#[cfg(feature = "stats")]
+pub mod stats;
 pub mod template;
 pub mod time;
 pub mod value;

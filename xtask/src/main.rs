@@ -285,6 +285,9 @@ fn test() -> Result {
             // Builds on the agent: wasm only, run by `cargo xtask bench`.
             "--exclude",
             "nudge-engine-wasm-bench",
+            // Core's A/B statistics are behind a feature the agent leaves off.
+            "--features",
+            "nudge-core/stats",
         ],
     )?;
     // Core must also build for the browser, without its native regex engine.
