@@ -91,7 +91,13 @@ export function dialog({ title, body, actions = [] }) {
       type: "button", class: a.class || "", onclick: () => close(a.value),
     }, a.label));
     dlg.append(h("h2", { id: titleId }, title), content || "", buttons.length ? h("div", { class: "actions" }, buttons) : "");
-    dlg.addEventListener("close", () => { dlg.remove(); resolve(result); });
+    const opener = document.activeElement;
+    dlg.addEventListener("close", () => {
+      dlg.remove();
+      // Back where the dialog was opened from, for keyboard users.
+      if (opener?.isConnected) opener.focus();
+      resolve(result);
+    });
     document.body.append(dlg);
     dlg.showModal();
   });

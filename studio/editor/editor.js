@@ -242,8 +242,11 @@ export async function renderEditor(main, { id, template }) {
     if (!readOnly && state.revision !== null) {
       buttons.push(h("button", { type: "button", class: "quiet danger-text", onclick: () => discard(), "data-action": "discard" }, "Discard draft"));
     }
-    if (state.originalId) buttons.push(h("a", { class: "button quiet", href: `#/c/${encodeURIComponent(state.originalId)}/report` }, "Report"));
+    if (state.originalId) buttons.push(h("a", { class: "button quiet", href: `#/c/${encodeURIComponent(state.originalId)}/report`, "data-action": "report" }, "Report"));
+    // Redrawn after every check: a keyboard user keeps their place on the bar.
+    const focused = actions.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     replace(actions, buttons);
+    if (focused) actions.querySelector(`[data-action="${focused}"]:not(:disabled)`)?.focus();
   }
 
   async function saveDraft() {
