@@ -177,7 +177,8 @@ function armsTable(data, variants) {
       h("thead", {}, h("tr", {},
         h("th", { scope: "col" }, "Arm"), h("th", { scope: "col", class: "num" }, "Share"), h("th", { scope: "col", class: "num" }, "Exposed"),
         h("th", { scope: "col", class: "num" }, "CTR"), h("th", { scope: "col", class: "num" }, "Conversion"),
-        h("th", { scope: "col", class: "num" }, "Revenue / person"), h("th", { scope: "col" }, "Lift vs control (95% interval)"),
+        h("th", { scope: "col", class: "num" }, "Revenue / person"),
+        h("th", { scope: "col" }, `Lift vs control (${typeof data.analysis?.confidence === "number" ? Math.round(data.analysis.confidence * 100) : 95}% interval)`),
         h("th", { scope: "col", class: "num" }, "Chance to beat control"), h("th", { scope: "col" }, "Verdict"))),
       h("tbody", {}, variants.map((v) => {
         const a = arms.get(v.key) || {};
@@ -243,7 +244,8 @@ function health(data, variants) {
   }
   if (typeof data.persons_in_several_arms === "number") {
     const share = typeof data.several_arms_share === "number" ? data.several_arms_share : null;
-    const bad = share !== null && share > 0.01;
+    // The analysis says when contamination matters; without it, over 1% is worth a word.
+    const bad = typeof analysis?.multiple_exposure_warning === "boolean" ? analysis.multiple_exposure_warning : share !== null && share > 0.01;
     items.push(check(bad ? "warn" : "ok", "several-arms", `${formatCount(data.persons_in_several_arms)} ${data.persons_in_several_arms === 1 ? "person was" : "persons were"} in more than one arm${share === null ? "" : ` (${formatRate(share)} of them)`}${bad ? ": for example one person on two devices before signing in. They are counted in each arm they saw." : "."}`));
   }
   return h("section", { class: "card", "aria-labelledby": "health-title" },
