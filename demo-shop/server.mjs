@@ -1,7 +1,9 @@
 // The demo shop's web server until the edge Worker serves it (issue #3):
 // static files with the shop's clean URLs, the agent from agent/pkg, the
-// example campaigns at /v1/config, and a collect endpoint at /v1/events that
-// records what it receives. Binds to 127.0.0.1 only.
+// example campaigns at /v1/config, a collect endpoint at /v1/events that
+// records what it receives, and the studio's preview page
+// (/studio/preview.html, with the studio's agent build from agent/pkg-studio).
+// Binds to 127.0.0.1 only.
 //
 //   node demo-shop/server.mjs [--port 8787]
 //
@@ -15,6 +17,9 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const agentDir = join(here, "..", "agent", "pkg");
+const studioDir = join(here, "..", "agent", "studio");
+const studioAgentDir = join(here, "..", "agent", "pkg-studio");
+
 
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
@@ -66,6 +71,8 @@ export async function startServer({ port = 8787, config, collectStatus = () => 2
       }
       let file = null;
       if (url.pathname.startsWith("/nudge/")) file = safeJoin(agentDir, url.pathname.slice("/nudge/".length));
+      else if (url.pathname.startsWith("/studio/agent/")) file = safeJoin(studioAgentDir, url.pathname.slice("/studio/agent/".length));
+      else if (url.pathname.startsWith("/studio/")) file = safeJoin(studioDir, url.pathname.slice("/studio/".length));
       else file = route(url.pathname) ? join(here, "pages", route(url.pathname)) : safeJoin(join(here, "public"), url.pathname);
       if (!file) return send(404, "not found");
       const body = await readFile(file);

@@ -17,6 +17,8 @@ mod remote;
 mod render;
 mod shared;
 mod state;
+#[cfg(feature = "studio")]
+mod studio;
 mod trackers;
 mod transport;
 

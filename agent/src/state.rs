@@ -14,10 +14,10 @@ use nudge_core::platform::{load_profile, new_id, Storage};
 use nudge_core::profile::{Outcome, Profile};
 use nudge_core::queue::Outbox;
 use nudge_core::time::Millis;
-use nudge_core::{template, Config, Map, Value, Watch};
+use nudge_core::{Config, Map, Value, Watch};
 
 use crate::browser::{self, BrowserRandom, LocalStore};
-use crate::render::{self, Rendered};
+use crate::render::{self, Action, Rendered};
 use crate::shared::Shared;
 use crate::trackers::PageTrackers;
 use crate::transport::Transport;
@@ -321,12 +321,7 @@ impl State {
             props.insert("control", control);
             props.insert("layout", content.layout.name());
             if !control {
-                let coupon = content.coupon.clone().unwrap_or_default();
-                let texts = render::Texts {
-                    title: template::render(&content.title, &attributes, &[("coupon", &coupon)]),
-                    body: template::render(&content.body, &attributes, &[("coupon", &coupon)]),
-                };
-                match render::show(&id, &content, texts, shared) {
+                match render::show(&id, &content, &attributes, owner(&id, shared)) {
                     Ok(open) => {
                         self.page.occupied.push(content.layout.slot());
                         self.rendered.push(open);
@@ -358,8 +353,21 @@ impl State {
         }
     }
 
+    /// What the visitor did with campaign `id` on screen.
+    pub fn act(&mut self, id: &str, action: Action, shared: &Rc<Shared>) {
+        match action {
+            Action::Dismiss => self.dismiss(id, shared),
+            Action::Click => self.click(id, shared),
+            Action::SignUp {
+                field,
+                value,
+                sealed,
+            } => self.sign_up(id, field, &value, sealed, shared),
+        }
+    }
+
     /// The visitor closed a campaign (close button, Esc, backdrop, dismiss link).
-    pub fn dismiss(&mut self, id: &str, shared: &Rc<Shared>) {
+    fn dismiss(&mut self, id: &str, shared: &Rc<Shared>) {
         let Some(open) = self.take_rendered(id) else {
             return;
         };
@@ -379,7 +387,7 @@ impl State {
     }
 
     /// The visitor clicked the call to action (navigation follows natively).
-    pub fn click(&mut self, id: &str, shared: &Rc<Shared>) {
+    fn click(&mut self, id: &str, shared: &Rc<Shared>) {
         let variant = self.profile.history(id).and_then(|h| h.variant.clone());
         let props = campaign_props(id, variant.as_deref(), None);
         shared.notify("click", Value::Object(props.clone()));
@@ -395,14 +403,7 @@ impl State {
     /// A valid email or phone number was submitted in a campaign's form: an
     /// unverified claim (`identify` with a trait, no user id) and a "Signed Up".
     /// A sealed coupon (`coupon_sealed`) is asked of the edge with the claim.
-    pub fn sign_up(
-        &mut self,
-        id: &str,
-        field: &str,
-        value: &str,
-        sealed: bool,
-        shared: &Rc<Shared>,
-    ) {
+    fn sign_up(&mut self, id: &str, field: &str, value: &str, sealed: bool, shared: &Rc<Shared>) {
         let mut traits = Map::new();
         traits.insert(field, value);
         self.emit(EventKind::Identify { traits }, Map::new(), shared);
@@ -564,6 +565,22 @@ impl State {
             ),
         );
         Value::Object(m)
+    }
+}
+
+/// Campaign `id`'s actions, as tasks on the state.
+fn owner(id: &str, shared: &Rc<Shared>) -> render::Owner {
+    let weak = Rc::downgrade(shared);
+    let id = id.to_owned();
+    render::Owner {
+        act: Rc::new(move |action| {
+            let id = id.clone();
+            crate::shared::run_weak(
+                &weak,
+                Box::new(move |state, shared| state.act(&id, action, shared)),
+            );
+        }),
+        live: true,
     }
 }
 
