@@ -13,6 +13,7 @@
 mod browser;
 mod js;
 mod options;
+mod preview;
 mod remote;
 mod render;
 mod shared;

@@ -62,6 +62,10 @@ pub struct State {
     pub transport: Transport,
     pub rendered: Vec<Rendered>,
     pub trackers: Option<PageTrackers>,
+    /// A preview link's tab: see [`State::previewing`].
+    previewing: bool,
+    #[cfg(feature = "preview")]
+    _badge: Option<crate::render::Note>,
     store: LocalStore,
     random: BrowserRandom,
     /// The browser key, also kept here: the page's copy where storage is unavailable.
@@ -75,21 +79,28 @@ impl State {
     /// Builds the state from the loader's options and the raw config. Config
     /// problems are reported in debug mode; the usable campaigns still run.
     pub fn new(opts: Options, raw_config: &Value) -> State {
+        let now = browser::now();
+        let previewing = crate::preview::load(&opts, now);
+        let raw_config = previewing.as_ref().map_or(raw_config, |p| &p.config);
         let (mut config, problems) = Config::from_value(raw_config);
         for problem in &problems {
             opts.debug_warn(&format!("config: {problem}"));
         }
+        let badge = previewing.map(|p| crate::preview::start(&p.preview, &mut config));
         if let Some(country) = &opts.country {
             config.geo.country = Some(country.to_ascii_uppercase());
         }
         let store = LocalStore;
         let mut random = BrowserRandom;
-        let now = browser::now();
         let (profile, problem) = load_profile(&store, &opts.profile_key(), now, &mut random);
         if let Some(problem) = problem {
             opts.debug_warn(&problem.to_string());
         }
-        let outbox = store.load(&opts.outbox_key()).ok().flatten().map_or_else(
+        let stored = match badge {
+            Some(_) => None,
+            None => store.load(&opts.outbox_key()).ok().flatten(),
+        };
+        let outbox = stored.map_or_else(
             || Outbox::new(nudge_core::queue::DEFAULT_CAPACITY),
             |v| Outbox::from_stored(&v, nudge_core::queue::DEFAULT_CAPACITY),
         );
@@ -103,6 +114,9 @@ impl State {
             page: PageState::default(),
             rendered: Vec::new(),
             trackers: None,
+            previewing: badge.is_some(),
+            #[cfg(feature = "preview")]
+            _badge: badge.flatten(),
             store,
             random,
             key: None,
@@ -234,6 +248,10 @@ impl State {
     /// outbox; the browser key of the old id goes with it (the new id gets
     /// its own when it is first needed).
     pub fn reset(&mut self) {
+        if self.previewing() {
+            self.profile = Profile::new(new_id(&mut self.random), browser::now());
+            return;
+        }
         self.store.remove(&self.opts.profile_key());
         self.store.remove(&self.opts.outbox_key());
         self.store.remove(&self.opts.browser_key_key());
@@ -253,9 +271,19 @@ impl State {
         }
     }
 
+    /// A preview link's tab (see [`crate::preview`]): the preview's config;
+    /// the profile is a copy in memory; nothing is queued, sent or stored.
+    /// Always false in a build without the `preview` feature (the shops').
+    pub fn previewing(&self) -> bool {
+        cfg!(feature = "preview") && self.previewing
+    }
+
     /// Whether consent lets anything about this visitor leave the browser
     /// (events, identity, profile requests).
     pub fn may_contact_edge(&self) -> bool {
+        if self.previewing() {
+            return false;
+        }
         let analytics = self.profile.consent.analytics;
         analytics != Some(false) && (!self.opts.consent_required || analytics == Some(true))
     }
@@ -275,7 +303,8 @@ impl State {
         };
         self.profile.apply(&event);
         self.save_profile();
-        if self.opts.collect.is_some() && self.profile.consent.analytics != Some(false) {
+        let collecting = self.opts.collect.is_some() && !self.previewing();
+        if collecting && self.profile.consent.analytics != Some(false) {
             self.transport.push(&event.to_wire(), &self.opts);
             self.save_outbox();
             crate::transport::schedule(self, shared);
@@ -435,12 +464,13 @@ impl State {
 
     /// Marks the profile as changed; it is written once, when the current
     /// batch of work ends ([`State::persist`]), however many events it held.
+    /// (Never in a preview's tab: its profile is a copy in memory.)
     pub fn save_profile(&mut self) {
-        self.profile_dirty = true;
+        self.profile_dirty = !self.previewing();
     }
 
     pub fn save_outbox(&mut self) {
-        self.outbox_dirty = true;
+        self.outbox_dirty = !self.previewing();
     }
 
     /// Writes what changed to local storage: from the timer that
