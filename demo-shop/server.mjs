@@ -1,7 +1,9 @@
 // The demo shop's web server until the edge Worker serves it (issue #3):
 // static files with the shop's clean URLs, the agent from agent/pkg, the
-// example campaigns at /v1/config, and a collect endpoint at /v1/events that
-// records what it receives. Binds to 127.0.0.1 only.
+// example campaigns at /v1/config, a collect endpoint at /v1/events that
+// records what it receives, a stand-in for the edge's /v1/preview (preview
+// links), and the studio's preview page (/studio/preview.html, with the
+// studio's agent build from agent/pkg-studio). Binds to 127.0.0.1 only.
 //
 //   node demo-shop/server.mjs [--port 8787]
 //
@@ -15,6 +17,19 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const agentDir = join(here, "..", "agent", "pkg");
+const studioDir = join(here, "..", "agent", "studio");
+const studioAgentDir = join(here, "..", "agent", "pkg-studio");
+
+/** The preview the demo's own link (`?nudge_preview=demo-preview`) opens: the welcome popup, for anyone, for an hour. */
+async function demoPreview() {
+  return {
+    config: JSON.parse(await readFile(join(here, "campaigns.json"), "utf8")),
+    campaign_id: "welcome",
+    variant: null,
+    ignore_targeting: true,
+    expires_at: new Date(Date.now() + 3600_000).toISOString(),
+  };
+}
 
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
@@ -34,8 +49,10 @@ function safeJoin(root, path) {
   return full.startsWith(root) ? full : null;
 }
 
-export async function startServer({ port = 8787, config, collectStatus = () => 202, log = false } = {}) {
+// `previews` maps preview tokens to the edge's answer for them (other tokens: 403).
+export async function startServer({ port = 8787, config, collectStatus = () => 202, previews, log = false } = {}) {
   const received = [];
+  const requests = [];
   const seen = new Set();
   const duplicates = { count: 0 };
   const server = createServer(async (req, res) => {
@@ -44,7 +61,17 @@ export async function startServer({ port = 8787, config, collectStatus = () => 2
       res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers });
       res.end(body);
     };
+    requests.push(`${req.method} ${url.pathname}`);
     try {
+      if (url.pathname === "/v1/preview") {
+        const token = url.searchParams.get("token");
+        const known = previews ? Object.hasOwn(previews, token) : token === "demo-preview";
+        if (!known) {
+          const error = { code: "invalid_token", message: "this preview link is invalid or has expired" };
+          return send(403, JSON.stringify({ error }), "application/json");
+        }
+        return send(200, JSON.stringify(previews ? previews[token] : await demoPreview()), "application/json");
+      }
       if (url.pathname === "/v1/config") {
         const body = config !== undefined ? config : await readFile(join(here, "campaigns.json"), "utf8");
         return send(200, typeof body === "string" ? body : JSON.stringify(body), "application/json");
@@ -66,6 +93,8 @@ export async function startServer({ port = 8787, config, collectStatus = () => 2
       }
       let file = null;
       if (url.pathname.startsWith("/nudge/")) file = safeJoin(agentDir, url.pathname.slice("/nudge/".length));
+      else if (url.pathname.startsWith("/studio/agent/")) file = safeJoin(studioAgentDir, url.pathname.slice("/studio/agent/".length));
+      else if (url.pathname.startsWith("/studio/")) file = safeJoin(studioDir, url.pathname.slice("/studio/".length));
       else file = route(url.pathname) ? join(here, "pages", route(url.pathname)) : safeJoin(join(here, "public"), url.pathname);
       if (!file) return send(404, "not found");
       const body = await readFile(file);
@@ -80,6 +109,8 @@ export async function startServer({ port = 8787, config, collectStatus = () => 2
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     received,
+    /** Every request, as "METHOD /path". */
+    requests,
     duplicates,
     close: () => new Promise((resolve) => server.close(resolve)),
   };

@@ -67,6 +67,26 @@
     } catch (err) { return Promise.resolve(null); }
   };
 
+  var configUrl = data("config") || at("/v1/config?site=" + encodeURIComponent(site));
+
+  // A preview link from the studio (?nudge_preview=<token>): the token leaves
+  // the address bar at once (before the hook below: no page view), and the
+  // edge's answer, [status, text], goes to the agent (agent/src/preview.rs).
+  // A preview's tab (a link, or one kept in sessionStorage) runs the studio's
+  // build, the only one with preview code: visitors never download it.
+  var preview = null, build = "";
+  try {
+    var here = new URL(location.href), token = here.searchParams.get("nudge_preview");
+    if (token !== null) {
+      here.searchParams.delete("nudge_preview");
+      history.replaceState(history.state, "", here.href);
+      preview = fetch(new URL("/v1/preview?token=" + encodeURIComponent(token), new URL(configUrl, location.href)).href, { credentials: "omit" })
+        .then(function (r) { return r.text().then(function (t) { return [r.status, t]; }); })
+        .catch(function () { return [0, ""]; });
+    }
+    if (preview || sessionStorage.getItem("nudge_preview")) build = "/studio/agent/";
+  } catch (err) { report("preview unavailable", err); }
+
   // Single-page apps: turn history changes into an event the agent listens to.
   ["pushState", "replaceState"].forEach(function (name) {
     var original = history[name];
@@ -85,19 +105,20 @@
     profile: data("profile") || endpoint("/v1/profile"), identify: data("identify") || endpoint("/v1/identify"),
     consent: data("consent"), spa: data("spa"), country: data("country")
   };
-  var config = fetch(data("config") || at("/v1/config?site=" + encodeURIComponent(site)), { credentials: "omit" })
+  var config = fetch(configUrl, { credentials: "omit" })
     .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
     .catch(function (err) { report("config unavailable; running with no campaigns", err); return { campaigns: [] }; });
-  var wasm = import(at("nudge_agent.js")).then(function (m) {
-    return m.default({ module_or_path: at("nudge_agent_bg.wasm") }).then(function () { return m; });
+  var wasm = import(at(build + "nudge_agent.js")).then(function (m) {
+    return m.default({ module_or_path: at(build + "nudge_agent_bg.wasm") }).then(function () { return m; });
   });
   var domReady = new Promise(function (resolve) {
     if (d.readyState !== "loading") resolve();
     else d.addEventListener("DOMContentLoaded", resolve);
   });
 
-  Promise.all([wasm, config, domReady]).then(function (r) {
+  Promise.all([wasm, config, domReady, preview]).then(function (r) {
     var started = performance.now();
+    if (r[3]) options.preview = r[3];
     agent = r[0].start(options, r[1]);
     var explicitPage = queue.some(function (call) { return call[0] === "page"; });
     if (!explicitPage) agent.page({});

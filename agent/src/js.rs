@@ -155,6 +155,20 @@ pub fn config_from_js(js: &JsValue) -> Result<Value, String> {
     Ok(value)
 }
 
+/// Parses JSON text that carries a config in `member` (the edge's preview
+/// answer): the config read as [`config_from_js`] reads one, the rest as
+/// [`parse`] does (without the config).
+pub fn parse_with_config(text: &str, member: &str) -> Result<(Value, Value), String> {
+    let js = js_sys::JSON::parse(text).map_err(|_| "not JSON".to_owned())?;
+    if !js.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let key = JsValue::from_str(member);
+    let config = config_from_js(&Reflect::get(&js, &key).unwrap_or(JsValue::NULL))?;
+    let _ = Reflect::delete_property(js.unchecked_ref::<Object>(), &key);
+    Ok((read(&js, Bounds::Cut { nodes: MAX_NODES }), config))
+}
+
 /// Converts a [`Value`] into a plain JS value.
 pub fn from_value(value: &Value) -> JsValue {
     match value {

@@ -13,10 +13,13 @@
 mod browser;
 mod js;
 mod options;
+mod preview;
 mod remote;
 mod render;
 mod shared;
 mod state;
+#[cfg(feature = "studio")]
+mod studio;
 mod trackers;
 mod transport;
 

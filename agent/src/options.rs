@@ -27,6 +27,9 @@ pub struct Options {
     /// The edge's `/v1/profile` and `/v1/identify` (none in local-only mode).
     pub profile_url: Option<String>,
     pub identify_url: Option<String>,
+    /// The edge's answer to a preview link (`?nudge_preview=`), fetched by
+    /// the loader: `[status, text]` (see [`crate::preview`]).
+    pub preview: Option<(u16, String)>,
 }
 
 impl Options {
@@ -59,6 +62,14 @@ impl Options {
             get: function(js_value, "get"),
             profile_url: text("profile").filter(|c| c != "off"),
             identify_url: text("identify").filter(|c| c != "off"),
+            preview: if cfg!(feature = "preview") {
+                js_sys::Reflect::get(js_value, &JsValue::from_str("preview"))
+                    .ok()
+                    .filter(js_sys::Array::is_array)
+                    .map(|answer| crate::transport::answer_of(&answer))
+            } else {
+                None
+            },
         }
     }
 

@@ -22,11 +22,14 @@ pub struct Shared {
     pending: RefCell<VecDeque<Task>>,
     /// DOM events for the shop (`nudge:show` ...), dispatched once the state is free.
     notices: RefCell<Vec<(&'static str, Value)>>,
+    /// A preview's tab: the shop's own analytics (`nudge.on`) count nothing either.
+    quiet: bool,
 }
 
 impl Shared {
     pub fn new(state: State) -> Rc<Shared> {
         Rc::new(Shared {
+            quiet: state.previewing(),
             state: RefCell::new(state),
             pending: RefCell::default(),
             notices: RefCell::default(),
@@ -35,7 +38,9 @@ impl Shared {
 
     /// Queues a `nudge:<name>` DOM event carrying `detail`.
     pub fn notify(&self, name: &'static str, detail: Value) {
-        self.notices.borrow_mut().push((name, detail));
+        if !(cfg!(feature = "preview") && self.quiet) {
+            self.notices.borrow_mut().push((name, detail));
+        }
     }
 }
 

@@ -14,10 +14,10 @@ use nudge_core::platform::{load_profile, new_id, Storage};
 use nudge_core::profile::{Outcome, Profile};
 use nudge_core::queue::Outbox;
 use nudge_core::time::Millis;
-use nudge_core::{template, Config, Map, Value, Watch};
+use nudge_core::{Config, Map, Value, Watch};
 
 use crate::browser::{self, BrowserRandom, LocalStore};
-use crate::render::{self, Rendered};
+use crate::render::{self, Action, Rendered};
 use crate::shared::Shared;
 use crate::trackers::PageTrackers;
 use crate::transport::Transport;
@@ -62,6 +62,10 @@ pub struct State {
     pub transport: Transport,
     pub rendered: Vec<Rendered>,
     pub trackers: Option<PageTrackers>,
+    /// A preview link's tab: see [`State::previewing`].
+    previewing: bool,
+    #[cfg(feature = "preview")]
+    _badge: Option<crate::render::Note>,
     store: LocalStore,
     random: BrowserRandom,
     /// The browser key, also kept here: the page's copy where storage is unavailable.
@@ -75,21 +79,28 @@ impl State {
     /// Builds the state from the loader's options and the raw config. Config
     /// problems are reported in debug mode; the usable campaigns still run.
     pub fn new(opts: Options, raw_config: &Value) -> State {
+        let now = browser::now();
+        let previewing = crate::preview::load(&opts, now);
+        let raw_config = previewing.as_ref().map_or(raw_config, |p| &p.config);
         let (mut config, problems) = Config::from_value(raw_config);
         for problem in &problems {
             opts.debug_warn(&format!("config: {problem}"));
         }
+        let badge = previewing.map(|p| crate::preview::start(&p.preview, &mut config));
         if let Some(country) = &opts.country {
             config.geo.country = Some(country.to_ascii_uppercase());
         }
         let store = LocalStore;
         let mut random = BrowserRandom;
-        let now = browser::now();
         let (profile, problem) = load_profile(&store, &opts.profile_key(), now, &mut random);
         if let Some(problem) = problem {
             opts.debug_warn(&problem.to_string());
         }
-        let outbox = store.load(&opts.outbox_key()).ok().flatten().map_or_else(
+        let stored = match badge {
+            Some(_) => None,
+            None => store.load(&opts.outbox_key()).ok().flatten(),
+        };
+        let outbox = stored.map_or_else(
             || Outbox::new(nudge_core::queue::DEFAULT_CAPACITY),
             |v| Outbox::from_stored(&v, nudge_core::queue::DEFAULT_CAPACITY),
         );
@@ -103,6 +114,9 @@ impl State {
             page: PageState::default(),
             rendered: Vec::new(),
             trackers: None,
+            previewing: badge.is_some(),
+            #[cfg(feature = "preview")]
+            _badge: badge.flatten(),
             store,
             random,
             key: None,
@@ -234,6 +248,10 @@ impl State {
     /// outbox; the browser key of the old id goes with it (the new id gets
     /// its own when it is first needed).
     pub fn reset(&mut self) {
+        if self.previewing() {
+            self.profile = Profile::new(new_id(&mut self.random), browser::now());
+            return;
+        }
         self.store.remove(&self.opts.profile_key());
         self.store.remove(&self.opts.outbox_key());
         self.store.remove(&self.opts.browser_key_key());
@@ -253,9 +271,19 @@ impl State {
         }
     }
 
+    /// A preview link's tab (see [`crate::preview`]): the preview's config;
+    /// the profile is a copy in memory; nothing is queued, sent or stored.
+    /// Always false in a build without the `preview` feature (the shops').
+    pub fn previewing(&self) -> bool {
+        cfg!(feature = "preview") && self.previewing
+    }
+
     /// Whether consent lets anything about this visitor leave the browser
     /// (events, identity, profile requests).
     pub fn may_contact_edge(&self) -> bool {
+        if self.previewing() {
+            return false;
+        }
         let analytics = self.profile.consent.analytics;
         analytics != Some(false) && (!self.opts.consent_required || analytics == Some(true))
     }
@@ -275,7 +303,8 @@ impl State {
         };
         self.profile.apply(&event);
         self.save_profile();
-        if self.opts.collect.is_some() && self.profile.consent.analytics != Some(false) {
+        let collecting = self.opts.collect.is_some() && !self.previewing();
+        if collecting && self.profile.consent.analytics != Some(false) {
             self.transport.push(&event.to_wire(), &self.opts);
             self.save_outbox();
             crate::transport::schedule(self, shared);
@@ -321,12 +350,7 @@ impl State {
             props.insert("control", control);
             props.insert("layout", content.layout.name());
             if !control {
-                let coupon = content.coupon.clone().unwrap_or_default();
-                let texts = render::Texts {
-                    title: template::render(&content.title, &attributes, &[("coupon", &coupon)]),
-                    body: template::render(&content.body, &attributes, &[("coupon", &coupon)]),
-                };
-                match render::show(&id, &content, texts, shared) {
+                match render::show(&id, &content, &attributes, owner(&id, shared)) {
                     Ok(open) => {
                         self.page.occupied.push(content.layout.slot());
                         self.rendered.push(open);
@@ -358,8 +382,21 @@ impl State {
         }
     }
 
+    /// What the visitor did with campaign `id` on screen.
+    pub fn act(&mut self, id: &str, action: Action, shared: &Rc<Shared>) {
+        match action {
+            Action::Dismiss => self.dismiss(id, shared),
+            Action::Click => self.click(id, shared),
+            Action::SignUp {
+                field,
+                value,
+                sealed,
+            } => self.sign_up(id, field, &value, sealed, shared),
+        }
+    }
+
     /// The visitor closed a campaign (close button, Esc, backdrop, dismiss link).
-    pub fn dismiss(&mut self, id: &str, shared: &Rc<Shared>) {
+    fn dismiss(&mut self, id: &str, shared: &Rc<Shared>) {
         let Some(open) = self.take_rendered(id) else {
             return;
         };
@@ -379,7 +416,7 @@ impl State {
     }
 
     /// The visitor clicked the call to action (navigation follows natively).
-    pub fn click(&mut self, id: &str, shared: &Rc<Shared>) {
+    fn click(&mut self, id: &str, shared: &Rc<Shared>) {
         let variant = self.profile.history(id).and_then(|h| h.variant.clone());
         let props = campaign_props(id, variant.as_deref(), None);
         shared.notify("click", Value::Object(props.clone()));
@@ -395,14 +432,7 @@ impl State {
     /// A valid email or phone number was submitted in a campaign's form: an
     /// unverified claim (`identify` with a trait, no user id) and a "Signed Up".
     /// A sealed coupon (`coupon_sealed`) is asked of the edge with the claim.
-    pub fn sign_up(
-        &mut self,
-        id: &str,
-        field: &str,
-        value: &str,
-        sealed: bool,
-        shared: &Rc<Shared>,
-    ) {
+    fn sign_up(&mut self, id: &str, field: &str, value: &str, sealed: bool, shared: &Rc<Shared>) {
         let mut traits = Map::new();
         traits.insert(field, value);
         self.emit(EventKind::Identify { traits }, Map::new(), shared);
@@ -434,12 +464,13 @@ impl State {
 
     /// Marks the profile as changed; it is written once, when the current
     /// batch of work ends ([`State::persist`]), however many events it held.
+    /// (Never in a preview's tab: its profile is a copy in memory.)
     pub fn save_profile(&mut self) {
-        self.profile_dirty = true;
+        self.profile_dirty = !self.previewing();
     }
 
     pub fn save_outbox(&mut self) {
-        self.outbox_dirty = true;
+        self.outbox_dirty = !self.previewing();
     }
 
     /// Writes what changed to local storage: from the timer that
@@ -564,6 +595,22 @@ impl State {
             ),
         );
         Value::Object(m)
+    }
+}
+
+/// Campaign `id`'s actions, as tasks on the state.
+fn owner(id: &str, shared: &Rc<Shared>) -> render::Owner {
+    let weak = Rc::downgrade(shared);
+    let id = id.to_owned();
+    render::Owner {
+        act: Rc::new(move |action| {
+            let id = id.clone();
+            crate::shared::run_weak(
+                &weak,
+                Box::new(move |state, shared| state.act(&id, action, shared)),
+            );
+        }),
+        live: true,
     }
 }
 

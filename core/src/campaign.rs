@@ -248,3 +248,10 @@ pub struct Campaign {
     /// Event that counts as this campaign's conversion.
     pub goal: Option<String>,
 }
+
+impl Campaign {
+    /// The A/B arm named `key`, if the campaign has one.
+    pub fn variant(&self, key: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.key == key)
+    }
+}

@@ -286,7 +286,7 @@ fn choose_variant<'a>(
     let sticky = profile
         .history(&campaign.id)
         .and_then(|h| h.variant.as_deref());
-    if let Some(v) = sticky.and_then(|key| campaign.variants.iter().find(|v| v.key == key)) {
+    if let Some(v) = sticky.and_then(|key| campaign.variant(key)) {
         return Ok((Some(&v.key), &v.content, v.control));
     }
     let hash_value = lookup(attributes.as_map(), &campaign.hash_attribute)

@@ -24,6 +24,7 @@ pub mod event;
 pub mod host;
 pub mod limits;
 pub mod platform;
+pub mod preview;
 pub mod profile;
 pub mod queue;
 mod read;

@@ -52,9 +52,24 @@ export async function waitForFocusInCampaign(page) {
  * is closed to page scripts): its text, elements, and attributes.
  */
 export async function campaignDom(page, id) {
+  return hostDom(page, (node) => node.nodeName === "NUDGE-CAMPAIGN" && attribute(node, "data-campaign") === id);
+}
+
+/** The preview badge (`<nudge-preview>`, a closed shadow root too), as campaignDom reads a campaign. */
+export function previewBadgeDom(page) {
+  return hostDom(page, (node) => node.nodeName === "NUDGE-PREVIEW");
+}
+
+function attribute(node, name) {
+  const attrs = node.attributes || [];
+  for (let i = 0; i < attrs.length; i += 2) if (attrs[i] === name) return attrs[i + 1];
+  return undefined;
+}
+
+async function hostDom(page, isHost) {
   const cdp = await page.context().newCDPSession(page);
   const { root } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
-  const dom = await readCampaign(root, id);
+  const dom = await readHost(root, isHost);
   if (dom) {
     // Clicks a control inside the closed shadow root where a visitor would: at its centre.
     dom.click = async (predicate) => {
@@ -68,13 +83,10 @@ export async function campaignDom(page, id) {
   return dom;
 }
 
-async function readCampaign(root, id) {
+async function readHost(root, isHost) {
   const find = (node) => {
-    if (node.nodeName === "NUDGE-CAMPAIGN") {
-      const attrs = node.attributes || [];
-      for (let i = 0; i < attrs.length; i += 2) if (attrs[i] === "data-campaign" && attrs[i + 1] === id) return node;
-    }
-    for (const child of [...(node.children || []), ...(node.shadowRoots || [])]) {
+    if (isHost(node)) return node;
+    for (const child of [...(node.children || []), ...(node.shadowRoots || []), ...(node.contentDocument ? [node.contentDocument] : [])]) {
       const hit = find(child);
       if (hit) return hit;
     }

@@ -6,8 +6,10 @@
 //!   demo          build the agent and serve the demo shop on http://127.0.0.1:8787
 //!   test          run every test: core (native), agent (headless Chromium), end to end
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
-//!   build-agent   build agent/pkg (wasm-pack + wasm-opt) and print its size
-//!   build-edge    build the Worker (worker-build) and its static site (shop + agent + studio)
+//!   build-agent   build agent/pkg and the studio's agent/pkg-studio (wasm-pack +
+//!                 wasm-opt) and print their sizes
+//!   build-edge    build the Worker (worker-build) and its static site (shop, agent,
+//!                 the studio with its agent and preview page)
 //!   setup         only install the tools
 //!   site-keys <site>
 //!                 print the site's signing key, webhook secret and admin token,
@@ -78,31 +80,60 @@ pub fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) ->
 }
 
 /// A release wasm-pack build for `<script type=module>` use, with the tools
-/// `cargo xtask` installed (nothing downloaded); `out_dir` is relative to `crate_dir`.
-fn wasm_pack_web(crate_dir: &Path, out_dir: &str) -> Result {
-    run_in(
-        crate_dir,
-        "wasm-pack",
+/// `cargo xtask` installed (nothing downloaded); `out_dir` is relative to
+/// `crate_dir`; `cargo` are more arguments for `cargo build` (features).
+fn wasm_pack_web(crate_dir: &Path, out_dir: &str, cargo: &[&str]) -> Result {
+    let args = [
+        "build",
+        "--release",
+        "--target",
+        "web",
+        "--out-dir",
+        out_dir,
+        "--no-typescript",
+        "--no-pack",
+        "--mode",
+        "no-install",
+    ];
+    let cargo = if cargo.is_empty() {
+        Vec::new()
+    } else {
+        [&["--"], cargo].concat()
+    };
+    run_in(crate_dir, "wasm-pack", &[&args[..], &cargo].concat(), &[])
+}
+
+/// The shops' agent (agent/pkg: loader, glue, wasm) and the studio's build
+/// (agent/pkg-studio: `--features studio`, glue and wasm), one after the
+/// other (they share the target directory); both sizes printed.
+fn build_agent() -> Result {
+    build_agent_package("pkg", &[])?;
+    build_agent_package("pkg-studio", &["--features", "studio"])?;
+    eprintln!("the shops' agent (agent/pkg):");
+    run(
+        "node",
         &[
-            "build",
-            "--release",
-            "--target",
-            "web",
-            "--out-dir",
-            out_dir,
-            "--no-typescript",
-            "--no-pack",
-            "--mode",
-            "no-install",
+            "xtask/size.mjs",
+            "agent/pkg/nudge.js",
+            "agent/pkg/nudge_agent.js",
+            "agent/pkg/nudge_agent_bg.wasm",
         ],
-        &[],
+    )?;
+    eprintln!("the studio's build (agent/pkg-studio, not downloaded by shops):");
+    run(
+        "node",
+        &[
+            "xtask/size.mjs",
+            "agent/pkg-studio/nudge_agent.js",
+            "agent/pkg-studio/nudge_agent_bg.wasm",
+        ],
     )
 }
 
-fn build_agent() -> Result {
+fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
     let root = root();
-    let pkg = root.join("agent/pkg");
-    wasm_pack_web(&root.join("agent"), "pkg")?;
+    let pkg = root.join("agent").join(out_dir);
+    wasm_pack_web(&root.join("agent"), out_dir, cargo)?;
     let wasm = pkg.join("nudge_agent_bg.wasm");
     let wasm = wasm.to_string_lossy();
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
@@ -131,37 +162,32 @@ fn build_agent() -> Result {
         "--legal-comments=inline",
         "--log-level=warning",
     ];
-    run(
-        &esbuild,
-        &[
-            &["agent/loader/nudge.js", "--outfile=agent/pkg/nudge.js"][..],
-            &common,
-        ]
-        .concat(),
-    )?;
+    if out_dir == "pkg" {
+        run(
+            &esbuild,
+            &[
+                &["agent/loader/nudge.js", "--outfile=agent/pkg/nudge.js"][..],
+                &common,
+            ]
+            .concat(),
+        )?;
+    }
+    let glue = format!("agent/{out_dir}/nudge_agent.js");
     run(
         &esbuild,
         &[
             &[
-                "agent/pkg/nudge_agent.js",
+                glue.as_str(),
                 "--format=esm",
                 "--allow-overwrite",
-                "--outfile=agent/pkg/nudge_agent.js",
+                &format!("--outfile={glue}"),
             ][..],
             &common,
         ]
         .concat(),
     )?;
     let _ = std::fs::remove_file(pkg.join(".gitignore"));
-    run(
-        "node",
-        &[
-            "xtask/size.mjs",
-            "agent/pkg/nudge.js",
-            "agent/pkg/nudge_agent.js",
-            "agent/pkg/nudge_agent_bg.wasm",
-        ],
-    )
+    Ok(())
 }
 
 /// The Worker (worker-build, with local wasm-bindgen, wasm-opt and esbuild so
@@ -197,11 +223,19 @@ fn build_edge() -> Result {
 }
 
 /// The studio (`/studio`): plain ES modules and CSS, copied as they are (no
-/// build step), with uPlot from npm for the report's time series.
+/// build step), with uPlot from npm for the report's time series, and the
+/// agent's studio build with its preview page (`agent/studio/preview.html`).
 fn copy_studio(site: &Path) -> Result {
     let root = root();
     let studio = site.join("studio");
     copy_dir(&root.join("studio"), &studio)?;
+    copy_dir(&root.join("agent/studio"), &studio)?;
+    for file in ["nudge_agent.js", "nudge_agent_bg.wasm"] {
+        copy_file(
+            &root.join("agent/pkg-studio").join(file),
+            &studio.join("agent").join(file),
+        )?;
+    }
     for file in ["uPlot.iife.min.js", "uPlot.min.css"] {
         copy_file(
             &root.join("node_modules/uplot/dist").join(file),
@@ -254,6 +288,7 @@ fn bench() -> Result {
     wasm_pack_web(
         &root().join("bench/engine-wasm"),
         "../../target/bench/engine-wasm",
+        &[],
     )?;
     run("node", &["bench/agent.mjs"])?;
     run("node", &["bench/peers.mjs"])?;
@@ -302,11 +337,14 @@ fn test() -> Result {
             "wasm32-unknown-unknown",
         ],
     )?;
-    // The agent's DOM code in a real headless Chromium.
+    // The agent's DOM code in a real headless Chromium: the shops' build,
+    // then the studio's (its exports and their tests are behind the feature).
+    let agent_test = ["test", "--headless", "--chrome", "--mode", "no-install"];
+    run_in(&root().join("agent"), "wasm-pack", &agent_test, &[])?;
     run_in(
         &root().join("agent"),
         "wasm-pack",
-        &["test", "--headless", "--chrome", "--mode", "no-install"],
+        &[&agent_test[..], &["--", "--features", "studio"]].concat(),
         &[],
     )?;
     // The shipped builds: the agent end to end through the demo shop, and the

@@ -4,26 +4,61 @@
 //! visitor string is inserted as a text node or attribute value: there is no
 //! `innerHTML` here, so text cannot turn into markup.
 
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use gloo_events::{EventListener, EventListenerOptions};
 use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout, Slot};
 use nudge_core::capture::{normalize_email, normalize_phone};
+use nudge_core::{template, Attributes};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     Document, Element, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRootInit, ShadowRootMode,
 };
 
 use crate::browser::document;
-use crate::shared::{run_weak, Shared};
 
 const STYLE: &str = include_str!("style.css");
 const FOCUSABLE: &str = "button,a[href],input";
 
+/// What the visitor did with a campaign on screen, for its [`Owner`] to act on.
+pub enum Action {
+    /// Close button, Esc, backdrop or dismiss link.
+    Dismiss,
+    /// The call to action (a link navigates natively when the owner is live).
+    Click,
+    /// A valid email or phone number was submitted in the form.
+    SignUp {
+        field: &'static str,
+        value: String,
+        sealed: bool,
+    },
+}
+
+/// Who a rendering reports to. On a shop: the agent's state, `live`. In the
+/// studio's preview: nothing that leaves the page, and not `live`: the call
+/// to action does not navigate and focus stays where the marketer is typing.
+pub struct Owner {
+    pub act: Rc<dyn Fn(Action)>,
+    pub live: bool,
+}
+
 /// Campaign texts after merge fields are filled.
-pub struct Texts {
-    pub title: String,
-    pub body: String,
+struct Texts {
+    title: String,
+    body: String,
+}
+
+impl Texts {
+    /// The content's title and body with merge fields filled from
+    /// `attributes`; `{{coupon}}` is the content's code.
+    fn fill(content: &Content, attributes: &Attributes) -> Texts {
+        let coupon = content.coupon.as_deref().unwrap_or_default();
+        let fill = |text: &str| template::render(text, attributes, &[("coupon", coupon)]);
+        Texts {
+            title: fill(&content.title),
+            body: fill(&content.body),
+        }
+    }
 }
 
 /// A campaign on screen. [`Rendered::close`] removes it and gives focus back.
@@ -53,6 +88,15 @@ impl Rendered {
         let _ = row.remove_attribute("hidden");
     }
 
+    /// The form's success step, as after a valid sign-up (the studio's preview).
+    #[cfg(feature = "studio")]
+    pub fn show_success(&self) {
+        let find = |selector| self.root.query_selector(selector).ok().flatten();
+        if let (Some(form), Some(success)) = (find("form"), find("[role=status]")) {
+            success_step(&form, &success, find(".cp").as_ref());
+        }
+    }
+
     pub fn close(self) {
         self.host.remove();
         if let Some(element) = self.previous_focus {
@@ -61,7 +105,7 @@ impl Rendered {
     }
 }
 
-type DomResult<T> = Result<T, JsValue>;
+pub type DomResult<T> = Result<T, JsValue>;
 
 fn el(doc: &Document, parent: &web_sys::Node, tag: &str, class: &str) -> DomResult<Element> {
     let e = doc.create_element(tag)?;
@@ -84,41 +128,35 @@ fn text_el(
     Ok(e)
 }
 
-type Handler = Box<dyn Fn(&web_sys::Event, &Weak<Shared>)>;
+pub type Handler = Box<dyn Fn(&web_sys::Event)>;
 
 /// One listener type for every control (not one generic copy per call site).
-fn on(
-    target: &web_sys::EventTarget,
-    name: &'static str,
-    weak: &Weak<Shared>,
-    f: Handler,
-) -> EventListener {
-    let weak = weak.clone();
+fn on(target: &web_sys::EventTarget, name: &'static str, f: Handler) -> EventListener {
     let options = EventListenerOptions::enable_prevent_default();
-    EventListener::new_with_options(target, name, options, move |event| f(event, &weak))
+    EventListener::new_with_options(target, name, options, move |event| f(event))
 }
 
-fn dismiss_task(id: &str) -> crate::shared::Task {
-    let id = id.to_owned();
-    Box::new(move |state, shared| state.dismiss(&id, shared))
+/// A handler that reports `action` to the owner.
+fn report(owner: &Owner, action: fn() -> Action) -> Handler {
+    let act = owner.act.clone();
+    Box::new(move |_| act(action()))
 }
 
-/// Renders one campaign.
+/// Renders one campaign, its texts' merge fields filled from `attributes`.
 pub fn show(
     id: &str,
     content: &Content,
-    texts: Texts,
-    shared: &Rc<Shared>,
+    attributes: &Attributes,
+    owner: Owner,
 ) -> Result<Rendered, String> {
-    build(id, content, texts, shared).map_err(|e| {
+    build(id, content, Texts::fill(content, attributes), owner).map_err(|e| {
         e.as_string()
             .unwrap_or_else(|| "the page refused the DOM change".into())
     })
 }
 
-fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomResult<Rendered> {
+fn build(id: &str, content: &Content, texts: Texts, owner: Owner) -> DomResult<Rendered> {
     let doc = document().ok_or("no document")?;
-    let weak = Rc::downgrade(shared);
     let layout = &content.layout;
     let modal = *layout == Layout::Modal;
     let mut listeners = Vec::new();
@@ -134,15 +172,7 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
     let wrapper = el(&doc, &root, "div", &format!("n {}", layout.name()))?;
     if modal {
         let backdrop = el(&doc, &wrapper, "div", "bd")?;
-        listeners.push(on(
-            &backdrop,
-            "click",
-            &weak,
-            Box::new({
-                let id = id.to_owned();
-                move |_, w| run_weak(w, dismiss_task(&id))
-            }),
-        ));
+        listeners.push(on(&backdrop, "click", report(&owner, || Action::Dismiss)));
     }
     let panel = el(&doc, &wrapper, "div", "p")?;
     let title_id = format!("nudge-{id}-title");
@@ -173,15 +203,7 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
     let close = text_el(&doc, &panel, "button", "x", "\u{d7}")?;
     close.set_attribute("type", "button")?;
     close.set_attribute("aria-label", &content.dismiss_label)?;
-    listeners.push(on(
-        &close,
-        "click",
-        &weak,
-        Box::new({
-            let id = id.to_owned();
-            move |_, w| run_weak(w, dismiss_task(&id))
-        }),
-    ));
+    listeners.push(on(&close, "click", report(&owner, || Action::Dismiss)));
 
     if let Some(image) = &content.image {
         let img = el(&doc, &panel, "img", "")?;
@@ -250,13 +272,12 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         success.set_attribute("hidden", "")?;
         success.set_attribute("role", "status")?;
         let field = form_spec.field;
-        let id = id.to_owned();
         let form_el = form.clone();
+        let act = owner.act.clone();
         listeners.push(on(
             &form,
             "submit",
-            &weak,
-            Box::new(move |event, w| {
+            Box::new(move |event| {
                 event.prevent_default();
                 let Some(input) = input.dyn_ref::<HtmlInputElement>() else {
                     return;
@@ -271,19 +292,15 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
                         let _ = input.set_attribute("aria-invalid", "true");
                         let _ = input.focus();
                     }
-                    Ok((name, value)) => {
-                        let _ = form_el.set_attribute("hidden", "");
-                        let _ = success.remove_attribute("hidden");
-                        if let (Some(row), false) = (&coupon_box, sealed) {
-                            let _ = row.remove_attribute("hidden");
-                        }
-                        let id = id.clone();
-                        run_weak(
-                            w,
-                            Box::new(move |state, shared| {
-                                state.sign_up(&id, name, &value, sealed, shared)
-                            }),
-                        );
+                    Ok((field, value)) => {
+                        // A sealed coupon is revealed when the edge gives it.
+                        let coupon = coupon_box.as_ref().filter(|_| !sealed);
+                        success_step(&form_el, &success, coupon);
+                        act(Action::SignUp {
+                            field,
+                            value,
+                            sealed,
+                        });
                     }
                 }
             }),
@@ -301,42 +318,36 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         if let Some(url) = &cta.url {
             link.set_attribute("href", url)?;
         }
-        let id = id.to_owned();
+        let (act, live) = (owner.act.clone(), owner.live);
         listeners.push(on(
             &link,
             "click",
-            &weak,
-            Box::new(move |_, w| {
-                let id = id.clone();
-                run_weak(w, Box::new(move |state, shared| state.click(&id, shared)));
+            Box::new(move |event| {
+                if !live {
+                    event.prevent_default();
+                }
+                act(Action::Click)
             }),
         ));
     }
     if matches!(layout, Layout::Modal | Layout::SlideIn) {
         let dismiss = text_el(&doc, &panel, "button", "dm", &content.dismiss_label)?;
         dismiss.set_attribute("type", "button")?;
-        let id = id.to_owned();
-        listeners.push(on(
-            &dismiss,
-            "click",
-            &weak,
-            Box::new(move |_, w| run_weak(w, dismiss_task(&id))),
-        ));
+        listeners.push(on(&dismiss, "click", report(&owner, || Action::Dismiss)));
     }
 
     // Keyboard: Esc closes; in a modal, Tab cycles inside the dialog.
     let panel_for_keys = panel.clone();
-    let id_for_keys = id.to_owned();
+    let act = owner.act.clone();
     listeners.push(on(
         &panel,
         "keydown",
-        &weak,
-        Box::new(move |event, w| {
+        Box::new(move |event| {
             let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
                 return;
             };
             match key.key().as_str() {
-                "Escape" => run_weak(w, dismiss_task(&id_for_keys)),
+                "Escape" => act(Action::Dismiss),
                 "Tab" if modal => trap_focus(&panel_for_keys, key),
                 _ => {}
             }
@@ -347,6 +358,8 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         .active_element()
         .and_then(|e| e.dyn_into::<HtmlElement>().ok());
     insert_host(&doc, &host, layout)?;
+    // Not in the studio's preview: focus stays in the marketer's editor.
+    let modal = modal && owner.live;
     if modal {
         // Focus the first field or action, not the close button.
         let target = focusables(&panel)
@@ -379,6 +392,50 @@ fn build(id: &str, content: &Content, texts: Texts, shared: &Rc<Shared>) -> DomR
         previous_focus: modal.then_some(previous_focus).flatten(),
         _listeners: listeners,
     })
+}
+
+/// A small note fixed at the bottom left, `<tag>` with its own closed shadow
+/// root: `text`, then a link to `href` whose clicks go to `on_click` (the
+/// preview badge). It stays until dropped.
+pub struct Note {
+    host: Element,
+    _listener: EventListener,
+}
+
+impl Drop for Note {
+    fn drop(&mut self) {
+        self.host.remove();
+    }
+}
+
+const NOTE_STYLE: &str = ":host{all:initial}div{position:fixed;left:12px;bottom:12px;z-index:2147483647;\
+font:12px/1.4 system-ui,sans-serif;color:#fff;background:rgba(17,24,39,.85);padding:6px 10px;border-radius:6px}\
+a{color:inherit}";
+
+pub fn note(tag: &str, text: &str, link: &str, href: &str, on_click: Handler) -> DomResult<Note> {
+    let doc = document().ok_or("no document")?;
+    let host = doc.create_element(tag)?;
+    let root = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Closed))?;
+    text_el(&doc, &root, "style", "", NOTE_STYLE)?;
+    let bar = text_el(&doc, &root, "div", "", text)?;
+    bar.set_attribute("role", "status")?;
+    let anchor = text_el(&doc, &bar, "a", "", link)?;
+    anchor.set_attribute("href", href)?;
+    let listener = on(&anchor, "click", on_click);
+    doc.body().ok_or("no body")?.append_child(&host)?;
+    Ok(Note {
+        host,
+        _listener: listener,
+    })
+}
+
+/// Hides the form and shows its success message and the coupon row, if given.
+fn success_step(form: &Element, success: &Element, coupon: Option<&Element>) {
+    let _ = form.set_attribute("hidden", "");
+    let _ = success.remove_attribute("hidden");
+    if let Some(row) = coupon {
+        let _ = row.remove_attribute("hidden");
+    }
 }
 
 fn insert_host(doc: &Document, host: &Element, layout: &Layout) -> DomResult<()> {

@@ -1,0 +1,452 @@
+//! The marketer studio's build of the agent (`--features studio`, built to
+//! `agent/pkg-studio`; the shops' build has none of this): core's own config
+//! validation, and a live preview drawn by the agent's own renderer
+//! ([`crate::render::show`], the same merge fields), not a look-alike.
+//!
+//! Nothing here tracks, stores or calls the network: there is no agent
+//! state, only the one preview on screen. Nothing throws: every problem comes
+//! back as a diagnostic `{path, message, severity}`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use nudge_core::campaign::{Content, InlinePosition, Layout};
+use nudge_core::config::Geo;
+use nudge_core::decide::{build_attributes, PageState};
+use nudge_core::profile::Profile;
+use nudge_core::{Attributes, Config, Diagnostic, Map, Severity, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::render::{self, Action, Owner, Rendered};
+use crate::{browser, js};
+
+/// Where an inline campaign goes when its selector matches nothing in the
+/// preview page: the page's stand-in slot (made at the end of the body if
+/// the page has none), so the marketer still sees it.
+const STAND_IN: &str = "nudge-preview-slot";
+
+thread_local! {
+    /// The preview on screen: replaced by the next, closed by its dismiss.
+    static SHOWN: RefCell<Option<Rendered>> = const { RefCell::new(None) };
+}
+
+/// `validateConfig(text)`: every problem core finds in the config JSON text,
+/// read within the same limits as the agent and the edge read it.
+#[wasm_bindgen(js_name = validateConfig)]
+pub fn validate_config(text: JsValue) -> JsValue {
+    js::install_host();
+    let diagnostics = match read_config(&text) {
+        Ok(value) => Config::validate(&value),
+        Err(problem) => vec![problem],
+    };
+    to_js(&diagnostics)
+}
+
+/// `previewCampaign(configText, campaignId, {step, variant, coupon, traits})`:
+/// shows that campaign in this document as a shop's agent would, replacing
+/// any previous preview. `step` is `"offer"` (the first view, the default),
+/// `"form"` or `"success"` (the form's success message, the coupon
+/// revealed); `coupon` replaces the content's code; `traits` fill merge
+/// fields (`{{first_name|}}`). Answers the config's problems that concern
+/// this campaign (and the document), and the preview's own.
+#[wasm_bindgen(js_name = previewCampaign)]
+pub fn preview_campaign(config_text: JsValue, campaign_id: JsValue, options: JsValue) -> JsValue {
+    js::install_host();
+    close();
+    let mut diagnostics = Vec::new();
+    if let Err(problem) = preview(&config_text, &campaign_id, &options, &mut diagnostics) {
+        diagnostics.push(problem);
+    }
+    to_js(&diagnostics)
+}
+
+fn read_config(text: &JsValue) -> Result<Value, Diagnostic> {
+    let text = text
+        .as_string()
+        .ok_or_else(|| Diagnostic::error("", "the config must be given as JSON text"))?;
+    let parsed = js_sys::JSON::parse(&text).map_err(|e| {
+        let reason = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_default();
+        Diagnostic::error("", format!("the config is not valid JSON: {reason}"))
+    })?;
+    js::config_from_js(&parsed).map_err(|problem| {
+        Diagnostic::error("", format!("the config is over Nudge's limits: {problem}"))
+    })
+}
+
+fn preview(
+    config_text: &JsValue,
+    campaign_id: &JsValue,
+    options: &JsValue,
+    out: &mut Vec<Diagnostic>,
+) -> Result<(), Diagnostic> {
+    let value = read_config(config_text)?;
+    let id = campaign_id
+        .as_string()
+        .ok_or_else(|| Diagnostic::error("", "the campaign id must be a string"))?;
+    let (config, problems) = Config::from_value(&value);
+    let at = campaign_path(&value, &id);
+    out.extend(problems.into_iter().filter(|d| concerns(d, at.as_deref())));
+    let Some(campaign) = config.campaign(&id) else {
+        // Present but unusable: its errors are already in `out`.
+        return match at {
+            Some(_) => Ok(()),
+            None => Err(Diagnostic::error(
+                "",
+                format!("no campaign \"{id}\" in this config"),
+            )),
+        };
+    };
+    let at = at.unwrap_or_default();
+    let mut content = match js::get_string(options, "variant").filter(|v| !v.is_empty()) {
+        None => campaign.content.clone(),
+        Some(key) => match campaign.variant(&key) {
+            Some(arm) => arm.content.clone(),
+            None => {
+                return Err(Diagnostic::error(
+                    format!("{at}.variants"),
+                    format!("no variant \"{key}\""),
+                ))
+            }
+        },
+    };
+    if let Some(code) = js::get_string(options, "coupon").filter(|c| !c.is_empty()) {
+        content.coupon = Some(code);
+    }
+    let step = js::get_string(options, "step");
+    let success = match step.as_deref() {
+        None | Some("offer") => false,
+        Some(step @ ("form" | "success")) if content.form.is_none() => {
+            out.push(Diagnostic::warning(
+                format!("{at}.content"),
+                format!("no form, so no {step} step: showing the offer"),
+            ));
+            false
+        }
+        Some("form") => false,
+        Some("success") => true,
+        Some(other) => {
+            out.push(Diagnostic::warning(
+                "",
+                format!("step must be offer, form or success; got \"{other}\": showing the offer"),
+            ));
+            false
+        }
+    };
+    stand_in(&mut content);
+    let owner = Owner {
+        // Dismissing closes; a click or a sign-up has nowhere to go.
+        act: Rc::new(|action| {
+            if let Action::Dismiss = action {
+                close();
+            }
+        }),
+        live: false,
+    };
+    let shown = render::show(&id, &content, &sample_attributes(options), owner)
+        .map_err(|why| Diagnostic::error(at, format!("not rendered: {why}")))?;
+    if success {
+        shown.show_success();
+    }
+    SHOWN.with(|s| *s.borrow_mut() = Some(shown));
+    Ok(())
+}
+
+/// Removes the preview on screen, if any.
+fn close() {
+    // Taken out first: closing runs no code of ours, but never under a borrow.
+    if let Some(shown) = SHOWN.with(|s| s.borrow_mut().take()) {
+        shown.close();
+    }
+}
+
+/// `campaigns[i]`, where the config text holds campaign `id`.
+fn campaign_path(config: &Value, id: &str) -> Option<String> {
+    let campaigns = config.get("campaigns")?.as_array()?;
+    let index = campaigns
+        .iter()
+        .position(|c| c.get("id").and_then(Value::as_str) == Some(id))?;
+    Some(format!("campaigns[{index}]"))
+}
+
+/// Whether a problem is about the document or the campaign at `at`.
+fn concerns(problem: &Diagnostic, at: Option<&str>) -> bool {
+    if !problem.path.starts_with("campaigns[") {
+        return true;
+    }
+    at.and_then(|at| problem.path.strip_prefix(at))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+/// Points an inline campaign whose selector matches nothing here at the
+/// page's stand-in slot.
+fn stand_in(content: &mut Content) {
+    let Layout::Inline { selector, position } = &mut content.layout else {
+        return;
+    };
+    let Some(doc) = browser::document() else {
+        return;
+    };
+    if matches!(doc.query_selector(selector), Ok(Some(_))) {
+        return;
+    }
+    if doc.get_element_by_id(STAND_IN).is_none() {
+        let slot = doc.create_element("div");
+        if let (Ok(slot), Some(body)) = (slot, doc.body()) {
+            slot.set_id(STAND_IN);
+            let _ = body.append_child(&slot);
+        }
+    }
+    *selector = format!("#{STAND_IN}");
+    *position = InlinePosition::Append;
+}
+
+/// What merge fields see: a first-time visitor on this page, with `traits`.
+fn sample_attributes(options: &JsValue) -> Attributes {
+    let now = browser::now();
+    let page = PageState {
+        context: browser::page_context(),
+        device: browser::device(),
+        started_at: now,
+        ..PageState::default()
+    };
+    let profile = Profile::new("studio-preview", now);
+    let mut attributes = build_attributes(&profile, &page, &Geo::default(), now);
+    let traits = js_sys::Reflect::get(options, &"traits".into()).unwrap_or(JsValue::NULL);
+    if let Value::Object(traits) = js::to_value(&traits) {
+        attributes.insert("traits", traits);
+    }
+    attributes
+}
+
+fn to_js(diagnostics: &[Diagnostic]) -> JsValue {
+    let list = diagnostics
+        .iter()
+        .map(|d| {
+            let mut item = Map::new();
+            item.insert("path", d.path.as_str());
+            item.insert("message", d.message.as_str());
+            let severity = match d.severity {
+                Severity::Error => "error",
+                _ => "warning",
+            };
+            item.insert("severity", severity);
+            Value::Object(item)
+        })
+        .collect();
+    js::from_value(&Value::Array(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::*;
+
+    use super::*;
+
+    fn options(json: &str) -> JsValue {
+        js_sys::JSON::parse(json).unwrap()
+    }
+
+    /// The diagnostics as `(path, severity)`, and all their messages.
+    fn read(diagnostics: JsValue) -> (Vec<(String, String)>, String) {
+        let list = js::to_value(&diagnostics);
+        let items = list.as_array().unwrap();
+        let field = |d: &Value, k: &str| d.get(k).and_then(Value::as_str).unwrap().to_owned();
+        (
+            items
+                .iter()
+                .map(|d| (field(d, "path"), field(d, "severity")))
+                .collect(),
+            items
+                .iter()
+                .map(|d| field(d, "message"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+
+    /// What the preview on screen shows at `selector`, read in its closed shadow root.
+    fn shown(selector: &str) -> Option<web_sys::Element> {
+        SHOWN.with(|s| s.borrow().as_ref()?.root.query_selector(selector).ok()?)
+    }
+
+    fn storage_lengths() -> (u32, u32) {
+        let window = web_sys::window().unwrap();
+        let length = |s: Option<web_sys::Storage>| s.and_then(|s| s.length().ok()).unwrap_or(0);
+        (
+            length(window.local_storage().ok().flatten()),
+            length(window.session_storage().ok().flatten()),
+        )
+    }
+
+    const CONFIG: &str = r##"{"campaigns": [
+        {"id": "offer", "trigger": {"scroll_depth": 30}, "audience": {"orders.count": 5},
+         "content": {"layout": "modal", "title": "Hi {{first_name|there}}", "body": "Code {{coupon}}",
+                     "form": {"field": "email", "success": "Here it is:"}, "coupon": "WELCOME10",
+                     "cta": {"label": "Shop", "url": "/sale"}},
+         "variants": [{"key": "a", "weight": 0.5}, {"key": "urgency", "weight": 0.5, "content": {"body": "Hurry"}}]},
+        {"id": "slot", "trigger": {"page_view": true},
+         "content": {"layout": "inline", "selector": "#not-in-this-page", "body": "Inline"}},
+        {"id": "broken", "trigger": {"scroll_depth": 140}, "content": {"layout": "modal", "title": "x"}}]}"##;
+
+    #[wasm_bindgen_test]
+    fn validate_config_answers_cores_diagnostics_and_never_throws() {
+        let (found, messages) = read(validate_config(CONFIG.into()));
+        assert_eq!(
+            found,
+            [
+                ("campaigns[2].trigger.scroll_depth".into(), "error".into()),
+                ("campaigns[2]".into(), "warning".into())
+            ],
+            "{messages}"
+        );
+        assert!(messages.contains("must be 1..=100, got 140"), "{messages}");
+        let (found, messages) = read(validate_config(r#"{"campaigns": []}"#.into()));
+        assert!(found.is_empty(), "{messages}");
+        let (found, messages) = read(validate_config("{ not json".into()));
+        assert_eq!(found, [(String::new(), "error".into())]);
+        assert!(
+            messages.starts_with("the config is not valid JSON: "),
+            "{messages}"
+        );
+        let (found, _) = read(validate_config(JsValue::from(42)));
+        assert_eq!(found, [(String::new(), "error".into())]);
+        let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        let (_, messages) = read(validate_config(deep.into()));
+        assert!(messages.contains("over Nudge's limits"), "{messages}");
+    }
+
+    #[wasm_bindgen_test]
+    fn preview_renders_with_the_agents_renderer_and_touches_no_storage() {
+        let before = storage_lengths();
+        let offer = options(r#"{"step": "offer", "traits": {"first_name": "Ada"}}"#);
+        let (found, messages) = read(preview_campaign(CONFIG.into(), "offer".into(), offer));
+        assert!(found.is_empty(), "{messages}");
+        let text = |selector| shown(selector).and_then(|e| e.text_content());
+        assert_eq!(
+            text("h2").as_deref(),
+            Some("Hi Ada"),
+            "merge fields from traits"
+        );
+        assert_eq!(text("p").as_deref(), Some("Code WELCOME10"));
+        let form = shown("form").unwrap();
+        assert!(!form.has_attribute("hidden"));
+        assert!(
+            shown(".cp").unwrap().has_attribute("hidden"),
+            "revealed by a sign-up"
+        );
+
+        // The CTA does not take the studio anywhere.
+        let click = js_sys::Function::new_with_args(
+            "el",
+            "return el.dispatchEvent(new MouseEvent('click', {cancelable: true, bubbles: true}));",
+        );
+        let followed = click
+            .call1(&JsValue::NULL, &shown("a.cta").unwrap())
+            .unwrap();
+        assert_eq!(followed.as_bool(), Some(false), "default prevented");
+
+        // The success step of the forced variant, with the studio's coupon.
+        let success = options(r#"{"step": "success", "variant": "urgency", "coupon": "TRY-ME"}"#);
+        let (found, messages) = read(preview_campaign(CONFIG.into(), "offer".into(), success));
+        assert!(found.is_empty(), "{messages}");
+        assert_eq!(text("p").as_deref(), Some("Hurry"));
+        assert!(shown("form").unwrap().has_attribute("hidden"));
+        assert!(!shown("[role=status]").unwrap().has_attribute("hidden"));
+        let row = shown(".cp").unwrap();
+        assert!(!row.has_attribute("hidden"));
+        let code = row.query_selector("input").unwrap().unwrap();
+        assert_eq!(
+            code.dyn_ref::<web_sys::HtmlInputElement>().unwrap().value(),
+            "TRY-ME"
+        );
+        let document = web_sys::window().unwrap().document().unwrap();
+        let hosts = document
+            .query_selector_all("nudge-campaign[data-campaign=offer]")
+            .unwrap();
+        assert_eq!(hosts.length(), 1, "the previous preview was replaced");
+
+        // Dismissing closes it.
+        shown("button.x")
+            .unwrap()
+            .unchecked_into::<web_sys::HtmlElement>()
+            .click();
+        assert!(SHOWN.with(|s| s.borrow().is_none()));
+        assert_eq!(
+            document
+                .query_selector_all("nudge-campaign[data-campaign=offer]")
+                .unwrap()
+                .length(),
+            0
+        );
+        assert_eq!(storage_lengths(), before, "no storage writes");
+    }
+
+    #[wasm_bindgen_test]
+    fn preview_problems_come_back_as_diagnostics() {
+        let check = |id: &str, options: &str, expected: &[(&str, &str)]| {
+            let diagnostics =
+                preview_campaign(CONFIG.into(), id.into(), super::tests::options(options));
+            let (found, messages) = read(diagnostics);
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|(p, s)| ((*p).to_owned(), (*s).to_owned()))
+                .collect();
+            assert_eq!(found, expected, "{id} {options}: {messages}");
+        };
+        check("nope", "{}", &[("", "error")]);
+        check(
+            "offer",
+            r#"{"variant": "b"}"#,
+            &[("campaigns[0].variants", "error")],
+        );
+        check(
+            "broken",
+            "{}",
+            &[
+                ("campaigns[2].trigger.scroll_depth", "error"),
+                ("campaigns[2]", "warning"),
+            ],
+        );
+        check(
+            "slot",
+            r#"{"step": "success"}"#,
+            &[("campaigns[1].content", "warning")],
+        );
+        check("slot", r#"{"step": "later"}"#, &[("", "warning")]);
+        // No options at all, or junk: the offer, nothing thrown.
+        let (found, _) = read(preview_campaign(
+            CONFIG.into(),
+            "offer".into(),
+            JsValue::UNDEFINED,
+        ));
+        assert!(found.is_empty());
+        let (found, _) = read(preview_campaign(
+            JsValue::NULL,
+            JsValue::NULL,
+            JsValue::NULL,
+        ));
+        assert_eq!(found, [(String::new(), "error".into())]);
+    }
+
+    #[wasm_bindgen_test]
+    fn an_inline_campaign_without_its_element_goes_into_the_stand_in_slot() {
+        let (found, messages) = read(preview_campaign(
+            CONFIG.into(),
+            "slot".into(),
+            options("{}"),
+        ));
+        assert!(found.is_empty(), "{messages}");
+        let document = web_sys::window().unwrap().document().unwrap();
+        let slot = document
+            .get_element_by_id(STAND_IN)
+            .expect("made by the preview");
+        let host = slot.first_element_child().unwrap();
+        assert_eq!(host.get_attribute("data-campaign").as_deref(), Some("slot"));
+        close();
+    }
+}
