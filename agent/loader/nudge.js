@@ -80,7 +80,7 @@
     if (token !== null) {
       here.searchParams.delete("nudge_preview");
       history.replaceState(history.state, "", here.href);
-      preview = fetch(new URL("/v1/preview?token=" + encodeURIComponent(token), new URL(configUrl, location.href)).href, { credentials: "omit" })
+      preview = fetch(new URL("/v1/preview?site=" + encodeURIComponent(site) + "&token=" + encodeURIComponent(token), new URL(configUrl, location.href)).href, { credentials: "omit" })
         .then(function (r) { return r.text().then(function (t) { return [r.status, t]; }); })
         .catch(function () { return [0, ""]; });
     }

@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launchChromium } from "../support/browser.mjs";
 import { startEdge } from "../support/edge.mjs";
+import { open, waitForCampaign, campaignDom, previewBadgeDom, shownCampaigns } from "../e2e/harness.mjs";
 
 let edge, browser;
 before(async () => {
@@ -35,5 +36,42 @@ test("a visit's events reach the edge's event log, once each", async () => {
   for (const expected of ["page", "Product Viewed", "Product Added", "Cart Viewed"]) assert.ok(names.includes(expected), names.join());
   assert.equal(new Set(mine.map((e) => e.messageId)).size, mine.length, "stored once each");
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a studio preview link shows a draft on the real shop, in that tab only, and nothing it does is collected", async () => {
+  const base = "/v1/admin/sites/demo";
+  const draft = {
+    id: "preview-on-shop", name: "Preview on the shop", trigger: { page_view: true },
+    audience: { "orders.count": { $gte: 100 } }, // nobody: the link ignores targeting
+    content: { layout: "top_banner", body: "Draft banner" },
+    variants: [{ key: "a", weight: 0.5 }, { key: "b", weight: 0.5, content: { body: "Draft banner, variant B" } }],
+  };
+  const saved = await edge.admin(`${base}/campaigns/preview-on-shop/draft`, {
+    method: "PUT", headers: { "if-none-match": "*" }, body: JSON.stringify(draft),
+  });
+  assert.equal(saved.status, 200);
+  const link = await edge.admin(`${base}/campaigns/preview-on-shop/preview-link`, {
+    method: "POST", body: JSON.stringify({ source: "draft", variant: "b", ignore_targeting: true, path: "/category/shoes" }),
+  });
+  const { url } = await link.json();
+  const token = new URL(url).searchParams.get("nudge_preview");
+  const before = (await (await edge.admin(`${base}/events?limit=200`)).json()).total;
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await open(page, `${edge.url}/category/shoes?nudge_preview=${encodeURIComponent(token)}`);
+  await waitForCampaign(page, "preview-on-shop", 10000);
+  assert.match((await campaignDom(page, "preview-on-shop")).text, /Draft banner, variant B/);
+  assert.match((await previewBadgeDom(page)).text, /Nudge preview: Preview on the shop/);
+  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+  await new Promise((r) => setTimeout(r, 3500));
+  const after = (await (await edge.admin(`${base}/events?limit=200`)).json()).total;
+  assert.equal(after, before, "the preview tab sent no events");
+  // Another browser sees the live shop: the draft is not there.
+  const other = await (await browser.newContext()).newPage();
+  await open(other, `${edge.url}/category/shoes`);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(!(await shownCampaigns(other)).includes("preview-on-shop"));
   await context.close();
 });
