@@ -159,3 +159,4 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
 mod forwarding;
 mod identity;
 mod reports;
+mod reports_bench;
