@@ -13,8 +13,8 @@
 //! Campaign reports (`store/reports.rs`) are never pruned: their rollups are
 //! small (a row per campaign, arm and day; outcomes per cohort day and lag)
 //! and a year of them must stay readable after the events are gone.
-//! `report_persons` (one row per exposed person and campaign, about 100
-//! bytes with its index) and `report_orders` (one per order and campaign the
+//! `report_persons` (one row per exposed person and campaign, about 75
+//! bytes with its index: BENCHMARKS.md §7) and `report_orders` (one per order and campaign the
 //! buyer was exposed to in the 90 days before) grow with the audience; they
 //! keep persons unique and merges exact for as long as a campaign runs.
 
