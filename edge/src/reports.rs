@@ -1,5 +1,5 @@
 //! What a campaign report says, from the store's rollups
-//! (`store/reports.rs`) and the published config: a typed [`CampaignReport`]
+//! (`store/reports/`) and the published config: a typed [`CampaignReport`]
 //! first, then its JSON or CSV. Pure, so it is tested natively.
 //!
 //! Exposed persons, conversions, revenue and persons in several arms belong

@@ -4,7 +4,7 @@
 //! what a beacon may already have delivered) is stored once, and the facts it
 //! carries (orders, campaign history) are applied in the same transaction as
 //! the insert: exactly once, with no second round trip. So are the campaign
-//! reports' rollups (`store/reports.rs`).
+//! reports' rollups (`store/reports/`).
 
 use serde_json::{json, Value};
 

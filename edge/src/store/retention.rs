@@ -10,7 +10,7 @@
 //! identifiers, merges, coupons and the suppression list are kept: they are
 //! the profile and its audit trail.
 //!
-//! Campaign reports (`store/reports.rs`) are never pruned: their rollups are
+//! Campaign reports (`store/reports/`) are never pruned: their rollups are
 //! small (a row per campaign, arm and day; outcomes per cohort day and lag)
 //! and a year of them must stay readable after the events are gone.
 //! `report_persons` (one row per exposed person and campaign, about 75

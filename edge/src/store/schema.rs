@@ -56,7 +56,7 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX claims_by_time ON claims (at)",
         "CREATE INDEX dead_letters_by_time ON dead_letters (at)",
     ],
-    // 3: campaign reports (`store/reports.rs`), rolled up with each event and
+    // 3: campaign reports (`store/reports/`), rolled up with each event and
     // never pruned. `report_persons`: one row per exposed person and
     // campaign (the first exposure, whether they saw more than one arm, their
     // first goal event). `report_days`: counters per campaign, UTC day and

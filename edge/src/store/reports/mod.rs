@@ -30,17 +30,18 @@
 //! stored; counting follows the order events are stored in: a goal event or
 //! order stored before the person's exposure is not looked at again.
 //!
-//! Merges (`merge_reports`) combine the two persons' rows so persons and
+//! Merges (`merges.rs`) combine the two persons' rows so persons and
 //! conversions stay exact. An undo (`store/merges.rs`) leaves reports as the
-//! merge made them.
+//! merge made them. The reads are in `reads.rs`.
 
-use std::collections::BTreeMap;
+mod merges;
+mod reads;
 
 use serde_json::Value;
 
 use super::persons::Db;
-use super::protocol::{DayRow, ReportRows, ReportedCampaign, StoreResult, SummaryRow};
-use super::sql::{params, Row, SqlExt};
+use super::protocol::{ReportedCampaign, StoreResult};
+use super::sql::{params, Row};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Conversions and revenue are tracked this many whole days after a
@@ -54,33 +55,33 @@ pub fn day_of(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 
-fn lag_days(at: i64, first_at: i64) -> i64 {
+pub(super) fn lag_days(at: i64, first_at: i64) -> i64 {
     (at - first_at).div_euclid(DAY_MS)
 }
 
 /// What an event adds to one row of `report_days`.
 #[derive(Default)]
-struct Delta {
-    impressions: i64,
-    persons: i64,
-    several_arms: i64,
-    clicks: i64,
-    submits: i64,
-    dismissals: i64,
+pub(super) struct Delta {
+    pub impressions: i64,
+    pub persons: i64,
+    pub several_arms: i64,
+    pub clicks: i64,
+    pub submits: i64,
+    pub dismissals: i64,
 }
 
 /// A person's row in `report_persons`.
-struct Exposure {
-    person: String,
-    variant: String,
-    first_at: i64,
-    first_day: i64,
-    several_arms: bool,
-    converted_at: Option<i64>,
+pub(super) struct Exposure {
+    pub person: String,
+    pub variant: String,
+    pub first_at: i64,
+    pub first_day: i64,
+    pub several_arms: bool,
+    pub converted_at: Option<i64>,
 }
 
 impl Exposure {
-    fn of(row: &Row, person: &str) -> Self {
+    pub fn of(row: &Row, person: &str) -> Self {
         let int = |k: &str| row.get(k).and_then(Value::as_i64);
         Exposure {
             person: person.to_owned(),
@@ -208,7 +209,7 @@ impl Db<'_> {
         Ok(counts)
     }
 
-    fn exposure(&self, campaign: &str, person: &str) -> StoreResult<Option<Exposure>> {
+    pub(super) fn exposure(&self, campaign: &str, person: &str) -> StoreResult<Option<Exposure>> {
         Ok(self
             .sql
             .query(
@@ -261,7 +262,7 @@ impl Db<'_> {
         Ok(())
     }
 
-    fn add_day(
+    pub(super) fn add_day(
         &self,
         campaign: &str,
         variant: &str,
@@ -294,7 +295,7 @@ impl Db<'_> {
 
     /// Adds to the outcomes of `first`'s cohort at `lag`; nothing past the
     /// tracked lags.
-    fn add_outcome(
+    pub(super) fn add_outcome(
         &self,
         campaign: &str,
         first: &Exposure,
@@ -313,211 +314,4 @@ impl Db<'_> {
         )?;
         Ok(())
     }
-
-    /// Person `from` becomes part of `into` (`identity::merge`): their report
-    /// rows become one per campaign, so the merged person is one exposed
-    /// person, converts at most once and brings their orders. The earliest
-    /// exposure stays (its arm and day); arms that differ mark the person as
-    /// seen in several arms; the earliest conversion stays, at its lag from
-    /// the earliest exposure; the later exposure's orders move to the
-    /// earlier one's cohort and lags.
-    pub fn merge_reports(&self, from: &str, into: &str) -> StoreResult<()> {
-        let theirs = self.sql.query(
-            "SELECT campaign, variant, first_at, first_day, several_arms, converted_at FROM report_persons WHERE person = ?",
-            params![from],
-        )?;
-        for row in &theirs {
-            let campaign = row["campaign"].as_str().unwrap_or_default();
-            let theirs = Exposure::of(row, from);
-            if let Some(ours) = self.exposure(campaign, into)? {
-                self.combine(campaign, theirs, ours)?;
-                self.sql.execute(
-                    "DELETE FROM report_persons WHERE campaign = ? AND person = ?",
-                    params![campaign, from],
-                )?;
-            } else {
-                self.sql.execute(
-                    "UPDATE report_persons SET person = ? WHERE campaign = ? AND person = ?",
-                    params![into, campaign, from],
-                )?;
-            }
-            self.sql.execute(
-                "UPDATE report_orders SET person = ? WHERE campaign = ? AND person = ?",
-                params![into, campaign, from],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Makes `ours` (the surviving person's row) the merged exposure of both.
-    fn combine(&self, campaign: &str, theirs: Exposure, ours: Exposure) -> StoreResult<()> {
-        let several = theirs.several_arms || ours.several_arms || theirs.variant != ours.variant;
-        let survivor = ours.person.clone();
-        let (early, late) = if theirs.first_at < ours.first_at {
-            (theirs, ours)
-        } else {
-            (ours, theirs)
-        };
-        // The later exposure is no longer a person of its own.
-        let gone = Delta {
-            persons: -1,
-            several_arms: -i64::from(late.several_arms),
-            ..Delta::default()
-        };
-        self.add_day(campaign, &late.variant, late.first_day, false, &gone)?;
-        let kept = Delta {
-            several_arms: i64::from(several) - i64::from(early.several_arms),
-            ..Delta::default()
-        };
-        self.add_day(campaign, &early.variant, early.first_day, false, &kept)?;
-        // One conversion at most: the earliest, from the earliest exposure.
-        for first in [&early, &late] {
-            if let Some(at) = first.converted_at {
-                self.add_outcome(campaign, first, lag_days(at, first.first_at), -1, 0.0)?;
-            }
-        }
-        let converted = match (early.converted_at, late.converted_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if let Some(at) = converted {
-            self.add_outcome(campaign, &early, lag_days(at, early.first_at), 1, 0.0)?;
-        }
-        // The later exposure's orders, at their lags from the earlier one
-        // (an order that falls past the tracked lags leaves the ledger).
-        let orders = self.sql.query(
-            "SELECT event_id, at, revenue FROM report_orders WHERE campaign = ? AND person = ?",
-            params![campaign, late.person.as_str()],
-        )?;
-        for order in &orders {
-            let at = order["at"].as_i64().unwrap_or_default();
-            let revenue = order["revenue"].as_f64().unwrap_or_default();
-            self.add_outcome(campaign, &late, lag_days(at, late.first_at), 0, -revenue)?;
-            let lag = lag_days(at, early.first_at);
-            if lag < MAX_LAG_DAYS {
-                self.add_outcome(campaign, &early, lag, 0, revenue)?;
-            } else {
-                self.sql.execute(
-                    "DELETE FROM report_orders WHERE campaign = ? AND person = ? AND event_id = ?",
-                    params![campaign, late.person.as_str(), order["event_id"].as_str()],
-                )?;
-            }
-        }
-        self.sql.execute(
-            "UPDATE report_persons SET variant = ?, first_at = ?, first_day = ?, several_arms = ?, converted_at = ?
-             WHERE campaign = ? AND person = ?",
-            params![
-                early.variant.as_str(),
-                early.first_at,
-                early.first_day,
-                i64::from(several),
-                converted,
-                campaign,
-                survivor.as_str()
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// One campaign's rows for the days `from_day..=to_day`, conversions and
-    /// revenue within `window_days` of each person's first exposure.
-    pub fn report(
-        &self,
-        campaign: &str,
-        from_day: i64,
-        to_day: i64,
-        window_days: i64,
-    ) -> StoreResult<ReportRows> {
-        let mut rows: BTreeMap<(i64, String), DayRow> = BTreeMap::new();
-        for r in self.sql.query(
-            "SELECT day, variant, control, persons, impressions, clicks, submits, dismissals, several_arms
-             FROM report_days WHERE campaign = ? AND day BETWEEN ? AND ?",
-            params![campaign, from_day, to_day],
-        )? {
-            let int = |k: &str| r.get(k).and_then(Value::as_i64).unwrap_or(0);
-            let row = day_row(&mut rows, int("day"), &r);
-            row.control = int("control") == 1;
-            row.several_arms = int("several_arms");
-            let counts = &mut row.counts;
-            counts.exposed_persons = int("persons");
-            counts.impressions = int("impressions");
-            counts.clicks = int("clicks");
-            counts.submits = int("submits");
-            counts.dismissals = int("dismissals");
-        }
-        for r in self.sql.query(
-            "SELECT first_day, variant, sum(conversions) AS conversions, sum(revenue) AS revenue FROM report_outcomes
-             WHERE campaign = ? AND first_day BETWEEN ? AND ? AND lag_days < ? GROUP BY first_day, variant",
-            params![campaign, from_day, to_day, window_days],
-        )? {
-            let day = r.get("first_day").and_then(Value::as_i64).unwrap_or(0);
-            let row = day_row(&mut rows, day, &r);
-            row.counts.conversions = r.get("conversions").and_then(Value::as_i64).unwrap_or(0);
-            row.counts.revenue = r.get("revenue").and_then(Value::as_f64).unwrap_or(0.0);
-        }
-        let known = !rows.is_empty()
-            || self.sql.exists(
-                "SELECT 1 FROM report_days WHERE campaign = ? LIMIT 1",
-                params![campaign],
-            )?;
-        Ok(ReportRows {
-            known,
-            days: rows.into_values().collect(),
-        })
-    }
-
-    /// Every campaign with rollups in `from_day..=to_day`, in totals
-    /// (impressions: of the arms that show something, not of controls).
-    pub fn report_summary(
-        &self,
-        from_day: i64,
-        to_day: i64,
-        window_days: i64,
-    ) -> StoreResult<Vec<SummaryRow>> {
-        let mut out: BTreeMap<String, SummaryRow> = BTreeMap::new();
-        for r in self.sql.query(
-            "SELECT campaign, sum(persons) AS persons, sum(impressions * (control = 0)) AS impressions,
-             sum(clicks) AS clicks FROM report_days WHERE day BETWEEN ? AND ? GROUP BY campaign",
-            params![from_day, to_day],
-        )? {
-            let int = |k: &str| r.get(k).and_then(Value::as_i64).unwrap_or(0);
-            let s = summary_row(&mut out, &r);
-            s.exposed_persons = int("persons");
-            s.impressions = int("impressions");
-            s.clicks = int("clicks");
-        }
-        for r in self.sql.query(
-            "SELECT campaign, sum(conversions) AS conversions, sum(revenue) AS revenue FROM report_outcomes
-             WHERE first_day BETWEEN ? AND ? AND lag_days < ? GROUP BY campaign",
-            params![from_day, to_day, window_days],
-        )? {
-            let s = summary_row(&mut out, &r);
-            s.conversions = r.get("conversions").and_then(Value::as_i64).unwrap_or(0);
-            s.revenue = r.get("revenue").and_then(Value::as_f64).unwrap_or(0.0);
-        }
-        Ok(out.into_values().collect())
-    }
-}
-
-/// The summary of `r.campaign`, made on first use.
-fn summary_row<'a>(out: &'a mut BTreeMap<String, SummaryRow>, r: &Row) -> &'a mut SummaryRow {
-    let id = r
-        .get("campaign")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    out.entry(id.to_owned()).or_insert_with(|| SummaryRow {
-        campaign: id.to_owned(),
-        ..SummaryRow::default()
-    })
-}
-
-/// The row of `(day, r.variant)`, made on first use.
-fn day_row<'a>(rows: &'a mut BTreeMap<(i64, String), DayRow>, day: i64, r: &Row) -> &'a mut DayRow {
-    let variant = r.get("variant").and_then(Value::as_str).unwrap_or_default();
-    rows.entry((day, variant.to_owned()))
-        .or_insert_with(|| DayRow {
-            day,
-            variant: variant.to_owned(),
-            ..DayRow::default()
-        })
 }
