@@ -2,12 +2,14 @@
 //!
 //! Map (ARCHITECTURE.md has the data flows):
 //! - `routes`: the route table and one module per endpoint family (config,
-//!   events, identity, hooks, admin). Handlers return `Result<Response,
+//!   events, identity, hooks, admin, reports). Handlers return `Result<Response,
 //!   EdgeError>` and use `?`.
 //! - `http`: what routes share: the error type, bounded body reading, CORS,
 //!   the signed first-party cookie, rate limits, the site's KV documents.
 //! - `store`: each site's SQLite Durable Object, spoken to through a typed
 //!   command protocol; its logic runs on a SQL seam with native tests.
+//! - `reports`: what a campaign report says (typed, then JSON or CSV), from
+//!   the store's rollups and the published config.
 //! - `forward`: the queue consumer, destinations, one file per channel.
 //! - `keys`, `tokens`: per-site keys derived from one master secret; user,
 //!   click and webhook token formats.
@@ -22,6 +24,7 @@ mod assets;
 mod forward;
 mod http;
 mod keys;
+mod reports;
 mod routes;
 mod store;
 mod studio;

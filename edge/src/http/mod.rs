@@ -135,6 +135,38 @@ pub async fn preflight(req: Request, env: &Env) -> Handled {
     )?)
 }
 
+/// What isolates keep of forms derived from a site document's text (the
+/// config as published, its campaigns for the reports), by the text's
+/// fingerprint: a cache, not state (losing it costs one parse).
+pub type DerivedCache<T> = std::cell::RefCell<Vec<(u32, T)>>;
+
+/// `derive(text)`, through `cache` (the 16 most recent texts).
+pub fn derived<T: Clone>(
+    cache: &'static std::thread::LocalKey<DerivedCache<T>>,
+    text: &str,
+    derive: impl FnOnce(&str) -> T,
+) -> T {
+    let fingerprint = nudge_core::bucket::fingerprint(&[text]);
+    let hit = cache.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(f, _)| *f == fingerprint)
+            .map(|(_, value)| value.clone())
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let value = derive(text);
+    cache.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= 16 {
+            cache.remove(0);
+        }
+        cache.push((fingerprint, value.clone()));
+    });
+    value
+}
+
 /// The KV namespace holding each site's documents (config, destinations).
 pub const KV_BINDING: &str = "CONFIG";
 

@@ -48,9 +48,7 @@ pub async fn get(req: Request, env: &Env) -> Handled {
 }
 
 thread_local! {
-    /// The published form of recent config texts, by fingerprint (a cache:
-    /// losing it costs one parse).
-    static PUBLISHED: std::cell::RefCell<Vec<(u32, std::rc::Rc<str>)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PUBLISHED: crate::http::DerivedCache<std::rc::Rc<str>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// What every browser may read of a stored config: the same text, except
@@ -58,33 +56,16 @@ thread_local! {
 /// in the answer to the sign-up, `routes::identity`). Text without sealed
 /// coupons is served byte for byte.
 fn published(stored: &str) -> std::rc::Rc<str> {
-    let fingerprint = nudge_core::bucket::fingerprint(&[stored]);
-    if let Some(hit) = PUBLISHED.with(|c| {
-        c.borrow()
-            .iter()
-            .find(|(f, _)| *f == fingerprint)
-            .map(|(_, t)| t.clone())
-    }) {
-        return hit;
-    }
-    let text: std::rc::Rc<str> = match serde_json::from_str::<CoreValue>(stored) {
-        Ok(mut config) => {
-            if seal_coupons(&mut config) {
-                config.to_json().into()
-            } else {
-                stored.into()
-            }
+    crate::http::derived(&PUBLISHED, stored, |stored| {
+        let Ok(mut config) = serde_json::from_str::<CoreValue>(stored) else {
+            return stored.into();
+        };
+        if seal_coupons(&mut config) {
+            config.to_json().into()
+        } else {
+            stored.into()
         }
-        Err(_) => stored.into(),
-    };
-    PUBLISHED.with(|c| {
-        let mut cache = c.borrow_mut();
-        if cache.len() >= 16 {
-            cache.remove(0);
-        }
-        cache.push((fingerprint, text.clone()));
-    });
-    text
+    })
 }
 
 /// Removes the coupon of every content (campaign or variant) that has a form

@@ -56,6 +56,7 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         cookie_browser: cookie.as_ref().and_then(|c| c.id.clone()),
         client,
         browser_key,
+        campaigns: crate::reports::published_campaigns(&config).to_vec(),
     });
     let appended: Appended = crate::store::call(env, &site, &append).await?;
     let mut wire = match append {
@@ -137,7 +138,7 @@ fn read_batch(text: &str) -> Result<(Vec<CoreValue>, Option<BrowserKey>), EdgeEr
                     format!("is {size} bytes; at most {MAX_EVENT_BYTES}"),
                 )])
             } else {
-                Ok(wire)
+                Ok(keep_preview(item, wire))
             }
         });
         match event {
@@ -166,6 +167,22 @@ fn read_batch(text: &str) -> Result<(Vec<CoreValue>, Option<BrowserKey>), EdgeEr
         .with("rejected", json!(rejected))
         .into())
     }
+}
+
+/// The studio's preview tags its events `context.preview: true`; core's
+/// wire form keeps only the context it knows, so the tag is carried over
+/// (reports leave preview traffic out).
+fn keep_preview(sent: &CoreValue, mut wire: CoreValue) -> CoreValue {
+    let preview = sent
+        .get("context")
+        .and_then(|c| c.get("preview"))
+        .and_then(CoreValue::as_bool);
+    if let (Some(true), CoreValue::Object(event)) = (preview, &mut wire) {
+        if let Some(CoreValue::Object(context)) = event.get_mut("context") {
+            context.insert("preview", true);
+        }
+    }
+    wire
 }
 
 /// `GET /v1/admin/sites/{site}/events[?before=&limit=]`: stored events, newest first.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod events;
 pub mod hooks;
 pub mod identity;
+pub mod reports;
 
 use worker::{Env, Method, Request};
 
@@ -67,6 +68,10 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                 (Method::Post, ["merges", "undo"]) => admin::undo_merge(req, env, site).await,
                 (Method::Get, ["dead-letters"]) => admin::dead_letters(req, env, site).await,
                 (Method::Post, ["dead-letters", "replay"]) => admin::replay(req, env, site).await,
+                (Method::Get, ["campaigns", campaign, "report"]) => {
+                    reports::campaign(req, env, site, campaign).await
+                }
+                (Method::Get, ["reports", "summary"]) => reports::summary(req, env, site).await,
                 _ => Err(refuse(404, "not_found", "no such admin endpoint")),
             }
         }

@@ -3,7 +3,8 @@
 //! Events are keyed by event id, so a batch delivered twice (the agent resends
 //! what a beacon may already have delivered) is stored once, and the facts it
 //! carries (orders, campaign history) are applied in the same transaction as
-//! the insert: exactly once, with no second round trip.
+//! the insert: exactly once, with no second round trip. So are the campaign
+//! reports' rollups (`store/reports/`).
 
 use serde_json::{json, Value};
 
@@ -68,6 +69,7 @@ impl Db<'_> {
             if proven {
                 let person = self.person_for_browser(anonymous_id)?;
                 self.apply_facts(&person, anonymous_id, event)?;
+                self.report_event(&person, event, &batch.campaigns)?;
             }
         }
         Ok(Appended {

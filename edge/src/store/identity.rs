@@ -226,6 +226,8 @@ impl Db<'_> {
         }
         self.sql
             .execute("DELETE FROM campaigns WHERE person_id = ?", params![from])?;
+        // Reports count the merged person once (an undo leaves them so).
+        self.merge_reports(from, into)?;
         let moved = json!({"identifiers": moved_identifiers, "facts": fact, "gave_user_id": gave_user_id,
             "contacts_copied": contacts_copied,
             "coupons": moved_coupons, "campaigns": campaigns});

@@ -44,6 +44,15 @@ impl Db<'_> {
     /// A merge whose surviving person was merged again since is undone only
     /// after that later merge. The suppression list is keyed by address, so
     /// an undo never lifts an unsubscribe.
+    ///
+    /// Campaign reports are left as the merge made them: the merged person
+    /// stays one exposed person (at the earlier exposure, with at most one
+    /// conversion and both persons' orders), and the person split off has
+    /// no report rows, so their next exposure counts them as newly exposed
+    /// on that day. Undoing the report merge exactly would need what both
+    /// persons did since, which the rollups do not keep; undos are rare and
+    /// this keeps every count backed by one row, never counting a
+    /// conversion twice.
     pub fn undo_merge(&self, seq: i64, reason: &str) -> StoreResult<Value> {
         let rows = self.sql.query(
             "SELECT from_person, into_person, moved FROM merges WHERE seq = ?",

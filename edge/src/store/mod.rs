@@ -7,6 +7,7 @@
 //! - `persons`, `identity`, `merges`: persons, contact details, suppression, links, the merge log and undo.
 //! - `events`: the event log and the facts events carry; inbound webhooks.
 //! - `deliveries`: what was forwarded, SMS claims and budgets, dead letters.
+//! - `reports`: campaign reports, rolled up with each event; their reads.
 //! - `retention`, `rate`: pruning on an alarm; events per minute.
 //! - `versions`: the config's immutable versions and the studio's drafts.
 //!
@@ -20,6 +21,7 @@ pub mod merges;
 pub mod persons;
 pub mod protocol;
 pub mod rate;
+pub mod reports;
 pub mod retention;
 pub mod schema;
 pub mod sql;
@@ -90,6 +92,17 @@ pub fn dispatch(db: &Db<'_>, command: Command) -> StoreResult<Value> {
         Command::DeadLetters { page } => db.dead_letters(&page),
         Command::RemoveDeadLetters { seqs } => db.remove_dead_letters(&seqs),
         Command::Studio(call) => db.studio(call),
+        Command::Report {
+            campaign,
+            from_day,
+            to_day,
+            window_days,
+        } => json(db.report(&campaign, from_day, to_day, window_days)?),
+        Command::ReportSummary {
+            from_day,
+            to_day,
+            window_days,
+        } => json(db.report_summary(from_day, to_day, window_days)?),
     }
 }
 

@@ -9,6 +9,14 @@
 //! with nothing learned go with their events; persons with any fact,
 //! identifiers, merges, coupons and the suppression list are kept: they are
 //! the profile and its audit trail.
+//!
+//! Campaign reports (`store/reports/`) are never pruned: their rollups are
+//! small (a row per campaign, arm and day; outcomes per cohort day and lag)
+//! and a year of them must stay readable after the events are gone.
+//! `report_persons` (one row per exposed person and campaign, about 75
+//! bytes with its index: BENCHMARKS.md §7) and `report_orders` (one per order and campaign the
+//! buyer was exposed to in the 90 days before) grow with the audience; they
+//! keep persons unique and merges exact for as long as a campaign runs.
 
 use super::persons::Db;
 use super::protocol::StoreResult;

@@ -64,6 +64,32 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE drafts (campaign TEXT PRIMARY KEY, revision INTEGER NOT NULL, body TEXT,
             base_version INTEGER NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL)",
     ],
+    // 4: campaign reports (`store/reports/`), rolled up with each event and
+    // never pruned. `report_persons`: one row per exposed person and
+    // campaign (the first exposure, whether they saw more than one arm, their
+    // first goal event). `report_days`: counters per campaign, UTC day and
+    // arm. `report_outcomes`: conversions and revenue per first-exposure day,
+    // arm and whole days since that exposure (0-89), so the conversion
+    // window is chosen when reading. `report_orders`: the orders counted as
+    // revenue, so a merge can move them to the merged person's exposure.
+    &[
+        "CREATE TABLE report_persons (campaign TEXT NOT NULL, person TEXT NOT NULL, variant TEXT NOT NULL,
+            first_at INTEGER NOT NULL, first_day INTEGER NOT NULL, several_arms INTEGER NOT NULL DEFAULT 0,
+            converted_at INTEGER, PRIMARY KEY (campaign, person)) WITHOUT ROWID",
+        "CREATE INDEX report_persons_by_person ON report_persons (person)",
+        "CREATE TABLE report_days (campaign TEXT NOT NULL, day INTEGER NOT NULL, variant TEXT NOT NULL,
+            control INTEGER NOT NULL DEFAULT 0, impressions INTEGER NOT NULL DEFAULT 0,
+            persons INTEGER NOT NULL DEFAULT 0, several_arms INTEGER NOT NULL DEFAULT 0,
+            clicks INTEGER NOT NULL DEFAULT 0, submits INTEGER NOT NULL DEFAULT 0,
+            dismissals INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, day, variant)) WITHOUT ROWID",
+        "CREATE INDEX report_days_by_day ON report_days (day)",
+        "CREATE TABLE report_outcomes (campaign TEXT NOT NULL, first_day INTEGER NOT NULL, variant TEXT NOT NULL,
+            lag_days INTEGER NOT NULL, conversions INTEGER NOT NULL DEFAULT 0, revenue REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (campaign, first_day, variant, lag_days)) WITHOUT ROWID",
+        "CREATE INDEX report_outcomes_by_day ON report_outcomes (first_day)",
+        "CREATE TABLE report_orders (campaign TEXT NOT NULL, person TEXT NOT NULL, event_id TEXT NOT NULL,
+            at INTEGER NOT NULL, revenue REAL NOT NULL, PRIMARY KEY (campaign, person, event_id)) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.

@@ -45,6 +45,7 @@ fn a_cookie_links_only_the_browser_that_proved_itself() {
         ],
         cookie_browser: Some("attacker".into()),
         client: "c".into(),
+        campaigns: Vec::new(),
         browser_key: Some(BrowserKey {
             anonymous_id: "attacker".into(),
             key_hash: "h-attacker".into(),
@@ -58,6 +59,7 @@ fn a_cookie_links_only_the_browser_that_proved_itself() {
         events: vec![event("e5", "victim", "Page", json!({}))],
         cookie_browser: Some("attacker".into()),
         client: "c".into(),
+        campaigns: Vec::new(),
         browser_key: Some(BrowserKey {
             anonymous_id: "victim".into(),
             key_hash: "h-guess".into(),
@@ -167,6 +169,7 @@ fn events_for_someone_else_browser_are_kept_but_change_nothing() {
             )],
             cookie_browser: None,
             client: "c".into(),
+            campaigns: Vec::new(),
             browser_key: key.map(|k| BrowserKey {
                 anonymous_id: "attacker".into(),
                 key_hash: k.into(),

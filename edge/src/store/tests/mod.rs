@@ -41,6 +41,7 @@ fn append(db: &Db<'_>, events: Vec<Value>, cookie: Option<&str>) -> Appended {
         events,
         cookie_browser: cookie.map(str::to_owned),
         client: "c".into(),
+        campaigns: Vec::new(),
         browser_key,
     })
     .unwrap()
@@ -124,6 +125,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
         events: vec![event("e1", "a1", "Order Completed", json!({"total": 9}))],
         cookie_browser: None,
         client: "c".into(),
+        campaigns: Vec::new(),
         browser_key: Some(mine),
     };
     db.append(&batch).unwrap();
@@ -156,4 +158,6 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
 
 mod forwarding;
 mod identity;
+mod reports;
+mod reports_bench;
 mod versions;
