@@ -8,6 +8,8 @@
 //! brought within the window. Impressions, clicks, submits and dismissals
 //! belong to the day they happened.
 
+mod analysis;
+
 use std::rc::Rc;
 
 use serde_json::{json, Value};
@@ -16,6 +18,7 @@ use crate::store::protocol::{
     Counts, DayRow, ReportRows, ReportedCampaign, ReportedVariant, SummaryRow,
 };
 pub use crate::store::reports::{day_of, MAX_LAG_DAYS, NO_VARIANT};
+pub use analysis::Horizon;
 
 /// The longest range a report covers, in days.
 pub const MAX_RANGE_DAYS: i64 = 400;
@@ -219,8 +222,9 @@ impl CampaignReport {
         self.variants.iter().map(|v| v.counts.exposed_persons).sum()
     }
 
-    /// The report's JSON (`GET …/campaigns/{id}/report`, README "Reports").
-    pub fn to_json(&self) -> Value {
+    /// The report's JSON (`GET …/campaigns/{id}/report`, README "Reports"),
+    /// with the A/B analysis's intervals of `horizon`.
+    pub fn to_json(&self, horizon: Horizon) -> Value {
         let variants: Vec<Value> = self
             .variants
             .iter()
@@ -242,8 +246,6 @@ impl CampaignReport {
                 with_counts(day, &d.counts)
             })
             .collect();
-        // A/B statistics (an `analysis` member computed by core from
-        // `self.variants`) belong here, beside the counts they read.
         json!({
             "campaign": self.campaign, "goal": self.goal,
             "from": format_day(self.from_day), "to": format_day(self.to_day),
@@ -251,6 +253,7 @@ impl CampaignReport {
             "variants": variants, "days": days,
             "persons_in_several_arms": self.persons_in_several_arms,
             "several_arms_share": ratio(self.persons_in_several_arms as f64, self.exposed_persons()),
+            "analysis": analysis::analysis(self, horizon),
         })
     }
 
@@ -407,7 +410,7 @@ mod tests {
             ],
         };
         let report = CampaignReport::build("ab", Some(&published), (10, 12, 7), &rows);
-        let json = report.to_json();
+        let json = report.to_json(Horizon::Sequential);
         let keys: Vec<&str> = report.variants.iter().map(|v| v.key.as_str()).collect();
         assert_eq!(keys, ["b", "a,1", "old"]);
         assert_eq!(json["goal"], "Order Completed");

@@ -6,8 +6,8 @@ use worker::{Env, Headers, Request, Response};
 
 use crate::http::{ok, query, refuse, site_config, EdgeError, Handled};
 use crate::reports::{
-    day_of, format_day, parse_day, published_campaigns, summary_json, CampaignReport, MAX_LAG_DAYS,
-    MAX_RANGE_DAYS,
+    day_of, format_day, parse_day, published_campaigns, summary_json, CampaignReport, Horizon,
+    MAX_LAG_DAYS, MAX_RANGE_DAYS,
 };
 use crate::store::protocol::{Command, ReportRows, SummaryRow};
 
@@ -49,8 +49,19 @@ pub async fn campaign(req: Request, env: &Env, site: &str, campaign: &str) -> Ha
         ));
     }
     let report = CampaignReport::build(campaign, published, (from, to, window), &rows);
+    let horizon = match query(&req, "method")?.as_deref() {
+        None | Some("sequential") => Horizon::Sequential,
+        Some("fixed_horizon") => Horizon::Fixed,
+        Some(_) => {
+            return Err(refuse(
+                400,
+                "invalid_method",
+                "method is sequential (valid at every look; the default) or fixed_horizon (one look at a sample size planned in advance)",
+            ))
+        }
+    };
     if !csv {
-        return ok(&report.to_json());
+        return ok(&report.to_json(horizon));
     }
     let headers = Headers::new();
     headers.set("content-type", "text/csv; charset=utf-8")?;

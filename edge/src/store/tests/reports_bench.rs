@@ -298,7 +298,11 @@ fn reports_bench() {
                 &rows,
             );
             exposed = report.exposed_persons() as usize;
-            std::hint::black_box(report.to_json().to_string());
+            std::hint::black_box(
+                report
+                    .to_json(crate::reports::Horizon::Sequential)
+                    .to_string(),
+            );
         });
         let summary = median(|| {
             db.report_summary(last - 29, last, 7).unwrap();

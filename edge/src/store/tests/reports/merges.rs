@@ -50,7 +50,10 @@ fn two_persons_in_two_arms_merge_into_one_at_the_earlier_exposure() {
     let after = report(&db, "ab", 7);
     assert_eq!(after.exposed_persons(), 1, "one person");
     assert_eq!(after.persons_in_several_arms, 1);
-    assert_eq!(after.to_json()["several_arms_share"], 1.0);
+    assert_eq!(
+        after.to_json(crate::reports::Horizon::Sequential)["several_arms_share"],
+        1.0
+    );
     let (urgency, plain) = (arm(&after, "urgency"), arm(&after, "plain"));
     assert_eq!(
         (urgency.counts.exposed_persons, plain.counts.exposed_persons),
