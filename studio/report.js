@@ -133,6 +133,8 @@ async function draw(out, data) {
   const width = Math.max(320, chartBox.clientWidth || 800);
   return new uPlot({
     width, height: 260, series,
+    // The legend names the lines; the numbers are in the table below the chart.
+    legend: { live: false },
     scales: { x: { time: true }, persons: { auto: true }, conversions: { auto: true } },
     axes: [{}, { scale: "persons", label: "Exposed persons" }, { scale: "conversions", side: 1, label: "Conversions", grid: { show: false } }],
   }, columns, chartBox);
@@ -230,7 +232,7 @@ function health(data, variants) {
       : check("ok", "srm", `The split matches the weights${p === null ? "" : ` (sample ratio check p = ${p.toPrecision(2)})`}.`));
     const early = (analysis.arms || []).find((a) => a.verdict?.kind === "too_early");
     items.push(early
-      ? check("warn", "sample", `Too early: ${early.verdict.message || "not enough visitors yet for a verdict."}`)
+      ? check("warn", "sample", early.verdict.message || "Too early: not enough visitors yet for a verdict.")
       : check("ok", "sample", "Enough visitors for a verdict."));
     items.push(check("info", "method", analysis.method === "sequential"
       ? "Method: sequential. The intervals stay valid however often you look."

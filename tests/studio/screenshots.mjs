@@ -11,15 +11,25 @@ mkdirSync(out, { recursive: true });
 const edge = await startEdge();
 const browser = await launchChromium();
 try {
-  // A few shoppers, so the list and the report have numbers.
-  for (let i = 0; i < 6; i++) {
+  // Shoppers, so the list and the report have numbers: each scrolls the home
+  // page (welcome offers), adds socks to the cart (the free-shipping A/B test)
+  // and every other one goes on to the checkout (that test's goal).
+  for (let i = 0; i < 16; i++) {
     const shop = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const ready = () => shop.waitForFunction(() => window.nudge && window.nudge.ready);
     await shop.goto(`${edge.url}/`);
-    await shop.waitForFunction(() => window.nudge && window.nudge.ready);
-    for (let s = 0; s < 30; s++) { await shop.mouse.wheel(0, 200); await shop.waitForTimeout(20); }
-    await shop.waitForTimeout(300);
+    await ready();
+    for (let s = 0; s < 30; s++) { await shop.mouse.wheel(0, 200); await shop.waitForTimeout(15); }
+    await shop.goto(`${edge.url}/product/wool-socks`);
+    await ready();
+    await shop.evaluate(() => document.querySelector("#add-to-cart").click());
+    await shop.waitForTimeout(400);
+    if (i % 2 === 0) {
+      await shop.goto(`${edge.url}/checkout`);
+      await ready();
+    }
     await shop.evaluate(() => window.dispatchEvent(new Event("pagehide")));
-    await shop.waitForTimeout(200);
+    await shop.waitForTimeout(300);
     await shop.context().close();
   }
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
@@ -30,16 +40,17 @@ try {
   await page.waitForSelector("table.campaigns");
   await page.screenshot({ path: `${out}studio-list.png` });
 
-  await page.goto(`${edge.url}/studio/#/c/welcome`);
+  await page.goto(`${edge.url}/studio/#/c/cart-rescue`);
   await page.waitForSelector("#sec-content");
   await page.waitForSelector(".preview[data-preview-state=rendered], .preview[data-preview-state=unavailable]", { timeout: 10_000 }).catch(() => {});
   await page.waitForTimeout(500);
   await page.screenshot({ path: `${out}studio-editor.png` });
 
-  await page.goto(`${edge.url}/studio/#/c/welcome/report`);
+  await page.goto(`${edge.url}/studio/#/c/free-shipping-test/report`);
   await page.waitForSelector(".kpis, .report .notice", { timeout: 10_000 });
   await page.waitForTimeout(800);
   await page.screenshot({ path: `${out}studio-report.png` });
+  await page.screenshot({ path: `${out}studio-report-full.png`, fullPage: true });
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();
