@@ -77,8 +77,9 @@ export const api = {
   version: (s, v) => request("GET", `${site(s)}/versions/${enc(v)}`),
   rollback: (s, v, liveVersion) => request("POST", `${site(s)}/versions/${enc(v)}/rollback`, { headers: ifMatch(liveVersion) }),
   previewLink: (s, id, body) => request("POST", `${site(s)}/campaigns/${enc(id)}/preview-link`, { body }),
-  reportUrl: (s, id, { from, to, window }, format) => {
+  reportUrl: (s, id, { from, to, window, method }, format) => {
     const q = new URLSearchParams({ from, to, window: String(window) });
+    if (method) q.set("method", method);
     if (format) q.set("format", format);
     return `${site(s)}/campaigns/${enc(id)}/report?${q}`;
   },

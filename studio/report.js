@@ -39,6 +39,9 @@ export async function renderReport(main, id) {
   const fromInput = h("input", { id: fromId, type: "date", value: range.from, required: true });
   const toInput = h("input", { id: toId, type: "date", value: range.to, required: true });
   const windowInput = h("input", { id: windowId, type: "number", min: "1", max: "90", step: "1", value: String(range.window), required: true, "aria-describedby": `${windowId}-hint` });
+  const methodId = uid("met");
+  const methodSelect = h("select", { id: methodId, "aria-describedby": `${methodId}-hint` },
+    h("option", { value: "sequential" }, "Sequential"), h("option", { value: "fixed_horizon" }, "Fixed horizon"));
   const csv = h("a", { class: "button quiet", download: `${id}-report.csv` }, "Download CSV");
   const out = h("div", { class: "report", "aria-live": "polite", "aria-busy": "false" });
   let plot = null;
@@ -47,7 +50,9 @@ export async function renderReport(main, id) {
     h("div", { class: "field inline" }, h("label", { for: fromId }, "From"), fromInput),
     h("div", { class: "field inline" }, h("label", { for: toId }, "To"), toInput),
     h("div", { class: "field inline" }, h("label", { for: windowId }, "Conversion window (days)"), windowInput),
+    h("div", { class: "field inline" }, h("label", { for: methodId }, "Intervals"), methodSelect),
     h("p", { class: "hint", id: `${windowId}-hint` }, "A conversion counts if it happens within this many days of first seeing the campaign."),
+    h("p", { class: "hint", id: `${methodId}-hint` }, "Sequential intervals stay valid however often you look; fixed horizon is for one look at a sample size planned in advance."),
     h("button", { type: "submit", class: "primary" }, "Show"),
     csv);
 
@@ -60,6 +65,7 @@ export async function renderReport(main, id) {
     range.from = fromInput.value;
     range.to = toInput.value;
     range.window = Number(windowInput.value) || 7;
+    range.method = methodSelect.value;
     csv.href = api.reportUrl(site(), id, range, "csv");
     out.setAttribute("aria-busy", "true");
     plot?.destroy();
