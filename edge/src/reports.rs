@@ -302,6 +302,10 @@ fn with_counts(mut object: Value, c: &Counts) -> Value {
 /// A CSV field, quoted (quotes doubled) when it holds a comma, a quote or
 /// a line break.
 pub fn csv_field(text: &str) -> String {
+    // A spreadsheet runs a cell starting with = + - @ as a formula.
+    if text.starts_with(['=', '+', '-', '@']) {
+        return csv_field(&format!("'{text}"));
+    }
     if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -359,6 +363,8 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@sum"), "'@sum");
     }
 
     #[test]

@@ -182,3 +182,26 @@ test("preview links: signed, for the draft, readable by the shop's agent; forged
   const offsite = await ed.call(`${base}/campaigns/spring-welcome/preview-link`, { method: "POST", body: { path: "//evil.example" } });
   assert.equal(offsite.status, 400);
 });
+
+test("sign-in: names the edge writes itself are refused; with STUDIO_HOST, sessions live only on the studio's own host", async () => {
+  const impostor = await signIn(keys.editor, "Admin Token");
+  assert.equal(impostor.status, 400);
+  assert.equal(impostor.body.error, "bad_name");
+  // A deployment whose studio is at studio.shop.example: the shop's host (here 127.0.0.1) refuses sessions.
+  const shopHost = await startEdge({ vars: { STUDIO_HOST: "studio.shop.example" } });
+  try {
+    const r = await fetch(`${shopHost.url}/v1/studio/session`, {
+      method: "POST", headers: { "content-type": "application/json", origin: shopHost.url },
+      body: JSON.stringify({ site: "demo", key: keys.editor, name: "Ed" }),
+    });
+    assert.equal(r.status, 403);
+    assert.equal((await r.json()).error, "not_studio_host");
+    // A cookie minted elsewhere opens nothing here either; the bearer token still works for scripts.
+    const cookie = (await signIn(keys.admin, "Pat")).cookie;
+    const list = await fetch(`${shopHost.url}${base}/campaigns`, { headers: { cookie } });
+    assert.equal(list.status, 403);
+    assert.equal((await shopHost.admin(`${base}/campaigns`)).status, 200);
+  } finally {
+    await shopHost.stop();
+  }
+});

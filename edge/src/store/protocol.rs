@@ -98,6 +98,8 @@ pub struct StudioCall {
 pub enum StudioAction {
     /// The live version, its config text, and the drafts.
     Overview,
+    /// The live version's number only.
+    Head,
     Draft {
         campaign: String,
     },
@@ -389,6 +391,8 @@ pub enum StoreError {
         message: String,
         problems: Vec<Value>,
     },
+    /// A per-site bound is reached (open drafts).
+    Limit(String),
     /// Storage failed: a 500 for the Worker.
     Internal(String),
 }
@@ -420,6 +424,7 @@ impl From<StoreError> for crate::http::EdgeError {
                     .with("problems", Value::Array(problems))
                     .into()
             }
+            StoreError::Limit(m) => refuse(409, "limit_reached", m),
             StoreError::Internal(m) => crate::http::EdgeError::Internal(m),
         }
     }

@@ -19,6 +19,9 @@ use super::persons::Db;
 use super::protocol::{Page, StoreError, StoreResult, StudioAction, StudioCall};
 use super::sql::{params, Row, SqlExt};
 
+/// Open drafts a site may keep (each up to the admin body limit).
+const MAX_OPEN_DRAFTS: i64 = 200;
+
 /// Who changed something and when (UTC, to the minute), for conflict messages.
 fn changed_by(row: &Row) -> (String, String) {
     let by = row.get("by").and_then(Value::as_str).unwrap_or("someone");
@@ -38,6 +41,7 @@ impl Db<'_> {
         let by = call.by.as_str();
         match call.action {
             StudioAction::Overview => self.overview(),
+            StudioAction::Head => Ok(json!({"version": self.head_version()?})),
             StudioAction::Draft { campaign } => self.draft(&campaign),
             StudioAction::SaveDraft {
                 campaign,
@@ -68,6 +72,8 @@ impl Db<'_> {
                 self.check_head(Some(expected))?;
                 let old = self.version_row(version)?;
                 let config = old["config"].as_str().unwrap_or_default().to_owned();
+                // Today's rules hold for what goes live again.
+                check_publishable(&config, &format!("version {version}"))?;
                 self.add_version(
                     &config,
                     by,
@@ -238,6 +244,17 @@ impl Db<'_> {
         by: &str,
     ) -> StoreResult<Value> {
         let revision = self.check_draft(campaign, expected)? + 1;
+        if expected.is_none() {
+            let open = self
+                .sql
+                .int("SELECT count(*) FROM drafts WHERE body IS NOT NULL", &[])?
+                .unwrap_or_default();
+            if open >= MAX_OPEN_DRAFTS {
+                return Err(StoreError::Limit(format!(
+                    "this site has {open} open drafts, the most it keeps: publish or discard some first"
+                )));
+            }
+        }
         self.sql.execute(
             "INSERT INTO drafts (campaign, revision, body, base_version, by, at) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (campaign) DO UPDATE SET revision = excluded.revision, body = excluded.body,
@@ -273,9 +290,21 @@ impl Db<'_> {
 
     fn publish(&self, campaign: &str, expected: i64, note: &str, by: &str) -> StoreResult<Value> {
         self.check_draft(campaign, Some(expected))?;
-        let draft = self.draft(campaign)?;
+        let mut draft = self.draft(campaign)?["campaign"].take();
         let mut config = self.head_config()?;
-        put_campaign(&mut config, draft["campaign"].clone())?;
+        // Pause and resume are their own action: a draft made before a pause
+        // must not quietly resume the campaign when it is published.
+        let live_status = campaigns_mut(&mut config)?
+            .iter()
+            .find(|c| c["id"] == campaign)
+            .map(|c| c["status"].clone());
+        if let (Some(status), Some(body)) = (live_status, draft.as_object_mut()) {
+            match status {
+                Value::Null => body.remove("status"),
+                status => body.insert("status".into(), status),
+            };
+        }
+        put_campaign(&mut config, draft)?;
         let text = Value::Object(config).to_string();
         check_publishable(&text, campaign)?;
         let answer = self.add_version(&text, by, "publish", Some(campaign), note)?;

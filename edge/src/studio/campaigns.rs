@@ -32,10 +32,19 @@ pub async fn call(
     crate::store::call(env, site, &command).await
 }
 
-/// Copies a new live version to KV and answers `{version, at, by}`.
-async fn go_live(env: &Env, site: &str, answer: Value) -> Handled {
+/// Copies a new live version to KV and answers `{version, at, by}`. Two
+/// publishes at once may reach KV in either order, so once this one is
+/// written, a newer head (if any) is written again: KV ends on the newest.
+async fn go_live(env: &Env, site: &str, caller: &Caller, answer: Value) -> Handled {
     let text = answer["config"].as_str().unwrap_or_default().to_owned();
     crate::http::store_site_document(env, &config_key(site), text).await?;
+    let head = call(env, site, caller, StudioAction::Head).await?;
+    if head["version"] != answer["version"] {
+        let newest = call(env, site, caller, StudioAction::Overview).await?;
+        if let Some(text) = newest["config"].as_str() {
+            crate::http::store_site_document(env, &config_key(site), text.to_owned()).await?;
+        }
+    }
     ok(&json!({"version": answer["version"], "at": iso(&answer["at"]), "by": answer["by"]}))
 }
 
@@ -365,7 +374,7 @@ pub async fn publish(
         expected,
         note: note_of(&body),
     };
-    go_live(env, site, call(env, site, caller, action).await?).await
+    go_live(env, site, caller, call(env, site, caller, action).await?).await
 }
 
 /// `POST campaigns/{id}/status` `{status: "paused"|"active"}` with `If-Match`
@@ -393,7 +402,7 @@ pub async fn set_status(
         status,
         expected,
     };
-    go_live(env, site, call(env, site, caller, action).await?).await
+    go_live(env, site, caller, call(env, site, caller, action).await?).await
 }
 
 /// `GET versions[?before=&limit=]`, newest first.
@@ -445,7 +454,7 @@ pub async fn rollback(
     let version = parse_version(version)?;
     let expected = if_match(&req)?;
     let action = StudioAction::Rollback { version, expected };
-    go_live(env, site, call(env, site, caller, action).await?).await
+    go_live(env, site, caller, call(env, site, caller, action).await?).await
 }
 
 /// A config written through `PUT …/config` (already validated): a version
@@ -469,7 +478,7 @@ pub async fn put_config(
     )
     .await?;
     let version = answer["version"].clone();
-    go_live(env, site, answer).await?;
+    go_live(env, site, caller, answer).await?;
     ok(&json!({"stored": true, "version": version}))
 }
 

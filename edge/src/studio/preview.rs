@@ -177,6 +177,9 @@ pub async fn get(req: Request, env: &Env) -> Handled {
     let site = site_param(&req)?;
     let text = site_config(env, &site).await?;
     let verdict = cors::check(&req, &text)?;
+    let client = crate::http::limits::client(&req);
+    let bucket = crate::http::limits::Bucket::Identity;
+    crate::http::limits::check(env, bucket, &format!("preview:{site}:{client}")).await?;
     let keys = site_keys(env, &site)?;
     let token = query(&req, "token")?.unwrap_or_default();
     let claims = read(&keys, &site, &token, worker::Date::now().as_millis() as i64)?;

@@ -80,6 +80,30 @@ pub struct Caller {
     pub who: String,
 }
 
+/// Where sessions may live: the `STUDIO_HOST` variable names the studio's own
+/// host (e.g. `studio.shop.example`), so that no script on the shop's pages
+/// shares an origin with a signed-in marketer. Empty (local runs): any host.
+fn check_studio_host(req: &Request, env: &Env) -> Result<(), EdgeError> {
+    let host = env
+        .var("STUDIO_HOST")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    if host.is_empty() || req.url()?.host_str() == Some(host.as_str()) {
+        return Ok(());
+    }
+    Err(refuse(
+        403,
+        "not_studio_host",
+        format!(
+            "the studio signs in only at {host}: a session on the shop's own origin \
+             would be open to every script on the shop"
+        ),
+    ))
+}
+
+/// Names the edge writes into the history itself.
+const RESERVED_NAMES: &[&str] = &["admin token", "preview link", "the config before versions"];
+
 fn cookie_name(req: &Request) -> worker::Result<(String, bool)> {
     let https = req.url()?.scheme() == "https";
     Ok(if https {
@@ -164,6 +188,7 @@ pub fn authorize(req: &Request, env: &Env, site: &str, needs: Needs) -> Result<C
             "a valid bearer token for this site is required",
         ));
     };
+    check_studio_host(req, env)?;
     let Some(caller) = session_of(req, &keys, site)? else {
         return Err(refuse(
             401,
@@ -212,6 +237,7 @@ fn same_origin_json(req: &Request) -> Result<(), EdgeError> {
 
 /// `POST /v1/studio/session` `{site, key, name}`: signs in.
 pub async fn sign_in(mut req: Request, env: &Env) -> Handled {
+    check_studio_host(&req, env)?;
     same_origin_json(&req)?;
     let body = read_json(&mut req, SMALL_BODY_BYTES).await?;
     let site = body["site"].as_str().unwrap_or_default();
@@ -223,7 +249,9 @@ pub async fn sign_in(mut req: Request, env: &Env) -> Handled {
         ));
     }
     let name = body["name"].as_str().unwrap_or_default().trim();
-    let name_ok = (1..=80).contains(&name.chars().count()) && !name.chars().any(char::is_control);
+    let name_ok = (1..=80).contains(&name.chars().count())
+        && !name.chars().any(char::is_control)
+        && !RESERVED_NAMES.contains(&name.to_lowercase().as_str());
     if !name_ok {
         return Err(refuse(
             400,
@@ -276,6 +304,7 @@ fn session_answer(site: &str, caller: &Caller) -> worker::Result<Response> {
 
 /// `GET /v1/studio/session`: who is signed in (the cookie names its site).
 pub async fn current(req: Request, env: &Env) -> Handled {
+    check_studio_host(&req, env)?;
     let (name, _) = cookie_name(&req)?;
     let header = req.headers().get("cookie")?.unwrap_or_default();
     let site = header

@@ -122,6 +122,11 @@ fn arm_of<'a>(
     Some((id, &arm.key, arm.control))
 }
 
+/// Events older than this when they arrive are kept in the log but not rolled up.
+pub const MAX_EVENT_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
+/// One order's revenue counts up to this much (a forged order cannot swamp a report).
+pub const MAX_ORDER_REVENUE: f64 = 10_000_000.0;
+
 impl Db<'_> {
     /// Rolls up one newly stored, proven event of `person`.
     pub fn report_event(
@@ -140,6 +145,12 @@ impl Db<'_> {
         let at = nudge_core::time::parse_iso8601(event["timestamp"].as_str().unwrap_or_default())
             .unwrap_or(self.now)
             .min(self.now);
+        // Nor older than 30 days (an agent's outbox retries for days, not
+        // weeks): a forged event cannot write rows for long-gone days, which
+        // are never pruned.
+        if at < self.now - MAX_EVENT_AGE_MS {
+            return Ok(());
+        }
         let day = day_of(at);
         if let Some((campaign, variant, control)) = arm_of(campaigns, props) {
             let counts = match name {
@@ -169,7 +180,9 @@ impl Db<'_> {
             let revenue = props["total"]
                 .as_f64()
                 .or_else(|| props["revenue"].as_f64())
-                .unwrap_or(0.0);
+                .filter(|r| r.is_finite())
+                .unwrap_or(0.0)
+                .clamp(0.0, MAX_ORDER_REVENUE);
             let id = event["messageId"].as_str().unwrap_or_default();
             self.credit_order(person, id, at, revenue)?;
         }

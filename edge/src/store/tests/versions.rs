@@ -259,3 +259,104 @@ fn pause_and_resume_are_versions_and_need_the_live_version() {
         Err(StoreError::NotFound(_))
     ));
 }
+
+#[test]
+fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
+    let sql = store();
+    run(&sql, "Ann", StudioAction::Overview).unwrap();
+    let mut vip = json!({"id": "vip", "status": "active", "trigger": {"page_view": true},
+                         "content": {"layout": "top_banner", "body": "VIP, edited"}});
+    run(
+        &sql,
+        "Ann",
+        StudioAction::SaveDraft {
+            campaign: "vip".into(),
+            expected: None,
+            body: vip.clone(),
+        },
+    )
+    .unwrap();
+    run(
+        &sql,
+        "Pat",
+        StudioAction::SetStatus {
+            campaign: "vip".into(),
+            status: "paused".into(),
+            expected: 1,
+        },
+    )
+    .unwrap();
+    let published = run(
+        &sql,
+        "Pat",
+        StudioAction::Publish {
+            campaign: "vip".into(),
+            expected: 1,
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    let config: Value = serde_json::from_str(published["config"].as_str().unwrap()).unwrap();
+    assert_eq!(config["campaigns"][0]["status"], "paused");
+    assert_eq!(config["campaigns"][0]["content"]["body"], "VIP, edited");
+    // A new campaign keeps the status its draft gives it.
+    vip["id"] = json!("welcome");
+    vip["status"] = json!("draft");
+    run(
+        &sql,
+        "Ann",
+        StudioAction::SaveDraft {
+            campaign: "welcome".into(),
+            expected: None,
+            body: vip,
+        },
+    )
+    .unwrap();
+    let next = run(
+        &sql,
+        "Pat",
+        StudioAction::Publish {
+            campaign: "welcome".into(),
+            expected: 1,
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    let config: Value = serde_json::from_str(next["config"].as_str().unwrap()).unwrap();
+    assert_eq!(config["campaigns"][1]["status"], "draft");
+}
+
+#[test]
+fn rolling_back_to_a_config_that_fails_todays_rules_is_refused() {
+    let sql = store();
+    // Version 1 imported as it was, with a problem today's validation finds.
+    let broken = r#"{"version":1,"campaigns":[{"id":"x","trigger":{"scroll_depth":140},"content":{"layout":"modal","title":"t"}}]}"#;
+    db(&sql, T0)
+        .studio(StudioCall {
+            live: Some(broken.into()),
+            by: "Ann".into(),
+            action: StudioAction::Overview,
+        })
+        .unwrap();
+    run(
+        &sql,
+        "Pat",
+        StudioAction::PutConfig {
+            text: LIVE.into(),
+            expected: Some(1),
+        },
+    )
+    .unwrap();
+    let refused = run(
+        &sql,
+        "Pat",
+        StudioAction::Rollback {
+            version: 1,
+            expected: 2,
+        },
+    );
+    assert!(
+        matches!(refused, Err(StoreError::InvalidConfig { .. })),
+        "{refused:?}"
+    );
+}

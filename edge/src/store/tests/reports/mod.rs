@@ -308,6 +308,23 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
         arm(&report(&db, "ab", 7), "plain").counts.exposed_persons,
         1
     );
+    // Dated long ago (before August 22nd, 30 days before now): not counted,
+    // so forged events cannot fill rows for old days.
+    one(&db, shown("old", "v4", "08-01T10", "ab", Some("plain")));
+    assert_eq!(
+        db.report("ab", day("08-01"), day("08-01"), 7)
+            .unwrap()
+            .days
+            .len(),
+        0
+    );
+    // A forged order cannot swamp revenue.
+    one(&db, shown("s4", "v5", "09-02T10", "ab", Some("plain")));
+    one(&db, order("o-huge", "v5", "09-02T11", 1e300));
+    assert_eq!(
+        arm(&report(&db, "ab", 7), "plain").counts.revenue,
+        crate::store::reports::MAX_ORDER_REVENUE
+    );
     // A timestamp in the future is counted today, not tomorrow.
     one(&db, shown("s3", "v3", "12-25T10", "ab", Some("plain")));
     let today = crate::reports::day_of(T0);
