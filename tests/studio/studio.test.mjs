@@ -189,19 +189,28 @@ test("a second editor's stale save gets the 409 message, and their edit stays vi
   await bob.context.close();
 });
 
-test("the report renders its numbers after visits", async (t) => {
+test("a shopper's exposure, sign-up and conversion through the shop appear in the report", async (t) => {
   if (!has.report) return t.skip("the report endpoint (GET …/campaigns/{id}/report) does not answer yet");
   // Every new shopper gets a welcome offer on scroll: an exposure to count.
   const shop = await shopperScrolls();
   await shop.waitForSelector("nudge-campaign", { state: "attached", timeout: 5000 });
   const shownId = await shop.locator("nudge-campaign").first().getAttribute("data-campaign");
+  // The shopper signs up in the popup's form (focus is in its email field):
+  // the campaign's goal, "Signed Up", converts them.
+  await shop.waitForFunction(() => document.activeElement && document.activeElement.localName === "nudge-campaign");
+  await shop.keyboard.type("shopper@example.com");
+  await shop.keyboard.press("Enter");
+  await shop.waitForTimeout(300);
   await shop.evaluate(() => window.dispatchEvent(new Event("pagehide")));
   const today = new Date().toISOString().slice(0, 10);
+  let report;
   await until(async () => {
     const r = await edge.admin(`/v1/admin/sites/demo/campaigns/${shownId}/report?from=${today}&to=${today}&window=7`);
-    const body = await r.json();
-    return (body.variants || []).some((v) => v.exposed_persons > 0);
-  }, "the exposure to be counted", 20_000);
+    report = await r.json();
+    const arms = report.variants || [];
+    return arms.some((v) => v.exposed_persons > 0) && arms.some((v) => v.submits > 0 && v.conversions > 0);
+  }, "the exposure, the sign-up and the conversion to be counted", 20_000);
+  assert.equal(report.goal, "Signed Up");
   await shop.context().close();
 
   const { page, context } = await studio(keys.viewer, "Vi");
@@ -209,6 +218,8 @@ test("the report renders its numbers after visits", async (t) => {
   await page.waitForSelector(".kpis[data-report=ready]");
   const exposed = await page.locator("[data-kpi=exposed] .kpi-value").innerText();
   assert.ok(Number(exposed.replace(/\D/g, "")) >= 1, exposed);
+  const conversion = await page.locator("[data-kpi=cr] .kpi-value").innerText();
+  assert.ok(parseFloat(conversion) > 0, `conversion rate shown: ${conversion}`);
   assert.equal(await page.locator(".funnel li").count(), 4);
   assert.ok(await page.locator(".health li").count() >= 1);
   assert.match(await page.locator("a[download]").getAttribute("href"), /format=csv/);
