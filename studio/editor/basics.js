@@ -33,7 +33,7 @@ export function basicsSection(ctx, { isNew, status }) {
         h("div", { class: "field" }, h("span", { class: "label" }, "Status"), h("p", { class: "static" }, statusBadge(status || "draft")))),
       h("div", { class: "row" },
         bound(ctx, { path: "priority", label: "Priority", kind: "int", placeholder: "0", hint: "Higher goes first when two campaigns want the same place." }),
-        bound(ctx, { path: "goal", label: "Goal event", list: "known-events", placeholder: "Signed Up", hint: "The event that counts as a conversion (within 30 days of seeing it)." })),
+        bound(ctx, { path: "goal", label: "Goal event", list: "known-events", placeholder: "Signed Up", hint: "The event that counts as a conversion, once per person, if it follows their first view within the report's window (7 days unless you choose another)." })),
     ];
   });
 }
