@@ -473,7 +473,7 @@ export async function renderEditor(main, { id, template }) {
         return h("div", {},
           h("div", { class: "field" }, h("label", { for: sourceId }, "Show"), source),
           variants.length ? h("div", { class: "field" }, h("label", { for: variantId }, "Arm"), variant) : null,
-          h("div", { class: "field check" }, ignore, h("label", { for: ignoreId }, "Show it whatever the audience and trigger say")),
+          h("div", { class: "field check" }, ignore, h("label", { for: ignoreId }, "Show it whatever the audience, schedule, status and caps say (its trigger still applies)")),
           h("div", { class: "field" }, h("label", { for: pathId }, "Shop page"), path),
           h("div", { class: "actions" }, h("button", { type: "button", class: "quiet", onclick: () => close() }, "Close"), create),
           out);
