@@ -74,10 +74,12 @@ pub fn start(options: JsValue, config: JsValue) -> Agent {
     let state = State::new(opts, &raw);
     let t3 = browser::precise_now();
     let shared = Shared::new(state);
+    // Taken (and removed from the address bar) before the listeners exist:
+    // the loader's history hook would count the replaceState as a page view.
+    let click_token = remote::take_click_token();
     let global = trackers::attach_global(&shared.state.borrow(), &shared);
     // The edge's view of this person, in the background: after the first
     // decision, not in front of it.
-    let click_token = remote::take_click_token();
     let weak = Rc::downgrade(&shared);
     let background = gloo_timers::callback::Timeout::new(0, move || {
         shared::run_weak(

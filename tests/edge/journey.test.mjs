@@ -72,6 +72,8 @@ test("the phone that arrives through a signed email link is never offered the fi
   await phone.goto(`${edge.url}/?nudge_t=${clickToken({ u: "user-ada" })}&utm_source=email`);
   await phone.waitForFunction(() => window.nudge && window.nudge.ready && window.nudge.debug().profile.orders === 1, null, { timeout: 10_000 });
   assert.ok(!phone.url().includes("nudge_t"), "the token left the address bar");
+  await phone.waitForTimeout(200);
+  assert.equal(await phone.evaluate(() => window.nudge.debug().profile.pv), 1, "taking the token is not a second page view");
   assert.ok(phone.url().includes("utm_source=email"));
   await scrollDown(phone);
   assert.ok(!(await shown(phone)).includes("welcome"));
