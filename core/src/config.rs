@@ -9,7 +9,7 @@
 
 use crate::campaign::*;
 use crate::condition::{Condition, SavedGroups};
-use crate::diagnostics::{join_path, Diagnostic, Severity};
+use crate::diagnostics::Diagnostic;
 use crate::read::{describe, Fields};
 use crate::time::parse_iso8601;
 use crate::value::{Map, Value};
@@ -67,6 +67,10 @@ impl Config {
                 "campaigns",
                 "saved_groups",
                 "geo",
+                // Read by `journey::validate` at the edge, never by the agent.
+                "journeys",
+                "messaging_caps",
+                "quiet_hours",
             ],
             &mut problems,
         );
@@ -119,42 +123,14 @@ impl Config {
                 &[]
             }
         };
-        if campaigns.len() > MAX_CAMPAIGNS {
-            problems.push(Diagnostic::error(
-                "campaigns",
-                format!(
-                    "at most {MAX_CAMPAIGNS} campaigns, got {}; the rest are skipped",
-                    campaigns.len()
-                ),
-            ));
-        }
-        let mut seen_ids: Vec<&str> = Vec::new();
-        for (i, item) in campaigns.iter().take(MAX_CAMPAIGNS).enumerate() {
-            let path = format!("campaigns[{i}]");
-            let mut campaign_problems = Vec::new();
-            let campaign = read_campaign(item, &path, &mut campaign_problems);
-            if let Some(id) = item.get("id").and_then(Value::as_str) {
-                if seen_ids.contains(&id) {
-                    campaign_problems.push(Diagnostic::error(
-                        join_path(&path, "id"),
-                        format!("duplicate campaign id \"{id}\""),
-                    ));
-                }
-                seen_ids.push(id);
-            }
-            let usable = !campaign_problems
-                .iter()
-                .any(|p| p.severity == Severity::Error);
-            problems.extend(campaign_problems);
-            if let (true, Some(campaign)) = (usable, campaign) {
-                config.campaigns.push(campaign);
-            } else {
-                problems.push(Diagnostic::warning(
-                    path,
-                    "campaign skipped because of the problems above",
-                ));
-            }
-        }
+        config.campaigns = crate::read::items_with_ids(
+            campaigns,
+            "campaigns",
+            MAX_CAMPAIGNS,
+            "campaign",
+            read_campaign,
+            &mut problems,
+        );
         // Stable: equal priorities keep the marketer's order.
         crate::small::sort_by(&mut config.campaigns, |a, b| a.priority > b.priority);
         (config, problems)
@@ -201,19 +177,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
             ));
         }
     }
-    let id = f.required_str("id", problems);
-    if let Some(id) = id {
-        if id.len() > 64
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            problems.push(Diagnostic::error(
-                f.at("id"),
-                "must be 1-64 characters of a-z, A-Z, 0-9, - and _",
-            ));
-        }
-    }
+    let id = crate::read::id(&f, problems);
     let status = match f.str("status", problems).unwrap_or("active") {
         "active" => Some(Status::Active),
         "paused" => Some(Status::Paused),
@@ -262,15 +226,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
             None
         }
     };
-    let audience = match f.get("audience") {
-        Some(value) => {
-            let condition = Condition::compile(value);
-            let at = f.at("audience");
-            problems.extend(condition.problems().iter().cloned().map(|p| p.under(&at)));
-            condition
-        }
-        None => Condition::default(),
-    };
+    let audience = crate::read::condition(&f, "audience", problems).unwrap_or_default();
     let content_value = f.get("content");
     let content = match content_value {
         Some(v) => read_content(v, &f.at("content"), problems),

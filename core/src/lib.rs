@@ -6,6 +6,10 @@
 //! campaigns to show and why others were not. Targeting uses
 //! [`Condition`], GrowthBook-compatible.
 //!
+//! [`journey`] reads a site's journeys (timed cross-channel automation) and
+//! runs them as a pure state machine on a given clock; the edge persists runs
+//! and timers. The agent's [`Config`] skips the journey keys.
+//!
 //! With the `stats` feature (the edge's), [`stats::analyze`] reads A/B
 //! results: lift intervals, chance to beat control, sample-ratio mismatch.
 //!
@@ -22,6 +26,7 @@ pub mod decide;
 pub mod diagnostics;
 pub mod event;
 pub mod host;
+pub mod journey;
 pub mod limits;
 pub mod platform;
 pub mod preview;

@@ -5,7 +5,8 @@
 //! one, and the agent carries one generic `Value` deserializer instead of a
 //! monomorphized one per type (a large share of a wasm binary's size).
 
-use crate::diagnostics::{join_path, Diagnostic};
+use crate::condition::Condition;
+use crate::diagnostics::{join_path, Diagnostic, Severity};
 use crate::value::{Map, Value};
 
 pub(crate) struct Fields<'a> {
@@ -180,4 +181,81 @@ pub(crate) fn describe(value: &Value) -> String {
 
 pub(crate) fn fmt_num(n: f64) -> String {
     crate::value::js_number_to_string(n)
+}
+
+/// Reads a list of items with ids (campaigns, journeys) at `path`: at most
+/// `max` of them, each id once; an item with an error is reported and left
+/// out while the others are kept.
+pub(crate) fn items_with_ids<T>(
+    items: &[Value],
+    path: &str,
+    max: usize,
+    noun: &str,
+    mut read: impl FnMut(&Value, &str, &mut Vec<Diagnostic>) -> Option<T>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<T> {
+    if items.len() > max {
+        problems.push(Diagnostic::error(
+            path,
+            format!(
+                "at most {max} {noun}s, got {}; the rest are skipped",
+                items.len()
+            ),
+        ));
+    }
+    let mut seen_ids: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for (i, item) in items.iter().take(max).enumerate() {
+        let here = format!("{path}[{i}]");
+        let mut found = Vec::new();
+        let read = read(item, &here, &mut found);
+        if let Some(id) = item.get("id").and_then(Value::as_str) {
+            if seen_ids.contains(&id) {
+                found.push(Diagnostic::error(
+                    join_path(&here, "id"),
+                    format!("duplicate {noun} id \"{id}\""),
+                ));
+            }
+            seen_ids.push(id);
+        }
+        let usable = !found.iter().any(|p| p.severity == Severity::Error);
+        problems.extend(found);
+        match read {
+            Some(item) if usable => out.push(item),
+            _ => problems.push(Diagnostic::warning(
+                here,
+                format!("{noun} skipped because of the problems above"),
+            )),
+        }
+    }
+    out
+}
+
+/// The required `id`: 1-64 characters of a-z, A-Z, 0-9, - and _ (ids go
+/// into storage keys and idempotency keys).
+pub(crate) fn id<'a>(f: &Fields<'a>, problems: &mut Vec<Diagnostic>) -> Option<&'a str> {
+    let id = f.required_str("id", problems)?;
+    if id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        problems.push(Diagnostic::error(
+            f.at("id"),
+            "must be 1-64 characters of a-z, A-Z, 0-9, - and _",
+        ));
+    }
+    Some(id)
+}
+
+/// A condition at `key`, its problems reported under its path; absent is `None`.
+pub(crate) fn condition(
+    f: &Fields<'_>,
+    key: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Condition> {
+    let condition = Condition::compile(f.get(key)?);
+    let at = f.at(key);
+    problems.extend(condition.problems().iter().cloned().map(|p| p.under(&at)));
+    Some(condition)
 }

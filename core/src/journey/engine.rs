@@ -1,0 +1,346 @@
+//! The journey state machine: pure functions from (journeys, person, runs,
+//! event or timer, clock) to effects and the next run state.
+//!
+//! At-least-once timers are safe: [`Journeys::on_due`] on the same run state
+//! at the same step yields the same [`Effect::Send`] idempotency keys, so the
+//! edge sends each step once per run by de-duplicating on the key.
+
+use super::{Entry, Journey, Journeys, Op, Purpose, Step};
+use crate::condition::Attributes;
+use crate::profile::Consent;
+use crate::time::{Millis, DAY};
+
+/// The person a journey runs for, as the edge knows them.
+#[derive(Clone, Debug, Default)]
+pub struct Person {
+    pub id: String,
+    /// What audience and branch conditions are evaluated against.
+    pub attributes: Attributes,
+    pub consent: Consent,
+    /// On the suppression list: no marketing message at all.
+    pub suppressed: bool,
+}
+
+/// Which run: a person's `number`th run of a journey.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RunId {
+    pub person: String,
+    pub journey: String,
+    pub number: u32,
+}
+
+/// Where a run is. `step` indexes the journey's flattened program (branches
+/// become forward jumps), so one number is the whole position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub id: RunId,
+    pub step: usize,
+    pub entered_at: Millis,
+    /// When the run is to go on; `None` once it has ended.
+    pub next_due: Option<Millis>,
+    /// Why it ended, once it has.
+    pub exit: Option<ExitReason>,
+}
+
+impl Run {
+    pub fn is_active(&self) -> bool {
+        self.exit.is_none()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExitReason {
+    /// The journey's goal event arrived.
+    Goal,
+    /// An `end` step.
+    End,
+    /// The last step ran.
+    Completed,
+    /// The journey is no longer in the config.
+    Removed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SuppressReason {
+    /// The per-person cap on marketing messages is reached.
+    Cap,
+    /// No marketing consent, or on the suppression list.
+    Consent,
+}
+
+/// What the edge is to do; the engine itself does no I/O.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Effect {
+    /// Store this new run (its first step is due at once).
+    Enter(Run),
+    /// Arm the run's timer (replacing any earlier one).
+    Schedule {
+        run: RunId,
+        at: Millis,
+    },
+    /// Drop the run's pending timer.
+    CancelTimer {
+        run: RunId,
+    },
+    /// Send `event` to `destination`, once per `idempotency_key`.
+    Send {
+        run: RunId,
+        destination: String,
+        event: String,
+        purpose: Purpose,
+        /// `person/journey/run/step`.
+        idempotency_key: String,
+    },
+    /// A send step that was skipped, for the journey's stats.
+    Suppressed {
+        run: RunId,
+        step: usize,
+        reason: SuppressReason,
+    },
+    /// A marketing send pushed to the end of the quiet hours.
+    Delayed {
+        run: RunId,
+        step: usize,
+        until: Millis,
+    },
+    /// Facts the agent shows on the next page (`None` leaves one alone).
+    SetFact {
+        person: String,
+        tag: Option<String>,
+        stage: Option<String>,
+        coupon_pool: Option<String>,
+    },
+    Exit {
+        run: RunId,
+        reason: ExitReason,
+    },
+}
+
+/// When a person was sent marketing messages (over all journeys and
+/// channels), for the caps. The edge keeps the last week's per person.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CapsState {
+    pub sent: Vec<Millis>,
+}
+
+impl CapsState {
+    fn count_since(&self, since: Millis) -> u32 {
+        self.sent.iter().filter(|&&t| t > since).count() as u32
+    }
+
+    /// Whether one more marketing message at `now` stays within `caps`.
+    pub fn allows(&self, caps: &super::MessagingCaps, now: Millis) -> bool {
+        let under = |cap: Option<u32>, window: Millis| {
+            cap.is_none_or(|cap| self.count_since(now - window) < cap)
+        };
+        under(caps.per_day, DAY) && under(caps.per_week, 7 * DAY)
+    }
+
+    /// Records a send and forgets those older than a week.
+    pub fn record(&mut self, now: Millis) {
+        self.sent.retain(|&t| t > now - 7 * DAY);
+        self.sent.push(now);
+    }
+}
+
+impl Journeys {
+    /// What an event from `person` does: enters journeys it starts (audience
+    /// matching, no active run, past the cooldown) and ends active runs whose
+    /// goal it is. `runs` are the person's runs, the latest of each journey
+    /// at least (for run numbers and the cooldown).
+    pub fn on_event(&self, person: &Person, runs: &[Run], event: &str, now: Millis) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for run in runs
+            .iter()
+            .filter(|r| r.is_active() && r.id.person == person.id)
+        {
+            let goal = self
+                .journey(&run.id.journey)
+                .and_then(|j| j.goal.as_deref());
+            if goal == Some(event) {
+                effects.push(Effect::CancelTimer {
+                    run: run.id.clone(),
+                });
+                effects.push(Effect::Exit {
+                    run: run.id.clone(),
+                    reason: ExitReason::Goal,
+                });
+            }
+        }
+        for journey in &self.journeys {
+            if !matches!(&journey.entry, Entry::Event { name } if name == event) {
+                continue;
+            }
+            if let Some(run) = self.entry(journey, person, runs, now) {
+                let schedule = Effect::Schedule {
+                    run: run.id.clone(),
+                    at: now,
+                };
+                effects.push(Effect::Enter(run));
+                effects.push(schedule);
+            }
+        }
+        effects
+    }
+
+    /// A new run of `journey` for `person`, if they may enter now.
+    fn entry(&self, journey: &Journey, person: &Person, runs: &[Run], now: Millis) -> Option<Run> {
+        let mine = || {
+            runs.iter()
+                .filter(|r| r.id.journey == journey.id && r.id.person == person.id)
+        };
+        if mine().any(Run::is_active) || !journey.audience.matches(&person.attributes) {
+            return None;
+        }
+        let last = mine().max_by_key(|r| r.id.number);
+        if last.is_some_and(|r| now < r.entered_at + journey.cooldown) {
+            return None;
+        }
+        Some(Run {
+            id: RunId {
+                person: person.id.clone(),
+                journey: journey.id.clone(),
+                number: last.map_or(1, |r| r.id.number + 1),
+            },
+            step: 0,
+            entered_at: now,
+            next_due: Some(now),
+            exit: None,
+        })
+    }
+
+    /// Runs a due run from its current step up to the next wait (or its end).
+    /// `caps` is the person's marketing sends; sends made here are recorded in
+    /// it. A timer that fires early, or for an ended run, changes nothing.
+    pub fn on_due(
+        &self,
+        run: &Run,
+        person: &Person,
+        caps: &mut CapsState,
+        now: Millis,
+    ) -> (Vec<Effect>, Run) {
+        let mut effects = Vec::new();
+        let mut next = run.clone();
+        match run.next_due {
+            Some(due) if due <= now && run.is_active() => {}
+            _ => return (effects, next),
+        }
+        let Some(journey) = self.journey(&run.id.journey) else {
+            next.exit = Some(ExitReason::Removed);
+            next.next_due = None;
+            effects.push(Effect::Exit {
+                run: run.id.clone(),
+                reason: ExitReason::Removed,
+            });
+            return (effects, next);
+        };
+        let id = &run.id;
+        loop {
+            let Some(op) = journey.program.get(next.step) else {
+                return finish(effects, next, ExitReason::Completed);
+            };
+            let step = next.step;
+            next.step += 1;
+            let step_op = match op {
+                Op::Branch {
+                    condition,
+                    otherwise,
+                } => {
+                    if !condition.matches(&person.attributes) {
+                        next.step = *otherwise;
+                    }
+                    continue;
+                }
+                Op::Jump(to) => {
+                    next.step = *to;
+                    continue;
+                }
+                Op::Step(step_op) => step_op,
+            };
+            match step_op {
+                Step::Wait { duration } => return wait(effects, next, now + duration),
+                Step::WaitUntil { time } => return wait(effects, next, time.next_after(now)),
+                Step::Send {
+                    destination,
+                    event,
+                    purpose,
+                } => {
+                    if *purpose == Purpose::Marketing {
+                        if person.suppressed || person.consent.marketing != Some(true) {
+                            effects.push(Effect::Suppressed {
+                                run: id.clone(),
+                                step,
+                                reason: SuppressReason::Consent,
+                            });
+                            continue;
+                        }
+                        if let Some(until) = self.quiet_hours.and_then(|q| q.ends_at(now)) {
+                            // Come back to this same step when the window ends.
+                            next.step = step;
+                            effects.push(Effect::Delayed {
+                                run: id.clone(),
+                                step,
+                                until,
+                            });
+                            return wait(effects, next, until);
+                        }
+                        if !caps.allows(&self.caps, now) {
+                            effects.push(Effect::Suppressed {
+                                run: id.clone(),
+                                step,
+                                reason: SuppressReason::Cap,
+                            });
+                            continue;
+                        }
+                        caps.record(now);
+                    }
+                    effects.push(Effect::Send {
+                        run: id.clone(),
+                        destination: destination.clone(),
+                        event: event.clone(),
+                        purpose: *purpose,
+                        idempotency_key: format!(
+                            "{}/{}/{}/{step}",
+                            id.person, id.journey, id.number
+                        ),
+                    });
+                }
+                Step::Set {
+                    tag,
+                    stage,
+                    coupon_pool,
+                } => effects.push(Effect::SetFact {
+                    person: id.person.clone(),
+                    tag: tag.clone(),
+                    stage: stage.clone(),
+                    coupon_pool: coupon_pool.clone(),
+                }),
+                Step::End => return finish(effects, next, ExitReason::End),
+                // Branches were flattened into `Op::Branch` when read.
+                Step::Branch { .. } => {}
+            }
+        }
+    }
+}
+
+fn wait(mut effects: Vec<Effect>, mut next: Run, at: Millis) -> (Vec<Effect>, Run) {
+    next.next_due = Some(at);
+    effects.push(Effect::Schedule {
+        run: next.id.clone(),
+        at,
+    });
+    (effects, next)
+}
+
+fn finish(mut effects: Vec<Effect>, mut next: Run, reason: ExitReason) -> (Vec<Effect>, Run) {
+    next.next_due = None;
+    next.exit = Some(reason);
+    effects.push(Effect::Exit {
+        run: next.id.clone(),
+        reason,
+    });
+    (effects, next)
+}

@@ -1,0 +1,518 @@
+//! Journeys on a virtual clock: months of simulated time in milliseconds,
+//! through `journey::sim::Simulation`, the in-memory twin of the edge's store.
+
+use nudge_core::journey::sim::Simulation;
+use nudge_core::journey::{self, Effect, ExitReason, Journeys, Person, SuppressReason};
+use nudge_core::profile::Consent;
+use nudge_core::time::{parse_iso8601, Millis, DAY, MINUTE};
+use nudge_core::{Attributes, Config, Value};
+
+const HOUR: Millis = 60 * MINUTE;
+
+/// Ready-to-enable templates (cart abandonment, browse abandonment,
+/// post-purchase) with site-wide caps and quiet hours.
+const TEMPLATES: &str = r#"{
+  "campaigns": [],
+  "messaging_caps": {"per_day": 2, "per_week": 5},
+  "quiet_hours": {"start": "21:00", "end": "08:00"},
+  "journeys": [
+    {"id": "cart-abandonment", "name": "Cart abandonment",
+     "entry": {"event": "Product Added"},
+     "steps": [
+       {"wait": {"hours": 4}},
+       {"send": {"destination": "email-tool", "event": "Cart Abandoned", "purpose": "marketing"}},
+       {"set": {"stage": "cart-reminded", "coupon_pool": "cart10"}}
+     ],
+     "exit": {"goal": "Order Completed"},
+     "cooldown": {"days": 1}},
+    {"id": "browse-abandonment", "name": "Browse abandonment",
+     "entry": {"category_views": {"min": 3, "within_hours": 24}},
+     "steps": [
+       {"wait": {"hours": 2}},
+       {"send": {"destination": "email-tool", "event": "Browse Abandoned"}}
+     ],
+     "exit": {"goal": "Product Added"},
+     "cooldown": {"days": 7}},
+    {"id": "post-purchase", "name": "Post-purchase",
+     "entry": {"event": "Order Completed"},
+     "steps": [
+       {"wait": {"days": 3}},
+       {"branch": {"if": {"phone_verified": true},
+                   "then": [{"send": {"destination": "sms-tool", "event": "Related Products"}}],
+                   "else": [{"send": {"destination": "email-tool", "event": "Related Products"}}]}},
+       {"wait": {"days": 27}},
+       {"send": {"destination": "email-tool", "event": "Review Requested"}}
+     ]}
+  ]
+}"#;
+
+fn value(json: &str) -> Value {
+    serde_json::from_str(json).unwrap()
+}
+
+fn read(json: &str) -> Journeys {
+    let (journeys, problems) = Journeys::from_config(&value(json));
+    assert!(problems.is_empty(), "{problems:?}");
+    journeys
+}
+
+/// Monday 2 March 2026, 10:00 UTC.
+fn t0() -> Millis {
+    parse_iso8601("2026-03-02T10:00:00Z").unwrap()
+}
+
+fn shopper(id: &str) -> Person {
+    Person {
+        id: id.to_owned(),
+        consent: Consent {
+            analytics: Some(true),
+            marketing: Some(true),
+        },
+        ..Person::default()
+    }
+}
+
+fn sim(json: &str, persons: &[&str]) -> Simulation {
+    let mut sim = Simulation::new(read(json), t0());
+    for id in persons {
+        sim.person(shopper(id));
+    }
+    sim
+}
+
+/// (hours after t0, event) of every send.
+fn sends(sim: &Simulation) -> Vec<(Millis, String)> {
+    sim.sends()
+        .iter()
+        .map(|(t, _, e, _)| ((t - t0()) / HOUR, (*e).to_owned()))
+        .collect()
+}
+
+fn count(sim: &Simulation, pred: impl Fn(&Effect) -> bool) -> usize {
+    sim.log.iter().filter(|(_, e)| pred(e)).count()
+}
+
+#[test]
+fn templates_are_valid_and_the_agent_config_skips_them() {
+    assert_eq!(journey::validate(&value(TEMPLATES)), []);
+    assert_eq!(Config::validate(&value(TEMPLATES)), []);
+    assert_eq!(read(TEMPLATES).journeys.len(), 3);
+}
+
+#[test]
+fn cart_abandonment_sends_once_after_the_wait() {
+    let mut sim = sim(TEMPLATES, &["p1"]);
+    sim.event("p1", "Product Added", t0());
+    sim.advance_to(t0() + 4 * HOUR - 1);
+    assert_eq!(sends(&sim), []);
+    sim.advance_to(t0() + 90 * DAY);
+    assert_eq!(sends(&sim), [(4, "Cart Abandoned".to_owned())]);
+    assert_eq!(sim.sends()[0].3, "p1/cart-abandonment/1/1");
+    assert_eq!(
+        count(
+            &sim,
+            |e| matches!(e, Effect::SetFact { coupon_pool: Some(p), .. } if p == "cart10")
+        ),
+        1
+    );
+    assert_eq!(sim.runs[0].exit, Some(ExitReason::Completed));
+}
+
+#[test]
+fn an_order_before_the_wait_exits_and_sends_nothing() {
+    let mut sim = sim(TEMPLATES, &["p1"]);
+    sim.event("p1", "Product Added", t0());
+    sim.event("p1", "Order Completed", t0() + HOUR);
+    sim.advance_to(t0() + 2 * DAY);
+    assert_eq!(sends(&sim), []);
+    assert_eq!(sim.runs[0].exit, Some(ExitReason::Goal));
+    assert_eq!(count(&sim, |e| matches!(e, Effect::CancelTimer { .. })), 1);
+    // The order entered the post-purchase journey instead.
+    sim.advance_to(t0() + 60 * DAY);
+    assert_eq!(
+        sends(&sim),
+        [
+            (1 + 72, "Related Products".to_owned()),
+            (1 + 72 + 27 * 24, "Review Requested".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn post_purchase_texts_only_a_verified_number() {
+    let mut sim = sim(TEMPLATES, &["p1"]);
+    let mut verified = shopper("p2");
+    let mut attributes = Attributes::new();
+    attributes.insert("phone_verified", true);
+    verified.attributes = attributes;
+    sim.person(verified);
+    sim.event("p1", "Order Completed", t0());
+    sim.event("p2", "Order Completed", t0());
+    sim.advance_to(t0() + 4 * DAY);
+    let destinations: Vec<(String, String)> = sim
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::Send {
+                run, destination, ..
+            } => Some((run.person.clone(), destination.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        destinations,
+        [
+            ("p1".to_owned(), "email-tool".to_owned()),
+            ("p2".to_owned(), "sms-tool".to_owned())
+        ]
+    );
+}
+
+const WIN_BACK: &str = r#"{"journeys": [
+  {"id": "win-back", "entry": {"event": "Went Inactive"},
+   "steps": [
+     {"send": {"destination": "email-tool", "event": "Win Back"}},
+     {"wait": {"days": 15}},
+     {"send": {"destination": "email-tool", "event": "Win Back Reminder"}},
+     {"wait": {"days": 15}},
+     {"set": {"tag": "sunset"}},
+     {"end": true},
+     {"send": {"destination": "email-tool", "event": "Never Sent"}}
+   ],
+   "exit": {"goal": "Order Completed"}}
+]}"#;
+
+#[test]
+fn win_back_reminds_then_sunsets() {
+    let mut sim = sim(WIN_BACK, &["p1", "p2"]);
+    sim.event("p1", "Went Inactive", t0());
+    sim.event("p2", "Went Inactive", t0());
+    // p2 comes back after the first email: no reminder, no sunset.
+    sim.event("p2", "Order Completed", t0() + 3 * DAY);
+    sim.advance_to(t0() + 365 * DAY);
+    let p1: Vec<(Millis, &str)> = sim
+        .sends()
+        .iter()
+        .filter(|s| s.1 == "p1")
+        .map(|s| ((s.0 - t0()) / DAY, s.2))
+        .collect();
+    assert_eq!(p1, [(0, "Win Back"), (15, "Win Back Reminder")]);
+    assert_eq!(sim.sends().iter().filter(|s| s.1 == "p2").count(), 1);
+    assert_eq!(
+        count(
+            &sim,
+            |e| matches!(e, Effect::SetFact { person, tag: Some(t), .. } if person == "p1" && t == "sunset")
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &sim,
+            |e| matches!(e, Effect::SetFact { person, .. } if person == "p2")
+        ),
+        0
+    );
+    assert_eq!(sim.runs[0].exit, Some(ExitReason::End));
+    assert_eq!(sim.runs[1].exit, Some(ExitReason::Goal));
+}
+
+#[test]
+fn caps_hold_across_journeys() {
+    let json = r#"{"messaging_caps": {"per_day": 2, "per_week": 3}, "journeys": [
+      {"id": "a", "entry": {"event": "Signed Up"}, "steps": [{"send": {"destination": "email-tool", "event": "A"}}]},
+      {"id": "b", "entry": {"event": "Signed Up"}, "steps": [{"send": {"destination": "sms-tool", "event": "B"}}]},
+      {"id": "c", "entry": {"event": "Signed Up"}, "steps": [
+        {"send": {"destination": "webhook", "event": "C"}},
+        {"send": {"destination": "email-tool", "event": "Receipt", "purpose": "transactional"}},
+        {"wait": {"days": 1}},
+        {"send": {"destination": "email-tool", "event": "C2"}},
+        {"wait": {"hours": 1}},
+        {"send": {"destination": "email-tool", "event": "C3"}}
+      ]}
+    ]}"#;
+    let mut sim = sim(json, &["p1"]);
+    sim.event("p1", "Signed Up", t0());
+    sim.advance_to(t0() + 30 * DAY);
+    // Two marketing messages the first day; the transactional one is not
+    // counted; the next day the weekly cap (3) leaves room for one.
+    assert_eq!(
+        sends(&sim),
+        [
+            (0, "A".to_owned()),
+            (0, "B".to_owned()),
+            (0, "Receipt".to_owned()),
+            (24, "C2".to_owned())
+        ]
+    );
+    assert_eq!(
+        count(&sim, |e| matches!(
+            e,
+            Effect::Suppressed {
+                reason: SuppressReason::Cap,
+                ..
+            }
+        )),
+        2
+    );
+}
+
+#[test]
+fn marketing_needs_consent_and_no_suppression() {
+    let json = r#"{"journeys": [{"id": "a", "entry": {"event": "Signed Up"}, "steps": [
+      {"send": {"destination": "email-tool", "event": "Offer"}},
+      {"send": {"destination": "email-tool", "event": "Welcome", "purpose": "transactional"}}]}]}"#;
+    let mut sim = sim(json, &[]);
+    sim.person(Person {
+        id: "undecided".to_owned(),
+        ..Person::default()
+    });
+    sim.person(Person {
+        suppressed: true,
+        ..shopper("suppressed")
+    });
+    sim.event("undecided", "Signed Up", t0());
+    sim.event("suppressed", "Signed Up", t0());
+    let events: Vec<&str> = sim.sends().iter().map(|s| s.2).collect();
+    assert_eq!(events, ["Welcome", "Welcome"]);
+    assert_eq!(
+        count(&sim, |e| matches!(
+            e,
+            Effect::Suppressed {
+                reason: SuppressReason::Consent,
+                ..
+            }
+        )),
+        2
+    );
+}
+
+#[test]
+fn cooldown_blocks_reentry() {
+    let mut sim = sim(TEMPLATES, &["p1"]);
+    sim.event("p1", "Product Added", t0());
+    // An active run: a second add does not start another.
+    sim.event("p1", "Product Added", t0() + HOUR);
+    sim.event("p1", "Order Completed", t0() + 2 * HOUR);
+    // Within a day of the first entry: blocked.
+    sim.event("p1", "Product Added", t0() + 3 * HOUR);
+    assert_eq!(
+        sim.runs
+            .iter()
+            .filter(|r| r.id.journey == "cart-abandonment")
+            .count(),
+        1
+    );
+    sim.event("p1", "Product Added", t0() + 25 * HOUR);
+    sim.advance_to(t0() + 2 * DAY);
+    let cart: Vec<_> = sim
+        .sends()
+        .into_iter()
+        .filter(|s| s.2 == "Cart Abandoned")
+        .collect();
+    assert_eq!(
+        cart,
+        [(
+            t0() + 29 * HOUR,
+            "p1",
+            "Cart Abandoned",
+            "p1/cart-abandonment/2/1"
+        )]
+    );
+}
+
+#[test]
+fn quiet_hours_delay_a_send_to_the_morning() {
+    let mut sim = sim(TEMPLATES, &["p1"]);
+    // Added at 19:00: due at 23:00, inside 21:00-08:00.
+    sim.event("p1", "Product Added", t0() + 9 * HOUR);
+    sim.advance_to(t0() + 3 * DAY);
+    let at = sim.sends()[0].0;
+    assert_eq!(nudge_core::time::to_iso8601(at), "2026-03-03T08:00:00.000Z");
+    assert_eq!(count(&sim, |e| matches!(e, Effect::Delayed { .. })), 1);
+    // The delayed send keeps its step, hence its idempotency key.
+    assert_eq!(sim.sends()[0].3, "p1/cart-abandonment/1/1");
+}
+
+#[test]
+fn quiet_hours_follow_the_site_time_zone() {
+    let json = r#"{"quiet_hours": {"start": "21:00", "end": "08:00", "time_zone_offset_minutes": 60},
+      "journeys": [{"id": "a", "entry": {"event": "Signed Up"},
+        "steps": [{"wait_until": {"time": "07:30", "time_zone_offset_minutes": 60}},
+                  {"send": {"destination": "email-tool", "event": "Morning"}}]}]}"#;
+    let mut sim = sim(json, &["p1"]);
+    sim.event("p1", "Signed Up", t0());
+    sim.advance_to(t0() + 2 * DAY);
+    // 07:30 local is quiet; the send goes at 08:00 local, 07:00 UTC.
+    assert_eq!(
+        nudge_core::time::to_iso8601(sim.sends()[0].0),
+        "2026-03-03T07:00:00.000Z"
+    );
+}
+
+#[test]
+fn a_timer_firing_twice_yields_the_same_keys() {
+    let journeys = read(TEMPLATES);
+    let person = shopper("p1");
+    let effects = journeys.on_event(&person, &[], "Product Added", t0());
+    let Some(Effect::Enter(run)) = effects
+        .iter()
+        .find(|e| matches!(e, Effect::Enter(_)))
+        .cloned()
+    else {
+        panic!("no entry: {effects:?}");
+    };
+    let mut caps = Default::default();
+    let (_, waiting) = journeys.on_due(&run, &person, &mut caps, t0());
+    let due = waiting.next_due.unwrap();
+    // Early: nothing happens.
+    assert_eq!(journeys.on_due(&waiting, &person, &mut caps, due - 1).0, []);
+    let first = journeys.on_due(&waiting, &person, &mut Default::default(), due);
+    let again = journeys.on_due(&waiting, &person, &mut Default::default(), due);
+    assert_eq!(first, again);
+    assert!(first.0.iter().any(|e| matches!(e, Effect::Send { idempotency_key, .. } if idempotency_key == "p1/cart-abandonment/1/1")));
+    // Once ended, a late duplicate alarm does nothing.
+    assert_eq!(
+        journeys.on_due(&first.1, &person, &mut caps, due + DAY).0,
+        []
+    );
+}
+
+#[test]
+fn an_audience_limits_entry() {
+    let json = r#"{"journeys": [{"id": "vip", "entry": {"event": "Signed Up"},
+      "audience": {"plan": "vip"}, "steps": [{"send": {"destination": "email-tool", "event": "Hi"}}]}]}"#;
+    let mut sim = sim(json, &["p1"]);
+    let mut vip = shopper("p2");
+    let mut attributes = Attributes::new();
+    attributes.insert("plan", "vip");
+    vip.attributes = attributes;
+    sim.person(vip);
+    sim.event("p1", "Signed Up", t0());
+    sim.event("p2", "Signed Up", t0());
+    let who: Vec<&str> = sim.sends().iter().map(|s| s.1).collect();
+    assert_eq!(who, ["p2"]);
+}
+
+/// Validates the journey parts of `config` and compares the problems, one per line.
+fn check(config: &str, expected: &[&str]) {
+    let problems: Vec<String> = journey::validate(&value(config))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems, expected, "\nfor {config}");
+}
+
+#[test]
+fn problems_are_reported_at_their_paths() {
+    check(
+        r#"{"journeys": [{"id": "a", "entry": {"event": "Product Added"}, "steps": [
+            {"send": {"destination": "email-tool", "event": "X"}},
+            {"set": {"tag": "t"}},
+            {"wait": {"hours": 10000}}]}]}"#,
+        &[
+            "journeys[0].steps[2].wait.hours: must be 1..=9600, got 10000",
+            "journeys[0]: journey skipped because of the problems above",
+        ],
+    );
+    check(
+        r#"{"journeys": [{"id": "a", "entry": {"event": "Order Completed"}, "exit": {"goal": "Order Completed"},
+            "steps": [{"wait": {"weeks": 1}}, {"send": {"destination": "x", "event": "y", "purpose": "spam"}},
+                      {"wait": {"days": 1, "hours": 2}}, {"jump": 3}, {"end": false},
+                      {"branch": {"then": []}}, {"wait_until": {"time": "9:00"}}],
+            "cooldown": {"days": 401}, "colour": "red"},
+           {"id": "a", "steps": [], "audience": {"x": {"$bogus": 1}}},
+           {"id": "b c", "entry": {"inactive_days": 0, "event": "x"}, "steps": []}],
+          "messaging_caps": {"per_day": -1},
+          "quiet_hours": {"start": "21:00", "end": "25:00"}}"#,
+        &[
+            "journeys[0].colour: unknown field (known: id, name, entry, audience, steps, exit, cooldown); written for a newer Nudge version?",
+            "journeys[0].steps[0].wait.weeks: unknown unit (known: seconds, minutes, hours, days); written for a newer Nudge version?",
+            "journeys[0].steps[1].send.purpose: must be marketing or transactional; got \"spam\"",
+            "journeys[0].steps[2].wait: must name exactly one unit (seconds, minutes, hours, days), got 2",
+            "journeys[0].steps[3].jump: unknown step (known: wait, wait_until, branch, send, set, end); written for a newer Nudge version?",
+            "journeys[0].steps[4].end: must be true, got false",
+            "journeys[0].steps[5].branch.if: is required",
+            "journeys[0].steps[6].wait_until.time: must be a time of day like \"09:00\", got \"9:00\"",
+            "journeys[0].exit.goal: must differ from the entry event (each run would end as it starts)",
+            "journeys[0].cooldown.days: must be 0..=400, got 401",
+            "journeys[0]: journey skipped because of the problems above",
+            "journeys[1].entry: is required",
+            "journeys[1].audience.x.$bogus: unknown operator $bogus",
+            "journeys[1].id: duplicate journey id \"a\"",
+            "journeys[1]: journey skipped because of the problems above",
+            "journeys[2].id: must be 1-64 characters of a-z, A-Z, 0-9, - and _",
+            "journeys[2].entry: must name exactly one entry (event, category_views, inactive_days, date_trait), got 2",
+            "journeys[2]: journey skipped because of the problems above",
+            "messaging_caps.per_day: must be 0..=100, got -1",
+            "quiet_hours.end: must be a time of day like \"09:00\", got \"25:00\"",
+        ],
+    );
+}
+
+#[test]
+fn bounds_on_journeys_steps_and_nesting() {
+    let send = r#"{"send": {"destination": "x", "event": "y"}}"#;
+    let steps = vec![send; 51].join(",");
+    check(
+        &format!(
+            r#"{{"journeys": [{{"id": "a", "entry": {{"event": "e"}}, "steps": [{steps}]}}]}}"#
+        ),
+        &[
+            "journeys[0].steps: at most 50 steps (branches included), got 51",
+            "journeys[0]: journey skipped because of the problems above",
+        ],
+    );
+    // Four branches deep is also as deep as a config document may nest (16
+    // levels), so the innermost is empty.
+    let mut nested = r#"{"branch": {"if": {}, "then": []}}"#.to_owned();
+    for _ in 0..3 {
+        nested = format!(r#"{{"branch": {{"if": {{}}, "then": [{nested}]}}}}"#);
+    }
+    check(
+        &format!(r#"{{"journeys": [{{"id": "a", "entry": {{"event": "e"}}, "steps": [{nested}]}}]}}"#),
+        &[
+            "journeys[0].steps[0].branch.then[0].branch.then[0].branch.then[0].branch: branches nest at most 3 deep",
+            "journeys[0]: journey skipped because of the problems above",
+        ],
+    );
+    let one = r#"{"id": "j", "entry": {"event": "e"}, "steps": []}"#;
+    let many: Vec<String> = (0..51)
+        .map(|i| one.replace("\"j\"", &format!("\"j{i}\"")))
+        .collect();
+    check(
+        &format!(r#"{{"journeys": [{}]}}"#, many.join(",")),
+        &["journeys: at most 50 journeys, got 51; the rest are skipped"],
+    );
+    check(
+        r#"{"journeys": {}}"#,
+        &["journeys: must be an array of journeys, got object"],
+    );
+}
+
+#[test]
+fn derived_entries_are_read() {
+    let json = r#"{"journeys": [
+      {"id": "a", "entry": {"category_views": {"min": 3, "within_hours": 24}}, "steps": []},
+      {"id": "b", "entry": {"inactive_days": 90}, "steps": []},
+      {"id": "c", "entry": {"date_trait": "birthday"}, "steps": []}]}"#;
+    let journeys = read(json);
+    assert_eq!(
+        journeys
+            .journeys
+            .iter()
+            .map(|j| j.entry.clone())
+            .collect::<Vec<_>>(),
+        [
+            journey::Entry::CategoryViews {
+                min: 3,
+                within: DAY
+            },
+            journey::Entry::InactiveDays { days: 90 },
+            journey::Entry::DateTrait {
+                name: "birthday".to_owned()
+            },
+        ]
+    );
+    // They are not events: the edge derives and feeds them (not yet).
+    assert_eq!(journeys.on_event(&shopper("p1"), &[], "birthday", t0()), []);
+}
