@@ -196,6 +196,8 @@ pub fn problems(text: &str) -> Vec<Diagnostic> {
     match serde_json::from_str::<CoreValue>(text) {
         Ok(value) => {
             let mut problems = Config::validate(&value);
+            // Journeys run at the edge only: the agent skips them, the edge checks them.
+            problems.extend(nudge_core::journey::validate(&value));
             problems.extend(personal_data(&value));
             problems
         }
@@ -259,6 +261,21 @@ fn personal_data(config: &CoreValue) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journeys_are_checked_with_the_config() {
+        let config = r#"{"campaigns": [], "journeys": [{"id": "cart", "entry": {"event": "Product Added"},
+            "steps": [{"wait": {"hours": 100000}}, {"send": {"destination": "email", "event": "Cart Abandoned"}}]}]}"#;
+        let found = problems(config);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.path == "journeys[0].steps[0].wait.hours"),
+            "{found:?}"
+        );
+        let fixed = config.replace("100000", "4");
+        assert!(problems(&fixed).is_empty(), "{:?}", problems(&fixed));
+    }
 
     #[test]
     fn a_form_coupon_is_held_back_and_given_for_its_campaign() {
