@@ -33,8 +33,8 @@ fn base_name(env: &Env) -> Option<String> {
         .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
 }
 
-/// The name on this request's scheme: `__Host-` on https.
-fn full_name(req: &Request, base: &str) -> Result<(String, bool)> {
+/// The name on this request's scheme: `__Host-` on https (and whether it is).
+pub fn full_name(req: &Request, base: &str) -> Result<(String, bool)> {
     let https = req.url()?.scheme() == "https";
     Ok(if https {
         (format!("__Host-{base}"), true)
@@ -56,6 +56,16 @@ pub fn verified_id(keys: &SiteKeys, site: &str, value: &str) -> Option<String> {
     verify(&keys.signing, &format!("cookie.{site}.{id}"), sig).then(|| id.to_owned())
 }
 
+/// The value of the request's cookie `name`, if it carries one.
+pub fn value(req: &Request, name: &str) -> Result<Option<String>> {
+    let header = req.headers().get("cookie")?.unwrap_or_default();
+    Ok(header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned()))
+}
+
 /// The deployment's cookie as one request carries it.
 pub struct BrowserCookie {
     name: String,
@@ -71,12 +81,7 @@ impl BrowserCookie {
             return Ok(None);
         };
         let (name, secure) = full_name(req, &base)?;
-        let header = req.headers().get("cookie")?.unwrap_or_default();
-        let id = header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, _)| *key == name)
-            .and_then(|(_, value)| verified_id(keys, site, value));
+        let id = value(req, &name)?.and_then(|v| verified_id(keys, site, &v));
         Ok(Some(BrowserCookie { name, secure, id }))
     }
 

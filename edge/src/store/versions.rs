@@ -42,7 +42,7 @@ impl Db<'_> {
         match call.action {
             StudioAction::Overview => self.overview(),
             StudioAction::Head => Ok(json!({"version": self.head_version()?})),
-            StudioAction::Draft { campaign } => self.draft(&campaign),
+            StudioAction::Draft { campaign } => self.with_live_config(self.draft(&campaign)?),
             StudioAction::SaveDraft {
                 campaign,
                 expected,
@@ -268,7 +268,17 @@ impl Db<'_> {
                 self.now
             ],
         )?;
-        Ok(json!({"revision": revision}))
+        self.with_live_config(json!({"revision": revision}))
+    }
+
+    /// `answer` with the live config's text (`config`, null for a site with
+    /// none), which the studio checks a draft against: one store call, not two.
+    fn with_live_config(&self, mut answer: Value) -> StoreResult<Value> {
+        answer["config"] = self
+            .head()?
+            .map(|h| h["config"].clone())
+            .unwrap_or(Value::Null);
+        Ok(answer)
     }
 
     /// The live config as JSON (an empty config for a site with none).

@@ -156,10 +156,10 @@ fn list_item(campaign: &Value, now: i64) -> Value {
 pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
     let answer = call(env, site, caller, StudioAction::Overview).await?;
     let now = worker::Date::now().as_millis() as i64;
-    let config: Value = answer["config"]
-        .as_str()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or_else(|| json!({"version": 1, "site": site, "campaigns": []}));
+    let mut config = config_of(&answer);
+    if answer["config"].is_null() {
+        config["site"] = site.into();
+    }
     let mut items: Vec<Value> = config["campaigns"]
         .as_array()
         .map(|list| list.iter().map(|c| list_item(c, now)).collect())
@@ -237,12 +237,12 @@ pub fn campaign_problems(config: &Value, campaign: &Value) -> Vec<Value> {
         .collect()
 }
 
-async fn live_config(env: &Env, site: &str, caller: &Caller) -> Result<Value, EdgeError> {
-    let answer = call(env, site, caller, StudioAction::Overview).await?;
-    Ok(answer["config"]
+/// The live config in a store answer (`config`, its text), or an empty one.
+pub fn config_of(answer: &Value) -> Value {
+    answer["config"]
         .as_str()
         .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or_else(|| json!({"version": 1, "campaigns": []})))
+        .unwrap_or_else(|| json!({"version": 1, "campaigns": []}))
 }
 
 /// `GET campaigns/{id}/draft`: the draft, its revision (also the ETag) and problems.
@@ -261,8 +261,7 @@ pub async fn draft(env: &Env, site: &str, caller: &Caller, id: &str) -> Handled 
         EdgeError::Refused(r) if r.status == 404 => refuse(404, "no_draft", r.message),
         other => other,
     })?;
-    let config = live_config(env, site, caller).await?;
-    let problems = campaign_problems(&config, &answer["campaign"]);
+    let problems = campaign_problems(&config_of(&answer), &answer["campaign"]);
     let mut response = crate::http::json_response(
         200,
         &json!({
@@ -313,7 +312,7 @@ pub async fn save_draft(
         body: body.clone(),
     };
     let answer = call(env, site, caller, action).await?;
-    let config = live_config(env, site, caller).await?;
+    let config = config_of(&answer);
     let mut response = crate::http::json_response(
         200,
         &json!({"revision": answer["revision"], "problems": campaign_problems(&config, &body)}),

@@ -8,8 +8,6 @@
 //! i: ignore targeting, e: expiry ms}>.<HMAC(site's studio key)>`: it names
 //! what to show, not the content, so the tab sees the draft as it is now.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::{json, Value};
 use worker::{Env, Headers, Request, Response};
 
@@ -18,17 +16,16 @@ use super::session::Caller;
 use crate::http::limits::SMALL_BODY_BYTES;
 use crate::http::{cors, query, read_json, refuse, site_config, site_keys, site_param};
 use crate::http::{EdgeError, Handled};
-use crate::keys::{sign, verify, SiteKeys};
+use crate::keys::{open_claims, seal_claims, SiteKeys};
 use crate::store::protocol::StudioAction;
 
 const LINK_MS: i64 = 24 * 3600 * 1000;
 
+/// What a preview link's signature is for (see `keys::seal_claims`).
+const PREVIEW_PURPOSE: &str = "preview";
+
 fn mint(keys: &SiteKeys, claims: &Value) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    format!(
-        "p1.{payload}.{}",
-        sign(&keys.studio, &format!("preview.{payload}"))
-    )
+    format!("p1.{}", seal_claims(&keys.studio, PREVIEW_PURPOSE, claims))
 }
 
 /// The claims a token proves for `site` at `now`.
@@ -40,13 +37,10 @@ fn read(keys: &SiteKeys, site: &str, token: &str, now: i64) -> Result<Value, Edg
             "this preview link is not valid for this shop",
         )
     };
-    let rest = token.strip_prefix("p1.").ok_or_else(invalid)?;
-    let (payload, signature) = rest.split_once('.').ok_or_else(invalid)?;
-    if !verify(&keys.studio, &format!("preview.{payload}"), signature) {
-        return Err(invalid());
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
-    let claims: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let claims = token
+        .strip_prefix("p1.")
+        .and_then(|sealed| open_claims(&keys.studio, PREVIEW_PURPOSE, sealed))
+        .ok_or_else(invalid)?;
     if claims["s"] != site {
         return Err(invalid());
     }
@@ -156,11 +150,7 @@ async fn campaign_at(
         }
     }
     let overview = call(env, site, caller, StudioAction::Overview).await?;
-    let config: Value = overview["config"]
-        .as_str()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or_default();
-    config["campaigns"]
+    super::campaigns::config_of(&overview)["campaigns"]
         .as_array()
         .and_then(|list| list.iter().find(|c| c["id"] == id).cloned())
         .ok_or_else(|| {
@@ -208,6 +198,8 @@ pub async fn get(req: Request, env: &Env) -> Handled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     const MASTER: &str = "test-master-key-0123456789abcdef0123";
 

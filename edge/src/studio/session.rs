@@ -9,17 +9,17 @@
 //! cookie must be JSON and come from the studio's own origin (the `Origin`
 //! header browsers send): a page elsewhere cannot make them (no CSRF).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{Env, Headers, Method, Request, Response};
 
 use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
 use crate::http::{read_json, refuse, site_keys, EdgeError, Handled};
-use crate::keys::{constant_time_eq, sign, verify, SiteKeys};
+use crate::keys::{constant_time_eq, open_claims, peek_claims, seal_claims, SiteKeys};
 
 const COOKIE: &str = "nudge_studio";
 const SESSION_MS: f64 = 12.0 * 3600.0 * 1000.0;
+/// What a session's signature is for (see `keys::seal_claims`).
+const SESSION_PURPOSE: &str = "studio-session";
 
 /// What a signed-in person may do; each role includes the ones below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -105,44 +105,18 @@ fn check_studio_host(req: &Request, env: &Env) -> Result<(), EdgeError> {
 const RESERVED_NAMES: &[&str] = &["admin token", "preview link", "the config before versions"];
 
 fn cookie_name(req: &Request) -> worker::Result<(String, bool)> {
-    let https = req.url()?.scheme() == "https";
-    Ok(if https {
-        (format!("__Host-{COOKIE}"), true)
-    } else {
-        (COOKIE.to_owned(), false)
-    })
+    crate::http::cookie::full_name(req, COOKIE)
 }
 
 fn session_of(req: &Request, keys: &SiteKeys, site: &str) -> worker::Result<Option<Caller>> {
     let (name, _) = cookie_name(req)?;
-    let header = req.headers().get("cookie")?.unwrap_or_default();
-    let Some(value) = header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-    else {
-        return Ok(None);
-    };
-    Ok(read_session(
-        keys,
-        site,
-        value,
-        worker::Date::now().as_millis() as f64,
-    ))
+    let now = worker::Date::now().as_millis() as f64;
+    Ok(crate::http::cookie::value(req, &name)?.and_then(|v| read_session(keys, site, &v, now)))
 }
 
 /// The caller a cookie value proves for `site` at `now`, if it does.
 fn read_session(keys: &SiteKeys, site: &str, value: &str, now: f64) -> Option<Caller> {
-    let (payload, signature) = value.split_once('.')?;
-    if !verify(
-        &keys.studio,
-        &format!("studio-session.{payload}"),
-        signature,
-    ) {
-        return None;
-    }
-    let session: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let session = open_claims(&keys.studio, SESSION_PURPOSE, value)?;
     let fresh = session["e"].as_f64().is_some_and(|expiry| expiry > now);
     if session["s"] != site || !fresh {
         return None;
@@ -154,12 +128,9 @@ fn read_session(keys: &SiteKeys, site: &str, value: &str, now: f64) -> Option<Ca
 }
 
 fn mint_session(keys: &SiteKeys, site: &str, caller: &Caller, now: f64) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(
-        json!({"s": site, "r": caller.role.name(), "w": caller.who, "e": now + SESSION_MS})
-            .to_string(),
-    );
-    let signature = sign(&keys.studio, &format!("studio-session.{payload}"));
-    format!("{payload}.{signature}")
+    let claims =
+        json!({"s": site, "r": caller.role.name(), "w": caller.who, "e": now + SESSION_MS});
+    seal_claims(&keys.studio, SESSION_PURPOSE, &claims)
 }
 
 /// Authorizes an admin route for `site`: the bearer token, or a session
@@ -306,14 +277,9 @@ fn session_answer(site: &str, caller: &Caller) -> worker::Result<Response> {
 pub async fn current(req: Request, env: &Env) -> Handled {
     check_studio_host(&req, env)?;
     let (name, _) = cookie_name(&req)?;
-    let header = req.headers().get("cookie")?.unwrap_or_default();
-    let site = header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .and_then(|(_, value)| value.split_once('.'))
-        .and_then(|(payload, _)| URL_SAFE_NO_PAD.decode(payload).ok())
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+    // The cookie names its site, whose key then checks it.
+    let site = crate::http::cookie::value(&req, &name)?
+        .and_then(|v| peek_claims(&v))
         .and_then(|session| session["s"].as_str().map(str::to_owned))
         .filter(|site| crate::http::is_site_key(site));
     let not_signed_in = || refuse(401, "not_signed_in", "sign in to the studio");
@@ -338,6 +304,8 @@ pub async fn sign_out(req: Request) -> Handled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     const MASTER: &str = "test-master-key-0123456789abcdef0123";
 
