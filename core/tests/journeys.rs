@@ -425,7 +425,7 @@ fn problems_are_reported_at_their_paths() {
           "messaging_caps": {"per_day": -1},
           "quiet_hours": {"start": "21:00", "end": "25:00"}}"#,
         &[
-            "journeys[0].colour: unknown field (known: id, name, entry, audience, steps, exit, cooldown); written for a newer Nudge version?",
+            "journeys[0].colour: unknown field (known: id, name, enabled, entry, audience, steps, exit, cooldown); written for a newer Nudge version?",
             "journeys[0].steps[0].wait.weeks: unknown unit (known: seconds, minutes, hours, days); written for a newer Nudge version?",
             "journeys[0].steps[1].send.purpose: must be marketing or transactional; got \"spam\"",
             "journeys[0].steps[2].wait: must name exactly one unit (seconds, minutes, hours, days), got 2",
@@ -513,6 +513,6 @@ fn derived_entries_are_read() {
             },
         ]
     );
-    // They are not events: the edge derives and feeds them (not yet).
+    // They are not events: the edge derives them and calls `enter`.
     assert_eq!(journeys.on_event(&shopper("p1"), &[], "birthday", t0()), []);
 }

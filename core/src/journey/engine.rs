@@ -38,6 +38,8 @@ pub struct Run {
     pub entered_at: Millis,
     /// When the run is to go on; `None` once it has ended.
     pub next_due: Option<Millis>,
+    /// The journey's [`super::Journey::shape`] when the run entered.
+    pub shape: u64,
     /// Why it ended, once it has.
     pub exit: Option<ExitReason>,
 }
@@ -59,6 +61,41 @@ pub enum ExitReason {
     Completed,
     /// The journey is no longer in the config.
     Removed,
+    /// The journey was disabled.
+    Disabled,
+    /// The journey's steps changed shape since the run entered.
+    Edited,
+    /// The person was merged into one with an active run of this journey.
+    Merged,
+}
+
+impl ExitReason {
+    /// The reason's stable name (the edge stores it, reports show it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitReason::Goal => "goal",
+            ExitReason::End => "end",
+            ExitReason::Completed => "completed",
+            ExitReason::Removed => "removed",
+            ExitReason::Disabled => "disabled",
+            ExitReason::Edited => "edited",
+            ExitReason::Merged => "merged",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ExitReason> {
+        [
+            ExitReason::Goal,
+            ExitReason::End,
+            ExitReason::Completed,
+            ExitReason::Removed,
+            ExitReason::Disabled,
+            ExitReason::Edited,
+            ExitReason::Merged,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +146,7 @@ pub enum Effect {
     /// Facts the agent shows on the next page (`None` leaves one alone).
     SetFact {
         person: String,
+        journey: String,
         tag: Option<String>,
         stage: Option<String>,
         coupon_pool: Option<String>,
@@ -157,10 +195,10 @@ impl Journeys {
             .iter()
             .filter(|r| r.is_active() && r.id.person == person.id)
         {
-            let goal = self
+            let is_goal = self
                 .journey(&run.id.journey)
-                .and_then(|j| j.goal.as_deref());
-            if goal == Some(event) {
+                .is_some_and(|j| j.goals.iter().any(|g| g == event));
+            if is_goal {
                 effects.push(Effect::CancelTimer {
                     run: run.id.clone(),
                 });
@@ -171,19 +209,29 @@ impl Journeys {
             }
         }
         for journey in &self.journeys {
-            if !matches!(&journey.entry, Entry::Event { name } if name == event) {
-                continue;
-            }
-            if let Some(run) = self.entry(journey, person, runs, now) {
-                let schedule = Effect::Schedule {
-                    run: run.id.clone(),
-                    at: now,
-                };
-                effects.push(Effect::Enter(run));
-                effects.push(schedule);
+            if matches!(&journey.entry, Entry::Event { name } if name == event) {
+                effects.extend(self.enter(&journey.id, person, runs, now));
             }
         }
         effects
+    }
+
+    /// Enters `person` into the journey `id` now if they may (enabled,
+    /// audience matching, no active run, past the cooldown): the edge calls
+    /// this for derived entries (category views, inactivity, a date trait),
+    /// [`Journeys::on_event`] for events. `runs` as there.
+    pub fn enter(&self, id: &str, person: &Person, runs: &[Run], now: Millis) -> Vec<Effect> {
+        let Some(run) = self
+            .journey(id)
+            .and_then(|journey| self.entry(journey, person, runs, now))
+        else {
+            return Vec::new();
+        };
+        let schedule = Effect::Schedule {
+            run: run.id.clone(),
+            at: now,
+        };
+        vec![Effect::Enter(run), schedule]
     }
 
     /// A new run of `journey` for `person`, if they may enter now.
@@ -192,7 +240,10 @@ impl Journeys {
             runs.iter()
                 .filter(|r| r.id.journey == journey.id && r.id.person == person.id)
         };
-        if mine().any(Run::is_active) || !journey.audience.matches(&person.attributes) {
+        if !journey.enabled
+            || mine().any(Run::is_active)
+            || !journey.audience.matches(&person.attributes)
+        {
             return None;
         }
         let last = mine().max_by_key(|r| r.id.number);
@@ -208,6 +259,7 @@ impl Journeys {
             step: 0,
             entered_at: now,
             next_due: Some(now),
+            shape: journey.shape,
             exit: None,
         })
     }
@@ -228,14 +280,11 @@ impl Journeys {
             Some(due) if due <= now && run.is_active() => {}
             _ => return (effects, next),
         }
-        let Some(journey) = self.journey(&run.id.journey) else {
-            next.exit = Some(ExitReason::Removed);
-            next.next_due = None;
-            effects.push(Effect::Exit {
-                run: run.id.clone(),
-                reason: ExitReason::Removed,
-            });
-            return (effects, next);
+        let journey = match self.journey(&run.id.journey) {
+            None => return finish(effects, next, ExitReason::Removed),
+            Some(j) if !j.enabled => return finish(effects, next, ExitReason::Disabled),
+            Some(j) if j.shape != run.shape => return finish(effects, next, ExitReason::Edited),
+            Some(j) => j,
         };
         let id = &run.id;
         loop {
@@ -314,6 +363,7 @@ impl Journeys {
                     coupon_pool,
                 } => effects.push(Effect::SetFact {
                     person: id.person.clone(),
+                    journey: id.journey.clone(),
                     tag: tag.clone(),
                     stage: stage.clone(),
                     coupon_pool: coupon_pool.clone(),

@@ -18,7 +18,7 @@ pub mod sim;
 pub use self::engine::*;
 
 use crate::condition::Condition;
-use crate::diagnostics::{join_path, Diagnostic};
+use crate::diagnostics::Diagnostic;
 use crate::read::{describe, Fields};
 use crate::time::{Millis, DAY, MINUTE, SECOND};
 use crate::value::Value;
@@ -42,11 +42,12 @@ pub enum Entry {
     /// A track event with this name (`Product Added`).
     Event { name: String },
     /// A category viewed at least `min` times within `within` (derived by the
-    /// edge from the profile; read and validated, not yet run).
+    /// edge from `Product Viewed` events; it calls [`Journeys::enter`]).
     CategoryViews { min: u32, within: Millis },
-    /// No activity for this many days (derived; not yet run).
+    /// No activity for this many days (derived by the edge's daily sweep).
     InactiveDays { days: u32 },
-    /// The day of a date trait such as `birthday` (derived; not yet run).
+    /// The day (month and day) of a date trait such as `birthday` (derived by
+    /// the edge's daily sweep).
     DateTrait { name: String },
 }
 
@@ -118,8 +119,18 @@ pub struct Journey {
     /// Over the person's attributes at the edge; empty matches everyone.
     pub audience: Condition,
     pub steps: Vec<Step>,
-    /// A goal event that ends a run at once, on whatever step it waits.
-    pub goal: Option<String>,
+    /// Events that end a run at once, on whatever step it waits: the `exit`
+    /// goal event, and [`converted_goal`] for each campaign in
+    /// `exit.converted_campaigns` (a popup that converted).
+    pub goals: Vec<String>,
+    /// `false`: nobody enters, and runs in progress end at their next step.
+    pub enabled: bool,
+    /// A hash of the program's shape (the kinds of its steps and where its
+    /// branches go). A run keeps going after an edit that leaves the shape
+    /// alone (a new wait, event name or condition); one whose shape changed
+    /// ends at its next step ([`ExitReason::Edited`]): its position would
+    /// name a different step.
+    pub shape: u64,
     /// How long after a run's entry the same person may not enter again.
     pub cooldown: Millis,
     /// The steps flattened into a program the engine walks with one counter.
@@ -228,8 +239,14 @@ impl Journeys {
 }
 
 const JOURNEY_FIELDS: &[&str] = &[
-    "id", "name", "entry", "audience", "steps", "exit", "cooldown",
+    "id", "name", "enabled", "entry", "audience", "steps", "exit", "cooldown",
 ];
+
+/// The goal event a journey's `exit.converted_campaigns` names: the edge
+/// feeds it when a `Campaign Converted` event for that campaign arrives.
+pub fn converted_goal(campaign: &str) -> String {
+    format!("Campaign Converted/{campaign}")
+}
 
 fn read_journey(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Journey> {
     let f = Fields::of(value, path, problems)?;
@@ -264,18 +281,10 @@ fn read_journey(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
             Vec::new()
         }
     };
-    let goal = f.object("exit", problems).and_then(|e| {
-        e.unknown_keys(&["goal"], problems);
-        e.required_str("goal", problems).map(str::to_owned)
-    });
-    if let (Some(goal), Some(Entry::Event { name })) = (&goal, &entry) {
-        if goal == name {
-            problems.push(Diagnostic::error(
-                join_path(&f.at("exit"), "goal"),
-                "must differ from the entry event (each run would end as it starts)",
-            ));
-        }
-    }
+    let goals = f
+        .object("exit", problems)
+        .map(|e| read_exit(&e, entry.as_ref(), problems))
+        .unwrap_or_default();
     let cooldown = match f.object("cooldown", problems) {
         Some(c) => read_duration(&c, 0, problems),
         None => Some(0),
@@ -285,13 +294,70 @@ fn read_journey(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
     Some(Journey {
         id: id?.to_owned(),
         name: f.str("name", problems).unwrap_or_default().to_owned(),
+        enabled: f.bool("enabled", problems).unwrap_or(true),
         entry: entry?,
         audience,
         steps,
-        goal,
+        goals,
         cooldown: cooldown?,
+        shape: shape_of(&program),
         program,
     })
+}
+
+/// `exit: {goal?, converted_campaigns?}` as the list of goal events.
+fn read_exit(e: &Fields<'_>, entry: Option<&Entry>, problems: &mut Vec<Diagnostic>) -> Vec<String> {
+    e.unknown_keys(&["goal", "converted_campaigns"], problems);
+    let mut goals = Vec::new();
+    if let Some(goal) = e.str("goal", problems) {
+        if matches!(entry, Some(Entry::Event { name }) if name == goal) {
+            problems.push(Diagnostic::error(
+                e.at("goal"),
+                "must differ from the entry event (each run would end as it starts)",
+            ));
+        }
+        goals.push(goal.to_owned());
+    }
+    if let Some(items) = e.array("converted_campaigns", problems) {
+        for (i, item) in items.iter().take(MAX_JOURNEYS).enumerate() {
+            match item.as_str() {
+                Some(id) if !id.is_empty() => goals.push(converted_goal(id)),
+                _ => problems.push(Diagnostic::error(
+                    format!("{}[{i}]", e.at("converted_campaigns")),
+                    format!("must be a campaign id, got {}", describe(item)),
+                )),
+            }
+        }
+    }
+    if goals.is_empty() {
+        problems.push(Diagnostic::error(
+            e.path.clone(),
+            "must name a goal event or converted_campaigns",
+        ));
+    }
+    goals
+}
+
+/// FNV-1a over the kinds of the program's ops and its jump targets.
+fn shape_of(program: &[Op]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |n: u64| {
+        for byte in n.to_le_bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for op in program {
+        match op {
+            Op::Branch { otherwise, .. } => (feed(1), feed(*otherwise as u64)),
+            Op::Jump(to) => (feed(2), feed(*to as u64)),
+            Op::Step(Step::Wait { .. } | Step::WaitUntil { .. }) => (feed(3), ()),
+            Op::Step(Step::Send { .. }) => (feed(4), ()),
+            Op::Step(Step::Set { .. }) => (feed(5), ()),
+            Op::Step(Step::End) => (feed(6), ()),
+            Op::Step(Step::Branch { .. }) => (feed(7), ()),
+        };
+    }
+    hash
 }
 
 /// Exactly one key of an object, or a problem naming the choices.
