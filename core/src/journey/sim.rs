@@ -50,6 +50,24 @@ impl Simulation {
         self.advance_to(self.now);
     }
 
+    /// Plays timers up to `at`, then enters `person` into `journey` directly
+    /// (a derived entry: category views, inactivity, a date trait).
+    pub fn enter(&mut self, person: &str, journey: &str, at: Millis) {
+        self.advance_to(at);
+        let Some((who, _)) = self.persons.iter().find(|(p, _)| p.id == person) else {
+            return;
+        };
+        let runs: Vec<Run> = self
+            .runs
+            .iter()
+            .filter(|r| r.id.person == person)
+            .cloned()
+            .collect();
+        let effects = self.journeys.enter(journey, who, &runs, self.now);
+        self.apply(effects);
+        self.advance_to(self.now);
+    }
+
     /// Fires every timer due by `at`, earliest first, as the edge's alarm would.
     pub fn advance_to(&mut self, at: Millis) {
         loop {

@@ -253,6 +253,8 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
         anonymous_id: (destination["kind"] != "webhook")
             .then(|| event["anonymousId"].as_str().map(str::to_owned))
             .flatten(),
+        // A journey's send names its person (`store::journeys::outbox`).
+        person: body["person"].as_str().map(str::to_owned),
         claim: sms.then(|| sms_budget(destination)),
     });
     let verdict: DeliveryVerdict = serde_json::from_value(store(env, &site, &check).await?)?;

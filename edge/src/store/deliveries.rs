@@ -27,11 +27,13 @@ impl Db<'_> {
         if done {
             return Ok(DeliveryVerdict::AlreadyDone);
         }
-        let contact = match &check.anonymous_id {
-            Some(browser) => match self.person_of("anon", browser)? {
-                Some(person) => self.contact(&person)?,
-                None => Default::default(),
-            },
+        let person = match (&check.person, &check.anonymous_id) {
+            (Some(person), _) => Some(self.current_person(person)?),
+            (None, Some(browser)) => self.person_of("anon", browser)?,
+            (None, None) => None,
+        };
+        let contact = match person {
+            Some(person) => self.contact(&person)?,
             None => Default::default(),
         };
         let Some(budget) = check.claim else {

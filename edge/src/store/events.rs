@@ -35,6 +35,7 @@ impl Db<'_> {
             self.link_cookie(known, fresh)?;
         }
         let mut unproven = Vec::new();
+        let mut fresh = Vec::new();
         let mut proven_browsers: Vec<(&str, bool)> = Vec::new();
         for event in &batch.events {
             let (Some(anonymous_id), Some(id)) =
@@ -70,6 +71,7 @@ impl Db<'_> {
                 let person = self.person_for_browser(anonymous_id)?;
                 self.apply_facts(&person, anonymous_id, event)?;
                 self.report_event(&person, event, &batch.campaigns)?;
+                fresh.push((person, event.clone()));
             }
         }
         Ok(Appended {
@@ -77,6 +79,7 @@ impl Db<'_> {
             duplicates,
             verified_browser,
             unproven,
+            fresh,
         })
     }
 

@@ -143,6 +143,8 @@ impl Db<'_> {
 
     /// Moves everything `from` has to `into` and records the merge.
     pub fn merge(&self, from: &str, into: &str, proof: &str) -> StoreResult<()> {
+        // Journeys' runs and what they know move by their own rule.
+        self.move_runs(from, into)?;
         let moved_identifiers = self.sql.query(
             "SELECT kind, value FROM identifiers WHERE person_id = ?",
             params![from],

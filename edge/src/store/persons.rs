@@ -87,6 +87,22 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Where `person` lives now: itself, or the person it was merged into
+    /// (followed a few hops; merges chain rarely).
+    pub fn current_person(&self, person: &str) -> StoreResult<String> {
+        let mut current = person.to_owned();
+        for _ in 0..8 {
+            match self.sql.text(
+                "SELECT merged_into FROM persons WHERE id = ?",
+                params![current.as_str()],
+            )? {
+                Some(into) => current = into,
+                None => break,
+            }
+        }
+        Ok(current)
+    }
+
     /// The person behind a browser, created on first sight.
     pub fn person_for_browser(&self, anonymous_id: &str) -> StoreResult<String> {
         if let Some(p) = self.person_of("anon", anonymous_id)? {
@@ -276,21 +292,8 @@ impl Db<'_> {
             })
             .collect();
         let orders = fact.get("orders").and_then(Value::as_i64).unwrap_or(0);
-        let verified = self.sql.exists(
-            "SELECT 1 FROM identifiers WHERE person_id = ? AND kind = 'email' AND verified = 1",
-            params![person.as_str()],
-        )?;
         let contact = self.contact(&person)?;
-        let mut segments = Vec::new();
-        if orders > 0 {
-            segments.push("customer");
-        }
-        if orders >= 3 {
-            segments.push("vip");
-        }
-        if verified && !contact.suppressed {
-            segments.push("email_subscriber");
-        }
+        let segments = self.segments(&person, orders, &contact)?;
         Ok(json!({
             "user_id": fact.get("user_id"), "orders": orders, "total_spent": fact.get("total_spent"),
             "coupons": coupons, "segments": segments, "campaigns": campaigns,

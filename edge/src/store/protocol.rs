@@ -79,6 +79,31 @@ pub enum Command {
     },
     /// The config's versions and the studio's drafts (`store::versions`).
     Studio(StudioCall),
+    /// The live config's journeys with their counters (`store::journeys`).
+    Journeys,
+    /// One person's runs, timers and sends; `person` is a person, user or
+    /// anonymous id.
+    JourneyRuns {
+        person: String,
+    },
+    /// Plays a journey on a virtual clock (nothing is stored or sent):
+    /// `events` are (seconds after now, event name).
+    DryRun {
+        journey: String,
+        person: Option<String>,
+        events: Vec<(i64, String)>,
+        days: i64,
+    },
+    /// Plays due timers and queues waiting sends now, as the alarm does.
+    JourneysTick,
+    /// Adds codes to a coupon pool.
+    AddPoolCodes {
+        pool: String,
+        codes: Vec<String>,
+    },
+    PoolCounts {
+        pool: String,
+    },
 }
 
 /// A studio (or config API) call, by someone.
@@ -284,6 +309,10 @@ pub struct Appended {
     /// did not present: kept in the log, but their facts are not applied and
     /// they are not forwarded (nobody can text or credit someone else).
     pub unproven: Vec<String>,
+    /// The new, proven events and their persons, for journeys (same
+    /// transaction, never on the wire).
+    #[serde(skip)]
+    pub fresh: Vec<(String, Value)>,
 }
 
 /// An identity the Worker verified, and how.
@@ -322,6 +351,9 @@ pub struct DeliveryCheck {
     pub event_id: String,
     /// The event's browser, for channels that address a person.
     pub anonymous_id: Option<String>,
+    /// The person a journey's send is for (instead of a browser).
+    #[serde(default)]
+    pub person: Option<String>,
     /// Channels that cannot de-duplicate (SMS) claim the delivery now: at
     /// most once. With it, the caps of a daily SMS budget.
     pub claim: Option<SmsBudget>,

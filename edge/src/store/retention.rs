@@ -25,6 +25,9 @@ use super::sql::params;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Rows deleted per table per step: one step stays well under a request's CPU budget.
 pub const STEP_ROWS: i64 = 2_000;
+/// Ended journey runs and category views are kept this long: the longest
+/// cooldown and derived-entry window (`nudge_core::journey::MAX_WAIT`).
+pub const JOURNEY_HISTORY_DAYS: i64 = 400;
 
 /// Days kept per kind of record.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +101,21 @@ impl Db<'_> {
             )?;
             more |= deleted as i64 >= STEP_ROWS;
         }
+        // Journeys: category views past the longest window; sends queued
+        // longer ago than delivery records are kept (caps look back a week);
+        // ended runs older than the longest cooldown.
+        let journey_tables: [(&str, i64); 3] = [
+            ("DELETE FROM category_views WHERE rowid IN (SELECT rowid FROM category_views WHERE at < ? LIMIT ?)",
+             cutoff(JOURNEY_HISTORY_DAYS)),
+            ("DELETE FROM journey_sends WHERE key IN (SELECT key FROM journey_sends WHERE queued_at IS NOT NULL AND at < ? LIMIT ?)",
+             cutoff(retention.deliveries.max(8))),
+            ("DELETE FROM journey_runs WHERE (person, journey, number) IN (SELECT person, journey, number FROM journey_runs
+               WHERE exit IS NOT NULL AND exited_at < ? LIMIT ?)",
+             cutoff(JOURNEY_HISTORY_DAYS)),
+        ];
+        for (statement, before) in journey_tables {
+            more |= self.sql.execute(statement, params![before, STEP_ROWS])? as i64 >= STEP_ROWS;
+        }
         self.sql.execute(
             "DELETE FROM sms_sends WHERE day < ?",
             params![self.now / DAY_MS - retention.sms_counters],
@@ -115,6 +133,8 @@ impl Db<'_> {
                AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.person_id = p.id)
                AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.id)
                AND NOT EXISTS (SELECT 1 FROM merges m WHERE m.from_person = p.id OR m.into_person = p.id)
+               AND NOT EXISTS (SELECT 1 FROM journey_runs r WHERE r.person = p.id)
+               AND NOT EXISTS (SELECT 1 FROM person_dates d WHERE d.person = p.id)
              LIMIT ?2",
             params![cutoff(retention.events), STEP_ROWS],
         )?;
@@ -125,6 +145,13 @@ impl Db<'_> {
             )?;
             self.sql
                 .execute("DELETE FROM persons WHERE id = ?", params![person])?;
+            for table in ["person_state", "person_tags", "journey_stages", "category_views"] {
+                // Table names are ours.
+                self.sql.execute(
+                    &format!("DELETE FROM {table} WHERE person = ?"),
+                    params![person],
+                )?;
+            }
         }
         Ok(more || empty.len() as i64 >= STEP_ROWS)
     }

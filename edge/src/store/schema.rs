@@ -90,6 +90,49 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE report_orders (campaign TEXT NOT NULL, person TEXT NOT NULL, event_id TEXT NOT NULL,
             at INTEGER NOT NULL, revenue REAL NOT NULL, PRIMARY KEY (campaign, person, event_id)) WITHOUT ROWID",
     ],
+    // 5: journeys (`store/journeys/`). `journey_runs`: one row per run, its
+    // position and its timer (`next_due`, indexed while pending: the alarm
+    // reads the earliest). `journey_sends`: the outbox, keyed by the step's
+    // idempotency key, queued for forwarding after the step commits.
+    // `journey_stats`: counters per journey. `person_state`: what journeys
+    // read about a person beyond `persons` (last seen, consent, cart, viewed
+    // products). `person_tags`, `journey_stages`: facts journeys set for the
+    // agent. `person_dates`: month and day of date traits (a birthday).
+    // `category_views`: for category-views entries. `coupon_pools`: codes
+    // uploaded by the site, handed out one per person by `set` steps.
+    // `store_clock`: when the alarm's daily chores are next due.
+    &[
+        "CREATE TABLE journey_runs (person TEXT NOT NULL, journey TEXT NOT NULL, number INTEGER NOT NULL,
+            step INTEGER NOT NULL, entered_at INTEGER NOT NULL, next_due INTEGER, shape INTEGER NOT NULL,
+            exit TEXT, exited_at INTEGER, last_sent_at INTEGER, converted INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (person, journey, number)) WITHOUT ROWID",
+        "CREATE INDEX journey_timers ON journey_runs (next_due) WHERE next_due IS NOT NULL",
+        "CREATE INDEX journey_runs_by_journey ON journey_runs (journey, exit)",
+        "CREATE TABLE journey_sends (key TEXT PRIMARY KEY, person TEXT NOT NULL, journey TEXT NOT NULL,
+            at INTEGER NOT NULL, destination TEXT NOT NULL, purpose TEXT NOT NULL, event TEXT NOT NULL,
+            queued_at INTEGER)",
+        "CREATE INDEX journey_sends_unqueued ON journey_sends (at) WHERE queued_at IS NULL",
+        "CREATE INDEX journey_sends_by_person ON journey_sends (person, at)",
+        "CREATE TABLE journey_stats (journey TEXT NOT NULL, counter TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (journey, counter)) WITHOUT ROWID",
+        "CREATE TABLE person_state (person TEXT PRIMARY KEY, last_seen INTEGER NOT NULL, consent_marketing INTEGER,
+            consent_analytics INTEGER, last_order_at INTEGER, cart TEXT, viewed TEXT) WITHOUT ROWID",
+        "CREATE INDEX person_state_by_last_seen ON person_state (last_seen)",
+        "CREATE TABLE person_tags (person TEXT NOT NULL, tag TEXT NOT NULL, at INTEGER NOT NULL,
+            PRIMARY KEY (person, tag)) WITHOUT ROWID",
+        "CREATE TABLE journey_stages (person TEXT NOT NULL, journey TEXT NOT NULL, stage TEXT NOT NULL,
+            at INTEGER NOT NULL, PRIMARY KEY (person, journey)) WITHOUT ROWID",
+        "CREATE TABLE person_dates (person TEXT NOT NULL, name TEXT NOT NULL, month_day TEXT NOT NULL,
+            PRIMARY KEY (person, name)) WITHOUT ROWID",
+        "CREATE INDEX person_dates_by_day ON person_dates (name, month_day)",
+        "CREATE TABLE category_views (person TEXT NOT NULL, category TEXT NOT NULL, at INTEGER NOT NULL)",
+        "CREATE INDEX category_views_by_person ON category_views (person, category, at)",
+        "CREATE INDEX category_views_by_time ON category_views (at)",
+        "CREATE TABLE coupon_pools (pool TEXT NOT NULL, code TEXT NOT NULL, added_at INTEGER NOT NULL,
+            person TEXT, taken_at INTEGER, PRIMARY KEY (pool, code)) WITHOUT ROWID",
+        "CREATE INDEX coupon_pools_free ON coupon_pools (pool, added_at) WHERE person IS NULL",
+        "CREATE TABLE store_clock (name TEXT PRIMARY KEY, at INTEGER NOT NULL, cursor TEXT) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.

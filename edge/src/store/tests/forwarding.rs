@@ -8,6 +8,7 @@ fn sms_check(event_id: &str, anon: &str, budget: SmsBudget) -> Command {
         destination: "sms".into(),
         event_id: event_id.into(),
         anonymous_id: Some(anon.into()),
+        person: None,
         claim: Some(budget),
     })
 }

@@ -1,0 +1,147 @@
+//! Facts journeys set for the agent to show on the next page: a tag, a
+//! journey stage and a coupon from a pool. The agent reads them in the
+//! profile (`/v1/profile`): tags and stages as `segments` (a stage as
+//! `<journey>:<stage>`), the coupon in `coupons`, so the coupon-reminder
+//! banner shows the code the email just gave.
+
+use serde_json::{json, Value};
+
+use super::super::persons::Db;
+use super::super::protocol::{Contact, StoreError, StoreResult};
+use super::super::sql::{params, SqlExt};
+
+/// Codes one upload may add to a pool, and the longest code.
+pub const MAX_CODES_PER_UPLOAD: usize = 10_000;
+pub const MAX_CODE_CHARS: usize = 64;
+/// Tags one person keeps (the oldest go first).
+const MAX_TAGS: i64 = 50;
+
+impl Db<'_> {
+    /// The segments the agent sees: from orders and contact, plus the
+    /// person's journey tags and stages.
+    pub fn segments(&self, person: &str, orders: i64, contact: &Contact) -> StoreResult<Vec<String>> {
+        let mut segments = Vec::new();
+        if orders > 0 {
+            segments.push("customer".to_owned());
+        }
+        if orders >= 3 {
+            segments.push("vip".to_owned());
+        }
+        let verified = self.sql.exists(
+            "SELECT 1 FROM identifiers WHERE person_id = ? AND kind = 'email' AND verified = 1",
+            params![person],
+        )?;
+        if verified && !contact.suppressed {
+            segments.push("email_subscriber".to_owned());
+        }
+        for row in self.sql.query(
+            "SELECT tag FROM person_tags WHERE person = ? ORDER BY at, tag",
+            params![person],
+        )? {
+            segments.extend(row["tag"].as_str().map(str::to_owned));
+        }
+        for row in self.sql.query(
+            "SELECT journey, stage FROM journey_stages WHERE person = ? ORDER BY journey",
+            params![person],
+        )? {
+            if let (Some(j), Some(s)) = (row["journey"].as_str(), row["stage"].as_str()) {
+                segments.push(format!("{j}:{s}"));
+            }
+        }
+        Ok(segments)
+    }
+
+    /// A `set` step. Returns the pool that had no code left, if any.
+    pub fn set_facts(
+        &self,
+        person: &str,
+        journey: &str,
+        tag: Option<&str>,
+        stage: Option<&str>,
+        coupon_pool: Option<&str>,
+    ) -> StoreResult<Option<String>> {
+        if let Some(tag) = tag {
+            self.sql.execute(
+                "INSERT INTO person_tags (person, tag, at) VALUES (?, ?, ?)
+                 ON CONFLICT (person, tag) DO UPDATE SET at = excluded.at",
+                params![person, tag, self.now],
+            )?;
+            self.sql.execute(
+                "DELETE FROM person_tags WHERE person = ?1 AND tag NOT IN
+                   (SELECT tag FROM person_tags WHERE person = ?1 ORDER BY at DESC LIMIT ?2)",
+                params![person, MAX_TAGS],
+            )?;
+        }
+        if let Some(stage) = stage {
+            self.sql.execute(
+                "INSERT INTO journey_stages (person, journey, stage, at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (person, journey) DO UPDATE SET stage = excluded.stage, at = excluded.at",
+                params![person, journey, stage, self.now],
+            )?;
+        }
+        let Some(pool) = coupon_pool else {
+            return Ok(None);
+        };
+        // The oldest free code; the partial index finds it without a scan.
+        let code = self.sql.text(
+            "SELECT code FROM coupon_pools WHERE pool = ? AND person IS NULL ORDER BY added_at, code LIMIT 1",
+            params![pool],
+        )?;
+        let Some(code) = code else {
+            return Ok(Some(pool.to_owned()));
+        };
+        self.sql.execute(
+            "UPDATE coupon_pools SET person = ?, taken_at = ? WHERE pool = ? AND code = ?",
+            params![person, self.now, pool, code.as_str()],
+        )?;
+        self.sql.execute(
+            "INSERT OR IGNORE INTO coupons (person_id, code, issued_at) VALUES (?, ?, ?)",
+            params![person, code.as_str(), self.now],
+        )?;
+        Ok(None)
+    }
+
+    /// Adds codes to a pool (those already in it are left alone).
+    pub fn add_pool_codes(&self, pool: &str, codes: &[String]) -> StoreResult<Value> {
+        if codes.len() > MAX_CODES_PER_UPLOAD {
+            return Err(StoreError::Invalid(format!(
+                "at most {MAX_CODES_PER_UPLOAD} codes per upload, got {}",
+                codes.len()
+            )));
+        }
+        if let Some(bad) = codes.iter().find(|c| !valid_code(c)) {
+            return Err(StoreError::Invalid(format!(
+                "code {:?} must be 1-{MAX_CODE_CHARS} printable characters without spaces",
+                bad.chars().take(80).collect::<String>()
+            )));
+        }
+        let mut added = 0;
+        for code in codes {
+            added += self.sql.execute(
+                "INSERT OR IGNORE INTO coupon_pools (pool, code, added_at) VALUES (?, ?, ?)",
+                params![pool, code.as_str(), self.now],
+            )?;
+        }
+        let mut counts = self.pool_counts(pool)?;
+        counts["added"] = json!(added);
+        Ok(counts)
+    }
+
+    pub fn pool_counts(&self, pool: &str) -> StoreResult<Value> {
+        let count = |taken: bool| {
+            self.sql.int(
+                &format!(
+                    "SELECT count(*) FROM coupon_pools WHERE pool = ? AND person IS {}NULL",
+                    if taken { "NOT " } else { "" }
+                ),
+                params![pool],
+            )
+        };
+        Ok(json!({"pool": pool, "available": count(false)?, "taken": count(true)?}))
+    }
+}
+
+fn valid_code(code: &str) -> bool {
+    (1..=MAX_CODE_CHARS).contains(&code.chars().count())
+        && code.chars().all(|c| c.is_ascii_graphic())
+}

@@ -1,0 +1,275 @@
+//! Journeys at the edge: core's state machine (`nudge_core::journey`) run on
+//! the site's store.
+//!
+//! - An event stored by `append` (or an inbound webhook) goes to
+//!   [`Db::journeys_on_event`] in the same transaction: it updates what
+//!   journeys know about the person (`person`), enters journeys, ends runs
+//!   whose goal it is, feeds derived entries (`derived`) and counts conversions.
+//! - Each run's timer is its `next_due` (`runs`). The site's one Durable
+//!   Object alarm is armed to the earliest timer (or the daily chores, if
+//!   sooner); [`Db::fire_due_runs`] plays due runs up to their next wait.
+//! - A send step writes the message to the outbox (`journey_sends`, keyed by
+//!   the step's idempotency key, person/journey/run/step) in the step's
+//!   transaction; the alarm then puts it on the forwarding queue (`outbox`).
+//!   Alarms are at least once, so a step may be played twice only if its
+//!   transaction never committed; a message may be queued twice only if the
+//!   object stopped between queueing and marking it; the forwarding consumer
+//!   drops repeats by key (deliveries), and claims SMS before sending.
+//! - `facts`: tags, stages and coupons the agent shows on the next page.
+//! - `reads`: stats per journey, a person's runs, the dry run.
+
+pub mod derived;
+pub mod facts;
+pub mod outbox;
+pub mod person;
+pub mod reads;
+pub mod runs;
+
+use nudge_core::event::names;
+use nudge_core::journey::{converted_goal, CapsState, Effect, ExitReason, Journeys, RunId, SuppressReason};
+use serde_json::{json, Value};
+
+use super::persons::Db;
+use super::protocol::StoreResult;
+use super::sql::{params, SqlExt};
+
+/// Runs one alarm step plays at most; more are played by the next step, at once.
+pub const DUE_PER_STEP: i64 = 200;
+/// An order within this long after a journey's send counts as its conversion.
+pub const CONVERSION_WINDOW_MS: i64 = 7 * DAY_MS;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// The name an event has for journeys: a track event's name, or an inbound
+/// webhook's type.
+fn event_name(event: &Value) -> Option<&str> {
+    match event["type"].as_str()? {
+        "track" => event["event"].as_str(),
+        "page" => Some("Page Viewed"),
+        _ => None,
+    }
+}
+
+impl Db<'_> {
+    /// What one stored, proven event from `person` does to journeys.
+    pub fn journeys_on_event(
+        &self,
+        journeys: &Journeys,
+        person: &str,
+        event: &Value,
+    ) -> StoreResult<()> {
+        self.note_event(person, event)?;
+        let Some(name) = event_name(event) else {
+            return Ok(());
+        };
+        if name == names::ORDER_COMPLETED {
+            self.count_conversions(person)?;
+        }
+        if journeys.journeys.is_empty() {
+            return Ok(());
+        }
+        let mut signals = vec![name.to_owned()];
+        if name == names::CAMPAIGN_CONVERTED {
+            if let Some(campaign) = event["properties"]["campaign_id"].as_str() {
+                signals.push(converted_goal(campaign));
+            }
+        }
+        let relevant = |signal: &str| {
+            journeys.journeys.iter().any(|j| {
+                j.goals.iter().any(|g| g == signal)
+                    || matches!(&j.entry, nudge_core::journey::Entry::Event { name } if name == signal)
+            })
+        };
+        if signals.iter().any(|s| relevant(s)) {
+            let who = self.journey_person(person)?;
+            for signal in &signals {
+                let runs = self.person_runs(person)?;
+                let effects = journeys.on_event(&who, &runs, signal, self.now);
+                self.apply(&effects)?;
+            }
+        }
+        self.derived_on_event(journeys, person, name, event)
+    }
+
+    /// Plays runs due by now (at most `limit`); returns how many.
+    pub fn fire_due_runs(&self, journeys: &Journeys, limit: i64) -> StoreResult<usize> {
+        let due = self.due_runs(limit)?;
+        for run in &due {
+            let person = self.journey_person(&run.id.person)?;
+            let mut caps = self.caps_state(&run.id.person)?;
+            let (effects, next) = journeys.on_due(run, &person, &mut caps, self.now);
+            self.apply(&effects)?;
+            self.save_run(&next)?;
+        }
+        Ok(due.len())
+    }
+
+    /// The person's marketing sends over the last week, for the caps.
+    fn caps_state(&self, person: &str) -> StoreResult<CapsState> {
+        let rows = self.sql.query(
+            "SELECT at FROM journey_sends WHERE person = ? AND purpose = 'marketing' AND at > ? ORDER BY at",
+            params![person, self.now - 7 * DAY_MS],
+        )?;
+        Ok(CapsState {
+            sent: rows.iter().filter_map(|r| r["at"].as_i64()).collect(),
+        })
+    }
+
+    /// Carries out the engine's effects.
+    pub fn apply(&self, effects: &[Effect]) -> StoreResult<()> {
+        for effect in effects {
+            match effect {
+                Effect::Enter(run) => {
+                    self.insert_run(run)?;
+                    self.count(&run.id.journey, "entered")?;
+                }
+                Effect::Schedule { run, at } => self.set_timer(run, Some(*at))?,
+                Effect::CancelTimer { run } => self.set_timer(run, None)?,
+                Effect::Exit { run, reason } => self.end_run(run, *reason)?,
+                Effect::Send {
+                    run,
+                    destination,
+                    event,
+                    purpose,
+                    idempotency_key,
+                } => {
+                    let purpose = match purpose {
+                        nudge_core::journey::Purpose::Marketing => "marketing",
+                        nudge_core::journey::Purpose::Transactional => "transactional",
+                    };
+                    self.queue_send(run, destination, event, purpose, idempotency_key)?;
+                }
+                Effect::Suppressed { run, reason, .. } => {
+                    let counter = match reason {
+                        SuppressReason::Cap => "suppressed_cap",
+                        SuppressReason::Consent => "suppressed_consent",
+                        _ => "suppressed_other",
+                    };
+                    self.count(&run.journey, counter)?;
+                }
+                Effect::Delayed { run, .. } => self.count(&run.journey, "delayed_quiet_hours")?,
+                Effect::SetFact {
+                    person,
+                    journey,
+                    tag,
+                    stage,
+                    coupon_pool,
+                } => {
+                    let empty = self.set_facts(
+                        person,
+                        journey,
+                        tag.as_deref(),
+                        stage.as_deref(),
+                        coupon_pool.as_deref(),
+                    )?;
+                    if empty.is_some() {
+                        self.count(journey, "coupon_pool_empty")?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn end_run(&self, run: &RunId, reason: ExitReason) -> StoreResult<()> {
+        let ended = self.sql.execute(
+            "UPDATE journey_runs SET next_due = NULL, exit = ?, exited_at = ?
+             WHERE person = ? AND journey = ? AND number = ? AND exit IS NULL",
+            params![reason.as_str(), self.now, run.person.as_str(), run.journey.as_str(), i64::from(run.number)],
+        )?;
+        if ended > 0 {
+            self.count(&run.journey, &format!("exited_{}", reason.as_str()))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a send to the outbox, once per idempotency key.
+    fn queue_send(
+        &self,
+        run: &RunId,
+        destination: &str,
+        name: &str,
+        purpose: &str,
+        key: &str,
+    ) -> StoreResult<()> {
+        let mut properties = self.send_properties(&run.person)?;
+        let step = key.rsplit('/').next().and_then(|s| s.parse::<i64>().ok());
+        properties["journey"] = json!(run.journey);
+        properties["run"] = json!(run.number);
+        properties["step"] = json!(step);
+        let anonymous_id = self.sql.text(
+            "SELECT value FROM identifiers WHERE person_id = ? AND kind = 'anon' ORDER BY added_at DESC LIMIT 1",
+            params![run.person.as_str()],
+        )?;
+        let user_id = self.user_id_of(&run.person)?;
+        let event = json!({
+            "type": "track", "event": name, "messageId": key,
+            "anonymousId": anonymous_id, "userId": user_id,
+            "timestamp": nudge_core::time::to_iso8601(self.now),
+            "properties": properties,
+            "context": {"journey": {"id": run.journey, "run": run.number, "step": step, "purpose": purpose}},
+        });
+        let fresh = self.sql.execute(
+            "INSERT OR IGNORE INTO journey_sends (key, person, journey, at, destination, purpose, event)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            params![key, run.person.as_str(), run.journey.as_str(), self.now, destination, purpose, event.to_string()],
+        )?;
+        if fresh > 0 {
+            self.count(&run.journey, "sent")?;
+            self.sql.execute(
+                "UPDATE journey_runs SET last_sent_at = ? WHERE person = ? AND journey = ? AND number = ?",
+                params![self.now, run.person.as_str(), run.journey.as_str(), i64::from(run.number)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// An order: each run that sent this person a message in the window
+    /// before counts one conversion (once per run).
+    fn count_conversions(&self, person: &str) -> StoreResult<()> {
+        let runs = self.sql.query(
+            "SELECT journey, number FROM journey_runs WHERE person = ? AND converted = 0 AND last_sent_at >= ?",
+            params![person, self.now - CONVERSION_WINDOW_MS],
+        )?;
+        for run in &runs {
+            let (Some(journey), Some(number)) = (run["journey"].as_str(), run["number"].as_i64()) else {
+                continue;
+            };
+            self.sql.execute(
+                "UPDATE journey_runs SET converted = 1 WHERE person = ? AND journey = ? AND number = ?",
+                params![person, journey, number],
+            )?;
+            self.count(journey, "conversions")?;
+        }
+        Ok(())
+    }
+
+    fn count(&self, journey: &str, counter: &str) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT INTO journey_stats (journey, counter, n) VALUES (?, ?, 1)
+             ON CONFLICT (journey, counter) DO UPDATE SET n = n + 1",
+            params![journey, counter],
+        )?;
+        Ok(())
+    }
+
+    /// A named time the alarm's chores keep (`store_clock`).
+    pub fn clock(&self, name: &str) -> StoreResult<Option<(i64, Option<String>)>> {
+        let rows = self.sql.query(
+            "SELECT at, cursor FROM store_clock WHERE name = ?",
+            params![name],
+        )?;
+        Ok(rows.first().and_then(|r| {
+            Some((r.get("at")?.as_i64()?, r.get("cursor").and_then(Value::as_str).map(str::to_owned)))
+        }))
+    }
+
+    pub fn set_clock(&self, name: &str, at: i64, cursor: Option<&str>) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT INTO store_clock (name, at, cursor) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET at = excluded.at, cursor = excluded.cursor",
+            params![name, at, cursor],
+        )?;
+        Ok(())
+    }
+}

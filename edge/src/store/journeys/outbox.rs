@@ -1,0 +1,105 @@
+//! The journeys' outbox: sends written by a step's transaction, put on the
+//! forwarding queue by the alarm afterwards, and marked queued once the
+//! queue took them. What stays unmarked (the object stopped in between, the
+//! queue refused) is queued again by the next alarm: at least once, and the
+//! forwarding consumer drops repeats by the idempotency key.
+
+use serde_json::{json, Value};
+
+use super::super::persons::Db;
+use super::super::protocol::StoreResult;
+use super::super::sql::params;
+
+/// Sends one alarm step queues at most.
+pub const FLUSH_BATCH: i64 = 100;
+
+/// A send waiting for the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub key: String,
+    pub person: String,
+    pub destination: String,
+    pub event: Value,
+}
+
+/// What to do with pending sends, given the site's destinations document.
+#[derive(Debug, Default, PartialEq)]
+pub struct Plan {
+    /// (key, queue message text).
+    pub queue: Vec<(String, String)>,
+    /// (key, reason, message): filed as dead letters, never retried blindly.
+    pub undeliverable: Vec<(String, String, Value)>,
+}
+
+/// Pairs each send with its destination: a step naming a destination the
+/// site does not have (any more) is undeliverable, with the reason.
+pub fn plan(site: &str, pending: Vec<Pending>, destinations: Option<&Value>) -> Plan {
+    let mut plan = Plan::default();
+    for send in pending {
+        let destination = destinations
+            .and_then(|d| d["destinations"].as_array())
+            .and_then(|list| list.iter().find(|d| d["id"] == send.destination.as_str()));
+        let message = json!({"site": site, "destination": destination, "event": send.event,
+                             "person": send.person});
+        match destination {
+            None => plan.undeliverable.push((
+                send.key,
+                format!(
+                    "journey step sends to destination {:?}, which the site does not have (PUT …/destinations)",
+                    send.destination
+                ),
+                message,
+            )),
+            Some(_) => {
+                let text = message.to_string();
+                if text.len() > crate::forward::MAX_MESSAGE_BYTES {
+                    let reason = format!("too large to forward: {} bytes", text.len());
+                    plan.undeliverable.push((send.key, reason, message));
+                } else {
+                    plan.queue.push((send.key, text));
+                }
+            }
+        }
+    }
+    plan
+}
+
+impl Db<'_> {
+    /// Sends not yet queued, oldest first.
+    pub fn unqueued_sends(&self, limit: i64) -> StoreResult<Vec<Pending>> {
+        let rows = self.sql.query(
+            "SELECT key, person, destination, event FROM journey_sends WHERE queued_at IS NULL ORDER BY at LIMIT ?",
+            params![limit],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(Pending {
+                    key: r.get("key")?.as_str()?.to_owned(),
+                    person: r.get("person")?.as_str()?.to_owned(),
+                    destination: r.get("destination")?.as_str()?.to_owned(),
+                    event: serde_json::from_str(r.get("event")?.as_str()?).ok()?,
+                })
+            })
+            .collect())
+    }
+
+    pub fn mark_queued(&self, keys: &[String]) -> StoreResult<()> {
+        for key in keys {
+            self.sql.execute(
+                "UPDATE journey_sends SET queued_at = ? WHERE key = ?",
+                params![self.now, key.as_str()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Files undeliverable sends as dead letters and marks them handled.
+    pub fn file_undeliverable(&self, sends: &[(String, String, Value)]) -> StoreResult<()> {
+        for (key, reason, message) in sends {
+            self.dead_letter(reason, message)?;
+            self.mark_queued(std::slice::from_ref(key))?;
+        }
+        Ok(())
+    }
+}

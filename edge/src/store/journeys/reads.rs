@@ -1,0 +1,191 @@
+//! What the admin endpoints read about journeys: stats per journey, one
+//! person's runs, timers and sends, and the dry run.
+
+use nudge_core::journey::sim::Simulation;
+use nudge_core::journey::{Effect, Entry, Journeys};
+use serde_json::{json, Value};
+
+use super::super::persons::Db;
+use super::super::protocol::{StoreError, StoreResult};
+use super::super::sql::{params, SqlExt};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// The longest a dry run looks ahead, and the most events it takes.
+pub const MAX_DRY_RUN_DAYS: i64 = 400;
+pub const MAX_DRY_RUN_EVENTS: usize = 50;
+
+fn iso(at: i64) -> String {
+    nudge_core::time::to_iso8601(at)
+}
+
+fn entry_json(entry: &Entry) -> Value {
+    match entry {
+        Entry::Event { name } => json!({"event": name}),
+        Entry::CategoryViews { min, within } => {
+            json!({"category_views": {"min": min, "within_hours": within / 3_600_000}})
+        }
+        Entry::InactiveDays { days } => json!({"inactive_days": days}),
+        Entry::DateTrait { name } => json!({"date_trait": name}),
+        _ => Value::Null,
+    }
+}
+
+/// One engine effect as the dry run and logs show it.
+pub fn effect_json(effect: &Effect) -> Value {
+    match effect {
+        Effect::Enter(run) => json!({"kind": "enter", "run": run.id.number}),
+        Effect::Schedule { at, .. } => json!({"kind": "wait_until", "at": iso(*at)}),
+        Effect::CancelTimer { .. } => json!({"kind": "cancel_timer"}),
+        Effect::Send { destination, event, purpose, idempotency_key, .. } => json!({
+            "kind": "send", "destination": destination, "event": event,
+            "purpose": format!("{purpose:?}").to_lowercase(), "idempotency_key": idempotency_key}),
+        Effect::Suppressed { step, reason, .. } => json!({"kind": "suppressed", "step": step,
+            "reason": format!("{reason:?}").to_lowercase()}),
+        Effect::Delayed { step, until, .. } => json!({"kind": "delayed_quiet_hours", "step": step, "until": iso(*until)}),
+        Effect::SetFact { tag, stage, coupon_pool, .. } => json!({"kind": "set", "tag": tag,
+            "stage": stage, "coupon_pool": coupon_pool}),
+        Effect::Exit { reason, .. } => json!({"kind": "exit", "reason": reason.as_str()}),
+        _ => json!({"kind": "other"}),
+    }
+}
+
+impl Db<'_> {
+    /// Every journey of the live config with its counters.
+    pub fn journey_list(&self, journeys: &Journeys) -> StoreResult<Value> {
+        let mut list = Vec::new();
+        for journey in &journeys.journeys {
+            let mut stats = serde_json::Map::new();
+            for row in self.sql.query(
+                "SELECT counter, n FROM journey_stats WHERE journey = ? ORDER BY counter",
+                params![journey.id.as_str()],
+            )? {
+                if let Some(counter) = row["counter"].as_str() {
+                    stats.insert(counter.to_owned(), row["n"].clone());
+                }
+            }
+            let in_progress = self.sql.int(
+                "SELECT count(*) FROM journey_runs WHERE journey = ? AND exit IS NULL",
+                params![journey.id.as_str()],
+            )?;
+            stats.insert("in_progress".into(), json!(in_progress.unwrap_or(0)));
+            list.push(json!({
+                "id": journey.id, "name": journey.name, "enabled": journey.enabled,
+                "entry": entry_json(&journey.entry), "goals": journey.goals, "stats": stats,
+            }));
+        }
+        let pending = self
+            .sql
+            .int("SELECT count(*) FROM journey_runs WHERE next_due IS NOT NULL", &[])?;
+        let unqueued = self
+            .sql
+            .int("SELECT count(*) FROM journey_sends WHERE queued_at IS NULL", &[])?;
+        let next = self.next_timer()?.map(iso);
+        Ok(json!({"journeys": list, "pending_timers": pending, "next_timer": next,
+                  "sends_waiting_for_queue": unqueued}))
+    }
+
+    /// The person behind an id the admin knows: a person id, a user id or
+    /// an anonymous id.
+    pub fn find_person(&self, id: &str) -> StoreResult<Option<String>> {
+        if self.sql.exists("SELECT 1 FROM persons WHERE id = ?", params![id])? {
+            return Ok(Some(id.to_owned()));
+        }
+        if let Some(p) = self.sql.text("SELECT id FROM persons WHERE user_id = ?", params![id])? {
+            return Ok(Some(p));
+        }
+        self.person_of("anon", id)
+    }
+
+    /// A person's runs (newest first), pending timers and recent sends.
+    pub fn person_journeys(&self, id: &str) -> StoreResult<Value> {
+        let Some(person) = self.find_person(id)? else {
+            return Err(StoreError::NotFound(format!("no person is known by {id:?}")));
+        };
+        let runs: Vec<Value> = self
+            .sql
+            .query(
+                "SELECT journey, number, step, entered_at, next_due, exit, exited_at, last_sent_at, converted
+                 FROM journey_runs WHERE person = ? ORDER BY entered_at DESC LIMIT 100",
+                params![person.as_str()],
+            )?
+            .iter()
+            .map(|r| {
+                let at = |k: &str| r.get(k).and_then(Value::as_i64).map(iso);
+                json!({"journey": r["journey"], "run": r["number"], "step": r["step"],
+                       "entered_at": at("entered_at"), "next_due": at("next_due"),
+                       "exit": r["exit"], "exited_at": at("exited_at"),
+                       "last_sent_at": at("last_sent_at"), "converted": r["converted"] == 1})
+            })
+            .collect();
+        let sends: Vec<Value> = self
+            .sql
+            .query(
+                "SELECT key, journey, at, destination, purpose, event, queued_at FROM journey_sends
+                 WHERE person = ? ORDER BY at DESC LIMIT 50",
+                params![person.as_str()],
+            )?
+            .iter()
+            .map(|r| {
+                let event: Value = r["event"].as_str().and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default();
+                json!({"idempotency_key": r["key"], "journey": r["journey"], "at": r["at"].as_i64().map(iso),
+                       "destination": r["destination"], "purpose": r["purpose"], "event": event["event"],
+                       "queued": !r["queued_at"].is_null()})
+            })
+            .collect();
+        let timers: Vec<&Value> = runs.iter().filter(|r| !r["next_due"].is_null()).collect();
+        Ok(json!({"person": person, "runs": runs, "pending_timers": timers.len(), "sends": sends}))
+    }
+
+    /// Plays `journey` for a person on a virtual clock from now: their real
+    /// attributes, consent and caps; `events` are (seconds after now, name).
+    pub fn dry_run(
+        &self,
+        journeys: &Journeys,
+        journey_id: &str,
+        person: Option<&str>,
+        events: &[(i64, String)],
+        days: i64,
+    ) -> StoreResult<Value> {
+        let Some(journey) = journeys.journey(journey_id) else {
+            return Err(StoreError::NotFound(format!("the live config has no journey {journey_id:?}")));
+        };
+        let mut only = journeys.clone();
+        only.journeys = vec![journey.clone()];
+        only.journeys[0].enabled = true;
+        let who = match person {
+            Some(id) => match self.find_person(id)? {
+                Some(p) => self.journey_person(&p)?,
+                None => return Err(StoreError::NotFound(format!("no person is known by {id:?}"))),
+            },
+            None => nudge_core::journey::Person {
+                id: "dry-run".into(),
+                consent: nudge_core::profile::Consent { analytics: Some(true), marketing: Some(true) },
+                ..Default::default()
+            },
+        };
+        let caps = self.caps_state(&who.id)?;
+        let mut sim = Simulation::new(only, self.now);
+        sim.persons.push((who.clone(), caps));
+        match &journey.entry {
+            Entry::Event { name } if events.is_empty() => sim.event(&who.id, name, self.now),
+            Entry::Event { .. } => {}
+            _ => sim.enter(&who.id, journey_id, self.now),
+        }
+        for (after, name) in events.iter().take(MAX_DRY_RUN_EVENTS) {
+            sim.event(&who.id, name, self.now + after.clamp(&0, &(MAX_DRY_RUN_DAYS * 86_400)) * 1000);
+        }
+        sim.advance_to(self.now + days.clamp(1, MAX_DRY_RUN_DAYS) * DAY_MS);
+        let timeline: Vec<Value> = sim
+            .log
+            .iter()
+            .map(|(at, effect)| {
+                let mut e = effect_json(effect);
+                e["at"] = json!(iso(*at));
+                e["after_seconds"] = json!((at - self.now) / 1000);
+                e
+            })
+            .collect();
+        Ok(json!({"journey": journey_id, "person": person, "from": iso(self.now),
+                  "days": days.clamp(1, MAX_DRY_RUN_DAYS), "timeline": timeline}))
+    }
+}

@@ -1,0 +1,313 @@
+//! The `Site` Durable Object: one per site, its SQLite store, and its one
+//! alarm, which serves two masters (a Durable Object has one alarm):
+//! journeys' timers (armed to the earliest `next_due`) and the daily chores
+//! (the retention sweep, and the sweep for derived journey entries just
+//! after the site's midnight). Each firing does what is due and re-arms to
+//! whatever comes next; work left over re-arms at once.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use nudge_core::journey::{Entry, Journeys};
+use serde_json::{json, Value};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+use super::journeys::outbox::{self, FLUSH_BATCH};
+use super::journeys::DUE_PER_STEP;
+use super::persons::Db;
+use super::protocol::{Command, StoreError, StoreResult};
+use super::rate::{Counters, EventRates};
+use super::retention::Retention;
+use super::sql::{DurableSql, SqlExt};
+use super::{dispatch, schema};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// How soon the alarm comes back while sends wait for the queue.
+const QUEUE_RETRY_MS: i64 = 5_000;
+
+#[durable_object]
+pub struct Site {
+    state: State,
+    env: Env,
+    retention: Retention,
+    rates: EventRates,
+    counters: RefCell<Counters>,
+    /// When the alarm is set for, once this instance has read or set it.
+    alarm_at: RefCell<Option<Option<i64>>>,
+    /// The live config's journeys, parsed once per config version.
+    journeys: RefCell<Option<(i64, Rc<Journeys>)>>,
+    /// The site this object stores (from the Worker's request path).
+    site: RefCell<Option<String>>,
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string())
+}
+
+fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+impl DurableObject for Site {
+    fn new(state: State, env: Env) -> Self {
+        let sql = DurableSql(state.storage().sql());
+        if let Err(e) = schema::migrate(&sql) {
+            worker::console_error!("site schema: {e:?}");
+        }
+        let rate = |name: &str, default: u32| {
+            var(&env, name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let defaults = EventRates::default();
+        Site {
+            retention: Retention::from_vars(|name| var(&env, name)),
+            rates: EventRates {
+                per_site: rate("EVENTS_PER_MINUTE_PER_SITE", defaults.per_site),
+                per_client: rate("EVENTS_PER_MINUTE_PER_CLIENT", defaults.per_client),
+            },
+            state,
+            env,
+            counters: RefCell::default(),
+            alarm_at: RefCell::new(None),
+            journeys: RefCell::new(None),
+            site: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let command: Command = match serde_json::from_str(&req.text().await?) {
+            Ok(command) => command,
+            Err(e) => return Response::error(format!("bad command: {e}"), 400),
+        };
+        self.remember_site(req.path().trim_start_matches('/'));
+        let now = now_ms();
+        if let Command::Append(batch) = &command {
+            let n = batch.events.len() as u32;
+            if let Err(retry_after) =
+                self.counters
+                    .borrow_mut()
+                    .take(self.rates, &batch.client, n, now)
+            {
+                let refused: StoreResult<Value> = Err(StoreError::RateLimited {
+                    message: "too many events from this client or site this minute".into(),
+                    retry_after,
+                });
+                return Response::from_json(&refused);
+            }
+        }
+        if let Command::JourneysTick = command {
+            let answer: StoreResult<Value> = Ok(self.tick().await?);
+            return Response::from_json(&answer);
+        }
+        let sql = DurableSql(self.state.storage().sql());
+        let db = Db { sql: &sql, now };
+        let journeys = self.live_journeys(&db);
+        // No await below until the answer: the command's writes commit together.
+        let answer = dispatch(&db, command, &journeys);
+        if let Err(StoreError::Internal(detail)) = &answer {
+            worker::console_error!("site store: {detail}");
+        }
+        // A run entered now is due now: bring the alarm forward if needed.
+        self.arm(&db, &journeys).await?;
+        Response::from_json(&answer)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        // The alarm that fired is gone; whatever `tick` arms replaces it.
+        *self.alarm_at.borrow_mut() = Some(None);
+        let done = self.tick().await?;
+        Response::ok(done.to_string())
+    }
+}
+
+impl Site {
+    fn remember_site(&self, site: &str) {
+        if site.is_empty() || self.site.borrow().as_deref() == Some(site) {
+            return;
+        }
+        *self.site.borrow_mut() = Some(site.to_owned());
+        let sql = DurableSql(self.state.storage().sql());
+        let db = Db { sql: &sql, now: now_ms() };
+        if let Err(e) = db.set_clock("site", 0, Some(site)) {
+            worker::console_error!("site name: {e:?}");
+        }
+    }
+
+    fn site_name(&self, db: &Db<'_>) -> Option<String> {
+        if let Some(site) = self.site.borrow().clone() {
+            return Some(site);
+        }
+        let stored = db.clock("site").ok().flatten().and_then(|(_, name)| name);
+        self.site.borrow_mut().clone_from(&stored);
+        stored
+    }
+
+    /// The live config's journeys (the newest config version's).
+    fn live_journeys(&self, db: &Db<'_>) -> Rc<Journeys> {
+        let version = db
+            .sql
+            .int("SELECT max(version) FROM config_versions", &[])
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        if let Some((cached, journeys)) = self.journeys.borrow().as_ref() {
+            if *cached == version {
+                return journeys.clone();
+            }
+        }
+        let text = db
+            .sql
+            .text(
+                "SELECT config FROM config_versions WHERE version = ?",
+                super::sql::params![version],
+            )
+            .ok()
+            .flatten();
+        let journeys = text
+            .and_then(|t| serde_json::from_str::<nudge_core::Value>(&t).ok())
+            .map(|config| Journeys::from_config(&config).0)
+            .unwrap_or_default();
+        let journeys = Rc::new(journeys);
+        *self.journeys.borrow_mut() = Some((version, journeys.clone()));
+        journeys
+    }
+
+    /// When the alarm should next fire: the earliest timer, the retention
+    /// sweep, and the site's next midnight if a journey has a daily entry.
+    fn wanted_alarm(&self, db: &Db<'_>, journeys: &Journeys) -> StoreResult<i64> {
+        let retention = match db.clock("retention")? {
+            Some((at, _)) => at,
+            None => {
+                db.set_clock("retention", db.now + DAY_MS, None)?;
+                db.now + DAY_MS
+            }
+        };
+        let mut wanted = retention;
+        if let Some(timer) = db.next_timer()? {
+            wanted = wanted.min(timer);
+        }
+        let daily = journeys.journeys.iter().any(|j| {
+            j.enabled && matches!(j.entry, Entry::InactiveDays { .. } | Entry::DateTrait { .. })
+        });
+        if daily {
+            let offset = journeys
+                .quiet_hours
+                .map_or(0, |q| i64::from(q.start.offset_minutes) * 60_000);
+            let next_midnight = ((db.now + offset).div_euclid(DAY_MS) + 1) * DAY_MS - offset;
+            wanted = wanted.min(next_midnight);
+        }
+        Ok(wanted)
+    }
+
+    /// Sets the alarm to `at` unless it is already set as soon.
+    async fn set_alarm_at(&self, at: i64, now: i64) -> Result<()> {
+        let storage = self.state.storage();
+        if self.alarm_at.borrow().is_none() {
+            *self.alarm_at.borrow_mut() = Some(storage.get_alarm().await?);
+        }
+        let current = self.alarm_at.borrow().flatten();
+        if current.is_some_and(|c| c <= at) {
+            return Ok(());
+        }
+        storage.set_alarm((at - now).max(0)).await?;
+        *self.alarm_at.borrow_mut() = Some(Some(at));
+        Ok(())
+    }
+
+    async fn arm(&self, db: &Db<'_>, journeys: &Journeys) -> Result<()> {
+        match self.wanted_alarm(db, journeys) {
+            Ok(at) => self.set_alarm_at(at, db.now).await,
+            Err(e) => {
+                worker::console_error!("alarm: {e:?}");
+                Ok(())
+            }
+        }
+    }
+
+    /// What the alarm does: due runs, today's sweep, a retention step, the
+    /// outbox; then re-arms. Errors are logged and retried by the next alarm
+    /// (the work is idempotent), never lost.
+    async fn tick(&self) -> Result<Value> {
+        let sql = DurableSql(self.state.storage().sql());
+        let db = Db { sql: &sql, now: now_ms() };
+        let journeys = self.live_journeys(&db);
+        let log = |what: &str, e: StoreError| worker::console_error!("alarm: {what}: {e:?}");
+        let fired = db.fire_due_runs(&journeys, DUE_PER_STEP).unwrap_or_else(|e| {
+            log("journey timers", e);
+            0
+        });
+        let sweeping = db.sweep_step(&journeys).unwrap_or_else(|e| {
+            log("daily sweep", e);
+            false
+        });
+        let mut pruning = false;
+        if db.clock("retention").ok().flatten().is_some_and(|(at, _)| at <= db.now) {
+            pruning = db.prune(&self.retention).unwrap_or_else(|e| {
+                log("retention", e);
+                false
+            });
+            let next = db.now + if pruning { 1_000 } else { DAY_MS };
+            if let Err(e) = db.set_clock("retention", next, None) {
+                log("retention clock", e);
+            }
+        }
+        let (queued, waiting) = self.flush(&db).await;
+        let db = Db { sql: &sql, now: now_ms() };
+        let mut at = self.wanted_alarm(&db, &journeys).unwrap_or(db.now + 60_000);
+        if fired as i64 >= DUE_PER_STEP || sweeping || pruning {
+            at = db.now;
+        } else if waiting {
+            at = at.min(db.now + QUEUE_RETRY_MS);
+        }
+        // Whatever was set is replaced: this is now the one alarm.
+        self.state.storage().set_alarm((at - db.now).max(0)).await?;
+        *self.alarm_at.borrow_mut() = Some(Some(at));
+        Ok(json!({"fired": fired, "queued": queued, "sends_waiting": waiting,
+                  "next_alarm": nudge_core::time::to_iso8601(at)}))
+    }
+
+    /// Puts waiting sends on the forwarding queue; (how many, whether any still wait).
+    async fn flush(&self, db: &Db<'_>) -> (usize, bool) {
+        let pending = match db.unqueued_sends(FLUSH_BATCH) {
+            Ok(p) if p.is_empty() => return (0, false),
+            Ok(p) => p,
+            Err(e) => {
+                worker::console_error!("outbox: {e:?}");
+                return (0, true);
+            }
+        };
+        let more = pending.len() as i64 >= FLUSH_BATCH;
+        let Some(site) = self.site_name(db) else {
+            worker::console_error!("outbox: this store does not know its site yet");
+            return (0, true);
+        };
+        let key = crate::forward::destinations::key(&site);
+        // Read fresh, not through the Worker's cache: a destination just
+        // added must not wait out a cache's lifetime.
+        let read = async { self.env.kv("CONFIG")?.get(&key).text().await.map_err(worker::Error::from) };
+        let destinations = match read.await {
+            Ok(text) => text.and_then(|t| serde_json::from_str::<Value>(&t).ok()),
+            Err(e) => {
+                worker::console_error!("outbox: destinations: {e:?}");
+                return (0, true);
+            }
+        };
+        let plan = outbox::plan(&site, pending, destinations.as_ref());
+        let texts: Vec<String> = plan.queue.iter().map(|(_, text)| text.clone()).collect();
+        if let Err(e) = crate::forward::send(&self.env, &texts).await {
+            worker::console_error!("outbox: queue: {e:?}");
+            return (0, true);
+        }
+        let db = Db { sql: db.sql, now: now_ms() };
+        let keys: Vec<String> = plan.queue.iter().map(|(key, _)| key.clone()).collect();
+        if let Err(e) = db
+            .mark_queued(&keys)
+            .and_then(|_| db.file_undeliverable(&plan.undeliverable))
+        {
+            worker::console_error!("outbox: marking: {e:?}");
+            return (0, true);
+        }
+        (keys.len(), more)
+    }
+}
