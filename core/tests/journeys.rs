@@ -767,7 +767,7 @@ fn enter_follows_the_rules_of_event_entry() {
     assert_eq!(journeys.enter("off", &p1, &[], t0()), []);
     // An active run: nothing.
     assert_eq!(
-        journeys.enter("browse", &p1, &[run.clone()], t0() + DAY),
+        journeys.enter("browse", &p1, std::slice::from_ref(&run), t0() + DAY),
         []
     );
     // Ended, but within the cooldown counted from entry: nothing; after it, run 2.
