@@ -516,3 +516,321 @@ fn derived_entries_are_read() {
     // They are not events: the edge derives them and calls `enter`.
     assert_eq!(journeys.on_event(&shopper("p1"), &[], "birthday", t0()), []);
 }
+
+/// A cart journey for the edit, disable and conversion tests; `{wait}`,
+/// `{event}`, `{extra}` and `{enabled}` are filled in per case.
+const CART: &str = r#"{"journeys": [{"id": "cart", "enabled": {enabled},
+  "entry": {"event": "Product Added"},
+  "exit": {"goal": "Order Completed", "converted_campaigns": ["cart-rescue"]},
+  "steps": [
+    {"wait": {"hours": {wait}}},
+    {"branch": {"if": {"cart.items": {"$gte": 1}},
+                "then": [{"set": {"stage": "reminded"}}]}},
+    {"send": {"destination": "email", "event": "{event}"}},
+    {extra}
+    {"wait": {"days": 1}},
+    {"send": {"destination": "email", "event": "Cart Reminder"}}
+  ]}]}"#;
+
+fn cart(enabled: bool, wait: u32, event: &str, extra: &str) -> String {
+    CART.replace("{enabled}", &enabled.to_string())
+        .replace("{wait}", &wait.to_string())
+        .replace("{event}", event)
+        .replace("{extra}", extra)
+}
+
+fn exits(sim: &Simulation) -> Vec<(Millis, String, ExitReason)> {
+    sim.log
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Effect::Exit { run, reason } => Some(((t - t0()) / HOUR, run.person.clone(), *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_disabled_journey_takes_no_one_and_ends_runs_at_their_next_step() {
+    let on = cart(true, 4, "Cart Abandoned", "");
+    let off = cart(false, 4, "Cart Abandoned", "");
+    assert_eq!(journey::validate(&value(&off)), []);
+    let disabled = read(&off);
+    assert!(!disabled.journeys[0].enabled);
+    assert!(read(&on).journeys[0].enabled);
+    // Disabling leaves the shape alone: the reason is `disabled`, not `edited`.
+    assert_eq!(disabled.journeys[0].shape, read(&on).journeys[0].shape);
+
+    let mut sim = sim(&on, &["p1", "p2"]);
+    sim.event("p1", "Product Added", t0());
+    sim.journeys = disabled;
+    sim.event("p2", "Product Added", t0() + HOUR);
+    assert_eq!(sim.runs.len(), 1, "nobody enters a disabled journey");
+    sim.advance_to(t0() + 60 * DAY);
+    assert_eq!(sends(&sim), []);
+    assert_eq!(exits(&sim), [(4, "p1".to_owned(), ExitReason::Disabled)]);
+    assert_eq!(ExitReason::Disabled.as_str(), "disabled");
+
+    // Enabled again: entries resume (p2 had never entered, so no cooldown).
+    sim.journeys = read(&on);
+    sim.event("p2", "Product Added", t0() + 61 * DAY);
+    sim.advance_to(t0() + 63 * DAY);
+    assert_eq!(
+        sends(&sim),
+        [
+            (61 * 24 + 4, "Cart Abandoned".to_owned()),
+            (62 * 24 + 4, "Cart Reminder".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn a_converted_campaign_ends_the_run_as_a_goal() {
+    let json = cart(true, 4, "Cart Abandoned", "");
+    let journeys = read(&json);
+    assert_eq!(
+        journey::converted_goal("cart-rescue"),
+        "Campaign Converted/cart-rescue"
+    );
+    assert_eq!(
+        journeys.journeys[0].goals,
+        ["Order Completed", "Campaign Converted/cart-rescue"]
+    );
+    let mut sim = sim(&json, &["p1", "p2", "p3"]);
+    for p in ["p1", "p2", "p3"] {
+        sim.event(p, "Product Added", t0());
+    }
+    // p1 converts on the site's popup before the email; p2 after it; p3 never.
+    sim.event("p1", "Campaign Converted/cart-rescue", t0() + HOUR);
+    sim.event("p2", "Campaign Converted/cart-rescue", t0() + 5 * HOUR);
+    // Another campaign's conversion is no goal of this journey.
+    sim.event("p3", "Campaign Converted/welcome", t0() + 5 * HOUR);
+    sim.advance_to(t0() + 60 * DAY);
+    let sent: Vec<(Millis, &str, &str)> = sim
+        .sends()
+        .iter()
+        .map(|s| ((s.0 - t0()) / HOUR, s.1, s.2))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (4, "p2", "Cart Abandoned"),
+            (4, "p3", "Cart Abandoned"),
+            (28, "p3", "Cart Reminder")
+        ]
+    );
+    assert_eq!(
+        exits(&sim),
+        [
+            (1, "p1".to_owned(), ExitReason::Goal),
+            (5, "p2".to_owned(), ExitReason::Goal),
+            (28, "p3".to_owned(), ExitReason::Completed)
+        ]
+    );
+}
+
+#[test]
+fn exit_needs_a_goal_or_converted_campaigns() {
+    let steps = r#""entry": {"event": "Product Added"}, "steps": []"#;
+    check(
+        &format!(r#"{{"journeys": [{{"id": "a", {steps}, "exit": {{}}}}]}}"#),
+        &[
+            "journeys[0].exit: must name a goal event or converted_campaigns",
+            "journeys[0]: journey skipped because of the problems above",
+        ],
+    );
+    check(
+        &format!(
+            r#"{{"journeys": [{{"id": "a", {steps}}}, {{"id": "b", {steps}, "exit": {{"converted_campaigns": []}}}}]}}"#
+        ),
+        &[
+            "journeys[1].exit: must name a goal event or converted_campaigns",
+            "journeys[1]: journey skipped because of the problems above",
+        ],
+    );
+    check(
+        &format!(
+            r#"{{"journeys": [{{"id": "a", {steps}, "exit": {{"converted_campaigns": ["cart-rescue", "", 3]}}}}]}}"#
+        ),
+        &[
+            "journeys[0].exit.converted_campaigns[1]: must be a campaign id, got \"\"",
+            "journeys[0].exit.converted_campaigns[2]: must be a campaign id, got 3",
+            "journeys[0]: journey skipped because of the problems above",
+        ],
+    );
+    // converted_campaigns alone is enough.
+    check(
+        &format!(
+            r#"{{"journeys": [{{"id": "a", {steps}, "exit": {{"converted_campaigns": ["cart-rescue"]}}}}]}}"#
+        ),
+        &[],
+    );
+}
+
+#[test]
+fn an_edit_of_the_same_shape_keeps_runs_going() {
+    let before = cart(true, 4, "Cart Abandoned", "");
+    // A new wait, a new event name and a new condition: the same shape.
+    let after = cart(true, 2, "Your Cart Misses You", "")
+        .replace(r#"{"$gte": 1}"#, r#"{"$gte": 2}"#)
+        .replace(r#""days": 1"#, r#""days": 2"#);
+    assert_eq!(
+        read(&before).journeys[0].shape,
+        read(&after).journeys[0].shape
+    );
+    let mut sim = sim(&before, &["p1"]);
+    sim.event("p1", "Product Added", t0());
+    sim.journeys = read(&after);
+    sim.advance_to(t0() + 60 * DAY);
+    // The pending timer keeps its time (4 h); the steps after it are the new ones.
+    assert_eq!(
+        sends(&sim),
+        [
+            (4, "Your Cart Misses You".to_owned()),
+            (4 + 48, "Cart Reminder".to_owned())
+        ]
+    );
+    assert_eq!(sim.sends()[0].3, "p1/cart/1/3");
+    assert_eq!(exits(&sim), [(52, "p1".to_owned(), ExitReason::Completed)]);
+}
+
+#[test]
+fn inserting_or_removing_a_step_ends_pending_runs_as_edited() {
+    let before = cart(true, 4, "Cart Abandoned", "");
+    let inserted = cart(
+        true,
+        4,
+        "Cart Abandoned",
+        r#"{"set": {"tag": "cart-emailed"}},"#,
+    );
+    let removed = before.replace(
+        r#"{"wait": {"days": 1}},
+    {"send": {"destination": "email", "event": "Cart Reminder"}}"#,
+        r#"{"end": true}"#,
+    );
+    let (shape, json_shapes) = (
+        read(&before).journeys[0].shape,
+        [
+            read(&inserted).journeys[0].shape,
+            read(&removed).journeys[0].shape,
+        ],
+    );
+    assert!(json_shapes.iter().all(|&s| s != shape), "{json_shapes:?}");
+    // An else arm where there was none changes where the branch goes.
+    let with_else = before.replace(
+        r#""then": [{"set": {"stage": "reminded"}}]"#,
+        r#""then": [{"set": {"stage": "reminded"}}], "else": [{"set": {"stage": "empty"}}]"#,
+    );
+    assert_ne!(read(&with_else).journeys[0].shape, shape);
+
+    for edited in [&inserted, &removed] {
+        let mut sim = sim(&before, &["p1", "p2"]);
+        sim.event("p1", "Product Added", t0());
+        sim.event("p1", "Product Added", t0());
+        sim.journeys = read(edited);
+        // p1's pending run ends at its next timer; p2 enters the new version.
+        sim.event("p2", "Product Added", t0() + HOUR);
+        sim.advance_to(t0() + 60 * DAY);
+        assert_eq!(exits(&sim)[0], (4, "p1".to_owned(), ExitReason::Edited));
+        assert!(sim.sends().iter().all(|s| s.1 == "p2"), "{:?}", sim.sends());
+        assert!(!sim.sends().is_empty());
+    }
+}
+
+#[test]
+fn enter_follows_the_rules_of_event_entry() {
+    let json = r#"{"journeys": [
+      {"id": "browse", "entry": {"category_views": {"min": 3, "within_hours": 24}},
+       "audience": {"cart.items": 0}, "cooldown": {"days": 7},
+       "steps": [{"wait": {"hours": 1}}, {"send": {"destination": "email", "event": "Browse Abandoned"}}]},
+      {"id": "off", "enabled": false, "entry": {"inactive_days": 90},
+       "steps": [{"send": {"destination": "email", "event": "Win Back"}}]}]}"#;
+    let journeys = read(json);
+    let mut p1 = shopper("p1");
+    let mut cart = nudge_core::Map::new();
+    cart.insert("items", 0u32);
+    p1.attributes.insert("cart", cart.clone());
+    let mut p2 = shopper("p2");
+    cart.insert("items", 2u32);
+    p2.attributes.insert("cart", cart);
+
+    let effects = journeys.enter("browse", &p1, &[], t0());
+    let [Effect::Enter(run), Effect::Schedule { run: scheduled, at }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!((run.id.number, run.entered_at, *at), (1, t0(), t0()));
+    assert_eq!(scheduled, &run.id);
+    let run = run.clone();
+
+    // Not in the audience, unknown, disabled: nothing.
+    assert_eq!(journeys.enter("browse", &p2, &[], t0()), []);
+    assert_eq!(journeys.enter("nope", &p1, &[], t0()), []);
+    assert_eq!(journeys.enter("off", &p1, &[], t0()), []);
+    // An active run: nothing.
+    assert_eq!(
+        journeys.enter("browse", &p1, std::slice::from_ref(&run), t0() + DAY),
+        []
+    );
+    // Ended, but within the cooldown counted from entry: nothing; after it, run 2.
+    let ended = journey::Run {
+        exit: Some(ExitReason::Completed),
+        next_due: None,
+        ..run
+    };
+    let runs = [ended];
+    assert_eq!(journeys.enter("browse", &p1, &runs, t0() + 7 * DAY - 1), []);
+    let again = journeys.enter("browse", &p1, &runs, t0() + 7 * DAY);
+    assert!(
+        matches!(again.first(), Some(Effect::Enter(r)) if r.id.number == 2),
+        "{again:?}"
+    );
+    // Another person's runs do not count.
+    assert_eq!(
+        journeys.enter("browse", &shopper("p3"), &runs, t0()).len(),
+        2
+    );
+}
+
+#[test]
+fn set_facts_name_their_journey() {
+    let mut sim = sim(&cart(true, 4, "Cart Abandoned", ""), &["p1"]);
+    let mut cart = nudge_core::Map::new();
+    cart.insert("items", 1u32);
+    let mut p1 = shopper("p1");
+    p1.attributes.insert("cart", cart);
+    sim.person(p1);
+    sim.event("p1", "Product Added", t0());
+    sim.advance_to(t0() + 5 * HOUR);
+    let facts: Vec<&Effect> = sim
+        .log
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, Effect::SetFact { .. }))
+        .collect();
+    assert_eq!(
+        facts,
+        [&Effect::SetFact {
+            person: "p1".to_owned(),
+            journey: "cart".to_owned(),
+            tag: None,
+            stage: Some("reminded".to_owned()),
+            coupon_pool: None,
+        }]
+    );
+}
+
+#[test]
+fn exit_reasons_have_stable_names() {
+    for (reason, name) in [
+        (ExitReason::Goal, "goal"),
+        (ExitReason::End, "end"),
+        (ExitReason::Completed, "completed"),
+        (ExitReason::Removed, "removed"),
+        (ExitReason::Disabled, "disabled"),
+        (ExitReason::Edited, "edited"),
+        (ExitReason::Merged, "merged"),
+    ] {
+        assert_eq!(reason.as_str(), name);
+        assert_eq!(ExitReason::parse(name), Some(reason));
+    }
+    assert_eq!(ExitReason::parse("Goal"), None);
+}
