@@ -51,16 +51,27 @@ thread_local! {
     static PUBLISHED: crate::http::DerivedCache<std::rc::Rc<str>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The parts of a config only the edge reads: journeys (their events, pool
+/// names and audiences are the shop's business, not every visitor's) and
+/// the messaging rules they share. Browsers never download them.
+const EDGE_ONLY: &[&str] = &["journeys", "messaging_caps", "quiet_hours"];
+
 /// What every browser may read of a stored config: the same text, except
 /// that a form's coupon code is held back (`coupon_sealed`; the code is given
-/// in the answer to the sign-up, `routes::identity`). Text without sealed
-/// coupons is served byte for byte.
+/// in the answer to the sign-up, `routes::identity`) and the edge-only parts
+/// are left out. Text with neither is served byte for byte.
 fn published(stored: &str) -> std::rc::Rc<str> {
     crate::http::derived(&PUBLISHED, stored, |stored| {
         let Ok(mut config) = serde_json::from_str::<CoreValue>(stored) else {
             return stored.into();
         };
-        if seal_coupons(&mut config) {
+        let mut changed = seal_coupons(&mut config);
+        if let CoreValue::Object(root) = &mut config {
+            for key in EDGE_ONLY {
+                changed |= root.remove(key).is_some();
+            }
+        }
+        if changed {
             config.to_json().into()
         } else {
             stored.into()

@@ -7,6 +7,7 @@ pub mod config;
 pub mod events;
 pub mod hooks;
 pub mod identity;
+pub mod journeys;
 pub mod reports;
 
 use worker::{Env, Method, Request};
@@ -72,6 +73,16 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                     reports::campaign(req, env, site, campaign).await
                 }
                 (Method::Get, ["reports", "summary"]) => reports::summary(req, env, site).await,
+                (Method::Get, ["journeys"]) => journeys::list(env, site).await,
+                (Method::Get, ["journeys", "runs"]) => journeys::runs(req, env, site).await,
+                (Method::Post, ["journeys", "run-due"]) => journeys::run_due(env, site).await,
+                (Method::Post, ["journeys", id, "dry-run"]) => {
+                    journeys::dry_run(req, env, site, id).await
+                }
+                (Method::Put, ["coupon-pools", pool]) => {
+                    journeys::add_codes(req, env, site, pool).await
+                }
+                (Method::Get, ["coupon-pools", pool]) => journeys::pool(env, site, pool).await,
                 _ => Err(refuse(404, "not_found", "no such admin endpoint")),
             }
         }

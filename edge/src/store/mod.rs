@@ -93,7 +93,8 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
             let answer = db.hook(&id, &channel, &event)?;
             // An inbound event (a click, an unsubscribe) can end or enter
             // runs too, named by its type (`email.clicked`).
-            if let (Some(person), Some(kind)) = (answer["person"].as_str(), event["type"].as_str()) {
+            if let (Some(person), Some(kind)) = (answer["person"].as_str(), event["type"].as_str())
+            {
                 let signal = serde_json::json!({"type": "track", "event": kind});
                 db.journeys_on_event(journeys, person, &signal)?;
             }
@@ -138,4 +139,3 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         )),
     }
 }
-

@@ -145,7 +145,12 @@ impl Db<'_> {
             )?;
             self.sql
                 .execute("DELETE FROM persons WHERE id = ?", params![person])?;
-            for table in ["person_state", "person_tags", "journey_stages", "category_views"] {
+            for table in [
+                "person_state",
+                "person_tags",
+                "journey_stages",
+                "category_views",
+            ] {
                 // Table names are ours.
                 self.sql.execute(
                     &format!("DELETE FROM {table} WHERE person = ?"),

@@ -128,7 +128,10 @@ impl Site {
         }
         *self.site.borrow_mut() = Some(site.to_owned());
         let sql = DurableSql(self.state.storage().sql());
-        let db = Db { sql: &sql, now: now_ms() };
+        let db = Db {
+            sql: &sql,
+            now: now_ms(),
+        };
         if let Err(e) = db.set_clock("site", 0, Some(site)) {
             worker::console_error!("site name: {e:?}");
         }
@@ -188,7 +191,11 @@ impl Site {
             wanted = wanted.min(timer);
         }
         let daily = journeys.journeys.iter().any(|j| {
-            j.enabled && matches!(j.entry, Entry::InactiveDays { .. } | Entry::DateTrait { .. })
+            j.enabled
+                && matches!(
+                    j.entry,
+                    Entry::InactiveDays { .. } | Entry::DateTrait { .. }
+                )
         });
         if daily {
             let offset = journeys
@@ -230,19 +237,29 @@ impl Site {
     /// (the work is idempotent), never lost.
     async fn tick(&self) -> Result<Value> {
         let sql = DurableSql(self.state.storage().sql());
-        let db = Db { sql: &sql, now: now_ms() };
+        let db = Db {
+            sql: &sql,
+            now: now_ms(),
+        };
         let journeys = self.live_journeys(&db);
         let log = |what: &str, e: StoreError| worker::console_error!("alarm: {what}: {e:?}");
-        let fired = db.fire_due_runs(&journeys, DUE_PER_STEP).unwrap_or_else(|e| {
-            log("journey timers", e);
-            0
-        });
+        let fired = db
+            .fire_due_runs(&journeys, DUE_PER_STEP)
+            .unwrap_or_else(|e| {
+                log("journey timers", e);
+                0
+            });
         let sweeping = db.sweep_step(&journeys).unwrap_or_else(|e| {
             log("daily sweep", e);
             false
         });
         let mut pruning = false;
-        if db.clock("retention").ok().flatten().is_some_and(|(at, _)| at <= db.now) {
+        if db
+            .clock("retention")
+            .ok()
+            .flatten()
+            .is_some_and(|(at, _)| at <= db.now)
+        {
             pruning = db.prune(&self.retention).unwrap_or_else(|e| {
                 log("retention", e);
                 false
@@ -253,7 +270,10 @@ impl Site {
             }
         }
         let (queued, waiting) = self.flush(&db).await;
-        let db = Db { sql: &sql, now: now_ms() };
+        let db = Db {
+            sql: &sql,
+            now: now_ms(),
+        };
         let mut at = self.wanted_alarm(&db, &journeys).unwrap_or(db.now + 60_000);
         if fired as i64 >= DUE_PER_STEP || sweeping || pruning {
             at = db.now;
@@ -263,8 +283,10 @@ impl Site {
         // Whatever was set is replaced: this is now the one alarm.
         self.state.storage().set_alarm((at - db.now).max(0)).await?;
         *self.alarm_at.borrow_mut() = Some(Some(at));
-        Ok(json!({"fired": fired, "queued": queued, "sends_waiting": waiting,
-                  "next_alarm": nudge_core::time::to_iso8601(at)}))
+        Ok(
+            json!({"fired": fired, "queued": queued, "sends_waiting": waiting,
+                  "next_alarm": nudge_core::time::to_iso8601(at)}),
+        )
     }
 
     /// Puts waiting sends on the forwarding queue; (how many, whether any still wait).
@@ -285,7 +307,14 @@ impl Site {
         let key = crate::forward::destinations::key(&site);
         // Read fresh, not through the Worker's cache: a destination just
         // added must not wait out a cache's lifetime.
-        let read = async { self.env.kv("CONFIG")?.get(&key).text().await.map_err(worker::Error::from) };
+        let read = async {
+            self.env
+                .kv("CONFIG")?
+                .get(&key)
+                .text()
+                .await
+                .map_err(worker::Error::from)
+        };
         let destinations = match read.await {
             Ok(text) => text.and_then(|t| serde_json::from_str::<Value>(&t).ok()),
             Err(e) => {
@@ -299,7 +328,10 @@ impl Site {
             worker::console_error!("outbox: queue: {e:?}");
             return (0, true);
         }
-        let db = Db { sql: db.sql, now: now_ms() };
+        let db = Db {
+            sql: db.sql,
+            now: now_ms(),
+        };
         let keys: Vec<String> = plan.queue.iter().map(|(key, _)| key.clone()).collect();
         if let Err(e) = db
             .mark_queued(&keys)

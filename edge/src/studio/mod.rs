@@ -23,7 +23,8 @@ pub fn needs(method: &Method, rest: &[&str]) -> Needs {
         | (Method::Get, ["campaigns", _, "draft" | "report"])
         | (Method::Get, ["versions"])
         | (Method::Get, ["versions", _])
-        | (Method::Get, ["reports", "summary"]) => Needs::Role(Role::Viewer),
+        | (Method::Get, ["reports", "summary"])
+        | (Method::Get, ["journeys"]) => Needs::Role(Role::Viewer),
         (Method::Put | Method::Delete, ["campaigns", _, "draft"])
         | (Method::Post, ["campaigns", _, "preview-link"]) => Needs::Role(Role::Editor),
         (Method::Post, ["campaigns", _, "publish" | "status"])

@@ -41,7 +41,9 @@ impl Db<'_> {
             .journeys
             .iter()
             .filter_map(|j| match j.entry {
-                Entry::CategoryViews { min, within } if j.enabled => Some((j.id.as_str(), min, within)),
+                Entry::CategoryViews { min, within } if j.enabled => {
+                    Some((j.id.as_str(), min, within))
+                }
                 _ => None,
             })
             .collect();
@@ -133,7 +135,9 @@ impl Db<'_> {
                 self.apply(&effects)?;
             }
             let last = persons.last().and_then(|r| r["person"].as_str());
-            let next = (persons.len() as i64 == SWEEP_STEP).then_some(last).flatten();
+            let next = (persons.len() as i64 == SWEEP_STEP)
+                .then_some(last)
+                .flatten();
             self.set_clock(&clock, today, next)?;
             if next.is_some() {
                 return Ok(true);

@@ -19,7 +19,12 @@ const MAX_TAGS: i64 = 50;
 impl Db<'_> {
     /// The segments the agent sees: from orders and contact, plus the
     /// person's journey tags and stages.
-    pub fn segments(&self, person: &str, orders: i64, contact: &Contact) -> StoreResult<Vec<String>> {
+    pub fn segments(
+        &self,
+        person: &str,
+        orders: i64,
+        contact: &Contact,
+    ) -> StoreResult<Vec<String>> {
         let mut segments = Vec::new();
         if orders > 0 {
             segments.push("customer".to_owned());

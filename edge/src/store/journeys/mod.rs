@@ -26,7 +26,9 @@ pub mod reads;
 pub mod runs;
 
 use nudge_core::event::names;
-use nudge_core::journey::{converted_goal, CapsState, Effect, ExitReason, Journeys, RunId, SuppressReason};
+use nudge_core::journey::{
+    converted_goal, CapsState, Effect, ExitReason, Journeys, RunId, SuppressReason,
+};
 use serde_json::{json, Value};
 
 use super::persons::Db;
@@ -175,7 +177,13 @@ impl Db<'_> {
         let ended = self.sql.execute(
             "UPDATE journey_runs SET next_due = NULL, exit = ?, exited_at = ?
              WHERE person = ? AND journey = ? AND number = ? AND exit IS NULL",
-            params![reason.as_str(), self.now, run.person.as_str(), run.journey.as_str(), i64::from(run.number)],
+            params![
+                reason.as_str(),
+                self.now,
+                run.person.as_str(),
+                run.journey.as_str(),
+                i64::from(run.number)
+            ],
         )?;
         if ended > 0 {
             self.count(&run.journey, &format!("exited_{}", reason.as_str()))?;
@@ -232,7 +240,8 @@ impl Db<'_> {
             params![person, self.now - CONVERSION_WINDOW_MS],
         )?;
         for run in &runs {
-            let (Some(journey), Some(number)) = (run["journey"].as_str(), run["number"].as_i64()) else {
+            let (Some(journey), Some(number)) = (run["journey"].as_str(), run["number"].as_i64())
+            else {
                 continue;
             };
             self.sql.execute(
@@ -260,7 +269,10 @@ impl Db<'_> {
             params![name],
         )?;
         Ok(rows.first().and_then(|r| {
-            Some((r.get("at")?.as_i64()?, r.get("cursor").and_then(Value::as_str).map(str::to_owned)))
+            Some((
+                r.get("at")?.as_i64()?,
+                r.get("cursor").and_then(Value::as_str).map(str::to_owned),
+            ))
         }))
     }
 

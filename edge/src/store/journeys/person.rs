@@ -108,7 +108,11 @@ impl Db<'_> {
                     self.sql.execute(
                         "INSERT INTO person_dates (person, name, month_day) VALUES (?, ?, ?)
                          ON CONFLICT (person, name) DO UPDATE SET month_day = excluded.month_day",
-                        params![person, trait_name.chars().take(64).collect::<String>(), month_day],
+                        params![
+                            person,
+                            trait_name.chars().take(64).collect::<String>(),
+                            month_day
+                        ],
                     )?;
                 }
             }

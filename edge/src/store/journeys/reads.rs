@@ -36,13 +36,26 @@ pub fn effect_json(effect: &Effect) -> Value {
         Effect::Enter(run) => json!({"kind": "enter", "run": run.id.number}),
         Effect::Schedule { at, .. } => json!({"kind": "wait_until", "at": iso(*at)}),
         Effect::CancelTimer { .. } => json!({"kind": "cancel_timer"}),
-        Effect::Send { destination, event, purpose, idempotency_key, .. } => json!({
+        Effect::Send {
+            destination,
+            event,
+            purpose,
+            idempotency_key,
+            ..
+        } => json!({
             "kind": "send", "destination": destination, "event": event,
             "purpose": format!("{purpose:?}").to_lowercase(), "idempotency_key": idempotency_key}),
         Effect::Suppressed { step, reason, .. } => json!({"kind": "suppressed", "step": step,
             "reason": format!("{reason:?}").to_lowercase()}),
-        Effect::Delayed { step, until, .. } => json!({"kind": "delayed_quiet_hours", "step": step, "until": iso(*until)}),
-        Effect::SetFact { tag, stage, coupon_pool, .. } => json!({"kind": "set", "tag": tag,
+        Effect::Delayed { step, until, .. } => {
+            json!({"kind": "delayed_quiet_hours", "step": step, "until": iso(*until)})
+        }
+        Effect::SetFact {
+            tag,
+            stage,
+            coupon_pool,
+            ..
+        } => json!({"kind": "set", "tag": tag,
             "stage": stage, "coupon_pool": coupon_pool}),
         Effect::Exit { reason, .. } => json!({"kind": "exit", "reason": reason.as_str()}),
         _ => json!({"kind": "other"}),
@@ -73,24 +86,34 @@ impl Db<'_> {
                 "entry": entry_json(&journey.entry), "goals": journey.goals, "stats": stats,
             }));
         }
-        let pending = self
-            .sql
-            .int("SELECT count(*) FROM journey_runs WHERE next_due IS NOT NULL", &[])?;
-        let unqueued = self
-            .sql
-            .int("SELECT count(*) FROM journey_sends WHERE queued_at IS NULL", &[])?;
+        let pending = self.sql.int(
+            "SELECT count(*) FROM journey_runs WHERE next_due IS NOT NULL",
+            &[],
+        )?;
+        let unqueued = self.sql.int(
+            "SELECT count(*) FROM journey_sends WHERE queued_at IS NULL",
+            &[],
+        )?;
         let next = self.next_timer()?.map(iso);
-        Ok(json!({"journeys": list, "pending_timers": pending, "next_timer": next,
-                  "sends_waiting_for_queue": unqueued}))
+        Ok(
+            json!({"journeys": list, "pending_timers": pending, "next_timer": next,
+                  "sends_waiting_for_queue": unqueued}),
+        )
     }
 
     /// The person behind an id the admin knows: a person id, a user id or
     /// an anonymous id.
     pub fn find_person(&self, id: &str) -> StoreResult<Option<String>> {
-        if self.sql.exists("SELECT 1 FROM persons WHERE id = ?", params![id])? {
+        if self
+            .sql
+            .exists("SELECT 1 FROM persons WHERE id = ?", params![id])?
+        {
             return Ok(Some(id.to_owned()));
         }
-        if let Some(p) = self.sql.text("SELECT id FROM persons WHERE user_id = ?", params![id])? {
+        if let Some(p) = self
+            .sql
+            .text("SELECT id FROM persons WHERE user_id = ?", params![id])?
+        {
             return Ok(Some(p));
         }
         self.person_of("anon", id)
@@ -99,7 +122,9 @@ impl Db<'_> {
     /// A person's runs (newest first), pending timers and recent sends.
     pub fn person_journeys(&self, id: &str) -> StoreResult<Value> {
         let Some(person) = self.find_person(id)? else {
-            return Err(StoreError::NotFound(format!("no person is known by {id:?}")));
+            return Err(StoreError::NotFound(format!(
+                "no person is known by {id:?}"
+            )));
         };
         let runs: Vec<Value> = self
             .sql
@@ -147,7 +172,9 @@ impl Db<'_> {
         days: i64,
     ) -> StoreResult<Value> {
         let Some(journey) = journeys.journey(journey_id) else {
-            return Err(StoreError::NotFound(format!("the live config has no journey {journey_id:?}")));
+            return Err(StoreError::NotFound(format!(
+                "the live config has no journey {journey_id:?}"
+            )));
         };
         let mut only = journeys.clone();
         only.journeys = vec![journey.clone()];
@@ -155,11 +182,18 @@ impl Db<'_> {
         let who = match person {
             Some(id) => match self.find_person(id)? {
                 Some(p) => self.journey_person(&p)?,
-                None => return Err(StoreError::NotFound(format!("no person is known by {id:?}"))),
+                None => {
+                    return Err(StoreError::NotFound(format!(
+                        "no person is known by {id:?}"
+                    )))
+                }
             },
             None => nudge_core::journey::Person {
                 id: "dry-run".into(),
-                consent: nudge_core::profile::Consent { analytics: Some(true), marketing: Some(true) },
+                consent: nudge_core::profile::Consent {
+                    analytics: Some(true),
+                    marketing: Some(true),
+                },
                 ..Default::default()
             },
         };
@@ -172,7 +206,11 @@ impl Db<'_> {
             _ => sim.enter(&who.id, journey_id, self.now),
         }
         for (after, name) in events.iter().take(MAX_DRY_RUN_EVENTS) {
-            sim.event(&who.id, name, self.now + after.clamp(&0, &(MAX_DRY_RUN_DAYS * 86_400)) * 1000);
+            sim.event(
+                &who.id,
+                name,
+                self.now + after.clamp(&0, &(MAX_DRY_RUN_DAYS * 86_400)) * 1000,
+            );
         }
         sim.advance_to(self.now + days.clamp(1, MAX_DRY_RUN_DAYS) * DAY_MS);
         let timeline: Vec<Value> = sim
@@ -185,7 +223,9 @@ impl Db<'_> {
                 e
             })
             .collect();
-        Ok(json!({"journey": journey_id, "person": person, "from": iso(self.now),
-                  "days": days.clamp(1, MAX_DRY_RUN_DAYS), "timeline": timeline}))
+        Ok(
+            json!({"journey": journey_id, "person": person, "from": iso(self.now),
+                  "days": days.clamp(1, MAX_DRY_RUN_DAYS), "timeline": timeline}),
+        )
     }
 }

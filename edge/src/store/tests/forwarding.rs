@@ -14,7 +14,7 @@ fn sms_check(event_id: &str, anon: &str, budget: SmsBudget) -> Command {
 }
 
 fn verdict(db: &Db<'_>, command: Command) -> DeliveryVerdict {
-    serde_json::from_value(dispatch(db, command).unwrap()).unwrap()
+    serde_json::from_value(dispatch(db, command, &CoreJourneys::default()).unwrap()).unwrap()
 }
 
 #[test]

@@ -9,6 +9,7 @@ use super::protocol::*;
 use super::retention::Retention;
 use super::sql::{SqlExt, TestSql};
 use super::{dispatch, schema};
+pub(crate) use nudge_core::journey::Journeys as CoreJourneys;
 
 const T0: i64 = 1_790_000_000_000;
 
@@ -158,6 +159,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
 
 mod forwarding;
 mod identity;
+mod journeys;
 mod reports;
 mod reports_bench;
 mod versions;

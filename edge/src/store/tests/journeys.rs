@@ -1,0 +1,393 @@
+//! Journeys on the store's SQL: runs and timers, the outbox, facts for the
+//! agent, derived entries, merges, and the guarantees under repeated alarms.
+
+use nudge_core::journey::Journeys;
+use serde_json::{json, Value};
+
+use super::super::journeys::outbox::{plan, Pending};
+use super::*;
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+const CONFIG: &str = r#"{
+  "campaigns": [],
+  "messaging_caps": {"per_day": 2},
+  "journeys": [
+    {"id": "cart", "entry": {"event": "Product Added"},
+     "exit": {"goal": "Order Completed", "converted_campaigns": ["cart-rescue"]},
+     "steps": [{"wait": {"hours": 4}}, {"set": {"coupon_pool": "cart10", "stage": "reminded"}},
+               {"send": {"destination": "email", "event": "Cart Abandoned"}}]},
+    {"id": "browse", "entry": {"category_views": {"min": 3, "within_hours": 24}},
+     "steps": [{"send": {"destination": "email", "event": "Browse Abandoned"}}]},
+    {"id": "winback", "entry": {"inactive_days": 90},
+     "steps": [{"send": {"destination": "email", "event": "Win Back"}}, {"set": {"tag": "sunset"}}]},
+    {"id": "birthday", "entry": {"date_trait": "birthday"},
+     "steps": [{"send": {"destination": "email", "event": "Happy Birthday"}}]},
+    {"id": "welcome", "entry": {"event": "Signed Up"},
+     "steps": [{"send": {"destination": "email", "event": "Welcome"}},
+               {"send": {"destination": "email", "event": "Welcome 2"}},
+               {"send": {"destination": "email", "event": "Welcome 3"}}]}
+  ]
+}"#;
+
+fn journeys() -> Journeys {
+    let config: nudge_core::Value = serde_json::from_str(CONFIG).unwrap();
+    let (journeys, problems) = Journeys::from_config(&config);
+    assert!(problems.is_empty(), "{problems:?}");
+    journeys
+}
+
+/// An event from a browser that agreed to marketing.
+fn consented(id: &str, anon: &str, name: &str, props: Value) -> Value {
+    let mut e = event(id, anon, name, props);
+    e["context"] = json!({"consent": {"marketing": true, "analytics": true}});
+    e
+}
+
+fn send(db: &Db<'_>, j: &Journeys, events: Vec<Value>) {
+    let anon = events[0]["anonymousId"].as_str().unwrap().to_owned();
+    let batch = Append {
+        events,
+        cookie_browser: None,
+        client: "c".into(),
+        campaigns: Vec::new(),
+        browser_key: Some(BrowserKey {
+            anonymous_id: anon.clone(),
+            key_hash: format!("h-{anon}"),
+        }),
+    };
+    dispatch(db, Command::Append(batch), j).unwrap();
+}
+
+/// (journey, event name) of every send in the outbox, oldest first.
+fn outbox(db: &Db<'_>) -> Vec<(String, String)> {
+    db.sql
+        .query(
+            "SELECT journey, event FROM journey_sends ORDER BY at, key",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let e: Value = serde_json::from_str(r["event"].as_str().unwrap()).unwrap();
+            (
+                r["journey"].as_str().unwrap().into(),
+                e["event"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+fn person(db: &Db<'_>, anon: &str) -> String {
+    db.person_of("anon", anon).unwrap().unwrap()
+}
+
+#[test]
+fn a_cart_journey_waits_then_sends_once_with_the_cart_and_a_pool_coupon() {
+    let sql = store();
+    let j = journeys();
+    db(&sql, T0)
+        .add_pool_codes("cart10", &["SAVE-A".into(), "SAVE-B".into()])
+        .unwrap();
+    let at = |t: i64| db(&sql, T0 + t);
+    send(
+        &at(0),
+        &j,
+        vec![consented(
+            "e1",
+            "a1",
+            "Product Added",
+            json!({"product_id": "coat", "name": "Wool coat", "price": 120.0, "category": "coats"}),
+        )],
+    );
+    assert_eq!(
+        at(0).next_timer().unwrap(),
+        Some(T0),
+        "a new run is due at once"
+    );
+    assert_eq!(at(0).fire_due_runs(&j, 100).unwrap(), 1);
+    assert_eq!(at(0).next_timer().unwrap(), Some(T0 + 4 * HOUR));
+    // Early, twice: nothing.
+    assert_eq!(at(4 * HOUR - 1).fire_due_runs(&j, 100).unwrap(), 0);
+    assert_eq!(outbox(&at(0)), []);
+    assert_eq!(at(4 * HOUR).fire_due_runs(&j, 100).unwrap(), 1);
+    // The alarm firing again at the same or a later time finds nothing due.
+    assert_eq!(at(4 * HOUR).fire_due_runs(&j, 100).unwrap(), 0);
+    assert_eq!(at(5 * HOUR).fire_due_runs(&j, 100).unwrap(), 0);
+    assert_eq!(outbox(&at(0)), [("cart".into(), "Cart Abandoned".into())]);
+
+    let pending = at(5 * HOUR).unqueued_sends(10).unwrap();
+    let p = person(&at(0), "a1");
+    assert_eq!(pending[0].key, format!("{p}/cart/1/2"));
+    let props = &pending[0].event["properties"];
+    assert_eq!(props["cart"]["products"][0]["product_id"], "coat");
+    assert_eq!(props["cart"]["value"], 120.0);
+    assert_eq!(
+        props["coupon"]["code"], "SAVE-A",
+        "the code the set step took"
+    );
+    assert_eq!(pending[0].event["messageId"], pending[0].key);
+    assert_eq!(pending[0].event["anonymousId"], "a1");
+
+    // The agent sees the coupon and the stage on the next page.
+    let profile = at(5 * HOUR).profile("a1").unwrap();
+    assert_eq!(profile["coupons"][0]["code"], "SAVE-A");
+    assert!(profile["segments"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("cart:reminded")));
+    assert_eq!(at(0).pool_counts("cart10").unwrap()["available"], 1);
+
+    // Queued once: marked, and not offered again.
+    let destinations = json!({"destinations": [{"id": "email", "kind": "webhook"}]});
+    let planned = plan("demo", pending, Some(&destinations));
+    assert_eq!(planned.queue.len(), 1);
+    let message: Value = serde_json::from_str(&planned.queue[0].1).unwrap();
+    assert_eq!(message["person"], p.as_str());
+    assert_eq!(message["destination"]["id"], "email");
+    at(5 * HOUR)
+        .mark_queued(&[planned.queue[0].0.clone()])
+        .unwrap();
+    assert_eq!(at(5 * HOUR).unqueued_sends(10).unwrap(), []);
+    let stats = at(5 * HOUR).journey_list(&j).unwrap();
+    let cart = &stats["journeys"][0]["stats"];
+    assert_eq!(
+        (cart["entered"].as_i64(), cart["sent"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(cart["exited_completed"], 1);
+}
+
+#[test]
+fn an_order_or_a_converted_popup_before_the_wait_ends_the_run_and_sends_nothing() {
+    let sql = store();
+    let j = journeys();
+    let at = |t: i64| db(&sql, T0 + t);
+    send(
+        &at(0),
+        &j,
+        vec![consented(
+            "e1",
+            "a1",
+            "Product Added",
+            json!({"product_id": "x"}),
+        )],
+    );
+    send(
+        &at(0),
+        &j,
+        vec![consented(
+            "e2",
+            "a2",
+            "Product Added",
+            json!({"product_id": "x"}),
+        )],
+    );
+    at(0).fire_due_runs(&j, 100).unwrap();
+    send(
+        &at(HOUR),
+        &j,
+        vec![consented(
+            "e3",
+            "a1",
+            "Order Completed",
+            json!({"total": 5}),
+        )],
+    );
+    send(
+        &at(HOUR),
+        &j,
+        vec![consented(
+            "e4",
+            "a2",
+            "Campaign Converted",
+            json!({"campaign_id": "cart-rescue"}),
+        )],
+    );
+    assert_eq!(at(HOUR).next_timer().unwrap(), None, "both timers are gone");
+    at(30 * DAY).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(outbox(&at(0)), []);
+    let stats = at(0).journey_list(&j).unwrap();
+    assert_eq!(stats["journeys"][0]["stats"]["exited_goal"], 2);
+}
+
+#[test]
+fn marketing_needs_consent_and_caps_hold_across_journeys() {
+    let sql = store();
+    let j = journeys();
+    let at = |t: i64| db(&sql, T0 + t);
+    // No consent given: skipped and counted, the run goes on.
+    send(&at(0), &j, vec![event("e1", "a1", "Signed Up", json!({}))]);
+    at(0).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(outbox(&at(0)), []);
+    assert_eq!(
+        at(0).journey_list(&j).unwrap()["journeys"][4]["stats"]["suppressed_consent"],
+        3
+    );
+    // Consent: three sends wanted on one day, the cap (2 a day) holds.
+    send(
+        &at(0),
+        &j,
+        vec![consented("e2", "a2", "Signed Up", json!({}))],
+    );
+    at(0).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(outbox(&at(0)).len(), 2);
+    assert_eq!(
+        at(0).journey_list(&j).unwrap()["journeys"][4]["stats"]["suppressed_cap"],
+        1
+    );
+}
+
+#[test]
+fn three_views_of_a_category_within_a_day_enter_browse_abandonment() {
+    let sql = store();
+    let j = journeys();
+    let at = |t: i64| db(&sql, T0 + t);
+    let view = |id: &str, category: &str| {
+        consented(
+            id,
+            "a1",
+            "Product Viewed",
+            json!({"product_id": id, "category": category}),
+        )
+    };
+    send(
+        &at(0),
+        &j,
+        vec![view("v1", "coats"), view("v2", "coats"), view("v3", "hats")],
+    );
+    assert_eq!(at(0).next_timer().unwrap(), None);
+    send(&at(HOUR), &j, vec![view("v4", "coats")]);
+    at(HOUR).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(
+        outbox(&at(0)),
+        [("browse".into(), "Browse Abandoned".into())]
+    );
+}
+
+#[test]
+fn the_daily_sweep_enters_the_inactive_and_birthdays_once() {
+    let sql = store();
+    let j = journeys();
+    let at = |t: i64| db(&sql, T0 + t);
+    send(
+        &at(0),
+        &j,
+        vec![consented("e1", "a1", "Page Viewed", json!({}))],
+    );
+    let mut identify = consented("e2", "a2", "", json!({}));
+    identify["type"] = json!("identify");
+    identify["traits"] = json!({"birthday": "1990-".to_owned() + &nudge_core::time::to_iso8601(T0 + 100 * DAY)[5..10]});
+    send(&at(0), &j, vec![identify]);
+    // 90 days later a1 (seen on day 0) is inactive; a2 was seen too, and is.
+    for day in 1..=100 {
+        let now = at(day * DAY);
+        while now.sweep_step(&j).unwrap() {}
+        now.fire_due_runs(&j, 100).unwrap();
+        // The sweep runs once a day.
+        assert!(!now.sweep_step(&j).unwrap());
+    }
+    let sends = outbox(&at(0));
+    assert_eq!(sends.iter().filter(|(j, _)| j == "winback").count(), 2);
+    assert_eq!(sends.iter().filter(|(j, _)| j == "birthday").count(), 1);
+    // The sunset tag reaches the agent as a segment.
+    assert!(at(0).profile("a1").unwrap()["segments"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("sunset")));
+}
+
+#[test]
+fn a_merge_moves_runs_and_ends_the_duplicate() {
+    let sql = store();
+    let j = journeys();
+    let at = |t: i64| db(&sql, T0 + t);
+    send(
+        &at(0),
+        &j,
+        vec![consented(
+            "e1",
+            "phone",
+            "Product Added",
+            json!({"product_id": "x"}),
+        )],
+    );
+    send(
+        &at(0),
+        &j,
+        vec![consented(
+            "e2",
+            "desk",
+            "Product Added",
+            json!({"product_id": "y"}),
+        )],
+    );
+    at(0).fire_due_runs(&j, 100).unwrap();
+    identify_user(&at(HOUR), "desk", "u1").unwrap();
+    identify_user(&at(HOUR), "phone", "u1").unwrap();
+    let survivor = person(&at(0), "desk");
+    assert_eq!(person(&at(0), "phone"), survivor);
+    let runs = at(HOUR).person_journeys(&survivor).unwrap();
+    let exits: Vec<&Value> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["exit"])
+        .collect();
+    assert_eq!(exits.iter().filter(|e| e.is_null()).count(), 1, "{runs}");
+    assert_eq!(
+        exits.iter().filter(|e| **e == "merged").count(),
+        1,
+        "{runs}"
+    );
+    at(5 * HOUR).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(outbox(&at(0)).len(), 1, "one cart email for one person");
+}
+
+#[test]
+fn undeliverable_sends_are_filed_not_lost() {
+    let pending = vec![Pending {
+        key: "p/j/1/0".into(),
+        person: "p".into(),
+        destination: "sms".into(),
+        event: json!({"event": "Hi"}),
+    }];
+    let planned = plan("demo", pending, Some(&json!({"destinations": []})));
+    assert!(planned.queue.is_empty());
+    assert!(planned.undeliverable[0].1.contains("\"sms\""));
+}
+
+#[test]
+fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
+    let sql = store();
+    let j = journeys();
+    let answer = db(&sql, T0).dry_run(&j, "cart", None, &[], 2).unwrap();
+    let sends: Vec<&Value> = answer["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "send")
+        .collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0]["after_seconds"], 4 * 3600);
+    assert_eq!(db(&sql, T0).next_timer().unwrap(), None);
+    // An order after an hour: nothing sent.
+    let answer = db(&sql, T0)
+        .dry_run(
+            &j,
+            "cart",
+            None,
+            &[
+                (0, "Product Added".into()),
+                (3600, "Order Completed".into()),
+            ],
+            2,
+        )
+        .unwrap();
+    assert!(!answer["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "send"));
+}
