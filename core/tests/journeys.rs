@@ -834,3 +834,11 @@ fn exit_reasons_have_stable_names() {
     }
     assert_eq!(ExitReason::parse("Goal"), None);
 }
+
+#[test]
+fn shapes_fit_a_double_exactly() {
+    // The edge stores them through JavaScript numbers.
+    for journey in read(TEMPLATES).journeys {
+        assert!(journey.shape < (1 << 53), "{}", journey.id);
+    }
+}

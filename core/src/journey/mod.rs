@@ -338,7 +338,9 @@ fn read_exit(e: &Fields<'_>, entry: Option<&Entry>, problems: &mut Vec<Diagnosti
     goals
 }
 
-/// FNV-1a over the kinds of the program's ops and its jump targets.
+/// FNV-1a over the kinds of the program's ops and its jump targets, in 53
+/// bits: the edge's store (SQLite through JavaScript) keeps it exactly as a
+/// double.
 fn shape_of(program: &[Op]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |n: u64| {
@@ -357,7 +359,7 @@ fn shape_of(program: &[Op]) -> u64 {
             Op::Step(Step::Branch { .. }) => (feed(7), ()),
         };
     }
-    hash
+    hash & ((1 << 53) - 1)
 }
 
 /// Exactly one key of an object, or a problem naming the choices.

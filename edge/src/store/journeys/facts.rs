@@ -120,15 +120,21 @@ impl Db<'_> {
                 bad.chars().take(80).collect::<String>()
             )));
         }
-        let mut added = 0;
+        let size = || {
+            self.sql.int(
+                "SELECT count(*) FROM coupon_pools WHERE pool = ?",
+                params![pool],
+            )
+        };
+        let before = size()?.unwrap_or(0);
         for code in codes {
-            added += self.sql.execute(
+            self.sql.execute(
                 "INSERT OR IGNORE INTO coupon_pools (pool, code, added_at) VALUES (?, ?, ?)",
                 params![pool, code.as_str(), self.now],
             )?;
         }
         let mut counts = self.pool_counts(pool)?;
-        counts["added"] = json!(added);
+        counts["added"] = json!(size()?.unwrap_or(0) - before);
         Ok(counts)
     }
 

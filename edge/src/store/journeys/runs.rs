@@ -21,8 +21,8 @@ pub fn run_of(row: &Row) -> Option<Run> {
         step: usize::try_from(int("step")?).ok()?,
         entered_at: int("entered_at")?,
         next_due: int("next_due"),
-        // Stored as the same 64 bits, signed.
-        shape: int("shape")? as u64,
+        // 53 bits (see `nudge_core::journey::Journey::shape`).
+        shape: u64::try_from(int("shape")?).ok()?,
         exit: row
             .get("exit")
             .and_then(Value::as_str)
