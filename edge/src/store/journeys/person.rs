@@ -15,6 +15,8 @@ use super::super::sql::{params, SqlExt};
 /// Cart lines and viewed products kept per person.
 const MAX_LINES: usize = 50;
 const MAX_VIEWED: usize = 20;
+/// Date traits (a birthday) kept per person.
+const MAX_DATE_TRAITS: i64 = 10;
 /// Longest text kept from an event's product fields.
 const MAX_FIELD: usize = 200;
 
@@ -105,15 +107,27 @@ impl Db<'_> {
         if event["type"] == "identify" {
             for (trait_name, value) in event["traits"].as_object().into_iter().flatten() {
                 if let Some(month_day) = value.as_str().and_then(month_day) {
-                    self.sql.execute(
-                        "INSERT INTO person_dates (person, name, month_day) VALUES (?, ?, ?)
-                         ON CONFLICT (person, name) DO UPDATE SET month_day = excluded.month_day",
-                        params![
-                            person,
-                            trait_name.chars().take(64).collect::<String>(),
-                            month_day
-                        ],
+                    let name: String = trait_name.chars().take(64).collect();
+                    // At most MAX_DATE_TRAITS names per person: a browser
+                    // inventing trait names cannot grow the table.
+                    let known = self.sql.exists(
+                        "SELECT 1 FROM person_dates WHERE person = ? AND name = ?",
+                        params![person, name.as_str()],
                     )?;
+                    let count = self
+                        .sql
+                        .int(
+                            "SELECT count(*) FROM person_dates WHERE person = ?",
+                            params![person],
+                        )?
+                        .unwrap_or(0);
+                    if known || count < MAX_DATE_TRAITS {
+                        self.sql.execute(
+                            "INSERT INTO person_dates (person, name, month_day) VALUES (?, ?, ?)
+                             ON CONFLICT (person, name) DO UPDATE SET month_day = excluded.month_day",
+                            params![person, name.as_str(), month_day],
+                        )?;
+                    }
                 }
             }
         }

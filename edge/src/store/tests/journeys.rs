@@ -391,3 +391,36 @@ fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
         .iter()
         .any(|e| e["kind"] == "send"));
 }
+
+#[test]
+fn a_browser_cannot_grow_what_journeys_keep_about_it() {
+    let sql = store();
+    let j = journeys();
+    let at = db(&sql, T0);
+    let mut identify = consented("e1", "a1", "", json!({}));
+    identify["type"] = json!("identify");
+    let traits: serde_json::Map<String, Value> = (0..30)
+        .map(|i| (format!("date{i}"), json!("1990-04-17")))
+        .collect();
+    identify["traits"] = Value::Object(traits);
+    send(&at, &j, vec![identify]);
+    let kept = at
+        .sql
+        .int("SELECT count(*) FROM person_dates", &[])
+        .unwrap();
+    assert_eq!(kept, Some(10));
+    // Viewed products and cart lines are bounded too.
+    let views: Vec<Value> = (0..60)
+        .map(|i| {
+            consented(
+                &format!("v{i}"),
+                "a1",
+                "Product Added",
+                json!({"product_id": format!("p{i}"), "price": 1.0}),
+            )
+        })
+        .collect();
+    send(&at, &j, views);
+    let props = at.send_properties(&person(&at, "a1")).unwrap();
+    assert_eq!(props["cart"]["products"].as_array().unwrap().len(), 50);
+}
