@@ -85,6 +85,10 @@ export const api = {
   },
   report: (s, id, range) => request("GET", api.reportUrl(s, id, range)),
   summary: (s, days = 7) => request("GET", `${site(s)}/reports/summary?days=${days}`),
+  journeys: (s) => request("GET", `${site(s)}/journeys`),
+  setJourney: (s, id, enabled, liveVersion) => request("POST", `${site(s)}/journeys/${enc(id)}/status`, {
+    body: { enabled }, headers: ifMatch(liveVersion),
+  }),
 };
 
 /** True when the endpoint is not there yet (404 without a known error code, or 501). */

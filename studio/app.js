@@ -2,6 +2,7 @@
 //   #/                 campaigns          #/new             templates
 //   #/new/<template>   editor (new)       #/c/<id>          editor
 //   #/c/<id>/report    report             #/history[/<v>]   versions
+//   #/journeys         journeys
 
 import { loadSession, renderSignIn, roleDescription, session, signOut } from "./session.js";
 import { h, replace, toast } from "./ui.js";
@@ -20,6 +21,7 @@ async function screenFor(hash) {
   if (first === "c" && second && third === "report") return (await import("./report.js")).renderReport(main, second);
   if (first === "c" && second) return (await import("./editor/editor.js")).renderEditor(main, { id: second });
   if (first === "history") return (await import("./history.js")).renderHistory(main, second);
+  if (first === "journeys") return (await import("./journeys.js")).renderJourneys(main);
   replace(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to the campaigns")));
   return null;
 }
@@ -35,7 +37,8 @@ async function route() {
   current = null;
   lastHash = location.hash;
   for (const link of header.querySelectorAll("[data-nav]")) {
-    const active = link.dataset.nav === "history" ? location.hash.startsWith("#/history") : !location.hash.startsWith("#/history");
+    const section = location.hash.startsWith("#/history") ? "history" : location.hash.startsWith("#/journeys") ? "journeys" : "campaigns";
+    const active = link.dataset.nav === section;
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }

@@ -14,7 +14,7 @@ const NEEDS = {
   edit: ["editor", "Editing needs the editor or publisher role; you can read reports and history."],
   previewLink: ["editor", "Preview links need the editor or publisher role."],
   publish: ["publisher", "Publishing needs the publisher role; save a draft and ask a publisher."],
-  status: ["publisher", "Pausing and resuming need the publisher role."],
+  status: ["publisher", "Pausing and resuming (campaigns and journeys) need the publisher role."],
   rollback: ["publisher", "Rolling back needs the publisher role."],
 };
 

@@ -312,3 +312,29 @@ test("roll back from the history restores the version before the last publish", 
   await page.waitForSelector(`text=Version ${versions[0] + 1}`);
   await context.close();
 });
+
+test("journeys read in words with their numbers; a publisher turns one on (a new version), a viewer cannot", async () => {
+  const { page, context, errors } = await studio(keys.admin, "Pat");
+  await page.click("nav >> text=Journeys");
+  await page.waitForSelector("section.journey[data-journey=birthday]");
+  const card = page.locator("section.journey[data-journey=birthday]");
+  assert.match(await card.innerText(), /On the day of the person's birthday/);
+  assert.match(await card.innerText(), /Wait until 09:00/);
+  assert.match(await card.innerText(), /Send “?"?Happy Birthday"?”? to email/);
+  assert.match(await card.locator(".badge").innerText(), /Off/);
+  assert.deepEqual(await accessibilityProblems(page), [], "the journeys screen");
+  await card.locator("button", { hasText: "Turn on" }).click();
+  await page.waitForFunction(() => document.querySelector("section.journey[data-journey=birthday] .badge")?.textContent === "On");
+  const config = await (await edge.admin("/v1/admin/sites/demo/versions?limit=1")).json();
+  assert.match(config.versions[0].note, /journey birthday enabled/);
+  const publicConfig = await (await fetch(`${edge.url}/v1/config?site=demo`)).text();
+  assert.ok(!publicConfig.includes("journeys"), "browsers never get the journeys");
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  const viewer = await studio(keys.viewer, "Vi");
+  await viewer.page.goto(`${edge.url}/studio/#/journeys`);
+  await viewer.page.waitForSelector("section.journey[data-journey=birthday]");
+  assert.equal(await viewer.page.locator("section.journey button:not([aria-disabled=true]):not([disabled])").count(), 0);
+  await viewer.context.close();
+});

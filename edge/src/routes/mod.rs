@@ -76,6 +76,9 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                 (Method::Get, ["journeys"]) => journeys::list(env, site).await,
                 (Method::Get, ["journeys", "runs"]) => journeys::runs(req, env, site).await,
                 (Method::Post, ["journeys", "run-due"]) => journeys::run_due(env, site).await,
+                (Method::Post, ["journeys", id, "status"]) => {
+                    campaigns::set_journey(req, env, site, by, id).await
+                }
                 (Method::Post, ["journeys", id, "dry-run"]) => {
                     journeys::dry_run(req, env, site, id).await
                 }

@@ -149,6 +149,12 @@ pub enum StudioAction {
         status: String,
         expected: i64,
     },
+    /// Turns a journey on or off (a new version, like a campaign's status).
+    SetJourney {
+        journey: String,
+        enabled: bool,
+        expected: i64,
+    },
     Versions {
         page: Page,
     },

@@ -66,6 +66,11 @@ impl Db<'_> {
                 status,
                 expected,
             } => self.set_status(&campaign, &status, expected, by),
+            StudioAction::SetJourney {
+                journey,
+                enabled,
+                expected,
+            } => self.set_journey(&journey, enabled, expected, by),
             StudioAction::Versions { page } => self.versions(&page),
             StudioAction::Version { version } => self.version(version),
             StudioAction::Rollback { version, expected } => {
@@ -351,6 +356,34 @@ impl Db<'_> {
             "resumed"
         };
         self.add_version(&text, by, "status", Some(campaign), note)
+    }
+
+    fn set_journey(
+        &self,
+        journey: &str,
+        enabled: bool,
+        expected: i64,
+        by: &str,
+    ) -> StoreResult<Value> {
+        self.check_head(Some(expected))?;
+        let mut config = self.head_config()?;
+        let found = config
+            .get_mut("journeys")
+            .and_then(Value::as_array_mut)
+            .and_then(|list| list.iter_mut().find(|j| j["id"] == journey));
+        let Some(found) = found else {
+            return Err(StoreError::NotFound(format!(
+                "journey {journey} is not in the live config"
+            )));
+        };
+        found["enabled"] = Value::from(enabled);
+        let text = Value::Object(config).to_string();
+        check_publishable(&text, journey)?;
+        let note = format!(
+            "journey {journey} {}",
+            if enabled { "enabled" } else { "disabled" }
+        );
+        self.add_version(&text, by, "journey", None, &note)
     }
 
     fn add_version(

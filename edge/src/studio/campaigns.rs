@@ -378,29 +378,55 @@ pub async fn publish(
 
 /// `POST campaigns/{id}/status` `{status: "paused"|"active"}` with `If-Match`
 /// of the live version.
-pub async fn set_status(
-    mut req: Request,
+pub async fn set_status(req: Request, env: &Env, site: &str, caller: &Caller, id: &str) -> Handled {
+    switch(req, env, site, caller, id, |body, expected| {
+        let status = match body["status"].as_str() {
+            Some(s @ ("paused" | "active")) => s.to_owned(),
+            _ => return Err("status must be \"paused\" or \"active\""),
+        };
+        Ok(StudioAction::SetStatus {
+            campaign: id.into(),
+            status,
+            expected,
+        })
+    })
+    .await
+}
+
+/// `POST journeys/{id}/status` `{enabled: bool}` with `If-Match` of the live
+/// version: the journey turned on or off, as a new version.
+pub async fn set_journey(
+    req: Request,
     env: &Env,
     site: &str,
     caller: &Caller,
     id: &str,
 ) -> Handled {
+    switch(req, env, site, caller, id, |body, expected| {
+        let enabled = body["enabled"]
+            .as_bool()
+            .ok_or("expected {\"enabled\": true|false}")?;
+        Ok(StudioAction::SetJourney {
+            journey: id.into(),
+            enabled,
+            expected,
+        })
+    })
+    .await
+}
+
+/// A live switch (a campaign's status, a journey's): the body read into an
+/// action against the live version named by `If-Match`, then live.
+async fn switch(
+    mut req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    id: &str,
+    action: impl FnOnce(&Value, i64) -> Result<StudioAction, &'static str>,
+) -> Handled {
     let (expected, body) = matched_body(&mut req, id).await?;
-    let status = match body["status"].as_str() {
-        Some(s @ ("paused" | "active")) => s.to_owned(),
-        _ => {
-            return Err(refuse(
-                400,
-                "invalid_request",
-                "status must be \"paused\" or \"active\"",
-            ))
-        }
-    };
-    let action = StudioAction::SetStatus {
-        campaign: id.into(),
-        status,
-        expected,
-    };
+    let action = action(&body, expected).map_err(|m| refuse(400, "invalid_request", m))?;
     go_live(env, site, caller, call(env, site, caller, action).await?).await
 }
 

@@ -28,7 +28,8 @@ pub fn needs(method: &Method, rest: &[&str]) -> Needs {
         (Method::Put | Method::Delete, ["campaigns", _, "draft"])
         | (Method::Post, ["campaigns", _, "preview-link"]) => Needs::Role(Role::Editor),
         (Method::Post, ["campaigns", _, "publish" | "status"])
-        | (Method::Post, ["versions", _, "rollback"]) => Needs::Role(Role::Publisher),
+        | (Method::Post, ["versions", _, "rollback"])
+        | (Method::Post, ["journeys", _, "status"]) => Needs::Role(Role::Publisher),
         _ => Needs::Token,
     }
 }

@@ -2,7 +2,7 @@
 //! person's runs, timers and sends, and the dry run.
 
 use nudge_core::journey::sim::Simulation;
-use nudge_core::journey::{Effect, Entry, Journeys};
+use nudge_core::journey::{Effect, Entry, Journeys, Purpose, Step};
 use serde_json::{json, Value};
 
 use super::super::persons::Db;
@@ -27,6 +27,84 @@ fn entry_json(entry: &Entry) -> Value {
         Entry::InactiveDays { days } => json!({"inactive_days": days}),
         Entry::DateTrait { name } => json!({"date_trait": name}),
         _ => Value::Null,
+    }
+}
+
+fn duration_words(ms: i64) -> String {
+    let units = [
+        (86_400_000, "day"),
+        (3_600_000, "hour"),
+        (60_000, "minute"),
+        (1_000, "second"),
+    ];
+    let (size, unit) = units
+        .iter()
+        .find(|(size, _)| ms % size == 0)
+        .copied()
+        .unwrap_or((1_000, "second"));
+    let n = ms / size;
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The steps in words, for people who never read the JSON (the studio's
+/// journeys screen): one line per step, branches indented.
+pub fn step_words(steps: &[Step], depth: usize, out: &mut Vec<String>) {
+    let pad = "  ".repeat(depth);
+    for step in steps {
+        match step {
+            Step::Wait { duration } => out.push(format!("{pad}Wait {}", duration_words(*duration))),
+            Step::WaitUntil { time } => out.push(format!(
+                "{pad}Wait until {:02}:{:02}",
+                time.minute / 60,
+                time.minute % 60
+            )),
+            Step::Branch {
+                then, otherwise, ..
+            } => {
+                out.push(format!("{pad}If the condition holds:"));
+                step_words(then, depth + 1, out);
+                if !otherwise.is_empty() {
+                    out.push(format!("{pad}Otherwise:"));
+                    step_words(otherwise, depth + 1, out);
+                }
+            }
+            Step::Send {
+                destination,
+                event,
+                purpose,
+            } => out.push(format!(
+                "{pad}Send \"{event}\" to {destination}{}",
+                if *purpose == Purpose::Transactional {
+                    " (transactional)"
+                } else {
+                    ""
+                }
+            )),
+            Step::Set {
+                tag,
+                stage,
+                coupon_pool,
+            } => {
+                let mut parts = Vec::new();
+                if let Some(pool) = coupon_pool {
+                    parts.push(format!("give a coupon from pool {pool}"));
+                }
+                if let Some(tag) = tag {
+                    parts.push(format!("tag {tag}"));
+                }
+                if let Some(stage) = stage {
+                    parts.push(format!("stage {stage}"));
+                }
+                let text = parts.join(", ");
+                let mut chars = text.chars();
+                let text = chars.next().map_or(String::new(), |c| {
+                    c.to_uppercase().collect::<String>() + chars.as_str()
+                });
+                out.push(format!("{pad}{text}"));
+            }
+            Step::End => out.push(format!("{pad}End")),
+            _ => out.push(format!("{pad}(a step this version cannot describe)")),
+        }
     }
 }
 
@@ -81,9 +159,12 @@ impl Db<'_> {
                 params![journey.id.as_str()],
             )?;
             stats.insert("in_progress".into(), json!(in_progress.unwrap_or(0)));
+            let mut steps = Vec::new();
+            step_words(&journey.steps, 0, &mut steps);
             list.push(json!({
                 "id": journey.id, "name": journey.name, "enabled": journey.enabled,
-                "entry": entry_json(&journey.entry), "goals": journey.goals, "stats": stats,
+                "entry": entry_json(&journey.entry), "goals": journey.goals, "steps": steps,
+                "stats": stats,
             }));
         }
         let pending = self.sql.int(
@@ -95,9 +176,12 @@ impl Db<'_> {
             &[],
         )?;
         let next = self.next_timer()?.map(iso);
+        let version = self
+            .sql
+            .int("SELECT max(version) FROM config_versions", &[])?;
         Ok(
             json!({"journeys": list, "pending_timers": pending, "next_timer": next,
-                  "sends_waiting_for_queue": unqueued}),
+                  "sends_waiting_for_queue": unqueued, "live_version": version}),
         )
     }
 

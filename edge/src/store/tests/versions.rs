@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::{db, store, T0};
 use crate::store::protocol::{Page, StoreError, StudioAction, StudioCall};
+use nudge_core::journey::Journeys;
 
 const LIVE: &str = r#"{"version":1,"site":"demo","campaigns":[{"id":"vip","trigger":{"page_view":true},"content":{"layout":"top_banner","body":"VIP"}}]}"#;
 
@@ -359,4 +360,48 @@ fn rolling_back_to_a_config_that_fails_todays_rules_is_refused() {
         matches!(refused, Err(StoreError::InvalidConfig { .. })),
         "{refused:?}"
     );
+}
+
+#[test]
+fn a_journey_is_turned_on_as_a_new_version_and_its_steps_read_in_words() {
+    let sql = store();
+    let config = json!({"campaigns": [], "journeys": [{"id": "cart", "enabled": false,
+        "entry": {"event": "Product Added"}, "exit": {"goal": "Order Completed"},
+        "steps": [{"wait": {"hours": 4}}, {"set": {"coupon_pool": "cart10"}},
+                  {"send": {"destination": "email", "event": "Cart Abandoned"}}]}]});
+    let live = Some(config.to_string());
+    let call = |action| {
+        db(&sql, T0).studio(StudioCall {
+            live: live.clone(),
+            by: "Pat".into(),
+            action,
+        })
+    };
+    call(StudioAction::Overview).unwrap();
+    let on = |expected| StudioAction::SetJourney {
+        journey: "cart".into(),
+        enabled: true,
+        expected,
+    };
+    let answer = call(on(1)).unwrap();
+    let stored: Value = serde_json::from_str(answer["config"].as_str().unwrap()).unwrap();
+    assert_eq!(stored["journeys"][0]["enabled"], true);
+    assert!(matches!(call(on(1)), Err(StoreError::Conflict { .. })));
+    let journeys = Journeys::from_config(&serde_json::from_value(stored).unwrap()).0;
+    let list = db(&sql, T0).journey_list(&journeys).unwrap();
+    assert_eq!(list["live_version"], 2);
+    assert_eq!(
+        list["journeys"][0]["steps"],
+        json!([
+            "Wait 4 hours",
+            "Give a coupon from pool cart10",
+            "Send \"Cart Abandoned\" to email"
+        ])
+    );
+    let missing = StudioAction::SetJourney {
+        journey: "nope".into(),
+        enabled: true,
+        expected: 2,
+    };
+    assert!(matches!(call(missing), Err(StoreError::NotFound(_))));
 }

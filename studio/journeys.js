@@ -1,0 +1,92 @@
+// The journeys screen: each journey of the live config in words (what starts
+// it, its steps, what ends it) with its numbers, and a switch to turn it on
+// or off (publishers; a new version, as pausing a campaign is).
+
+import { api } from "./api.js";
+import { can, site } from "./session.js";
+import { blockedButton, formatCount, h, replace, toast } from "./ui.js";
+
+const EXIT_WORDS = {
+  exited_goal: "Reached the goal", exited_completed: "Completed", exited_end: "Ended by a step",
+  exited_edited: "Ended by an edit", exited_disabled: "Ended when turned off", exited_removed: "Ended when removed",
+  exited_merged: "Ended by a merge",
+};
+
+export function entryWords(entry) {
+  if (!entry) return "–";
+  if (entry.event) return `“${entry.event}”`;
+  if (entry.category_views) {
+    const { min, within_hours: hours } = entry.category_views;
+    return `${min} views of one category within ${hours} h`;
+  }
+  if (entry.inactive_days) return `No visit for ${entry.inactive_days} days`;
+  if (entry.date_trait) return `On the day of the person's ${entry.date_trait}`;
+  return "–";
+}
+
+function goalWords(goals) {
+  if (!goals?.length) return "None: it runs to its last step";
+  return goals.map((g) => g.startsWith("Campaign Converted/")
+    ? `the “${g.slice("Campaign Converted/".length)}” campaign converting`
+    : `“${g}”`).join(" or ");
+}
+
+export async function renderJourneys(main) {
+  replace(main, h("h1", {}, "Journeys"), h("p", { class: "loading" }, "Loading journeys…"));
+  const { data } = await api.journeys(site());
+  const journeys = Array.isArray(data.journeys) ? data.journeys : [];
+  const body = journeys.length
+    ? journeys.map((j) => card(j, data.live_version, () => renderJourneys(main)))
+    : h("p", { class: "empty" }, "No journeys in the live config yet. Your developer adds them (see docs/journeys.md); the demo config ships six templates.");
+  replace(main,
+    h("div", { class: "page-head" }, h("h1", {}, "Journeys")),
+    h("p", { class: "muted" }, "Timed flows across email, SMS and the site, run by the edge. Numbers since each journey started."),
+    body,
+    h("p", { class: "muted" },
+      `${formatCount(data.pending_timers ?? 0)} waiting steps · live version ${data.live_version ?? 0}`));
+  return null;
+}
+
+function card(j, liveVersion, reload) {
+  const s = j.stats || {};
+  const n = (key) => formatCount(s[key] ?? 0);
+  const skipped = (s.suppressed_cap ?? 0) + (s.suppressed_consent ?? 0);
+  const ended = Object.entries(EXIT_WORDS).filter(([key]) => s[key]).map(([key, words]) => `${words}: ${formatCount(s[key])}`);
+  const allowed = can("status");
+  const label = j.enabled ? "Turn off" : "Turn on";
+  const toggle = allowed.ok
+    ? h("button", { type: "button", class: j.enabled ? "" : "primary", onclick: async (event) => {
+      event.target.disabled = true;
+      try {
+        await api.setJourney(site(), j.id, !j.enabled, liveVersion);
+        toast(`${j.name || j.id} is ${j.enabled ? "off" : "on"}.`);
+        await reload();
+      } catch (error) {
+        toast(error.status === 409 ? "Someone published meanwhile: the list is reloaded, try again." : error.message, "error");
+        event.target.disabled = false;
+        if (error.status === 409) await reload();
+      }
+    } }, label)
+    : blockedButton(label, allowed.reason);
+  return h("section", { class: "journey card", dataset: { journey: j.id } },
+    h("div", { class: "page-head" },
+      h("h2", {}, j.name || j.id, " ", h("span", { class: `badge status-${j.enabled ? "live" : "paused"}` }, j.enabled ? "On" : "Off")),
+      toggle),
+    h("dl", { class: "journey-facts" },
+      h("dt", {}, "Starts on"), h("dd", {}, entryWords(j.entry)),
+      h("dt", {}, "Steps"), h("dd", {}, h("ol", { class: "steps" }, (j.steps || []).map((line) => {
+        const depth = line.length - line.trimStart().length;
+        return h("li", { style: `margin-left: ${depth / 2}em` }, line.trim());
+      }))),
+      h("dt", {}, "Ends early on"), h("dd", {}, goalWords(j.goals))),
+    h("table", { class: "journey-numbers" },
+      h("caption", { class: "visually-hidden" }, `${j.name || j.id}: numbers`),
+      h("thead", {}, h("tr", {}, ["Entered", "In progress", "Messages sent", "Skipped (cap or consent)", "Conversions"]
+        .map((t) => h("th", { scope: "col", class: "num" }, t)))),
+      h("tbody", {}, h("tr", {},
+        h("td", { class: "num" }, n("entered")), h("td", { class: "num" }, n("in_progress")),
+        h("td", { class: "num" }, n("sent")), h("td", { class: "num" }, formatCount(skipped)),
+        h("td", { class: "num" }, n("conversions"))))),
+    ended.length ? h("p", { class: "muted" }, ended.join(" · ")) : null,
+    s.coupon_pool_empty ? h("p", { class: "error-text" }, `A coupon pool ran out ${formatCount(s.coupon_pool_empty)} times: upload more codes.`) : null);
+}
