@@ -36,7 +36,7 @@ test("destinations are validated; credentials are sealed, never named or echoed"
   const bad = await edge.admin("/v1/admin/sites/demo/destinations", {
     method: "PUT",
     body: JSON.stringify({ destinations: [
-      { id: "k", kind: "mailchimp", url: "ftp://x", events: [], consent: "always", secret: "sk_live_123" },
+      { id: "k", kind: "mailchimp", url: "ftp://x", events: "all", consent: "always", secret: "sk_live_123" },
     ] }),
   });
   assert.equal(bad.status, 400);

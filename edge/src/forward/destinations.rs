@@ -96,11 +96,11 @@ pub fn validate(value: &Value, allow_local: bool) -> Vec<D> {
         }
         let events_ok = d["events"]
             .as_array()
-            .is_some_and(|e| !e.is_empty() && e.len() <= 200 && e.iter().all(Value::is_string));
+            .is_some_and(|e| e.len() <= 200 && e.iter().all(Value::is_string));
         if !events_ok {
             problems.push(D::error(
                 at("events"),
-                "must be a non-empty array of event names (\"*\" for all)",
+                "must be an array of event names (\"*\" for all; empty: only journeys' sends)",
             ));
         }
         if !d["consent"].as_str().is_some_and(|c| CONSENT.contains(&c)) {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use worker::{Env, Request};
 
 use crate::http::limits::{ADMIN_BODY_BYTES, SMALL_BODY_BYTES};
-use crate::http::{is_site_key, ok, query, read_json, refuse, Handled};
+use crate::http::{is_site_key, ok, query, read_body, read_json, refuse, Handled};
 use crate::store::journeys::facts::MAX_CODES_PER_UPLOAD;
 use crate::store::journeys::reads::{MAX_DRY_RUN_DAYS, MAX_DRY_RUN_EVENTS};
 use crate::store::protocol::Command;
@@ -39,7 +39,14 @@ pub async fn runs(req: Request, env: &Env, site: &str) -> Handled {
 }
 
 pub async fn dry_run(mut req: Request, env: &Env, site: &str, journey: &str) -> Handled {
-    let body = read_json(&mut req, SMALL_BODY_BYTES).await?;
+    // Every field is optional, so an empty body is `{}`.
+    let text = read_body(&mut req, SMALL_BODY_BYTES).await?;
+    let body = if text.trim().is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::from_str(&text)
+            .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?
+    };
     let bad = |message: String| refuse(400, "invalid_request", message);
     let person = match &body["person"] {
         Value::Null => None,

@@ -112,7 +112,7 @@ pub fn step_words(steps: &[Step], depth: usize, out: &mut Vec<String>) {
 pub fn effect_json(effect: &Effect) -> Value {
     match effect {
         Effect::Enter(run) => json!({"kind": "enter", "run": run.id.number}),
-        Effect::Schedule { at, .. } => json!({"kind": "wait_until", "at": iso(*at)}),
+        Effect::Schedule { at, .. } => json!({"kind": "wait", "until": iso(*at)}),
         Effect::CancelTimer { .. } => json!({"kind": "cancel_timer"}),
         Effect::Send {
             destination,

@@ -371,6 +371,17 @@ fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
         .collect();
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0]["after_seconds"], 4 * 3600);
+    let waits: Vec<&Value> = answer["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "wait")
+        .map(|e| &e["until"])
+        .collect();
+    assert_eq!(
+        waits.last().unwrap().as_str(),
+        Some(nudge_core::time::to_iso8601(T0 + 4 * HOUR).as_str())
+    );
     assert_eq!(db(&sql, T0).next_timer().unwrap(), None);
     // An order after an hour: nothing sent.
     let answer = db(&sql, T0)
