@@ -22,7 +22,10 @@ before(async () => {
   edge = await startEdge();
   browser = await launchChromium();
 });
-after(async () => { await browser?.close(); await edge?.stop(); await sink?.close(); });
+after(async () => {
+  if (process.env.JOURNEY_TEST_LOG) (await import("node:fs")).writeFileSync(process.env.JOURNEY_TEST_LOG, edge?.output() ?? "");
+  await browser?.close(); await edge?.stop(); await sink?.close();
+});
 
 // ---- helpers ----
 
@@ -158,6 +161,7 @@ test("cart abandonment in Chromium: the cart email lands once after the wait; an
   const after = await runsOf("demo", leaverId);
   assert.equal(after.runs[0].exit, "completed");
   assert.equal(after.sends.length, 1);
+  assert.ok(Date.parse(after.sends[0].at) - Date.parse(after.runs[0].entered_at) >= 3000, "sent after the wait, not before");
   const bought = await runsOf("demo", buyerId);
   assert.equal(bought.runs[0].exit, "goal");
   assert.deepEqual(bought.sends, []);
@@ -261,6 +265,16 @@ test("double opt-in: a reminder after the wait; confirming stops the second", as
   const mails = deliveredTo("/optin", who);
   assert.equal(mails.length, 1);
   assert.equal(mails[0].context.journey.purpose, "transactional");
+
+  // The dry run tells the same story on a virtual clock: one reminder, then the goal.
+  const dry = await json(await edge.admin(`/v1/admin/sites/${site}/journeys/double-opt-in/dry-run`, { method: "POST",
+    body: JSON.stringify({ events: [{ event: "Signed Up", after_seconds: 0 }, { event: "Subscription Confirmed", after_seconds: 3 }], days: 1 }) }));
+  const kinds = dry.timeline.map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === "send").length, 1, JSON.stringify(dry.timeline));
+  assert.deepEqual(dry.timeline.at(-1), { ...dry.timeline.at(-1), kind: "exit", reason: "goal" });
+  const full = await json(await edge.admin(`/v1/admin/sites/${site}/journeys/double-opt-in/dry-run`, { method: "POST", body: "{}" }));
+  assert.equal(full.timeline.filter((e) => e.kind === "send").length, 2, JSON.stringify(full.timeline));
+  assert.equal(full.timeline.at(-1).reason, "end");
 });
 
 // ---- 5. win-back and birthday ----
