@@ -83,10 +83,17 @@ function freePort() {
   });
 }
 
-export async function startEdge({ port, seedDemo = true, vars = {}, config = "edge/wrangler.toml", logLevel = "warn" } = {}) {
+/**
+ * `state`: reuse this --persist-to directory (a restart on the same data); it
+ * is then the caller's to remove. Otherwise a fresh one, removed by stop().
+ * `stop({ keepState: true })` stops the Worker and keeps its directory
+ * (`edge.state`) for a restart: `startEdge({ port: edge.port, state: edge.state, seedDemo: false })`.
+ */
+export async function startEdge({ port, seedDemo = true, vars = {}, config = "edge/wrangler.toml", logLevel = "warn", state } = {}) {
   port = port || (await freePort());
   const inspector = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "nudge-edge-"));
+  const ownState = !state;
+  state = state || mkdtempSync(join(tmpdir(), "nudge-edge-"));
   const args = [
     join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--port", String(port), "--ip", "127.0.0.1",
     "--inspector-port", String(inspector), "--persist-to", state,
@@ -103,11 +110,20 @@ export async function startEdge({ port, seedDemo = true, vars = {}, config = "ed
   child.stdout.on("data", (d) => { output += d; });
   child.stderr.on("data", (d) => { output += d; });
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
+  const exited = new Promise((r) => child.once("exit", r));
+  const stop = async ({ keepState = false } = {}) => {
     try { process.kill(-child.pid, "SIGTERM"); } catch { /* already gone */ }
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 300))]);
     try { process.kill(-child.pid, "SIGKILL"); } catch { /* already gone */ }
-    rmSync(state, { recursive: true, force: true });
+    if (keepState) {
+      // The whole group (workerd too) must be gone before the state is reused.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      for (let i = 0; i < 50; i++) {
+        try { process.kill(-child.pid, 0); } catch { break; }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    if (ownState && !keepState) rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -128,7 +144,7 @@ export async function startEdge({ port, seedDemo = true, vars = {}, config = "ed
       ...init, headers: { authorization: `Bearer ${siteKeys(site).admin}`, ...(init.headers || {}) },
     });
   };
-  const edge = { url, port, pid: child.pid, stop, output: () => output, admin };
+  const edge = { url, port, pid: child.pid, state, stop, output: () => output, admin };
   if (seedDemo) {
     const { readFile } = await import("node:fs/promises");
     const config = await readFile(join(root, "demo-shop/campaigns.json"), "utf8");
