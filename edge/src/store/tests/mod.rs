@@ -160,6 +160,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
 mod forwarding;
 mod identity;
 mod journeys;
+mod journeys_bench;
 mod reports;
 mod reports_bench;
 mod versions;
