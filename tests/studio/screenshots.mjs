@@ -1,5 +1,6 @@
 // Screenshots of the studio for docs/screenshots/ (1280×800): the campaign
-// list, the editor with its live preview, and a report after some visits.
+// list, the editor with its live preview, a report after some visits, and
+// the journeys (cart abandonment on, so the visits enter it).
 // Run after `cargo xtask build-edge`: node tests/studio/screenshots.mjs
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -11,6 +12,11 @@ mkdirSync(out, { recursive: true });
 const edge = await startEdge();
 const browser = await launchChromium();
 try {
+  // Cart abandonment on (the demo ships it off), so the shoppers enter it.
+  const { readFile } = await import("node:fs/promises");
+  const demo = JSON.parse(await readFile(new URL("../../demo-shop/campaigns.json", import.meta.url), "utf8"));
+  for (const journey of demo.journeys) if (journey.id === "cart-abandonment") journey.enabled = true;
+  await edge.admin("/v1/admin/sites/demo/config", { method: "PUT", body: JSON.stringify(demo) });
   // Shoppers, so the list and the report have numbers: each scrolls the home
   // page (welcome offers), adds socks to the cart (the free-shipping A/B test)
   // and every other one goes on to the checkout (that test's goal).
@@ -51,6 +57,11 @@ try {
   await page.waitForTimeout(800);
   await page.screenshot({ path: `${out}studio-report.png` });
   await page.screenshot({ path: `${out}studio-report-full.png`, fullPage: true });
+
+  await page.goto(`${edge.url}/studio/#/journeys`);
+  await page.waitForSelector("section.journey");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${out}studio-journeys.png` });
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();
