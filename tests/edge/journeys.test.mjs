@@ -447,7 +447,10 @@ test("a restart while a run waits: the step lands exactly once after it (the SMS
   try {
     await setUpSite(site, { on: first, journeys: [{
       id: "restart", entry: { event: "Order Completed" },
-      steps: [{ wait: { seconds: 3 } }, { send: { destination: "email", event: "Thanks" } }, { send: { destination: "sms", event: "Related Products" } }],
+      // Long enough that the Worker is surely down before the step is due,
+      // even on a slow machine (an SMS claimed and then cut off by the stop
+      // would, rightly, never be sent: at most once).
+      steps: [{ wait: { seconds: 8 } }, { send: { destination: "email", event: "Thanks" } }, { send: { destination: "sms", event: "Related Products" } }],
     }], destinations: [email("/restart-email"), sms("/restart-sms")] });
     const who = "jr-restart-1";
     await registerBrowser(first.url, who, site);
@@ -456,7 +459,8 @@ test("a restart while a run waits: the step lands exactly once after it (the SMS
     await send(site, [track(who, "Order Completed", { order_id: "o-9", total: 10 })], first.url);
     await runFor(site, who, "restart", first);
     await first.stop({ keepState: true });
-    await sleep(4000); // the step falls due while the Worker is down
+    assert.equal(deliveredTo("/restart-email", who).length, 0, "the Worker stopped before the step was due");
+    await sleep(9000); // the step falls due while the Worker is down
     second = await startEdge({ port: first.port, state: first.state, seedDemo: false });
     await until(() => deliveredTo("/restart-email", who).length >= 1 && sink.requests.some((r) => r.path.startsWith("/restart-sms")), 30_000);
     await sleep(3000);
