@@ -246,15 +246,18 @@ impl Journeys {
         {
             return None;
         }
-        let last = mine().max_by_key(|r| r.id.number);
-        if last.is_some_and(|r| now < r.entered_at + journey.cooldown) {
+        // The cooldown counts from the latest entry (after a merge the
+        // highest-numbered run need not be the latest).
+        let last_entry = mine().map(|r| r.entered_at).max();
+        if last_entry.is_some_and(|at| now < at + journey.cooldown) {
             return None;
         }
+        let last_number = mine().map(|r| r.id.number).max();
         Some(Run {
             id: RunId {
                 person: person.id.clone(),
                 journey: journey.id.clone(),
-                number: last.map_or(1, |r| r.id.number + 1),
+                number: last_number.map_or(1, |n| n + 1),
             },
             step: 0,
             entered_at: now,

@@ -255,6 +255,9 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
             .flatten(),
         // A journey's send names its person (`store::journeys::outbox`).
         person: body["person"].as_str().map(str::to_owned),
+        purpose: event["context"]["journey"]["purpose"]
+            .as_str()
+            .map(str::to_owned),
         claim: sms.then(|| sms_budget(destination)),
     });
     let verdict: DeliveryVerdict = serde_json::from_value(store(env, &site, &check).await?)?;

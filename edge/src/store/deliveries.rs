@@ -13,10 +13,12 @@ use serde_json::{json, Value};
 
 use super::identity::next_page;
 use super::persons::Db;
-use super::protocol::{DeliveryCheck, DeliveryVerdict, Page, SmsBudget, StoreResult};
+use super::protocol::{Contact, DeliveryCheck, DeliveryVerdict, Page, SmsBudget, StoreResult};
 use super::sql::{params, SqlExt};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Transactional journey emails to one unverified address per day.
+pub const UNVERIFIED_EMAILS_PER_DAY: i64 = 2;
 
 impl Db<'_> {
     pub fn delivery(&self, check: &DeliveryCheck) -> StoreResult<DeliveryVerdict> {
@@ -32,10 +34,16 @@ impl Db<'_> {
             (None, Some(browser)) => self.person_of("anon", browser)?,
             (None, None) => None,
         };
-        let contact = match person {
-            Some(person) => self.contact(&person)?,
+        let mut contact = match &person {
+            Some(person) => self.contact(person)?,
             None => Default::default(),
         };
+        if let (Some(person), Some(_)) = (&person, &check.person) {
+            if let Some(reason) = self.journey_send_refusal(person, check, &mut contact)? {
+                self.delivered(&check.destination, &check.event_id)?;
+                return Ok(DeliveryVerdict::Skip { reason });
+            }
+        }
         let Some(budget) = check.claim else {
             return Ok(DeliveryVerdict::Send { contact });
         };
@@ -62,6 +70,74 @@ impl Db<'_> {
         Ok(DeliveryVerdict::Send { contact })
     }
 
+    /// A journey's send, checked again as it leaves (the person may have
+    /// unsubscribed or withdrawn consent since the step ran). Journeys
+    /// reach only verified addresses, never suppressed ones; the one
+    /// exception is a transactional email to an address the person typed
+    /// (confirm your subscription), at most `UNVERIFIED_EMAILS_PER_DAY` per
+    /// address and day across the site, so nobody can have the shop mail a
+    /// stranger by typing their address. Returns why not, or trims `contact`
+    /// to what may be used.
+    fn journey_send_refusal(
+        &self,
+        person: &str,
+        check: &DeliveryCheck,
+        contact: &mut Contact,
+    ) -> StoreResult<Option<String>> {
+        if contact.suppressed {
+            return Ok(Some("the address is on the suppression list".into()));
+        }
+        let marketing = check.purpose.as_deref() != Some("transactional");
+        if marketing && !self.consents_to_marketing(person)? {
+            return Ok(Some(
+                "the person has not agreed to marketing (any more)".into(),
+            ));
+        }
+        if !contact.phone_verified {
+            contact.phone = None;
+        }
+        if !contact.email_verified {
+            let budget_left = match (&contact.email, marketing) {
+                (Some(email), false) => self.take_unverified_email(email)?,
+                _ => false,
+            };
+            if !budget_left {
+                contact.email = None;
+            }
+        }
+        Ok(None)
+    }
+
+    fn consents_to_marketing(&self, person: &str) -> StoreResult<bool> {
+        Ok(self.sql.int(
+            "SELECT consent_marketing FROM person_state WHERE person = ?",
+            params![person],
+        )? == Some(1))
+    }
+
+    /// Counts one transactional email to an unverified address today, if
+    /// the address's budget allows (kept beside the SMS counters).
+    fn take_unverified_email(&self, email: &str) -> StoreResult<bool> {
+        let day = self.now / DAY_MS;
+        let hash = format!("email:{}", crate::tokens::sha256_hex(&email.to_lowercase()));
+        let sent = self
+            .sql
+            .int(
+                "SELECT count FROM sms_sends WHERE phone_hash = ? AND day = ?",
+                params![hash.as_str(), day],
+            )?
+            .unwrap_or(0);
+        if sent >= UNVERIFIED_EMAILS_PER_DAY {
+            return Ok(false);
+        }
+        self.sql.execute(
+            "INSERT INTO sms_sends (phone_hash, day, count) VALUES (?, ?, 1)
+             ON CONFLICT (phone_hash, day) DO UPDATE SET count = count + 1",
+            params![hash, day],
+        )?;
+        Ok(true)
+    }
+
     /// Counts one SMS to `phone` today, unless a budget is spent.
     fn over_sms_budget(&self, phone: &str, budget: SmsBudget) -> StoreResult<Option<String>> {
         let day = self.now / DAY_MS;
@@ -82,7 +158,7 @@ impl Db<'_> {
         let site_total = self
             .sql
             .int(
-                "SELECT coalesce(sum(count), 0) FROM sms_sends WHERE day = ?",
+                "SELECT coalesce(sum(count), 0) FROM sms_sends WHERE day = ? AND phone_hash NOT LIKE 'email:%'",
                 params![day],
             )?
             .unwrap_or(0);

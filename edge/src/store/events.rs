@@ -71,7 +71,12 @@ impl Db<'_> {
                 let person = self.person_for_browser(anonymous_id)?;
                 self.apply_facts(&person, anonymous_id, event)?;
                 self.report_event(&person, event, &batch.campaigns)?;
-                fresh.push((person, event.clone()));
+                // Journeys only for the browser this request proves with its
+                // key: a batch naming made-up ids that hold no key yet must
+                // not enter (and hand coupons to) a crowd of invented persons.
+                if verified_browser.as_deref() == Some(anonymous_id) {
+                    fresh.push((person, event.clone()));
+                }
             }
         }
         Ok(Appended {

@@ -65,6 +65,14 @@ pub async fn call<T: DeserializeOwned>(
     Ok(answer?)
 }
 
+/// Logs a failure the store carries on after (the Worker's log; stderr natively).
+pub fn log_error(what: &str, error: &StoreError) {
+    #[cfg(target_arch = "wasm32")]
+    worker::console_error!("site store: {what}: {error:?}");
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("site store: {what}: {error:?}");
+}
+
 /// Runs one command against the store's SQL (native tests call this too).
 /// `journeys` are the live config's, for the events that enter or end runs.
 pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResult<Value> {
@@ -74,8 +82,13 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
     match command {
         Command::Append(batch) => {
             let appended = db.append(&batch)?;
+            // A journey's trouble never costs the batch: the events and
+            // their facts are stored either way (a retry would find them
+            // duplicates and never feed journeys again).
             for (person, event) in &appended.fresh {
-                db.journeys_on_event(journeys, person, event)?;
+                if let Err(e) = db.journeys_on_event(journeys, person, event) {
+                    log_error("journeys", &e);
+                }
             }
             json(appended)
         }
@@ -96,7 +109,9 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
             if let (Some(person), Some(kind)) = (answer["person"].as_str(), event["type"].as_str())
             {
                 let signal = serde_json::json!({"type": "track", "event": kind});
-                db.journeys_on_event(journeys, person, &signal)?;
+                if let Err(e) = db.journeys_on_event(journeys, person, &signal) {
+                    log_error("journeys", &e);
+                }
             }
             Ok(answer)
         }

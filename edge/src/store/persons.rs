@@ -228,7 +228,7 @@ impl Db<'_> {
     /// How channels may reach `person`.
     pub fn contact(&self, person: &str) -> StoreResult<Contact> {
         let rows = self.sql.query(
-            "SELECT p.user_id, p.unsubscribed, c.email, c.phone, c.phone_verified FROM persons p
+            "SELECT p.user_id, p.unsubscribed, c.email, c.phone, c.phone_verified, c.email_verified FROM persons p
              LEFT JOIN contacts c ON c.person_id = p.id WHERE p.id = ?",
             params![person],
         )?;
@@ -241,6 +241,7 @@ impl Db<'_> {
             email: text("email"),
             phone: text("phone"),
             phone_verified: row.get("phone_verified").and_then(Value::as_i64) == Some(1),
+            email_verified: row.get("email_verified").and_then(Value::as_i64) == Some(1),
             suppressed: row.get("unsubscribed").and_then(Value::as_i64) == Some(1),
         };
         contact.suppressed |= self.suppressed("email", contact.email.as_deref())?

@@ -315,8 +315,8 @@ pub struct Appended {
     /// did not present: kept in the log, but their facts are not applied and
     /// they are not forwarded (nobody can text or credit someone else).
     pub unproven: Vec<String>,
-    /// The new, proven events and their persons, for journeys (same
-    /// transaction, never on the wire).
+    /// The new events of the key-proven browser and their persons, for
+    /// journeys (same transaction, never on the wire).
     #[serde(skip)]
     pub fresh: Vec<(String, Value)>,
 }
@@ -360,6 +360,10 @@ pub struct DeliveryCheck {
     /// The person a journey's send is for (instead of a browser).
     #[serde(default)]
     pub person: Option<String>,
+    /// A journey send's purpose, `marketing` or `transactional`: checked
+    /// again at delivery (`store::deliveries`).
+    #[serde(default)]
+    pub purpose: Option<String>,
     /// Channels that cannot de-duplicate (SMS) claim the delivery now: at
     /// most once. With it, the caps of a daily SMS budget.
     pub claim: Option<SmsBudget>,
@@ -395,6 +399,9 @@ pub struct Contact {
     pub phone: Option<String>,
     /// The phone came from a verified source (the shop's signed identify, an SMS link).
     pub phone_verified: bool,
+    /// The email came from a verified source (the shop's signed identify, an email link).
+    #[serde(default)]
+    pub email_verified: bool,
     /// The address or number is on the suppression list.
     pub suppressed: bool,
 }

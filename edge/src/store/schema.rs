@@ -131,6 +131,7 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE coupon_pools (pool TEXT NOT NULL, code TEXT NOT NULL, added_at INTEGER NOT NULL,
             person TEXT, taken_at INTEGER, PRIMARY KEY (pool, code)) WITHOUT ROWID",
         "CREATE INDEX coupon_pools_free ON coupon_pools (pool, added_at) WHERE person IS NULL",
+        "CREATE INDEX coupon_pools_by_person ON coupon_pools (person, pool) WHERE person IS NOT NULL",
         "CREATE TABLE store_clock (name TEXT PRIMARY KEY, at INTEGER NOT NULL, cursor TEXT) WITHOUT ROWID",
     ],
 ];

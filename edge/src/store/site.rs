@@ -24,6 +24,8 @@ use super::{dispatch, schema};
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// How soon the alarm comes back while sends wait for the queue.
 const QUEUE_RETRY_MS: i64 = 5_000;
+/// How soon it comes back after a failure (config unreadable, a sweep step failed).
+const TROUBLE_RETRY_MS: i64 = 30_000;
 
 #[durable_object]
 pub struct Site {
@@ -102,7 +104,8 @@ impl DurableObject for Site {
         }
         let sql = DurableSql(self.state.storage().sql());
         let db = Db { sql: &sql, now };
-        let journeys = self.live_journeys(&db);
+        // Unreadable for a moment: this command's events enter nothing.
+        let journeys = self.live_journeys(&db).unwrap_or_default();
         // No await below until the answer: the command's writes commit together.
         let answer = dispatch(&db, command, &journeys);
         if let Err(StoreError::Internal(detail)) = &answer {
@@ -146,34 +149,36 @@ impl Site {
         stored
     }
 
-    /// The live config's journeys (the newest config version's).
-    fn live_journeys(&self, db: &Db<'_>) -> Rc<Journeys> {
+    /// The live config's journeys (the newest config version's), or
+    /// `None` when the store cannot say: never "no journeys" by mistake,
+    /// which would end every due run as removed.
+    fn live_journeys(&self, db: &Db<'_>) -> Option<Rc<Journeys>> {
         let version = db
             .sql
             .int("SELECT max(version) FROM config_versions", &[])
-            .ok()
-            .flatten()
+            .ok()?
             .unwrap_or(0);
         if let Some((cached, journeys)) = self.journeys.borrow().as_ref() {
             if *cached == version {
-                return journeys.clone();
+                return Some(journeys.clone());
             }
         }
-        let text = db
-            .sql
-            .text(
-                "SELECT config FROM config_versions WHERE version = ?",
-                super::sql::params![version],
-            )
-            .ok()
-            .flatten();
-        let journeys = text
-            .and_then(|t| serde_json::from_str::<nudge_core::Value>(&t).ok())
-            .map(|config| Journeys::from_config(&config).0)
-            .unwrap_or_default();
+        let journeys = if version == 0 {
+            Journeys::default()
+        } else {
+            let text = db
+                .sql
+                .text(
+                    "SELECT config FROM config_versions WHERE version = ?",
+                    super::sql::params![version],
+                )
+                .ok()??;
+            let config = serde_json::from_str::<nudge_core::Value>(&text).ok()?;
+            Journeys::from_config(&config).0
+        };
         let journeys = Rc::new(journeys);
         *self.journeys.borrow_mut() = Some((version, journeys.clone()));
-        journeys
+        Some(journeys)
     }
 
     /// When the alarm should next fire: the earliest timer, the retention
@@ -241,18 +246,34 @@ impl Site {
             sql: &sql,
             now: now_ms(),
         };
-        let journeys = self.live_journeys(&db);
-        let log = |what: &str, e: StoreError| worker::console_error!("alarm: {what}: {e:?}");
-        let fired = db
-            .fire_due_runs(&journeys, DUE_PER_STEP)
-            .unwrap_or_else(|e| {
-                log("journey timers", e);
-                0
-            });
-        let sweeping = db.sweep_step(&journeys).unwrap_or_else(|e| {
-            log("daily sweep", e);
-            false
-        });
+        let mut trouble = false;
+        let mut log = |what: &str, e: StoreError| {
+            trouble = true;
+            worker::console_error!("alarm: {what}: {e:?}");
+        };
+        let live = self.live_journeys(&db);
+        let journeys = live.clone().unwrap_or_default();
+        let (fired, sweeping) = match &live {
+            // Without the config, runs wait: come back soon.
+            None => {
+                let e = StoreError::Internal("the live config could not be read".into());
+                log("journeys", e);
+                (0, false)
+            }
+            Some(journeys) => {
+                let fired = db
+                    .fire_due_runs(journeys, DUE_PER_STEP)
+                    .unwrap_or_else(|e| {
+                        log("journey timers", e);
+                        0
+                    });
+                let sweeping = db.sweep_step(journeys).unwrap_or_else(|e| {
+                    log("daily sweep", e);
+                    false
+                });
+                (fired, sweeping)
+            }
+        };
         let mut pruning = false;
         if db
             .clock("retention")
@@ -275,7 +296,10 @@ impl Site {
             now: now_ms(),
         };
         let mut at = self.wanted_alarm(&db, &journeys).unwrap_or(db.now + 60_000);
-        if fired as i64 >= DUE_PER_STEP || sweeping || pruning {
+        if trouble {
+            // Retried soon, never in a tight loop.
+            at = db.now + TROUBLE_RETRY_MS;
+        } else if fired as i64 >= DUE_PER_STEP || sweeping || pruning {
             at = db.now;
         } else if waiting {
             at = at.min(db.now + QUEUE_RETRY_MS);

@@ -225,6 +225,7 @@ mod tests {
             email: Some(" Ada@Example.com".into()),
             phone: Some("+15551234567".into()),
             phone_verified: true,
+            email_verified: true,
             suppressed: false,
         }
     }

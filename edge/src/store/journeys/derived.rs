@@ -18,6 +18,15 @@ use super::super::protocol::StoreResult;
 use super::super::sql::{params, SqlExt};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Whether the year of this instant (UTC) is a leap year.
+fn leap_year(at: i64) -> bool {
+    let year: i64 = nudge_core::time::to_iso8601(at)
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .unwrap_or(2001);
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
 /// Persons one sweep step looks at per journey.
 pub const SWEEP_STEP: i64 = 1_000;
 /// Category views kept per person and category (enough for any `min`).
@@ -111,21 +120,44 @@ impl Db<'_> {
                 },
                 _ => String::new(),
             };
+            // The cursor is `<last_seen>:<person>` for inactivity (walked in
+            // the index's order, so each step reads only its own rows) and
+            // the person id for date traits.
             let persons = match &journey.entry {
                 Entry::InactiveDays { days } => {
                     // Whose last event was on the site's day `days` ago.
                     let day_start = (today - i64::from(*days)) * DAY_MS - offset;
+                    let (after_seen, after_person) = cursor
+                        .split_once(':')
+                        .and_then(|(at, p)| Some((at.parse::<i64>().ok()?, p.to_owned())))
+                        .unwrap_or((day_start - 1, String::new()));
                     self.sql.query(
-                        "SELECT person FROM person_state WHERE last_seen >= ? AND last_seen < ? AND person > ?
-                         ORDER BY person LIMIT ?",
-                        params![day_start, day_start + DAY_MS, cursor.as_str(), SWEEP_STEP],
+                        "SELECT person, last_seen FROM person_state
+                         WHERE last_seen >= ?1 AND last_seen < ?2
+                           AND (last_seen > ?3 OR (last_seen = ?3 AND person > ?4))
+                         ORDER BY last_seen, person LIMIT ?5",
+                        params![
+                            day_start,
+                            day_start + DAY_MS,
+                            after_seen,
+                            after_person.as_str(),
+                            SWEEP_STEP
+                        ],
                     )?
                 }
-                Entry::DateTrait { name } => self.sql.query(
-                    "SELECT person FROM person_dates WHERE name = ? AND month_day = ? AND person > ?
-                     ORDER BY person LIMIT ?",
-                    params![name.as_str(), month_day.as_str(), cursor.as_str(), SWEEP_STEP],
-                )?,
+                Entry::DateTrait { name } => {
+                    // 29 February is celebrated on the 28th in other years.
+                    let leap_day = if month_day == "02-28" && !leap_year(self.now + offset) {
+                        "02-29"
+                    } else {
+                        month_day.as_str()
+                    };
+                    self.sql.query(
+                        "SELECT person FROM person_dates WHERE name = ?1 AND month_day IN (?2, ?3) AND person > ?4
+                         ORDER BY person LIMIT ?5",
+                        params![name.as_str(), month_day.as_str(), leap_day, cursor.as_str(), SWEEP_STEP],
+                    )?
+                }
                 _ => continue,
             };
             for person in persons.iter().filter_map(|r| r["person"].as_str()) {
@@ -134,11 +166,17 @@ impl Db<'_> {
                 let effects = journeys.enter(&journey.id, &who, &runs, self.now);
                 self.apply(&effects)?;
             }
-            let last = persons.last().and_then(|r| r["person"].as_str());
+            let last = persons.last().and_then(|r| {
+                let person = r["person"].as_str()?;
+                Some(match r.get("last_seen").and_then(Value::as_i64) {
+                    Some(seen) => format!("{seen}:{person}"),
+                    None => person.to_owned(),
+                })
+            });
             let next = (persons.len() as i64 == SWEEP_STEP)
                 .then_some(last)
                 .flatten();
-            self.set_clock(&clock, today, next)?;
+            self.set_clock(&clock, today, next.as_deref())?;
             if next.is_some() {
                 return Ok(true);
             }

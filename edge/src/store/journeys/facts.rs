@@ -87,6 +87,16 @@ impl Db<'_> {
         let Some(pool) = coupon_pool else {
             return Ok(None);
         };
+        // One code per person and pool while it is unused: a run replayed
+        // or repeated does not take (or let anyone collect) another.
+        let held = self.sql.text(
+            "SELECT p.code FROM coupon_pools p JOIN coupons c ON c.person_id = p.person AND c.code = p.code
+             WHERE p.pool = ? AND p.person = ? AND c.redeemed = 0 LIMIT 1",
+            params![pool, person],
+        )?;
+        if held.is_some() {
+            return Ok(None);
+        }
         // The oldest free code; the partial index finds it without a scan.
         let code = self.sql.text(
             "SELECT code FROM coupon_pools WHERE pool = ? AND person IS NULL ORDER BY added_at, code LIMIT 1",

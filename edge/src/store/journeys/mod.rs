@@ -37,6 +37,8 @@ use super::sql::{params, SqlExt};
 
 /// Runs one alarm step plays at most; more are played by the next step, at once.
 pub const DUE_PER_STEP: i64 = 200;
+/// A run whose step failed is tried again this much later.
+pub const RETRY_FAILED_RUN_MS: i64 = 60_000;
 /// An order within this long after a journey's send counts as its conversion.
 pub const CONVERSION_WINDOW_MS: i64 = 7 * DAY_MS;
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -96,13 +98,23 @@ impl Db<'_> {
     pub fn fire_due_runs(&self, journeys: &Journeys, limit: i64) -> StoreResult<usize> {
         let due = self.due_runs(limit)?;
         for run in &due {
-            let person = self.journey_person(&run.id.person)?;
-            let mut caps = self.caps_state(&run.id.person)?;
-            let (effects, next) = journeys.on_due(run, &person, &mut caps, self.now);
-            self.apply(&effects)?;
-            self.save_run(&next)?;
+            // One run's trouble neither stops the others nor keeps its timer
+            // at the front (which would wake the alarm at once, forever).
+            if let Err(e) = self.fire_run(journeys, run) {
+                super::log_error(&format!("journey run {:?}", run.id), &e);
+                self.set_timer(&run.id, Some(self.now + RETRY_FAILED_RUN_MS))?;
+                self.count(&run.id.journey, "errors")?;
+            }
         }
         Ok(due.len())
+    }
+
+    fn fire_run(&self, journeys: &Journeys, run: &nudge_core::journey::Run) -> StoreResult<()> {
+        let person = self.journey_person(&run.id.person)?;
+        let mut caps = self.caps_state(&run.id.person)?;
+        let (effects, next) = journeys.on_due(run, &person, &mut caps, self.now);
+        self.apply(&effects)?;
+        self.save_run(&next)
     }
 
     /// The person's marketing sends over the last week, for the caps.
@@ -121,8 +133,10 @@ impl Db<'_> {
         for effect in effects {
             match effect {
                 Effect::Enter(run) => {
-                    self.insert_run(run)?;
-                    self.count(&run.id.journey, "entered")?;
+                    let inserted = self.insert_run(run)?;
+                    if inserted {
+                        self.count(&run.id.journey, "entered")?;
+                    }
                 }
                 Effect::Schedule { run, at } => self.set_timer(run, Some(*at))?,
                 Effect::CancelTimer { run } => self.set_timer(run, None)?,

@@ -71,17 +71,28 @@ impl Db<'_> {
             "SELECT key, person, destination, event FROM journey_sends WHERE queued_at IS NULL ORDER BY at LIMIT ?",
             params![limit],
         )?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
+        let mut pending = Vec::new();
+        for r in &rows {
+            let read = || {
                 Some(Pending {
                     key: r.get("key")?.as_str()?.to_owned(),
                     person: r.get("person")?.as_str()?.to_owned(),
                     destination: r.get("destination")?.as_str()?.to_owned(),
                     event: serde_json::from_str(r.get("event")?.as_str()?).ok()?,
                 })
-            })
-            .collect())
+            };
+            match (read(), r.get("key").and_then(Value::as_str)) {
+                (Some(p), _) => pending.push(p),
+                // Unreadable: set aside as a dead letter, so it cannot hold
+                // the outbox's head forever.
+                (None, Some(key)) => {
+                    self.dead_letter("unreadable journey send", &json!({"key": key}))?;
+                    self.mark_queued(&[key.to_owned()])?;
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(pending)
     }
 
     pub fn mark_queued(&self, keys: &[String]) -> StoreResult<()> {

@@ -193,7 +193,10 @@ impl Db<'_> {
             "segments": segments,
             "coupons": {"available": coupons.len(), "latest": coupons.first()},
             "consent": {"analytics": consent.analytics, "marketing": consent.marketing},
-            "contact": {"has_email": contact.email.is_some(), "has_phone": contact.phone.is_some(),
+            // What journeys can reach: verified addresses only
+            // (`store::deliveries`), so a branch on them tells the truth.
+            "contact": {"has_email": contact.email.is_some() && contact.email_verified,
+                        "has_phone": contact.phone.is_some() && contact.phone_verified,
                         "phone_verified": contact.phone.is_some() && contact.phone_verified},
         });
         let mut attrs = Attributes::new();

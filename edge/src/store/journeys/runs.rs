@@ -36,16 +36,18 @@ impl Db<'_> {
     pub fn person_runs(&self, person: &str) -> StoreResult<Vec<Run>> {
         let rows = self.sql.query(
             &format!(
-                "SELECT {COLUMNS} FROM journey_runs r WHERE person = ?1 AND (exit IS NULL OR number =
-                   (SELECT max(number) FROM journey_runs l WHERE l.person = ?1 AND l.journey = r.journey))"
+                "SELECT {COLUMNS} FROM journey_runs r WHERE person = ?1 AND (exit IS NULL
+                   OR number = (SELECT max(number) FROM journey_runs l WHERE l.person = ?1 AND l.journey = r.journey)
+                   OR entered_at = (SELECT max(entered_at) FROM journey_runs l WHERE l.person = ?1 AND l.journey = r.journey))"
             ),
             params![person],
         )?;
         Ok(rows.iter().filter_map(run_of).collect())
     }
 
-    pub fn insert_run(&self, run: &Run) -> StoreResult<()> {
-        self.sql.execute(
+    /// Stores a new run; false if one with its id was there already.
+    pub fn insert_run(&self, run: &Run) -> StoreResult<bool> {
+        let written = self.sql.execute(
             "INSERT OR IGNORE INTO journey_runs (person, journey, number, step, entered_at, next_due, shape)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
             params![
@@ -58,7 +60,7 @@ impl Db<'_> {
                 run.shape as i64
             ],
         )?;
-        Ok(())
+        Ok(written > 0)
     }
 
     /// Writes a run's position, timer and exit.
@@ -106,7 +108,27 @@ impl Db<'_> {
             ),
             params![self.now, limit],
         )?;
-        Ok(rows.iter().filter_map(run_of).collect())
+        let mut runs = Vec::new();
+        for row in &rows {
+            match run_of(row) {
+                Some(run) => runs.push(run),
+                // A row this code cannot read would stay the earliest timer
+                // and wake the alarm forever: it ends instead.
+                None => {
+                    self.sql.execute(
+                        "UPDATE journey_runs SET next_due = NULL, exit = 'invalid', exited_at = ?
+                         WHERE person = ? AND journey = ? AND number = ?",
+                        params![
+                            self.now,
+                            row.get("person").and_then(Value::as_str),
+                            row.get("journey").and_then(Value::as_str),
+                            row.get("number").and_then(Value::as_f64)
+                        ],
+                    )?;
+                }
+            }
+        }
+        Ok(runs)
     }
 
     /// A merge's rule for runs (docs/journeys.md): `from`'s runs move to
@@ -114,12 +136,20 @@ impl Db<'_> {
     /// `into` already runs ends instead (`merged`). Undoing the merge leaves
     /// them with `into`. Marketing sends move too, so caps count both.
     pub fn move_runs(&self, from: &str, into: &str) -> StoreResult<()> {
+        let ending = self.sql.query(
+            "SELECT journey FROM journey_runs WHERE person = ?1 AND exit IS NULL AND journey IN
+               (SELECT journey FROM journey_runs WHERE person = ?2 AND exit IS NULL)",
+            params![from, into],
+        )?;
         self.sql.execute(
             "UPDATE journey_runs SET next_due = NULL, exit = 'merged', exited_at = ?1
              WHERE person = ?2 AND exit IS NULL AND journey IN
                (SELECT journey FROM journey_runs WHERE person = ?3 AND exit IS NULL)",
             params![self.now, from, into],
         )?;
+        for journey in ending.iter().filter_map(|r| r["journey"].as_str()) {
+            self.count(journey, "exited_merged")?;
+        }
         // Renumbered journey by journey, after `into`'s latest run of each.
         let journeys = self.sql.query(
             "SELECT DISTINCT journey FROM journey_runs WHERE person = ?",
@@ -142,19 +172,49 @@ impl Db<'_> {
             "UPDATE journey_sends SET person = ? WHERE person = ?",
             params![into, from],
         )?;
-        // What journeys read about `into` keeps `into`'s own where it has it.
+        // What journeys know about the two becomes one: the later activity
+        // and cart, the earlier of two refusals (a "no" on either device
+        // stands until the person says yes again).
         self.sql.execute(
-            "INSERT OR IGNORE INTO person_state (person, last_seen, consent_marketing, consent_analytics,
+            "INSERT INTO person_state (person, last_seen, consent_marketing, consent_analytics,
                last_order_at, cart, viewed)
              SELECT ?2, last_seen, consent_marketing, consent_analytics, last_order_at, cart, viewed
-             FROM person_state WHERE person = ?1",
+             FROM person_state WHERE person = ?1
+             ON CONFLICT (person) DO UPDATE SET
+               last_seen = max(last_seen, excluded.last_seen),
+               consent_marketing = CASE WHEN consent_marketing = 0 OR excluded.consent_marketing = 0 THEN 0
+                 ELSE coalesce(consent_marketing, excluded.consent_marketing) END,
+               consent_analytics = CASE WHEN consent_analytics = 0 OR excluded.consent_analytics = 0 THEN 0
+                 ELSE coalesce(consent_analytics, excluded.consent_analytics) END,
+               last_order_at = CASE WHEN last_order_at IS NULL THEN excluded.last_order_at
+                 ELSE max(last_order_at, coalesce(excluded.last_order_at, last_order_at)) END,
+               cart = CASE WHEN excluded.last_seen > last_seen THEN excluded.cart ELSE cart END,
+               viewed = CASE WHEN excluded.last_seen > last_seen THEN excluded.viewed ELSE viewed END",
             params![from, into],
         )?;
-        for table in ["person_tags", "journey_stages", "person_dates"] {
-            // Table names are ours.
+        for table in [
+            "person_tags",
+            "journey_stages",
+            "person_dates",
+            "category_views",
+        ] {
+            // Table names are ours. What `into` has already stays; the rest
+            // moves; nothing is left behind for the sweeps to find.
             self.sql.execute(
                 &format!("UPDATE OR IGNORE {table} SET person = ? WHERE person = ?"),
                 params![into, from],
+            )?;
+        }
+        for table in [
+            "person_state",
+            "person_tags",
+            "journey_stages",
+            "person_dates",
+            "category_views",
+        ] {
+            self.sql.execute(
+                &format!("DELETE FROM {table} WHERE person = ?"),
+                params![from],
             )?;
         }
         Ok(())

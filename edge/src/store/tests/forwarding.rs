@@ -9,6 +9,7 @@ fn sms_check(event_id: &str, anon: &str, budget: SmsBudget) -> Command {
         event_id: event_id.into(),
         anonymous_id: Some(anon.into()),
         person: None,
+        purpose: None,
         claim: Some(budget),
     })
 }

@@ -435,3 +435,149 @@ fn a_browser_cannot_grow_what_journeys_keep_about_it() {
     let props = at.send_properties(&person(&at, "a1")).unwrap();
     assert_eq!(props["cart"]["products"].as_array().unwrap().len(), 50);
 }
+
+/// The delivery check of a journey's send, as the forwarding consumer asks it.
+fn journey_delivery(db: &Db<'_>, person: &str, key: &str, purpose: &str) -> DeliveryVerdict {
+    db.delivery(&DeliveryCheck {
+        destination: "email".into(),
+        event_id: key.into(),
+        anonymous_id: None,
+        person: Some(person.into()),
+        purpose: Some(purpose.into()),
+        claim: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn journeys_reach_only_verified_addresses_and_check_consent_again_as_they_leave() {
+    let sql = store();
+    let j = journeys();
+    let at = db(&sql, T0);
+    // A visitor types a stranger's address into a popup: a claim, not theirs.
+    let mut typed = consented("e1", "a1", "", json!({}));
+    typed["type"] = json!("identify");
+    typed["traits"] = json!({"email": "stranger@example.com"});
+    send(&at, &j, vec![typed]);
+    let p = person(&at, "a1");
+    match journey_delivery(&at, &p, "k1", "marketing") {
+        DeliveryVerdict::Send { contact } => {
+            assert_eq!(contact.email, None, "never to a typed address")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A transactional email (confirm your subscription) may go there, twice a day at most.
+    let emails: Vec<Option<String>> = (2..5)
+        .map(
+            |i| match journey_delivery(&at, &p, &format!("k{i}"), "transactional") {
+                DeliveryVerdict::Send { contact } => contact.email,
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            Some("stranger@example.com".into()),
+            Some("stranger@example.com".into()),
+            None
+        ]
+    );
+    // Consent withdrawn after the step ran: the marketing send is skipped.
+    let mut no = consented("e2", "a1", "Page Viewed", json!({}));
+    no["context"]["consent"]["marketing"] = json!(false);
+    send(&at, &j, vec![no]);
+    assert!(matches!(
+        journey_delivery(&at, &p, "k9", "marketing"),
+        DeliveryVerdict::Skip { .. }
+    ));
+}
+
+#[test]
+fn only_the_key_proven_browser_feeds_journeys() {
+    let sql = store();
+    let j = journeys();
+    let at = db(&sql, T0);
+    // One request naming made-up browsers beside its own: only its own enters.
+    send(
+        &at,
+        &j,
+        vec![
+            consented(
+                "e1",
+                "invented-1",
+                "Product Added",
+                json!({"product_id": "x"}),
+            ),
+            consented(
+                "e2",
+                "invented-2",
+                "Product Added",
+                json!({"product_id": "x"}),
+            ),
+            consented("e3", "real", "Product Added", json!({"product_id": "x"})),
+        ],
+    );
+    let runs = at
+        .sql
+        .int("SELECT count(*) FROM journey_runs", &[])
+        .unwrap();
+    assert_eq!(runs, Some(1));
+}
+
+#[test]
+fn a_person_holds_one_unused_code_per_pool() {
+    let sql = store();
+    let at = db(&sql, T0);
+    at.add_pool_codes("cart10", &["A".into(), "B".into(), "C".into()])
+        .unwrap();
+    for _ in 0..3 {
+        at.set_facts("p1", "cart", None, None, Some("cart10"))
+            .unwrap();
+    }
+    assert_eq!(at.pool_counts("cart10").unwrap()["taken"], 1);
+    // Once redeemed, the next run may hand out another.
+    at.sql
+        .execute(
+            "UPDATE coupons SET redeemed = 1 WHERE person_id = 'p1'",
+            &[],
+        )
+        .unwrap();
+    at.set_facts("p1", "cart", None, None, Some("cart10"))
+        .unwrap();
+    assert_eq!(at.pool_counts("cart10").unwrap()["taken"], 2);
+}
+
+#[test]
+fn a_merge_keeps_a_refusal_and_leaves_nothing_behind_for_the_sweeps() {
+    let sql = store();
+    let j = journeys();
+    let at = |t: i64| db(&sql, T0 + t);
+    send(
+        &at(0),
+        &j,
+        vec![consented("e1", "desk", "Page Viewed", json!({}))],
+    );
+    let mut refused = consented("e2", "phone", "Page Viewed", json!({}));
+    refused["context"]["consent"]["marketing"] = json!(false);
+    send(&at(HOUR), &j, vec![refused]);
+    let phone_person = person(&at(0), "phone");
+    identify_user(&at(2 * HOUR), "desk", "u1").unwrap();
+    identify_user(&at(2 * HOUR), "phone", "u1").unwrap();
+    let survivor = person(&at(0), "desk");
+    assert_ne!(survivor, phone_person);
+    let who = at(2 * HOUR).journey_person(&survivor).unwrap();
+    assert_eq!(
+        who.consent.marketing,
+        Some(false),
+        "a no on either device stands"
+    );
+    let left = at(0)
+        .sql
+        .int(
+            "SELECT count(*) FROM person_state WHERE person = ?",
+            crate::store::sql::params![phone_person.as_str()],
+        )
+        .unwrap();
+    assert_eq!(left, Some(0));
+}
