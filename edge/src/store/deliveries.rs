@@ -118,37 +118,39 @@ impl Db<'_> {
     /// Counts one transactional email to an unverified address today, if
     /// the address's budget allows (kept beside the SMS counters).
     fn take_unverified_email(&self, email: &str) -> StoreResult<bool> {
-        let day = self.now / DAY_MS;
         let hash = format!("email:{}", crate::tokens::sha256_hex(&email.to_lowercase()));
-        let sent = self
+        if self.sent_today(&hash)? >= UNVERIFIED_EMAILS_PER_DAY {
+            return Ok(false);
+        }
+        self.count_sent_today(&hash)?;
+        Ok(true)
+    }
+
+    /// Messages counted today to the address with this hash.
+    fn sent_today(&self, hash: &str) -> StoreResult<i64> {
+        Ok(self
             .sql
             .int(
                 "SELECT count FROM sms_sends WHERE phone_hash = ? AND day = ?",
-                params![hash.as_str(), day],
+                params![hash, self.now / DAY_MS],
             )?
-            .unwrap_or(0);
-        if sent >= UNVERIFIED_EMAILS_PER_DAY {
-            return Ok(false);
-        }
+            .unwrap_or(0))
+    }
+
+    fn count_sent_today(&self, hash: &str) -> StoreResult<()> {
         self.sql.execute(
             "INSERT INTO sms_sends (phone_hash, day, count) VALUES (?, ?, 1)
              ON CONFLICT (phone_hash, day) DO UPDATE SET count = count + 1",
-            params![hash, day],
+            params![hash, self.now / DAY_MS],
         )?;
-        Ok(true)
+        Ok(())
     }
 
     /// Counts one SMS to `phone` today, unless a budget is spent.
     fn over_sms_budget(&self, phone: &str, budget: SmsBudget) -> StoreResult<Option<String>> {
         let day = self.now / DAY_MS;
         let hash = crate::tokens::sha256_hex(phone);
-        let to_number = self
-            .sql
-            .int(
-                "SELECT count FROM sms_sends WHERE phone_hash = ? AND day = ?",
-                params![hash.as_str(), day],
-            )?
-            .unwrap_or(0);
+        let to_number = self.sent_today(&hash)?;
         if to_number >= i64::from(budget.per_number_per_day) {
             return Ok(Some(format!(
                 "this number got {to_number} SMS today (cap {})",
@@ -168,11 +170,7 @@ impl Db<'_> {
                 budget.per_site_per_day
             )));
         }
-        self.sql.execute(
-            "INSERT INTO sms_sends (phone_hash, day, count) VALUES (?, ?, 1)
-             ON CONFLICT (phone_hash, day) DO UPDATE SET count = count + 1",
-            params![hash, day],
-        )?;
+        self.count_sent_today(&hash)?;
         Ok(None)
     }
 
