@@ -108,8 +108,12 @@
   var config = fetch(configUrl, { credentials: "omit" })
     .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
     .catch(function (err) { report("config unavailable; running with no campaigns", err); return { campaigns: [] }; });
-  var wasm = import(at(build + "nudge_agent.js")).then(function (m) {
-    return m.default({ module_or_path: at(build + "nudge_agent_bg.wasm") }).then(function () { return m; });
+  // The build's content hash (set by `cargo xtask build-agent`): the edge
+  // serves these two files as immutable under it, so a returning visitor
+  // downloads them once per build.
+  var v = typeof NUDGE_BUILD === "string" ? "?v=" + NUDGE_BUILD : "";
+  var wasm = import(at(build + "nudge_agent.js" + v)).then(function (m) {
+    return m.default({ module_or_path: at(build + "nudge_agent_bg.wasm" + v) }).then(function () { return m; });
   });
   var domReady = new Promise(function (resolve) {
     if (d.readyState !== "loading") resolve();

@@ -23,20 +23,85 @@ fn rewrite(path: &str) -> Option<String> {
     })
 }
 
+/// The agent build this Worker ships (its content hash, from `cargo xtask
+/// build-edge`); `None` in builds made another way, which then cache nothing
+/// as immutable.
+const AGENT_BUILD: Option<&str> = option_env!("NUDGE_AGENT_BUILD");
+
+/// How long browsers keep an agent file. The glue and wasm under the current
+/// build's hash never change: a year, immutable (a returning visitor makes
+/// no request for them). The loader, whose URL shops embed, is fresh for 5
+/// minutes and then used while it revalidates in the background for a week:
+/// no request before the agent starts, and a new build reaches visitors on
+/// their next page view. Anything else under /nudge/ (an older hash) is
+/// revalidated.
+fn agent_cache(path: &str, version: Option<&str>) -> Option<&'static str> {
+    if !path.starts_with("/nudge/") {
+        return None;
+    }
+    if path == "/nudge/nudge.js" {
+        return Some("public, max-age=300, stale-while-revalidate=604800");
+    }
+    match (version, AGENT_BUILD) {
+        (Some(v), Some(build)) if !build.is_empty() && v == build => {
+            Some("public, max-age=31536000, immutable")
+        }
+        _ => Some("no-cache"),
+    }
+}
+
 pub async fn serve(req: Request, env: &Env) -> Result<Response> {
     let assets = env.assets("ASSETS")?;
-    match rewrite(&req.path()) {
+    let url = req.url()?;
+    let version = url
+        .query_pairs()
+        .find(|(k, _)| k == "v")
+        .map(|(_, v)| v.into_owned());
+    let cache = agent_cache(url.path(), version.as_deref());
+    let response = match rewrite(url.path()) {
         Some(page) => {
-            let mut url = req.url()?;
+            let mut url = url.clone();
             url.set_path(&page);
-            assets.fetch(url.to_string(), None).await
+            assets.fetch(url.to_string(), None).await?
         }
-        None => assets.fetch_request(req).await,
+        None => assets.fetch_request(req).await?,
+    };
+    match cache {
+        Some(value) if response.status_code() == 200 => {
+            // A fetched response's headers are immutable: copy them.
+            let headers = worker::Headers::new();
+            for (name, header) in response.headers().entries() {
+                headers.set(&name, &header)?;
+            }
+            headers.set("cache-control", value)?;
+            Ok(response.with_headers(headers))
+        }
+        _ => Ok(response),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_the_current_builds_files_are_immutable() {
+        use super::agent_cache;
+        assert_eq!(
+            agent_cache("/nudge/nudge.js", None),
+            Some("public, max-age=300, stale-while-revalidate=604800")
+        );
+        assert_eq!(
+            agent_cache("/nudge/nudge_agent_bg.wasm", Some("old")),
+            Some("no-cache")
+        );
+        assert_eq!(agent_cache("/shop.js", None), None);
+        if let Some(build) = super::AGENT_BUILD.filter(|b| !b.is_empty()) {
+            assert_eq!(
+                agent_cache("/nudge/nudge_agent_bg.wasm", Some(build)),
+                Some("public, max-age=31536000, immutable")
+            );
+        }
+    }
+
     #[test]
     fn clean_urls_map_to_pages() {
         assert_eq!(super::rewrite("/").as_deref(), Some("/index.html"));

@@ -76,7 +76,7 @@ test("when the WebAssembly cannot load (blocked, missing), the shop works unchan
   const shop = await shopWith();
   const { page, context, errors } = await shop.visitor();
   let refused = 0;
-  await context.route("**/nudge/nudge_agent_bg.wasm", (route) => { refused++; return route.fulfill({ status: 404, body: "" }); });
+  await context.route("**/nudge/nudge_agent_bg.wasm*", (route) => { refused++; return route.fulfill({ status: 404, body: "" }); });
   await page.goto(`${shop.server.url}/product/scarf`);
   // The loader gave up (it sets nudge.failed) because the wasm was asked for
   // and refused: not a pass because nothing ran at all.

@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startEdge } from "../support/edge.mjs";
+import { launchChromium } from "../support/browser.mjs";
 
 let edge;
 before(async () => { edge = await startEdge(); });
@@ -117,6 +118,37 @@ test("the demo shop and the agent are served from the Worker", async () => {
   }
   const wasm = await fetch(`${edge.url}/nudge/nudge_agent_bg.wasm`);
   assert.equal(wasm.headers.get("content-type"), "application/wasm");
+});
+
+test("a returning visitor's page view downloads no agent bytes and asks for none before the agent starts", async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const agentFiles = () => page.evaluate(() => performance.getEntriesByType("resource")
+      .filter((e) => e.name.includes("/nudge/")).map((e) => ({ url: e.name, bytes: e.transferSize })));
+    await page.goto(`${edge.url}/`);
+    await page.waitForFunction(() => window.nudge && window.nudge.ready);
+    const first = await agentFiles();
+    assert.equal(first.length, 3, JSON.stringify(first));
+    assert.ok(first.every((f) => f.bytes > 0), "the first visit downloads them");
+    const versioned = first.filter((f) => /[?]v=[0-9a-f]{16}$/.test(f.url));
+    assert.equal(versioned.length, 2, "glue and wasm carry the build's hash");
+    for (const { url } of versioned) {
+      assert.equal((await fetch(url)).headers.get("cache-control"), "public, max-age=31536000, immutable");
+    }
+    const loader = await fetch(`${edge.url}/nudge/nudge.js`);
+    assert.equal(loader.headers.get("cache-control"), "public, max-age=300, stale-while-revalidate=604800");
+    const stale = await fetch(`${edge.url}/nudge/nudge_agent_bg.wasm?v=0000000000000000`);
+    assert.equal(stale.headers.get("cache-control"), "no-cache", "another build's hash is never immutable");
+
+    await page.goto(`${edge.url}/cart`);
+    await page.waitForFunction(() => window.nudge && window.nudge.ready);
+    const again = await agentFiles();
+    assert.equal(again.length, 3);
+    assert.deepEqual(again.map((f) => f.bytes), [0, 0, 0], JSON.stringify(again));
+  } finally {
+    await browser.close();
+  }
 });
 
 test("CORS: only the origins the site lists may call from a browser", async () => {

@@ -162,16 +162,6 @@ fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
         "--legal-comments=inline",
         "--log-level=warning",
     ];
-    if out_dir == "pkg" {
-        run(
-            &esbuild,
-            &[
-                &["agent/loader/nudge.js", "--outfile=agent/pkg/nudge.js"][..],
-                &common,
-            ]
-            .concat(),
-        )?;
-    }
     let glue = format!("agent/{out_dir}/nudge_agent.js");
     run(
         &esbuild,
@@ -186,8 +176,45 @@ fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
         ]
         .concat(),
     )?;
+    if out_dir == "pkg" {
+        // The loader names the glue and wasm with their content hash
+        // (`?v=`), which the edge serves as immutable: a returning visitor
+        // downloads them once per build.
+        let define = format!("--define:NUDGE_BUILD=\"{}\"", agent_build()?);
+        run(
+            &esbuild,
+            &[
+                &[
+                    "agent/loader/nudge.js",
+                    "--outfile=agent/pkg/nudge.js",
+                    &define,
+                ][..],
+                &common,
+            ]
+            .concat(),
+        )?;
+    }
     let _ = std::fs::remove_file(pkg.join(".gitignore"));
     Ok(())
+}
+
+/// The shops' agent build's id: the first 16 hex digits of SHA-256 over its
+/// glue and its wasm (agent/pkg).
+fn agent_build() -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let pkg = root().join("agent/pkg");
+    let mut hash = Sha256::new();
+    for file in ["nudge_agent.js", "nudge_agent_bg.wasm"] {
+        let bytes = std::fs::read(pkg.join(file))
+            .map_err(|e| format!("read agent/pkg/{file} (run cargo xtask build-agent): {e}"))?;
+        hash.update(&bytes);
+    }
+    Ok(hash
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// The Worker (worker-build, with local wasm-bindgen, wasm-opt and esbuild so
@@ -207,6 +234,8 @@ fn build_edge() -> Result {
             ),
             ("WASM_OPT_BIN", &bin("node_modules/.bin/wasm-opt")),
             ("ESBUILD_BIN", &bin("node_modules/.bin/esbuild")),
+            // Which agent build the Worker serves as immutable (edge/src/assets.rs).
+            ("NUDGE_AGENT_BUILD", &agent_build()?),
         ],
     )?;
     let site = root.join("target/edge-site");
