@@ -136,7 +136,8 @@ fn main() {
     };
     let workload: Value = serde_json::from_str(&text).expect("workload JSON");
     let (ns, matches) = conditions(&workload);
-    let decide: Vec<String> = [10, 100, 1000, 10_000]
+    // Up to the most campaigns a config may hold (core's MAX_CAMPAIGNS, 500).
+    let decide: Vec<String> = [10, 100, 250, 500]
         .iter()
         .map(|&n| format!("\"{n}\": {:.2}", decide_with(n)))
         .collect();
