@@ -34,25 +34,27 @@ impl Simulation {
 
     /// Plays timers up to `at`, then the event.
     pub fn event(&mut self, person: &str, event: &str, at: Millis) {
-        self.advance_to(at);
-        let Some((who, _)) = self.persons.iter().find(|(p, _)| p.id == person) else {
-            return;
-        };
-        let runs: Vec<Run> = self
-            .runs
-            .iter()
-            .filter(|r| r.id.person == person)
-            .cloned()
-            .collect();
-        let effects = self.journeys.on_event(who, &runs, event, self.now);
-        self.apply(effects);
-        // A run entered now is due now, as the edge's alarm would fire it.
-        self.advance_to(self.now);
+        self.play(person, at, |journeys, who, runs, now| {
+            journeys.on_event(who, runs, event, now)
+        });
     }
 
     /// Plays timers up to `at`, then enters `person` into `journey` directly
     /// (a derived entry: category views, inactivity, a date trait).
     pub fn enter(&mut self, person: &str, journey: &str, at: Millis) {
+        self.play(person, at, |journeys, who, runs, now| {
+            journeys.enter(journey, who, runs, now)
+        });
+    }
+
+    /// Plays timers up to `at`, then what `happen` makes of the person and
+    /// their runs; a run entered now is due now, as the edge's alarm would fire it.
+    fn play(
+        &mut self,
+        person: &str,
+        at: Millis,
+        happen: impl FnOnce(&Journeys, &Person, &[Run], Millis) -> Vec<Effect>,
+    ) {
         self.advance_to(at);
         let Some((who, _)) = self.persons.iter().find(|(p, _)| p.id == person) else {
             return;
@@ -63,7 +65,7 @@ impl Simulation {
             .filter(|r| r.id.person == person)
             .cloned()
             .collect();
-        let effects = self.journeys.enter(journey, who, &runs, self.now);
+        let effects = happen(&self.journeys, who, &runs, self.now);
         self.apply(effects);
         self.advance_to(self.now);
     }

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use nudge_core::journey::{Entry, Journeys};
+use nudge_core::time::DAY as DAY_MS;
 use serde_json::{json, Value};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -21,7 +22,6 @@ use super::retention::Retention;
 use super::sql::{DurableSql, SqlExt};
 use super::{dispatch, schema};
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
 /// How soon the alarm comes back while sends wait for the queue.
 const QUEUE_RETRY_MS: i64 = 5_000;
 /// How soon it comes back after a failure (config unreadable, a sweep step failed).

@@ -11,13 +11,13 @@
 //!   the site's day: the quiet hours' time zone offset, UTC without one.
 
 use nudge_core::journey::{Entry, Journeys};
+use nudge_core::time::DAY as DAY_MS;
 use serde_json::Value;
 
 use super::super::persons::Db;
 use super::super::protocol::StoreResult;
 use super::super::sql::{params, SqlExt};
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Whether the year of this instant (UTC) is a leap year.
 fn leap_year(at: i64) -> bool {
     let year: i64 = nudge_core::time::to_iso8601(at)
@@ -69,7 +69,6 @@ impl Db<'_> {
                (SELECT at FROM category_views WHERE person = ?1 AND category = ?2 ORDER BY at DESC LIMIT 1 OFFSET ?3)",
             params![person, category.as_str(), MAX_VIEWS_KEPT],
         )?;
-        let mut who = None;
         for (id, min, within) in wanted {
             let views = self
                 .sql
@@ -81,16 +80,17 @@ impl Db<'_> {
             if views < i64::from(min) {
                 continue;
             }
-            if who.is_none() {
-                who = Some(self.journey_person(person)?);
-            }
-            if let Some(who) = &who {
-                let runs = self.person_runs(person)?;
-                let effects = journeys.enter(id, who, &runs, self.now);
-                self.apply(&effects)?;
-            }
+            self.enter_derived(journeys, id, person)?;
         }
         Ok(())
+    }
+
+    /// Enters `person` into the journey `id` if they may (core's rules).
+    fn enter_derived(&self, journeys: &Journeys, id: &str, person: &str) -> StoreResult<()> {
+        let who = self.journey_person(person)?;
+        let runs = self.person_runs(person)?;
+        let effects = journeys.enter(id, &who, &runs, self.now);
+        self.apply(&effects)
     }
 
     /// The site's day number and `MM-DD` now, and its offset from UTC (ms).
@@ -161,10 +161,7 @@ impl Db<'_> {
                 _ => continue,
             };
             for person in persons.iter().filter_map(|r| r["person"].as_str()) {
-                let who = self.journey_person(person)?;
-                let runs = self.person_runs(person)?;
-                let effects = journeys.enter(&journey.id, &who, &runs, self.now);
-                self.apply(&effects)?;
+                self.enter_derived(journeys, &journey.id, person)?;
             }
             let last = persons.last().and_then(|r| {
                 let person = r["person"].as_str()?;

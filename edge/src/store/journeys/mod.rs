@@ -29,6 +29,7 @@ use nudge_core::event::names;
 use nudge_core::journey::{
     converted_goal, CapsState, Effect, ExitReason, Journeys, RunId, SuppressReason,
 };
+use nudge_core::time::DAY as DAY_MS;
 use serde_json::{json, Value};
 
 use super::persons::Db;
@@ -41,7 +42,6 @@ pub const DUE_PER_STEP: i64 = 200;
 pub const RETRY_FAILED_RUN_MS: i64 = 60_000;
 /// An order within this long after a journey's send counts as its conversion.
 pub const CONVERSION_WINDOW_MS: i64 = 7 * DAY_MS;
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The name an event has for journeys: a track event's name, or an inbound
 /// webhook's type.

@@ -5,6 +5,7 @@
 
 use nudge_core::journey::Person;
 use nudge_core::profile::Consent;
+use nudge_core::time::DAY as DAY_MS;
 use nudge_core::Attributes;
 use serde_json::{json, Value};
 
@@ -19,8 +20,6 @@ const MAX_VIEWED: usize = 20;
 const MAX_DATE_TRAITS: i64 = 10;
 /// Longest text kept from an event's product fields.
 const MAX_FIELD: usize = 200;
-
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// A product line as sends carry it: only known fields, bounded.
 fn line(product: &Value) -> Option<Value> {
@@ -45,6 +44,14 @@ fn lines_of(products: &Value) -> Vec<Value> {
         .take(MAX_LINES)
         .filter_map(line)
         .collect()
+}
+
+/// What the cart's lines cost together (a line without a price counts 0).
+fn cart_value(lines: &[Value]) -> f64 {
+    lines
+        .iter()
+        .map(|l| l["price"].as_f64().unwrap_or(0.0) * l["quantity"].as_f64().unwrap_or(1.0))
+        .sum()
 }
 
 fn parse_list(text: Option<String>) -> Vec<Value> {
@@ -186,8 +193,7 @@ impl Db<'_> {
             },
             "cart": {
                 "items": cart.iter().map(|l| l["quantity"].as_f64().unwrap_or(1.0)).sum::<f64>(),
-                "value": cart.iter().map(|l| l["price"].as_f64().unwrap_or(0.0)
-                    * l["quantity"].as_f64().unwrap_or(1.0)).sum::<f64>(),
+                "value": cart_value(&cart),
             },
             "tags": tags.iter().map(|t| t["tag"].clone()).collect::<Vec<_>>(),
             "segments": segments,
@@ -237,10 +243,7 @@ impl Db<'_> {
         let row = rows.first().cloned().unwrap_or_default();
         let list = |key: &str| parse_list(row.get(key).and_then(Value::as_str).map(str::to_owned));
         let cart = list("cart");
-        let value: f64 = cart
-            .iter()
-            .map(|l| l["price"].as_f64().unwrap_or(0.0) * l["quantity"].as_f64().unwrap_or(1.0))
-            .sum();
+        let value = cart_value(&cart);
         let coupon = self
             .sql
             .query(

@@ -3,13 +3,13 @@
 
 use nudge_core::journey::sim::Simulation;
 use nudge_core::journey::{Effect, Entry, Journeys, Purpose, Step};
+use nudge_core::time::DAY as DAY_MS;
 use serde_json::{json, Value};
 
 use super::super::persons::Db;
 use super::super::protocol::{StoreError, StoreResult};
 use super::super::sql::{params, SqlExt};
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
 /// The longest a dry run looks ahead, and the most events it takes.
 pub const MAX_DRY_RUN_DAYS: i64 = 400;
 pub const MAX_DRY_RUN_EVENTS: usize = 50;

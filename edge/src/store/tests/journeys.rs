@@ -45,19 +45,9 @@ fn consented(id: &str, anon: &str, name: &str, props: Value) -> Value {
     e
 }
 
+/// Sends a batch as the agent does, through the store's dispatch with `j`.
 fn send(db: &Db<'_>, j: &Journeys, events: Vec<Value>) {
-    let anon = events[0]["anonymousId"].as_str().unwrap().to_owned();
-    let batch = Append {
-        events,
-        cookie_browser: None,
-        client: "c".into(),
-        campaigns: Vec::new(),
-        browser_key: Some(BrowserKey {
-            anonymous_id: anon.clone(),
-            key_hash: format!("h-{anon}"),
-        }),
-    };
-    dispatch(db, Command::Append(batch), j).unwrap();
+    dispatch(db, Command::Append(agent_batch(events)), j).unwrap();
 }
 
 /// (journey, event name) of every send in the outbox, oldest first.

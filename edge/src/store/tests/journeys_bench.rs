@@ -85,21 +85,11 @@ fn browser_event(id: String, anon: &str, name: &str, props: Value) -> Value {
            "context": {"consent": {"marketing": true, "analytics": true}}})
 }
 
-/// A request from browser `anon`, in its own transaction, as the Durable
+/// A request from the event's browser, in its own transaction, as the Durable
 /// Object commits one.
-fn request(db: &Db<'_>, raw: &TestSql, j: &Journeys, anon: &str, event: Value) {
+fn request(db: &Db<'_>, raw: &TestSql, j: &Journeys, event: Value) {
     raw.execute("BEGIN", &[]).unwrap();
-    let batch = Append {
-        events: vec![event],
-        cookie_browser: None,
-        client: "c".into(),
-        campaigns: Vec::new(),
-        browser_key: Some(BrowserKey {
-            anonymous_id: anon.into(),
-            key_hash: format!("h-{anon}"),
-        }),
-    };
-    dispatch(db, Command::Append(batch), j).unwrap();
+    dispatch(db, Command::Append(agent_batch(vec![event])), j).unwrap();
     raw.execute("COMMIT", &[]).unwrap();
 }
 
@@ -173,7 +163,7 @@ fn arm(
             now: due(i, pending) - 4 * HOUR,
         };
         let started = Instant::now();
-        request(&db, raw, j, &format!("a{i}"), product_added(i));
+        request(&db, raw, j, product_added(i));
         let entered = Instant::now();
         assert_eq!(alarm_step(&db, raw, j, DUE_PER_STEP), 1);
         wait += entered.elapsed();
@@ -335,7 +325,7 @@ fn measure(pending: usize, through_events: usize) -> (Figures, Vec<String>) {
             "Order Completed",
             json!({"total": 120.0}),
         );
-        request(&at_fire, &raw, &j, &anon, order);
+        request(&at_fire, &raw, &j, order);
     }
     let cancel = cancel_started.elapsed();
     let cancel_statements = traced.statements.get() - before;

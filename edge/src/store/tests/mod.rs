@@ -28,9 +28,9 @@ fn event(id: &str, anon: &str, name: &str, props: Value) -> Value {
            "timestamp": "2026-09-01T00:00:00.000Z", "properties": props})
 }
 
-/// Appends as the agent does: with the key of the batch's (last) browser,
+/// A batch as the agent sends it: with the key of its (last) browser,
 /// `h-<anonymous id>` by this file's convention.
-fn append(db: &Db<'_>, events: Vec<Value>, cookie: Option<&str>) -> Appended {
+fn agent_batch(events: Vec<Value>) -> Append {
     let browser_key = events
         .last()
         .and_then(|e| e["anonymousId"].as_str())
@@ -38,14 +38,20 @@ fn append(db: &Db<'_>, events: Vec<Value>, cookie: Option<&str>) -> Appended {
             anonymous_id: id.into(),
             key_hash: format!("h-{id}"),
         });
-    db.append(&Append {
+    Append {
         events,
-        cookie_browser: cookie.map(str::to_owned),
+        cookie_browser: None,
         client: "c".into(),
         campaigns: Vec::new(),
         browser_key,
-    })
-    .unwrap()
+    }
+}
+
+/// Appends as the agent does (`agent_batch`), with a signed cookie's browser if any.
+fn append(db: &Db<'_>, events: Vec<Value>, cookie: Option<&str>) -> Appended {
+    let mut batch = agent_batch(events);
+    batch.cookie_browser = cookie.map(str::to_owned);
+    db.append(&batch).unwrap()
 }
 
 fn identify_as(
