@@ -16,6 +16,8 @@ import { evalCondition } from "@growthbook/growthbook";
 import { workload } from "./rules-workload.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS || 11);
+// Which tables to run (comma-separated: sizes, engines, main, exit); all by default.
+const PARTS = new Set((process.env.BENCH_PARTS || "sizes,engines,main,exit").split(","));
 const here = (path) => new URL(path, import.meta.url);
 const read = (path) => readFileSync(here(path));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -278,14 +280,23 @@ async function ruleEngines(shop) {
 
 const shop = await launch({ collectStatus: () => 202 });
 try {
-  const s = sizes();
-  const nudge = s[0];
-  console.log("## Bytes a storefront downloads\n");
-  console.log("| script | raw B | gzip -9 B | brotli B | gzip vs Nudge |\n|---|---:|---:|---:|---:|");
-  for (const r of s) console.log(`| ${r.name} | ${r.raw} | ${r.gzip} | ${r.brotli} | ${ratio(r.gzip, nudge.gzip)} |`);
+  if (PARTS.has("sizes")) {
+    const s = sizes();
+    const nudge = s[0];
+    console.log("## Bytes a storefront downloads\n");
+    console.log("| script | raw B | gzip -9 B | brotli B | gzip vs Nudge |\n|---|---:|---:|---:|---:|");
+    for (const r of s) console.log(`| ${r.name} | ${r.raw} | ${r.gzip} | ${r.brotli} | ${ratio(r.gzip, nudge.gzip)} |`);
+  }
 
-  await ruleEngines(shop);
+  if (PARTS.has("engines")) await ruleEngines(shop);
 
+  if (PARTS.has("main")) await mainThreadTable(shop);
+  if (PARTS.has("exit")) await exitTable(shop);
+} finally {
+  await shop.close();
+}
+
+async function mainThreadTable(shop) {
   const peers = Object.keys(PEERS);
   const runs = Object.fromEntries(peers.map((p) => [p, []]));
   for (let i = 0; i < RUNS; i++) for (const p of peers) runs[p].push(await mainThread(shop, p));
@@ -298,7 +309,9 @@ try {
     const vs = (k) => (p === "Nudge" || p.startsWith("no script") ? "" : ratio(med("Nudge", k), med(p, k)));
     console.log(`| ${p} | ${col("cpu", 2)} | ${col("compile", 2)} | ${vs("cpu")} | ${col("long")} | ${col("heap", 0)} | ${vs("heap")} |`);
   }
+}
 
+async function exitTable(shop) {
   const exits = { Nudge: [], ouibounce: [] };
   for (let i = 0; i < Math.min(RUNS, 7); i++) for (const p of Object.keys(exits)) exits[p].push(await exitToPaint(shop, p));
   console.log("\n## Exit intent -> popup (median; one frame is 16.7 ms)\n");
@@ -307,6 +320,4 @@ try {
     const m = (k) => `${fmt(median(xs.map((x) => x[k])), 2)} ms`;
     console.log(`| ${p} | ${m("dom")} | ${m("paint")} | ${m("handled")} |`);
   }
-} finally {
-  await shop.close();
 }

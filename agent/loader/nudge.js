@@ -106,8 +106,8 @@
     consent: data("consent"), spa: data("spa"), country: data("country")
   };
   var config = fetch(configUrl, { credentials: "omit" })
-    .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-    .catch(function (err) { report("config unavailable; running with no campaigns", err); return { campaigns: [] }; });
+    .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+    .catch(function (err) { report("config unavailable; running with no campaigns", err); return '{"campaigns":[]}'; });
   // The build's content hash (set by `cargo xtask build-agent`): the edge
   // serves these two files as immutable under it, so a returning visitor
   // downloads them once per build.
@@ -120,10 +120,24 @@
     else d.addEventListener("DOMContentLoaded", resolve);
   });
 
+  // Debug mode: the shops' build carries no config problem messages (they
+  // would cost every visitor bytes); the studio's build, which the studio's
+  // editor runs, names each one here.
+  var explain = function (text) {
+    import(at("/studio/agent/nudge_agent.js")).then(function (m) {
+      return m.default({ module_or_path: at("/studio/agent/nudge_agent_bg.wasm") }).then(function () {
+        m.validateConfig(text).forEach(function (p) {
+          console.warn("[nudge] config: " + (p.path ? p.path + ": " : "") + p.message);
+        });
+      });
+    }).catch(function (err) { report("config messages unavailable", err); });
+  };
+
   Promise.all([wasm, config, domReady, preview]).then(function (r) {
     var started = performance.now();
     if (r[3]) options.preview = r[3];
     agent = r[0].start(options, r[1]);
+    if (debug && !build) explain(r[1]);
     var explicitPage = queue.some(function (call) { return call[0] === "page"; });
     if (!explicitPage) agent.page({});
     queue.splice(0).forEach(function (call) { api.push(call); });

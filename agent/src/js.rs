@@ -9,7 +9,7 @@ use nudge_core::host::{Host, RegexMatcher};
 use nudge_core::limits::{
     MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_NODES, MAX_KEYS, MAX_NODES, MAX_STRING_BYTES,
 };
-use nudge_core::{Map, Value};
+use nudge_core::{json, Map, Value};
 use wasm_bindgen::prelude::*;
 
 /// How far [`Reader`] reads a JS value before it stops.
@@ -147,8 +147,8 @@ pub fn to_value(js: &JsValue) -> Value {
     )
 }
 
-/// Reads the site's config (parsed by the loader): refused, with the bound
-/// it goes past named, when it is over the limits the edge enforces.
+/// Reads a config the page already parsed (the studio's editor): refused,
+/// with the bound it goes past named, when it is over the limits the edge enforces.
 pub fn config_from_js(js: &JsValue) -> Result<Value, String> {
     let value = read(js, Bounds::Check);
     nudge_core::limits::check(&value)?;
@@ -188,10 +188,17 @@ pub fn from_value(value: &Value) -> JsValue {
 }
 
 /// Parses JSON text (storage, the edge's answers), cut at the document
-/// limits; `None` for anything that is not JSON.
+/// limits; `None` for anything that is not JSON. Read in wasm from one copy
+/// of the text: no JS object is built and walked.
 pub fn parse(text: &str) -> Option<Value> {
-    let js = js_sys::JSON::parse(text).ok()?;
-    Some(read(&js, Bounds::Cut { nodes: MAX_NODES }))
+    json::parse(text, json::Bounds::Cut).ok()
+}
+
+/// Reads the site's config from the JSON text the loader fetched: refused,
+/// with the bound it goes past named, when it is not JSON or is over the
+/// limits the edge enforces.
+pub fn config_from_text(text: &str) -> Result<Value, String> {
+    json::parse(text, json::Bounds::Refuse).map_err(|problem| problem.to_string())
 }
 
 #[wasm_bindgen]

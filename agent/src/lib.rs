@@ -52,17 +52,17 @@ pub struct Agent {
     _background: gloo_timers::callback::Timeout,
 }
 
-/// Starts the agent with the loader's options and the site's config (a
-/// parsed JSON value; anything invalid leaves a working agent with no
-/// campaigns, and the problems in the console in debug mode).
+/// Starts the agent with the loader's options and the site's config (its
+/// JSON text; anything invalid leaves a working agent with no campaigns, and
+/// the problems in the console in debug mode).
 #[wasm_bindgen]
-pub fn start(options: JsValue, config: JsValue) -> Agent {
+pub fn start(options: JsValue, config: &str) -> Agent {
     let t0 = browser::precise_now();
     js::install_host();
     let opts = options::Options::from_js(&options);
     let t1 = browser::precise_now();
     // A config over the document limits is refused whole, as the edge would.
-    let raw = js::config_from_js(&config).unwrap_or_else(|problem| {
+    let raw = js::config_from_text(config).unwrap_or_else(|problem| {
         opts.debug_warn(&format!(
             "config refused: {problem}; running with no campaigns"
         ));
@@ -92,7 +92,7 @@ pub fn start(options: JsValue, config: JsValue) -> Agent {
     });
     let t4 = browser::precise_now();
     shared.state.borrow().opts.debug_info(&format!(
-        "started in {} µs: options {}, config from JS {}, config + profile {}, listeners {}",
+        "started in {} µs: options {}, config text {}, config + profile {}, listeners {}",
         us(t4 - t0),
         us(t1 - t0),
         us(t2 - t1),

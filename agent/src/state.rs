@@ -83,8 +83,17 @@ impl State {
         let previewing = crate::preview::load(&opts, now);
         let raw_config = previewing.as_ref().map_or(raw_config, |p| &p.config);
         let (mut config, problems) = Config::from_value(raw_config);
-        for problem in &problems {
-            opts.debug_warn(&format!("config: {problem}"));
+        if cfg!(feature = "studio") {
+            for problem in &problems {
+                opts.debug_warn(&format!("config: {problem}"));
+            }
+        } else if !problems.is_empty() {
+            // The shops' build carries no problem messages (core's `msg!`):
+            // in debug mode the loader has the studio's build name them.
+            opts.debug_warn(&format!(
+                "config: problems found ({}); campaigns with errors are skipped",
+                problems.len()
+            ));
         }
         let badge = previewing.map(|p| crate::preview::start(&p.preview, &mut config));
         if let Some(country) = &opts.country {

@@ -9,7 +9,7 @@
 
 use crate::campaign::*;
 use crate::condition::{Condition, SavedGroups};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{msg, Diagnostic};
 use crate::read::{describe, Fields};
 use crate::time::parse_iso8601;
 use crate::value::{Map, Value};
@@ -51,8 +51,8 @@ impl Config {
         let mut config = Config::default();
         let Value::Object(_) = value else {
             problems.push(Diagnostic::error(
-                "",
-                format!("a config must be a JSON object, got {}", value.type_name()),
+                msg!(""),
+                msg!("a config must be a JSON object, got {}", value.type_name()),
             ));
             return (config, problems);
         };
@@ -77,8 +77,8 @@ impl Config {
         if let Some(version) = f.number("version", &mut problems) {
             if version > f64::from(CONFIG_VERSION) {
                 problems.push(Diagnostic::warning(
-                    "version",
-                    format!("config version {} is newer than this agent's {CONFIG_VERSION}; unknown parts are skipped", describe(&Value::Number(version))),
+                    msg!("version"),
+                    msg!("config version {} is newer than this agent's {CONFIG_VERSION}; unknown parts are skipped", describe(&Value::Number(version))),
                 ));
             }
         }
@@ -92,8 +92,8 @@ impl Config {
             match origin.as_str().filter(|o| is_origin(o)) {
                 Some(o) => config.origins.push(o.to_ascii_lowercase()),
                 None => problems.push(Diagnostic::error(
-                    format!("origins[{i}]"),
-                    format!(
+                    msg!("origins[{i}]"),
+                    msg!(
                         "must be an origin like \"https://shop.example\", got {}",
                         describe(origin)
                     ),
@@ -117,8 +117,8 @@ impl Config {
             Some(_) => f.array("campaigns", &mut problems).unwrap_or_default(),
             None => {
                 problems.push(Diagnostic::error(
-                    "campaigns",
-                    "is required (an array of campaigns)",
+                    msg!("campaigns"),
+                    msg!("is required (an array of campaigns)"),
                 ));
                 &[]
             }
@@ -170,7 +170,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
         if required > f64::from(CONFIG_VERSION) {
             problems.push(Diagnostic::error(
                 f.at("requires"),
-                format!(
+                msg!(
                     "needs Nudge config version {}, this agent reads {CONFIG_VERSION}",
                     describe(&Value::Number(required))
                 ),
@@ -185,7 +185,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
         other => {
             problems.push(Diagnostic::error(
                 f.at("status"),
-                format!("must be active, paused or draft; got \"{other}\""),
+                msg!("must be active, paused or draft; got \"{other}\""),
             ));
             None
         }
@@ -198,7 +198,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
             if parsed.is_none() {
                 problems.push(Diagnostic::error(
                     s.at(key),
-                    format!("must be an ISO 8601 date or date-time, got \"{text}\""),
+                    msg!("must be an ISO 8601 date or date-time, got \"{text}\""),
                 ));
             }
             parsed
@@ -208,7 +208,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
             if b <= a {
                 problems.push(Diagnostic::error(
                     s.at("end"),
-                    "must be after schedule.start",
+                    msg!("must be after schedule.start"),
                 ));
             }
         }
@@ -221,7 +221,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
         Some(t) => read_trigger(&t, problems),
         None => {
             if f.get("trigger").is_none() {
-                problems.push(Diagnostic::error(f.at("trigger"), "is required"));
+                problems.push(Diagnostic::error(f.at("trigger"), msg!("is required")));
             }
             None
         }
@@ -231,7 +231,7 @@ fn read_campaign(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> O
     let content = match content_value {
         Some(v) => read_content(v, &f.at("content"), problems),
         None => {
-            problems.push(Diagnostic::error(f.at("content"), "is required"));
+            problems.push(Diagnostic::error(f.at("content"), msg!("is required")));
             None
         }
     };
@@ -281,7 +281,7 @@ fn read_trigger(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<Trigge
     let [kind] = kinds.as_slice() else {
         problems.push(Diagnostic::error(
             f.path.clone(),
-            format!(
+            msg!(
                 "must name exactly one trigger ({}), got {}",
                 TRIGGER_KINDS.join(", "),
                 kinds.len()
@@ -313,7 +313,7 @@ fn read_trigger(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<Trigge
             other => {
                 problems.push(Diagnostic::error(
                     f.at("exit_intent"),
-                    format!(
+                    msg!(
                         "must be true or {{\"min_seconds_on_page\": n}}, got {}",
                         describe(other.unwrap_or(&Value::Null))
                     ),
@@ -338,7 +338,7 @@ fn read_trigger(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<Trigge
         other => {
             problems.push(Diagnostic::error(
                 f.at(other),
-                format!(
+                msg!(
                     "unknown trigger (known: {}); written for a newer Nudge version?",
                     TRIGGER_KINDS.join(", ")
                 ),
@@ -354,7 +354,7 @@ fn read_url_match(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<UrlM
     let [key] = keys.as_slice() else {
         problems.push(Diagnostic::error(
             f.path.clone(),
-            "must have exactly one of equals, prefix, contains, regex",
+            msg!("must have exactly one of equals, prefix, contains, regex"),
         ));
         return None;
     };
@@ -372,7 +372,7 @@ fn read_url_match(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<UrlM
             if !condition.problems().is_empty() {
                 problems.push(Diagnostic::error(
                     f.at("regex"),
-                    format!("invalid regular expression \"{text}\""),
+                    msg!("invalid regular expression \"{text}\""),
                 ));
                 return None;
             }
@@ -381,7 +381,7 @@ fn read_url_match(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<UrlM
         other => {
             problems.push(Diagnostic::error(
                 f.at(other),
-                "unknown URL match (known: equals, prefix, contains, regex)",
+                msg!("unknown URL match (known: equals, prefix, contains, regex)"),
             ));
             return None;
         }
@@ -421,7 +421,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
                 other => {
                     problems.push(Diagnostic::error(
                         f.at("position"),
-                        format!("must be append, prepend, before or after; got \"{other}\""),
+                        msg!("must be append, prepend, before or after; got \"{other}\""),
                     ));
                     None
                 }
@@ -434,7 +434,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         other => {
             problems.push(Diagnostic::error(
                 f.at("layout"),
-                format!(
+                msg!(
                     "must be modal, slide_in, top_banner, bottom_banner or inline; got \"{other}\""
                 ),
             ));
@@ -447,14 +447,14 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
     let title = text("title", problems);
     let body = text("body", problems);
     if title.is_empty() && body.is_empty() {
-        problems.push(Diagnostic::error(path, "needs a title or a body"));
+        problems.push(Diagnostic::error(path, msg!("needs a title or a body")));
     }
     let image = f.object("image", problems).and_then(|i| {
         let src = i.required_str("src", problems)?;
         if !is_safe_url(src) {
             problems.push(Diagnostic::error(
                 i.at("src"),
-                "must be an http(s) or site-relative URL",
+                msg!("must be an http(s) or site-relative URL"),
             ));
             return None;
         }
@@ -469,7 +469,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         if url.as_deref().is_some_and(|u| !is_safe_url(u)) {
             problems.push(Diagnostic::error(
                 c.at("url"),
-                "must be an http(s) or site-relative URL",
+                msg!("must be an http(s) or site-relative URL"),
             ));
             return None;
         }
@@ -483,7 +483,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
             other => {
                 problems.push(Diagnostic::error(
                     o.at("field"),
-                    format!("must be email or phone; got \"{other}\""),
+                    msg!("must be email or phone; got \"{other}\""),
                 ));
                 return None;
             }
@@ -511,7 +511,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
     if coupon_sealed && form.is_none() {
         problems.push(Diagnostic::error(
             f.at("coupon_sealed"),
-            "only a form's coupon can be sealed (it is given in the answer to the sign-up)",
+            msg!("only a form's coupon can be sealed (it is given in the answer to the sign-up)"),
         ));
     }
     let accent = f.str("accent", problems).and_then(|c| {
@@ -520,7 +520,7 @@ fn read_content(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         } else {
             problems.push(Diagnostic::error(
                 f.at("accent"),
-                format!("must be a #rgb or #rrggbb colour, got \"{c}\""),
+                msg!("must be a #rgb or #rrggbb colour, got \"{c}\""),
             ));
             None
         }
@@ -587,14 +587,14 @@ fn read_variants(
     if items.len() > MAX_VARIANTS {
         problems.push(Diagnostic::error(
             path,
-            format!(
+            msg!(
                 "at most {MAX_VARIANTS} variants, got {}; the rest are skipped",
                 items.len()
             ),
         ));
     }
     for (i, item) in items.iter().take(MAX_VARIANTS).enumerate() {
-        let here = format!("{path}[{i}]");
+        let here = msg!("{path}[{i}]");
         let Some(f) = Fields::of(item, &here, problems) else {
             continue;
         };
@@ -614,7 +614,7 @@ fn read_variants(
             if variants.iter().any(|v: &Variant| v.key == key) {
                 problems.push(Diagnostic::error(
                     f.at("key"),
-                    format!("duplicate variant key \"{key}\""),
+                    msg!("duplicate variant key \"{key}\""),
                 ));
             }
             variants.push(Variant {
@@ -628,14 +628,14 @@ fn read_variants(
     if variants.len() == 1 {
         problems.push(Diagnostic::error(
             path,
-            "an A/B test needs at least two variants",
+            msg!("an A/B test needs at least two variants"),
         ));
     }
     let total: f64 = variants.iter().map(|v| v.weight).sum();
     if !variants.is_empty() && !(0.99..=1.01).contains(&total) {
         problems.push(Diagnostic::error(
             path,
-            format!(
+            msg!(
                 "weights must add up to 1, got {}",
                 crate::read::fmt_num(total)
             ),

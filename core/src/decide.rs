@@ -10,7 +10,7 @@ use crate::bucket;
 use crate::campaign::{Campaign, Content, FrequencyCap, Slot, Status, TriggerKind};
 use crate::condition::Attributes;
 use crate::config::{Config, Geo};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{msg, Diagnostic};
 use crate::event::PageContext;
 use crate::profile::{CampaignHistory, Profile};
 use crate::time::{Millis, DAY, SECOND};
@@ -135,7 +135,7 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
         }
         let mut reject = |reason: String| {
             decision.diagnostics.push(Diagnostic::warning(
-                format!("campaign {}", campaign.id),
+                msg!("campaign {}", campaign.id),
                 reason,
             ));
         };

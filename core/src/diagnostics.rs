@@ -7,6 +7,31 @@
 use std::borrow::Cow;
 use std::fmt;
 
+/// Words for people: a problem's message or path, `format!`ed only in builds
+/// with the `messages` feature (the edge, the studio, native tools). The
+/// shops' agent is built without it: its problems keep their severity (which
+/// decides what is skipped) and lose their words, so the strings and the
+/// formatting behind them stay out of the wasm every visitor downloads, and
+/// no path is built for every field read. The edge validated the config
+/// with the words on write; the studio shows them.
+#[cfg(feature = "messages")]
+macro_rules! msg {
+    ($($arg:tt)*) => { ::std::format!($($arg)*) };
+}
+#[cfg(not(feature = "messages"))]
+macro_rules! msg {
+    // The format is checked inside a closure that is never called: the
+    // arguments count as used, nothing is evaluated, and the linker drops
+    // the strings.
+    ($($arg:tt)*) => {{
+        let _ = || {
+            let _ = ::std::format_args!($($arg)*);
+        };
+        ::std::string::String::new()
+    }};
+}
+pub(crate) use msg;
+
 /// How much a problem matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -51,6 +76,17 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !cfg!(feature = "messages") {
+            // This build carries no words (see `msg!`).
+            let what = match self.severity {
+                Severity::Error => "an error",
+                Severity::Warning => "a warning",
+            };
+            return write!(
+                f,
+                "{what}; this build carries no messages: the studio's editor names it"
+            );
+        }
         if self.path.is_empty() {
             write!(f, "{}", self.message)
         } else {
@@ -60,7 +96,11 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Joins a parent path and a child path (`a` + `b` = `a.b`, `a` + `[1]` = `a[1]`).
+/// Empty in builds without the `messages` feature (see `msg!`).
 pub fn join_path(prefix: &str, child: &str) -> String {
+    if !cfg!(feature = "messages") {
+        return String::new();
+    }
     match (prefix.is_empty(), child.is_empty()) {
         (true, _) => child.to_owned(),
         (_, true) => prefix.to_owned(),
@@ -74,7 +114,7 @@ pub fn join_path(prefix: &str, child: &str) -> String {
 /// anything is known to be wrong, so a long key repeated in every path below
 /// it would make reading cost keys × members; cut, it costs a constant.
 pub(crate) fn path_key(key: &str) -> Cow<'_, str> {
-    if key.len() <= 64 {
+    if key.len() <= 64 || !cfg!(feature = "messages") {
         return Cow::Borrowed(key);
     }
     let mut end = 48;

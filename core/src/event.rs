@@ -7,7 +7,7 @@
 //! explicitly by [`Event::to_wire`] and [`Event::from_wire`], which reports
 //! every malformed field with its path.
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{msg, Diagnostic};
 use crate::limits::MAX_EVENT_BYTES;
 use crate::profile::Consent;
 use crate::read::Fields;
@@ -170,7 +170,7 @@ impl Event {
             Some(text) => parse_iso8601(text).or_else(|| {
                 problems.push(Diagnostic::error(
                     f.at("timestamp"),
-                    format!("must be an ISO 8601 date-time, got \"{text}\""),
+                    msg!("must be an ISO 8601 date-time, got \"{text}\""),
                 ));
                 None
             }),
@@ -196,7 +196,7 @@ impl Event {
             Some(other) => {
                 problems.push(Diagnostic::error(
                     f.at("type"),
-                    format!("must be one of page, track, identify; got \"{other}\""),
+                    msg!("must be one of page, track, identify; got \"{other}\""),
                 ));
                 None
             }
@@ -243,7 +243,7 @@ impl Event {
                 if bytes > MAX_EVENT_BYTES {
                     return Err(vec![Diagnostic::error(
                         path,
-                        format!("the event is {bytes} bytes as JSON; at most {MAX_EVENT_BYTES}"),
+                        msg!("the event is {bytes} bytes as JSON; at most {MAX_EVENT_BYTES}"),
                     )]);
                 }
                 Ok(event)

@@ -27,6 +27,7 @@ pub mod diagnostics;
 pub mod event;
 pub mod host;
 pub mod journey;
+pub mod json;
 pub mod limits;
 pub mod platform;
 pub mod preview;

@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{msg, Diagnostic};
 use crate::profile::Profile;
 use crate::time::Millis;
 use crate::value::Value;
@@ -138,16 +138,16 @@ pub fn load_profile(
             Err(problem) => (
                 fresh(random),
                 Some(Diagnostic::warning(
-                    "profile",
-                    format!("stored profile reset: {problem}"),
+                    msg!("profile"),
+                    msg!("stored profile reset: {problem}"),
                 )),
             ),
         },
         Err(error) => (
             fresh(random),
             Some(Diagnostic::warning(
-                "profile",
-                format!("stored profile reset: {error}"),
+                msg!("profile"),
+                msg!("stored profile reset: {error}"),
             )),
         ),
     }

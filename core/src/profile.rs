@@ -6,7 +6,7 @@
 //! Storage is versioned ([`FORMAT_VERSION`]): older formats are migrated on
 //! read, anything unreadable is replaced by a fresh profile and reported.
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{msg, Diagnostic};
 use crate::event::{names, Event, EventKind};
 use crate::read::Fields;
 use crate::time::{Millis, DAY, MINUTE};
@@ -499,8 +499,8 @@ impl Profile {
             FORMAT_VERSION if version == f64::from(FORMAT_VERSION) => value,
             _ => {
                 return Err(Diagnostic::error(
-                    "profile.v",
-                    format!(
+                    msg!("profile.v"),
+                    msg!(
                         "unsupported profile format {}",
                         crate::read::describe(value.get("v").unwrap_or(&Value::Null))
                     ),
@@ -709,7 +709,10 @@ impl RemoteFacts {
     /// Reads the edge's `/v1/profile` answer.
     pub fn from_wire(value: &Value) -> Result<RemoteFacts, Diagnostic> {
         let Value::Object(_) = value else {
-            return Err(Diagnostic::error("", "remote profile must be an object"));
+            return Err(Diagnostic::error(
+                msg!(""),
+                msg!("remote profile must be an object"),
+            ));
         };
         let list = |key: &str| value.get(key).and_then(Value::as_array).unwrap_or_default();
         Ok(RemoteFacts {

@@ -6,7 +6,7 @@
 //! monomorphized one per type (a large share of a wasm binary's size).
 
 use crate::condition::Condition;
-use crate::diagnostics::{join_path, Diagnostic, Severity};
+use crate::diagnostics::{join_path, msg, Diagnostic, Severity};
 use crate::value::{Map, Value};
 
 pub(crate) struct Fields<'a> {
@@ -25,7 +25,7 @@ impl<'a> Fields<'a> {
             other => {
                 problems.push(Diagnostic::error(
                     path,
-                    format!("must be an object, got {}", other.type_name()),
+                    msg!("must be an object, got {}", other.type_name()),
                 ));
                 None
             }
@@ -43,7 +43,7 @@ impl<'a> Fields<'a> {
     fn wrong(&self, key: &str, want: &str, got: &Value, problems: &mut Vec<Diagnostic>) {
         problems.push(Diagnostic::error(
             self.at(key),
-            format!("must be {want}, got {}", describe(got)),
+            msg!("must be {want}, got {}", describe(got)),
         ));
     }
 
@@ -62,11 +62,11 @@ impl<'a> Fields<'a> {
         match value {
             Some(s) if !s.trim().is_empty() => Some(s),
             Some(_) => {
-                problems.push(Diagnostic::error(self.at(key), "must not be empty"));
+                problems.push(Diagnostic::error(self.at(key), msg!("must not be empty")));
                 None
             }
             None if self.get(key).is_none() => {
-                problems.push(Diagnostic::error(self.at(key), "is required"));
+                problems.push(Diagnostic::error(self.at(key), msg!("is required")));
                 None
             }
             None => None,
@@ -95,7 +95,7 @@ impl<'a> Fields<'a> {
         if n < min || n > max {
             problems.push(Diagnostic::error(
                 self.at(key),
-                format!(
+                msg!(
                     "must be {}..={}, got {}",
                     fmt_num(min),
                     fmt_num(max),
@@ -119,7 +119,7 @@ impl<'a> Fields<'a> {
         if n.fract() != 0.0 {
             problems.push(Diagnostic::error(
                 self.at(key),
-                format!("must be a whole number, got {}", fmt_num(n)),
+                msg!("must be a whole number, got {}", fmt_num(n)),
             ));
             return None;
         }
@@ -158,7 +158,7 @@ impl<'a> Fields<'a> {
             found = true;
             problems.push(Diagnostic::error(
                 self.at(key),
-                format!(
+                msg!(
                     "unknown field (known: {}); written for a newer Nudge version?",
                     known.join(", ")
                 ),
@@ -197,7 +197,7 @@ pub(crate) fn items_with_ids<T>(
     if items.len() > max {
         problems.push(Diagnostic::error(
             path,
-            format!(
+            msg!(
                 "at most {max} {noun}s, got {}; the rest are skipped",
                 items.len()
             ),
@@ -206,14 +206,14 @@ pub(crate) fn items_with_ids<T>(
     let mut seen_ids: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for (i, item) in items.iter().take(max).enumerate() {
-        let here = format!("{path}[{i}]");
+        let here = msg!("{path}[{i}]");
         let mut found = Vec::new();
         let read = read(item, &here, &mut found);
         if let Some(id) = item.get("id").and_then(Value::as_str) {
             if seen_ids.contains(&id) {
                 found.push(Diagnostic::error(
                     join_path(&here, "id"),
-                    format!("duplicate {noun} id \"{id}\""),
+                    msg!("duplicate {noun} id \"{id}\""),
                 ));
             }
             seen_ids.push(id);
@@ -224,7 +224,7 @@ pub(crate) fn items_with_ids<T>(
             Some(item) if usable => out.push(item),
             _ => problems.push(Diagnostic::warning(
                 here,
-                format!("{noun} skipped because of the problems above"),
+                msg!("{noun} skipped because of the problems above"),
             )),
         }
     }
@@ -242,7 +242,7 @@ pub(crate) fn id<'a>(f: &Fields<'a>, problems: &mut Vec<Diagnostic>) -> Option<&
     {
         problems.push(Diagnostic::error(
             f.at("id"),
-            "must be 1-64 characters of a-z, A-Z, 0-9, - and _",
+            msg!("must be 1-64 characters of a-z, A-Z, 0-9, - and _"),
         ));
     }
     Some(id)

@@ -8,6 +8,7 @@
 //! `PROPTEST_CASES=20000 cargo test -p nudge-core --release --test fuzz`.
 
 use nudge_core::event::Event;
+use nudge_core::json;
 use nudge_core::limits::{self, MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_BYTES, MAX_KEYS};
 use nudge_core::profile::{Profile, RemoteFacts};
 use nudge_core::{Attributes, Condition, Config, Map, SavedGroups, Value};
@@ -401,6 +402,30 @@ proptest! {
         }
     }
 
+    /// The agent's reader (`json::parse`) and the edge's (serde) agree on any
+    /// text: both refuse it, or both read the same value. Lone surrogate
+    /// escapes are left out: `JSON.parse` (and so the agent) reads them,
+    /// serde_json refuses them.
+    #[test]
+    fn the_agents_json_reader_agrees_with_the_edges(
+        text in r#"[\[\]{}",:0-9a-z\\ .eE+-]{0,64}"#,
+        raw in ".{0,32}",
+        doc in value(),
+    ) {
+        let written = doc.to_json();
+        for text in [&text, &raw, &written] {
+            if text.contains("\\ud8") || text.contains("\\udc") {
+                continue;
+            }
+            let ours = json::parse(text, json::Bounds::Refuse).ok();
+            let edge = serde_json::from_str::<Value>(text).ok();
+            prop_assert!(match (&ours, &edge) {
+                (Some(a), Some(b)) => same_json(a, b),
+                (a, b) => a == b,
+            }, "{:?} vs {:?}: {}", ours, edge, text);
+        }
+    }
+
     /// Deep and wide documents around the limits: serde reading accepts
     /// exactly those `check` accepts.
     #[test]
@@ -422,6 +447,9 @@ proptest! {
         }
         let read = serde_json::from_str::<Value>(&doc.to_json());
         let checked = limits::check(&doc);
+        // The agent's reader refuses exactly the same documents, naming the same bound.
+        let ours = json::parse(&doc.to_json(), json::Bounds::Refuse);
+        prop_assert_eq!(ours.map_err(|e| e.to_string()), checked.clone().map(|()| doc.clone()));
         // The deepest value: the members of `wide` and `long`, or, when both
         // are empty, the two themselves.
         let deepest = depth + 1 + usize::from(keys > 0 || items > 0);
@@ -431,6 +459,26 @@ proptest! {
             Ok(read) => prop_assert!(within && read == doc),
             Err(err) => prop_assert!(!within && err.to_string().starts_with(&checked.unwrap_err())),
         }
+    }
+}
+
+/// Equal values, numbers within an ulp or two: serde_json's default float
+/// reading is not always correctly rounded, the agent's (the JS engine's) is.
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x == y || (x - y).abs() <= x.abs().max(y.abs()) * 4.0 * f64::EPSILON
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, a), (kb, b))| ka == kb && same_json(a, b))
+        }
+        _ => a == b,
     }
 }
 

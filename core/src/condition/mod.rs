@@ -17,7 +17,7 @@ mod version;
 use std::sync::Arc;
 
 pub use self::version::padded_version;
-use crate::diagnostics::{join_path, path_key, Diagnostic};
+use crate::diagnostics::{join_path, msg, path_key, Diagnostic};
 use crate::host::RegexMatcher;
 use crate::value::{js_lowercase, json_eq, Map, Value};
 
@@ -96,15 +96,15 @@ impl SavedGroups {
                         Value::Array(items) => groups.0.push((name.to_owned(), items.clone())),
                         other => problems.push(Diagnostic::error(
                             name,
-                            format!("a saved group must be an array, got {}", other.type_name()),
+                            msg!("a saved group must be an array, got {}", other.type_name()),
                         )),
                     }
                 }
             }
             Value::Null => {}
             other => problems.push(Diagnostic::error(
-                "",
-                format!("saved groups must be an object, got {}", other.type_name()),
+                msg!(""),
+                msg!("saved groups must be an object, got {}", other.type_name()),
             )),
         }
         (groups, problems)
@@ -244,7 +244,7 @@ fn compile_clauses(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) ->
     let Value::Object(map) = value else {
         problems.push(Diagnostic::error(
             path,
-            format!("a condition must be an object, got {}", value.type_name()),
+            msg!("a condition must be an object, got {}", value.type_name()),
         ));
         return vec![Clause::Never];
     };
@@ -256,14 +256,14 @@ fn compile_clauses(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) ->
                     let Value::Array(items) = arg else {
                         problems.push(Diagnostic::error(
                             here,
-                            format!("{key} needs an array of conditions"),
+                            msg!("{key} needs an array of conditions"),
                         ));
                         return Clause::Never;
                     };
                     let list = items
                         .iter()
                         .enumerate()
-                        .map(|(i, item)| compile_clauses(item, &format!("{here}[{i}]"), problems))
+                        .map(|(i, item)| compile_clauses(item, &msg!("{here}[{i}]"), problems))
                         .collect();
                     match key {
                         "$or" => Clause::Or(list),
@@ -324,7 +324,7 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
         "$exists" => Op::Exists(arg.truthy()),
         "$in" | "$ini" | "$nin" | "$nini" => {
             let Some(values) = list(arg) else {
-                return never(format!("{op} needs an array, got {}", arg.type_name()));
+                return never(msg!("{op} needs an array, got {}", arg.type_name()));
             };
             let fold = if op.ends_with('i') {
                 Fold::CaseInsensitive
@@ -349,7 +349,7 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
         })),
         "$all" | "$alli" => {
             let Some(values) = arg.as_array() else {
-                return never(format!("{op} needs an array, got {}", arg.type_name()));
+                return never(msg!("{op} needs an array, got {}", arg.type_name()));
             };
             let fold = if op == "$alli" {
                 Fold::CaseInsensitive
@@ -360,7 +360,7 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
                 values
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| compile_test(v, &format!("{path}[{i}]"), fold, problems))
+                    .map(|(i, v)| compile_test(v, &msg!("{path}[{i}]"), fold, problems))
                     .collect(),
             )
         }
@@ -373,11 +373,11 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
             }
             match (crate::host::get().compile_regex)(&pattern, op == "$regexi") {
                 Some(re) => Op::Regex(re),
-                None => never(format!("invalid regular expression \"{pattern}\"")),
+                None => never(msg!("invalid regular expression \"{pattern}\"")),
             }
         }
         "$type" => Op::Type(arg.to_js_string().into_owned()),
-        _ => never(format!("unknown operator {op}")),
+        _ => never(msg!("unknown operator {op}")),
     }
 }
 
