@@ -20,6 +20,7 @@ mod shared;
 mod state;
 #[cfg(feature = "studio")]
 mod studio;
+mod task;
 mod trackers;
 mod transport;
 
@@ -33,6 +34,7 @@ use nudge_core::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::shared::{run, Shared};
+use crate::task::Task;
 
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 /// The JS host primitives (regex, number text, lowercase) core uses in the
@@ -82,13 +84,7 @@ pub fn start(options: JsValue, config: &str) -> Agent {
     // decision, not in front of it.
     let weak = Rc::downgrade(&shared);
     let background = gloo_timers::callback::Timeout::new(0, move || {
-        shared::run_weak(
-            &weak,
-            Box::new(move |state, shared| match click_token {
-                Some(token) => remote::identify(state, shared, ("clickToken", &token)),
-                None => remote::refresh_profile(state, shared),
-            }),
-        );
+        shared::run_weak(&weak, Task::Reconnect { click_token });
     });
     let t4 = browser::precise_now();
     shared.state.borrow().opts.debug_info(&format!(
@@ -110,31 +106,16 @@ pub fn start(options: JsValue, config: &str) -> Agent {
 impl Agent {
     /// `nudge.page(properties?)`: a page view (`type`, `category`, `product_id` are understood).
     pub fn page(&self, properties: JsValue) {
-        let props = props_from_js(&properties);
-        run(
-            &self.shared,
-            Box::new(move |state, shared| state.page_view(props, shared)),
-        );
+        run(&self.shared, Task::Page(props_from_js(&properties)));
     }
 
     /// `nudge.track(name, properties?)`.
     pub fn track(&self, name: JsValue, properties: JsValue) {
-        let Some(name) = name.as_string() else {
-            run(
-                &self.shared,
-                Box::new(|state, _| {
-                    state
-                        .opts
-                        .debug_warn("track ignored: the event name must be a string")
-                }),
-            );
-            return;
+        let task = match name.as_string() {
+            Some(name) => Task::Track(name, props_from_js(&properties)),
+            None => Task::Refuse("track ignored: the event name must be a string"),
         };
-        let props = props_from_js(&properties);
-        run(
-            &self.shared,
-            Box::new(move |state, shared| state.track(&name, props, shared)),
-        );
+        run(&self.shared, task);
     }
 
     /// `nudge.identify(userId?, traits?, {token}?)`, as analytics.js: traits may
@@ -149,12 +130,11 @@ impl Agent {
         let token = js::get_string(&options, "token");
         run(
             &self.shared,
-            Box::new(move |state, shared| {
-                state.identify(user_id, traits, shared);
-                if let Some(token) = token {
-                    remote::identify(state, shared, ("userToken", &token));
-                }
-            }),
+            Task::Identify {
+                user_id,
+                traits,
+                token,
+            },
         );
     }
 
@@ -170,7 +150,10 @@ impl Agent {
         };
         run(
             &self.shared,
-            Box::new(move |state, shared| state.consent(analytics, marketing, shared)),
+            Task::Consent {
+                analytics,
+                marketing,
+            },
         );
     }
 
@@ -184,14 +167,7 @@ impl Agent {
 
     /// `nudge.reset()`: forgets this visitor (new anonymous id, empty profile).
     pub fn reset(&self) {
-        run(
-            &self.shared,
-            Box::new(|state, shared| {
-                state.reset();
-                // The edge starts over too (its first-party cookie, see edge/src/cookie.rs).
-                remote::identify(state, shared, ("reset", "true"));
-            }),
-        );
+        run(&self.shared, Task::Reset);
     }
 }
 

@@ -13,7 +13,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::shared::{call_quietly, run_weak, Shared};
-use crate::state::State;
+use crate::state::{BrowserKey, State};
+use crate::task::{Request, Task};
 
 /// The query parameter email/SMS links carry their click token in.
 pub const CLICK_TOKEN_PARAM: &str = "nudge_t";
@@ -62,17 +63,14 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
     // `null` for any failure, a 401 included: it waits for the next page.
     let done = Closure::once_into_js(move |text: JsValue| {
         let Some(text) = text.as_string() else { return };
-        run_weak(
-            &weak,
-            Box::new(move |state, shared| merge(state, shared, &text)),
-        );
+        run_weak(&weak, Task::RemoteProfile(text));
     });
     promise
         .unchecked_ref::<crate::js::Thenable>()
         .then_call(&done);
 }
 
-fn merge(state: &mut State, shared: &Rc<Shared>, text: &str) {
+pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, text: &str) {
     let Some(value) = crate::js::parse(text) else {
         return;
     };
@@ -146,18 +144,7 @@ pub fn identify(state: &mut State, shared: &Rc<Shared>, proof: (&str, &str)) {
         shared,
         &url,
         Value::Object(body).to_json(),
-        move |state, shared, status, _| {
-            if (200..300).contains(&status) {
-                if let Some(key) = &key {
-                    state.key_acknowledged(key);
-                }
-                refresh_profile(state, shared);
-            } else {
-                state
-                    .opts
-                    .debug_warn(&format!("identify refused (HTTP {status})"));
-            }
-        },
+        Request::Identify { key },
     );
 }
 
@@ -178,29 +165,51 @@ pub fn claim_coupon(
     if let Some(variant) = variant {
         body.insert("variant", variant);
     }
-    let id = campaign.to_owned();
+    let campaign = campaign.to_owned();
     crate::transport::post(
         state,
         shared,
         &url,
         Value::Object(body).to_json(),
-        move |state, _, status, text| {
-            let code = crate::js::parse(&text)
-                .filter(|_| (200..300).contains(&status))
-                .and_then(|answer| {
-                    answer
-                        .get("coupon")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                });
-            match code {
-                Some(code) => state.reveal_coupon(&id, &code),
-                None => state
-                    .opts
-                    .debug_warn(&format!("no coupon from the edge for {id} (HTTP {status})")),
-            }
-        },
+        Request::CouponClaim { campaign },
     );
+}
+
+/// The answer to an identity proof: on success the person's facts are fetched again.
+pub(crate) fn identified(
+    state: &mut State,
+    shared: &Rc<Shared>,
+    key: Option<BrowserKey>,
+    status: u16,
+) {
+    if (200..300).contains(&status) {
+        if let Some(key) = &key {
+            state.key_acknowledged(key);
+        }
+        refresh_profile(state, shared);
+    } else {
+        state
+            .opts
+            .debug_warn(&format!("identify refused (HTTP {status})"));
+    }
+}
+
+/// The answer to a coupon claim: the code shows in the campaign's success message.
+pub(crate) fn coupon_claimed(state: &mut State, campaign: &str, status: u16, text: &str) {
+    let code = crate::js::parse(text)
+        .filter(|_| (200..300).contains(&status))
+        .and_then(|answer| {
+            answer
+                .get("coupon")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    match code {
+        Some(code) => state.reveal_coupon(campaign, &code),
+        None => state.opts.debug_warn(&format!(
+            "no coupon from the edge for {campaign} (HTTP {status})"
+        )),
+    }
 }
 
 /// A click token in the URL (an email/SMS link): used once, then removed from

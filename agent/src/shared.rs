@@ -14,8 +14,7 @@ use nudge_core::Value;
 use wasm_bindgen::JsValue;
 
 use crate::state::State;
-
-pub type Task = Box<dyn FnOnce(&mut State, &Rc<Shared>)>;
+use crate::task::{handle, Task};
 
 pub struct Shared {
     pub state: RefCell<State>,
@@ -53,7 +52,7 @@ pub fn run(shared: &Rc<Shared>, task: Task) {
         };
         let next = shared.pending.borrow_mut().pop_front();
         match next {
-            Some(task) => task(&mut state, shared),
+            Some(task) => handle(&mut state, shared, task),
             None => {
                 state.schedule_persist(shared);
                 break;

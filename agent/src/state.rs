@@ -19,6 +19,7 @@ use nudge_core::{Config, Map, Value, Watch};
 use crate::browser::{self, BrowserRandom, LocalStore};
 use crate::render::{self, Action, Rendered};
 use crate::shared::Shared;
+use crate::task::Task;
 use crate::trackers::PageTrackers;
 use crate::transport::Transport;
 use crate::{js, options::Options};
@@ -508,7 +509,7 @@ impl State {
         if (self.profile_dirty || self.outbox_dirty) && self.persist_timer.is_none() {
             let weak = Rc::downgrade(shared);
             self.persist_timer = Some(gloo_timers::callback::Timeout::new(0, move || {
-                crate::shared::run_weak(&weak, Box::new(|state, _| state.persist()));
+                crate::shared::run_weak(&weak, Task::Persist);
             }));
         }
     }
@@ -613,11 +614,8 @@ fn owner(id: &str, shared: &Rc<Shared>) -> render::Owner {
     let id = id.to_owned();
     render::Owner {
         act: Rc::new(move |action| {
-            let id = id.clone();
-            crate::shared::run_weak(
-                &weak,
-                Box::new(move |state, shared| state.act(&id, action, shared)),
-            );
+            let campaign = id.clone();
+            crate::shared::run_weak(&weak, Task::Act { campaign, action });
         }),
         live: true,
     }

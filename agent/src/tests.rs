@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
+use crate::task::Task;
 use crate::{js, start, Agent};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -220,7 +221,7 @@ fn answer(site: &str, status: u16, text: &str) {
 }
 
 fn flush(a: &Agent) {
-    crate::shared::run(&a.shared, Box::new(crate::transport::flush));
+    crate::shared::run(&a.shared, Task::FlushDue);
 }
 
 /// The events of the `n`th body posted (their `event` names).
@@ -378,10 +379,7 @@ fn anonymous_id(a: &Agent) -> String {
 }
 
 fn beacon(a: &Agent) {
-    crate::shared::run(
-        &a.shared,
-        Box::new(|state, _| crate::transport::send_beacon(state)),
-    );
+    crate::transport::send_beacon(&mut a.shared.state.borrow_mut());
 }
 
 #[wasm_bindgen_test]
@@ -424,12 +422,7 @@ fn the_profile_is_fetched_with_the_key_only_after_an_acknowledged_post() {
     // A beacon is no acknowledgement, nor is a failed post.
     beacon(&a);
     answer(site, 503, "");
-    let refresh = || {
-        crate::shared::run(
-            &a.shared,
-            Box::new(|state, shared| crate::remote::refresh_profile(state, shared)),
-        )
-    };
+    let refresh = || crate::shared::run(&a.shared, Task::Reconnect { click_token: None });
     refresh();
     assert_eq!(
         list(site, "gets").length(),
@@ -502,12 +495,8 @@ fn a_reset_makes_a_new_key_and_an_old_acknowledgement_opens_nothing() {
 fn identify_carries_the_key_and_its_acknowledgement_opens_the_profile() {
     let site = "t-key-identify";
     let a = edge_agent(site);
-    crate::shared::run(
-        &a.shared,
-        Box::new(|state, _| {
-            state.opts.identify_url = Some("https://edge.test/v1/identify?site=t".into())
-        }),
-    );
+    a.shared.state.borrow_mut().opts.identify_url =
+        Some("https://edge.test/v1/identify?site=t".into());
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"token".into(), &"user-token".into()).unwrap();
     a.identify("u1".into(), JsValue::UNDEFINED, options.into());
@@ -601,7 +590,7 @@ fn a_preview_tab_runs_the_previews_campaign_and_queues_and_keeps_nothing() {
     );
     assert!(a.shared.state.borrow().previewing());
     assert_eq!(queued(&a), 0, "nothing queued for the edge");
-    crate::shared::run(&a.shared, Box::new(|state, _| state.persist()));
+    crate::shared::run(&a.shared, Task::Persist);
     assert_eq!(stored_keys(site), Vec::<String>::new(), "nothing stored");
     assert_eq!(
         session().get_item("nudge_preview").unwrap(),

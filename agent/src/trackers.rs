@@ -21,6 +21,7 @@ use wasm_bindgen::JsCast;
 use crate::browser::{self, document, window};
 use crate::shared::{run_weak, Shared};
 use crate::state::State;
+use crate::task::Task;
 
 /// How long the tab must stay hidden for a return to count as exit intent.
 const HIDDEN_RETURN_MS: Millis = 2_000;
@@ -40,10 +41,7 @@ pub struct PageTrackers {
 }
 
 fn signal(weak: &Weak<Shared>, signal: Signal) {
-    run_weak(
-        weak,
-        Box::new(move |state, shared| state.signal(signal, shared)),
-    );
+    run_weak(weak, Task::Signal(signal));
 }
 
 impl PageTrackers {
@@ -195,15 +193,7 @@ fn scroll_tracker(
             {
                 signal(&weak, Signal::ExitIntent);
             }
-            run_weak(
-                &weak,
-                Box::new(move |state, _| {
-                    state.page.max_scroll = state.page.max_scroll.max(percent);
-                    if state.profile.saw_scroll_depth(percent) {
-                        state.save_profile();
-                    }
-                }),
-            );
+            run_weak(&weak, Task::Scrolled(percent));
             // Report once per newly crossed threshold.
             if let Some(&crossed) = depths
                 .iter()
@@ -295,25 +285,12 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
     // Leaving: account the page's time and send what is queued.
     let w = weak.clone();
     listeners.push(EventListener::new(&win, "pagehide", move |_| {
-        run_weak(
-            &w,
-            Box::new(|state, _| {
-                state.account_page_time(browser::now());
-                state.persist();
-                crate::transport::send_beacon(state);
-            }),
-        );
+        run_weak(&w, Task::Leaving);
     }));
     let w = weak.clone();
     listeners.push(EventListener::new(&doc, "visibilitychange", move |_| {
         if document().is_some_and(|d| d.hidden()) {
-            run_weak(
-                &w,
-                Box::new(|state, _| {
-                    state.persist();
-                    crate::transport::send_beacon(state);
-                }),
-            );
+            run_weak(&w, Task::Hidden);
         }
     }));
 
@@ -325,7 +302,7 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
             .dyn_ref::<web_sys::StorageEvent>()
             .and_then(web_sys::StorageEvent::key);
         if changed.as_deref() == Some(key.as_str()) {
-            run_weak(&w, Box::new(|state, _| state.reload_profile()));
+            run_weak(&w, Task::ProfileChanged);
         }
     }));
 
@@ -334,17 +311,7 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
         for name in ["popstate", "nudge:locationchange"] {
             let w = weak.clone();
             listeners.push(EventListener::new(&win, name, move |_| {
-                run_weak(
-                    &w,
-                    Box::new(|state, shared| {
-                        let context = browser::page_context();
-                        if context.path != state.page.context.path
-                            || context.search != state.page.context.search
-                        {
-                            state.page_view(nudge_core::Map::new(), shared);
-                        }
-                    }),
-                );
+                run_weak(&w, Task::LocationChanged);
             }));
         }
     }
@@ -373,10 +340,7 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
                 .and_then(|text| crate::js::parse(&text))
                 .and_then(|v| v.as_object().cloned())
                 .unwrap_or_default();
-            run_weak(
-                &w,
-                Box::new(move |state, shared| state.track(&name, props, shared)),
-            );
+            run_weak(&w, Task::Track(name, props));
         },
     ));
     listeners

@@ -15,6 +15,7 @@ use crate::options::Options;
 use crate::remote;
 use crate::shared::{call_quietly, run_weak, Shared};
 use crate::state::{BrowserKey, State};
+use crate::task::{Request, Task};
 
 pub struct Transport {
     pub outbox: Outbox,
@@ -66,13 +67,7 @@ pub fn schedule(state: &mut State, shared: &Rc<Shared>) {
         .min(i64::from(u32::MAX)) as u32;
     let weak = Rc::downgrade(shared);
     state.transport.timer = Some(Timeout::new(delay, move || {
-        run_weak(
-            &weak,
-            Box::new(|state, shared| {
-                state.transport.timer = None;
-                flush(state, shared);
-            }),
-        );
+        run_weak(&weak, Task::FlushDue);
     }));
 }
 
@@ -87,14 +82,9 @@ pub fn answer_of(resolved: &JsValue) -> (u16, String) {
     (status, pair.get(1).as_string().unwrap_or_default())
 }
 
-/// Posts `body` with the loader's helper; `done` gets the status and text.
-pub fn post(
-    state: &State,
-    shared: &Rc<Shared>,
-    url: &str,
-    body: String,
-    done: impl FnOnce(&mut State, &Rc<Shared>, u16, String) + 'static,
-) -> bool {
+/// Posts `body` with the loader's helper; the answer comes back as a
+/// [`Task::Answer`] for `request`.
+pub fn post(state: &State, shared: &Rc<Shared>, url: &str, body: String, request: Request) -> bool {
     let Some(post) = state.opts.post.as_ref() else {
         return false;
     };
@@ -106,13 +96,23 @@ pub fn post(
         let (status, text) = answer_of(&resolved);
         run_weak(
             &weak,
-            Box::new(move |state, shared| done(state, shared, status, text)),
+            Task::Answer {
+                request,
+                status,
+                text,
+            },
         );
     });
     promise
         .unchecked_ref::<crate::js::Thenable>()
         .then_call(&on_answer);
     true
+}
+
+/// The flush timer fired: send what is due.
+pub(crate) fn flush_due(state: &mut State, shared: &Rc<Shared>) {
+    state.transport.timer = None;
+    flush(state, shared);
 }
 
 /// Sends the next batch if one is due, and handles the answer.
@@ -133,15 +133,7 @@ pub(crate) fn flush(state: &mut State, shared: &Rc<Shared>) {
         .batch_body(state.opts.batch_size, browser::now());
     let mut body = std::mem::take(&mut batch.body);
     let key = add_browser_key(state, &mut body);
-    let sent = post(
-        state,
-        shared,
-        &url,
-        body,
-        move |state, shared, status, text| {
-            answered(state, shared, &batch, key.as_ref(), status, &text);
-        },
-    );
+    let sent = post(state, shared, &url, body, Request::Events { batch, key });
     state.transport.in_flight = sent;
 }
 
@@ -169,7 +161,7 @@ fn add_browser_key(state: &mut State, body: &mut String) -> Option<BrowserKey> {
     Some(key)
 }
 
-fn answered(
+pub(crate) fn answered(
     state: &mut State,
     shared: &Rc<Shared>,
     batch: &Batch,

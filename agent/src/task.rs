@@ -1,0 +1,163 @@
+//! Everything that changes the agent's state, as data.
+//!
+//! API calls, trackers, rendered campaigns, timers and network answers each
+//! produce a [`Task`]; [`crate::shared::run`] queues it and [`handle`] is the
+//! one place it is carried out. A closed enum rather than boxed closures: one
+//! match instead of a vtable and a heap box per call site (kilobytes of wasm
+//! glue), every way in is listed here, and listeners need to know no more of
+//! the state than the task they send.
+
+use std::rc::Rc;
+
+use nudge_core::decide::Signal;
+use nudge_core::queue::Batch;
+use nudge_core::Map;
+
+use crate::render::Action;
+use crate::shared::Shared;
+use crate::state::{BrowserKey, State};
+use crate::{browser, remote, transport};
+
+pub enum Task {
+    // ---- the page's API (`window.nudge`) ----
+    Page(Map),
+    Track(String, Map),
+    Identify {
+        user_id: Option<String>,
+        traits: Map,
+        /// A user token from the shop's backend: links this browser to the person.
+        token: Option<String>,
+    },
+    Consent {
+        analytics: Option<bool>,
+        marketing: Option<bool>,
+    },
+    Reset,
+    /// A call that could not be taken, said in debug mode.
+    Refuse(&'static str),
+
+    // ---- the page's trackers ----
+    Signal(Signal),
+    /// The page is scrolled this far (percent of the scrollable distance).
+    Scrolled(u8),
+    /// `pagehide`: the page's time is counted and what is queued sent.
+    Leaving,
+    /// The tab went to the background: save and send what is queued.
+    Hidden,
+    /// Another tab wrote the profile.
+    ProfileChanged,
+    /// A single-page app changed its address (`history`, `popstate`).
+    LocationChanged,
+
+    // ---- campaigns on screen ----
+    Act {
+        campaign: String,
+        action: Action,
+    },
+
+    // ---- timers ----
+    Persist,
+    FlushDue,
+
+    // ---- the edge ----
+    /// After the first decision: the visitor's facts from the edge, or an
+    /// identity proof from a signed email or SMS link first.
+    Reconnect {
+        click_token: Option<String>,
+    },
+    /// The edge's answer to a profile request (JSON text).
+    RemoteProfile(String),
+    /// The answer to a POST.
+    Answer {
+        request: Request,
+        status: u16,
+        text: String,
+    },
+}
+
+/// What a POST was, for its answer.
+pub enum Request {
+    /// A batch of events from the outbox, with the browser key it carried.
+    Events {
+        batch: Batch,
+        key: Option<BrowserKey>,
+    },
+    /// An identity proof, with the browser key it carried.
+    Identify { key: Option<BrowserKey> },
+    /// A sign-up claiming the coupon a campaign's form holds back.
+    CouponClaim { campaign: String },
+}
+
+/// Carries out one task on the state.
+pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
+    match task {
+        Task::Page(properties) => state.page_view(properties, shared),
+        Task::Track(name, properties) => state.track(&name, properties, shared),
+        Task::Identify {
+            user_id,
+            traits,
+            token,
+        } => {
+            state.identify(user_id, traits, shared);
+            if let Some(token) = token {
+                remote::identify(state, shared, ("userToken", &token));
+            }
+        }
+        Task::Consent {
+            analytics,
+            marketing,
+        } => state.consent(analytics, marketing, shared),
+        Task::Reset => {
+            state.reset();
+            // The edge starts over too (its first-party cookie, see edge/src/cookie.rs).
+            remote::identify(state, shared, ("reset", "true"));
+        }
+        Task::Refuse(why) => state.opts.debug_warn(why),
+        Task::Signal(signal) => state.signal(signal, shared),
+        Task::Scrolled(percent) => {
+            state.page.max_scroll = state.page.max_scroll.max(percent);
+            if state.profile.saw_scroll_depth(percent) {
+                state.save_profile();
+            }
+        }
+        Task::Leaving => {
+            state.account_page_time(browser::now());
+            state.persist();
+            transport::send_beacon(state);
+        }
+        Task::Hidden => {
+            state.persist();
+            transport::send_beacon(state);
+        }
+        Task::ProfileChanged => state.reload_profile(),
+        Task::LocationChanged => {
+            let context = browser::page_context();
+            if context.path != state.page.context.path
+                || context.search != state.page.context.search
+            {
+                state.page_view(Map::new(), shared);
+            }
+        }
+        Task::Act { campaign, action } => state.act(&campaign, action, shared),
+        Task::Persist => state.persist(),
+        Task::FlushDue => transport::flush_due(state, shared),
+        Task::Reconnect { click_token } => match click_token {
+            Some(token) => remote::identify(state, shared, ("clickToken", &token)),
+            None => remote::refresh_profile(state, shared),
+        },
+        Task::RemoteProfile(text) => remote::merge(state, shared, &text),
+        Task::Answer {
+            request,
+            status,
+            text,
+        } => match request {
+            Request::Events { batch, key } => {
+                transport::answered(state, shared, &batch, key.as_ref(), status, &text)
+            }
+            Request::Identify { key } => remote::identified(state, shared, key, status),
+            Request::CouponClaim { campaign } => {
+                remote::coupon_claimed(state, &campaign, status, &text)
+            }
+        },
+    }
+}
