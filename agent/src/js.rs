@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect};
 use nudge_core::host::{Host, RegexMatcher};
-use nudge_core::limits::{
-    MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_NODES, MAX_KEYS, MAX_NODES, MAX_STRING_BYTES,
-};
+use nudge_core::limits::{MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_NODES, MAX_KEYS, MAX_NODES};
 use nudge_core::{json, Map, Value};
 use wasm_bindgen::prelude::*;
 
@@ -56,12 +54,8 @@ impl Reader {
     }
 
     fn text(&self, mut s: String) -> String {
-        if self.truncate && s.len() > MAX_STRING_BYTES {
-            let mut end = MAX_STRING_BYTES;
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            s.truncate(end);
+        if self.truncate {
+            nudge_core::limits::cut_text(&mut s);
         }
         s
     }

@@ -13,10 +13,10 @@ use std::rc::Rc;
 use nudge_core::campaign::{Content, InlinePosition, Layout};
 use nudge_core::config::Geo;
 use nudge_core::decide::{build_attributes, PageState};
+use nudge_core::json::{self, JsonError};
 use nudge_core::profile::Profile;
 use nudge_core::{Attributes, Config, Diagnostic, Map, Severity, Value};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::render::{self, Action, Owner, Rendered};
 use crate::{browser, js};
@@ -65,15 +65,15 @@ fn read_config(text: &JsValue) -> Result<Value, Diagnostic> {
     let text = text
         .as_string()
         .ok_or_else(|| Diagnostic::error("", "the config must be given as JSON text"))?;
-    let parsed = js_sys::JSON::parse(&text).map_err(|e| {
-        let reason = e
-            .dyn_ref::<js_sys::Error>()
-            .map(|e| String::from(e.message()))
-            .unwrap_or_default();
-        Diagnostic::error("", format!("the config is not valid JSON: {reason}"))
-    })?;
-    js::config_from_js(&parsed).map_err(|problem| {
-        Diagnostic::error("", format!("the config is over Nudge's limits: {problem}"))
+    // Read exactly as the shops' agent reads it (core::json, the limits refused).
+    json::parse(&text, json::Bounds::Refuse).map_err(|problem| {
+        let message = match problem {
+            JsonError::Syntax { at } => {
+                format!("the config is not valid JSON: reading stopped at byte {at}")
+            }
+            JsonError::Exceeded(what) => format!("the config is over Nudge's limits: {what}"),
+        };
+        Diagnostic::error("", message)
     })
 }
 

@@ -16,7 +16,9 @@
 
 use std::fmt;
 
-use crate::limits::{Exceeded, MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_KEYS, MAX_NODES, MAX_STRING_BYTES};
+use crate::limits::{
+    check_text, cut_text, Exceeded, MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_KEYS, MAX_NODES,
+};
 use crate::value::{js_string_to_number, Map, Value};
 
 /// What to do with a document that goes past a limit.
@@ -341,21 +343,11 @@ impl Reader<'_> {
     }
 
     fn bounded(&self, mut s: String, key: bool) -> Read<String> {
-        if s.len() <= MAX_STRING_BYTES {
-            return Ok(s);
+        match self.bounds {
+            Bounds::Refuse => check_text(&s, key)?,
+            Bounds::Cut => cut_text(&mut s),
         }
-        match (self.bounds, key) {
-            (Bounds::Refuse, false) => Err(Exceeded::StringBytes.into()),
-            (Bounds::Refuse, true) => Err(Exceeded::KeyBytes.into()),
-            (Bounds::Cut, _) => {
-                let mut end = MAX_STRING_BYTES;
-                while !s.is_char_boundary(end) {
-                    end -= 1;
-                }
-                s.truncate(end);
-                Ok(s)
-            }
-        }
+        Ok(s)
     }
 
     /// A number in JSON's grammar: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`.
@@ -417,6 +409,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_STRING_BYTES;
 
     fn read(text: &str) -> Result<Value, JsonError> {
         parse(text, Bounds::Refuse)

@@ -90,6 +90,18 @@ pub(crate) fn check_text(text: &str, key: bool) -> Result<(), Exceeded> {
     }
 }
 
+/// Cuts a string to [`MAX_STRING_BYTES`] on a character boundary: how the
+/// agent keeps what fits of a shop's value or its own stored text.
+pub fn cut_text(text: &mut String) {
+    if text.len() > MAX_STRING_BYTES {
+        let mut end = MAX_STRING_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
 /// Holds an already-built value to the bounds serde reading enforces (the
 /// agent converts JS objects itself and calls this, so both sides refuse the
 /// same documents). Checks in document order, as a reader meets them, and
