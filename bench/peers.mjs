@@ -5,7 +5,7 @@
 // are reported, never asserted (machines are noisy).
 //
 //   cargo xtask bench      (installs the peers into bench/node_modules first)
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { launch, open } from "../tests/e2e/harness.mjs";
 import { execFileSync } from "node:child_process";
@@ -33,10 +33,15 @@ const FILES = {
   "GrowthBook (targeting SDK bundle, index.min.js)": ["node_modules/@growthbook/growthbook/dist/bundles/index.min.js"],
   "posthog-js (array.js + surveys.js)": ["node_modules/posthog-js/dist/array.js", "node_modules/posthog-js/dist/surveys.js"],
   "ouibounce (floor)": ["node_modules/ouibounce/build/ouibounce.min.js"],
+  // Not a peer: core's start decision alone (config reader, profile, decide),
+  // built like the agent: the floor under any Rust/wasm agent built on core.
+  "core's start decision alone (bench/core-floor, wasm only)": ["../target/bench/core-floor/nudge_core_floor_bg.wasm"],
 };
 
 function sizes() {
-  return Object.entries(FILES).map(([name, files]) => {
+  // A part not built (the floor, outside `cargo xtask bench`) is left out.
+  const built = Object.entries(FILES).filter(([, files]) => files.every((f) => existsSync(here(f))));
+  return built.map(([name, files]) => {
     const t = { name, raw: 0, gzip: 0, brotli: 0 };
     for (const f of files) {
       const raw = read(f);

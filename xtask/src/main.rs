@@ -103,6 +103,28 @@ fn wasm_pack_web(crate_dir: &Path, out_dir: &str, cargo: &[&str]) -> Result {
     run_in(crate_dir, "wasm-pack", &[&args[..], &cargo].concat(), &[])
 }
 
+/// Shrinks a wasm-bindgen output in place, as every shipped wasm is.
+fn wasm_opt(wasm: &Path) -> Result {
+    let wasm = wasm.to_string_lossy();
+    let wasm_opt = root().join("node_modules/.bin/wasm-opt");
+    // The features Rust's wasm32 target emits by default; wasm-opt must know them.
+    run(
+        &wasm_opt.to_string_lossy(),
+        &[
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            &wasm,
+            "-o",
+            &wasm,
+        ],
+    )
+}
+
 /// The shops' agent (agent/pkg: loader, glue, wasm) and the studio's build
 /// (agent/pkg-studio: `--features studio`, glue and wasm), one after the
 /// other (they share the target directory); both sizes printed.
@@ -134,25 +156,7 @@ fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
     let root = root();
     let pkg = root.join("agent").join(out_dir);
     wasm_pack_web(&root.join("agent"), out_dir, cargo)?;
-    let wasm = pkg.join("nudge_agent_bg.wasm");
-    let wasm = wasm.to_string_lossy();
-    let wasm_opt = root.join("node_modules/.bin/wasm-opt");
-    // The features Rust's wasm32 target emits by default; wasm-opt must know them.
-    run(
-        &wasm_opt.to_string_lossy(),
-        &[
-            "-Oz",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            &wasm,
-            "-o",
-            &wasm,
-        ],
-    )?;
+    wasm_opt(&pkg.join("nudge_agent_bg.wasm"))?;
     // Minify the loader (a classic script) and wasm-bindgen's glue (an ES module).
     let esbuild = root.join("node_modules/.bin/esbuild");
     let esbuild = esbuild.to_string_lossy();
@@ -319,6 +323,13 @@ fn bench() -> Result {
         "../../target/bench/engine-wasm",
         &[],
     )?;
+    // The size floor: core's start decision alone, built and shrunk like the agent.
+    wasm_pack_web(
+        &root().join("bench/core-floor"),
+        "../../target/bench/core-floor",
+        &[],
+    )?;
+    wasm_opt(&root().join("target/bench/core-floor/nudge_core_floor_bg.wasm"))?;
     run("node", &["bench/agent.mjs"])?;
     run("node", &["bench/peers.mjs"])?;
     run("node", &["bench/edge.mjs"])?;
@@ -349,6 +360,8 @@ fn test() -> Result {
             // Builds on the agent: wasm only, run by `cargo xtask bench`.
             "--exclude",
             "nudge-engine-wasm-bench",
+            "--exclude",
+            "nudge-core-floor",
             // Core's A/B statistics are behind a feature the agent leaves off.
             "--features",
             "nudge-core/stats",
