@@ -37,6 +37,50 @@
 
   if (!w.WebAssembly || !w.fetch || !w.Promise) return; // old browser: nothing to do
 
+  // The shop's GA4 events (agent/src/datalayer.rs): GTM pushes and gtag()
+  // calls on window.dataLayer, each handed to the agent once, in order. Our
+  // push wraps whatever push is there and calls it first; GTM, loading before
+  // or after us, wraps push the same way and calls ours. A sweep every second
+  // finds what a push that does not chain, or a replaced array, kept from us.
+  // Entries are objects: a WeakSet remembers each one seen (one add per push).
+  // Never more than the last 300 (GTM's own bound) per look.
+  var early = [];
+  var layer = function () {
+    var seen = new WeakSet(), hooked = null;
+    var take = function (list, i) {
+      try {
+        var entry = list[i];
+        if (!entry || typeof entry !== "object" || seen.has(entry)) return;
+        seen.add(entry);
+        // gtag() pushes its arguments object: the agent reads it as an array.
+        if (Object.prototype.toString.call(entry) === "[object Arguments]") entry = [].slice.call(entry, 0, 3);
+        if (agent) agent.dataLayer(entry);
+        else if (early.push(entry) > 300) early.shift();
+      } catch (err) { report("dataLayer entry skipped", err); }
+    };
+    var sweep = function () {
+      try {
+        // Made if missing, as GTM's and gtag's snippets do; anything else
+        // called dataLayer is not ours to touch.
+        if (w.dataLayer === undefined) w.dataLayer = [];
+        var list = w.dataLayer, inner = list && list.push;
+        if (!Array.isArray(list) || typeof inner !== "function") return;
+        if (list !== hooked) {
+          hooked = list;
+          list.push = function () {
+            var result = inner.apply(this, arguments);
+            for (var i = 0; i < arguments.length && i < 300; i++) take(arguments, i);
+            return result;
+          };
+        }
+        for (var j = Math.max(0, list.length - 300); j < list.length; j++) take(list, j);
+      } catch (err) { report("dataLayer unavailable", err); }
+    };
+    sweep();
+    setInterval(sweep, 1000);
+  };
+  if (data("datalayer") !== "off" && w.WeakSet) layer();
+
   var src = script.src;
   var site = data("site") || "default";
   var at = function (path) { return new URL(path, src).href; };
@@ -138,6 +182,11 @@
     if (r[3]) options.preview = r[3];
     agent = r[0].start(options, r[1]);
     if (debug && !build) explain(r[1]);
+    // GA4 entries from before now describe this page: the agent holds them
+    // for the first page view (agent/src/datalayer.rs).
+    early.splice(0).forEach(function (entry) {
+      try { agent.dataLayer(entry); } catch (err) { report("dataLayer entry skipped", err); }
+    });
     var explicitPage = queue.some(function (call) { return call[0] === "page"; });
     if (!explicitPage) agent.page({});
     queue.splice(0).forEach(function (call) { api.push(call); });

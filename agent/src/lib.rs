@@ -11,6 +11,7 @@
 //! or the platform, and state borrows are serialized by [`shared::run`].
 
 mod browser;
+mod datalayer;
 mod js;
 mod options;
 mod preview;
@@ -116,6 +117,13 @@ impl Agent {
             None => Task::Refuse("track ignored: the event name must be a string"),
         };
         run(&self.shared, task);
+    }
+
+    /// One entry of the page's `dataLayer`, from the loader's hook: a GTM
+    /// push, or a `gtag()` call's arguments as an array.
+    #[wasm_bindgen(js_name = dataLayer)]
+    pub fn data_layer(&self, entry: JsValue) {
+        run(&self.shared, Task::DataLayer(js::to_value(&entry)));
     }
 
     /// `nudge.identify(userId?, traits?, {token}?)`, as analytics.js: traits may

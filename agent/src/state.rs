@@ -63,6 +63,8 @@ pub struct State {
     pub transport: Transport,
     pub rendered: Vec<Rendered>,
     pub trackers: Option<PageTrackers>,
+    /// GA4 entries seen before the first page view ([`crate::datalayer`]).
+    pub early_layer: crate::datalayer::Early,
     /// A preview link's tab: see [`State::previewing`].
     previewing: bool,
     #[cfg(feature = "preview")]
@@ -124,6 +126,7 @@ impl State {
             page: PageState::default(),
             rendered: Vec::new(),
             trackers: None,
+            early_layer: Some(Vec::new()),
             previewing: badge.is_some(),
             #[cfg(feature = "preview")]
             _badge: badge.flatten(),
@@ -139,7 +142,8 @@ impl State {
     // ---- events ----
 
     /// Starts a page view: the first one, or an SPA navigation.
-    pub fn page_view(&mut self, properties: Map, shared: &Rc<Shared>) {
+    pub fn page_view(&mut self, mut properties: Map, shared: &Rc<Shared>) {
+        let early_layer = self.take_early_layer(&mut properties);
         let now = browser::now();
         self.end_page(now);
         let text = |key: &str| {
@@ -163,6 +167,7 @@ impl State {
         self.emit(EventKind::Page { name }, properties, shared);
         self.trackers = Some(PageTrackers::attach(self, shared));
         self.signal(Signal::PageView, shared);
+        self.play_early_layer(early_layer, shared);
     }
 
     /// Closes the current page view: adds its time to the profile, removes
@@ -179,6 +184,12 @@ impl State {
         if let Err(reason) = check_identifier(name) {
             self.opts
                 .debug_warn(&format!("track ignored: event name {reason}"));
+            return;
+        }
+        // One order counts once, however many ways the page reports it.
+        if name == names::ORDER_COMPLETED && self.profile.counted_order(&properties) {
+            self.opts
+                .debug_info("Order Completed ignored: this order was already counted");
             return;
         }
         let now = browser::now();

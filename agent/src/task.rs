@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use nudge_core::decide::Signal;
 use nudge_core::queue::Batch;
-use nudge_core::Map;
+use nudge_core::{Map, Value};
 
 use crate::render::Action;
 use crate::shared::Shared;
@@ -22,6 +22,8 @@ pub enum Task {
     // ---- the page's API (`window.nudge`) ----
     Page(Map),
     Track(String, Map),
+    /// One entry of the page's `dataLayer` (a GTM push or a gtag call).
+    DataLayer(Value),
     Identify {
         user_id: Option<String>,
         traits: Map,
@@ -93,6 +95,7 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
     match task {
         Task::Page(properties) => state.page_view(properties, shared),
         Task::Track(name, properties) => state.track(&name, properties, shared),
+        Task::DataLayer(entry) => state.data_layer(&entry, shared),
         Task::Identify {
             user_id,
             traits,

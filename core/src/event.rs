@@ -18,14 +18,21 @@ use crate::value::{Map, Value};
 pub mod names {
     pub const PRODUCT_VIEWED: &str = "Product Viewed";
     pub const PRODUCT_LIST_VIEWED: &str = "Product List Viewed";
+    pub const PRODUCT_CLICKED: &str = "Product Clicked";
     pub const PRODUCT_ADDED: &str = "Product Added";
     pub const PRODUCT_REMOVED: &str = "Product Removed";
     pub const CART_VIEWED: &str = "Cart Viewed";
     pub const CHECKOUT_STARTED: &str = "Checkout Started";
     pub const ORDER_COMPLETED: &str = "Order Completed";
+    pub const CHECKOUT_STEP_COMPLETED: &str = "Checkout Step Completed";
+    pub const PAYMENT_INFO_ENTERED: &str = "Payment Info Entered";
+    pub const ORDER_REFUNDED: &str = "Order Refunded";
     pub const COUPON_APPLIED: &str = "Coupon Applied";
-    /// Nudge's own: a visitor left an email or phone number in a popup.
+    /// A visitor left an email or phone number in a popup, or made an
+    /// account (GA4's `sign_up`).
     pub const SIGNED_UP: &str = "Signed Up";
+    pub const SIGNED_IN: &str = "Signed In";
+    pub const LEAD_GENERATED: &str = "Lead Generated";
     /// Nudge's own: an offsite channel issued a coupon to this person.
     pub const COUPON_ISSUED: &str = "Coupon Issued";
     /// Nudge's own campaign lifecycle events.

@@ -25,6 +25,7 @@ pub mod config;
 pub mod decide;
 pub mod diagnostics;
 pub mod event;
+pub mod ga4;
 pub mod host;
 pub mod journey;
 pub mod json;

@@ -20,6 +20,9 @@ pub const SESSION_TIMEOUT: Millis = 30 * MINUTE;
 const MAX_CATEGORIES: usize = 20;
 const MAX_PRODUCTS: usize = 20;
 const MAX_TAGS: usize = 50;
+/// Order ids remembered, so a page that reports one order twice (a reload of
+/// the confirmation page, GA4's `purchase` and `nudge.track`) counts it once.
+const MAX_ORDER_IDS: usize = 20;
 const MAX_TRAITS: usize = 30;
 const MAX_TRAIT_LEN: usize = 200;
 const MAX_COUPONS: usize = 10;
@@ -88,6 +91,8 @@ pub struct Profile {
     pub orders: u32,
     pub total_spent: f64,
     pub last_order_at: Option<Millis>,
+    /// The latest orders' ids, newest last.
+    pub order_ids: Vec<String>,
     /// Views per category, most recently viewed last.
     pub category_views: Vec<(String, u32)>,
     /// Recently viewed product ids, most recent last.
@@ -117,6 +122,7 @@ impl Profile {
             orders: 0,
             total_spent: 0.0,
             last_order_at: None,
+            order_ids: Vec::new(),
             category_views: Vec::new(),
             viewed_products: Vec::new(),
             tags: Vec::new(),
@@ -174,7 +180,7 @@ impl Profile {
                 self.page_views = self.page_views.saturating_add(1);
                 self.session_page_views = self.session_page_views.saturating_add(1);
                 if let Some(category) = props.get("category").and_then(Value::as_str) {
-                    self.count_category(category);
+                    self.view_category(category);
                 }
             }
             EventKind::Identify { traits } => {
@@ -241,6 +247,9 @@ impl Profile {
                 self.total_spent += revenue;
                 self.last_order_at = Some(at);
                 self.cart = Cart::default();
+                if let Some(id) = order_id(props) {
+                    push_capped(&mut self.order_ids, id, MAX_ORDER_IDS);
+                }
                 if let Some(code) = props.get("coupon").and_then(Value::as_str) {
                     for coupon in self
                         .coupons
@@ -270,7 +279,8 @@ impl Profile {
         }
     }
 
-    fn count_category(&mut self, category: &str) {
+    /// Counts one view of a category page.
+    pub fn view_category(&mut self, category: &str) {
         let count = self.category_views(category).saturating_add(1);
         self.category_views.retain(|(c, _)| c != category);
         push_capped(
@@ -278,6 +288,11 @@ impl Profile {
             (category.to_owned(), count),
             MAX_CATEGORIES,
         );
+    }
+
+    /// Whether an `Order Completed` with these properties was already counted.
+    pub fn counted_order(&self, props: &Map) -> bool {
+        order_id(props).is_some_and(|id| self.order_ids.contains(&id))
     }
 
     pub fn add_tag(&mut self, tag: &str) {
@@ -422,6 +437,13 @@ pub struct RemoteFacts {
     pub campaigns: Vec<CampaignHistory>,
 }
 
+fn order_id(props: &Map) -> Option<String> {
+    props
+        .get("order_id")
+        .filter(|id| id.as_str().is_some() || id.as_f64().is_some())
+        .map(|id| id.to_js_string().into_owned())
+}
+
 fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
     list.push(item);
     if list.len() > cap {
@@ -457,6 +479,7 @@ impl Profile {
         m.insert("orders", self.orders);
         m.insert("spent", self.total_spent);
         m.insert("last_order", self.last_order_at);
+        m.insert("order_ids", self.order_ids.clone());
         m.insert(
             "cats",
             Value::Array(
@@ -612,6 +635,7 @@ fn read_stored(value: &Value) -> Result<Profile, Vec<Diagnostic>> {
         orders: int("orders", problems),
         total_spent: f.number("spent", problems).unwrap_or(0.0),
         last_order_at: millis("last_order", problems),
+        order_ids: strings("order_ids", problems),
         category_views: f
             .array("cats", problems)
             .unwrap_or_default()

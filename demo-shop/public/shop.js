@@ -1,7 +1,14 @@
 // Fjell & Fog: a small storefront that behaves like a real one: a catalog,
-// a cart kept in localStorage, checkout, and the Segment e-commerce calls a
-// shop makes to its analytics (here: Nudge). Nothing in it knows about
-// campaigns: those live in campaigns.json and the agent.
+// a cart kept in localStorage, checkout, and the e-commerce calls a shop
+// makes to its analytics. Nothing in it knows about campaigns: those live in
+// campaigns.json and the agent.
+//
+// Three flavours of analytics, picked with ?analytics= (kept for the tab):
+// - nudge (default): Segment e-commerce calls to `nudge.*`;
+// - gtm: GA4 events pushed to Google Tag Manager's dataLayer, and a GTM
+//   stand-in (/gtm.js) that takes over dataLayer.push as GTM does;
+// - gtag: GA4 events through gtag().
+// The GA4 flavours make no `nudge.*` call: the tag reads their events.
 (function () {
   "use strict";
   var CATALOG = [
@@ -18,7 +25,75 @@
   ];
   var byId = function (id) { return CATALOG.filter(function (p) { return p.id === id; })[0]; };
   var money = function (n) { return "$" + n.toFixed(2); };
-  var nudge = window.nudge;
+  var flavour = (function () {
+    try {
+      var asked = new URLSearchParams(location.search).get("analytics");
+      if (asked) sessionStorage.setItem("shop:analytics", asked);
+      return sessionStorage.getItem("shop:analytics") || "nudge";
+    } catch (e) { return "nudge"; }
+  })();
+  var analytics = flavour === "nudge" ? segment(window.nudge) : ga4(flavour);
+
+  // Segment's e-commerce spec, as `nudge.*` calls.
+  function segment(nudge) {
+    return {
+      page: function (props) { nudge.page(props); },
+      list: function (category, products) {
+        nudge.track("Product List Viewed", { category: category, products: products.map(function (p) { return { product_id: p.id }; }) });
+      },
+      view: function (p) { nudge.track("Product Viewed", { product_id: p.id, name: p.name, price: p.price, category: p.category }); },
+      add: function (p) { nudge.track("Product Added", { product_id: p.id, name: p.name, price: p.price, quantity: 1, category: p.category }); },
+      cart: function (lines) { nudge.track("Cart Viewed", { products: cartProducts(lines), value: total(lines) }); },
+      checkout: function (lines) { nudge.track("Checkout Started", { products: cartProducts(lines), value: total(lines) }); },
+      order: function (orderId, lines, coupon, form) {
+        nudge.identify({ first_name: form.first_name.value, email: form.email.value });
+        nudge.track("Order Completed", {
+          order_id: orderId, total: total(lines), currency: "USD", coupon: coupon || undefined, products: cartProducts(lines)
+        });
+      }
+    };
+  }
+
+  // GA4's recommended events, through GTM's dataLayer or gtag().
+  function ga4(kind) {
+    var dataLayer = (window.dataLayer = window.dataLayer || []);
+    var gtag = function () { dataLayer.push(arguments); };
+    if (kind === "gtag") {
+      gtag("js", new Date());
+      gtag("config", "G-DEMO0000");
+    } else {
+      dataLayer.push({ "gtm.start": Date.now(), event: "gtm.js" });
+      var gtm = document.createElement("script");
+      gtm.src = "/gtm.js";
+      gtm.async = true;
+      document.head.appendChild(gtm);
+    }
+    var event = function (name, params) {
+      if (kind === "gtag") return gtag("event", name, params);
+      dataLayer.push({ ecommerce: null }); // GTM's reset, as Google's guide shows
+      dataLayer.push({ event: name, ecommerce: params });
+    };
+    var item = function (p, quantity) {
+      return { item_id: p.id, item_name: p.name, item_category: p.category, price: p.price, quantity: quantity || 1 };
+    };
+    var items = function (lines) { return lines.map(function (l) { return item(byId(l.id), l.quantity); }); };
+    return {
+      page: function (props) {
+        if (kind === "gtag") gtag("set", { page_type: props.type });
+        else dataLayer.push({ page_type: props.type });
+      },
+      list: function (category, products) {
+        event("view_item_list", { item_list_id: category, item_list_name: category, items: products.map(function (p) { return item(p); }) });
+      },
+      view: function (p) { event("view_item", { currency: "USD", value: p.price, items: [item(p)] }); },
+      add: function (p) { event("add_to_cart", { currency: "USD", value: p.price, items: [item(p)] }); },
+      cart: function (lines) { event("view_cart", { currency: "USD", value: total(lines), items: items(lines) }); },
+      checkout: function (lines) { event("begin_checkout", { currency: "USD", value: total(lines), items: items(lines) }); },
+      order: function (orderId, lines, coupon) {
+        event("purchase", { transaction_id: orderId, currency: "USD", value: total(lines), coupon: coupon || undefined, items: items(lines) });
+      }
+    };
+  }
 
   function readCart() {
     try { return JSON.parse(localStorage.getItem("shop:cart")) || []; } catch (e) { return []; }
@@ -59,7 +134,7 @@
   writeCart(readCart());
 
   if (page === "home") {
-    nudge.page({ type: "home" });
+    analytics.page({ type: "home" });
     fill("featured", CATALOG.filter(function (p) { return p.best; }));
     fill("new", CATALOG.slice(4, 8));
   }
@@ -72,16 +147,16 @@
     document.getElementById("category-title").textContent = category.charAt(0).toUpperCase() + category.slice(1);
     document.getElementById("category-lede").textContent = products.length + " products";
     document.title = category + " · Fjell & Fog";
-    nudge.page({ type: "category", category: category });
-    nudge.track("Product List Viewed", { category: category, products: products.map(function (p) { return { product_id: p.id }; }) });
+    analytics.page({ type: "category", category: category });
+    analytics.list(category, products);
     fill("products", products);
   }
 
   if (page === "product") {
     var product = byId(path.split("/")[2]) || CATALOG[0];
     document.title = product.name + " · Fjell & Fog";
-    nudge.page({ type: "product", category: product.category, product_id: product.id });
-    nudge.track("Product Viewed", { product_id: product.id, name: product.name, price: product.price, category: product.category });
+    analytics.page({ type: "product", category: product.category, product_id: product.id });
+    analytics.view(product);
     var add = el("button", { class: "button", type: "button", id: "add-to-cart", text: "Add to cart" });
     add.addEventListener("click", function () {
       var cart = readCart();
@@ -89,7 +164,7 @@
       if (line) line.quantity += 1; else cart.push({ id: product.id, quantity: 1 });
       writeCart(cart);
       add.textContent = "Added ✓";
-      nudge.track("Product Added", { product_id: product.id, name: product.name, price: product.price, quantity: 1, category: product.category });
+      analytics.add(product);
     });
     var article = document.getElementById("product");
     article.appendChild(el("div", { class: "swatch", style: "background:" + product.color }));
@@ -102,8 +177,8 @@
 
   if (page === "cart") {
     var cart = readCart();
-    nudge.page({ type: "cart" });
-    nudge.track("Cart Viewed", { products: cartProducts(cart), value: total(cart) });
+    analytics.page({ type: "cart" });
+    analytics.cart(cart);
     var box = document.getElementById("cart");
     if (!cart.length) {
       box.appendChild(el("p", { text: "Your cart is empty." }));
@@ -119,18 +194,15 @@
 
   if (page === "checkout") {
     var lines = readCart();
-    nudge.page({ type: "checkout" });
-    nudge.track("Checkout Started", { products: cartProducts(lines), value: total(lines) });
+    analytics.page({ type: "checkout" });
+    analytics.checkout(lines);
     document.getElementById("checkout-summary").textContent = lines.length ? "Order total: " + money(total(lines)) : "Your cart is empty.";
     document.getElementById("checkout").addEventListener("submit", function (event) {
       event.preventDefault();
       var form = event.target;
       var cartNow = readCart();
       var orderId = "FF-" + Date.now().toString(36).toUpperCase();
-      nudge.identify({ first_name: form.first_name.value, email: form.email.value });
-      nudge.track("Order Completed", {
-        order_id: orderId, total: total(cartNow), currency: "USD", coupon: form.coupon.value || undefined, products: cartProducts(cartNow)
-      });
+      analytics.order(orderId, cartNow, form.coupon.value, form);
       writeCart([]);
       sessionStorage.setItem("shop:last-order", orderId);
       // Let the agent hand its events to the network before we navigate.
@@ -139,7 +211,7 @@
   }
 
   if (page === "confirmation") {
-    nudge.page({ type: "confirmation" });
+    analytics.page({ type: "confirmation" });
     var order = sessionStorage.getItem("shop:last-order");
     if (order) document.getElementById("order-summary").textContent = "Order " + order + " is confirmed. A receipt is on its way.";
   }

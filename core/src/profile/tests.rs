@@ -39,6 +39,39 @@ fn cart_and_orders_follow_ecommerce_events() {
 }
 
 #[test]
+fn an_order_id_is_remembered_so_a_second_report_is_known() {
+    let mut p = Profile::new("a", 0);
+    let order = |id: Value| {
+        let mut props = Map::new();
+        props.insert("order_id", id);
+        props
+    };
+    assert!(!p.counted_order(&order("T-1".into())));
+    p.apply(&track(
+        names::ORDER_COMPLETED,
+        &[("order_id", 1001.0.into())],
+        1,
+    ));
+    assert!(
+        p.counted_order(&order("1001".into())),
+        "a number and its text are one id"
+    );
+    assert!(p.counted_order(&order(1001.0.into())));
+    assert!(!p.counted_order(&order("T-1".into())));
+    assert!(!p.counted_order(&Map::new()), "no id: nothing to compare");
+    for n in 0..30 {
+        p.apply(&track(
+            names::ORDER_COMPLETED,
+            &[("order_id", Value::from(format!("N{n}")))],
+            2,
+        ));
+    }
+    assert_eq!(p.order_ids.len(), MAX_ORDER_IDS);
+    assert!(p.counted_order(&order("N29".into())));
+    assert_eq!(Profile::from_stored(&p.to_stored()).unwrap(), p);
+}
+
+#[test]
 fn sessions_start_after_thirty_idle_minutes() {
     let mut p = Profile::new("a", 0);
     assert!(!p.touch(SESSION_TIMEOUT));
