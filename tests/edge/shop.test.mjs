@@ -39,6 +39,46 @@ test("a visit's events reach the edge's event log, once each", async () => {
   await context.close();
 });
 
+test("a shop that emits only GA4 events (gtag): the edge stores them as Nudge's events", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const ready = () => page.waitForFunction(() => window.nudge && window.nudge.ready);
+  await page.goto(`${edge.url}/product/rain-shell?analytics=gtag`);
+  await ready();
+  await page.click("#add-to-cart");
+  await page.goto(`${edge.url}/checkout`);
+  await ready();
+  await page.fill("input[name=first_name]", "Ada");
+  await page.fill("input[name=email]", "ada@example.com");
+  await page.fill("input[name=address]", "1 Road");
+  await page.click("button[type=submit]");
+  await page.waitForURL("**/order-confirmation");
+  await ready();
+  const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
+  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+  let mine = [];
+  for (let i = 0; i < 60; i++) {
+    const log = await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json();
+    mine = log.events.map((e) => JSON.parse(e.body)).filter((e) => e.anonymousId === anonymousId);
+    if (mine.some((e) => e.event === "Order Completed")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const names = mine.map((e) => e.event || e.type);
+  for (const expected of ["Product Viewed", "Product Added", "Checkout Started", "Order Completed"]) {
+    assert.ok(names.includes(expected), names.join());
+  }
+  const added = mine.find((e) => e.event === "Product Added").properties;
+  assert.deepEqual([added.product_id, added.price, added.quantity, added.category], ["rain-shell", 179, 1, "outerwear"]);
+  const order = mine.find((e) => e.event === "Order Completed").properties;
+  assert.match(order.order_id, /^FF-/);
+  assert.deepEqual([order.revenue, order.total, order.currency], [179, 179, "USD"]);
+  assert.equal(names.filter((n) => n === "Order Completed").length, 1);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a studio preview link shows a draft on the real shop, in that tab only, and nothing it does is collected", async () => {
   const base = "/v1/admin/sites/demo";
   const draft = {
