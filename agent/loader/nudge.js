@@ -39,18 +39,19 @@
 
   // The shop's GA4 events (agent/src/datalayer.rs): GTM pushes and gtag()
   // calls on window.dataLayer, each handed to the agent once, in order. Our
-  // push wraps whatever push is there and calls it first; GTM, loading before
-  // or after us, wraps push the same way and calls ours. A sweep every second
-  // finds what a push that does not chain, or a replaced array, kept from us.
-  // Entries are objects: a WeakSet remembers each one seen (one add per push).
-  // Never more than the last 300 (GTM's own bound) per look.
+  // push wraps whatever push is there and hands its entries over before
+  // calling it (so what GTM pushes while handling one comes after it); GTM,
+  // loading before or after us, wraps push the same way and calls ours. A
+  // sweep every second finds what a push that does not chain, or a new array,
+  // kept from us; a WeakSet remembers the entries seen so the sweep takes each
+  // once. Never more than the last 300 (GTM's own bound) per look.
   var early = [];
   var layer = function () {
-    var seen = new WeakSet(), hooked = null;
-    var take = function (list, i) {
+    var seen = new WeakSet(), hooked = new WeakSet(), timer;
+    var take = function (list, i, again) {
       try {
         var entry = list[i];
-        if (!entry || typeof entry !== "object" || seen.has(entry)) return;
+        if (!entry || typeof entry !== "object" || (!again && seen.has(entry))) return;
         seen.add(entry);
         // gtag() pushes its arguments object: the agent reads it as an array.
         if (Object.prototype.toString.call(entry) === "[object Arguments]") entry = [].slice.call(entry, 0, 3);
@@ -59,25 +60,29 @@
       } catch (err) { report("dataLayer entry skipped", err); }
     };
     var sweep = function () {
+      if (api.failed) return clearInterval(timer);
       try {
-        // Made if missing, as GTM's and gtag's snippets do; anything else
-        // called dataLayer is not ours to touch.
+        // Made if missing, as GTM's and gtag's snippets do (`w.dataLayer =
+        // w.dataLayer || []`): a theme's pushes then reach our push at once.
         if (w.dataLayer === undefined) w.dataLayer = [];
         var list = w.dataLayer, inner = list && list.push;
         if (!Array.isArray(list) || typeof inner !== "function") return;
-        if (list !== hooked) {
-          hooked = list;
+        if (!hooked.has(list)) {
+          hooked.add(list);
           list.push = function () {
-            var result = inner.apply(this, arguments);
-            for (var i = 0; i < arguments.length && i < 300; i++) take(arguments, i);
-            return result;
+            // A push is an action, even of an object pushed before: again.
+            for (var i = 0; i < arguments.length && i < 300; i++) take(arguments, i, true);
+            return inner.apply(this, arguments);
           };
         }
-        for (var j = Math.max(0, list.length - 300); j < list.length; j++) take(list, j);
+        var n = list.length; // read once: a hostile length cannot keep us looping
+        if (!(n > 0 && n < 4294967296)) return;
+        for (var j = Math.max(0, n - 300); j < n; j++) take(list, j);
       } catch (err) { report("dataLayer unavailable", err); }
     };
     sweep();
-    setInterval(sweep, 1000);
+    timer = setInterval(sweep, 1000);
+    w.addEventListener("pagehide", sweep); // before the agent sends what is queued
   };
   if (data("datalayer") !== "off" && w.WeakSet) layer();
 
@@ -189,7 +194,9 @@
     });
     var explicitPage = queue.some(function (call) { return call[0] === "page"; });
     if (!explicitPage) agent.page({});
-    queue.splice(0).forEach(function (call) { api.push(call); });
+    queue.splice(0).forEach(function (call) {
+      try { api.push(call); } catch (err) { report("queued call skipped", err); }
+    });
     api.ready = { startMs: performance.now() - started, at: performance.now() };
     w.dispatchEvent(new CustomEvent("nudge:ready", { detail: api.ready }));
   }).catch(function (err) { api.failed = true; report("agent unavailable; the page is unaffected", err); });

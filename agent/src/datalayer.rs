@@ -8,18 +8,40 @@
 //! category go into the page view itself, so the first decision, and the
 //! profile's count of category views, already know them. Their events follow
 //! the page view, as `nudge.track` calls queued before the agent would.
+//!
+//! A page may report one action both ways (GA4 and `nudge.track`): an order
+//! counts once per `order_id` (`Profile::counted_order`), and an add or a
+//! removal of a product reported by one source is paired with the same
+//! report from the other within [`TWIN_WINDOW`], and counted once.
 
 use std::rc::Rc;
 
 use nudge_core::decide::{PageState, Signal};
+use nudge_core::event::names;
 use nudge_core::ga4::{self, Mapped, PageHint};
+use nudge_core::time::Millis;
 use nudge_core::{Map, Value};
 
+use crate::browser;
 use crate::shared::Shared;
 use crate::state::State;
 
 /// Entries held for the first page view; `None` once it happened.
 pub type Early = Option<Vec<Mapped>>;
+
+/// At most this many entries wait for the first page view (GTM keeps 300).
+const MAX_EARLY: usize = 300;
+
+/// How far apart two reports of one add (GA4's and `nudge.track`'s) may be.
+pub const TWIN_WINDOW: Millis = 2_000;
+
+/// An add or removal one source reported, waiting for the other's twin.
+pub struct Reported {
+    from_layer: bool,
+    event: &'static str,
+    product: String,
+    at: Millis,
+}
 
 impl State {
     /// One `dataLayer` entry: played now, or held for the first page view.
@@ -34,8 +56,13 @@ impl State {
                 return;
             }
         };
+        if mapped == Mapped::default() {
+            return;
+        }
         if let Some(early) = &mut self.early_layer {
-            early.push(mapped);
+            if early.len() < MAX_EARLY {
+                early.push(mapped);
+            }
             return;
         }
         let learnt = fill_page(&mut self.page, &mapped.page);
@@ -56,16 +83,24 @@ impl State {
     /// properties where the shop's own `nudge.page` call said nothing.
     pub fn take_early_layer(&mut self, properties: &mut Map) -> Vec<Mapped> {
         let early = self.early_layer.take().unwrap_or_default();
-        for mapped in &early {
-            let hint = &mapped.page;
-            for (key, value) in [
-                ("type", &hint.page_type),
-                ("category", &hint.category),
-                ("product_id", &hint.product_id),
-            ] {
-                if let (false, Some(value)) = (properties.contains_key(key), value) {
-                    properties.insert(key, value.as_str());
-                }
+        fn fill(properties: &mut Map, key: &str, value: Option<&str>) {
+            if let (false, Some(value)) = (properties.contains_key(key), value) {
+                properties.insert(key, value);
+            }
+        }
+        let hints = || early.iter().map(|mapped| &mapped.page);
+        for hint in hints() {
+            fill(properties, "type", hint.page_type.as_deref());
+            fill(properties, "category", hint.category.as_deref());
+            fill(properties, "product_id", hint.product_id.as_deref());
+        }
+        // The weaker hints last: only where nothing stronger said.
+        for hint in hints() {
+            fill(properties, "type", hint.implied_type);
+        }
+        if properties.get("type").and_then(Value::as_str) == Some("category") {
+            for hint in hints() {
+                fill(properties, "category", hint.list_category.as_deref());
             }
         }
         early
@@ -80,8 +115,46 @@ impl State {
 
     fn play(&mut self, events: Vec<(&'static str, Map)>, shared: &Rc<Shared>) {
         for (name, properties) in events {
-            self.track(name, properties, shared);
+            if !self.is_twin(true, name, &properties) {
+                self.track(name, properties, shared);
+            }
         }
+    }
+
+    /// Whether this add or removal is the second report of one the other
+    /// source (GA4 or `nudge.track`) already made; else it is remembered.
+    pub fn is_twin(&mut self, from_layer: bool, name: &str, properties: &Map) -> bool {
+        let Some(event) = [names::PRODUCT_ADDED, names::PRODUCT_REMOVED]
+            .into_iter()
+            .find(|e| *e == name)
+        else {
+            return false;
+        };
+        let Some(product) = properties.get("product_id") else {
+            return false;
+        };
+        let product = product.to_js_string();
+        let now = browser::now();
+        self.reported.retain(|r| now - r.at <= TWIN_WINDOW);
+        let twin = self
+            .reported
+            .iter()
+            .position(|r| r.from_layer != from_layer && r.event == event && r.product == product);
+        if let Some(twin) = twin {
+            self.reported.remove(twin);
+            self.opts
+                .debug_info("event ignored: reported by both the dataLayer and nudge.track");
+            return true;
+        }
+        if self.reported.len() < 50 {
+            self.reported.push(Reported {
+                from_layer,
+                event,
+                product: product.into_owned(),
+                at: now,
+            });
+        }
+        false
     }
 }
 
@@ -105,8 +178,12 @@ fn fill_page(page: &mut PageState, hint: &PageHint) -> Learnt {
             learnt = Learnt::Something;
         }
     }
-    if page.category.is_none() && hint.category.is_some() {
-        page.category.clone_from(&hint.category);
+    let category = match page.page_type.as_deref() {
+        Some("category") => hint.category.as_ref().or(hint.list_category.as_ref()),
+        _ => hint.category.as_ref(),
+    };
+    if let (None, Some(category)) = (&page.category, category) {
+        page.category = Some(category.clone());
         learnt = Learnt::Category;
     }
     learnt

@@ -65,6 +65,8 @@ pub struct State {
     pub trackers: Option<PageTrackers>,
     /// GA4 entries seen before the first page view ([`crate::datalayer`]).
     pub early_layer: crate::datalayer::Early,
+    /// Adds and removals waiting for their twin report ([`crate::datalayer`]).
+    pub reported: Vec<crate::datalayer::Reported>,
     /// A preview link's tab: see [`State::previewing`].
     previewing: bool,
     #[cfg(feature = "preview")]
@@ -127,6 +129,7 @@ impl State {
             rendered: Vec::new(),
             trackers: None,
             early_layer: Some(Vec::new()),
+            reported: Vec::new(),
             previewing: badge.is_some(),
             #[cfg(feature = "preview")]
             _badge: badge.flatten(),

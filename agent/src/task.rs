@@ -94,7 +94,11 @@ pub enum Request {
 pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
     match task {
         Task::Page(properties) => state.page_view(properties, shared),
-        Task::Track(name, properties) => state.track(&name, properties, shared),
+        Task::Track(name, properties) => {
+            if !state.is_twin(false, &name, &properties) {
+                state.track(&name, properties, shared);
+            }
+        }
         Task::DataLayer(entry) => state.data_layer(&entry, shared),
         Task::Identify {
             user_id,

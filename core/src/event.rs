@@ -28,9 +28,10 @@ pub mod names {
     pub const PAYMENT_INFO_ENTERED: &str = "Payment Info Entered";
     pub const ORDER_REFUNDED: &str = "Order Refunded";
     pub const COUPON_APPLIED: &str = "Coupon Applied";
-    /// A visitor left an email or phone number in a popup, or made an
-    /// account (GA4's `sign_up`).
+    /// Nudge's own: a visitor left an email or phone number in a popup.
     pub const SIGNED_UP: &str = "Signed Up";
+    /// GA4's `sign_up`: an account, which is not a subscription.
+    pub const ACCOUNT_CREATED: &str = "Account Created";
     pub const SIGNED_IN: &str = "Signed In";
     pub const LEAD_GENERATED: &str = "Lead Generated";
     /// Nudge's own: an offsite channel issued a coupon to this person.

@@ -29,7 +29,7 @@ pub const EVENTS: [(&str, &str); 14] = [
     ("add_payment_info", names::PAYMENT_INFO_ENTERED),
     ("purchase", names::ORDER_COMPLETED),
     ("refund", names::ORDER_REFUNDED),
-    ("sign_up", names::SIGNED_UP),
+    ("sign_up", names::ACCOUNT_CREATED),
     ("login", names::SIGNED_IN),
     ("generate_lead", names::LEAD_GENERATED),
 ];
@@ -41,14 +41,23 @@ pub struct Mapped {
     pub page: PageHint,
 }
 
+/// At most this many Segment events from one push's items: a push is one action.
+pub const MAX_ITEM_EVENTS: usize = 25;
+
 /// The page a push describes: `page_type`/`page_category` where the shop sets
-/// them, a product page's product and category from `view_item`, a list's
-/// name from `view_item_list`. The agent fills only what the page did not say.
+/// them, a product page's product and category from `view_item`. The agent
+/// fills only what the page did not say, and takes the weaker hints only
+/// where they cannot mislead (a carousel on a home page, a cart drawer).
 #[derive(Debug, Default, PartialEq)]
 pub struct PageHint {
     pub page_type: Option<String>,
     pub category: Option<String>,
     pub product_id: Option<String>,
+    /// A `view_item_list`'s name: the category of a page whose type is `category`.
+    pub list_category: Option<String>,
+    /// `cart` from `view_cart`, `checkout` from `begin_checkout`: for the first
+    /// page view only (later, a cart drawer on any page pushes them too).
+    pub implied_type: Option<&'static str>,
 }
 
 /// A known GA4 event without what its Segment event needs.
@@ -85,7 +94,7 @@ pub fn read(entry: &Value) -> Result<Mapped, Malformed> {
         page: PageHint {
             page_type: params.text(&["page_type", "pageType"]),
             category: params.text(&["page_category", "pageCategory"]),
-            product_id: None,
+            ..PageHint::default()
         },
     };
     let Some(event) = event else {
@@ -107,7 +116,7 @@ pub fn read(entry: &Value) -> Result<Mapped, Malformed> {
                 return Err(malformed("no item with an item_id or item_name"));
             }
             let list = params.list();
-            for item in &items {
+            for item in items.iter().take(MAX_ITEM_EVENTS) {
                 let mut product = props.clone();
                 for (key, value) in item.iter().chain(list.iter()) {
                     product.insert(key, value.clone());
@@ -143,7 +152,7 @@ pub fn read(entry: &Value) -> Result<Mapped, Malformed> {
             if let Some(category) = &category {
                 props.insert("category", category.as_str());
             }
-            mapped.page.category = mapped.page.category.take().or(category);
+            mapped.page.list_category = category;
         }
         "purchase" | "refund" => {
             let Some(order_id) = params.id("transaction_id") else {
@@ -179,17 +188,11 @@ pub fn read(entry: &Value) -> Result<Mapped, Malformed> {
             Value::Array(items.into_iter().map(Value::Object).collect()),
         );
     }
-    let implied_type = match event {
+    mapped.page.implied_type = match event {
         "view_cart" => Some("cart"),
         "begin_checkout" => Some("checkout"),
         _ => None,
     };
-    if let Some(page_type) = implied_type {
-        mapped
-            .page
-            .page_type
-            .get_or_insert_with(|| page_type.into());
-    }
     mapped.events.push((segment, props));
     Ok(mapped)
 }

@@ -23,6 +23,7 @@ const MAX_TAGS: usize = 50;
 /// Order ids remembered, so a page that reports one order twice (a reload of
 /// the confirmation page, GA4's `purchase` and `nudge.track`) counts it once.
 const MAX_ORDER_IDS: usize = 20;
+const MAX_ORDER_ID: usize = 64;
 const MAX_TRAITS: usize = 30;
 const MAX_TRAIT_LEN: usize = 200;
 const MAX_COUPONS: usize = 10;
@@ -437,11 +438,18 @@ pub struct RemoteFacts {
     pub campaigns: Vec<CampaignHistory>,
 }
 
+/// An order's id, at most [`MAX_ORDER_ID`] bytes of it: enough to tell
+/// orders apart, and 20 of them stay small in local storage.
 fn order_id(props: &Map) -> Option<String> {
-    props
+    let id = props
         .get("order_id")
-        .filter(|id| id.as_str().is_some() || id.as_f64().is_some())
-        .map(|id| id.to_js_string().into_owned())
+        .filter(|id| id.as_str().is_some() || id.as_f64().is_some())?
+        .to_js_string();
+    let mut end = id.len().min(MAX_ORDER_ID);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    id.get(..end).map(str::to_owned)
 }
 
 fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {

@@ -203,6 +203,31 @@ test("an order reported by gtag and by nudge.track counts once; data-datalayer=o
   assert.deepEqual([...errors, ...off.errors], []);
 });
 
+test("one add reported by gtag and nudge.track counts once; one object pushed twice is two adds; a carousel is no category", async () => {
+  const { page, errors } = await shop.visitor();
+  await lab(page, `<script>
+    window.dataLayer = window.dataLayer || [];
+    function gtag() { dataLayer.push(arguments); }
+    gtag("event", "view_item_list", { item_list_name: "Best sellers", items: [{ item_id: "scarf", item_category: "accessories" }] });
+  </script>${TAG}`);
+  const seen = await attributes(page);
+  assert.equal(seen.page.category, null, "a list on a page that is not a category page names no category");
+  await page.evaluate(() => {
+    gtag("event", "add_to_cart", { items: [{ item_id: "scarf", price: 59 }] });
+    window.nudge.track("Product Added", { product_id: "scarf", price: 59, quantity: 1 });
+  });
+  await cartHolds(page, 1);
+  await page.evaluate(() => {
+    const add = { event: "add_to_cart", ecommerce: { items: [{ item_id: "beanie", price: 29 }] } };
+    window.dataLayer.push(add);
+    window.dataLayer.push(add);
+  });
+  await cartHolds(page, 3);
+  await page.waitForTimeout(1200); // a sweep later: still 3
+  assert.equal((await attributes(page)).cart.items, 3);
+  assert.deepEqual(errors, []);
+});
+
 test("a hostile dataLayer (cycles, huge arrays, throwing getters, junk) leaves page and agent working", async () => {
   const { page, errors, console: log } = await shop.visitor();
   await lab(page, `<script>
@@ -224,6 +249,18 @@ test("a hostile dataLayer (cycles, huge arrays, throwing getters, junk) leaves p
   assert.equal((await attributes(page)).cart.items, 1, "the cyclic add still counts once");
   assert.ok(log.some((l) => l.includes("dataLayer: purchase ignored: no transaction_id")), log.join("\n"));
   assert.ok(log.some((l) => l.includes("dataLayer: add_to_cart ignored")), log.join("\n"));
+  // A length that grows while it is read, and arrays swapped back and forth, cost nothing lasting.
+  await page.evaluate(() => {
+    let n = 0;
+    window.dataLayer = new Proxy([], { get: (t, k) => (k === "length" ? ++n : Reflect.get(t, k)) });
+  });
+  await page.waitForTimeout(1100);
+  await page.evaluate(() => {
+    const a = [], b = [];
+    for (let i = 0; i < 30; i++) window.dataLayer = i % 2 ? b : a;
+    window.dataLayer = a;
+  });
+  await page.waitForTimeout(1100);
   // Still working: a well-formed push afterwards, and the page's own push returns as an array's does.
   const length = await page.evaluate(() => window.dataLayer.push({ event: "add_to_cart", ecommerce: { items: [{ item_id: "beanie", price: 29 }] } }));
   assert.equal(typeof length, "number");

@@ -101,22 +101,19 @@ fn page_hints_come_from_settings_product_views_lists_and_carts() {
     let list = hint(
         r#"{"event": "view_item_list", "ecommerce": {"item_list_id": "outerwear", "item_list_name": "Outerwear", "items": []}}"#,
     );
-    assert_eq!(list.category.as_deref(), Some("Outerwear"));
+    assert_eq!(list.list_category.as_deref(), Some("Outerwear"));
     assert_eq!(
-        list.page_type, None,
+        list.category, None,
         "a list on a home page is not a category page"
     );
+    assert_eq!(list.page_type, None);
     let set = hint(r#"{"page_type": "category", "page_category": "shoes"}"#);
     assert_eq!(set.page_type.as_deref(), Some("category"));
     assert_eq!(set.category.as_deref(), Some("shoes"));
     let config = hint(r#"["config", "G-1", {"page_type": "home"}]"#);
     assert_eq!(config.page_type.as_deref(), Some("home"));
-    assert_eq!(
-        hint(r#"["event", "view_cart", {"items": []}]"#)
-            .page_type
-            .as_deref(),
-        Some("cart")
-    );
+    let cart = hint(r#"["event", "view_cart", {"items": []}]"#);
+    assert_eq!((cart.page_type, cart.implied_type), (None, Some("cart")));
     let explicit = hint(&format!(
         r#"{{"event": "view_item", "pageType": "landing", "page_category": "sale", "ecommerce": {{"items": [{ITEM}]}}}}"#
     ));
@@ -187,4 +184,16 @@ fn non_finite_and_non_numeric_numbers_are_left_out() {
     assert_eq!(props.get("value"), None);
     assert_eq!(props.get("price"), None);
     assert_eq!(props.get("quantity"), None);
+}
+
+#[test]
+fn one_push_gives_at_most_a_bounded_number_of_item_events() {
+    let items: Vec<String> = (0..600)
+        .map(|i| format!(r#"{{"item_id": "p{i}", "price": 1}}"#))
+        .collect();
+    let added = events(&format!(
+        r#"["event", "add_to_cart", {{"items": [{}]}}]"#,
+        items.join(",")
+    ));
+    assert_eq!(added.len(), MAX_ITEM_EVENTS);
 }
