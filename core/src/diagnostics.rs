@@ -117,11 +117,7 @@ pub(crate) fn path_key(key: &str) -> Cow<'_, str> {
     if key.len() <= 64 || !cfg!(feature = "messages") {
         return Cow::Borrowed(key);
     }
-    let mut end = 48;
-    while !key.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!("{}…", key.get(..end).unwrap_or_default()))
+    Cow::Owned(format!("{}…", crate::limits::text_prefix(key, 48)))
 }
 
 #[cfg(test)]

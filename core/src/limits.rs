@@ -90,16 +90,21 @@ pub(crate) fn check_text(text: &str, key: bool) -> Result<(), Exceeded> {
     }
 }
 
+/// The longest start of `text` that is at most `max_bytes` long and ends on
+/// a character boundary: every cut of a string goes through here.
+pub fn text_prefix(text: &str, max_bytes: usize) -> &str {
+    let mut end = text.len().min(max_bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
 /// Cuts a string to [`MAX_STRING_BYTES`] on a character boundary: how the
 /// agent keeps what fits of a shop's value or its own stored text.
 pub fn cut_text(text: &mut String) {
-    if text.len() > MAX_STRING_BYTES {
-        let mut end = MAX_STRING_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    let end = text_prefix(text, MAX_STRING_BYTES).len();
+    text.truncate(end);
 }
 
 /// Holds an already-built value to the bounds serde reading enforces (the

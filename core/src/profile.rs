@@ -8,6 +8,7 @@
 
 use crate::diagnostics::{msg, Diagnostic};
 use crate::event::{names, Event, EventKind};
+use crate::limits::text_prefix;
 use crate::read::Fields;
 use crate::time::{Millis, DAY, MINUTE};
 use crate::value::{Map, Value};
@@ -306,11 +307,7 @@ impl Profile {
     pub fn set_trait(&mut self, key: &str, value: &Value) {
         let value = match value {
             Value::String(s) if s.len() > MAX_TRAIT_LEN => {
-                let mut end = MAX_TRAIT_LEN;
-                while !s.is_char_boundary(end) {
-                    end -= 1;
-                }
-                Value::String(s.get(..end).unwrap_or_default().to_owned())
+                Value::String(text_prefix(s, MAX_TRAIT_LEN).to_owned())
             }
             Value::Array(_) | Value::Object(_) => return,
             other => other.clone(),
@@ -445,11 +442,7 @@ fn order_id(props: &Map) -> Option<String> {
         .get("order_id")
         .filter(|id| id.as_str().is_some() || id.as_f64().is_some())?
         .to_js_string();
-    let mut end = id.len().min(MAX_ORDER_ID);
-    while !id.is_char_boundary(end) {
-        end -= 1;
-    }
-    id.get(..end).map(str::to_owned)
+    Some(text_prefix(&id, MAX_ORDER_ID).to_owned())
 }
 
 fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {

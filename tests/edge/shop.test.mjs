@@ -13,6 +13,20 @@ before(async () => {
 });
 after(async () => { await browser?.close(); await edge?.stop(); });
 
+/** The page's visitor's events in the edge's log, once `last` is among them (the page is hidden first: it sends what is queued). */
+async function storedEvents(page, last) {
+  const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
+  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+  let mine = [];
+  for (let i = 0; i < 60; i++) {
+    const log = await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json();
+    mine = log.events.map((e) => JSON.parse(e.body)).filter((e) => e.anonymousId === anonymousId);
+    if (mine.some((e) => e.event === last)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return mine;
+}
+
 test("a visit's events reach the edge's event log, once each", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -23,15 +37,7 @@ test("a visit's events reach the edge's event log, once each", async () => {
   await page.click("#add-to-cart");
   await page.goto(`${edge.url}/cart`);
   await page.waitForFunction(() => window.nudge && window.nudge.ready);
-  const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
-  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
-  let mine = [];
-  for (let i = 0; i < 60; i++) {
-    const log = await (await edge.admin("/v1/admin/sites/demo/events")).json();
-    mine = log.events.map((e) => JSON.parse(e.body)).filter((e) => e.anonymousId === anonymousId);
-    if (mine.some((e) => e.event === "Cart Viewed")) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const mine = await storedEvents(page, "Cart Viewed");
   const names = mine.map((e) => e.event || e.type);
   for (const expected of ["page", "Product Viewed", "Product Added", "Cart Viewed"]) assert.ok(names.includes(expected), names.join());
   assert.equal(new Set(mine.map((e) => e.messageId)).size, mine.length, "stored once each");
@@ -56,15 +62,7 @@ test("a shop that emits only GA4 events (gtag): the edge stores them as Nudge's 
   await page.click("button[type=submit]");
   await page.waitForURL("**/order-confirmation");
   await ready();
-  const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
-  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
-  let mine = [];
-  for (let i = 0; i < 60; i++) {
-    const log = await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json();
-    mine = log.events.map((e) => JSON.parse(e.body)).filter((e) => e.anonymousId === anonymousId);
-    if (mine.some((e) => e.event === "Order Completed")) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const mine = await storedEvents(page, "Order Completed");
   const names = mine.map((e) => e.event || e.type);
   for (const expected of ["Product Viewed", "Product Added", "Checkout Started", "Order Completed"]) {
     assert.ok(names.includes(expected), names.join());
