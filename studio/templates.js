@@ -15,7 +15,7 @@ export const TEMPLATES = [
       audience: { "visitor.is_new": true, "orders.count": 0, tags: { $nin: ["subscriber"] } },
       content: {
         layout: "modal",
-        title: "Welcome{{traits.first_name|}}! Here is 10% off",
+        title: "Hi {{traits.first_name|there}}! Here is 10% off",
         body: "Join our list and get 10% off your first order.",
         form: { field: "email", placeholder: "you@example.com", button: "Get my 10%", success: "Your code is ready:" },
         coupon: "WELCOME10",

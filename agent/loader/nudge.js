@@ -13,16 +13,21 @@
   var debug = data("debug") !== null || /[?&]nudge_debug=1/.test(location.search);
   var report = function (what, err) { if (debug) console.warn("[nudge] " + what, err); };
 
-  // Calls queued by the optional snippet (`nudge.push(['track', ...])`).
-  for (var i = 0; i < api.length; i++) queue.push(api[i]);
-
   // `nudge.on(name, cb)` works at once: it listens for our DOM events.
   var on = function (name, cb) {
-    w.addEventListener("nudge:" + name, function (e) {
+    if (typeof cb === "function") w.addEventListener("nudge:" + name, function (e) {
       try { cb(e.detail); } catch (err) { report("nudge.on(" + name + ") callback threw", err); }
     });
     return api;
   };
+
+  // Calls queued by the optional stub (`nudge.push(['track', ...])`). Its
+  // `on` callbacks listen from now, before anything can be shown: a campaign
+  // decided on the first page view reaches them too.
+  for (var i = 0; i < api.length; i++) {
+    if (api[i] && api[i][0] === "on") on(api[i][1], api[i][2]);
+    else queue.push(api[i]);
+  }
   ["page", "track", "identify", "consent", "reset"].forEach(function (m) {
     api[m] = function () {
       var args = [].slice.call(arguments);
@@ -155,7 +160,10 @@
     consent: data("consent"), spa: data("spa"), country: data("country")
   };
   var config = fetch(configUrl, { credentials: "omit" })
-    .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+    .then(function (r) {
+      // A refusal says why (an origin the site does not list, an unknown site).
+      return r.text().then(function (t) { if (!r.ok) throw new Error("HTTP " + r.status + " " + t.slice(0, 200)); return t; });
+    })
     .catch(function (err) { report("config unavailable; running with no campaigns", err); return '{"campaigns":[]}'; });
   // The build's content hash (set by `cargo xtask build-agent`): the edge
   // serves these two files as immutable under it, so a returning visitor

@@ -1,4 +1,4 @@
-//! The agent's DOM code in a real browser (`wasm-pack test --headless --chrome`).
+//! The agent's DOM code in a real browser (`cargo xtask test` runs them with wasm-bindgen's test runner and ChromeDriver; `wasm-pack test --headless --chrome` works too).
 
 use nudge_core::Value;
 use wasm_bindgen::prelude::*;

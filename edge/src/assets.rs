@@ -66,18 +66,27 @@ pub async fn serve(req: Request, env: &Env) -> Result<Response> {
         }
         None => assets.fetch_request(req).await?,
     };
-    match cache {
-        Some(value) if response.status_code() == 200 => {
-            // A fetched response's headers are immutable: copy them.
-            let headers = worker::Headers::new();
-            for (name, header) in response.headers().entries() {
-                headers.set(&name, &header)?;
-            }
-            headers.set("cache-control", value)?;
-            Ok(response.with_headers(headers))
-        }
-        _ => Ok(response),
+    let public = crate::http::cors::is_public_agent_file(url.path());
+    if !(public || cache.is_some()) || !matches!(response.status_code(), 200 | 304) {
+        return Ok(response);
     }
+    // A fetched response's headers are immutable: copy them.
+    let headers = worker::Headers::new();
+    for (name, header) in response.headers().entries() {
+        headers.set(&name, &header)?;
+    }
+    if let Some(value) = cache {
+        headers.set("cache-control", value)?;
+    }
+    if public {
+        // The tag is served from the edge's host and runs on the shop's
+        // origin: its module import and wasm fetch are cross-origin (CORS
+        // mode), and a shop that isolates its pages (COEP) may embed them.
+        headers.set("access-control-allow-origin", "*")?;
+        headers.set("cross-origin-resource-policy", "cross-origin")?;
+        headers.set("timing-allow-origin", "*")?;
+    }
+    Ok(response.with_headers(headers))
 }
 
 #[cfg(test)]

@@ -47,8 +47,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         return assets::serve(req, &env).await;
     }
     let label = format!("{:?} {path}", req.method());
+    let origin = req.headers().get("origin")?;
     match routes::api(req, &env).await {
         Ok(response) => Ok(response),
-        Err(error) => error.into_response(&label),
+        Err(error) => {
+            http::cors::share_refusal(error.into_response(&label)?, &path, origin.as_deref())
+        }
     }
 }

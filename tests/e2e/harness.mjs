@@ -122,4 +122,15 @@ export async function scrollTo(page, percent) {
   }
 }
 
+/** The coupon code a campaign's success step shows, once it is `expected` (or after 5 s). */
+export async function shownCoupon(page, id, expected) {
+  let code;
+  for (let i = 0; i < 50 && code !== expected; i++) {
+    const dom = await campaignDom(page, id);
+    code = dom?.elements.find((e) => e.tag === "input" && e.attrs["aria-label"] === "Coupon code")?.attrs.value;
+    if (code !== expected) await page.waitForTimeout(100);
+  }
+  return code;
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -33,7 +33,7 @@ test("scrolling a quarter of the page shows the welcome popup, an accessible dia
   assert.equal(dom.shadowMode, "closed");
   const dialog = dom.elements.find((e) => e.attrs.role === "dialog");
   assert.equal(dialog.attrs["aria-modal"], "true");
-  assert.match(dom.text, /Welcome! Here is 10% off/);
+  assert.match(dom.text, /Hi there! Here is 10% off/);
   // Focus moves into the dialog (the email field); Esc closes it and hands focus back.
   await waitForFocusInCampaign(page);
   await page.keyboard.press("Escape");

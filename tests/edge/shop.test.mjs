@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launchChromium } from "../support/browser.mjs";
-import { startEdge } from "../support/edge.mjs";
+import { startEdge, storedEvents as stored } from "../support/edge.mjs";
 import { open, waitForCampaign, campaignDom, previewBadgeDom, shownCampaigns } from "../e2e/harness.mjs";
 
 let edge, browser;
@@ -13,19 +13,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); await edge?.stop(); });
 
-/** The page's visitor's events in the edge's log, once `last` is among them (the page is hidden first: it sends what is queued). */
-async function storedEvents(page, last) {
-  const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
-  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
-  let mine = [];
-  for (let i = 0; i < 60; i++) {
-    const log = await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json();
-    mine = log.events.map((e) => JSON.parse(e.body)).filter((e) => e.anonymousId === anonymousId);
-    if (mine.some((e) => e.event === last)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return mine;
-}
+const storedEvents = (page, last) => stored(edge, page, last);
 
 test("a visit's events reach the edge's event log, once each", async () => {
   const context = await browser.newContext();

@@ -153,3 +153,22 @@ export async function startEdge({ port, seedDemo = true, vars = {}, config = "ed
   }
   return edge;
 }
+
+/**
+ * The events the edge stored for the visitor of `page` (its anonymous id),
+ * once one named `last` is among them, or after about 4 s without `last`
+ * (to show that nothing came). The page is hidden first: the agent sends
+ * what it has queued.
+ */
+export async function storedEvents(edge, page, last) {
+  const anonymousId = await page.evaluate(() => window.nudge.debug().profile.aid);
+  await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+  let mine = [];
+  for (let i = 0; i < 40; i++) {
+    const log = await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json();
+    mine = log.events.map((e) => JSON.parse(e.body)).filter((e) => e.anonymousId === anonymousId);
+    if (last && mine.some((e) => (e.event || e.type) === last)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return mine;
+}

@@ -6,8 +6,8 @@
 //!   demo          build the agent and serve the demo shop on http://127.0.0.1:8787
 //!   test          run every test: core (native), agent (headless Chromium), end to end
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
-//!   build-agent   build agent/pkg and the studio's agent/pkg-studio (wasm-pack +
-//!                 wasm-opt) and print their sizes
+//!   build-agent   build agent/pkg and the studio's agent/pkg-studio (cargo,
+//!                 wasm-bindgen, wasm-opt) and print their sizes
 //!   build-edge    build the Worker (worker-build) and its static site (shop, agent,
 //!                 the studio with its agent and preview page)
 //!   setup         only install the tools
@@ -79,28 +79,44 @@ pub fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) ->
     }
 }
 
-/// A release wasm-pack build for `<script type=module>` use, with the tools
-/// `cargo xtask` installed (nothing downloaded); `out_dir` is relative to
-/// `crate_dir`; `cargo` are more arguments for `cargo build` (features).
-fn wasm_pack_web(crate_dir: &Path, out_dir: &str, cargo: &[&str]) -> Result {
-    let args = [
+/// The target directory cargo builds into (`CARGO_TARGET_DIR` or `target/`).
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
+/// A release build of `package` for `<script type=module>` use, into
+/// `out_dir` (relative to the repository root): what `wasm-pack build
+/// --target web` does, as its two steps (cargo for wasm32, then the pinned
+/// wasm-bindgen), so a fresh machine need not compile wasm-pack too.
+/// `cargo` are more arguments for `cargo build` (features).
+fn wasm_web(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
+    let build = [
         "build",
         "--release",
         "--target",
-        "web",
-        "--out-dir",
-        out_dir,
-        "--no-typescript",
-        "--no-pack",
-        "--mode",
-        "no-install",
+        "wasm32-unknown-unknown",
+        "-p",
+        package,
     ];
-    let cargo = if cargo.is_empty() {
-        Vec::new()
-    } else {
-        [&["--"], cargo].concat()
-    };
-    run_in(crate_dir, "wasm-pack", &[&args[..], &cargo].concat(), &[])
+    run("cargo", &[&build[..], cargo].concat())?;
+    let wasm = target_dir()
+        .join("wasm32-unknown-unknown/release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    let wasm = wasm.to_string_lossy();
+    run(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-dir",
+            out_dir,
+            &wasm,
+        ],
+    )
 }
 
 /// Shrinks a wasm-bindgen output in place, as every shipped wasm is.
@@ -155,7 +171,7 @@ fn build_agent() -> Result {
 fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
     let root = root();
     let pkg = root.join("agent").join(out_dir);
-    wasm_pack_web(&root.join("agent"), out_dir, cargo)?;
+    wasm_web("nudge-agent", &format!("agent/{out_dir}"), cargo)?;
     wasm_opt(&pkg.join("nudge_agent_bg.wasm"))?;
     // Minify the loader (a classic script) and wasm-bindgen's glue (an ES module).
     let esbuild = root.join("node_modules/.bin/esbuild");
@@ -318,17 +334,9 @@ fn bench() -> Result {
         ],
     )?;
     // core's engine as wasm, built like the agent, timed in Chromium by peers.mjs.
-    wasm_pack_web(
-        &root().join("bench/engine-wasm"),
-        "../../target/bench/engine-wasm",
-        &[],
-    )?;
+    wasm_web("nudge-engine-wasm-bench", "target/bench/engine-wasm", &[])?;
     // The size floor: core's start decision alone, built and shrunk like the agent.
-    wasm_pack_web(
-        &root().join("bench/core-floor"),
-        "../../target/bench/core-floor",
-        &[],
-    )?;
+    wasm_web("nudge-core-floor", "target/bench/core-floor", &[])?;
     wasm_opt(&root().join("target/bench/core-floor/nudge_core_floor_bg.wasm"))?;
     run("node", &["bench/agent.mjs"])?;
     run("node", &["bench/peers.mjs"])?;
@@ -381,13 +389,28 @@ fn test() -> Result {
     )?;
     // The agent's DOM code in a real headless Chromium: the shops' build,
     // then the studio's (its exports and their tests are behind the feature).
-    let agent_test = ["test", "--headless", "--chrome", "--mode", "no-install"];
-    run_in(&root().join("agent"), "wasm-pack", &agent_test, &[])?;
+    // wasm-bindgen-cli's test runner drives Debian's ChromeDriver (what
+    // `wasm-pack test --headless --chrome` does, without installing wasm-pack).
+    let browser_test = [
+        (
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        ),
+        ("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    ];
+    let agent_test = [
+        "test",
+        "-p",
+        "nudge-agent",
+        "--target",
+        "wasm32-unknown-unknown",
+    ];
+    run_in(&root(), "cargo", &agent_test, &browser_test)?;
     run_in(
-        &root().join("agent"),
-        "wasm-pack",
-        &[&agent_test[..], &["--", "--features", "studio"]].concat(),
-        &[],
+        &root(),
+        "cargo",
+        &[&agent_test[..], &["--features", "studio"]].concat(),
+        &browser_test,
     )?;
     // The shipped builds: the agent end to end through the demo shop, and the
     // edge Worker on local workerd.

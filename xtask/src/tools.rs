@@ -3,10 +3,9 @@
 
 use std::process::Command;
 
-use crate::{root, run, Result};
+use crate::{root, run, run_in, Result};
 
 const WASM_BINDGEN: &str = "0.2.130";
-const WASM_PACK: &str = "0.15.1";
 const WORKER_BUILD: &str = "0.8.7";
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
@@ -20,8 +19,11 @@ fn has_version(program: &str, version: &str) -> bool {
     output(program, &["--version"]).is_some_and(|v| v.contains(version))
 }
 
-/// Rust's wasm target, wasm-bindgen-cli, wasm-pack, worker-build, and the npm tools
+/// Rust's wasm target, wasm-bindgen-cli, worker-build, and the npm tools
 /// (wasm-opt, esbuild, playwright-core, wrangler with the Node 22 it requires).
+/// No wasm-pack: `cargo xtask` runs its two steps itself (cargo, then
+/// wasm-bindgen; its test runner for the browser tests), which saves a fresh
+/// machine compiling it. Shops may still build the agent with `wasm-pack build`.
 pub fn ensure_build_tools() -> Result {
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets
@@ -30,20 +32,28 @@ pub fn ensure_build_tools() -> Result {
     {
         run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     }
+    // One `cargo install` for both, into one target directory: the crates
+    // they share (serde, clap, anyhow, walrus, …) compile once.
+    let mut install = Vec::new();
     // No --locked: it fails for this version (TOOLCHAIN.md).
     if !has_version("wasm-bindgen", WASM_BINDGEN) {
-        run(
-            "cargo",
-            &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN],
-        )?;
-    }
-    if !has_version("wasm-pack", WASM_PACK) {
-        run("cargo", &["install", "wasm-pack", "--version", WASM_PACK])?;
+        install.push(format!("wasm-bindgen-cli@{WASM_BINDGEN}"));
     }
     if !has_version("worker-build", WORKER_BUILD) {
-        run(
+        install.push(format!("worker-build@{WORKER_BUILD}"));
+    }
+    if !install.is_empty() {
+        let tools_target = root().join("target/tools");
+        let tools_target = tools_target.to_string_lossy();
+        let args: Vec<&str> = ["install"]
+            .into_iter()
+            .chain(install.iter().map(String::as_str))
+            .collect();
+        run_in(
+            &root(),
             "cargo",
-            &["install", "worker-build", "--version", WORKER_BUILD],
+            &args,
+            &[("CARGO_TARGET_DIR", &tools_target)],
         )?;
     }
     let root = root();

@@ -2,6 +2,14 @@
 //! config lists (and always for the Worker's own origin), refused otherwise,
 //! so no other website can feed events into a shop's stream or read its
 //! visitors' profiles through their browsers.
+//!
+//! Two things are readable from any origin, because a shop's tag is usually
+//! served from the edge's host, not the shop's: the agent's public files
+//! (`/nudge/*`, and the studio build under `/studio/agent/*` that debug mode
+//! and preview tabs load), which a module import and a wasm fetch may only
+//! use with `Access-Control-Allow-Origin`; and the refusals of the browser
+//! endpoints, which carry no data, so the agent can act on a 400 or 429 and
+//! debug mode can say why a config was refused instead of a bare CORS error.
 
 use worker::{Request, Response, Result};
 
@@ -51,4 +59,78 @@ pub fn apply(mut response: Response, verdict: &Verdict) -> Result<Response> {
         headers.append("vary", "origin")?;
     }
     Ok(response)
+}
+
+/// The agent's files: public, the same for everyone, never credentialed.
+pub fn is_public_agent_file(path: &str) -> bool {
+    path.starts_with("/nudge/") || path.starts_with("/studio/agent/")
+}
+
+/// The endpoints a shop's page calls from the visitor's browser.
+fn is_browser_endpoint(path: &str) -> bool {
+    matches!(
+        path,
+        "/v1/config" | "/v1/events" | "/v1/identify" | "/v1/profile" | "/v1/preview"
+    )
+}
+
+/// Makes a refusal (or a plain 500) of a browser endpoint readable by the page
+/// that asked, whatever its origin: the body is an error code and a message,
+/// never data, and the request changed nothing. Without it a 400 would look
+/// like a network failure to the agent (retried forever) and a 403 for an
+/// unlisted origin would be a bare CORS error in the shop's console.
+pub fn share_refusal(mut response: Response, path: &str, origin: Option<&str>) -> Result<Response> {
+    if let Some(origin) = origin.filter(|_| is_browser_endpoint(path)) {
+        let headers = response.headers_mut();
+        headers.set("access-control-allow-origin", origin)?;
+        headers.append("vary", "origin")?;
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_agents_files_are_public() {
+        for path in [
+            "/nudge/nudge.js",
+            "/nudge/nudge_agent.js",
+            "/nudge/nudge_agent_bg.wasm",
+            "/studio/agent/nudge_agent.js",
+            "/studio/agent/nudge_agent_bg.wasm",
+        ] {
+            assert!(is_public_agent_file(path), "{path}");
+        }
+        for path in [
+            "/studio/",
+            "/studio/index.html",
+            "/",
+            "/shop.js",
+            "/v1/config",
+        ] {
+            assert!(!is_public_agent_file(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_shared_with_pages_only_on_browser_endpoints() {
+        for path in [
+            "/v1/config",
+            "/v1/events",
+            "/v1/identify",
+            "/v1/profile",
+            "/v1/preview",
+        ] {
+            assert!(is_browser_endpoint(path), "{path}");
+        }
+        for path in [
+            "/v1/admin/sites/demo/events",
+            "/v1/studio/session",
+            "/v1/hooks/email",
+        ] {
+            assert!(!is_browser_endpoint(path), "{path}");
+        }
+    }
 }
