@@ -10,6 +10,10 @@
 //! Every entry point returns nothing that can fail, no `unwrap` touches input
 //! or the platform, and state borrows are serialized by [`shared::run`].
 
+// Input and the platform can fail anywhere: a panic here breaks a shop's page
+// (agent) or answers a bare 500 (edge). Tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod browser;
 mod datalayer;
 mod js;

@@ -20,6 +20,10 @@
 //! Every byte from the internet is hostile: it gets a clear refusal (a
 //! status and a stable error code), bounded cost, and changes nothing.
 
+// Input and the platform can fail anywhere: a panic here breaks a shop's page
+// (agent) or answers a bare 500 (edge). Tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod assets;
 mod forward;
 mod http;

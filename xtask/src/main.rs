@@ -5,6 +5,8 @@
 //!
 //!   demo          build the agent and serve the demo shop on http://127.0.0.1:8787
 //!   test          run every test: core (native), agent (headless Chromium), end to end
+//!                 (after `lint`)
+//!   lint          cargo fmt --check, and clippy -D warnings natively and for wasm
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
 //!   build-agent   build agent/pkg and the studio's agent/pkg-studio (cargo,
 //!                 wasm-bindgen, wasm-opt) and print their sizes
@@ -37,9 +39,10 @@ fn main() -> ExitCode {
             .and_then(|_| build_edge()),
         Some("build-agent") => tools::ensure_build_tools().and_then(|_| build_agent()),
         Some("setup") => tools::ensure_build_tools().and_then(|_| tools::ensure_browser()),
+        Some("lint") => tools::ensure_build_tools().and_then(|_| lint()),
         Some("site-keys") => site_keys::site_keys(args.get(1).map(String::as_str)),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|build-agent|build-edge|setup|site-keys <site>>");
+            eprintln!("usage: cargo xtask <demo|test|lint|bench|build-agent|build-edge|setup|site-keys <site>>");
             return ExitCode::from(2);
         }
     };
@@ -354,8 +357,55 @@ fn demo() -> Result {
     run("node", &["tests/support/demo.mjs"])
 }
 
+/// The habits every change keeps, checked first (they fail fast): rustfmt's
+/// layout, and clippy with warnings as errors, natively and for the wasm-only
+/// crates; agent and edge also deny `unwrap` outside tests (their lib.rs).
+fn lint() -> Result {
+    if tools::missing_cargo_command("clippy") || tools::missing_cargo_command("fmt") {
+        run("rustup", &["component", "add", "clippy", "rustfmt"])?;
+    }
+    run("cargo", &["fmt", "--all", "--check"])?;
+    let deny = ["--all-targets", "--all-features", "--", "-D", "warnings"];
+    run(
+        "cargo",
+        &[
+            &[
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "nudge-agent",
+                "--exclude",
+                "nudge-engine-wasm-bench",
+                "--exclude",
+                "nudge-core-floor",
+            ][..],
+            &deny,
+        ]
+        .concat(),
+    )?;
+    run(
+        "cargo",
+        &[
+            &[
+                "clippy",
+                "-p",
+                "nudge-agent",
+                "-p",
+                "nudge-engine-wasm-bench",
+                "-p",
+                "nudge-core-floor",
+                "--target",
+                "wasm32-unknown-unknown",
+            ][..],
+            &deny,
+        ]
+        .concat(),
+    )
+}
+
 fn test() -> Result {
     tools::ensure_build_tools()?;
+    lint()?;
     tools::ensure_browser()?;
     // Core and the dev tools, natively (includes the GrowthBook vectors).
     run(

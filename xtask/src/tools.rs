@@ -74,6 +74,11 @@ pub fn ensure_build_tools() -> Result {
     Ok(())
 }
 
+/// Whether `cargo <command>` (clippy, fmt: rustup components) is missing.
+pub fn missing_cargo_command(command: &str) -> bool {
+    output("cargo", &[command, "--version"]).is_none()
+}
+
 /// Debian's Chromium and ChromeDriver (never a downloaded browser).
 pub fn ensure_browser() -> Result {
     if std::path::Path::new("/usr/bin/chromium").exists()
