@@ -72,12 +72,17 @@ async function hostDom(page, isHost) {
   const dom = await readHost(root, isHost);
   if (dom) {
     // Clicks a control inside the closed shadow root where a visitor would: at its centre.
-    dom.click = async (predicate) => {
+    // Where a control inside the closed shadow root is drawn: {x, y, width, height}.
+    dom.box = async (predicate) => {
       const target = dom.nodes.find(predicate);
       if (!target) throw new Error("no such element in the campaign");
       const { model } = await cdp.send("DOM.getBoxModel", { backendNodeId: target.backendNodeId });
-      const [x1, y1, , , x3, y3] = model.content;
-      await page.mouse.click((x1 + x3) / 2, (y1 + y3) / 2);
+      const [x1, y1, , , x3, y3] = model.border;
+      return { x: x1, y: y1, width: x3 - x1, height: y3 - y1 };
+    };
+    dom.click = async (predicate) => {
+      const { x, y, width, height } = await dom.box(predicate);
+      await page.mouse.click(x + width / 2, y + height / 2);
     };
   }
   return dom;

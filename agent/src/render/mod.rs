@@ -12,7 +12,8 @@ use nudge_core::capture::{normalize_email, normalize_phone};
 use nudge_core::{template, Attributes};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Document, Element, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRootInit, ShadowRootMode,
+    CssStyleSheet, Document, Element, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRoot,
+    ShadowRootInit, ShadowRootMode,
 };
 
 use crate::browser::document;
@@ -128,6 +129,20 @@ fn text_el(
     Ok(e)
 }
 
+/// Styles a shadow root with `css`. A constructed stylesheet is not inline
+/// style to a Content-Security-Policy, so a shop whose `style-src` has no
+/// `'unsafe-inline'` still shows styled campaigns; a browser without
+/// constructable stylesheets (Safari before 16.4) gets a `<style>` element.
+fn style(doc: &Document, root: &ShadowRoot, css: &str) -> DomResult<()> {
+    if let Ok(sheet) = CssStyleSheet::new() {
+        if sheet.replace_sync(css).is_ok() {
+            root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
+            return Ok(());
+        }
+    }
+    text_el(doc, root, "style", "", css).map(drop)
+}
+
 pub type Handler = Box<dyn Fn(&web_sys::Event)>;
 
 /// One listener type for every control (not one generic copy per call site).
@@ -164,11 +179,15 @@ fn build(id: &str, content: &Content, texts: Texts, owner: Owner) -> DomResult<R
     let host = doc.create_element("nudge-campaign")?;
     host.set_attribute("data-campaign", id)?;
     if let Some(accent) = &content.accent {
-        host.set_attribute("style", &format!("--nudge-accent:{accent}"))?;
+        // Through the CSSOM, not a `style` attribute: a shop's
+        // Content-Security-Policy may forbid inline style attributes.
+        if let Some(host) = host.dyn_ref::<HtmlElement>() {
+            host.style().set_property("--nudge-accent", accent)?;
+        }
     }
     let init = ShadowRootInit::new(ShadowRootMode::Closed);
     let root = host.attach_shadow(&init)?;
-    text_el(&doc, &root, "style", "", STYLE)?;
+    style(&doc, &root, STYLE)?;
     let wrapper = el(&doc, &root, "div", &format!("n {}", layout.name()))?;
     if modal {
         let backdrop = el(&doc, &wrapper, "div", "bd")?;
@@ -416,7 +435,7 @@ pub fn note(tag: &str, text: &str, link: &str, href: &str, on_click: Handler) ->
     let doc = document().ok_or("no document")?;
     let host = doc.create_element(tag)?;
     let root = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Closed))?;
-    text_el(&doc, &root, "style", "", NOTE_STYLE)?;
+    style(&doc, &root, NOTE_STYLE)?;
     let bar = text_el(&doc, &root, "div", "", text)?;
     bar.set_attribute("role", "status")?;
     let anchor = text_el(&doc, &bar, "a", "", link)?;
