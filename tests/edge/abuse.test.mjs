@@ -1,0 +1,56 @@
+// Abuse and data (issue #19, part 3), at the HTTP level on local workerd: each
+// test asserts the refusal (status and stable error code) and that nothing
+// changed. The store-level rules (coupon pools, merges and unsubscribes,
+// bounded histories) are tested natively in edge/src/store/tests/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { asAgent, siteKeys, startEdge } from "../support/edge.mjs";
+import { webhook } from "../support/tokens.mjs";
+
+let edge;
+before(async () => { edge = await startEdge(); });
+after(async () => { await edge?.stop(); });
+
+let seq = 0;
+const track = (anonymousId, event, extra = {}) => ({ type: "track", event, messageId: `abuse-${++seq}`, anonymousId,
+  timestamp: new Date().toISOString(), properties: {}, ...extra });
+const post = (batch, site = "demo") => fetch(`${edge.url}/v1/events?site=${site}`, { method: "POST", body: asAgent(batch) });
+const stored = async () => (await (await edge.admin("/v1/admin/sites/demo/events?limit=200")).json()).total;
+const refusal = async (response, status, code) => {
+  const body = await response.json();
+  assert.equal(response.status, status, JSON.stringify(body));
+  assert.equal(body.error, code, JSON.stringify(body));
+  return body;
+};
+
+test("ids with control characters are refused with 400 and nothing is stored", async () => {
+  const before = await stored();
+  for (const id of ["a\r\nb", "a\nb", "a\tb", "a\u0000b", "a\u007fb"]) {
+    const body = await refusal(await post([track("abuse-ctl", "Page", { messageId: id })]), 400, "invalid_events");
+    assert.equal(body.problems[0].path, "batch[0].messageId", JSON.stringify(body));
+    await refusal(await post([track(`abuse${id}ctl`, "Page")]), 400, "invalid_events");
+  }
+  assert.equal(await stored(), before, "nothing stored");
+  // A control: a plain id is accepted.
+  assert.equal((await post([track("abuse-ctl", "Page")])).status, 202);
+  assert.equal(await stored(), before + 1);
+});
+
+test("a webhook for a site with no config is refused and applies nothing", async () => {
+  const site = "abuse-no-such-site";
+  const key = siteKeys(site).webhookKey;
+  const id = "msg_abuse_unknown_site";
+  const hook = () => webhook(`${edge.url}/v1/hooks/email?site=${site}`, { type: "unsubscribed", email: "x@example.com" }, { key, id });
+  await refusal(await hook(), 404, "unknown_site");
+  // Nothing was recorded: once the site exists, the same webhook id is applied (not a 409 replay).
+  const put = await edge.admin(`/v1/admin/sites/${site}/config`, { method: "PUT", body: JSON.stringify({ campaigns: [] }) });
+  assert.equal(put.status, 200, await put.text());
+  assert.equal((await hook()).status, 200);
+  await refusal(await hook(), 409, "already_processed");
+});
+
+test("a webhook id with control characters is refused", async () => {
+  const key = siteKeys("demo").webhookKey;
+  const r = await webhook(`${edge.url}/v1/hooks/email?site=demo`, { type: "email.opened", email: "x@example.com" }, { key, id: "msg\tabuse" });
+  await refusal(r, 400, "bad_webhook_id");
+});
