@@ -54,3 +54,19 @@ test("a webhook id with control characters is refused", async () => {
   const r = await webhook(`${edge.url}/v1/hooks/email?site=demo`, { type: "email.opened", email: "x@example.com" }, { key, id: "msg\tabuse" });
   await refusal(r, 400, "bad_webhook_id");
 });
+
+test("a preview link answers only the public config and its campaign", async () => {
+  const link = await edge.admin("/v1/admin/sites/demo/campaigns/welcome/preview-link", {
+    method: "POST", body: JSON.stringify({ source: "live" }),
+  });
+  assert.equal(link.status, 200);
+  const token = new URL((await link.json()).url).searchParams.get("nudge_preview");
+  const r = await fetch(`${edge.url}/v1/preview?site=demo&token=${encodeURIComponent(token)}`);
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  const { config } = JSON.parse(text);
+  for (const key of ["journeys", "messaging_caps", "quiet_hours"]) assert.equal(config[key], undefined, `${key} leaked`);
+  assert.deepEqual(config.campaigns.map((c) => c.id), ["welcome"]);
+  assert.equal(config.campaigns[0].content.coupon_sealed, true);
+  assert.ok(!text.includes("WELCOME10"), "the form's coupon code is held back");
+});
