@@ -70,3 +70,23 @@ test("a preview link answers only the public config and its campaign", async () 
   assert.equal(config.campaigns[0].content.coupon_sealed, true);
   assert.ok(!text.includes("WELCOME10"), "the form's coupon code is held back");
 });
+
+test("the studio's pages and API carry a content security policy, nosniff and no framing", async () => {
+  const csp = async (path, init) => {
+    const r = await fetch(`${edge.url}${path}`, init);
+    await r.arrayBuffer();
+    assert.equal(r.headers.get("x-content-type-options"), "nosniff", path);
+    return r.headers.get("content-security-policy") ?? "";
+  };
+  for (const path of ["/studio/", "/studio/app.js", "/studio/studio.css"]) {
+    const policy = await csp(path);
+    assert.match(policy, /frame-ancestors 'none'/, path);
+    assert.match(policy, /script-src 'self' 'wasm-unsafe-eval';/, path);
+  }
+  assert.match(await csp("/studio/preview.html"), /frame-ancestors 'self'$/);
+  // Refusals too: an unauthenticated admin call and a bad sign-in.
+  assert.equal(await csp("/v1/admin/sites/demo/config"), "default-src 'none'; frame-ancestors 'none'");
+  assert.equal(await csp("/v1/studio/session", { method: "POST", body: "{}" }), "default-src 'none'; frame-ancestors 'none'");
+  // The shop and its API are left alone.
+  assert.equal((await fetch(`${edge.url}/v1/config?site=demo`)).headers.get("content-security-policy"), null);
+});
