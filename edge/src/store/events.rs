@@ -229,16 +229,16 @@ impl Db<'_> {
                 )?;
             }
             "unsubscribed" => {
-                self.sql.execute(
-                    "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
-                    params![person.as_str()],
-                )?;
                 // By address: whoever is reached there later, merged or not.
                 let contact = self.contact(&person)?;
                 self.suppress(email.or(contact.email.as_deref()), phone, channel)?;
                 if phone.is_none() && channel == "sms" {
                     self.suppress(None, contact.phone.as_deref(), channel)?;
                 }
+                // Whoever is merged into the person now unsubscribed with it:
+                // an undo later must not hand a split-off person (or the
+                // addresses they brought) back to the channels.
+                self.unsubscribe_merged(&person, channel)?;
             }
             // The shop's backend (channel `backend`, signed with the site's
             // signing key) vouches for these contact details.
@@ -247,6 +247,52 @@ impl Db<'_> {
             _ => {}
         }
         Ok(json!({"applied": true, "person": person}))
+    }
+}
+
+impl Db<'_> {
+    /// Marks `person` and every person merged into it (as it stands: an
+    /// undone merge no longer counts) unsubscribed, and suppresses every
+    /// address they hold: verified ones by the hashes their identifiers
+    /// keep, typed or vouched-for ones from their contact details. Merge
+    /// chains are short (a login, a link), so the walk is bounded.
+    fn unsubscribe_merged(&self, person: &str, source: &str) -> StoreResult<()> {
+        const MAX_MERGED: usize = 200;
+        let mut persons = vec![person.to_owned()];
+        let mut next = 0;
+        while next < persons.len() && persons.len() < MAX_MERGED {
+            let rows = self.sql.query(
+                "SELECT id FROM persons WHERE merged_into = ? LIMIT ?",
+                params![persons[next].as_str(), MAX_MERGED as i64],
+            )?;
+            next += 1;
+            for row in rows {
+                if let Some(id) = row["id"].as_str() {
+                    if !persons.iter().any(|p| p == id) && persons.len() < MAX_MERGED {
+                        persons.push(id.to_owned());
+                    }
+                }
+            }
+        }
+        for p in &persons {
+            self.sql.execute(
+                "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
+                params![p.as_str()],
+            )?;
+            self.sql.execute(
+                "INSERT OR IGNORE INTO suppressions (kind, hash, at, source)
+                 SELECT kind, value, ?, ? FROM identifiers WHERE person_id = ? AND kind IN ('email', 'phone')",
+                params![self.now, source, p.as_str()],
+            )?;
+            let rows = self.sql.query(
+                "SELECT email, phone FROM contacts WHERE person_id = ?",
+                params![p.as_str()],
+            )?;
+            for row in rows {
+                self.suppress(row["email"].as_str(), row["phone"].as_str(), source)?;
+            }
+        }
+        Ok(())
     }
 }
 
