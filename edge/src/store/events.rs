@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::identity::next_page;
 use super::persons::{Db, Source};
-use super::protocol::{Append, Appended, Page, StoreError, StoreResult};
+use super::protocol::{Append, Appended, Page, ReportedCampaign, StoreError, StoreResult};
 use super::sql::{params, SqlExt};
 
 impl Db<'_> {
@@ -46,11 +46,21 @@ impl Db<'_> {
             let proven = match proven_browsers.iter().find(|(b, _)| *b == anonymous_id) {
                 Some((_, proven)) => *proven,
                 None => {
-                    let proven = verified_browser.as_deref() == Some(anonymous_id)
-                        || !self.sql.exists(
-                            "SELECT 1 FROM browser_keys WHERE anonymous_id = ?",
-                            params![anonymous_id],
-                        )?;
+                    let proven = if verified_browser.as_deref() == Some(anonymous_id) {
+                        true
+                    } else if self.sql.exists(
+                        "SELECT 1 FROM browser_keys WHERE anonymous_id = ?",
+                        params![anonymous_id],
+                    )? {
+                        // Its key was not presented: someone else's browser.
+                        false
+                    } else {
+                        // An id that never presented a key (an older agent, a
+                        // server-side source): credited, but a new person for
+                        // one only within the client's and the site's budget.
+                        self.person_of("anon", anonymous_id)?.is_some()
+                            || self.take_keyless_person(&batch.client)?
+                    };
                     proven_browsers.push((anonymous_id, proven));
                     proven
                 }
@@ -69,7 +79,7 @@ impl Db<'_> {
             accepted += 1;
             if proven {
                 let person = self.person_for_browser(anonymous_id)?;
-                self.apply_facts(&person, anonymous_id, event)?;
+                self.apply_facts(&person, anonymous_id, event, &batch.campaigns)?;
                 self.report_event(&person, event, &batch.campaigns)?;
                 // Journeys only for the browser this request proves with its
                 // key: a batch naming made-up ids that hold no key yet must
@@ -88,9 +98,20 @@ impl Db<'_> {
         })
     }
 
-    fn apply_facts(&self, person: &str, anonymous_id: &str, event: &Value) -> StoreResult<()> {
+    fn apply_facts(
+        &self,
+        person: &str,
+        anonymous_id: &str,
+        event: &Value,
+        published: &[ReportedCampaign],
+    ) -> StoreResult<()> {
         let props = &event["properties"];
-        let campaign = props["campaign_id"].as_str().unwrap_or_default();
+        // Campaign history only for the config's campaigns: a browser cannot
+        // grow a person's history (and profile) with made-up campaign ids.
+        let campaign = props["campaign_id"]
+            .as_str()
+            .filter(|id| published.iter().any(|c| c.id == *id))
+            .unwrap_or_default();
         let at = nudge_core::time::parse_iso8601(event["timestamp"].as_str().unwrap_or_default())
             .unwrap_or(self.now);
         match event["event"].as_str().unwrap_or_default() {
@@ -250,7 +271,40 @@ impl Db<'_> {
     }
 }
 
+/// New persons for ids that never presented a key, per client and per site
+/// and hour. A browser running the agent presents its key with its first
+/// events, so only older agents and server-side sources spend these; past
+/// them, such events are kept in the log but credited to nobody.
+pub const KEYLESS_PERSONS_PER_CLIENT_HOUR: i64 = 30;
+pub const KEYLESS_PERSONS_PER_SITE_HOUR: i64 = 3_000;
+const HOUR_MS: i64 = 3_600_000;
+
 impl Db<'_> {
+    /// Counts one new person for a keyless id from `client`, if both this
+    /// hour's budgets allow it (then nothing is counted when refused).
+    fn take_keyless_person(&self, client: &str) -> StoreResult<bool> {
+        let hour = self.now.div_euclid(HOUR_MS);
+        let used = |who: &str| {
+            self.sql.int(
+                "SELECT n FROM keyless_persons WHERE client = ? AND hour = ?",
+                params![who, hour],
+            )
+        };
+        if used(client)?.unwrap_or(0) >= KEYLESS_PERSONS_PER_CLIENT_HOUR
+            || used("")?.unwrap_or(0) >= KEYLESS_PERSONS_PER_SITE_HOUR
+        {
+            return Ok(false);
+        }
+        for who in [client, ""] {
+            self.sql.execute(
+                "INSERT INTO keyless_persons (client, hour, n) VALUES (?, ?, 1)
+                 ON CONFLICT (client, hour) DO UPDATE SET n = n + 1",
+                params![who, hour],
+            )?;
+        }
+        Ok(true)
+    }
+
     /// Marks `person` and every person merged into it (as it stands: an
     /// undone merge no longer counts) unsubscribed, and suppresses every
     /// address they hold: verified ones by the hashes their identifiers

@@ -15,6 +15,9 @@ use super::protocol::{Identified, Identify, Page, Proven, StoreError, StoreResul
 use super::sql::{params, SqlExt};
 
 const MAX_IMPRESSIONS: usize = 20;
+/// Campaign history rows one person keeps (the profile answers at most 200,
+/// the agent keeps at most 200).
+pub const MAX_CAMPAIGNS_PER_PERSON: i64 = 200;
 
 impl Db<'_> {
     /// Links a browser to a proven identity. The browser must prove it is
@@ -249,11 +252,21 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// The person's history row for `campaign`, made if missing. A person
+    /// keeps at most [`MAX_CAMPAIGNS_PER_PERSON`] rows: a new one pushes out
+    /// the oldest made (campaigns long gone from the config, in practice).
     pub fn ensure_campaign(&self, person: &str, campaign: &str) -> StoreResult<()> {
-        self.sql.execute(
+        let added = self.sql.execute(
             "INSERT OR IGNORE INTO campaigns (person_id, campaign_id) VALUES (?, ?)",
             params![person, campaign],
         )?;
+        if added > 0 {
+            self.sql.execute(
+                "DELETE FROM campaigns WHERE person_id = ?1 AND rowid NOT IN
+                   (SELECT rowid FROM campaigns WHERE person_id = ?1 ORDER BY rowid DESC LIMIT ?2)",
+                params![person, MAX_CAMPAIGNS_PER_PERSON],
+            )?;
+        }
         Ok(())
     }
 

@@ -8,7 +8,9 @@
 //! dead letters 30, SMS counters 2. Persons that are only an anonymous browser
 //! with nothing learned go with their events; persons with any fact,
 //! identifiers, merges, coupons and the suppression list are kept: they are
-//! the profile and its audit trail.
+//! the profile and its audit trail. Browser keys go with their persons (and
+//! keys no person holds, once their events aged out); a person's campaign
+//! history is bounded when written (`MAX_CAMPAIGNS_PER_PERSON`).
 //!
 //! Campaign reports (`store/reports/`) are never pruned: their rollups are
 //! small (a row per campaign, arm and day; outcomes per cohort day and lag)
@@ -120,11 +122,28 @@ impl Db<'_> {
             "DELETE FROM sms_sends WHERE day < ?",
             params![self.now / DAY_MS - retention.sms_counters],
         )?;
+        // Keyless persons are budgeted per hour: older hours are done.
+        self.sql.execute(
+            "DELETE FROM keyless_persons WHERE hour < ?",
+            params![self.now.div_euclid(3_600_000) - 1],
+        )?;
+        // Keys of browsers no person holds any more (dropped past a person's
+        // anonymous ids, or pruned below) once their events have aged out.
+        more |= self.sql.execute(
+            "DELETE FROM browser_keys WHERE anonymous_id IN (SELECT k.anonymous_id FROM browser_keys k
+               WHERE k.at < ? AND NOT EXISTS
+                 (SELECT 1 FROM identifiers i WHERE i.kind = 'anon' AND i.value = k.anonymous_id)
+               LIMIT ?)",
+            params![cutoff(retention.events), STEP_ROWS],
+        )? as i64
+            >= STEP_ROWS;
         // Persons that are only an anonymous browser, with nothing learned
         // about them, once their events have aged out: without this, every
         // new anonymous id would be kept forever. Anyone with a fact, a
         // verified identifier, a contact, a campaign history or a merge on
-        // record is kept. (Browser keys stay: a returning browser keeps its key.)
+        // record is kept. Their browser keys go with them: a key opens
+        // nothing once its person is gone, and a returning browser presents
+        // it again with its next events.
         let empty = self.sql.query(
             "SELECT id FROM persons p WHERE created_at < ?1
                AND orders = 0 AND user_id IS NULL AND merged_into IS NULL AND unsubscribed = 0
@@ -139,6 +158,11 @@ impl Db<'_> {
             params![cutoff(retention.events), STEP_ROWS],
         )?;
         for person in empty.iter().filter_map(|r| r.get("id")?.as_str()) {
+            self.sql.execute(
+                "DELETE FROM browser_keys WHERE anonymous_id IN
+                   (SELECT value FROM identifiers WHERE person_id = ? AND kind = 'anon')",
+                params![person],
+            )?;
             self.sql.execute(
                 "DELETE FROM identifiers WHERE person_id = ?",
                 params![person],
