@@ -83,7 +83,9 @@ test("the studio's pages and API carry a content security policy, nosniff and no
     assert.match(policy, /frame-ancestors 'none'/, path);
     assert.match(policy, /script-src 'self' 'wasm-unsafe-eval';/, path);
   }
+  // The preview page (the assets redirect /studio/preview.html to /studio/preview): framed by the studio only.
   assert.match(await csp("/studio/preview.html"), /frame-ancestors 'self'$/);
+  assert.match(await csp("/studio/preview"), /frame-ancestors 'self'$/);
   // Refusals too: an unauthenticated admin call and a bad sign-in.
   assert.equal(await csp("/v1/admin/sites/demo/config"), "default-src 'none'; frame-ancestors 'none'");
   assert.equal(await csp("/v1/studio/session", { method: "POST", body: "{}" }), "default-src 'none'; frame-ancestors 'none'");

@@ -17,14 +17,16 @@ const PAGE_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-ev
     style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; font-src 'self'; \
     connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
-/// The studio's own preview page, embedded only by the studio.
-const PREVIEW_PAGE: &str = "/studio/preview.html";
+/// The studio's own preview page, embedded only by the studio. The assets
+/// answer `/studio/preview.html` with a redirect to `/studio/preview` (their
+/// clean-URL handling), and the frame loads that.
+const PREVIEW_PAGES: &[&str] = &["/studio/preview.html", "/studio/preview"];
 
 /// The headers a response to `path` must carry: `None` outside the studio.
 pub fn studio_headers(path: &str) -> Option<Vec<(&'static str, String)>> {
     let page = path == "/studio" || path.starts_with("/studio/");
     let api = path.starts_with("/v1/studio/") || path.starts_with("/v1/admin/");
-    let (policy, frame_options) = if path == PREVIEW_PAGE {
+    let (policy, frame_options) = if PREVIEW_PAGES.contains(&path) {
         (
             format!("{PAGE_POLICY}; frame-ancestors 'self'"),
             "SAMEORIGIN",
@@ -93,9 +95,11 @@ mod tests {
             assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
             assert_eq!(header(path, "x-content-type-options").unwrap(), "nosniff");
         }
-        let preview = header("/studio/preview.html", "content-security-policy").unwrap();
-        assert!(preview.ends_with("frame-ancestors 'self'"), "{preview}");
-        assert!(preview.contains("frame-src 'self'"));
+        for path in PREVIEW_PAGES {
+            let preview = header(path, "content-security-policy").unwrap();
+            assert!(preview.ends_with("frame-ancestors 'self'"), "{preview}");
+            assert!(preview.contains("frame-src 'self'"));
+        }
     }
 
     #[test]
