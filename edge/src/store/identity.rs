@@ -112,7 +112,11 @@ impl Db<'_> {
 
     /// A validly signed first-party cookie says `fresh` is the same browser
     /// as `known` (its script storage was wiped): a logged merge with proof
-    /// `signed_cookie`, undoable like any other. Never across two user ids.
+    /// `signed_cookie`, undoable like any other. Never across two user ids,
+    /// and never into a signed-in person: the cookie a user left on a shared
+    /// browser must not pull the next user's fresh identity into theirs (a
+    /// signed-in customer's wiped browser is linked again by the shop's
+    /// identify, with its token).
     pub fn link_cookie(&self, known: &str, fresh: &str) -> StoreResult<()> {
         if known == fresh || fresh.is_empty() {
             return Ok(());
@@ -120,6 +124,9 @@ impl Db<'_> {
         let Some(person) = self.person_of("anon", known)? else {
             return Ok(());
         };
+        if self.user_id_of(&person)?.is_some() {
+            return Ok(());
+        }
         let other = self.person_for_browser(fresh)?;
         if other == person || self.refuse_two_user_ids(&other, &person).is_err() {
             return Ok(());
