@@ -142,3 +142,31 @@ fn ids_without_a_key_make_persons_only_within_the_client_and_site_budgets() {
     batch.client = "c1".into();
     assert!(next.append(&batch).unwrap().unproven.is_empty());
 }
+
+#[test]
+fn campaign_history_of_campaigns_gone_from_the_config_is_pruned() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let person = db.person_for_browser("a1").unwrap();
+    for campaign in ["welcome", "retired"] {
+        db.ensure_campaign(&person, campaign).unwrap();
+    }
+    // No config version yet: nothing is known to be gone.
+    db.prune(&Retention::default()).unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM campaigns"), 2);
+    db.sql
+        .execute(
+            "INSERT INTO config_versions (version, at, by, action, config) VALUES (1, 0, 't', 'api', ?)",
+            crate::store::sql::params![json!({"campaigns": [{"id": "welcome"}]}).to_string()],
+        )
+        .unwrap();
+    db.prune(&Retention::default()).unwrap();
+    let left: Vec<String> = db
+        .sql
+        .query("SELECT campaign_id FROM campaigns", &[])
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["campaign_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(left, ["welcome"]);
+}
