@@ -4,8 +4,8 @@
 // bounded histories) are tested natively in edge/src/store/tests/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { asAgent, siteKeys, startEdge } from "../support/edge.mjs";
-import { webhook } from "../support/tokens.mjs";
+import { asAgent, browserKey, identifyAs, readProfile, siteKeys, startEdge } from "../support/edge.mjs";
+import { userToken, webhook } from "../support/tokens.mjs";
 
 let edge;
 before(async () => { edge = await startEdge(); });
@@ -91,4 +91,28 @@ test("the studio's pages and API carry a content security policy, nosniff and no
   assert.equal(await csp("/v1/studio/session", { method: "POST", body: "{}" }), "default-src 'none'; frame-ancestors 'none'");
   // The shop and its API are left alone.
   assert.equal((await fetch(`${edge.url}/v1/config?site=demo`)).headers.get("content-security-policy"), null);
+});
+
+test("another user on the same browser: the next user's events and sign-in never reach the previous one", async () => {
+  const order = (anonymousId, total) => track(anonymousId, "Order Completed", { properties: { total, order_id: `o-${anonymousId}` } });
+  const first = await post([order("sw-alice", 10)]);
+  assert.equal(first.status, 202);
+  const cookie = first.headers.get("set-cookie").split(";")[0];
+  assert.equal((await identifyAs(edge.url, "sw-alice", { userToken: userToken("sw-alice-user") })).status, 200);
+  const merges = async () => (await (await edge.admin("/v1/admin/sites/demo/merges?limit=200")).json()).merges.length;
+  const mergesBefore = await merges();
+  // Bob signs in on Alice's browser: the agent's fresh id, whose first events still carry Alice's cookie.
+  const events = await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", headers: { cookie }, body: asAgent([order("sw-bob", 99)]) });
+  assert.equal(events.status, 202);
+  const signIn = await fetch(`${edge.url}/v1/identify?site=demo`, { method: "POST", headers: { cookie }, body: JSON.stringify({
+    anonymousId: "sw-bob", userToken: userToken("sw-bob-user"), reset: true, browser: { anonymousId: "sw-bob", key: browserKey("sw-bob") } }) });
+  assert.equal(signIn.status, 200, await signIn.text());
+  assert.match(signIn.headers.get("set-cookie") ?? "", /^nudge_aid=; Max-Age=0;/, "the cookie starts over");
+  const bob = await readProfile(edge.url, "sw-bob");
+  assert.equal(bob.user_id, "sw-bob-user");
+  assert.equal(bob.orders, 1);
+  const alice = await readProfile(edge.url, "sw-alice");
+  assert.equal(alice.user_id, "sw-alice-user");
+  assert.equal(alice.orders, 1, "nothing of Bob reached Alice");
+  assert.equal(await merges(), mergesBefore, "no merge");
 });
