@@ -116,3 +116,38 @@ test("another user on the same browser: the next user's events and sign-in never
   assert.equal(alice.orders, 1, "nothing of Bob reached Alice");
   assert.equal(await merges(), mergesBefore, "no merge");
 });
+
+test("invented browsers, each with its own key, take no coupon pool code; a signed-in user does", async () => {
+  const site = "abuse-pool";
+  const admin = async (path, body, method = "PUT") => {
+    const r = await edge.admin(`/v1/admin/sites/${site}/${path}`, { method, body: body && JSON.stringify(body) });
+    const text = await r.text();
+    assert.equal(r.status, 200, text);
+    return JSON.parse(text);
+  };
+  await admin("config", { campaigns: [], journeys: [{ id: "gift", entry: { event: "Gift Wanted" }, steps: [{ set: { coupon_pool: "gift" } }] }] });
+  await admin("coupon-pools/gift", { codes: Array.from({ length: 20 }, (_, i) => `GIFT-${i}`) });
+  const want = (anonymousId) => post([track(anonymousId, "Gift Wanted", { context: { consent: { analytics: true, marketing: true } } })], site);
+  // 60 made-up browsers, each proven by a key of its own, half with a typed address.
+  for (let i = 0; i < 60; i++) {
+    const anonymousId = `abuse-bot-${i}`;
+    if (i % 2) {
+      const typed = await post([{ type: "identify", messageId: `abuse-typed-${i}`, anonymousId, timestamp: new Date().toISOString(),
+        traits: { email: `${anonymousId}@example.com` } }], site);
+      assert.equal(typed.status, 202);
+    }
+    assert.equal((await want(anonymousId)).status, 202);
+  }
+  await admin("journeys/run-due", undefined, "POST");
+  assert.deepEqual(await admin("coupon-pools/gift", undefined, "GET"), { pool: "gift", available: 20, taken: 0 });
+  const stats = (await admin("journeys", undefined, "GET")).journeys[0].stats;
+  assert.equal(stats.entered, 60);
+  assert.equal(stats.coupon_unverified, 60);
+  // A control: a signed-in user gets one.
+  const signIn = await identifyAs(edge.url, "abuse-user", { userToken: userToken("abuse-user-1", { site, secret: siteKeys(site).signing }) }, site);
+  assert.equal(signIn.status, 200, await signIn.text());
+  assert.equal((await want("abuse-user")).status, 202);
+  await admin("journeys/run-due", undefined, "POST");
+  assert.equal((await admin("coupon-pools/gift", undefined, "GET")).taken, 1);
+  assert.deepEqual((await readProfile(edge.url, "abuse-user", site)).coupons.map((c) => c.code), ["GIFT-0"]);
+});
