@@ -88,5 +88,6 @@ function card(j, liveVersion, reload) {
         h("td", { class: "num" }, n("sent")), h("td", { class: "num" }, formatCount(skipped)),
         h("td", { class: "num" }, n("conversions"))))),
     ended.length ? h("p", { class: "muted" }, ended.join(" · ")) : null,
-    s.coupon_pool_empty ? h("p", { class: "error-text" }, `A coupon pool ran out ${formatCount(s.coupon_pool_empty)} times: upload more codes.`) : null);
+    s.coupon_pool_empty ? h("p", { class: "error-text" }, `A coupon pool ran out ${formatCount(s.coupon_pool_empty)} times: upload more codes.`) : null,
+    s.coupon_unverified ? h("p", { class: "muted" }, `No coupon for ${formatCount(s.coupon_unverified)} visitors who were not signed in or verified.`) : null);
 }

@@ -129,13 +129,17 @@ fn identify_call(state: &State) -> Option<(String, Map)> {
 }
 
 /// Sends a proof of identity, with the browser key for the edge to register;
-/// on success the person's facts are fetched again.
-pub fn identify(state: &mut State, shared: &Rc<Shared>, proof: (&str, &str)) {
+/// on success the person's facts are fetched again. `reset`: the edge also
+/// starts its first-party cookie over (another user signed in).
+pub fn identify(state: &mut State, shared: &Rc<Shared>, proof: (&str, &str), reset: bool) {
     let Some((url, mut body)) = identify_call(state) else {
         return;
     };
     let key = state.browser_key();
     body.insert(proof.0, proof.1);
+    if reset {
+        body.insert("reset", true);
+    }
     if let Some(key) = &key {
         body.insert("browser", key.to_wire());
     }

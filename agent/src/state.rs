@@ -268,6 +268,24 @@ impl State {
         crate::transport::schedule(self, shared);
     }
 
+    /// Whether `user_id` names a user other than the one this browser's
+    /// profile is signed in as (an invalid id is ignored by `identify`).
+    pub fn is_another_user(&self, user_id: Option<&str>) -> bool {
+        match (self.profile.user_id.as_deref(), user_id) {
+            (Some(current), Some(next)) => current != next && check_identifier(next).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Another user signs in: [`State::reset`], keeping the consent this
+    /// browser gave (the shop's banner will not ask again).
+    pub fn switch_user(&mut self) {
+        let consent = self.profile.consent;
+        self.reset();
+        self.profile.consent = consent;
+        self.save_profile();
+    }
+
     /// Forgets the visitor: a new anonymous id and an empty profile and
     /// outbox; the browser key of the old id goes with it (the new id gets
     /// its own when it is first needed).

@@ -105,9 +105,21 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
             traits,
             token,
         } => {
+            // Another user signs in on this browser (the shop did not call
+            // `nudge.reset()` at sign-out): as analytics.js after `reset`, a
+            // fresh anonymous identity, so nothing of this user reaches the
+            // previous one's person and their profile is no longer read here.
+            // The edge's cookie, which still names the previous browser,
+            // starts over in the same call.
+            let switched = state.is_another_user(user_id.as_deref());
+            if switched {
+                state.switch_user();
+            }
             state.identify(user_id, traits, shared);
-            if let Some(token) = token {
-                remote::identify(state, shared, ("userToken", &token));
+            match token {
+                Some(token) => remote::identify(state, shared, ("userToken", &token), switched),
+                None if switched => remote::identify(state, shared, ("reset", "true"), false),
+                None => {}
             }
         }
         Task::Consent {
@@ -117,7 +129,7 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
         Task::Reset => {
             state.reset();
             // The edge starts over too (its first-party cookie, see edge/src/cookie.rs).
-            remote::identify(state, shared, ("reset", "true"));
+            remote::identify(state, shared, ("reset", "true"), false);
         }
         Task::Refuse(why) => state.opts.debug_warn(why),
         Task::Signal(signal) => state.signal(signal, shared),
@@ -149,7 +161,7 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
         Task::Persist => state.persist(),
         Task::FlushDue => transport::flush_due(state, shared),
         Task::Reconnect { click_token } => match click_token {
-            Some(token) => remote::identify(state, shared, ("clickToken", &token)),
+            Some(token) => remote::identify(state, shared, ("clickToken", &token), false),
             None => remote::refresh_profile(state, shared),
         },
         Task::RemoteProfile(text) => remote::merge(state, shared, &text),

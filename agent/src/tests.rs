@@ -626,3 +626,59 @@ fn a_preview_tab_runs_the_previews_campaign_and_queues_and_keeps_nothing() {
     d.shared.state.borrow_mut().end_page(0);
     d.reset();
 }
+
+#[wasm_bindgen_test]
+fn another_user_signing_in_starts_a_fresh_identity_and_the_cookie_over() {
+    let site = "t-switch-user";
+    let a = edge_agent(site);
+    a.shared.state.borrow_mut().opts.identify_url =
+        Some("https://edge.test/v1/identify?site=t".into());
+    let sign_in = |user: &str, token: &str| {
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"token".into(), &token.into()).unwrap();
+        a.identify(user.into(), JsValue::UNDEFINED, options.into());
+    };
+    a.consent("granted".into());
+    sign_in("alice", "token-a");
+    answer(site, 200, r#"{"merged":false}"#);
+    let (alice_aid, alice_key) = browser_member(site, 0).unwrap();
+    // The same user again: nothing starts over.
+    sign_in("alice", "token-a");
+    assert_eq!(anonymous_id(&a), alice_aid);
+    // Bob signs in on the same browser, without a reset.
+    sign_in("bob", "token-b");
+    let bodies = list(site, "bodies");
+    let body = js::parse(&bodies.get(bodies.length() - 1).as_string().unwrap()).unwrap();
+    assert_eq!(
+        body.get("userToken").and_then(Value::as_str),
+        Some("token-b")
+    );
+    assert_eq!(
+        body.get("reset"),
+        Some(&Value::Bool(true)),
+        "the cookie starts over"
+    );
+    let bob_aid = anonymous_id(&a);
+    assert_ne!(bob_aid, alice_aid, "a fresh anonymous id for Bob");
+    assert_eq!(
+        body.get("anonymousId").and_then(Value::as_str),
+        Some(bob_aid.as_str())
+    );
+    let (aid, key) = browser_member(site, bodies.length() - 1).unwrap();
+    assert_eq!(aid, bob_aid);
+    assert_ne!(
+        key, alice_key,
+        "Alice's key is forgotten: her profile is not read here"
+    );
+    let state = a.shared.state.borrow();
+    assert_eq!(state.profile.user_id.as_deref(), Some("bob"));
+    assert_eq!(
+        state.profile.consent.marketing,
+        Some(true),
+        "consent is kept"
+    );
+    // Nothing queued names Alice's browser; Bob's identify event names his.
+    let queued = state.transport.outbox.to_stored_json();
+    assert!(!queued.contains(&alice_aid), "{queued}");
+    assert!(queued.contains(&bob_aid), "{queued}");
+}

@@ -262,8 +262,14 @@ impl Event {
 }
 
 /// Refuses identifiers that are really a bug on the caller's side
-/// (`"undefined"`, `"null"`, blank) or absurdly long.
+/// (`"undefined"`, `"null"`, blank), absurdly long, or holding control
+/// characters: an id travels on in HTTP headers (`idempotency-key`,
+/// `webhook-id`), where a line break or a NUL is refused by every channel
+/// and would only burn the forwarding retries.
 pub fn check_identifier(id: &str) -> Result<(), String> {
+    if id.chars().any(char::is_control) {
+        return Err("must not contain control characters (line breaks, tabs, NUL)".into());
+    }
     let trimmed = id.trim();
     if trimmed.is_empty() {
         return Err("must not be empty".into());
@@ -308,6 +314,14 @@ mod tests {
                 marketing: None,
             },
         }
+    }
+
+    #[test]
+    fn identifiers_with_control_characters_are_refused() {
+        for bad in ["a\r\nb", "a\nb", "a\tb", "a\0b", "a\u{7f}b", "a\u{85}b"] {
+            assert!(check_identifier(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(check_identifier("evt-01 é"), Ok(()));
     }
 
     #[test]

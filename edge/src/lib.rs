@@ -47,15 +47,23 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<(
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
-    if !path.starts_with("/v1/") {
-        return assets::serve(req, &env).await;
-    }
-    let label = format!("{:?} {path}", req.method());
-    let origin = req.headers().get("origin")?;
-    match routes::api(req, &env).await {
-        Ok(response) => Ok(response),
-        Err(error) => {
-            http::cors::share_refusal(error.into_response(&label)?, &path, origin.as_deref())
+    // The studio's pages and API carry a content security policy, whatever
+    // answers them (a file, JSON, a refusal).
+    let studio = http::security::studio_headers(&path);
+    let response = if !path.starts_with("/v1/") {
+        assets::serve(req, &env).await?
+    } else {
+        let label = format!("{:?} {path}", req.method());
+        let origin = req.headers().get("origin")?;
+        match routes::api(req, &env).await {
+            Ok(response) => response,
+            Err(error) => {
+                http::cors::share_refusal(error.into_response(&label)?, &path, origin.as_deref())?
+            }
         }
+    };
+    match studio {
+        Some(headers) => http::security::with_headers(response, &headers),
+        None => Ok(response),
     }
 }

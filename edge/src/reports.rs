@@ -302,8 +302,10 @@ fn with_counts(mut object: Value, c: &Counts) -> Value {
 /// A CSV field, quoted (quotes doubled) when it holds a comma, a quote or
 /// a line break.
 pub fn csv_field(text: &str) -> String {
-    // A spreadsheet runs a cell starting with = + - @ as a formula.
-    if text.starts_with(['=', '+', '-', '@']) {
+    // A spreadsheet runs a cell starting with = + - @ as a formula, and
+    // one starting with a tab or a carriage return too once it drops that
+    // leading whitespace (OWASP's CSV injection list).
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         return csv_field(&format!("'{text}"));
     }
     if text.contains([',', '"', '\r', '\n']) {
@@ -365,6 +367,8 @@ mod tests {
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("@sum"), "'@sum");
+        assert_eq!(csv_field("\t=1+2"), "'\t=1+2");
+        assert_eq!(csv_field("\r=1+2"), "\"'\r=1+2\"");
     }
 
     #[test]

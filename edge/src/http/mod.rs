@@ -5,6 +5,7 @@ pub mod cookie;
 pub mod cors;
 pub mod error;
 pub mod limits;
+pub mod security;
 
 use futures_util::StreamExt;
 use serde_json::Value;

@@ -60,7 +60,7 @@ const EDGE_ONLY: &[&str] = &["journeys", "messaging_caps", "quiet_hours"];
 /// that a form's coupon code is held back (`coupon_sealed`; the code is given
 /// in the answer to the sign-up, `routes::identity`) and the edge-only parts
 /// are left out. Text with neither is served byte for byte.
-fn published(stored: &str) -> std::rc::Rc<str> {
+pub fn published(stored: &str) -> std::rc::Rc<str> {
     crate::http::derived(&PUBLISHED, stored, |stored| {
         let Ok(mut config) = serde_json::from_str::<CoreValue>(stored) else {
             return stored.into();
@@ -81,7 +81,7 @@ fn published(stored: &str) -> std::rc::Rc<str> {
 
 /// Removes the coupon of every content (campaign or variant) that has a form
 /// or inherits one, marking it `coupon_sealed`; true if any was.
-fn seal_coupons(config: &mut CoreValue) -> bool {
+pub fn seal_coupons(config: &mut CoreValue) -> bool {
     fn seal(content: &mut nudge_core::Map, has_form: bool) -> bool {
         if has_form && content.remove("coupon").is_some() {
             content.insert("coupon_sealed", true);

@@ -212,5 +212,11 @@ mod tests {
             vec![good; MAX_BATCH_EVENTS + 1].join(",")
         );
         assert_eq!(refusal(&too_many).code, "invalid_batch");
+        // An id with a line break would travel on in headers and burn the
+        // forwarding retries: refused with its path, nothing stored.
+        let crlf = good.replace(r#""m1""#, r#""a\r\nb""#);
+        let bad = refusal(&format!(r#"{{"batch":[{crlf}]}}"#));
+        assert_eq!((bad.status, bad.code), (400, "invalid_events"));
+        assert_eq!(bad.body()["problems"][0]["path"], "batch[0].messageId");
     }
 }

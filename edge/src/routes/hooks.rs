@@ -9,7 +9,9 @@ use serde_json::json;
 use worker::{Env, Request};
 
 use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
-use crate::http::{is_site_key, ok, parse_json, read_body, refuse, site_keys, site_param, Handled};
+use crate::http::{
+    is_site_key, ok, parse_json, read_body, refuse, site_config, site_keys, site_param, Handled,
+};
 use crate::store::protocol::Command;
 use crate::tokens;
 use base64::engine::general_purpose::STANDARD;
@@ -23,6 +25,9 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     if !is_site_key(channel) {
         return Err(refuse(404, "not_found", "expected /v1/hooks/{channel}"));
     }
+    // Only a site that exists: a webhook for a made-up site name would
+    // otherwise create its store and persons (every site name has keys).
+    site_config(env, &site).await?;
     let headers = req.headers();
     let (Some(id), Some(timestamp), Some(signature)) = (
         headers.get("webhook-id")?,
@@ -35,11 +40,11 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
             "webhook-id, webhook-timestamp and webhook-signature are required",
         ));
     };
-    if id.is_empty() || id.len() > 200 {
+    if !valid_webhook_id(&id) {
         return Err(refuse(
             400,
             "bad_webhook_id",
-            "webhook-id must be 1-200 bytes",
+            "webhook-id must be 1-200 printable ASCII characters",
         ));
     }
     let keys = site_keys(env, &site)?;
@@ -65,4 +70,24 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     };
     let _: serde_json::Value = crate::store::call(env, &site, &command).await?;
     ok(&json!({"applied": true}))
+}
+
+/// A webhook id is the key its event is stored and de-duplicated under:
+/// printable ASCII only, so no control character reaches the log or a header.
+fn valid_webhook_id(id: &str) -> bool {
+    (1..=200).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_ids_are_printable() {
+        assert!(valid_webhook_id("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
+        for bad in ["", "a\tb", "a\u{7f}b", "a\u{1}b", "é"] {
+            assert!(!valid_webhook_id(bad), "{bad:?}");
+        }
+        assert!(!valid_webhook_id(&"x".repeat(201)));
+    }
 }

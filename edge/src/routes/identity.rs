@@ -39,22 +39,25 @@ fn valid_anonymous_id(id: &str) -> Result<(), crate::http::EdgeError> {
         .map_err(|reason| refuse(400, "invalid_anonymous_id", format!("anonymousId {reason}")))
 }
 
-/// `POST /v1/identify?site=` with `{anonymousId, userToken | clickToken | email | phone | reset}`.
+/// `POST /v1/identify?site=` with `{anonymousId, userToken | clickToken | email | phone | reset}`
+/// (`reset` may come with a token: another user signed in on this browser).
 pub async fn identify(mut req: Request, env: &Env) -> Handled {
     let (site, verdict, keys) = browser_call(&req, env).await?;
     let body = read_json(&mut req, SMALL_BODY_BYTES).await?;
     let anonymous_id = body["anonymousId"].as_str().unwrap_or_default().to_owned();
     valid_anonymous_id(&anonymous_id)?;
     let cookie = BrowserCookie::of(&req, env, &keys, &site)?;
-    if !body["reset"].is_null() {
-        // The visitor signed out (`nudge.reset()`): the browser starts over
-        // as a new anonymous visitor. The cookie is cleared; the new id earns
-        // its own with its first events that carry its key.
-        let response = json_response(200, &json!({"reset": true}))?;
-        let response = match &cookie {
-            Some(cookie) => cookie.clear(response)?,
-            None => response,
-        };
+    // The visitor signed out (`nudge.reset()`), or another user signed in
+    // (the agent then sends the new user's proof with it): the browser starts
+    // over as a new anonymous visitor. The cookie is cleared; the new id
+    // earns its own with its first events that carry its key.
+    let reset = !body["reset"].is_null();
+    let start_over = |response| match (&cookie, reset) {
+        (Some(cookie), true) => cookie.clear(response),
+        _ => Ok(response),
+    };
+    if reset && body["userToken"].is_null() && body["clickToken"].is_null() {
+        let response = start_over(json_response(200, &json!({"reset": true}))?)?;
         return Ok(cors::apply(response, &verdict)?);
     }
     let secret = keys.signing.as_bytes();
@@ -144,7 +147,8 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
     let identified: Identified =
         crate::store::call(env, &site, &Command::Identify(command)).await?;
     let answer = json!({"merged": identified.merged});
-    Ok(cors::apply(json_response(200, &answer)?, &verdict)?)
+    let response = start_over(json_response(200, &answer)?)?;
+    Ok(cors::apply(response, &verdict)?)
 }
 
 /// `GET /v1/profile?site=&anonymousId=` with the browser key header: what the

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::identity::next_page;
 use super::persons::{Db, Source};
-use super::protocol::{Append, Appended, Page, StoreError, StoreResult};
+use super::protocol::{Append, Appended, Page, ReportedCampaign, StoreError, StoreResult};
 use super::sql::{params, SqlExt};
 
 impl Db<'_> {
@@ -46,11 +46,21 @@ impl Db<'_> {
             let proven = match proven_browsers.iter().find(|(b, _)| *b == anonymous_id) {
                 Some((_, proven)) => *proven,
                 None => {
-                    let proven = verified_browser.as_deref() == Some(anonymous_id)
-                        || !self.sql.exists(
-                            "SELECT 1 FROM browser_keys WHERE anonymous_id = ?",
-                            params![anonymous_id],
-                        )?;
+                    let proven = if verified_browser.as_deref() == Some(anonymous_id) {
+                        true
+                    } else if self.sql.exists(
+                        "SELECT 1 FROM browser_keys WHERE anonymous_id = ?",
+                        params![anonymous_id],
+                    )? {
+                        // Its key was not presented: someone else's browser.
+                        false
+                    } else {
+                        // An id that never presented a key (an older agent, a
+                        // server-side source): credited, but a new person for
+                        // one only within the client's and the site's budget.
+                        self.person_of("anon", anonymous_id)?.is_some()
+                            || self.take_keyless_person(&batch.client)?
+                    };
                     proven_browsers.push((anonymous_id, proven));
                     proven
                 }
@@ -69,7 +79,7 @@ impl Db<'_> {
             accepted += 1;
             if proven {
                 let person = self.person_for_browser(anonymous_id)?;
-                self.apply_facts(&person, anonymous_id, event)?;
+                self.apply_facts(&person, anonymous_id, event, &batch.campaigns)?;
                 self.report_event(&person, event, &batch.campaigns)?;
                 // Journeys only for the browser this request proves with its
                 // key: a batch naming made-up ids that hold no key yet must
@@ -88,9 +98,20 @@ impl Db<'_> {
         })
     }
 
-    fn apply_facts(&self, person: &str, anonymous_id: &str, event: &Value) -> StoreResult<()> {
+    fn apply_facts(
+        &self,
+        person: &str,
+        anonymous_id: &str,
+        event: &Value,
+        published: &[ReportedCampaign],
+    ) -> StoreResult<()> {
         let props = &event["properties"];
-        let campaign = props["campaign_id"].as_str().unwrap_or_default();
+        // Campaign history only for the config's campaigns: a browser cannot
+        // grow a person's history (and profile) with made-up campaign ids.
+        let campaign = props["campaign_id"]
+            .as_str()
+            .filter(|id| published.iter().any(|c| c.id == *id))
+            .unwrap_or_default();
         let at = nudge_core::time::parse_iso8601(event["timestamp"].as_str().unwrap_or_default())
             .unwrap_or(self.now);
         match event["event"].as_str().unwrap_or_default() {
@@ -229,16 +250,16 @@ impl Db<'_> {
                 )?;
             }
             "unsubscribed" => {
-                self.sql.execute(
-                    "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
-                    params![person.as_str()],
-                )?;
                 // By address: whoever is reached there later, merged or not.
                 let contact = self.contact(&person)?;
                 self.suppress(email.or(contact.email.as_deref()), phone, channel)?;
                 if phone.is_none() && channel == "sms" {
                     self.suppress(None, contact.phone.as_deref(), channel)?;
                 }
+                // Whoever is merged into the person now unsubscribed with it:
+                // an undo later must not hand a split-off person (or the
+                // addresses they brought) back to the channels.
+                self.unsubscribe_merged(&person, channel)?;
             }
             // The shop's backend (channel `backend`, signed with the site's
             // signing key) vouches for these contact details.
@@ -247,6 +268,85 @@ impl Db<'_> {
             _ => {}
         }
         Ok(json!({"applied": true, "person": person}))
+    }
+}
+
+/// New persons for ids that never presented a key, per client and per site
+/// and hour. A browser running the agent presents its key with its first
+/// events, so only older agents and server-side sources spend these; past
+/// them, such events are kept in the log but credited to nobody.
+pub const KEYLESS_PERSONS_PER_CLIENT_HOUR: i64 = 30;
+pub const KEYLESS_PERSONS_PER_SITE_HOUR: i64 = 3_000;
+const HOUR_MS: i64 = 3_600_000;
+
+impl Db<'_> {
+    /// Counts one new person for a keyless id from `client`, if both this
+    /// hour's budgets allow it (then nothing is counted when refused).
+    fn take_keyless_person(&self, client: &str) -> StoreResult<bool> {
+        let hour = self.now.div_euclid(HOUR_MS);
+        let used = |who: &str| {
+            self.sql.int(
+                "SELECT n FROM keyless_persons WHERE client = ? AND hour = ?",
+                params![who, hour],
+            )
+        };
+        if used(client)?.unwrap_or(0) >= KEYLESS_PERSONS_PER_CLIENT_HOUR
+            || used("")?.unwrap_or(0) >= KEYLESS_PERSONS_PER_SITE_HOUR
+        {
+            return Ok(false);
+        }
+        for who in [client, ""] {
+            self.sql.execute(
+                "INSERT INTO keyless_persons (client, hour, n) VALUES (?, ?, 1)
+                 ON CONFLICT (client, hour) DO UPDATE SET n = n + 1",
+                params![who, hour],
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// Marks `person` and every person merged into it (as it stands: an
+    /// undone merge no longer counts) unsubscribed, and suppresses every
+    /// address they hold: verified ones by the hashes their identifiers
+    /// keep, typed or vouched-for ones from their contact details. Merge
+    /// chains are short (a login, a link), so the walk is bounded.
+    fn unsubscribe_merged(&self, person: &str, source: &str) -> StoreResult<()> {
+        const MAX_MERGED: usize = 200;
+        let mut persons = vec![person.to_owned()];
+        let mut next = 0;
+        while next < persons.len() && persons.len() < MAX_MERGED {
+            let rows = self.sql.query(
+                "SELECT id FROM persons WHERE merged_into = ? LIMIT ?",
+                params![persons[next].as_str(), MAX_MERGED as i64],
+            )?;
+            next += 1;
+            for row in rows {
+                if let Some(id) = row["id"].as_str() {
+                    if !persons.iter().any(|p| p == id) && persons.len() < MAX_MERGED {
+                        persons.push(id.to_owned());
+                    }
+                }
+            }
+        }
+        for p in &persons {
+            self.sql.execute(
+                "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
+                params![p.as_str()],
+            )?;
+            self.sql.execute(
+                "INSERT OR IGNORE INTO suppressions (kind, hash, at, source)
+                 SELECT kind, value, ?, ? FROM identifiers WHERE person_id = ? AND kind IN ('email', 'phone')",
+                params![self.now, source, p.as_str()],
+            )?;
+            let rows = self.sql.query(
+                "SELECT email, phone FROM contacts WHERE person_id = ?",
+                params![p.as_str()],
+            )?;
+            for row in rows {
+                self.suppress(row["email"].as_str(), row["phone"].as_str(), source)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -15,6 +15,9 @@ use super::protocol::{Identified, Identify, Page, Proven, StoreError, StoreResul
 use super::sql::{params, SqlExt};
 
 const MAX_IMPRESSIONS: usize = 20;
+/// Campaign history rows one person keeps (the profile answers at most 200,
+/// the agent keeps at most 200).
+pub const MAX_CAMPAIGNS_PER_PERSON: i64 = 200;
 
 impl Db<'_> {
     /// Links a browser to a proven identity. The browser must prove it is
@@ -109,7 +112,11 @@ impl Db<'_> {
 
     /// A validly signed first-party cookie says `fresh` is the same browser
     /// as `known` (its script storage was wiped): a logged merge with proof
-    /// `signed_cookie`, undoable like any other. Never across two user ids.
+    /// `signed_cookie`, undoable like any other. Never across two user ids,
+    /// and never into a signed-in person: the cookie a user left on a shared
+    /// browser must not pull the next user's fresh identity into theirs (a
+    /// signed-in customer's wiped browser is linked again by the shop's
+    /// identify, with its token).
     pub fn link_cookie(&self, known: &str, fresh: &str) -> StoreResult<()> {
         if known == fresh || fresh.is_empty() {
             return Ok(());
@@ -117,6 +124,9 @@ impl Db<'_> {
         let Some(person) = self.person_of("anon", known)? else {
             return Ok(());
         };
+        if self.user_id_of(&person)?.is_some() {
+            return Ok(());
+        }
         let other = self.person_for_browser(fresh)?;
         if other == person || self.refuse_two_user_ids(&other, &person).is_err() {
             return Ok(());
@@ -249,11 +259,21 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// The person's history row for `campaign`, made if missing. A person
+    /// keeps at most [`MAX_CAMPAIGNS_PER_PERSON`] rows: a new one pushes out
+    /// the oldest made (campaigns long gone from the config, in practice).
     pub fn ensure_campaign(&self, person: &str, campaign: &str) -> StoreResult<()> {
-        self.sql.execute(
+        let added = self.sql.execute(
             "INSERT OR IGNORE INTO campaigns (person_id, campaign_id) VALUES (?, ?)",
             params![person, campaign],
         )?;
+        if added > 0 {
+            self.sql.execute(
+                "DELETE FROM campaigns WHERE person_id = ?1 AND rowid NOT IN
+                   (SELECT rowid FROM campaigns WHERE person_id = ?1 ORDER BY rowid DESC LIMIT ?2)",
+                params![person, MAX_CAMPAIGNS_PER_PERSON],
+            )?;
+        }
         Ok(())
     }
 

@@ -43,7 +43,8 @@ impl Db<'_> {
     /// person. Facts recorded after the merge stay where they were recorded.
     /// A merge whose surviving person was merged again since is undone only
     /// after that later merge. The suppression list is keyed by address, so
-    /// an undo never lifts an unsubscribe.
+    /// an undo never lifts an unsubscribe; one made while merged marked the
+    /// merged-in person unsubscribed too (`hook`), which the undo leaves.
     ///
     /// Campaign reports are left as the merge made them: the merged person
     /// stays one exposed person (at the earlier exposure, with at most one

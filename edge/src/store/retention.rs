@@ -8,7 +8,10 @@
 //! dead letters 30, SMS counters 2. Persons that are only an anonymous browser
 //! with nothing learned go with their events; persons with any fact,
 //! identifiers, merges, coupons and the suppression list are kept: they are
-//! the profile and its audit trail.
+//! the profile and its audit trail. Browser keys go with their persons (and
+//! keys no person holds, once their events aged out); a person's campaign
+//! history is bounded when written (`MAX_CAMPAIGNS_PER_PERSON`), and rows of
+//! campaigns the live config no longer has are pruned.
 //!
 //! Campaign reports (`store/reports/`) are never pruned: their rollups are
 //! small (a row per campaign, arm and day; outcomes per cohort day and lag)
@@ -20,7 +23,7 @@
 
 use super::persons::Db;
 use super::protocol::StoreResult;
-use super::sql::params;
+use super::sql::{params, SqlExt};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Rows deleted per table per step: one step stays well under a request's CPU budget.
@@ -79,6 +82,38 @@ impl Retention {
 }
 
 impl Db<'_> {
+    /// Deletes one step of campaign history rows of campaigns the live config
+    /// (the newest config version) no longer has; true if more are left. A
+    /// store with no config version, or one it cannot read, keeps them all.
+    fn prune_campaign_history(&self) -> StoreResult<bool> {
+        let Some(text) = self.sql.text(
+            "SELECT config FROM config_versions ORDER BY version DESC LIMIT 1",
+            &[],
+        )?
+        else {
+            return Ok(false);
+        };
+        let Ok(config) = serde_json::from_str::<serde_json::Value>(&text) else {
+            return Ok(false);
+        };
+        let Some(campaigns) = config.get("campaigns").and_then(|c| c.as_array()) else {
+            return Ok(false);
+        };
+        let ids: Vec<&str> = campaigns
+            .iter()
+            .filter_map(|c| c.get("id")?.as_str())
+            .collect();
+        // One parameter (a JSON list) however many campaigns: Durable
+        // Objects bind at most 100 parameters per statement.
+        let ids = serde_json::Value::from(ids).to_string();
+        let deleted = self.sql.execute(
+            "DELETE FROM campaigns WHERE rowid IN (SELECT rowid FROM campaigns
+               WHERE campaign_id NOT IN (SELECT value FROM json_each(?)) LIMIT ?)",
+            params![ids, STEP_ROWS],
+        )?;
+        Ok(deleted as i64 >= STEP_ROWS)
+    }
+
     /// Deletes one step of expired records; true if more are left.
     pub fn prune(&self, retention: &Retention) -> StoreResult<bool> {
         let cutoff = |days: i64| self.now - days * DAY_MS;
@@ -120,11 +155,33 @@ impl Db<'_> {
             "DELETE FROM sms_sends WHERE day < ?",
             params![self.now / DAY_MS - retention.sms_counters],
         )?;
+        // Its trouble (a config it cannot read) never stops the other pruning.
+        match self.prune_campaign_history() {
+            Ok(left) => more |= left,
+            Err(e) => super::log_error("retention: campaign history", &e),
+        }
+        // Keyless persons are budgeted per hour: older hours are done.
+        self.sql.execute(
+            "DELETE FROM keyless_persons WHERE hour < ?",
+            params![self.now.div_euclid(3_600_000) - 1],
+        )?;
+        // Keys of browsers no person holds any more (dropped past a person's
+        // anonymous ids, or pruned below) once their events have aged out.
+        more |= self.sql.execute(
+            "DELETE FROM browser_keys WHERE anonymous_id IN (SELECT k.anonymous_id FROM browser_keys k
+               WHERE k.at < ? AND NOT EXISTS
+                 (SELECT 1 FROM identifiers i WHERE i.kind = 'anon' AND i.value = k.anonymous_id)
+               LIMIT ?)",
+            params![cutoff(retention.events), STEP_ROWS],
+        )? as i64
+            >= STEP_ROWS;
         // Persons that are only an anonymous browser, with nothing learned
         // about them, once their events have aged out: without this, every
         // new anonymous id would be kept forever. Anyone with a fact, a
         // verified identifier, a contact, a campaign history or a merge on
-        // record is kept. (Browser keys stay: a returning browser keeps its key.)
+        // record is kept. Their browser keys go with them: a key opens
+        // nothing once its person is gone, and a returning browser presents
+        // it again with its next events.
         let empty = self.sql.query(
             "SELECT id FROM persons p WHERE created_at < ?1
                AND orders = 0 AND user_id IS NULL AND merged_into IS NULL AND unsubscribed = 0
@@ -139,6 +196,11 @@ impl Db<'_> {
             params![cutoff(retention.events), STEP_ROWS],
         )?;
         for person in empty.iter().filter_map(|r| r.get("id")?.as_str()) {
+            self.sql.execute(
+                "DELETE FROM browser_keys WHERE anonymous_id IN
+                   (SELECT value FROM identifiers WHERE person_id = ? AND kind = 'anon')",
+                params![person],
+            )?;
             self.sql.execute(
                 "DELETE FROM identifiers WHERE person_id = ?",
                 params![person],

@@ -134,6 +134,13 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX coupon_pools_by_person ON coupon_pools (person, pool) WHERE person IS NOT NULL",
         "CREATE TABLE store_clock (name TEXT PRIMARY KEY, at INTEGER NOT NULL, cursor TEXT) WITHOUT ROWID",
     ],
+    // 6: persons made for anonymous ids that never presented a browser key,
+    // counted per client (and per site, client '') and hour, so such ids
+    // cannot create persons without bound (`store/events.rs`).
+    &[
+        "CREATE TABLE keyless_persons (client TEXT NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (client, hour)) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.

@@ -180,8 +180,7 @@ pub async fn get(req: Request, env: &Env) -> Handled {
         who: "preview link".into(),
     };
     let campaign = campaign_at(env, &site, &previewer, &id, &source).await?;
-    let mut config: Value = serde_json::from_str(&text).unwrap_or_default();
-    config["campaigns"] = json!([campaign]);
+    let config = preview_config(&text, campaign)?;
     let body = json!({
         "config": config, "campaign_id": id, "variant": claims["v"],
         "ignore_targeting": claims["i"], "expires_at": nudge_core::time::to_iso8601(claims["e"].as_i64().unwrap_or_default()),
@@ -193,6 +192,21 @@ pub async fn get(req: Request, env: &Env) -> Handled {
         Response::ok(body.to_string())?.with_headers(headers),
         &verdict,
     )?)
+}
+
+/// What a preview link shows: the public config (`GET /v1/config`'s, with no
+/// journeys, caps, quiet hours or held-back coupon codes) whose only campaign
+/// is the previewed one, its form's coupon held back too. A link travels in
+/// chats and browser histories: it must not reveal more than any visitor
+/// reads, plus the one campaign it names.
+fn preview_config(stored: &str, campaign: Value) -> Result<Value, EdgeError> {
+    let mut config: Value =
+        serde_json::from_str(&crate::routes::config::published(stored)).unwrap_or_default();
+    let mut only: nudge_core::Value = serde_json::from_value(json!({ "campaigns": [campaign] }))
+        .map_err(|e| EdgeError::Internal(format!("preview campaign: {e}")))?;
+    crate::routes::config::seal_coupons(&mut only);
+    config["campaigns"] = serde_json::to_value(only)?["campaigns"].take();
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -222,6 +236,31 @@ mod tests {
         );
         assert_eq!(status(read(&keys, "demo", &forged, 1000)), 403);
         assert_eq!(status(read(&keys, "demo", "nonsense", 1000)), 403);
+    }
+
+    #[test]
+    fn a_preview_shows_only_the_public_config_and_its_campaign() {
+        let stored = json!({
+            "campaigns": [{"id": "live-one", "content": {"title": "x"}}],
+            "journeys": [{"id": "cart", "entry": {"event": "Product Added"}, "steps": []}],
+            "messaging_caps": {"per_day": 2},
+            "quiet_hours": {"start": "21:00", "end": "08:00"},
+            "origins": ["https://shop.example"],
+        })
+        .to_string();
+        let draft = json!({"id": "signup", "content": {"form": {"fields": ["email"]}, "coupon": "SECRET10"},
+            "variants": [{"key": "b", "content": {"coupon": "SECRET20"}}]});
+        let config = preview_config(&stored, draft).unwrap();
+        for key in ["journeys", "messaging_caps", "quiet_hours"] {
+            assert!(config.get(key).is_none(), "{key} leaked: {config}");
+        }
+        assert_eq!(config["origins"][0], "https://shop.example");
+        assert_eq!(config["campaigns"].as_array().unwrap().len(), 1);
+        let campaign = &config["campaigns"][0];
+        assert_eq!(campaign["id"], "signup");
+        assert!(!config.to_string().contains("SECRET"), "{config}");
+        assert_eq!(campaign["content"]["coupon_sealed"], true);
+        assert_eq!(campaign["variants"][0]["content"]["coupon_sealed"], true);
     }
 
     #[test]

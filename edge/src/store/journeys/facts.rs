@@ -16,6 +16,25 @@ pub const MAX_CODE_CHARS: usize = 64;
 /// Tags one person keeps (the oldest go first).
 const MAX_TAGS: i64 = 50;
 
+/// Why a `set` step's coupon pool gave the person no code.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PoolMiss {
+    /// The pool has no free code left.
+    Empty,
+    /// Nobody vouches for the person (see [`Db::may_take_pool_code`]).
+    Unverified,
+}
+
+impl PoolMiss {
+    /// The journey counter it adds to.
+    pub fn counter(self) -> &'static str {
+        match self {
+            PoolMiss::Empty => "coupon_pool_empty",
+            PoolMiss::Unverified => "coupon_unverified",
+        }
+    }
+}
+
 impl Db<'_> {
     /// The segments the agent sees: from orders and contact, plus the
     /// person's journey tags and stages.
@@ -56,7 +75,8 @@ impl Db<'_> {
         Ok(segments)
     }
 
-    /// A `set` step. Returns the pool that had no code left, if any.
+    /// A `set` step. Returns why the step's coupon pool gave no code, if it
+    /// gave none that the person did not already hold.
     pub fn set_facts(
         &self,
         person: &str,
@@ -64,7 +84,7 @@ impl Db<'_> {
         tag: Option<&str>,
         stage: Option<&str>,
         coupon_pool: Option<&str>,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Option<PoolMiss>> {
         if let Some(tag) = tag {
             self.sql.execute(
                 "INSERT INTO person_tags (person, tag, at) VALUES (?, ?, ?)
@@ -87,6 +107,13 @@ impl Db<'_> {
         let Some(pool) = coupon_pool else {
             return Ok(None);
         };
+        // A browser costs nothing to invent (a fresh anonymous id with its own
+        // key is proven on its first request), so a code goes only to someone
+        // the shop or a channel vouches for: a thousand made-up visitors
+        // cannot empty a pool.
+        if !self.may_take_pool_code(person)? {
+            return Ok(Some(PoolMiss::Unverified));
+        }
         // One code per person and pool while it is unused: a run replayed
         // or repeated does not take (or let anyone collect) another.
         let held = self.sql.text(
@@ -103,7 +130,7 @@ impl Db<'_> {
             params![pool],
         )?;
         let Some(code) = code else {
-            return Ok(Some(pool.to_owned()));
+            return Ok(Some(PoolMiss::Empty));
         };
         self.sql.execute(
             "UPDATE coupon_pools SET person = ?, taken_at = ? WHERE pool = ? AND code = ?",
@@ -114,6 +141,21 @@ impl Db<'_> {
             params![person, code.as_str(), self.now],
         )?;
         Ok(None)
+    }
+
+    /// Whether `person` may be given a code from a coupon pool: a signed-in
+    /// user (a user token, the shop's backend) or someone with a verified
+    /// email or phone (a signed link, a `u2` token, a signed webhook). An
+    /// anonymous browser, or an address a visitor merely typed, is not enough.
+    pub fn may_take_pool_code(&self, person: &str) -> StoreResult<bool> {
+        self.sql.exists(
+            "SELECT 1 FROM persons WHERE id = ?1 AND user_id IS NOT NULL
+             UNION ALL SELECT 1 FROM identifiers WHERE person_id = ?1 AND verified = 1
+               AND kind IN ('user', 'email', 'phone')
+             UNION ALL SELECT 1 FROM contacts WHERE person_id = ?1
+               AND (email_verified = 1 OR phone_verified = 1)",
+            params![person],
+        )
     }
 
     /// Adds codes to a pool (those already in it are left alone).

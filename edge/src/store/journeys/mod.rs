@@ -170,15 +170,15 @@ impl Db<'_> {
                     stage,
                     coupon_pool,
                 } => {
-                    let empty = self.set_facts(
+                    let missed = self.set_facts(
                         person,
                         journey,
                         tag.as_deref(),
                         stage.as_deref(),
                         coupon_pool.as_deref(),
                     )?;
-                    if empty.is_some() {
-                        self.count(journey, "coupon_pool_empty")?;
+                    if let Some(miss) = missed {
+                        self.count(journey, miss.counter())?;
                     }
                 }
                 _ => {}

@@ -201,3 +201,69 @@ fn lists_paginate() {
         Some(1)
     );
 }
+
+/// An unsubscribe made while two persons are merged covers both: every
+/// address the merged person held is suppressed, and undoing the merge
+/// leaves the split-off person unsubscribed.
+#[test]
+fn undoing_a_merge_never_lifts_an_unsubscribe_made_while_merged() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let hash = |e: &str| crate::tokens::email_hash(e).unwrap();
+    // A: signed in as u1, reached at a@. B: a browser that clicked an email link to b@.
+    identify_user(&db, "a1", "u1").unwrap();
+    let a = person(&db, "a1");
+    db.remember_contact(&a, Some("a@example.com"), None, Source::Verified)
+        .unwrap();
+    identify_as(
+        &db,
+        "b1",
+        Proven::EmailHash(hash("b@example.com")),
+        "h-b1",
+        Some("n1"),
+    )
+    .unwrap();
+    let b = person(&db, "b1");
+    db.remember_contact(
+        &b,
+        Some("b@example.com"),
+        Some("+15551230007"),
+        Source::Verified,
+    )
+    .unwrap();
+    // B signs in as u1 too: merged into A.
+    identify_user(&db, "b1", "u1").unwrap();
+    assert_eq!(person(&db, "b1"), a);
+    let seq = db.merges(None, &Page::default()).unwrap()["merges"][0]["seq"]
+        .as_i64()
+        .unwrap();
+    // The email tool reports the merged person unsubscribed (by user id).
+    db.hook(
+        "w1",
+        "email",
+        &json!({"type": "unsubscribed", "user_id": "u1"}),
+    )
+    .unwrap();
+    db.undo_merge(seq, "wrong merge").unwrap();
+    assert_eq!(person(&db, "b1"), b, "split off again");
+    assert!(db.contact(&a).unwrap().suppressed);
+    assert!(
+        db.contact(&b).unwrap().suppressed,
+        "the split-off person stays unsubscribed"
+    );
+    // Every address the merged person held is on the suppression list:
+    // whoever is reached there later gets nothing.
+    let c = db.person_for_browser("c1").unwrap();
+    db.remember_contact(&c, Some("b@example.com"), None, Source::Verified)
+        .unwrap();
+    assert!(db.contact(&c).unwrap().suppressed);
+    let suppressed = db
+        .sql
+        .int("SELECT count(*) FROM suppressions", &[])
+        .unwrap();
+    assert_eq!(suppressed, Some(3), "a@, b@ and B's phone");
+}
+
+fn person(db: &Db<'_>, anon: &str) -> String {
+    db.person_of("anon", anon).unwrap().unwrap()
+}

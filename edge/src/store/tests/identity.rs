@@ -312,3 +312,53 @@ fn a_typed_email_is_a_claim_and_never_overwrites_the_record() {
         Some(0)
     );
 }
+
+/// A shared browser: user A signed in, then user B signs in without A
+/// signing out. The agent starts a fresh anonymous id for B, but the edge's
+/// cookie still names A's browser: B's events must not be linked into A, and
+/// B's sign-in must succeed on B's own person.
+#[test]
+fn the_next_user_on_a_shared_browser_never_reaches_the_previous_one() {
+    let sql = store();
+    let db = db(&sql, T0);
+    identify_user(&db, "a-old", "alice").unwrap();
+    append(
+        &db,
+        vec![event(
+            "e1",
+            "a-old",
+            "Order Completed",
+            json!({"total": 10}),
+        )],
+        None,
+    );
+    let alice = db.person_of("anon", "a-old").unwrap().unwrap();
+    // B's first events carry the cookie of A's browser.
+    append(
+        &db,
+        vec![event(
+            "e2",
+            "b-fresh",
+            "Order Completed",
+            json!({"total": 99}),
+        )],
+        Some("a-old"),
+    );
+    identify_user(&db, "b-fresh", "bob").expect("B signs in on B's own person");
+    let bob = db.person_of("anon", "b-fresh").unwrap().unwrap();
+    assert_ne!(bob, alice);
+    assert_eq!(orders(&db, "a-old"), 1, "nothing of B reached A");
+    assert_eq!(orders(&db, "b-fresh"), 1);
+    let read = db.profile_for("b-fresh", "h-b-fresh").unwrap();
+    assert_eq!(read["user_id"], "bob");
+    assert_eq!(
+        db.merges(None, &Page::default()).unwrap()["merges"],
+        json!([])
+    );
+    // An agent that kept A's anonymous id is still refused (409), changing nothing.
+    assert!(matches!(
+        identify_user(&db, "a-old", "bob"),
+        Err(StoreError::UserConflict(_))
+    ));
+    assert_eq!(db.user_id_of(&alice).unwrap().as_deref(), Some("alice"));
+}

@@ -81,6 +81,8 @@ fn a_cart_journey_waits_then_sends_once_with_the_cart_and_a_pool_coupon() {
         .add_pool_codes("cart10", &["SAVE-A".into(), "SAVE-B".into()])
         .unwrap();
     let at = |t: i64| db(&sql, T0 + t);
+    // Signed in: pool codes go only to persons someone vouches for.
+    identify_user(&at(0), "a1", "u1").unwrap();
     send(
         &at(0),
         &j,
@@ -521,6 +523,12 @@ fn a_person_holds_one_unused_code_per_pool() {
     let at = db(&sql, T0);
     at.add_pool_codes("cart10", &["A".into(), "B".into(), "C".into()])
         .unwrap();
+    at.sql
+        .execute(
+            "INSERT INTO persons (id, user_id, created_at) VALUES ('p1', 'u1', 0)",
+            &[],
+        )
+        .unwrap();
     for _ in 0..3 {
         at.set_facts("p1", "cart", None, None, Some("cart10"))
             .unwrap();
@@ -570,4 +578,75 @@ fn a_merge_keeps_a_refusal_and_leaves_nothing_behind_for_the_sweeps() {
         )
         .unwrap();
     assert_eq!(left, Some(0));
+}
+
+/// Every way a browser can be invented: a fresh anonymous id with its own key
+/// (proven on its first request), an address typed into a popup. None of it
+/// takes a pool code; a signed-in user and a verified address do.
+#[test]
+fn a_thousand_invented_browsers_take_no_pool_code() {
+    let sql = store();
+    let j = journeys();
+    let at = |t: i64| db(&sql, T0 + t);
+    let codes: Vec<String> = (0..50).map(|i| format!("CODE-{i}")).collect();
+    at(0).add_pool_codes("cart10", &codes).unwrap();
+    for i in 0..1000 {
+        let anon = format!("invented-{i}");
+        let mut events = Vec::new();
+        if i % 2 == 0 {
+            // A typed address is a claim, never a verified contact.
+            let mut typed = event(&format!("t{i}"), &anon, "", json!({}));
+            typed["type"] = json!("identify");
+            typed["traits"] = json!({"email": format!("{anon}@example.com")});
+            events.push(typed);
+        }
+        events.push(consented(
+            &format!("e{i}"),
+            &anon,
+            "Product Added",
+            json!({"product_id": "x"}),
+        ));
+        send(&at(0), &j, events);
+    }
+    // Each run's first step is due at once, its set step 4 hours later.
+    let drain = |t: i64| while at(t).fire_due_runs(&j, 500).unwrap() > 0 {};
+    drain(0);
+    drain(4 * HOUR);
+    assert_eq!(
+        at(5 * HOUR).pool_counts("cart10").unwrap(),
+        json!({"pool": "cart10", "available": 50, "taken": 0})
+    );
+    let coupons = at(0).sql.int("SELECT count(*) FROM coupons", &[]).unwrap();
+    assert_eq!(coupons, Some(0));
+    let stats = at(5 * HOUR).journey_list(&j).unwrap();
+    let cart = &stats["journeys"][0]["stats"];
+    assert_eq!(cart["entered"], 1000, "they still enter the journey");
+    assert_eq!(cart["coupon_unverified"], 1000);
+    assert_eq!(cart.get("coupon_pool_empty"), None);
+
+    // A signed-in user gets one; so does an address a signed link verified.
+    identify_user(&at(6 * HOUR), "real", "u1").unwrap();
+    identify_as(
+        &at(6 * HOUR),
+        "clicked",
+        Proven::EmailHash(crate::tokens::email_hash("c@example.com").unwrap()),
+        "h-clicked",
+        Some("n1"),
+    )
+    .unwrap();
+    for (id, anon) in [("r1", "real"), ("r2", "clicked")] {
+        send(
+            &at(6 * HOUR),
+            &j,
+            vec![consented(
+                id,
+                anon,
+                "Product Added",
+                json!({"product_id": "x"}),
+            )],
+        );
+    }
+    drain(6 * HOUR);
+    drain(10 * HOUR);
+    assert_eq!(at(11 * HOUR).pool_counts("cart10").unwrap()["taken"], 2);
 }

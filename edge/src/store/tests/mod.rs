@@ -163,6 +163,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
     ));
 }
 
+mod bounds;
 mod forwarding;
 mod identity;
 mod journeys;
