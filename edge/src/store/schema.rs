@@ -134,6 +134,16 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX coupon_pools_by_person ON coupon_pools (person, pool) WHERE person IS NOT NULL",
         "CREATE TABLE store_clock (name TEXT PRIMARY KEY, at INTEGER NOT NULL, cursor TEXT) WITHOUT ROWID",
     ],
+    // 6: keys that can be rotated one site at a time (`store::keys`).
+    // `key_generations`: one row per key ever rotated (none: generation 0),
+    // its current generation and the previous one with the end of its window.
+    // `revoked_sessions`: studio sessions signed out, until they would have
+    // expired by themselves.
+    &[
+        "CREATE TABLE key_generations (purpose TEXT PRIMARY KEY, generation INTEGER NOT NULL, previous INTEGER,
+            previous_until INTEGER, rotated_at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE revoked_sessions (id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.
