@@ -39,7 +39,9 @@ const rotate = async (site, token, key, expiresIn) => {
   return r.json();
 };
 const generations = async (site, token) => (await (await asAdmin(token, `/v1/admin/sites/${site}/keys`)).json()).keys;
-const config = (title) => ({ campaigns: [{ id: "hello", name: "Hello", trigger: { page_views: 1 }, content: { layout: "bar", title } }] });
+const config = (title) => ({ version: 1, site: "x", campaigns: [
+  { id: "hello", name: "Hello", trigger: { scroll_depth: 25 }, content: { layout: "modal", title, body: "Hi" }, frequency: { per_session: 1 } },
+] });
 const liveTitle = async (site) => (await (await fetch(`${edge.url}/v1/config?site=${site}`)).json()).campaigns?.[0]?.content?.title;
 
 /** A signed-in studio browser for `site`. */
@@ -193,7 +195,7 @@ test("rotating the editor key ends editors' sessions at once; viewers' live on",
   await refusal(await ed.call(`/v1/admin/sites/${site}/campaigns/sneaky/draft`, { method: "PUT", body: draft }), 401, "unauthorized");
   await refusal(await ed.call("/v1/studio/session"), 401, "not_signed_in");
   assert.equal((await vi.call(`/v1/admin/sites/${site}/campaigns`)).status, 200, "the viewer's session lives");
-  await refusal(await vi.call(`/v1/admin/sites/${site}/campaigns/sneaky/draft`), 404, "not_found");
+  await refusal(await vi.call(`/v1/admin/sites/${site}/campaigns/sneaky/draft`), 404, "no_draft");
   // The old editor key signs nobody in; the new one does.
   await refusal((await signIn(site, keys.editor, "Ed")).response, 401, "bad_credentials");
   const again = await signIn(site, siteKeys(site, { editor: 1 }).editor, "Ed");
