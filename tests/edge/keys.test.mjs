@@ -152,6 +152,8 @@ test("the webhook secret rolls over: old, new, or both in one header within the 
   // Nothing was recorded for the refused id: the same id, properly signed, applies once.
   assert.equal((await webhook(site, event, [next.webhookKey], id)).status, 200);
   assert.equal((await webhook(site, event, [keys.webhookKey, next.webhookKey])).status, 200, "a sender still signing with both is fine");
+  // A site that does not exist has no keys to check (its store is never made for a stranger).
+  await refusal(await fetch(`${edge.url}/v1/hooks/email?site=no-such-site`, { method: "POST", body: "{}", headers: { "webhook-id": "m", "webhook-timestamp": "1", "webhook-signature": "v1,x" } }), 404, "unknown_site");
   // A rotation with expires_in 0 stops the old secret at once.
   await rotate(site, keys.admin, "webhook", 0);
   await refusal(await webhook(site, event, [next.webhookKey]), 401, "bad_signature");

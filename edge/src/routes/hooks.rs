@@ -9,7 +9,9 @@ use serde_json::json;
 use worker::{Env, Request};
 
 use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
-use crate::http::{is_site_key, ok, parse_json, read_body, refuse, site_keys, site_param, Handled};
+use crate::http::{
+    is_site_key, ok, parse_json, read_body, refuse, site_config, site_keys, site_param, Handled,
+};
 use crate::keys::SiteKeys;
 use crate::store::protocol::Command;
 use crate::tokens;
@@ -43,6 +45,9 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
             "webhook-id must be 1-200 bytes",
         ));
     }
+    // Only a site that exists has keys worth reading: an unsigned request
+    // naming a made-up site must not make its store (the KV read is cached).
+    site_config(env, &site).await?;
     let keys = site_keys(env, &site).await?;
     let body = read_body(&mut req, SMALL_BODY_BYTES).await?;
     let now = (worker::Date::now().as_millis() / 1000) as i64;
