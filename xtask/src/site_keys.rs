@@ -268,6 +268,27 @@ fn refused(what: &str, status: u16, answer: &serde_json::Value) -> String {
     )
 }
 
+/// Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (Howard Hinnant's
+/// days-to-civil; no date crate for one line of output).
+fn utc(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
+}
+
 /// The generations the edge holds for the site (`GET …/keys`), and when
 /// each previous one is still accepted.
 fn edge_generations(edge: &str, site: &str, admin: &str) -> Result<(Generations, Vec<String>)> {
@@ -287,8 +308,9 @@ fn edge_generations(edge: &str, site: &str, admin: &str) -> Result<(Generations,
         generations[index] = key["generation"].as_u64().unwrap_or(0) as u32;
         if let Some(until) = key["previous"]["accepted_until"].as_i64() {
             notes.push(format!(
-                "{name}: generation {} is still accepted until {} (unix ms)",
-                key["previous"]["generation"], until
+                "{name}: generation {} is still accepted until {}",
+                key["previous"]["generation"],
+                utc(until)
             ));
         }
     }
@@ -352,7 +374,8 @@ pub fn site_keys(args: &[String]) -> Result {
             );
             match answer["previous"]["accepted_until"].as_i64() {
                 Some(until) => println!(
-                    "The previous one is still accepted until {until} (unix ms); then only this one:"
+                    "The previous one is still accepted until {}; then only this one:",
+                    utc(until)
                 ),
                 None => println!("The previous one is no longer accepted. The new one:"),
             }
@@ -370,39 +393,38 @@ pub fn site_keys(args: &[String]) -> Result {
     let keys = derive_at(&master, site, &generations);
     let g = |index: usize| match generations[index] {
         0 => String::new(),
-        n => format!(" (generation {n})"),
+        n => format!("  (generation {n})"),
     };
     println!("Keys of site \"{site}\" (derived from {MASTER_SECRET}; keep them secret):");
     println!();
-    println!(
-        "  signing key{}    for the shop's backend: signs user tokens (u1/u2) and email/SMS",
-        g(0)
-    );
+    println!("  signing key    for the shop's backend: signs user tokens (u1/u2) and email/SMS");
     println!("                 click tokens (c1)");
-    println!("    {}", keys.signing);
+    println!("    {}{}", keys.signing, g(0));
     println!();
-    println!("  webhook secret{} for the email/SMS tool: signs webhooks to /v1/hooks/<channel>?site={site}", g(1));
-    println!("    {}", keys.webhook);
+    println!("  webhook secret for the email/SMS tool: signs webhooks to /v1/hooks/<channel>?site={site}");
+    println!("    {}{}", keys.webhook, g(1));
     println!();
-    println!("  admin token{}    Authorization: Bearer … on /v1/admin/sites/{site}/… (API, destinations,", g(2));
+    println!(
+        "  admin token    Authorization: Bearer … on /v1/admin/sites/{site}/… (API, destinations,"
+    );
     println!("                 raw events, keys); it opens no studio session");
-    println!("    {}", keys.admin);
+    println!("    {}{}", keys.admin, g(2));
     println!();
     println!("  studio access keys (sign in at /studio; none works as a bearer token):");
     println!(
-        "    publisher (publish, pause, roll back){}  {}",
-        g(3),
-        keys.publisher
+        "    publisher (publish, pause, roll back)  {}{}",
+        keys.publisher,
+        g(3)
     );
     println!(
-        "    editor (drafts, preview links){}         {}",
-        g(4),
-        keys.editor
+        "    editor (drafts, preview links)         {}{}",
+        keys.editor,
+        g(4)
     );
     println!(
-        "    viewer (reports only){}                  {}",
-        g(5),
-        keys.viewer
+        "    viewer (reports only)                  {}{}",
+        keys.viewer,
+        g(5)
     );
     if options.edge.is_none() && generations == [0; 6] {
         println!();
@@ -496,6 +518,13 @@ mod tests {
         assert!(error("demo --expires-in 60").contains("goes with --rotate"));
         assert!(error("demo other").contains("unexpected"));
         assert!(error("demo --signing").contains("needs a value"));
+    }
+
+    #[test]
+    fn windows_end_at_a_readable_utc_time() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_767_225_600_000), "2026-01-01 00:00 UTC");
+        assert_eq!(utc(1_709_210_096_000), "2024-02-29 12:34 UTC");
     }
 
     #[test]
