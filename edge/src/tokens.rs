@@ -48,6 +48,10 @@ pub struct UserToken {
     pub phone: Option<String>,
 }
 
+/// What a token signed under another key is refused with (callers try the
+/// site's previous key on it, during a rollover).
+pub const BAD_SIGNATURE: &str = "bad signature";
+
 /// Click tokens may not live longer than this (used nonces are kept longer).
 pub const MAX_CLICK_TOKEN_S: i64 = 30 * 24 * 3600;
 
@@ -81,7 +85,7 @@ pub fn verify_user_token(
             &format!("u2.{site}.{payload_b64}.{expires}"),
             signature,
         ) {
-            return Err("bad signature");
+            return Err(BAD_SIGNATURE);
         }
         if expires < now {
             return Err("expired");
@@ -111,7 +115,7 @@ pub fn verify_user_token(
         .ok_or("the user id is not base64url UTF-8")?;
     let expires: i64 = expires.parse().map_err(|_| "the expiry is not a number")?;
     if !signed(secret, &format!("u1.{site}.{user_id}.{expires}"), signature) {
-        return Err("bad signature");
+        return Err(BAD_SIGNATURE);
     }
     if expires < now {
         return Err("expired");
@@ -138,7 +142,7 @@ pub fn verify_click_token(
         return Err("not a click token (c1.<payload>.<signature>)");
     };
     if !signed(secret, &format!("c1.{site}.{payload_b64}"), signature) {
-        return Err("bad signature");
+        return Err(BAD_SIGNATURE);
     }
     let payload: serde_json::Value = URL_SAFE_NO_PAD
         .decode(payload_b64)
@@ -203,6 +207,9 @@ pub fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+/// What a webhook signed under another secret is refused with.
+pub const NO_VALID_SIGNATURE: &str = "no valid v1 signature";
+
 /// How far a webhook's timestamp may be from now (Standard Webhooks' default).
 pub const WEBHOOK_TOLERANCE_S: i64 = 5 * 60;
 
@@ -256,7 +263,7 @@ pub fn verify_webhook(
     if valid {
         Ok(())
     } else {
-        Err("no valid v1 signature")
+        Err(NO_VALID_SIGNATURE)
     }
 }
 
@@ -285,7 +292,7 @@ mod tests {
         assert_eq!(verified.phone.as_deref(), Some("+15551234567"));
         assert_eq!(
             verify_user_token(b"s", "other", &v2, 1000),
-            Err("bad signature")
+            Err(BAD_SIGNATURE)
         );
         assert_eq!(
             verify_user_token(b"s", "demo", &token, 3000),
@@ -293,11 +300,11 @@ mod tests {
         );
         assert_eq!(
             verify_user_token(b"s", "other", &token, 1000),
-            Err("bad signature")
+            Err(BAD_SIGNATURE)
         );
         assert_eq!(
             verify_user_token(b"t", "demo", &token, 1000),
-            Err("bad signature")
+            Err(BAD_SIGNATURE)
         );
         let undefined = URL_SAFE_NO_PAD.encode("undefined");
         let junk = format!(

@@ -46,7 +46,7 @@ test("sign-in: each access key opens its role, in an HttpOnly SameSite=Strict co
   assert.match(editor.setCookie, /SameSite=Strict/);
   const me = await editor.call("/v1/studio/session");
   assert.deepEqual(await me.json(), { site: "demo", role: "editor", who: "Ed" });
-  assert.equal((await signIn(keys.admin, "Pat")).body.role, "publisher");
+  assert.equal((await signIn(keys.publisher, "Pat")).body.role, "publisher");
   assert.equal((await signIn(keys.viewer, "Vi")).body.role, "viewer");
   const wrong = await signIn(siteKeys("other").admin, "Mallory");
   assert.equal(wrong.status, 401);
@@ -100,7 +100,7 @@ test("roles: a viewer reads but cannot edit or publish; an editor cannot publish
   const publish = await editor.call(`${base}/campaigns/spring-welcome/publish`, { method: "POST", headers: { "if-match": '"3"' } });
   assert.equal(publish.status, 403);
   // Raw admin routes need the bearer token, whatever the session.
-  const publisher = await signIn(keys.admin, "Pat");
+  const publisher = await signIn(keys.publisher, "Pat");
   assert.equal((await publisher.call(`${base}/events`)).status, 401);
   // A cookie write without Origin or JSON is refused (CSRF).
   const formPost = await fetch(`${edge.url}${base}/campaigns/vip/status`, {
@@ -112,7 +112,7 @@ test("roles: a viewer reads but cannot edit or publish; an editor cannot publish
 });
 
 test("publish: invalid is refused at the field, valid goes live for shoppers; history, diff and roll back", async () => {
-  const pat = await signIn(keys.admin, "Pat");
+  const pat = await signIn(keys.publisher, "Pat");
   const refused = await pat.call(`${base}/campaigns/spring-welcome/publish`, { method: "POST", headers: { "if-match": '"3"' } });
   assert.equal(refused.status, 400, await refused.clone().text());
   const problems = (await refused.json()).problems;
@@ -197,7 +197,7 @@ test("sign-in: names the edge writes itself are refused; with STUDIO_HOST, sessi
     assert.equal(r.status, 403);
     assert.equal((await r.json()).error, "not_studio_host");
     // A cookie minted elsewhere opens nothing here either; the bearer token still works for scripts.
-    const cookie = (await signIn(keys.admin, "Pat")).cookie;
+    const cookie = (await signIn(keys.publisher, "Pat")).cookie;
     const list = await fetch(`${shopHost.url}${base}/campaigns`, { headers: { cookie } });
     assert.equal(list.status, 403);
     assert.equal((await shopHost.admin(`${base}/campaigns`)).status, 200);

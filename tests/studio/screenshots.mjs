@@ -41,7 +41,7 @@ try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await page.goto(`${edge.url}/studio/`);
   await page.fill("#sign-in-name", "Pat");
-  await page.fill("#sign-in-key", siteKeys("demo").admin);
+  await page.fill("#sign-in-key", siteKeys("demo").publisher);
   await page.click("form.sign-in button[type=submit]");
   await page.waitForSelector("table.campaigns");
   await page.screenshot({ path: `${out}studio-list.png` });

@@ -122,7 +122,7 @@ test("the studio is served at /studio and /studio/; sign-in shows the role and t
 
 test("a new campaign from the welcome template: core's error at the field blocks Publish, the preview follows the title, publishing reaches the shop", async (t) => {
   if (!has.validator) return t.skip("the studio's agent build (studio/agent/nudge_agent.js, validateConfig) is not in target/edge-site yet");
-  const { page, context, errors } = await studio(keys.admin, "Pat");
+  const { page, context, errors } = await studio(keys.publisher, "Pat");
   await page.click("text=New campaign");
   await page.click("[data-template=welcome]");
   await page.waitForSelector("#sec-content");
@@ -263,7 +263,7 @@ function accessibilityProblems(page) {
 }
 
 test("every control has a label and text keeps 4.5:1 contrast: list, editor with all its sections, history", async () => {
-  const { page, context } = await studio(keys.admin, "Pat");
+  const { page, context } = await studio(keys.publisher, "Pat");
   assert.deepEqual(await accessibilityProblems(page), [], "the campaign list");
   await page.goto(`${edge.url}/studio/#/c/free-shipping-test`);
   await page.waitForSelector("#sec-variants .arm");
@@ -300,7 +300,7 @@ test("a viewer sees no publish button, and a publish call with their session is 
 
 test("roll back from the history restores the version before the last publish", async (t) => {
   if (!(await liveIds()).includes("studio-welcome")) return t.skip("needs the campaign the publish test makes (it needs the studio's agent build)");
-  const { page, context } = await studio(keys.admin, "Pat");
+  const { page, context } = await studio(keys.publisher, "Pat");
   await page.click("nav >> text=History");
   await page.waitForSelector(".versions li a");
   // The newest is the studio's publish; roll back to the one before it.
@@ -316,7 +316,7 @@ test("roll back from the history restores the version before the last publish", 
 });
 
 test("journeys read in words with their numbers; a publisher turns one on (a new version), a viewer cannot", async () => {
-  const { page, context, errors } = await studio(keys.admin, "Pat");
+  const { page, context, errors } = await studio(keys.publisher, "Pat");
   await page.click("nav >> text=Journeys");
   await page.waitForSelector("section.journey[data-journey=birthday]");
   const card = page.locator("section.journey[data-journey=birthday]");

@@ -38,9 +38,10 @@ for (const r of setUp) if (r.status !== 200) console.error(`demo set-up: ${r.sta
 console.log(`Nudge demo shop on ${edge.url}  (add ?nudge_debug=1 to see decisions in the console)`);
 const keys = siteKeys("demo");
 console.log(`Studio on ${edge.url}/studio  (site "demo"; sign in with your name and one of these access keys)`);
-console.log(`  publisher (publish, pause, roll back): ${keys.admin}`);
+console.log(`  publisher (publish, pause, roll back): ${keys.publisher}`);
 console.log(`  editor (drafts, preview links):        ${keys.editor}`);
 console.log(`  viewer (reports only):                 ${keys.viewer}`);
+console.log(`Admin API (scripts; not a studio key): ${ADMIN_TOKEN}`);
 console.log(`Stored events: curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${edge.url}/v1/admin/sites/demo/events`);
 console.log(`Journeys: turn one on in the studio (Journeys); what they send is printed here as [inbox …].`);
 console.log(`  What would cart abandonment do? curl -X POST -H 'authorization: Bearer ${ADMIN_TOKEN}' ${edge.url}/v1/admin/sites/demo/journeys/cart-abandonment/dry-run`);

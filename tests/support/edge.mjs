@@ -14,19 +14,28 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 // Local-only: the one secret every site's keys derive from (edge/src/keys.rs).
 export const MASTER_KEY = "test-master-key-0123456789abcdef-local-only";
 
-/** A site's keys as the Worker derives them: what `cargo xtask site-keys` prints. */
-export function siteKeys(site) {
-  const derive = (purpose) => createHmac("sha256", MASTER_KEY).update(`nudge/${purpose}/${site}`).digest();
+/**
+ * A site's keys as the Worker derives them: what `cargo xtask site-keys` prints.
+ * `generations` names a key's generation after rotations (`{ signing: 1 }`);
+ * generation 0 is the label without a suffix, generation n adds `/g<n>`.
+ */
+export function siteKeys(site, generations = {}) {
+  const derive = (purpose, kind = purpose) => {
+    const g = generations[kind] || 0;
+    return createHmac("sha256", MASTER_KEY).update(`nudge/${purpose}/${site}${g ? `/g${g}` : ""}`).digest();
+  };
   const webhookKey = derive("webhook");
   return {
     // What the shop's backend signs user tokens and email links with.
     signing: derive("signing").toString("base64url"),
     // What the shop's email tool signs webhooks with.
     webhookKey, webhook: `whsec_${webhookKey.toString("base64")}`,
+    // The admin API's bearer token: no studio key.
     admin: derive("admin").toString("base64url"),
-    // The studio's access keys (the admin token is the publisher's).
-    editor: derive("studio-editor").toString("base64url"),
-    viewer: derive("studio-viewer").toString("base64url"),
+    // The studio's access keys, one per role: none is a bearer token.
+    publisher: derive("studio-publisher", "publisher").toString("base64url"),
+    editor: derive("studio-editor", "editor").toString("base64url"),
+    viewer: derive("studio-viewer", "viewer").toString("base64url"),
   };
 }
 

@@ -13,9 +13,10 @@
 //!   build-edge    build the Worker (worker-build) and its static site (shop, agent,
 //!                 the studio with its agent and preview page)
 //!   setup         only install the tools
-//!   site-keys <site>
-//!                 print the site's signing key, webhook secret and admin token,
-//!                 derived from NUDGE_MASTER_KEY in the environment
+//!   site-keys <site> [--signing N …] [--edge <url> [--rotate <key> [--expires-in S]]]
+//!                 print the site's keys (signing key, webhook secret, admin token,
+//!                 studio keys) derived from NUDGE_MASTER_KEY in the environment, at
+//!                 the generations named or read from the edge; or rotate one
 
 mod site_keys;
 mod tools;
@@ -40,9 +41,9 @@ fn main() -> ExitCode {
         Some("build-agent") => tools::ensure_build_tools().and_then(|_| build_agent()),
         Some("setup") => tools::ensure_build_tools().and_then(|_| tools::ensure_browser()),
         Some("lint") => tools::ensure_build_tools().and_then(|_| lint()),
-        Some("site-keys") => site_keys::site_keys(args.get(1).map(String::as_str)),
+        Some("site-keys") => site_keys::site_keys(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|lint|bench|build-agent|build-edge|setup|site-keys <site>>");
+            eprintln!("usage: cargo xtask <demo|test|lint|bench|build-agent|build-edge|setup|site-keys <site> [--edge <url> [--rotate <key>]]>");
             return ExitCode::from(2);
         }
     };

@@ -165,7 +165,7 @@ pub fn credential_of(destination: &Value, key: &[u8; 32], site: &str) -> Option<
 /// every credential sealed (the answer never echoes one).
 pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
     let allow_local = local_allowed(env);
-    let keys = site_keys(env, site)?;
+    let keys = site_keys(env, site).await?;
     crate::routes::admin::put_document(req, env, &key(site), "invalid_destinations", |text| {
         let mut document = crate::http::parse_json(text)?;
         let problems = validate(&document, allow_local);

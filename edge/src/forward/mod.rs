@@ -131,10 +131,13 @@ async fn deliver(
 ) -> Result<Attempt> {
     // Only a credential sealed for this site and destination opens: a
     // document stored before sealing, or a blob copied from elsewhere, is refused.
-    let Some(keys) = crate::keys::SiteKeys::of(env, site) else {
+    // The credentials key never rotates (`keys`): no store read needed here.
+    let Some(credentials) =
+        crate::keys::master(env).and_then(|m| crate::keys::credentials_key(&m, site))
+    else {
         return Ok(Attempt::Retry("NUDGE_MASTER_KEY is not set".into()));
     };
-    let Some(secret) = destinations::credential_of(destination, &keys.credentials, site) else {
+    let Some(secret) = destinations::credential_of(destination, &credentials, site) else {
         return Ok(Attempt::Refused(
             "the destination's credential is missing or was not sealed for it; PUT the destinations again".into(),
         ));

@@ -47,13 +47,18 @@ fn signature(keys: &SiteKeys, site: &str, anonymous_id: &str) -> String {
     sign(&keys.signing, &format!("cookie.{site}.{anonymous_id}"))
 }
 
-/// The anonymous id a cookie value proves, if its signature holds.
+/// The anonymous id a cookie value proves, if its signature holds under a
+/// signing key accepted now (after a rotation, the previous one during its
+/// window: a cookie is re-signed with the current key on the next visit).
 pub fn verified_id(keys: &SiteKeys, site: &str, value: &str) -> Option<String> {
     let (id, sig) = value.rsplit_once('.')?;
     if nudge_core::event::check_identifier(id).is_err() {
         return None;
     }
-    verify(&keys.signing, &format!("cookie.{site}.{id}"), sig).then(|| id.to_owned())
+    let message = format!("cookie.{site}.{id}");
+    keys.signing_keys()
+        .any(|key| verify(key, &message, sig))
+        .then(|| id.to_owned())
 }
 
 /// The value of the request's cookie `name`, if it carries one.
@@ -72,6 +77,9 @@ pub struct BrowserCookie {
     secure: bool,
     /// The anonymous id it proves, if the request carried a validly signed one.
     pub id: Option<String>,
+    /// The request carried one, signed or not (a refused one may be signed
+    /// under a key this isolate has not heard of yet).
+    pub presented: bool,
 }
 
 impl BrowserCookie {
@@ -81,8 +89,16 @@ impl BrowserCookie {
             return Ok(None);
         };
         let (name, secure) = full_name(req, &base)?;
-        let id = value(req, &name)?.and_then(|v| verified_id(keys, site, &v));
-        Ok(Some(BrowserCookie { name, secure, id }))
+        let presented = value(req, &name)?;
+        let id = presented
+            .as_deref()
+            .and_then(|v| verified_id(keys, site, v));
+        Ok(Some(BrowserCookie {
+            name,
+            secure,
+            id,
+            presented: presented.is_some(),
+        }))
     }
 
     /// Refreshes the cookie with the id it holds, or starts it with `fresh`.

@@ -13,7 +13,8 @@ use worker::{Env, Headers, Request, Response, Result};
 
 pub use error::{refuse, EdgeError, Handled, Refusal};
 
-use crate::keys::SiteKeys;
+use crate::keys::{Generations, SiteKeys};
+use crate::store::protocol::{Command, KeyState};
 
 pub fn json_response(status: u16, body: &Value) -> Result<Response> {
     let headers = Headers::new();
@@ -105,15 +106,117 @@ pub fn parse_json(text: &str) -> std::result::Result<Value, EdgeError> {
     Ok(serde_json::to_value(parse_core_json(text)?)?)
 }
 
-/// The site's keys, or 503 when the deployment has no master key.
-pub fn site_keys(env: &Env, site: &str) -> std::result::Result<SiteKeys, EdgeError> {
-    SiteKeys::of(env, site).ok_or_else(|| {
+fn master_key(env: &Env) -> std::result::Result<String, EdgeError> {
+    crate::keys::master(env)
+        .filter(|m| m.len() >= 32)
+        .ok_or_else(|| {
+            refuse(
+                503,
+                "not_configured",
+                "this deployment has no NUDGE_MASTER_KEY secret (32 bytes or more)",
+            )
+        })
+}
+
+/// How long this isolate reuses a site's key generations on the hot paths
+/// (events, identify, webhooks) before asking its store again.
+const GENERATIONS_CACHE_MS: f64 = 60_000.0;
+/// A proof the cached keys refuse asks the store again, at most this often.
+const REFRESH_AFTER_MISS_MS: f64 = 2_000.0;
+
+type GenerationsCache = std::collections::HashMap<String, (Generations, f64)>;
+
+thread_local! {
+    /// A cache, not state: the store holds the generations. Entries are at
+    /// most a minute old; a proof the cached keys refuse reads them anew, so
+    /// a new key works at once everywhere, and an old key whose window ended
+    /// (or an admin token rotated through another isolate) can pass here for
+    /// at most that minute. Admin routes and sign-in never use it.
+    static GENERATIONS: std::cell::RefCell<GenerationsCache> = std::cell::RefCell::new(GenerationsCache::new());
+}
+
+fn now_ms() -> f64 {
+    worker::Date::now().as_millis() as f64
+}
+
+/// Records a site's generations in this isolate's cache (after a read or a rotation).
+pub fn remember_generations(site: &str, generations: &Generations) {
+    GENERATIONS.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() > 1000 {
+            cache.clear();
+        }
+        cache.insert(site.to_owned(), (generations.clone(), now_ms()));
+    });
+}
+
+fn keys_at(
+    master: &str,
+    site: &str,
+    generations: &Generations,
+) -> std::result::Result<SiteKeys, EdgeError> {
+    SiteKeys::at(master, site, generations, now_ms() as i64).ok_or_else(|| {
         refuse(
             503,
             "not_configured",
             "this deployment has no NUDGE_MASTER_KEY secret (32 bytes or more)",
         )
     })
+}
+
+/// The site's keys at its generations as its store holds them now, and
+/// whether `session` (a studio session id) was revoked: one store call.
+pub async fn site_keys_fresh(
+    env: &Env,
+    site: &str,
+    session: Option<&str>,
+) -> std::result::Result<(SiteKeys, bool), EdgeError> {
+    let master = master_key(env)?;
+    let command = Command::Keys {
+        session: session.map(str::to_owned),
+    };
+    let state: KeyState = crate::store::call(env, site, &command).await?;
+    remember_generations(site, &state.generations);
+    Ok((
+        keys_at(&master, site, &state.generations)?,
+        state.session_revoked,
+    ))
+}
+
+/// The site's keys for the hot paths, through this isolate's cache of its
+/// generations (a minute); 503 when the deployment has no master key.
+pub async fn site_keys(env: &Env, site: &str) -> std::result::Result<SiteKeys, EdgeError> {
+    let master = master_key(env)?;
+    let now = now_ms();
+    let cached = GENERATIONS.with(|c| {
+        c.borrow()
+            .get(site)
+            .filter(|(_, at)| now - at < GENERATIONS_CACHE_MS)
+            .map(|(generations, _)| generations.clone())
+    });
+    match cached {
+        Some(generations) => keys_at(&master, site, &generations),
+        None => Ok(site_keys_fresh(env, site, None).await?.0),
+    }
+}
+
+/// After the cached keys refused a proof: the store's keys, if the cache is
+/// old enough to be worth asking again (a rotation through another isolate),
+/// else `None` (the refusal stands; floods of bad proofs cost one read per 2 s).
+pub async fn site_keys_after_miss(
+    env: &Env,
+    site: &str,
+) -> std::result::Result<Option<SiteKeys>, EdgeError> {
+    let now = now_ms();
+    let recent = GENERATIONS.with(|c| {
+        c.borrow()
+            .get(site)
+            .is_some_and(|(_, at)| now - at < REFRESH_AFTER_MISS_MS)
+    });
+    if recent {
+        return Ok(None);
+    }
+    Ok(Some(site_keys_fresh(env, site, None).await?.0))
 }
 
 /// Preflight for cross-origin calls to the API: answered only for origins

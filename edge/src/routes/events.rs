@@ -27,8 +27,19 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
     limits::check(env, Bucket::Events, &format!("{site}:{client}")).await?;
     let config = site_config(env, &site).await?;
     let verdict = cors::check(&req, &config)?;
-    let keys = site_keys(env, &site)?;
-    let cookie = BrowserCookie::of(&req, env, &keys, &site)?;
+    let mut keys = site_keys(env, &site).await?;
+    let mut cookie = BrowserCookie::of(&req, env, &keys, &site)?;
+    // A cookie the cached keys refuse may be signed under a key rotated in
+    // through another isolate: ask the store once (at most every 2 s).
+    if cookie
+        .as_ref()
+        .is_some_and(|c| c.presented && c.id.is_none())
+    {
+        if let Some(fresh) = crate::http::site_keys_after_miss(env, &site).await? {
+            keys = fresh;
+            cookie = BrowserCookie::of(&req, env, &keys, &site)?;
+        }
+    }
     // For channels that match people (Meta's Conversions API): where and with what the event was sent.
     let user_agent = req.headers().get("user-agent")?;
     let ip = req.headers().get("cf-connecting-ip")?;

@@ -12,6 +12,7 @@ use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
 use crate::http::{
     is_site_key, ok, parse_json, read_body, refuse, site_config, site_keys, site_param, Handled,
 };
+use crate::keys::SiteKeys;
 use crate::store::protocol::Command;
 use crate::tokens;
 use base64::engine::general_purpose::STANDARD;
@@ -47,18 +48,20 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
             "webhook-id must be 1-200 printable ASCII characters",
         ));
     }
-    let keys = site_keys(env, &site)?;
+    let keys = site_keys(env, &site).await?;
     let body = read_body(&mut req, SMALL_BODY_BYTES).await?;
     let now = (worker::Date::now().as_millis() / 1000) as i64;
-    // The shop's own backend signs with the site's signing key (which the
-    // email/SMS tools never hold): only it may vouch for contact details.
-    let secret = if channel == BACKEND_CHANNEL {
-        format!("whsec_{}", STANDARD.encode(keys.signing.as_bytes()))
-    } else {
-        keys.webhook.clone()
-    };
-    tokens::verify_webhook(&secret, &id, &timestamp, &body, &signature, now)
-        .map_err(|reason| refuse(401, "bad_signature", reason))?;
+    let check =
+        |keys: &SiteKeys| verify_under_any(keys, channel, &id, &timestamp, &body, &signature, now);
+    let mut verdict = check(&keys);
+    // Signed under a key rotated in through another isolate? Ask the store
+    // once (at most every 2 s per site and isolate).
+    if verdict == Err(tokens::NO_VALID_SIGNATURE) {
+        if let Some(fresh) = crate::http::site_keys_after_miss(env, &site).await? {
+            verdict = check(&fresh);
+        }
+    }
+    verdict.map_err(|reason| refuse(401, "bad_signature", reason))?;
     // Counted after the signature: unsigned floods cannot use up the budget
     // of the site's real webhooks.
     limits::check(env, Bucket::Hooks, &format!("{site}:{channel}")).await?;
@@ -70,6 +73,37 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     };
     let _: serde_json::Value = crate::store::call(env, &site, &command).await?;
     ok(&json!({"applied": true}))
+}
+
+/// Verifies a webhook under each secret the channel accepts now: the current
+/// one, and during a rollover the previous one. (A sender rolling over may
+/// also put both signatures in one header, as Standard Webhooks allows.)
+fn verify_under_any(
+    keys: &SiteKeys,
+    channel: &str,
+    id: &str,
+    timestamp: &str,
+    body: &str,
+    signature: &str,
+    now: i64,
+) -> Result<(), &'static str> {
+    // The shop's own backend signs with the site's signing key (which the
+    // email/SMS tools never hold): only it may vouch for contact details.
+    let secrets: Vec<String> = if channel == BACKEND_CHANNEL {
+        keys.signing_keys()
+            .map(|key| format!("whsec_{}", STANDARD.encode(key.as_bytes())))
+            .collect()
+    } else {
+        keys.webhook_secrets().map(str::to_owned).collect()
+    };
+    let mut verdict = Err(tokens::NO_VALID_SIGNATURE);
+    for secret in &secrets {
+        verdict = tokens::verify_webhook(secret, id, timestamp, body, signature, now);
+        if verdict != Err(tokens::NO_VALID_SIGNATURE) {
+            break;
+        }
+    }
+    verdict
 }
 
 /// A webhook id is the key its event is stored and de-duplicated under:

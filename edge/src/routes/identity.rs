@@ -30,8 +30,41 @@ async fn browser_call(
     limits::check(env, Bucket::Identity, &format!("{site}:{client}")).await?;
     let config = site_config(env, &site).await?;
     let verdict = cors::check(req, &config)?;
-    let keys = site_keys(env, &site)?;
+    let keys = site_keys(env, &site).await?;
     Ok((site, verdict, keys))
+}
+
+/// `check` under each signing key accepted now; where every one says "bad
+/// signature", once more under the store's current keys (a rotation through
+/// another isolate this one has not heard of: at most one read every 2 s).
+async fn signed_by_site<T>(
+    env: &Env,
+    site: &str,
+    keys: &SiteKeys,
+    check: impl Fn(&[u8]) -> Result<T, &'static str>,
+) -> Result<Result<T, &'static str>, crate::http::EdgeError> {
+    let first = under_any(keys, &check);
+    if !matches!(first, Err(tokens::BAD_SIGNATURE)) {
+        return Ok(first);
+    }
+    Ok(match crate::http::site_keys_after_miss(env, site).await? {
+        Some(fresh) => under_any(&fresh, &check),
+        None => first,
+    })
+}
+
+fn under_any<T>(
+    keys: &SiteKeys,
+    check: &impl Fn(&[u8]) -> Result<T, &'static str>,
+) -> Result<T, &'static str> {
+    let mut answer = Err(tokens::BAD_SIGNATURE);
+    for key in keys.signing_keys() {
+        answer = check(key.as_bytes());
+        if !matches!(answer, Err(tokens::BAD_SIGNATURE)) {
+            break;
+        }
+    }
+    answer
 }
 
 fn valid_anonymous_id(id: &str) -> Result<(), crate::http::EdgeError> {
@@ -60,12 +93,16 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
         let response = start_over(json_response(200, &json!({"reset": true}))?)?;
         return Ok(cors::apply(response, &verdict)?);
     }
-    let secret = keys.signing.as_bytes();
     let browser = &body["browser"];
     let browser_key =
         super::events::browser_key(browser["anonymousId"].as_str(), browser["key"].as_str());
     let command = if let Some(token) = body["userToken"].as_str() {
-        let user = tokens::verify_user_token(secret, &site, token, now_s()).map_err(|reason| {
+        let now = now_s();
+        let user = signed_by_site(env, &site, &keys, |secret| {
+            tokens::verify_user_token(secret, &site, token, now)
+        })
+        .await?
+        .map_err(|reason| {
             refuse(
                 401,
                 "invalid_token",
@@ -82,14 +119,18 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
             browser_key,
         }
     } else if let Some(token) = body["clickToken"].as_str() {
-        let click =
-            tokens::verify_click_token(secret, &site, token, now_s()).map_err(|reason| {
-                refuse(
-                    401,
-                    "invalid_token",
-                    format!("click token refused: {reason}"),
-                )
-            })?;
+        let now = now_s();
+        let click = signed_by_site(env, &site, &keys, |secret| {
+            tokens::verify_click_token(secret, &site, token, now)
+        })
+        .await?
+        .map_err(|reason| {
+            refuse(
+                401,
+                "invalid_token",
+                format!("click token refused: {reason}"),
+            )
+        })?;
         Identify {
             anonymous_id: anonymous_id.clone(),
             proven: match click.who {

@@ -8,6 +8,7 @@ pub mod events;
 pub mod hooks;
 pub mod identity;
 pub mod journeys;
+pub mod keys;
 pub mod reports;
 
 use worker::{Env, Method, Request};
@@ -31,9 +32,9 @@ pub async fn api(req: Request, env: &Env) -> Handled {
         (Method::Get, ["v1", "preview"]) => studio::preview::get(req, env).await,
         (Method::Post, ["v1", "studio", "session"]) => session::sign_in(req, env).await,
         (Method::Get, ["v1", "studio", "session"]) => session::current(req, env).await,
-        (Method::Delete, ["v1", "studio", "session"]) => session::sign_out(req).await,
+        (Method::Delete, ["v1", "studio", "session"]) => session::sign_out(req, env).await,
         (method, ["v1", "admin", "sites", site, rest @ ..]) if is_site_key(site) => {
-            let caller = session::authorize(&req, env, site, studio::needs(&method, rest))?;
+            let caller = session::authorize(&req, env, site, studio::needs(&method, rest)).await?;
             let by = &caller;
             match (method, rest) {
                 (Method::Get, ["campaigns"]) => campaigns::list(env, site, by).await,
@@ -65,6 +66,8 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                     crate::forward::destinations::put(req, env, site).await
                 }
                 (Method::Get, ["events"]) => events::recent(req, env, site).await,
+                (Method::Get, ["keys"]) => keys::list(env, site).await,
+                (Method::Post, ["keys", "rotate"]) => keys::rotate(req, env, site).await,
                 (Method::Get, ["merges"]) => admin::merges(req, env, site).await,
                 (Method::Post, ["merges", "undo"]) => admin::undo_merge(req, env, site).await,
                 (Method::Get, ["dead-letters"]) => admin::dead_letters(req, env, site).await,

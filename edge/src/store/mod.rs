@@ -10,6 +10,7 @@
 //! - `reports`: campaign reports, rolled up with each event; their reads.
 //! - `retention`, `rate`: pruning on an alarm; events per minute.
 //! - `versions`: the config's immutable versions and the studio's drafts.
+//! - `keys`: which generation of each rotatable key is current; revoked studio sessions.
 //! - `journeys`: journeys' runs, timers, outbox and facts; `site`: the Durable
 //!   Object itself, its alarm (journey timers and the daily chores share it).
 //!
@@ -20,6 +21,7 @@ pub mod deliveries;
 pub mod events;
 pub mod identity;
 pub mod journeys;
+pub mod keys;
 pub mod merges;
 pub mod persons;
 pub mod protocol;
@@ -148,6 +150,9 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         } => db.dry_run(journeys, &journey, person.as_deref(), &events, days),
         Command::AddPoolCodes { pool, codes } => db.add_pool_codes(&pool, &codes),
         Command::PoolCounts { pool } => db.pool_counts(&pool),
+        Command::Keys { session } => json(db.key_state(session.as_deref())?),
+        Command::RotateKey { key, window_ms } => json(db.rotate_key(key, window_ms)?),
+        Command::RevokeSession { id, until } => json(db.revoke_session(&id, until)?),
         // The object runs the tick itself (it awaits the queue); see `site`.
         Command::JourneysTick => Err(StoreError::Internal(
             "journeys_tick runs on the object, not in dispatch".into(),

@@ -104,6 +104,29 @@ pub enum Command {
     PoolCounts {
         pool: String,
     },
+    /// The site's key generations (`store::keys`), and whether a studio
+    /// session id was revoked (one read for an admin request).
+    Keys {
+        session: Option<String>,
+    },
+    /// Makes a key's next generation current; the previous one stays
+    /// accepted for `window_ms`. Answers the new `Generation`.
+    RotateKey {
+        key: crate::keys::KeyKind,
+        window_ms: i64,
+    },
+    /// Ends a studio session now (sign-out), remembered `until` it expires.
+    RevokeSession {
+        id: String,
+        until: i64,
+    },
+}
+
+/// The answer to `Command::Keys`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct KeyState {
+    pub generations: crate::keys::Generations,
+    pub session_revoked: bool,
 }
 
 /// A studio (or config API) call, by someone.

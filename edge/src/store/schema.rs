@@ -141,6 +141,16 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE keyless_persons (client TEXT NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,
             PRIMARY KEY (client, hour)) WITHOUT ROWID",
     ],
+    // 7: keys that can be rotated one site at a time (`store::keys`).
+    // `key_generations`: one row per key ever rotated (none: generation 0),
+    // its current generation and the previous one with the end of its window.
+    // `revoked_sessions`: studio sessions signed out, until they would have
+    // expired by themselves.
+    &[
+        "CREATE TABLE key_generations (purpose TEXT PRIMARY KEY, generation INTEGER NOT NULL, previous INTEGER,
+            previous_until INTEGER, rotated_at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE revoked_sessions (id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.

@@ -106,7 +106,7 @@ pub async fn link(mut req: Request, env: &Env, site: &str, caller: &Caller, id: 
             ));
         }
     }
-    let keys = site_keys(env, site)?;
+    let keys = site_keys(env, site).await?;
     let expires = worker::Date::now().as_millis() as i64 + LINK_MS;
     let token = mint(
         &keys,
@@ -170,7 +170,7 @@ pub async fn get(req: Request, env: &Env) -> Handled {
     let client = crate::http::limits::client(&req);
     let bucket = crate::http::limits::Bucket::Identity;
     crate::http::limits::check(env, bucket, &format!("preview:{site}:{client}")).await?;
-    let keys = site_keys(env, &site)?;
+    let keys = site_keys(env, &site).await?;
     let token = query(&req, "token")?.unwrap_or_default();
     let claims = read(&keys, &site, &token, worker::Date::now().as_millis() as i64)?;
     let id = claims["c"].as_str().unwrap_or_default().to_owned();

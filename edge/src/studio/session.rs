@@ -1,20 +1,29 @@
-//! Studio sign-in: a site's access key (one per role) is exchanged for a
-//! signed session cookie, HttpOnly and SameSite=Strict (`__Host-` on https),
-//! valid 12 hours. Each admin route names the role it needs; the site's
-//! bearer admin token still works for scripts and acts as a publisher.
+//! Studio sign-in: a site's studio access key (one per role: publisher,
+//! editor, viewer) is exchanged for a signed session cookie, HttpOnly and
+//! SameSite=Strict (`__Host-` on https), valid 12 hours. Each admin route
+//! names the role it needs; the site's bearer admin token works for scripts
+//! and acts as a publisher. The two are different secrets: a studio key
+//! signs a person into their role and opens nothing else (as a bearer token
+//! it is refused), and the admin token does not sign anyone in.
 //!
-//! The cookie is `<base64url JSON {s: site, r: role, w: who, e: expiry ms}>.
-//! <HMAC(site's studio key, "studio-session." + payload)>`: only the edge can
-//! mint one, and one site's session opens nothing on another. Writes with the
-//! cookie must be JSON and come from the studio's own origin (the `Origin`
-//! header browsers send): a page elsewhere cannot make them (no CSRF).
+//! The cookie is `<base64url JSON {s: site, r: role, w: who, e: expiry ms,
+//! i: session id, g: the role key's generation}>.<HMAC(site's studio key,
+//! "studio-session." + payload)>`: only the edge can mint one, and one site's
+//! session opens nothing on another. Sessions end on the server too: every
+//! admin request reads the site's key generations and revoked sessions from
+//! its store (one call), so rotating a role's key ends that role's sessions
+//! at once, and signing out revokes the session id (a copied cookie stops
+//! working). Writes with the cookie must be JSON and come from the studio's
+//! own origin (the `Origin` header browsers send): a page elsewhere cannot
+//! make them (no CSRF).
 
 use serde_json::json;
 use worker::{Env, Headers, Method, Request, Response};
 
 use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
-use crate::http::{read_json, refuse, site_keys, EdgeError, Handled};
-use crate::keys::{constant_time_eq, open_claims, peek_claims, seal_claims, SiteKeys};
+use crate::http::{read_json, refuse, site_keys_fresh, EdgeError, Handled};
+use crate::keys::{constant_time_eq, open_claims, peek_claims, seal_claims, KeyKind, SiteKeys};
+use crate::store::protocol::Command;
 
 const COOKIE: &str = "nudge_studio";
 const SESSION_MS: f64 = 12.0 * 3600.0 * 1000.0;
@@ -41,19 +50,29 @@ impl Role {
         }
     }
 
+    /// The studio access key that opens this role.
+    fn key_kind(self) -> KeyKind {
+        match self {
+            Role::Viewer => KeyKind::Viewer,
+            Role::Editor => KeyKind::Editor,
+            Role::Publisher => KeyKind::Publisher,
+        }
+    }
+
     fn parse(name: &str) -> Option<Role> {
         [Role::Viewer, Role::Editor, Role::Publisher]
             .into_iter()
             .find(|r| r.name() == name)
     }
 
-    /// The role an access key opens, compared in constant time.
+    /// The role a studio access key opens, compared in constant time. The
+    /// admin token opens none: it is the API's secret, not a person's.
     fn of_key(keys: &SiteKeys, given: &str) -> Option<Role> {
         let mut found = None;
         for (key, role) in [
             (&keys.viewer, Role::Viewer),
             (&keys.editor, Role::Editor),
-            (&keys.admin, Role::Publisher),
+            (&keys.publisher, Role::Publisher),
         ] {
             if constant_time_eq(key.as_bytes(), given.as_bytes()) {
                 found = Some(role);
@@ -101,46 +120,181 @@ fn check_studio_host(req: &Request, env: &Env) -> Result<(), EdgeError> {
     ))
 }
 
-/// Names the edge writes into the history itself.
+/// Names the edge writes into the history itself (compared after
+/// [`normalize_name`], case-insensitively).
 const RESERVED_NAMES: &[&str] = &["admin token", "preview link", "the config before versions"];
+
+/// Characters that show nothing (format characters, fillers, variation
+/// selectors, tags): removed from names, so "admin\u{200B} token" cannot
+/// pass for another name than "admin token" does.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Characters that show as a space (besides Unicode's white space).
+fn is_space_like(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{2800}' | '\u{3000}')
+}
+
+/// A sign-in name as it is recorded and compared: Unicode NFKC (fullwidth
+/// and other compatibility forms become the plain letters they show), with
+/// invisible characters removed and runs of space-like characters made one
+/// ASCII space, trimmed. NFKC is the form Unicode recommends for comparing
+/// identifiers that people read (UAX #31); the crate is the standard one.
+pub fn normalize_name(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut name = String::with_capacity(raw.len());
+    let mut pending_space = false;
+    for c in raw.nfkc() {
+        if is_invisible(c) {
+            continue;
+        }
+        if is_space_like(c) {
+            pending_space = !name.is_empty();
+            continue;
+        }
+        if pending_space {
+            name.push(' ');
+            pending_space = false;
+        }
+        name.push(c);
+    }
+    name
+}
+
+/// The name to record for `raw`, or the refusal.
+fn sign_in_name(raw: &str) -> Result<String, EdgeError> {
+    let name = normalize_name(raw);
+    if name.is_empty() {
+        return Err(refuse(
+            400,
+            "empty_name",
+            "your name is recorded with what you publish: it cannot be empty or invisible",
+        ));
+    }
+    let reserved = RESERVED_NAMES.contains(&name.to_lowercase().as_str());
+    if name.chars().count() > 80 || name.chars().any(char::is_control) || reserved {
+        return Err(refuse(
+            400,
+            "bad_name",
+            "your name (1-80 characters, not one the edge writes itself) is recorded with what you publish",
+        ));
+    }
+    Ok(name)
+}
 
 fn cookie_name(req: &Request) -> worker::Result<(String, bool)> {
     crate::http::cookie::full_name(req, COOKIE)
 }
 
-fn session_of(req: &Request, keys: &SiteKeys, site: &str) -> worker::Result<Option<Caller>> {
-    let (name, _) = cookie_name(req)?;
-    let now = worker::Date::now().as_millis() as f64;
-    Ok(crate::http::cookie::value(req, &name)?.and_then(|v| read_session(keys, site, &v, now)))
+/// A session as its cookie carries it.
+#[derive(Debug)]
+struct Session {
+    caller: Caller,
+    /// Its id, which sign-out revokes.
+    id: String,
+    /// Unix ms.
+    expires: f64,
 }
 
-/// The caller a cookie value proves for `site` at `now`, if it does.
-fn read_session(keys: &SiteKeys, site: &str, value: &str, now: f64) -> Option<Caller> {
+/// The session id a cookie names, unchecked: only to ask the store whether
+/// it was revoked, in the same call that reads the keys that check it.
+fn peek_session(req: &Request) -> worker::Result<Option<(String, String)>> {
+    let (name, _) = cookie_name(req)?;
+    Ok(crate::http::cookie::value(req, &name)?
+        .and_then(|v| peek_claims(&v))
+        .and_then(|claims| {
+            let site = claims["s"].as_str()?.to_owned();
+            let id = claims["i"].as_str()?.to_owned();
+            crate::http::is_site_key(&site).then_some((site, id))
+        }))
+}
+
+/// The caller the request's cookie proves for `site` now, if it does and the
+/// session was not revoked (`revoked` is the store's word on its id).
+fn session_of(
+    req: &Request,
+    keys: &SiteKeys,
+    site: &str,
+    revoked: bool,
+) -> worker::Result<Option<Session>> {
+    let (name, _) = cookie_name(req)?;
+    let now = worker::Date::now().as_millis() as f64;
+    Ok(crate::http::cookie::value(req, &name)?
+        .and_then(|v| read_session(keys, site, &v, now))
+        .filter(|_| !revoked))
+}
+
+/// The session a cookie value proves for `site` at `now`, if it does: signed,
+/// unexpired, and minted under its role key's current generation.
+fn read_session(keys: &SiteKeys, site: &str, value: &str, now: f64) -> Option<Session> {
     let session = open_claims(&keys.studio, SESSION_PURPOSE, value)?;
-    let fresh = session["e"].as_f64().is_some_and(|expiry| expiry > now);
-    if session["s"] != site || !fresh {
+    let expires = session["e"].as_f64().filter(|expiry| *expiry > now)?;
+    if session["s"] != site {
         return None;
     }
-    Some(Caller {
-        role: Role::parse(session["r"].as_str()?)?,
-        who: session["w"].as_str()?.to_owned(),
+    let role = Role::parse(session["r"].as_str()?)?;
+    let generation = keys.generations.of(role.key_kind()).current;
+    if session["g"].as_u64() != Some(u64::from(generation)) {
+        return None;
+    }
+    Some(Session {
+        caller: Caller {
+            role,
+            who: session["w"].as_str()?.to_owned(),
+        },
+        id: session["i"]
+            .as_str()
+            .filter(|id| !id.is_empty())?
+            .to_owned(),
+        expires,
     })
 }
 
-fn mint_session(keys: &SiteKeys, site: &str, caller: &Caller, now: f64) -> String {
-    let claims =
-        json!({"s": site, "r": caller.role.name(), "w": caller.who, "e": now + SESSION_MS});
+fn mint_session(keys: &SiteKeys, site: &str, caller: &Caller, id: &str, now: f64) -> String {
+    let generation = keys.generations.of(caller.role.key_kind()).current;
+    let claims = json!({"s": site, "r": caller.role.name(), "w": caller.who,
+                        "e": now + SESSION_MS, "i": id, "g": generation});
     seal_claims(&keys.studio, SESSION_PURPOSE, &claims)
+}
+
+/// A fresh session id: 122 random bits from the runtime's CSPRNG.
+fn new_session_id() -> Result<String, EdgeError> {
+    use worker::js_sys::{global, Function, Reflect};
+    use worker::wasm_bindgen::JsCast;
+    let failed = |_| EdgeError::Internal("crypto.randomUUID is not available".into());
+    let crypto = Reflect::get(&global(), &"crypto".into()).map_err(failed)?;
+    let uuid = Reflect::get(&crypto, &"randomUUID".into())
+        .map_err(failed)?
+        .dyn_into::<Function>()
+        .map_err(failed)?
+        .call0(&crypto)
+        .map_err(failed)?;
+    uuid.as_string()
+        .ok_or_else(|| EdgeError::Internal("crypto.randomUUID gave no text".into()))
 }
 
 /// Authorizes an admin route for `site`: the bearer token, or a session
 /// with the role the route needs (and, for writes, a same-origin JSON request).
-pub fn authorize(req: &Request, env: &Env, site: &str, needs: Needs) -> Result<Caller, EdgeError> {
-    let keys = site_keys(env, site)?;
+///
+/// The keys come from the site's store on every admin request (not the
+/// isolate's cache): a rotated admin token or role key stops at once.
+pub async fn authorize(
+    req: &Request,
+    env: &Env,
+    site: &str,
+    needs: Needs,
+) -> Result<Caller, EdgeError> {
     let bearer = req.headers().get("authorization")?.unwrap_or_default();
     if !bearer.is_empty() {
-        let expected = format!("Bearer {}", keys.admin);
-        if constant_time_eq(bearer.as_bytes(), expected.as_bytes()) {
+        let (keys, _) = site_keys_fresh(env, site, None).await?;
+        let token = bearer.strip_prefix("Bearer ").unwrap_or_default();
+        if !token.is_empty() && keys.is_admin(token) {
             return Ok(Caller {
                 role: Role::Publisher,
                 who: "admin token".into(),
@@ -160,7 +314,16 @@ pub fn authorize(req: &Request, env: &Env, site: &str, needs: Needs) -> Result<C
         ));
     };
     check_studio_host(req, env)?;
-    let Some(caller) = session_of(req, &keys, site)? else {
+    let session = peek_session(req)?.filter(|(named, _)| named == site);
+    let Some((_, id)) = session else {
+        return Err(refuse(
+            401,
+            "unauthorized",
+            "sign in to the studio for this site, or send its bearer token",
+        ));
+    };
+    let (keys, revoked) = site_keys_fresh(env, site, Some(&id)).await?;
+    let Some(Session { caller, .. }) = session_of(req, &keys, site, revoked)? else {
         return Err(refuse(
             401,
             "unauthorized",
@@ -219,17 +382,7 @@ pub async fn sign_in(mut req: Request, env: &Env) -> Handled {
             "site must be 1-64 characters of a-z, 0-9, - and _",
         ));
     }
-    let name = body["name"].as_str().unwrap_or_default().trim();
-    let name_ok = (1..=80).contains(&name.chars().count())
-        && !name.chars().any(char::is_control)
-        && !RESERVED_NAMES.contains(&name.to_lowercase().as_str());
-    if !name_ok {
-        return Err(refuse(
-            400,
-            "bad_name",
-            "your name (1-80 characters) is recorded with what you publish",
-        ));
-    }
+    let name = sign_in_name(body["name"].as_str().unwrap_or_default())?;
     // Keys are 256-bit, so guessing is hopeless; the limit keeps it cheap too.
     limits::check(
         env,
@@ -237,7 +390,8 @@ pub async fn sign_in(mut req: Request, env: &Env) -> Handled {
         &format!("studio:{}", limits::client(&req)),
     )
     .await?;
-    let keys = site_keys(env, site)?;
+    // From the store, not a cache: a rotated role key stops signing in at once.
+    let (keys, _) = site_keys_fresh(env, site, None).await?;
     let Some(role) = Role::of_key(&keys, body["key"].as_str().unwrap_or_default()) else {
         return Err(refuse(
             401,
@@ -245,12 +399,16 @@ pub async fn sign_in(mut req: Request, env: &Env) -> Handled {
             "that access key does not open this site",
         ));
     };
-    let caller = Caller {
-        role,
-        who: name.to_owned(),
-    };
+    let caller = Caller { role, who: name };
     let (cookie, secure) = cookie_name(&req)?;
-    let value = mint_session(&keys, site, &caller, worker::Date::now().as_millis() as f64);
+    let id = new_session_id()?;
+    let value = mint_session(
+        &keys,
+        site,
+        &caller,
+        &id,
+        worker::Date::now().as_millis() as f64,
+    );
     let secure = if secure { "; Secure" } else { "" };
     let mut response = session_answer(site, &caller)?;
     response.headers_mut().append(
@@ -276,21 +434,30 @@ fn session_answer(site: &str, caller: &Caller) -> worker::Result<Response> {
 /// `GET /v1/studio/session`: who is signed in (the cookie names its site).
 pub async fn current(req: Request, env: &Env) -> Handled {
     check_studio_host(&req, env)?;
-    let (name, _) = cookie_name(&req)?;
-    // The cookie names its site, whose key then checks it.
-    let site = crate::http::cookie::value(&req, &name)?
-        .and_then(|v| peek_claims(&v))
-        .and_then(|session| session["s"].as_str().map(str::to_owned))
-        .filter(|site| crate::http::is_site_key(site));
+    // The cookie names its site, whose keys then check it.
     let not_signed_in = || refuse(401, "not_signed_in", "sign in to the studio");
-    let site = site.ok_or_else(not_signed_in)?;
-    let keys = site_keys(env, &site)?;
-    let caller = session_of(&req, &keys, &site)?.ok_or_else(not_signed_in)?;
-    Ok(session_answer(&site, &caller)?)
+    let (site, id) = peek_session(&req)?.ok_or_else(not_signed_in)?;
+    let (keys, revoked) = site_keys_fresh(env, &site, Some(&id)).await?;
+    let session = session_of(&req, &keys, &site, revoked)?.ok_or_else(not_signed_in)?;
+    Ok(session_answer(&site, &session.caller)?)
 }
 
-/// `DELETE /v1/studio/session`: signs out.
-pub async fn sign_out(req: Request) -> Handled {
+/// `DELETE /v1/studio/session`: signs out. The session's id is revoked in
+/// the site's store (until it would have expired), so the cookie stops
+/// working everywhere, not only in this browser.
+pub async fn sign_out(req: Request, env: &Env) -> Handled {
+    if let Some((site, id)) = peek_session(&req)? {
+        let (keys, revoked) = site_keys_fresh(env, &site, Some(&id)).await?;
+        // Only a genuine session is recorded: a forged cookie cannot fill
+        // the store with ids.
+        if let Some(session) = session_of(&req, &keys, &site, revoked)? {
+            let revoke = Command::RevokeSession {
+                id: session.id,
+                until: session.expires as i64,
+            };
+            let _: bool = crate::store::call(env, &site, &revoke).await?;
+        }
+    }
     let (cookie, secure) = cookie_name(&req)?;
     let secure = if secure { "; Secure" } else { "" };
     let mut response = crate::http::json_response(200, &json!({"signed_out": true}))?;
@@ -304,6 +471,7 @@ pub async fn sign_out(req: Request) -> Handled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::Generations;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
 
@@ -314,11 +482,13 @@ mod tests {
         let keys = SiteKeys::derive(MASTER, "demo").unwrap();
         assert_eq!(Role::of_key(&keys, &keys.viewer), Some(Role::Viewer));
         assert_eq!(Role::of_key(&keys, &keys.editor), Some(Role::Editor));
-        assert_eq!(Role::of_key(&keys, &keys.admin), Some(Role::Publisher));
+        assert_eq!(Role::of_key(&keys, &keys.publisher), Some(Role::Publisher));
+        // The admin token is the API's secret: it signs nobody in.
+        assert_eq!(Role::of_key(&keys, &keys.admin), None);
         assert_eq!(Role::of_key(&keys, &keys.signing), None);
         assert_eq!(Role::of_key(&keys, ""), None);
         let other = SiteKeys::derive(MASTER, "other").unwrap();
-        assert_eq!(Role::of_key(&keys, &other.admin), None);
+        assert_eq!(Role::of_key(&keys, &other.publisher), None);
         assert!(Role::Viewer < Role::Editor && Role::Editor < Role::Publisher);
     }
 
@@ -329,17 +499,87 @@ mod tests {
             role: Role::Editor,
             who: "Ann".into(),
         };
-        let value = mint_session(&keys, "demo", &caller, 1000.0);
+        let value = mint_session(&keys, "demo", &caller, "sid-1", 1000.0);
         let read = read_session(&keys, "demo", &value, 2000.0).unwrap();
-        assert_eq!((read.role, read.who.as_str()), (Role::Editor, "Ann"));
+        assert_eq!(
+            (read.caller.role, read.caller.who.as_str(), read.id.as_str()),
+            (Role::Editor, "Ann", "sid-1")
+        );
         assert!(read_session(&keys, "demo", &value, 1000.0 + SESSION_MS + 1.0).is_none());
         let other = SiteKeys::derive(MASTER, "other").unwrap();
         assert!(read_session(&other, "other", &value, 2000.0).is_none());
         // A promoted role in the payload breaks the signature.
         let (_, signature) = value.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD
-            .encode(json!({"s": "demo", "r": "publisher", "w": "Ann", "e": 1e15}).to_string());
+        let forged = URL_SAFE_NO_PAD.encode(
+            json!({"s": "demo", "r": "publisher", "w": "Ann", "e": 1e15, "i": "x", "g": 0})
+                .to_string(),
+        );
         assert!(read_session(&keys, "demo", &format!("{forged}.{signature}"), 2000.0).is_none());
         assert!(read_session(&keys, "demo", "garbage", 2000.0).is_none());
+    }
+
+    #[test]
+    fn rotating_a_role_key_ends_that_roles_sessions_only() {
+        let keys = SiteKeys::derive(MASTER, "demo").unwrap();
+        let editor = Caller {
+            role: Role::Editor,
+            who: "Ed".into(),
+        };
+        let viewer = Caller {
+            role: Role::Viewer,
+            who: "Vi".into(),
+        };
+        let ed = mint_session(&keys, "demo", &editor, "e", 1000.0);
+        let vi = mint_session(&keys, "demo", &viewer, "v", 1000.0);
+        let mut generations = Generations::default();
+        generations.editor.current = 1;
+        let rotated = SiteKeys::at(MASTER, "demo", &generations, 2000).unwrap();
+        assert!(read_session(&rotated, "demo", &ed, 2000.0).is_none());
+        assert!(read_session(&rotated, "demo", &vi, 2000.0).is_some());
+        assert_eq!(Role::of_key(&rotated, &keys.editor), None);
+        assert_eq!(Role::of_key(&rotated, &rotated.editor), Some(Role::Editor));
+        // A session from before session ids (no `i`) is not accepted.
+        let legacy = seal_claims(
+            &keys.studio,
+            SESSION_PURPOSE,
+            &json!({"s": "demo", "r": "viewer", "w": "Vi", "e": 1e15}),
+        );
+        assert!(read_session(&keys, "demo", &legacy, 2000.0).is_none());
+    }
+
+    #[test]
+    fn names_are_normalised_before_reserved_ones_are_checked() {
+        let code = |name: &str| match sign_in_name(name) {
+            Ok(name) => name,
+            Err(EdgeError::Refused(refusal)) => refusal.code.to_string(),
+            Err(other) => panic!("{other}"),
+        };
+        for reserved in [
+            "Admin Token",
+            "  admin   token ",
+            "admin\u{200B} token",
+            "ad\u{00AD}min\u{2060} to\u{FEFF}ken",
+            "ａｄｍｉｎ　ｔｏｋｅｎ",
+            "ADMIN\u{00A0}TOKEN",
+            "preview\u{2003}link",
+            "the config\u{200E} before versions",
+            "\u{FEFF}Preview Link\u{200D}",
+        ] {
+            assert_eq!(code(reserved), "bad_name", "{reserved:?}");
+        }
+        for empty in [
+            "",
+            "   ",
+            "\u{200B}\u{200C}\u{FEFF}",
+            "\u{3000}\u{00AD}",
+            "\u{3164}",
+        ] {
+            assert_eq!(code(empty), "empty_name", "{empty:?}");
+        }
+        assert_eq!(code("Ｐａｔ"), "Pat");
+        assert_eq!(code("  Ann \t  Lee "), "Ann Lee");
+        assert_eq!(code("Zoë"), "Zoë");
+        assert_eq!(code(&"x".repeat(81)), "bad_name");
+        assert_eq!(code("bell\u{7}"), "bad_name");
     }
 }
