@@ -60,17 +60,25 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
         return;
     };
     let weak = Rc::downgrade(shared);
+    let anonymous_id = state.profile.anonymous_id.clone();
     // `null` for any failure, a 401 included: it waits for the next page.
     let done = Closure::once_into_js(move |text: JsValue| {
         let Some(text) = text.as_string() else { return };
-        run_weak(&weak, Task::RemoteProfile(text));
+        run_weak(&weak, Task::RemoteProfile { anonymous_id, text });
     });
     promise
         .unchecked_ref::<crate::js::Thenable>()
         .then_call(&done);
 }
 
-pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, text: &str) {
+pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, text: &str) {
+    // Asked for before another user signed in on this browser (a fresh
+    // anonymous identity): the previous person's facts must not reach them.
+    if anonymous_id != state.profile.anonymous_id {
+        return state
+            .opts
+            .debug_info("profile answer for the previous visitor ignored");
+    }
     let Some(value) = crate::js::parse(text) else {
         return;
     };
@@ -169,14 +177,11 @@ pub fn claim_coupon(
     if let Some(variant) = variant {
         body.insert("variant", variant);
     }
-    let campaign = campaign.to_owned();
-    crate::transport::post(
-        state,
-        shared,
-        &url,
-        Value::Object(body).to_json(),
-        Request::CouponClaim { campaign },
-    );
+    let request = Request::CouponClaim {
+        campaign: campaign.to_owned(),
+        anonymous_id: state.profile.anonymous_id.clone(),
+    };
+    crate::transport::post(state, shared, &url, Value::Object(body).to_json(), request);
 }
 
 /// The answer to an identity proof: on success the person's facts are fetched again.
@@ -199,7 +204,18 @@ pub(crate) fn identified(
 }
 
 /// The answer to a coupon claim: the code shows in the campaign's success message.
-pub(crate) fn coupon_claimed(state: &mut State, campaign: &str, status: u16, text: &str) {
+pub(crate) fn coupon_claimed(
+    state: &mut State,
+    campaign: &str,
+    anonymous_id: &str,
+    status: u16,
+    text: &str,
+) {
+    if anonymous_id != state.profile.anonymous_id {
+        return state
+            .opts
+            .debug_info("coupon for the previous visitor not shown");
+    }
     let code = crate::js::parse(text)
         .filter(|_| (200..300).contains(&status))
         .and_then(|answer| {

@@ -67,8 +67,12 @@ pub enum Task {
     Reconnect {
         click_token: Option<String>,
     },
-    /// The edge's answer to a profile request (JSON text).
-    RemoteProfile(String),
+    /// The edge's answer to a profile request (JSON text) for the anonymous
+    /// id it was asked for (another user may have signed in since).
+    RemoteProfile {
+        anonymous_id: String,
+        text: String,
+    },
     /// The answer to a POST.
     Answer {
         request: Request,
@@ -86,8 +90,12 @@ pub enum Request {
     },
     /// An identity proof, with the browser key it carried.
     Identify { key: Option<BrowserKey> },
-    /// A sign-up claiming the coupon a campaign's form holds back.
-    CouponClaim { campaign: String },
+    /// A sign-up claiming the coupon a campaign's form holds back, for the
+    /// anonymous id that signed up.
+    CouponClaim {
+        campaign: String,
+        anonymous_id: String,
+    },
 }
 
 /// Carries out one task on the state.
@@ -164,7 +172,9 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
             Some(token) => remote::identify(state, shared, ("clickToken", &token), false),
             None => remote::refresh_profile(state, shared),
         },
-        Task::RemoteProfile(text) => remote::merge(state, shared, &text),
+        Task::RemoteProfile { anonymous_id, text } => {
+            remote::merge(state, shared, &anonymous_id, &text)
+        }
         Task::Answer {
             request,
             status,
@@ -174,9 +184,10 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
                 transport::answered(state, shared, &batch, key.as_ref(), status, &text)
             }
             Request::Identify { key } => remote::identified(state, shared, key, status),
-            Request::CouponClaim { campaign } => {
-                remote::coupon_claimed(state, &campaign, status, &text)
-            }
+            Request::CouponClaim {
+                campaign,
+                anonymous_id,
+            } => remote::coupon_claimed(state, &campaign, &anonymous_id, status, &text),
         },
     }
 }

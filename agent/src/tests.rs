@@ -681,4 +681,29 @@ fn another_user_signing_in_starts_a_fresh_identity_and_the_cookie_over() {
     let queued = state.transport.outbox.to_stored_json();
     assert!(!queued.contains(&alice_aid), "{queued}");
     assert!(queued.contains(&bob_aid), "{queued}");
+    drop(state);
+    // Alice's profile answer, asked for before the switch, arrives now: her
+    // facts stay out of Bob's profile. Bob's own answer merges.
+    let facts = r#"{"user_id": "alice", "orders": 7, "total_spent": 900}"#;
+    crate::shared::run(
+        &a.shared,
+        Task::RemoteProfile {
+            anonymous_id: alice_aid,
+            text: facts.into(),
+        },
+    );
+    let orders = || a.shared.state.borrow().profile.orders;
+    assert_eq!(orders(), 0, "Alice's orders are not Bob's");
+    assert_eq!(
+        a.shared.state.borrow().profile.user_id.as_deref(),
+        Some("bob")
+    );
+    crate::shared::run(
+        &a.shared,
+        Task::RemoteProfile {
+            anonymous_id: bob_aid,
+            text: r#"{"orders": 2, "total_spent": 80}"#.into(),
+        },
+    );
+    assert_eq!(orders(), 2, "Bob's own facts arrive");
 }

@@ -269,3 +269,48 @@ test("sign-in names are normalised before reserved names are checked", async () 
   const fine = await signIn("demo", keys.editor, "  Ｅｄ \u200B ");
   assert.deepEqual(await fine.response.json(), { site: "demo", role: "editor", who: "Ed" });
 });
+
+test("an admin token in its rollover window still works, but only the current one rotates keys", async () => {
+  const site = "roll-admin-window";
+  const keys = siteKeys(site);
+  assert.equal((await asAdmin(keys.admin, `/v1/admin/sites/${site}/config`, { method: "PUT", body: config("Before") })).status, 200);
+  await rotate(site, keys.admin, "admin", 3600);
+  const next = siteKeys(site, { admin: 1 });
+  assert.equal((await asAdmin(keys.admin, `/v1/admin/sites/${site}/events`)).status, 200, "within its window");
+  // A leaked token being rotated out cannot rotate the owner out, nor mint itself a signing key.
+  for (const key of ["admin", "signing"]) {
+    await refusal(await asAdmin(keys.admin, `/v1/admin/sites/${site}/keys/rotate`, { method: "POST", body: { key } }), 403, "current_admin_token_required");
+  }
+  const now = await generations(site, next.admin);
+  assert.deepEqual([now.admin.generation, now.signing.generation], [1, 0], "nothing rotated");
+});
+
+test("unproven requests naming made-up sites make no site store", async () => {
+  const { readdirSync, statSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const files = (dir) => {
+    try {
+      return readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        return statSync(path).isDirectory() ? files(path) : [path];
+      });
+    } catch { return []; }
+  };
+  const stores = () => files(join(edge.state, "v3", "do")).filter((f) => f.endsWith(".sqlite")).length;
+  const before = stores();
+  assert.ok(before > 0, "the count sees the stores the earlier tests made");
+  const forged = (site) => `nudge_studio=${Buffer.from(JSON.stringify({ s: site, r: "publisher", w: "x", e: Date.now() + 3600_000, i: "forged", g: 0 })).toString("base64url")}.AAAA`;
+  for (let i = 0; i < 5; i++) {
+    const site = `ghost-${i}-${randomBytes(3).toString("hex")}`;
+    await refusal(await asAdmin("not-a-token", `/v1/admin/sites/${site}/events`), 401, "unauthorized");
+    await refusal(await fetch(`${edge.url}/v1/studio/session`, { headers: { cookie: forged(site) } }), 401, "not_signed_in");
+    await refusal(await fetch(`${edge.url}/v1/admin/sites/${site}/campaigns`, { headers: { cookie: forged(site) } }), 401, "unauthorized");
+    const signIn = await fetch(`${edge.url}/v1/studio/session`, {
+      method: "POST", headers: { "content-type": "application/json", origin: edge.url },
+      body: JSON.stringify({ site, key: "guess", name: "Eve" }),
+    });
+    await refusal(signIn, 401, "bad_credentials");
+    await refusal(await webhook(site, { type: "unsubscribed", email: "a@example.com" }, [Buffer.from("k")]), 404, "unknown_site");
+  }
+  assert.equal(stores(), before, "no Durable Object was made for a made-up site");
+});

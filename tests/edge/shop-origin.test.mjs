@@ -67,6 +67,9 @@ test("the README's tag on the shop's own origin: the agent starts from the edge'
   assert.ok(!console.some((m) => /instantiateStreaming|MIME/.test(m)), console.join("\n"));
   const config = await page.evaluate(() => window.nudge.debug());
   assert.ok(config.profile.pv === 1);
+  // An answer without CORS headers (the Worker's own pages) must not be reused for the shop's page.
+  const own = await fetch(`${edge.url}/v1/config?site=demo`);
+  assert.match(own.headers.get("vary") || "", /origin/i);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -51,13 +51,15 @@ pub fn check(req: &Request, config_text: &str) -> std::result::Result<Verdict, E
     }
 }
 
-/// Adds the CORS headers a verdict calls for.
+/// Adds the CORS headers a verdict calls for. Every answer varies by
+/// `Origin`, the same-origin ones too: a browser must not reuse an answer
+/// cached for the Worker's own pages (no CORS header) for a shop's page.
 pub fn apply(mut response: Response, verdict: &Verdict) -> Result<Response> {
+    let headers = response.headers_mut();
     if let Verdict::Allowed(origin) = verdict {
-        let headers = response.headers_mut();
         headers.set("access-control-allow-origin", origin)?;
-        headers.append("vary", "origin")?;
     }
+    headers.append("vary", "origin")?;
     Ok(response)
 }
 

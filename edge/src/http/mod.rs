@@ -183,6 +183,28 @@ pub async fn site_keys_fresh(
     ))
 }
 
+/// The keys that check a request's proof before anything else touches the
+/// site's store: from the store for a site with a config; at generation 0
+/// for a site without one (rotating needs a config, so it has never
+/// rotated), reading no store, so an unproven request naming a made-up site
+/// cannot make that site's Durable Object.
+pub async fn site_keys_for_proof(
+    env: &Env,
+    site: &str,
+) -> std::result::Result<SiteKeys, EdgeError> {
+    if cached_kv(env, &format!("config:{site}")).await?.is_none() {
+        return site_keys_unrotated(env, site);
+    }
+    Ok(site_keys_fresh(env, site, None).await?.0)
+}
+
+/// The site's keys at generation 0, computed from the master key alone: for
+/// keys that never rotate (the studio sessions' signing key) and sites that
+/// have no config.
+pub fn site_keys_unrotated(env: &Env, site: &str) -> std::result::Result<SiteKeys, EdgeError> {
+    keys_at(&master_key(env)?, site, &Generations::default())
+}
+
 /// The site's keys for the hot paths, through this isolate's cache of its
 /// generations (a minute); 503 when the deployment has no master key.
 pub async fn site_keys(env: &Env, site: &str) -> std::result::Result<SiteKeys, EdgeError> {

@@ -21,7 +21,7 @@ use worker::{Env, Request};
 
 use crate::http::limits::SMALL_BODY_BYTES;
 use crate::http::{ok, read_json, refuse, site_keys_fresh, EdgeError, Handled};
-use crate::keys::{Generation, Generations, KeyKind, SiteKeys};
+use crate::keys::{constant_time_eq, Generation, Generations, KeyKind, SiteKeys};
 use crate::store::protocol::Command;
 
 /// What the API says of one key's generation (never the key).
@@ -87,8 +87,23 @@ fn current(keys: &SiteKeys, kind: KeyKind) -> &str {
     }
 }
 
-/// `POST …/keys/rotate`.
+/// `POST …/keys/rotate`. Only the current admin token rotates: one that is
+/// itself being rotated out (still accepted elsewhere within its window)
+/// cannot rotate the owner out or mint itself a fresh signing key. Only a
+/// site with a config has rotated keys: one without is at generation 0
+/// everywhere (`http::site_keys_for_proof` reads no store for it).
 pub async fn rotate(mut req: Request, env: &Env, site: &str) -> Handled {
+    crate::http::site_config(env, site).await?;
+    let (keys, _) = site_keys_fresh(env, site, None).await?;
+    let bearer = req.headers().get("authorization")?.unwrap_or_default();
+    let token = bearer.strip_prefix("Bearer ").unwrap_or_default();
+    if !constant_time_eq(keys.admin.as_bytes(), token.as_bytes()) {
+        return Err(refuse(
+            403,
+            "current_admin_token_required",
+            "only the current admin token rotates keys, not one in its rollover window",
+        ));
+    }
     let body = read_json(&mut req, SMALL_BODY_BYTES).await?;
     let Some(kind) = body["key"].as_str().and_then(KeyKind::parse) else {
         return Err(refuse(

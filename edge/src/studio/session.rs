@@ -21,7 +21,10 @@ use serde_json::json;
 use worker::{Env, Headers, Method, Request, Response};
 
 use crate::http::limits::{self, Bucket, SMALL_BODY_BYTES};
-use crate::http::{read_json, refuse, site_keys_fresh, EdgeError, Handled};
+use crate::http::{
+    read_json, refuse, site_keys_for_proof, site_keys_fresh, site_keys_unrotated, EdgeError,
+    Handled,
+};
 use crate::keys::{constant_time_eq, open_claims, peek_claims, seal_claims, KeyKind, SiteKeys};
 use crate::store::protocol::Command;
 
@@ -202,17 +205,25 @@ struct Session {
     expires: f64,
 }
 
-/// The session id a cookie names, unchecked: only to ask the store whether
-/// it was revoked, in the same call that reads the keys that check it.
-fn peek_session(req: &Request) -> worker::Result<Option<(String, String)>> {
+/// The site and session id of a cookie the edge signed (its session key
+/// never rotates, so the signature is checked from the master key alone),
+/// before the store is asked whether it was revoked and which generation its
+/// role key is at: a forged cookie reaches no store.
+fn peek_session(req: &Request, env: &Env) -> Result<Option<(String, String)>, EdgeError> {
     let (name, _) = cookie_name(req)?;
-    Ok(crate::http::cookie::value(req, &name)?
-        .and_then(|v| peek_claims(&v))
-        .and_then(|claims| {
-            let site = claims["s"].as_str()?.to_owned();
-            let id = claims["i"].as_str()?.to_owned();
-            crate::http::is_site_key(&site).then_some((site, id))
-        }))
+    let Some(value) = crate::http::cookie::value(req, &name)? else {
+        return Ok(None);
+    };
+    let Some(site) = peek_claims(&value)
+        .and_then(|claims| claims["s"].as_str().map(str::to_owned))
+        .filter(|site| crate::http::is_site_key(site))
+    else {
+        return Ok(None);
+    };
+    let keys = site_keys_unrotated(env, &site)?;
+    Ok(open_claims(&keys.studio, SESSION_PURPOSE, &value)
+        .and_then(|claims| claims["i"].as_str().map(str::to_owned))
+        .map(|id| (site, id)))
 }
 
 /// The caller the request's cookie proves for `site` now, if it does and the
@@ -292,7 +303,7 @@ pub async fn authorize(
 ) -> Result<Caller, EdgeError> {
     let bearer = req.headers().get("authorization")?.unwrap_or_default();
     if !bearer.is_empty() {
-        let (keys, _) = site_keys_fresh(env, site, None).await?;
+        let keys = site_keys_for_proof(env, site).await?;
         let token = bearer.strip_prefix("Bearer ").unwrap_or_default();
         if !token.is_empty() && keys.is_admin(token) {
             return Ok(Caller {
@@ -314,7 +325,7 @@ pub async fn authorize(
         ));
     };
     check_studio_host(req, env)?;
-    let session = peek_session(req)?.filter(|(named, _)| named == site);
+    let session = peek_session(req, env)?.filter(|(named, _)| named == site);
     let Some((_, id)) = session else {
         return Err(refuse(
             401,
@@ -391,7 +402,7 @@ pub async fn sign_in(mut req: Request, env: &Env) -> Handled {
     )
     .await?;
     // From the store, not a cache: a rotated role key stops signing in at once.
-    let (keys, _) = site_keys_fresh(env, site, None).await?;
+    let keys = site_keys_for_proof(env, site).await?;
     let Some(role) = Role::of_key(&keys, body["key"].as_str().unwrap_or_default()) else {
         return Err(refuse(
             401,
@@ -436,7 +447,7 @@ pub async fn current(req: Request, env: &Env) -> Handled {
     check_studio_host(&req, env)?;
     // The cookie names its site, whose keys then check it.
     let not_signed_in = || refuse(401, "not_signed_in", "sign in to the studio");
-    let (site, id) = peek_session(&req)?.ok_or_else(not_signed_in)?;
+    let (site, id) = peek_session(&req, env)?.ok_or_else(not_signed_in)?;
     let (keys, revoked) = site_keys_fresh(env, &site, Some(&id)).await?;
     let session = session_of(&req, &keys, &site, revoked)?.ok_or_else(not_signed_in)?;
     Ok(session_answer(&site, &session.caller)?)
@@ -446,7 +457,7 @@ pub async fn current(req: Request, env: &Env) -> Handled {
 /// the site's store (until it would have expired), so the cookie stops
 /// working everywhere, not only in this browser.
 pub async fn sign_out(req: Request, env: &Env) -> Handled {
-    if let Some((site, id)) = peek_session(&req)? {
+    if let Some((site, id)) = peek_session(&req, env)? {
         let (keys, revoked) = site_keys_fresh(env, &site, Some(&id)).await?;
         // Only a genuine session is recorded: a forged cookie cannot fill
         // the store with ids.
