@@ -1,4 +1,5 @@
 //! The marketer's studio, on the edge's side: sign-in and roles (`session`),
+//! the names people sign in with (`names`),
 //! campaigns with drafts, publish, pause, history and roll back
 //! (`campaigns`, stored by `store::versions`), the history's readable diff
 //! (`diff`) and signed preview links to the real shop (`preview`). The
@@ -9,6 +10,7 @@
 
 pub mod campaigns;
 pub mod diff;
+pub mod names;
 pub mod preview;
 pub mod session;
 
