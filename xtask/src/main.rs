@@ -449,10 +449,12 @@ fn test() -> Result {
         ),
         ("CHROMEDRIVER", "/usr/bin/chromedriver"),
     ];
+    // --lib: the agent has no doc tests, and none can run in a browser.
     let agent_test = [
         "test",
         "-p",
         "nudge-agent",
+        "--lib",
         "--target",
         "wasm32-unknown-unknown",
     ];
