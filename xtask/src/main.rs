@@ -31,15 +31,14 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
-        Some("bench") => tools::ensure_build_tools()
-            .and_then(|_| tools::ensure_browser())
+        Some("bench") => tools::ensure_all()
             .and_then(|_| tools::ensure_apt("wrk", "/usr/bin/wrk"))
             .and_then(|_| bench()),
         Some("build-edge") => tools::ensure_build_tools()
             .and_then(|_| build_agent())
             .and_then(|_| build_edge()),
         Some("build-agent") => tools::ensure_build_tools().and_then(|_| build_agent()),
-        Some("setup") => tools::ensure_build_tools().and_then(|_| tools::ensure_browser()),
+        Some("setup") => tools::ensure_all(),
         Some("lint") => tools::ensure_build_tools().and_then(|_| lint()),
         Some("site-keys") => site_keys::site_keys(&args[1..]),
         _ => {
@@ -405,9 +404,8 @@ fn lint() -> Result {
 }
 
 fn test() -> Result {
-    tools::ensure_build_tools()?;
+    tools::ensure_all()?;
     lint()?;
-    tools::ensure_browser()?;
     // Core and the dev tools, natively (includes the GrowthBook vectors).
     run(
         "cargo",

@@ -20,11 +20,39 @@ fn has_version(program: &str, version: &str) -> bool {
 }
 
 /// Rust's wasm target, wasm-bindgen-cli, worker-build, and the npm tools
-/// (wasm-opt, esbuild, playwright-core, wrangler with the Node 22 it requires).
+/// (wasm-opt, esbuild, playwright-core, wrangler with the Node 22 it
+/// requires): the Rust tools compile while npm downloads.
+pub fn ensure_build_tools() -> Result {
+    in_parallel(ensure_rust_tools, ensure_npm_tools)
+}
+
+/// The build tools and the browser: apt and npm download (network) while
+/// the Rust tools compile (CPU), which saves a fresh machine their time.
+pub fn ensure_all() -> Result {
+    in_parallel(ensure_rust_tools, || {
+        ensure_npm_tools().and_then(|_| ensure_browser())
+    })
+}
+
+fn in_parallel(
+    first: impl FnOnce() -> Result + Send,
+    second: impl FnOnce() -> Result + Send,
+) -> Result {
+    std::thread::scope(|scope| {
+        let other = scope.spawn(second);
+        let first = first();
+        let second = other
+            .join()
+            .unwrap_or_else(|_| Err("a set-up step panicked".into()));
+        first.and(second)
+    })
+}
+
+/// Rust's wasm target, wasm-bindgen-cli and worker-build.
 /// No wasm-pack: `cargo xtask` runs its two steps itself (cargo, then
 /// wasm-bindgen; its test runner for the browser tests), which saves a fresh
 /// machine compiling it. Shops may still build the agent with `wasm-pack build`.
-pub fn ensure_build_tools() -> Result {
+fn ensure_rust_tools() -> Result {
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets
         .lines()
@@ -56,6 +84,11 @@ pub fn ensure_build_tools() -> Result {
             &[("CARGO_TARGET_DIR", &tools_target)],
         )?;
     }
+    Ok(())
+}
+
+/// The npm tools, if `node_modules` is missing or older than the lock.
+fn ensure_npm_tools() -> Result {
     let root = root();
     let installed = root.join("node_modules/.package-lock.json");
     let stale = match (
