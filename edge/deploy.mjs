@@ -7,25 +7,36 @@
 // ALLOW_LOCAL_DESTINATIONS set to "allow"). `--var NAME:value` overrides
 // wrangler.toml, as it does for wrangler.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The `[vars]` of a wrangler.toml (string values only), then `--var NAME:value` arguments over them. */
+/**
+ * The variables a deploy would get: the `[vars]` of a wrangler.toml (string
+ * values, double- or single-quoted), with `--env NAME` the `[env.NAME.vars]`
+ * over them, then `--var NAME:value` (or `--var=NAME:value`) arguments.
+ */
 export function deployVars(toml, args = []) {
+  const env = args.flatMap((arg, i) => (arg === "--env" || arg === "-e" ? [args[i + 1]] : arg.startsWith("--env=") ? [arg.slice(6)] : []))[0];
   const vars = {};
-  let inVars = false;
+  let section = "";
+  const sections = { vars: {}, env: {} };
   for (const line of toml.split(/\r?\n/)) {
-    const section = /^\s*\[+([^\]]*)\]+\s*$/.exec(line);
-    if (section) { inVars = section[1].trim() === "vars"; continue; }
-    const pair = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"]*)"/.exec(line);
-    if (inVars && pair) vars[pair[1]] = pair[2];
+    const header = /^\s*\[+([^\]]*)\]+\s*$/.exec(line);
+    if (header) { section = header[1].trim(); continue; }
+    const pair = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/.exec(line);
+    if (!pair) continue;
+    const value = pair[2] ?? pair[3];
+    if (section === "vars") sections.vars[pair[1]] = value;
+    if (env && section === `env.${env}.vars`) sections.env[pair[1]] = value;
   }
+  Object.assign(vars, sections.vars, sections.env);
   args.forEach((arg, i) => {
-    if (arg !== "--var" || !args[i + 1]) return;
-    const [name, ...value] = args[i + 1].split(":");
+    const given = arg === "--var" ? args[i + 1] : arg.startsWith("--var=") ? arg.slice(6) : null;
+    if (!given) return;
+    const [name, ...value] = given.split(":");
     vars[name] = value.join(":");
   });
   return vars;
@@ -49,6 +60,10 @@ export function deployProblems(vars) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const { warnings, errors } = deployProblems(deployVars(readFileSync(join(here, "wrangler.toml"), "utf8"), args));
+  // This check reads wrangler.toml; a JSON config or another file would go unchecked.
+  if (existsSync(join(here, "wrangler.json")) || existsSync(join(here, "wrangler.jsonc")) || args.some((a) => a === "--config" || a === "-c" || a.startsWith("--config="))) {
+    errors.push("error: deploy.mjs checks edge/wrangler.toml only: deploy with it (no wrangler.json, no --config).");
+  }
   for (const line of [...warnings, ...errors]) console.error(line);
   if (errors.length) process.exit(1);
   const wrangler = join(here, "../node_modules/wrangler/bin/wrangler.js");

@@ -97,4 +97,9 @@ test("deploy.mjs: an empty STUDIO_HOST warns, a local-only switch refuses", () =
   assert.match(local.errors[0], /GEO_OVERRIDE is "allow"/);
   // [vars] only: a name in another section is not a variable.
   assert.deepEqual(deployVars('[vars]\nA = "1"\n[other]\nB = "2"\n'), { A: "1" });
+  // The ways around a naive reading: single quotes, an environment's vars, --var=.
+  const tricky = "[vars]\nSTUDIO_HOST = 's.example'\n[env.prod.vars]\nGEO_OVERRIDE = \"allow\"\n";
+  assert.deepEqual(deployVars(tricky), { STUDIO_HOST: "s.example" });
+  assert.match(deployProblems(deployVars(tricky, ["--env", "prod"])).errors[0], /GEO_OVERRIDE is "allow"/);
+  assert.match(deployProblems(deployVars(toml, ["--var=ALLOW_LOCAL_DESTINATIONS:allow"])).errors[0], /ALLOW_LOCAL_DESTINATIONS/);
 });

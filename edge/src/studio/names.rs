@@ -9,6 +9,49 @@ use crate::http::{refuse, EdgeError};
 /// [`normalize_name`], case-insensitively).
 const RESERVED_NAMES: &[&str] = &["admin token", "preview link", "the config before versions"];
 
+/// What a name looks like, for comparing it with the reserved ones: the
+/// letters that pass for Latin ones (Cyrillic "а", Greek "ο", Armenian "օ",
+/// "0" for "o", capital "I", "1" and "|" for "l", "rn" for "m"; after
+/// Unicode's confusables, for the letters people can type) made Latin,
+/// combining marks dropped (a Turkish "İ" lowercases to "i" plus a dot),
+/// then lowercase. NFKC alone keeps "аdmin token" with a Cyrillic "а".
+fn skeleton(name: &str) -> String {
+    let latin: String = name
+        .chars()
+        .map(|c| match c {
+            'I' | '1' | '|' | 'ǀ' | 'ӏ' | 'Ӏ' | 'ⅼ' => 'l',
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .filter(|c| !('\u{0300}'..='\u{036F}').contains(c))
+        .map(|c| match c {
+            'а' | 'ɑ' | 'α' => 'a',
+            'ь' | 'Ƅ' => 'b',
+            'с' | 'ϲ' | 'ᴄ' => 'c',
+            'ԁ' | 'ɗ' => 'd',
+            'е' | 'ҽ' | 'є' => 'e',
+            'ɡ' | 'ց' => 'g',
+            'һ' | 'հ' => 'h',
+            'і' | 'ı' | 'ɩ' | 'ι' | 'ї' => 'i',
+            'ј' | 'ϳ' => 'j',
+            'κ' | 'к' => 'k',
+            'ո' | 'п' | 'η' => 'n',
+            'о' | 'ο' | 'օ' | '0' | 'σ' => 'o',
+            'р' | 'ρ' => 'p',
+            'г' => 'r',
+            'ѕ' => 's',
+            'т' | 'τ' => 't',
+            'υ' | 'ս' => 'u',
+            'ν' | 'ѵ' => 'v',
+            'ԝ' | 'ω' | 'ա' => 'w',
+            'х' | 'χ' => 'x',
+            'у' | 'γ' => 'y',
+            _ => c,
+        })
+        .collect();
+    latin.replace("rn", "m")
+}
+
 /// Characters that show nothing (format characters, fillers, variation
 /// selectors, tags): removed from names, so "admin\u{200B} token" cannot
 /// pass for another name than "admin token" does.
@@ -62,7 +105,8 @@ pub fn sign_in_name(raw: &str) -> Result<String, EdgeError> {
             "your name is recorded with what you publish: it cannot be empty or invisible",
         ));
     }
-    let reserved = RESERVED_NAMES.contains(&name.to_lowercase().as_str());
+    let looks = skeleton(&name);
+    let reserved = RESERVED_NAMES.iter().any(|r| skeleton(r) == looks);
     if name.chars().count() > 80 || name.chars().any(char::is_control) || reserved {
         return Err(refuse(
             400,
@@ -90,6 +134,13 @@ mod tests {
             "admin\u{200B} token",
             "ad\u{00AD}min\u{2060} to\u{FEFF}ken",
             "ａｄｍｉｎ　ｔｏｋｅｎ",
+            "\u{0430}dmin token",
+            "adm\u{0456}n t\u{043E}ken",
+            "adrnin token",
+            "ADM\u{0130}N TOKEN",
+            "preview Iink",
+            "pr\u{0435}view l\u{0456}nk",
+            "the c0nfig bef\u{03BF}re versions",
             "ADMIN\u{00A0}TOKEN",
             "preview\u{2003}link",
             "the config\u{200E} before versions",
@@ -109,6 +160,10 @@ mod tests {
         assert_eq!(code("Ｐａｔ"), "Pat");
         assert_eq!(code("  Ann \t  Lee "), "Ann Lee");
         assert_eq!(code("Zoë"), "Zoë");
+        // Only the reserved names are compared by their looks: other names keep theirs.
+        assert_eq!(code("Ирина"), "Ирина");
+        assert_eq!(code("Bernd"), "Bernd");
+        assert_eq!(code("Admin Tokens"), "Admin Tokens");
         assert_eq!(code(&"x".repeat(81)), "bad_name");
         assert_eq!(code("bell\u{7}"), "bad_name");
     }
