@@ -11,17 +11,13 @@ const RESERVED_NAMES: &[&str] = &["admin token", "preview link", "the config bef
 
 /// What a name looks like, for comparing it with the reserved ones: the
 /// letters that pass for Latin ones (Cyrillic "а", Greek "ο", Armenian "օ",
-/// "0" for "o", capital "I", "1" and "|" for "l", "rn" for "m"; after
+/// "0" for "o", "I", "1" and "|" with "l", "rn" for "m"; after
 /// Unicode's confusables, for the letters people can type) made Latin,
 /// combining marks dropped (a Turkish "İ" lowercases to "i" plus a dot),
 /// then lowercase. NFKC alone keeps "аdmin token" with a Cyrillic "а".
 fn skeleton(name: &str) -> String {
     let latin: String = name
         .chars()
-        .map(|c| match c {
-            'I' | '1' | '|' | 'ǀ' | 'ӏ' | 'Ӏ' | 'ⅼ' => 'l',
-            _ => c,
-        })
         .flat_map(char::to_lowercase)
         .filter(|c| !('\u{0300}'..='\u{036F}').contains(c))
         .map(|c| match c {
@@ -32,7 +28,8 @@ fn skeleton(name: &str) -> String {
             'е' | 'ҽ' | 'є' => 'e',
             'ɡ' | 'ց' => 'g',
             'һ' | 'հ' => 'h',
-            'і' | 'ı' | 'ɩ' | 'ι' | 'ї' => 'i',
+            // "I" and "l" look alike in many fonts: one class for both.
+            'i' | 'і' | 'ı' | 'ɩ' | 'ι' | 'ї' | 'l' | '1' | '|' | 'ǀ' | 'ӏ' | 'ⅼ' => 'l',
             'ј' | 'ϳ' => 'j',
             'κ' | 'к' => 'k',
             'ո' | 'п' | 'η' => 'n',
