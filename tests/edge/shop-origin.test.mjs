@@ -204,14 +204,17 @@ test("a callback registered through the stub before the agent loads sees a show 
     }),
   });
   assert.equal(r.status, 200, await r.text());
-  const { page, errors, context } = await visitor();
-  await visit(page, `${stubShop.url}/`);
-  await waitForCampaign(page, "hello");
-  await page.waitForFunction(() => window.shown.length > 0, null, { timeout: 2000 }).catch(() => {});
-  assert.deepEqual(await page.evaluate(() => window.shown), ["hello"]);
-  assert.deepEqual(errors, []);
-  await context.close();
-  await stubShop.close();
+  const { page, errors, context, console } = await visitor();
+  try {
+    await visit(page, `${stubShop.url}/?nudge_debug=1`);
+    await waitForCampaign(page, "hello", 10_000).catch((e) => { throw new Error(`${e.message}\n${console.join("\n")}`); });
+    await page.waitForFunction(() => window.shown.length > 0, null, { timeout: 2000 }).catch(() => {});
+    assert.deepEqual(await page.evaluate(() => window.shown), ["hello"]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await stubShop.close();
+  }
 });
 
 test("the Worker routed on the shop's domain: same-origin calls and the first-party cookie", async () => {

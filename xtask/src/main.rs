@@ -467,14 +467,13 @@ fn test() -> Result {
     // edge Worker on local workerd.
     build_agent()?;
     build_edge()?;
-    // Two files at a time: each starts its own servers on free ports and its
-    // own browser, and spends most of its time waiting on them, so two share
-    // the machine's two cores well (3.2 min instead of 5.7 for the suite,
-    // all passing in three runs in a row). `NUDGE_TEST_CONCURRENCY=1` runs
-    // them one at a time.
+    // One file at a time by default. Each file starts its own servers on free
+    // ports and its own browser, so `NUDGE_TEST_CONCURRENCY=2` runs two at
+    // once (3.2 min instead of 5.7 for the suite), but one of eight such runs
+    // had a campaign miss its 5 s wait: not the default until that is understood.
     let concurrency = format!(
         "--test-concurrency={}",
-        std::env::var("NUDGE_TEST_CONCURRENCY").unwrap_or_else(|_| "2".into())
+        std::env::var("NUDGE_TEST_CONCURRENCY").unwrap_or_else(|_| "1".into())
     );
     run(
         "node",
