@@ -469,7 +469,7 @@ fn test() -> Result {
     build_edge()?;
     // One file at a time by default. Each file starts its own servers on free
     // ports and its own browser, so `NUDGE_TEST_CONCURRENCY=2` runs two at
-    // once (3.2 min instead of 5.7 for the suite), but one of eight such runs
+    // once (3.2 min instead of 5.7 for the suite), but one of five such runs
     // had a campaign miss its 5 s wait: not the default until that is understood.
     let concurrency = format!(
         "--test-concurrency={}",
