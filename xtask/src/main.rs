@@ -369,38 +369,32 @@ fn lint() -> Result {
     run(
         "cargo",
         &[
-            &[
-                "clippy",
-                "--workspace",
-                "--exclude",
-                "nudge-agent",
-                "--exclude",
-                "nudge-engine-wasm-bench",
-                "--exclude",
-                "nudge-core-floor",
-            ][..],
+            &["clippy", "--workspace"][..],
+            &excluding_wasm_only(),
             &deny,
         ]
         .concat(),
     )?;
+    let wasm_only: Vec<&str> = WASM_ONLY.iter().flat_map(|p| ["-p", p]).collect();
     run(
         "cargo",
         &[
-            &[
-                "clippy",
-                "-p",
-                "nudge-agent",
-                "-p",
-                "nudge-engine-wasm-bench",
-                "-p",
-                "nudge-core-floor",
-                "--target",
-                "wasm32-unknown-unknown",
-            ][..],
+            &["clippy"][..],
+            &wasm_only,
+            &["--target", "wasm32-unknown-unknown"],
             &deny,
         ]
         .concat(),
     )
+}
+
+/// The crates that build only for wasm (the agent; the bench's builds on it,
+/// run by `cargo xtask bench`): left out of native builds.
+const WASM_ONLY: [&str; 3] = ["nudge-agent", "nudge-engine-wasm-bench", "nudge-core-floor"];
+
+/// `--exclude <crate>` for each of [`WASM_ONLY`].
+fn excluding_wasm_only() -> Vec<&'static str> {
+    WASM_ONLY.iter().flat_map(|p| ["--exclude", p]).collect()
 }
 
 fn test() -> Result {
@@ -410,19 +404,12 @@ fn test() -> Result {
     run(
         "cargo",
         &[
-            "test",
-            "--workspace",
-            "--exclude",
-            "nudge-agent",
-            // Builds on the agent: wasm only, run by `cargo xtask bench`.
-            "--exclude",
-            "nudge-engine-wasm-bench",
-            "--exclude",
-            "nudge-core-floor",
+            &["test", "--workspace"][..],
+            &excluding_wasm_only(),
             // Core's A/B statistics are behind a feature the agent leaves off.
-            "--features",
-            "nudge-core/stats",
-        ],
+            &["--features", "nudge-core/stats"],
+        ]
+        .concat(),
     )?;
     // Core must also build for the browser, without its native regex engine.
     run(

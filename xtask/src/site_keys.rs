@@ -268,24 +268,14 @@ fn refused(what: &str, status: u16, answer: &serde_json::Value) -> String {
     )
 }
 
-/// Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (Howard Hinnant's
-/// days-to-civil; no date crate for one line of output).
+/// Unix milliseconds as `YYYY-MM-DD HH:MM UTC`: core's ISO 8601 text
+/// (`2026-01-01T00:00:00.000Z`), cut to the minute.
 fn utc(ms: i64) -> String {
-    let seconds = ms.div_euclid(1000);
-    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let iso = nudge_core::time::to_iso8601(ms);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        of_day / 3600,
-        of_day % 3600 / 60
+        "{} {} UTC",
+        iso.get(..10).unwrap_or_default(),
+        iso.get(11..16).unwrap_or_default()
     )
 }
 
