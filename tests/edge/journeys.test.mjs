@@ -359,12 +359,18 @@ test("omnichannel: a journey's coupon shows in the banner; the cart-rescue conve
   const page = await context.newPage();
   await visit(page, "/product/wool-coat");
   await page.evaluate(() => window.nudge.consent("granted"));
-  // Signed in: pool codes go only to persons someone vouches for.
+  // Signed in: pool codes go only to persons someone vouches for. The proof is
+  // its own request, which nothing orders before the event's: the test waits
+  // for its answer so the person is vouched for when the step runs.
+  const vouched = page.waitForResponse((r) => r.url().startsWith(`${edge.url}/v1/identify`), { timeout: 10_000 });
   await page.evaluate((token) => window.nudge.identify("omni-user", {}, { token }), userToken("omni-user"));
+  assert.equal((await vouched).status(), 200, "the user token is accepted");
   await page.evaluate(() => window.nudge.track("Wishlist Added", { product_id: "wool-coat" }));
   await page.evaluate(() => window.dispatchEvent(new Event("pagehide")));
   const aid = await page.evaluate(() => window.nudge.debug().profile.aid);
-  await runFor("demo", aid, "coupon-on-view");
+  // The step runs after the run is entered; the next page reads the profile
+  // once, so it must find the code there.
+  await until(async () => (await runFor("demo", aid, "coupon-on-view")).exit === "completed", 15_000);
   await visit(page, "/category/shoes");
   await page.waitForSelector('nudge-campaign[data-campaign="coupon-reminder"]', { state: "attached", timeout: 10_000 });
   const profile = await page.evaluate(() => window.nudge.debug().profile);
