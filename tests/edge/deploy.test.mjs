@@ -44,7 +44,7 @@ function dryRun(outdir, logs) {
 }
 
 test("deploy --dry-run: the built Worker with every binding it uses", async (t) => {
-  for (const built of ["edge/build/worker/shim.mjs", "edge/build/index_bg.wasm", "target/edge-site/nudge/nudge.js"]) {
+  for (const built of ["edge/build/index.js", "edge/build/index_bg.wasm", "target/edge-site/nudge/nudge.js"]) {
     assert.ok(existsSync(join(root, built)), `${built} is missing: run \`cargo xtask build-edge\` first`);
   }
   const dir = mkdtempSync(join(tmpdir(), "nudge-deploy-"));
@@ -74,13 +74,14 @@ test("deploy --dry-run: the built Worker with every binding it uses", async (t) 
   assert.match(output, /Read \d+ files from the assets directory/);
   assert.match(output, /Total Upload: [\d.]+ KiB/);
 
-  // The bundle: the shim (exporting the Site class) and the Worker's wasm, byte for byte.
+  // The bundle: the entry (worker-build's shim, exporting the Site class) and
+  // the Worker's wasm, byte for byte.
   const files = readdirSync(outdir);
-  assert.ok(files.includes("shim.js"), `no shim.js in ${files}`);
+  assert.ok(files.includes("index.js"), `no index.js in ${files}`);
   const wasm = files.filter((f) => f.endsWith(".wasm"));
   assert.equal(wasm.length, 1, `one wasm module, got ${files}`);
   assert.equal(statSync(join(outdir, wasm[0])).size, statSync(join(root, "edge/build/index_bg.wasm")).size);
-  const shim = readFileSync(join(outdir, "shim.js"), "utf8");
+  const shim = readFileSync(join(outdir, "index.js"), "utf8");
   assert.ok(shim.includes(wasm[0]), "the shim imports the bundled wasm");
   assert.match(shim, /\bSite\b/, "the shim exports the Durable Object class Site");
 });

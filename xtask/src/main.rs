@@ -10,7 +10,7 @@
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
 //!   build-agent   build agent/pkg and the studio's agent/pkg-studio (cargo,
 //!                 wasm-bindgen, wasm-opt) and print their sizes
-//!   build-edge    build the Worker (worker-build) and its static site (shop, agent,
+//!   build-edge    build the Worker (as worker-build does) and its static site (shop, agent,
 //!                 the studio with its agent and preview page)
 //!   setup         only install the tools
 //!   site-keys <site> [--signing N …] [--edge <url> [--rotate <key> [--expires-in S]]]
@@ -20,6 +20,7 @@
 
 mod site_keys;
 mod tools;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -240,26 +241,16 @@ fn agent_build() -> Result<String> {
         .collect())
 }
 
-/// The Worker (worker-build, with local wasm-bindgen, wasm-opt and esbuild so
-/// nothing is downloaded) and its static assets: the demo shop and the agent.
+/// The Worker (`edge/build`, made as worker-build makes it: xtask/src/worker.rs)
+/// and its static assets: the demo shop, the agent and the studio.
 fn build_edge() -> Result {
     let root = root();
-    let home = std::env::var("HOME").unwrap_or_default();
-    let bin = |p: &str| root.join(p).to_string_lossy().into_owned();
-    run_in(
-        &root.join("edge"),
-        "worker-build",
-        &["--release"],
-        &[
-            (
-                "WASM_BINDGEN_BIN",
-                &format!("{home}/.cargo/bin/wasm-bindgen"),
-            ),
-            ("WASM_OPT_BIN", &bin("node_modules/.bin/wasm-opt")),
-            ("ESBUILD_BIN", &bin("node_modules/.bin/esbuild")),
-            // Which agent build the Worker serves as immutable (edge/src/assets.rs).
-            ("NUDGE_AGENT_BUILD", &agent_build()?),
-        ],
+    // Which agent build the Worker serves as immutable (edge/src/assets.rs).
+    let agent = agent_build()?;
+    worker::build(
+        "nudge-edge",
+        &root.join("edge/build"),
+        &[("NUDGE_AGENT_BUILD", &agent)],
     )?;
     let site = root.join("target/edge-site");
     let _ = std::fs::remove_dir_all(&site);

@@ -6,7 +6,6 @@ use std::process::Command;
 use crate::{root, run, run_in, Result};
 
 const WASM_BINDGEN: &str = "0.2.130";
-const WORKER_BUILD: &str = "0.8.7";
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
@@ -19,7 +18,7 @@ fn has_version(program: &str, version: &str) -> bool {
     output(program, &["--version"]).is_some_and(|v| v.contains(version))
 }
 
-/// Rust's wasm target, wasm-bindgen-cli, worker-build, and the npm tools
+/// Rust's wasm target, wasm-bindgen-cli, and the npm tools
 /// (wasm-opt, esbuild, playwright-core, wrangler with the Node 22 it
 /// requires): the Rust tools compile while npm downloads.
 pub fn ensure_build_tools() -> Result {
@@ -48,10 +47,11 @@ fn in_parallel(
     })
 }
 
-/// Rust's wasm target, wasm-bindgen-cli and worker-build.
-/// No wasm-pack: `cargo xtask` runs its two steps itself (cargo, then
-/// wasm-bindgen; its test runner for the browser tests), which saves a fresh
-/// machine compiling it. Shops may still build the agent with `wasm-pack build`.
+/// Rust's wasm target and wasm-bindgen-cli (with its test runner).
+/// No wasm-pack and no worker-build: `cargo xtask` runs their steps itself
+/// (cargo, wasm-bindgen, wasm-opt, and for the Worker esbuild with
+/// worker-build's shim: xtask/src/worker.rs), which saves a fresh machine
+/// compiling them. Shops may still build the agent with `wasm-pack build`.
 fn ensure_rust_tools() -> Result {
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !targets
@@ -60,28 +60,15 @@ fn ensure_rust_tools() -> Result {
     {
         run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     }
-    // One `cargo install` for both, into one target directory: the crates
-    // they share (serde, clap, anyhow, walrus, …) compile once.
-    let mut install = Vec::new();
     // No --locked: it fails for this version (TOOLCHAIN.md).
     if !has_version("wasm-bindgen", WASM_BINDGEN) {
-        install.push(format!("wasm-bindgen-cli@{WASM_BINDGEN}"));
-    }
-    if !has_version("worker-build", WORKER_BUILD) {
-        install.push(format!("worker-build@{WORKER_BUILD}"));
-    }
-    if !install.is_empty() {
+        // Its own target directory, kept apart from the workspace's builds.
         let tools_target = root().join("target/tools");
-        let tools_target = tools_target.to_string_lossy();
-        let args: Vec<&str> = ["install"]
-            .into_iter()
-            .chain(install.iter().map(String::as_str))
-            .collect();
         run_in(
             &root(),
             "cargo",
-            &args,
-            &[("CARGO_TARGET_DIR", &tools_target)],
+            &["install", &format!("wasm-bindgen-cli@{WASM_BINDGEN}")],
+            &[("CARGO_TARGET_DIR", &tools_target.to_string_lossy())],
         )?;
     }
     Ok(())
