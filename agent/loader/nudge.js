@@ -172,9 +172,18 @@
   var wasm = import(at(build + "nudge_agent.js" + v)).then(function (m) {
     return m.default({ module_or_path: at(build + "nudge_agent_bg.wasm" + v) }).then(function () { return m; });
   });
+  // The shop's deferred scripts, which may call `nudge.page` with the page's
+  // properties, run after readyState turns "interactive" and before
+  // DOMContentLoaded: starting in between would count the page twice (the
+  // agent's own page view, then the shop's, closing what the first showed).
+  // So wait for that event unless it has passed; `load` backs it up.
   var domReady = new Promise(function (resolve) {
-    if (d.readyState !== "loading") resolve();
-    else d.addEventListener("DOMContentLoaded", resolve);
+    var nav = w.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    var passed = d.readyState === "complete" ||
+      (d.readyState === "interactive" && (!nav || nav.domContentLoadedEventStart > 0));
+    if (passed) return resolve();
+    d.addEventListener("DOMContentLoaded", resolve);
+    w.addEventListener("load", resolve);
   });
 
   // Debug mode: the shops' build carries no config problem messages (they

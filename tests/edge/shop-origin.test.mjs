@@ -66,7 +66,7 @@ test("the README's tag on the shop's own origin: the agent starts from the edge'
   assert.equal(wasm.headers()["content-type"], "application/wasm", "streaming compile");
   assert.ok(!console.some((m) => /instantiateStreaming|MIME/.test(m)), console.join("\n"));
   const config = await page.evaluate(() => window.nudge.debug());
-  assert.ok(config.profile.pv === 1);
+  assert.equal(config.profile.pv, 1, JSON.stringify(config.profile) + "\n" + console.join("\n"));
   // An answer without CORS headers (the Worker's own pages) must not be reused for the shop's page.
   const own = await fetch(`${edge.url}/v1/config?site=demo`);
   assert.match(own.headers.get("vary") || "", /origin/i);
@@ -214,6 +214,37 @@ test("a callback registered through the stub before the agent loads sees a show 
   } finally {
     await context.close();
     await stubShop.close();
+  }
+});
+
+test("a shop script still downloading when the agent is ready: one page view, with the shop's properties, and what it showed stays", async () => {
+  const site = "slow-script";
+  // shop.js (deferred) calls nudge.page({ type: "home" }); it arrives late.
+  const slowShop = await startShop({ edge: edge.url, site, slow: { "/shop.js": 1500 } });
+  const r = await edge.admin(`/v1/admin/sites/${site}/config`, {
+    method: "PUT",
+    body: JSON.stringify({
+      version: 1, origins: [slowShop.origin],
+      campaigns: [{ id: "home-hello", name: "Home hello", trigger: { page_view: true }, audience: { "page.type": "home" }, content: { layout: "top_banner", body: "Hello, home" } }],
+    }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  const { page, errors, context } = await visitor();
+  // The tag also arrives after the page is parsed (readyState "interactive"),
+  // while the shop's deferred script is still on its way.
+  await page.route(`${edge.url}/nudge/nudge.js`, async (route) => { await new Promise((r) => setTimeout(r, 300)); await route.continue(); });
+  try {
+    assert.equal(await visit(page, `${slowShop.url}/`), "ready");
+    await waitForCampaign(page, "home-hello", 5000);
+    // The shop's own rendering ran, and nothing after it closed the banner.
+    await page.waitForFunction(() => document.querySelectorAll("#featured > *").length > 0, null, { timeout: 5000 });
+    await page.waitForTimeout(300);
+    assert.deepEqual(await shownCampaigns(page), ["home-hello"]);
+    assert.equal(await page.evaluate(() => window.nudge.debug().profile.pv), 1);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await slowShop.close();
   }
 });
 

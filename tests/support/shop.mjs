@@ -9,7 +9,9 @@
 //     rest stays the shop's), so the tag is `/nudge/nudge.js` on the shop's origin.
 // `csp` sets a Content-Security-Policy header on the shop's pages; `site`
 // replaces the tag's data-site; `beforeTag` is HTML put just before the tag
-// (after the README's stub, which the demo pages carry).
+// (after the README's stub, which the demo pages carry); `slow` maps a path of
+// the shop's own files to a delay in ms (a deferred script still downloading
+// when the agent is ready).
 // Binds to 127.0.0.1 only; close() stops it.
 import { createServer, request } from "node:http";
 import { readFileSync } from "node:fs";
@@ -34,7 +36,7 @@ function file(dir, path) {
   return full.startsWith(root) ? full : null;
 }
 
-export async function startShop({ edge, mode = "tag", csp, site, beforeTag = "" }) {
+export async function startShop({ edge, mode = "tag", csp, site, beforeTag = "", slow = {} }) {
   const edgeUrl = new URL(edge);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
@@ -57,6 +59,7 @@ export async function startShop({ edge, mode = "tag", csp, site, beforeTag = "" 
       const path = file("public", url.pathname);
       if (!path) return res.writeHead(404).end();
       const body = await readFile(path);
+      if (slow[url.pathname]) await new Promise((r) => setTimeout(r, slow[url.pathname]));
       res.writeHead(200, { "content-type": TYPES[extname(path)] || "application/octet-stream" }).end(body);
     } catch {
       res.writeHead(404).end("not found");
