@@ -33,6 +33,7 @@ pub mod limits;
 pub mod platform;
 pub mod preview;
 pub mod profile;
+pub mod program;
 pub mod queue;
 mod read;
 mod small;

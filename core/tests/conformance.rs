@@ -33,6 +33,13 @@ type Run = fn(&[Value]) -> Result<(), String>;
 
 const SECTIONS: &[(&str, &str, Run)] = &[
     ("eval_condition", "evalCondition", eval_condition),
+    // The same cases compiled into the agent's program, then decoded and
+    // evaluated as the agent does (issue #20: the edge compiles).
+    (
+        "eval_condition_through_program",
+        "evalCondition",
+        eval_condition_through_program,
+    ),
     ("hash", "hash", hash),
     ("get_bucket_range", "getBucketRange", get_bucket_range),
     ("choose_variation", "chooseVariation", choose_variation),
@@ -119,6 +126,20 @@ fn check(cases: &Value, name: &str, run: Run) -> Result<(), Failed> {
 }
 
 fn eval_condition(case: &[Value]) -> Result<(), String> {
+    eval_condition_as(case, |condition| condition)
+}
+
+fn eval_condition_through_program(case: &[Value]) -> Result<(), String> {
+    eval_condition_as(case, |condition| {
+        nudge_core::program::decode_condition(&nudge_core::program::encode_condition(&condition))
+            .expect("a program decodes")
+    })
+}
+
+fn eval_condition_as(
+    case: &[Value],
+    prepare: impl Fn(Condition) -> Condition,
+) -> Result<(), String> {
     let name = case[0].to_js_string();
     let condition: Condition =
         serde_json::from_value(serde_json::to_value(&case[1]).unwrap()).unwrap();
@@ -132,7 +153,7 @@ fn eval_condition(case: &[Value]) -> Result<(), String> {
         .map(|g| serde_json::from_value(serde_json::to_value(g).unwrap()).unwrap())
         .unwrap_or_default();
     let expected = case[3].as_bool().unwrap();
-    let got = condition.matches_with_groups(&attributes, &groups);
+    let got = prepare(condition).matches_with_groups(&attributes, &groups);
     (got == expected)
         .then_some(())
         .ok_or_else(|| format!("{name}: expected {expected}, got {got}"))

@@ -386,6 +386,37 @@ proptest! {
         let _ = compiled.matches(&attributes);
     }
 
+    /// The agent's program of any condition decides what the condition does.
+    #[test]
+    fn a_conditions_program_decides_what_it_does(
+        condition in value(),
+        attributes in proptest::collection::vec((key(), value()), 0..8),
+        groups in value(),
+    ) {
+        let compiled = Condition::compile(&condition);
+        let program = nudge_core::program::encode_condition(&compiled);
+        let decoded = nudge_core::program::decode_condition(&program);
+        prop_assert!(decoded.is_ok(), "{decoded:?}");
+        let decoded = decoded.unwrap_or_default();
+        let attributes = Attributes::from(attributes.into_iter().collect::<Map>());
+        let (groups, _) = SavedGroups::from_value(&groups);
+        prop_assert_eq!(
+            decoded.matches_with_groups(&attributes, &groups),
+            compiled.matches_with_groups(&attributes, &groups)
+        );
+    }
+
+    /// Any bytes after a valid header: a program or a refusal, never a panic.
+    #[test]
+    fn program_reading_is_total(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let mut bytes = nudge_core::program::MAGIC.to_vec();
+        bytes.push(nudge_core::program::FORMAT);
+        bytes.extend(body);
+        if let Ok(decoded) = nudge_core::program::decode_condition(&bytes) {
+            let _ = decoded.matches(&Attributes::new());
+        }
+    }
+
     #[test]
     fn stored_profile_reading_is_total(value in value(), edits in edits()) {
         read_profile(&value);

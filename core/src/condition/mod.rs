@@ -13,6 +13,7 @@
 //! never a panic.
 
 mod version;
+mod wire;
 
 use std::sync::Arc;
 
@@ -208,7 +209,7 @@ enum Op {
     Size(Box<Test>),
     ElemMatch(Box<ElemMatch>),
     All(Vec<Test>),
-    Regex(Arc<dyn RegexMatcher>),
+    Regex(Regex),
     /// A `$regex` that is plain text (`^/sale/`, `spring`): same result, no regex engine.
     Literal(Literal),
     Type(String),
@@ -216,14 +217,35 @@ enum Op {
     Never,
 }
 
+/// A `$regex` compiled by the host, with its source (which the agent's
+/// program carries: the agent compiles it again with the browser's RegExp).
+#[derive(Clone, Debug)]
+struct Regex {
+    pattern: String,
+    case_insensitive: bool,
+    matcher: Arc<dyn RegexMatcher>,
+}
+
+impl Regex {
+    fn compile(pattern: &str, case_insensitive: bool) -> Option<Regex> {
+        let matcher = (crate::host::get().compile_regex)(pattern, case_insensitive)?;
+        Some(Regex {
+            pattern: pattern.to_owned(),
+            case_insensitive,
+            matcher,
+        })
+    }
+}
+
+/// The numbers are the agent's program format (`wire.rs`): never reorder.
 #[derive(Clone, Copy, Debug)]
 enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Lte,
-    Gt,
-    Gte,
+    Eq = 0,
+    Ne = 1,
+    Lt = 2,
+    Lte = 3,
+    Gt = 4,
+    Gte = 5,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -371,7 +393,7 @@ fn compile_op(op: &str, arg: &Value, path: &str, problems: &mut Vec<Diagnostic>)
                     return Op::Literal(literal);
                 }
             }
-            match (crate::host::get().compile_regex)(&pattern, op == "$regexi") {
+            match Regex::compile(&pattern, op == "$regexi") {
                 Some(re) => Op::Regex(re),
                 None => never(msg!("invalid regular expression \"{pattern}\"")),
             }
@@ -567,7 +589,7 @@ fn eval_op(op: &Op, actual: Target<'_>, groups: &SavedGroups) -> bool {
             }),
             _ => false,
         },
-        Op::Regex(re) => actual.with(|v| re.is_match(&v.to_js_string())),
+        Op::Regex(re) => actual.with(|v| re.matcher.is_match(&v.to_js_string())),
         Op::Literal(literal) => actual.with(|v| literal.matches(&v.to_js_string())),
         Op::Type(name) => actual.with(|v| v.type_name() == name),
         Op::Never => false,

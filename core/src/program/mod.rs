@@ -1,0 +1,52 @@
+//! The agent's program: what the edge compiles a validated config into, once
+//! per version, for the agent to execute (issue #20, "the edge compiles, the
+//! agent executes").
+//!
+//! Reading the marketer's JSON in every browser on every page view means
+//! carrying a JSON reader, a float parser, the validator and the condition
+//! compiler to every visitor. The program is the compiled form instead:
+//! operators resolved, paths split, versions padded, plain-text regexes turned
+//! into text tests, numbers as their IEEE-754 bits (no float parsing), and no
+//! marketer-facing messages. The agent decodes it straight into the engine's
+//! evaluation form, so a program decides exactly what its config does.
+//!
+//! The format is bytes, read by [`wire::Reader`] with structural bounds:
+//! every count and length is checked against the bytes that remain (so
+//! decoding costs at most linear time and memory in the program's size),
+//! nesting is bounded, and anything truncated, corrupted or hostile is a
+//! [`Malformed`] error, never a panic, a loop or an allocation past the input's
+//! size. A program starts with [`MAGIC`] and [`FORMAT`]: an agent that meets
+//! another format says so instead of guessing, which is how old and new agents
+//! live side by side during a deploy.
+//!
+//! Today it holds conditions; campaigns, templates and triggers follow.
+
+pub mod wire;
+
+use crate::condition::Condition;
+pub use wire::Malformed;
+
+/// The first bytes of every program.
+pub const MAGIC: [u8; 4] = *b"NDGP";
+/// The format this build writes and reads.
+pub const FORMAT: u8 = 1;
+
+/// A condition's program: header, then the compiled condition.
+pub fn encode_condition(condition: &Condition) -> Vec<u8> {
+    let mut out = wire::Writer::new();
+    out.header();
+    condition.write_program(&mut out);
+    out.finish()
+}
+
+/// Reads a condition's program; regexes are compiled again by the host.
+pub fn decode_condition(bytes: &[u8]) -> Result<Condition, Malformed> {
+    let mut input = wire::Reader::new(bytes);
+    input.header()?;
+    let condition = Condition::read_program(&mut input)?;
+    input.end()?;
+    Ok(condition)
+}
+
+#[cfg(test)]
+mod tests;

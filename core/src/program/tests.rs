@@ -1,0 +1,236 @@
+use super::wire::{Reader, Writer, MAX_NESTING};
+use super::*;
+use crate::json::{self, Bounds};
+use crate::{Attributes, Condition, SavedGroups, Value};
+
+fn parse(text: &str) -> Option<Value> {
+    json::parse(text, Bounds::Refuse).ok()
+}
+
+fn condition(json: &str) -> Condition {
+    Condition::compile(&parse(json).expect("test JSON"))
+}
+
+fn attributes(json: &str) -> Attributes {
+    match parse(json).expect("test JSON") {
+        Value::Object(map) => map.into(),
+        other => panic!("attributes must be an object, got {other:?}"),
+    }
+}
+
+/// Conditions that use every clause, test and operator the compiler makes.
+const CONDITIONS: &[&str] = &[
+    r#"{}"#,
+    r#"{"page.path": "/cart"}"#,
+    r#"{"cart.items": 2, "member": true, "gone": null}"#,
+    r#"{"tags": ["a", "b"], "obj": {"k": 1}}"#,
+    r#"{"$or": [{"a": 1}, {"b": {"$gt": 2.5}}], "$nor": [{"c": "x"}], "$and": [{"d": {"$exists": true}}]}"#,
+    r#"{"$not": {"a": {"$in": [1, "1", null]}}}"#,
+    r#"{"v": {"$vgte": "1.2.3-beta", "$vlt": "2.0.0"}}"#,
+    r#"{"name": {"$ini": ["ADA", "bob"], "$nini": ["eve"]}, "n": {"$nin": [3, 4]}}"#,
+    r#"{"id": {"$inGroup": "vips"}, "id2": {"$notInGroup": "banned"}}"#,
+    r#"{"tags": {"$size": {"$gte": 2}, "$all": ["a", "b"]}, "t2": {"$alli": ["A"]}}"#,
+    r#"{"items": {"$elemMatch": {"$gt": 5}}, "rows": {"$elemMatch": {"sku": "x", "qty": {"$lte": 2}}}}"#,
+    r#"{"path": {"$regex": "^/sale/"}, "q": {"$regex": "shoe$"}, "r": {"$regex": "^exact$"}, "s": {"$regex": "mid"}}"#,
+    r#"{"path": {"$regex": "^/(men|women)/"}, "ua": {"$regexi": "iphone"}}"#,
+    r#"{"x": {"$regex": "(unclosed"}}"#,
+    r#"{"x": {"$type": "string", "$ne": "y", "$eq": "z"}, "y": {"$not": {"$lt": 0}}}"#,
+    r#"{"x": {"$bogus": 1}, "$or": "not a list"}"#,
+    r#"{"deep": {"$elemMatch": {"$or": [{"a": {"$elemMatch": {"$not": {"$eq": [1, {"b": -0.0}]}}}}]}}}"#,
+];
+
+/// Attribute sets that make each condition above go both ways.
+const ATTRIBUTES: &[&str] = &[
+    r#"{}"#,
+    r#"{"page": {"path": "/cart"}, "cart": {"items": 2}, "member": true, "gone": null}"#,
+    r#"{"tags": ["a", "b"], "obj": {"k": 1}, "a": 1, "b": 3, "c": "y", "d": 0}"#,
+    r#"{"a": "1", "v": "1.10.0", "name": "Ada", "n": 5, "id": "u1", "id2": "u2"}"#,
+    r#"{"tags": ["A", "b", "c"], "t2": ["a"], "items": [1, 9], "rows": [{"sku": "x", "qty": 1}]}"#,
+    r#"{"path": "/sale/shoes", "q": "red shoe", "r": "exact", "s": "amid", "ua": "Mozilla iPhone"}"#,
+    r#"{"path": "/women/coats", "x": "z", "y": 3, "deep": [{"a": [[1, {"b": 0}]]}]}"#,
+];
+
+fn groups() -> SavedGroups {
+    let mut groups = SavedGroups::new();
+    groups.insert("vips", vec![Value::from("u1")]);
+    groups.insert("banned", vec![Value::from("u9")]);
+    groups
+}
+
+#[test]
+fn a_program_decides_exactly_what_its_condition_does() {
+    let groups = groups();
+    let mut both_ways = 0;
+    for source in CONDITIONS {
+        let compiled = condition(source);
+        let program = encode_condition(&compiled);
+        let decoded = decode_condition(&program).expect(source);
+        assert!(decoded.problems().is_empty(), "no messages in a program");
+        let mut seen = [false; 2];
+        for attrs in ATTRIBUTES {
+            let attrs = attributes(attrs);
+            let want = compiled.matches_with_groups(&attrs, &groups);
+            assert_eq!(
+                decoded.matches_with_groups(&attrs, &groups),
+                want,
+                "{source}"
+            );
+            seen[usize::from(want)] = true;
+        }
+        both_ways += usize::from(seen == [true, true]);
+        // Writing what was read gives the same bytes: nothing is lost.
+        assert_eq!(encode_condition(&decoded), program, "{source}");
+    }
+    assert!(both_ways >= 10, "the cases test something: {both_ways}");
+}
+
+#[test]
+fn the_header_names_the_format() {
+    let program = encode_condition(&condition(r#"{"a": 1}"#));
+    assert_eq!(&program[..4], b"NDGP");
+    assert_eq!(program[4], FORMAT);
+    let mut newer = program.clone();
+    newer[4] = FORMAT + 1;
+    assert_eq!(
+        decode_condition(&newer).unwrap_err().what,
+        "a program format this agent does not read"
+    );
+    assert_eq!(
+        decode_condition(br#"{"a": 1}"#).unwrap_err().what,
+        "not a Nudge program"
+    );
+    let mut longer = program.clone();
+    longer.push(0);
+    assert_eq!(
+        decode_condition(&longer).unwrap_err().what,
+        "bytes after the end"
+    );
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    for source in CONDITIONS {
+        let program = encode_condition(&condition(source));
+        for len in 0..program.len() {
+            assert!(
+                decode_condition(&program[..len]).is_err(),
+                "{source} cut at {len} of {}",
+                program.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_single_byte_change_decodes_or_is_refused_and_never_panics() {
+    let attrs: Vec<Attributes> = ATTRIBUTES.iter().map(|a| attributes(a)).collect();
+    let groups = groups();
+    for source in CONDITIONS {
+        let program = encode_condition(&condition(source));
+        for at in 0..program.len() {
+            for byte in [0x00, 0x01, 0x05, 0x7f, 0x80, 0xff, program[at] ^ 0x01] {
+                let mut changed = program.clone();
+                changed[at] = byte;
+                if let Ok(decoded) = decode_condition(&changed) {
+                    for a in &attrs {
+                        decoded.matches_with_groups(a, &groups);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_made_up_count_allocates_nothing_past_the_input() {
+    // A clause list claiming 2^35 - 1 clauses, then nothing.
+    let mut out = Writer::new();
+    out.header();
+    out.count((1 << 35) - 1);
+    let err = decode_condition(&out.finish()).unwrap_err();
+    assert_eq!(err.what, "a count past the end");
+    // A count that never ends.
+    let mut bytes = MAGIC.to_vec();
+    bytes.push(FORMAT);
+    bytes.extend([0xff; 6]);
+    assert_eq!(
+        decode_condition(&bytes).unwrap_err().what,
+        "a count longer than 5 bytes"
+    );
+}
+
+#[test]
+fn nesting_is_bounded() {
+    // `{"$not": {"$not": ... {}}}` far deeper than any config can be.
+    let mut out = Writer::new();
+    out.header();
+    for _ in 0..10_000 {
+        out.count(1);
+        out.byte(3); // NOT
+    }
+    out.count(0);
+    let err = decode_condition(&out.finish()).unwrap_err();
+    assert_eq!(err.what, "nested too deep");
+    // Values too.
+    let mut out = Writer::new();
+    for _ in 0..10_000 {
+        out.byte(5); // ARRAY
+        out.count(1);
+    }
+    out.byte(0);
+    let bytes = out.finish();
+    assert_eq!(
+        Reader::new(&bytes).value().unwrap_err().what,
+        "nested too deep"
+    );
+    // A config at the JSON depth limit fits.
+    let mut source = String::from("{}");
+    for _ in 0..crate::limits::MAX_DEPTH - 1 {
+        source = format!(r#"{{"$not": {source}}}"#);
+    }
+    let deep = condition(&source);
+    assert!(decode_condition(&encode_condition(&deep)).is_ok());
+    const { assert!(MAX_NESTING > 3 * crate::limits::MAX_DEPTH) };
+}
+
+#[test]
+fn values_keep_every_number_bit_and_key_order() {
+    let value = parse(
+        r#"{"z": [1.5, -0.0, 1e308, 5e-324, "ü\u0000", null, true, false, {}], "a": {"b": []}}"#,
+    )
+    .expect("test JSON");
+    let mut out = Writer::new();
+    out.value(&value);
+    let bytes = out.finish();
+    let back = Reader::new(&bytes).value().expect("decodes");
+    assert_eq!(back, value);
+    assert_eq!(back.to_json(), value.to_json());
+    let z = back.get("z").and_then(Value::as_array).expect("array");
+    assert!(z[1]
+        .as_f64()
+        .is_some_and(|n| n == 0.0 && n.is_sign_negative()));
+}
+
+#[test]
+fn text_must_be_utf8() {
+    let mut bytes = MAGIC.to_vec();
+    bytes.push(FORMAT);
+    // One clause: a field whose single path part is two bytes of bad UTF-8.
+    bytes.extend([1, 4, 1, 2, 0xc3, 0x28, 4]);
+    assert_eq!(
+        decode_condition(&bytes).unwrap_err().what,
+        "text that is not UTF-8"
+    );
+}
+
+#[test]
+fn a_program_is_smaller_than_its_json() {
+    let source = CONDITIONS[4];
+    let program = encode_condition(&condition(source));
+    assert!(
+        program.len() < source.len(),
+        "{} >= {}",
+        program.len(),
+        source.len()
+    );
+}

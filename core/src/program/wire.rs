@@ -1,0 +1,264 @@
+//! The program's byte format: lengths as LEB128 varints, text as a length and
+//! UTF-8 bytes, numbers as 8 little-endian bytes of their IEEE-754 bits, JSON
+//! values behind a one-byte tag.
+
+use super::{FORMAT, MAGIC};
+use crate::value::{Map, Value};
+
+/// How deep a program may nest (clauses in clauses, values in values): more
+/// than a config within `limits::MAX_DEPTH` can produce, low enough that
+/// decoding never nears the stack's end.
+pub const MAX_NESTING: usize = 64;
+
+/// Why bytes are not a program: where, and what was wrong there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    /// The byte offset where reading stopped.
+    pub at: usize,
+    pub what: &'static str,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed program at byte {}: {}", self.at, self.what)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
+/// Value tags.
+const NULL: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+const NUMBER: u8 = 3;
+const STRING: u8 = 4;
+const ARRAY: u8 = 5;
+const OBJECT: u8 = 6;
+
+#[derive(Debug, Default)]
+pub struct Writer {
+    bytes: Vec<u8>,
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn header(&mut self) {
+        self.bytes.extend_from_slice(&MAGIC);
+        self.bytes.push(FORMAT);
+    }
+
+    pub fn byte(&mut self, b: u8) {
+        self.bytes.push(b);
+    }
+
+    pub fn count(&mut self, mut n: usize) {
+        loop {
+            let low = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.bytes.push(low);
+                return;
+            }
+            self.bytes.push(low | 0x80);
+        }
+    }
+
+    pub fn text(&mut self, s: &str) {
+        self.count(s.len());
+        self.bytes.extend_from_slice(s.as_bytes());
+    }
+
+    pub fn number(&mut self, n: f64) {
+        self.bytes.extend_from_slice(&n.to_bits().to_le_bytes());
+    }
+
+    pub fn value(&mut self, value: &Value) {
+        match value {
+            Value::Null => self.byte(NULL),
+            Value::Bool(false) => self.byte(FALSE),
+            Value::Bool(true) => self.byte(TRUE),
+            Value::Number(n) => {
+                self.byte(NUMBER);
+                self.number(*n);
+            }
+            Value::String(s) => {
+                self.byte(STRING);
+                self.text(s);
+            }
+            Value::Array(items) => {
+                self.byte(ARRAY);
+                self.values(items);
+            }
+            Value::Object(map) => {
+                self.byte(OBJECT);
+                self.count(map.len());
+                for (key, value) in map.iter() {
+                    self.text(key);
+                    self.value(value);
+                }
+            }
+        }
+    }
+
+    pub fn values(&mut self, values: &[Value]) {
+        self.count(values.len());
+        for value in values {
+            self.value(value);
+        }
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+#[derive(Debug)]
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    depth: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    pub fn fail<T>(&self, what: &'static str) -> Result<T, Malformed> {
+        Err(Malformed { at: self.at, what })
+    }
+
+    pub fn header(&mut self) -> Result<(), Malformed> {
+        if self.bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
+            return self.fail("not a Nudge program");
+        }
+        self.at = MAGIC.len();
+        match self.byte()? {
+            FORMAT => Ok(()),
+            _ => self.fail("a program format this agent does not read"),
+        }
+    }
+
+    /// Nothing may follow the program.
+    pub fn end(&self) -> Result<(), Malformed> {
+        if self.at == self.bytes.len() {
+            Ok(())
+        } else {
+            self.fail("bytes after the end")
+        }
+    }
+
+    pub fn byte(&mut self) -> Result<u8, Malformed> {
+        let Some(&b) = self.bytes.get(self.at) else {
+            return self.fail("truncated");
+        };
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn raw_count(&mut self) -> Result<usize, Malformed> {
+        let mut n: usize = 0;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte()?;
+            n |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        self.fail("a count longer than 5 bytes")
+    }
+
+    /// A count of items that each take at least one byte: never more than
+    /// the bytes left, so a made-up count cannot make anyone allocate.
+    pub fn count(&mut self) -> Result<usize, Malformed> {
+        let n = self.raw_count()?;
+        if n > self.bytes.len() - self.at {
+            return self.fail("a count past the end");
+        }
+        Ok(n)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let Some(end) = end else {
+            return self.fail("truncated");
+        };
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    pub fn text(&mut self) -> Result<&'a str, Malformed> {
+        let n = self.raw_count()?;
+        let bytes = self.take(n)?;
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s),
+            Err(_) => self.fail("text that is not UTF-8"),
+        }
+    }
+
+    pub fn number(&mut self) -> Result<f64, Malformed> {
+        let bytes = self.take(8)?;
+        let mut bits = [0u8; 8];
+        bits.copy_from_slice(bytes);
+        Ok(f64::from_bits(u64::from_le_bytes(bits)))
+    }
+
+    /// Runs `read` one level deeper, refusing programs nested past
+    /// [`MAX_NESTING`].
+    pub fn nested<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, Malformed>,
+    ) -> Result<T, Malformed> {
+        if self.depth >= MAX_NESTING {
+            return self.fail("nested too deep");
+        }
+        self.depth += 1;
+        let result = read(self);
+        self.depth -= 1;
+        result
+    }
+
+    /// `count` items read by `item`.
+    pub fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, Malformed>,
+    ) -> Result<Vec<T>, Malformed> {
+        let n = self.count()?;
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(item(self)?);
+        }
+        Ok(items)
+    }
+
+    pub fn value(&mut self) -> Result<Value, Malformed> {
+        self.nested(|r| {
+            Ok(match r.byte()? {
+                NULL => Value::Null,
+                FALSE => Value::Bool(false),
+                TRUE => Value::Bool(true),
+                NUMBER => Value::Number(r.number()?),
+                STRING => Value::String(r.text()?.to_owned()),
+                ARRAY => Value::Array(r.values()?),
+                // A key written twice keeps the last value, as in JSON
+                // reading; in linear time, whatever the object's size.
+                OBJECT => Value::Object(Map::from_entries(
+                    r.list(|r| Ok((r.text()?.to_owned(), r.value()?)))?,
+                )),
+                _ => return r.fail("an unknown value tag"),
+            })
+        })
+    }
+
+    pub fn values(&mut self) -> Result<Vec<Value>, Malformed> {
+        self.list(Self::value)
+    }
+}
