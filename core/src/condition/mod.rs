@@ -77,6 +77,11 @@ impl SavedGroups {
         self.0.push((name, members));
     }
 
+    /// Each group's name and members, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Value])> {
+        self.0.iter().map(|(n, m)| (n.as_str(), m.as_slice()))
+    }
+
     fn members(&self, name: &str) -> &[Value] {
         self.0
             .iter()

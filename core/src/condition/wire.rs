@@ -307,11 +307,7 @@ fn read_op(input: &mut Reader<'_>) -> Result<Op, Malformed> {
 }
 
 fn read_flag(input: &mut Reader<'_>) -> Result<bool, Malformed> {
-    match input.byte()? {
-        0 => Ok(false),
-        1 => Ok(true),
-        _ => input.fail("a flag that is neither 0 nor 1"),
-    }
+    input.flag()
 }
 
 fn read_cmp(input: &mut Reader<'_>) -> Result<Cmp, Malformed> {

@@ -19,11 +19,15 @@
 //! another format says so instead of guessing, which is how old and new agents
 //! live side by side during a deploy.
 //!
-//! Today it holds conditions; campaigns, templates and triggers follow.
+//! A config's program holds what the agent decides with: campaigns (trigger,
+//! audience, content, variants, caps), saved groups and the request's
+//! geography. Templates are still parsed when a campaign renders.
 
+mod config;
 pub mod wire;
 
 use crate::condition::Condition;
+use crate::config::Config;
 pub use wire::Malformed;
 
 /// The first bytes of every program.
@@ -46,6 +50,23 @@ pub fn decode_condition(bytes: &[u8]) -> Result<Condition, Malformed> {
     let condition = Condition::read_program(&mut input)?;
     input.end()?;
     Ok(condition)
+}
+
+/// A validated config's program.
+pub fn encode_config(config: &Config) -> Vec<u8> {
+    let mut out = wire::Writer::new();
+    out.header();
+    config::write_config(config, &mut out);
+    out.finish()
+}
+
+/// Reads a config's program into the config the agent decides with.
+pub fn decode_config(bytes: &[u8]) -> Result<Config, Malformed> {
+    let mut input = wire::Reader::new(bytes);
+    input.header()?;
+    let config = config::read_config(&mut input)?;
+    input.end()?;
+    Ok(config)
 }
 
 #[cfg(test)]

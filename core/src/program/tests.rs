@@ -234,3 +234,40 @@ fn a_program_is_smaller_than_its_json() {
         source.len()
     );
 }
+
+#[test]
+fn integers_keep_their_sign_and_size() {
+    let ints = [
+        0,
+        1,
+        -1,
+        63,
+        -64,
+        64,
+        i64::from(i32::MAX),
+        i64::MIN,
+        i64::MAX,
+    ];
+    let mut out = Writer::new();
+    for n in ints {
+        out.int(n);
+    }
+    let bytes = out.finish();
+    let mut input = Reader::new(&bytes);
+    for n in ints {
+        assert_eq!(input.int(), Ok(n));
+    }
+    assert!(input.end().is_ok());
+    // Small numbers stay one byte.
+    let mut out = Writer::new();
+    out.int(-64);
+    assert_eq!(out.finish().len(), 1);
+    // A cap past 32 bits is refused, not wrapped.
+    let mut out = Writer::new();
+    out.count(1 << 33);
+    let bytes = out.finish();
+    assert_eq!(
+        Reader::new(&bytes).small().unwrap_err().what,
+        "a number past 32 bits"
+    );
+}

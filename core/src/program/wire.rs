@@ -54,7 +54,11 @@ impl Writer {
         self.bytes.push(b);
     }
 
-    pub fn count(&mut self, mut n: usize) {
+    pub fn count(&mut self, n: usize) {
+        self.varint(n as u64);
+    }
+
+    fn varint(&mut self, mut n: u64) {
         loop {
             let low = (n & 0x7f) as u8;
             n >>= 7;
@@ -69,6 +73,23 @@ impl Writer {
     pub fn text(&mut self, s: &str) {
         self.count(s.len());
         self.bytes.extend_from_slice(s.as_bytes());
+    }
+
+    /// A signed integer, zigzag-encoded so small negatives stay short.
+    pub fn int(&mut self, n: i64) {
+        self.varint(((n << 1) ^ (n >> 63)) as u64);
+    }
+
+    pub fn flag(&mut self, b: bool) {
+        self.bytes.push(u8::from(b));
+    }
+
+    /// An optional part: a presence flag, then the part if there is one.
+    pub fn option<T>(&mut self, value: Option<T>, write: impl FnOnce(&mut Self, T)) {
+        self.flag(value.is_some());
+        if let Some(value) = value {
+            write(self, value);
+        }
     }
 
     pub fn number(&mut self, n: f64) {
@@ -202,6 +223,50 @@ impl<'a> Reader<'a> {
             Ok(s) => Ok(s),
             Err(_) => self.fail("text that is not UTF-8"),
         }
+    }
+
+    pub fn int(&mut self) -> Result<i64, Malformed> {
+        let mut n: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+            if b & 0x80 == 0 {
+                return Ok(((n >> 1) as i64) ^ -((n & 1) as i64));
+            }
+        }
+        self.fail("an integer longer than 10 bytes")
+    }
+
+    /// A small integer (a count, a cap) that must fit in 32 bits.
+    pub fn small(&mut self) -> Result<u32, Malformed> {
+        let n = self.raw_count()?;
+        match u32::try_from(n) {
+            Ok(n) => Ok(n),
+            Err(_) => self.fail("a number past 32 bits"),
+        }
+    }
+
+    pub fn flag(&mut self) -> Result<bool, Malformed> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => self.fail("a flag that is neither 0 nor 1"),
+        }
+    }
+
+    pub fn option<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, Malformed>,
+    ) -> Result<Option<T>, Malformed> {
+        if self.flag()? {
+            read(self).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub fn string(&mut self) -> Result<String, Malformed> {
+        self.text().map(str::to_owned)
     }
 
     pub fn number(&mut self) -> Result<f64, Malformed> {

@@ -1,0 +1,309 @@
+//! A validated config in the agent's program: what the agent decides with
+//! (campaigns, saved groups, the request's geography), field by field in a
+//! fixed order. Left out: the origins (the edge's CORS, never the agent's) and
+//! everything the config's readers only check (journeys, messaging caps).
+
+use super::wire::{Reader, Writer};
+use super::Malformed;
+use crate::campaign::{
+    CallToAction, Campaign, CaptureField, Content, Form, FrequencyCap, Image, InlinePosition,
+    Layout, Status, Trigger, TriggerKind, UrlMatch, Variant,
+};
+use crate::condition::{Condition, SavedGroups};
+use crate::config::{Config, Geo};
+
+pub(super) fn write_config(config: &Config, out: &mut Writer) {
+    out.option(config.site.as_deref(), Writer::text);
+    out.option(config.geo.country.as_deref(), Writer::text);
+    out.option(config.geo.region.as_deref(), Writer::text);
+    let groups: Vec<_> = config.saved_groups.iter().collect();
+    out.count(groups.len());
+    for (name, members) in groups {
+        out.text(name);
+        out.values(members);
+    }
+    out.count(config.campaigns.len());
+    for campaign in &config.campaigns {
+        write_campaign(campaign, out);
+    }
+}
+
+pub(super) fn read_config(input: &mut Reader<'_>) -> Result<Config, Malformed> {
+    let site = input.option(Reader::string)?;
+    let geo = Geo {
+        country: input.option(Reader::string)?,
+        region: input.option(Reader::string)?,
+    };
+    let mut saved_groups = SavedGroups::new();
+    for _ in 0..input.count()? {
+        let name = input.string()?;
+        saved_groups.insert(name, input.values()?);
+    }
+    let campaigns = input.list(read_campaign)?;
+    Ok(Config {
+        site,
+        origins: Vec::new(),
+        campaigns,
+        saved_groups,
+        geo,
+    })
+}
+
+fn write_campaign(c: &Campaign, out: &mut Writer) {
+    out.text(&c.id);
+    out.text(&c.name);
+    out.byte(match c.status {
+        Status::Active => 0,
+        Status::Paused => 1,
+        Status::Draft => 2,
+    });
+    out.option(c.start, Writer::int);
+    out.option(c.end, Writer::int);
+    out.int(i64::from(c.priority));
+    write_trigger(&c.trigger, out);
+    c.audience.write_program(out);
+    write_content(&c.content, out);
+    write_frequency(&c.frequency, out);
+    out.count(c.variants.len());
+    for v in &c.variants {
+        out.text(&v.key);
+        out.number(v.weight);
+        out.flag(v.control);
+        write_content(&v.content, out);
+    }
+    out.number(c.coverage);
+    out.text(&c.hash_attribute);
+    out.option(c.goal.as_deref(), Writer::text);
+}
+
+fn read_campaign(input: &mut Reader<'_>) -> Result<Campaign, Malformed> {
+    Ok(Campaign {
+        id: input.string()?,
+        name: input.string()?,
+        status: match input.byte()? {
+            0 => Status::Active,
+            1 => Status::Paused,
+            2 => Status::Draft,
+            _ => return input.fail("an unknown status"),
+        },
+        start: input.option(Reader::int)?,
+        end: input.option(Reader::int)?,
+        priority: match i32::try_from(input.int()?) {
+            Ok(p) => p,
+            Err(_) => return input.fail("a priority past 32 bits"),
+        },
+        trigger: read_trigger(input)?,
+        audience: Condition::read_program(input)?,
+        content: read_content(input)?,
+        frequency: read_frequency(input)?,
+        variants: input.list(|input| {
+            Ok(Variant {
+                key: input.string()?,
+                weight: input.number()?,
+                control: input.flag()?,
+                content: read_content(input)?,
+            })
+        })?,
+        coverage: input.number()?,
+        hash_attribute: input.string()?,
+        goal: input.option(Reader::string)?,
+    })
+}
+
+fn write_trigger(t: &Trigger, out: &mut Writer) {
+    match &t.kind {
+        TriggerKind::PageView => out.byte(0),
+        TriggerKind::ScrollDepth { percent } => {
+            out.byte(1);
+            out.byte(*percent);
+        }
+        TriggerKind::ExitIntent {
+            min_seconds_on_page,
+        } => {
+            out.byte(2);
+            out.number(*min_seconds_on_page);
+        }
+        TriggerKind::TimeOnPage { seconds } => {
+            out.byte(3);
+            out.number(*seconds);
+        }
+        TriggerKind::TimeOnSite { seconds } => {
+            out.byte(4);
+            out.number(*seconds);
+        }
+        TriggerKind::Inactivity { seconds } => {
+            out.byte(5);
+            out.number(*seconds);
+        }
+        TriggerKind::Event { name } => {
+            out.byte(6);
+            out.text(name);
+        }
+    }
+    out.option(t.url.as_ref(), |out, url| match url {
+        UrlMatch::Equals(p) => {
+            out.byte(0);
+            out.text(p);
+        }
+        UrlMatch::Prefix(p) => {
+            out.byte(1);
+            out.text(p);
+        }
+        UrlMatch::Contains(p) => {
+            out.byte(2);
+            out.text(p);
+        }
+        UrlMatch::Regex(condition) => {
+            out.byte(3);
+            condition.write_program(out);
+        }
+    });
+}
+
+fn read_trigger(input: &mut Reader<'_>) -> Result<Trigger, Malformed> {
+    let kind = match input.byte()? {
+        0 => TriggerKind::PageView,
+        1 => TriggerKind::ScrollDepth {
+            percent: input.byte()?,
+        },
+        2 => TriggerKind::ExitIntent {
+            min_seconds_on_page: input.number()?,
+        },
+        3 => TriggerKind::TimeOnPage {
+            seconds: input.number()?,
+        },
+        4 => TriggerKind::TimeOnSite {
+            seconds: input.number()?,
+        },
+        5 => TriggerKind::Inactivity {
+            seconds: input.number()?,
+        },
+        6 => TriggerKind::Event {
+            name: input.string()?,
+        },
+        _ => return input.fail("an unknown trigger"),
+    };
+    let url = input.option(|input| {
+        Ok(match input.byte()? {
+            0 => UrlMatch::Equals(input.string()?),
+            1 => UrlMatch::Prefix(input.string()?),
+            2 => UrlMatch::Contains(input.string()?),
+            3 => UrlMatch::Regex(Condition::read_program(input)?),
+            _ => return input.fail("an unknown URL test"),
+        })
+    })?;
+    Ok(Trigger { kind, url })
+}
+
+fn write_content(c: &Content, out: &mut Writer) {
+    match &c.layout {
+        Layout::Modal => out.byte(0),
+        Layout::SlideIn => out.byte(1),
+        Layout::TopBanner => out.byte(2),
+        Layout::BottomBanner => out.byte(3),
+        Layout::Inline { selector, position } => {
+            out.byte(4);
+            out.text(selector);
+            out.byte(match position {
+                InlinePosition::Append => 0,
+                InlinePosition::Prepend => 1,
+                InlinePosition::Before => 2,
+                InlinePosition::After => 3,
+            });
+        }
+    }
+    out.text(&c.title);
+    out.text(&c.body);
+    out.option(c.image.as_ref(), |out, image| {
+        out.text(&image.src);
+        out.text(&image.alt);
+    });
+    out.option(c.cta.as_ref(), |out, cta| {
+        out.text(&cta.label);
+        out.option(cta.url.as_deref(), Writer::text);
+    });
+    out.option(c.form.as_ref(), |out, form| {
+        out.flag(form.field == CaptureField::Phone);
+        out.text(&form.placeholder);
+        out.text(&form.button);
+        out.text(&form.success);
+    });
+    out.option(c.coupon.as_deref(), Writer::text);
+    out.flag(c.coupon_sealed);
+    out.text(&c.dismiss_label);
+    out.option(c.accent.as_deref(), Writer::text);
+}
+
+fn read_content(input: &mut Reader<'_>) -> Result<Content, Malformed> {
+    let layout = match input.byte()? {
+        0 => Layout::Modal,
+        1 => Layout::SlideIn,
+        2 => Layout::TopBanner,
+        3 => Layout::BottomBanner,
+        4 => Layout::Inline {
+            selector: input.string()?,
+            position: match input.byte()? {
+                0 => InlinePosition::Append,
+                1 => InlinePosition::Prepend,
+                2 => InlinePosition::Before,
+                3 => InlinePosition::After,
+                _ => return input.fail("an unknown inline position"),
+            },
+        },
+        _ => return input.fail("an unknown layout"),
+    };
+    Ok(Content {
+        layout,
+        title: input.string()?,
+        body: input.string()?,
+        image: input.option(|input| {
+            Ok(Image {
+                src: input.string()?,
+                alt: input.string()?,
+            })
+        })?,
+        cta: input.option(|input| {
+            Ok(CallToAction {
+                label: input.string()?,
+                url: input.option(Reader::string)?,
+            })
+        })?,
+        form: input.option(|input| {
+            Ok(Form {
+                field: if input.flag()? {
+                    CaptureField::Phone
+                } else {
+                    CaptureField::Email
+                },
+                placeholder: input.string()?,
+                button: input.string()?,
+                success: input.string()?,
+            })
+        })?,
+        coupon: input.option(Reader::string)?,
+        coupon_sealed: input.flag()?,
+        dismiss_label: input.string()?,
+        accent: input.option(Reader::string)?,
+    })
+}
+
+fn write_frequency(f: &FrequencyCap, out: &mut Writer) {
+    out.option(f.per_session, |out, n| out.count(n as usize));
+    out.option(f.per_days, |out, (days, max)| {
+        out.count(days as usize);
+        out.count(max as usize);
+    });
+    out.option(f.max_impressions, |out, n| out.count(n as usize));
+    out.flag(f.stop_after_conversion);
+    out.count(f.snooze_days_after_dismiss as usize);
+}
+
+fn read_frequency(input: &mut Reader<'_>) -> Result<FrequencyCap, Malformed> {
+    Ok(FrequencyCap {
+        per_session: input.option(Reader::small)?,
+        per_days: input.option(|input| Ok((input.small()?, input.small()?)))?,
+        max_impressions: input.option(Reader::small)?,
+        stop_after_conversion: input.flag()?,
+        snooze_days_after_dismiss: input.small()?,
+    })
+}
