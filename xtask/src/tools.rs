@@ -22,15 +22,25 @@ fn has_version(program: &str, version: &str) -> bool {
 /// (wasm-opt, esbuild, playwright-core, wrangler with the Node 22 it
 /// requires): the Rust tools compile while npm downloads.
 pub fn ensure_build_tools() -> Result {
-    in_parallel(ensure_rust_tools, ensure_npm_tools)
+    ensure_wasm_target()?;
+    in_parallel(ensure_wasm_bindgen, ensure_npm_tools)
 }
 
 /// The build tools and the browser: apt and npm download (network) while
 /// the Rust tools compile (CPU), which saves a fresh machine their time.
 pub fn ensure_all() -> Result {
-    in_parallel(ensure_rust_tools, || {
-        ensure_npm_tools().and_then(|_| ensure_browser())
-    })
+    ensure_all_while(|| Ok(()))
+}
+
+/// [`ensure_all`], with `work` that needs only Rust and its wasm target (the
+/// lint) running beside the install: wasm-bindgen-cli's build leaves a core
+/// idle for much of its last minutes (its largest crates and the link).
+pub fn ensure_all_while(work: impl FnOnce() -> Result + Send) -> Result {
+    ensure_wasm_target()?;
+    in_parallel(
+        || in_parallel(ensure_wasm_bindgen, work),
+        || ensure_npm_tools().and_then(|_| ensure_browser()),
+    )
 }
 
 fn in_parallel(
@@ -47,19 +57,12 @@ fn in_parallel(
     })
 }
 
-/// Rust's wasm target and wasm-bindgen-cli (with its test runner).
+/// wasm-bindgen-cli (with its test runner).
 /// No wasm-pack and no worker-build: `cargo xtask` runs their steps itself
 /// (cargo, wasm-bindgen, wasm-opt, and for the Worker esbuild with
 /// worker-build's shim: xtask/src/worker.rs), which saves a fresh machine
 /// compiling them. Shops may still build the agent with `wasm-pack build`.
-fn ensure_rust_tools() -> Result {
-    let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if !targets
-        .lines()
-        .any(|t| t.trim() == "wasm32-unknown-unknown")
-    {
-        run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
-    }
+fn ensure_wasm_bindgen() -> Result {
     // No --locked: it fails for this version (TOOLCHAIN.md).
     if !has_version("wasm-bindgen", WASM_BINDGEN) {
         // Its own target directory, kept apart from the workspace's builds.
@@ -70,6 +73,17 @@ fn ensure_rust_tools() -> Result {
             &["install", &format!("wasm-bindgen-cli@{WASM_BINDGEN}")],
             &[("CARGO_TARGET_DIR", &tools_target.to_string_lossy())],
         )?;
+    }
+    Ok(())
+}
+
+fn ensure_wasm_target() -> Result {
+    let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets
+        .lines()
+        .any(|t| t.trim() == "wasm32-unknown-unknown")
+    {
+        run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     }
     Ok(())
 }
