@@ -47,13 +47,22 @@ fn in_parallel(
     first: impl FnOnce() -> Result + Send,
     second: impl FnOnce() -> Result + Send,
 ) -> Result {
+    let (first, second) = in_parallel_both(first, second);
+    first.and(second)
+}
+
+/// Runs both at once; both results.
+pub fn in_parallel_both(
+    first: impl FnOnce() -> Result + Send,
+    second: impl FnOnce() -> Result + Send,
+) -> (Result, Result) {
     std::thread::scope(|scope| {
         let other = scope.spawn(second);
         let first = first();
         let second = other
             .join()
-            .unwrap_or_else(|_| Err("a set-up step panicked".into()));
-        first.and(second)
+            .unwrap_or_else(|_| Err("a step panicked".into()));
+        (first, second)
     })
 }
 
