@@ -12,10 +12,16 @@ use crate::campaign::{
 use crate::condition::{Condition, SavedGroups};
 use crate::config::{Config, Geo};
 
+/// The request's geography: first, so the edge writes it per request before
+/// the rest, which it compiles once per config version.
+pub(super) fn write_geo(geo: &Geo, out: &mut Writer) {
+    out.option(geo.country.as_deref(), Writer::text);
+    out.option(geo.region.as_deref(), Writer::text);
+}
+
+/// Everything but the geography.
 pub(super) fn write_config(config: &Config, out: &mut Writer) {
     out.option(config.site.as_deref(), Writer::text);
-    out.option(config.geo.country.as_deref(), Writer::text);
-    out.option(config.geo.region.as_deref(), Writer::text);
     let groups: Vec<_> = config.saved_groups.iter().collect();
     out.count(groups.len());
     for (name, members) in groups {
@@ -29,11 +35,11 @@ pub(super) fn write_config(config: &Config, out: &mut Writer) {
 }
 
 pub(super) fn read_config(input: &mut Reader<'_>) -> Result<Config, Malformed> {
-    let site = input.option(Reader::string)?;
     let geo = Geo {
         country: input.option(Reader::string)?,
         region: input.option(Reader::string)?,
     };
+    let site = input.option(Reader::string)?;
     let mut saved_groups = SavedGroups::new();
     for _ in 0..input.count()? {
         let name = input.string()?;

@@ -27,7 +27,7 @@ mod config;
 pub mod wire;
 
 use crate::condition::Condition;
-use crate::config::Config;
+use crate::config::{Config, Geo};
 pub use wire::Malformed;
 
 /// The first bytes of every program.
@@ -54,10 +54,26 @@ pub fn decode_condition(bytes: &[u8]) -> Result<Condition, Malformed> {
 
 /// A validated config's program.
 pub fn encode_config(config: &Config) -> Vec<u8> {
+    assemble(&config.geo, &compile(config))
+}
+
+/// What the edge compiles once per config version: the program without its
+/// header and the request's geography (`config.geo` is left out).
+pub fn compile(config: &Config) -> Vec<u8> {
     let mut out = wire::Writer::new();
-    out.header();
     config::write_config(config, &mut out);
     out.finish()
+}
+
+/// The program served for one request: the header, the request's
+/// geography, then what [`compile`] made.
+pub fn assemble(geo: &Geo, compiled: &[u8]) -> Vec<u8> {
+    let mut out = wire::Writer::new();
+    out.header();
+    config::write_geo(geo, &mut out);
+    let mut bytes = out.finish();
+    bytes.extend_from_slice(compiled);
+    bytes
 }
 
 /// Reads a config's program into the config the agent decides with.

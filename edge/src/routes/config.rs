@@ -6,17 +6,22 @@ use serde_json::{json, Value};
 use worker::{Env, Headers, Request, Response, Result};
 
 use crate::http::limits::ADMIN_BODY_BYTES;
-use crate::http::{cors, read_body, site_config, site_param, Handled, Refusal};
+use crate::http::{cors, query, read_body, refuse, site_config, site_param, Handled, Refusal};
 
 /// `GET /v1/config?site=`: the config as stored (validated on write) plus the
 /// request's geography. The agent fetches it once per page, off the decision path.
+/// With `program=1`, the same config compiled for the agent (`core::program`,
+/// format 1): compiled once per published version, the geography written
+/// per request.
 pub async fn get(req: Request, env: &Env) -> Handled {
     let site = site_param(&req)?;
+    let program = program_param(&req)?;
     let text = site_config(env, &site).await?;
     let verdict = cors::check(&req, &text)?;
     let (country, region) = geo(&req, env)?;
     let etag = format!(
-        "\"{:08x}\"",
+        "\"{}{:08x}\"",
+        if program { "p1-" } else { "" },
         nudge_core::bucket::fingerprint(&[
             &text,
             country.as_deref().unwrap_or(""),
@@ -36,6 +41,15 @@ pub async fn get(req: Request, env: &Env) -> Handled {
             &verdict,
         )?);
     }
+    if program {
+        headers.set("content-type", PROGRAM_TYPE)?;
+        let geo = nudge_core::config::Geo { country, region };
+        let body = nudge_core::program::assemble(&geo, &compiled(&published(&text)));
+        return Ok(cors::apply(
+            Response::from_bytes(body)?.with_headers(headers),
+            &verdict,
+        )?);
+    }
     headers.set("content-type", "application/json; charset=utf-8")?;
     let body = with_geo(
         &published(&text),
@@ -47,8 +61,37 @@ pub async fn get(req: Request, env: &Env) -> Handled {
     )?)
 }
 
+/// The program's media type; the format is also in its first bytes.
+const PROGRAM_TYPE: &str = "application/vnd.nudge.program; format=1";
+
+/// `program=1` asks for the compiled config; any other format is refused
+/// with the one this edge writes, so an agent newer than its edge says why.
+fn program_param(req: &Request) -> std::result::Result<bool, crate::http::EdgeError> {
+    match query(req, "program")?.as_deref() {
+        None => Ok(false),
+        Some("1") => Ok(true),
+        Some(_) => Err(refuse(
+            400,
+            "unsupported_program_format",
+            "this edge writes program format 1 (program=1)",
+        )),
+    }
+}
+
 thread_local! {
     static PUBLISHED: crate::http::DerivedCache<std::rc::Rc<str>> = const { std::cell::RefCell::new(Vec::new()) };
+    static COMPILED: crate::http::DerivedCache<std::rc::Rc<[u8]>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A published config compiled for the agent, once per text. The text was
+/// validated when it was written; one that no longer reads compiles to a
+/// program with only what reads (fail closed: fewer campaigns, never more).
+pub fn compiled(published: &str) -> std::rc::Rc<[u8]> {
+    crate::http::derived(&COMPILED, published, |text| {
+        let value = serde_json::from_str::<CoreValue>(text).unwrap_or_default();
+        let (config, _) = Config::from_value(&value);
+        nudge_core::program::compile(&config).into()
+    })
 }
 
 /// The parts of a config only the edge reads: journeys (their events, pool
@@ -286,6 +329,44 @@ mod tests {
         );
         let fixed = config.replace("100000", "4");
         assert!(problems(&fixed).is_empty(), "{:?}", problems(&fixed));
+    }
+
+    #[test]
+    fn the_program_is_the_published_config_compiled_with_the_requests_geography() {
+        let stored = include_str!("../../../demo-shop/campaigns.json");
+        let served = published(stored);
+        let geo = nudge_core::config::Geo {
+            country: Some("CA".into()),
+            region: Some("QC".into()),
+        };
+        let bytes = nudge_core::program::assemble(&geo, &compiled(&served));
+        let program = nudge_core::program::decode_config(&bytes).expect("decodes");
+        assert_eq!(program.geo, geo);
+        let (mut config, problems) =
+            Config::from_value(&serde_json::from_str::<CoreValue>(&served).expect("JSON"));
+        assert!(problems.is_empty(), "{problems:?}");
+        config.geo = geo.clone();
+        assert_eq!(bytes, nudge_core::program::encode_config(&config));
+        // What the JSON holds back, the program holds back: a form's code.
+        let welcome = program.campaigns.iter().find(|c| c.id == "welcome");
+        let welcome = welcome.expect("the demo's welcome campaign");
+        assert_eq!(welcome.content.coupon, None);
+        assert!(welcome.content.coupon_sealed);
+        assert!(
+            !bytes.windows(9).any(|w| w == b"WELCOME10"),
+            "no sealed code"
+        );
+        // Journeys and origins stay at the edge; the program is smaller
+        // than the JSON every browser read.
+        assert!(!bytes.windows(7).any(|w| w == b"journey"));
+        assert!(
+            bytes.len() < served.len(),
+            "{} >= {}",
+            bytes.len(),
+            served.len()
+        );
+        // Compiled once per text: the same allocation the second time.
+        assert!(std::rc::Rc::ptr_eq(&compiled(&served), &compiled(&served)));
     }
 
     #[test]
