@@ -124,9 +124,13 @@
       el("strong", { text: p.name }), el("div", { text: money(p.price) })
     ])]);
   }
+  // A grid the page's HTML already lays out with placeholder cards (the home
+  // page's) is filled in place: the same boxes, so nothing below it moves.
   function fill(id, products) {
     var target = document.getElementById(id);
-    if (target) products.forEach(function (p) { target.appendChild(card(p)); });
+    if (!target) return;
+    while (target.firstChild) target.removeChild(target.firstChild);
+    products.forEach(function (p) { target.appendChild(card(p)); });
   }
 
   var page = document.body.getAttribute("data-page");

@@ -248,6 +248,39 @@ test("a shop script still downloading when the agent is ready: one page view, wi
   }
 });
 
+test("the home page does not move while it loads (layout shift 0) on a phone, with the tag and without it", async () => {
+  // shop.js arrives after the first paint (as under Lighthouse's load): its
+  // grids fill placeholder cards in place, and nothing the tag does moves the page.
+  const slowShop = await startShop({ edge: edge.url, slow: { "/shop.js": 600 } });
+  const r = await edge.admin("/v1/admin/sites/demo/config", {
+    method: "PUT", body: JSON.stringify({ ...demo, origins: [shop.origin, slowShop.origin] }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  try {
+    for (const tag of [true, false]) {
+      const { page, errors, context } = await visitor({ viewport: { width: 412, height: 823 }, deviceScaleFactor: 1.75, isMobile: true, hasTouch: true });
+      await page.addInitScript(() => {
+        window.shifts = [];
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) window.shifts.push({ value: e.value, input: e.hadRecentInput });
+        }).observe({ type: "layout-shift", buffered: true });
+      });
+      if (!tag) await page.route(`${edge.url}/nudge/nudge.js`, (route) => route.abort());
+      await page.goto(`${slowShop.url}/`);
+      await page.waitForFunction(() => document.querySelectorAll("#featured a[href^='/product/']").length === 4, null, { timeout: 10_000 });
+      if (tag) await page.waitForFunction(() => window.nudge && window.nudge.ready, null, { timeout: 10_000 });
+      await page.waitForTimeout(500);
+      const shifts = await page.evaluate(() => window.shifts);
+      assert.deepEqual(shifts, [], `${tag ? "with" : "without"} the tag`);
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
+  } finally {
+    await slowShop.close();
+    await edge.admin("/v1/admin/sites/demo/config", { method: "PUT", body: JSON.stringify({ ...demo, origins: [shop.origin] }) });
+  }
+});
+
 test("the Worker routed on the shop's domain: same-origin calls and the first-party cookie", async () => {
   const { page, errors, context } = await visitor();
   const requests = [];
