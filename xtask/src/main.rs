@@ -366,6 +366,7 @@ fn bench() -> Result {
     wasm_opt(&root().join("target/bench/core-floor/nudge_core_floor_bg.wasm"))?;
     run("node", &["bench/agent.mjs"])?;
     run("node", &["bench/peers.mjs"])?;
+    run("node", &["bench/lighthouse.mjs"])?;
     run("node", &["bench/edge.mjs"])?;
     run("node", &["bench/edge-limits.mjs"])?;
     run("node", &["bench/identity.mjs"])
