@@ -70,17 +70,12 @@ pub fn run(program: &str, args: &[&str]) -> Result {
 
 pub fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result {
     eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .current_dir(dir)
-        .envs(env.iter().copied())
-        .status()
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{program} {} failed ({status})", args.join(" ")))
-    }
+        .envs(env.iter().copied());
+    wait(command, program, args)
 }
 
 /// [`run_in`] at the root, with the command's output (both streams, in
@@ -94,18 +89,24 @@ fn run_logged(log: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) ->
             .open(log)
             .map_err(|e| format!("{}: {e}", log.display()))
     };
-    let mut file = open()?;
-    let _ = writeln!(file, "$ {program} {}", args.join(" "));
+    let _ = writeln!(open()?, "$ {program} {}", args.join(" "));
     eprintln!(
         "$ {program} {} (output after the end-to-end suite)",
         args.join(" ")
     );
-    let status = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .current_dir(root())
         .envs(env.iter().copied())
         .stdout(open()?)
-        .stderr(open()?)
+        .stderr(open()?);
+    wait(command, program, args)
+}
+
+/// Runs `command` to its end; fails on a non-zero exit.
+fn wait(mut command: Command, program: &str, args: &[&str]) -> Result {
+    let status = command
         .status()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
     if status.success() {
@@ -129,18 +130,7 @@ fn target_dir() -> PathBuf {
 /// wasm-bindgen), so a fresh machine need not compile wasm-pack too.
 /// `cargo` are more arguments for `cargo build` (features).
 fn wasm_web(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
-    let build = [
-        "build",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        package,
-    ];
-    run("cargo", &[&build[..], cargo].concat())?;
-    let wasm = target_dir()
-        .join("wasm32-unknown-unknown/release")
-        .join(format!("{}.wasm", package.replace('-', "_")));
+    let wasm = build_wasm32(package, cargo, &[])?;
     let wasm = wasm.to_string_lossy();
     run(
         "wasm-bindgen",
@@ -155,25 +145,44 @@ fn wasm_web(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
     )
 }
 
+/// A release build of `package` for wasm32 (`cargo` are more arguments for
+/// `cargo build`, `env` its environment); returns the `.wasm` it made.
+fn build_wasm32(package: &str, cargo: &[&str], env: &[(&str, &str)]) -> Result<PathBuf> {
+    let build = [
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        package,
+    ];
+    run_in(&root(), "cargo", &[&build[..], cargo].concat(), env)?;
+    Ok(target_dir()
+        .join("wasm32-unknown-unknown/release")
+        .join(format!("{}.wasm", package.replace('-', "_"))))
+}
+
 /// Shrinks a wasm-bindgen output in place, as every shipped wasm is.
 fn wasm_opt(wasm: &Path) -> Result {
+    wasm_opt_with(wasm, &["-Oz"])
+}
+
+/// npm's wasm-opt over `wasm`, in place, with `options` (the level and
+/// more), knowing the features Rust's wasm32 target emits by default.
+fn wasm_opt_with(wasm: &Path, options: &[&str]) -> Result {
     let wasm = wasm.to_string_lossy();
     let wasm_opt = root().join("node_modules/.bin/wasm-opt");
-    // The features Rust's wasm32 target emits by default; wasm-opt must know them.
+    let features = [
+        "--enable-bulk-memory",
+        "--enable-nontrapping-float-to-int",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-reference-types",
+        "--enable-multivalue",
+    ];
     run(
         &wasm_opt.to_string_lossy(),
-        &[
-            "-Oz",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            &wasm,
-            "-o",
-            &wasm,
-        ],
+        &[options, &features, &[&wasm, "-o", &wasm]].concat(),
     )
 }
 

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use crate::{root, run, run_in, target_dir, Result};
+use crate::{build_wasm32, root, run, run_in, wasm_opt_with, Result};
 
 /// The functions wasm-bindgen exports for the shim itself, not handlers.
 const SYSTEM_FNS: &[&str] = &["__wbg_reset_state", "__worker_init_state"];
@@ -25,23 +25,7 @@ const EVENT_HANDLERS: &[&str] = &["fetch", "queue", "scheduled", "email", "conne
 /// (build-time settings such as which agent build is served).
 pub fn build(package: &str, out: &Path, env: &[(&str, &str)]) -> Result {
     let root = root();
-    run_in(
-        &root,
-        "cargo",
-        &[
-            "build",
-            "--lib",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "-p",
-            package,
-        ],
-        env,
-    )?;
-    let wasm = target_dir()
-        .join("wasm32-unknown-unknown/release")
-        .join(format!("{}.wasm", package.replace('-', "_")));
+    let wasm = build_wasm32(package, &["--lib"], env)?;
     // A fresh directory: nothing of an earlier build (or of worker-build) stays.
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -61,7 +45,13 @@ pub fn build(package: &str, out: &Path, env: &[(&str, &str)]) -> Result {
             "--force-enable-abort-handler",
         ],
     )?;
-    optimize(&out.join("index_bg.wasm"))?;
+    // As worker-build runs it for a release build: `-O` (speed, not the
+    // agent's `-Oz`), exception handling for wasm-bindgen's catch wrappers
+    // and no newer encodings workerd may not read, names kept for traces.
+    wasm_opt_with(
+        &out.join("index_bg.wasm"),
+        &["-O", "--enable-exception-handling", "--debuginfo"],
+    )?;
     let bindings = read(&out.join("index.js"))?;
     let shim = read(&root.join("xtask/worker/shim.js"))?.replace("$HANDLERS", &handlers(&bindings))
         + &class_exports(&bindings);
@@ -92,28 +82,6 @@ pub fn build(package: &str, out: &Path, env: &[(&str, &str)]) -> Result {
         std::fs::remove_dir_all(&snippets).map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-/// wasm-opt as worker-build runs it for a release build: `-O` (speed, not
-/// the agent's `-Oz`), the features workerd supports and no newer encodings,
-/// and the names section kept for stack traces.
-fn optimize(wasm: &Path) -> Result {
-    let wasm = wasm.to_string_lossy();
-    let wasm_opt = root().join("node_modules/.bin/wasm-opt");
-    let tmp = format!("{wasm}.opt");
-    let mut args = vec![wasm.as_ref(), "-o", tmp.as_str(), "-O"];
-    args.extend([
-        "--enable-mutable-globals",
-        "--enable-sign-ext",
-        "--enable-nontrapping-float-to-int",
-        "--enable-bulk-memory",
-        "--enable-multivalue",
-        "--enable-reference-types",
-        "--enable-exception-handling",
-        "--debuginfo",
-    ]);
-    run(&wasm_opt.to_string_lossy(), &args)?;
-    std::fs::rename(&tmp, wasm.as_ref()).map_err(|e| format!("{tmp}: {e}"))
 }
 
 /// The `export …` declarations of wasm-bindgen's module, each from its
