@@ -154,7 +154,7 @@ fn read_test(input: &mut Reader<'_>) -> Result<Test, Malformed> {
             STR => Test::Str(input.text()?.to_owned()),
             STR_FOLDED => Test::StrFolded(input.text()?.to_owned()),
             NUM => Test::Num(input.number()?),
-            BOOL => Test::Bool(read_flag(input)?),
+            BOOL => Test::Bool(input.flag()?),
             NULL => Test::Null,
             JSON => Test::Json(input.value()?),
             OPS => Test::Ops(input.list(read_op)?),
@@ -259,9 +259,9 @@ fn read_op(input: &mut Reader<'_>) -> Result<Op, Malformed> {
         OP_EQ => Op::Eq(input.value()?),
         OP_NE => Op::Ne(input.value()?),
         OP_COMPARE => Op::Compare(read_cmp(input)?, input.value()?),
-        OP_EXISTS => Op::Exists(read_flag(input)?),
+        OP_EXISTS => Op::Exists(input.flag()?),
         tag @ (OP_IN | OP_NOT_IN) => {
-            let fold = if read_flag(input)? {
+            let fold = if input.flag()? {
                 Fold::CaseInsensitive
             } else {
                 Fold::Exact
@@ -283,7 +283,7 @@ fn read_op(input: &mut Reader<'_>) -> Result<Op, Malformed> {
         }
         OP_ALL => Op::All(input.list(read_test)?),
         OP_REGEX => {
-            let case_insensitive = read_flag(input)?;
+            let case_insensitive = input.flag()?;
             let pattern = input.text()?;
             // The browser's RegExp in the agent; a pattern it refuses fails
             // closed, as at compile time.
@@ -304,10 +304,6 @@ fn read_op(input: &mut Reader<'_>) -> Result<Op, Malformed> {
         OP_NEVER => Op::Never,
         _ => return input.fail("an unknown operator tag"),
     })
-}
-
-fn read_flag(input: &mut Reader<'_>) -> Result<bool, Malformed> {
-    input.flag()
 }
 
 fn read_cmp(input: &mut Reader<'_>) -> Result<Cmp, Malformed> {

@@ -45,11 +45,7 @@ pub fn encode_condition(condition: &Condition) -> Vec<u8> {
 
 /// Reads a condition's program; regexes are compiled again by the host.
 pub fn decode_condition(bytes: &[u8]) -> Result<Condition, Malformed> {
-    let mut input = wire::Reader::new(bytes);
-    input.header()?;
-    let condition = Condition::read_program(&mut input)?;
-    input.end()?;
-    Ok(condition)
+    read_whole(bytes, Condition::read_program)
 }
 
 /// A validated config's program.
@@ -78,11 +74,19 @@ pub fn assemble(geo: &Geo, compiled: &[u8]) -> Vec<u8> {
 
 /// Reads a config's program into the config the agent decides with.
 pub fn decode_config(bytes: &[u8]) -> Result<Config, Malformed> {
+    read_whole(bytes, config::read_config)
+}
+
+/// The header, what `read` reads, and nothing after it.
+fn read_whole<T>(
+    bytes: &[u8],
+    read: impl FnOnce(&mut wire::Reader<'_>) -> Result<T, Malformed>,
+) -> Result<T, Malformed> {
     let mut input = wire::Reader::new(bytes);
     input.header()?;
-    let config = config::read_config(&mut input)?;
+    let read = read(&mut input)?;
     input.end()?;
-    Ok(config)
+    Ok(read)
 }
 
 #[cfg(test)]

@@ -184,16 +184,23 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
-    fn raw_count(&mut self) -> Result<usize, Malformed> {
-        let mut n: usize = 0;
-        for shift in (0..35).step_by(7) {
+    /// A LEB128 varint of at most `max_bytes` bytes (bits past 64 dropped).
+    fn varint(&mut self, max_bytes: u32, too_long: &'static str) -> Result<u64, Malformed> {
+        let mut n: u64 = 0;
+        for shift in (0..7 * max_bytes).step_by(7) {
             let b = self.byte()?;
-            n |= usize::from(b & 0x7f) << shift;
+            n |= u64::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
             if b & 0x80 == 0 {
                 return Ok(n);
             }
         }
-        self.fail("a count longer than 5 bytes")
+        self.fail(too_long)
+    }
+
+    fn raw_count(&mut self) -> Result<usize, Malformed> {
+        // As a `usize`: on wasm32 the bits past 32 are dropped, and the
+        // bounds below refuse what remains.
+        Ok(self.varint(5, "a count longer than 5 bytes")? as usize)
     }
 
     /// A count of items that each take at least one byte: never more than
@@ -226,15 +233,8 @@ impl<'a> Reader<'a> {
     }
 
     pub fn int(&mut self) -> Result<i64, Malformed> {
-        let mut n: u64 = 0;
-        for shift in (0..70).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
-            if b & 0x80 == 0 {
-                return Ok(((n >> 1) as i64) ^ -((n & 1) as i64));
-            }
-        }
-        self.fail("an integer longer than 10 bytes")
+        let n = self.varint(10, "an integer longer than 10 bytes")?;
+        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
     }
 
     /// A small integer (a count, a cap) that must fit in 32 bits.
