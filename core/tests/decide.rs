@@ -11,33 +11,8 @@ use nudge_core::{template, Config, Map, Value};
 
 const T0: i64 = 1_790_000_000_000;
 
-fn demo_config() -> Config {
-    let text = include_str!("../../demo-shop/campaigns.json");
-    let value: Value = serde_json::from_str(text).unwrap();
-    let (config, problems) = Config::from_value(&value);
-    assert!(
-        problems.is_empty(),
-        "demo campaigns have problems: {problems:#?}"
-    );
-    config
-}
-
-fn page(path: &str, now: i64) -> PageState {
-    let mut state = PageState {
-        context: PageContext {
-            path: path.into(),
-            url: format!("https://shop.test{path}"),
-            ..Default::default()
-        },
-        started_at: now,
-        ..Default::default()
-    };
-    if let Some(category) = path.strip_prefix("/category/") {
-        state.category = Some(category.into());
-        state.page_type = Some("category".into());
-    }
-    state
-}
+mod common;
+use common::{demo_config, page};
 
 fn event(kind: EventKind, props: &[(&str, Value)], at: i64) -> Event {
     let mut properties = Map::new();

@@ -15,13 +15,8 @@ use proptest::prelude::*;
 
 const T0: i64 = 1_790_000_000_000;
 
-fn demo_config() -> Config {
-    let text = include_str!("../../demo-shop/campaigns.json");
-    let value: Value = serde_json::from_str(text).expect("demo JSON");
-    let (config, problems) = Config::from_value(&value);
-    assert!(problems.is_empty(), "{problems:#?}");
-    config
-}
+mod common;
+use common::{demo_config, page};
 
 /// The demo's campaigns, plus copies that use what the demo does not: every
 /// trigger, every URL test, every layout and inline position, a phone form,
@@ -230,20 +225,7 @@ fn visitor(id: &str, steps: &[Step]) -> (Profile, PageState, i64) {
         };
         profile.apply(&event(kind, props, now, path, id));
     }
-    let mut page = PageState {
-        context: PageContext {
-            path: path.into(),
-            url: format!("https://shop.test{path}"),
-            ..Default::default()
-        },
-        started_at: now - 5_000,
-        ..Default::default()
-    };
-    if let Some(category) = path.strip_prefix("/category/") {
-        page.category = Some(category.into());
-        page.page_type = Some("category".into());
-    }
-    (profile, page, now)
+    (profile, page(path, now - 5_000), now)
 }
 
 /// What a decision shows: campaign, arm, control, and the content's text.

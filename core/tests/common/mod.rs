@@ -1,0 +1,37 @@
+//! What the decision tests share (`decide.rs`, `program.rs`): the demo shop's
+//! campaigns, read and checked, and a page as the agent describes it.
+
+use nudge_core::decide::PageState;
+use nudge_core::event::PageContext;
+use nudge_core::{Config, Value};
+
+/// The demo shop's `campaigns.json`, which must read without a problem.
+pub fn demo_config() -> Config {
+    let text = include_str!("../../../demo-shop/campaigns.json");
+    let value: Value = serde_json::from_str(text).expect("demo JSON");
+    let (config, problems) = Config::from_value(&value);
+    assert!(
+        problems.is_empty(),
+        "demo campaigns have problems: {problems:#?}"
+    );
+    config
+}
+
+/// The page at `path`, begun at `started_at`; a `/category/…` path is a
+/// category page of that category.
+pub fn page(path: &str, started_at: i64) -> PageState {
+    let mut state = PageState {
+        context: PageContext {
+            path: path.into(),
+            url: format!("https://shop.test{path}"),
+            ..Default::default()
+        },
+        started_at,
+        ..Default::default()
+    };
+    if let Some(category) = path.strip_prefix("/category/") {
+        state.category = Some(category.into());
+        state.page_type = Some("category".into());
+    }
+    state
+}
