@@ -1,5 +1,6 @@
 // Lighthouse 12 (mobile, simulated throttling, Debian's Chromium) on the demo
-// home page served by the edge Worker on local workerd, three ways: no tag,
+// home page, the shop on its own origin with the edge Worker (local workerd)
+// routed on its paths (tests/support/shop.mjs), three ways: no tag,
 // GrowthBook's targeting bundle with the same nine campaigns as features (the
 // same stand-in peers.mjs uses), and Nudge's tag. Runs interleave; figures are
 // medians with their spread, reported and never asserted (issue #20's goals:
@@ -8,49 +9,27 @@
 //
 //   cargo xtask bench        (or: node bench/lighthouse.mjs, after build-edge)
 //   LIGHTHOUSE_RUNS=5 by default.
-import { createServer, request } from "node:http";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { readFileSync } from "node:fs";
 import { startEdge } from "../tests/support/edge.mjs";
+import { startShop } from "../tests/support/shop.mjs";
 
 const RUNS = Number(process.env.LIGHTHOUSE_RUNS || 5);
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const here = (path) => new URL(path, import.meta.url);
 const lighthouse = here("node_modules/.bin/lighthouse").pathname;
 
-const campaigns = JSON.parse(readFileSync(here("../demo-shop/campaigns.json"), "utf8")).campaigns;
-const features = Object.fromEntries(campaigns.map((c) => [c.id, { defaultValue: false, rules: [{ condition: c.audience || {}, force: true }] }]));
+const demo = JSON.parse(readFileSync(here("../demo-shop/campaigns.json"), "utf8"));
+const features = Object.fromEntries(demo.campaigns.map((c) => [c.id, { defaultValue: false, rules: [{ condition: c.audience || {}, force: true }] }]));
 const growthbook = `${readFileSync(here("node_modules/@growthbook/growthbook/dist/bundles/index.min.js"), "utf8")}
 ;(function(){var gb=new growthbook.GrowthBook({attributes:{visitor:{is_new:true}},features:${JSON.stringify(features)}});
 window.__peer=Object.keys(${JSON.stringify(features)}).filter(function(k){return gb.isOn(k)});})();`;
 
-/** What answers `/nudge/nudge.js` for each way; null: the edge's own tag. */
-const WAYS = { "no tag": "", GrowthBook: growthbook, Nudge: null };
+/** What answers `/nudge/nudge.js` for each way; undefined: the edge's own tag. */
+const WAYS = { "no tag": "", GrowthBook: growthbook, Nudge: undefined };
 
-/**
- * A local origin in front of the edge that answers the tag's URL with `script`
- * (the page, its assets and every API call go through to the edge unchanged).
- */
-async function front(edgeUrl, script) {
-  const edge = new URL(edgeUrl);
-  const server = createServer((req, res) => {
-    if (script !== null && req.url.startsWith("/nudge/nudge.js")) {
-      res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" }).end(script);
-      return;
-    }
-    const upstream = request({ host: edge.hostname, port: edge.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on("error", () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }) };
-}
-
-// Asynchronous: the fronts answer from this process while Lighthouse runs.
+// Asynchronous: the shops answer from this process while Lighthouse runs.
 const run = promisify(execFile);
 
 async function audit(url) {
@@ -70,19 +49,18 @@ const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.
 const spread = (xs, digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 
 const edge = await startEdge();
-const fronts = {};
+const shops = {};
 try {
-  // The demo's site lists the edge's origin only; each front is another origin.
-  for (const [way, script] of Object.entries(WAYS)) fronts[way] = await front(edge.url, script);
-  const demo = JSON.parse(readFileSync(here("../demo-shop/campaigns.json"), "utf8"));
-  const origins = Object.values(fronts).map((f) => f.url.slice(0, -1));
+  // Each shop is its own origin, which the demo's site must list.
+  for (const [way, tag] of Object.entries(WAYS)) shops[way] = await startShop({ edge: edge.url, mode: "routed", tag });
+  const origins = Object.values(shops).map((shop) => shop.origin);
   const r = await edge.admin("/v1/admin/sites/demo/config", { method: "PUT", body: JSON.stringify({ ...demo, origins }) });
   if (r.status !== 200) throw new Error(`config: ${r.status} ${await r.text()}`);
   // One run thrown away: the first Chromium start and workerd's first answers are slow.
-  await audit(fronts["no tag"].url);
+  await audit(`${shops["no tag"].url}/`);
   const results = Object.fromEntries(Object.keys(WAYS).map((w) => [w, []]));
   for (let run = 0; run < RUNS; run++) {
-    for (const way of Object.keys(WAYS)) results[way].push(await audit(fronts[way].url));
+    for (const way of Object.keys(WAYS)) results[way].push(await audit(`${shops[way].url}/`));
   }
   const base = median(results["no tag"].map((x) => x.main));
   console.log(`\nLighthouse 12.2.3, mobile, simulated throttling; demo home page; ${RUNS} runs each, interleaved; median (min-max)\n`);
@@ -95,6 +73,6 @@ try {
   const added = (way) => median(results[way].map((x) => x.main)) - base;
   console.log(`\nMain-thread work added (medians): Nudge ${added("Nudge").toFixed(0)} ms, GrowthBook ${added("GrowthBook").toFixed(0)} ms (goal: Nudge's ≤ GrowthBook's).`);
 } finally {
-  for (const f of Object.values(fronts)) await f.close();
+  for (const shop of Object.values(shops)) await shop.close();
   await edge.stop();
 }

@@ -11,7 +11,8 @@
 // replaces the tag's data-site; `beforeTag` is HTML put just before the tag
 // (after the README's stub, which the demo pages carry); `slow` maps a path of
 // the shop's own files to a delay in ms (a deferred script still downloading
-// when the agent is ready).
+// when the agent is ready); `tag`, in "routed" mode, is the script answered
+// for `/nudge/nudge.js` instead of the edge's (the bench puts a peer there).
 // Binds to 127.0.0.1 only; close() stops it.
 import { createServer, request } from "node:http";
 import { readFileSync } from "node:fs";
@@ -36,10 +37,13 @@ function file(dir, path) {
   return full.startsWith(root) ? full : null;
 }
 
-export async function startShop({ edge, mode = "tag", csp, site, beforeTag = "", slow = {} }) {
+export async function startShop({ edge, mode = "tag", csp, site, beforeTag = "", slow = {}, tag }) {
   const edgeUrl = new URL(edge);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
+    if (mode === "routed" && tag !== undefined && url.pathname === "/nudge/nudge.js") {
+      return res.writeHead(200, { "content-type": TYPES[".js"], "cache-control": "no-store" }).end(tag);
+    }
     if (mode === "routed" && ROUTED.some((p) => url.pathname.startsWith(p))) return proxy(req, res);
     try {
       const name = page(url.pathname);
