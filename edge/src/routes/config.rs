@@ -86,7 +86,7 @@ thread_local! {
 /// A published config compiled for the agent, once per text. The text was
 /// validated when it was written; one that no longer reads compiles to a
 /// program with only what reads (fail closed: fewer campaigns, never more).
-pub fn compiled(published: &str) -> std::rc::Rc<[u8]> {
+fn compiled(published: &str) -> std::rc::Rc<[u8]> {
     crate::http::derived(&COMPILED, published, |text| {
         let value = serde_json::from_str::<CoreValue>(text).unwrap_or_default();
         let (config, _) = Config::from_value(&value);
