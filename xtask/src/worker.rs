@@ -14,7 +14,8 @@
 
 use std::path::Path;
 
-use crate::{build_wasm32, root, run, run_in, wasm_opt_with, Result};
+use crate::build::{build_wasm32, wasm_opt_with};
+use crate::{root, run, run_in, Result};
 
 /// The functions wasm-bindgen exports for the shim itself, not handlers.
 const SYSTEM_FNS: &[&str] = &["__wbg_reset_state", "__worker_init_state"];

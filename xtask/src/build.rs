@@ -1,0 +1,235 @@
+//! Building what ships: the agent's two builds (loader, glue, wasm), the
+//! edge Worker with its static site (the demo shop, the agent, the studio),
+//! and the steps they share (a wasm32 release build, wasm-bindgen, wasm-opt).
+
+use std::path::{Path, PathBuf};
+
+use crate::{root, run, run_in, target_dir, worker, Result};
+
+/// A release build of `package` for `<script type=module>` use, into
+/// `out_dir` (relative to the repository root): what `wasm-pack build
+/// --target web` does, as its two steps (cargo for wasm32, then the pinned
+/// wasm-bindgen), so a fresh machine need not compile wasm-pack too.
+/// `cargo` are more arguments for `cargo build` (features).
+pub fn wasm_web(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
+    let wasm = build_wasm32(package, cargo, &[])?;
+    let wasm = wasm.to_string_lossy();
+    run(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-dir",
+            out_dir,
+            &wasm,
+        ],
+    )
+}
+
+/// A release build of `package` for wasm32 (`cargo` are more arguments for
+/// `cargo build`, `env` its environment); returns the `.wasm` it made.
+pub fn build_wasm32(package: &str, cargo: &[&str], env: &[(&str, &str)]) -> Result<PathBuf> {
+    let build = [
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        package,
+    ];
+    run_in(&root(), "cargo", &[&build[..], cargo].concat(), env)?;
+    Ok(target_dir()
+        .join("wasm32-unknown-unknown/release")
+        .join(format!("{}.wasm", package.replace('-', "_"))))
+}
+
+/// Shrinks a wasm-bindgen output in place, as every shipped wasm is.
+pub fn wasm_opt(wasm: &Path) -> Result {
+    wasm_opt_with(wasm, &["-Oz"])
+}
+
+/// npm's wasm-opt over `wasm`, in place, with `options` (the level and
+/// more), knowing the features Rust's wasm32 target emits by default.
+pub fn wasm_opt_with(wasm: &Path, options: &[&str]) -> Result {
+    let wasm = wasm.to_string_lossy();
+    let wasm_opt = root().join("node_modules/.bin/wasm-opt");
+    let features = [
+        "--enable-bulk-memory",
+        "--enable-nontrapping-float-to-int",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-reference-types",
+        "--enable-multivalue",
+    ];
+    run(
+        &wasm_opt.to_string_lossy(),
+        &[options, &features, &[&wasm, "-o", &wasm]].concat(),
+    )
+}
+
+/// The shops' agent (agent/pkg: loader, glue, wasm) and the studio's build
+/// (agent/pkg-studio: `--features studio`, glue and wasm), one after the
+/// other (they share the target directory); both sizes printed.
+pub fn build_agent() -> Result {
+    build_agent_package("pkg", &[])?;
+    build_agent_package("pkg-studio", &["--features", "studio"])?;
+    eprintln!("the shops' agent (agent/pkg):");
+    run(
+        "node",
+        &[
+            "xtask/size.mjs",
+            "agent/pkg/nudge.js",
+            "agent/pkg/nudge_agent.js",
+            "agent/pkg/nudge_agent_bg.wasm",
+        ],
+    )?;
+    eprintln!("the studio's build (agent/pkg-studio, not downloaded by shops):");
+    run(
+        "node",
+        &[
+            "xtask/size.mjs",
+            "agent/pkg-studio/nudge_agent.js",
+            "agent/pkg-studio/nudge_agent_bg.wasm",
+        ],
+    )
+}
+
+fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
+    let root = root();
+    let pkg = root.join("agent").join(out_dir);
+    wasm_web("nudge-agent", &format!("agent/{out_dir}"), cargo)?;
+    wasm_opt(&pkg.join("nudge_agent_bg.wasm"))?;
+    // Minify the loader (a classic script) and wasm-bindgen's glue (an ES module).
+    let esbuild = root.join("node_modules/.bin/esbuild");
+    let esbuild = esbuild.to_string_lossy();
+    let common = [
+        "--minify",
+        "--target=es2020",
+        "--legal-comments=inline",
+        "--log-level=warning",
+    ];
+    let glue = format!("agent/{out_dir}/nudge_agent.js");
+    run(
+        &esbuild,
+        &[
+            &[
+                glue.as_str(),
+                "--format=esm",
+                "--allow-overwrite",
+                &format!("--outfile={glue}"),
+            ][..],
+            &common,
+        ]
+        .concat(),
+    )?;
+    if out_dir == "pkg" {
+        // The loader names the glue and wasm with their content hash
+        // (`?v=`), which the edge serves as immutable: a returning visitor
+        // downloads them once per build.
+        let define = format!("--define:NUDGE_BUILD=\"{}\"", agent_build()?);
+        run(
+            &esbuild,
+            &[
+                &[
+                    "agent/loader/nudge.js",
+                    "--outfile=agent/pkg/nudge.js",
+                    &define,
+                ][..],
+                &common,
+            ]
+            .concat(),
+        )?;
+    }
+    let _ = std::fs::remove_file(pkg.join(".gitignore"));
+    Ok(())
+}
+
+/// The shops' agent build's id: the first 16 hex digits of SHA-256 over its
+/// glue and its wasm (agent/pkg).
+fn agent_build() -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let pkg = root().join("agent/pkg");
+    let mut hash = Sha256::new();
+    for file in ["nudge_agent.js", "nudge_agent_bg.wasm"] {
+        let bytes = std::fs::read(pkg.join(file))
+            .map_err(|e| format!("read agent/pkg/{file} (run cargo xtask build-agent): {e}"))?;
+        hash.update(&bytes);
+    }
+    Ok(hash
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The Worker (`edge/build`, made as worker-build makes it: xtask/src/worker.rs)
+/// and its static assets: the demo shop, the agent and the studio.
+pub fn build_edge() -> Result {
+    let root = root();
+    // Which agent build the Worker serves as immutable (edge/src/assets.rs).
+    let agent = agent_build()?;
+    worker::build(
+        "nudge-edge",
+        &root.join("edge/build"),
+        &[("NUDGE_AGENT_BUILD", &agent)],
+    )?;
+    let site = root.join("target/edge-site");
+    let _ = std::fs::remove_dir_all(&site);
+    copy_dir(&root.join("demo-shop/pages"), &site)?;
+    copy_dir(&root.join("demo-shop/public"), &site)?;
+    for file in ["nudge.js", "nudge_agent.js", "nudge_agent_bg.wasm"] {
+        copy_file(
+            &root.join("agent/pkg").join(file),
+            &site.join("nudge").join(file),
+        )?;
+    }
+    copy_studio(&site)
+}
+
+/// The studio (`/studio`): plain ES modules and CSS, copied as they are (no
+/// build step), with uPlot from npm for the report's time series, and the
+/// agent's studio build with its preview page (`agent/studio/preview.html`).
+fn copy_studio(site: &Path) -> Result {
+    let root = root();
+    let studio = site.join("studio");
+    copy_dir(&root.join("studio"), &studio)?;
+    copy_dir(&root.join("agent/studio"), &studio)?;
+    for file in ["nudge_agent.js", "nudge_agent_bg.wasm"] {
+        copy_file(
+            &root.join("agent/pkg-studio").join(file),
+            &studio.join("agent").join(file),
+        )?;
+    }
+    for file in ["uPlot.iife.min.js", "uPlot.min.css"] {
+        copy_file(
+            &root.join("node_modules/uplot/dist").join(file),
+            &studio.join("vendor").join(file),
+        )?;
+    }
+    Ok(())
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+    }
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copy {}: {e}", from.display()))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result {
+    let entries = std::fs::read_dir(from).map_err(|e| format!("read {}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("read {}: {e}", from.display()))?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            copy_file(&entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
