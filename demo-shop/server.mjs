@@ -1,19 +1,20 @@
 // The demo shop's web server until the edge Worker serves it (issue #3):
 // static files with the shop's clean URLs, the agent from agent/pkg, the
-// example campaigns at /v1/config, a collect endpoint at /v1/events that
+// example campaigns at /v1/config (as JSON, and compiled for the agent with
+// `?program=1`, as the edge serves them), a collect endpoint at /v1/events that
 // records what it receives, a stand-in for the edge's /v1/preview (preview
 // links), and the studio's preview page (/studio/preview.html, with the
 // studio's agent build from agent/pkg-studio). Binds to 127.0.0.1 only.
 //
 //   node demo-shop/server.mjs [--port 8787]
 //
-// Tests import startServer() and pass overrides (a broken config, a failing
-// collect endpoint) without touching files.
+// Tests import startServer() and pass overrides (a config with a bad campaign,
+// hostile program bytes, a failing collect endpoint) without touching files.
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const agentDir = join(here, "..", "agent", "pkg");
@@ -30,6 +31,20 @@ async function demoPreview() {
     expires_at: new Date(Date.now() + 3600_000).toISOString(),
   };
 }
+
+// The edge compiles each published config for agents (`GET /v1/config?program=1`,
+// core::program); this stand-in compiles with the same code, the studio's
+// build of the agent (`compileConfig`), loaded once.
+let compiler = null;
+async function compile(text) {
+  compiler ??= (async () => {
+    const glue = await import(pathToFileURL(join(studioAgentDir, "nudge_agent.js")).href);
+    glue.initSync({ module: await readFile(join(studioAgentDir, "nudge_agent_bg.wasm")) });
+    return glue;
+  })();
+  return (await compiler).compileConfig(text);
+}
+const PROGRAM_TYPE = "application/vnd.nudge.program; format=1";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
@@ -50,7 +65,9 @@ function safeJoin(root, path) {
 }
 
 // `previews` maps preview tokens to the edge's answer for them (other tokens: 403).
-export async function startServer({ port = 8787, config, collectStatus = () => 202, previews, log = false } = {}) {
+// `config` is the JSON served (an object or text), compiled for the agent;
+// `program`, bytes or text served to the agent as they are instead.
+export async function startServer({ port = 8787, config, program, collectStatus = () => 202, previews, log = false } = {}) {
   const received = [];
   const requests = [];
   const seen = new Set();
@@ -74,7 +91,13 @@ export async function startServer({ port = 8787, config, collectStatus = () => 2
       }
       if (url.pathname === "/v1/config") {
         const body = config !== undefined ? config : await readFile(join(here, "campaigns.json"), "utf8");
-        return send(200, typeof body === "string" ? body : JSON.stringify(body), "application/json");
+        const text = typeof body === "string" ? body : JSON.stringify(body);
+        if (url.searchParams.get("program") !== "1") return send(200, text, "application/json");
+        if (program !== undefined) return send(200, program, PROGRAM_TYPE);
+        const compiled = await compile(text);
+        // The edge never publishes what does not read as a config.
+        if (compiled === undefined) return send(500, "this config does not compile");
+        return send(200, compiled, PROGRAM_TYPE);
       }
       if (url.pathname === "/v1/events" && req.method === "POST") {
         let text = "";

@@ -159,12 +159,15 @@
     profile: data("profile") || endpoint("/v1/profile"), identify: data("identify") || endpoint("/v1/identify"),
     consent: data("consent"), spa: data("spa"), country: data("country")
   };
-  var config = fetch(configUrl, { credentials: "omit" })
+  // The site's campaigns as the edge compiled them for agents (core::program):
+  // bytes the agent executes, with no JSON reader or validator of its own.
+  var config = fetch(configUrl + (configUrl.indexOf("?") < 0 ? "?" : "&") + "program=1", { credentials: "omit" })
     .then(function (r) {
       // A refusal says why (an origin the site does not list, an unknown site).
-      return r.text().then(function (t) { if (!r.ok) throw new Error("HTTP " + r.status + " " + t.slice(0, 200)); return t; });
+      if (!r.ok) return r.text().then(function (t) { throw new Error("HTTP " + r.status + " " + t.slice(0, 200)); });
+      return r.arrayBuffer().then(function (b) { return new Uint8Array(b); });
     })
-    .catch(function (err) { report("config unavailable; running with no campaigns", err); return '{"campaigns":[]}'; });
+    .catch(function (err) { report("config unavailable; running with no campaigns", err); return new Uint8Array(0); });
   // The build's content hash (set by `cargo xtask build-agent`): the edge
   // serves these two files as immutable under it, so a returning visitor
   // downloads them once per build.
@@ -186,11 +189,13 @@
     w.addEventListener("load", resolve);
   });
 
-  // Debug mode: the shops' build carries no config problem messages (they
-  // would cost every visitor bytes); the studio's build, which the studio's
-  // editor runs, names each one here.
-  var explain = function (text) {
-    import(at("/studio/agent/nudge_agent.js")).then(function (m) {
+  // Debug mode: the shops' build reads only the compiled program, which
+  // carries no problem messages (they would cost every visitor bytes); here
+  // the studio's build reads the config's JSON and names each problem.
+  var explain = function () {
+    Promise.all([import(at("/studio/agent/nudge_agent.js")), get(configUrl)]).then(function (r) {
+      var m = r[0], text = r[1];
+      if (text === null) return;
       return m.default({ module_or_path: at("/studio/agent/nudge_agent_bg.wasm") }).then(function () {
         m.validateConfig(text).forEach(function (p) {
           console.warn("[nudge] config: " + (p.path ? p.path + ": " : "") + p.message);
@@ -203,7 +208,7 @@
     var started = performance.now();
     if (r[3]) options.preview = r[3];
     agent = r[0].start(options, r[1]);
-    if (debug && !build) explain(r[1]);
+    if (debug && !build) explain();
     // GA4 entries from before now describe this page: the agent holds them
     // for the first page view (agent/src/datalayer.rs).
     early.splice(0).forEach(function (entry) {

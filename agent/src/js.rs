@@ -188,13 +188,6 @@ pub fn parse(text: &str) -> Option<Value> {
     json::parse(text, json::Bounds::Cut).ok()
 }
 
-/// Reads the site's config from the JSON text the loader fetched: refused,
-/// with the bound it goes past named, when it is not JSON or is over the
-/// limits the edge enforces.
-pub fn config_from_text(text: &str) -> Result<Value, String> {
-    json::parse(text, json::Bounds::Refuse).map_err(|problem| problem.to_string())
-}
-
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = warn)]

@@ -35,7 +35,7 @@ mod tests;
 use std::rc::Rc;
 
 use gloo_events::EventListener;
-use nudge_core::Value;
+use nudge_core::{Config, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::shared::{run, Shared};
@@ -59,26 +59,28 @@ pub struct Agent {
     _background: gloo_timers::callback::Timeout,
 }
 
-/// Starts the agent with the loader's options and the site's config (its
-/// JSON text; anything invalid leaves a working agent with no campaigns, and
-/// the problems in the console in debug mode).
+/// Starts the agent with the loader's options and the site's program (the
+/// config the edge compiled for agents, `core::program`; the loader fetches
+/// it as bytes). A program that is missing, of another format, truncated or
+/// corrupted leaves a working agent with no campaigns (and says why in debug
+/// mode): the agent carries no JSON config reader and no validator.
 #[wasm_bindgen]
-pub fn start(options: JsValue, config: &str) -> Agent {
+pub fn start(options: JsValue, program: &[u8]) -> Agent {
     let t0 = browser::precise_now();
     js::install_host();
     let opts = options::Options::from_js(&options);
     let t1 = browser::precise_now();
-    // A config over the document limits is refused whole, as the edge would.
-    let raw = js::config_from_text(config).unwrap_or_else(|problem| {
-        opts.debug_warn(&format!(
-            "config refused: {problem}; running with no campaigns"
-        ));
-        let mut empty = nudge_core::Map::new();
-        empty.insert("campaigns", Value::Array(Vec::new()));
-        Value::Object(empty)
-    });
+    let config = match program {
+        [] => Config::default(), // the loader could not fetch it, and said why
+        bytes => nudge_core::program::decode_config(bytes).unwrap_or_else(|problem| {
+            opts.debug_warn(&format!(
+                "config refused: {problem}; running with no campaigns"
+            ));
+            Config::default()
+        }),
+    };
     let t2 = browser::precise_now();
-    let state = State::new(opts, &raw);
+    let state = State::new(opts, config);
     let t3 = browser::precise_now();
     let shared = Shared::new(state);
     // Taken (and removed from the address bar) before the listeners exist:
@@ -93,7 +95,7 @@ pub fn start(options: JsValue, config: &str) -> Agent {
     });
     let t4 = browser::precise_now();
     shared.state.borrow().opts.debug_info(&format!(
-        "started in {} µs: options {}, config text {}, config + profile {}, listeners {}",
+        "started in {} µs: options {}, program {}, profile {}, listeners {}",
         us(t4 - t0),
         us(t1 - t0),
         us(t2 - t1),

@@ -101,6 +101,19 @@ fn read(text: &str, now: Millis) -> Result<Previewing, String> {
     Ok(Previewing { preview, config })
 }
 
+/// The preview's config, read as the studio reads one: its problems are
+/// named in the console, the usable campaigns run.
+pub fn config(previewing: &Previewing, opts: &Options) -> Config {
+    if !cfg!(feature = "preview") {
+        return Config::default(); // keeps the validator out of the shops' build
+    }
+    let (config, problems) = Config::from_value(&previewing.config);
+    for problem in &problems {
+        opts.debug_warn(&format!("preview config: {problem}"));
+    }
+    config
+}
+
 /// Rewrites the preview's config for it and shows the badge. A preview the
 /// config cannot show (the edge named a campaign or variant it lacks) is
 /// said in the console; the tab stays a preview's: nothing is sent.

@@ -81,25 +81,16 @@ pub struct State {
 }
 
 impl State {
-    /// Builds the state from the loader's options and the raw config. Config
-    /// problems are reported in debug mode; the usable campaigns still run.
-    pub fn new(opts: Options, raw_config: &Value) -> State {
+    /// Builds the state from the loader's options and the site's config
+    /// (decoded from its program). A preview's tab runs the preview's config
+    /// instead (the studio's build reads and checks it, [`crate::preview`]).
+    pub fn new(opts: Options, live: Config) -> State {
         let now = browser::now();
         let previewing = crate::preview::load(&opts, now);
-        let raw_config = previewing.as_ref().map_or(raw_config, |p| &p.config);
-        let (mut config, problems) = Config::from_value(raw_config);
-        if cfg!(feature = "studio") {
-            for problem in &problems {
-                opts.debug_warn(&format!("config: {problem}"));
-            }
-        } else if !problems.is_empty() {
-            // The shops' build carries no problem messages (core's `msg!`):
-            // in debug mode the loader has the studio's build name them.
-            opts.debug_warn(&format!(
-                "config: problems found ({}); campaigns with errors are skipped",
-                problems.len()
-            ));
-        }
+        let mut config = match &previewing {
+            Some(p) => crate::preview::config(p, &opts),
+            None => live,
+        };
         let badge = previewing.map(|p| crate::preview::start(&p.preview, &mut config));
         if let Some(country) = &opts.country {
             config.geo.country = Some(country.to_ascii_uppercase());

@@ -61,6 +61,18 @@ pub fn preview_campaign(config_text: JsValue, campaign_id: JsValue, options: JsV
     to_js(&diagnostics)
 }
 
+/// `compileConfig(text)`: the program `GET /v1/config?program=1` serves for
+/// this config (`core::program`, with the config's own `geo` if it has one),
+/// its usable campaigns compiled as the edge compiles them; `undefined` for text that is not a
+/// config (not JSON, over the limits). For the demo shop's stand-in of the
+/// edge and for tests, which hand the agent configs they write as JSON.
+#[wasm_bindgen(js_name = compileConfig)]
+pub fn compile_config(text: JsValue) -> Option<Vec<u8>> {
+    js::install_host();
+    let (config, _) = Config::from_value(&read_config(&text).ok()?);
+    Some(nudge_core::program::encode_config(&config))
+}
+
 fn read_config(text: &JsValue) -> Result<Value, Diagnostic> {
     let text = text
         .as_string()

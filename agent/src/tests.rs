@@ -10,6 +10,14 @@ use crate::{js, start, Agent};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// The program the edge would serve for `config` (JSON text): its usable
+/// campaigns, compiled.
+pub(crate) fn program(config: &str) -> Vec<u8> {
+    js::install_host(); // as start() does first: conditions compile regexes with it
+    let value = nudge_core::json::parse(config, nudge_core::json::Bounds::Refuse).unwrap();
+    nudge_core::program::encode_config(&nudge_core::Config::from_value(&value).0)
+}
+
 /// Starts an agent for a fresh site key (isolated storage) with `config` (JSON text).
 fn agent(site: &str, config: &str) -> Agent {
     let options = js_sys::Object::new();
@@ -20,7 +28,7 @@ fn agent(site: &str, config: &str) -> Agent {
             .unwrap()
             .remove_item(&format!("nudge:{site}:profile"));
     }
-    start(options.into(), config)
+    start(options.into(), &program(config))
 }
 
 fn modal(id: &str, audience: &str, title: &str) -> String {
@@ -199,7 +207,7 @@ fn edge_agent(site: &str) -> Agent {
     for what in ["profile", "outbox", "key"] {
         let _ = storage.remove_item(&format!("nudge:{site}:{what}"));
     }
-    start(options.into(), r#"{"campaigns": []}"#)
+    start(options.into(), &[])
 }
 
 fn scripted(site: &str) -> JsValue {
@@ -518,18 +526,53 @@ fn identify_carries_the_key_and_its_acknowledgement_opens_the_profile() {
 }
 
 #[wasm_bindgen_test]
-fn a_config_over_the_limits_is_refused_whole() {
-    let long = "x".repeat(nudge_core::limits::MAX_STRING_BYTES + 1);
-    let over = agent("t-config-over", &modal("big", "{}", &long));
-    assert!(over.shared.state.borrow().config.campaigns.is_empty());
+fn a_preview_config_over_the_limits_is_refused_whole() {
     let deep = format!(
         r#"{{"campaigns": [], "deep": {}0{}}}"#,
         "[".repeat(nudge_core::limits::MAX_DEPTH),
         "]".repeat(nudge_core::limits::MAX_DEPTH)
     );
     assert!(js::config_from_js(&js_sys::JSON::parse(&deep).unwrap()).is_err());
-    let within = agent("t-config-within", &modal("ok", "{}", "Fine"));
-    assert_eq!(within.shared.state.borrow().config.campaigns.len(), 1);
+}
+
+/// Starts an agent on raw program bytes; whether it runs campaigns.
+fn campaigns_from(site: &str, bytes: &[u8]) -> usize {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"site".into(), &site.into());
+    let _ = js_sys::Reflect::set(&options, &"collect".into(), &"off".into());
+    let agent = start(options.into(), bytes);
+    agent.page(JsValue::UNDEFINED);
+    let count = agent.shared.state.borrow().config.campaigns.len();
+    agent.shared.state.borrow_mut().end_page(0);
+    count
+}
+
+#[wasm_bindgen_test]
+fn a_truncated_corrupted_or_foreign_program_runs_no_campaign_and_never_throws() {
+    let whole = program(&modal("ok", r#"{"page.path": {"$regex": "^/"}}"#, "Fine"));
+    assert_eq!(campaigns_from("t-program", &whole), 1);
+    // Every cut of it: refused (a program must end where its reader ends).
+    for cut in (0..whole.len())
+        .step_by(3)
+        .chain(whole.len() - 8..whole.len())
+    {
+        assert_eq!(
+            campaigns_from("t-program", &whole[..cut]),
+            0,
+            "cut at {cut}"
+        );
+    }
+    // Another format, JSON where a program belongs, and bytes flipped
+    // anywhere: never a panic (a flip may still read, as other campaigns).
+    let mut next = whole.clone();
+    next[4] = nudge_core::program::FORMAT + 1;
+    assert_eq!(campaigns_from("t-program", &next), 0);
+    assert_eq!(campaigns_from("t-program", br#"{"campaigns": []}"#), 0);
+    for at in (0..whole.len()).step_by(5) {
+        let mut flipped = whole.clone();
+        flipped[at] ^= 0xa5;
+        campaigns_from("t-program", &flipped);
+    }
 }
 
 // ---- preview links (the `preview` feature: cargo xtask test runs it) ----
@@ -556,7 +599,7 @@ fn preview_agent(site: &str, answer: Option<(u16, &str)>) -> Agent {
     if let Some((status, text)) = answer {
         set("preview", &js_sys::Array::of2(&status.into(), &text.into()));
     }
-    start(options.into(), &modal("live", "{}", "Live"))
+    start(options.into(), &program(&modal("live", "{}", "Live")))
 }
 
 #[cfg(feature = "preview")]

@@ -52,8 +52,8 @@ test("a config with a bad campaign: the rest runs and debug mode names the probl
   const shop = await shopWith({ config });
   const { page, console: log, errors } = await shop.visitor();
   await open(page, `${shop.server.url}/?nudge_debug=1`);
-  // The shops' build only counts the problems; debug mode has the studio's build name them.
-  assert.ok(log.some((l) => l.includes("config: problems found (") && l.includes("campaigns with errors are skipped")), log.join("\n"));
+  // The shops' build runs the compiled program (the usable campaigns) and
+  // carries no messages; debug mode has the studio's build read the JSON and name them.
   const named = () => log.some((l) => l.includes("config: campaigns[0].trigger.scroll_depth: must be 1..=100, got 140"));
   for (let waited = 0; !named() && waited < 5000; waited += 50) await page.waitForTimeout(50);
   assert.ok(named(), log.join("\n"));
@@ -64,17 +64,25 @@ test("a config with a bad campaign: the rest runs and debug mode names the probl
   assert.deepEqual(errors, []);
 });
 
-test("a config that is not JSON: no campaigns, the page works, debug mode says why", async () => {
-  const shop = await shopWith({ config: "{ this is not json" });
-  const { page, console: log, errors } = await shop.visitor();
-  await open(page, `${shop.server.url}/?nudge_debug=1`);
-  await page.waitForFunction(() => window.nudge.ready);
-  assert.ok(log.some((l) => l.includes("config refused: not JSON")), log.join("\n"));
-  await scrollTo(page, 80);
-  assert.deepEqual(await shownCampaigns(page), []);
-  await assertShopWorks(page, shop.server.url);
-  assert.deepEqual(errors, []);
-});
+// What the agent reads is the program the edge compiled; bytes that are not
+// one (another format, cut short, corrupted, JSON) are refused whole.
+for (const [what, program, why] of [
+  ["not a program", "{ this is not json", "not a Nudge program"],
+  ["a program cut short", "NDGP\x01\x00\x00\x00\x00\x03", "a count past the end"],
+  ["a program of a later format", "NDGP\x02", "a program format this agent does not read"],
+]) {
+  test(`${what}: no campaigns, the page works, debug mode says why`, async () => {
+    const shop = await shopWith({ program: Buffer.from(program, "latin1") });
+    const { page, console: log, errors } = await shop.visitor();
+    await open(page, `${shop.server.url}/?nudge_debug=1`);
+    await page.waitForFunction(() => window.nudge.ready);
+    assert.ok(log.some((l) => l.includes("config refused: malformed program at byte") && l.includes(why)), log.join("\n"));
+    await scrollTo(page, 80);
+    assert.deepEqual(await shownCampaigns(page), []);
+    await assertShopWorks(page, shop.server.url);
+    assert.deepEqual(errors, []);
+  });
+}
 
 test("when the WebAssembly cannot load (blocked, missing), the shop works unchanged", async () => {
   const shop = await shopWith();

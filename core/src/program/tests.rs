@@ -271,3 +271,30 @@ fn integers_keep_their_sign_and_size() {
         "a number past 32 bits"
     );
 }
+
+#[test]
+fn objects_keep_the_last_of_a_repeated_key_and_are_bounded() {
+    let object = |keys: &[&str]| {
+        let mut out = Writer::new();
+        out.byte(6); // OBJECT
+        out.count(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            out.text(key);
+            out.value(&Value::from(i as u32));
+        }
+        out.finish()
+    };
+    let bytes = object(&["a", "b", "a"]);
+    let back = Reader::new(&bytes).value().expect("decodes");
+    assert_eq!(back.to_json(), r#"{"a":2,"b":1}"#);
+    let names: Vec<String> = (0..=crate::limits::MAX_KEYS)
+        .map(|i| i.to_string())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let bytes = object(&names);
+    assert_eq!(
+        Reader::new(&bytes).value().unwrap_err().what,
+        "an object with too many keys"
+    );
+    assert!(Reader::new(&object(&names[1..])).value().is_ok());
+}

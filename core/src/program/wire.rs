@@ -3,6 +3,7 @@
 //! values behind a one-byte tag.
 
 use super::{FORMAT, MAGIC};
+use crate::limits::MAX_KEYS;
 use crate::value::{Map, Value};
 
 /// How deep a program may nest (clauses in clauses, values in values): more
@@ -313,14 +314,26 @@ impl<'a> Reader<'a> {
                 NUMBER => Value::Number(r.number()?),
                 STRING => Value::String(r.text()?.to_owned()),
                 ARRAY => Value::Array(r.values()?),
-                // A key written twice keeps the last value, as in JSON
-                // reading; in linear time, whatever the object's size.
-                OBJECT => Value::Object(Map::from_entries(
-                    r.list(|r| Ok((r.text()?.to_owned(), r.value()?)))?,
-                )),
+                OBJECT => Value::Object(r.object()?),
                 _ => return r.fail("an unknown value tag"),
             })
         })
+    }
+
+    /// A key written twice keeps the last value, as in JSON reading. Keys
+    /// are bounded as a JSON document's are ([`MAX_KEYS`]), which bounds the
+    /// duplicate scan (no hash table in the agent for it).
+    fn object(&mut self) -> Result<Map, Malformed> {
+        let n = self.count()?;
+        if n > MAX_KEYS {
+            return self.fail("an object with too many keys");
+        }
+        let mut map = Map::new();
+        for _ in 0..n {
+            let key = self.text()?.to_owned();
+            map.insert(key, self.value()?);
+        }
+        Ok(map)
     }
 
     pub fn values(&mut self) -> Result<Vec<Value>, Malformed> {
