@@ -520,7 +520,7 @@ impl State {
         if std::mem::take(&mut self.outbox_dirty) {
             let _ = self.store.save_text(
                 &self.opts.outbox_key(),
-                &self.transport.outbox.to_stored_json(),
+                &self.transport.outbox().to_stored_json(),
             );
         }
         self.persist_timer = None;
@@ -608,7 +608,7 @@ impl State {
     pub fn snapshot(&self) -> Value {
         let mut m = Map::new();
         m.insert("profile", self.profile.to_stored());
-        m.insert("queued_events", self.transport.outbox.len() as u32);
+        m.insert("queued_events", self.transport.outbox().len() as u32);
         m.insert(
             "campaigns",
             Value::Array(

@@ -246,7 +246,7 @@ fn posted(site: &str, n: u32) -> Vec<String> {
 }
 
 fn queued(a: &Agent) -> usize {
-    a.shared.state.borrow().transport.outbox.len()
+    a.shared.state.borrow().transport.outbox().len()
 }
 
 fn track_each(a: &Agent, names: &[&str]) {
@@ -438,7 +438,13 @@ fn the_profile_is_fetched_with_the_key_only_after_an_acknowledged_post() {
         "no fetch before the edge has the key"
     );
     assert_eq!(stored_key(site).unwrap().get("sent"), None);
-    a.shared.state.borrow_mut().transport.outbox.failed(0); // no backoff in a test
+    a.shared
+        .state
+        .borrow_mut()
+        .transport
+        .delivery
+        .outbox
+        .failed(0); // no backoff in a test
     flush(&a);
     answer(site, 202, r#"{"accepted":1,"duplicates":0}"#);
     let gets = list(site, "gets");
@@ -721,7 +727,7 @@ fn another_user_signing_in_starts_a_fresh_identity_and_the_cookie_over() {
         "consent is kept"
     );
     // Nothing queued names Alice's browser; Bob's identify event names his.
-    let queued = state.transport.outbox.to_stored_json();
+    let queued = state.transport.outbox().to_stored_json();
     assert!(!queued.contains(&alice_aid), "{queued}");
     assert!(queued.contains(&bob_aid), "{queued}");
     drop(state);

@@ -36,6 +36,7 @@ pub mod profile;
 pub mod program;
 pub mod queue;
 mod read;
+pub mod session;
 mod small;
 #[cfg(feature = "stats")]
 pub mod stats;
