@@ -127,7 +127,8 @@
   // the address bar at once (before the hook below: no page view), and the
   // edge's answer, [status, text], goes to the agent (agent/src/preview.rs).
   // A preview's tab (a link, or one kept in sessionStorage) runs the studio's
-  // build, the only one with preview code: visitors never download it.
+  // build, the only one with preview code, and so does debug mode: the shops'
+  // build carries no words for the console. Visitors never download it.
   var preview = null, build = "";
   try {
     var here = new URL(location.href), token = here.searchParams.get("nudge_preview");
@@ -138,7 +139,7 @@
         .then(function (r) { return r.text().then(function (t) { return [r.status, t]; }); })
         .catch(function () { return [0, ""]; });
     }
-    if (preview || sessionStorage.getItem("nudge_preview")) build = "/studio/agent/";
+    if (preview || debug || sessionStorage.getItem("nudge_preview")) build = "/studio/agent/";
   } catch (err) { report("preview unavailable", err); }
 
   // Single-page apps: turn history changes into an event the agent listens to.
@@ -189,17 +190,13 @@
     w.addEventListener("load", resolve);
   });
 
-  // Debug mode: the shops' build reads only the compiled program, which
-  // carries no problem messages (they would cost every visitor bytes); here
-  // the studio's build reads the config's JSON and names each problem.
-  var explain = function () {
-    Promise.all([import(at("/studio/agent/nudge_agent.js")), get(configUrl)]).then(function (r) {
-      var m = r[0], text = r[1];
-      if (text === null) return;
-      return m.default({ module_or_path: at("/studio/agent/nudge_agent_bg.wasm") }).then(function () {
-        m.validateConfig(text).forEach(function (p) {
-          console.warn("[nudge] config: " + (p.path ? p.path + ": " : "") + p.message);
-        });
+  // Debug mode: the program carries no problem messages (they would cost
+  // every visitor bytes); the studio's build, which debug mode runs, reads the
+  // config's JSON and names each problem.
+  var explain = function (m) {
+    get(configUrl).then(function (text) {
+      if (text !== null) m.validateConfig(text).forEach(function (p) {
+        console.warn("[nudge] config: " + (p.path ? p.path + ": " : "") + p.message);
       });
     }).catch(function (err) { report("config messages unavailable", err); });
   };
@@ -208,7 +205,7 @@
     var started = performance.now();
     if (r[3]) options.preview = r[3];
     agent = r[0].start(options, r[1]);
-    if (debug && !build) explain();
+    if (debug) explain(r[0]);
     // GA4 entries from before now describe this page: the agent holds them
     // for the first page view (agent/src/datalayer.rs).
     early.splice(0).forEach(function (entry) {

@@ -49,10 +49,12 @@ impl State {
         let mapped = match ga4::read(entry) {
             Ok(mapped) => mapped,
             Err(malformed) => {
-                self.opts.debug_warn(&format!(
+                debug_warn!(
+                    self.opts,
                     "dataLayer: {} ignored: {}",
-                    malformed.event, malformed.reason
-                ));
+                    malformed.event,
+                    malformed.reason
+                );
                 return;
             }
         };
@@ -142,8 +144,10 @@ impl State {
             .position(|r| r.from_layer != from_layer && r.event == event && r.product == product);
         if let Some(twin) = twin {
             self.reported.remove(twin);
-            self.opts
-                .debug_info("event ignored: reported by both the dataLayer and nudge.track");
+            debug_info!(
+                self.opts,
+                "event ignored: reported by both the dataLayer and nudge.track"
+            );
             return true;
         }
         if self.reported.len() < 50 {

@@ -14,6 +14,33 @@
 // (agent) or answers a bare 500 (edge). Tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+/// `debug_warn!(opts, "format", args…)`: a warning in the console in debug
+/// mode. Only a build with the `messages` feature (the studio's, which the
+/// loader runs in debug mode) has the words; in the shops' build the format
+/// is checked, nothing is evaluated, and the strings and formatting are
+/// dropped. `debug_info!` is the same at the info level.
+#[cfg(feature = "messages")]
+macro_rules! debug_warn {
+    ($opts:expr, $($arg:tt)*) => { $opts.debug_warn(&::std::format!($($arg)*)) };
+}
+#[cfg(feature = "messages")]
+macro_rules! debug_info {
+    ($opts:expr, $($arg:tt)*) => { $opts.debug_info(&::std::format!($($arg)*)) };
+}
+#[cfg(not(feature = "messages"))]
+macro_rules! debug_warn {
+    ($opts:expr, $($arg:tt)*) => {{
+        let _ = || {
+            let _ = &$opts;
+            let _ = ::std::format_args!($($arg)*);
+        };
+    }};
+}
+#[cfg(not(feature = "messages"))]
+macro_rules! debug_info {
+    ($($arg:tt)*) => { debug_warn!($($arg)*) };
+}
+
 mod browser;
 mod datalayer;
 mod js;
@@ -73,9 +100,7 @@ pub fn start(options: JsValue, program: &[u8]) -> Agent {
     let config = match program {
         [] => Config::default(), // the loader could not fetch it, and said why
         bytes => nudge_core::program::decode_config(bytes).unwrap_or_else(|problem| {
-            opts.debug_warn(&format!(
-                "config refused: {problem}; running with no campaigns"
-            ));
+            debug_warn!(opts, "config refused: {problem}; running with no campaigns");
             Config::default()
         }),
     };
@@ -94,14 +119,15 @@ pub fn start(options: JsValue, program: &[u8]) -> Agent {
         shared::run_weak(&weak, Task::Reconnect { click_token });
     });
     let t4 = browser::precise_now();
-    shared.state.borrow().opts.debug_info(&format!(
+    debug_info!(
+        shared.state.borrow().opts,
         "started in {} µs: options {}, program {}, profile {}, listeners {}",
         us(t4 - t0),
         us(t1 - t0),
         us(t2 - t1),
         us(t3 - t2),
         us(t4 - t3)
-    ));
+    );
     Agent {
         shared,
         _global: global,

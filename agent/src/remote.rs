@@ -44,9 +44,11 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
         return;
     }
     let Some(key) = state.current_key().filter(|key| key.sent) else {
-        return state
-            .opts
-            .debug_info("profile not fetched: the edge has no browser key for this visitor yet");
+        debug_info!(
+            state.opts,
+            "profile not fetched: the edge has no browser key for this visitor yet"
+        );
+        return;
     };
     let url = format!(
         "{url}&anonymousId={}",
@@ -75,9 +77,11 @@ pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, 
     // Asked for before another user signed in on this browser (a fresh
     // anonymous identity): the previous person's facts must not reach them.
     if anonymous_id != state.profile.anonymous_id {
-        return state
-            .opts
-            .debug_info("profile answer for the previous visitor ignored");
+        debug_info!(
+            state.opts,
+            "profile answer for the previous visitor ignored"
+        );
+        return;
     }
     let Some(value) = crate::js::parse(text) else {
         return;
@@ -85,9 +89,8 @@ pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, 
     let mut facts = match RemoteFacts::from_wire(&value) {
         Ok(facts) => facts,
         Err(problem) => {
-            return state
-                .opts
-                .debug_warn(&format!("profile from the edge ignored: {problem}"))
+            debug_warn!(state.opts, "profile from the edge ignored: {problem}");
+            return;
         }
     };
     cap(&mut facts);
@@ -95,7 +98,7 @@ pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, 
     state.profile.merge_remote(&facts);
     if state.profile != before {
         state.save_profile();
-        state.opts.debug_info("profile updated from the edge");
+        debug_info!(state.opts, "profile updated from the edge");
         shared.notify("profile", Value::Null);
         state.signal(Signal::PageView, shared);
     }
@@ -197,9 +200,7 @@ pub(crate) fn identified(
         }
         refresh_profile(state, shared);
     } else {
-        state
-            .opts
-            .debug_warn(&format!("identify refused (HTTP {status})"));
+        debug_warn!(state.opts, "identify refused (HTTP {status})");
     }
 }
 
@@ -212,9 +213,8 @@ pub(crate) fn coupon_claimed(
     text: &str,
 ) {
     if anonymous_id != state.profile.anonymous_id {
-        return state
-            .opts
-            .debug_info("coupon for the previous visitor not shown");
+        debug_info!(state.opts, "coupon for the previous visitor not shown");
+        return;
     }
     let code = crate::js::parse(text)
         .filter(|_| (200..300).contains(&status))
@@ -226,9 +226,10 @@ pub(crate) fn coupon_claimed(
         });
     match code {
         Some(code) => state.reveal_coupon(campaign, &code),
-        None => state.opts.debug_warn(&format!(
+        None => debug_warn!(
+            state.opts,
             "no coupon from the edge for {campaign} (HTTP {status})"
-        )),
+        ),
     }
 }
 

@@ -99,7 +99,7 @@ impl State {
         let mut random = BrowserRandom;
         let (profile, problem) = load_profile(&store, &opts.profile_key(), now, &mut random);
         if let Some(problem) = problem {
-            opts.debug_warn(&problem.to_string());
+            debug_warn!(opts, "{problem}");
         }
         let stored = match badge {
             Some(_) => None,
@@ -176,14 +176,15 @@ impl State {
 
     pub fn track(&mut self, name: &str, properties: Map, shared: &Rc<Shared>) {
         if let Err(reason) = check_identifier(name) {
-            self.opts
-                .debug_warn(&format!("track ignored: event name {reason}"));
+            debug_warn!(self.opts, "track ignored: event name {reason}");
             return;
         }
         // One order counts once, however many ways the page reports it.
         if name == names::ORDER_COMPLETED && self.profile.counted_order(&properties) {
-            self.opts
-                .debug_info("Order Completed ignored: this order was already counted");
+            debug_info!(
+                self.opts,
+                "Order Completed ignored: this order was already counted"
+            );
             return;
         }
         let now = browser::now();
@@ -228,8 +229,7 @@ impl State {
     pub fn identify(&mut self, user_id: Option<String>, traits: Map, shared: &Rc<Shared>) {
         if let Some(id) = &user_id {
             if let Err(reason) = check_identifier(id) {
-                self.opts
-                    .debug_warn(&format!("identify ignored: user id {reason}"));
+                debug_warn!(self.opts, "identify ignored: user id {reason}");
                 return;
             }
             self.profile.user_id = Some(id.clone());
@@ -359,7 +359,7 @@ impl State {
         let decision = decide::decide(&ctx, &signal);
         if self.opts.debug {
             for d in &decision.diagnostics {
-                self.opts.debug_info(&format!("{}: {d}", signal.describe()));
+                debug_info!(self.opts, "{}: {d}", signal.describe());
             }
         }
         let attributes = build_attributes(&self.profile, &self.page, &self.config.geo, now);
@@ -389,13 +389,13 @@ impl State {
                         self.rendered.push(open);
                     }
                     Err(why) => {
-                        self.opts
-                            .debug_warn(&format!("campaign {id} not rendered: {why}"));
+                        debug_warn!(self.opts, "campaign {id} not rendered: {why}");
                         continue;
                     }
                 }
             }
-            self.opts.debug_info(&format!(
+            debug_info!(
+                self.opts,
                 "showing campaign {id}{} after {} ({} µs from signal to DOM)",
                 variant
                     .as_deref()
@@ -403,7 +403,7 @@ impl State {
                     .unwrap_or_default(),
                 signal.describe(),
                 ((browser::precise_now() - started) * 1000.0) as u64
-            ));
+            );
             shared.notify("show", Value::Object(props.clone()));
             self.emit(
                 EventKind::Track {
@@ -514,7 +514,7 @@ impl State {
                 .store
                 .save(&self.opts.profile_key(), &self.profile.to_stored())
             {
-                self.opts.debug_warn(&format!("profile not saved: {e}"));
+                debug_warn!(self.opts, "profile not saved: {e}");
             }
         }
         if std::mem::take(&mut self.outbox_dirty) {

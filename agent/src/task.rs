@@ -139,7 +139,7 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
             // The edge starts over too (its first-party cookie, see edge/src/cookie.rs).
             remote::identify(state, shared, ("reset", "true"), false);
         }
-        Task::Refuse(why) => state.opts.debug_warn(why),
+        Task::Refuse(why) => debug_warn!(state.opts, "{why}"),
         Task::Signal(signal) => state.signal(signal, shared),
         Task::Scrolled(percent) => {
             state.page.max_scroll = state.page.max_scroll.max(percent);

@@ -39,7 +39,7 @@ impl Transport {
     /// Queues a wire event; one too large for the edge is dropped, and said.
     pub fn push(&mut self, event: &Value, opts: &Options) {
         if let Err(why) = self.delivery.outbox.push(event) {
-            opts.debug_warn(&format!("event not sent: {why}"));
+            debug_warn!(opts, "event not sent: {why}");
         }
     }
 
@@ -164,21 +164,26 @@ pub(crate) fn answered(
                 remote::refresh_profile(state, shared);
             }
         }
-        Answered::Rejected { dropped, of } => state.opts.debug_warn(&format!(
+        Answered::Rejected { dropped, of } => debug_warn!(
+            state.opts,
             "collect endpoint refused {dropped} of {of} events (HTTP 400); dropped"
-        )),
-        Answered::Refused { status, of } => state.opts.debug_warn(&format!(
+        ),
+        Answered::Refused { status, of } => debug_warn!(
+            state.opts,
             "collect endpoint refused {of} events (HTTP {status}); dropped"
-        )),
-        Answered::TooLarge { id } => state.opts.debug_warn(&format!(
+        ),
+        Answered::TooLarge { id } => debug_warn!(
+            state.opts,
             "collect endpoint refused event {id} as too large (HTTP 413); dropped"
-        )),
-        Answered::Split { of } => state.opts.debug_warn(&format!(
+        ),
+        Answered::Split { of } => debug_warn!(
+            state.opts,
             "collect endpoint refused {of} events as too large (HTTP 413); sending half as many"
-        )),
-        Answered::RetryLater { status } => state.opts.debug_warn(&format!(
+        ),
+        Answered::RetryLater { status } => debug_warn!(
+            state.opts,
             "collect endpoint unavailable (HTTP {status}); will retry"
-        )),
+        ),
     }
     state.save_outbox();
     schedule(state, shared);
