@@ -13,6 +13,7 @@ use nudge_core::event::{check_identifier, names, Event, EventKind};
 use nudge_core::platform::{load_profile, new_id, Storage};
 use nudge_core::profile::{Outcome, Profile};
 use nudge_core::queue::Outbox;
+use nudge_core::session::consent;
 use nudge_core::time::Millis;
 use nudge_core::{Config, Map, Value, Watch};
 
@@ -66,7 +67,7 @@ pub struct State {
     /// GA4 entries seen before the first page view ([`crate::datalayer`]).
     pub early_layer: crate::datalayer::Early,
     /// Adds and removals waiting for their twin report ([`crate::datalayer`]).
-    pub reported: Vec<crate::datalayer::Reported>,
+    pub twins: nudge_core::session::layer::Twins,
     /// A preview link's tab: see [`State::previewing`].
     previewing: bool,
     #[cfg(feature = "preview")]
@@ -120,7 +121,7 @@ impl State {
             rendered: Vec::new(),
             trackers: None,
             early_layer: Some(Vec::new()),
-            reported: Vec::new(),
+            twins: Default::default(),
             previewing: badge.is_some(),
             #[cfg(feature = "preview")]
             _badge: badge.flatten(),
@@ -262,10 +263,8 @@ impl State {
     /// Whether `user_id` names a user other than the one this browser's
     /// profile is signed in as (an invalid id is ignored by `identify`).
     pub fn is_another_user(&self, user_id: Option<&str>) -> bool {
-        match (self.profile.user_id.as_deref(), user_id) {
-            (Some(current), Some(next)) => current != next && check_identifier(next).is_ok(),
-            _ => false,
-        }
+        let valid = user_id.filter(|id| check_identifier(id).is_ok());
+        consent::is_another_user(self.profile.user_id.as_deref(), valid)
     }
 
     /// Another user signs in: [`State::reset`], keeping the consent this
@@ -311,14 +310,18 @@ impl State {
         cfg!(feature = "preview") && self.previewing
     }
 
+    /// How sending is limited here: the shop's consent mode, a preview.
+    fn mode(&self) -> consent::Mode {
+        consent::Mode {
+            opt_in: self.opts.consent_required,
+            previewing: self.previewing(),
+        }
+    }
+
     /// Whether consent lets anything about this visitor leave the browser
     /// (events, identity, profile requests).
     pub fn may_contact_edge(&self) -> bool {
-        if self.previewing() {
-            return false;
-        }
-        let analytics = self.profile.consent.analytics;
-        analytics != Some(false) && (!self.opts.consent_required || analytics == Some(true))
+        self.mode().may_contact_edge(self.profile.consent)
     }
 
     /// Creates an event, applies it to the profile and queues it for the
@@ -336,8 +339,7 @@ impl State {
         };
         self.profile.apply(&event);
         self.save_profile();
-        let collecting = self.opts.collect.is_some() && !self.previewing();
-        if collecting && self.profile.consent.analytics != Some(false) {
+        if self.opts.collect.is_some() && self.mode().queues_events(self.profile.consent) {
             self.transport.push(&event.to_wire(), &self.opts);
             self.save_outbox();
             crate::transport::schedule(self, shared);

@@ -48,7 +48,7 @@ pub const MAX_ITEM_EVENTS: usize = 25;
 /// them, a product page's product and category from `view_item`. The agent
 /// fills only what the page did not say, and takes the weaker hints only
 /// where they cannot mislead (a carousel on a home page, a cart drawer).
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PageHint {
     pub page_type: Option<String>,
     pub category: Option<String>,

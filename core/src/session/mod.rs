@@ -5,10 +5,16 @@
 //! (issue #20, part 1). The journey engine (`crate::journey`) is built the
 //! same way.
 //!
+//! - [`consent`]: what consent, the shop's consent mode and a preview let
+//!   leave the browser; when a sign-in is another user's.
 //! - [`delivery`]: the outbox's way to the collect endpoint (batching,
 //!   backoff, what each answer means).
+//! - [`layer`]: what the shop's GA4 events tell the page, and one add
+//!   reported both by GA4 and by `nudge.track` counted once.
 
+pub mod consent;
 pub mod delivery;
+pub mod layer;
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,7 @@
-//! The session's rules as tables: each case drives the pure machine with
-//! inputs and a clock, and checks what it says to do.
+//! The outbox's delivery: when to send, what each answer does.
 
-use super::delivery::{carries, with_browser_key, Answered, Delivery, Pace};
 use crate::queue::{Batch, Outbox};
+use crate::session::delivery::{carries, with_browser_key, Answered, Delivery, Pace};
 use crate::time::SECOND;
 use crate::value::{Map, Value};
 
