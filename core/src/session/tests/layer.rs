@@ -164,11 +164,7 @@ fn a_later_entry_fills_only_what_the_page_did_not_say() {
 
 #[test]
 fn one_add_reported_both_ways_counts_once() {
-    let added = |product: &str| {
-        let mut m = Map::new();
-        m.insert("product_id", product);
-        m
-    };
+    let added = |id: &str| props(&[("product_id", id)]);
     const ADDED: &str = "Product Added";
     const REMOVED: &str = "Product Removed";
     // (reports in order: from GA4?, event, product, at) and which are twins
@@ -244,11 +240,7 @@ fn one_add_reported_both_ways_counts_once() {
 #[test]
 fn at_most_fifty_reports_wait_for_their_twin() {
     let mut pairs = Twins::default();
-    let added = |i: usize| {
-        let mut m = Map::new();
-        m.insert("product_id", i.to_string());
-        m
-    };
+    let added = |i: usize| props(&[("product_id", &i.to_string())]);
     for i in 0..60 {
         assert!(!pairs.is_twin(true, "Product Added", &added(i), 0));
     }
