@@ -95,6 +95,16 @@ pub fn build_agent() -> Result {
     )
 }
 
+/// The shops' wasm as shipped (wasm-bindgen, then wasm-opt -Oz) with its
+/// function names kept (`-g`), for twiggy; returns its path.
+pub fn named_agent_wasm() -> Result<PathBuf> {
+    let out_dir = "target/bench/agent-named";
+    wasm_web("nudge-agent", out_dir, &[])?;
+    let wasm = root().join(out_dir).join("nudge_agent_bg.wasm");
+    wasm_opt_with(&wasm, &["-Oz", "-g"])?;
+    Ok(wasm)
+}
+
 fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
     let root = root();
     let pkg = root.join("agent").join(out_dir);

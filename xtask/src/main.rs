@@ -149,6 +149,11 @@ fn bench() -> Result {
     wasm_web("nudge-core-floor", "target/bench/core-floor", &[])?;
     wasm_opt(&root().join("target/bench/core-floor/nudge_core_floor_bg.wasm"))?;
     run("node", &["bench/agent.mjs"])?;
+    // Where the shops' wasm bytes are (issue #20, part 4): twiggy's top 20
+    // of the shipped build, names kept.
+    tools::ensure_twiggy()?;
+    let named = build::named_agent_wasm()?;
+    run("twiggy", &["top", "-n", "20", &named.to_string_lossy()])?;
     run("node", &["bench/peers.mjs"])?;
     run("node", &["bench/lighthouse.mjs"])?;
     run("node", &["bench/edge.mjs"])?;

@@ -6,6 +6,8 @@ use std::process::Command;
 use crate::{root, run, run_in, Result};
 
 const WASM_BINDGEN: &str = "0.2.130";
+/// twiggy, for the bench's table of the agent's largest functions.
+const TWIGGY: &str = "0.8.0";
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
@@ -80,6 +82,20 @@ fn ensure_wasm_bindgen() -> Result {
             &root(),
             "cargo",
             &["install", &format!("wasm-bindgen-cli@{WASM_BINDGEN}")],
+            &[("CARGO_TARGET_DIR", &tools_target.to_string_lossy())],
+        )?;
+    }
+    Ok(())
+}
+
+/// twiggy (for `cargo xtask bench` only: the tests never need it).
+pub fn ensure_twiggy() -> Result {
+    if !has_version("twiggy", TWIGGY) {
+        let tools_target = root().join("target/tools");
+        run_in(
+            &root(),
+            "cargo",
+            &["install", "--locked", &format!("twiggy@{TWIGGY}")],
             &[("CARGO_TARGET_DIR", &tools_target.to_string_lossy())],
         )?;
     }
