@@ -279,3 +279,14 @@ pub fn get_bool(object: &JsValue, key: &str) -> Option<bool> {
         .ok()?
         .as_bool()
 }
+
+/// The loader's `post` resolves to `[status, body text]` (status 0 on a
+/// network error); anything else reads as a network error.
+pub fn answer_of(resolved: &JsValue) -> (u16, String) {
+    if !js_sys::Array::is_array(resolved) {
+        return (0, String::new());
+    }
+    let pair: &js_sys::Array = resolved.unchecked_ref();
+    let status = pair.get(0).as_f64().unwrap_or(0.0) as u16;
+    (status, pair.get(1).as_string().unwrap_or_default())
+}

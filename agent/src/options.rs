@@ -66,7 +66,7 @@ impl Options {
                 js_sys::Reflect::get(js_value, &JsValue::from_str("preview"))
                     .ok()
                     .filter(js_sys::Array::is_array)
-                    .map(|answer| crate::transport::answer_of(&answer))
+                    .map(|answer| js::answer_of(&answer))
             } else {
                 None
             },

@@ -75,17 +75,6 @@ pub fn schedule(state: &mut State, shared: &Rc<Shared>) {
     }
 }
 
-/// The loader's `post` resolves to `[status, body text]` (status 0 on a
-/// network error); anything else reads as a network error.
-pub fn answer_of(resolved: &JsValue) -> (u16, String) {
-    if !js_sys::Array::is_array(resolved) {
-        return (0, String::new());
-    }
-    let pair: &js_sys::Array = resolved.unchecked_ref();
-    let status = pair.get(0).as_f64().unwrap_or(0.0) as u16;
-    (status, pair.get(1).as_string().unwrap_or_default())
-}
-
 /// Posts `body` with the loader's helper; the answer comes back as a
 /// [`Task::Answer`] for `request`.
 pub fn post(state: &State, shared: &Rc<Shared>, url: &str, body: String, request: Request) -> bool {
@@ -97,7 +86,7 @@ pub fn post(state: &State, shared: &Rc<Shared>, url: &str, body: String, request
     let Some(promise) = promise else { return false };
     let weak = Rc::downgrade(shared);
     let on_answer = Closure::once_into_js(move |resolved: JsValue| {
-        let (status, text) = answer_of(&resolved);
+        let (status, text) = crate::js::answer_of(&resolved);
         run_weak(
             &weak,
             Task::Answer {
