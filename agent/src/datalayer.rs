@@ -54,9 +54,9 @@ impl State {
             }
             return;
         }
-        let learnt = layer::learn_page(&mut self.page, &mapped.page);
-        if let (Learnt::Category, Some(category)) = (learnt, &self.page.category) {
-            self.profile.view_category(category);
+        let learnt = layer::learn_page(&mut self.session.page, &mapped.page);
+        if let (Learnt::Category, Some(category)) = (learnt, &self.session.page.category) {
+            self.session.profile.view_category(category);
             self.save_profile();
         }
         self.play(mapped.events, shared);
@@ -95,6 +95,7 @@ impl State {
     /// source (GA4 or `nudge.track`) already made.
     pub fn is_twin(&mut self, from_layer: bool, name: &str, properties: &Map) -> bool {
         let twin = self
+            .session
             .twins
             .is_twin(from_layer, name, properties, browser::now());
         if twin {

@@ -52,7 +52,9 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
     };
     let url = format!(
         "{url}&anonymousId={}",
-        String::from(js_sys::encode_uri_component(&state.profile.anonymous_id))
+        String::from(js_sys::encode_uri_component(
+            &state.session.profile.anonymous_id
+        ))
     );
     let headers = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&headers, &KEY_HEADER.into(), &key.key.into());
@@ -62,7 +64,7 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
         return;
     };
     let weak = Rc::downgrade(shared);
-    let anonymous_id = state.profile.anonymous_id.clone();
+    let anonymous_id = state.session.profile.anonymous_id.clone();
     // `null` for any failure, a 401 included: it waits for the next page.
     let done = Closure::once_into_js(move |text: JsValue| {
         let Some(text) = text.as_string() else { return };
@@ -76,7 +78,7 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
 pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, text: &str) {
     // Asked for before another user signed in on this browser (a fresh
     // anonymous identity): the previous person's facts must not reach them.
-    if anonymous_id != state.profile.anonymous_id {
+    if anonymous_id != state.session.profile.anonymous_id {
         debug_info!(
             state.opts,
             "profile answer for the previous visitor ignored"
@@ -94,9 +96,9 @@ pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, 
         }
     };
     cap(&mut facts);
-    let before = state.profile.clone();
-    state.profile.merge_remote(&facts);
-    if state.profile != before {
+    let before = state.session.profile.clone();
+    state.session.profile.merge_remote(&facts);
+    if state.session.profile != before {
         state.save_profile();
         debug_info!(state.opts, "profile updated from the edge");
         shared.notify("profile", Value::Null);
@@ -135,7 +137,7 @@ fn identify_call(state: &State) -> Option<(String, Map)> {
         return None;
     }
     let mut body = Map::new();
-    body.insert("anonymousId", state.profile.anonymous_id.as_str());
+    body.insert("anonymousId", state.session.profile.anonymous_id.as_str());
     Some((url, body))
 }
 
@@ -182,7 +184,7 @@ pub fn claim_coupon(
     }
     let request = Request::CouponClaim {
         campaign: campaign.to_owned(),
-        anonymous_id: state.profile.anonymous_id.clone(),
+        anonymous_id: state.session.profile.anonymous_id.clone(),
     };
     crate::transport::post(state, shared, &url, Value::Object(body).to_json(), request);
 }
@@ -212,7 +214,7 @@ pub(crate) fn coupon_claimed(
     status: u16,
     text: &str,
 ) {
-    if anonymous_id != state.profile.anonymous_id {
+    if anonymous_id != state.session.profile.anonymous_id {
         debug_info!(state.opts, "coupon for the previous visitor not shown");
         return;
     }

@@ -1,19 +1,21 @@
-//! The agent's state and everything that changes it: events in, decisions,
+//! The agent's state, around core's pure [`Session`]: events in, decisions,
 //! campaigns shown and what the visitor did with them.
 //!
-//! Flow: an API call or a tracker produces an event or a [`Signal`]; events
-//! update the profile and go to the outbox; signals go to core's `decide`;
-//! each choice is recorded and rendered. Nothing here waits on the network.
+//! Flow: an API call or a tracker produces an event or a [`Signal`]; the
+//! session applies it to the profile and says what to do ([`Effects`]: events
+//! for the outbox, `nudge.on` notifications, a profile to save), which
+//! [`State::apply`] carries out; signals go to `Session::decide`, and each
+//! choice is drawn here and recorded with `Session::showed`. Nothing here
+//! waits on the network.
 
 use std::rc::Rc;
 
-use nudge_core::campaign::Slot;
-use nudge_core::decide::{self, build_attributes, Context, PageState, Signal};
-use nudge_core::event::{check_identifier, names, Event, EventKind};
+use nudge_core::decide::{PageState, Signal};
+use nudge_core::event::{check_identifier, EventKind};
 use nudge_core::platform::{load_profile, new_id, Storage};
-use nudge_core::profile::{Outcome, Profile};
+use nudge_core::profile::Profile;
 use nudge_core::queue::Outbox;
-use nudge_core::session::consent;
+use nudge_core::session::{consent, Effects, Ignored, Session};
 use nudge_core::time::Millis;
 use nudge_core::{Config, Map, Value, Watch};
 
@@ -57,19 +59,14 @@ impl BrowserKey {
 
 pub struct State {
     pub opts: Options,
-    pub config: Config,
+    /// The config, the profile, the page: core's pure part.
+    pub session: Session,
     pub watch: Watch,
-    pub profile: Profile,
-    pub page: PageState,
     pub transport: Transport,
     pub rendered: Vec<Rendered>,
     pub trackers: Option<PageTrackers>,
     /// GA4 entries seen before the first page view ([`crate::datalayer`]).
     pub early_layer: crate::datalayer::Early,
-    /// Adds and removals waiting for their twin report ([`crate::datalayer`]).
-    pub twins: nudge_core::session::layer::Twins,
-    /// A preview link's tab: see [`State::previewing`].
-    previewing: bool,
     #[cfg(feature = "preview")]
     _badge: Option<crate::render::Note>,
     store: LocalStore,
@@ -111,18 +108,25 @@ impl State {
             |v| Outbox::from_stored(&v, nudge_core::queue::DEFAULT_CAPACITY),
         );
         let watch = config.watch();
+        let session = Session {
+            config,
+            profile,
+            page: PageState::default(),
+            twins: Default::default(),
+            mode: consent::Mode {
+                opt_in: opts.consent_required,
+                previewing: badge.is_some(),
+            },
+            collecting: opts.collect.is_some(),
+        };
         State {
             transport: Transport::new(outbox),
             opts,
-            config,
+            session,
             watch,
-            profile,
-            page: PageState::default(),
             rendered: Vec::new(),
             trackers: None,
             early_layer: Some(Vec::new()),
-            twins: Default::default(),
-            previewing: badge.is_some(),
             #[cfg(feature = "preview")]
             _badge: badge.flatten(),
             store,
@@ -147,7 +151,7 @@ impl State {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
-        self.page = PageState {
+        self.session.page = PageState {
             context: browser::page_context(),
             page_type: text("type"),
             category: text("category"),
@@ -159,7 +163,10 @@ impl State {
             ..PageState::default()
         };
         let name = text("name");
-        self.emit(EventKind::Page { name }, properties, shared);
+        let effects =
+            self.session
+                .emit(EventKind::Page { name }, properties, now, &mut self.random);
+        self.apply(effects, shared);
         self.trackers = Some(PageTrackers::attach(self, shared));
         self.signal(Signal::PageView, shared);
         self.play_early_layer(early_layer, shared);
@@ -176,48 +183,12 @@ impl State {
     }
 
     pub fn track(&mut self, name: &str, properties: Map, shared: &Rc<Shared>) {
-        if let Err(reason) = check_identifier(name) {
-            debug_warn!(self.opts, "track ignored: event name {reason}");
-            return;
-        }
-        // One order counts once, however many ways the page reports it.
-        if name == names::ORDER_COMPLETED && self.profile.counted_order(&properties) {
-            debug_info!(
-                self.opts,
-                "Order Completed ignored: this order was already counted"
-            );
-            return;
-        }
-        let now = browser::now();
-        let converted: Vec<(String, Option<String>)> =
-            decide::conversions(&self.config, &self.profile, name, now)
-                .iter()
-                .map(|c| {
-                    (
-                        c.id.clone(),
-                        self.profile.history(&c.id).and_then(|h| h.variant.clone()),
-                    )
-                })
-                .collect();
-        self.emit(
-            EventKind::Track {
-                event: name.to_owned(),
-            },
-            properties,
-            shared,
-        );
-        for (id, variant) in converted {
-            self.profile
-                .record(&id, variant.as_deref(), Outcome::Converted, now);
-            let props = campaign_props(&id, variant.as_deref(), Some(("goal", name)));
-            shared.notify("convert", Value::Object(props.clone()));
-            self.emit(
-                EventKind::Track {
-                    event: names::CAMPAIGN_CONVERTED.into(),
-                },
-                props,
-                shared,
-            );
+        match self
+            .session
+            .track(name, properties, browser::now(), &mut self.random)
+        {
+            Ok(effects) => self.apply(effects, shared),
+            Err(ignored) => return self.ignored(&ignored),
         }
         self.signal(
             Signal::Event {
@@ -227,15 +198,27 @@ impl State {
         );
     }
 
-    pub fn identify(&mut self, user_id: Option<String>, traits: Map, shared: &Rc<Shared>) {
-        if let Some(id) = &user_id {
-            if let Err(reason) = check_identifier(id) {
-                debug_warn!(self.opts, "identify ignored: user id {reason}");
-                return;
+    fn ignored(&self, ignored: &Ignored) {
+        match ignored {
+            Ignored::EventName(reason) => {
+                debug_warn!(self.opts, "track ignored: event name {reason}")
             }
-            self.profile.user_id = Some(id.clone());
+            Ignored::UserId(reason) => debug_warn!(self.opts, "identify ignored: user id {reason}"),
+            Ignored::OrderCounted => debug_info!(
+                self.opts,
+                "Order Completed ignored: this order was already counted"
+            ),
         }
-        self.emit(EventKind::Identify { traits }, Map::new(), shared);
+    }
+
+    pub fn identify(&mut self, user_id: Option<String>, traits: Map, shared: &Rc<Shared>) {
+        match self
+            .session
+            .identify(user_id, traits, browser::now(), &mut self.random)
+        {
+            Ok(effects) => self.apply(effects, shared),
+            Err(ignored) => self.ignored(&ignored),
+        }
     }
 
     /// Records consent. `false` for analytics also empties the outbox: what
@@ -247,10 +230,10 @@ impl State {
         shared: &Rc<Shared>,
     ) {
         if analytics.is_some() {
-            self.profile.consent.analytics = analytics;
+            self.session.profile.consent.analytics = analytics;
         }
         if marketing.is_some() {
-            self.profile.consent.marketing = marketing;
+            self.session.profile.consent.marketing = marketing;
         }
         if analytics == Some(false) {
             self.transport.clear();
@@ -264,15 +247,15 @@ impl State {
     /// profile is signed in as (an invalid id is ignored by `identify`).
     pub fn is_another_user(&self, user_id: Option<&str>) -> bool {
         let valid = user_id.filter(|id| check_identifier(id).is_ok());
-        consent::is_another_user(self.profile.user_id.as_deref(), valid)
+        consent::is_another_user(self.session.profile.user_id.as_deref(), valid)
     }
 
     /// Another user signs in: [`State::reset`], keeping the consent this
     /// browser gave (the shop's banner will not ask again).
     pub fn switch_user(&mut self) {
-        let consent = self.profile.consent;
+        let consent = self.session.profile.consent;
         self.reset();
-        self.profile.consent = consent;
+        self.session.profile.consent = consent;
         self.save_profile();
     }
 
@@ -281,7 +264,7 @@ impl State {
     /// its own when it is first needed).
     pub fn reset(&mut self) {
         if self.previewing() {
-            self.profile = Profile::new(new_id(&mut self.random), browser::now());
+            self.session.profile = Profile::new(new_id(&mut self.random), browser::now());
             return;
         }
         self.store.remove(&self.opts.profile_key());
@@ -289,16 +272,16 @@ impl State {
         self.store.remove(&self.opts.browser_key_key());
         self.key = None;
         self.transport.clear();
-        self.profile = Profile::new(new_id(&mut self.random), browser::now());
+        self.session.profile = Profile::new(new_id(&mut self.random), browser::now());
         self.save_profile();
     }
 
     /// Adds the time spent on this page so far to the visitor's time on site
     /// (on leaving or hiding the page); counting restarts from `now`.
     pub fn account_page_time(&mut self, now: Millis) {
-        if self.page.started_at > 0 {
-            self.profile.seconds_on_site += self.page.seconds_on_page(now);
-            self.page.started_at = now;
+        if self.session.page.started_at > 0 {
+            self.session.profile.seconds_on_site += self.session.page.seconds_on_page(now);
+            self.session.page.started_at = now;
             self.save_profile();
         }
     }
@@ -307,40 +290,35 @@ impl State {
     /// the profile is a copy in memory; nothing is queued, sent or stored.
     /// Always false in a build without the `preview` feature (the shops').
     pub fn previewing(&self) -> bool {
-        cfg!(feature = "preview") && self.previewing
-    }
-
-    /// How sending is limited here: the shop's consent mode, a preview.
-    fn mode(&self) -> consent::Mode {
-        consent::Mode {
-            opt_in: self.opts.consent_required,
-            previewing: self.previewing(),
-        }
+        cfg!(feature = "preview") && self.session.mode.previewing
     }
 
     /// Whether consent lets anything about this visitor leave the browser
     /// (events, identity, profile requests).
     pub fn may_contact_edge(&self) -> bool {
-        self.mode().may_contact_edge(self.profile.consent)
+        self.session
+            .mode
+            .may_contact_edge(self.session.profile.consent)
     }
 
-    /// Creates an event, applies it to the profile and queues it for the
-    /// collect endpoint when consent allows.
-    fn emit(&mut self, kind: EventKind, properties: Map, shared: &Rc<Shared>) {
-        let event = Event {
-            id: new_id(&mut self.random),
-            kind,
-            anonymous_id: self.profile.anonymous_id.clone(),
-            user_id: self.profile.user_id.clone(),
-            timestamp: browser::now(),
-            properties,
-            page: self.page.context.clone(),
-            consent: self.profile.consent,
-        };
-        self.profile.apply(&event);
-        self.save_profile();
-        if self.opts.collect.is_some() && self.mode().queues_events(self.profile.consent) {
-            self.transport.push(&event.to_wire(), &self.opts);
+    /// Carries out what the session asked: events to the outbox (and the
+    /// flush timer), `nudge.on` notifications, the profile to save.
+    pub fn apply(&mut self, effects: Effects, shared: &Rc<Shared>) {
+        let Effects {
+            queue,
+            notify,
+            profile_changed,
+        } = effects;
+        if profile_changed {
+            self.save_profile();
+        }
+        for (name, properties) in notify {
+            shared.notify(name, Value::Object(properties));
+        }
+        if !queue.is_empty() {
+            for event in &queue {
+                self.transport.push(event, &self.opts);
+            }
             self.save_outbox();
             crate::transport::schedule(self, shared);
         }
@@ -351,133 +329,87 @@ impl State {
     /// Asks core what to show for `signal`, and shows it.
     pub fn signal(&mut self, signal: Signal, shared: &Rc<Shared>) {
         let now = browser::now();
-        let started = crate::browser::precise_now();
-        let ctx = Context {
-            config: &self.config,
-            profile: &self.profile,
-            page: &self.page,
-            now,
-        };
-        let decision = decide::decide(&ctx, &signal);
+        let started = browser::precise_now();
+        // Merge fields see the visitor as before this decision's exposures.
+        let attributes = self.session.attributes(now);
+        let (shows, diagnostics) = self.session.decide(&signal, now);
         if self.opts.debug {
-            for d in &decision.diagnostics {
+            for d in &diagnostics {
                 debug_info!(self.opts, "{}: {d}", signal.describe());
             }
         }
-        let attributes = build_attributes(&self.profile, &self.page, &self.config.geo, now);
-        let choices: Vec<_> = decision
-            .choices
-            .iter()
-            .map(|c| {
-                (
-                    c.campaign.id.clone(),
-                    c.variant.map(str::to_owned),
-                    c.control,
-                    c.content.clone(),
-                )
-            })
-            .collect();
-        for (id, variant, control, content) in choices {
-            self.page.shown.push(id.clone());
-            self.profile
-                .record(&id, variant.as_deref(), Outcome::Shown, now);
-            let mut props = campaign_props(&id, variant.as_deref(), None);
-            props.insert("control", control);
-            props.insert("layout", content.layout.name());
-            if !control {
-                match render::show(&id, &content, &attributes, owner(&id, shared)) {
-                    Ok(open) => {
-                        self.page.occupied.push(content.layout.slot());
-                        self.rendered.push(open);
-                    }
+        for show in shows {
+            if !show.control {
+                let owner = owner(&show.campaign, shared);
+                match render::show(&show.campaign, &show.content, &attributes, owner) {
+                    Ok(open) => self.rendered.push(open),
                     Err(why) => {
-                        debug_warn!(self.opts, "campaign {id} not rendered: {why}");
+                        debug_warn!(self.opts, "campaign {} not rendered: {why}", show.campaign);
                         continue;
                     }
                 }
             }
             debug_info!(
                 self.opts,
-                "showing campaign {id}{} after {} ({} µs from signal to DOM)",
-                variant
+                "showing campaign {}{} after {} ({} µs from signal to DOM)",
+                show.campaign,
+                show.variant
                     .as_deref()
                     .map(|v| format!(" variant {v}"))
                     .unwrap_or_default(),
                 signal.describe(),
                 ((browser::precise_now() - started) * 1000.0) as u64
             );
-            shared.notify("show", Value::Object(props.clone()));
-            self.emit(
-                EventKind::Track {
-                    event: names::CAMPAIGN_SHOWN.into(),
-                },
-                props,
-                shared,
-            );
+            let effects = self.session.showed(&show, now, &mut self.random);
+            self.apply(effects, shared);
         }
     }
 
     /// What the visitor did with campaign `id` on screen.
     pub fn act(&mut self, id: &str, action: Action, shared: &Rc<Shared>) {
-        match action {
-            Action::Dismiss => self.dismiss(id, shared),
-            Action::Click => self.click(id, shared),
+        let now = browser::now();
+        let effects = match action {
+            // Close button, Esc, backdrop, dismiss link.
+            Action::Dismiss => {
+                let Some(index) = self.rendered.iter().position(|r| r.campaign == id) else {
+                    return;
+                };
+                let open = self.rendered.remove(index);
+                let slot = open.slot.clone();
+                open.close();
+                self.session.dismissed(id, &slot, now, &mut self.random)
+            }
+            // The call to action (navigation follows natively).
+            Action::Click => self.session.clicked(id, now, &mut self.random),
+            // A sealed coupon (`coupon_sealed`) is asked of the edge with the claim.
             Action::SignUp {
                 field,
                 value,
                 sealed,
-            } => self.sign_up(id, field, &value, sealed, shared),
-        }
-    }
-
-    /// The visitor closed a campaign (close button, Esc, backdrop, dismiss link).
-    fn dismiss(&mut self, id: &str, shared: &Rc<Shared>) {
-        let Some(open) = self.take_rendered(id) else {
-            return;
+            } => {
+                let effects = self
+                    .session
+                    .signed_up(id, (field, &value), now, &mut self.random);
+                self.apply(effects, shared);
+                if sealed {
+                    let variant = self.session.variant(id);
+                    crate::remote::claim_coupon(
+                        self,
+                        shared,
+                        id,
+                        variant.as_deref(),
+                        (field, &value),
+                    );
+                }
+                return self.signal(
+                    Signal::Event {
+                        name: nudge_core::event::names::SIGNED_UP.into(),
+                    },
+                    shared,
+                );
+            }
         };
-        let variant = self.profile.history(id).and_then(|h| h.variant.clone());
-        self.profile
-            .record(id, variant.as_deref(), Outcome::Dismissed, browser::now());
-        open.close();
-        let props = campaign_props(id, variant.as_deref(), None);
-        shared.notify("dismiss", Value::Object(props.clone()));
-        self.emit(
-            EventKind::Track {
-                event: names::CAMPAIGN_DISMISSED.into(),
-            },
-            props,
-            shared,
-        );
-    }
-
-    /// The visitor clicked the call to action (navigation follows natively).
-    fn click(&mut self, id: &str, shared: &Rc<Shared>) {
-        let variant = self.profile.history(id).and_then(|h| h.variant.clone());
-        let props = campaign_props(id, variant.as_deref(), None);
-        shared.notify("click", Value::Object(props.clone()));
-        self.emit(
-            EventKind::Track {
-                event: names::CAMPAIGN_CLICKED.into(),
-            },
-            props,
-            shared,
-        );
-    }
-
-    /// A valid email or phone number was submitted in a campaign's form: an
-    /// unverified claim (`identify` with a trait, no user id) and a "Signed Up".
-    /// A sealed coupon (`coupon_sealed`) is asked of the edge with the claim.
-    fn sign_up(&mut self, id: &str, field: &str, value: &str, sealed: bool, shared: &Rc<Shared>) {
-        let mut traits = Map::new();
-        traits.insert(field, value);
-        self.emit(EventKind::Identify { traits }, Map::new(), shared);
-        let variant = self.profile.history(id).and_then(|h| h.variant.clone());
-        if sealed {
-            crate::remote::claim_coupon(self, shared, id, variant.as_deref(), (field, value));
-        }
-        let mut props = campaign_props(id, variant.as_deref(), None);
-        props.insert("field", field);
-        self.track(names::SIGNED_UP, props, shared);
+        self.apply(effects, shared);
     }
 
     /// Shows a sealed coupon the edge gave, if the campaign is still open.
@@ -485,14 +417,6 @@ impl State {
         if let Some(open) = self.rendered.iter().find(|r| r.campaign == id) {
             open.reveal_coupon(code);
         }
-    }
-
-    fn take_rendered(&mut self, id: &str) -> Option<Rendered> {
-        let index = self.rendered.iter().position(|r| r.campaign == id)?;
-        let open = self.rendered.remove(index);
-        let slot: Slot = open.slot.clone();
-        self.page.occupied.retain(|s| *s != slot);
-        Some(open)
     }
 
     // ---- storage ----
@@ -514,7 +438,7 @@ impl State {
         if std::mem::take(&mut self.profile_dirty) {
             if let Err(e) = self
                 .store
-                .save(&self.opts.profile_key(), &self.profile.to_stored())
+                .save(&self.opts.profile_key(), &self.session.profile.to_stored())
             {
                 debug_warn!(self.opts, "profile not saved: {e}");
             }
@@ -550,7 +474,7 @@ impl State {
             .ok()
             .flatten()
             .and_then(|v| BrowserKey::from_stored(&v));
-        let mine = |k: &BrowserKey| k.aid == self.profile.anonymous_id;
+        let mine = |k: &BrowserKey| k.aid == self.session.profile.anonymous_id;
         stored
             .filter(mine)
             .or_else(|| self.key.clone().filter(mine))
@@ -563,7 +487,7 @@ impl State {
             return Some(key);
         }
         let key = BrowserKey {
-            aid: self.profile.anonymous_id.clone(),
+            aid: self.session.profile.anonymous_id.clone(),
             key: browser::new_browser_key()?,
             sent: false,
         };
@@ -601,7 +525,7 @@ impl State {
     pub fn reload_profile(&mut self) {
         if let Ok(Some(value)) = self.store.load(&self.opts.profile_key()) {
             if let Ok(profile) = Profile::from_stored(&value) {
-                self.profile = profile;
+                self.session.profile = profile;
             }
         }
     }
@@ -609,12 +533,13 @@ impl State {
     /// A JSON snapshot of the profile, for `nudge.debug()`.
     pub fn snapshot(&self) -> Value {
         let mut m = Map::new();
-        m.insert("profile", self.profile.to_stored());
+        m.insert("profile", self.session.profile.to_stored());
         m.insert("queued_events", self.transport.outbox().len() as u32);
         m.insert(
             "campaigns",
             Value::Array(
-                self.config
+                self.session
+                    .config
                     .campaigns
                     .iter()
                     .map(|c| Value::from(c.id.as_str()))
@@ -623,11 +548,7 @@ impl State {
         );
         m.insert(
             "attributes",
-            Value::Object(
-                build_attributes(&self.profile, &self.page, &self.config.geo, browser::now())
-                    .as_map()
-                    .clone(),
-            ),
+            Value::Object(self.session.attributes(browser::now()).as_map().clone()),
         );
         Value::Object(m)
     }
@@ -644,18 +565,6 @@ fn owner(id: &str, shared: &Rc<Shared>) -> render::Owner {
         }),
         live: true,
     }
-}
-
-fn campaign_props(id: &str, variant: Option<&str>, extra: Option<(&str, &str)>) -> Map {
-    let mut props = Map::new();
-    props.insert("campaign_id", id);
-    if let Some(v) = variant {
-        props.insert("variant", v);
-    }
-    if let Some((k, v)) = extra {
-        props.insert(k, v);
-    }
-    props
 }
 
 /// Converts loose JS input into an event property map (non-objects become `{}`).

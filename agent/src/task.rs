@@ -142,8 +142,8 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
         Task::Refuse(why) => debug_warn!(state.opts, "{why}"),
         Task::Signal(signal) => state.signal(signal, shared),
         Task::Scrolled(percent) => {
-            state.page.max_scroll = state.page.max_scroll.max(percent);
-            if state.profile.saw_scroll_depth(percent) {
+            state.session.page.max_scroll = state.session.page.max_scroll.max(percent);
+            if state.session.profile.saw_scroll_depth(percent) {
                 state.save_profile();
             }
         }
@@ -159,8 +159,8 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
         Task::ProfileChanged => state.reload_profile(),
         Task::LocationChanged => {
             let context = browser::page_context();
-            if context.path != state.page.context.path
-                || context.search != state.page.context.search
+            if context.path != state.session.page.context.path
+                || context.search != state.session.page.context.search
             {
                 state.page_view(Map::new(), shared);
             }

@@ -57,7 +57,7 @@ impl PageTrackers {
                 _interval: None,
             };
         };
-        let touch = state.page.device.touch;
+        let touch = state.session.page.device.touch;
         let last_input = Rc::new(Cell::new(browser::now()));
 
         // Input: feeds inactivity and the exit-intent grace period.
@@ -109,8 +109,8 @@ impl PageTrackers {
         }
         for &seconds in &watch.site_timers {
             let weak = weak.clone();
-            let remaining = (seconds - state.profile.seconds_on_site).max(0.0);
-            let base = state.profile.seconds_on_site;
+            let remaining = (seconds - state.session.profile.seconds_on_site).max(0.0);
+            let base = state.session.profile.seconds_on_site;
             timers.push(Timeout::new((remaining * 1000.0) as u32, move || {
                 signal(
                     &weak,
@@ -237,12 +237,12 @@ fn mobile_exit_trackers(
     // The sentinel only goes in for a page where an exit-intent campaign
     // listens, and only after a real tap (browsers skip history entries
     // added without user activation).
-    let listens_here = state.config.campaigns.iter().any(|c| {
+    let listens_here = state.session.config.campaigns.iter().any(|c| {
         matches!(c.trigger.kind, TriggerKind::ExitIntent { .. })
             && c.trigger
                 .url
                 .as_ref()
-                .is_none_or(|u| u.matches(&state.page.context.path))
+                .is_none_or(|u| u.matches(&state.session.page.context.path))
     });
     if listens_here {
         let armed = Rc::new(Cell::new(false));

@@ -124,7 +124,7 @@ pub(crate) fn flush_due(state: &mut State, shared: &Rc<Shared>) {
 /// The visitor's browser key, added to `body` when it carries the visitor's
 /// events (made then if the visitor has none yet). The key it added.
 fn add_browser_key(state: &mut State, body: &mut String) -> Option<BrowserKey> {
-    if !delivery::carries(body, &state.profile.anonymous_id) {
+    if !delivery::carries(body, &state.session.profile.anonymous_id) {
         return None;
     }
     let key = state.browser_key()?;

@@ -225,7 +225,7 @@ fn assert_stored_key(site: &str, aid: &str, key: &str) -> Value {
 }
 
 fn anonymous_id(a: &Agent) -> String {
-    a.shared.state.borrow().profile.anonymous_id.clone()
+    a.shared.state.borrow().session.profile.anonymous_id.clone()
 }
 
 fn beacon(a: &Agent) {
@@ -256,10 +256,10 @@ fn the_agent_makes_its_browser_key_and_sends_it_with_its_events() {
     flush(&a);
     assert_eq!(browser_member(site, 2), Some((aid, key)), "the same key");
     // A batch with none of the current visitor's events carries no key.
-    a.shared.state.borrow_mut().profile.anonymous_id = "someone-else".into();
+    a.shared.state.borrow_mut().session.profile.anonymous_id = "someone-else".into();
     answer(site, 202, "{}");
     track_each(&a, &["C"]);
-    a.shared.state.borrow_mut().profile.anonymous_id = "another-one".into();
+    a.shared.state.borrow_mut().session.profile.anonymous_id = "another-one".into();
     flush(&a);
     assert_eq!(browser_member(site, 3), None);
 }
@@ -417,9 +417,9 @@ fn another_user_signing_in_starts_a_fresh_identity_and_the_cookie_over() {
         "Alice's key is forgotten: her profile is not read here"
     );
     let state = a.shared.state.borrow();
-    assert_eq!(state.profile.user_id.as_deref(), Some("bob"));
+    assert_eq!(state.session.profile.user_id.as_deref(), Some("bob"));
     assert_eq!(
-        state.profile.consent.marketing,
+        state.session.profile.consent.marketing,
         Some(true),
         "consent is kept"
     );
@@ -438,10 +438,10 @@ fn another_user_signing_in_starts_a_fresh_identity_and_the_cookie_over() {
             text: facts.into(),
         },
     );
-    let orders = || a.shared.state.borrow().profile.orders;
+    let orders = || a.shared.state.borrow().session.profile.orders;
     assert_eq!(orders(), 0, "Alice's orders are not Bob's");
     assert_eq!(
-        a.shared.state.borrow().profile.user_id.as_deref(),
+        a.shared.state.borrow().session.profile.user_id.as_deref(),
         Some("bob")
     );
     crate::shared::run(

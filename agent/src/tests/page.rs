@@ -64,6 +64,7 @@ fn escape_dismisses_records_and_removes() {
     let state = a.shared.state.borrow();
     assert!(state.rendered.is_empty());
     assert!(state
+        .session
         .profile
         .history("esc")
         .and_then(|h| h.dismissed_at)
@@ -103,7 +104,7 @@ fn regex_conditions_use_the_browsers_regexp() {
         JsValue::UNDEFINED,
     );
     b.page(JsValue::UNDEFINED);
-    assert!(b.shared.state.borrow().config.campaigns.is_empty());
+    assert!(b.shared.state.borrow().session.config.campaigns.is_empty());
 }
 
 #[wasm_bindgen_test]
@@ -147,7 +148,7 @@ fn campaigns_from(site: &str, bytes: &[u8]) -> usize {
     let _ = js_sys::Reflect::set(&options, &"collect".into(), &"off".into());
     let agent = start(options.into(), bytes);
     agent.page(JsValue::UNDEFINED);
-    let count = agent.shared.state.borrow().config.campaigns.len();
+    let count = agent.shared.state.borrow().session.config.campaigns.len();
     agent.shared.state.borrow_mut().end_page(0);
     count
 }

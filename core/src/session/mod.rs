@@ -5,6 +5,8 @@
 //! (issue #20, part 1). The journey engine (`crate::journey`) is built the
 //! same way.
 //!
+//! - [`visit`]: the visitor's [`Session`]: config, profile and page, and what
+//!   API calls, decisions and campaign outcomes do to them.
 //! - [`consent`]: what consent, the shop's consent mode and a preview let
 //!   leave the browser; when a sign-in is another user's.
 //! - [`delivery`]: the outbox's way to the collect endpoint (batching,
@@ -15,6 +17,9 @@
 pub mod consent;
 pub mod delivery;
 pub mod layer;
+pub mod visit;
+
+pub use visit::{Effects, Ignored, Session, Show};
 
 #[cfg(test)]
 mod tests;

@@ -4,3 +4,4 @@
 mod consent;
 mod delivery;
 mod layer;
+mod visit;

@@ -1,0 +1,206 @@
+//! The visitor's session: what API calls, decisions and campaign outcomes
+//! do to the profile, and what they ask the agent to do.
+
+use crate::config::Config;
+use crate::decide::Signal;
+use crate::event::{names, EventKind};
+use crate::platform::SeededRandom;
+use crate::profile::Profile;
+use crate::session::consent::Mode;
+use crate::session::{Effects, Ignored, Session};
+use crate::time::DAY;
+use crate::value::{Map, Value};
+
+const NOW: i64 = 1_800_000_000_000;
+
+/// A welcome modal on every page view, its goal an order; and a banner
+/// that is an A/B test whose only arm is a control.
+const CONFIG: &str = r#"{"campaigns": [
+  {"id": "welcome", "trigger": {"page_view": true}, "goal": "Order Completed",
+   "content": {"layout": "modal", "title": "Hi"}},
+  {"id": "holdout", "trigger": {"page_view": true},
+   "content": {"layout": "top_banner", "title": "Hello"},
+   "variants": [{"key": "control", "weight": 1, "control": true}, {"key": "b", "weight": 0}]}
+]}"#;
+
+fn session(mode: Mode, collecting: bool) -> Session {
+    let value = crate::json::parse(CONFIG, crate::json::Bounds::Refuse).expect("JSON");
+    let (config, problems) = Config::from_value(&value);
+    assert!(problems.is_empty(), "{problems:?}");
+    Session {
+        config,
+        profile: Profile::new("a1", NOW),
+        page: Default::default(),
+        twins: Default::default(),
+        mode,
+        collecting,
+    }
+}
+
+fn names_queued(effects: &Effects) -> Vec<String> {
+    effects
+        .queue
+        .iter()
+        .map(|e| {
+            let name = e.get("event").or_else(|| e.get("type"));
+            name.and_then(Value::as_str).unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+fn order(id: &str) -> Map {
+    let mut m = Map::new();
+    m.insert("order_id", id);
+    m.insert("total", 40u32);
+    m
+}
+
+#[test]
+fn an_event_changes_the_profile_and_is_queued_only_where_allowed() {
+    let opt_in = Mode {
+        opt_in: true,
+        previewing: false,
+    };
+    let preview = Mode {
+        opt_in: false,
+        previewing: true,
+    };
+    // (mode, a collect endpoint, analytics consent, queued)
+    let table = [
+        (Mode::default(), true, None, true),
+        (Mode::default(), false, None, false),
+        (Mode::default(), true, Some(false), false),
+        (opt_in, true, None, true), // held in the outbox until consent
+        (preview, true, Some(true), false),
+    ];
+    for (mode, collecting, analytics, queued) in table {
+        let mut s = session(mode, collecting);
+        s.profile.consent.analytics = analytics;
+        let kind = EventKind::Track {
+            event: "Product Viewed".into(),
+        };
+        let effects = s.emit(kind, Map::new(), NOW, &mut SeededRandom::new(1));
+        assert!(effects.profile_changed);
+        assert_eq!(
+            effects.queue.len(),
+            usize::from(queued),
+            "{mode:?} {collecting} {analytics:?}"
+        );
+    }
+}
+
+#[test]
+fn a_campaign_is_chosen_once_per_page_and_a_control_arm_takes_no_space() {
+    let mut s = session(Mode::default(), true);
+    let mut random = SeededRandom::new(7);
+    let (shows, _) = s.decide(&Signal::PageView, NOW);
+    let ids: Vec<&str> = shows.iter().map(|s| s.campaign.as_str()).collect();
+    assert_eq!(ids, ["welcome", "holdout"]);
+    assert!(shows[1].control);
+    for show in &shows {
+        let effects = s.showed(show, NOW, &mut random);
+        assert_eq!(names_queued(&effects), [names::CAMPAIGN_SHOWN]);
+        let (name, props) = &effects.notify[0];
+        assert_eq!(*name, "show");
+        assert_eq!(
+            props.get("campaign_id"),
+            Some(&Value::from(show.campaign.as_str()))
+        );
+        assert_eq!(props.get("control"), Some(&Value::Bool(show.control)));
+    }
+    assert_eq!(
+        s.page.occupied.len(),
+        1,
+        "only the drawn modal takes its slot"
+    );
+    assert_eq!(s.page.shown, ["welcome", "holdout"]);
+    // Recorded at once: the next signal on this page shows neither again.
+    let (again, _) = s.decide(&Signal::PageView, NOW + 1);
+    assert!(again.is_empty());
+    assert!(s.profile.history("welcome").is_some());
+}
+
+#[test]
+fn a_goal_after_an_impression_converts_and_one_order_counts_once() {
+    let mut s = session(Mode::default(), true);
+    let mut random = SeededRandom::new(3);
+    // Before any impression: just the order.
+    let effects = s
+        .track(names::ORDER_COMPLETED, order("o1"), NOW, &mut random)
+        .expect("tracked");
+    assert_eq!(names_queued(&effects), [names::ORDER_COMPLETED]);
+    assert!(effects.notify.is_empty());
+    // The same order again, reported another way: ignored.
+    assert_eq!(
+        s.track(names::ORDER_COMPLETED, order("o1"), NOW, &mut random),
+        Err(Ignored::OrderCounted)
+    );
+    // Shown, then a new order within the window: a conversion too.
+    let (shows, _) = s.decide(&Signal::PageView, NOW);
+    s.showed(&shows[0], NOW, &mut random);
+    let later = NOW + DAY;
+    let effects = s
+        .track(names::ORDER_COMPLETED, order("o2"), later, &mut random)
+        .expect("tracked");
+    assert_eq!(
+        names_queued(&effects),
+        [names::ORDER_COMPLETED, names::CAMPAIGN_CONVERTED]
+    );
+    let (name, props) = &effects.notify[0];
+    assert_eq!(*name, "convert");
+    assert_eq!(props.get("campaign_id"), Some(&Value::from("welcome")));
+    assert_eq!(
+        props.get("goal"),
+        Some(&Value::from(names::ORDER_COMPLETED))
+    );
+    // A bad name changes nothing.
+    let before = s.profile.clone();
+    assert!(matches!(
+        s.track("", Map::new(), later, &mut random),
+        Err(Ignored::EventName(_))
+    ));
+    assert_eq!(s.profile, before);
+}
+
+#[test]
+fn dismissing_frees_the_slot_and_signing_up_claims_and_tracks() {
+    let mut s = session(Mode::default(), true);
+    let mut random = SeededRandom::new(5);
+    let (shows, _) = s.decide(&Signal::PageView, NOW);
+    s.showed(&shows[0], NOW, &mut random);
+    let slot = shows[0].content.layout.slot();
+    let effects = s.dismissed("welcome", &slot, NOW, &mut random);
+    assert!(s.page.occupied.is_empty());
+    assert_eq!(names_queued(&effects), [names::CAMPAIGN_DISMISSED]);
+    assert_eq!(effects.notify[0].0, "dismiss");
+    assert!(s
+        .profile
+        .history("welcome")
+        .and_then(|h| h.dismissed_at)
+        .is_some());
+
+    let effects = s.signed_up("welcome", ("email", "eve@example.com"), NOW, &mut random);
+    assert_eq!(names_queued(&effects), ["identify", names::SIGNED_UP]);
+    let signed_up = &effects.queue[1];
+    let props = signed_up.get("properties").expect("properties");
+    assert_eq!(props.get("field"), Some(&Value::from("email")));
+    assert_eq!(props.get("campaign_id"), Some(&Value::from("welcome")));
+    let clicked = s.clicked("welcome", NOW, &mut random);
+    assert_eq!(names_queued(&clicked), [names::CAMPAIGN_CLICKED]);
+}
+
+#[test]
+fn identify_sets_the_user_only_for_a_valid_id() {
+    let mut s = session(Mode::default(), true);
+    let mut random = SeededRandom::new(9);
+    assert!(matches!(
+        s.identify(Some(" ".repeat(300)), Map::new(), NOW, &mut random),
+        Err(Ignored::UserId(_))
+    ));
+    assert_eq!(s.profile.user_id, None);
+    let effects = s
+        .identify(Some("u1".into()), Map::new(), NOW, &mut random)
+        .expect("identified");
+    assert_eq!(s.profile.user_id.as_deref(), Some("u1"));
+    assert_eq!(effects.queue[0].get("userId"), Some(&Value::from("u1")));
+}
