@@ -7,7 +7,6 @@
 use std::rc::Rc;
 
 use nudge_core::decide::Signal;
-use nudge_core::profile::RemoteFacts;
 use nudge_core::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -21,14 +20,6 @@ pub const CLICK_TOKEN_PARAM: &str = "nudge_t";
 
 /// The request header that carries the browser key.
 const KEY_HEADER: &str = "x-nudge-browser-key";
-
-/// Caps on what is kept from the edge's profile answer: a compromised or
-/// buggy edge must not fill local storage or make merging slow.
-const MAX_REMOTE_COUPONS: usize = 50;
-const MAX_REMOTE_CAMPAIGNS: usize = 200;
-const MAX_REMOTE_SEGMENTS: usize = 50;
-const MAX_REMOTE_IMPRESSIONS: usize = 20;
-const MAX_REMOTE_TEXT: usize = 200;
 
 /// Fetches the person's facts and merges them into the local profile. When
 /// they change what this page should show (a coupon from an email, orders on
@@ -76,56 +67,18 @@ pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
 }
 
 pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, text: &str) {
-    // Asked for before another user signed in on this browser (a fresh
-    // anonymous identity): the previous person's facts must not reach them.
-    if anonymous_id != state.session.profile.anonymous_id {
-        debug_info!(
-            state.opts,
-            "profile answer for the previous visitor ignored"
-        );
-        return;
-    }
-    let Some(value) = crate::js::parse(text) else {
+    let Some(answer) = crate::js::parse(text) else {
         return;
     };
-    let mut facts = match RemoteFacts::from_wire(&value) {
-        Ok(facts) => facts,
-        Err(problem) => {
-            debug_warn!(state.opts, "profile from the edge ignored: {problem}");
-            return;
+    match state.session.merge_remote(anonymous_id, &answer) {
+        Ok(true) => {
+            state.save_profile();
+            debug_info!(state.opts, "profile updated from the edge");
+            shared.notify("profile", Value::Null);
+            state.signal(Signal::PageView, shared);
         }
-    };
-    cap(&mut facts);
-    let before = state.session.profile.clone();
-    state.session.profile.merge_remote(&facts);
-    if state.session.profile != before {
-        state.save_profile();
-        debug_info!(state.opts, "profile updated from the edge");
-        shared.notify("profile", Value::Null);
-        state.signal(Signal::PageView, shared);
-    }
-}
-
-/// Holds the edge's facts to [`MAX_REMOTE_COUPONS`] and its siblings:
-/// over-long texts are left out, long lists cut.
-fn cap(facts: &mut RemoteFacts) {
-    let short = |s: &str| s.len() <= MAX_REMOTE_TEXT;
-    facts.user_id = facts.user_id.take().filter(|id| short(id));
-    facts.coupons.retain(|c| short(&c.code));
-    facts.coupons.truncate(MAX_REMOTE_COUPONS);
-    facts.segments.retain(|s| short(s));
-    facts.segments.truncate(MAX_REMOTE_SEGMENTS);
-    facts
-        .campaigns
-        .retain(|h| short(&h.id) && h.variant.as_deref().is_none_or(short));
-    facts.campaigns.truncate(MAX_REMOTE_CAMPAIGNS);
-    for history in &mut facts.campaigns {
-        // The newest; merging sorts them, quadratically.
-        let excess = history
-            .impressions
-            .len()
-            .saturating_sub(MAX_REMOTE_IMPRESSIONS);
-        history.impressions.drain(..excess);
+        Ok(false) => {}
+        Err(ignored) => state.ignored(&ignored),
     }
 }
 

@@ -11,7 +11,7 @@
 use std::rc::Rc;
 
 use nudge_core::decide::{PageState, Signal};
-use nudge_core::event::{check_identifier, EventKind};
+use nudge_core::event::check_identifier;
 use nudge_core::platform::{load_profile, new_id, Storage};
 use nudge_core::profile::Profile;
 use nudge_core::queue::Outbox;
@@ -144,38 +144,20 @@ impl State {
     pub fn page_view(&mut self, mut properties: Map, shared: &Rc<Shared>) {
         let early_layer = self.take_early_layer(&mut properties);
         let now = browser::now();
-        self.end_page(now);
-        let text = |key: &str| {
-            properties
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        self.session.page = PageState {
-            context: browser::page_context(),
-            page_type: text("type"),
-            category: text("category"),
-            product_id: properties
-                .get("product_id")
-                .map(|v| v.to_js_string().into_owned()),
-            started_at: now,
-            device: browser::device(),
-            ..PageState::default()
-        };
-        let name = text("name");
-        let effects =
-            self.session
-                .emit(EventKind::Page { name }, properties, now, &mut self.random);
+        self.close_page();
+        let page = (browser::page_context(), browser::device());
+        let effects = self
+            .session
+            .page_view(properties, page, now, &mut self.random);
         self.apply(effects, shared);
         self.trackers = Some(PageTrackers::attach(self, shared));
         self.signal(Signal::PageView, shared);
         self.play_early_layer(early_layer, shared);
     }
 
-    /// Closes the current page view: adds its time to the profile, removes
-    /// overlays (inline content stays with the page it is in).
-    pub fn end_page(&mut self, now: Millis) {
-        self.account_page_time(now);
+    /// Closes the current page view's trackers and overlays (inline
+    /// content stays with the page it is in).
+    pub fn close_page(&mut self) {
         self.trackers = None;
         for open in self.rendered.drain(..) {
             open.close();
@@ -198,7 +180,8 @@ impl State {
         );
     }
 
-    fn ignored(&self, ignored: &Ignored) {
+    /// Says in debug mode why a call changed nothing.
+    pub fn ignored(&self, ignored: &Ignored) {
         match ignored {
             Ignored::EventName(reason) => {
                 debug_warn!(self.opts, "track ignored: event name {reason}")
@@ -208,6 +191,13 @@ impl State {
                 self.opts,
                 "Order Completed ignored: this order was already counted"
             ),
+            Ignored::PreviousVisitor => debug_info!(
+                self.opts,
+                "an answer from the edge for the previous visitor ignored"
+            ),
+            Ignored::RemoteProfile(problem) => {
+                debug_warn!(self.opts, "profile from the edge ignored: {problem}")
+            }
         }
     }
 
@@ -279,9 +269,7 @@ impl State {
     /// Adds the time spent on this page so far to the visitor's time on site
     /// (on leaving or hiding the page); counting restarts from `now`.
     pub fn account_page_time(&mut self, now: Millis) {
-        if self.session.page.started_at > 0 {
-            self.session.profile.seconds_on_site += self.session.page.seconds_on_page(now);
-            self.session.page.started_at = now;
+        if self.session.page_time(now).profile_changed {
             self.save_profile();
         }
     }

@@ -142,10 +142,8 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
         Task::Refuse(why) => debug_warn!(state.opts, "{why}"),
         Task::Signal(signal) => state.signal(signal, shared),
         Task::Scrolled(percent) => {
-            state.session.page.max_scroll = state.session.page.max_scroll.max(percent);
-            if state.session.profile.saw_scroll_depth(percent) {
-                state.save_profile();
-            }
+            let effects = state.session.scrolled(percent);
+            state.apply(effects, shared);
         }
         Task::Leaving => {
             state.account_page_time(browser::now());
@@ -158,10 +156,7 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
         }
         Task::ProfileChanged => state.reload_profile(),
         Task::LocationChanged => {
-            let context = browser::page_context();
-            if context.path != state.session.page.context.path
-                || context.search != state.session.page.context.search
-            {
+            if state.session.is_new_page(&browser::page_context()) {
                 state.page_view(Map::new(), shared);
             }
         }

@@ -149,7 +149,7 @@ fn campaigns_from(site: &str, bytes: &[u8]) -> usize {
     let agent = start(options.into(), bytes);
     agent.page(JsValue::UNDEFINED);
     let count = agent.shared.state.borrow().session.config.campaigns.len();
-    agent.shared.state.borrow_mut().end_page(0);
+    agent.shared.state.borrow_mut().close_page();
     count
 }
 

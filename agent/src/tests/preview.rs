@@ -66,14 +66,14 @@ fn a_preview_tab_runs_the_previews_campaign_and_queues_and_keeps_nothing() {
         session().get_item("nudge_preview").unwrap(),
         Some(answer.clone())
     );
-    a.shared.state.borrow_mut().end_page(0);
+    a.shared.state.borrow_mut().close_page();
     drop(a);
 
     // The next page of this tab: still the preview, from the tab's storage.
     let b = preview_agent(site, None);
     b.page(JsValue::UNDEFINED);
     assert_eq!(rendered_text(&b, "h2").as_deref(), Some("B"));
-    b.shared.state.borrow_mut().end_page(0);
+    b.shared.state.borrow_mut().close_page();
     drop(b);
 
     // An expired one is forgotten; a refused link leaves the live config.
@@ -93,6 +93,6 @@ fn a_preview_tab_runs_the_previews_campaign_and_queues_and_keeps_nothing() {
         2,
         "a visitor's events again (page, Campaign Shown)"
     );
-    d.shared.state.borrow_mut().end_page(0);
+    d.shared.state.borrow_mut().close_page();
     d.reset();
 }

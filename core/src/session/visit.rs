@@ -8,9 +8,9 @@
 
 use crate::campaign::{Content, Slot};
 use crate::config::Config;
-use crate::decide::{self, build_attributes, Context, PageState, Signal};
+use crate::decide::{self, build_attributes, Context, Device, PageState, Signal};
 use crate::diagnostics::Diagnostic;
-use crate::event::{check_identifier, names, Event, EventKind};
+use crate::event::{check_identifier, names, Event, EventKind, PageContext};
 use crate::platform::{new_id, Random};
 use crate::profile::{Outcome, Profile};
 use crate::session::consent::Mode;
@@ -54,7 +54,7 @@ impl Effects {
 }
 
 /// Why a call changed nothing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Ignored {
     /// The event name is not a usable identifier (why).
     EventName(String),
@@ -62,6 +62,11 @@ pub enum Ignored {
     UserId(String),
     /// An `Order Completed` for an order already counted.
     OrderCounted,
+    /// An answer from the edge about the visitor before a sign-in started
+    /// a fresh identity.
+    PreviousVisitor,
+    /// The edge's profile answer does not read (why).
+    RemoteProfile(Diagnostic),
 }
 
 /// A campaign the agent is to draw (or, for a control arm, only record).
@@ -103,6 +108,69 @@ impl Session {
             effects.queue.push(event.to_wire());
         }
         effects
+    }
+
+    /// A page view starts (the first, or a single-page app's next): the
+    /// previous page's time goes to the profile, and the page is what the
+    /// shop's properties say it is (`type`, `category`, `product_id`, and
+    /// `name` for the event). The agent decides on `Signal::PageView` after.
+    pub fn page_view(
+        &mut self,
+        properties: Map,
+        (context, device): (PageContext, Device),
+        now: Millis,
+        random: &mut dyn Random,
+    ) -> Effects {
+        let ended = self.page_time(now);
+        let text = |key: &str| {
+            properties
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        self.page = PageState {
+            context,
+            page_type: text("type"),
+            category: text("category"),
+            product_id: properties
+                .get("product_id")
+                .map(|v| v.to_js_string().into_owned()),
+            started_at: now,
+            device,
+            ..PageState::default()
+        };
+        let name = text("name");
+        ended.and(self.emit(EventKind::Page { name }, properties, now, random))
+    }
+
+    /// Adds the time spent on this page so far to the visitor's time on
+    /// site (on leaving or hiding the page, or the next page view);
+    /// counting restarts from `now`.
+    pub fn page_time(&mut self, now: Millis) -> Effects {
+        if self.page.started_at <= 0 {
+            return Effects::default();
+        }
+        self.profile.seconds_on_site += self.page.seconds_on_page(now);
+        self.page.started_at = now;
+        Effects {
+            profile_changed: true,
+            ..Effects::default()
+        }
+    }
+
+    /// Whether a single-page app's new address is another page: a new path
+    /// or query (a change of `#fragment` alone is not).
+    pub fn is_new_page(&self, address: &PageContext) -> bool {
+        address.path != self.page.context.path || address.search != self.page.context.search
+    }
+
+    /// The page is scrolled this far (percent of the scrollable distance).
+    pub fn scrolled(&mut self, percent: u8) -> Effects {
+        self.page.max_scroll = self.page.max_scroll.max(percent);
+        Effects {
+            profile_changed: self.profile.saw_scroll_depth(percent),
+            ..Effects::default()
+        }
     }
 
     /// `nudge.track(name, properties)`: the event, and a conversion for

@@ -4,4 +4,5 @@
 mod consent;
 mod delivery;
 mod layer;
+mod remote;
 mod visit;

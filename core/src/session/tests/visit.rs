@@ -2,8 +2,8 @@
 //! do to the profile, and what they ask the agent to do.
 
 use crate::config::Config;
-use crate::decide::Signal;
-use crate::event::{names, EventKind};
+use crate::decide::{Device, Signal};
+use crate::event::{names, EventKind, PageContext};
 use crate::platform::SeededRandom;
 use crate::profile::Profile;
 use crate::session::consent::Mode;
@@ -203,4 +203,101 @@ fn identify_sets_the_user_only_for_a_valid_id() {
         .expect("identified");
     assert_eq!(s.profile.user_id.as_deref(), Some("u1"));
     assert_eq!(effects.queue[0].get("userId"), Some(&Value::from("u1")));
+}
+
+fn at(path: &str, search: &str) -> PageContext {
+    PageContext {
+        path: path.into(),
+        search: search.into(),
+        url: format!("https://shop.example{path}{search}"),
+        ..PageContext::default()
+    }
+}
+
+#[test]
+fn a_page_view_sets_the_page_from_the_shops_words_and_counts_the_last_ones_time() {
+    let mut s = session(Mode::default(), true);
+    let mut random = SeededRandom::new(11);
+    let props = |pairs: &[(&str, Value)]| {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            m.insert(*k, v.clone());
+        }
+        m
+    };
+    let first = props(&[
+        ("type", Value::from("product")),
+        ("category", Value::from("Scarves")),
+        ("product_id", Value::from(42u32)),
+        ("name", Value::from("Blue scarf")),
+    ]);
+    let effects = s.page_view(
+        first,
+        (at("/p/42", ""), Device::default()),
+        NOW,
+        &mut random,
+    );
+    assert_eq!(s.page.page_type.as_deref(), Some("product"));
+    assert_eq!(s.page.category.as_deref(), Some("Scarves"));
+    assert_eq!(
+        s.page.product_id.as_deref(),
+        Some("42"),
+        "a number is its text"
+    );
+    assert_eq!(names_queued(&effects), ["page"]);
+    assert_eq!(
+        effects.queue[0].get("name"),
+        Some(&Value::from("Blue scarf"))
+    );
+    assert_eq!(s.profile.seconds_on_site, 0.0, "no page before the first");
+    // Scrolling is the page's; 90 s later the next page view counts them.
+    s.scrolled(60);
+    s.scrolled(30);
+    assert_eq!(s.page.max_scroll, 60);
+    let effects = s.page_view(
+        Map::new(),
+        (at("/cart", ""), Device::default()),
+        NOW + 90_000,
+        &mut random,
+    );
+    assert!(effects.profile_changed);
+    assert_eq!(s.profile.seconds_on_site, 90.0);
+    assert_eq!(
+        (s.page.page_type.clone(), s.page.max_scroll),
+        (None, 0),
+        "a fresh page"
+    );
+    // Hiding the tab counts the time so far and restarts the count.
+    assert!(s.page_time(NOW + 100_000).profile_changed);
+    assert_eq!(s.profile.seconds_on_site, 100.0);
+    assert!(s.page_time(NOW + 100_000).profile_changed);
+    assert_eq!(s.profile.seconds_on_site, 100.0);
+}
+
+#[test]
+fn a_single_page_apps_new_address_is_a_page_only_for_a_new_path_or_query() {
+    let mut s = session(Mode::default(), true);
+    let mut random = SeededRandom::new(13);
+    s.page_view(
+        Map::new(),
+        (at("/shop", "?page=1"), Device::default()),
+        NOW,
+        &mut random,
+    );
+    // (the new address, a new page)
+    let table = [
+        (at("/shop", "?page=1"), false),
+        (at("/shop", "?page=2"), true),
+        (at("/shop/hats", "?page=1"), true),
+        (
+            PageContext {
+                url: "https://shop.example/shop?page=1#reviews".into(),
+                ..at("/shop", "?page=1")
+            },
+            false,
+        ),
+    ];
+    for (address, new_page) in table {
+        assert_eq!(s.is_new_page(&address), new_page, "{address:?}");
+    }
 }
