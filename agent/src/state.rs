@@ -219,13 +219,7 @@ impl State {
         marketing: Option<bool>,
         shared: &Rc<Shared>,
     ) {
-        if analytics.is_some() {
-            self.session.profile.consent.analytics = analytics;
-        }
-        if marketing.is_some() {
-            self.session.profile.consent.marketing = marketing;
-        }
-        if analytics == Some(false) {
+        if self.session.consent(analytics, marketing) {
             self.transport.clear();
             self.save_outbox();
         }
@@ -243,18 +237,21 @@ impl State {
     /// Another user signs in: [`State::reset`], keeping the consent this
     /// browser gave (the shop's banner will not ask again).
     pub fn switch_user(&mut self) {
-        let consent = self.session.profile.consent;
-        self.reset();
-        self.session.profile.consent = consent;
-        self.save_profile();
+        self.start_over(true);
     }
 
     /// Forgets the visitor: a new anonymous id and an empty profile and
     /// outbox; the browser key of the old id goes with it (the new id gets
     /// its own when it is first needed).
     pub fn reset(&mut self) {
+        self.start_over(false);
+    }
+
+    fn start_over(&mut self, keep_consent: bool) {
+        let anonymous_id = new_id(&mut self.random);
+        self.session
+            .start_over(anonymous_id, browser::now(), keep_consent);
         if self.previewing() {
-            self.session.profile = Profile::new(new_id(&mut self.random), browser::now());
             return;
         }
         self.store.remove(&self.opts.profile_key());
@@ -262,7 +259,6 @@ impl State {
         self.store.remove(&self.opts.browser_key_key());
         self.key = None;
         self.transport.clear();
-        self.session.profile = Profile::new(new_id(&mut self.random), browser::now());
         self.save_profile();
     }
 

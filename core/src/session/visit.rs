@@ -228,6 +228,27 @@ impl Session {
         Ok(self.emit(EventKind::Identify { traits }, Map::new(), now, random))
     }
 
+    /// `nudge.consent(...)`: each purpose said is recorded, the others kept.
+    /// Whether analytics was refused: then nothing queued before may be
+    /// sent (the agent empties the outbox).
+    pub fn consent(&mut self, analytics: Option<bool>, marketing: Option<bool>) -> bool {
+        let consent = &mut self.profile.consent;
+        consent.analytics = analytics.or(consent.analytics);
+        consent.marketing = marketing.or(consent.marketing);
+        analytics == Some(false)
+    }
+
+    /// A fresh anonymous identity and an empty profile: `nudge.reset()`, or
+    /// another user signing in on this browser, who keeps the consent the
+    /// browser gave (`keep_consent`: the shop's banner will not ask again).
+    pub fn start_over(&mut self, anonymous_id: String, now: Millis, keep_consent: bool) {
+        let consent = self.profile.consent;
+        self.profile = Profile::new(anonymous_id, now);
+        if keep_consent {
+            self.profile.consent = consent;
+        }
+    }
+
     /// Asks the engine what to show for `signal`. Each choice is recorded
     /// as shown at once (so a campaign is never chosen twice on a page, even
     /// if drawing it fails); the agent draws it and calls [`Session::showed`].

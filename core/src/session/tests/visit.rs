@@ -301,3 +301,67 @@ fn a_single_page_apps_new_address_is_a_page_only_for_a_new_path_or_query() {
         assert_eq!(s.is_new_page(&address), new_page, "{address:?}");
     }
 }
+
+#[test]
+fn consent_records_what_was_said_and_a_refusal_withdraws() {
+    // (said before, said now: analytics, marketing) -> (kept, withdrawn)
+    type Said = (Option<bool>, Option<bool>);
+    let table: [(Said, Said, Said, bool); 5] = [
+        ((None, None), (Some(true), None), (Some(true), None), false),
+        (
+            (Some(true), Some(true)),
+            (None, Some(false)),
+            (Some(true), Some(false)),
+            false,
+        ),
+        (
+            (Some(true), Some(true)),
+            (Some(false), None),
+            (Some(false), Some(true)),
+            true,
+        ),
+        (
+            (Some(false), None),
+            (Some(true), Some(true)),
+            (Some(true), Some(true)),
+            false,
+        ),
+        ((Some(true), None), (None, None), (Some(true), None), false),
+    ];
+    for (before, now, kept, withdrawn) in table {
+        let mut s = session(Mode::default(), true);
+        (s.profile.consent.analytics, s.profile.consent.marketing) = before;
+        assert_eq!(
+            s.consent(now.0, now.1),
+            withdrawn,
+            "{before:?} then {now:?}"
+        );
+        let consent = s.profile.consent;
+        assert_eq!(
+            (consent.analytics, consent.marketing),
+            kept,
+            "{before:?} then {now:?}"
+        );
+    }
+}
+
+#[test]
+fn starting_over_forgets_the_visitor_and_keeps_consent_only_for_a_switch() {
+    for keep_consent in [false, true] {
+        let mut s = session(Mode::default(), true);
+        let mut random = SeededRandom::new(17);
+        s.consent(Some(true), Some(false));
+        s.identify(Some("alice".into()), Map::new(), NOW, &mut random)
+            .expect("identified");
+        s.start_over("a2".into(), NOW + 1, keep_consent);
+        assert_eq!(s.profile.anonymous_id, "a2");
+        assert_eq!(s.profile.user_id, None);
+        let consent = s.profile.consent;
+        let expected = if keep_consent {
+            (Some(true), Some(false))
+        } else {
+            (None, None)
+        };
+        assert_eq!((consent.analytics, consent.marketing), expected);
+    }
+}
