@@ -84,6 +84,27 @@ for (const [what, program, why] of [
   });
 }
 
+// During a deploy a browser may run the previous loader (it is cached for
+// minutes, then revalidated) against the new glue and wasm: that loader
+// fetched the config's JSON and handed the agent its text. The new agent
+// must fail closed: no campaign, nothing thrown, the shop untouched.
+test("a loader from before programs (JSON text handed to the agent): no campaigns, nothing thrown", async () => {
+  const source = await (await import("node:fs/promises")).readFile(new URL("../../agent/loader/nudge.js", import.meta.url), "utf8");
+  const asBytes = "r.arrayBuffer().then(function (b) { return new Uint8Array(b); })";
+  assert.ok(source.includes(asBytes), "the loader reads the program as bytes");
+  const previous = source.replace(asBytes, "r.text()").replace('"program=1"', '"json=1"');
+  const shop = await shopWith();
+  const { page, context, console: log, errors } = await shop.visitor();
+  await context.route("**/nudge/nudge.js*", (route) => route.fulfill({ status: 200, contentType: "text/javascript", body: previous }));
+  await open(page, `${shop.server.url}/?nudge_debug=1`);
+  assert.ok(await page.evaluate(() => Boolean(window.nudge.ready)), "the agent started");
+  assert.ok(log.some((l) => l.includes("config refused: malformed program at byte 0: not a Nudge program")), log.join("\n"));
+  await scrollTo(page, 80);
+  assert.deepEqual(await shownCampaigns(page), []);
+  await assertShopWorks(page, shop.server.url);
+  assert.deepEqual(errors, []);
+});
+
 test("when the WebAssembly cannot load (blocked, missing), the shop works unchanged", async () => {
   const shop = await shopWith();
   const { page, context, errors } = await shop.visitor();
