@@ -1,9 +1,7 @@
 //! Decisions on the demo shop's example campaigns: the marketing rules the
 //! shop owner wrote, checked natively and deterministically.
 
-use nudge_core::decide::{
-    build_attributes, conversions, decide, Context, DeviceKind, PageState, Signal,
-};
+use nudge_core::decide::{build_attributes, conversions, DeviceKind, PageState, Signal};
 use nudge_core::event::{names, Event, EventKind, PageContext};
 use nudge_core::profile::{Outcome, Profile};
 use nudge_core::time::{DAY, MINUTE, SECOND};
@@ -12,7 +10,7 @@ use nudge_core::{template, Config, Map, Value};
 const T0: i64 = 1_790_000_000_000;
 
 mod common;
-use common::{demo_config, page};
+use common::{decision, demo_config, page};
 
 fn event(kind: EventKind, props: &[(&str, Value)], at: i64) -> Event {
     let mut properties = Map::new();
@@ -53,13 +51,7 @@ fn chosen(
     now: i64,
     signal: Signal,
 ) -> Vec<String> {
-    let ctx = Context {
-        config,
-        profile,
-        page,
-        now,
-    };
-    decide(&ctx, &signal)
+    decision(config, profile, page, now, &signal)
         .choices
         .iter()
         .map(|c| c.campaign.id.clone())
@@ -165,13 +157,7 @@ fn vip_outranks_returning_customer_in_the_top_slot() {
         ));
     }
     let p = view(&mut profile, "/", T0 + DAY);
-    let ctx = Context {
-        config: &config,
-        profile: &profile,
-        page: &p,
-        now: T0 + DAY,
-    };
-    let decision = decide(&ctx, &Signal::PageView);
+    let decision = decision(&config, &profile, &p, T0 + DAY, &Signal::PageView);
     let ids: Vec<_> = decision
         .choices
         .iter()
@@ -260,29 +246,16 @@ fn ab_buckets_are_deterministic_sticky_and_spread() {
         let mut profile = Profile::new(format!("visitor-{i}"), T0);
         profile.apply(&track(names::PRODUCT_ADDED, &[("price", 20.0.into())], T0));
         let p = page("/product/1", T0);
-        let ctx = Context {
-            config: &config,
-            profile: &profile,
-            page: &p,
-            now: T0,
+        let added = Signal::Event {
+            name: names::PRODUCT_ADDED.into(),
         };
-        let decision = decide(
-            &ctx,
-            &Signal::Event {
-                name: names::PRODUCT_ADDED.into(),
-            },
-        );
-        let choice = decision
+        let first = decision(&config, &profile, &p, T0, &added);
+        let choice = first
             .choices
             .iter()
             .find(|c| c.campaign.id == "free-shipping-test")
             .unwrap();
-        let again = decide(
-            &ctx,
-            &Signal::Event {
-                name: names::PRODUCT_ADDED.into(),
-            },
-        );
+        let again = decision(&config, &profile, &p, T0, &added);
         assert_eq!(again.choices[0].variant, choice.variant, "deterministic");
         *counts
             .entry(choice.variant.unwrap().to_owned())
@@ -297,14 +270,11 @@ fn ab_buckets_are_deterministic_sticky_and_spread() {
     profile.sessions += 1;
     profile.apply(&track(names::PRODUCT_ADDED, &[("price", 20.0.into())], T0));
     let p = page("/", T0);
-    let ctx = Context {
-        config: &config,
-        profile: &profile,
-        page: &p,
-        now: T0,
-    };
-    let decision = decide(
-        &ctx,
+    let decision = decision(
+        &config,
+        &profile,
+        &p,
+        T0,
         &Signal::Event {
             name: names::PRODUCT_ADDED.into(),
         },
@@ -446,13 +416,7 @@ fn status_schedule_and_caps() {
     );
     let profile = Profile::new("a", T0);
     let p = page("/", T0);
-    let ctx = Context {
-        config: &config,
-        profile: &profile,
-        page: &p,
-        now: T0,
-    };
-    let decision = decide(&ctx, &Signal::PageView);
+    let decision = decision(&config, &profile, &p, T0, &Signal::PageView);
     assert!(decision.choices.is_empty());
     let reasons: Vec<String> = decision
         .diagnostics

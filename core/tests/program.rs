@@ -6,7 +6,7 @@
 use nudge_core::campaign::{
     CaptureField, Form, InlinePosition, Layout, Status, TriggerKind, UrlMatch,
 };
-use nudge_core::decide::{decide, Context, PageState, Signal};
+use nudge_core::decide::{PageState, Signal};
 use nudge_core::event::{Event, EventKind, PageContext};
 use nudge_core::profile::Profile;
 use nudge_core::program::{decode_config, encode_config};
@@ -16,7 +16,7 @@ use proptest::prelude::*;
 const T0: i64 = 1_790_000_000_000;
 
 mod common;
-use common::{demo_config, page};
+use common::{decision, demo_config, page};
 
 /// The demo's campaigns, plus copies that use what the demo does not: every
 /// trigger, every URL test, every layout and inline position, a phone form,
@@ -236,13 +236,7 @@ fn shown(
     now: i64,
     signal: &Signal,
 ) -> Vec<String> {
-    let ctx = Context {
-        config,
-        profile,
-        page,
-        now,
-    };
-    decide(&ctx, signal)
+    decision(config, profile, page, now, signal)
         .choices
         .iter()
         .map(|c| {

@@ -1,8 +1,10 @@
 //! What the decision tests share (`decide.rs`, `program.rs`): the demo shop's
-//! campaigns, read and checked, and a page as the agent describes it.
+//! campaigns, read and checked, a page as the agent describes it, and a
+//! decision on them.
 
-use nudge_core::decide::PageState;
+use nudge_core::decide::{decide, Context, Decision, PageState, Signal};
 use nudge_core::event::PageContext;
+use nudge_core::profile::Profile;
 use nudge_core::{Config, Value};
 
 /// The demo shop's `campaigns.json`, which must read without a problem.
@@ -34,4 +36,21 @@ pub fn page(path: &str, started_at: i64) -> PageState {
         state.page_type = Some("category".into());
     }
     state
+}
+
+/// What `decide` answers for `signal` with this config, profile and page at `now`.
+pub fn decision<'a>(
+    config: &'a Config,
+    profile: &'a Profile,
+    page: &'a PageState,
+    now: i64,
+    signal: &Signal,
+) -> Decision<'a> {
+    let ctx = Context {
+        config,
+        profile,
+        page,
+        now,
+    };
+    decide(&ctx, signal)
 }
