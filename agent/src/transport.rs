@@ -105,12 +105,15 @@ pub fn post(state: &State, shared: &Rc<Shared>, url: &str, body: String, request
 /// The flush timer fired: post the batch that is due, if any.
 pub(crate) fn flush_due(state: &mut State, shared: &Rc<Shared>) {
     state.transport.timer = None;
+    let Some(url) = state.opts.collect.clone() else {
+        return;
+    };
     let may_send = may_send(state);
     let due = state
         .transport
         .delivery
         .woke(pace(&state.opts), may_send, browser::now());
-    let (Some(mut batch), Some(url)) = (due, state.opts.collect.clone()) else {
+    let Some(mut batch) = due else {
         schedule(state, shared); // a backoff not over yet
         return;
     };
