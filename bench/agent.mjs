@@ -1,6 +1,7 @@
 // Nudge agent figures (issue #2): what a page downloads, main-thread cost from
-// the script tag to rules ready, and trigger-to-render for a scroll and an
-// exit-intent popup. Medians over repeated runs in headless Chromium; these
+// the script tag to rules ready, trigger-to-render for a scroll and an
+// exit-intent popup with the display module prefetched (issue #20, part 3),
+// and the first show of a page-view campaign without it. Medians over repeated runs in headless Chromium; these
 // are reported figures, not pass/fail tests (machines are noisy).
 //
 //   cargo xtask bench        (builds the agent first)
@@ -60,10 +61,17 @@ async function readyTiming(shop) {
   return t;
 }
 
+/** The display module (render/) has been fetched at idle and started. */
+async function displayModuleHere(page) {
+  await page.waitForFunction(() => performance.getEntriesByType("resource").some((e) => e.name.includes("nudge_render_bg.wasm")));
+  await page.waitForTimeout(200); // compiled and instantiated
+}
+
 async function scrollToRender(shop) {
   const { page, context } = await shop.visitor();
   await page.addInitScript(PROBE);
   await open(page, `${shop.server.url}/`);
+  await displayModuleHere(page);
   await page.mouse.move(600, 400);
   await scrollTo(page, 30);
   await waitForCampaign(page, "welcome");
@@ -81,6 +89,7 @@ async function exitToRender(shop) {
   await open(page, `${shop.server.url}/product/trail-runner`);
   await page.click("#add-to-cart");
   await open(page, `${shop.server.url}/cart`);
+  await displayModuleHere(page);
   await page.waitForTimeout(2100);
   await page.mouse.move(600, 200);
   await page.mouse.move(600, -10, { steps: 3 });
@@ -91,8 +100,24 @@ async function exitToRender(shop) {
   return { dom: p.inserted - p.exit, handler: p.inserted - p.dispatched, paint: p.painted - p.exit };
 }
 
-function bytes() {
-  const files = ["nudge.js", "nudge_agent.js", "nudge_agent_bg.wasm"];
+// A campaign that shows on arrival, on a first visit: the display module is
+// not here yet (nothing waited for a trigger), so the show waits for its
+// download and start. From the agent's first decision (the loader's
+// `nudge.ready.at`) to the popup in the DOM and painted.
+const ON_ARRIVAL = { campaigns: [{ id: "arrival", trigger: { page_view: true }, content: { layout: "modal", title: "Welcome" } }] };
+
+async function firstShowWithoutPrefetch(shop) {
+  const { page, context } = await shop.visitor();
+  await page.addInitScript(PROBE);
+  await open(page, `${shop.server.url}/`);
+  await waitForCampaign(page, "arrival");
+  await page.waitForFunction(() => window.__probe.painted);
+  const t = await page.evaluate(() => ({ ready: window.nudge.ready.at, ...window.__probe }));
+  await context.close();
+  return { dom: t.inserted - t.ready, paint: t.painted - t.ready };
+}
+
+function bytes(files) {
   const rows = files.map((f) => {
     const raw = readFileSync(new URL(`../agent/pkg/${f}`, import.meta.url));
     return { f, raw: raw.length, gzip: gzipSync(raw, { level: 9 }).length,
@@ -103,8 +128,9 @@ function bytes() {
 }
 
 const shop = await launch({ collectStatus: () => 202 });
+const arrivalShop = await launch({ config: ON_ARRIVAL, collectStatus: () => 202 });
 try {
-  const base = [], agent = [], ready = [], scroll = [], exit = [];
+  const base = [], agent = [], ready = [], scroll = [], exit = [], arrival = [];
   for (let i = 0; i < RUNS; i++) {
     base.push(await mainThread(shop, false));
     agent.push(await mainThread(shop, true));
@@ -112,10 +138,15 @@ try {
     scroll.push(await scrollToRender(shop));
   }
   for (let i = 0; i < Math.min(RUNS, 7); i++) exit.push(await exitToRender(shop));
+  for (let i = 0; i < Math.min(RUNS, 7); i++) arrival.push(await firstShowWithoutPrefetch(arrivalShop));
 
   console.log(`## Nudge agent figures (median of ${RUNS} runs, headless Chromium, demo shop home page)\n`);
+  console.log("What every page view downloads (first visit):\n");
   console.log("| file | raw B | gzip -9 B | brotli B |\n|---|---:|---:|---:|");
-  for (const r of bytes()) console.log(`| ${r.f} | ${r.raw} | ${r.gzip} | ${r.brotli} |`);
+  for (const r of bytes(["nudge.js", "nudge_agent.js", "nudge_agent_bg.wasm"])) console.log(`| ${r.f} | ${r.raw} | ${r.gzip} | ${r.brotli} |`);
+  console.log("\nThe display module, only where a campaign may show (first visit):\n");
+  console.log("| file | raw B | gzip -9 B | brotli B |\n|---|---:|---:|---:|");
+  for (const r of bytes(["nudge_render.js", "nudge_render_bg.wasm"])) console.log(`| ${r.f} | ${r.raw} | ${r.gzip} | ${r.brotli} |`);
   const delta = (k) => median(agent.map((a) => a[k])) - median(base.map((b) => b[k]));
   console.log("\n| measure | median |\n|---|---:|");
   console.log(`| main-thread script time added (CDP ScriptDuration, vs. no agent) | ${fmt(delta("script"))} ms |`);
@@ -130,6 +161,9 @@ try {
   console.log(`| exit-intent mouseout (input time) -> popup in DOM | ${fmt(median(exit.map((s) => s.dom)), 2)} ms |`);
   console.log(`| exit-intent mouseout (delivered to the page) -> popup in DOM | ${fmt(median(exit.map((s) => s.handler)), 2)} ms |`);
   console.log(`| exit-intent mouseout -> next frame after insertion | ${fmt(median(exit.map((s) => s.paint)), 2)} ms |`);
+  console.log(`| first show without prefetch (page-view campaign, first visit): first decision -> popup in DOM | ${fmt(median(arrival.map((s) => s.dom)), 2)} ms |`);
+  console.log(`| first show without prefetch: first decision -> next frame after insertion | ${fmt(median(arrival.map((s) => s.paint)), 2)} ms |`);
 } finally {
   await shop.close();
+  await arrivalShop.close();
 }

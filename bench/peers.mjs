@@ -33,6 +33,9 @@ const FILES = {
   "GrowthBook (targeting SDK bundle, index.min.js)": ["node_modules/@growthbook/growthbook/dist/bundles/index.min.js"],
   "posthog-js (array.js + surveys.js)": ["node_modules/posthog-js/dist/array.js", "node_modules/posthog-js/dist/surveys.js"],
   "ouibounce (floor)": ["node_modules/ouibounce/build/ouibounce.min.js"],
+  // Not on every page: Nudge's display module (render/), fetched only where a
+  // campaign may show (at idle before its trigger, or with a show on arrival).
+  "Nudge's display module (only where a campaign may show)": ["../agent/pkg/nudge_render.js", "../agent/pkg/nudge_render_bg.wasm"],
   // Not a peer: core's start decision alone (config reader, profile, decide),
   // built like the agent: the floor under any Rust/wasm agent built on core.
   "core's start decision alone (bench/core-floor, wasm only)": ["../target/bench/core-floor/nudge_core_floor_bg.wasm"],

@@ -173,9 +173,39 @@
   // serves these two files as immutable under it, so a returning visitor
   // downloads them once per build.
   var v = typeof NUDGE_BUILD === "string" ? "?v=" + NUDGE_BUILD : "";
-  var wasm = import(at(build + "nudge_agent.js" + v)).then(function (m) {
-    return m.default({ module_or_path: at(build + "nudge_agent_bg.wasm" + v) }).then(function () { return m; });
-  });
+  var load = function (name) {
+    return import(at(name + ".js" + v)).then(function (m) {
+      return m.default({ module_or_path: at(name + "_bg.wasm" + v) }).then(function () { return m; });
+    });
+  };
+  var wasm = load(build + "nudge_agent");
+  // The display module (render/: popups, banners, forms, coupons), which a
+  // page view that shows nothing never downloads. The agent asks for it with
+  // ui(false) when a campaign waits for its trigger (fetched when the
+  // browser is idle, so it is here when the trigger fires) and ui(true) when
+  // a campaign shows before it arrived. One promise per attempt, resolving
+  // to the module or null, never rejecting; after a failure the next ask
+  // tries again.
+  var ui = null, uiGo = null;
+  options.ui = function (now) {
+    if (!ui) ui = new Promise(function (resolve) {
+      var started = false;
+      uiGo = function () {
+        if (started) return;
+        started = true;
+        load("nudge_render").then(resolve, function (err) {
+          report("campaign display unavailable", err);
+          ui = null;
+          resolve(null);
+        });
+      };
+      if (now) return;
+      if (w.requestIdleCallback) requestIdleCallback(uiGo, { timeout: 2000 });
+      else setTimeout(uiGo, 200); // Safari
+    });
+    if (now) uiGo();
+    return ui;
+  };
   // The shop's deferred scripts, which may call `nudge.page` with the page's
   // properties, run after readyState turns "interactive" and before
   // DOMContentLoaded: starting in between would count the page twice (the

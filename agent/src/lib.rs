@@ -3,7 +3,8 @@
 //! The loader (`loader/nudge.js`) instantiates this module, fetches the
 //! site's config, and calls [`start`]. From then on:
 //! browser event -> [`trackers`] -> signal -> `nudge_core::decide::decide`
-//! -> [`render`]; API calls and campaign outcomes -> events -> profile
+//! -> [`display`] (the display module, render/, loaded when a campaign may
+//! show); API calls and campaign outcomes -> events -> profile
 //! (local storage) and the outbox -> [`transport`] -> collect endpoint.
 //!
 //! Rule for everything here: never throw into, block or break the host page.
@@ -43,11 +44,11 @@ macro_rules! debug_info {
 
 mod browser;
 mod datalayer;
+mod display;
 mod js;
 mod options;
 mod preview;
 mod remote;
-mod render;
 mod shared;
 mod state;
 #[cfg(feature = "studio")]

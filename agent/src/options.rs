@@ -24,6 +24,9 @@ pub struct Options {
     pub post: Option<js_sys::Function>,
     /// The loader's `get(url, headers?) -> Promise<text | null>` helper.
     pub get: Option<js_sys::Function>,
+    /// The loader's `ui(now) -> Promise<module | null>`: the display module
+    /// (render/), fetched at idle or at once ([`crate::display`]).
+    pub ui: Option<js_sys::Function>,
     /// The edge's `/v1/profile` and `/v1/identify` (none in local-only mode).
     pub profile_url: Option<String>,
     pub identify_url: Option<String>,
@@ -60,6 +63,7 @@ impl Options {
             flush_ms: number("flushMs").map_or(3000, |n| n.clamp(100.0, 60_000.0) as u32),
             post: function(js_value, "post"),
             get: function(js_value, "get"),
+            ui: function(js_value, "ui"),
             profile_url: text("profile").filter(|c| c != "off"),
             identify_url: text("identify").filter(|c| c != "off"),
             preview: if cfg!(feature = "preview") {

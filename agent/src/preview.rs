@@ -20,7 +20,7 @@ use nudge_core::{Config, Value};
 use crate::browser::window;
 use crate::js;
 use crate::options::Options;
-use crate::render;
+use nudge_render as render;
 
 /// Where this tab keeps the edge's answer (the JSON text as received).
 const STORAGE_KEY: &str = "nudge_preview";

@@ -10,17 +10,18 @@
 
 use std::rc::Rc;
 
+use nudge_core::campaign::Action;
 use nudge_core::decide::{PageState, Signal};
 use nudge_core::event::check_identifier;
 use nudge_core::platform::{load_profile, new_id, Storage};
 use nudge_core::profile::Profile;
 use nudge_core::queue::Outbox;
-use nudge_core::session::{consent, Effects, Ignored, Session};
+use nudge_core::session::{consent, Effects, Ignored, Session, Show};
 use nudge_core::time::Millis;
 use nudge_core::{Config, Map, Value, Watch};
 
 use crate::browser::{self, BrowserRandom, LocalStore};
-use crate::render::{self, Action, Rendered};
+use crate::display::{Display, Drawn};
 use crate::shared::Shared;
 use crate::task::Task;
 use crate::trackers::PageTrackers;
@@ -63,12 +64,13 @@ pub struct State {
     pub session: Session,
     pub watch: Watch,
     pub transport: Transport,
-    pub rendered: Vec<Rendered>,
+    /// Campaigns on screen, through the display module.
+    pub display: Display,
     pub trackers: Option<PageTrackers>,
     /// GA4 entries seen before the first page view ([`crate::datalayer`]).
     pub early_layer: crate::datalayer::Early,
     #[cfg(feature = "preview")]
-    _badge: Option<crate::render::Note>,
+    _badge: Option<nudge_render::Note>,
     store: LocalStore,
     random: BrowserRandom,
     /// The browser key, also kept here: the page's copy where storage is unavailable.
@@ -119,12 +121,13 @@ impl State {
             },
             collecting: opts.collect.is_some(),
         };
+        let ui = opts.ui.clone();
         State {
             transport: Transport::new(outbox),
             opts,
             session,
             watch,
-            rendered: Vec::new(),
+            display: Display::new(ui),
             trackers: None,
             early_layer: Some(Vec::new()),
             #[cfg(feature = "preview")]
@@ -153,14 +156,15 @@ impl State {
         self.trackers = Some(PageTrackers::attach(self, shared));
         self.signal(Signal::PageView, shared);
         self.play_early_layer(early_layer, shared);
+        self.prefetch_display(shared);
     }
 
-    /// Closes the current page view's trackers and overlays (inline
-    /// content stays with the page it is in).
+    /// Closes the current page view's trackers and campaigns; shows that
+    /// waited for the display module were for this page and are dropped.
     pub fn close_page(&mut self) {
         self.trackers = None;
-        for open in self.rendered.drain(..) {
-            open.close();
+        for show in self.display.close_page() {
+            self.session.not_drawn(&show);
         }
     }
 
@@ -178,6 +182,7 @@ impl State {
             },
             shared,
         );
+        self.prefetch_display(shared);
     }
 
     /// Says in debug mode why a call changed nothing.
@@ -323,29 +328,70 @@ impl State {
             }
         }
         for show in shows {
-            if !show.control {
-                let owner = owner(&show.campaign, shared);
-                match render::show(&show.campaign, &show.content, &attributes, owner) {
-                    Ok(open) => self.rendered.push(open),
-                    Err(why) => {
-                        debug_warn!(self.opts, "campaign {} not rendered: {why}", show.campaign);
-                        continue;
-                    }
-                }
+            if show.control {
+                self.drawn(&show, shared);
+                continue;
             }
-            debug_info!(
-                self.opts,
-                "showing campaign {}{} after {} ({} µs from signal to DOM)",
-                show.campaign,
-                show.variant
-                    .as_deref()
-                    .map(|v| format!(" variant {v}"))
-                    .unwrap_or_default(),
-                signal.describe(),
-                ((browser::precise_now() - started) * 1000.0) as u64
-            );
-            let effects = self.session.showed(&show, now, &mut self.random);
-            self.apply(effects, shared);
+            let content = show.content.with_merge_fields(&attributes);
+            let content = nudge_core::program::encode_content(&content);
+            match self.display.draw(&show, content, shared) {
+                Drawn::Now => {
+                    debug_info!(
+                        self.opts,
+                        "showing campaign {}{} after {} ({} µs from signal to DOM)",
+                        show.campaign,
+                        show.variant
+                            .as_deref()
+                            .map(|v| format!(" variant {v}"))
+                            .unwrap_or_default(),
+                        signal.describe(),
+                        ((browser::precise_now() - started) * 1000.0) as u64
+                    );
+                    self.drawn(&show, shared);
+                }
+                Drawn::Later => debug_info!(
+                    self.opts,
+                    "campaign {} is drawn when the display module arrives",
+                    show.campaign
+                ),
+                Drawn::Refused(why) => self.not_drawn(&show, &why),
+            }
+        }
+    }
+
+    /// `show` is on screen (or is a control arm): the impression counts.
+    fn drawn(&mut self, show: &Show, shared: &Rc<Shared>) {
+        let effects = self.session.showed(show, browser::now(), &mut self.random);
+        self.apply(effects, shared);
+    }
+
+    fn not_drawn(&mut self, show: &Show, why: &str) {
+        debug_warn!(self.opts, "campaign {} not shown: {why}", show.campaign);
+        self.session.not_drawn(show);
+    }
+
+    /// A campaign waits on this page for its trigger: have the display
+    /// module here by then (fetched at idle, once).
+    fn prefetch_display(&mut self, shared: &Rc<Shared>) {
+        if self.display.may_prefetch() && self.session.may_show_later(browser::now()) {
+            self.display.prefetch(shared);
+        }
+    }
+
+    /// The loader's answer to the display module's request: the shows that
+    /// waited for it are drawn now, or not at all if it did not load.
+    pub fn display_loaded(&mut self, module: wasm_bindgen::JsValue, shared: &Rc<Shared>) {
+        let (ready, waiting) = self.display.loaded(module);
+        for (show, content) in waiting {
+            if !ready {
+                self.not_drawn(&show, "the display module did not load");
+                continue;
+            }
+            match self.display.draw(&show, content, shared) {
+                Drawn::Now => self.drawn(&show, shared),
+                Drawn::Later => {}
+                Drawn::Refused(why) => self.not_drawn(&show, &why),
+            }
         }
     }
 
@@ -355,12 +401,9 @@ impl State {
         let effects = match action {
             // Close button, Esc, backdrop, dismiss link.
             Action::Dismiss => {
-                let Some(index) = self.rendered.iter().position(|r| r.campaign == id) else {
+                let Some(slot) = self.display.close(id) else {
                     return;
                 };
-                let open = self.rendered.remove(index);
-                let slot = open.slot.clone();
-                open.close();
                 self.session.dismissed(id, &slot, now, &mut self.random)
             }
             // The call to action (navigation follows natively).
@@ -398,9 +441,7 @@ impl State {
 
     /// Shows a sealed coupon the edge gave, if the campaign is still open.
     pub fn reveal_coupon(&self, id: &str, code: &str) {
-        if let Some(open) = self.rendered.iter().find(|r| r.campaign == id) {
-            open.reveal_coupon(code);
-        }
+        self.display.reveal_coupon(id, code);
     }
 
     // ---- storage ----
@@ -535,19 +576,6 @@ impl State {
             Value::Object(self.session.attributes(browser::now()).as_map().clone()),
         );
         Value::Object(m)
-    }
-}
-
-/// Campaign `id`'s actions, as tasks on the state.
-fn owner(id: &str, shared: &Rc<Shared>) -> render::Owner {
-    let weak = Rc::downgrade(shared);
-    let id = id.to_owned();
-    render::Owner {
-        act: Rc::new(move |action| {
-            let campaign = id.clone();
-            crate::shared::run_weak(&weak, Task::Act { campaign, action });
-        }),
-        live: true,
     }
 }
 

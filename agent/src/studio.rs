@@ -1,7 +1,7 @@
 //! The marketer studio's build of the agent (`--features studio`, built to
 //! `agent/pkg-studio`; the shops' build has none of this): core's own config
-//! validation, and a live preview drawn by the agent's own renderer
-//! ([`crate::render::show`], the same merge fields), not a look-alike.
+//! validation, and a live preview drawn by the shops' own renderer
+//! ([`nudge_render::show`], the same merge fields), not a look-alike.
 //!
 //! Nothing here tracks, stores or calls the network: there is no agent
 //! state, only the one preview on screen. Nothing throws: every problem comes
@@ -18,8 +18,9 @@ use nudge_core::profile::Profile;
 use nudge_core::{Attributes, Config, Diagnostic, Map, Severity, Value};
 use wasm_bindgen::prelude::*;
 
-use crate::render::{self, Action, Owner, Rendered};
 use crate::{browser, js};
+use nudge_core::campaign::Action;
+use nudge_render::{self as render, Owner, Rendered};
 
 /// Where an inline campaign goes when its selector matches nothing in the
 /// preview page: the page's stand-in slot (made at the end of the body if
@@ -158,7 +159,8 @@ fn preview(
         }),
         live: false,
     };
-    let shown = render::show(&id, &content, &sample_attributes(options), owner)
+    let content = content.with_merge_fields(&sample_attributes(options));
+    let shown = render::show(&id, &content, owner)
         .map_err(|why| Diagnostic::error(at, format!("not rendered: {why}")))?;
     if success {
         shown.show_success();

@@ -13,10 +13,10 @@ use nudge_core::decide::Signal;
 use nudge_core::queue::Batch;
 use nudge_core::{Map, Value};
 
-use crate::render::Action;
 use crate::shared::Shared;
 use crate::state::{BrowserKey, State};
 use crate::{browser, remote, transport};
+use nudge_core::campaign::Action;
 
 pub enum Task {
     // ---- the page's API (`window.nudge`) ----
@@ -56,6 +56,10 @@ pub enum Task {
         campaign: String,
         action: Action,
     },
+
+    /// The loader's answer to the display module's request: the module's
+    /// exports, or `null` if it could not load.
+    DisplayLoaded(wasm_bindgen::JsValue),
 
     // ---- timers ----
     Persist,
@@ -161,6 +165,7 @@ pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
             }
         }
         Task::Act { campaign, action } => state.act(&campaign, action, shared),
+        Task::DisplayLoaded(module) => state.display_loaded(module, shared),
         Task::Persist => state.persist(),
         Task::FlushDue => transport::flush_due(state, shared),
         Task::Reconnect { click_token } => match click_token {

@@ -192,6 +192,20 @@ pub struct Content {
     pub accent: Option<String>,
 }
 
+impl Content {
+    /// This content with its title's and body's merge fields filled from
+    /// `attributes` (`{{coupon}}` is the content's code): what is drawn.
+    pub fn with_merge_fields(&self, attributes: &crate::Attributes) -> Content {
+        let coupon = self.coupon.as_deref().unwrap_or_default();
+        let fill = |text: &str| crate::template::render(text, attributes, &[("coupon", coupon)]);
+        Content {
+            title: fill(&self.title),
+            body: fill(&self.body),
+            ..self.clone()
+        }
+    }
+}
+
 /// How often a visitor may see a campaign.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrequencyCap {
@@ -253,5 +267,80 @@ impl Campaign {
     /// The A/B arm named `key`, if the campaign has one.
     pub fn variant(&self, key: &str) -> Option<&Variant> {
         self.variants.iter().find(|v| v.key == key)
+    }
+}
+
+/// What the visitor did with a campaign on screen: the display module
+/// (render/) reports it to the agent, which records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Close button, Esc, backdrop or dismiss link.
+    Dismiss,
+    /// The call to action (a link navigates natively on a shop).
+    Click,
+    /// A valid email or phone number was submitted in the form; `sealed`:
+    /// its coupon is held back by the edge until the sign-up is claimed.
+    SignUp {
+        field: &'static str,
+        value: String,
+        sealed: bool,
+    },
+}
+
+impl Action {
+    /// The action as a number and a text, as it crosses from the display
+    /// module to the agent (two WebAssembly modules, through JS).
+    pub fn to_wire(self) -> (u32, String) {
+        match self {
+            Action::Dismiss => (0, String::new()),
+            Action::Click => (1, String::new()),
+            Action::SignUp {
+                field,
+                value,
+                sealed,
+            } => (
+                2 + u32::from(field == "phone") + 2 * u32::from(sealed),
+                value,
+            ),
+        }
+    }
+
+    /// Reads what [`Action::to_wire`] wrote; `None` for anything else.
+    pub fn from_wire(code: u32, value: String) -> Option<Action> {
+        Some(match code {
+            0 => Action::Dismiss,
+            1 => Action::Click,
+            2..=5 => Action::SignUp {
+                field: if code % 2 == 1 { "phone" } else { "email" },
+                value,
+                sealed: code >= 4,
+            },
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod action_tests {
+    use super::Action;
+
+    #[test]
+    fn an_action_crosses_between_modules_unchanged() {
+        let mut all = vec![Action::Dismiss, Action::Click];
+        for field in ["email", "phone"] {
+            for sealed in [false, true] {
+                all.push(Action::SignUp {
+                    field,
+                    value: format!("{field} value"),
+                    sealed,
+                });
+            }
+        }
+        for action in all {
+            let (code, value) = action.clone().to_wire();
+            assert_eq!(Action::from_wire(code, value), Some(action));
+        }
+        assert_eq!(Action::from_wire(6, String::new()), None);
+        assert_eq!(Action::from_wire(u32::MAX, String::new()), None);
     }
 }

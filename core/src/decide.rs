@@ -178,6 +178,32 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
     decision
 }
 
+/// Whether a campaign not yet shown on this page may show on it when its
+/// trigger comes: eligible now (status, schedule, cap), its URL filter
+/// matching this page, its audience matching now, and its trigger still to
+/// come (any but the page view, which has been decided).
+pub fn may_show_later(ctx: &Context<'_>) -> bool {
+    let mut attributes: Option<Attributes> = None;
+    ctx.config.campaigns.iter().any(|campaign| {
+        let trigger = &campaign.trigger;
+        if trigger.kind == TriggerKind::PageView
+            || trigger
+                .url
+                .as_ref()
+                .is_some_and(|url| !url.matches(&ctx.page.context.path))
+            || eligible(campaign, ctx).is_err()
+        {
+            return false;
+        }
+        let attributes = attributes.get_or_insert_with(|| {
+            build_attributes(ctx.profile, ctx.page, &ctx.config.geo, ctx.now)
+        });
+        campaign
+            .audience
+            .matches_with_groups(attributes, &ctx.config.saved_groups)
+    })
+}
+
 fn trigger_fires(campaign: &Campaign, signal: &Signal, ctx: &Context<'_>) -> bool {
     let trigger = &campaign.trigger;
     if let Some(url) = &trigger.url {

@@ -27,6 +27,25 @@ export async function launch(serverOptions = {}) {
   };
 }
 
+/**
+ * Shops with their own options, for a test file whose tests each need a
+ * differently configured one: `shopWith(options)` launches one, and
+ * `closeAll()` (for `after`) closes every one launched.
+ */
+export function shopPool() {
+  const shops = [];
+  return {
+    async shopWith(options) {
+      const shop = await launch(options);
+      shops.push(shop);
+      return shop;
+    },
+    async closeAll() {
+      for (const shop of shops) await shop.close();
+    },
+  };
+}
+
 /** Opens a shop path and waits until the agent has started (or given up). */
 export async function open(page, url) {
   await page.goto(url);

@@ -2,15 +2,10 @@
 // config or a missing agent leaves the page working, and debug mode says why.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, open, shownCampaigns, waitForCampaign, campaignDom, scrollTo } from "./harness.mjs";
+import { shopPool, open, shownCampaigns, waitForCampaign, campaignDom, scrollTo } from "./harness.mjs";
 
-const shops = [];
-async function shopWith(options) {
-  const shop = await launch(options);
-  shops.push(shop);
-  return shop;
-}
-after(async () => { for (const shop of shops) await shop.close(); });
+const { shopWith, closeAll } = shopPool();
+after(closeAll);
 
 /** The shop's own behaviour still works: add to cart updates the header. */
 async function assertShopWorks(page, url) {

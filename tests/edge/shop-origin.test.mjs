@@ -67,6 +67,15 @@ test("the README's tag on the shop's own origin: the agent starts from the edge'
   assert.ok(!console.some((m) => /instantiateStreaming|MIME/.test(m)), console.join("\n"));
   const config = await page.evaluate(() => window.nudge.debug());
   assert.equal(config.profile.pv, 1, JSON.stringify(config.profile) + "\n" + console.join("\n"));
+  // The welcome popup waits for its scroll: the display module comes from
+  // the edge too, at idle, cross-origin, under the build's immutable hash.
+  for (let waited = 0; !files.some((r) => r.url().includes("nudge_render_bg.wasm")) && waited < 5000; waited += 50) await page.waitForTimeout(50);
+  const display = files.filter((r) => r.url().includes("nudge_render"));
+  assert.equal(display.length, 2, files.map((r) => r.url()).join("\n"));
+  for (const r of display) {
+    assert.equal(r.headers()["access-control-allow-origin"], "*");
+    assert.match(r.headers()["cache-control"], /immutable/);
+  }
   // An answer without CORS headers (the Worker's own pages) must not be reused for the shop's page.
   const own = await fetch(`${edge.url}/v1/config?site=demo`);
   assert.match(own.headers.get("vary") || "", /origin/i);

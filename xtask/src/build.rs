@@ -74,7 +74,7 @@ pub fn wasm_opt_with(wasm: &Path, options: &[&str]) -> Result {
 pub fn build_agent() -> Result {
     build_agent_package("pkg", &[])?;
     build_agent_package("pkg-studio", &["--features", "studio"])?;
-    eprintln!("the shops' agent (agent/pkg):");
+    eprintln!("the shops' agent (agent/pkg), what every page view downloads:");
     run(
         "node",
         &[
@@ -82,6 +82,15 @@ pub fn build_agent() -> Result {
             "agent/pkg/nudge.js",
             "agent/pkg/nudge_agent.js",
             "agent/pkg/nudge_agent_bg.wasm",
+        ],
+    )?;
+    eprintln!("its display module (agent/pkg), fetched only when a campaign may show:");
+    run(
+        "node",
+        &[
+            "xtask/size.mjs",
+            "agent/pkg/nudge_render.js",
+            "agent/pkg/nudge_render_bg.wasm",
         ],
     )?;
     eprintln!("the studio's build (agent/pkg-studio, not downloaded by shops):");
@@ -105,63 +114,70 @@ pub fn named_agent_wasm() -> Result<PathBuf> {
     Ok(wasm)
 }
 
+/// One of the agent's builds into agent/`out_dir`: the agent's module and,
+/// for the shops' build (`pkg`), the display module (render/, loaded when a
+/// campaign may show) and the loader, which names the build's files with
+/// their content hash.
 fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
-    let root = root();
-    let pkg = root.join("agent").join(out_dir);
-    wasm_web("nudge-agent", &format!("agent/{out_dir}"), cargo)?;
-    wasm_opt(&pkg.join("nudge_agent_bg.wasm"))?;
-    // Minify the loader (a classic script) and wasm-bindgen's glue (an ES module).
-    let esbuild = root.join("node_modules/.bin/esbuild");
-    let esbuild = esbuild.to_string_lossy();
+    build_module("nudge-agent", out_dir, cargo)?;
+    if out_dir == "pkg" {
+        build_module("nudge-render", out_dir, &["--features", "module"])?;
+        // The loader names the glue and wasm with their content hash
+        // (`?v=`), which the edge serves as immutable: a returning visitor
+        // downloads them once per build.
+        let define = format!("--define:NUDGE_BUILD=\"{}\"", agent_build()?);
+        esbuild(&[
+            "agent/loader/nudge.js",
+            "--outfile=agent/pkg/nudge.js",
+            &define,
+        ])?;
+    }
+    let _ = std::fs::remove_file(root().join("agent").join(out_dir).join(".gitignore"));
+    Ok(())
+}
+
+/// `package` as a web module in agent/`out_dir`: wasm-bindgen's glue and
+/// the wasm, shrunk by wasm-opt, the glue minified.
+fn build_module(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
+    let stem = package.replace('-', "_");
+    wasm_web(package, &format!("agent/{out_dir}"), cargo)?;
+    wasm_opt(&root().join(format!("agent/{out_dir}/{stem}_bg.wasm")))?;
+    let glue = format!("agent/{out_dir}/{stem}.js");
+    esbuild(&[
+        glue.as_str(),
+        "--format=esm",
+        "--allow-overwrite",
+        &format!("--outfile={glue}"),
+    ])
+}
+
+/// esbuild (from npm) minifying a loader or glue file, with `args`.
+fn esbuild(args: &[&str]) -> Result {
+    let esbuild = root().join("node_modules/.bin/esbuild");
     let common = [
         "--minify",
         "--target=es2020",
         "--legal-comments=inline",
         "--log-level=warning",
     ];
-    let glue = format!("agent/{out_dir}/nudge_agent.js");
-    run(
-        &esbuild,
-        &[
-            &[
-                glue.as_str(),
-                "--format=esm",
-                "--allow-overwrite",
-                &format!("--outfile={glue}"),
-            ][..],
-            &common,
-        ]
-        .concat(),
-    )?;
-    if out_dir == "pkg" {
-        // The loader names the glue and wasm with their content hash
-        // (`?v=`), which the edge serves as immutable: a returning visitor
-        // downloads them once per build.
-        let define = format!("--define:NUDGE_BUILD=\"{}\"", agent_build()?);
-        run(
-            &esbuild,
-            &[
-                &[
-                    "agent/loader/nudge.js",
-                    "--outfile=agent/pkg/nudge.js",
-                    &define,
-                ][..],
-                &common,
-            ]
-            .concat(),
-        )?;
-    }
-    let _ = std::fs::remove_file(pkg.join(".gitignore"));
-    Ok(())
+    run(&esbuild.to_string_lossy(), &[args, &common].concat())
 }
 
+/// The shops' build's modules: the agent, and the display module.
+const SHOPS_MODULES: [&str; 4] = [
+    "nudge_agent.js",
+    "nudge_agent_bg.wasm",
+    "nudge_render.js",
+    "nudge_render_bg.wasm",
+];
+
 /// The shops' agent build's id: the first 16 hex digits of SHA-256 over its
-/// glue and its wasm (agent/pkg).
+/// modules' glue and wasm (agent/pkg).
 fn agent_build() -> Result<String> {
     use sha2::{Digest, Sha256};
     let pkg = root().join("agent/pkg");
     let mut hash = Sha256::new();
-    for file in ["nudge_agent.js", "nudge_agent_bg.wasm"] {
+    for file in SHOPS_MODULES {
         let bytes = std::fs::read(pkg.join(file))
             .map_err(|e| format!("read agent/pkg/{file} (run cargo xtask build-agent): {e}"))?;
         hash.update(&bytes);
@@ -189,7 +205,7 @@ pub fn build_edge() -> Result {
     let _ = std::fs::remove_dir_all(&site);
     copy_dir(&root.join("demo-shop/pages"), &site)?;
     copy_dir(&root.join("demo-shop/public"), &site)?;
-    for file in ["nudge.js", "nudge_agent.js", "nudge_agent_bg.wasm"] {
+    for file in SHOPS_MODULES.iter().chain(&["nudge.js"]) {
         copy_file(
             &root.join("agent/pkg").join(file),
             &site.join("nudge").join(file),

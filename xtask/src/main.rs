@@ -188,22 +188,36 @@ fn lint() -> Result {
         ]
         .concat(),
     )?;
-    let wasm_only: Vec<&str> = WASM_ONLY.iter().flat_map(|p| ["-p", p]).collect();
-    run(
-        "cargo",
-        &[
-            &["clippy"][..],
-            &wasm_only,
-            &["--target", "wasm32-unknown-unknown"],
-            &deny,
-        ]
-        .concat(),
-    )
+    // The display module on its own: its `module` feature brings its own
+    // allocator, which the agent (linking the renderer for the studio) must
+    // not see.
+    let (display, others): (Vec<&str>, Vec<&str>) =
+        WASM_ONLY.iter().partition(|p| **p == "nudge-render");
+    for packages in [others, display] {
+        let packages: Vec<&str> = packages.iter().flat_map(|p| ["-p", p]).collect();
+        run(
+            "cargo",
+            &[
+                &["clippy"][..],
+                &packages,
+                &["--target", "wasm32-unknown-unknown"],
+                &deny,
+            ]
+            .concat(),
+        )?;
+    }
+    Ok(())
 }
 
-/// The crates that build only for wasm (the agent; the bench's builds on it,
-/// run by `cargo xtask bench`): left out of native builds.
-const WASM_ONLY: [&str; 3] = ["nudge-agent", "nudge-engine-wasm-bench", "nudge-core-floor"];
+/// The crates that build only for wasm (the agent, its display module; the
+/// bench's builds on them, run by `cargo xtask bench`): left out of native
+/// builds.
+const WASM_ONLY: [&str; 4] = [
+    "nudge-agent",
+    "nudge-render",
+    "nudge-engine-wasm-bench",
+    "nudge-core-floor",
+];
 
 /// `--exclude <crate>` for each of [`WASM_ONLY`].
 fn excluding_wasm_only() -> Vec<&'static str> {

@@ -2,6 +2,8 @@
 
 use wasm_bindgen_test::*;
 
+use wasm_bindgen::JsValue;
+
 use crate::{js, start, Agent};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -24,7 +26,43 @@ pub(super) fn agent(site: &str, config: &str) -> Agent {
             .unwrap()
             .remove_item(&format!("nudge:{site}:profile"));
     }
-    start(options.into(), &program(config))
+    with_display(start(options.into(), &program(config)))
+}
+
+/// `agent` with its display module already here, as after a prefetch.
+pub(super) fn with_display(agent: Agent) -> Agent {
+    agent
+        .shared
+        .state
+        .borrow_mut()
+        .display
+        .use_module(display_module());
+    agent
+}
+
+/// The display module's exports as the loader hands them over, from the
+/// renderer this test build links (render/src/screen.rs).
+pub(crate) fn display_module() -> JsValue {
+    use wasm_bindgen::closure::Closure;
+    let module = js_sys::Object::new();
+    let show = Closure::<dyn Fn(String, js_sys::Uint8Array, js_sys::Function) -> JsValue>::new(
+        |id: String, content: js_sys::Uint8Array, act| {
+            nudge_render::screen::draw_reporting_to(&id, &content.to_vec(), act)
+                .map_or(JsValue::UNDEFINED, |why| why.into())
+        },
+    );
+    let close = Closure::<dyn Fn(String)>::new(|id: String| nudge_render::screen::close(&id));
+    let reveal = Closure::<dyn Fn(String, String)>::new(|id: String, code: String| {
+        nudge_render::screen::reveal_coupon(&id, &code)
+    });
+    for (name, f) in [
+        ("show", show.into_js_value()),
+        ("close", close.into_js_value()),
+        ("revealCoupon", reveal.into_js_value()),
+    ] {
+        js_sys::Reflect::set(&module, &name.into(), &f).unwrap();
+    }
+    module.into()
 }
 
 pub(super) fn modal(id: &str, audience: &str, title: &str) -> String {
@@ -34,12 +72,26 @@ pub(super) fn modal(id: &str, audience: &str, title: &str) -> String {
     )
 }
 
-pub(super) fn rendered_text(agent: &Agent, selector: &str) -> Option<String> {
+/// The closed shadow root of the first campaign `agent` has on screen.
+pub(super) fn first_root(agent: &Agent) -> Option<web_sys::ShadowRoot> {
     let state = agent.shared.state.borrow();
-    let root = &state.rendered.first()?.root;
-    root.query_selector(selector).ok()??.text_content()
+    let id = state.display.open_ids().next()?;
+    nudge_render::screen::root(id)
 }
 
+pub(super) fn rendered_text(agent: &Agent, selector: &str) -> Option<String> {
+    first_root(agent)?
+        .query_selector(selector)
+        .ok()??
+        .text_content()
+}
+
+/// How many campaigns `agent` has on screen.
+pub(super) fn open_count(agent: &Agent) -> usize {
+    agent.shared.state.borrow().display.open_ids().count()
+}
+
+mod display;
 mod edge;
 mod page;
 #[cfg(feature = "preview")]

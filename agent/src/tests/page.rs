@@ -33,16 +33,14 @@ fn merge_fields_render_as_text_in_a_closed_shadow_root() {
         rendered_text(&a, "h2").as_deref(),
         Some("Hi <b id=evil>x</b>")
     );
-    let state = a.shared.state.borrow();
-    let open = &state.rendered[0];
+    let root = first_root(&a).unwrap();
     assert!(
-        open.root.query_selector("#evil").unwrap().is_none(),
+        root.query_selector("#evil").unwrap().is_none(),
         "no element from the name"
     );
-    assert_eq!(open.root.mode(), web_sys::ShadowRootMode::Closed);
-    let dialog = open.root.query_selector("[role=dialog]").unwrap().unwrap();
+    assert_eq!(root.mode(), web_sys::ShadowRootMode::Closed);
+    let dialog = root.query_selector("[role=dialog]").unwrap().unwrap();
     assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
-    drop(state);
     a.reset();
 }
 
@@ -50,8 +48,8 @@ fn merge_fields_render_as_text_in_a_closed_shadow_root() {
 fn escape_dismisses_records_and_removes() {
     let a = agent("t-esc", &modal("esc", "{}", "Hello"));
     a.page(JsValue::UNDEFINED);
-    let panel = a.shared.state.borrow().rendered[0]
-        .root
+    let panel = first_root(&a)
+        .unwrap()
         .query_selector("[role=dialog]")
         .unwrap()
         .unwrap();
@@ -61,8 +59,9 @@ fn escape_dismisses_records_and_removes() {
     let event =
         web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
     panel.dispatch_event(&event).unwrap();
+    assert_eq!(open_count(&a), 0);
+    assert!(nudge_render::screen::root("esc").is_none());
     let state = a.shared.state.borrow();
-    assert!(state.rendered.is_empty());
     assert!(state
         .session
         .profile
@@ -83,7 +82,7 @@ fn regex_conditions_use_the_browsers_regexp() {
         &modal("re", r#"{"traits.plan": {"$regexi": "^PRO"}}"#, "Pro"),
     );
     a.page(JsValue::UNDEFINED);
-    assert!(a.shared.state.borrow().rendered.is_empty(), "no plan yet");
+    assert_eq!(open_count(&a), 0, "no plan yet");
     a.identify(
         JsValue::UNDEFINED,
         js::from_value(&js::parse(r#"{"plan": "pro-annual"}"#).unwrap()),
@@ -121,11 +120,7 @@ fn inline_content_goes_into_the_shops_slot_or_nowhere() {
     let host = slot.first_element_child().unwrap();
     assert_eq!(host.local_name(), "nudge-campaign");
     assert_eq!(host.get_attribute("data-campaign").as_deref(), Some("in"));
-    assert_eq!(
-        a.shared.state.borrow().rendered.len(),
-        1,
-        "the missing slot renders nothing"
-    );
+    assert_eq!(open_count(&a), 1, "the missing slot renders nothing");
     let _ = slot
         .dyn_ref::<web_sys::Element>()
         .map(web_sys::Element::remove);

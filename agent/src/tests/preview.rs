@@ -28,7 +28,10 @@ fn preview_agent(site: &str, answer: Option<(u16, &str)>) -> Agent {
     if let Some((status, text)) = answer {
         set("preview", &js_sys::Array::of2(&status.into(), &text.into()));
     }
-    start(options.into(), &program(&modal("live", "{}", "Live")))
+    with_display(start(
+        options.into(),
+        &program(&modal("live", "{}", "Live")),
+    ))
 }
 
 fn stored_keys(site: &str) -> Vec<String> {

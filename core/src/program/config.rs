@@ -201,7 +201,7 @@ fn read_trigger(input: &mut Reader<'_>) -> Result<Trigger, Malformed> {
     Ok(Trigger { kind, url })
 }
 
-fn write_content(c: &Content, out: &mut Writer) {
+pub(super) fn write_content(c: &Content, out: &mut Writer) {
     match &c.layout {
         Layout::Modal => out.byte(0),
         Layout::SlideIn => out.byte(1),
@@ -240,7 +240,7 @@ fn write_content(c: &Content, out: &mut Writer) {
     out.option(c.accent.as_deref(), Writer::text);
 }
 
-fn read_content(input: &mut Reader<'_>) -> Result<Content, Malformed> {
+pub(super) fn read_content(input: &mut Reader<'_>) -> Result<Content, Malformed> {
     let layout = match input.byte()? {
         0 => Layout::Modal,
         1 => Layout::SlideIn,

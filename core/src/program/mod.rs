@@ -26,6 +26,7 @@
 mod config;
 pub mod wire;
 
+use crate::campaign::Content;
 use crate::condition::Condition;
 use crate::config::{Config, Geo};
 pub use wire::Malformed;
@@ -75,6 +76,20 @@ pub fn assemble(geo: &Geo, compiled: &[u8]) -> Vec<u8> {
 /// Reads a config's program into the config the agent decides with.
 pub fn decode_config(bytes: &[u8]) -> Result<Config, Malformed> {
     read_whole(bytes, config::read_config)
+}
+
+/// One campaign's content, its merge fields filled: what the agent hands
+/// the display module (render/) to draw, in the program's own format.
+pub fn encode_content(content: &Content) -> Vec<u8> {
+    let mut out = wire::Writer::new();
+    out.header();
+    config::write_content(content, &mut out);
+    out.finish()
+}
+
+/// Reads what [`encode_content`] wrote.
+pub fn decode_content(bytes: &[u8]) -> Result<Content, Malformed> {
+    read_whole(bytes, config::read_content)
 }
 
 /// The header, what `read` reads, and nothing after it.

@@ -298,3 +298,91 @@ fn objects_keep_the_last_of_a_repeated_key_and_are_bounded() {
     );
     assert!(Reader::new(&object(&names[1..])).value().is_ok());
 }
+
+/// Contents with every layout and every optional part, as the agent hands
+/// them to the display module.
+fn contents() -> Vec<crate::campaign::Content> {
+    use crate::campaign::{
+        CallToAction, CaptureField, Content, Form, Image, InlinePosition, Layout,
+    };
+    let full = Content {
+        layout: Layout::Modal,
+        title: "Hi Ada, 10% off \u{1F381}".into(),
+        body: "<b>not markup</b>".into(),
+        image: Some(Image {
+            src: "/img/a.png".into(),
+            alt: "A".into(),
+        }),
+        cta: Some(CallToAction {
+            label: "Shop".into(),
+            url: Some("/sale".into()),
+        }),
+        form: Some(Form {
+            field: CaptureField::Phone,
+            placeholder: "+1".into(),
+            button: "Join".into(),
+            success: "Thanks".into(),
+        }),
+        coupon: Some("SAVE10".into()),
+        coupon_sealed: true,
+        dismiss_label: "No thanks".into(),
+        accent: Some("#0a7".into()),
+    };
+    let mut all = vec![full.clone()];
+    for (i, layout) in [Layout::SlideIn, Layout::TopBanner, Layout::BottomBanner]
+        .into_iter()
+        .enumerate()
+    {
+        all.push(Content {
+            layout,
+            image: None,
+            form: (i == 0).then(|| Form {
+                field: CaptureField::Email,
+                placeholder: String::new(),
+                button: "Go".into(),
+                success: String::new(),
+            }),
+            cta: None,
+            coupon: None,
+            coupon_sealed: false,
+            accent: None,
+            ..full.clone()
+        });
+    }
+    for position in [
+        InlinePosition::Append,
+        InlinePosition::Prepend,
+        InlinePosition::Before,
+        InlinePosition::After,
+    ] {
+        all.push(Content {
+            layout: Layout::Inline {
+                selector: "#main > .hero".into(),
+                position,
+            },
+            cta: Some(CallToAction {
+                label: "Go".into(),
+                url: None,
+            }),
+            ..full.clone()
+        });
+    }
+    all
+}
+
+#[test]
+fn content_goes_to_the_display_module_whole_and_only_whole() {
+    for content in contents() {
+        let bytes = encode_content(&content);
+        assert_eq!(decode_content(&bytes), Ok(content.clone()));
+        for len in 0..bytes.len() {
+            assert!(decode_content(&bytes[..len]).is_err(), "cut at {len}");
+        }
+        for at in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[at] ^= 0x5a;
+            let _ = decode_content(&changed); // decodes or is refused, never panics
+        }
+    }
+    assert!(decode_content(b"{\"title\":\"x\"}").is_err());
+}

@@ -249,9 +249,12 @@ impl Session {
         }
     }
 
-    /// Asks the engine what to show for `signal`. Each choice is recorded
-    /// as shown at once (so a campaign is never chosen twice on a page, even
-    /// if drawing it fails); the agent draws it and calls [`Session::showed`].
+    /// Asks the engine what to show for `signal`. Each choice is marked as
+    /// chosen on this page at once, and its screen area (slot) is taken, so
+    /// a campaign is never chosen twice on a page and two never compete for
+    /// one slot while the agent draws (which may wait for the display
+    /// module). The agent then calls [`Session::showed`] when it drew it, or
+    /// [`Session::not_drawn`] when it could not.
     pub fn decide(&mut self, signal: &Signal, now: Millis) -> (Vec<Show>, Vec<Diagnostic>) {
         let ctx = Context {
             config: &self.config,
@@ -273,10 +276,25 @@ impl Session {
         let diagnostics = decision.diagnostics;
         for show in &shows {
             self.page.shown.push(show.campaign.clone());
-            self.profile
-                .record(&show.campaign, show.variant.as_deref(), Outcome::Shown, now);
+            if !show.control {
+                self.page.occupied.push(show.content.layout.slot());
+            }
         }
         (shows, diagnostics)
+    }
+
+    /// Whether a campaign not yet shown on this page may still show on it
+    /// when its trigger comes (scroll, exit intent, time, an event): the
+    /// agent then fetches its display module at idle, so the campaign paints
+    /// as its trigger fires.
+    pub fn may_show_later(&self, now: Millis) -> bool {
+        let ctx = Context {
+            config: &self.config,
+            profile: &self.profile,
+            page: &self.page,
+            now,
+        };
+        decide::may_show_later(&ctx)
     }
 
     /// What merge fields and templates see now.
@@ -284,16 +302,29 @@ impl Session {
         build_attributes(&self.profile, &self.page, &self.config.geo, now)
     }
 
-    /// The agent drew `show` (or it is a control arm): its screen area is
-    /// taken, and the exposure is announced and sent.
+    /// The agent drew `show` (or it is a control arm): the impression counts
+    /// (frequency caps, the A/B arm kept), and the exposure is announced and
+    /// sent.
     pub fn showed(&mut self, show: &Show, now: Millis, random: &mut dyn Random) -> Effects {
-        if !show.control {
-            self.page.occupied.push(show.content.layout.slot());
-        }
+        self.profile
+            .record(&show.campaign, show.variant.as_deref(), Outcome::Shown, now);
         let mut props = campaign_props(&show.campaign, show.variant.as_deref(), None);
         props.insert("control", show.control);
         props.insert("layout", show.content.layout.name());
         self.outcome("show", names::CAMPAIGN_SHOWN, props, now, random)
+    }
+
+    /// The agent could not draw `show` (the page refused the DOM change, the
+    /// display module did not load, the page changed first): its slot is
+    /// free again and no impression counts. It is not chosen again on this
+    /// page.
+    pub fn not_drawn(&mut self, show: &Show) {
+        if !show.control {
+            let slot = show.content.layout.slot();
+            if let Some(at) = self.page.occupied.iter().position(|s| *s == slot) {
+                self.page.occupied.remove(at);
+            }
+        }
     }
 
     /// The visitor closed campaign `id` (its screen area, `slot`, is free).

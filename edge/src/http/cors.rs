@@ -100,6 +100,8 @@ mod tests {
             "/nudge/nudge.js",
             "/nudge/nudge_agent.js",
             "/nudge/nudge_agent_bg.wasm",
+            "/nudge/nudge_render.js",
+            "/nudge/nudge_render_bg.wasm",
             "/studio/agent/nudge_agent.js",
             "/studio/agent/nudge_agent_bg.wasm",
         ] {

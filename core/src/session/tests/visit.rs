@@ -97,6 +97,15 @@ fn a_campaign_is_chosen_once_per_page_and_a_control_arm_takes_no_space() {
     let ids: Vec<&str> = shows.iter().map(|s| s.campaign.as_str()).collect();
     assert_eq!(ids, ["welcome", "holdout"]);
     assert!(shows[1].control);
+    assert_eq!(
+        s.page.occupied.len(),
+        1,
+        "the modal's slot is taken while drawn"
+    );
+    assert!(
+        s.profile.history("welcome").is_none(),
+        "an impression counts when drawn"
+    );
     for show in &shows {
         let effects = s.showed(show, NOW, &mut random);
         assert_eq!(names_queued(&effects), [names::CAMPAIGN_SHOWN]);
@@ -363,5 +372,86 @@ fn starting_over_forgets_the_visitor_and_keeps_consent_only_for_a_switch() {
             (None, None)
         };
         assert_eq!((consent.analytics, consent.marketing), expected);
+    }
+}
+
+#[test]
+fn a_campaign_not_drawn_frees_its_slot_counts_no_impression_and_is_not_chosen_again() {
+    let mut s = session(Mode::default(), true);
+    let (shows, _) = s.decide(&Signal::PageView, NOW);
+    assert_eq!(shows[0].campaign, "welcome");
+    s.not_drawn(&shows[0]);
+    s.not_drawn(&shows[1]); // a control arm holds no slot: nothing to free
+    assert!(s.page.occupied.is_empty());
+    assert!(s.profile.history("welcome").is_none());
+    let (again, _) = s.decide(&Signal::PageView, NOW + 1);
+    assert!(again.is_empty(), "chosen once per page, drawn or not");
+    // The next page may choose it again: its cap was not spent.
+    s.page_view(
+        Map::new(),
+        (PageContext::default(), Device::default()),
+        NOW + 2,
+        &mut SeededRandom::new(1),
+    );
+    let (next, _) = s.decide(&Signal::PageView, NOW + 3);
+    assert_eq!(next.len(), 2);
+}
+
+/// A scroll campaign on /blog for members, and a page-view one everywhere.
+const LATER: &str = r#"{"campaigns": [
+  {"id": "now", "trigger": {"page_view": true}, "content": {"layout": "modal", "title": "Hi"}},
+  {"id": "scroll", "trigger": {"scroll_depth": 50, "url": {"prefix": "/blog"}},
+   "audience": {"traits.member": true}, "content": {"layout": "slide_in", "title": "Read on"}}
+]}"#;
+
+#[test]
+fn a_campaign_may_show_later_only_where_its_trigger_is_still_to_come() {
+    let value = crate::json::parse(LATER, crate::json::Bounds::Refuse).expect("JSON");
+    let (config, problems) = Config::from_value(&value);
+    assert!(problems.is_empty(), "{problems:?}");
+    // (path, member, shown on this page already, paused, may show later)
+    let table = [
+        ("/blog/a", true, false, false, true),
+        ("/shop", true, false, false, false),    // URL filter
+        ("/blog/a", false, false, false, false), // audience
+        ("/blog/a", true, true, false, false),   // already shown here
+        ("/blog/a", true, false, true, false),   // paused
+    ];
+    for (path, member, shown, paused, later) in table {
+        let mut s = Session {
+            config: config.clone(),
+            profile: Profile::new("a1", NOW),
+            page: Default::default(),
+            twins: Default::default(),
+            mode: Mode::default(),
+            collecting: false,
+        };
+        if paused {
+            s.config.campaigns[1].status = crate::campaign::Status::Paused;
+        }
+        let context = PageContext {
+            path: path.into(),
+            ..Default::default()
+        };
+        s.page_view(
+            Map::new(),
+            (context, Device::default()),
+            NOW,
+            &mut SeededRandom::new(2),
+        );
+        if member {
+            let mut traits = Map::new();
+            traits.insert("member", true);
+            s.identify(None, traits, NOW, &mut SeededRandom::new(3))
+                .expect("traits");
+        }
+        if shown {
+            s.page.shown.push("scroll".into());
+        }
+        assert_eq!(
+            s.may_show_later(NOW),
+            later,
+            "{path} {member} {shown} {paused}"
+        );
     }
 }

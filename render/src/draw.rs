@@ -7,33 +7,33 @@
 use std::rc::Rc;
 
 use gloo_events::{EventListener, EventListenerOptions};
-use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout, Slot};
+use nudge_core::campaign::{Action, CaptureField, Content, InlinePosition, Layout, Slot};
 use nudge_core::capture::{normalize_email, normalize_phone};
-use nudge_core::{template, Attributes};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     CssStyleSheet, Document, Element, HtmlElement, HtmlInputElement, KeyboardEvent, ShadowRoot,
     ShadowRootInit, ShadowRootMode,
 };
 
-use crate::browser::document;
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+fn document() -> Option<Document> {
+    window()?.document()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `promise.then(f, g)` with any JS functions (once-closures free themselves).
+    #[wasm_bindgen(js_name = Promise)]
+    type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_both(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
+}
 
 const STYLE: &str = include_str!("style.css");
 const FOCUSABLE: &str = "button,a[href],input";
-
-/// What the visitor did with a campaign on screen, for its [`Owner`] to act on.
-pub enum Action {
-    /// Close button, Esc, backdrop or dismiss link.
-    Dismiss,
-    /// The call to action (a link navigates natively when the owner is live).
-    Click,
-    /// A valid email or phone number was submitted in the form.
-    SignUp {
-        field: &'static str,
-        value: String,
-        sealed: bool,
-    },
-}
 
 /// Who a rendering reports to. On a shop: the agent's state, `live`. In the
 /// studio's preview: nothing that leaves the page, and not `live`: the call
@@ -41,25 +41,6 @@ pub enum Action {
 pub struct Owner {
     pub act: Rc<dyn Fn(Action)>,
     pub live: bool,
-}
-
-/// Campaign texts after merge fields are filled.
-struct Texts {
-    title: String,
-    body: String,
-}
-
-impl Texts {
-    /// The content's title and body with merge fields filled from
-    /// `attributes`; `{{coupon}}` is the content's code.
-    fn fill(content: &Content, attributes: &Attributes) -> Texts {
-        let coupon = content.coupon.as_deref().unwrap_or_default();
-        let fill = |text: &str| template::render(text, attributes, &[("coupon", coupon)]);
-        Texts {
-            title: fill(&content.title),
-            body: fill(&content.body),
-        }
-    }
 }
 
 /// A campaign on screen. [`Rendered::close`] removes it and gives focus back.
@@ -90,7 +71,6 @@ impl Rendered {
     }
 
     /// The form's success step, as after a valid sign-up (the studio's preview).
-    #[cfg(feature = "studio")]
     pub fn show_success(&self) {
         let find = |selector| self.root.query_selector(selector).ok().flatten();
         if let (Some(form), Some(success)) = (find("form"), find("[role=status]")) {
@@ -157,20 +137,16 @@ fn report(owner: &Owner, action: fn() -> Action) -> Handler {
     Box::new(move |_| act(action()))
 }
 
-/// Renders one campaign, its texts' merge fields filled from `attributes`.
-pub fn show(
-    id: &str,
-    content: &Content,
-    attributes: &Attributes,
-    owner: Owner,
-) -> Result<Rendered, String> {
-    build(id, content, Texts::fill(content, attributes), owner).map_err(|e| {
+/// Draws campaign `id`'s content, its merge fields already filled
+/// ([`nudge_core::campaign::Content::with_merge_fields`]).
+pub fn show(id: &str, content: &Content, owner: Owner) -> Result<Rendered, String> {
+    build(id, content, owner).map_err(|e| {
         e.as_string()
             .unwrap_or_else(|| "the page refused the DOM change".into())
     })
 }
 
-fn build(id: &str, content: &Content, texts: Texts, owner: Owner) -> DomResult<Rendered> {
+fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
     let doc = document().ok_or("no document")?;
     let layout = &content.layout;
     let modal = *layout == Layout::Modal;
@@ -199,20 +175,20 @@ fn build(id: &str, content: &Content, texts: Texts, owner: Owner) -> DomResult<R
         Layout::Modal | Layout::SlideIn => {
             panel.set_attribute("role", "dialog")?;
             panel.set_attribute("aria-modal", if modal { "true" } else { "false" })?;
-            if !texts.title.is_empty() {
+            if !content.title.is_empty() {
                 panel.set_attribute("aria-labelledby", &title_id)?;
             } else {
-                panel.set_attribute("aria-label", &texts.body)?;
+                panel.set_attribute("aria-label", &content.body)?;
             }
         }
         _ => {
             panel.set_attribute("role", "region")?;
             panel.set_attribute(
                 "aria-label",
-                if texts.title.is_empty() {
+                if content.title.is_empty() {
                     "Announcement"
                 } else {
-                    &texts.title
+                    &content.title
                 },
             )?;
         }
@@ -230,12 +206,12 @@ fn build(id: &str, content: &Content, texts: Texts, owner: Owner) -> DomResult<R
         img.set_attribute("alt", &image.alt)?;
         img.set_attribute("loading", "lazy")?;
     }
-    if !texts.title.is_empty() {
-        let h = text_el(&doc, &panel, "h2", "", &texts.title)?;
+    if !content.title.is_empty() {
+        let h = text_el(&doc, &panel, "h2", "", &content.title)?;
         h.set_id(&title_id);
     }
-    if !texts.body.is_empty() {
-        text_el(&doc, &panel, "p", "", &texts.body)?;
+    if !content.body.is_empty() {
+        text_el(&doc, &panel, "p", "", &content.body)?;
     }
 
     // The coupon: shown at once, or revealed by a successful sign-up (a
@@ -394,8 +370,8 @@ fn build(id: &str, content: &Content, texts: Texts, owner: Owner) -> DomResult<R
                     let _ = target.focus();
                 }
             });
-            let scheduled = crate::browser::window()
-                .and_then(|w| w.request_animation_frame(focus.unchecked_ref()).ok());
+            let scheduled =
+                window().and_then(|w| w.request_animation_frame(focus.unchecked_ref()).ok());
             if scheduled.is_none() {
                 let _ = focus
                     .unchecked_ref::<js_sys::Function>()
@@ -526,7 +502,7 @@ fn copy_listener(button: &Element, field: Element, status: Element) -> EventList
         // may refuse; the code then stays selected for a manual copy.
         let manual = "Press Ctrl+C to copy";
         status.set_text_content(Some(manual));
-        let clipboard = crate::browser::window()
+        let clipboard = window()
             .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
             .filter(|c| !c.is_undefined() && !c.is_null());
         let promise = clipboard.and_then(|c| {
@@ -548,7 +524,7 @@ fn copy_listener(button: &Element, field: Element, status: Element) -> EventList
             // A refusal leaves the manual hint; the rejection is handled, not thrown.
             let refused = wasm_bindgen::closure::Closure::once_into_js(|| {});
             let _ = promise
-                .unchecked_ref::<crate::js::Thenable>()
+                .unchecked_ref::<Thenable>()
                 .then_both(&done, &refused);
         }
     })

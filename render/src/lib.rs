@@ -1,0 +1,26 @@
+//! Campaigns on screen: Nudge's popups, slide-ins, banners and inline
+//! blocks, with their capture forms and coupons (issue #20, part 3).
+//!
+//! Most page views show nothing, so the agent does not carry this code: it
+//! is a second WebAssembly module (`agent/pkg/nudge_render.js` and its wasm,
+//! built with `--features module`) that the loader fetches when a campaign
+//! may show on the page, at idle if the campaign still waits for its trigger
+//! (so it paints as the trigger fires), at once if it shows now. The agent
+//! decides, fills merge fields and records outcomes; this module only draws
+//! ([`draw`]), keeps what is on screen ([`screen`]) and reports what the
+//! visitor did ([`nudge_core::campaign::Action`]).
+//!
+//! The studio's agent build links the same code for its editor's live
+//! preview and the preview badge, so a preview is drawn by the code a shop
+//! runs.
+
+// Input and the platform can fail anywhere: a panic here would break a
+// shop's page. Tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod draw;
+#[cfg(feature = "module")]
+mod module;
+pub mod screen;
+
+pub use draw::{note, show, DomResult, Handler, Note, Owner, Rendered};
