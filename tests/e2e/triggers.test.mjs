@@ -186,7 +186,9 @@ test("A/B test: the arm is stable for a visitor and the control sees nothing", a
   for (let i = 0; i < 6; i++) {
     const { page } = await shop.visitor();
     await addToCart(page, "beanie");
-    await page.waitForTimeout(100);
+    // The impression counts when drawn: after the display module arrives,
+    // if the add came before its idle fetch did (a control arm at once).
+    await page.waitForFunction(() => window.nudge.debug().profile.campaigns.some((h) => h.id === "free-shipping-test"));
     const entry = (await history(page)).find((h) => h.id === "free-shipping-test");
     const shown = await shownCampaigns(page);
     assert.equal(shown.includes("free-shipping-test"), entry.variant !== "control");
