@@ -52,7 +52,9 @@ pub struct Rendered {
     #[cfg_attr(not(test), allow(dead_code))]
     pub root: web_sys::ShadowRoot,
     previous_focus: Option<HtmlElement>,
-    _listeners: Vec<EventListener>,
+    /// Clicks, keys and the form's submission, on the shadow root: one
+    /// handler for every control ([`Controls::handle`]).
+    _listeners: [EventListener; 3],
 }
 
 impl Rendered {
@@ -109,6 +111,13 @@ fn text_el(
     Ok(e)
 }
 
+/// Sets attributes whose names are ours and valid: nothing to fail.
+fn set(e: &Element, attributes: &[(&str, &str)]) {
+    for (name, value) in attributes {
+        let _ = e.set_attribute(name, value);
+    }
+}
+
 /// Styles a shadow root with `css`. A constructed stylesheet is not inline
 /// style to a Content-Security-Policy, so a shop whose `style-src` has no
 /// `'unsafe-inline'` still shows styled campaigns; a browser without
@@ -125,18 +134,6 @@ fn style(doc: &Document, root: &ShadowRoot, css: &str) -> DomResult<()> {
 
 pub type Handler = Box<dyn Fn(&web_sys::Event)>;
 
-/// One listener type for every control (not one generic copy per call site).
-fn on(target: &web_sys::EventTarget, name: &'static str, f: Handler) -> EventListener {
-    let options = EventListenerOptions::enable_prevent_default();
-    EventListener::new_with_options(target, name, options, move |event| f(event))
-}
-
-/// A handler that reports `action` to the owner.
-fn report(owner: &Owner, action: fn() -> Action) -> Handler {
-    let act = owner.act.clone();
-    Box::new(move |_| act(action()))
-}
-
 /// Draws campaign `id`'s content, its merge fields already filled
 /// ([`nudge_core::campaign::Content::with_merge_fields`]).
 pub fn show(id: &str, content: &Content, owner: Owner) -> Result<Rendered, String> {
@@ -146,14 +143,112 @@ pub fn show(id: &str, content: &Content, owner: Owner) -> Result<Rendered, Strin
     })
 }
 
+/// The form's parts its submission uses.
+struct FormParts {
+    field: CaptureField,
+    form: Element,
+    input: Element,
+    error: Element,
+    success: Element,
+}
+
+/// What the campaign's one handler needs: who to report to, and the parts
+/// it changes.
+struct Controls {
+    owner: Owner,
+    modal: bool,
+    panel: Element,
+    form: Option<FormParts>,
+    /// The coupon row (`.cp`), hidden until a sign-up when there is a form.
+    coupon: Option<Element>,
+    /// The form's coupon is held back by the edge (revealed when given).
+    sealed: bool,
+}
+
+impl Controls {
+    fn handle(&self, event: &web_sys::Event) {
+        match event.type_().as_str() {
+            "click" => self.click(event),
+            "keydown" => {
+                let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
+                    return;
+                };
+                match key.key().as_str() {
+                    "Escape" => (self.owner.act)(Action::Dismiss),
+                    "Tab" if self.modal => trap_focus(&self.panel, key),
+                    _ => {}
+                }
+            }
+            "submit" => {
+                event.prevent_default();
+                self.submit();
+            }
+            _ => {}
+        }
+    }
+
+    /// A click on one of our controls, found from the element clicked.
+    fn click(&self, event: &web_sys::Event) {
+        let control = event
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .and_then(|e| e.closest("a,button,.bd").ok().flatten());
+        let Some(control) = control else { return };
+        match control.class_name().as_str() {
+            // Close button, dismiss link, backdrop.
+            "x" | "dm" | "bd" => (self.owner.act)(Action::Dismiss),
+            // The call to action (a link navigates natively when live).
+            "cta" => {
+                if !self.owner.live {
+                    event.prevent_default();
+                }
+                (self.owner.act)(Action::Click)
+            }
+            "go cc" => {
+                if let Some(row) = &self.coupon {
+                    copy(row);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn submit(&self) {
+        let Some(parts) = &self.form else { return };
+        let Some(input) = parts.input.dyn_ref::<HtmlInputElement>() else {
+            return;
+        };
+        let checked = match parts.field {
+            CaptureField::Email => normalize_email(&input.value()).map(|v| ("email", v)),
+            CaptureField::Phone => normalize_phone(&input.value()).map(|v| ("phone", v)),
+        };
+        match checked {
+            Err(reason) => {
+                parts.error.set_text_content(Some(reason));
+                let _ = input.set_attribute("aria-invalid", "true");
+                let _ = input.focus();
+            }
+            Ok((field, value)) => {
+                // A sealed coupon is revealed when the edge gives it.
+                let coupon = self.coupon.as_ref().filter(|_| !self.sealed);
+                success_step(&parts.form, &parts.success, coupon);
+                (self.owner.act)(Action::SignUp {
+                    field,
+                    value,
+                    sealed: self.sealed,
+                });
+            }
+        }
+    }
+}
+
 fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
     let doc = document().ok_or("no document")?;
     let layout = &content.layout;
     let modal = *layout == Layout::Modal;
-    let mut listeners = Vec::new();
 
     let host = doc.create_element("nudge-campaign")?;
-    host.set_attribute("data-campaign", id)?;
+    set(&host, &[("data-campaign", id)]);
     if let Some(accent) = &content.accent {
         // Through the CSSOM, not a `style` attribute: a shop's
         // Content-Security-Policy may forbid inline style attributes.
@@ -164,51 +259,63 @@ fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
     let init = ShadowRootInit::new(ShadowRootMode::Closed);
     let root = host.attach_shadow(&init)?;
     style(&doc, &root, STYLE)?;
-    let wrapper = el(&doc, &root, "div", &format!("n {}", layout.name()))?;
+    let wrapper = el(&doc, &root, "div", &["n ", layout.name()].concat())?;
     if modal {
-        let backdrop = el(&doc, &wrapper, "div", "bd")?;
-        listeners.push(on(&backdrop, "click", report(&owner, || Action::Dismiss)));
+        el(&doc, &wrapper, "div", "bd")?;
     }
     let panel = el(&doc, &wrapper, "div", "p")?;
-    let title_id = format!("nudge-{id}-title");
+    let title_id = ["nudge-", id, "-title"].concat();
+    let has_title = !content.title.is_empty();
     match layout {
         Layout::Modal | Layout::SlideIn => {
-            panel.set_attribute("role", "dialog")?;
-            panel.set_attribute("aria-modal", if modal { "true" } else { "false" })?;
-            if !content.title.is_empty() {
-                panel.set_attribute("aria-labelledby", &title_id)?;
-            } else {
-                panel.set_attribute("aria-label", &content.body)?;
-            }
+            set(
+                &panel,
+                &[
+                    ("role", "dialog"),
+                    ("aria-modal", if modal { "true" } else { "false" }),
+                    match has_title {
+                        true => ("aria-labelledby", &title_id),
+                        false => ("aria-label", &content.body),
+                    },
+                ],
+            );
         }
-        _ => {
-            panel.set_attribute("role", "region")?;
-            panel.set_attribute(
-                "aria-label",
-                if content.title.is_empty() {
-                    "Announcement"
-                } else {
-                    &content.title
-                },
-            )?;
-        }
+        _ => set(
+            &panel,
+            &[
+                ("role", "region"),
+                (
+                    "aria-label",
+                    if has_title {
+                        &content.title
+                    } else {
+                        "Announcement"
+                    },
+                ),
+            ],
+        ),
     }
-    panel.set_attribute("tabindex", "-1")?;
+    set(&panel, &[("tabindex", "-1")]);
 
     let close = text_el(&doc, &panel, "button", "x", "\u{d7}")?;
-    close.set_attribute("type", "button")?;
-    close.set_attribute("aria-label", &content.dismiss_label)?;
-    listeners.push(on(&close, "click", report(&owner, || Action::Dismiss)));
+    set(
+        &close,
+        &[("type", "button"), ("aria-label", &content.dismiss_label)],
+    );
 
     if let Some(image) = &content.image {
         let img = el(&doc, &panel, "img", "")?;
-        img.set_attribute("src", &image.src)?;
-        img.set_attribute("alt", &image.alt)?;
-        img.set_attribute("loading", "lazy")?;
+        set(
+            &img,
+            &[
+                ("src", &image.src),
+                ("alt", &image.alt),
+                ("loading", "lazy"),
+            ],
+        );
     }
-    if !content.title.is_empty() {
-        let h = text_el(&doc, &panel, "h2", "", &content.title)?;
-        h.set_id(&title_id);
+    if has_title {
+        text_el(&doc, &panel, "h2", "", &content.title)?.set_id(&title_id);
     }
     if !content.body.is_empty() {
         text_el(&doc, &panel, "p", "", &content.body)?;
@@ -217,167 +324,71 @@ fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
     // The coupon: shown at once, or revealed by a successful sign-up (a
     // sealed one once the edge has given it: `Rendered::reveal_coupon`).
     let sealed = content.coupon_sealed && content.form.is_some();
-    let coupon_box = match content.coupon.as_ref().or(sealed.then_some(&String::new())) {
+    let coupon = match content.coupon.as_deref().or(sealed.then_some("")) {
         Some(code) => {
             let row = el(&doc, &panel, "div", "cp")?;
             let field = el(&doc, &row, "input", "")?;
-            field.set_attribute("readonly", "")?;
-            field.set_attribute("aria-label", "Coupon code")?;
-            field.set_attribute("value", code)?;
-            let copy = text_el(&doc, &row, "button", "go", "Copy")?;
-            copy.set_attribute("type", "button")?;
+            set(
+                &field,
+                &[
+                    ("readonly", ""),
+                    ("aria-label", "Coupon code"),
+                    ("value", code),
+                ],
+            );
+            let copy = text_el(&doc, &row, "button", "go cc", "Copy")?;
+            set(&copy, &[("type", "button")]);
             let status = el(&doc, &row, "span", "st")?;
-            status.set_attribute("aria-live", "polite")?;
-            listeners.push(copy_listener(&copy, field, status));
+            set(&status, &[("aria-live", "polite")]);
             if content.form.is_some() {
-                row.set_attribute("hidden", "")?;
+                set(&row, &[("hidden", "")]);
             }
             Some(row)
         }
         None => None,
     };
 
-    if let Some(form_spec) = &content.form {
-        let form = el(&doc, &panel, "form", "")?;
-        form.set_attribute("novalidate", "")?;
-        let input_id = format!("nudge-{id}-input");
-        let (label, kind, autocomplete) = match form_spec.field {
-            CaptureField::Email => ("Email address", "email", "email"),
-            CaptureField::Phone => ("Phone number", "tel", "tel"),
-        };
-        let label_el = text_el(&doc, &form, "label", "", label)?;
-        label_el.set_attribute("for", &input_id)?;
-        let input = el(&doc, &form, "input", "")?;
-        for (k, v) in [
-            ("id", input_id.as_str()),
-            ("type", kind),
-            ("autocomplete", autocomplete),
-            ("placeholder", &form_spec.placeholder),
-        ] {
-            input.set_attribute(k, v)?;
-        }
-        let error_id = format!("nudge-{id}-error");
-        input.set_attribute("aria-describedby", &error_id)?;
-        let submit = text_el(&doc, &form, "button", "go", &form_spec.button)?;
-        submit.set_attribute("type", "submit")?;
-        let error = el(&doc, &form, "p", "er")?;
-        error.set_id(&error_id);
-        error.set_attribute("aria-live", "polite")?;
-        let success = text_el(&doc, &panel, "p", "", &form_spec.success)?;
-        success.set_attribute("hidden", "")?;
-        success.set_attribute("role", "status")?;
-        let field = form_spec.field;
-        let form_el = form.clone();
-        let act = owner.act.clone();
-        listeners.push(on(
-            &form,
-            "submit",
-            Box::new(move |event| {
-                event.prevent_default();
-                let Some(input) = input.dyn_ref::<HtmlInputElement>() else {
-                    return;
-                };
-                let checked = match field {
-                    CaptureField::Email => normalize_email(&input.value()).map(|v| ("email", v)),
-                    CaptureField::Phone => normalize_phone(&input.value()).map(|v| ("phone", v)),
-                };
-                match checked {
-                    Err(reason) => {
-                        error.set_text_content(Some(reason));
-                        let _ = input.set_attribute("aria-invalid", "true");
-                        let _ = input.focus();
-                    }
-                    Ok((field, value)) => {
-                        // A sealed coupon is revealed when the edge gives it.
-                        let coupon = coupon_box.as_ref().filter(|_| !sealed);
-                        success_step(&form_el, &success, coupon);
-                        act(Action::SignUp {
-                            field,
-                            value,
-                            sealed,
-                        });
-                    }
-                }
-            }),
-        ));
-    }
+    let form = match &content.form {
+        Some(spec) => Some(form(&doc, &panel, id, spec)?),
+        None => None,
+    };
 
     if let Some(cta) = &content.cta {
-        let link = text_el(
-            &doc,
-            &panel,
-            if cta.url.is_some() { "a" } else { "button" },
-            "cta",
-            &cta.label,
-        )?;
+        let tag = if cta.url.is_some() { "a" } else { "button" };
+        let link = text_el(&doc, &panel, tag, "cta", &cta.label)?;
         if let Some(url) = &cta.url {
-            link.set_attribute("href", url)?;
+            set(&link, &[("href", url)]);
         }
-        let (act, live) = (owner.act.clone(), owner.live);
-        listeners.push(on(
-            &link,
-            "click",
-            Box::new(move |event| {
-                if !live {
-                    event.prevent_default();
-                }
-                act(Action::Click)
-            }),
-        ));
     }
     if matches!(layout, Layout::Modal | Layout::SlideIn) {
         let dismiss = text_el(&doc, &panel, "button", "dm", &content.dismiss_label)?;
-        dismiss.set_attribute("type", "button")?;
-        listeners.push(on(&dismiss, "click", report(&owner, || Action::Dismiss)));
+        set(&dismiss, &[("type", "button")]);
     }
 
-    // Keyboard: Esc closes; in a modal, Tab cycles inside the dialog.
-    let panel_for_keys = panel.clone();
-    let act = owner.act.clone();
-    listeners.push(on(
-        &panel,
-        "keydown",
-        Box::new(move |event| {
-            let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
-                return;
-            };
-            match key.key().as_str() {
-                "Escape" => act(Action::Dismiss),
-                "Tab" if modal => trap_focus(&panel_for_keys, key),
-                _ => {}
-            }
-        }),
-    ));
+    let live = owner.live;
+    let controls = Rc::new(Controls {
+        owner,
+        modal,
+        panel: panel.clone(),
+        form,
+        coupon,
+        sealed,
+    });
+    let listen = |name: &'static str| {
+        let controls = controls.clone();
+        let options = EventListenerOptions::enable_prevent_default();
+        EventListener::new_with_options(&root, name, options, move |e| controls.handle(e))
+    };
+    let listeners = [listen("click"), listen("keydown"), listen("submit")];
 
     let previous_focus = doc
         .active_element()
         .and_then(|e| e.dyn_into::<HtmlElement>().ok());
     insert_host(&doc, &host, layout)?;
     // Not in the studio's preview: focus stays in the marketer's editor.
-    let modal = modal && owner.live;
+    let modal = modal && live;
     if modal {
-        // Focus the first field or action, not the close button.
-        let target = focusables(&panel)
-            .into_iter()
-            .find(|e| e.class_name() != "x")
-            .or_else(|| panel.clone().dyn_into::<HtmlElement>().ok());
-        // In the next frame: focusing forces style and layout at once, which
-        // would hold the insertion back ~10 ms; in a frame callback that work
-        // is the frame's own (no extra cost) and the dialog paints sooner.
-        if let Some(target) = target {
-            let focus = wasm_bindgen::closure::Closure::once_into_js(move || {
-                if target.is_connected() {
-                    let _ = target.focus();
-                }
-            });
-            let scheduled =
-                window().and_then(|w| w.request_animation_frame(focus.unchecked_ref()).ok());
-            if scheduled.is_none() {
-                let _ = focus
-                    .unchecked_ref::<js_sys::Function>()
-                    .call0(&JsValue::NULL);
-            }
-        }
+        focus_first(&panel);
     }
     Ok(Rendered {
         campaign: id.to_owned(),
@@ -387,6 +398,73 @@ fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
         previous_focus: modal.then_some(previous_focus).flatten(),
         _listeners: listeners,
     })
+}
+
+/// The capture form: a labelled field, its submit button, its error line,
+/// and the success message shown in its place.
+fn form(
+    doc: &Document,
+    panel: &Element,
+    id: &str,
+    spec: &nudge_core::campaign::Form,
+) -> DomResult<FormParts> {
+    let form = el(doc, panel, "form", "")?;
+    set(&form, &[("novalidate", "")]);
+    let input_id = ["nudge-", id, "-input"].concat();
+    let error_id = ["nudge-", id, "-error"].concat();
+    let (label, kind) = match spec.field {
+        CaptureField::Email => ("Email address", "email"),
+        CaptureField::Phone => ("Phone number", "tel"),
+    };
+    let label = text_el(doc, &form, "label", "", label)?;
+    set(&label, &[("for", &input_id)]);
+    let input = el(doc, &form, "input", "")?;
+    set(
+        &input,
+        &[
+            ("id", &input_id),
+            ("type", kind),
+            ("autocomplete", kind),
+            ("placeholder", &spec.placeholder),
+            ("aria-describedby", &error_id),
+        ],
+    );
+    let submit = text_el(doc, &form, "button", "go", &spec.button)?;
+    set(&submit, &[("type", "submit")]);
+    let error = el(doc, &form, "p", "er")?;
+    set(&error, &[("id", &error_id), ("aria-live", "polite")]);
+    let success = text_el(doc, panel, "p", "", &spec.success)?;
+    set(&success, &[("hidden", ""), ("role", "status")]);
+    Ok(FormParts {
+        field: spec.field,
+        form,
+        input,
+        error,
+        success,
+    })
+}
+
+/// Focuses the first field or action (not the close button), in the next
+/// frame: focusing forces style and layout at once, which would hold the
+/// insertion back ~10 ms; in a frame callback that work is the frame's own
+/// (no extra cost) and the dialog paints sooner.
+fn focus_first(panel: &Element) {
+    let target = focusables(panel)
+        .into_iter()
+        .find(|e| e.class_name() != "x")
+        .or_else(|| panel.clone().dyn_into::<HtmlElement>().ok());
+    let Some(target) = target else { return };
+    let focus = wasm_bindgen::closure::Closure::once_into_js(move || {
+        if target.is_connected() {
+            let _ = target.focus();
+        }
+    });
+    let scheduled = window().and_then(|w| w.request_animation_frame(focus.unchecked_ref()).ok());
+    if scheduled.is_none() {
+        let _ = focus
+            .unchecked_ref::<js_sys::Function>()
+            .call0(&JsValue::NULL);
+    }
 }
 
 /// A small note fixed at the bottom left, `<tag>` with its own closed shadow
@@ -416,7 +494,12 @@ pub fn note(tag: &str, text: &str, link: &str, href: &str, on_click: Handler) ->
     bar.set_attribute("role", "status")?;
     let anchor = text_el(&doc, &bar, "a", "", link)?;
     anchor.set_attribute("href", href)?;
-    let listener = on(&anchor, "click", on_click);
+    let listener = EventListener::new_with_options(
+        &anchor,
+        "click",
+        EventListenerOptions::enable_prevent_default(),
+        move |event| on_click(event),
+    );
     doc.body().ok_or("no body")?.append_child(&host)?;
     Ok(Note {
         host,
@@ -437,8 +520,10 @@ fn insert_host(doc: &Document, host: &Element, layout: &Layout) -> DomResult<()>
     if let Layout::Inline { selector, position } = layout {
         let anchor = doc
             .query_selector(selector)
-            .map_err(|_| JsValue::from_str(&format!("invalid selector \"{selector}\"")))?
-            .ok_or_else(|| JsValue::from_str(&format!("no element matches \"{selector}\"")))?;
+            .map_err(|_| JsValue::from_str(&["invalid selector \"", selector, "\""].concat()))?
+            .ok_or_else(|| {
+                JsValue::from_str(&["no element matches \"", selector, "\""].concat())
+            })?;
         return match position {
             InlinePosition::Append => anchor.append_with_node_1(host),
             InlinePosition::Prepend => anchor.prepend_with_node_1(host),
@@ -490,42 +575,44 @@ fn trap_focus(panel: &Element, key: &KeyboardEvent) {
     }
 }
 
-fn copy_listener(button: &Element, field: Element, status: Element) -> EventListener {
-    EventListener::new(button, "click", move |_| {
-        // The field's value at the click: a sealed coupon arrives after render.
-        let Some(input) = field.dyn_ref::<HtmlInputElement>() else {
-            return;
-        };
-        input.select();
-        let code = input.value();
-        // navigator.clipboard is missing on http:// and in old browsers, and
-        // may refuse; the code then stays selected for a manual copy.
-        let manual = "Press Ctrl+C to copy";
-        status.set_text_content(Some(manual));
-        let clipboard = window()
-            .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
-            .filter(|c| !c.is_undefined() && !c.is_null());
-        let promise = clipboard.and_then(|c| {
-            let write = js_sys::Reflect::get(&c, &"writeText".into())
-                .ok()?
-                .dyn_into::<js_sys::Function>()
-                .ok()?;
-            write
-                .call1(&c, &JsValue::from_str(&code))
-                .ok()?
-                .dyn_into::<js_sys::Promise>()
-                .ok()
+/// Copies the coupon row's code: the field's value at the click (a sealed
+/// coupon arrives after render).
+fn copy(row: &Element) {
+    let field = row.query_selector("input").ok().flatten();
+    let status = row.query_selector(".st").ok().flatten();
+    let (Some(input), Some(status)) = (
+        field.and_then(|f| f.dyn_into::<HtmlInputElement>().ok()),
+        status,
+    ) else {
+        return;
+    };
+    input.select();
+    let code = input.value();
+    // navigator.clipboard is missing on http:// and in old browsers, and
+    // may refuse; the code then stays selected for a manual copy.
+    status.set_text_content(Some("Press Ctrl+C to copy"));
+    let clipboard = window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
+        .filter(|c| !c.is_undefined() && !c.is_null());
+    let promise = clipboard.and_then(|c| {
+        let write = js_sys::Reflect::get(&c, &"writeText".into())
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()?;
+        write
+            .call1(&c, &JsValue::from_str(&code))
+            .ok()?
+            .dyn_into::<js_sys::Promise>()
+            .ok()
+    });
+    if let Some(promise) = promise {
+        let done = wasm_bindgen::closure::Closure::once_into_js(move || {
+            status.set_text_content(Some("Copied!"))
         });
-        if let Some(promise) = promise {
-            let status = status.clone();
-            let done = wasm_bindgen::closure::Closure::once_into_js(move || {
-                status.set_text_content(Some("Copied!"))
-            });
-            // A refusal leaves the manual hint; the rejection is handled, not thrown.
-            let refused = wasm_bindgen::closure::Closure::once_into_js(|| {});
-            let _ = promise
-                .unchecked_ref::<Thenable>()
-                .then_both(&done, &refused);
-        }
-    })
+        // A refusal leaves the manual hint; the rejection is handled, not thrown.
+        let refused = wasm_bindgen::closure::Closure::once_into_js(|| {});
+        let _ = promise
+            .unchecked_ref::<Thenable>()
+            .then_both(&done, &refused);
+    }
 }

@@ -19,7 +19,9 @@ thread_local! {
 /// does goes to `act`. A campaign already on screen under that id is
 /// replaced. Why it was not drawn, if it was not.
 pub fn draw(id: &str, content: &[u8], act: Rc<dyn Fn(Action)>) -> Result<(), String> {
-    let content = decode_content(content).map_err(|malformed| malformed.to_string())?;
+    // Said without formatting: this module carries no number printing.
+    let content = decode_content(content)
+        .map_err(|malformed| ["content does not read: ", malformed.what].concat())?;
     close(id);
     let rendered = draw::show(id, &content, Owner { act, live: true })?;
     OPEN.with(|open| open.borrow_mut().push(rendered));
