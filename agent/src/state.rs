@@ -332,7 +332,7 @@ impl State {
                 self.drawn(&show, shared);
                 continue;
             }
-            let content = show.content.with_merge_fields(&attributes);
+            let content = nudge_core::template::fill_content(&show.content, &attributes);
             let content = nudge_core::program::encode_content(&content);
             match self.display.draw(&show, content, shared) {
                 Drawn::Now => {

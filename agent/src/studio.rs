@@ -159,7 +159,7 @@ fn preview(
         }),
         live: false,
     };
-    let content = content.with_merge_fields(&sample_attributes(options));
+    let content = nudge_core::template::fill_content(&content, &sample_attributes(options));
     let shown = render::show(&id, &content, owner)
         .map_err(|why| Diagnostic::error(at, format!("not rendered: {why}")))?;
     if success {

@@ -192,20 +192,6 @@ pub struct Content {
     pub accent: Option<String>,
 }
 
-impl Content {
-    /// This content with its title's and body's merge fields filled from
-    /// `attributes` (`{{coupon}}` is the content's code): what is drawn.
-    pub fn with_merge_fields(&self, attributes: &crate::Attributes) -> Content {
-        let coupon = self.coupon.as_deref().unwrap_or_default();
-        let fill = |text: &str| crate::template::render(text, attributes, &[("coupon", coupon)]);
-        Content {
-            title: fill(&self.title),
-            body: fill(&self.body),
-            ..self.clone()
-        }
-    }
-}
-
 /// How often a visitor may see a campaign.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrequencyCap {

@@ -6,9 +6,22 @@
 //! ever inserts it as a DOM text node, so a value like `<img onerror=...>`
 //! shows as those characters and never becomes markup.
 
+use crate::campaign::Content;
 use crate::condition::Attributes;
 use crate::decide::lookup;
 use crate::value::Value;
+
+/// `content` with its title's and body's merge fields filled from
+/// `attributes` (`{{coupon}}` is the content's code): what is drawn.
+pub fn fill_content(content: &Content, attributes: &Attributes) -> Content {
+    let coupon = content.coupon.as_deref().unwrap_or_default();
+    let fill = |text: &str| render(text, attributes, &[("coupon", coupon)]);
+    Content {
+        title: fill(&content.title),
+        body: fill(&content.body),
+        ..content.clone()
+    }
+}
 
 /// Fills the merge fields of `template`. `extra` names values that are not
 /// attributes (e.g. `coupon`), consulted first.
@@ -75,6 +88,30 @@ mod tests {
         assert_eq!(
             render("broken {{first_name", &a, &[]),
             "broken {{first_name"
+        );
+    }
+
+    #[test]
+    fn a_contents_title_and_body_are_filled_and_nothing_else() {
+        use crate::campaign::Layout;
+        let content = Content {
+            layout: Layout::Modal,
+            title: "Hi {{first_name|there}}".into(),
+            body: "Use {{coupon}}".into(),
+            image: None,
+            cta: None,
+            form: None,
+            coupon: Some("TEN".into()),
+            coupon_sealed: false,
+            dismiss_label: "{{coupon}}".into(),
+            accent: None,
+        };
+        let filled = fill_content(&content, &Attributes::new());
+        assert_eq!(filled.title, "Hi there");
+        assert_eq!(filled.body, "Use TEN");
+        assert_eq!(
+            filled.dismiss_label, "{{coupon}}",
+            "labels are not templates"
         );
     }
 }

@@ -135,7 +135,7 @@ fn style(doc: &Document, root: &ShadowRoot, css: &str) -> DomResult<()> {
 pub type Handler = Box<dyn Fn(&web_sys::Event)>;
 
 /// Draws campaign `id`'s content, its merge fields already filled
-/// ([`nudge_core::campaign::Content::with_merge_fields`]).
+/// ([`nudge_core::template::fill_content`]).
 pub fn show(id: &str, content: &Content, owner: Owner) -> Result<Rendered, String> {
     build(id, content, owner).map_err(|e| {
         e.as_string()
