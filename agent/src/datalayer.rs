@@ -13,26 +13,21 @@
 //! removal of a product reported by one source is paired with the same
 //! report from the other (`Twins`), and counted once.
 
-use std::rc::Rc;
-
 use nudge_core::decide::Signal;
 use nudge_core::ga4::{self, Mapped};
 use nudge_core::session::layer::{self, Learnt};
 use nudge_core::{Map, Value};
 
 use crate::browser;
-use crate::shared::Shared;
+use crate::handle::Handle;
 use crate::state::State;
-
-/// Entries held for the first page view; `None` once it happened.
-pub type Early = Option<Vec<Mapped>>;
 
 /// At most this many entries wait for the first page view (GTM keeps 300).
 const MAX_EARLY: usize = 300;
 
 impl State {
     /// One `dataLayer` entry: played now, or held for the first page view.
-    pub fn data_layer(&mut self, entry: &Value, shared: &Rc<Shared>) {
+    pub fn data_layer(&mut self, entry: &Value, handle: &Handle) {
         let mapped = match ga4::read(entry) {
             Ok(mapped) => mapped,
             Err(malformed) => {
@@ -59,12 +54,12 @@ impl State {
             self.session.profile.view_category(category);
             self.save_profile();
         }
-        self.play(mapped.events, shared);
+        self.play(mapped.events, handle);
         // A page that learns what it is (a theme pushing on DOMContentLoaded,
         // after the first decision) is decided again: `page.type` and
         // `page.category` audiences see it; what is on screen is not shown twice.
         if learnt != Learnt::Nothing {
-            self.signal(Signal::PageView, shared);
+            self.signal(Signal::PageView, handle);
         }
     }
 
@@ -77,16 +72,16 @@ impl State {
     }
 
     /// The held entries' events, after the page view they belong to.
-    pub fn play_early_layer(&mut self, early: Vec<Mapped>, shared: &Rc<Shared>) {
+    pub fn play_early_layer(&mut self, early: Vec<Mapped>, handle: &Handle) {
         for mapped in early {
-            self.play(mapped.events, shared);
+            self.play(mapped.events, handle);
         }
     }
 
-    fn play(&mut self, events: Vec<(&'static str, Map)>, shared: &Rc<Shared>) {
+    fn play(&mut self, events: Vec<(&'static str, Map)>, handle: &Handle) {
         for (name, properties) in events {
             if !self.is_twin(true, name, &properties) {
-                self.track(name, properties, shared);
+                self.track(name, properties, handle);
             }
         }
     }

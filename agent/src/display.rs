@@ -10,14 +10,13 @@
 //! before it arrived (a page-view campaign on a first visit). Shows decided
 //! before the module arrives wait here, for this page only.
 
-use std::rc::Rc;
-
 use nudge_core::campaign::{Action, Slot};
 use nudge_core::session::Show;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::shared::{call_quietly, run_weak, Shared};
+use crate::handle::Handle;
+use crate::js::call_quietly;
 use crate::task::Task;
 
 #[wasm_bindgen]
@@ -78,12 +77,12 @@ impl Display {
 
     /// The function the module reports what the visitor did to, made with
     /// the first show (a page view that shows nothing makes none).
-    fn act(&mut self, shared: &Rc<Shared>) -> &JsValue {
+    fn act(&mut self, handle: &Handle) -> &JsValue {
         if self.act.is_undefined() {
-            let weak = Rc::downgrade(shared);
+            let weak = handle.clone();
             let act = Closure::<dyn Fn(String, u32, String)>::new(move |campaign, code, value| {
                 if let Some(action) = Action::from_wire(code, value) {
-                    run_weak(&weak, Task::Act { campaign, action });
+                    weak.run(Task::Act { campaign, action });
                 }
             });
             self.act = act.into_js_value();
@@ -98,16 +97,16 @@ impl Display {
 
     /// A campaign waits for its trigger on this page: fetch the module when
     /// the browser is idle, if not asked for yet.
-    pub fn prefetch(&mut self, shared: &Rc<Shared>) {
+    pub fn prefetch(&mut self, handle: &Handle) {
         if matches!(self.status, Status::Absent) {
-            self.request(false, shared);
+            self.request(false, handle);
         }
     }
 
     /// Draws `show` with `content` (`core::program::encode_content`), now if
     /// the module is here, else when it arrives.
-    pub fn draw(&mut self, show: &Show, content: Vec<u8>, shared: &Rc<Shared>) -> Drawn {
-        let act = self.act(shared).clone();
+    pub fn draw(&mut self, show: &Show, content: Vec<u8>, handle: &Handle) -> Drawn {
+        let act = self.act(handle).clone();
         match &self.status {
             Status::Ready(module) => {
                 let answer = module.show(&show.campaign, &content, &act);
@@ -129,7 +128,7 @@ impl Display {
                 if self.load.is_none() {
                     return Drawn::Refused("no display module in this build".into());
                 }
-                self.request(true, shared);
+                self.request(true, handle);
                 self.waiting.push((show.clone(), content));
                 Drawn::Later
             }
@@ -137,7 +136,7 @@ impl Display {
     }
 
     /// Asks the loader for the module; its answer comes back as a task.
-    fn request(&mut self, now: bool, shared: &Rc<Shared>) {
+    fn request(&mut self, now: bool, handle: &Handle) {
         let Some(load) = &self.load else { return };
         let first = matches!(self.status, Status::Absent);
         self.status = Status::Requested { now };
@@ -149,9 +148,9 @@ impl Display {
             return;
         };
         if first {
-            let weak = Rc::downgrade(shared);
+            let weak = handle.clone();
             let arrived = Closure::once_into_js(move |module: JsValue| {
-                run_weak(&weak, Task::DisplayLoaded(module));
+                weak.run(Task::DisplayLoaded(module));
             });
             promise
                 .unchecked_ref::<crate::js::Thenable>()

@@ -290,3 +290,9 @@ pub fn answer_of(resolved: &JsValue) -> (u16, String) {
     let status = pair.get(0).as_f64().unwrap_or(0.0) as u16;
     (status, pair.get(1).as_string().unwrap_or_default())
 }
+
+/// Calls a JS function, swallowing anything it throws.
+pub fn call_quietly(function: &js_sys::Function, args: &[JsValue]) -> Option<JsValue> {
+    let array: js_sys::Array = args.iter().collect();
+    function.apply(&JsValue::NULL, &array).ok()
+}

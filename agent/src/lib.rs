@@ -45,10 +45,13 @@ macro_rules! debug_info {
 mod browser;
 mod datalayer;
 mod display;
+mod handle;
 mod js;
+mod key;
 mod options;
 mod preview;
 mod remote;
+mod sending;
 mod shared;
 mod state;
 #[cfg(feature = "studio")]
@@ -112,12 +115,12 @@ pub fn start(options: JsValue, program: &[u8]) -> Agent {
     // Taken (and removed from the address bar) before the listeners exist:
     // the loader's history hook would count the replaceState as a page view.
     let click_token = remote::take_click_token();
-    let global = trackers::attach_global(&shared.state.borrow(), &shared);
+    let handle = shared.handle();
+    let global = trackers::attach_global(&shared.state.borrow().opts, &handle);
     // The edge's view of this person, in the background: after the first
     // decision, not in front of it.
-    let weak = Rc::downgrade(&shared);
     let background = gloo_timers::callback::Timeout::new(0, move || {
-        shared::run_weak(&weak, Task::Reconnect { click_token });
+        handle.run(Task::Reconnect { click_token });
     });
     let t4 = browser::precise_now();
     debug_info!(

@@ -4,15 +4,15 @@
 //! email/SMS link). Both run in the background: decisions never wait on them;
 //! the next decision sees what arrived.
 
-use std::rc::Rc;
-
 use nudge_core::decide::Signal;
 use nudge_core::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::shared::{call_quietly, run_weak, Shared};
-use crate::state::{BrowserKey, State};
+use crate::handle::Handle;
+use crate::js::call_quietly;
+use crate::key::BrowserKey;
+use crate::state::State;
 use crate::task::{Request, Task};
 
 /// The query parameter email/SMS links carry their click token in.
@@ -21,170 +21,167 @@ pub const CLICK_TOKEN_PARAM: &str = "nudge_t";
 /// The request header that carries the browser key.
 const KEY_HEADER: &str = "x-nudge-browser-key";
 
-/// Fetches the person's facts and merges them into the local profile. When
-/// they change what this page should show (a coupon from an email, orders on
-/// another device), the page-view decision runs again. The edge answers only
-/// with this anonymous id's browser key, once it has registered it: until a
-/// post carrying the key was acknowledged, nothing is asked.
-pub fn refresh_profile(state: &State, shared: &Rc<Shared>) {
-    let (Some(url), Some(get)) = (state.opts.profile_url.as_deref(), state.opts.get.as_ref())
-    else {
-        return;
-    };
-    if !state.may_contact_edge() {
-        return;
-    }
-    let Some(key) = state.current_key().filter(|key| key.sent) else {
-        debug_info!(
-            state.opts,
-            "profile not fetched: the edge has no browser key for this visitor yet"
+impl State {
+    /// Fetches the person's facts and merges them into the local profile. When
+    /// they change what this page should show (a coupon from an email, orders on
+    /// another device), the page-view decision runs again. The edge answers only
+    /// with this anonymous id's browser key, once it has registered it: until a
+    /// post carrying the key was acknowledged, nothing is asked.
+    pub fn refresh_profile(&self, handle: &Handle) {
+        let (Some(url), Some(get)) = (self.opts.profile_url.as_deref(), self.opts.get.as_ref())
+        else {
+            return;
+        };
+        if !self.may_contact_edge() {
+            return;
+        }
+        let Some(key) = self.current_key().filter(|key| key.sent) else {
+            debug_info!(
+                self.opts,
+                "profile not fetched: the edge has no browser key for this visitor yet"
+            );
+            return;
+        };
+        let url = format!(
+            "{url}&anonymousId={}",
+            String::from(js_sys::encode_uri_component(
+                &self.session.profile.anonymous_id
+            ))
         );
-        return;
-    };
-    let url = format!(
-        "{url}&anonymousId={}",
-        String::from(js_sys::encode_uri_component(
-            &state.session.profile.anonymous_id
-        ))
-    );
-    let headers = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&headers, &KEY_HEADER.into(), &key.key.into());
-    let Some(promise) = call_quietly(get, &[url.into(), headers.into()])
-        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
-    else {
-        return;
-    };
-    let weak = Rc::downgrade(shared);
-    let anonymous_id = state.session.profile.anonymous_id.clone();
-    // `null` for any failure, a 401 included: it waits for the next page.
-    let done = Closure::once_into_js(move |text: JsValue| {
-        let Some(text) = text.as_string() else { return };
-        run_weak(&weak, Task::RemoteProfile { anonymous_id, text });
-    });
-    promise
-        .unchecked_ref::<crate::js::Thenable>()
-        .then_call(&done);
-}
-
-pub(crate) fn merge(state: &mut State, shared: &Rc<Shared>, anonymous_id: &str, text: &str) {
-    let Some(answer) = crate::js::parse(text) else {
-        return;
-    };
-    match state.session.merge_remote(anonymous_id, &answer) {
-        Ok(true) => {
-            state.save_profile();
-            debug_info!(state.opts, "profile updated from the edge");
-            shared.notify("profile", Value::Null);
-            state.signal(Signal::PageView, shared);
-        }
-        Ok(false) => {}
-        Err(ignored) => state.ignored(&ignored),
-    }
-}
-
-/// `/v1/identify`'s URL and the body every call to it starts with, if the
-/// agent may contact the edge.
-fn identify_call(state: &State) -> Option<(String, Map)> {
-    let url = state.opts.identify_url.clone()?;
-    if !state.may_contact_edge() {
-        return None;
-    }
-    let mut body = Map::new();
-    body.insert("anonymousId", state.session.profile.anonymous_id.as_str());
-    Some((url, body))
-}
-
-/// Sends a proof of identity, with the browser key for the edge to register;
-/// on success the person's facts are fetched again. `reset`: the edge also
-/// starts its first-party cookie over (another user signed in).
-pub fn identify(state: &mut State, shared: &Rc<Shared>, proof: (&str, &str), reset: bool) {
-    let Some((url, mut body)) = identify_call(state) else {
-        return;
-    };
-    let key = state.browser_key();
-    body.insert(proof.0, proof.1);
-    if reset {
-        body.insert("reset", true);
-    }
-    if let Some(key) = &key {
-        body.insert("browser", key.to_wire());
-    }
-    crate::transport::post(
-        state,
-        shared,
-        &url,
-        Value::Object(body).to_json(),
-        Request::Identify { key },
-    );
-}
-
-/// A sign-up in a form whose coupon the edge holds back: the claim (what was
-/// typed, never a link) goes to the edge, whose answer gives the code.
-pub fn claim_coupon(
-    state: &State,
-    shared: &Rc<Shared>,
-    campaign: &str,
-    variant: Option<&str>,
-    (field, value): (&str, &str),
-) {
-    let Some((url, mut body)) = identify_call(state) else {
-        return;
-    };
-    body.insert(field, value);
-    body.insert("campaign", campaign);
-    if let Some(variant) = variant {
-        body.insert("variant", variant);
-    }
-    let request = Request::CouponClaim {
-        campaign: campaign.to_owned(),
-        anonymous_id: state.session.profile.anonymous_id.clone(),
-    };
-    crate::transport::post(state, shared, &url, Value::Object(body).to_json(), request);
-}
-
-/// The answer to an identity proof: on success the person's facts are fetched again.
-pub(crate) fn identified(
-    state: &mut State,
-    shared: &Rc<Shared>,
-    key: Option<BrowserKey>,
-    status: u16,
-) {
-    if (200..300).contains(&status) {
-        if let Some(key) = &key {
-            state.key_acknowledged(key);
-        }
-        refresh_profile(state, shared);
-    } else {
-        debug_warn!(state.opts, "identify refused (HTTP {status})");
-    }
-}
-
-/// The answer to a coupon claim: the code shows in the campaign's success message.
-pub(crate) fn coupon_claimed(
-    state: &mut State,
-    campaign: &str,
-    anonymous_id: &str,
-    status: u16,
-    text: &str,
-) {
-    if anonymous_id != state.session.profile.anonymous_id {
-        debug_info!(state.opts, "coupon for the previous visitor not shown");
-        return;
-    }
-    let code = crate::js::parse(text)
-        .filter(|_| (200..300).contains(&status))
-        .and_then(|answer| {
-            answer
-                .get("coupon")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+        let headers = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&headers, &KEY_HEADER.into(), &key.key.into());
+        let Some(promise) = call_quietly(get, &[url.into(), headers.into()])
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+        else {
+            return;
+        };
+        let weak = handle.clone();
+        let anonymous_id = self.session.profile.anonymous_id.clone();
+        // `null` for any failure, a 401 included: it waits for the next page.
+        let done = Closure::once_into_js(move |text: JsValue| {
+            let Some(text) = text.as_string() else { return };
+            weak.run(Task::RemoteProfile { anonymous_id, text });
         });
-    match code {
-        Some(code) => state.reveal_coupon(campaign, &code),
-        None => debug_warn!(
-            state.opts,
-            "no coupon from the edge for {campaign} (HTTP {status})"
-        ),
+        promise
+            .unchecked_ref::<crate::js::Thenable>()
+            .then_call(&done);
+    }
+
+    pub fn merge_remote_profile(&mut self, handle: &Handle, anonymous_id: &str, text: &str) {
+        let Some(answer) = crate::js::parse(text) else {
+            return;
+        };
+        match self.session.merge_remote(anonymous_id, &answer) {
+            Ok(true) => {
+                self.save_profile();
+                debug_info!(self.opts, "profile updated from the edge");
+                self.notify("profile", Value::Null);
+                self.signal(Signal::PageView, handle);
+            }
+            Ok(false) => {}
+            Err(ignored) => self.ignored(&ignored),
+        }
+    }
+
+    /// `/v1/identify`'s URL and the body every call to it starts with, if the
+    /// agent may contact the edge.
+    fn identify_call(&self) -> Option<(String, Map)> {
+        let url = self.opts.identify_url.clone()?;
+        if !self.may_contact_edge() {
+            return None;
+        }
+        let mut body = Map::new();
+        body.insert("anonymousId", self.session.profile.anonymous_id.as_str());
+        Some((url, body))
+    }
+
+    /// Sends a proof of identity, with the browser key for the edge to register;
+    /// on success the person's facts are fetched again. `reset`: the edge also
+    /// starts its first-party cookie over (another user signed in).
+    pub fn prove_identity(&mut self, handle: &Handle, proof: (&str, &str), reset: bool) {
+        let Some((url, mut body)) = self.identify_call() else {
+            return;
+        };
+        let key = self.browser_key();
+        body.insert(proof.0, proof.1);
+        if reset {
+            body.insert("reset", true);
+        }
+        if let Some(key) = &key {
+            body.insert("browser", key.to_wire());
+        }
+        crate::transport::post(
+            &self.opts,
+            handle,
+            &url,
+            Value::Object(body).to_json(),
+            Request::Identify { key },
+        );
+    }
+
+    /// A sign-up in a form whose coupon the edge holds back: the claim (what was
+    /// typed, never a link) goes to the edge, whose answer gives the code.
+    pub fn claim_coupon(
+        &self,
+        handle: &Handle,
+        campaign: &str,
+        variant: Option<&str>,
+        (field, value): (&str, &str),
+    ) {
+        let Some((url, mut body)) = self.identify_call() else {
+            return;
+        };
+        body.insert(field, value);
+        body.insert("campaign", campaign);
+        if let Some(variant) = variant {
+            body.insert("variant", variant);
+        }
+        let request = Request::CouponClaim {
+            campaign: campaign.to_owned(),
+            anonymous_id: self.session.profile.anonymous_id.clone(),
+        };
+        crate::transport::post(
+            &self.opts,
+            handle,
+            &url,
+            Value::Object(body).to_json(),
+            request,
+        );
+    }
+
+    /// The answer to an identity proof: on success the person's facts are fetched again.
+    pub fn identified(&mut self, handle: &Handle, key: Option<BrowserKey>, status: u16) {
+        if (200..300).contains(&status) {
+            if let Some(key) = &key {
+                self.key_acknowledged(key);
+            }
+            self.refresh_profile(handle);
+        } else {
+            debug_warn!(self.opts, "identify refused (HTTP {status})");
+        }
+    }
+
+    /// The answer to a coupon claim: the code shows in the campaign's success message.
+    pub fn coupon_claimed(&mut self, campaign: &str, anonymous_id: &str, status: u16, text: &str) {
+        if anonymous_id != self.session.profile.anonymous_id {
+            debug_info!(self.opts, "coupon for the previous visitor not shown");
+            return;
+        }
+        let code = crate::js::parse(text)
+            .filter(|_| (200..300).contains(&status))
+            .and_then(|answer| {
+                answer
+                    .get("coupon")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+        match code {
+            Some(code) => self.reveal_coupon(campaign, &code),
+            None => debug_warn!(
+                self.opts,
+                "no coupon from the edge for {campaign} (HTTP {status})"
+            ),
+        }
     }
 }
 

@@ -1,22 +1,18 @@
 //! Everything that changes the agent's state, as data.
 //!
 //! API calls, trackers, rendered campaigns, timers and network answers each
-//! produce a [`Task`]; [`crate::shared::run`] queues it and [`handle`] is the
+//! produce a [`Task`]; [`crate::shared::run`] queues it and `shared::dispatch` is the
 //! one place it is carried out. A closed enum rather than boxed closures: one
 //! match instead of a vtable and a heap box per call site (kilobytes of wasm
 //! glue), every way in is listed here, and listeners need to know no more of
 //! the state than the task they send.
 
-use std::rc::Rc;
-
+use nudge_core::campaign::Action;
 use nudge_core::decide::Signal;
 use nudge_core::queue::Batch;
 use nudge_core::{Map, Value};
 
-use crate::shared::Shared;
-use crate::state::{BrowserKey, State};
-use crate::{browser, remote, transport};
-use nudge_core::campaign::Action;
+use crate::key::BrowserKey;
 
 pub enum Task {
     // ---- the page's API (`window.nudge`) ----
@@ -100,94 +96,4 @@ pub enum Request {
         campaign: String,
         anonymous_id: String,
     },
-}
-
-/// Carries out one task on the state.
-pub fn handle(state: &mut State, shared: &Rc<Shared>, task: Task) {
-    match task {
-        Task::Page(properties) => state.page_view(properties, shared),
-        Task::Track(name, properties) => {
-            if !state.is_twin(false, &name, &properties) {
-                state.track(&name, properties, shared);
-            }
-        }
-        Task::DataLayer(entry) => state.data_layer(&entry, shared),
-        Task::Identify {
-            user_id,
-            traits,
-            token,
-        } => {
-            // Another user signs in on this browser (the shop did not call
-            // `nudge.reset()` at sign-out): as analytics.js after `reset`, a
-            // fresh anonymous identity, so nothing of this user reaches the
-            // previous one's person and their profile is no longer read here.
-            // The edge's cookie, which still names the previous browser,
-            // starts over in the same call.
-            let switched = state.is_another_user(user_id.as_deref());
-            if switched {
-                state.switch_user();
-            }
-            state.identify(user_id, traits, shared);
-            match token {
-                Some(token) => remote::identify(state, shared, ("userToken", &token), switched),
-                None if switched => remote::identify(state, shared, ("reset", "true"), false),
-                None => {}
-            }
-        }
-        Task::Consent {
-            analytics,
-            marketing,
-        } => state.consent(analytics, marketing, shared),
-        Task::Reset => {
-            state.reset();
-            // The edge starts over too (its first-party cookie, see edge/src/cookie.rs).
-            remote::identify(state, shared, ("reset", "true"), false);
-        }
-        Task::Refuse(why) => debug_warn!(state.opts, "{why}"),
-        Task::Signal(signal) => state.signal(signal, shared),
-        Task::Scrolled(percent) => {
-            let effects = state.session.scrolled(percent);
-            state.apply(effects, shared);
-        }
-        Task::Leaving => {
-            state.account_page_time(browser::now());
-            state.persist();
-            transport::send_beacon(state);
-        }
-        Task::Hidden => {
-            state.persist();
-            transport::send_beacon(state);
-        }
-        Task::ProfileChanged => state.reload_profile(),
-        Task::LocationChanged => {
-            if state.session.is_new_page(&browser::page_context()) {
-                state.page_view(Map::new(), shared);
-            }
-        }
-        Task::Act { campaign, action } => state.act(&campaign, action, shared),
-        Task::DisplayLoaded(module) => state.display_loaded(module, shared),
-        Task::Persist => state.persist(),
-        Task::FlushDue => transport::flush_due(state, shared),
-        Task::Reconnect { click_token } => match click_token {
-            Some(token) => remote::identify(state, shared, ("clickToken", &token), false),
-            None => remote::refresh_profile(state, shared),
-        },
-        Task::RemoteProfile { anonymous_id, text } => {
-            remote::merge(state, shared, &anonymous_id, &text)
-        }
-        Task::Answer {
-            request,
-            status,
-            text,
-        } => match request {
-            Request::Events { batch, key } => {
-                transport::answered(state, shared, &batch, key.as_ref(), status, &text)
-            }
-            Request::Identify { key } => remote::identified(state, shared, key, status),
-            Request::CouponClaim {
-                campaign,
-                anonymous_id,
-            } => remote::coupon_claimed(state, &campaign, &anonymous_id, status, &text),
-        },
-    }
 }

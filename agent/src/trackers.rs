@@ -8,19 +8,21 @@
 //! animation frame, never in the scroll event itself.
 
 use std::cell::Cell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::{Interval, Timeout};
 use nudge_core::campaign::TriggerKind;
 use nudge_core::decide::Signal;
+use nudge_core::session::Session;
 use nudge_core::time::Millis;
+use nudge_core::Watch;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::browser::{self, document, window};
-use crate::shared::{run_weak, Shared};
-use crate::state::State;
+use crate::handle::Handle;
+use crate::options::Options;
 use crate::task::Task;
 
 /// How long the tab must stay hidden for a return to count as exit intent.
@@ -40,16 +42,15 @@ pub struct PageTrackers {
     _interval: Option<Interval>,
 }
 
-fn signal(weak: &Weak<Shared>, signal: Signal) {
-    run_weak(weak, Task::Signal(signal));
+fn signal(weak: &Handle, signal: Signal) {
+    weak.run(Task::Signal(signal));
 }
 
 impl PageTrackers {
-    pub fn attach(state: &State, shared: &Rc<Shared>) -> PageTrackers {
+    pub fn attach(session: &Session, watch: &Watch, handle: &Handle) -> PageTrackers {
         let mut listeners = Vec::new();
         let mut timers = Vec::new();
-        let weak = Rc::downgrade(shared);
-        let watch = &state.watch;
+        let weak = handle.clone();
         let (Some(window), Some(document)) = (window(), document()) else {
             return PageTrackers {
                 _listeners: listeners,
@@ -57,7 +58,7 @@ impl PageTrackers {
                 _interval: None,
             };
         };
-        let touch = state.session.page.device.touch;
+        let touch = session.page.device.touch;
         let last_input = Rc::new(Cell::new(browser::now()));
 
         // Input: feeds inactivity and the exit-intent grace period.
@@ -93,7 +94,7 @@ impl PageTrackers {
             }));
             if touch {
                 listeners.extend(mobile_exit_trackers(
-                    state,
+                    session,
                     &window,
                     &document,
                     weak.clone(),
@@ -109,8 +110,8 @@ impl PageTrackers {
         }
         for &seconds in &watch.site_timers {
             let weak = weak.clone();
-            let remaining = (seconds - state.session.profile.seconds_on_site).max(0.0);
-            let base = state.session.profile.seconds_on_site;
+            let remaining = (seconds - session.profile.seconds_on_site).max(0.0);
+            let base = session.profile.seconds_on_site;
             timers.push(Timeout::new((remaining * 1000.0) as u32, move || {
                 signal(
                     &weak,
@@ -150,7 +151,7 @@ impl PageTrackers {
 /// flick toward the address bar.
 fn scroll_tracker(
     win: &web_sys::Window,
-    weak: Weak<Shared>,
+    weak: Handle,
     depths: Vec<u8>,
     fast_up: bool,
 ) -> EventListener {
@@ -193,7 +194,7 @@ fn scroll_tracker(
             {
                 signal(&weak, Signal::ExitIntent);
             }
-            run_weak(&weak, Task::Scrolled(percent));
+            weak.run(Task::Scrolled(percent));
             // Report once per newly crossed threshold.
             if let Some(&crossed) = depths
                 .iter()
@@ -216,10 +217,10 @@ fn scroll_tracker(
 /// Phones have no pointer to leave the window: the back button (caught with a
 /// history sentinel) and a return to a tab that was hidden mean the same.
 fn mobile_exit_trackers(
-    state: &State,
+    session: &Session,
     win: &web_sys::Window,
     doc: &web_sys::Document,
-    weak: Weak<Shared>,
+    weak: Handle,
 ) -> Vec<EventListener> {
     let mut listeners = Vec::new();
     let hidden_at = Rc::new(Cell::new(0 as Millis));
@@ -237,12 +238,12 @@ fn mobile_exit_trackers(
     // The sentinel only goes in for a page where an exit-intent campaign
     // listens, and only after a real tap (browsers skip history entries
     // added without user activation).
-    let listens_here = state.session.config.campaigns.iter().any(|c| {
+    let listens_here = session.config.campaigns.iter().any(|c| {
         matches!(c.trigger.kind, TriggerKind::ExitIntent { .. })
             && c.trigger
                 .url
                 .as_ref()
-                .is_none_or(|u| u.matches(&state.session.page.context.path))
+                .is_none_or(|u| u.matches(&session.page.context.path))
     });
     if listens_here {
         let armed = Rc::new(Cell::new(false));
@@ -275,43 +276,43 @@ fn mobile_exit_trackers(
 
 /// Listeners that live as long as the agent: navigation, page hide, other
 /// tabs, marked clicks.
-pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
+pub fn attach_global(opts: &Options, handle: &Handle) -> Vec<EventListener> {
     let mut listeners = Vec::new();
     let (Some(win), Some(doc)) = (window(), document()) else {
         return listeners;
     };
-    let weak = Rc::downgrade(shared);
+    let weak = handle.clone();
 
     // Leaving: account the page's time and send what is queued.
     let w = weak.clone();
     listeners.push(EventListener::new(&win, "pagehide", move |_| {
-        run_weak(&w, Task::Leaving);
+        w.run(Task::Leaving);
     }));
     let w = weak.clone();
     listeners.push(EventListener::new(&doc, "visibilitychange", move |_| {
         if document().is_some_and(|d| d.hidden()) {
-            run_weak(&w, Task::Hidden);
+            w.run(Task::Hidden);
         }
     }));
 
     // Another tab wrote the profile.
-    let key = state.opts.profile_key();
+    let key = opts.profile_key();
     let w = weak.clone();
     listeners.push(EventListener::new(&win, "storage", move |event| {
         let changed = event
             .dyn_ref::<web_sys::StorageEvent>()
             .and_then(web_sys::StorageEvent::key);
         if changed.as_deref() == Some(key.as_str()) {
-            run_weak(&w, Task::ProfileChanged);
+            w.run(Task::ProfileChanged);
         }
     }));
 
     // Single-page apps: the loader turns pushState/replaceState into this event.
-    if state.opts.spa {
+    if opts.spa {
         for name in ["popstate", "nudge:locationchange"] {
             let w = weak.clone();
             listeners.push(EventListener::new(&win, name, move |_| {
-                run_weak(&w, Task::LocationChanged);
+                w.run(Task::LocationChanged);
             }));
         }
     }
@@ -340,7 +341,7 @@ pub fn attach_global(state: &State, shared: &Rc<Shared>) -> Vec<EventListener> {
                 .and_then(|text| crate::js::parse(&text))
                 .and_then(|v| v.as_object().cloned())
                 .unwrap_or_default();
-            run_weak(&w, Task::Track(name, props));
+            w.run(Task::Track(name, props));
         },
     ));
     listeners

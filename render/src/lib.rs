@@ -18,9 +18,15 @@
 // shop's page. Tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod controls;
+mod dom;
 mod draw;
 #[cfg(feature = "module")]
 mod module;
+mod note;
 pub mod screen;
 
-pub use draw::{note, show, DomResult, Handler, Note, Owner, Rendered};
+pub use controls::Owner;
+pub use dom::{DomResult, Handler};
+pub use draw::{show, Rendered};
+pub use note::{note, Note};

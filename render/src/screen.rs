@@ -8,7 +8,8 @@ use std::rc::Rc;
 use nudge_core::campaign::Action;
 use nudge_core::program::decode_content;
 
-use crate::draw::{self, Owner, Rendered};
+use crate::controls::Owner;
+use crate::draw::{self, Rendered};
 
 thread_local! {
     static OPEN: RefCell<Vec<Rendered>> = const { RefCell::new(Vec::new()) };

@@ -229,7 +229,7 @@ fn anonymous_id(a: &Agent) -> String {
 }
 
 fn beacon(a: &Agent) {
-    crate::transport::send_beacon(&mut a.shared.state.borrow_mut());
+    a.shared.state.borrow_mut().send_beacon();
 }
 
 #[wasm_bindgen_test]
