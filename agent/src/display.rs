@@ -129,6 +129,9 @@ impl Display {
                     return Drawn::Refused("no display module in this build".into());
                 }
                 self.request(true, handle);
+                if matches!(self.status, Status::Absent) {
+                    return Drawn::Refused("the loader could not fetch the display module".into());
+                }
                 self.waiting.push((show.clone(), content));
                 Drawn::Later
             }

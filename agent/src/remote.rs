@@ -5,7 +5,8 @@
 //! the next decision sees what arrived.
 
 use nudge_core::decide::Signal;
-use nudge_core::{Map, Value};
+use nudge_core::session::identity::NoCoupon;
+use nudge_core::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -14,6 +15,7 @@ use crate::js::call_quietly;
 use crate::key::BrowserKey;
 use crate::state::State;
 use crate::task::{Request, Task};
+use crate::transport::post;
 
 /// The query parameter email/SMS links carry their click token in.
 pub const CLICK_TOKEN_PARAM: &str = "nudge_t";
@@ -83,64 +85,45 @@ impl State {
         }
     }
 
-    /// `/v1/identify`'s URL and the body every call to it starts with, if the
-    /// agent may contact the edge.
-    fn identify_call(&self) -> Option<(String, Map)> {
+    /// `/v1/identify`'s URL, if the agent may contact the edge.
+    fn identify_url(&self) -> Option<String> {
         let url = self.opts.identify_url.clone()?;
-        if !self.may_contact_edge() {
-            return None;
-        }
-        let mut body = Map::new();
-        body.insert("anonymousId", self.session.profile.anonymous_id.as_str());
-        Some((url, body))
+        self.may_contact_edge().then_some(url)
     }
 
     /// Sends a proof of identity, with the browser key for the edge to register;
     /// on success the person's facts are fetched again. `reset`: the edge also
     /// starts its first-party cookie over (another user signed in).
     pub fn prove_identity(&mut self, handle: &Handle, proof: (&str, &str), reset: bool) {
-        let Some((url, mut body)) = self.identify_call() else {
+        let Some(url) = self.identify_url() else {
             return;
         };
         let key = self.browser_key();
-        body.insert(proof.0, proof.1);
-        if reset {
-            body.insert("reset", true);
-        }
-        if let Some(key) = &key {
-            body.insert("browser", key.to_wire());
-        }
-        crate::transport::post(
+        let body = self
+            .session
+            .identify_body(proof, reset, key.as_ref().map(BrowserKey::to_wire));
+        let request = Request::Identify { key };
+        post(
             &self.opts,
             handle,
             &url,
             Value::Object(body).to_json(),
-            Request::Identify { key },
+            request,
         );
     }
 
     /// A sign-up in a form whose coupon the edge holds back: the claim (what was
     /// typed, never a link) goes to the edge, whose answer gives the code.
-    pub fn claim_coupon(
-        &self,
-        handle: &Handle,
-        campaign: &str,
-        variant: Option<&str>,
-        (field, value): (&str, &str),
-    ) {
-        let Some((url, mut body)) = self.identify_call() else {
+    pub fn claim_coupon(&self, handle: &Handle, campaign: &str, signed_up: (&str, &str)) {
+        let Some(url) = self.identify_url() else {
             return;
         };
-        body.insert(field, value);
-        body.insert("campaign", campaign);
-        if let Some(variant) = variant {
-            body.insert("variant", variant);
-        }
+        let body = self.session.coupon_claim_body(campaign, signed_up);
         let request = Request::CouponClaim {
             campaign: campaign.to_owned(),
             anonymous_id: self.session.profile.anonymous_id.clone(),
         };
-        crate::transport::post(
+        post(
             &self.opts,
             handle,
             &url,
@@ -163,21 +146,16 @@ impl State {
 
     /// The answer to a coupon claim: the code shows in the campaign's success message.
     pub fn coupon_claimed(&mut self, campaign: &str, anonymous_id: &str, status: u16, text: &str) {
-        if anonymous_id != self.session.profile.anonymous_id {
-            debug_info!(self.opts, "coupon for the previous visitor not shown");
-            return;
-        }
-        let code = crate::js::parse(text)
-            .filter(|_| (200..300).contains(&status))
-            .and_then(|answer| {
-                answer
-                    .get("coupon")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
-        match code {
-            Some(code) => self.reveal_coupon(campaign, &code),
-            None => debug_warn!(
+        let answer = crate::js::parse(text);
+        match self
+            .session
+            .claimed_coupon(anonymous_id, status, answer.as_ref())
+        {
+            Ok(code) => self.reveal_coupon(campaign, &code),
+            Err(NoCoupon::PreviousVisitor) => {
+                debug_info!(self.opts, "coupon for the previous visitor not shown")
+            }
+            Err(NoCoupon::Refused(status)) => debug_warn!(
                 self.opts,
                 "no coupon from the edge for {campaign} (HTTP {status})"
             ),

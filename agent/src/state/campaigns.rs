@@ -116,8 +116,7 @@ impl State {
                     .signed_up(id, (field, &value), now, &mut self.random);
                 self.apply(effects, handle);
                 if sealed {
-                    let variant = self.session.variant(id);
-                    self.claim_coupon(handle, id, variant.as_deref(), (field, &value));
+                    self.claim_coupon(handle, id, (field, &value));
                 }
                 return self.signal(
                     Signal::Event {

@@ -8,6 +8,8 @@
 //! - [`visit`]: the visitor's [`Session`]: config, profile and page, and what
 //!   API calls, decisions and campaign outcomes do to them.
 //! - [`remote`]: the edge's view of the visitor merged in, bounded.
+//! - [`identity`]: identity proofs and coupon claims for the edge, and what
+//!   a claim's answer gives.
 //! - [`consent`]: what consent, the shop's consent mode and a preview let
 //!   leave the browser; when a sign-in is another user's.
 //! - [`delivery`]: the outbox's way to the collect endpoint (batching,
@@ -17,6 +19,7 @@
 
 pub mod consent;
 pub mod delivery;
+pub mod identity;
 pub mod layer;
 pub mod remote;
 pub mod visit;

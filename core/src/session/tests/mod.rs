@@ -3,6 +3,7 @@
 
 mod consent;
 mod delivery;
+mod identity;
 mod layer;
 mod remote;
 mod visit;
