@@ -1,23 +1,11 @@
 //! What the agent tells the edge about who the visitor is, and what a
 //! coupon claim's answer gives.
 
-use crate::config::Config;
-use crate::profile::{Outcome, Profile};
+use super::session;
+use crate::profile::Outcome;
 use crate::session::identity::NoCoupon;
 use crate::session::remote::MAX_REMOTE_TEXT;
-use crate::session::Session;
 use crate::value::{Map, Value};
-
-fn session() -> Session {
-    Session {
-        config: Config::default(),
-        profile: Profile::new("a1", 1_000),
-        page: Default::default(),
-        twins: Default::default(),
-        mode: Default::default(),
-        collecting: true,
-    }
-}
 
 fn keys(body: &Map) -> Vec<&str> {
     body.keys().collect()

@@ -1,22 +1,11 @@
 //! The edge's view of the visitor: merged only for the visitor it was asked
 //! for, and bounded before it is kept.
 
-use crate::config::Config;
+use super::session;
 use crate::profile::Profile;
 use crate::session::remote::{MAX_REMOTE_COUPONS, MAX_REMOTE_SEGMENTS, MAX_REMOTE_TEXT};
-use crate::session::{Ignored, Session};
+use crate::session::Ignored;
 use crate::value::{Map, Value};
-
-fn session() -> Session {
-    Session {
-        config: Config::default(),
-        profile: Profile::new("a1", 1_000),
-        page: Default::default(),
-        twins: Default::default(),
-        mode: Default::default(),
-        collecting: true,
-    }
-}
 
 fn answer(json: &str) -> Value {
     crate::json::parse(json, crate::json::Bounds::Refuse).expect("JSON")
