@@ -429,7 +429,7 @@ fn problems_are_reported_at_their_paths() {
             "journeys[0].steps[0].wait.weeks: unknown unit (known: seconds, minutes, hours, days); written for a newer Nudge version?",
             "journeys[0].steps[1].send.purpose: must be marketing or transactional; got \"spam\"",
             "journeys[0].steps[2].wait: must name exactly one unit (seconds, minutes, hours, days), got 2",
-            "journeys[0].steps[3].jump: unknown step (known: wait, wait_until, branch, send, set, end); written for a newer Nudge version?",
+            "journeys[0].steps[3].jump: unknown step (known: wait, wait_until, wait_for, branch, send, set, end); written for a newer Nudge version?",
             "journeys[0].steps[4].end: must be true, got false",
             "journeys[0].steps[5].branch.if: is required",
             "journeys[0].steps[6].wait_until.time: must be a time of day like \"09:00\", got \"9:00\"",
@@ -841,4 +841,138 @@ fn shapes_fit_a_double_exactly() {
     for journey in read(TEMPLATES).journeys {
         assert!(journey.shape < (1 << 53), "{}", journey.id);
     }
+}
+
+/// Cart abandonment written with `wait_for`: wait for an order at most 4
+/// hours; an order tags the person, no order sends the reminder. The goal
+/// (a refund) still ends a run at any step, the wait included.
+const WAIT_FOR: &str = r#"{"campaigns": [], "journeys": [
+  {"id": "cart", "name": "Cart", "entry": {"event": "Product Added"},
+   "steps": [
+     {"wait_for": {"event": "Order Completed", "within": {"hours": 4},
+                   "then": [{"set": {"tag": "bought"}}],
+                   "else": [{"send": {"destination": "email-tool", "event": "Cart Abandoned"}}]}},
+     {"send": {"destination": "email-tool", "event": "Cart Followed Up", "purpose": "transactional"}}
+   ],
+   "exit": {"goal": "Refund Requested"}}
+]}"#;
+
+fn tags(sim: &Simulation) -> usize {
+    count(
+        sim,
+        |e| matches!(e, Effect::SetFact { tag: Some(t), .. } if t == "bought"),
+    )
+}
+
+#[test]
+fn wait_for_takes_the_then_path_when_the_event_comes_and_the_else_path_when_time_runs_out() {
+    assert_eq!(journey::validate(&value(WAIT_FOR)), []);
+    // (hours until the order, or none; the sends; tagged)
+    type Case<'a> = (Option<Millis>, &'a [(Millis, &'a str)], usize);
+    let table: [Case; 4] = [
+        (None, &[(4, "Cart Abandoned"), (4, "Cart Followed Up")], 0),
+        (Some(1), &[(1, "Cart Followed Up")], 1),
+        // Just inside the window, and just after it: the timer decides.
+        (Some(4 * HOUR - 1), &[(3, "Cart Followed Up")], 1),
+        (
+            Some(5 * HOUR),
+            &[(4, "Cart Abandoned"), (4, "Cart Followed Up")],
+            0,
+        ),
+    ];
+    for (order_at, expected, tagged) in table {
+        let mut sim = sim(WAIT_FOR, &["p1"]);
+        sim.event("p1", "Product Added", t0());
+        if let Some(at) = order_at {
+            // Hours, or milliseconds past t0 for the edge cases.
+            let at = if at < 100 { at * HOUR } else { at };
+            sim.advance_to(t0() + at);
+            sim.event("p1", "Order Completed", t0() + at);
+        }
+        sim.advance_to(t0() + 30 * DAY);
+        let expected: Vec<(Millis, String)> = expected
+            .iter()
+            .map(|(h, e)| (*h, (*e).to_owned()))
+            .collect();
+        assert_eq!(sends(&sim), expected, "order at {order_at:?}");
+        assert_eq!(tags(&sim), tagged, "order at {order_at:?}");
+        assert_eq!(sim.runs[0].exit, Some(ExitReason::Completed));
+    }
+}
+
+#[test]
+fn a_goal_ends_a_run_waiting_for_an_event_and_other_events_change_nothing() {
+    let mut sim = sim(WAIT_FOR, &["p1", "p2"]);
+    sim.event("p1", "Product Added", t0());
+    sim.event("p2", "Product Added", t0());
+    sim.event("p1", "Refund Requested", t0() + HOUR);
+    // Another person's order, and an event nobody waits for.
+    sim.event("p1", "Order Completed", t0() + 2 * HOUR);
+    sim.event("p2", "Product Viewed", t0() + 2 * HOUR);
+    sim.advance_to(t0() + 30 * DAY);
+    assert_eq!(exits(&sim)[0], (1, "p1".to_owned(), ExitReason::Goal));
+    let p2: Vec<&str> = sim
+        .sends()
+        .iter()
+        .filter(|(_, person, _, _)| *person == "p2")
+        .map(|(_, _, event, _)| *event)
+        .collect();
+    assert_eq!(p2, ["Cart Abandoned", "Cart Followed Up"]);
+    assert_eq!(tags(&sim), 0);
+    assert!(read(WAIT_FOR).journeys[0].listens_to("Order Completed"));
+    assert!(!read(WAIT_FOR).journeys[0].listens_to("Product Viewed"));
+}
+
+#[test]
+fn a_wait_for_step_is_validated_at_its_fields_and_shapes_the_journey() {
+    let with = |step: &str| {
+        format!(
+            r#"{{"campaigns": [], "journeys": [{{"id": "j", "name": "J", "entry": {{"event": "A"}}, "steps": [{step}]}}]}}"#
+        )
+    };
+    let problems = |step: &str| -> Vec<String> {
+        journey::validate(&value(&with(step)))
+            .iter()
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect()
+    };
+    assert_eq!(
+        problems(r#"{"wait_for": {"event": "B", "within": {"hours": 2}, "then": [], "else": []}}"#),
+        Vec::<String>::new()
+    );
+    let missing = problems(r#"{"wait_for": {"then": []}}"#);
+    assert!(
+        missing
+            .iter()
+            .any(|p| p.starts_with("journeys[0].steps[0].wait_for.event")),
+        "{missing:?}"
+    );
+    assert!(
+        missing
+            .iter()
+            .any(|p| p.starts_with("journeys[0].steps[0].wait_for.within")),
+        "{missing:?}"
+    );
+    let zero = problems(r#"{"wait_for": {"event": "B", "within": {"hours": 0}}}"#);
+    assert!(
+        zero.iter()
+            .any(|p| p.starts_with("journeys[0].steps[0].wait_for.within.hours")),
+        "{zero:?}"
+    );
+    let bad_arm =
+        problems(r#"{"wait_for": {"event": "B", "within": {"days": 1}, "else": [{"sned": {}}]}}"#);
+    assert!(
+        bad_arm
+            .iter()
+            .any(|p| p.starts_with("journeys[0].steps[0].wait_for.else[0]")),
+        "{bad_arm:?}"
+    );
+    // A new window keeps runs going (same shape); a new path ends them.
+    let shape = |step: &str| read(&with(step)).journeys[0].shape;
+    let base = r#"{"wait_for": {"event": "B", "within": {"hours": 2}, "then": [{"end": true}]}}"#;
+    let longer = r#"{"wait_for": {"event": "C", "within": {"hours": 9}, "then": [{"end": true}]}}"#;
+    let more = r#"{"wait_for": {"event": "B", "within": {"hours": 2}, "then": [{"end": true}], "else": [{"end": true}]}}"#;
+    assert_eq!(shape(base), shape(longer));
+    assert_ne!(shape(base), shape(more));
+    assert_ne!(shape(base), shape(r#"{"wait": {"hours": 2}}"#));
 }

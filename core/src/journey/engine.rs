@@ -155,6 +155,13 @@ pub enum Effect {
         run: RunId,
         reason: ExitReason,
     },
+    /// The event a `wait_for` step waited for came: the run moves to
+    /// `step` (its `then` path); the [`Effect::Schedule`] that follows
+    /// arms its timer for now.
+    Resume {
+        run: RunId,
+        step: usize,
+    },
 }
 
 /// When a person was sent marketing messages (over all journeys and
@@ -206,6 +213,15 @@ impl Journeys {
                     run: run.id.clone(),
                     reason: ExitReason::Goal,
                 });
+            } else if self.awaits(run, event) {
+                effects.push(Effect::Resume {
+                    run: run.id.clone(),
+                    step: run.step + 1,
+                });
+                effects.push(Effect::Schedule {
+                    run: run.id.clone(),
+                    at: now,
+                });
             }
         }
         for journey in &self.journeys {
@@ -214,6 +230,17 @@ impl Journeys {
             }
         }
         effects
+    }
+
+    /// Whether `run` waits in a `wait_for` step for `event` (and its journey
+    /// still has the shape it entered with: after an edit its position
+    /// names another step, and its next step ends it as edited).
+    fn awaits(&self, run: &Run, event: &str) -> bool {
+        let Some(journey) = self.journey(&run.id.journey) else {
+            return false;
+        };
+        journey.shape == run.shape
+            && matches!(journey.program.get(run.step), Some(Op::Timeout { event: e, .. }) if e == event)
     }
 
     /// Enters `person` into the journey `id` now if they may (enabled,
@@ -310,6 +337,13 @@ impl Journeys {
                     next.step = *to;
                     continue;
                 }
+                // A `wait_for` waits at the next op; its timer brings the
+                // run back there only if the event did not come in time.
+                Op::Await { within } => return wait(effects, next, now + within),
+                Op::Timeout { otherwise, .. } => {
+                    next.step = *otherwise;
+                    continue;
+                }
                 Op::Step(step_op) => step_op,
             };
             match step_op {
@@ -372,8 +406,8 @@ impl Journeys {
                     coupon_pool: coupon_pool.clone(),
                 }),
                 Step::End => return finish(effects, next, ExitReason::End),
-                // Branches were flattened into `Op::Branch` when read.
-                Step::Branch { .. } => {}
+                // Branches and `wait_for` were flattened into ops when read.
+                Step::Branch { .. } | Step::WaitFor { .. } => {}
             }
         }
     }

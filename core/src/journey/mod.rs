@@ -97,6 +97,15 @@ pub enum Step {
         then: Vec<Step>,
         otherwise: Vec<Step>,
     },
+    /// Waits for `event` from the person for at most `within`: goes on with
+    /// `then` when it comes, with `otherwise` when the time runs out ("wait
+    /// for an order, else send the reminder").
+    WaitFor {
+        event: String,
+        within: Millis,
+        then: Vec<Step>,
+        otherwise: Vec<Step>,
+    },
     Send {
         destination: String,
         event: String,
@@ -135,6 +144,19 @@ pub struct Journey {
     pub cooldown: Millis,
     /// The steps flattened into a program the engine walks with one counter.
     pub(crate) program: Vec<Op>,
+}
+
+impl Journey {
+    /// Whether `event` does anything to this journey: it enters it, it is a
+    /// goal, or a `wait_for` step waits for it.
+    pub fn listens_to(&self, event: &str) -> bool {
+        matches!(&self.entry, Entry::Event { name } if name == event)
+            || self.goals.iter().any(|g| g == event)
+            || self
+                .program
+                .iter()
+                .any(|op| matches!(op, Op::Timeout { event: e, .. } if e == event))
+    }
 }
 
 /// Per-person caps on marketing messages across all journeys and channels.
@@ -357,6 +379,9 @@ fn shape_of(program: &[Op]) -> u64 {
             Op::Step(Step::Set { .. }) => (feed(5), ()),
             Op::Step(Step::End) => (feed(6), ()),
             Op::Step(Step::Branch { .. }) => (feed(7), ()),
+            Op::Await { .. } => (feed(8), ()),
+            Op::Timeout { otherwise, .. } => (feed(9), feed(*otherwise as u64)),
+            Op::Step(Step::WaitFor { .. }) => (feed(10), ()),
         };
     }
     hash & ((1 << 53) - 1)
@@ -484,7 +509,15 @@ fn read_time(
     })
 }
 
-const STEP_KINDS: &[&str] = &["wait", "wait_until", "branch", "send", "set", "end"];
+const STEP_KINDS: &[&str] = &[
+    "wait",
+    "wait_until",
+    "wait_for",
+    "branch",
+    "send",
+    "set",
+    "end",
+];
 
 fn read_steps(
     items: &[Value],
@@ -532,26 +565,32 @@ fn read_step(
         "branch" => {
             let b = f.object("branch", problems)?;
             b.unknown_keys(&["if", "then", "else"], problems);
-            if depth >= MAX_DEPTH {
-                problems.push(Diagnostic::error(
-                    b.path.clone(),
-                    format!("branches nest at most {} deep", MAX_DEPTH - 1),
-                ));
-                return None;
-            }
+            let (then, otherwise) = read_arms(&b, depth, count, problems)?;
             let Some(condition) = crate::read::condition(&b, "if", problems) else {
                 problems.push(Diagnostic::error(b.at("if"), "is required"));
                 return None;
             };
-            let mut arm = |key: &str, problems: &mut Vec<Diagnostic>| {
-                b.array(key, problems)
-                    .map(|items| read_steps(items, &b.at(key), depth + 1, count, problems))
-                    .unwrap_or_default()
-            };
-            let then = arm("then", problems);
-            let otherwise = arm("else", problems);
             Some(Step::Branch {
                 condition,
+                then,
+                otherwise,
+            })
+        }
+        "wait_for" => {
+            let w = f.object("wait_for", problems)?;
+            w.unknown_keys(&["event", "within", "then", "else"], problems);
+            let (then, otherwise) = read_arms(&w, depth, count, problems)?;
+            let event = w.required_str("event", problems).map(str::to_owned);
+            let within = match w.object("within", problems) {
+                Some(within) => read_duration(&within, 1, problems),
+                None => {
+                    problems.push(Diagnostic::error(w.at("within"), "is required"));
+                    None
+                }
+            };
+            Some(Step::WaitFor {
+                event: event?,
+                within: within?,
                 then,
                 otherwise,
             })
@@ -612,6 +651,31 @@ fn read_step(
     }
 }
 
+/// A branch's or a `wait_for`'s `then` and `else` step lists, one level
+/// deeper; `None` (and a problem) past the nesting bound.
+fn read_arms(
+    f: &Fields<'_>,
+    depth: usize,
+    count: &mut usize,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<(Vec<Step>, Vec<Step>)> {
+    if depth >= MAX_DEPTH {
+        problems.push(Diagnostic::error(
+            f.path.clone(),
+            format!("branches nest at most {} deep", MAX_DEPTH - 1),
+        ));
+        return None;
+    }
+    let mut arm = |key: &str, problems: &mut Vec<Diagnostic>| {
+        f.array(key, problems)
+            .map(|items| read_steps(items, &f.at(key), depth + 1, count, problems))
+            .unwrap_or_default()
+    };
+    let then = arm("then", problems);
+    let otherwise = arm("else", problems);
+    Some((then, otherwise))
+}
+
 /// One instruction of a journey's flattened program. Branches become a
 /// conditional forward jump, so a run's position is one counter and the
 /// engine cannot loop.
@@ -624,6 +688,34 @@ pub(crate) enum Op {
         otherwise: usize,
     },
     Jump(usize),
+    /// A `wait_for` begins: wait at most `within` (at the next op).
+    Await {
+        within: Millis,
+    },
+    /// Where a `wait_for` waits. Reached by its timer, the event did not
+    /// come: go on at `otherwise`; the event coming moves the run to the
+    /// next op instead ([`Journeys::on_event`]).
+    Timeout {
+        event: String,
+        otherwise: usize,
+    },
+}
+
+/// Compiles `then`, a jump over `otherwise` if there is one, and
+/// `otherwise`; returns where `otherwise` starts.
+fn compile_arms(then: &[Step], otherwise: &[Step], out: &mut Vec<Op>) -> usize {
+    compile(then, out);
+    let jump = (!otherwise.is_empty()).then(|| {
+        out.push(Op::Jump(0));
+        out.len() - 1
+    });
+    let else_at = out.len();
+    compile(otherwise, out);
+    let end = out.len();
+    if let Some(Op::Jump(to)) = jump.and_then(|j| out.get_mut(j)) {
+        *to = end;
+    }
+    else_at
 }
 
 fn compile(steps: &[Step], out: &mut Vec<Op>) {
@@ -639,19 +731,26 @@ fn compile(steps: &[Step], out: &mut Vec<Op>) {
                     condition: condition.clone(),
                     otherwise: 0,
                 });
-                compile(then, out);
-                let jump = (!otherwise.is_empty()).then(|| {
-                    out.push(Op::Jump(0));
-                    out.len() - 1
-                });
-                let else_at = out.len();
+                let else_at = compile_arms(then, otherwise, out);
                 if let Some(Op::Branch { otherwise, .. }) = out.get_mut(branch) {
                     *otherwise = else_at;
                 }
-                compile(otherwise, out);
-                let end = out.len();
-                if let Some(Op::Jump(to)) = jump.and_then(|j| out.get_mut(j)) {
-                    *to = end;
+            }
+            Step::WaitFor {
+                event,
+                within,
+                then,
+                otherwise,
+            } => {
+                out.push(Op::Await { within: *within });
+                let timeout = out.len();
+                out.push(Op::Timeout {
+                    event: event.clone(),
+                    otherwise: 0,
+                });
+                let else_at = compile_arms(then, otherwise, out);
+                if let Some(Op::Timeout { otherwise, .. }) = out.get_mut(timeout) {
+                    *otherwise = else_at;
                 }
             }
             other => out.push(Op::Step(other.clone())),

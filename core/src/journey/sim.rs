@@ -107,6 +107,16 @@ impl Simulation {
                         r.next_due = None;
                     }
                 }
+                Effect::Resume { run, step } => {
+                    if let Some(r) = self.runs.iter_mut().find(|r| &r.id == run) {
+                        r.step = *step;
+                    }
+                }
+                Effect::Schedule { run, at } => {
+                    if let Some(r) = self.runs.iter_mut().find(|r| &r.id == run && r.is_active()) {
+                        r.next_due = Some(*at);
+                    }
+                }
                 _ => {}
             }
             self.log.push((self.now, effect));

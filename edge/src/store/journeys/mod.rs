@@ -77,12 +77,7 @@ impl Db<'_> {
                 signals.push(converted_goal(campaign));
             }
         }
-        let relevant = |signal: &str| {
-            journeys.journeys.iter().any(|j| {
-                j.goals.iter().any(|g| g == signal)
-                    || matches!(&j.entry, nudge_core::journey::Entry::Event { name } if name == signal)
-            })
-        };
+        let relevant = |signal: &str| journeys.journeys.iter().any(|j| j.listens_to(signal));
         if signals.iter().any(|s| relevant(s)) {
             let who = self.journey_person(person)?;
             for signal in &signals {
@@ -141,6 +136,10 @@ impl Db<'_> {
                 Effect::Schedule { run, at } => self.set_timer(run, Some(*at))?,
                 Effect::CancelTimer { run } => self.set_timer(run, None)?,
                 Effect::Exit { run, reason } => self.end_run(run, *reason)?,
+                Effect::Resume { run, step } => {
+                    self.move_run(run, *step)?;
+                    self.count(&run.journey, "awaited_event_came")?;
+                }
                 Effect::Send {
                     run,
                     destination,

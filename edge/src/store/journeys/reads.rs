@@ -68,6 +68,22 @@ pub fn step_words(steps: &[Step], depth: usize, out: &mut Vec<String>) {
                     step_words(otherwise, depth + 1, out);
                 }
             }
+            Step::WaitFor {
+                event,
+                within,
+                then,
+                otherwise,
+            } => {
+                out.push(format!(
+                    "{pad}Wait up to {} for \"{event}\"; when it comes:",
+                    duration_words(*within)
+                ));
+                step_words(then, depth + 1, out);
+                if !otherwise.is_empty() {
+                    out.push(format!("{pad}If it does not come in time:"));
+                    step_words(otherwise, depth + 1, out);
+                }
+            }
             Step::Send {
                 destination,
                 event,
@@ -136,6 +152,7 @@ pub fn effect_json(effect: &Effect) -> Value {
         } => json!({"kind": "set", "tag": tag,
             "stage": stage, "coupon_pool": coupon_pool}),
         Effect::Exit { reason, .. } => json!({"kind": "exit", "reason": reason.as_str()}),
+        Effect::Resume { step, .. } => json!({"kind": "event_came", "step": step}),
         _ => json!({"kind": "other"}),
     }
 }

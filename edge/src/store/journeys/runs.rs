@@ -83,6 +83,15 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Moves an active run to `step` (the event its `wait_for` waited for came).
+    pub fn move_run(&self, id: &RunId, step: usize) -> StoreResult<()> {
+        self.sql.execute(
+            "UPDATE journey_runs SET step = ? WHERE person = ? AND journey = ? AND number = ? AND exit IS NULL",
+            params![step as i64, id.person.as_str(), id.journey.as_str(), i64::from(id.number)],
+        )?;
+        Ok(())
+    }
+
     pub fn set_timer(&self, id: &RunId, at: Option<i64>) -> StoreResult<()> {
         self.sql.execute(
             "UPDATE journey_runs SET next_due = ? WHERE person = ? AND journey = ? AND number = ? AND exit IS NULL",

@@ -5,6 +5,7 @@ use nudge_core::journey::Journeys;
 use serde_json::{json, Value};
 
 use super::super::journeys::outbox::{plan, Pending};
+use super::super::sql::params;
 use super::*;
 
 const HOUR: i64 = 3_600_000;
@@ -649,4 +650,57 @@ fn a_thousand_invented_browsers_take_no_pool_code() {
     drain(6 * HOUR);
     drain(10 * HOUR);
     assert_eq!(at(11 * HOUR).pool_counts("cart10").unwrap()["taken"], 2);
+}
+
+/// Cart abandonment as "wait for an order, else send": the order moves the
+/// stored run onto the `then` path; no order sends at the window's end.
+const WAIT_FOR: &str = r#"{
+  "campaigns": [],
+  "journeys": [
+    {"id": "cart", "entry": {"event": "Product Added"},
+     "steps": [{"wait_for": {"event": "Order Completed", "within": {"hours": 4},
+                             "then": [{"set": {"tag": "bought"}}],
+                             "else": [{"send": {"destination": "email", "event": "Cart Abandoned"}}]}}]}
+  ]
+}"#;
+
+#[test]
+fn a_stored_run_waiting_for_an_order_takes_the_path_the_order_decides() {
+    let config: nudge_core::Value = serde_json::from_str(WAIT_FOR).unwrap();
+    let (j, problems) = Journeys::from_config(&config);
+    assert!(problems.is_empty(), "{problems:?}");
+    let sql = store();
+    let at = |t: i64| db(&sql, T0 + t);
+    for (id, anon) in [("e1", "a1"), ("e2", "a2")] {
+        let added = consented(id, anon, "Product Added", json!({"product_id": "x"}));
+        send(&at(0), &j, vec![added]);
+    }
+    at(0).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(at(0).next_timer().unwrap(), Some(T0 + 4 * HOUR));
+    // a1 orders within the window: its run moves on at once, and its
+    // timer is now, not the window's end.
+    let order = consented("e3", "a1", "Order Completed", json!({"total": 5}));
+    send(&at(HOUR), &j, vec![order]);
+    assert_eq!(at(HOUR).next_timer().unwrap(), Some(T0 + HOUR));
+    at(HOUR).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(outbox(&at(0)), [], "no reminder for a buyer");
+    // a2 never orders: the reminder goes at the window's end, once.
+    at(30 * DAY).fire_due_runs(&j, 100).unwrap();
+    at(31 * DAY).fire_due_runs(&j, 100).unwrap();
+    assert_eq!(outbox(&at(0)), [("cart".into(), "Cart Abandoned".into())]);
+    let stats = at(0).journey_list(&j).unwrap();
+    let stats = &stats["journeys"][0]["stats"];
+    assert_eq!(stats["awaited_event_came"], 1, "{stats}");
+    assert_eq!(stats["exited_completed"], 2, "{stats}");
+    let tagged = |anon: &str| {
+        let rows = at(0)
+            .sql
+            .query(
+                "SELECT tag FROM person_tags WHERE person = ?",
+                params![person(&at(0), anon)],
+            )
+            .unwrap();
+        rows.iter().any(|r| r["tag"] == "bought")
+    };
+    assert!(tagged("a1") && !tagged("a2"));
 }
