@@ -145,7 +145,7 @@ pub fn to_value(js: &JsValue) -> Value {
 /// with the bound it goes past named, when it is over the limits the edge enforces.
 pub fn config_from_js(js: &JsValue) -> Result<Value, String> {
     let value = read(js, Bounds::Check);
-    nudge_core::limits::check(&value)?;
+    nudge_core::bounds::check(&value)?;
     Ok(value)
 }
 

@@ -9,7 +9,6 @@
 
 use crate::diagnostics::{msg, Diagnostic};
 use crate::limits::MAX_EVENT_BYTES;
-use crate::profile::Consent;
 use crate::read::Fields;
 use crate::time::{parse_iso8601, to_iso8601, Millis};
 use crate::value::{Map, Value};
@@ -56,6 +55,14 @@ pub enum EventKind {
     Track { event: String },
     /// Who the visitor is, and what we know about them.
     Identify { traits: Map },
+}
+
+/// Consent per purpose, as an event's context carries it and the profile
+/// keeps it; `None` means the visitor has not said.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Consent {
+    pub analytics: Option<bool>,
+    pub marketing: Option<bool>,
 }
 
 /// Where an event happened.

@@ -17,6 +17,7 @@
 //! worker; checked by a test over `cargo metadata`); nothing panics on input;
 //! problems come back as [`Diagnostic`]s with paths.
 
+pub mod bounds;
 pub mod bucket;
 pub mod campaign;
 pub mod capture;

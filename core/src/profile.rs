@@ -7,6 +7,7 @@
 //! read, anything unreadable is replaced by a fresh profile and reported.
 
 use crate::diagnostics::{msg, Diagnostic};
+pub use crate::event::Consent;
 use crate::event::{names, Event, EventKind};
 use crate::limits::text_prefix;
 use crate::read::Fields;
@@ -30,13 +31,6 @@ const MAX_TRAIT_LEN: usize = 200;
 const MAX_COUPONS: usize = 10;
 const MAX_CAMPAIGNS: usize = 50;
 const MAX_IMPRESSIONS_KEPT: usize = 20;
-
-/// Consent per purpose; `None` means the visitor has not said.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Consent {
-    pub analytics: Option<bool>,
-    pub marketing: Option<bool>,
-}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cart {

@@ -7,9 +7,10 @@
 //! 256 cases per property by default (proptest's default); a longer campaign:
 //! `PROPTEST_CASES=20000 cargo test -p nudge-core --release --test fuzz`.
 
+use nudge_core::bounds;
 use nudge_core::event::Event;
 use nudge_core::json;
-use nudge_core::limits::{self, MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_BYTES, MAX_KEYS};
+use nudge_core::limits::{MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_BYTES, MAX_KEYS};
 use nudge_core::profile::{Profile, RemoteFacts};
 use nudge_core::{Attributes, Condition, Config, Map, SavedGroups, Value};
 use proptest::prelude::*;
@@ -428,7 +429,7 @@ proptest! {
     fn serde_reading_is_total_on_any_text(text in r#"[\[\]{}",:0-9a-z\\ .eE+-]{0,64}"#, raw in ".{0,32}") {
         for text in [&text, &raw] {
             if let Ok(value) = serde_json::from_str::<Value>(text) {
-                prop_assert_eq!(limits::check(&value), Ok(()));
+                prop_assert_eq!(bounds::check(&value), Ok(()));
             }
         }
     }
@@ -477,7 +478,7 @@ proptest! {
             };
         }
         let read = serde_json::from_str::<Value>(&doc.to_json());
-        let checked = limits::check(&doc);
+        let checked = bounds::check(&doc);
         // The agent's reader refuses exactly the same documents, naming the same bound.
         let ours = json::parse(&doc.to_json(), json::Bounds::Refuse);
         prop_assert_eq!(ours.map_err(|e| e.to_string()), checked.clone().map(|()| doc.clone()));
