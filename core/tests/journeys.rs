@@ -976,3 +976,58 @@ fn a_wait_for_step_is_validated_at_its_fields_and_shapes_the_journey() {
     assert_ne!(shape(base), shape(more));
     assert_ne!(shape(base), shape(r#"{"wait": {"hours": 2}}"#));
 }
+
+fn reached(sim: &Simulation, person: &str) -> Vec<usize> {
+    sim.log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::Reached { run, step } if run.person == person => Some(*step),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_step_a_run_passes_is_reached_once_and_named_by_its_path() {
+    let journeys = read(WAIT_FOR);
+    let steps: Vec<(usize, &str, &str)> = journeys.journeys[0]
+        .reported_steps()
+        .iter()
+        .map(|s| (s.step, s.path, s.kind))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (0, "steps[0]", "wait_for"),
+            (2, "steps[0].wait_for.then[0]", "set"),
+            (4, "steps[0].wait_for.else[0]", "send"),
+            (5, "steps[1]", "send"),
+        ]
+    );
+    let mut sim = sim(WAIT_FOR, &["buyer", "browser"]);
+    sim.event("buyer", "Product Added", t0());
+    sim.event("browser", "Product Added", t0());
+    sim.event("buyer", "Order Completed", t0() + HOUR);
+    sim.advance_to(t0() + DAY);
+    assert_eq!(reached(&sim, "buyer"), [0, 2, 5]);
+    assert_eq!(reached(&sim, "browser"), [0, 4, 5]);
+}
+
+#[test]
+fn a_send_put_off_by_quiet_hours_is_reached_once_when_it_is_decided() {
+    let mut sim = sim(TEMPLATES, &["p1"]);
+    // 19:00 UTC: the 4-hour wait ends at 23:00, inside the quiet hours.
+    sim.event("p1", "Product Added", t0() + 9 * HOUR);
+    sim.advance_to(t0() + 3 * DAY);
+    assert_eq!(count(&sim, |e| matches!(e, Effect::Delayed { .. })), 1);
+    assert_eq!(sends(&sim), [(22, "Cart Abandoned".to_owned())]);
+    let cart: Vec<usize> = sim
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::Reached { run, step } if run.journey == "cart-abandonment" => Some(*step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cart, [0, 1, 2], "wait, send (once), set");
+}

@@ -98,7 +98,21 @@ function freePort() {
  * `stop({ keepState: true })` stops the Worker and keeps its directory
  * (`edge.state`) for a restart: `startEdge({ port: edge.port, state: edge.state, seedDemo: false })`.
  */
-export async function startEdge({ port, seedDemo = true, vars = {}, config = "edge/wrangler.toml", logLevel = "warn", state } = {}) {
+export async function startEdge(options = {}) {
+  // A free port is free when asked, not always when wrangler binds it: a
+  // test file starting beside this one may take it in between. Such a start
+  // is tried again on other ports (only where the port was ours to pick).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEdgeOnce(options);
+    } catch (err) {
+      const raced = /Address already in use/.test(String(err && err.message));
+      if (!raced || options.port || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startEdgeOnce({ port, seedDemo = true, vars = {}, config = "edge/wrangler.toml", logLevel = "warn", state } = {}) {
   port = port || (await freePort());
   const inspector = await freePort();
   const ownState = !state;

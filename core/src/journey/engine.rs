@@ -125,6 +125,8 @@ pub enum Effect {
     /// Send `event` to `destination`, once per `idempotency_key`.
     Send {
         run: RunId,
+        /// The send step's position in the journey's program.
+        step: usize,
         destination: String,
         event: String,
         purpose: Purpose,
@@ -154,6 +156,14 @@ pub enum Effect {
     Exit {
         run: RunId,
         reason: ExitReason,
+    },
+    /// The run reached step `step` (its position in the journey's program:
+    /// [`super::Journey::reported_steps`] names it), for per-step reports. A
+    /// send is reached when it is decided (sent or skipped), not when quiet
+    /// hours put it off.
+    Reached {
+        run: RunId,
+        step: usize,
     },
     /// The event a `wait_for` step waited for came: the run moves to
     /// `step` (its `then` path); the [`Effect::Schedule`] that follows
@@ -323,6 +333,16 @@ impl Journeys {
             };
             let step = next.step;
             next.step += 1;
+            let reached = Effect::Reached {
+                run: id.clone(),
+                step,
+            };
+            if !matches!(
+                op,
+                Op::Jump(_) | Op::Timeout { .. } | Op::Step(Step::Send { .. })
+            ) {
+                effects.push(reached.clone());
+            }
             let step_op = match op {
                 Op::Branch {
                     condition,
@@ -356,6 +376,7 @@ impl Journeys {
                 } => {
                     if *purpose == Purpose::Marketing {
                         if person.suppressed || person.consent.marketing != Some(true) {
+                            effects.push(reached);
                             effects.push(Effect::Suppressed {
                                 run: id.clone(),
                                 step,
@@ -373,6 +394,7 @@ impl Journeys {
                             });
                             return wait(effects, next, until);
                         }
+                        effects.push(reached);
                         if !caps.allows(&self.caps, now) {
                             effects.push(Effect::Suppressed {
                                 run: id.clone(),
@@ -382,9 +404,12 @@ impl Journeys {
                             continue;
                         }
                         caps.record(now);
+                    } else {
+                        effects.push(reached);
                     }
                     effects.push(Effect::Send {
                         run: id.clone(),
+                        step,
                         destination: destination.clone(),
                         event: event.clone(),
                         purpose: *purpose,

@@ -144,9 +144,52 @@ pub struct Journey {
     pub cooldown: Millis,
     /// The steps flattened into a program the engine walks with one counter.
     pub(crate) program: Vec<Op>,
+    /// Where each op of the program comes from in the journey's JSON
+    /// (`steps[1].wait_for.then[0]`), for per-step reports.
+    paths: Vec<String>,
+}
+
+/// One step of a journey as its per-step report lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportedStep<'a> {
+    /// The step's position in the flattened program ([`Effect::Reached`]'s
+    /// and a run's `step`).
+    pub step: usize,
+    /// Where it is in the journey's JSON: `steps[1].wait_for.then[0]`.
+    pub path: &'a str,
+    /// Its kind, as the JSON names it: `wait`, `wait_for`, `send`, ….
+    pub kind: &'static str,
 }
 
 impl Journey {
+    /// The steps a per-step report lists, in program order: every step the
+    /// marketer wrote (a `wait_for`'s own wait once), none of the jumps the
+    /// program adds.
+    pub fn reported_steps(&self) -> Vec<ReportedStep<'_>> {
+        let kind = |op: &Op| match op {
+            Op::Step(Step::Wait { .. }) => Some("wait"),
+            Op::Step(Step::WaitUntil { .. }) => Some("wait_until"),
+            Op::Step(Step::Send { .. }) => Some("send"),
+            Op::Step(Step::Set { .. }) => Some("set"),
+            Op::Step(Step::End) => Some("end"),
+            Op::Branch { .. } | Op::Step(Step::Branch { .. }) => Some("branch"),
+            Op::Await { .. } | Op::Step(Step::WaitFor { .. }) => Some("wait_for"),
+            Op::Jump(_) | Op::Timeout { .. } => None,
+        };
+        self.program
+            .iter()
+            .zip(&self.paths)
+            .enumerate()
+            .filter_map(|(step, (op, path))| {
+                Some(ReportedStep {
+                    step,
+                    path,
+                    kind: kind(op)?,
+                })
+            })
+            .collect()
+    }
+
     /// Whether `event` does anything to this journey: it enters it, it is a
     /// goal, or a `wait_for` step waits for it.
     pub fn listens_to(&self, event: &str) -> bool {
@@ -312,7 +355,8 @@ fn read_journey(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         None => Some(0),
     };
     let mut program = Vec::new();
-    compile(&steps, &mut program);
+    let mut paths = Vec::new();
+    compile(&steps, "steps", &mut program, &mut paths);
     Some(Journey {
         id: id?.to_owned(),
         name: f.str("name", problems).unwrap_or_default().to_owned(),
@@ -324,6 +368,7 @@ fn read_journey(value: &Value, path: &str, problems: &mut Vec<Diagnostic>) -> Op
         cooldown: cooldown?,
         shape: shape_of(&program),
         program,
+        paths,
     })
 }
 
@@ -702,15 +747,22 @@ pub(crate) enum Op {
 }
 
 /// Compiles `then`, a jump over `otherwise` if there is one, and
-/// `otherwise`; returns where `otherwise` starts.
-fn compile_arms(then: &[Step], otherwise: &[Step], out: &mut Vec<Op>) -> usize {
-    compile(then, out);
+/// `otherwise`, at `path` (the branching step's); returns where
+/// `otherwise` starts.
+fn compile_arms(
+    (then, otherwise): (&[Step], &[Step]),
+    path: &str,
+    out: &mut Vec<Op>,
+    paths: &mut Vec<String>,
+) -> usize {
+    compile(then, &format!("{path}.then"), out, paths);
     let jump = (!otherwise.is_empty()).then(|| {
         out.push(Op::Jump(0));
+        paths.push(path.to_owned());
         out.len() - 1
     });
     let else_at = out.len();
-    compile(otherwise, out);
+    compile(otherwise, &format!("{path}.else"), out, paths);
     let end = out.len();
     if let Some(Op::Jump(to)) = jump.and_then(|j| out.get_mut(j)) {
         *to = end;
@@ -718,8 +770,11 @@ fn compile_arms(then: &[Step], otherwise: &[Step], out: &mut Vec<Op>) -> usize {
     else_at
 }
 
-fn compile(steps: &[Step], out: &mut Vec<Op>) {
-    for step in steps {
+/// Flattens `steps` (at `path` in the journey's JSON) into `out`, with the
+/// path of each op in `paths`.
+fn compile(steps: &[Step], path: &str, out: &mut Vec<Op>, paths: &mut Vec<String>) {
+    for (i, step) in steps.iter().enumerate() {
+        let here = format!("{path}[{i}]");
         match step {
             Step::Branch {
                 condition,
@@ -731,7 +786,9 @@ fn compile(steps: &[Step], out: &mut Vec<Op>) {
                     condition: condition.clone(),
                     otherwise: 0,
                 });
-                let else_at = compile_arms(then, otherwise, out);
+                paths.push(here.clone());
+                let at = format!("{here}.branch");
+                let else_at = compile_arms((then, otherwise), &at, out, paths);
                 if let Some(Op::Branch { otherwise, .. }) = out.get_mut(branch) {
                     *otherwise = else_at;
                 }
@@ -748,12 +805,17 @@ fn compile(steps: &[Step], out: &mut Vec<Op>) {
                     event: event.clone(),
                     otherwise: 0,
                 });
-                let else_at = compile_arms(then, otherwise, out);
+                paths.extend([here.clone(), here.clone()]);
+                let at = format!("{here}.wait_for");
+                let else_at = compile_arms((then, otherwise), &at, out, paths);
                 if let Some(Op::Timeout { otherwise, .. }) = out.get_mut(timeout) {
                     *otherwise = else_at;
                 }
             }
-            other => out.push(Op::Step(other.clone())),
+            other => {
+                out.push(Op::Step(other.clone()));
+                paths.push(here);
+            }
         }
     }
 }

@@ -151,6 +151,13 @@ const MIGRATIONS: &[&[&str]] = &[
             previous_until INTEGER, rotated_at INTEGER NOT NULL) WITHOUT ROWID",
         "CREATE TABLE revoked_sessions (id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID",
     ],
+    // 8: per-step journey counters (reached, sent, skipped by reason,
+    // delayed), under the journey's shape: an edit that changes it starts
+    // its steps' counts afresh.
+    &[
+        "CREATE TABLE journey_step_stats (journey TEXT NOT NULL, shape INTEGER NOT NULL, step INTEGER NOT NULL,
+            counter TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (journey, shape, step, counter)) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.

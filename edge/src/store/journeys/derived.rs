@@ -90,7 +90,7 @@ impl Db<'_> {
         let who = self.journey_person(person)?;
         let runs = self.person_runs(person)?;
         let effects = journeys.enter(id, &who, &runs, self.now);
-        self.apply(&effects)
+        self.apply(journeys, &effects)
     }
 
     /// The site's day number and `MM-DD` now, and its offset from UTC (ms).

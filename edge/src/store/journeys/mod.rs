@@ -83,7 +83,7 @@ impl Db<'_> {
             for signal in &signals {
                 let runs = self.person_runs(person)?;
                 let effects = journeys.on_event(&who, &runs, signal, self.now);
-                self.apply(&effects)?;
+                self.apply(journeys, &effects)?;
             }
         }
         self.derived_on_event(journeys, person, name, event)
@@ -108,7 +108,7 @@ impl Db<'_> {
         let person = self.journey_person(&run.id.person)?;
         let mut caps = self.caps_state(&run.id.person)?;
         let (effects, next) = journeys.on_due(run, &person, &mut caps, self.now);
-        self.apply(&effects)?;
+        self.apply(journeys, &effects)?;
         self.save_run(&next)
     }
 
@@ -123,10 +123,18 @@ impl Db<'_> {
         })
     }
 
-    /// Carries out the engine's effects.
-    pub fn apply(&self, effects: &[Effect]) -> StoreResult<()> {
+    /// Carries out the engine's effects (of `journeys`, for the per-step
+    /// counters: they count under the journey's current shape).
+    pub fn apply(&self, journeys: &Journeys, effects: &[Effect]) -> StoreResult<()> {
+        let count_step = |run: &RunId, step: usize, counter: &str| -> StoreResult<()> {
+            let Some(journey) = journeys.journey(&run.journey) else {
+                return Ok(());
+            };
+            self.count_step(&run.journey, journey.shape, step, counter)
+        };
         for effect in effects {
             match effect {
+                Effect::Reached { run, step } => count_step(run, *step, "reached")?,
                 Effect::Enter(run) => {
                     let inserted = self.insert_run(run)?;
                     if inserted {
@@ -142,6 +150,7 @@ impl Db<'_> {
                 }
                 Effect::Send {
                     run,
+                    step,
                     destination,
                     event,
                     purpose,
@@ -152,16 +161,21 @@ impl Db<'_> {
                         nudge_core::journey::Purpose::Transactional => "transactional",
                     };
                     self.queue_send(run, destination, event, purpose, idempotency_key)?;
+                    count_step(run, *step, "sent")?;
                 }
-                Effect::Suppressed { run, reason, .. } => {
+                Effect::Suppressed { run, reason, step } => {
                     let counter = match reason {
                         SuppressReason::Cap => "suppressed_cap",
                         SuppressReason::Consent => "suppressed_consent",
                         _ => "suppressed_other",
                     };
                     self.count(&run.journey, counter)?;
+                    count_step(run, *step, counter)?;
                 }
-                Effect::Delayed { run, .. } => self.count(&run.journey, "delayed_quiet_hours")?,
+                Effect::Delayed { run, step, .. } => {
+                    self.count(&run.journey, "delayed_quiet_hours")?;
+                    count_step(run, *step, "delayed_quiet_hours")?;
+                }
                 Effect::SetFact {
                     person,
                     journey,
@@ -263,6 +277,18 @@ impl Db<'_> {
             )?;
             self.count(journey, "conversions")?;
         }
+        Ok(())
+    }
+
+    /// Counts `counter` for step `step` of `journey` as it is shaped now: an
+    /// edit that changes the shape starts the steps' counts afresh (a
+    /// position then names another step).
+    fn count_step(&self, journey: &str, shape: u64, step: usize, counter: &str) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT INTO journey_step_stats (journey, shape, step, counter, n) VALUES (?, ?, ?, ?, 1)
+             ON CONFLICT (journey, shape, step, counter) DO UPDATE SET n = n + 1",
+            params![journey, shape as i64, step as i64, counter],
+        )?;
         Ok(())
     }
 

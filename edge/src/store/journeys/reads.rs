@@ -2,7 +2,7 @@
 //! person's runs, timers and sends, and the dry run.
 
 use nudge_core::journey::sim::Simulation;
-use nudge_core::journey::{Effect, Entry, Journeys, Purpose, Step};
+use nudge_core::journey::{Effect, Entry, Journey, Journeys, Purpose, Step};
 use nudge_core::time::DAY as DAY_MS;
 use serde_json::{json, Value};
 
@@ -124,6 +124,65 @@ pub fn step_words(steps: &[Step], depth: usize, out: &mut Vec<String>) {
     }
 }
 
+impl Db<'_> {
+    /// Per step of `journey` as it is shaped now: how many runs reached it,
+    /// were sent or skipped there (by reason), are waiting in it now, and
+    /// left the journey there (by reason; `completed` runs left after the
+    /// last step).
+    fn step_report(&self, journey: &Journey) -> StoreResult<Vec<Value>> {
+        let steps = journey.reported_steps();
+        let shape = journey.shape as i64;
+        let mut rows: Vec<serde_json::Map<String, Value>> = steps
+            .iter()
+            .map(|s| {
+                let mut row = serde_json::Map::new();
+                row.insert("step".into(), json!(s.step));
+                row.insert("path".into(), json!(s.path));
+                row.insert("kind".into(), json!(s.kind));
+                row.insert("waiting".into(), json!(0));
+                row
+            })
+            .collect();
+        let index_of = |step: i64| steps.iter().position(|s| s.step as i64 == step);
+        // A run's stored position is the op it goes on at: one past a wait
+        // it waits in, or a send quiet hours put off.
+        let waiting_in = |position: i64| {
+            index_of(position - 1)
+                .filter(|&i| matches!(steps[i].kind, "wait" | "wait_until" | "wait_for"))
+                .or_else(|| index_of(position))
+        };
+        for row in self.sql.query(
+            "SELECT step, counter, n FROM journey_step_stats WHERE journey = ? AND shape = ?",
+            params![journey.id.as_str(), shape],
+        )? {
+            let (Some(step), Some(counter)) = (row["step"].as_i64(), row["counter"].as_str())
+            else {
+                continue;
+            };
+            if let Some(i) = index_of(step) {
+                rows[i].insert(counter.to_owned(), row["n"].clone());
+            }
+        }
+        for row in self.sql.query(
+            "SELECT step, exit, count(*) AS n FROM journey_runs WHERE journey = ? AND shape = ?
+             AND (exit IS NULL OR exit != 'completed') GROUP BY step, exit",
+            params![journey.id.as_str(), shape],
+        )? {
+            let Some(i) = row["step"].as_i64().and_then(waiting_in) else {
+                continue;
+            };
+            let n = row["n"].as_i64().unwrap_or(0);
+            let key = match row["exit"].as_str() {
+                None => "waiting".to_owned(),
+                Some(reason) => format!("exited_{reason}"),
+            };
+            let before = rows[i].get(&key).and_then(Value::as_i64).unwrap_or(0);
+            rows[i].insert(key, json!(before + n));
+        }
+        Ok(rows.into_iter().map(Value::Object).collect())
+    }
+}
+
 /// One engine effect as the dry run and logs show it.
 pub fn effect_json(effect: &Effect) -> Value {
     match effect {
@@ -181,7 +240,7 @@ impl Db<'_> {
             list.push(json!({
                 "id": journey.id, "name": journey.name, "enabled": journey.enabled,
                 "entry": entry_json(&journey.entry), "goals": journey.goals, "steps": steps,
-                "stats": stats,
+                "stats": stats, "step_report": self.step_report(journey)?,
             }));
         }
         let pending = self.sql.int(
@@ -317,6 +376,8 @@ impl Db<'_> {
         let timeline: Vec<Value> = sim
             .log
             .iter()
+            // What a marketer reads: what happens, not each step passed.
+            .filter(|(_, effect)| !matches!(effect, Effect::Reached { .. }))
             .map(|(at, effect)| {
                 let mut e = effect_json(effect);
                 e["at"] = json!(iso(*at));

@@ -664,6 +664,19 @@ const WAIT_FOR: &str = r#"{
   ]
 }"#;
 
+/// a1 and a2 add to cart at T0 (their runs start, and wait), and a1
+/// orders an hour later.
+fn two_carts_and_an_order(sql: &TestSql, j: &Journeys) {
+    let at = |t: i64| db(sql, T0 + t);
+    for (id, anon) in [("e1", "a1"), ("e2", "a2")] {
+        let added = consented(id, anon, "Product Added", json!({"product_id": "x"}));
+        send(&at(0), j, vec![added]);
+    }
+    at(0).fire_due_runs(j, 100).unwrap();
+    let order = consented("e3", "a1", "Order Completed", json!({"total": 5}));
+    send(&at(HOUR), j, vec![order]);
+}
+
 #[test]
 fn a_stored_run_waiting_for_an_order_takes_the_path_the_order_decides() {
     let config: nudge_core::Value = serde_json::from_str(WAIT_FOR).unwrap();
@@ -671,16 +684,9 @@ fn a_stored_run_waiting_for_an_order_takes_the_path_the_order_decides() {
     assert!(problems.is_empty(), "{problems:?}");
     let sql = store();
     let at = |t: i64| db(&sql, T0 + t);
-    for (id, anon) in [("e1", "a1"), ("e2", "a2")] {
-        let added = consented(id, anon, "Product Added", json!({"product_id": "x"}));
-        send(&at(0), &j, vec![added]);
-    }
-    at(0).fire_due_runs(&j, 100).unwrap();
-    assert_eq!(at(0).next_timer().unwrap(), Some(T0 + 4 * HOUR));
-    // a1 orders within the window: its run moves on at once, and its
+    two_carts_and_an_order(&sql, &j);
+    // a1 ordered within the window: its run moved on at once, and its
     // timer is now, not the window's end.
-    let order = consented("e3", "a1", "Order Completed", json!({"total": 5}));
-    send(&at(HOUR), &j, vec![order]);
     assert_eq!(at(HOUR).next_timer().unwrap(), Some(T0 + HOUR));
     at(HOUR).fire_due_runs(&j, 100).unwrap();
     assert_eq!(outbox(&at(0)), [], "no reminder for a buyer");
@@ -703,4 +709,62 @@ fn a_stored_run_waiting_for_an_order_takes_the_path_the_order_decides() {
         rows.iter().any(|r| r["tag"] == "bought")
     };
     assert!(tagged("a1") && !tagged("a2"));
+}
+
+#[test]
+fn the_step_report_counts_each_step_and_starts_afresh_when_the_shape_changes() {
+    let read = |text: &str| {
+        let config: nudge_core::Value = serde_json::from_str(text).unwrap();
+        Journeys::from_config(&config).0
+    };
+    let j = read(WAIT_FOR);
+    let sql = store();
+    let at = |t: i64| db(&sql, T0 + t);
+    two_carts_and_an_order(&sql, &j);
+    at(HOUR).fire_due_runs(&j, 100).unwrap();
+    at(DAY).fire_due_runs(&j, 100).unwrap();
+    // A third shopper, still waiting.
+    let added = consented("e4", "a3", "Product Added", json!({"product_id": "x"}));
+    send(&at(DAY), &j, vec![added]);
+    at(DAY).fire_due_runs(&j, 100).unwrap();
+
+    let report =
+        |j: &Journeys| at(DAY).journey_list(j).unwrap()["journeys"][0]["step_report"].clone();
+    let rows = report(&j);
+    let row = |path: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["path"] == path)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {path} in {rows}"))
+    };
+    let wait = row("steps[0]");
+    assert_eq!(
+        (wait["kind"].as_str(), wait["reached"].as_i64()),
+        (Some("wait_for"), Some(3)),
+        "{rows}"
+    );
+    assert_eq!(wait["waiting"], 1, "{rows}");
+    assert_eq!(row("steps[0].wait_for.then[0]")["reached"], 1, "{rows}");
+    let reminder = row("steps[0].wait_for.else[0]");
+    assert_eq!(
+        (reminder["reached"].as_i64(), reminder["sent"].as_i64()),
+        (Some(1), Some(1)),
+        "{rows}"
+    );
+
+    // An edit that adds a path is another shape: its steps count afresh.
+    let edited =
+        read(&WAIT_FOR.replace(r#""else": ["#, r#""else": [{"set": {"tag": "reminded"}}, "#));
+    assert_ne!(edited.journeys[0].shape, j.journeys[0].shape);
+    let fresh = report(&edited);
+    assert!(
+        fresh
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("reached").is_none() && r["waiting"] == 0),
+        "{fresh}"
+    );
 }
