@@ -17,7 +17,7 @@ use nudge_core::platform::{load_profile, new_id, Storage};
 use nudge_core::queue::Outbox;
 use nudge_core::session::{consent, Effects, Ignored, Session};
 use nudge_core::time::Millis;
-use nudge_core::{Config, Map, Value, Watch};
+use nudge_core::{Config, Map, Value};
 
 use crate::browser::{self, BrowserRandom, LocalStore};
 use crate::display::Display;
@@ -31,7 +31,6 @@ pub struct State {
     pub opts: Options,
     /// The config, the profile, the page: core's pure part.
     pub session: Session,
-    pub watch: Watch,
     pub transport: Transport,
     /// Campaigns on screen, through the display module.
     pub display: Display,
@@ -80,7 +79,6 @@ impl State {
             || Outbox::new(nudge_core::queue::DEFAULT_CAPACITY),
             |v| Outbox::from_stored(&v, nudge_core::queue::DEFAULT_CAPACITY),
         );
-        let watch = config.watch();
         let session = Session {
             config,
             profile,
@@ -97,7 +95,6 @@ impl State {
             transport: Transport::new(outbox),
             opts,
             session,
-            watch,
             display: Display::new(ui),
             trackers: None,
             early_layer: Some(Vec::new()),
@@ -125,7 +122,12 @@ impl State {
             .session
             .page_view(properties, page, now, &mut self.random);
         self.apply(effects, handle);
-        self.trackers = Some(PageTrackers::attach(&self.session, &self.watch, handle));
+        // Only the triggers of campaigns that may show on this page.
+        let watch = self
+            .session
+            .config
+            .watch_for(&self.session.page.context.path);
+        self.trackers = Some(PageTrackers::attach(&self.session, &watch, handle));
         self.signal(Signal::PageView, handle);
         self.play_early_layer(early_layer, handle);
         self.prefetch_display(handle);
