@@ -12,7 +12,6 @@ use std::rc::Rc;
 
 use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::{Interval, Timeout};
-use nudge_core::campaign::TriggerKind;
 use nudge_core::decide::Signal;
 use nudge_core::session::Session;
 use nudge_core::time::Millis;
@@ -93,12 +92,7 @@ impl PageTrackers {
                 }
             }));
             if touch {
-                listeners.extend(mobile_exit_trackers(
-                    session,
-                    &window,
-                    &document,
-                    weak.clone(),
-                ));
+                listeners.extend(mobile_exit_trackers(&window, &document, weak.clone()));
             }
         }
 
@@ -217,7 +211,6 @@ fn scroll_tracker(
 /// Phones have no pointer to leave the window: the back button (caught with a
 /// history sentinel) and a return to a tab that was hidden mean the same.
 fn mobile_exit_trackers(
-    session: &Session,
     win: &web_sys::Window,
     doc: &web_sys::Document,
     weak: Handle,
@@ -235,42 +228,34 @@ fn mobile_exit_trackers(
         }
     }));
 
-    // The sentinel only goes in for a page where an exit-intent campaign
-    // listens, and only after a real tap (browsers skip history entries
-    // added without user activation).
-    let listens_here = session.config.campaigns.iter().any(|c| {
-        matches!(c.trigger.kind, TriggerKind::ExitIntent { .. })
-            && c.trigger
-                .url
-                .as_ref()
-                .is_none_or(|u| u.matches(&session.page.context.path))
-    });
-    if listens_here {
-        let armed = Rc::new(Cell::new(false));
-        let arm = armed.clone();
-        listeners.push(EventListener::new(doc, "touchend", move |_| {
-            if arm.replace(true) {
-                return;
-            }
-            if let Some(history) = window().and_then(|w| w.history().ok()) {
-                let marker = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&marker, &"nudgeSentinel".into(), &JsValue::TRUE);
-                let _ = history.push_state(&marker, "");
-            }
-        }));
-        listeners.push(EventListener::new(win, "popstate", move |event| {
-            let Some(event) = event.dyn_ref::<web_sys::PopStateEvent>() else {
-                return;
-            };
-            let is_sentinel = js_sys::Reflect::get(&event.state(), &"nudgeSentinel".into())
-                .ok()
-                .is_some_and(|v| v.is_truthy());
-            if armed.get() && !is_sentinel {
-                armed.set(false);
-                signal(&weak, Signal::ExitIntent);
-            }
-        }));
-    }
+    // The sentinel goes in only after a real tap (browsers skip history
+    // entries added without user activation). These trackers are attached
+    // only on a page where an exit-intent campaign may show
+    // (`Config::watch_for`).
+    let armed = Rc::new(Cell::new(false));
+    let arm = armed.clone();
+    listeners.push(EventListener::new(doc, "touchend", move |_| {
+        if arm.replace(true) {
+            return;
+        }
+        if let Some(history) = window().and_then(|w| w.history().ok()) {
+            let marker = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&marker, &"nudgeSentinel".into(), &JsValue::TRUE);
+            let _ = history.push_state(&marker, "");
+        }
+    }));
+    listeners.push(EventListener::new(win, "popstate", move |event| {
+        let Some(event) = event.dyn_ref::<web_sys::PopStateEvent>() else {
+            return;
+        };
+        let is_sentinel = js_sys::Reflect::get(&event.state(), &"nudgeSentinel".into())
+            .ok()
+            .is_some_and(|v| v.is_truthy());
+        if armed.get() && !is_sentinel {
+            armed.set(false);
+            signal(&weak, Signal::ExitIntent);
+        }
+    }));
     listeners
 }
 
