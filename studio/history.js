@@ -46,7 +46,7 @@ export async function renderHistory(main, selected) {
         h("a", { href: `#/history/${v.version}`, "aria-current": String(v.version) === String(selected) ? "true" : null, dataset: { version: v.version } },
           h("span", { class: "version-number" }, `Version ${v.version}`),
           v.version === liveVersion ? h("span", { class: "badge status-live" }, "Live") : null,
-          h("span", { class: "version-what" }, `${ACTIONS[v.action] || v.action || "Changed"}${v.campaign ? `: ${v.campaign}` : ""}`),
+          h("span", { class: "version-what" }, `${ACTIONS[v.action] || v.action || "Changed"}${v.campaign ? `: ${itemName(v.campaign)}` : ""}`),
           h("span", { class: "version-who" }, `${v.by || "someone"}, ${formatWhen(v.at)}`),
           v.note ? h("span", { class: "version-note" }, `“${v.note}”`) : null)));
     }
@@ -73,13 +73,13 @@ export async function renderHistory(main, selected) {
         : blockedButton("Roll back to this version", can("rollback").reason);
     replace(detail,
       h("h2", {}, `Version ${data.version}`),
-      h("p", {}, `${ACTIONS[data.action] || data.action || "Changed"}${data.campaign ? ` (${data.campaign})` : ""} by ${data.by || "someone"}, ${formatWhen(data.at)}.`),
+      h("p", {}, `${ACTIONS[data.action] || data.action || "Changed"}${data.campaign ? ` (${itemName(data.campaign)})` : ""} by ${data.by || "someone"}, ${formatWhen(data.at)}.`),
       data.note ? h("p", { class: "version-note" }, `Note: “${data.note}”`) : null,
       h("h3", {}, "What changed from the version before"),
       changes.length ? h("table", { class: "diff" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Campaign"), h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Before"), h("th", { scope: "col" }, "After"))),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Campaign or journey"), h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Before"), h("th", { scope: "col" }, "After"))),
         h("tbody", {}, changes.map((c) => h("tr", {},
-          h("td", {}, c.campaign || "(site)"),
+          h("td", {}, itemName(c.campaign)),
           h("td", {}, changeWords(c)),
           h("td", { class: "before" }, h("del", {}, shortJson(c.before))),
           h("td", { class: "after" }, h("ins", {}, shortJson(c.after)))))))
@@ -112,12 +112,19 @@ export async function renderHistory(main, selected) {
   return null;
 }
 
+/** The history names a journey `journey:<id>` and a campaign by its id. */
+export function itemName(key) {
+  if (!key) return "(site)";
+  return key.startsWith("journey:") ? `${key.slice("journey:".length)} (journey)` : key;
+}
+
 /** "Added", "Removed" or the field in words. */
 function changeWords(change) {
   if (!change.path) {
-    if (change.before === null || change.before === undefined) return "Added the campaign";
-    if (change.after === null || change.after === undefined) return "Removed the campaign";
-    return "The whole campaign";
+    const noun = String(change.campaign || "").startsWith("journey:") ? "journey" : "campaign";
+    if (change.before === null || change.before === undefined) return `Added the ${noun}`;
+    if (change.after === null || change.after === undefined) return `Removed the ${noun}`;
+    return `The whole ${noun}`;
   }
   return pathWords(change.path);
 }

@@ -32,13 +32,20 @@ thread_local! {
     static SHOWN: RefCell<Option<Rendered>> = const { RefCell::new(None) };
 }
 
-/// `validateConfig(text)`: every problem core finds in the config JSON text,
-/// read within the same limits as the agent and the edge read it.
+/// `validateConfig(text)`: every problem core finds in the config JSON text
+/// (its campaigns, and its journeys as the edge checks them), read within
+/// the same limits as the agent and the edge read it.
 #[wasm_bindgen(js_name = validateConfig)]
 pub fn validate_config(text: JsValue) -> JsValue {
     js::install_host();
     let diagnostics = match read_config(&text) {
-        Ok(value) => Config::validate(&value),
+        Ok(value) => {
+            let mut problems = Config::validate(&value);
+            // The journey editor's check: journeys run at the edge, which
+            // checks them with this same call on write.
+            problems.extend(nudge_core::journey::validate(&value));
+            problems
+        }
         Err(problem) => vec![problem],
     };
     to_js(&diagnostics)

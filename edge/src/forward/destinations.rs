@@ -183,6 +183,34 @@ pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
     .await
 }
 
+/// What the studio may know of a destination: its id, kind, consent and
+/// events, for the journey editor's picker. Never its url (a webhook's may
+/// carry a token) or its sealed credential.
+pub fn public_view(document: &Value) -> Value {
+    let list = document["destinations"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|d| {
+                    serde_json::json!({"id": d["id"], "kind": d["kind"], "consent": d["consent"],
+                                       "events": d["events"]})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Array(list)
+}
+
+/// `GET /v1/admin/sites/{site}/destinations`: `{destinations: [{id, kind,
+/// consent, events}]}` ([`public_view`]); an empty list for a site with none.
+pub async fn list(env: &Env, site: &str) -> Handled {
+    let text = crate::http::cached_kv(env, &key(site)).await?;
+    let document = text
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .unwrap_or(Value::Null);
+    crate::http::ok(&serde_json::json!({"destinations": public_view(&document)}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +237,21 @@ mod tests {
         let mut missing = d;
         missing.as_object_mut().unwrap().remove("credential");
         assert_eq!(paths(missing, false), ["destinations[0].credential"]);
+    }
+
+    #[test]
+    fn the_studio_sees_destinations_without_urls_or_credentials() {
+        let key = [3u8; 32];
+        let mut doc = json!({"destinations": [{"id": "email", "kind": "webhook",
+            "url": "https://hooks.example/t/SECRET", "events": ["*"], "consent": "marketing",
+            "credential": "whsec_a2V5"}]});
+        seal_all(&mut doc, &key, "demo").unwrap();
+        let seen = public_view(&doc);
+        assert_eq!(
+            seen,
+            json!([{"id": "email", "kind": "webhook", "consent": "marketing", "events": ["*"]}])
+        );
+        assert_eq!(public_view(&Value::Null), json!([]));
     }
 
     #[test]

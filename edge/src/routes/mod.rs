@@ -14,8 +14,8 @@ pub mod reports;
 use worker::{Env, Method, Request};
 
 use crate::http::{is_site_key, preflight, query, refuse, Handled};
-use crate::store::protocol::Page;
-use crate::studio::{self, campaigns, session};
+use crate::store::protocol::{Item, Page};
+use crate::studio::{self, campaigns, drafts, session};
 
 /// Answers an API request (`/v1/…`).
 pub async fn api(req: Request, env: &Env) -> Handled {
@@ -38,17 +38,27 @@ pub async fn api(req: Request, env: &Env) -> Handled {
             let by = &caller;
             match (method, rest) {
                 (Method::Get, ["campaigns"]) => campaigns::list(env, site, by).await,
-                (Method::Get, ["campaigns", id, "draft"]) => {
-                    campaigns::draft(env, site, by, id).await
-                }
-                (Method::Put, ["campaigns", id, "draft"]) => {
-                    campaigns::save_draft(req, env, site, by, id).await
-                }
-                (Method::Delete, ["campaigns", id, "draft"]) => {
-                    campaigns::discard_draft(req, env, site, by, id).await
-                }
-                (Method::Post, ["campaigns", id, "publish"]) => {
-                    campaigns::publish(req, env, site, by, id).await
+                (
+                    method,
+                    [list @ ("campaigns" | "journeys"), id, action @ ("draft" | "publish")],
+                ) => {
+                    let item = match *list {
+                        "campaigns" => Item::Campaign((*id).into()),
+                        _ => Item::Journey((*id).into()),
+                    };
+                    match (method, *action) {
+                        (Method::Get, "draft") => drafts::draft(env, site, by, item).await,
+                        (Method::Put, "draft") => {
+                            drafts::save_draft(req, env, site, by, item).await
+                        }
+                        (Method::Delete, "draft") => {
+                            drafts::discard_draft(req, env, site, by, item).await
+                        }
+                        (Method::Post, "publish") => {
+                            drafts::publish(req, env, site, by, item).await
+                        }
+                        _ => Err(refuse(405, "method_not_allowed", "not with this method")),
+                    }
                 }
                 (Method::Post, ["campaigns", id, "status"]) => {
                     campaigns::set_status(req, env, site, by, id).await
@@ -62,6 +72,9 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                     campaigns::rollback(req, env, site, by, v).await
                 }
                 (Method::Put, ["config"]) => config::put(req, env, site, by).await,
+                (Method::Get, ["destinations"]) => {
+                    crate::forward::destinations::list(env, site).await
+                }
                 (Method::Put, ["destinations"]) => {
                     crate::forward::destinations::put(req, env, site).await
                 }

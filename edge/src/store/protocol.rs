@@ -139,6 +139,56 @@ pub struct StudioCall {
     pub action: StudioAction,
 }
 
+/// What a studio draft edits: a campaign or a journey of the config, by id.
+/// Both kinds have drafts, publish, versions and roll back the same way
+/// (`store::versions`); they differ only in the config list they live in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Item {
+    Campaign(String),
+    Journey(String),
+}
+
+impl Item {
+    pub fn id(&self) -> &str {
+        match self {
+            Item::Campaign(id) | Item::Journey(id) => id,
+        }
+    }
+
+    /// The config's list that holds it.
+    pub fn list(&self) -> &'static str {
+        match self {
+            Item::Campaign(_) => "campaigns",
+            Item::Journey(_) => "journeys",
+        }
+    }
+
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Item::Campaign(_) => "campaign",
+            Item::Journey(_) => "journey",
+        }
+    }
+
+    /// Its key in the drafts table and the history's `campaign` column:
+    /// a campaign's id as it always was, `journey:<id>` for a journey (ids
+    /// have no `:`, so the two never meet).
+    pub fn key(&self) -> String {
+        match self {
+            Item::Campaign(id) => id.clone(),
+            Item::Journey(id) => format!("journey:{id}"),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Item {
+        match key.strip_prefix("journey:") {
+            Some(id) => Item::Journey(id.to_owned()),
+            None => Item::Campaign(key.to_owned()),
+        }
+    }
+}
+
 /// `expected` is the draft revision or live version the caller saw
 /// (`If-Match`); a mismatch is a `Conflict` and nothing changes.
 #[derive(Debug, Serialize, Deserialize)]
@@ -148,22 +198,23 @@ pub enum StudioAction {
     Overview,
     /// The live version's number only.
     Head,
+    /// One draft (a campaign's or a journey's).
     Draft {
-        campaign: String,
+        item: Item,
     },
     /// `expected: None` creates a draft (refused if one exists).
     SaveDraft {
-        campaign: String,
+        item: Item,
         expected: Option<i64>,
         body: Value,
     },
     DiscardDraft {
-        campaign: String,
+        item: Item,
         expected: i64,
     },
     /// The draft goes live as a new version, if the whole config validates.
     Publish {
-        campaign: String,
+        item: Item,
         expected: i64,
         note: String,
     },

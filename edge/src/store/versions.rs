@@ -16,7 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use super::persons::Db;
-use super::protocol::{Page, StoreError, StoreResult, StudioAction, StudioCall};
+use super::protocol::{Item, Page, StoreError, StoreResult, StudioAction, StudioCall};
 use super::sql::{params, Row, SqlExt};
 
 /// Open drafts a site may keep (each up to the admin body limit).
@@ -42,25 +42,29 @@ impl Db<'_> {
         match call.action {
             StudioAction::Overview => self.overview(),
             StudioAction::Head => Ok(json!({"version": self.head_version()?})),
-            StudioAction::Draft { campaign } => self.with_live_config(self.draft(&campaign)?),
+            StudioAction::Draft { item } => {
+                let mut answer = self.with_live_config(self.draft(&item)?)?;
+                answer["in_flight"] = self.in_flight(&item, &answer["body"])?;
+                Ok(answer)
+            }
             StudioAction::SaveDraft {
-                campaign,
+                item,
                 expected,
                 body,
-            } => self.save_draft(&campaign, expected, &body, by),
-            StudioAction::DiscardDraft { campaign, expected } => {
-                self.check_draft(&campaign, Some(expected))?;
+            } => self.save_draft(&item, expected, &body, by),
+            StudioAction::DiscardDraft { item, expected } => {
+                self.check_draft(&item, Some(expected))?;
                 self.sql.execute(
                     "UPDATE drafts SET body = NULL, by = ?, at = ? WHERE campaign = ?",
-                    params![by, self.now, campaign.as_str()],
+                    params![by, self.now, item.key()],
                 )?;
                 Ok(json!({"discarded": true}))
             }
             StudioAction::Publish {
-                campaign,
+                item,
                 expected,
                 note,
-            } => self.publish(&campaign, expected, &note, by),
+            } => self.publish(&item, expected, &note, by),
             StudioAction::SetStatus {
                 campaign,
                 status,
@@ -174,36 +178,39 @@ impl Db<'_> {
         }))
     }
 
-    fn draft_row(&self, campaign: &str) -> StoreResult<Option<Row>> {
+    fn draft_row(&self, item: &Item) -> StoreResult<Option<Row>> {
         Ok(self
             .sql
             .query(
                 "SELECT campaign, revision, body, by, at FROM drafts WHERE campaign = ?",
-                params![campaign],
+                params![item.key()],
             )?
             .into_iter()
             .next())
     }
 
-    fn draft(&self, campaign: &str) -> StoreResult<Value> {
-        match self.draft_row(campaign)? {
+    fn draft(&self, item: &Item) -> StoreResult<Value> {
+        match self.draft_row(item)? {
             Some(row) if row["body"].is_string() => {
                 let body: Value = serde_json::from_str(row["body"].as_str().unwrap_or("null"))
                     .map_err(super::sql::internal)?;
                 Ok(
-                    json!({"campaign": body, "revision": row["revision"], "by": row["by"], "at": row["at"]}),
+                    json!({"body": body, "revision": row["revision"], "by": row["by"], "at": row["at"]}),
                 )
             }
             _ => Err(StoreError::NotFound(format!(
-                "campaign {campaign} has no draft"
+                "{} {} has no draft",
+                item.noun(),
+                item.id()
             ))),
         }
     }
 
     /// The live draft's revision, refusing when it is not `expected` (`None`:
     /// the caller creates a draft and expects there is none).
-    fn check_draft(&self, campaign: &str, expected: Option<i64>) -> StoreResult<i64> {
-        let row = self.draft_row(campaign)?;
+    fn check_draft(&self, item: &Item, expected: Option<i64>) -> StoreResult<i64> {
+        let row = self.draft_row(item)?;
+        let name = format!("{} {}", item.noun(), item.id());
         let revision = row
             .as_ref()
             .and_then(|r| r["revision"].as_i64())
@@ -219,17 +226,17 @@ impl Db<'_> {
         let (who, when) = row.as_ref().map(changed_by).unwrap_or_default();
         let message = match (expected, live) {
             (None, true) => format!(
-                "A draft of {campaign} already exists (revision {revision}, saved by {who} on {when}). \
+                "A draft of {name} already exists (revision {revision}, saved by {who} on {when}). \
                  Open it instead of starting a new one."
             ),
             (Some(_), false) if revision > 0 => format!(
-                "{who} published or discarded the draft of {campaign} on {when}, after you opened it."
+                "{who} published or discarded the draft of {name} on {when}, after you opened it."
             ),
             (Some(expected), true) => format!(
                 "{who} saved this draft (revision {revision}) on {when}, after you opened revision {expected}. \
                  Reload to see their changes; your edits stay in this tab until you do."
             ),
-            _ => format!("campaign {campaign} has no draft"),
+            _ => format!("{name} has no draft"),
         };
         Err(StoreError::Conflict {
             message,
@@ -243,12 +250,12 @@ impl Db<'_> {
 
     fn save_draft(
         &self,
-        campaign: &str,
+        item: &Item,
         expected: Option<i64>,
         body: &Value,
         by: &str,
     ) -> StoreResult<Value> {
-        let revision = self.check_draft(campaign, expected)? + 1;
+        let revision = self.check_draft(item, expected)? + 1;
         if expected.is_none() {
             let open = self
                 .sql
@@ -265,7 +272,7 @@ impl Db<'_> {
              ON CONFLICT (campaign) DO UPDATE SET revision = excluded.revision, body = excluded.body,
                base_version = excluded.base_version, by = excluded.by, at = excluded.at",
             params![
-                campaign,
+                item.key(),
                 revision,
                 body.to_string(),
                 self.head_version()?,
@@ -273,7 +280,8 @@ impl Db<'_> {
                 self.now
             ],
         )?;
-        self.with_live_config(json!({"revision": revision}))
+        let in_flight = self.in_flight(item, body)?;
+        self.with_live_config(json!({"revision": revision, "in_flight": in_flight}))
     }
 
     /// `answer` with the live config's text (`config`, null for a site with
@@ -303,31 +311,75 @@ impl Db<'_> {
         }
     }
 
-    fn publish(&self, campaign: &str, expected: i64, note: &str, by: &str) -> StoreResult<Value> {
-        self.check_draft(campaign, Some(expected))?;
-        let mut draft = self.draft(campaign)?["campaign"].take();
+    fn publish(&self, item: &Item, expected: i64, note: &str, by: &str) -> StoreResult<Value> {
+        self.check_draft(item, Some(expected))?;
+        let mut draft = self.draft(item)?["body"].take();
         let mut config = self.head_config()?;
-        // Pause and resume are their own action: a draft made before a pause
-        // must not quietly resume the campaign when it is published.
-        let live_status = campaigns_mut(&mut config)?
+        // Pause and resume (a journey's on and off) are their own action: a
+        // draft made before a pause must not quietly resume the campaign when
+        // it is published.
+        let switch = match item {
+            Item::Campaign(_) => "status",
+            Item::Journey(_) => "enabled",
+        };
+        let live_switch = list_mut(&mut config, item.list())?
             .iter()
-            .find(|c| c["id"] == campaign)
-            .map(|c| c["status"].clone());
-        if let (Some(status), Some(body)) = (live_status, draft.as_object_mut()) {
-            match status {
-                Value::Null => body.remove("status"),
-                status => body.insert("status".into(), status),
+            .find(|c| c["id"] == item.id())
+            .map(|c| c[switch].clone());
+        if let (Some(live), Some(body)) = (live_switch, draft.as_object_mut()) {
+            match live {
+                Value::Null => body.remove(switch),
+                live => body.insert(switch.into(), live),
             };
         }
-        put_campaign(&mut config, draft)?;
+        put_item(&mut config, item.list(), draft)?;
         let text = Value::Object(config).to_string();
-        check_publishable(&text, campaign)?;
-        let answer = self.add_version(&text, by, "publish", Some(campaign), note)?;
+        let name = format!("{} {}", item.noun(), item.id());
+        check_publishable(&text, &name)?;
+        let key = item.key();
+        let answer = self.add_version(&text, by, "publish", Some(&key), note)?;
         self.sql.execute(
             "UPDATE drafts SET body = NULL, by = ?, at = ? WHERE campaign = ?",
-            params![by, self.now, campaign],
+            params![by, self.now, key],
         )?;
         Ok(answer)
+    }
+
+    /// What publishing `body` as journey `item` does to the runs in
+    /// progress (`null` for a campaign): those whose shape is the draft's
+    /// keep going; the others end as `edited` at their next step. A draft
+    /// that does not read as a journey yet keeps none.
+    fn in_flight(&self, item: &Item, body: &Value) -> StoreResult<Value> {
+        let Item::Journey(id) = item else {
+            return Ok(Value::Null);
+        };
+        let draft: Option<nudge_core::Value> =
+            serde_json::from_value(Value::Array(vec![body.clone()])).ok();
+        let shape = draft
+            .and_then(|list| {
+                nudge_core::journey::Journeys::from_value(&list, "journeys")
+                    .0
+                    .pop()
+            })
+            .map(|journey| journey.shape as i64);
+        let active = self
+            .sql
+            .int(
+                "SELECT count(*) FROM journey_runs WHERE journey = ? AND exit IS NULL",
+                params![id.as_str()],
+            )?
+            .unwrap_or_default();
+        let kept = match shape {
+            Some(shape) => self
+                .sql
+                .int(
+                    "SELECT count(*) FROM journey_runs WHERE journey = ? AND exit IS NULL AND shape = ?",
+                    params![id.as_str(), shape],
+                )?
+                .unwrap_or_default(),
+            None => 0,
+        };
+        Ok(json!({"active": active, "kept": kept, "ended": active - kept}))
     }
 
     fn set_status(
@@ -339,7 +391,7 @@ impl Db<'_> {
     ) -> StoreResult<Value> {
         self.check_head(Some(expected))?;
         let mut config = self.head_config()?;
-        let Some(found) = campaigns_mut(&mut config)?
+        let Some(found) = list_mut(&mut config, "campaigns")?
             .iter_mut()
             .find(|c| c["id"] == campaign)
         else {
@@ -349,7 +401,7 @@ impl Db<'_> {
         };
         found["status"] = Value::from(status);
         let text = Value::Object(config).to_string();
-        check_publishable(&text, campaign)?;
+        check_publishable(&text, &format!("campaign {campaign}"))?;
         let note = if status == "paused" {
             "paused"
         } else {
@@ -378,12 +430,13 @@ impl Db<'_> {
         };
         found["enabled"] = Value::from(enabled);
         let text = Value::Object(config).to_string();
-        check_publishable(&text, journey)?;
+        check_publishable(&text, &format!("journey {journey}"))?;
         let note = format!(
             "journey {journey} {}",
             if enabled { "enabled" } else { "disabled" }
         );
-        self.add_version(&text, by, "journey", None, &note)
+        let key = Item::Journey(journey.to_owned()).key();
+        self.add_version(&text, by, "journey", Some(&key), &note)
     }
 
     fn add_version(
@@ -439,40 +492,39 @@ impl Db<'_> {
     }
 }
 
-/// The config's campaign list (made if missing or not a list).
-fn campaigns_mut(config: &mut Map<String, Value>) -> StoreResult<&mut Vec<Value>> {
+/// The config's list `name` (`campaigns`, `journeys`), made if missing or
+/// not a list.
+fn list_mut<'a>(config: &'a mut Map<String, Value>, name: &str) -> StoreResult<&'a mut Vec<Value>> {
     let slot = config
-        .entry("campaigns")
+        .entry(name)
         .or_insert_with(|| Value::Array(Vec::new()));
     if !slot.is_array() {
         *slot = Value::Array(Vec::new());
     }
     slot.as_array_mut()
-        .ok_or_else(|| StoreError::Internal("campaigns is not a list".into()))
+        .ok_or_else(|| StoreError::Internal(format!("{name} is not a list")))
 }
 
-/// Replaces the campaign with the same id, or appends it.
-fn put_campaign(config: &mut Map<String, Value>, campaign: Value) -> StoreResult<()> {
-    let list = campaigns_mut(config)?;
-    match list.iter_mut().find(|c| c["id"] == campaign["id"]) {
-        Some(slot) => *slot = campaign,
-        None => list.push(campaign),
+/// Replaces the item of list `name` with the same id, or appends it.
+fn put_item(config: &mut Map<String, Value>, name: &str, item: Value) -> StoreResult<()> {
+    let list = list_mut(config, name)?;
+    match list.iter_mut().find(|c| c["id"] == item["id"]) {
+        Some(slot) => *slot = item,
+        None => list.push(item),
     }
     Ok(())
 }
 
 /// Core's validation of the whole config that would go live: any problem
-/// refuses the write (problem paths relative to the config).
-fn check_publishable(text: &str, campaign: &str) -> StoreResult<()> {
+/// refuses the write (problem paths relative to the config). `what` names
+/// what was being published ("campaign cart-rescue").
+fn check_publishable(text: &str, what: &str) -> StoreResult<()> {
     let problems = crate::routes::config::problems(text);
     if problems.is_empty() {
         return Ok(());
     }
     Err(StoreError::InvalidConfig {
-        message: format!(
-            "{} problems; campaign {campaign} was not published",
-            problems.len()
-        ),
+        message: format!("{} problems; {what} was not published", problems.len()),
         problems: problems
             .into_iter()
             .map(|p| json!({"path": p.path, "message": p.message}))

@@ -1,16 +1,17 @@
 //! The studio's campaign endpoints under `/v1/admin/sites/{site}/`: the list,
-//! drafts, publish, pause and resume, the version history with its diff, and
-//! roll back. The store (`store::versions`) keeps versions and drafts and
+//! pause and resume (a journey's on and off), the version history with its
+//! diff, and roll back; drafts and publish are in `drafts`, shared with
+//! journeys. The store (`store::versions`) keeps versions and drafts and
 //! refuses stale writes; here requests are read, answers shaped for the
 //! studio, and each new live version is copied to KV for `GET /v1/config`.
 
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
+use super::drafts::{if_match, matched_body};
 use super::session::Caller;
-use crate::http::limits::ADMIN_BODY_BYTES;
-use crate::http::{cached_kv, ok, read_json, refuse, EdgeError, Handled};
-use crate::store::protocol::{Command, StudioAction, StudioCall};
+use crate::http::{cached_kv, ok, refuse, EdgeError, Handled};
+use crate::store::protocol::{Command, Item, StudioAction, StudioCall};
 
 fn config_key(site: &str) -> String {
     format!("config:{site}")
@@ -35,7 +36,7 @@ pub async fn call(
 /// Copies a new live version to KV and answers `{version, at, by}`. Two
 /// publishes at once may reach KV in either order, so once this one is
 /// written, a newer head (if any) is written again: KV ends on the newest.
-async fn go_live(env: &Env, site: &str, caller: &Caller, answer: Value) -> Handled {
+pub(super) async fn go_live(env: &Env, site: &str, caller: &Caller, answer: Value) -> Handled {
     let text = answer["config"].as_str().unwrap_or_default().to_owned();
     crate::http::store_site_document(env, &config_key(site), text).await?;
     let head = call(env, site, caller, StudioAction::Head).await?;
@@ -48,49 +49,10 @@ async fn go_live(env: &Env, site: &str, caller: &Caller, answer: Value) -> Handl
     ok(&json!({"version": answer["version"], "at": iso(&answer["at"]), "by": answer["by"]}))
 }
 
-fn iso(ms: &Value) -> Value {
+pub(super) fn iso(ms: &Value) -> Value {
     ms.as_i64()
         .map(|ms| Value::from(nudge_core::time::to_iso8601(ms)))
         .unwrap_or(Value::Null)
-}
-
-/// The number in `If-Match: "3"` (or `W/"3"`); 428 without one.
-fn if_match(req: &Request) -> Result<i64, EdgeError> {
-    let header = req.headers().get("if-match")?.ok_or_else(|| {
-        refuse(
-            428,
-            "precondition_required",
-            "send If-Match with the revision or version you edited, so nobody's work is overwritten",
-        )
-    })?;
-    header
-        .trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map_err(|_| {
-            refuse(
-                400,
-                "bad_if_match",
-                "If-Match must be a quoted number, e.g. \"3\"",
-            )
-        })
-}
-
-fn check_campaign_id(id: &str) -> Result<(), EdgeError> {
-    let ok = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(refuse(
-            400,
-            "bad_campaign_id",
-            "a campaign id is 1-64 characters of a-z, A-Z, 0-9, - and _",
-        ))
-    }
 }
 
 /// The studio's status of a campaign in the live config.
@@ -171,7 +133,12 @@ pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
         }
     }
     for draft in answer["drafts"].as_array().into_iter().flatten() {
-        let id = draft["campaign"].clone();
+        // Journeys' drafts are listed with the journeys.
+        let Item::Campaign(id) = Item::from_key(draft["campaign"].as_str().unwrap_or_default())
+        else {
+            continue;
+        };
+        let id = Value::from(id);
         let index = match items.iter().position(|i| i["id"] == id) {
             Some(index) => index,
             None => {
@@ -180,11 +147,11 @@ pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
                     site,
                     caller,
                     StudioAction::Draft {
-                        campaign: id.as_str().unwrap_or_default().to_owned(),
+                        item: Item::Campaign(id.as_str().unwrap_or_default().to_owned()),
                     },
                 )
                 .await?;
-                let mut item = list_item(&body["campaign"], now);
+                let mut item = list_item(&body["body"], now);
                 item["id"] = id.clone();
                 item["status"] = "draft".into();
                 item["live"] = false.into();
@@ -201,42 +168,6 @@ pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
     ok(&json!({"version": answer["version"], "config": config, "campaigns": items}))
 }
 
-/// Core's problems with `campaign` placed into `config` (replacing the
-/// live campaign of the same id, or appended), with paths relative to the
-/// campaign (`content.title`); problems elsewhere in the config keep theirs.
-pub fn campaign_problems(config: &Value, campaign: &Value) -> Vec<Value> {
-    let mut config = config.clone();
-    if !config["campaigns"].is_array() {
-        config["campaigns"] = json!([]);
-    }
-    let list = config["campaigns"].as_array_mut();
-    let index = list.map(
-        |list| match list.iter().position(|c| c["id"] == campaign["id"]) {
-            Some(i) => {
-                list[i] = campaign.clone();
-                i
-            }
-            None => {
-                list.push(campaign.clone());
-                list.len() - 1
-            }
-        },
-    );
-    let prefix = format!("campaigns[{}]", index.unwrap_or_default());
-    crate::routes::config::problems(&config.to_string())
-        .into_iter()
-        .filter(|p| !p.message.starts_with("campaign skipped"))
-        .map(|p| {
-            let path = match p.path.strip_prefix(&prefix) {
-                Some(rest) => rest.trim_start_matches('.').to_owned(),
-                None => p.path.clone(),
-            };
-            let severity = format!("{:?}", p.severity).to_lowercase();
-            json!({"path": path, "message": p.message, "severity": severity})
-        })
-        .collect()
-}
-
 /// The live config in a store answer (`config`, its text), or an empty one.
 pub fn config_of(answer: &Value) -> Value {
     answer["config"]
@@ -245,151 +176,27 @@ pub fn config_of(answer: &Value) -> Value {
         .unwrap_or_else(|| json!({"version": 1, "campaigns": []}))
 }
 
-/// `GET campaigns/{id}/draft`: the draft, its revision (also the ETag) and problems.
-pub async fn draft(env: &Env, site: &str, caller: &Caller, id: &str) -> Handled {
-    check_campaign_id(id)?;
-    let answer = call(
-        env,
-        site,
-        caller,
-        StudioAction::Draft {
-            campaign: id.into(),
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        EdgeError::Refused(r) if r.status == 404 => refuse(404, "no_draft", r.message),
-        other => other,
-    })?;
-    let problems = campaign_problems(&config_of(&answer), &answer["campaign"]);
-    let mut response = crate::http::json_response(
-        200,
-        &json!({
-            "campaign": answer["campaign"], "revision": answer["revision"],
-            "updated_by": answer["by"], "updated_at": iso(&answer["at"]), "problems": problems,
-        }),
-    )?;
-    response
-        .headers_mut()
-        .set("etag", &format!("\"{}\"", answer["revision"]))?;
-    Ok(response)
-}
-
-/// `PUT campaigns/{id}/draft`: saves a draft (may be invalid: a work in
-/// progress), with `If-Match` of the revision edited or `If-None-Match: *`.
-pub async fn save_draft(
-    mut req: Request,
-    env: &Env,
-    site: &str,
-    caller: &Caller,
-    id: &str,
-) -> Handled {
-    check_campaign_id(id)?;
-    let creating = req.headers().get("if-none-match")?.as_deref() == Some("*");
-    let expected = if creating {
-        None
-    } else {
-        Some(if_match(&req)?)
-    };
-    let body = read_json(&mut req, ADMIN_BODY_BYTES).await?;
-    if !body.is_object() {
-        return Err(refuse(
-            400,
-            "invalid_campaign",
-            "a draft is a campaign object",
-        ));
-    }
-    if body["id"] != id {
-        return Err(refuse(
-            400,
-            "invalid_campaign",
-            format!("the campaign's id must be {id:?}, as in the address"),
-        ));
-    }
-    let action = StudioAction::SaveDraft {
-        campaign: id.into(),
-        expected,
-        body: body.clone(),
-    };
-    let answer = call(env, site, caller, action).await?;
-    let config = config_of(&answer);
-    let mut response = crate::http::json_response(
-        200,
-        &json!({"revision": answer["revision"], "problems": campaign_problems(&config, &body)}),
-    )?;
-    response
-        .headers_mut()
-        .set("etag", &format!("\"{}\"", answer["revision"]))?;
-    Ok(response)
-}
-
-/// `DELETE campaigns/{id}/draft` with `If-Match`.
-pub async fn discard_draft(
-    req: Request,
-    env: &Env,
-    site: &str,
-    caller: &Caller,
-    id: &str,
-) -> Handled {
-    check_campaign_id(id)?;
-    let expected = if_match(&req)?;
-    let action = StudioAction::DiscardDraft {
-        campaign: id.into(),
-        expected,
-    };
-    ok(&call(env, site, caller, action).await?)
-}
-
-fn note_of(body: &Value) -> String {
-    body["note"]
-        .as_str()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(500)
-        .collect()
-}
-
-/// A write's `If-Match` number and small JSON body.
-async fn matched_body(req: &mut Request, id: &str) -> Result<(i64, Value), EdgeError> {
-    check_campaign_id(id)?;
-    let expected = if_match(req)?;
-    let body = read_json(req, crate::http::limits::SMALL_BODY_BYTES).await?;
-    Ok((expected, body))
-}
-
-/// `POST campaigns/{id}/publish` with `If-Match` of the draft's revision:
-/// the draft goes live as a new version if the whole config validates.
-pub async fn publish(
-    mut req: Request,
-    env: &Env,
-    site: &str,
-    caller: &Caller,
-    id: &str,
-) -> Handled {
-    let (expected, body) = matched_body(&mut req, id).await?;
-    let action = StudioAction::Publish {
-        campaign: id.into(),
-        expected,
-        note: note_of(&body),
-    };
-    go_live(env, site, caller, call(env, site, caller, action).await?).await
-}
-
 /// `POST campaigns/{id}/status` `{status: "paused"|"active"}` with `If-Match`
 /// of the live version.
 pub async fn set_status(req: Request, env: &Env, site: &str, caller: &Caller, id: &str) -> Handled {
-    switch(req, env, site, caller, id, |body, expected| {
-        let status = match body["status"].as_str() {
-            Some(s @ ("paused" | "active")) => s.to_owned(),
-            _ => return Err("status must be \"paused\" or \"active\""),
-        };
-        Ok(StudioAction::SetStatus {
-            campaign: id.into(),
-            status,
-            expected,
-        })
-    })
+    switch(
+        req,
+        env,
+        site,
+        caller,
+        Item::Campaign(id.into()),
+        |body, expected| {
+            let status = match body["status"].as_str() {
+                Some(s @ ("paused" | "active")) => s.to_owned(),
+                _ => return Err("status must be \"paused\" or \"active\""),
+            };
+            Ok(StudioAction::SetStatus {
+                campaign: id.into(),
+                status,
+                expected,
+            })
+        },
+    )
     .await
 }
 
@@ -402,16 +209,23 @@ pub async fn set_journey(
     caller: &Caller,
     id: &str,
 ) -> Handled {
-    switch(req, env, site, caller, id, |body, expected| {
-        let enabled = body["enabled"]
-            .as_bool()
-            .ok_or("expected {\"enabled\": true|false}")?;
-        Ok(StudioAction::SetJourney {
-            journey: id.into(),
-            enabled,
-            expected,
-        })
-    })
+    switch(
+        req,
+        env,
+        site,
+        caller,
+        Item::Journey(id.into()),
+        |body, expected| {
+            let enabled = body["enabled"]
+                .as_bool()
+                .ok_or("expected {\"enabled\": true|false}")?;
+            Ok(StudioAction::SetJourney {
+                journey: id.into(),
+                enabled,
+                expected,
+            })
+        },
+    )
     .await
 }
 
@@ -422,10 +236,10 @@ async fn switch(
     env: &Env,
     site: &str,
     caller: &Caller,
-    id: &str,
+    item: Item,
     action: impl FnOnce(&Value, i64) -> Result<StudioAction, &'static str>,
 ) -> Handled {
-    let (expected, body) = matched_body(&mut req, id).await?;
+    let (expected, body) = matched_body(&mut req, &item).await?;
     let action = action(&body, expected).map_err(|m| refuse(400, "invalid_request", m))?;
     go_live(env, site, caller, call(env, site, caller, action).await?).await
 }
@@ -539,25 +353,5 @@ mod tests {
         );
         assert_eq!(trigger_summary(&json!({"scroll_depth": 25})), "Scroll 25%");
         assert_eq!(trigger_summary(&json!({"page_view": true})), "Page view");
-    }
-
-    #[test]
-    fn problems_point_at_the_campaigns_own_fields() {
-        let config = json!({"version": 1, "campaigns": [
-            {"id": "other", "trigger": {"page_view": true}, "content": {"layout": "modal", "title": "x"}}
-        ]});
-        let campaign = json!({"id": "new", "trigger": {"scroll_depth": 140},
-                              "content": {"layout": "modal", "title": "Hi"}});
-        let problems = campaign_problems(&config, &campaign);
-        assert!(
-            problems.iter().any(|p| p["path"] == "trigger.scroll_depth"),
-            "{problems:?}"
-        );
-        assert!(problems
-            .iter()
-            .all(|p| !p["path"].as_str().unwrap().starts_with("campaigns[1]")));
-        let fixed = json!({"id": "new", "trigger": {"scroll_depth": 25},
-                           "content": {"layout": "modal", "title": "Hi"}});
-        assert!(campaign_problems(&config, &fixed).is_empty());
     }
 }

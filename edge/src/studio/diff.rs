@@ -1,38 +1,51 @@
 //! A readable diff between two configs, for the studio's history: what
-//! changed, campaign by campaign, field by field (`content.title: "A" → "B"`).
+//! changed, campaign by campaign and journey by journey, field by field
+//! (`content.title: "A" → "B"`).
 
 use serde_json::{json, Map, Value};
+
+/// The lists whose items are compared by id: campaigns, and journeys (named
+/// `journey:<id>`, as the history names them).
+const LISTS: [(&str, &str); 2] = [("campaigns", ""), ("journeys", "journey:")];
 
 /// Every change from `before` to `after` (either may be absent: `Null`).
 pub fn changes(before: &Value, after: &Value) -> Vec<Value> {
     let mut out = Vec::new();
-    let campaigns = |config: &Value| -> Vec<(String, Value)> {
-        config["campaigns"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .map(|c| (c["id"].as_str().unwrap_or_default().to_owned(), c.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (old, new) = (campaigns(before), campaigns(after));
-    for (id, campaign) in &new {
-        match old.iter().find(|(o, _)| o == id) {
-            Some((_, previous)) => walk(Some(id), "", previous, campaign, &mut out),
-            None => out.push(change(Some(id), "", &Value::Null, campaign)),
+    for (list, prefix) in LISTS {
+        let items = |config: &Value| -> Vec<(String, Value)> {
+            config[list]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|c| {
+                            (
+                                format!("{prefix}{}", c["id"].as_str().unwrap_or_default()),
+                                c.clone(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (old, new) = (items(before), items(after));
+        for (id, item) in &new {
+            match old.iter().find(|(o, _)| o == id) {
+                Some((_, previous)) => walk(Some(id), "", previous, item, &mut out),
+                None => out.push(change(Some(id), "", &Value::Null, item)),
+            }
         }
-    }
-    for (id, campaign) in &old {
-        if !new.iter().any(|(n, _)| n == id) {
-            out.push(change(Some(id), "", campaign, &Value::Null));
+        for (id, item) in &old {
+            if !new.iter().any(|(n, _)| n == id) {
+                out.push(change(Some(id), "", item, &Value::Null));
+            }
         }
     }
     let empty = Map::new();
     let top = |config: &Value| config.as_object().cloned().unwrap_or_else(|| empty.clone());
     let (a, b) = (top(before), top(after));
     for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
-        if key == "campaigns" {
+        if LISTS.iter().any(|(list, _)| key == list) {
             continue;
         }
         let (x, y) = (
@@ -93,7 +106,7 @@ mod tests {
         let after = json!({"site": "demo", "origins": ["https://s"], "campaigns": [
             {"id": "a", "content": {"title": "Hello", "body": "x"}, "variants": [{"key": "v", "weight": 0.7}]},
             {"id": "new", "priority": 2}
-        ]});
+        ], "journeys": [{"id": "cart", "steps": [{"wait": {"hours": 2}}]}]});
         let found = changes(&before, &after);
         let paths: Vec<(Value, &str)> = found
             .iter()
@@ -106,6 +119,7 @@ mod tests {
                 (json!("a"), "variants[0].weight"),
                 (json!("new"), ""),
                 (json!("gone"), ""),
+                (json!("journey:cart"), ""),
                 (Value::Null, "origins"),
             ]
         );
@@ -113,5 +127,11 @@ mod tests {
         assert_eq!(found[0]["after"], "Hello");
         assert_eq!(found[3]["after"], Value::Null);
         assert!(changes(&after, &after).is_empty());
+        let mut later = after.clone();
+        later["journeys"][0]["steps"][0]["wait"]["hours"] = json!(4);
+        let found = changes(&after, &later);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0]["campaign"], "journey:cart");
+        assert_eq!(found[0]["path"], "steps[0].wait.hours");
     }
 }

@@ -1,7 +1,7 @@
 //! The marketer's studio, on the edge's side: sign-in and roles (`session`),
 //! the names people sign in with (`names`),
-//! campaigns with drafts, publish, pause, history and roll back
-//! (`campaigns`, stored by `store::versions`), the history's readable diff
+//! campaigns and journeys with drafts and publish (`drafts`), pause,
+//! history and roll back (`campaigns`, stored by `store::versions`), the history's readable diff
 //! (`diff`) and signed preview links to the real shop (`preview`). The
 //! studio's pages are static files (`studio/` in the repository, served at
 //! `/studio`); validation and preview in the browser come from core and the
@@ -10,6 +10,7 @@
 
 pub mod campaigns;
 pub mod diff;
+pub mod drafts;
 pub mod names;
 pub mod preview;
 pub mod session;
@@ -23,13 +24,18 @@ pub fn needs(method: &Method, rest: &[&str]) -> Needs {
     match (method, rest) {
         (Method::Get, ["campaigns"])
         | (Method::Get, ["campaigns", _, "draft" | "report"])
+        | (Method::Get, ["journeys", _, "draft"])
+        | (Method::Get, ["coupon-pools", _])
+        | (Method::Get, ["destinations"])
         | (Method::Get, ["versions"])
         | (Method::Get, ["versions", _])
         | (Method::Get, ["reports", "summary"])
         | (Method::Get, ["journeys"]) => Needs::Role(Role::Viewer),
-        (Method::Put | Method::Delete, ["campaigns", _, "draft"])
-        | (Method::Post, ["campaigns", _, "preview-link"]) => Needs::Role(Role::Editor),
-        (Method::Post, ["campaigns", _, "publish" | "status"])
+        (Method::Put | Method::Delete, ["campaigns" | "journeys", _, "draft"])
+        | (Method::Post, ["campaigns", _, "preview-link"])
+        | (Method::Post, ["journeys", _, "dry-run"]) => Needs::Role(Role::Editor),
+        (Method::Post, ["campaigns" | "journeys", _, "publish"])
+        | (Method::Post, ["campaigns", _, "status"])
         | (Method::Post, ["versions", _, "rollback"])
         | (Method::Post, ["journeys", _, "status"]) => Needs::Role(Role::Publisher),
         _ => Needs::Token,

@@ -17,7 +17,7 @@ use crate::http::limits::SMALL_BODY_BYTES;
 use crate::http::{cors, query, read_json, refuse, site_config, site_keys, site_param};
 use crate::http::{EdgeError, Handled};
 use crate::keys::{open_claims, seal_claims, SiteKeys};
-use crate::store::protocol::StudioAction;
+use crate::store::protocol::{Item, StudioAction};
 
 const LINK_MS: i64 = 24 * 3600 * 1000;
 
@@ -139,12 +139,12 @@ async fn campaign_at(
             site,
             caller,
             StudioAction::Draft {
-                campaign: id.into(),
+                item: Item::Campaign(id.into()),
             },
         )
         .await;
         match draft {
-            Ok(answer) => return Ok(answer["campaign"].clone()),
+            Ok(answer) => return Ok(answer["body"].clone()),
             Err(EdgeError::Refused(r)) if r.status == 404 => {}
             Err(other) => return Err(other),
         }

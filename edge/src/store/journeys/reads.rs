@@ -257,8 +257,34 @@ impl Db<'_> {
             .int("SELECT max(version) FROM config_versions", &[])?;
         Ok(
             json!({"journeys": list, "pending_timers": pending, "next_timer": next,
-                  "sends_waiting_for_queue": unqueued, "live_version": version}),
+                  "sends_waiting_for_queue": unqueued, "live_version": version,
+                  "drafts": self.journey_drafts()?}),
         )
+    }
+
+    /// The studio's open journey drafts (`store::versions` keeps them as
+    /// `journey:<id>`): id, name, revision, who saved it and when.
+    fn journey_drafts(&self) -> StoreResult<Vec<Value>> {
+        let rows = self.sql.query(
+            "SELECT campaign, revision, by, at, body FROM drafts
+             WHERE body IS NOT NULL AND campaign LIKE 'journey:%' ORDER BY campaign",
+            &[],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let key = row["campaign"].as_str().unwrap_or_default();
+                let body: Value = row["body"]
+                    .as_str()
+                    .and_then(|text| serde_json::from_str(text).ok())
+                    .unwrap_or(Value::Null);
+                json!({
+                    "id": key.trim_start_matches("journey:"), "name": body["name"],
+                    "entry": body["entry"], "revision": row["revision"], "by": row["by"],
+                    "at": row["at"].as_i64().map(iso),
+                })
+            })
+            .collect())
     }
 
     /// The person behind an id the admin knows: a person id, a user id or

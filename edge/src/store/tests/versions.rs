@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{db, store, T0};
-use crate::store::protocol::{Page, StoreError, StudioAction, StudioCall};
+use crate::store::protocol::{Item, Page, StoreError, StudioAction, StudioCall};
 use nudge_core::journey::Journeys;
 
 const LIVE: &str = r#"{"version":1,"site":"demo","campaigns":[{"id":"vip","trigger":{"page_view":true},"content":{"layout":"top_banner","body":"VIP"}}]}"#;
@@ -36,7 +36,7 @@ fn save(
         sql,
         by,
         StudioAction::SaveDraft {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
             expected,
             body: campaign(title),
         },
@@ -86,11 +86,11 @@ fn a_stale_draft_save_is_refused_naming_who_saved_it() {
         &sql,
         "Ann",
         StudioAction::Draft {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
         },
     )
     .unwrap();
-    assert_eq!(draft["campaign"]["content"]["title"], "Hello there");
+    assert_eq!(draft["body"]["content"]["title"], "Hello there");
 }
 
 #[test]
@@ -101,7 +101,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
         &sql,
         "Pat",
         StudioAction::Publish {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
             expected: 1,
             note: "launch".into(),
         },
@@ -119,7 +119,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
         &sql,
         "Ann",
         StudioAction::Draft {
-            campaign: "welcome".into()
+            item: Item::Campaign("welcome".into())
         }
     )
     .is_err());
@@ -133,7 +133,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
         &sql,
         "Pat",
         StudioAction::Publish {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
             expected: 2,
             note: String::new(),
         },
@@ -191,7 +191,7 @@ fn an_invalid_draft_is_saved_but_never_published() {
         &sql,
         "Ann",
         StudioAction::SaveDraft {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
             expected: None,
             body: bad,
         },
@@ -201,7 +201,7 @@ fn an_invalid_draft_is_saved_but_never_published() {
         &sql,
         "Pat",
         StudioAction::Publish {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
             expected: 1,
             note: String::new(),
         },
@@ -271,7 +271,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
         &sql,
         "Ann",
         StudioAction::SaveDraft {
-            campaign: "vip".into(),
+            item: Item::Campaign("vip".into()),
             expected: None,
             body: vip.clone(),
         },
@@ -291,7 +291,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
         &sql,
         "Pat",
         StudioAction::Publish {
-            campaign: "vip".into(),
+            item: Item::Campaign("vip".into()),
             expected: 1,
             note: String::new(),
         },
@@ -307,7 +307,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
         &sql,
         "Ann",
         StudioAction::SaveDraft {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
             expected: None,
             body: vip,
         },
@@ -317,7 +317,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
         &sql,
         "Pat",
         StudioAction::Publish {
-            campaign: "welcome".into(),
+            item: Item::Campaign("welcome".into()),
             expected: 1,
             note: String::new(),
         },
@@ -404,4 +404,171 @@ fn a_journey_is_turned_on_as_a_new_version_and_its_steps_read_in_words() {
         expected: 2,
     };
     assert!(matches!(call(missing), Err(StoreError::NotFound(_))));
+}
+
+/// A journey's draft: saved beside campaigns' without meeting them, told
+/// what publishing does to the runs in progress, published into `journeys`
+/// keeping the live on/off switch, and listed with the journeys.
+#[test]
+fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
+    let sql = store();
+    let cart = |wait_hours: u32, extra_step: bool| {
+        let mut steps = vec![
+            json!({"wait": {"hours": wait_hours}}),
+            json!({"send": {"destination": "email", "event": "Cart Abandoned"}}),
+        ];
+        if extra_step {
+            steps.push(json!({"end": true}));
+        }
+        json!({"id": "cart", "name": "Cart", "enabled": false,
+               "entry": {"event": "Product Added"}, "steps": steps})
+    };
+    let config = json!({"version": 1, "campaigns": [], "journeys": [cart(4, false)]});
+    let live = Some(config.to_string());
+    let call = |by: &str, action| {
+        db(&sql, T0).studio(StudioCall {
+            live: live.clone(),
+            by: by.into(),
+            action,
+        })
+    };
+    let item = Item::Journey("cart".into());
+    let live_shape = Journeys::from_config(&serde_json::from_value(config.clone()).unwrap())
+        .0
+        .journeys[0]
+        .shape as i64;
+    // Two runs in progress on the live shape, one on an older shape, one ended.
+    for (person, shape, exit) in [
+        ("p1", live_shape, None),
+        ("p2", live_shape, None),
+        ("p3", live_shape + 1, None),
+        ("p4", live_shape, Some("goal")),
+    ] {
+        use crate::store::sql::{params, Sql};
+        sql.execute(
+            "INSERT INTO journey_runs (person, journey, number, step, entered_at, shape, exit)
+             VALUES (?, 'cart', 1, 1, 0, ?, ?)",
+            params![person, shape, exit],
+        )
+        .unwrap();
+    }
+    call("Ann", StudioAction::Overview).unwrap();
+    let save = |by: &str, expected, body: Value| {
+        call(
+            by,
+            StudioAction::SaveDraft {
+                item: item.clone(),
+                expected,
+                body,
+            },
+        )
+    };
+    // Same shape (a longer wait): the live shape's runs keep going.
+    let saved = save("Ann", None, cart(6, false)).unwrap();
+    assert_eq!(saved["revision"], 1);
+    assert_eq!(
+        saved["in_flight"],
+        json!({"active": 3, "kept": 2, "ended": 1})
+    );
+    // A step added changes the shape: every run in progress ends as edited.
+    let saved = save("Ann", Some(1), cart(6, true)).unwrap();
+    assert_eq!(
+        saved["in_flight"],
+        json!({"active": 3, "kept": 0, "ended": 3})
+    );
+    let draft = call("Ann", StudioAction::Draft { item: item.clone() }).unwrap();
+    assert_eq!(draft["body"]["steps"][2], json!({"end": true}));
+    assert_eq!(draft["in_flight"]["ended"], 3);
+    // A campaign of the same id is another draft, and journeys' drafts are
+    // listed under their own key.
+    let overview = call("Ann", StudioAction::Overview).unwrap();
+    assert_eq!(overview["drafts"][0]["campaign"], "journey:cart");
+    assert!(matches!(
+        call(
+            "Ann",
+            StudioAction::Draft {
+                item: Item::Campaign("cart".into())
+            }
+        ),
+        Err(StoreError::NotFound(_))
+    ));
+    // A stale save is refused, naming the journey.
+    match save("Bo", Some(1), cart(5, false)) {
+        Err(StoreError::Conflict { message, .. }) => {
+            assert!(message.contains("revision 2"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Turned on while the draft waited: publishing keeps it on.
+    call(
+        "Pat",
+        StudioAction::SetJourney {
+            journey: "cart".into(),
+            enabled: true,
+            expected: 1,
+        },
+    )
+    .unwrap();
+    let published = call(
+        "Pat",
+        StudioAction::Publish {
+            item: item.clone(),
+            expected: 2,
+            note: "an end step".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(published["version"], 3);
+    let stored: Value = serde_json::from_str(published["config"].as_str().unwrap()).unwrap();
+    assert_eq!(stored["journeys"].as_array().unwrap().len(), 1);
+    assert_eq!(stored["journeys"][0]["enabled"], true);
+    assert_eq!(stored["journeys"][0]["steps"][0]["wait"]["hours"], 6);
+    let versions = call(
+        "Pat",
+        StudioAction::Versions {
+            page: Page::default(),
+        },
+    )
+    .unwrap();
+    assert_eq!(versions["versions"][0]["campaign"], "journey:cart");
+    assert!(matches!(
+        call("Pat", StudioAction::Draft { item: item.clone() }),
+        Err(StoreError::NotFound(_))
+    ));
+    // An invalid journey draft saves, but does not publish.
+    let mut broken = cart(0, false);
+    broken["id"] = "broken".into();
+    let broken_item = Item::Journey("broken".into());
+    call(
+        "Ann",
+        StudioAction::SaveDraft {
+            item: broken_item.clone(),
+            expected: None,
+            body: broken,
+        },
+    )
+    .unwrap();
+    match call(
+        "Pat",
+        StudioAction::Publish {
+            item: broken_item,
+            expected: 1,
+            note: String::new(),
+        },
+    ) {
+        Err(StoreError::InvalidConfig { message, problems }) => {
+            assert!(message.contains("journey broken"), "{message}");
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p["path"] == "journeys[1].steps[0].wait.hours"),
+                "{problems:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let journeys = Journeys::from_config(&serde_json::from_value(stored).unwrap()).0;
+    let list = db(&sql, T0).journey_list(&journeys).unwrap();
+    assert_eq!(list["drafts"][0]["id"], "broken");
+    assert_eq!(list["drafts"][0]["revision"], 1);
 }
