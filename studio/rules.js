@@ -3,6 +3,7 @@
 // shape: one group is `{...rows}`, several are `{"$or": [{...}, {...}]}`.
 // A JSON mode edits the same condition as text and round-trips with the rows.
 
+import { getPath, setPath } from "./editor/fields.js";
 import { h, replace, uid } from "./ui.js";
 
 /** The attributes core gives audiences (core::decide::build_attributes). */
@@ -80,8 +81,8 @@ const JSON_OPS = new Set(["$elemMatch", "$not", "$json"]);
 const TEXT_OPS = new Set(["$regex", "$regexi", "$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte"]);
 const TYPES = ["string", "number", "boolean", "array", "object", "null", "undefined"];
 
-export function attributeType(attr) {
-  return ATTRIBUTES.find(([name]) => name === attr)?.[1] || null;
+export function attributeType(attr, attributes = ATTRIBUTES) {
+  return attributes.find(([name]) => name === attr)?.[1] || null;
 }
 
 const isPlainObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -140,7 +141,7 @@ export function toAudience(groups) {
 }
 
 /** How a row's value is edited, from its operator and attribute type. */
-function valueKind(row) {
+function valueKind(row, attributes) {
   if (row.op === "$exists") return "exists";
   if (row.op === "$inGroup" || row.op === "$notInGroup") return "group";
   if (row.op === "$type") return "type";
@@ -149,7 +150,7 @@ function valueKind(row) {
   if (TEXT_OPS.has(row.op)) return "text";
   if (row.op === "$size") return "number";
   if (isPlainObject(row.value) || Array.isArray(row.value)) return "json";
-  const type = row.valueType || attributeType(row.attr) || inferType(row.value);
+  const type = row.valueType || attributeType(row.attr, attributes) || inferType(row.value);
   if (type === "bool") return row.op === "$eq" || row.op === "$ne" ? "bool" : "text";
   if (type === "number") return "number";
   return "text";
@@ -162,8 +163,8 @@ function inferType(value) {
 }
 
 /** The type one list item or scalar is read as. */
-function scalarType(row) {
-  const type = row.valueType || attributeType(row.attr);
+function scalarType(row, attributes) {
+  const type = row.valueType || attributeType(row.attr, attributes);
   if (type === "list" || type === "string") return "string";
   if (type) return type;
   return inferType(Array.isArray(row.value) ? row.value[0] : row.value);
@@ -189,48 +190,53 @@ function showValue(row, kind) {
 }
 
 /** Default value when an operator is picked. */
-function defaultValue(op, row, savedGroups) {
+function defaultValue(op, row, savedGroups, attributes) {
   if (op === "$exists") return true;
   if (op === "$inGroup" || op === "$notInGroup") return Object.keys(savedGroups)[0] || "";
   if (op === "$type") return "string";
   if (LIST_OPS.has(op)) return Array.isArray(row.value) ? row.value : [];
   if (JSON_OPS.has(op)) return op === "$json" ? { $and: [] } : {};
   if (op === "$size") return 1;
-  const type = scalarType(row);
+  const type = scalarType(row, attributes);
   if (type === "bool") return true;
   if (type === "number") return typeof row.value === "number" ? row.value : 0;
   return typeof row.value === "string" ? row.value : "";
 }
 
-function operatorsFor(row) {
-  const type = row.valueType || attributeType(row.attr) || (row.attr.startsWith("traits.") ? "string" : null);
+function operatorsFor(row, attributes) {
+  const type = row.valueType || attributeType(row.attr, attributes) || (row.attr.startsWith("traits.") ? "string" : null);
   const common = type ? COMMON[type] : Object.keys(OPERATORS).filter((o) => o !== "$json");
   const more = Object.keys(OPERATORS).filter((o) => !common.includes(o));
   return { common, more };
 }
 
 /**
- * The builder, bound to `audience` in ctx.model(). ctx: {model(), changed(),
+ * The builder, bound to `path` in ctx.model() (a campaign's `audience`, a
+ * journey step's `steps[2].branch.if`), offering `attributes` ([name, type,
+ * words]: the agent's by default; journeys pass the edge's person
+ * attributes), and `who` for its summary. ctx: {model(), changed(),
  * setLocalError(path, message), registry, readOnly, savedGroups}.
  */
-export function ruleBuilder(ctx) {
+export function ruleBuilder(ctx, { path = "audience", attributes = ATTRIBUTES, who = "Visitors", empty = "Everyone: no rules yet." } = {}) {
   const root = h("div", { class: "rules" });
-  let groups = toGroups(ctx.model().audience);
+  const listId = uid("attributes");
+  const condition = () => getPath(ctx.model(), path);
+  const setCondition = (value) => setPath(ctx.model(), path, value);
+  let groups = toGroups(condition());
   let mode = "rules";
   let jsonText = "";
 
-  const prefixFor = (gi) => (groups.length > 1 ? `audience.$or[${gi}]` : "audience");
+  const prefixFor = (gi) => (groups.length > 1 ? `${path}.$or[${gi}]` : path);
   const commit = () => {
-    ctx.model().audience = toAudience(groups);
-    if (ctx.model().audience === undefined) delete ctx.model().audience;
+    setCondition(toAudience(groups));
     ctx.changed({ structural: false });
   };
 
   const draw = () => {
     if (mode === "json") return drawJson();
     const status = groups.length === 0
-      ? h("p", { class: "audience-summary" }, "Everyone: no rules yet.")
-      : h("p", { class: "audience-summary" }, groups.length === 1 ? "Visitors who match all of these rules." : `Visitors who match all the rules of at least one of these ${groups.length} groups.`);
+      ? h("p", { class: "audience-summary" }, empty)
+      : h("p", { class: "audience-summary" }, groups.length === 1 ? `${who} who match all of these rules.` : `${who} who match all the rules of at least one of these ${groups.length} groups.`);
     const parts = [status];
     groups.forEach((group, gi) => {
       if (gi > 0) parts.push(h("p", { class: "or", "aria-hidden": "true" }, "or"));
@@ -244,9 +250,9 @@ export function ruleBuilder(ctx) {
         draw();
         root.querySelectorAll(".rule-group")[groups.length - 1]?.querySelector("input")?.focus();
       } }, groups.length === 0 ? "Add a rule" : "Add another group (or)"),
-      h("button", { type: "button", class: "quiet", onclick: () => { mode = "json"; jsonText = JSON.stringify(ctx.model().audience ?? {}, null, 2); draw(); root.querySelector("textarea")?.focus(); } }, "Edit as JSON")));
+      h("button", { type: "button", class: "quiet", onclick: () => { mode = "json"; jsonText = JSON.stringify(condition() ?? {}, null, 2); draw(); root.querySelector("textarea")?.focus(); } }, "Edit as JSON")));
     replace(root, parts);
-    ctx.registry.register("audience", { target: root, message: ensureMessage() });
+    ctx.registry.register(path, { target: root, message: ensureMessage() });
     if (root.isConnected) ctx.reshow?.();
   };
 
@@ -297,12 +303,12 @@ export function ruleBuilder(ctx) {
     const attrId = uid("a");
     const opId = uid("o");
     const valueId = uid("v");
-    const attrInput = h("input", { id: attrId, list: "audience-attributes", value: row.attr, placeholder: "cart.items or traits.plan", spellcheck: "false", autocomplete: "off", disabled: ctx.readOnly || row.op === "$json", "data-path": `${prefix}#${gi}.${ri}.attr` });
-    const described = attributeType(row.attr) ? ATTRIBUTES.find(([a]) => a === row.attr)[2] : row.attr.startsWith("traits.") ? "A trait the shop sent" : row.attr && row.op !== "$json" ? "An attribute the studio does not know: check the spelling" : "";
+    const attrInput = h("input", { id: attrId, list: listId, value: row.attr, placeholder: "cart.items or traits.plan", spellcheck: "false", autocomplete: "off", disabled: ctx.readOnly || row.op === "$json", "data-path": `${prefix}#${gi}.${ri}.attr` });
+    const described = attributeType(row.attr, attributes) ? attributes.find(([a]) => a === row.attr)[2] : row.attr.startsWith("traits.") ? "A trait the shop sent" : row.attr && row.op !== "$json" ? "An attribute the studio does not know: check the spelling" : "";
     attrInput.addEventListener("input", () => { row.attr = attrInput.value.trim(); commit(); });
     attrInput.addEventListener("change", () => { clearLocal(); draw(); root.querySelector(`[data-path="${CSS.escape(`${prefix}#${gi}.${ri}.op`)}"]`)?.focus(); });
 
-    const { common, more } = operatorsFor(row);
+    const { common, more } = operatorsFor(row, attributes);
     const opSelect = h("select", { id: opId, disabled: ctx.readOnly, "data-path": `${prefix}#${gi}.${ri}.op` },
       OPERATORS[row.op] ? null : h("option", { value: row.op }, `${row.op} (unknown to Nudge)`),
       h("optgroup", { label: "Common" }, common.map((o) => h("option", { value: o }, OPERATORS[o]))),
@@ -311,14 +317,14 @@ export function ruleBuilder(ctx) {
     opSelect.addEventListener("change", () => {
       row.op = opSelect.value;
       if (row.op === "$json") row.attr = "";
-      row.value = defaultValue(row.op, row, ctx.savedGroups || {});
+      row.value = defaultValue(row.op, row, ctx.savedGroups || {}, attributes);
       clearLocal();
       commit();
       draw();
       root.querySelector(`[data-path="${CSS.escape(`${prefix}#${gi}.${ri}.op`)}"]`)?.focus();
     });
 
-    const kind = valueKind(row);
+    const kind = valueKind(row, attributes);
     let valueEl;
     const onValue = (parse) => (event) => {
       const result = parse(event.target.value);
@@ -355,7 +361,7 @@ export function ruleBuilder(ctx) {
         }
       }));
     } else if (kind === "list") {
-      const type = scalarType(row);
+      const type = scalarType(row, attributes);
       valueEl = h("input", { id: valueId, disabled: ctx.readOnly, placeholder: type === "number" ? "1, 2, 3" : "vip, subscriber" });
       valueEl.value = showValue(row, kind);
       valueEl.addEventListener("input", onValue((t) => {
@@ -376,15 +382,15 @@ export function ruleBuilder(ctx) {
     valueEl.dataset.path = `${prefix}#${gi}.${ri}.value`;
 
     // Attributes the studio does not know: say how the value is read.
-    const typeSelect = !attributeType(row.attr) && row.op !== "$json" && ["text", "number", "bool", "list"].includes(kind)
+    const typeSelect = !attributeType(row.attr, attributes) && row.op !== "$json" && ["text", "number", "bool", "list"].includes(kind)
       ? (() => {
         const id = uid("t");
         const select = h("select", { id, disabled: ctx.readOnly, "data-path": `${prefix}#${gi}.${ri}.type` },
           h("option", { value: "string" }, "text"), h("option", { value: "number" }, "number"), h("option", { value: "bool" }, "yes/no"));
-        select.value = scalarType(row);
+        select.value = scalarType(row, attributes);
         select.addEventListener("change", () => {
           row.valueType = select.value;
-          row.value = defaultValue(row.op, { ...row, value: undefined }, ctx.savedGroups || {});
+          row.value = defaultValue(row.op, { ...row, value: undefined }, ctx.savedGroups || {}, attributes);
           commit();
           draw();
         });
@@ -416,7 +422,7 @@ export function ruleBuilder(ctx) {
   const drawJson = () => {
     const id = uid("json");
     const message = h("p", { class: "field-message", id: `${id}-msg`, hidden: true });
-    const area = h("textarea", { id, rows: 10, class: "code", spellcheck: "false", disabled: ctx.readOnly, "aria-describedby": `${id}-hint ${id}-msg`, "data-path": "audience.json" });
+    const area = h("textarea", { id, rows: 10, class: "code", spellcheck: "false", disabled: ctx.readOnly, "aria-describedby": `${id}-hint ${id}-msg`, "data-path": `${path}.json` });
     area.value = jsonText;
     const parseError = h("p", { class: "error-text", role: "alert" });
     area.addEventListener("input", () => {
@@ -424,41 +430,40 @@ export function ruleBuilder(ctx) {
       const text = area.value.trim();
       if (text === "") {
         parseError.textContent = "";
-        setLocal("audience", null);
-        delete ctx.model().audience;
+        setLocal(path, null);
+        setCondition(undefined);
         ctx.changed({ structural: false });
         return;
       }
       try {
         const value = JSON.parse(text);
-        if (!isPlainObject(value)) throw new Error("the audience must be a JSON object");
+        if (!isPlainObject(value)) throw new Error("a condition must be a JSON object");
         parseError.textContent = "";
-        setLocal("audience", null);
-        ctx.model().audience = value;
-        if (Object.keys(value).length === 0) delete ctx.model().audience;
+        setLocal(path, null);
+        setCondition(Object.keys(value).length === 0 ? undefined : value);
         ctx.changed({ structural: false });
       } catch (error) {
         parseError.textContent = `Not valid JSON: ${error.message}`;
-        setLocal("audience", `The JSON cannot be read: ${error.message}`);
+        setLocal(path, `The JSON cannot be read: ${error.message}`);
       }
     });
     replace(root,
       h("div", { class: "field wide" },
-        h("label", { for: id }, "Audience as JSON"),
+        h("label", { for: id }, "Rules as JSON"),
         h("p", { class: "hint", id: `${id}-hint` }, "GrowthBook-style conditions; several groups are {\"$or\": [{…}, {…}]}. Empty means everyone."),
         area, parseError, message),
       h("div", { class: "rule-actions" },
         h("button", { type: "button", class: "quiet", onclick: () => {
           if (parseError.textContent) { area.focus(); return; }
           mode = "rules";
-          groups = toGroups(ctx.model().audience);
+          groups = toGroups(condition());
           draw();
         } }, "Back to the rule builder")));
-    ctx.registry.register("audience", { target: area, message });
+    ctx.registry.register(path, { target: area, message });
     if (root.isConnected) ctx.reshow?.();
   };
 
-  const datalist = h("datalist", { id: "audience-attributes" }, ATTRIBUTES.map(([name, , text]) => h("option", { value: name }, text)));
+  const datalist = h("datalist", { id: listId }, attributes.map(([name, , text]) => h("option", { value: name }, text)));
   draw();
   return h("div", { class: "rule-builder" }, datalist, root);
 }

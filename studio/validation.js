@@ -1,7 +1,8 @@
-// Checking a campaign as the marketer types, with core's own validation: the
-// agent's studio build (./agent/nudge_agent.js) exports validateConfig(text).
-// The full config is checked (the live one with this campaign in its place), so
-// duplicate ids and saved groups are judged exactly as at publish.
+// Checking a campaign or a journey as the marketer types, with core's own
+// validation: the agent's studio build (./agent/nudge_agent.js) exports
+// validateConfig(text). The full config is checked (the live one with this
+// item in its place), so duplicate ids and saved groups are judged exactly as
+// at publish.
 
 let validator = null;
 
@@ -23,17 +24,19 @@ export function loadValidator() {
 }
 
 /**
- * The config as it would be after publishing `campaign`: the live config with
- * the campaign whose id is `originalId` replaced (or `campaign` appended).
+ * The config as it would be after publishing `item` into `list` (campaigns
+ * or journeys): the live config with the item whose id is `originalId`
+ * replaced (or `item` appended).
  */
-export function buildConfig(liveConfig, campaign, originalId) {
+export function buildConfig(liveConfig, item, originalId, list = "campaigns") {
   const config = liveConfig && typeof liveConfig === "object" ? structuredClone(liveConfig) : {};
   if (config.version === undefined) config.version = 1;
-  const campaigns = Array.isArray(config.campaigns) ? config.campaigns : [];
-  let index = originalId ? campaigns.findIndex((c) => c && c.id === originalId) : -1;
-  if (index < 0) index = campaigns.length;
-  campaigns[index] = campaign;
-  config.campaigns = campaigns;
+  if (!Array.isArray(config.campaigns)) config.campaigns = [];
+  const items = Array.isArray(config[list]) ? config[list] : [];
+  let index = originalId ? items.findIndex((c) => c && c.id === originalId) : -1;
+  if (index < 0) index = items.length;
+  items[index] = item;
+  config[list] = items;
   return { config, index, text: JSON.stringify(config) };
 }
 
@@ -42,12 +45,12 @@ function severityOf(problem) {
 }
 
 /**
- * Splits core's problems into this campaign's (paths made relative to it) and
+ * Splits core's problems into this item's (paths made relative to it) and
  * the rest of the config's. Core's "campaign skipped because of the problems
  * above" says nothing more to a marketer and is dropped.
  */
-export function splitProblems(problems, index) {
-  const prefix = `campaigns[${index}]`;
+export function splitProblems(problems, index, list = "campaigns") {
+  const prefix = `${list}[${index}]`;
   const mine = [];
   const others = [];
   for (const p of Array.isArray(problems) ? problems : []) {
@@ -65,23 +68,23 @@ export function splitProblems(problems, index) {
 }
 
 /** Runs core's validation; null when it is not available. */
-export async function validate(liveConfig, campaign, originalId) {
+export async function validate(liveConfig, item, originalId, list = "campaigns") {
   const validateConfig = await loadValidator();
   if (!validateConfig) return null;
-  const built = buildConfig(liveConfig, campaign, originalId);
+  const built = buildConfig(liveConfig, item, originalId, list);
   let problems;
   try {
     problems = validateConfig(built.text);
   } catch (error) {
     return { mine: [{ path: "", message: `The check failed: ${error.message || error}`, severity: "error" }], others: [], built };
   }
-  return { ...splitProblems(problems, built.index), built };
+  return { ...splitProblems(problems, built.index, list), built };
 }
 
-/** Normalises problems the edge returns (campaign-relative paths). */
+/** Normalises problems the edge returns (item-relative paths). */
 export function edgeProblems(problems) {
   return (Array.isArray(problems) ? problems : []).map((p) => ({
-    // Campaign-relative by contract; a full config path is made relative too.
-    path: String(p.path ?? "").replace(/^campaigns\[\d+\]\.?/, ""), message: String(p.message ?? ""), severity: severityOf(p),
+    // Item-relative by contract; a full config path is made relative too.
+    path: String(p.path ?? "").replace(/^(campaigns|journeys)\[\d+\]\.?/, ""), message: String(p.message ?? ""), severity: severityOf(p),
   }));
 }
