@@ -49,6 +49,23 @@ const enc = encodeURIComponent;
 const site = (s) => `/v1/admin/sites/${enc(s)}`;
 const ifMatch = (n) => ({ "if-match": `"${n}"` });
 
+/** Drafts and publish of one kind of item (`campaigns`, `journeys`). */
+function drafts(list) {
+  const at = (s, id) => `${site(s)}/${list}/${enc(id)}`;
+  return {
+    draft: (s, id) => request("GET", `${at(s, id)}/draft`),
+    /** Creates the draft (revision null) or replaces revision `revision`. */
+    saveDraft: (s, id, item, revision) => request("PUT", `${at(s, id)}/draft`, {
+      body: item,
+      headers: revision === null || revision === undefined ? { "if-none-match": "*" } : ifMatch(revision),
+    }),
+    discardDraft: (s, id, revision) => request("DELETE", `${at(s, id)}/draft`, { headers: ifMatch(revision) }),
+    publish: (s, id, revision, note) => request("POST", `${at(s, id)}/publish`, {
+      body: { note }, headers: ifMatch(revision),
+    }),
+  };
+}
+
 export const api = {
   session: {
     get: () => request("GET", "/v1/studio/session"),
@@ -56,16 +73,11 @@ export const api = {
     signOut: () => request("DELETE", "/v1/studio/session"),
   },
   campaigns: (s) => request("GET", `${site(s)}/campaigns`),
-  draft: (s, id) => request("GET", `${site(s)}/campaigns/${enc(id)}/draft`),
-  /** Creates the draft (revision null) or replaces revision `revision`. */
-  saveDraft: (s, id, campaign, revision) => request("PUT", `${site(s)}/campaigns/${enc(id)}/draft`, {
-    body: campaign,
-    headers: revision === null || revision === undefined ? { "if-none-match": "*" } : ifMatch(revision),
-  }),
-  discardDraft: (s, id, revision) => request("DELETE", `${site(s)}/campaigns/${enc(id)}/draft`, { headers: ifMatch(revision) }),
-  publish: (s, id, revision, note) => request("POST", `${site(s)}/campaigns/${enc(id)}/publish`, {
-    body: { note }, headers: ifMatch(revision),
-  }),
+  ...drafts("campaigns"),
+  /** The same four for journeys: journeyDrafts.draft(s, id), … */
+  journeyDrafts: drafts("journeys"),
+  destinations: (s) => request("GET", `${site(s)}/destinations`),
+  pool: (s, pool) => request("GET", `${site(s)}/coupon-pools/${enc(pool)}`),
   setStatus: (s, id, status, liveVersion) => request("POST", `${site(s)}/campaigns/${enc(id)}/status`, {
     body: { status }, headers: ifMatch(liveVersion),
   }),

@@ -2,7 +2,8 @@
 //   #/                 campaigns          #/new             templates
 //   #/new/<template>   editor (new)       #/c/<id>          editor
 //   #/c/<id>/report    report             #/history[/<v>]   versions
-//   #/journeys         journeys
+//   #/journeys         journeys           #/journeys/new[/<t>] journey templates, editor (new)
+//   #/j/<id>           journey editor
 
 import { loadSession, renderSignIn, roleDescription, session, signOut } from "./session.js";
 import { h, replace, toast } from "./ui.js";
@@ -21,7 +22,10 @@ async function screenFor(hash) {
   if (first === "c" && second && third === "report") return (await import("./report.js")).renderReport(main, second);
   if (first === "c" && second) return (await import("./editor/editor.js")).renderEditor(main, { id: second });
   if (first === "history") return (await import("./history.js")).renderHistory(main, second);
+  if (first === "journeys" && second === "new" && third) return (await import("./journey/editor.js")).renderJourneyEditor(main, { template: third });
+  if (first === "journeys" && second === "new") return (await import("./journeys.js")).renderJourneyTemplates(main);
   if (first === "journeys") return (await import("./journeys.js")).renderJourneys(main);
+  if (first === "j" && second) return (await import("./journey/editor.js")).renderJourneyEditor(main, { id: second });
   replace(main, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to the campaigns")));
   return null;
 }
@@ -37,7 +41,7 @@ async function route() {
   current = null;
   lastHash = location.hash;
   for (const link of header.querySelectorAll("[data-nav]")) {
-    const section = location.hash.startsWith("#/history") ? "history" : location.hash.startsWith("#/journeys") ? "journeys" : "campaigns";
+    const section = location.hash.startsWith("#/history") ? "history" : location.hash.startsWith("#/journeys") || location.hash.startsWith("#/j/") ? "journeys" : "campaigns";
     const active = link.dataset.nav === section;
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

@@ -113,6 +113,7 @@ export async function renderItemEditor(main, kind, { id, template }) {
     side?.destroy();
     side = kind.side ? kind.side(ctx, state) : null;
     replace(sidePane, side?.element ?? null);
+    layout.classList.toggle("no-side", !side);
     drawActions();
     showSaveState();
     check();

@@ -1,10 +1,12 @@
 // The journeys screen: each journey of the live config in words (what starts
-// it, its steps, what ends it) with its numbers, and a switch to turn it on
-// or off (publishers; a new version, as pausing a campaign is).
+// it, its steps, what ends it) with its numbers, a link to edit it, and a
+// switch to turn it on or off (publishers; a new version, as pausing a
+// campaign is); the open drafts; and the templates a new journey starts from.
 
 import { api } from "./api.js";
+import { JOURNEY_TEMPLATES } from "./journey/templates.js";
 import { can, site } from "./session.js";
-import { blockedButton, formatCount, h, replace, toast } from "./ui.js";
+import { blockedButton, formatCount, formatWhen, h, replace, toast } from "./ui.js";
 
 const EXIT_WORDS = {
   exited_goal: "Reached the goal", exited_completed: "Completed", exited_end: "Ended by a step",
@@ -37,9 +39,17 @@ export async function renderJourneys(main) {
   const journeys = Array.isArray(data.journeys) ? data.journeys : [];
   const body = journeys.length
     ? journeys.map((j) => card(j, data.live_version, () => renderJourneys(main)))
-    : h("p", { class: "empty" }, "No journeys in the live config yet. Your developer adds them (see docs/journeys.md); the demo config ships six templates.");
+    : h("p", { class: "empty" }, "No journeys are live yet. Start one from a template.");
+  const drafts = (Array.isArray(data.drafts) ? data.drafts : []).filter((d) => !journeys.some((j) => j.id === d.id));
+  const newButton = can("edit").ok
+    ? h("a", { class: "button primary", href: "#/journeys/new", "data-action": "new-journey" }, "New journey")
+    : null;
   replace(main,
-    h("div", { class: "page-head" }, h("h1", {}, "Journeys")),
+    h("div", { class: "page-head" }, h("h1", {}, "Journeys"), newButton),
+    drafts.length ? h("section", { class: "card journey-drafts" }, h("h2", {}, "Drafts not yet published"),
+      h("ul", {}, drafts.map((d) => h("li", {},
+        h("a", { href: `#/j/${encodeURIComponent(d.id)}` }, d.name || d.id),
+        ` · ${entryWords(d.entry)} · saved by ${d.by || "someone"} ${formatWhen(d.at)}`)))) : null,
     h("p", { class: "muted" }, "Timed flows across email, SMS and the site, run by the edge. Numbers since each journey started."),
     body,
     h("p", { class: "muted" },
@@ -71,7 +81,9 @@ function card(j, liveVersion, reload) {
   return h("section", { class: "journey card", dataset: { journey: j.id } },
     h("div", { class: "page-head" },
       h("h2", {}, j.name || j.id, " ", h("span", { class: `badge status-${j.enabled ? "live" : "paused"}` }, j.enabled ? "On" : "Off")),
-      toggle),
+      h("div", { class: "actions" },
+        h("a", { class: "button", href: `#/j/${encodeURIComponent(j.id)}`, "data-action": "edit-journey" }, can("edit").ok ? "Edit" : "Open"),
+        toggle)),
     h("dl", { class: "journey-facts" },
       h("dt", {}, "Starts on"), h("dd", {}, entryWords(j.entry)),
       h("dt", {}, "Steps"), h("dd", {}, h("ol", { class: "steps" }, (j.steps || []).map((line) => {
@@ -90,4 +102,16 @@ function card(j, liveVersion, reload) {
     ended.length ? h("p", { class: "muted" }, ended.join(" · ")) : null,
     s.coupon_pool_empty ? h("p", { class: "error-text" }, `A coupon pool ran out ${formatCount(s.coupon_pool_empty)} times: upload more codes.`) : null,
     s.coupon_unverified ? h("p", { class: "muted" }, `No coupon for ${formatCount(s.coupon_unverified)} visitors who were not signed in or verified.`) : null);
+}
+
+/** `#/journeys/new`: the templates a new journey starts from. */
+export function renderJourneyTemplates(main) {
+  replace(main,
+    h("p", { class: "crumbs" }, h("a", { href: "#/journeys" }, "Journeys"), " › New journey"),
+    h("h1", {}, "New journey"),
+    h("p", { class: "muted" }, "Start from a flow that works for most shops, or from a blank one. Everything can be changed before it is published."),
+    h("ul", { class: "templates" }, JOURNEY_TEMPLATES.map((t) => h("li", { class: "card template" },
+      h("h2", {}, h("a", { href: `#/journeys/new/${t.key}`, "data-template": t.key }, t.title)),
+      h("p", {}, t.summary)))));
+  return null;
 }

@@ -262,7 +262,7 @@ function accessibilityProblems(page) {
   });
 }
 
-test("every control has a label and text keeps 4.5:1 contrast: list, editor with all its sections, history", async () => {
+test("every control has a label and text keeps 4.5:1 contrast: list, editor with all its sections, history, journey editor", async () => {
   const { page, context } = await studio(keys.publisher, "Pat");
   assert.deepEqual(await accessibilityProblems(page), [], "the campaign list");
   await page.goto(`${edge.url}/studio/#/c/free-shipping-test`);
@@ -275,6 +275,15 @@ test("every control has a label and text keeps 4.5:1 contrast: list, editor with
   await page.goto(`${edge.url}/studio/#/history`);
   await page.waitForSelector(".versions li a");
   assert.deepEqual(await accessibilityProblems(page), [], "the history");
+  // The journey editor with every kind of step card (branch, wait for, send, set).
+  await page.goto(`${edge.url}/studio/#/journeys/new/post-purchase`);
+  await page.waitForSelector("#sec-steps .step-branch");
+  await page.locator('[data-path="steps#add-kind"]').selectOption("wait_for");
+  await page.locator('[data-path="steps#add"]').click();
+  await page.locator('[data-path="steps[4].wait_for.else#add-kind"]').selectOption("set");
+  await page.locator('[data-path="steps[4].wait_for.else#add"]').click();
+  await page.waitForSelector('[data-path="steps[4].wait_for.else[0].set.tag"]');
+  assert.deepEqual(await accessibilityProblems(page), [], "the journey editor");
   await context.close();
 });
 

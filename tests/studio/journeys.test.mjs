@@ -1,0 +1,195 @@
+// The journey editor in a real browser against the edge on local workerd, as
+// marketers use it (issue #21): an editor builds cart abandonment from blank
+// with step cards (a "wait for an event" step whose "time runs out" path gives
+// a pool coupon and sends an email), core's error shows at the field and
+// blocks publishing, a publisher publishes (told what happens to the runs in
+// progress), and the journey then runs for shoppers in Chromium: one who
+// leaves gets one email with the coupon, one who orders within the wait gets
+// none. A viewer can open the journey but not publish it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { launchChromium } from "../support/browser.mjs";
+import { FORWARD_SECRET, siteKeys, startEdge } from "../support/edge.mjs";
+import { startSink, until } from "../support/sink.mjs";
+import { userToken } from "../support/tokens.mjs";
+
+const demoConfig = JSON.parse(readFileSync(new URL("../../demo-shop/campaigns.json", import.meta.url), "utf8"));
+const keys = siteKeys("demo");
+let edge, sink, browser;
+
+before(async () => {
+  sink = await startSink(() => 200);
+  edge = await startEdge();
+  browser = await launchChromium();
+  // The demo's campaigns without its journeys and quiet hours (the test runs
+  // at any hour), an email destination at the local sink, and a coupon pool.
+  const { quiet_hours: _quiet, journeys: _journeys, ...config } = demoConfig;
+  const put = async (path, body) => {
+    const r = await edge.admin(`/v1/admin/sites/demo/${path}`, { method: "PUT", body: JSON.stringify(body) });
+    assert.equal(r.status, 200, await r.text());
+  };
+  await put("config", config);
+  await put("destinations", { destinations: [{ id: "email", kind: "webhook", url: `${sink.url}/cart-email`, events: ["Never Forwarded"], consent: "marketing", credential: FORWARD_SECRET }] });
+  await put("coupon-pools/cart10", { codes: ["CART10-AAA", "CART10-BBB"] });
+});
+after(async () => { await browser?.close(); await edge?.stop(); await sink?.close(); });
+
+async function studio(key, name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${edge.url}/studio/`);
+  await page.fill("#sign-in-site", "demo");
+  await page.fill("#sign-in-name", name);
+  await page.fill("#sign-in-key", key);
+  await page.click("form.sign-in button[type=submit]");
+  await page.waitForSelector("table.campaigns");
+  return { context, page, errors };
+}
+
+const field = (page, path) => page.locator(`[data-path="${path}"]`);
+/** The message shown under the field bound to `path`. */
+const messageOf = async (page, path) => page.evaluate((p) => {
+  const input = document.querySelector(`[data-path="${CSS.escape(p)}"]`);
+  const ids = (input?.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  return ids.map((id) => document.getElementById(id)).filter((e) => e && !e.hidden && e.classList.contains("field-message")).map((e) => e.textContent).join(" ");
+}, path);
+
+/** Adds a step of `kind` at the end of the list at `path`. */
+async function addStep(page, path, kind) {
+  await field(page, `${path}#add-kind`).selectOption(kind);
+  await field(page, `${path}#add`).click();
+}
+
+test("an editor builds cart abandonment from blank, core's error blocks publishing, a publisher publishes, and it runs for shoppers", async () => {
+  const ed = await studio(keys.editor, "Ed");
+  const page = ed.page;
+  await page.click("nav a[data-nav=journeys]");
+  await page.click("[data-action=new-journey]");
+  await page.click("a[data-template=blank]");
+  await page.waitForSelector("#sec-steps");
+  await field(page, "name").fill("Cart email");
+  assert.equal(await field(page, "id").inputValue(), "cart-email");
+  assert.equal(await field(page, "entry.event").inputValue(), "Product Added");
+
+  // Wait for an order for at most 3 seconds; if none comes, a coupon and an email.
+  await addStep(page, "steps", "wait_for");
+  await field(page, "steps[0].wait_for.event").fill("Order Completed");
+  await field(page, "steps[0].wait_for.within#amount").fill("3");
+  await field(page, "steps[0].wait_for.within#unit").selectOption("seconds");
+  await addStep(page, "steps[0].wait_for.else", "set");
+  await field(page, "steps[0].wait_for.else[0].set.coupon_pool").fill("cart10");
+  await page.waitForSelector("text=2 codes left in cart10.");
+  await addStep(page, "steps[0].wait_for.else", "send");
+  assert.equal(await field(page, "steps[0].wait_for.else[1].send.destination").inputValue(), "email");
+
+  // The send has no event name yet: core's problem at the field, publishing blocked.
+  await until(async () => /must not be empty/.test(await messageOf(page, "steps[0].wait_for.else[1].send.event")), 10_000);
+  assert.equal(await field(page, "steps[0].wait_for.else[1].send.event").getAttribute("aria-invalid"), "true");
+  await page.waitForSelector(".problem-summary:not([hidden])");
+  // An editor cannot publish at all; the reason is said.
+  assert.match(await page.locator("[data-action=publish]").first().innerText(), /Publish/);
+  assert.ok(await page.locator("button[data-action=publish]").isDisabled());
+  await page.click("[data-action=save]");
+  await page.waitForSelector("text=Draft saved.");
+  assert.match(page.url(), /#\/j\/cart-email$/);
+
+  await field(page, "steps[0].wait_for.else[1].send.event").fill("Cart Abandoned");
+  await until(async () => (await messageOf(page, "steps[0].wait_for.else[1].send.event")) === "", 10_000);
+  // Move the send above the coupon and back: the buttons move cards.
+  await field(page, "steps[0].wait_for.else[1]#up").click();
+  assert.equal(await field(page, "steps[0].wait_for.else[0].send.event").inputValue(), "Cart Abandoned");
+  await field(page, "steps[0].wait_for.else[0]#down").click();
+  assert.equal(await field(page, "steps[0].wait_for.else[1].send.event").inputValue(), "Cart Abandoned");
+  await page.click("[data-action=save]");
+  await page.waitForSelector("text=Draft saved.");
+  assert.deepEqual(ed.errors, []);
+
+  // The draft is listed, and the draft the edge keeps is the journey built.
+  const draft = await (await edge.admin("/v1/admin/sites/demo/journeys/cart-email/draft")).json();
+  assert.deepEqual(draft.journey.steps, [{ wait_for: { event: "Order Completed", within: { seconds: 3 }, then: [], else: [
+    { set: { coupon_pool: "cart10" } }, { send: { destination: "email", event: "Cart Abandoned" } },
+  ] } }]);
+  assert.deepEqual(draft.problems, []);
+  assert.deepEqual(draft.in_flight, { active: 0, kept: 0, ended: 0 });
+
+  // A viewer opens it but cannot publish, in the page or by calling the edge.
+  const vi = await studio(keys.viewer, "Vi");
+  await vi.page.goto(`${edge.url}/studio/#/j/cart-email`);
+  await vi.page.waitForSelector("#sec-steps");
+  assert.equal(await vi.page.locator("button[data-action=publish]").count(), 0);
+  assert.equal(await vi.page.locator("[data-action=save]").count(), 0);
+  const refused = await vi.page.evaluate(async () => (await fetch("/v1/admin/sites/demo/journeys/cart-email/publish", {
+    method: "POST", headers: { "content-type": "application/json", "if-match": '"2"' }, body: "{}",
+  })).status);
+  assert.equal(refused, 403);
+  await vi.context.close();
+
+  // A publisher publishes; the dialog says no run is in progress.
+  const pub = await studio(keys.publisher, "Pat");
+  await pub.page.goto(`${edge.url}/studio/#/j/cart-email`);
+  await pub.page.waitForSelector("#sec-steps");
+  await pub.page.click("button[data-action=publish]:not([disabled])");
+  await pub.page.waitForSelector("[data-in-flight='0']");
+  await pub.page.click("[data-action=confirm-publish]");
+  await pub.page.waitForSelector("text=/Published as version/");
+  const listed = await (await edge.admin("/v1/admin/sites/demo/journeys")).json();
+  const live = listed.journeys.find((j) => j.id === "cart-email");
+  assert.ok(live && live.enabled, "published and on");
+
+  // Shoppers: one signs in, adds to cart and leaves; one orders within the wait.
+  const shopper = async (user) => {
+    const context = await browser.newContext();
+    const shop = await context.newPage();
+    await shop.goto(`${edge.url}/product/wool-coat`);
+    await shop.waitForFunction(() => window.nudge && window.nudge.ready);
+    await shop.evaluate(() => window.nudge.consent("granted"));
+    // Pool codes go only to people someone vouches for: a signed-in user.
+    const vouched = shop.waitForResponse((r) => r.url().startsWith(`${edge.url}/v1/identify`));
+    await shop.evaluate((token) => window.nudge.identify(token.user, {}, { token: token.value }), { user, value: userToken(user) });
+    assert.equal((await vouched).status(), 200);
+    await shop.evaluate(() => document.querySelector("#add-to-cart").click());
+    await shop.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+    return { context, shop, aid: await shop.evaluate(() => window.nudge.debug().profile.aid) };
+  };
+  const runsOf = async (aid) => (await edge.admin(`/v1/admin/sites/demo/journeys/runs?person=${encodeURIComponent(aid)}`)).json();
+  const leaver = await shopper("leaver-1");
+  await until(async () => (await runsOf(leaver.aid)).runs?.some((r) => r.journey === "cart-email"), 15_000);
+  await leaver.context.close();
+
+  const buyer = await shopper("buyer-1");
+  await until(async () => (await runsOf(buyer.aid)).runs?.some((r) => r.journey === "cart-email"), 15_000);
+  await buyer.shop.goto(`${edge.url}/checkout`);
+  await buyer.shop.waitForFunction(() => window.nudge && window.nudge.ready);
+  await buyer.shop.fill("input[name=first_name]", "Ada");
+  await buyer.shop.fill("input[name=email]", "ada@example.com");
+  await buyer.shop.fill("input[name=address]", "1 Fjord Road");
+  await buyer.shop.click("button[type=submit]");
+  await buyer.shop.waitForURL("**/order-confirmation");
+  await buyer.shop.waitForFunction(() => window.nudge && window.nudge.ready);
+  await buyer.shop.evaluate(() => window.dispatchEvent(new Event("pagehide")));
+
+  const mails = (aid) => (sink.delivered["/cart-email"] || []).filter((e) => e.anonymousId === aid);
+  await until(() => mails(leaver.aid).length >= 1, 20_000);
+  await until(async () => (await runsOf(buyer.aid)).runs.find((r) => r.journey === "cart-email").exit, 20_000);
+  await new Promise((r) => setTimeout(r, 4000)); // longer than the wait again: no repeat, nothing for the buyer
+  assert.equal(mails(leaver.aid).length, 1);
+  assert.equal(mails(leaver.aid)[0].event, "Cart Abandoned");
+  assert.match(mails(leaver.aid)[0].properties.coupon.code, /^CART10-/);
+  assert.equal(mails(buyer.aid).length, 0, "the order came within the wait");
+  const bought = (await runsOf(buyer.aid)).runs.find((r) => r.journey === "cart-email");
+  assert.equal(bought.exit, "completed");
+  await buyer.context.close();
+
+  // The per-step numbers show both: one reached the send, both reached the wait.
+  const report = (await (await edge.admin("/v1/admin/sites/demo/journeys")).json()).journeys.find((j) => j.id === "cart-email");
+  const step = (path) => report.step_report.find((s) => s.path === path) || {};
+  assert.equal(step("steps[0]").reached, 2);
+  assert.equal(step("steps[0].wait_for.else[1]").sent, 1);
+  assert.equal(report.stats.awaited_event_came, 1);
+  assert.deepEqual(pub.errors, []);
+  await pub.context.close();
+  await ed.context.close();
+});
