@@ -1,6 +1,7 @@
 // Screenshots of the studio for docs/screenshots/ (1280×800): the campaign
 // list, the editor with its live preview, a report after some visits, and
-// the journeys (cart abandonment on, so the visits enter it).
+// the journeys (cart abandonment on, so the visits enter it) and the journey
+// editor's step cards.
 // Run after `cargo xtask build-edge`: node tests/studio/screenshots.mjs
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -62,6 +63,14 @@ try {
   await page.waitForSelector("section.journey");
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${out}studio-journeys.png` });
+
+  await page.goto(`${edge.url}/studio/#/journeys/new/cart-abandonment`);
+  await page.waitForSelector("#sec-steps .step-wait_for");
+  // The demo already has a journey with the template's id.
+  await page.locator('[data-path="id"]').fill("cart-email");
+  await page.evaluate(() => { document.getElementById("sec-steps").scrollIntoView(); scrollBy(0, -70); });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${out}studio-journey-editor.png` });
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();
