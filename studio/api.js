@@ -76,6 +76,10 @@ export const api = {
   ...drafts("campaigns"),
   /** The same four for journeys: journeyDrafts.draft(s, id), … */
   journeyDrafts: drafts("journeys"),
+  /** Plays a journey (`source`: "live" or "draft") on a virtual clock: {timeline}. */
+  dryRun: (s, id, body) => request("POST", `${site(s)}/journeys/${enc(id)}/dry-run`, { body }),
+  /** One send step's message, the request its destination would get, and with `send` a test delivery. */
+  testSend: (s, id, body) => request("POST", `${site(s)}/journeys/${enc(id)}/test-send`, { body }),
   destinations: (s) => request("GET", `${site(s)}/destinations`),
   pool: (s, pool) => request("GET", `${site(s)}/coupon-pools/${enc(pool)}`),
   setStatus: (s, id, status, liveVersion) => request("POST", `${site(s)}/campaigns/${enc(id)}/status`, {

@@ -7,9 +7,9 @@
 //   fromTemplate(name) → a new item, or null,
 //   live(state, ctx) → sets state.liveConfig, liveVersion and entry (its row
 //     in the list), answers the live item (null if none),
-//   sections(ctx, state) → the form's sections,
-//   side?(ctx, state) → {element, update(), destroy()} beside the form (the
-//     campaign's preview),
+//   sections(ctx, state, {saveDraft}) → the form's sections,
+//   side?(ctx, state, {saveDraft}) → {element, update(), destroy()} beside
+//     the form (the campaign's preview, the journey's dry run),
 //   buttons?(state, {saveDraft, reload, fail, readOnly, viewer}) → more buttons,
 //   publishNotes?(state) → what the publish dialog says (runs in flight),
 //   saved?(state, answer) → reads the kind's extras from a draft or save answer.
@@ -108,10 +108,10 @@ export async function renderItemEditor(main, kind, { id, template }) {
       readOnly ? h("p", { class: "notice" }, `You can read this ${kind.noun}. ${can("edit").reason}`) : null,
       h("fieldset", { class: "form-root", disabled: readOnly },
         h("legend", { class: "visually-hidden" }, cap(kind.noun)),
-        kind.sections(ctx, state),
+        kind.sections(ctx, state, { saveDraft }),
         jsonSection()));
     side?.destroy();
-    side = kind.side ? kind.side(ctx, state) : null;
+    side = kind.side ? kind.side(ctx, state, { saveDraft }) : null;
     replace(sidePane, side?.element ?? null);
     layout.classList.toggle("no-side", !side);
     drawActions();

@@ -4,6 +4,7 @@
 // campaign is); the open drafts; and the templates a new journey starts from.
 
 import { api } from "./api.js";
+import { holdoutReport, stepReport } from "./journey/report.js";
 import { JOURNEY_TEMPLATES } from "./journey/templates.js";
 import { can, site } from "./session.js";
 import { blockedButton, formatCount, formatWhen, h, replace, toast } from "./ui.js";
@@ -35,10 +36,14 @@ function goalWords(goals) {
 
 export async function renderJourneys(main) {
   replace(main, h("h1", {}, "Journeys"), h("p", { class: "loading" }, "Loading journeys…"));
-  const { data } = await api.journeys(site());
+  const [{ data }, config] = await Promise.all([
+    api.journeys(site()),
+    api.campaigns(site()).then((r) => r.data.config || {}).catch(() => ({})),
+  ]);
   const journeys = Array.isArray(data.journeys) ? data.journeys : [];
+  const json = new Map((config.journeys || []).filter((j) => j && j.id).map((j) => [j.id, j]));
   const body = journeys.length
-    ? journeys.map((j) => card(j, data.live_version, () => renderJourneys(main)))
+    ? journeys.map((j) => card(j, json.get(j.id), data.live_version, () => renderJourneys(main)))
     : h("p", { class: "empty" }, "No journeys are live yet. Start one from a template.");
   const drafts = (Array.isArray(data.drafts) ? data.drafts : []).filter((d) => !journeys.some((j) => j.id === d.id));
   const newButton = can("edit").ok
@@ -57,7 +62,7 @@ export async function renderJourneys(main) {
   return null;
 }
 
-function card(j, liveVersion, reload) {
+function card(j, journeyJson, liveVersion, reload) {
   const s = j.stats || {};
   const n = (key) => formatCount(s[key] ?? 0);
   const skipped = (s.suppressed_cap ?? 0) + (s.suppressed_consent ?? 0);
@@ -100,6 +105,8 @@ function card(j, liveVersion, reload) {
         h("td", { class: "num" }, n("sent")), h("td", { class: "num" }, formatCount(skipped)),
         h("td", { class: "num" }, n("conversions"))))),
     ended.length ? h("p", { class: "muted" }, ended.join(" · ")) : null,
+    holdoutReport(j.holdout),
+    stepReport(journeyJson, j.step_report, s.entered),
     s.coupon_pool_empty ? h("p", { class: "error-text" }, `A coupon pool ran out ${formatCount(s.coupon_pool_empty)} times: upload more codes.`) : null,
     s.coupon_unverified ? h("p", { class: "muted" }, `No coupon for ${formatCount(s.coupon_unverified)} visitors who were not signed in or verified.`) : null);
 }

@@ -425,7 +425,7 @@ fn problems_are_reported_at_their_paths() {
           "messaging_caps": {"per_day": -1},
           "quiet_hours": {"start": "21:00", "end": "25:00"}}"#,
         &[
-            "journeys[0].colour: unknown field (known: id, name, enabled, entry, audience, steps, exit, cooldown); written for a newer Nudge version?",
+            "journeys[0].colour: unknown field (known: id, name, enabled, entry, audience, steps, exit, cooldown, holdout); written for a newer Nudge version?",
             "journeys[0].steps[0].wait.weeks: unknown unit (known: seconds, minutes, hours, days); written for a newer Nudge version?",
             "journeys[0].steps[1].send.purpose: must be marketing or transactional; got \"spam\"",
             "journeys[0].steps[2].wait: must name exactly one unit (seconds, minutes, hours, days), got 2",
@@ -1030,4 +1030,90 @@ fn a_send_put_off_by_quiet_hours_is_reached_once_when_it_is_decided() {
         })
         .collect();
     assert_eq!(cart, [0, 1, 2], "wait, send (once), set");
+}
+
+/// A holdout of 30%: about that share of entrants runs the clock and is sent
+/// and given nothing (each skip says why); the others get the journey; a
+/// person's group never changes between runs; a bad holdout is refused.
+#[test]
+fn holdouts_run_the_clock_and_receive_nothing() {
+    const HELD: &str = r#"{"journeys": [{"id": "cart", "entry": {"event": "Product Added"},
+        "holdout": {"percent": 30}, "cooldown": {"hours": 1},
+        "steps": [{"wait": {"hours": 1}}, {"set": {"coupon_pool": "cart10"}},
+                  {"send": {"destination": "email", "event": "Cart Abandoned"}}]}]}"#;
+    let ids: Vec<String> = (0..1000).map(|i| format!("person-{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut s = sim(HELD, &refs);
+    for id in &refs {
+        s.event(id, "Product Added", t0());
+    }
+    s.advance_to(t0() + 2 * HOUR);
+    let held = count(&s, |e| matches!(e, Effect::Enter(r) if r.held_out));
+    assert!((240..=360).contains(&held), "{held} of 1000 held out");
+    let skipped = count(&s, |e| {
+        matches!(
+            e,
+            Effect::Suppressed {
+                reason: SuppressReason::Holdout,
+                ..
+            }
+        )
+    });
+    assert_eq!(skipped, held);
+    assert_eq!(s.sends().len(), 1000 - held);
+    assert_eq!(
+        count(&s, |e| matches!(e, Effect::SetFact { .. })),
+        1000 - held
+    );
+    // Every held-out run still completes on the journey's clock.
+    let completed = count(&s, |e| {
+        matches!(
+            e,
+            Effect::Exit {
+                reason: ExitReason::Completed,
+                ..
+            }
+        )
+    });
+    assert_eq!(completed, 1000);
+    // A second run of each person lands in the same group as the first.
+    let first: Vec<(String, bool)> = s
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::Enter(r) => Some((r.id.person.clone(), r.held_out)),
+            _ => None,
+        })
+        .collect();
+    for id in &refs {
+        s.event(id, "Product Added", t0() + 3 * HOUR);
+    }
+    let second: Vec<(String, bool)> = s
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::Enter(r) if r.id.number == 2 => Some((r.id.person.clone(), r.held_out)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(second.len(), 1000);
+    assert!(second.iter().all(|s| first.contains(s)));
+    // A journey without a holdout holds nobody out; a bad one is refused.
+    let journeys = read(HELD);
+    assert_eq!(journeys.journeys[0].holdout, 30);
+    for (holdout, path) in [
+        (r#"{"percent": 95}"#, "journeys[0].holdout.percent"),
+        (r#"{}"#, "journeys[0].holdout.percent"),
+        (
+            r#"{"percent": 10, "share": 1}"#,
+            "journeys[0].holdout.share",
+        ),
+    ] {
+        let json = HELD.replace(r#"{"percent": 30}"#, holdout);
+        let problems = journey::validate(&value(&json));
+        assert!(
+            problems.iter().any(|p| p.path == path),
+            "{holdout}: {problems:?}"
+        );
+    }
 }

@@ -18,7 +18,7 @@ use crate::store::protocol::{
     Counts, DayRow, ReportRows, ReportedCampaign, ReportedVariant, SummaryRow,
 };
 pub use crate::store::reports::{day_of, MAX_LAG_DAYS, NO_VARIANT};
-pub use analysis::Horizon;
+pub use analysis::{compare, Horizon};
 
 /// The longest range a report covers, in days.
 pub const MAX_RANGE_DAYS: i64 = 400;

@@ -1,12 +1,13 @@
 // The journey editor: the journey kind of the studio's item editor
 // (../item-editor.js). What starts a run, who may enter, the steps as cards,
-// what ends a run early, and the site's messaging rules; drafts, publish,
+// what ends a run early, and the site's messaging rules, with "try it on a
+// clock" beside them (./try.js); drafts, publish,
 // conflicts and the history are the campaigns' own. Before a changed journey
 // is published, the dialog says what happens to the runs in progress.
 
 import { api } from "../api.js";
 import { slug } from "../editor/basics.js";
-import { bound, getPath, setPath } from "../editor/fields.js";
+import { bound, getPath, setPath, toggle } from "../editor/fields.js";
 import { section } from "../editor/section.js";
 import { KNOWN_EVENTS } from "../editor/trigger.js";
 import { renderItemEditor } from "../item-editor.js";
@@ -16,6 +17,7 @@ import { formatCount, h, uid } from "../ui.js";
 import { duration } from "./fields.js";
 import { stepList } from "./steps.js";
 import { journeyTemplate } from "./templates.js";
+import { tryPane } from "./try.js";
 import { ENTRY_KINDS, PERSON_ATTRIBUTES } from "./words.js";
 
 export function renderJourneyEditor(main, { id, template }) {
@@ -55,18 +57,21 @@ const JOURNEY = {
     state.inFlight = answer.in_flight || null;
   },
 
-  sections(ctx, state) {
+  sections(ctx, state, tools) {
     return [
       basics(ctx, state),
       entrySection(ctx),
       section(ctx, { title: "Who may enter", id: "sec-audience", hint: "Checked when a run would start, against what the edge knows about the person. Rules in a group must all match; any one group is enough." },
         () => ruleBuilder(ctx, { path: "audience", attributes: PERSON_ATTRIBUTES, who: "People", empty: "Everyone: no rules yet." })),
-      stepsSection(ctx, state),
+      stepsSection(ctx, state, tools),
       exitSection(ctx, state),
+      holdoutSection(ctx),
       siteRules(state),
       h("datalist", { id: "known-events" }, KNOWN_EVENTS.map((e) => h("option", { value: e }))),
     ];
   },
+
+  side: (ctx, state, tools) => tryPane(ctx, state, tools),
 
   buttons(state) {
     return [h("a", { class: "button quiet", href: "#/journeys", "data-action": "journeys" }, "All journeys")];
@@ -144,10 +149,18 @@ function entrySection(ctx) {
   });
 }
 
-function stepsSection(ctx, state) {
+function stepsSection(ctx, state, editor) {
   const tools = {
     destinations: state.destinations || [],
+    hasTestDestination: (state.destinations || []).some((d) => d.test),
     refresh: () => {},
+    /** The step's message as it would leave (`send`: also to the test destination). */
+    testSend: async (path, send) => {
+      if (!state.originalId) throw new Error("Save the draft first: the edge builds the message from what it has.");
+      if (state.dirty && !(await editor.saveDraft())) throw new Error("Save the draft first.");
+      const { data } = await api.testSend(site(), state.originalId, { source: state.revision !== null ? "draft" : "live", path, send });
+      return data;
+    },
     poolHint: async (pool) => {
       try {
         const { data } = await api.pool(site(), pool);
@@ -198,6 +211,16 @@ function exitSection(ctx, state) {
     ctx.registry.register("exit.converted_campaigns", { target: group, message });
     return [goal, group];
   });
+}
+
+/** The holdout: a share of entrants sent nothing, to learn what the journey earns. */
+function holdoutSection(ctx) {
+  return section(ctx, { title: "Measure what it earns", id: "sec-holdout", hint: "Held-out people run the journey's clock but are sent and given nothing. The journeys list then compares orders and revenue per run with and without the journey, and says when it is too early to tell." }, (refresh) => [
+    toggle(ctx, { path: "holdout", label: "Hold out a share of the people who enter", make: () => ({ percent: 10 }), onToggle: () => refresh() }),
+    getPath(ctx.model(), "holdout") !== undefined
+      ? bound(ctx, { path: "holdout.percent", label: "Held out (%)", kind: "int", placeholder: "10", hint: "0 to 90. Each person stays in the same group for every run. Smaller shops need a larger share to learn anything within weeks." })
+      : null,
+  ]);
 }
 
 /** The site's caps and quiet hours, which every journey's marketing sends obey. */

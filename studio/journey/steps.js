@@ -6,7 +6,7 @@
 // land at their field.
 
 import { ruleBuilder } from "../rules.js";
-import { h, uid } from "../ui.js";
+import { h, replace, uid } from "../ui.js";
 import { bound, getPath, setPath } from "../editor/fields.js";
 import { duration } from "./fields.js";
 import { PERSON_ATTRIBUTES } from "./words.js";
@@ -144,7 +144,40 @@ function sendFields(ctx, tools, path, first) {
     bound(ctx, {
       path: `${path}.send.purpose`, label: "Kind of message", kind: "select", emptyValue: "marketing",
       options: [["marketing", "Marketing: needs consent, counts against the caps, waits out quiet hours"], ["transactional", "Transactional: a message the person asked for (a receipt, a confirmation)"]],
-    }));
+    }),
+    sendTools(tools, path));
+}
+
+/** "What the destination receives" (for a sample person) and "Send me a test". */
+function sendTools(tools, path) {
+  const out = h("div", { class: "send-out", "aria-live": "polite" });
+  const run = async (send) => {
+    replace(out, h("p", { class: "loading" }, send ? "Sending a test…" : "Building the message…"));
+    try {
+      const data = await tools.testSend(path, send);
+      const payload = data.payload;
+      const request = !payload
+        ? h("p", { class: "error-text" }, `This site has no destination “${data.destination}”: the message would be filed as undeliverable.`)
+        : payload.not_applicable || payload.problem
+          ? h("p", { class: "error-text" }, `The destination would not send it: ${payload.not_applicable || payload.problem}`)
+          : h("div", {},
+            h("p", { class: "hint" }, `POST ${payload.url}`, h("br"), payload.headers.map((x) => `${x.name}: ${x.value}`).join(" · ")),
+            h("pre", { class: "code payload" }, JSON.stringify(payload.body, null, 2)));
+      replace(out,
+        send ? h("p", { class: "success-text", "data-sent-to": data.sent_to }, `A test was sent to ${data.sent_to}. It counts in no numbers.`) : null,
+        h("details", { open: !send }, h("summary", {}, `What ${data.destination} receives (a sample person, marked as a test)`), request));
+    } catch (error) {
+      replace(out, h("p", { class: "error-text" }, error.message));
+    }
+  };
+  return h("div", { class: "send-tools" },
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "quiet", "data-path": `${path}#payload`, onclick: () => run(false) }, "Preview the message"),
+      tools.hasTestDestination
+        ? h("button", { type: "button", class: "quiet", "data-path": `${path}#test`, onclick: () => run(true) }, "Send me a test")
+        : h("span", { class: "hint" }, "“Send me a test” needs a test destination (your developer marks one)."),
+    ),
+    out);
 }
 
 function setFields(ctx, tools, path, first) {

@@ -413,6 +413,38 @@ test("omnichannel: a journey's coupon shows in the banner; the cart-rescue conve
   assert.equal(stats.reduce((n, s) => n + (s.suppressed_cap ?? 0), 0), 1);
 });
 
+// ---- 6b. holdouts ----
+
+test("a 50% holdout: held-out people run the clock and get nothing; GET journeys compares the groups", async () => {
+  const site = "jr-holdout";
+  await setUpSite(site, { journeys: [{ id: "cart", entry: { event: "Product Added" }, holdout: { percent: 50 },
+    steps: [{ wait: { seconds: 2 } }, { send: { destination: "email", event: "Cart Abandoned" } }] }],
+  destinations: [email("/holdout")] });
+  const who = Array.from({ length: 24 }, (_, i) => `jr-holdout-${i}`);
+  for (const id of who) await registerBrowser(edge.url, id, site);
+  for (const id of who) await send(site, [track(id, "Product Added")]);
+  // Every run completes on the clock, held out or not.
+  await until(async () => {
+    const runs = await Promise.all(who.map((id) => runsOf(site, id)));
+    return runs.every((r) => r.runs[0]?.exit === "completed");
+  }, 20_000);
+  const list = await statsOf(site);
+  const cart = list.journeys.find((j) => j.id === "cart");
+  const arm = (key) => cart.holdout.arms.find((a) => a.key === key);
+  assert.equal(cart.holdout.percent, 50);
+  assert.equal(arm("sent").runs + arm("held_out").runs, who.length);
+  assert.ok(arm("held_out").runs > 0 && arm("sent").runs > 0, JSON.stringify(cart.holdout));
+  await until(() => (sink.delivered["/holdout"] || []).length >= arm("sent").runs, 15_000);
+  await sleep(1000);
+  const mailed = new Set((sink.delivered["/holdout"] || []).map((m) => m.anonymousId));
+  assert.equal(mailed.size, arm("sent").runs, "only the sent group gets the email");
+  assert.equal(cart.stats.suppressed_holdout, arm("held_out").runs);
+  // Core's comparison, with the held-out group as the control: far too few runs to say.
+  assert.equal(cart.holdout.analysis.arms[0].key, "held_out");
+  assert.equal(cart.holdout.analysis.arms[1].verdict.kind, "too_early");
+  assert.match(cart.holdout.analysis.arms[1].verdict.message, /\S/);
+});
+
 // ---- 7. faults ----
 
 test("a failing destination still gets each step exactly once", async () => {

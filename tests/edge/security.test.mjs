@@ -285,9 +285,11 @@ test("floods get 429 with Retry-After, counted in events, on every browser endpo
     assert.ok(Number(limited.headers.get("retry-after")) >= 1);
     const log = await (await flood.admin("/v1/admin/sites/demo/events?limit=200")).json();
     assert.equal(log.total, 30, "the refused batch stored nothing");
-    // Identify and profile: 120 requests a minute per client.
+    // Identify and profile: 120 requests a minute per client. The binding
+    // counts in fixed one-minute windows, so a burst that straddles a window's
+    // end may pass 120 in neither: up to 250 puts over 120 in one of them.
     let last;
-    for (let i = 0; i < 125 && last?.status !== 429; i++) {
+    for (let i = 0; i < 250 && last?.status !== 429; i++) {
       last = await fetch(`${flood.url}/v1/profile?site=demo&anonymousId=flood-1`);
     }
     await refusal(last, 429, "rate_limited");

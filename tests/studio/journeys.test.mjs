@@ -1,16 +1,18 @@
 // The journey editor in a real browser against the edge on local workerd, as
 // marketers use it (issue #21): an editor builds cart abandonment from blank
 // with step cards (a "wait for an event" step whose "time runs out" path gives
-// a pool coupon and sends an email), core's error shows at the field and
+// a pool coupon and sends an email), previews the message and sends a test of
+// it, core's error shows at the field and
 // blocks publishing, a publisher publishes (told what happens to the runs in
-// progress), and the journey then runs for shoppers in Chromium: one who
+// progress) after trying it on a virtual clock, and the journey then runs
+// for shoppers in Chromium: one who
 // leaves gets one email with the coupon, one who orders within the wait gets
 // none. A viewer can open the journey but not publish it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { launchChromium } from "../support/browser.mjs";
-import { FORWARD_SECRET, siteKeys, startEdge } from "../support/edge.mjs";
+import { FORWARD_SECRET, asAgent, registerBrowser, siteKeys, startEdge } from "../support/edge.mjs";
 import { startSink, until } from "../support/sink.mjs";
 import { userToken } from "../support/tokens.mjs";
 
@@ -30,7 +32,11 @@ before(async () => {
     assert.equal(r.status, 200, await r.text());
   };
   await put("config", config);
-  await put("destinations", { destinations: [{ id: "email", kind: "webhook", url: `${sink.url}/cart-email`, events: ["Never Forwarded"], consent: "marketing", credential: FORWARD_SECRET }] });
+  await put("destinations", { destinations: [
+    { id: "email", kind: "webhook", url: `${sink.url}/cart-email`, events: ["Never Forwarded"], consent: "marketing", credential: FORWARD_SECRET },
+    // "Send me a test" goes here: the marketer's own inbox flow.
+    { id: "inbox", kind: "webhook", url: `${sink.url}/test-inbox`, events: [], consent: "none", credential: FORWARD_SECRET, test: true },
+  ] });
   await put("coupon-pools/cart10", { codes: ["CART10-AAA", "CART10-BBB"] });
 });
 after(async () => { await browser?.close(); await edge?.stop(); await sink?.close(); });
@@ -105,6 +111,35 @@ test("an editor builds cart abandonment from blank, core's error blocks publishi
   assert.equal(await field(page, "steps[0].wait_for.else[1].send.event").inputValue(), "Cart Abandoned");
   await page.click("[data-action=save]");
   await page.waitForSelector("text=Draft saved.");
+
+  // The message the email tool would receive, for a sample person; then a
+  // test of it to the site's test destination, which counts nowhere.
+  await field(page, "steps[0].wait_for.else[1]#payload").click();
+  const payload = page.locator("#sec-steps .payload");
+  await payload.waitFor();
+  assert.match(await payload.innerText(), /"event": "Cart Abandoned"[\s\S]*"code": "SAMPLE-CODE"/);
+  await field(page, "steps[0].wait_for.else[1]#test").click();
+  await page.waitForSelector("[data-sent-to=inbox]");
+  await until(() => (sink.delivered["/test-inbox"] || []).length === 1, 10_000);
+  const [tested] = sink.delivered["/test-inbox"];
+  assert.equal(tested.event, "Cart Abandoned");
+  assert.equal(tested.context.test, true);
+  assert.equal(tested.userId ?? null, null);
+
+  // Try it on a clock (the saved draft): a stranger who never orders gets
+  // the email 3 s in; one who orders after 1 s gets nothing.
+  await page.click("[data-action=play]");
+  await page.waitForSelector(".timeline [data-kind=send]");
+  assert.match(await page.locator(".try-out").innerText(), /after 3 s\s+Sends “Cart Abandoned” to email/);
+  await page.click(".try-pane >> text=Add an event");
+  const order = page.locator(".try-event").last();
+  assert.equal(await order.locator("input[list]").inputValue(), "Order Completed");
+  await order.locator("input[type=number]").fill("1");
+  await order.locator("select").selectOption("seconds");
+  await page.click("[data-action=play]");
+  await page.waitForSelector(".timeline [data-kind=event_came]");
+  assert.equal(await page.locator(".timeline [data-kind=send]").count(), 0);
+  assert.match(await page.locator(".try-summary").innerText(), /^0 messages/);
   assert.deepEqual(ed.errors, []);
 
   // The draft is listed, and the draft the edge keeps is the journey built.
@@ -189,7 +224,64 @@ test("an editor builds cart abandonment from blank, core's error blocks publishi
   assert.equal(step("steps[0]").reached, 2);
   assert.equal(step("steps[0].wait_for.else[1]").sent, 1);
   assert.equal(report.stats.awaited_event_came, 1);
+  // The studio's journeys list shows the same per step.
+  await pub.page.goto(`${edge.url}/studio/#/journeys`);
+  const sendRow = pub.page.locator('section[data-journey="cart-email"] .step-report tr[data-path="steps[0].wait_for.else[1]"]');
+  await sendRow.waitFor();
+  assert.match(await sendRow.innerText(), /1b\.2\s+Send “Cart Abandoned” to email\s+1 \(50(\.0)?%\)\s+0\s+1/);
   assert.deepEqual(pub.errors, []);
   await pub.context.close();
   await ed.context.close();
+});
+
+test("a journey's holdout: the publisher sets it in the editor, held-out people get nothing, and the list compares the groups", async () => {
+  // A second journey, built in the editor with a 50% holdout and published.
+  const pub = await studio(keys.publisher, "Pat");
+  const page = pub.page;
+  await page.goto(`${edge.url}/studio/#/journeys/new/blank`);
+  await page.waitForSelector("#sec-steps");
+  await field(page, "name").fill("Sign-up thanks");
+  await field(page, "entry.event").fill("Signed Up");
+  await addStep(page, "steps", "send");
+  await field(page, "steps[0].send.event").fill("Thanks For Signing Up");
+  await page.click("#sec-holdout >> text=Hold out a share of the people who enter");
+  await field(page, "holdout.percent").fill("50");
+  await page.click("button[data-action=publish]:not([disabled])");
+  await page.click("[data-action=confirm-publish]");
+  await page.waitForSelector("text=/Published as version/");
+  const draftless = await (await edge.admin("/v1/admin/sites/demo/journeys")).json();
+  assert.equal(draftless.journeys.find((j) => j.id === "sign-up-thanks").holdout.percent, 50);
+
+  // Twenty people sign up (through the API, as the agent sends it).
+  const who = Array.from({ length: 20 }, (_, i) => `thanks-${i}`);
+  for (const id of who) {
+    await registerBrowser(edge.url, id);
+    const r = await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: asAgent([{
+      type: "track", event: "Signed Up", messageId: `${id}-signed-up`, anonymousId: id, timestamp: new Date().toISOString(),
+      properties: {}, context: { page: { path: "/" }, consent: { analytics: true, marketing: true } },
+    }]) });
+    assert.equal(r.status, 202);
+  }
+  let holdout;
+  await until(async () => {
+    const list = await (await edge.admin("/v1/admin/sites/demo/journeys")).json();
+    holdout = list.journeys.find((j) => j.id === "sign-up-thanks").holdout;
+    return holdout.arms.reduce((n, a) => n + a.runs, 0) === who.length;
+  }, 15_000);
+  const held = holdout.arms.find((a) => a.key === "held_out").runs;
+  const sent = holdout.arms.find((a) => a.key === "sent").runs;
+  assert.ok(held > 0 && sent > 0, JSON.stringify(holdout));
+  const thanked = () => new Set((sink.delivered["/cart-email"] || []).filter((m) => m.event === "Thanks For Signing Up").map((m) => m.anonymousId));
+  await until(() => thanked().size === sent, 15_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(thanked().size, sent, "the held-out half gets nothing");
+
+  await page.goto(`${edge.url}/studio/#/journeys`);
+  const report = page.locator('section[data-journey="sign-up-thanks"] .holdout-report');
+  await report.waitFor();
+  assert.match(await report.locator("tr[data-arm=held_out]").innerText(), new RegExp(`^Held out\\s+${held}\\b`));
+  assert.match(await report.locator("tr[data-arm=sent]").innerText(), new RegExp(`^Sent the journey\\s+${sent}\\b`));
+  assert.equal(await report.locator("[data-verdict]").getAttribute("data-verdict"), "too_early");
+  assert.deepEqual(pub.errors, []);
+  await pub.context.close();
 });

@@ -5,7 +5,7 @@
 //! at the same step yields the same [`Effect::Send`] idempotency keys, so the
 //! edge sends each step once per run by de-duplicating on the key.
 
-use super::{Entry, Journey, Journeys, Op, Purpose, Step};
+use super::{Entry, Journey, Journeys, Op, Purpose};
 use crate::condition::Attributes;
 use crate::profile::Consent;
 use crate::time::{Millis, DAY};
@@ -42,6 +42,9 @@ pub struct Run {
     pub shape: u64,
     /// Why it ended, once it has.
     pub exit: Option<ExitReason>,
+    /// In the journey's holdout: the run goes through its steps, and every
+    /// send and set is skipped ([`SuppressReason::Holdout`]).
+    pub held_out: bool,
 }
 
 impl Run {
@@ -105,6 +108,8 @@ pub enum SuppressReason {
     Cap,
     /// No marketing consent, or on the suppression list.
     Consent,
+    /// The run is in the journey's holdout.
+    Holdout,
 }
 
 /// What the edge is to do; the engine itself does no I/O.
@@ -301,158 +306,16 @@ impl Journeys {
             next_due: Some(now),
             shape: journey.shape,
             exit: None,
+            held_out: held_out(journey, &person.id),
         })
     }
-
-    /// Runs a due run from its current step up to the next wait (or its end).
-    /// `caps` is the person's marketing sends; sends made here are recorded in
-    /// it. A timer that fires early, or for an ended run, changes nothing.
-    pub fn on_due(
-        &self,
-        run: &Run,
-        person: &Person,
-        caps: &mut CapsState,
-        now: Millis,
-    ) -> (Vec<Effect>, Run) {
-        let mut effects = Vec::new();
-        let mut next = run.clone();
-        match run.next_due {
-            Some(due) if due <= now && run.is_active() => {}
-            _ => return (effects, next),
-        }
-        let journey = match self.journey(&run.id.journey) {
-            None => return finish(effects, next, ExitReason::Removed),
-            Some(j) if !j.enabled => return finish(effects, next, ExitReason::Disabled),
-            Some(j) if j.shape != run.shape => return finish(effects, next, ExitReason::Edited),
-            Some(j) => j,
-        };
-        let id = &run.id;
-        loop {
-            let Some(op) = journey.program.get(next.step) else {
-                return finish(effects, next, ExitReason::Completed);
-            };
-            let step = next.step;
-            next.step += 1;
-            let reached = Effect::Reached {
-                run: id.clone(),
-                step,
-            };
-            if !matches!(
-                op,
-                Op::Jump(_) | Op::Timeout { .. } | Op::Step(Step::Send { .. })
-            ) {
-                effects.push(reached.clone());
-            }
-            let step_op = match op {
-                Op::Branch {
-                    condition,
-                    otherwise,
-                } => {
-                    if !condition.matches(&person.attributes) {
-                        next.step = *otherwise;
-                    }
-                    continue;
-                }
-                Op::Jump(to) => {
-                    next.step = *to;
-                    continue;
-                }
-                // A `wait_for` waits at the next op; its timer brings the
-                // run back there only if the event did not come in time.
-                Op::Await { within } => return wait(effects, next, now + within),
-                Op::Timeout { otherwise, .. } => {
-                    next.step = *otherwise;
-                    continue;
-                }
-                Op::Step(step_op) => step_op,
-            };
-            match step_op {
-                Step::Wait { duration } => return wait(effects, next, now + duration),
-                Step::WaitUntil { time } => return wait(effects, next, time.next_after(now)),
-                Step::Send {
-                    destination,
-                    event,
-                    purpose,
-                } => {
-                    if *purpose == Purpose::Marketing {
-                        if person.suppressed || person.consent.marketing != Some(true) {
-                            effects.push(reached);
-                            effects.push(Effect::Suppressed {
-                                run: id.clone(),
-                                step,
-                                reason: SuppressReason::Consent,
-                            });
-                            continue;
-                        }
-                        if let Some(until) = self.quiet_hours.and_then(|q| q.ends_at(now)) {
-                            // Come back to this same step when the window ends.
-                            next.step = step;
-                            effects.push(Effect::Delayed {
-                                run: id.clone(),
-                                step,
-                                until,
-                            });
-                            return wait(effects, next, until);
-                        }
-                        effects.push(reached);
-                        if !caps.allows(&self.caps, now) {
-                            effects.push(Effect::Suppressed {
-                                run: id.clone(),
-                                step,
-                                reason: SuppressReason::Cap,
-                            });
-                            continue;
-                        }
-                        caps.record(now);
-                    } else {
-                        effects.push(reached);
-                    }
-                    effects.push(Effect::Send {
-                        run: id.clone(),
-                        step,
-                        destination: destination.clone(),
-                        event: event.clone(),
-                        purpose: *purpose,
-                        idempotency_key: format!(
-                            "{}/{}/{}/{step}",
-                            id.person, id.journey, id.number
-                        ),
-                    });
-                }
-                Step::Set {
-                    tag,
-                    stage,
-                    coupon_pool,
-                } => effects.push(Effect::SetFact {
-                    person: id.person.clone(),
-                    journey: id.journey.clone(),
-                    tag: tag.clone(),
-                    stage: stage.clone(),
-                    coupon_pool: coupon_pool.clone(),
-                }),
-                Step::End => return finish(effects, next, ExitReason::End),
-                // Branches and `wait_for` were flattened into ops when read.
-                Step::Branch { .. } | Step::WaitFor { .. } => {}
-            }
-        }
-    }
 }
 
-fn wait(mut effects: Vec<Effect>, mut next: Run, at: Millis) -> (Vec<Effect>, Run) {
-    next.next_due = Some(at);
-    effects.push(Effect::Schedule {
-        run: next.id.clone(),
-        at,
-    });
-    (effects, next)
-}
-
-fn finish(mut effects: Vec<Effect>, mut next: Run, reason: ExitReason) -> (Vec<Effect>, Run) {
-    next.next_due = None;
-    next.exit = Some(reason);
-    effects.push(Effect::Exit {
-        run: next.id.clone(),
-        reason,
-    });
-    (effects, next)
+/// Whether `person` is in `journey`'s holdout: the same answer for every run
+/// of theirs (GrowthBook's hash of the person id, seeded by the journey id),
+/// so a person is compared in one group only.
+pub fn held_out(journey: &Journey, person: &str) -> bool {
+    journey.holdout > 0
+        && crate::bucket::hash(&format!("holdout/{}", journey.id), person, 2)
+            .is_some_and(|n| n * 100.0 < f64::from(journey.holdout))
 }

@@ -12,6 +12,7 @@
 //! runs journeys and must not carry their code. The edge validates them with
 //! [`validate`].
 
+mod due;
 mod engine;
 mod program;
 mod read;
@@ -36,6 +37,8 @@ pub const MAX_STEPS: usize = 50;
 /// inside each other. (A config document nests at most 16 levels, which a
 /// fourth branch with a step inside would pass anyway.)
 pub const MAX_DEPTH: usize = 4;
+/// Largest holdout, in percent: at least a tenth of entrants get the journey.
+pub const MAX_HOLDOUT: u32 = 90;
 /// Longest wait (and cooldown, and derived-entry window).
 pub const MAX_WAIT: Millis = 400 * DAY;
 const HOUR: Millis = 60 * MINUTE;
@@ -147,11 +150,26 @@ pub struct Journey {
     pub shape: u64,
     /// How long after a run's entry the same person may not enter again.
     pub cooldown: Millis,
+    /// The percent of entrants held out (0 to [`MAX_HOLDOUT`]): they run
+    /// the journey's clock but are sent nothing and given nothing, so the
+    /// report can compare what the journey's messages earn with what
+    /// happens without them. Who is held out is decided once per person and
+    /// journey ([`Run::held_out`]).
+    pub holdout: u32,
     /// The steps flattened into a program the engine walks with one counter.
     pub(crate) program: Vec<Op>,
     /// Where each op of the program comes from in the journey's JSON
     /// (`steps[1].wait_for.then[0]`), for per-step reports.
     paths: Vec<String>,
+}
+
+/// A send step of a journey ([`Journey::send_at`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendStep<'a> {
+    pub step: usize,
+    pub destination: &'a str,
+    pub event: &'a str,
+    pub purpose: Purpose,
 }
 
 /// One step of a journey as its per-step report lists it.
@@ -193,6 +211,26 @@ impl Journey {
                 })
             })
             .collect()
+    }
+
+    /// The send step at `path` (`steps[1].wait_for.else[0]`) with its
+    /// position in the program (the `step` of its idempotency key): for the
+    /// studio's payload preview and test send.
+    pub fn send_at(&self, path: &str) -> Option<SendStep<'_>> {
+        let step = self.paths.iter().position(|p| p == path)?;
+        match self.program.get(step)? {
+            Op::Step(Step::Send {
+                destination,
+                event,
+                purpose,
+            }) => Some(SendStep {
+                step,
+                destination,
+                event,
+                purpose: *purpose,
+            }),
+            _ => None,
+        }
     }
 
     /// Whether `event` does anything to this journey: it enters it, it is a

@@ -13,7 +13,7 @@ use crate::time::{Millis, DAY, MINUTE, SECOND};
 use crate::value::Value;
 
 const JOURNEY_FIELDS: &[&str] = &[
-    "id", "name", "enabled", "entry", "audience", "steps", "exit", "cooldown",
+    "id", "name", "enabled", "entry", "audience", "steps", "exit", "cooldown", "holdout",
 ];
 
 pub(super) fn read_journey(
@@ -61,6 +61,17 @@ pub(super) fn read_journey(
         Some(c) => read_duration(&c, 0, problems),
         None => Some(0),
     };
+    // `{"percent": 10}`: the share of entrants held out.
+    let holdout = match f.object("holdout", problems) {
+        Some(h) => {
+            h.unknown_keys(&["percent"], problems);
+            if h.get("percent").is_none() {
+                problems.push(Diagnostic::error(h.at("percent"), "is required"));
+            }
+            h.int_in("percent", 0, super::MAX_HOLDOUT, problems)
+        }
+        None => Some(0),
+    };
     let mut program = Vec::new();
     let mut paths = Vec::new();
     compile(&steps, "steps", &mut program, &mut paths);
@@ -73,6 +84,7 @@ pub(super) fn read_journey(
         steps,
         goals,
         cooldown: cooldown?,
+        holdout: holdout?,
         shape: shape_of(&program),
         program,
         paths,

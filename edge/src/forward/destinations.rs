@@ -136,6 +136,16 @@ pub fn validate(value: &Value, allow_local: bool) -> Vec<D> {
             problems.push(D::error(at("url"), "must be an https URL"));
         }
         problems.extend(channels::validate_kind(i, d));
+        if !(d["test"].is_null() || d["test"].is_boolean()) {
+            problems.push(D::error(at("test"), "must be true or false"));
+        }
+    }
+    // "Send me a test" goes to the one destination marked `test`.
+    if list.iter().filter(|d| d["test"] == true).count() > 1 {
+        problems.push(D::error(
+            "destinations",
+            "at most one destination may be the test destination (\"test\": true)",
+        ));
     }
     problems
 }
@@ -193,7 +203,7 @@ pub fn public_view(document: &Value) -> Value {
             list.iter()
                 .map(|d| {
                     serde_json::json!({"id": d["id"], "kind": d["kind"], "consent": d["consent"],
-                                       "events": d["events"]})
+                                       "events": d["events"], "test": d["test"] == true})
                 })
                 .collect()
         })
@@ -249,7 +259,7 @@ mod tests {
         let seen = public_view(&doc);
         assert_eq!(
             seen,
-            json!([{"id": "email", "kind": "webhook", "consent": "marketing", "events": ["*"]}])
+            json!([{"id": "email", "kind": "webhook", "consent": "marketing", "events": ["*"], "test": false}])
         );
         assert_eq!(public_view(&Value::Null), json!([]));
     }

@@ -20,6 +20,7 @@
 pub mod channels;
 pub mod credentials;
 pub mod destinations;
+pub mod preview;
 
 use std::time::Duration;
 

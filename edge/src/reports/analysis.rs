@@ -111,15 +111,23 @@ pub fn analysis(report: &CampaignReport, horizon: Horizon) -> Value {
     if arms.len() < 2 {
         return Value::Null;
     }
-    let settings = Settings {
-        sequential: horizon == Horizon::Sequential,
-        ..Settings::default()
-    };
     let share = super::ratio(
         report.persons_in_several_arms as f64,
         report.exposed_persons(),
     );
-    let result = stats::analyze(&arms, share, &settings);
+    compare(&arms, share, horizon)
+}
+
+/// Core's A/B analysis of `arms` (one of them the control) as the reports'
+/// JSON: the method, the health checks, and each arm's lift, chance to
+/// beat the control and verdict in words. Campaign reports and journey
+/// holdouts both answer with it.
+pub fn compare(arms: &[Arm], multiple_exposure_share: Option<f64>, horizon: Horizon) -> Value {
+    let settings = Settings {
+        sequential: horizon == Horizon::Sequential,
+        ..Settings::default()
+    };
+    let result = stats::analyze(arms, multiple_exposure_share, &settings);
     let arms: Vec<Value> = result
         .arms
         .iter()

@@ -3,19 +3,25 @@
 //! - `GET journeys`: the live config's journeys with their counters.
 //! - `GET journeys/runs?person=`: one person's runs, pending timers, sends
 //!   (a person id, user id or anonymous id).
-//! - `POST journeys/{id}/dry-run` `{person?, events?: [{event, after_seconds}], days?}`:
-//!   what the journey would do for that person on a virtual clock from now.
+//! - `POST journeys/{id}/dry-run` `{source?: "live"|"draft", person?, events?:
+//!   [{event, after_seconds}], days?}`: what the journey (or its studio draft)
+//!   would do for that person on a virtual clock from now.
+//! - `POST journeys/{id}/test-send` `{path, source?, person?, send?}`: one
+//!   send step's message and the request its destination would receive; with
+//!   `send`, delivered to the site's test destination.
 //! - `POST journeys/run-due`: plays due timers and queues waiting sends now,
 //!   as the alarm does (an operator's nudge; harmless when repeated).
 //! - `PUT coupon-pools/{pool}` `{codes: [...]}` and `GET coupon-pools/{pool}`.
 
+use nudge_core::stats::Arm;
 use serde_json::Value;
 use worker::{Env, Request};
 
+use crate::forward::preview;
 use crate::http::limits::{ADMIN_BODY_BYTES, SMALL_BODY_BYTES};
-use crate::http::{is_site_key, ok, query, read_body, read_json, refuse, Handled};
+use crate::http::{is_site_key, ok, query, read_body, read_json, refuse, EdgeError, Handled};
 use crate::store::journeys::facts::MAX_CODES_PER_UPLOAD;
-use crate::store::journeys::reads::{MAX_DRY_RUN_DAYS, MAX_DRY_RUN_EVENTS};
+use crate::store::journeys::studio::{MAX_DRY_RUN_DAYS, MAX_DRY_RUN_EVENTS};
 use crate::store::protocol::Command;
 
 async fn call(env: &Env, site: &str, command: Command) -> Handled {
@@ -23,8 +29,39 @@ async fn call(env: &Env, site: &str, command: Command) -> Handled {
     ok(&answer)
 }
 
+/// `GET journeys`: the store's list, each holdout with core's comparison of
+/// the two groups (the held-out group is the control).
 pub async fn list(env: &Env, site: &str) -> Handled {
-    call(env, site, Command::Journeys).await
+    let mut answer: Value = crate::store::call(env, site, &Command::Journeys).await?;
+    for journey in answer["journeys"].as_array_mut().into_iter().flatten() {
+        let holdout = &mut journey["holdout"];
+        if !holdout.is_object() {
+            continue;
+        }
+        holdout["analysis"] = holdout_analysis(&holdout["arms"]);
+    }
+    ok(&answer)
+}
+
+/// Core's A/B analysis of a holdout's groups: does sending earn more
+/// conversions per run than sending nothing?
+fn holdout_analysis(arms: &Value) -> Value {
+    let arms: Vec<Arm> = arms
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|arm| Arm {
+            key: arm["key"].as_str().unwrap_or_default().to_owned(),
+            weight: arm["weight"].as_f64().unwrap_or(0.0),
+            control: arm["key"] == "held_out",
+            persons: arm["runs"].as_u64().unwrap_or(0),
+            conversions: arm["conversions"].as_u64().unwrap_or(0),
+        })
+        .collect();
+    // Held-out runs are the control: list it first, as campaign reports do.
+    let mut arms = arms;
+    arms.sort_by_key(|arm| !arm.control);
+    crate::reports::compare(&arms, None, crate::reports::Horizon::Sequential)
 }
 
 pub async fn runs(req: Request, env: &Env, site: &str) -> Handled {
@@ -38,21 +75,44 @@ pub async fn runs(req: Request, env: &Env, site: &str) -> Handled {
     call(env, site, Command::JourneyRuns { person }).await
 }
 
+/// A small JSON body whose fields are all optional: empty is `{}`.
+async fn optional_body(req: &mut Request) -> Result<Value, EdgeError> {
+    let text = read_body(req, SMALL_BODY_BYTES).await?;
+    if text.trim().is_empty() {
+        return Ok(serde_json::json!({}));
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))
+}
+
+fn bad(message: impl Into<String>) -> EdgeError {
+    refuse(400, "invalid_request", message.into())
+}
+
+/// `person`: whom the studio plays a journey for (an id, an email or a phone).
+fn person_of(body: &Value) -> Result<Option<String>, EdgeError> {
+    match &body["person"] {
+        Value::Null => Ok(None),
+        Value::String(p) if !p.is_empty() && p.len() <= 200 => Ok(Some(p.clone())),
+        _ => Err(bad(
+            "person must be a person id, user id, anonymous id, email address or phone number",
+        )),
+    }
+}
+
+/// `source`: the live journey (the default) or the studio's draft of it.
+fn draft_of(body: &Value) -> Result<bool, EdgeError> {
+    match &body["source"] {
+        Value::Null => Ok(false),
+        Value::String(s) if s == "live" => Ok(false),
+        Value::String(s) if s == "draft" => Ok(true),
+        _ => Err(bad("source must be \"live\" or \"draft\"")),
+    }
+}
+
 pub async fn dry_run(mut req: Request, env: &Env, site: &str, journey: &str) -> Handled {
-    // Every field is optional, so an empty body is `{}`.
-    let text = read_body(&mut req, SMALL_BODY_BYTES).await?;
-    let body = if text.trim().is_empty() {
-        serde_json::json!({})
-    } else {
-        serde_json::from_str(&text)
-            .map_err(|e| refuse(400, "invalid_json", format!("the body is not JSON: {e}")))?
-    };
-    let bad = |message: String| refuse(400, "invalid_request", message);
-    let person = match &body["person"] {
-        Value::Null => None,
-        Value::String(p) if !p.is_empty() && p.len() <= 200 => Some(p.clone()),
-        _ => return Err(bad("person must be a person, user or anonymous id".into())),
-    };
+    let body = optional_body(&mut req).await?;
+    let person = person_of(&body)?;
     let mut events = Vec::new();
     let listed = match &body["events"] {
         Value::Null => &[][..],
@@ -90,11 +150,65 @@ pub async fn dry_run(mut req: Request, env: &Env, site: &str, journey: &str) -> 
     };
     let command = Command::DryRun {
         journey: journey.to_owned(),
+        draft: draft_of(&body)?,
         person,
         events,
         days,
     };
     call(env, site, command).await
+}
+
+/// `POST journeys/{id}/test-send` `{path, source?, person?, send?}`: the
+/// message send step `path` delivers (for `person`'s cart and coupon, or a
+/// sample person's), the request its destination would receive (secrets
+/// hidden), and with `send: true` the message delivered to the site's test
+/// destination, marked as a test and addressed to nobody real. It counts in
+/// no journey's numbers, caps or de-duplication.
+pub async fn test_send(mut req: Request, env: &Env, site: &str, journey: &str) -> Handled {
+    let body = optional_body(&mut req).await?;
+    let Some(path) = body["path"]
+        .as_str()
+        .filter(|p| !p.is_empty() && p.len() <= 200)
+    else {
+        return Err(bad(
+            "path must name the send step, e.g. steps[0].wait_for.else[1]",
+        ));
+    };
+    let send = match &body["send"] {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        _ => return Err(bad("send must be true or false")),
+    };
+    let command = Command::SampleSend {
+        journey: journey.to_owned(),
+        draft: draft_of(&body)?,
+        path: path.to_owned(),
+        person: person_of(&body)?,
+    };
+    let mut answer: Value = crate::store::call(env, site, &command).await?;
+    let destinations = crate::http::cached_kv(env, &crate::forward::destinations::key(site))
+        .await?
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+    let list = destinations
+        .as_ref()
+        .and_then(|d| d["destinations"].as_array());
+    let step_destination = list.and_then(|l| l.iter().find(|d| d["id"] == answer["destination"]));
+    let now = worker::Date::now().as_millis() as i64;
+    answer["payload"] = preview::payload(step_destination, &answer["event"], now);
+    answer["sent_to"] = Value::Null;
+    if send {
+        let Some(test) = preview::test_destination(destinations.as_ref()) else {
+            return Err(refuse(
+                409,
+                "no_test_destination",
+                "this site has no test destination: your developer marks one destination \"test\": true (PUT …/destinations)",
+            ));
+        };
+        let message = preview::test_message(site, test, &answer["event"]);
+        crate::forward::send(env, &[message.to_string()]).await?;
+        answer["sent_to"] = test["id"].clone();
+    }
+    ok(&answer)
 }
 
 pub async fn run_due(env: &Env, site: &str) -> Handled {
@@ -150,4 +264,29 @@ pub async fn add_codes(mut req: Request, env: &Env, site: &str, pool: &str) -> H
 pub async fn pool(env: &Env, site: &str, pool: &str) -> Handled {
     let pool = pool_name(pool)?;
     call(env, site, Command::PoolCounts { pool }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn arms(sent: (u64, u64), held: (u64, u64)) -> Value {
+        json!([
+            {"key": "sent", "weight": 50, "runs": sent.0, "conversions": sent.1},
+            {"key": "held_out", "weight": 50, "runs": held.0, "conversions": held.1},
+        ])
+    }
+
+    #[test]
+    fn a_holdout_is_judged_with_the_campaigns_statistics_and_says_when_it_is_too_early() {
+        let clear = holdout_analysis(&arms((5000, 400), (5000, 250)));
+        assert_eq!(clear["arms"][0]["key"], "held_out");
+        assert_eq!(clear["arms"][0]["verdict"]["kind"], "control");
+        assert_eq!(clear["arms"][1]["verdict"]["kind"], "better", "{clear}");
+        let small = holdout_analysis(&arms((30, 3), (28, 1)));
+        assert_eq!(small["arms"][1]["verdict"]["kind"], "too_early");
+        let skewed = holdout_analysis(&arms((9000, 400), (1000, 40)));
+        assert_eq!(skewed["srm_warning"], true);
+    }
 }

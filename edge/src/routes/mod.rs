@@ -98,6 +98,9 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                 (Method::Post, ["journeys", id, "dry-run"]) => {
                     journeys::dry_run(req, env, site, id).await
                 }
+                (Method::Post, ["journeys", id, "test-send"]) => {
+                    journeys::test_send(req, env, site, id).await
+                }
                 (Method::Put, ["coupon-pools", pool]) => {
                     journeys::add_codes(req, env, site, pool).await
                 }

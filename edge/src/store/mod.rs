@@ -144,10 +144,17 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::JourneyRuns { person } => db.person_journeys(&person),
         Command::DryRun {
             journey,
+            draft,
             person,
             events,
             days,
-        } => db.dry_run(journeys, &journey, person.as_deref(), &events, days),
+        } => db.dry_run(journeys, &journey, draft, person.as_deref(), &events, days),
+        Command::SampleSend {
+            journey,
+            draft,
+            path,
+            person,
+        } => db.sample_send(journeys, &journey, draft, &path, person.as_deref()),
         Command::AddPoolCodes { pool, codes } => db.add_pool_codes(&pool, &codes),
         Command::PoolCounts { pool } => db.pool_counts(&pool),
         Command::Keys { session } => json(db.key_state(session.as_deref())?),

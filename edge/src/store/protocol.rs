@@ -90,9 +90,19 @@ pub enum Command {
     /// `events` are (seconds after now, event name).
     DryRun {
         journey: String,
+        /// Plays the journey's studio draft instead of the live journey.
+        draft: bool,
         person: Option<String>,
         events: Vec<(i64, String)>,
         days: i64,
+    },
+    /// One send step's message as it would leave, marked as a test
+    /// (`store::journeys::studio`): nothing is stored, counted or sent.
+    SampleSend {
+        journey: String,
+        draft: bool,
+        path: String,
+        person: Option<String>,
     },
     /// Plays due timers and queues waiting sends now, as the alarm does.
     JourneysTick,

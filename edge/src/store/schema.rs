@@ -158,6 +158,16 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE journey_step_stats (journey TEXT NOT NULL, shape INTEGER NOT NULL, step INTEGER NOT NULL,
             counter TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (journey, shape, step, counter)) WITHOUT ROWID",
     ],
+    // 9: journey holdouts and what each run earned. `held_out`: the run is
+    // in its journey's holdout (sent and given nothing). `order_converted`,
+    // `revenue`: the person's first order within the attribution window
+    // after the run's entry, and its revenue, counted the same for both
+    // groups so the report can compare them.
+    &[
+        "ALTER TABLE journey_runs ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE journey_runs ADD COLUMN order_converted INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE journey_runs ADD COLUMN revenue REAL NOT NULL DEFAULT 0",
+    ],
 ];
 
 /// The schema version this code expects.

@@ -345,6 +345,31 @@ impl Db<'_> {
         Ok(answer)
     }
 
+    /// Journey `id`'s draft, read as core reads journeys, for a dry run
+    /// before it is published: `NotFound` without a draft, `InvalidConfig`
+    /// (problems at paths relative to the journey) when it does not read.
+    pub fn draft_journey(&self, id: &str) -> StoreResult<nudge_core::journey::Journey> {
+        let body = self.draft(&Item::Journey(id.to_owned()))?["body"].take();
+        let list: nudge_core::Value = serde_json::from_value(Value::Array(vec![body]))
+            .map_err(|e| StoreError::Internal(format!("the draft does not read: {e}")))?;
+        let (mut journeys, problems) = nudge_core::journey::Journeys::from_value(&list, "");
+        match journeys.pop() {
+            Some(journey) if problems.is_empty() => Ok(journey),
+            _ => Err(StoreError::InvalidConfig {
+                message: format!(
+                    "the draft of journey {id} has problems to fix before it can be played"
+                ),
+                problems: problems
+                    .into_iter()
+                    .map(|p| {
+                        let path = p.path.strip_prefix("[0]").unwrap_or(&p.path);
+                        json!({"path": path.trim_start_matches('.'), "message": p.message})
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
     /// What publishing `body` as journey `item` does to the runs in
     /// progress (`null` for a campaign): those whose shape is the draft's
     /// keep going; the others end as `edited` at their next step. A draft

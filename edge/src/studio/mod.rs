@@ -33,7 +33,7 @@ pub fn needs(method: &Method, rest: &[&str]) -> Needs {
         | (Method::Get, ["journeys"]) => Needs::Role(Role::Viewer),
         (Method::Put | Method::Delete, ["campaigns" | "journeys", _, "draft"])
         | (Method::Post, ["campaigns", _, "preview-link"])
-        | (Method::Post, ["journeys", _, "dry-run"]) => Needs::Role(Role::Editor),
+        | (Method::Post, ["journeys", _, "dry-run" | "test-send"]) => Needs::Role(Role::Editor),
         (Method::Post, ["campaigns" | "journeys", _, "publish"])
         | (Method::Post, ["campaigns", _, "status"])
         | (Method::Post, ["versions", _, "rollback"])

@@ -16,7 +16,8 @@
 //!   object stopped between queueing and marking it; the forwarding consumer
 //!   drops repeats by key (deliveries), and claims SMS before sending.
 //! - `facts`: tags, stages and coupons the agent shows on the next page.
-//! - `reads`: stats per journey, a person's runs, the dry run.
+//! - `reads`: stats per journey, a person's runs. `studio`: the dry run, and
+//!   one step's message as it would leave (payload preview, test send).
 
 pub mod derived;
 pub mod facts;
@@ -24,6 +25,7 @@ pub mod outbox;
 pub mod person;
 pub mod reads;
 pub mod runs;
+pub mod studio;
 
 use nudge_core::event::names;
 use nudge_core::journey::{
@@ -40,7 +42,9 @@ use super::sql::{params, SqlExt};
 pub const DUE_PER_STEP: i64 = 200;
 /// A run whose step failed is tried again this much later.
 pub const RETRY_FAILED_RUN_MS: i64 = 60_000;
-/// An order within this long after a journey's send counts as its conversion.
+/// An order within this long after a journey's send counts as its
+/// conversion; within this long after a run's entry, as the run's (held out
+/// or not) in the holdout comparison.
 pub const CONVERSION_WINDOW_MS: i64 = 7 * DAY_MS;
 
 /// The name an event has for journeys: a track event's name, or an inbound
@@ -66,7 +70,8 @@ impl Db<'_> {
             return Ok(());
         };
         if name == names::ORDER_COMPLETED {
-            self.count_conversions(person)?;
+            let revenue = crate::store::reports::order_revenue(&event["properties"]);
+            self.count_conversions(person, revenue)?;
         }
         if journeys.journeys.is_empty() {
             return Ok(());
@@ -167,6 +172,7 @@ impl Db<'_> {
                     let counter = match reason {
                         SuppressReason::Cap => "suppressed_cap",
                         SuppressReason::Consent => "suppressed_consent",
+                        SuppressReason::Holdout => "suppressed_holdout",
                         _ => "suppressed_other",
                     };
                     self.count(&run.journey, counter)?;
@@ -218,16 +224,17 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Writes a send to the outbox, once per idempotency key.
-    fn queue_send(
+    /// The track event a journey's send delivers: `properties` (what it
+    /// carries about the person, [`Db::send_properties`]) with the journey,
+    /// run and step, the person's ids, and the journey in its context.
+    pub fn send_event(
         &self,
         run: &RunId,
-        destination: &str,
         name: &str,
         purpose: &str,
         key: &str,
-    ) -> StoreResult<()> {
-        let mut properties = self.send_properties(&run.person)?;
+        mut properties: Value,
+    ) -> StoreResult<Value> {
         let step = key.rsplit('/').next().and_then(|s| s.parse::<i64>().ok());
         properties["journey"] = json!(run.journey);
         properties["run"] = json!(run.number);
@@ -237,13 +244,26 @@ impl Db<'_> {
             params![run.person.as_str()],
         )?;
         let user_id = self.user_id_of(&run.person)?;
-        let event = json!({
+        Ok(json!({
             "type": "track", "event": name, "messageId": key,
             "anonymousId": anonymous_id, "userId": user_id,
             "timestamp": nudge_core::time::to_iso8601(self.now),
             "properties": properties,
             "context": {"journey": {"id": run.journey, "run": run.number, "step": step, "purpose": purpose}},
-        });
+        }))
+    }
+
+    /// Writes a send to the outbox, once per idempotency key.
+    fn queue_send(
+        &self,
+        run: &RunId,
+        destination: &str,
+        name: &str,
+        purpose: &str,
+        key: &str,
+    ) -> StoreResult<()> {
+        let properties = self.send_properties(&run.person)?;
+        let event = self.send_event(run, name, purpose, key, properties)?;
         let fresh = self.sql.execute(
             "INSERT OR IGNORE INTO journey_sends (key, person, journey, at, destination, purpose, event)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -259,9 +279,16 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// An order: each run that sent this person a message in the window
-    /// before counts one conversion (once per run).
-    fn count_conversions(&self, person: &str) -> StoreResult<()> {
+    /// An order of `revenue`: each run that sent this person a message in
+    /// the window before counts one conversion (once per run); and each run
+    /// that entered in the window before, held out or not, is marked
+    /// converted and credited the revenue (the holdout comparison).
+    fn count_conversions(&self, person: &str, revenue: f64) -> StoreResult<()> {
+        self.sql.execute(
+            "UPDATE journey_runs SET order_converted = 1, revenue = revenue + ?
+             WHERE person = ? AND entered_at >= ?",
+            params![revenue, person, self.now - CONVERSION_WINDOW_MS],
+        )?;
         let runs = self.sql.query(
             "SELECT journey, number FROM journey_runs WHERE person = ? AND converted = 0 AND last_sent_at >= ?",
             params![person, self.now - CONVERSION_WINDOW_MS],

@@ -1,7 +1,6 @@
 //! What the admin endpoints read about journeys: stats per journey, one
 //! person's runs, timers and sends, and the dry run.
 
-use nudge_core::journey::sim::Simulation;
 use nudge_core::journey::{Effect, Entry, Journey, Journeys, Purpose, Step};
 use nudge_core::time::DAY as DAY_MS;
 use serde_json::{json, Value};
@@ -9,12 +8,9 @@ use serde_json::{json, Value};
 use super::super::persons::Db;
 use super::super::protocol::{StoreError, StoreResult};
 use super::super::sql::{params, SqlExt};
+use super::CONVERSION_WINDOW_MS;
 
-/// The longest a dry run looks ahead, and the most events it takes.
-pub const MAX_DRY_RUN_DAYS: i64 = 400;
-pub const MAX_DRY_RUN_EVENTS: usize = 50;
-
-fn iso(at: i64) -> String {
+pub(super) fn iso(at: i64) -> String {
     nudge_core::time::to_iso8601(at)
 }
 
@@ -241,6 +237,7 @@ impl Db<'_> {
                 "id": journey.id, "name": journey.name, "enabled": journey.enabled,
                 "entry": entry_json(&journey.entry), "goals": journey.goals, "steps": steps,
                 "stats": stats, "step_report": self.step_report(journey)?,
+                "holdout": self.holdout_arms(journey)?,
             }));
         }
         let pending = self.sql.int(
@@ -260,6 +257,38 @@ impl Db<'_> {
                   "sends_waiting_for_queue": unqueued, "live_version": version,
                   "drafts": self.journey_drafts()?}),
         )
+    }
+
+    /// A journey's runs in its two groups, `sent` (the journey as built) and
+    /// `held_out` (sent nothing): runs, runs with an order within the
+    /// attribution window after entry, and that revenue. `null` for a
+    /// journey without a holdout. The route adds core's comparison.
+    fn holdout_arms(&self, journey: &Journey) -> StoreResult<Value> {
+        if journey.holdout == 0 {
+            return Ok(Value::Null);
+        }
+        let mut arms = [("sent", 0, 0, 0.0), ("held_out", 0, 0, 0.0)];
+        for row in self.sql.query(
+            "SELECT held_out, count(*) AS runs, sum(order_converted) AS conversions, sum(revenue) AS revenue
+             FROM journey_runs WHERE journey = ? GROUP BY held_out",
+            params![journey.id.as_str()],
+        )? {
+            let arm = &mut arms[usize::from(row["held_out"].as_i64() == Some(1))];
+            arm.1 = row["runs"].as_i64().unwrap_or(0);
+            arm.2 = row["conversions"].as_i64().unwrap_or(0);
+            arm.3 = row["revenue"].as_f64().unwrap_or(0.0);
+        }
+        let percent = journey.holdout;
+        let arms: Vec<Value> = arms
+            .iter()
+            .map(|(key, runs, conversions, revenue)| {
+                let weight = if *key == "held_out" { percent } else { 100 - percent };
+                json!({"key": key, "weight": weight, "runs": runs, "conversions": conversions,
+                       "revenue": revenue,
+                       "revenue_per_run": if *runs > 0 { Value::from(revenue / *runs as f64) } else { Value::Null }})
+            })
+            .collect();
+        Ok(json!({"percent": percent, "window_days": CONVERSION_WINDOW_MS / DAY_MS, "arms": arms}))
     }
 
     /// The studio's open journey drafts (`store::versions` keeps them as
@@ -287,9 +316,23 @@ impl Db<'_> {
             .collect())
     }
 
-    /// The person behind an id the admin knows: a person id, a user id or
-    /// an anonymous id.
+    /// The person behind what the admin knows of them: a person id, a user
+    /// id, an anonymous id, or an email address or phone number they were
+    /// seen with (looked up by its hash, as the store keeps them).
     pub fn find_person(&self, id: &str) -> StoreResult<Option<String>> {
+        let address = if id.contains('@') {
+            crate::store::persons::hashed_addresses(Some(id), None)
+        } else if id.trim_start().starts_with('+') {
+            crate::store::persons::hashed_addresses(None, Some(id))
+        } else {
+            Vec::new()
+        };
+        if let Some((kind, hash)) = address.first() {
+            return match self.person_of(kind, hash)? {
+                Some(person) => Ok(Some(self.current_person(&person)?)),
+                None => Ok(None),
+            };
+        }
         if self
             .sql
             .exists("SELECT 1 FROM persons WHERE id = ?", params![id])?
@@ -345,75 +388,5 @@ impl Db<'_> {
             .collect();
         let timers: Vec<&Value> = runs.iter().filter(|r| !r["next_due"].is_null()).collect();
         Ok(json!({"person": person, "runs": runs, "pending_timers": timers.len(), "sends": sends}))
-    }
-
-    /// Plays `journey` for a person on a virtual clock from now: their real
-    /// attributes, consent and caps; `events` are (seconds after now, name).
-    pub fn dry_run(
-        &self,
-        journeys: &Journeys,
-        journey_id: &str,
-        person: Option<&str>,
-        events: &[(i64, String)],
-        days: i64,
-    ) -> StoreResult<Value> {
-        let Some(journey) = journeys.journey(journey_id) else {
-            return Err(StoreError::NotFound(format!(
-                "the live config has no journey {journey_id:?}"
-            )));
-        };
-        let mut only = journeys.clone();
-        only.journeys = vec![journey.clone()];
-        only.journeys[0].enabled = true;
-        let who = match person {
-            Some(id) => match self.find_person(id)? {
-                Some(p) => self.journey_person(&p)?,
-                None => {
-                    return Err(StoreError::NotFound(format!(
-                        "no person is known by {id:?}"
-                    )))
-                }
-            },
-            None => nudge_core::journey::Person {
-                id: "dry-run".into(),
-                consent: nudge_core::profile::Consent {
-                    analytics: Some(true),
-                    marketing: Some(true),
-                },
-                ..Default::default()
-            },
-        };
-        let caps = self.caps_state(&who.id)?;
-        let mut sim = Simulation::new(only, self.now);
-        sim.persons.push((who.clone(), caps));
-        match &journey.entry {
-            Entry::Event { name } if events.is_empty() => sim.event(&who.id, name, self.now),
-            Entry::Event { .. } => {}
-            _ => sim.enter(&who.id, journey_id, self.now),
-        }
-        for (after, name) in events.iter().take(MAX_DRY_RUN_EVENTS) {
-            sim.event(
-                &who.id,
-                name,
-                self.now + after.clamp(&0, &(MAX_DRY_RUN_DAYS * 86_400)) * 1000,
-            );
-        }
-        sim.advance_to(self.now + days.clamp(1, MAX_DRY_RUN_DAYS) * DAY_MS);
-        let timeline: Vec<Value> = sim
-            .log
-            .iter()
-            // What a marketer reads: what happens, not each step passed.
-            .filter(|(_, effect)| !matches!(effect, Effect::Reached { .. }))
-            .map(|(at, effect)| {
-                let mut e = effect_json(effect);
-                e["at"] = json!(iso(*at));
-                e["after_seconds"] = json!((at - self.now) / 1000);
-                e
-            })
-            .collect();
-        Ok(
-            json!({"journey": journey_id, "person": person, "from": iso(self.now),
-                  "days": days.clamp(1, MAX_DRY_RUN_DAYS), "timeline": timeline}),
-        )
     }
 }

@@ -8,7 +8,7 @@ use super::super::persons::Db;
 use super::super::protocol::StoreResult;
 use super::super::sql::{params, Row, SqlExt};
 
-const COLUMNS: &str = "person, journey, number, step, entered_at, next_due, shape, exit";
+const COLUMNS: &str = "person, journey, number, step, entered_at, next_due, shape, exit, held_out";
 
 pub fn run_of(row: &Row) -> Option<Run> {
     let int = |key: &str| row.get(key).and_then(Value::as_i64);
@@ -27,6 +27,7 @@ pub fn run_of(row: &Row) -> Option<Run> {
             .get("exit")
             .and_then(Value::as_str)
             .map(|name| ExitReason::parse(name).unwrap_or(ExitReason::Removed)),
+        held_out: int("held_out").unwrap_or(0) != 0,
     })
 }
 
@@ -48,8 +49,8 @@ impl Db<'_> {
     /// Stores a new run; false if one with its id was there already.
     pub fn insert_run(&self, run: &Run) -> StoreResult<bool> {
         let written = self.sql.execute(
-            "INSERT OR IGNORE INTO journey_runs (person, journey, number, step, entered_at, next_due, shape)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO journey_runs (person, journey, number, step, entered_at, next_due, shape, held_out)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params![
                 run.id.person.as_str(),
                 run.id.journey.as_str(),
@@ -57,7 +58,8 @@ impl Db<'_> {
                 run.step as i64,
                 run.entered_at,
                 run.next_due,
-                run.shape as i64
+                run.shape as i64,
+                i64::from(run.held_out)
             ],
         )?;
         Ok(written > 0)

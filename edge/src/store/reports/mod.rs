@@ -127,6 +127,17 @@ pub const MAX_EVENT_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 /// One order's revenue counts up to this much (a forged order cannot swamp a report).
 pub const MAX_ORDER_REVENUE: f64 = 10_000_000.0;
 
+/// An order's revenue as reports and journeys count it: its `total`, else
+/// its `revenue`, bounded ([`MAX_ORDER_REVENUE`]).
+pub fn order_revenue(props: &Value) -> f64 {
+    props["total"]
+        .as_f64()
+        .or_else(|| props["revenue"].as_f64())
+        .filter(|r| r.is_finite())
+        .unwrap_or(0.0)
+        .clamp(0.0, MAX_ORDER_REVENUE)
+}
+
 impl Db<'_> {
     /// Rolls up one newly stored, proven event of `person`.
     pub fn report_event(
@@ -177,12 +188,7 @@ impl Db<'_> {
             self.convert(&campaign.id, person, at)?;
         }
         if name == names::ORDER_COMPLETED {
-            let revenue = props["total"]
-                .as_f64()
-                .or_else(|| props["revenue"].as_f64())
-                .filter(|r| r.is_finite())
-                .unwrap_or(0.0)
-                .clamp(0.0, MAX_ORDER_REVENUE);
+            let revenue = order_revenue(props);
             let id = event["messageId"].as_str().unwrap_or_default();
             self.credit_order(person, id, at, revenue)?;
         }

@@ -355,7 +355,9 @@ fn undeliverable_sends_are_filed_not_lost() {
 fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
     let sql = store();
     let j = journeys();
-    let answer = db(&sql, T0).dry_run(&j, "cart", None, &[], 2).unwrap();
+    let answer = db(&sql, T0)
+        .dry_run(&j, "cart", false, None, &[], 2)
+        .unwrap();
     let sends: Vec<&Value> = answer["timeline"]
         .as_array()
         .unwrap()
@@ -381,6 +383,7 @@ fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
         .dry_run(
             &j,
             "cart",
+            false,
             None,
             &[
                 (0, "Product Added".into()),
@@ -394,6 +397,74 @@ fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
         .unwrap()
         .iter()
         .any(|e| e["kind"] == "send"));
+}
+
+/// The studio's "try it" plays a journey's draft before it is published,
+/// for a person found by the email address they were seen with.
+#[test]
+fn a_dry_run_plays_the_studio_draft_and_finds_people_by_email() {
+    use crate::store::protocol::{Item, StoreError, StudioAction, StudioCall};
+    let sql = store();
+    let j = journeys();
+    let at = db(&sql, T0);
+    let save = |body: Value| {
+        let id = body["id"].as_str().unwrap().to_owned();
+        at.studio(StudioCall {
+            live: None,
+            by: "Ed".into(),
+            action: StudioAction::SaveDraft {
+                item: Item::Journey(id),
+                expected: None,
+                body,
+            },
+        })
+        .unwrap()
+    };
+    // The draft sends at once where the live journey waits 4 hours.
+    save(json!({"id": "cart", "entry": {"event": "Product Added"},
+                "steps": [{"send": {"destination": "email", "event": "Now"}}]}));
+    let timeline = |answer: Value| answer["timeline"].as_array().unwrap().clone();
+    let sends: Vec<Value> = timeline(at.dry_run(&j, "cart", true, None, &[], 2).unwrap())
+        .into_iter()
+        .filter(|e| e["kind"] == "send")
+        .collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0]["after_seconds"], 0);
+    let live: Vec<Value> = timeline(at.dry_run(&j, "cart", false, None, &[], 2).unwrap())
+        .into_iter()
+        .filter(|e| e["kind"] == "send")
+        .collect();
+    assert_eq!(live[0]["after_seconds"], 4 * 3600);
+    // A draft with a problem says where, and plays nothing.
+    save(json!({"id": "broken", "entry": {"event": "Product Added"},
+                "steps": [{"wait": {"hours": 0}}]}));
+    match at.dry_run(&j, "broken", true, None, &[], 2) {
+        Err(StoreError::InvalidConfig { problems, .. }) => {
+            assert_eq!(problems[0]["path"], "steps[0].wait.hours", "{problems:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        at.dry_run(&j, "nothing", true, None, &[], 2),
+        Err(StoreError::NotFound(_))
+    ));
+    // A person by the email address they were seen with (stored hashed).
+    at.sql
+        .execute(
+            "INSERT INTO persons (id, created_at) VALUES ('p-mail', 0)",
+            &[],
+        )
+        .unwrap();
+    let hash = crate::tokens::email_hash("ada@example.com").unwrap();
+    at.add_identifier("p-mail", "email", &hash, true).unwrap();
+    assert_eq!(
+        at.find_person("Ada@Example.com").unwrap().as_deref(),
+        Some("p-mail")
+    );
+    assert_eq!(at.find_person("bob@example.com").unwrap(), None);
+    assert!(at
+        .dry_run(&j, "cart", true, Some("ada@example.com"), &[], 2)
+        .is_ok());
 }
 
 #[test]
@@ -767,4 +838,164 @@ fn the_step_report_counts_each_step_and_starts_afresh_when_the_shape_changes() {
             .all(|r| r.get("reached").is_none() && r["waiting"] == 0),
         "{fresh}"
     );
+}
+
+/// A 50% holdout: held-out runs are sent nothing; orders within the window
+/// after entry count for both groups with their revenue, and the list shows
+/// the two groups side by side.
+#[test]
+fn a_holdout_sends_nothing_and_the_list_compares_the_groups() {
+    let config = json!({"campaigns": [], "journeys": [{"id": "cart", "entry": {"event": "Product Added"},
+        "holdout": {"percent": 50},
+        "steps": [{"wait": {"hours": 1}}, {"send": {"destination": "email", "event": "Cart Abandoned"}}]}]});
+    let (j, problems) = Journeys::from_config(&serde_json::from_value(config).unwrap());
+    assert!(problems.is_empty(), "{problems:?}");
+    let sql = store();
+    let at = |t: i64| db(&sql, T0 + t);
+    let anons: Vec<String> = (0..60).map(|i| format!("h{i}")).collect();
+    for (i, anon) in anons.iter().enumerate() {
+        send(
+            &at(0),
+            &j,
+            vec![consented(
+                &format!("e{i}"),
+                anon,
+                "Product Added",
+                json!({}),
+            )],
+        );
+    }
+    at(0).fire_due_runs(&j, 1000).unwrap();
+    at(HOUR).fire_due_runs(&j, 1000).unwrap();
+    let held: Vec<bool> = anons
+        .iter()
+        .map(|anon| {
+            let p = person(&at(0), anon);
+            at(0)
+                .sql
+                .int(
+                    "SELECT held_out FROM journey_runs WHERE person = ?",
+                    crate::store::sql::params![p.as_str()],
+                )
+                .unwrap()
+                == Some(1)
+        })
+        .collect();
+    let held_count = held.iter().filter(|h| **h).count();
+    assert!((15..=45).contains(&held_count), "{held_count} of 60");
+    assert_eq!(
+        outbox(&at(0)).len(),
+        60 - held_count,
+        "held-out runs are sent nothing"
+    );
+    // The first two of each group order (40 each); an order 8 days later counts for nobody.
+    let mut ordered = (0, 0);
+    for (i, anon) in anons.iter().enumerate() {
+        let slot = if held[i] {
+            &mut ordered.1
+        } else {
+            &mut ordered.0
+        };
+        if *slot < 2 {
+            *slot += 1;
+            send(
+                &at(2 * HOUR),
+                &j,
+                vec![consented(
+                    &format!("o{i}"),
+                    anon,
+                    "Order Completed",
+                    json!({"total": 40.0}),
+                )],
+            );
+        } else if *slot == 2 {
+            *slot += 1;
+            send(
+                &at(8 * DAY),
+                &j,
+                vec![consented(
+                    &format!("late{i}"),
+                    anon,
+                    "Order Completed",
+                    json!({"total": 99.0}),
+                )],
+            );
+        }
+    }
+    let list = at(3 * HOUR).journey_list(&j).unwrap();
+    let holdout = &list["journeys"][0]["holdout"];
+    assert_eq!(holdout["percent"], 50);
+    let arm = |key: &str| {
+        holdout["arms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(arm("sent")["runs"], 60 - held_count as i64);
+    assert_eq!(arm("held_out")["runs"], held_count as i64);
+    for key in ["sent", "held_out"] {
+        assert_eq!(arm(key)["conversions"], 2, "{key}");
+        assert_eq!(arm(key)["revenue"], 80.0, "{key}");
+    }
+    assert_eq!(
+        list["journeys"][0]["stats"]["suppressed_holdout"],
+        held_count as i64
+    );
+}
+
+/// The studio's payload preview: one send step's message as it would leave,
+/// for a sample person or a real one's cart, marked as a test, with its
+/// own key; nothing is stored or counted.
+#[test]
+fn a_sample_send_is_the_steps_message_marked_as_a_test_and_stores_nothing() {
+    use crate::store::protocol::StoreError;
+    let sql = store();
+    let j = journeys();
+    let at = db(&sql, T0);
+    let sample = at.sample_send(&j, "cart", false, "steps[2]", None).unwrap();
+    assert_eq!(sample["destination"], "email");
+    assert_eq!(sample["purpose"], "marketing");
+    let event = &sample["event"];
+    assert_eq!(event["event"], "Cart Abandoned");
+    assert_eq!(event["properties"]["coupon"]["code"], "SAMPLE-CODE");
+    assert_eq!(event["properties"]["journey"], "cart");
+    assert_eq!(event["properties"]["step"], 2);
+    assert_eq!(event["properties"]["test"], true);
+    assert_eq!(event["context"]["test"], true);
+    assert!(event["messageId"].as_str().unwrap().starts_with("test/"));
+    // A real person's cart.
+    send(
+        &at,
+        &j,
+        vec![consented(
+            "e1",
+            "a1",
+            "Product Added",
+            json!({"product_id": "coat", "price": 120.0}),
+        )],
+    );
+    let theirs = at
+        .sample_send(&j, "cart", false, "steps[2]", Some("a1"))
+        .unwrap();
+    assert_eq!(
+        theirs["event"]["properties"]["cart"]["products"][0]["product_id"],
+        "coat"
+    );
+    // Not a send step, nobody known, no such journey: said plainly.
+    for (journey, path, person) in [
+        ("cart", "steps[0]", None),
+        ("cart", "steps[2]", Some("nobody")),
+        ("nope", "steps[0]", None),
+    ] {
+        assert!(matches!(
+            at.sample_send(&j, journey, false, path, person),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    let stats = at.journey_list(&j).unwrap();
+    assert!(stats["journeys"][0]["stats"].get("sent").is_none());
+    assert_eq!(outbox(&at), []);
 }

@@ -1,0 +1,165 @@
+//! What the studio plays without storing or sending anything: a journey on
+//! a virtual clock (the dry run), and one send step's message as it would
+//! leave (the payload preview and the "send me a test"). Each takes the live
+//! journey or the studio's draft of it.
+
+use nudge_core::journey::sim::Simulation;
+use nudge_core::journey::{Effect, Entry, Journey, Journeys};
+use nudge_core::time::DAY as DAY_MS;
+use serde_json::{json, Value};
+
+use super::super::persons::Db;
+use super::super::protocol::{StoreError, StoreResult};
+use super::reads::{effect_json, iso};
+
+/// The longest a dry run looks ahead, and the most events it takes.
+pub const MAX_DRY_RUN_DAYS: i64 = 400;
+pub const MAX_DRY_RUN_EVENTS: usize = 50;
+
+impl Db<'_> {
+    /// Journey `id`: the studio's draft of it (`draft`), or the live one.
+    fn studied_journey(&self, journeys: &Journeys, id: &str, draft: bool) -> StoreResult<Journey> {
+        if draft {
+            return self.draft_journey(id);
+        }
+        journeys
+            .journey(id)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(format!("the live config has no journey {id:?}")))
+    }
+
+    /// Plays `journey` for a person on a virtual clock from now: their real
+    /// attributes, consent and caps; `events` are (seconds after now, name).
+    #[allow(clippy::too_many_arguments)]
+    pub fn dry_run(
+        &self,
+        journeys: &Journeys,
+        journey_id: &str,
+        draft: bool,
+        person: Option<&str>,
+        events: &[(i64, String)],
+        days: i64,
+    ) -> StoreResult<Value> {
+        let journey = &self.studied_journey(journeys, journey_id, draft)?;
+        let mut only = journeys.clone();
+        only.journeys = vec![journey.clone()];
+        only.journeys[0].enabled = true;
+        let who = match person {
+            Some(id) => match self.find_person(id)? {
+                Some(p) => self.journey_person(&p)?,
+                None => {
+                    return Err(StoreError::NotFound(format!(
+                        "no person is known by {id:?}"
+                    )))
+                }
+            },
+            None => nudge_core::journey::Person {
+                id: "dry-run".into(),
+                consent: nudge_core::profile::Consent {
+                    analytics: Some(true),
+                    marketing: Some(true),
+                },
+                ..Default::default()
+            },
+        };
+        let caps = self.caps_state(&who.id)?;
+        let mut sim = Simulation::new(only, self.now);
+        sim.persons.push((who.clone(), caps));
+        match &journey.entry {
+            Entry::Event { name } if events.is_empty() => sim.event(&who.id, name, self.now),
+            Entry::Event { .. } => {}
+            _ => sim.enter(&who.id, journey_id, self.now),
+        }
+        for (after, name) in events.iter().take(MAX_DRY_RUN_EVENTS) {
+            sim.event(
+                &who.id,
+                name,
+                self.now + after.clamp(&0, &(MAX_DRY_RUN_DAYS * 86_400)) * 1000,
+            );
+        }
+        sim.advance_to(self.now + days.clamp(1, MAX_DRY_RUN_DAYS) * DAY_MS);
+        let timeline: Vec<Value> = sim
+            .log
+            .iter()
+            // What a marketer reads: what happens, not each step passed.
+            .filter(|(_, effect)| !matches!(effect, Effect::Reached { .. }))
+            .map(|(at, effect)| {
+                let mut e = effect_json(effect);
+                e["at"] = json!(iso(*at));
+                e["after_seconds"] = json!((at - self.now) / 1000);
+                e
+            })
+            .collect();
+        Ok(
+            json!({"journey": journey_id, "person": person, "from": iso(self.now),
+                  "days": days.clamp(1, MAX_DRY_RUN_DAYS), "timeline": timeline}),
+        )
+    }
+}
+
+/// The cart, viewed products and coupon a sample person's message carries,
+/// when the studio previews a step without a real person.
+fn sample_properties() -> Value {
+    json!({
+        "cart": {"products": [{"product_id": "sample-1", "name": "Sample product", "price": 49.0, "quantity": 1}],
+                 "value": 49.0},
+        "viewed_products": [{"product_id": "sample-1", "name": "Sample product", "price": 49.0}],
+        "coupon": {"code": "SAMPLE-CODE", "expires_at": null},
+    })
+}
+
+impl Db<'_> {
+    /// The message send step `path` of the journey (live, or its draft)
+    /// would deliver for `person` (their cart, products and coupon; without
+    /// one, a sample person's), marked as a test: `{destination, purpose,
+    /// person, event}`. Nothing is stored, counted or sent here.
+    pub fn sample_send(
+        &self,
+        journeys: &Journeys,
+        journey_id: &str,
+        draft: bool,
+        path: &str,
+        person: Option<&str>,
+    ) -> StoreResult<Value> {
+        let journey = self.studied_journey(journeys, journey_id, draft)?;
+        let Some(send) = journey.send_at(path) else {
+            return Err(StoreError::NotFound(format!(
+                "journey {journey_id} has no send step at {path}"
+            )));
+        };
+        let (person, properties) = match person {
+            Some(id) => match self.find_person(id)? {
+                Some(p) => {
+                    let properties = self.send_properties(&p)?;
+                    (Some(p), properties)
+                }
+                None => {
+                    return Err(StoreError::NotFound(format!(
+                        "no person is known by {id:?}"
+                    )))
+                }
+            },
+            None => (None, sample_properties()),
+        };
+        let purpose = match send.purpose {
+            nudge_core::journey::Purpose::Marketing => "marketing",
+            nudge_core::journey::Purpose::Transactional => "transactional",
+        };
+        let run = nudge_core::journey::RunId {
+            person: person.clone().unwrap_or_else(|| "sample-person".into()),
+            journey: journey.id.clone(),
+            number: 0,
+        };
+        // Its own key: a test never meets a real send's de-duplication.
+        let key = format!(
+            "test/{}/{}/{}/{}",
+            run.person, run.journey, self.now, send.step
+        );
+        let mut event = self.send_event(&run, send.event, purpose, &key, properties)?;
+        event["properties"]["test"] = json!(true);
+        event["context"]["test"] = json!(true);
+        Ok(
+            json!({"destination": send.destination, "purpose": purpose, "person": person, "event": event}),
+        )
+    }
+}
