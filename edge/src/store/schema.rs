@@ -158,7 +158,8 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE journey_step_stats (journey TEXT NOT NULL, shape INTEGER NOT NULL, step INTEGER NOT NULL,
             counter TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (journey, shape, step, counter)) WITHOUT ROWID",
     ],
-    // 9: journey holdouts and what each run earned. `held_out`: the run is
+    // 9: journey holdouts and what each run earned, and the per-step
+    // report's covering index. `held_out`: the run is
     // in its journey's holdout (sent and given nothing). `order_converted`,
     // `revenue`: the person's first order within the attribution window
     // after the run's entry, and its revenue, counted the same for both
@@ -167,6 +168,11 @@ const MIGRATIONS: &[&[&str]] = &[
         "ALTER TABLE journey_runs ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE journey_runs ADD COLUMN order_converted INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE journey_runs ADD COLUMN revenue REAL NOT NULL DEFAULT 0",
+        // The per-step report and "runs in flight" read only these columns:
+        // a covering index answers them without visiting the table (at 1M
+        // runs the report took 0.66 s through the old (journey, exit) one).
+        "DROP INDEX journey_runs_by_journey",
+        "CREATE INDEX journey_runs_by_journey ON journey_runs (journey, exit, shape, step)",
     ],
 ];
 

@@ -144,6 +144,9 @@ impl Db<'_> {
                     let inserted = self.insert_run(run)?;
                     if inserted {
                         self.count(&run.id.journey, "entered")?;
+                        if run.held_out {
+                            self.count(&run.id.journey, "entered_held_out")?;
+                        }
                     }
                 }
                 Effect::Schedule { run, at } => self.set_timer(run, Some(*at))?,
@@ -284,6 +287,30 @@ impl Db<'_> {
     /// that entered in the window before, held out or not, is marked
     /// converted and credited the revenue (the holdout comparison).
     fn count_conversions(&self, person: &str, revenue: f64) -> StoreResult<()> {
+        // The holdout comparison's counters, kept per group as orders come
+        // (reading them never scans the runs): orders (a run's first) and
+        // revenue in cents.
+        let entered = self.sql.query(
+            "SELECT journey, held_out, order_converted FROM journey_runs WHERE person = ? AND entered_at >= ?",
+            params![person, self.now - CONVERSION_WINDOW_MS],
+        )?;
+        for run in &entered {
+            let Some(journey) = run["journey"].as_str() else {
+                continue;
+            };
+            let group = if run["held_out"] == 1 {
+                "held_out"
+            } else {
+                "sent"
+            };
+            if run["order_converted"] == 0 {
+                self.count(journey, &format!("orders_{group}"))?;
+            }
+            let cents = (revenue * 100.0).round() as i64;
+            if cents > 0 {
+                self.count_by(journey, &format!("revenue_cents_{group}"), cents)?;
+            }
+        }
         self.sql.execute(
             "UPDATE journey_runs SET order_converted = 1, revenue = revenue + ?
              WHERE person = ? AND entered_at >= ?",
@@ -320,10 +347,14 @@ impl Db<'_> {
     }
 
     fn count(&self, journey: &str, counter: &str) -> StoreResult<()> {
+        self.count_by(journey, counter, 1)
+    }
+
+    fn count_by(&self, journey: &str, counter: &str, n: i64) -> StoreResult<()> {
         self.sql.execute(
-            "INSERT INTO journey_stats (journey, counter, n) VALUES (?, ?, 1)
-             ON CONFLICT (journey, counter) DO UPDATE SET n = n + 1",
-            params![journey, counter],
+            "INSERT INTO journey_stats (journey, counter, n) VALUES (?, ?, ?)
+             ON CONFLICT (journey, counter) DO UPDATE SET n = n + excluded.n",
+            params![journey, counter, n],
         )?;
         Ok(())
     }

@@ -237,7 +237,7 @@ impl Db<'_> {
                 "id": journey.id, "name": journey.name, "enabled": journey.enabled,
                 "entry": entry_json(&journey.entry), "goals": journey.goals, "steps": steps,
                 "stats": stats, "step_report": self.step_report(journey)?,
-                "holdout": self.holdout_arms(journey)?,
+                "holdout": holdout_arms(journey, &stats),
             }));
         }
         let pending = self.sql.int(
@@ -257,38 +257,6 @@ impl Db<'_> {
                   "sends_waiting_for_queue": unqueued, "live_version": version,
                   "drafts": self.journey_drafts()?}),
         )
-    }
-
-    /// A journey's runs in its two groups, `sent` (the journey as built) and
-    /// `held_out` (sent nothing): runs, runs with an order within the
-    /// attribution window after entry, and that revenue. `null` for a
-    /// journey without a holdout. The route adds core's comparison.
-    fn holdout_arms(&self, journey: &Journey) -> StoreResult<Value> {
-        if journey.holdout == 0 {
-            return Ok(Value::Null);
-        }
-        let mut arms = [("sent", 0, 0, 0.0), ("held_out", 0, 0, 0.0)];
-        for row in self.sql.query(
-            "SELECT held_out, count(*) AS runs, sum(order_converted) AS conversions, sum(revenue) AS revenue
-             FROM journey_runs WHERE journey = ? GROUP BY held_out",
-            params![journey.id.as_str()],
-        )? {
-            let arm = &mut arms[usize::from(row["held_out"].as_i64() == Some(1))];
-            arm.1 = row["runs"].as_i64().unwrap_or(0);
-            arm.2 = row["conversions"].as_i64().unwrap_or(0);
-            arm.3 = row["revenue"].as_f64().unwrap_or(0.0);
-        }
-        let percent = journey.holdout;
-        let arms: Vec<Value> = arms
-            .iter()
-            .map(|(key, runs, conversions, revenue)| {
-                let weight = if *key == "held_out" { percent } else { 100 - percent };
-                json!({"key": key, "weight": weight, "runs": runs, "conversions": conversions,
-                       "revenue": revenue,
-                       "revenue_per_run": if *runs > 0 { Value::from(revenue / *runs as f64) } else { Value::Null }})
-            })
-            .collect();
-        Ok(json!({"percent": percent, "window_days": CONVERSION_WINDOW_MS / DAY_MS, "arms": arms}))
     }
 
     /// The studio's open journey drafts (`store::versions` keeps them as
@@ -389,4 +357,28 @@ impl Db<'_> {
         let timers: Vec<&Value> = runs.iter().filter(|r| !r["next_due"].is_null()).collect();
         Ok(json!({"person": person, "runs": runs, "pending_timers": timers.len(), "sends": sends}))
     }
+}
+
+/// A journey's runs in its two groups, `sent` (the journey as built) and
+/// `held_out` (sent nothing): runs, runs with an order within the
+/// attribution window after entry, and that revenue, from the counters the
+/// store keeps as runs enter and orders come. `null` for a journey without a
+/// holdout. The route adds core's comparison.
+fn holdout_arms(journey: &Journey, stats: &serde_json::Map<String, Value>) -> Value {
+    if journey.holdout == 0 {
+        return Value::Null;
+    }
+    let n = |key: &str| stats.get(key).and_then(Value::as_i64).unwrap_or(0);
+    let held_runs = n("entered_held_out");
+    let percent = journey.holdout;
+    let arm = |key: &str, weight: u32, runs: i64| {
+        let revenue = n(&format!("revenue_cents_{key}")) as f64 / 100.0;
+        json!({"key": key, "weight": weight, "runs": runs, "conversions": n(&format!("orders_{key}")),
+               "revenue": revenue,
+               "revenue_per_run": if runs > 0 { Value::from(revenue / runs as f64) } else { Value::Null }})
+    };
+    json!({"percent": percent, "window_days": CONVERSION_WINDOW_MS / DAY_MS, "arms": [
+        arm("sent", 100 - percent, n("entered") - held_runs),
+        arm("held_out", percent, held_runs),
+    ]})
 }

@@ -236,6 +236,8 @@ struct Figures {
     bytes: i64,
     run_bytes: Option<i64>,
     fill: Duration,
+    /// `journey_list` (what `GET journeys` reads), ms.
+    report_ms: f64,
 }
 
 /// `pending` timers armed (`through_events` of them through the event path), then
@@ -349,9 +351,15 @@ fn measure(pending: usize, through_events: usize) -> (Figures, Vec<String>) {
             std::hint::black_box(at_fire.next_timer().unwrap());
         }
     });
+    // The studio's journeys list at this size: counters (a holdout's
+    // groups are counters too), and the per-step report.
+    let report = median(5, || {
+        std::hint::black_box(at_fire.journey_list(&j).unwrap());
+    });
     let plans = scans(&raw, &traced.texts.borrow());
     (
         Figures {
+            report_ms: report.as_secs_f64() * 1e3,
             pending,
             armed,
             next_timer_us: us(next_timer, 10_000),
@@ -372,14 +380,14 @@ fn measure(pending: usize, through_events: usize) -> (Figures, Vec<String>) {
 #[ignore = "benchmark: cargo test --release -p nudge-edge journeys_bench -- --ignored --nocapture"]
 fn journeys_bench() {
     println!("\njourney timers (in-memory SQLite; arming through the event path unless noted)");
-    println!("| pending timers | armed through events | arm µs (entry + wait step) | statements per arm | next_timer µs | fire µs (1,000 in steps of 200) | fires/s | statements per fire | cancel µs (goal event) | statements per cancel | next_timer after µs | DB MB | bytes per pending run (whole store) | journey_runs bytes per run | fill s | bulk-inserted runs, µs each |");
+    println!("| pending timers | armed through events | arm µs (entry + wait step) | statements per arm | next_timer µs | fire µs (1,000 in steps of 200) | fires/s | statements per fire | cancel µs (goal event) | statements per cancel | next_timer after µs | DB MB | bytes per pending run (whole store) | journey_runs bytes per run | fill s | bulk-inserted runs, µs each | journeys list with step report ms |");
     // Arming through the event path stores the entry event and a person per
     // run; at 1M it is done for the first 100k runs and the rest inserted.
     for (pending, through_events) in [(10_000, 10_000), (100_000, 100_000), (1_000_000, 100_000)] {
         let (f, plans) = measure(pending, through_events);
         let arms = pending - f.armed.bulk;
         println!(
-            "| {} | {} | {:.1} ({:.1} + {:.1}) | {:.1} | {:.2} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {:.0} | {} | {:.1} | {} |",
+            "| {} | {} | {:.1} ({:.1} + {:.1}) | {:.1} | {:.2} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {:.0} | {} | {:.1} | {} | {:.1} |",
             f.pending,
             arms,
             us(f.armed.entry + f.armed.wait, arms),
@@ -403,6 +411,7 @@ fn journeys_bench() {
             } else {
                 format!("{}, {:.1}", f.armed.bulk, us(f.armed.bulk_time, f.armed.bulk))
             },
+            f.report_ms,
         );
         for plan in plans {
             println!("  scans: {plan}");
