@@ -91,10 +91,11 @@ function card(j, journeyJson, liveVersion, reload) {
         toggle)),
     h("dl", { class: "journey-facts" },
       h("dt", {}, "Starts on"), h("dd", {}, entryWords(j.entry)),
-      h("dt", {}, "Steps"), h("dd", {}, h("ol", { class: "steps" }, (j.steps || []).map((line) => {
+      // The step table below names each step; without one (no steps), the words.
+      j.step_report?.length ? null : [h("dt", {}, "Steps"), h("dd", {}, h("ol", { class: "steps" }, (j.steps || []).map((line) => {
         const depth = line.length - line.trimStart().length;
         return h("li", { style: `margin-left: ${depth / 2}em` }, line.trim());
-      }))),
+      })))],
       h("dt", {}, "Ends early on"), h("dd", {}, goalWords(j.goals))),
     h("table", { class: "journey-numbers" },
       h("caption", { class: "visually-hidden" }, `${j.name || j.id}: numbers`),

@@ -24,7 +24,8 @@ const EXITS = {
 export function entryWords(e) {
   switch (e.kind) {
     case "enter": return "Enters the journey";
-    case "wait": return `Waits until ${clock(e.until)}`;
+    // A run is scheduled for "now" as it enters or moves on: not a wait.
+    case "wait": return e.until === e.at ? null : `Waits until ${clock(e.until)}`;
     case "send": return `Sends “${e.event}” to ${e.destination}${e.purpose === "transactional" ? " (transactional)" : ""}`;
     case "suppressed": return `A send is ${SKIPPED[e.reason] || `skipped (${e.reason})`}`;
     case "delayed_quiet_hours": return `A send waits for quiet hours to end, until ${clock(e.until)}`;

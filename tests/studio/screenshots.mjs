@@ -60,7 +60,8 @@ try {
   await page.screenshot({ path: `${out}studio-report-full.png`, fullPage: true });
 
   await page.goto(`${edge.url}/studio/#/journeys`);
-  await page.waitForSelector("section.journey");
+  await page.waitForSelector("section.journey .step-report");
+  await page.evaluate(() => { document.querySelector('section[data-journey="cart-abandonment"]').scrollIntoView(); scrollBy(0, -10); });
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${out}studio-journeys.png` });
 
@@ -71,6 +72,19 @@ try {
   await page.evaluate(() => { document.getElementById("sec-steps").scrollIntoView(); scrollBy(0, -70); });
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${out}studio-journey-editor.png` });
+
+  // The live cart abandonment journey played for a stranger who orders after 2 hours
+  // (leaving the unsaved new journey above: its "unsaved changes" question is answered).
+  page.once("dialog", (d) => d.accept());
+  await page.goto(`${edge.url}/studio/#/j/cart-abandonment`);
+  await page.waitForSelector(".try-pane");
+  await page.click(".try-pane >> text=Add an event");
+  await page.locator(".try-event input[type=number]").fill("2");
+  await page.click("[data-action=play]");
+  await page.waitForSelector(".timeline li");
+  await page.evaluate(() => { document.querySelector(".try-pane").scrollIntoView(); scrollBy(0, -80); });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${out}studio-journey-try.png` });
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();
