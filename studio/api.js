@@ -102,6 +102,10 @@ export const api = {
   report: (s, id, range) => request("GET", api.reportUrl(s, id, range)),
   summary: (s, days = 7) => request("GET", `${site(s)}/reports/summary?days=${days}`),
   journeys: (s) => request("GET", `${site(s)}/journeys`),
+  /** One journey's numbers; `csv`: its per-step report as a CSV file. */
+  journeyReportUrl: (s, id, format) => `${site(s)}/journeys/${enc(id)}/report${format ? `?format=${format}` : ""}`,
+  /** The site's messaging caps and quiet hours (null removes either), as a new version. */
+  setMessaging: (s, body, liveVersion) => request("POST", `${site(s)}/journeys/settings`, { body, headers: ifMatch(liveVersion) }),
   setJourney: (s, id, enabled, liveVersion) => request("POST", `${site(s)}/journeys/${enc(id)}/status`, {
     body: { enabled }, headers: ifMatch(liveVersion),
   }),

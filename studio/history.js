@@ -9,6 +9,7 @@ import { pathWords } from "./words.js";
 const PAGE = 30;
 const ACTIONS = {
   publish: "Published", rollback: "Rolled back", status: "Status changed", api: "Changed through the API", import: "Imported",
+  journey: "Journey turned on or off", settings: "Messaging rules changed",
 };
 
 export async function renderHistory(main, selected) {

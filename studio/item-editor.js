@@ -137,6 +137,8 @@ export async function renderItemEditor(main, kind, { id, template }) {
     }
     showProblems();
     side?.update();
+    // Which check the problems on screen come from ("core", or "none"): tests wait for it.
+    layout.dataset.checked = state.checker;
   }
   const scheduleCheck = debounce(check, 150);
 

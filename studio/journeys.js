@@ -4,6 +4,7 @@
 // campaign is); the open drafts; and the templates a new journey starts from.
 
 import { api } from "./api.js";
+import { messagingCard } from "./journey/messaging.js";
 import { holdoutReport, stepReport } from "./journey/report.js";
 import { JOURNEY_TEMPLATES } from "./journey/templates.js";
 import { can, site } from "./session.js";
@@ -57,6 +58,7 @@ export async function renderJourneys(main) {
         ` · ${entryWords(d.entry)} · saved by ${d.by || "someone"} ${formatWhen(d.at)}`)))) : null,
     h("p", { class: "muted" }, "Timed flows across email, SMS and the site, run by the edge. Numbers since each journey started."),
     body,
+    messagingCard(config, data.live_version ?? 0, () => renderJourneys(main)),
     h("p", { class: "muted" },
       `${formatCount(data.pending_timers ?? 0)} waiting steps · live version ${data.live_version ?? 0}`));
   return null;
@@ -88,6 +90,7 @@ function card(j, journeyJson, liveVersion, reload) {
       h("h2", {}, j.name || j.id, " ", h("span", { class: `badge status-${j.enabled ? "live" : "paused"}` }, j.enabled ? "On" : "Off")),
       h("div", { class: "actions" },
         h("a", { class: "button", href: `#/j/${encodeURIComponent(j.id)}`, "data-action": "edit-journey" }, can("edit").ok ? "Edit" : "Open"),
+        h("a", { class: "button quiet", href: api.journeyReportUrl(site(), j.id, "csv"), download: `nudge-journey-${j.id}.csv`, "data-action": "journey-csv" }, "Steps as CSV"),
         toggle)),
     h("dl", { class: "journey-facts" },
       h("dt", {}, "Starts on"), h("dd", {}, entryWords(j.entry)),

@@ -315,6 +315,45 @@ pub fn csv_field(text: &str) -> String {
     }
 }
 
+/// The counters of a journey's per-step report, in the CSV's column order.
+const STEP_COLUMNS: &[&str] = &[
+    "reached",
+    "waiting",
+    "sent",
+    "suppressed_consent",
+    "suppressed_cap",
+    "suppressed_holdout",
+    "delayed_quiet_hours",
+    "exited_goal",
+    "exited_end",
+    "exited_edited",
+    "exited_disabled",
+    "exited_removed",
+    "exited_merged",
+];
+
+/// A journey's per-step report (`GET journeys`' `step_report`) as CSV: one
+/// line per step, its position, where it is in the journey and its kind,
+/// then each counter (0 when it never happened).
+pub fn journey_steps_csv(journey: &serde_json::Value) -> String {
+    let mut out = format!("step,path,kind,{}\r\n", STEP_COLUMNS.join(","));
+    for row in journey["step_report"].as_array().into_iter().flatten() {
+        let text = |key: &str| csv_field(row[key].as_str().unwrap_or_default());
+        let counts: Vec<String> = STEP_COLUMNS
+            .iter()
+            .map(|key| row[*key].as_i64().unwrap_or(0).to_string())
+            .collect();
+        out.push_str(&format!(
+            "{},{},{},{}\r\n",
+            row["step"].as_i64().unwrap_or(0),
+            text("path"),
+            text("kind"),
+            counts.join(",")
+        ));
+    }
+    out
+}
+
 /// The summary's JSON (`GET …/reports/summary`): every campaign with data.
 pub fn summary_json(
     rows: &[SummaryRow],
@@ -356,6 +395,24 @@ mod tests {
         ] {
             assert_eq!(parse_day(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_journeys_steps_read_as_csv_with_every_counter() {
+        let journey = serde_json::json!({"step_report": [
+            {"step": 0, "path": "steps[0]", "kind": "wait_for", "reached": 2, "waiting": 1},
+            {"step": 3, "path": "steps[0].wait_for.else[1]", "kind": "send", "reached": 1, "sent": 1,
+             "suppressed_holdout": 1, "conversions": 1, "revenue_cents": 4000},
+        ]});
+        let csv = journey_steps_csv(&journey);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], "step,path,kind,reached,waiting,sent,suppressed_consent,suppressed_cap,suppressed_holdout,delayed_quiet_hours,exited_goal,exited_end,exited_edited,exited_disabled,exited_removed,exited_merged");
+        assert_eq!(lines[1], "0,steps[0],wait_for,2,1,0,0,0,0,0,0,0,0,0,0,0");
+        assert_eq!(
+            lines[2],
+            "3,steps[0].wait_for.else[1],send,1,0,1,0,0,1,0,0,0,0,0,0,0"
+        );
+        assert_eq!(lines.len(), 4, "a line break after the last line");
     }
 
     #[test]

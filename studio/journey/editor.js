@@ -18,6 +18,7 @@ import { duration } from "./fields.js";
 import { stepList } from "./steps.js";
 import { journeyTemplate } from "./templates.js";
 import { tryPane } from "./try.js";
+import { rulesWords } from "./messaging.js";
 import { ENTRY_KINDS, PERSON_ATTRIBUTES } from "./words.js";
 
 export function renderJourneyEditor(main, { id, template }) {
@@ -225,15 +226,8 @@ function holdoutSection(ctx) {
 
 /** The site's caps and quiet hours, which every journey's marketing sends obey. */
 function siteRules(state) {
-  const caps = state.liveConfig.messaging_caps || {};
-  const quiet = state.liveConfig.quiet_hours;
-  const offset = quiet?.time_zone_offset_minutes ?? 0;
-  const zone = offset === 0 ? "UTC" : `UTC${offset > 0 ? "+" : "-"}${Math.abs(offset / 60)}`;
   return h("section", { class: "editor-section card", id: "sec-site-rules", "aria-labelledby": "sec-site-rules-title" },
     h("h2", { id: "sec-site-rules-title" }, "The site's messaging rules"),
-    h("p", { class: "hint" }, "Marketing sends of every journey obey these; transactional ones do not."),
-    h("ul", {},
-      h("li", {}, caps.per_day === undefined ? "No daily cap." : `At most ${caps.per_day} marketing messages a day per person.`),
-      h("li", {}, caps.per_week === undefined ? "No weekly cap." : `At most ${caps.per_week} a week.`),
-      h("li", {}, quiet ? `Quiet hours ${quiet.start}–${quiet.end} (${zone}): messages wait until they end.` : "No quiet hours.")));
+    h("p", { class: "hint" }, "Marketing sends of every journey obey these; transactional ones do not. Publishers change them on the journeys list."),
+    h("ul", {}, rulesWords(state.liveConfig).map((w) => h("li", {}, w))));
 }

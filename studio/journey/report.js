@@ -1,8 +1,9 @@
 // Each step of a live journey and how it is doing (the edge's `step_report`,
 // counted per step since the journey last changed shape): how many runs
 // reached it, as a bar against the runs that entered; how many wait in it
-// now; what it sent or skipped and why; and how many runs left the journey
-// there, by reason.
+// now; what it sent, and the orders (and revenue) that followed it as the
+// run's last message within 7 days; what it skipped and why; and how many
+// runs left the journey there, by reason.
 
 import { getPath } from "../editor/fields.js";
 import { formatCount, formatRate, h } from "../ui.js";
@@ -49,7 +50,7 @@ export function stepReport(journey, rows, entered) {
   const n = (x) => formatCount(x ?? 0);
   return h("div", { class: "table-wrap" }, h("table", { class: "step-report" },
     h("caption", {}, "Each step since the journey last changed shape"),
-    h("thead", {}, h("tr", {}, ["Step", "Reached", "Waiting now", "Sent", "Skipped", "Left the journey here"]
+    h("thead", {}, h("tr", {}, ["Step", "Reached", "Waiting now", "Sent", "Orders after it (7 days)", "Skipped", "Left the journey here"]
       .map((t, i) => h("th", { scope: "col", class: i > 0 ? "num" : null }, t)))),
     h("tbody", {}, rows.map((r) => {
       const step = journey ? getPath(journey, r.path) : null;
@@ -68,6 +69,9 @@ export function stepReport(journey, rows, entered) {
           h("span", { class: "funnel-value" }, `${n(r.reached)} (${formatRate(Math.min(1, share))})`)),
         h("td", { class: "num" }, n(r.waiting)),
         h("td", { class: "num" }, r.kind === "send" ? n(r.sent) : "–"),
+        h("td", { class: "num orders" }, r.kind === "send"
+          ? `${n(r.conversions)}${r.revenue_cents ? ` · ${(r.revenue_cents / 100).toLocaleString(undefined, { maximumFractionDigits: 2 })}` : ""}`
+          : "–"),
         h("td", {}, skipped || "–"),
         h("td", {}, left || "–"));
     }))));

@@ -228,7 +228,12 @@ test("an editor builds cart abandonment from blank, core's error blocks publishi
   await pub.page.goto(`${edge.url}/studio/#/journeys`);
   const sendRow = pub.page.locator('section[data-journey="cart-email"] .step-report tr[data-path="steps[0].wait_for.else[1]"]');
   await sendRow.waitFor();
-  assert.match(await sendRow.innerText(), /1b\.2\s+Send “Cart Abandoned” to email\s+1 \(50(\.0)?%\)\s+0\s+1/);
+  assert.match(await sendRow.innerText(), /1b\.2\s+Send “Cart Abandoned” to email\s+1 \(50(\.0)?%\)\s+0\s+1\s+0/);
+  // The same as CSV, through the list's link (the studio session's cookie).
+  const csvLink = pub.page.locator('section[data-journey="cart-email"] [data-action=journey-csv]');
+  const csv = await pub.page.evaluate(async (href) => (await fetch(href)).text(), await csvLink.getAttribute("href"));
+  assert.match(csv, /^step,path,kind,reached,waiting,sent,/);
+  assert.match(csv, /\r\n\d+,steps\[0\]\.wait_for\.else\[1\],send,1,0,1,/);
   assert.deepEqual(pub.errors, []);
   await pub.context.close();
   await ed.context.close();
@@ -284,4 +289,65 @@ test("a journey's holdout: the publisher sets it in the editor, held-out people 
   assert.equal(await report.locator("[data-verdict]").getAttribute("data-verdict"), "too_early");
   assert.deepEqual(pub.errors, []);
   await pub.context.close();
+});
+
+test("each of the six journey templates opens in the editor as cards core accepts", async () => {
+  const { page, context, errors } = await studio(keys.editor, "Ed");
+  const expected = { "cart-abandonment": 3, "browse-abandonment": 2, "post-purchase": 6, "double-opt-in": 5, "win-back": 7, birthday: 3 };
+  for (const [key, cards] of Object.entries(expected)) {
+    // Through the list, so the previous editor is gone before the next is awaited.
+    await page.goto(`${edge.url}/studio/#/journeys`);
+    await page.waitForSelector(".messaging-rules");
+    await page.goto(`${edge.url}/studio/#/journeys/new/${key}`);
+    await page.waitForSelector(".editor-layout[data-checked=core]");
+    assert.equal(await page.locator("#sec-steps .step-card").count(), cards, key);
+    assert.equal(await page.locator("#sec-steps .step-card .error-text").count(), 0, `${key}: every step is one the editor knows`);
+    assert.ok(await page.locator(".problem-summary").isHidden(), `${key}: ${await page.locator(".problem-summary").innerText()}`);
+    // Leaving an unsaved new journey asks first; the test moves on.
+    page.once("dialog", (d) => d.accept());
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a publisher changes the site's messaging rules on the journeys screen; core refuses a bad cap at its path", async () => {
+  const { page, context, errors } = await studio(keys.publisher, "Pat");
+  await page.goto(`${edge.url}/studio/#/journeys`);
+  const card = page.locator(".messaging-rules");
+  await card.waitFor();
+  await card.locator("summary").click();
+  await card.locator('[data-path="messaging_caps.per_day"]').fill("3");
+  await card.locator('[data-path="messaging_caps.per_week"]').fill("");
+  await card.locator("text=Quiet hours: hold marketing messages overnight").check();
+  await card.locator('[data-path="quiet_hours.start"]').fill("22:00");
+  await card.locator('[data-path="quiet_hours.end"]').fill("07:30");
+  await card.locator('[data-path="quiet_hours.time_zone_offset_minutes"]').fill("60");
+  await card.locator("[data-action=save-messaging]").click();
+  await page.waitForSelector(".messaging-rules >> text=At most 3 marketing messages a day per person.");
+  assert.match(await page.locator(".messaging-rules").innerText(), /No weekly cap\.[\s\S]*Quiet hours 22:00–07:30 \(UTC\+1\)/);
+  const live = (await (await edge.admin("/v1/admin/sites/demo/campaigns")).json()).config;
+  assert.deepEqual(live.messaging_caps, { per_day: 3 });
+  assert.deepEqual(live.quiet_hours, { start: "22:00", end: "07:30", time_zone_offset_minutes: 60 });
+  // Over the limit: refused with core's problem at its path, nothing changed.
+  const again = page.locator(".messaging-rules");
+  await again.locator("summary").click();
+  await again.locator('[data-path="messaging_caps.per_day"]').fill("101");
+  await again.locator("[data-action=save-messaging]").click();
+  await page.waitForSelector(".messaging-rules >> text=/messaging_caps.per_day: must be 0..=100/");
+  const still = (await (await edge.admin("/v1/admin/sites/demo/campaigns")).json()).config;
+  assert.deepEqual(still.messaging_caps, { per_day: 3 });
+  // Turn the quiet hours back off: the other tests of this file run at any hour.
+  await again.locator("text=Quiet hours: hold marketing messages overnight").uncheck();
+  await again.locator('[data-path="messaging_caps.per_day"]').fill("3");
+  await again.locator("[data-action=save-messaging]").click();
+  await page.waitForSelector(".messaging-rules >> text=No quiet hours.");
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  // An editor reads the rules but has no form.
+  const ed = await studio(keys.editor, "Ed");
+  await ed.page.goto(`${edge.url}/studio/#/journeys`);
+  await ed.page.locator(".messaging-rules").waitFor();
+  assert.equal(await ed.page.locator(".messaging-rules summary").count(), 0);
+  await ed.context.close();
 });

@@ -96,3 +96,5 @@ mod edge;
 mod page;
 #[cfg(feature = "preview")]
 mod preview;
+#[cfg(feature = "studio")]
+mod studio;

@@ -1,6 +1,8 @@
 //! Journeys' admin endpoints under `/v1/admin/sites/{site}/…`:
 //!
 //! - `GET journeys`: the live config's journeys with their counters.
+//! - `GET journeys/{id}/report[?format=csv]`: one journey's numbers; as CSV,
+//!   its per-step report.
 //! - `GET journeys/runs?person=`: one person's runs, pending timers, sends
 //!   (a person id, user id or anonymous id).
 //! - `POST journeys/{id}/dry-run` `{source?: "live"|"draft", person?, events?:
@@ -32,6 +34,10 @@ async fn call(env: &Env, site: &str, command: Command) -> Handled {
 /// `GET journeys`: the store's list, each holdout with core's comparison of
 /// the two groups (the held-out group is the control).
 pub async fn list(env: &Env, site: &str) -> Handled {
+    ok(&journeys(env, site).await?)
+}
+
+async fn journeys(env: &Env, site: &str) -> Result<Value, EdgeError> {
     let mut answer: Value = crate::store::call(env, site, &Command::Journeys).await?;
     for journey in answer["journeys"].as_array_mut().into_iter().flatten() {
         let holdout = &mut journey["holdout"];
@@ -40,7 +46,45 @@ pub async fn list(env: &Env, site: &str) -> Handled {
         }
         holdout["analysis"] = holdout_analysis(&holdout["arms"]);
     }
-    ok(&answer)
+    Ok(answer)
+}
+
+/// `GET journeys/{id}/report[?format=csv]`: one live journey's numbers as
+/// the list has them (counters, per-step report, holdout comparison), or
+/// its per-step report as CSV, the pattern of campaign reports.
+pub async fn report(req: Request, env: &Env, site: &str, id: &str) -> Handled {
+    let csv = match query(&req, "format")?.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(refuse(400, "invalid_format", "format is json or csv")),
+    };
+    let mut all = journeys(env, site).await?;
+    let Some(journey) = all["journeys"]
+        .as_array_mut()
+        .and_then(|list| list.iter_mut().find(|j| j["id"] == id))
+        .map(Value::take)
+    else {
+        return Err(refuse(
+            404,
+            "unknown_journey",
+            format!("journey {id:?} is not in the live config"),
+        ));
+    };
+    if !csv {
+        return ok(&journey);
+    }
+    let headers = worker::Headers::new();
+    headers.set("content-type", "text/csv; charset=utf-8")?;
+    headers.set("cache-control", "no-store")?;
+    let file = id.replace(
+        |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+        "",
+    );
+    headers.set(
+        "content-disposition",
+        &format!("attachment; filename=\"nudge-journey-{file}.csv\""),
+    )?;
+    Ok(worker::Response::ok(crate::reports::journey_steps_csv(&journey))?.with_headers(headers))
 }
 
 /// Core's A/B analysis of a holdout's groups: does sending earn more

@@ -91,7 +91,13 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                 (Method::Get, ["reports", "summary"]) => reports::summary(req, env, site).await,
                 (Method::Get, ["journeys"]) => journeys::list(env, site).await,
                 (Method::Get, ["journeys", "runs"]) => journeys::runs(req, env, site).await,
+                (Method::Get, ["journeys", id, "report"]) => {
+                    journeys::report(req, env, site, id).await
+                }
                 (Method::Post, ["journeys", "run-due"]) => journeys::run_due(env, site).await,
+                (Method::Post, ["journeys", "settings"]) => {
+                    campaigns::set_messaging(req, env, site, by).await
+                }
                 (Method::Post, ["journeys", id, "status"]) => {
                     campaigns::set_journey(req, env, site, by, id).await
                 }

@@ -239,6 +239,13 @@ pub enum StudioAction {
         enabled: bool,
         expected: i64,
     },
+    /// The site's messaging caps and quiet hours (`null` removes either),
+    /// a new version like any other change.
+    SetMessaging {
+        caps: Value,
+        quiet_hours: Value,
+        expected: i64,
+    },
     Versions {
         page: Page,
     },

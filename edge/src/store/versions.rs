@@ -75,6 +75,29 @@ impl Db<'_> {
                 enabled,
                 expected,
             } => self.set_journey(&journey, enabled, expected, by),
+            StudioAction::SetMessaging {
+                caps,
+                quiet_hours,
+                expected,
+            } => {
+                self.check_head(Some(expected))?;
+                let mut config = self.head_config()?;
+                for (key, value) in [("messaging_caps", caps), ("quiet_hours", quiet_hours)] {
+                    match value {
+                        Value::Null => config.remove(key),
+                        value => config.insert(key.into(), value),
+                    };
+                }
+                let text = Value::Object(config).to_string();
+                check_publishable(&text, "the messaging rules")?;
+                self.add_version(
+                    &text,
+                    by,
+                    "settings",
+                    None,
+                    "messaging caps and quiet hours",
+                )
+            }
             StudioAction::Versions { page } => self.versions(&page),
             StudioAction::Version { version } => self.version(version),
             StudioAction::Rollback { version, expected } => {

@@ -229,6 +229,27 @@ pub async fn set_journey(
     .await
 }
 
+/// `POST journeys/settings` `{messaging_caps, quiet_hours}` (either `null`
+/// to remove it) with `If-Match` of the live version: the site's messaging
+/// rules, which every journey's marketing sends obey, as a new version.
+pub async fn set_messaging(mut req: Request, env: &Env, site: &str, caller: &Caller) -> Handled {
+    let expected = if_match(&req)?;
+    let body = crate::http::read_json(&mut req, crate::http::limits::SMALL_BODY_BYTES).await?;
+    if !body.is_object() {
+        return Err(refuse(
+            400,
+            "invalid_request",
+            "expected {\"messaging_caps\": {…} or null, \"quiet_hours\": {…} or null}",
+        ));
+    }
+    let action = StudioAction::SetMessaging {
+        caps: body["messaging_caps"].clone(),
+        quiet_hours: body["quiet_hours"].clone(),
+        expected,
+    };
+    go_live(env, site, caller, call(env, site, caller, action).await?).await
+}
+
 /// A live switch (a campaign's status, a journey's): the body read into an
 /// action against the live version named by `If-Match`, then live.
 async fn switch(

@@ -24,7 +24,7 @@ pub fn needs(method: &Method, rest: &[&str]) -> Needs {
     match (method, rest) {
         (Method::Get, ["campaigns"])
         | (Method::Get, ["campaigns", _, "draft" | "report"])
-        | (Method::Get, ["journeys", _, "draft"])
+        | (Method::Get, ["journeys", _, "draft" | "report"])
         | (Method::Get, ["coupon-pools", _])
         | (Method::Get, ["destinations"])
         | (Method::Get, ["versions"])
@@ -37,7 +37,8 @@ pub fn needs(method: &Method, rest: &[&str]) -> Needs {
         (Method::Post, ["campaigns" | "journeys", _, "publish"])
         | (Method::Post, ["campaigns", _, "status"])
         | (Method::Post, ["versions", _, "rollback"])
-        | (Method::Post, ["journeys", _, "status"]) => Needs::Role(Role::Publisher),
+        | (Method::Post, ["journeys", _, "status"])
+        | (Method::Post, ["journeys", "settings"]) => Needs::Role(Role::Publisher),
         _ => Needs::Token,
     }
 }

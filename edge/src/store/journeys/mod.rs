@@ -317,7 +317,7 @@ impl Db<'_> {
             params![revenue, person, self.now - CONVERSION_WINDOW_MS],
         )?;
         let runs = self.sql.query(
-            "SELECT journey, number FROM journey_runs WHERE person = ? AND converted = 0 AND last_sent_at >= ?",
+            "SELECT journey, number, shape FROM journey_runs WHERE person = ? AND converted = 0 AND last_sent_at >= ?",
             params![person, self.now - CONVERSION_WINDOW_MS],
         )?;
         for run in &runs {
@@ -330,6 +330,21 @@ impl Db<'_> {
                 params![person, journey, number],
             )?;
             self.count(journey, "conversions")?;
+            // Per step: the order counts for the run's last message before it
+            // (the step in its idempotency key, person/journey/run/step).
+            let last_send = self.sql.text(
+                "SELECT key FROM journey_sends WHERE person = ? AND journey = ? AND key LIKE ? ORDER BY at DESC LIMIT 1",
+                params![person, journey, format!("{person}/{journey}/{number}/%")],
+            )?;
+            let step = last_send.and_then(|key| key.rsplit('/').next()?.parse::<usize>().ok());
+            if let (Some(step), Some(shape)) = (step, run["shape"].as_i64()) {
+                let shape = shape as u64;
+                self.count_step_by(journey, shape, step, "conversions", 1)?;
+                let cents = (revenue * 100.0).round() as i64;
+                if cents > 0 {
+                    self.count_step_by(journey, shape, step, "revenue_cents", cents)?;
+                }
+            }
         }
         Ok(())
     }
@@ -338,10 +353,21 @@ impl Db<'_> {
     /// edit that changes the shape starts the steps' counts afresh (a
     /// position then names another step).
     fn count_step(&self, journey: &str, shape: u64, step: usize, counter: &str) -> StoreResult<()> {
+        self.count_step_by(journey, shape, step, counter, 1)
+    }
+
+    fn count_step_by(
+        &self,
+        journey: &str,
+        shape: u64,
+        step: usize,
+        counter: &str,
+        n: i64,
+    ) -> StoreResult<()> {
         self.sql.execute(
-            "INSERT INTO journey_step_stats (journey, shape, step, counter, n) VALUES (?, ?, ?, ?, 1)
-             ON CONFLICT (journey, shape, step, counter) DO UPDATE SET n = n + 1",
-            params![journey, shape as i64, step as i64, counter],
+            "INSERT INTO journey_step_stats (journey, shape, step, counter, n) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (journey, shape, step, counter) DO UPDATE SET n = n + excluded.n",
+            params![journey, shape as i64, step as i64, counter, n],
         )?;
         Ok(())
     }

@@ -944,6 +944,16 @@ fn a_holdout_sends_nothing_and_the_list_compares_the_groups() {
         list["journeys"][0]["stats"]["suppressed_holdout"],
         held_count as i64
     );
+    // Per step: the sent group's two orders count for the send that came before them.
+    let send_step = list["journeys"][0]["step_report"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "steps[1]")
+        .unwrap()
+        .clone();
+    assert_eq!(send_step["conversions"], 2, "{send_step}");
+    assert_eq!(send_step["revenue_cents"], 8000);
 }
 
 /// The studio's payload preview: one send step's message as it would leave,

@@ -572,3 +572,60 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
     assert_eq!(list["drafts"][0]["id"], "broken");
     assert_eq!(list["drafts"][0]["revision"], 1);
 }
+
+/// The site's messaging rules from the studio: a new version, checked like
+/// any other, refused when stale or invalid, removed with null.
+#[test]
+fn messaging_rules_are_a_version_checked_like_any_other() {
+    let sql = store();
+    run(&sql, "Ann", StudioAction::Overview).unwrap();
+    let set = |caps: Value, quiet: Value, expected| {
+        run(
+            &sql,
+            "Pat",
+            StudioAction::SetMessaging {
+                caps,
+                quiet_hours: quiet,
+                expected,
+            },
+        )
+    };
+    let answer = set(
+        json!({"per_day": 2, "per_week": 5}),
+        json!({"start": "21:00", "end": "08:00", "time_zone_offset_minutes": 60}),
+        1,
+    )
+    .unwrap();
+    let stored: Value = serde_json::from_str(answer["config"].as_str().unwrap()).unwrap();
+    assert_eq!(stored["messaging_caps"]["per_week"], 5);
+    assert_eq!(stored["quiet_hours"]["time_zone_offset_minutes"], 60);
+    assert_eq!(
+        stored["campaigns"][0]["id"], "vip",
+        "the rest of the config is kept"
+    );
+    assert!(matches!(
+        set(json!({"per_day": 1}), Value::Null, 1),
+        Err(StoreError::Conflict { .. })
+    ));
+    match set(json!({"per_day": 101}), Value::Null, 2) {
+        Err(StoreError::InvalidConfig { problems, .. }) => {
+            assert_eq!(
+                problems[0]["path"], "messaging_caps.per_day",
+                "{problems:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let removed = set(Value::Null, Value::Null, 2).unwrap();
+    let stored: Value = serde_json::from_str(removed["config"].as_str().unwrap()).unwrap();
+    assert!(stored.get("messaging_caps").is_none() && stored.get("quiet_hours").is_none());
+    let versions = run(
+        &sql,
+        "Pat",
+        StudioAction::Versions {
+            page: Page::default(),
+        },
+    )
+    .unwrap();
+    assert_eq!(versions["versions"][0]["action"], "settings");
+}
