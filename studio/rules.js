@@ -214,10 +214,14 @@ function operatorsFor(row, attributes) {
  * The builder, bound to `path` in ctx.model() (a campaign's `audience`, a
  * journey step's `steps[2].branch.if`), offering `attributes` ([name, type,
  * words]: the agent's by default; journeys pass the edge's person
- * attributes), and `who` for its summary. ctx: {model(), changed(),
+ * attributes), `who` for its summary and `unknown` to describe a name not in
+ * the list. ctx: {model(), changed(),
  * setLocalError(path, message), registry, readOnly, savedGroups}.
  */
-export function ruleBuilder(ctx, { path = "audience", attributes = ATTRIBUTES, who = "Visitors", empty = "Everyone: no rules yet." } = {}) {
+export function ruleBuilder(ctx, {
+  path = "audience", attributes = ATTRIBUTES, who = "Visitors", empty = "Everyone: no rules yet.",
+  unknown = "An attribute the studio does not know: check the spelling",
+} = {}) {
   const root = h("div", { class: "rules" });
   const listId = uid("attributes");
   const condition = () => getPath(ctx.model(), path);
@@ -304,7 +308,7 @@ export function ruleBuilder(ctx, { path = "audience", attributes = ATTRIBUTES, w
     const opId = uid("o");
     const valueId = uid("v");
     const attrInput = h("input", { id: attrId, list: listId, value: row.attr, placeholder: "cart.items or traits.plan", spellcheck: "false", autocomplete: "off", disabled: ctx.readOnly || row.op === "$json", "data-path": `${prefix}#${gi}.${ri}.attr` });
-    const described = attributeType(row.attr, attributes) ? attributes.find(([a]) => a === row.attr)[2] : row.attr.startsWith("traits.") ? "A trait the shop sent" : row.attr && row.op !== "$json" ? "An attribute the studio does not know: check the spelling" : "";
+    const described = attributeType(row.attr, attributes) ? attributes.find(([a]) => a === row.attr)[2] : row.attr.startsWith("traits.") ? "A trait the shop sent" : row.attr && row.op !== "$json" ? unknown : "";
     attrInput.addEventListener("input", () => { row.attr = attrInput.value.trim(); commit(); });
     attrInput.addEventListener("change", () => { clearLocal(); draw(); root.querySelector(`[data-path="${CSS.escape(`${prefix}#${gi}.${ri}.op`)}"]`)?.focus(); });
 

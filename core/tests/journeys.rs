@@ -353,7 +353,7 @@ fn quiet_hours_follow_the_site_time_zone() {
 fn a_timer_firing_twice_yields_the_same_keys() {
     let journeys = read(TEMPLATES);
     let person = shopper("p1");
-    let effects = journeys.on_event(&person, &[], "Product Added", t0());
+    let effects = journeys.on_event(&person, &[], "Product Added", &Attributes::new(), t0());
     let Some(Effect::Enter(run)) = effects
         .iter()
         .find(|e| matches!(e, Effect::Enter(_)))
@@ -496,25 +496,35 @@ fn derived_entries_are_read() {
       {"id": "b", "entry": {"inactive_days": 90}, "steps": []},
       {"id": "c", "entry": {"date_trait": "birthday"}, "steps": []}]}"#;
     let journeys = read(json);
+    let entries: Vec<String> = journeys
+        .journeys
+        .iter()
+        .map(|j| format!("{:?}", j.entry))
+        .collect();
     assert_eq!(
-        journeys
-            .journeys
-            .iter()
-            .map(|j| j.entry.clone())
-            .collect::<Vec<_>>(),
+        entries,
         [
-            journey::Entry::CategoryViews {
-                min: 3,
-                within: DAY
-            },
-            journey::Entry::InactiveDays { days: 90 },
-            journey::Entry::DateTrait {
-                name: "birthday".to_owned()
-            },
+            format!(
+                "{:?}",
+                journey::Entry::CategoryViews {
+                    min: 3,
+                    within: DAY
+                }
+            ),
+            format!("{:?}", journey::Entry::InactiveDays { days: 90 }),
+            format!(
+                "{:?}",
+                journey::Entry::DateTrait {
+                    name: "birthday".to_owned()
+                }
+            ),
         ]
     );
     // They are not events: the edge derives them and calls `enter`.
-    assert_eq!(journeys.on_event(&shopper("p1"), &[], "birthday", t0()), []);
+    assert_eq!(
+        journeys.on_event(&shopper("p1"), &[], "birthday", &Attributes::new(), t0()),
+        []
+    );
 }
 
 /// A cart journey for the edit, disable and conversion tests; `{wait}`,
@@ -1114,6 +1124,69 @@ fn holdouts_run_the_clock_and_receive_nothing() {
         assert!(
             problems.iter().any(|p| p.path == path),
             "{holdout}: {problems:?}"
+        );
+    }
+}
+
+/// An event entry's property filter (`entry.where`): only matching events
+/// enter; the filter is read with the audience's condition language, and
+/// only an event entry may have one.
+#[test]
+fn an_event_entry_may_filter_on_the_events_properties() {
+    const BIG: &str = r#"{"journeys": [{"id": "big-cart", "entry": {"event": "Product Added",
+        "where": {"price": {"$gte": 100}, "category": "coats"}},
+        "steps": [{"send": {"destination": "email", "event": "Big Cart"}}]}]}"#;
+    let mut s = sim(BIG, &["small", "big", "wrong-category"]);
+    let props = |json: &str| -> Attributes { serde_json::from_str(json).unwrap() };
+    s.event_with(
+        "small",
+        "Product Added",
+        &props(r#"{"price": 20, "category": "coats"}"#),
+        t0(),
+    );
+    s.event_with(
+        "big",
+        "Product Added",
+        &props(r#"{"price": 150, "category": "coats"}"#),
+        t0(),
+    );
+    s.event_with(
+        "wrong-category",
+        "Product Added",
+        &props(r#"{"price": 150, "category": "shoes"}"#),
+        t0(),
+    );
+    s.event("small", "Product Added", t0() + HOUR); // no properties: no match either
+    s.advance_to(t0() + 2 * HOUR);
+    let entered: Vec<String> = s
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::Enter(r) => Some(r.id.person.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(entered, ["big"]);
+    for (entry, path) in [
+        (
+            r#"{"inactive_days": 90, "where": {"a": 1}}"#,
+            "journeys[0].entry.where",
+        ),
+        (
+            r#"{"event": "x", "where": {"a": {"$bogus": 1}}}"#,
+            "journeys[0].entry.where.a.$bogus",
+        ),
+        (r#"{"where": {"a": 1}}"#, "journeys[0].entry"),
+    ] {
+        let json = BIG.replace(
+            r#"{"event": "Product Added",
+        "where": {"price": {"$gte": 100}, "category": "coats"}}"#,
+            entry,
+        );
+        let problems = journey::validate(&value(&json));
+        assert!(
+            problems.iter().any(|p| p.path == path),
+            "{entry}: {problems:?}"
         );
     }
 }

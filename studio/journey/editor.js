@@ -19,7 +19,7 @@ import { stepList } from "./steps.js";
 import { journeyTemplate } from "./templates.js";
 import { tryPane } from "./try.js";
 import { rulesWords } from "./messaging.js";
-import { ENTRY_KINDS, PERSON_ATTRIBUTES } from "./words.js";
+import { ENTRY_KINDS, EVENT_PROPERTIES, PERSON_ATTRIBUTES } from "./words.js";
 
 export function renderJourneyEditor(main, { id, template }) {
   return renderItemEditor(main, JOURNEY, { id, template });
@@ -135,7 +135,10 @@ function entrySection(ctx) {
     const message = h("p", { class: "field-message", id: `${id}-msg`, hidden: true });
     ctx.registry.register("entry", { target: select, message });
     const fields = {
-      event: () => bound(ctx, { path: "entry.event", label: "Event name", list: "known-events", placeholder: "Product Added", hint: "Exactly as the shop tracks it." }),
+      event: () => h("div", {},
+        bound(ctx, { path: "entry.event", label: "Event name", list: "known-events", placeholder: "Product Added", hint: "Exactly as the shop tracks it." }),
+        h("fieldset", { class: "group" }, h("legend", {}, "Only when the event's properties match (optional)"),
+          ruleBuilder(ctx, { path: "entry.where", attributes: EVENT_PROPERTIES, who: "Events", empty: "Every such event starts a run.", unknown: "A property the shop sends with the event" }))),
       category_views: () => h("div", { class: "row" },
         bound(ctx, { path: "entry.category_views.min", label: "Views of one category", kind: "int", placeholder: "3" }),
         bound(ctx, { path: "entry.category_views.within_hours", label: "Within (hours)", kind: "int", placeholder: "24" })),

@@ -6,7 +6,7 @@
 // sent, when, to which destination, and why a step would be skipped.
 
 import { api } from "../api.js";
-import { site } from "../session.js";
+import { can, site } from "../session.js";
 import { h, replace, uid } from "../ui.js";
 
 const UNIT_SECONDS = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
@@ -58,7 +58,9 @@ export function tryPane(ctx, state, tools) {
   const personId = uid("who");
   const sourceId = uid("src");
   const daysId = uid("days");
-  const person = h("input", { id: personId, placeholder: "ada@example.com, +4712345678 or a user id", spellcheck: "false", autocomplete: "off" });
+  // A real person's data is a publisher's to look up; an editor tries the sample person.
+  const mayPickPerson = can("publish").ok;
+  const person = h("input", { id: personId, placeholder: mayPickPerson ? "ada@example.com, +4712345678 or a user id" : "A publisher can play it for a real person", spellcheck: "false", autocomplete: "off", disabled: !mayPickPerson });
   const source = h("select", { id: sourceId });
   const days = h("input", { id: daysId, type: "number", min: "1", max: "400", step: "1", value: "60", inputmode: "numeric" });
   const rows = h("ol", { class: "try-events" });

@@ -29,3 +29,16 @@ export const ENTRY_KINDS = {
   inactive_days: { label: "When the person has not visited for some days", make: () => ({ inactive_days: 90 }) },
   date_trait: { label: "On the day of a date the shop knows (a birthday)", make: () => ({ date_trait: "birthday" }) },
 };
+
+/** Properties shops commonly send with their events, for an entry's filter. */
+export const EVENT_PROPERTIES = [
+  ["product_id", "string", "Product id"],
+  ["name", "string", "Product name"],
+  ["category", "string", "Category"],
+  ["price", "number", "Price"],
+  ["quantity", "number", "Quantity"],
+  ["value", "number", "Value"],
+  ["total", "number", "Order total"],
+  ["currency", "string", "Currency"],
+  ["coupon", "string", "Coupon used"],
+];

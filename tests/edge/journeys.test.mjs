@@ -445,6 +445,18 @@ test("a 50% holdout: held-out people run the clock and get nothing; GET journeys
   assert.match(cart.holdout.analysis.arms[1].verdict.message, /\S/);
 });
 
+test("an event entry's property filter: only a matching event starts a run", async () => {
+  const site = "jr-filter";
+  await setUpSite(site, { journeys: [{ id: "big-cart", entry: { event: "Product Added", where: { price: { $gte: 100 } } },
+    steps: [{ wait: { days: 1 } }] }] });
+  for (const [id, price] of [["jr-filter-small", 20], ["jr-filter-big", 150]]) {
+    await registerBrowser(edge.url, id, site);
+    await send(site, [track(id, "Product Added", { product_id: "p", price })]);
+  }
+  await runFor(site, "jr-filter-big", "big-cart");
+  assert.deepEqual((await runsOf(site, "jr-filter-small")).runs, [], "a 20 cart does not enter");
+});
+
 // ---- 7. faults ----
 
 test("a failing destination still gets each step exactly once", async () => {

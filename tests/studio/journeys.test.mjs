@@ -140,6 +140,16 @@ test("an editor builds cart abandonment from blank, core's error blocks publishi
   await page.waitForSelector(".timeline [data-kind=event_came]");
   assert.equal(await page.locator(".timeline [data-kind=send]").count(), 0);
   assert.match(await page.locator(".try-summary").innerText(), /^0 messages/);
+  // A real person's data is a publisher's: an editor may not name one.
+  assert.ok(await page.locator(".try-pane input[placeholder^='A publisher']").isDisabled());
+  const named = await page.evaluate(async () => {
+    const r = await fetch("/v1/admin/sites/demo/journeys/cart-email/dry-run", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ source: "draft", person: "ada@example.com" }),
+    });
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(named.status, 403);
+  assert.equal(named.body.error, "forbidden_role");
   assert.deepEqual(ed.errors, []);
 
   // The draft is listed, and the draft the edge keeps is the journey built.

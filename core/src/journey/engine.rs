@@ -211,7 +211,16 @@ impl Journeys {
     /// matching, no active run, past the cooldown) and ends active runs whose
     /// goal it is. `runs` are the person's runs, the latest of each journey
     /// at least (for run numbers and the cooldown).
-    pub fn on_event(&self, person: &Person, runs: &[Run], event: &str, now: Millis) -> Vec<Effect> {
+    /// `properties` are the event's: an event entry with a filter enters
+    /// only when they match it.
+    pub fn on_event(
+        &self,
+        person: &Person,
+        runs: &[Run],
+        event: &str,
+        properties: &Attributes,
+        now: Millis,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         for run in runs
             .iter()
@@ -240,7 +249,9 @@ impl Journeys {
             }
         }
         for journey in &self.journeys {
-            if matches!(&journey.entry, Entry::Event { name } if name == event) {
+            if matches!(&journey.entry, Entry::Event { name, filter }
+                if name == event && filter.matches(properties))
+            {
                 effects.extend(self.enter(&journey.id, person, runs, now));
             }
         }

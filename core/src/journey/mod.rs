@@ -44,11 +44,13 @@ pub const MAX_WAIT: Millis = 400 * DAY;
 const HOUR: Millis = 60 * MINUTE;
 
 /// What starts a run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Entry {
-    /// A track event with this name (`Product Added`).
-    Event { name: String },
+    /// A track event with this name (`Product Added`) whose properties
+    /// match `filter` (`entry.where`: `{"price": {"$gte": 50}}`; empty
+    /// matches every such event).
+    Event { name: String, filter: Condition },
     /// A category viewed at least `min` times within `within` (derived by the
     /// edge from `Product Viewed` events; it calls [`Journeys::enter`]).
     CategoryViews { min: u32, within: Millis },
@@ -236,7 +238,7 @@ impl Journey {
     /// Whether `event` does anything to this journey: it enters it, it is a
     /// goal, or a `wait_for` step waits for it.
     pub fn listens_to(&self, event: &str) -> bool {
-        matches!(&self.entry, Entry::Event { name } if name == event)
+        matches!(&self.entry, Entry::Event { name, .. } if name == event)
             || self.goals.iter().any(|g| g == event)
             || self
                 .program

@@ -96,7 +96,7 @@ fn read_exit(e: &Fields<'_>, entry: Option<&Entry>, problems: &mut Vec<Diagnosti
     e.unknown_keys(&["goal", "converted_campaigns"], problems);
     let mut goals = Vec::new();
     if let Some(goal) = e.str("goal", problems) {
-        if matches!(entry, Some(Entry::Event { name }) if name == goal) {
+        if matches!(entry, Some(Entry::Event { name, .. }) if name == goal) {
             problems.push(Diagnostic::error(
                 e.at("goal"),
                 "must differ from the entry event (each run would end as it starts)",
@@ -129,9 +129,10 @@ fn only_key<'a>(
     f: &Fields<'a>,
     what: &str,
     known: &[&str],
+    beside: &[&str],
     problems: &mut Vec<Diagnostic>,
 ) -> Option<&'a str> {
-    let keys: Vec<&str> = f.map.keys().collect();
+    let keys: Vec<&str> = f.map.keys().filter(|k| !beside.contains(k)).collect();
     match keys.as_slice() {
         [key] if known.contains(key) => Some(key),
         [key] => {
@@ -159,16 +160,30 @@ fn only_key<'a>(
 }
 
 fn read_entry(f: &Fields<'_>, problems: &mut Vec<Diagnostic>) -> Option<Entry> {
+    // `where` (an event's property filter) rides beside `event`.
     let kind = only_key(
         f,
         "entry",
         &["event", "category_views", "inactive_days", "date_trait"],
+        &["where"],
         problems,
     )?;
+    if kind != "event" && f.get("where").is_some() {
+        problems.push(Diagnostic::error(
+            f.at("where"),
+            "only an event entry has a property filter",
+        ));
+        return None;
+    }
     match kind {
-        "event" => f.required_str("event", problems).map(|name| Entry::Event {
-            name: name.to_owned(),
-        }),
+        "event" => {
+            let filter = crate::read::condition(f, "where", problems);
+            let name = f.required_str("event", problems)?;
+            Some(Entry::Event {
+                name: name.to_owned(),
+                filter: filter.unwrap_or_default(),
+            })
+        }
         "category_views" => {
             let o = f.object("category_views", problems)?;
             o.unknown_keys(&["min", "within_hours"], problems);
@@ -203,7 +218,7 @@ const DURATION_UNITS: &[(&str, Millis)] = &[
 /// `{seconds|minutes|hours|days: n}`, a whole number from `min` units up to [`MAX_WAIT`].
 fn read_duration(f: &Fields<'_>, min: u32, problems: &mut Vec<Diagnostic>) -> Option<Millis> {
     let names: Vec<&str> = DURATION_UNITS.iter().map(|(n, _)| *n).collect();
-    let unit = only_key(f, "unit", &names, problems)?;
+    let unit = only_key(f, "unit", &names, &[], problems)?;
     let scale = DURATION_UNITS.iter().find(|(n, _)| *n == unit)?.1;
     let max = u32::try_from(MAX_WAIT / scale).unwrap_or(u32::MAX);
     f.int_in(unit, min, max, problems)
@@ -287,7 +302,7 @@ fn read_step(
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Step> {
     let f = Fields::of(value, path, problems)?;
-    let kind = only_key(&f, "step", STEP_KINDS, problems)?;
+    let kind = only_key(&f, "step", STEP_KINDS, &[], problems)?;
     match kind {
         "wait" => {
             let w = f.object("wait", problems)?;

@@ -2,6 +2,7 @@
 //! virtual clock, for native tests and the edge's dry run.
 
 use super::{CapsState, Effect, Journeys, Person, Run};
+use crate::condition::Attributes;
 use crate::time::Millis;
 
 /// Persons, their runs and caps, and every effect with when it happened.
@@ -32,10 +33,15 @@ impl Simulation {
         }
     }
 
-    /// Plays timers up to `at`, then the event.
+    /// Plays timers up to `at`, then the event (without properties).
     pub fn event(&mut self, person: &str, event: &str, at: Millis) {
+        self.event_with(person, event, &Attributes::new(), at);
+    }
+
+    /// Plays timers up to `at`, then the event with its `properties`.
+    pub fn event_with(&mut self, person: &str, event: &str, properties: &Attributes, at: Millis) {
         self.play(person, at, |journeys, who, runs, now| {
-            journeys.on_event(who, runs, event, now)
+            journeys.on_event(who, runs, event, properties, now)
         });
     }
 

@@ -44,8 +44,12 @@ pub fn payload(destination: Option<&Value>, event: &Value, now_ms: i64) -> Value
                 })
                 .collect();
             let body = serde_json::from_str::<Value>(&out.body).unwrap_or(Value::String(out.body));
-            // A credential in the url (Meta's token) is hidden too.
-            let url = out.url.split('?').next().unwrap_or_default().to_owned();
+            // Only where it goes: a webhook's path and query may carry its
+            // token (Slack's, Discord's), as Meta's url carries one.
+            let url = url::Url::parse(&out.url)
+                .ok()
+                .and_then(|u| Some(format!("{}://{}/…", u.scheme(), u.host_str()?)))
+                .unwrap_or_else(|| "(hidden)".into());
             json!({"url": url, "headers": headers, "body": body})
         }
         Ok(Shaped::NotApplicable(why)) => json!({"not_applicable": why}),
@@ -84,9 +88,9 @@ mod tests {
 
     #[test]
     fn a_webhook_preview_is_the_event_with_its_signature_hidden() {
-        let hook = json!({"id": "email", "kind": "webhook", "url": "https://hooks.example/in?token=SECRET"});
+        let hook = json!({"id": "email", "kind": "webhook", "url": "https://hooks.example/T1/SECRET?token=SECRET"});
         let preview = payload(Some(&hook), &event(), 1_800_000_000_000);
-        assert_eq!(preview["url"], "https://hooks.example/in");
+        assert_eq!(preview["url"], "https://hooks.example/…");
         assert_eq!(preview["body"]["event"], "Cart Abandoned");
         let headers = preview["headers"].as_array().unwrap();
         let value =

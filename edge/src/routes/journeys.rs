@@ -25,6 +25,7 @@ use crate::http::{is_site_key, ok, query, read_body, read_json, refuse, EdgeErro
 use crate::store::journeys::facts::MAX_CODES_PER_UPLOAD;
 use crate::store::journeys::studio::{MAX_DRY_RUN_DAYS, MAX_DRY_RUN_EVENTS};
 use crate::store::protocol::Command;
+use crate::studio::session::{Caller, Role};
 
 async fn call(env: &Env, site: &str, command: Command) -> Handled {
     let answer: Value = crate::store::call(env, site, &command).await?;
@@ -133,15 +134,27 @@ fn bad(message: impl Into<String>) -> EdgeError {
     refuse(400, "invalid_request", message.into())
 }
 
-/// `person`: whom the studio plays a journey for (an id, an email or a phone).
-fn person_of(body: &Value) -> Result<Option<String>, EdgeError> {
-    match &body["person"] {
-        Value::Null => Ok(None),
-        Value::String(p) if !p.is_empty() && p.len() <= 200 => Ok(Some(p.clone())),
-        _ => Err(bad(
-            "person must be a person id, user id, anonymous id, email address or phone number",
-        )),
+/// `person`: whom the studio plays a journey for (an id, an email or a
+/// phone). A real person's attributes, cart and whether an address is a
+/// customer's are theirs: only a publisher (or the admin token) looks them
+/// up; an editor tries a journey with the sample person.
+fn person_of(body: &Value, caller: &Caller) -> Result<Option<String>, EdgeError> {
+    let person =
+        match &body["person"] {
+            Value::Null => None,
+            Value::String(p) if !p.is_empty() && p.len() <= 200 => Some(p.clone()),
+            _ => return Err(bad(
+                "person must be a person id, user id, anonymous id, email address or phone number",
+            )),
+        };
+    if person.is_some() && caller.role < Role::Publisher {
+        return Err(refuse(
+            403,
+            "forbidden_role",
+            "playing a journey for a real person needs the publisher role; try it with the sample person",
+        ));
     }
+    Ok(person)
 }
 
 /// `source`: the live journey (the default) or the studio's draft of it.
@@ -154,9 +167,15 @@ fn draft_of(body: &Value) -> Result<bool, EdgeError> {
     }
 }
 
-pub async fn dry_run(mut req: Request, env: &Env, site: &str, journey: &str) -> Handled {
+pub async fn dry_run(
+    mut req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    journey: &str,
+) -> Handled {
     let body = optional_body(&mut req).await?;
-    let person = person_of(&body)?;
+    let person = person_of(&body, caller)?;
     let mut events = Vec::new();
     let listed = match &body["events"] {
         Value::Null => &[][..],
@@ -208,7 +227,20 @@ pub async fn dry_run(mut req: Request, env: &Env, site: &str, journey: &str) -> 
 /// hidden), and with `send: true` the message delivered to the site's test
 /// destination, marked as a test and addressed to nobody real. It counts in
 /// no journey's numbers, caps or de-duplication.
-pub async fn test_send(mut req: Request, env: &Env, site: &str, journey: &str) -> Handled {
+pub async fn test_send(
+    mut req: Request,
+    env: &Env,
+    site: &str,
+    caller: &Caller,
+    journey: &str,
+) -> Handled {
+    // Each call may queue a delivery: counted per site and caller.
+    crate::http::limits::check(
+        env,
+        crate::http::limits::Bucket::Identity,
+        &format!("test-send/{site}/{}", caller.who),
+    )
+    .await?;
     let body = optional_body(&mut req).await?;
     let Some(path) = body["path"]
         .as_str()
@@ -227,7 +259,7 @@ pub async fn test_send(mut req: Request, env: &Env, site: &str, journey: &str) -
         journey: journey.to_owned(),
         draft: draft_of(&body)?,
         path: path.to_owned(),
-        person: person_of(&body)?,
+        person: person_of(&body, caller)?,
     };
     let mut answer: Value = crate::store::call(env, site, &command).await?;
     let destinations = crate::http::cached_kv(env, &crate::forward::destinations::key(site))

@@ -102,10 +102,10 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                     campaigns::set_journey(req, env, site, by, id).await
                 }
                 (Method::Post, ["journeys", id, "dry-run"]) => {
-                    journeys::dry_run(req, env, site, id).await
+                    journeys::dry_run(req, env, site, by, id).await
                 }
                 (Method::Post, ["journeys", id, "test-send"]) => {
-                    journeys::test_send(req, env, site, id).await
+                    journeys::test_send(req, env, site, by, id).await
                 }
                 (Method::Put, ["coupon-pools", pool]) => {
                     journeys::add_codes(req, env, site, pool).await

@@ -149,6 +149,28 @@ pub struct StudioCall {
     pub action: StudioAction,
 }
 
+/// What a change does to one site-wide rule of the config. (Not an
+/// `Option<Value>`: serde reads a JSON null as `None`, so "remove" would
+/// arrive as "keep".)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleChange {
+    Keep,
+    Remove,
+    Set(Value),
+}
+
+impl RuleChange {
+    /// A request body's member: absent keeps the rule, `null` removes it.
+    pub fn of(member: Option<&Value>) -> RuleChange {
+        match member {
+            None => RuleChange::Keep,
+            Some(Value::Null) => RuleChange::Remove,
+            Some(value) => RuleChange::Set(value.clone()),
+        }
+    }
+}
+
 /// What a studio draft edits: a campaign or a journey of the config, by id.
 /// Both kinds have drafts, publish, versions and roll back the same way
 /// (`store::versions`); they differ only in the config list they live in.
@@ -239,11 +261,11 @@ pub enum StudioAction {
         enabled: bool,
         expected: i64,
     },
-    /// The site's messaging caps and quiet hours (`null` removes either),
-    /// a new version like any other change.
+    /// The site's messaging caps and quiet hours, a new version like any
+    /// other change.
     SetMessaging {
-        caps: Value,
-        quiet_hours: Value,
+        caps: RuleChange,
+        quiet_hours: RuleChange,
         expected: i64,
     },
     Versions {

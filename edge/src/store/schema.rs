@@ -159,13 +159,14 @@ const MIGRATIONS: &[&[&str]] = &[
             counter TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (journey, shape, step, counter)) WITHOUT ROWID",
     ],
     // 9: journey holdouts and what each run earned, and the per-step
-    // report's covering index. `held_out`: the run is
-    // in its journey's holdout (sent and given nothing). `order_converted`,
-    // `revenue`: the person's first order within the attribution window
-    // after the run's entry, and its revenue, counted the same for both
-    // groups so the report can compare them.
+    // report's covering index. `held_out`: 1 when the run is in its
+    // journey's holdout (sent and given nothing), 0 in the group sent the
+    // journey, null when the journey had no holdout as the run entered.
+    // `order_converted`, `revenue`: the run's first order within the
+    // attribution window after its entry, and that order's revenue, counted
+    // the same for both groups so the report can compare them.
     &[
-        "ALTER TABLE journey_runs ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE journey_runs ADD COLUMN held_out INTEGER",
         "ALTER TABLE journey_runs ADD COLUMN order_converted INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE journey_runs ADD COLUMN revenue REAL NOT NULL DEFAULT 0",
         // The per-step report and "runs in flight" read only these columns:

@@ -16,7 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use super::persons::Db;
-use super::protocol::{Item, Page, StoreError, StoreResult, StudioAction, StudioCall};
+use super::protocol::{Item, Page, RuleChange, StoreError, StoreResult, StudioAction, StudioCall};
 use super::sql::{params, Row, SqlExt};
 
 /// Open drafts a site may keep (each up to the admin body limit).
@@ -84,8 +84,9 @@ impl Db<'_> {
                 let mut config = self.head_config()?;
                 for (key, value) in [("messaging_caps", caps), ("quiet_hours", quiet_hours)] {
                     match value {
-                        Value::Null => config.remove(key),
-                        value => config.insert(key.into(), value),
+                        RuleChange::Keep => None,
+                        RuleChange::Remove => config.remove(key),
+                        RuleChange::Set(value) => config.insert(key.into(), value),
                     };
                 }
                 let text = Value::Object(config).to_string();

@@ -11,7 +11,7 @@ use worker::{Env, Request, Response};
 use super::drafts::{if_match, matched_body};
 use super::session::Caller;
 use crate::http::{cached_kv, ok, refuse, EdgeError, Handled};
-use crate::store::protocol::{Command, Item, StudioAction, StudioCall};
+use crate::store::protocol::{Command, Item, RuleChange, StudioAction, StudioCall};
 
 fn config_key(site: &str) -> String {
     format!("config:{site}")
@@ -229,9 +229,10 @@ pub async fn set_journey(
     .await
 }
 
-/// `POST journeys/settings` `{messaging_caps, quiet_hours}` (either `null`
-/// to remove it) with `If-Match` of the live version: the site's messaging
-/// rules, which every journey's marketing sends obey, as a new version.
+/// `POST journeys/settings` `{messaging_caps?, quiet_hours?}` (a key left out
+/// stays as it is, `null` removes it) with `If-Match` of the live version: the
+/// site's messaging rules, which every journey's marketing sends obey, as a
+/// new version.
 pub async fn set_messaging(mut req: Request, env: &Env, site: &str, caller: &Caller) -> Handled {
     let expected = if_match(&req)?;
     let body = crate::http::read_json(&mut req, crate::http::limits::SMALL_BODY_BYTES).await?;
@@ -242,9 +243,10 @@ pub async fn set_messaging(mut req: Request, env: &Env, site: &str, caller: &Cal
             "expected {\"messaging_caps\": {…} or null, \"quiet_hours\": {…} or null}",
         ));
     }
+    // A key left out is left as it is; `null` removes the rule.
     let action = StudioAction::SetMessaging {
-        caps: body["messaging_caps"].clone(),
-        quiet_hours: body["quiet_hours"].clone(),
+        caps: RuleChange::of(body.get("messaging_caps")),
+        quiet_hours: RuleChange::of(body.get("quiet_hours")),
         expected,
     };
     go_live(env, site, caller, call(env, site, caller, action).await?).await

@@ -32,6 +32,7 @@ use nudge_core::journey::{
     converted_goal, CapsState, Effect, ExitReason, Journeys, RunId, SuppressReason,
 };
 use nudge_core::time::DAY as DAY_MS;
+use nudge_core::Attributes;
 use serde_json::{json, Value};
 
 use super::persons::Db;
@@ -85,9 +86,12 @@ impl Db<'_> {
         let relevant = |signal: &str| journeys.journeys.iter().any(|j| j.listens_to(signal));
         if signals.iter().any(|s| relevant(s)) {
             let who = self.journey_person(person)?;
+            // What an event entry's property filter (`entry.where`) reads.
+            let properties: Attributes =
+                serde_json::from_value(event["properties"].clone()).unwrap_or_default();
             for signal in &signals {
                 let runs = self.person_runs(person)?;
-                let effects = journeys.on_event(&who, &runs, signal, self.now);
+                let effects = journeys.on_event(&who, &runs, signal, &properties, self.now);
                 self.apply(journeys, &effects)?;
             }
         }
@@ -141,11 +145,17 @@ impl Db<'_> {
             match effect {
                 Effect::Reached { run, step } => count_step(run, *step, "reached")?,
                 Effect::Enter(run) => {
-                    let inserted = self.insert_run(run)?;
+                    // In the holdout comparison only while the journey has a
+                    // holdout: runs from before it started would skew it.
+                    let compared = journeys
+                        .journey(&run.id.journey)
+                        .is_some_and(|j| j.holdout > 0);
+                    let inserted = self.insert_run(run, compared)?;
                     if inserted {
                         self.count(&run.id.journey, "entered")?;
-                        if run.held_out {
-                            self.count(&run.id.journey, "entered_held_out")?;
+                        if compared {
+                            let group = if run.held_out { "held_out" } else { "sent" };
+                            self.count(&run.id.journey, &format!("entered_{group}"))?;
                         }
                     }
                 }
@@ -283,19 +293,26 @@ impl Db<'_> {
     }
 
     /// An order of `revenue`: each run that sent this person a message in
-    /// the window before counts one conversion (once per run); and each run
-    /// that entered in the window before, held out or not, is marked
-    /// converted and credited the revenue (the holdout comparison).
+    /// the window before counts one conversion (once per run, with the
+    /// order's revenue for its last send step); and each run in a holdout
+    /// comparison that entered in the window before, held out or not, is
+    /// credited its first order there.
     fn count_conversions(&self, person: &str, revenue: f64) -> StoreResult<()> {
         // The holdout comparison's counters, kept per group as orders come
-        // (reading them never scans the runs): orders (a run's first) and
-        // revenue in cents.
+        // (reading them never scans the runs): a run's first order within
+        // the window after its entry, and that order's revenue in cents.
+        // One order per run, so a visitor's forged orders weigh no more than
+        // one real one; runs outside a comparison (`held_out` null) count
+        // nowhere.
         let entered = self.sql.query(
-            "SELECT journey, held_out, order_converted FROM journey_runs WHERE person = ? AND entered_at >= ?",
+            "SELECT journey, number, held_out FROM journey_runs
+             WHERE person = ? AND entered_at >= ? AND order_converted = 0 AND held_out IS NOT NULL",
             params![person, self.now - CONVERSION_WINDOW_MS],
         )?;
+        let cents = (revenue * 100.0).round() as i64;
         for run in &entered {
-            let Some(journey) = run["journey"].as_str() else {
+            let (Some(journey), Some(number)) = (run["journey"].as_str(), run["number"].as_i64())
+            else {
                 continue;
             };
             let group = if run["held_out"] == 1 {
@@ -303,19 +320,16 @@ impl Db<'_> {
             } else {
                 "sent"
             };
-            if run["order_converted"] == 0 {
-                self.count(journey, &format!("orders_{group}"))?;
-            }
-            let cents = (revenue * 100.0).round() as i64;
+            self.count(journey, &format!("orders_{group}"))?;
             if cents > 0 {
                 self.count_by(journey, &format!("revenue_cents_{group}"), cents)?;
             }
+            self.sql.execute(
+                "UPDATE journey_runs SET order_converted = 1, revenue = ?
+                 WHERE person = ? AND journey = ? AND number = ?",
+                params![revenue, person, journey, number],
+            )?;
         }
-        self.sql.execute(
-            "UPDATE journey_runs SET order_converted = 1, revenue = revenue + ?
-             WHERE person = ? AND entered_at >= ?",
-            params![revenue, person, self.now - CONVERSION_WINDOW_MS],
-        )?;
         let runs = self.sql.query(
             "SELECT journey, number, shape FROM journey_runs WHERE person = ? AND converted = 0 AND last_sent_at >= ?",
             params![person, self.now - CONVERSION_WINDOW_MS],

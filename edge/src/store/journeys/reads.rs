@@ -16,7 +16,7 @@ pub(super) fn iso(at: i64) -> String {
 
 fn entry_json(entry: &Entry) -> Value {
     match entry {
-        Entry::Event { name } => json!({"event": name}),
+        Entry::Event { name, .. } => json!({"event": name}),
         Entry::CategoryViews { min, within } => {
             json!({"category_views": {"min": min, "within_hours": within / 3_600_000}})
         }
@@ -369,7 +369,6 @@ fn holdout_arms(journey: &Journey, stats: &serde_json::Map<String, Value>) -> Va
         return Value::Null;
     }
     let n = |key: &str| stats.get(key).and_then(Value::as_i64).unwrap_or(0);
-    let held_runs = n("entered_held_out");
     let percent = journey.holdout;
     let arm = |key: &str, weight: u32, runs: i64| {
         let revenue = n(&format!("revenue_cents_{key}")) as f64 / 100.0;
@@ -378,7 +377,7 @@ fn holdout_arms(journey: &Journey, stats: &serde_json::Map<String, Value>) -> Va
                "revenue_per_run": if runs > 0 { Value::from(revenue / runs as f64) } else { Value::Null }})
     };
     json!({"percent": percent, "window_days": CONVERSION_WINDOW_MS / DAY_MS, "arms": [
-        arm("sent", 100 - percent, n("entered") - held_runs),
-        arm("held_out", percent, held_runs),
+        arm("sent", 100 - percent, n("entered_sent")),
+        arm("held_out", percent, n("entered_held_out")),
     ]})
 }

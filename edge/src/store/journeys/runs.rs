@@ -47,7 +47,9 @@ impl Db<'_> {
     }
 
     /// Stores a new run; false if one with its id was there already.
-    pub fn insert_run(&self, run: &Run) -> StoreResult<bool> {
+    /// Stores a new run; `compared`: its journey has a holdout, so its
+    /// group is kept (`held_out` 0 or 1; null outside a comparison).
+    pub fn insert_run(&self, run: &Run, compared: bool) -> StoreResult<bool> {
         let written = self.sql.execute(
             "INSERT OR IGNORE INTO journey_runs (person, journey, number, step, entered_at, next_due, shape, held_out)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -59,7 +61,7 @@ impl Db<'_> {
                 run.entered_at,
                 run.next_due,
                 run.shape as i64,
-                i64::from(run.held_out)
+                compared.then_some(i64::from(run.held_out))
             ],
         )?;
         Ok(written > 0)

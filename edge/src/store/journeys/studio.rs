@@ -66,7 +66,7 @@ impl Db<'_> {
         let mut sim = Simulation::new(only, self.now);
         sim.persons.push((who.clone(), caps));
         match &journey.entry {
-            Entry::Event { name } if events.is_empty() => sim.event(&who.id, name, self.now),
+            Entry::Event { name, .. } if events.is_empty() => sim.event(&who.id, name, self.now),
             Entry::Event { .. } => {}
             _ => sim.enter(&who.id, journey_id, self.now),
         }
@@ -110,9 +110,10 @@ fn sample_properties() -> Value {
 
 impl Db<'_> {
     /// The message send step `path` of the journey (live, or its draft)
-    /// would deliver for `person` (their cart, products and coupon; without
-    /// one, a sample person's), marked as a test: `{destination, purpose,
-    /// person, event}`. Nothing is stored, counted or sent here.
+    /// would deliver for `person` (their cart and products, their coupon
+    /// masked; without one, a sample person's), marked as a test and
+    /// addressed to nobody real: `{destination, purpose, event}`. Nothing is
+    /// stored, counted or sent here.
     pub fn sample_send(
         &self,
         journeys: &Journeys,
@@ -158,8 +159,13 @@ impl Db<'_> {
         let mut event = self.send_event(&run, send.event, purpose, &key, properties)?;
         event["properties"]["test"] = json!(true);
         event["context"]["test"] = json!(true);
-        Ok(
-            json!({"destination": send.destination, "purpose": purpose, "person": person, "event": event}),
-        )
+        // Nobody real: no channel may address the person it was built for,
+        // and their coupon, a code anyone could redeem, is not shown.
+        event["anonymousId"] = json!(format!("test-{}", key.replace('/', "-")));
+        event["userId"] = Value::Null;
+        if person.is_some() && event["properties"]["coupon"].is_object() {
+            event["properties"]["coupon"]["code"] = json!("(their code)");
+        }
+        Ok(json!({"destination": send.destination, "purpose": purpose, "event": event}))
     }
 }

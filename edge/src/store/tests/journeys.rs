@@ -940,6 +940,21 @@ fn a_holdout_sends_nothing_and_the_list_compares_the_groups() {
         assert_eq!(arm(key)["conversions"], 2, "{key}");
         assert_eq!(arm(key)["revenue"], 80.0, "{key}");
     }
+    // A second order (a forged one, say) by someone who already ordered
+    // adds nothing: a run counts its first order.
+    let repeat = (0..anons.len()).find(|&i| !held[i]).unwrap();
+    send(
+        &at(3 * HOUR),
+        &j,
+        vec![consented(
+            "again",
+            &anons[repeat],
+            "Order Completed",
+            json!({"total": 9_000_000.0}),
+        )],
+    );
+    let again = at(3 * HOUR).journey_list(&j).unwrap();
+    assert_eq!(again["journeys"][0]["holdout"]["arms"], holdout["arms"]);
     assert_eq!(
         list["journeys"][0]["stats"]["suppressed_holdout"],
         held_count as i64
@@ -994,6 +1009,10 @@ fn a_sample_send_is_the_steps_message_marked_as_a_test_and_stores_nothing() {
         theirs["event"]["properties"]["cart"]["products"][0]["product_id"],
         "coat"
     );
+    // Addressed to nobody real, and who they are is not echoed.
+    assert_ne!(theirs["event"]["anonymousId"], "a1");
+    assert!(theirs["event"]["userId"].is_null());
+    assert!(theirs.get("person").is_none());
     // Not a send step, nobody known, no such journey: said plainly.
     for (journey, path, person) in [
         ("cart", "steps[0]", None),

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{db, store, T0};
-use crate::store::protocol::{Item, Page, StoreError, StudioAction, StudioCall};
+use crate::store::protocol::{Item, Page, RuleChange, StoreError, StudioAction, StudioCall};
 use nudge_core::journey::Journeys;
 
 const LIVE: &str = r#"{"version":1,"site":"demo","campaigns":[{"id":"vip","trigger":{"page_view":true},"content":{"layout":"top_banner","body":"VIP"}}]}"#;
@@ -584,8 +584,8 @@ fn messaging_rules_are_a_version_checked_like_any_other() {
             &sql,
             "Pat",
             StudioAction::SetMessaging {
-                caps,
-                quiet_hours: quiet,
+                caps: RuleChange::of(Some(&caps)),
+                quiet_hours: RuleChange::of(Some(&quiet)),
                 expected,
             },
         )
@@ -616,7 +616,21 @@ fn messaging_rules_are_a_version_checked_like_any_other() {
         }
         other => panic!("{other:?}"),
     }
-    let removed = set(Value::Null, Value::Null, 2).unwrap();
+    // A rule left out stays as it is.
+    let kept = run(
+        &sql,
+        "Pat",
+        StudioAction::SetMessaging {
+            caps: RuleChange::Keep,
+            quiet_hours: RuleChange::Set(json!({"start": "22:00", "end": "07:00"})),
+            expected: 2,
+        },
+    )
+    .unwrap();
+    let stored: Value = serde_json::from_str(kept["config"].as_str().unwrap()).unwrap();
+    assert_eq!(stored["messaging_caps"]["per_day"], 2);
+    assert_eq!(stored["quiet_hours"]["start"], "22:00");
+    let removed = set(Value::Null, Value::Null, 3).unwrap();
     let stored: Value = serde_json::from_str(removed["config"].as_str().unwrap()).unwrap();
     assert!(stored.get("messaging_caps").is_none() && stored.get("quiet_hours").is_none());
     let versions = run(
@@ -628,4 +642,22 @@ fn messaging_rules_are_a_version_checked_like_any_other() {
     )
     .unwrap();
     assert_eq!(versions["versions"][0]["action"], "settings");
+    // "Remove" survives the trip to the store (serde reads null as None).
+    let wire: StudioAction = serde_json::from_value(
+        serde_json::to_value(StudioAction::SetMessaging {
+            caps: RuleChange::Remove,
+            quiet_hours: RuleChange::Keep,
+            expected: 1,
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        wire,
+        StudioAction::SetMessaging {
+            caps: RuleChange::Remove,
+            quiet_hours: RuleChange::Keep,
+            ..
+        }
+    ));
 }
