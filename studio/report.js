@@ -5,24 +5,9 @@
 import { api, isMissingEndpoint } from "./api.js";
 import { site } from "./session.js";
 import { formatCount, formatLift, formatMoney, formatRate, h, replace, uid } from "./ui.js";
+import { loadUplot } from "./uplot.js";
 
 const COLORS = ["#1d4ed8", "#b3261e", "#1e6b35", "#7a4b00", "#6b21a8", "#0e7490"];
-
-let uplotLoading = null;
-/** uPlot from vendor/ (a classic script); resolves null if it is not there. */
-function loadUplot() {
-  if (!uplotLoading) {
-    uplotLoading = new Promise((resolve) => {
-      if (window.uPlot) { resolve(window.uPlot); return; }
-      document.head.append(h("link", { rel: "stylesheet", href: "/studio/vendor/uPlot.min.css" }));
-      const script = h("script", { src: "/studio/vendor/uPlot.iife.min.js" });
-      script.addEventListener("load", () => resolve(window.uPlot || null));
-      script.addEventListener("error", () => resolve(null));
-      document.head.append(script);
-    });
-  }
-  return uplotLoading;
-}
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
 /** A campaign without an A/B test reports one arm with the key "". */

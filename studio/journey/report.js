@@ -6,7 +6,8 @@
 // runs left the journey there, by reason.
 
 import { getPath } from "../editor/fields.js";
-import { formatCount, formatRate, h } from "../ui.js";
+import { formatCount, formatRate, h, replace } from "../ui.js";
+import { loadUplot } from "../uplot.js";
 import { afterWords } from "./try.js";
 
 const LEFT = {
@@ -44,11 +45,44 @@ export function stepNumber(path) {
     .replace(/\.(?:branch|wait_for)\.else\[(\d+)\]/g, (_, i) => `b.${Number(i) + 1}`);
 }
 
+/** The funnel: runs that reached each step, as bars (uPlot), the send steps' messages beside them. */
+async function drawFunnel(box, rows) {
+  const uPlot = await loadUplot();
+  if (!uPlot || !box.isConnected) {
+    replace(box, h("p", { class: "muted" }, "The chart could not load; the numbers are in the table below."));
+    return;
+  }
+  const xs = rows.map((_, i) => i + 1);
+  const reached = rows.map((r) => r.reached ?? 0);
+  const sent = rows.map((r) => (r.kind === "send" ? r.sent ?? 0 : null));
+  const label = (v) => (Number.isInteger(v) && rows[v - 1] ? stepNumber(rows[v - 1].path) : "");
+  const bars = (size, align) => uPlot.paths.bars({ size: [size, 48], align });
+  replace(box);
+  new uPlot({
+    width: Math.max(320, Math.min(1000, box.clientWidth || 800)), height: 190,
+    legend: { live: false },
+    cursor: { show: false },
+    scales: { x: { time: false, range: [0.4, rows.length + 0.6] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    axes: [
+      { label: "Step", splits: () => xs, values: (u, splits) => splits.map(label) },
+      { label: "Runs" },
+    ],
+    series: [
+      {},
+      { label: "Reached", fill: "rgba(37, 99, 235, 0.55)", stroke: "#1d4ed8", paths: bars(0.7, -1), points: { show: false } },
+      { label: "Messages sent", fill: "rgba(15, 118, 110, 0.7)", stroke: "#0f766e", paths: bars(0.35, 1), points: { show: false } },
+    ],
+  }, [xs, reached, sent], box);
+}
+
 export function stepReport(journey, rows, entered) {
   if (!Array.isArray(rows) || rows.length === 0) return null;
+  const chart = h("div", { class: "journey-funnel", role: "img", "aria-label": `Runs that reached each of the ${rows.length} steps; the table below has the numbers` });
+  // Drawn once the card is on the page (uPlot measures its box).
+  requestAnimationFrame(() => drawFunnel(chart, rows));
   const base = Math.max(1, entered || 0, ...rows.map((r) => r.reached || 0));
   const n = (x) => formatCount(x ?? 0);
-  return h("div", { class: "table-wrap" }, h("table", { class: "step-report" },
+  return h("div", {}, chart, h("div", { class: "table-wrap" }, h("table", { class: "step-report" },
     h("caption", {}, "Each step since the journey last changed shape"),
     h("thead", {}, h("tr", {}, ["Step", "Reached", "Waiting now", "Sent", "Orders after it (7 days)", "Skipped", "Left the journey here"]
       .map((t, i) => h("th", { scope: "col", class: i > 0 ? "num" : null }, t)))),
@@ -74,7 +108,7 @@ export function stepReport(journey, rows, entered) {
           : "–"),
         h("td", {}, skipped || "–"),
         h("td", {}, left || "–"));
-    }))));
+    })))));
 }
 
 /**

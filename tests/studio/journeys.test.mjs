@@ -239,6 +239,8 @@ test("an editor builds cart abandonment from blank, core's error blocks publishi
   const sendRow = pub.page.locator('section[data-journey="cart-email"] .step-report tr[data-path="steps[0].wait_for.else[1]"]');
   await sendRow.waitFor();
   assert.match(await sendRow.innerText(), /1b\.2\s+Send “Cart Abandoned” to email\s+1 \(50(\.0)?%\)\s+0\s+1\s+0/);
+  // The funnel, drawn with the studio's charting library.
+  await pub.page.locator('section[data-journey="cart-email"] .journey-funnel canvas').waitFor();
   // The same as CSV, through the list's link (the studio session's cookie).
   const csvLink = pub.page.locator('section[data-journey="cart-email"] [data-action=journey-csv]');
   const csv = await pub.page.evaluate(async (href) => (await fetch(href)).text(), await csvLink.getAttribute("href"));
