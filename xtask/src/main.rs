@@ -302,16 +302,15 @@ fn unit_tests(log: &Path) -> Result {
 
 /// The end-to-end suite: the demo shop, the edge on local workerd, the studio.
 fn end_to_end() -> Result {
-    // Three files at a time: each starts its own servers on free ports and
-    // its own browser, and the suite mostly waits (timers, retries), so on 2
-    // cores three lanes took 3.2 min where two took 4.9 (2026-12-07, 167
-    // tests) and one 5.5 (when it had 100). The misses seen at two were
+    // Two files at a time: each starts its own servers on free ports and its
+    // own browser, and the suite mostly waits (timers, retries), so two take
+    // about 3 min where one took 5.5 on 2 cores. The misses seen at two were
     // races a loaded machine exposed (fixed, each with its test), not load:
     // the suite passes at two and three with both cores kept busy.
     // `NUDGE_TEST_CONCURRENCY=1` runs one at a time.
     let concurrency = format!(
         "--test-concurrency={}",
-        std::env::var("NUDGE_TEST_CONCURRENCY").unwrap_or_else(|_| "3".into())
+        std::env::var("NUDGE_TEST_CONCURRENCY").unwrap_or_else(|_| "2".into())
     );
     run(
         "node",
