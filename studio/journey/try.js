@@ -15,6 +15,12 @@ const SKIPPED = {
   cap: "skipped: the person's messaging cap is reached",
   holdout: "skipped: this person is in the journey's holdout group, which is sent nothing",
 };
+/** Whether a set step's pool code would be handed out now. */
+const COUPON = {
+  given: "",
+  pool_empty: " (skipped: the pool has no codes left)",
+  unverified: " (skipped: nobody vouches for this person: codes go to signed-in or verified people only)",
+};
 const EXITS = {
   goal: "the goal came: the run ends", completed: "the last step ran: the run is complete", end: "an end step ends the run",
   disabled: "the journey is off: the run ends", edited: "ended by an edit", removed: "the journey was removed", merged: "ended by a merge",
@@ -29,7 +35,7 @@ export function entryWords(e) {
     case "send": return `Sends “${e.event}” to ${e.destination}${e.purpose === "transactional" ? " (transactional)" : ""}`;
     case "suppressed": return `A send is ${SKIPPED[e.reason] || `skipped (${e.reason})`}`;
     case "delayed_quiet_hours": return `A send waits for quiet hours to end, until ${clock(e.until)}`;
-    case "set": return `Sets ${[e.tag && `tag ${e.tag}`, e.stage && `stage ${e.stage}`, e.coupon_pool && `a coupon from ${e.coupon_pool}`].filter(Boolean).join(", ")}`;
+    case "set": return `Sets ${[e.tag && `tag ${e.tag}`, e.stage && `stage ${e.stage}`, e.coupon_pool && `a coupon from ${e.coupon_pool}${COUPON[e.coupon] || ""}`].filter(Boolean).join(", ")}`;
     case "exit": return `Leaves: ${EXITS[e.reason] || e.reason}`;
     case "event_came": return "The awaited event came: the run takes its path";
     case "cancel_timer": return null;

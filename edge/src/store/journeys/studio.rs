@@ -78,18 +78,34 @@ impl Db<'_> {
             );
         }
         sim.advance_to(self.now + days.clamp(1, MAX_DRY_RUN_DAYS) * DAY_MS);
-        let timeline: Vec<Value> = sim
-            .log
-            .iter()
+        // The simulation hands out pool codes freely; the store says whether
+        // this person would get one now (someone vouches for them, the pool
+        // has codes left), as the real step would.
+        let vouched = match person {
+            Some(_) => self.may_take_pool_code(&who.id)?,
+            None => false,
+        };
+        let mut timeline = Vec::new();
+        for (at, effect) in &sim.log {
             // What a marketer reads: what happens, not each step passed.
-            .filter(|(_, effect)| !matches!(effect, Effect::Reached { .. }))
-            .map(|(at, effect)| {
-                let mut e = effect_json(effect);
-                e["at"] = json!(iso(*at));
-                e["after_seconds"] = json!((at - self.now) / 1000);
-                e
-            })
-            .collect();
+            if matches!(effect, Effect::Reached { .. }) {
+                continue;
+            }
+            let mut e = effect_json(effect);
+            e["at"] = json!(iso(*at));
+            e["after_seconds"] = json!((at - self.now) / 1000);
+            if let Some(pool) = e["coupon_pool"].as_str().map(str::to_owned) {
+                let available = self.pool_counts(&pool)?["available"].as_i64().unwrap_or(0);
+                e["coupon"] = json!(if !vouched {
+                    "unverified"
+                } else if available == 0 {
+                    "pool_empty"
+                } else {
+                    "given"
+                });
+            }
+            timeline.push(e);
+        }
         Ok(
             json!({"journey": journey_id, "person": person, "from": iso(self.now),
                   "days": days.clamp(1, MAX_DRY_RUN_DAYS), "timeline": timeline}),

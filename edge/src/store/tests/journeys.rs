@@ -465,6 +465,20 @@ fn a_dry_run_plays_the_studio_draft_and_finds_people_by_email() {
     assert!(at
         .dry_run(&j, "cart", true, Some("ada@example.com"), &[], 2)
         .is_ok());
+    // Pool codes as the real step would hand them out: not to a stranger,
+    // not from an empty pool, and to a verified person from a stocked one.
+    let coupon = |person: Option<&str>| {
+        let answer = at.dry_run(&j, "cart", false, person, &[], 2).unwrap();
+        timeline(answer)
+            .into_iter()
+            .find(|e| e["kind"] == "set")
+            .map(|e| e["coupon"].clone())
+            .unwrap()
+    };
+    assert_eq!(coupon(None), "unverified");
+    assert_eq!(coupon(Some("ada@example.com")), "pool_empty");
+    at.add_pool_codes("cart10", &["C-1".into()]).unwrap();
+    assert_eq!(coupon(Some("ada@example.com")), "given");
 }
 
 #[test]
