@@ -7,14 +7,9 @@ import { api } from "./api.js";
 import { messagingCard } from "./journey/messaging.js";
 import { holdoutReport, stepReport } from "./journey/report.js";
 import { JOURNEY_TEMPLATES } from "./journey/templates.js";
+import { EXIT_WORDS } from "./journey/words.js";
 import { can, site } from "./session.js";
 import { blockedButton, formatCount, formatWhen, h, replace, toast } from "./ui.js";
-
-const EXIT_WORDS = {
-  exited_goal: "Reached the goal", exited_completed: "Completed", exited_end: "Ended by a step",
-  exited_edited: "Ended by an edit", exited_disabled: "Ended when turned off", exited_removed: "Ended when removed",
-  exited_merged: "Ended by a merge",
-};
 
 export function entryWords(entry) {
   if (!entry) return "–";

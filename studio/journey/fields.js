@@ -5,7 +5,9 @@
 import { h, uid } from "../ui.js";
 import { getPath, setPath } from "../editor/fields.js";
 
-export const UNITS = [["seconds", "seconds"], ["minutes", "minutes"], ["hours", "hours"], ["days", "days"]];
+/** A duration's units, as core reads them, in seconds. */
+export const UNIT_SECONDS = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
+export const UNITS = Object.keys(UNIT_SECONDS).map((unit) => [unit, unit]);
 
 /** The one unit and amount of a duration object (`{hours: 4}` → ["hours", 4]). */
 export function durationParts(value) {

@@ -8,14 +8,14 @@
 import { getPath } from "../editor/fields.js";
 import { formatCount, formatRate, h, replace } from "../ui.js";
 import { loadUplot } from "../uplot.js";
+import { UNIT_SECONDS } from "./fields.js";
 import { afterWords } from "./try.js";
+import { EXIT_WORDS } from "./words.js";
 
-const LEFT = {
-  exited_goal: "reached the goal", exited_end: "ended by a step", exited_edited: "ended by an edit",
-  exited_disabled: "ended when turned off", exited_removed: "ended when removed", exited_merged: "ended by a merge",
-};
-
-const UNIT_SECONDS = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
+/** How runs left the journey at a step: the list's words, lower case (a run completes after the last step, not at one). */
+const LEFT = Object.fromEntries(Object.entries(EXIT_WORDS)
+  .filter(([key]) => key !== "exited_completed")
+  .map(([key, words]) => [key, words.charAt(0).toLowerCase() + words.slice(1)]));
 
 function durationWords(d) {
   const unit = d && Object.keys(UNIT_SECONDS).find((u) => u in d);

@@ -7,9 +7,9 @@
 
 import { api } from "../api.js";
 import { can, site } from "../session.js";
-import { h, replace, uid } from "../ui.js";
+import { formatWhen, h, replace, uid } from "../ui.js";
+import { UNIT_SECONDS } from "./fields.js";
 
-const UNIT_SECONDS = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
 const SKIPPED = {
   consent: "skipped: no marketing consent, or the address is on the suppression list",
   cap: "skipped: the person's messaging cap is reached",
@@ -31,21 +31,16 @@ export function entryWords(e) {
   switch (e.kind) {
     case "enter": return "Enters the journey";
     // A run is scheduled for "now" as it enters or moves on: not a wait.
-    case "wait": return e.until === e.at ? null : `Waits until ${clock(e.until)}`;
+    case "wait": return e.until === e.at ? null : `Waits until ${formatWhen(e.until)}`;
     case "send": return `Sends “${e.event}” to ${e.destination}${e.purpose === "transactional" ? " (transactional)" : ""}`;
     case "suppressed": return `A send is ${SKIPPED[e.reason] || `skipped (${e.reason})`}`;
-    case "delayed_quiet_hours": return `A send waits for quiet hours to end, until ${clock(e.until)}`;
+    case "delayed_quiet_hours": return `A send waits for quiet hours to end, until ${formatWhen(e.until)}`;
     case "set": return `Sets ${[e.tag && `tag ${e.tag}`, e.stage && `stage ${e.stage}`, e.coupon_pool && `a coupon from ${e.coupon_pool}${COUPON[e.coupon] || ""}`].filter(Boolean).join(", ")}`;
     case "exit": return `Leaves: ${EXITS[e.reason] || e.reason}`;
     case "event_came": return "The awaited event came: the run takes its path";
     case "cancel_timer": return null;
     default: return null;
   }
-}
-
-function clock(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
 /** "after 4 h 30 min", "at once". */

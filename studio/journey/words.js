@@ -42,3 +42,10 @@ export const EVENT_PROPERTIES = [
   ["currency", "string", "Currency"],
   ["coupon", "string", "Coupon used"],
 ];
+
+/** How a run ended (the edge's `exited_<reason>` counters), in words. */
+export const EXIT_WORDS = {
+  exited_goal: "Reached the goal", exited_completed: "Completed", exited_end: "Ended by a step",
+  exited_edited: "Ended by an edit", exited_disabled: "Ended when turned off", exited_removed: "Ended when removed",
+  exited_merged: "Ended by a merge",
+};

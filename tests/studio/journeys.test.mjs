@@ -12,6 +12,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { launchChromium } from "../support/browser.mjs";
+import { studioSignIn } from "../support/studio.mjs";
 import { FORWARD_SECRET, asAgent, registerBrowser, siteKeys, startEdge } from "../support/edge.mjs";
 import { startSink, until } from "../support/sink.mjs";
 import { userToken } from "../support/tokens.mjs";
@@ -41,19 +42,8 @@ before(async () => {
 });
 after(async () => { await browser?.close(); await edge?.stop(); await sink?.close(); });
 
-async function studio(key, name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${edge.url}/studio/`);
-  await page.fill("#sign-in-site", "demo");
-  await page.fill("#sign-in-name", name);
-  await page.fill("#sign-in-key", key);
-  await page.click("form.sign-in button[type=submit]");
-  await page.waitForSelector("table.campaigns");
-  return { context, page, errors };
-}
+/** A fresh browser signed in to the studio with `key` (the role it opens). */
+const studio = (key, name) => studioSignIn(browser, edge, key, name, { height: 900 });
 
 const field = (page, path) => page.locator(`[data-path="${path}"]`);
 /** The message shown under the field bound to `path`. */

@@ -10,6 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launchChromium } from "../support/browser.mjs";
+import { studioSignIn } from "../support/studio.mjs";
 import { startEdge, siteKeys } from "../support/edge.mjs";
 
 let edge, browser;
@@ -30,21 +31,7 @@ before(async () => {
 after(async () => { await browser?.close(); await edge?.stop(); });
 
 /** A fresh browser signed in to the studio with `key` (the role it opens). */
-async function studio(key, name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  // The studio's content security policy must not block anything it loads (frames included).
-  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
-  await page.goto(`${edge.url}/studio/`);
-  await page.fill("#sign-in-site", "demo");
-  await page.fill("#sign-in-name", name);
-  await page.fill("#sign-in-key", key);
-  await page.click("form.sign-in button[type=submit]");
-  await page.waitForSelector("table.campaigns");
-  return { context, page, errors };
-}
+const studio = (key, name) => studioSignIn(browser, edge, key, name);
 
 /**
  * Text of a page with its frames and shadow roots, closed ones too (read

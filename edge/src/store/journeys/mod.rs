@@ -354,7 +354,6 @@ impl Db<'_> {
             if let (Some(step), Some(shape)) = (step, run["shape"].as_i64()) {
                 let shape = shape as u64;
                 self.count_step_by(journey, shape, step, "conversions", 1)?;
-                let cents = (revenue * 100.0).round() as i64;
                 if cents > 0 {
                     self.count_step_by(journey, shape, step, "revenue_cents", cents)?;
                 }
