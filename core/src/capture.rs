@@ -25,7 +25,8 @@ pub fn normalize_email(input: &str) -> Result<String, Refusal> {
     if !valid_local || text.len() > 254 || !domain.contains('.') || !labels_ok {
         return Err("Please check your email address.");
     }
-    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
+    // Joined, not `format!`ed: the display module carries no formatting.
+    Ok([local, "@", &domain.to_ascii_lowercase()].concat())
 }
 
 /// A phone number in E.164 form (`+15551234567`); spaces, dots, dashes and
@@ -48,7 +49,7 @@ pub fn normalize_phone(input: &str) -> Result<String, Refusal> {
     {
         return Err("Please check your phone number.");
     }
-    Ok(format!("+{digits}"))
+    Ok(["+", digits].concat())
 }
 
 #[cfg(test)]

@@ -1,71 +1,65 @@
-//! The few DOM steps every part of the display module takes: elements
-//! with a class and text, attributes, a shadow root's styles, what can take
-//! focus.
+//! The display module's DOM steps: its own small JS module (`dom.js`, put
+//! into the glue by the build), one call per step instead of one web-sys
+//! binding per method (the bindings cost the module about 30 KB of wasm).
+//! None throws: a page that refuses a change answers `None` or the reason.
 
-use wasm_bindgen::JsCast;
-use wasm_bindgen::JsValue;
-use web_sys::{CssStyleSheet, Document, Element, HtmlElement, ShadowRoot};
+use wasm_bindgen::prelude::*;
 
-pub(crate) fn window() -> Option<web_sys::Window> {
-    web_sys::window()
+#[wasm_bindgen(module = "/src/dom.js")]
+extern "C" {
+    /// A new `<tag>` host (`data-campaign` = `id` unless empty, the accent
+    /// colour as a CSS variable) with a closed shadow root styled by `css`;
+    /// `None` if the page refused.
+    #[wasm_bindgen(js_name = host)]
+    fn new_host(tag: &str, id: &str, accent: &str, css: &str) -> Option<ShadowRoot>;
+    /// A `<tag>` with a class and text (either may be empty), appended to `parent`.
+    #[wasm_bindgen(js_name = el)]
+    fn append(parent: &JsValue, tag: &str, class: &str, text: &str) -> Element;
+    #[wasm_bindgen(js_name = attr)]
+    fn set_attribute(element: &Element, name: &str, value: &str);
+    /// Puts the root's host on the page: the end of the body, or by the
+    /// shop's element `selector` (`at`: 0 append, 1 prepend, 2 before, 3
+    /// after). Empty when placed, or why not.
+    pub(crate) fn place(root: &ShadowRoot, selector: &str, at: u8) -> String;
+    /// A modal takes focus (its first field or action, in the next frame);
+    /// [`remove`] gives it back.
+    #[wasm_bindgen(js_name = takeFocus)]
+    pub(crate) fn take_focus(root: &ShadowRoot, panel: &Element);
+    /// Removes the root's host from the page.
+    pub(crate) fn remove(root: &ShadowRoot);
+    /// One handler on the root for clicks, keys and the form: `report(what,
+    /// value)` answers whether to prevent the browser's default.
+    pub(crate) fn listen(root: &ShadowRoot, modal: bool, report: &JsValue);
+    /// The form's field refused, for `reason`.
+    pub(crate) fn refuse(root: &ShadowRoot, reason: &str);
+    /// The form's success step, with the coupon row if `coupon`.
+    pub(crate) fn succeed(root: &ShadowRoot, coupon: bool);
+    /// The coupon the edge gave for a sealed form coupon.
+    pub(crate) fn reveal(root: &ShadowRoot, code: &str);
 }
-pub(crate) fn document() -> Option<Document> {
-    window()?.document()
-}
+
+/// An element the module drew.
+pub use web_sys::Element;
+/// A closed shadow root (web-sys's type: the agent's tests look inside).
+pub use web_sys::ShadowRoot;
+
 pub type DomResult<T> = Result<T, JsValue>;
-pub(crate) fn el(
-    doc: &Document,
-    parent: &web_sys::Node,
-    tag: &str,
-    class: &str,
-) -> DomResult<Element> {
-    let e = doc.create_element(tag)?;
-    if !class.is_empty() {
-        e.set_class_name(class);
-    }
-    parent.append_child(&e)?;
-    Ok(e)
+
+/// A `<tag>` host with a closed shadow root styled by `css`.
+pub(crate) fn host(tag: &str, id: &str, accent: &str, css: &str) -> DomResult<ShadowRoot> {
+    new_host(tag, id, accent, css).ok_or_else(|| JsValue::from_str(REFUSED))
 }
-pub(crate) fn text_el(
-    doc: &Document,
-    parent: &web_sys::Node,
-    tag: &str,
-    class: &str,
-    text: &str,
-) -> DomResult<Element> {
-    let e = el(doc, parent, tag, class)?;
-    e.set_text_content(Some(text));
-    Ok(e)
+
+/// A `<tag>` with `class` and `text` (either may be empty), appended to `parent`.
+pub(crate) fn el(parent: &JsValue, tag: &str, class: &str, text: &str) -> Element {
+    append(parent, tag, class, text)
 }
+
 /// Sets attributes whose names are ours and valid: nothing to fail.
-pub(crate) fn set(e: &Element, attributes: &[(&str, &str)]) {
+pub(crate) fn set(element: &Element, attributes: &[(&str, &str)]) {
     for (name, value) in attributes {
-        let _ = e.set_attribute(name, value);
+        set_attribute(element, name, value);
     }
 }
-/// Styles a shadow root with `css`. A constructed stylesheet is not inline
-/// style to a Content-Security-Policy, so a shop whose `style-src` has no
-/// `'unsafe-inline'` still shows styled campaigns; a browser without
-/// constructable stylesheets (Safari before 16.4) gets a `<style>` element.
-pub(crate) fn style(doc: &Document, root: &ShadowRoot, css: &str) -> DomResult<()> {
-    if let Ok(sheet) = CssStyleSheet::new() {
-        if sheet.replace_sync(css).is_ok() {
-            root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
-            return Ok(());
-        }
-    }
-    text_el(doc, root, "style", "", css).map(drop)
-}
-pub type Handler = Box<dyn Fn(&web_sys::Event)>;
-/// Elements that can take focus now: in document order, none inside a hidden part.
-pub(crate) fn focusables(panel: &Element) -> Vec<HtmlElement> {
-    let Ok(list) = panel.query_selector_all(FOCUSABLE) else {
-        return Vec::new();
-    };
-    (0..list.length())
-        .filter_map(|i| list.item(i))
-        .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
-        .filter(|e| e.closest("[hidden]").ok().flatten().is_none())
-        .collect()
-}
-const FOCUSABLE: &str = "button,a[href],input";
+
+pub(crate) const REFUSED: &str = "the page refused the DOM change";

@@ -27,6 +27,6 @@ mod note;
 pub mod screen;
 
 pub use controls::Owner;
-pub use dom::{DomResult, Handler};
+pub use dom::DomResult;
 pub use draw::{show, Rendered};
-pub use note::{note, Note};
+pub use note::{note, Handler, Note};

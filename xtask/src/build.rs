@@ -139,18 +139,25 @@ fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
 }
 
 /// `package` as a web module in agent/`out_dir`: wasm-bindgen's glue and
-/// the wasm, shrunk by wasm-opt, the glue minified.
+/// the wasm, shrunk by wasm-opt, the glue minified with the JS its crates
+/// import (wasm-bindgen's `snippets/`, such as render/src/dom.js) bundled
+/// in, so each module stays two files.
 fn build_module(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
     let stem = package.replace('-', "_");
+    let dir = root().join("agent").join(out_dir);
+    let _ = std::fs::remove_dir_all(dir.join("snippets"));
     wasm_web(package, &format!("agent/{out_dir}"), cargo)?;
-    wasm_opt(&root().join(format!("agent/{out_dir}/{stem}_bg.wasm")))?;
+    wasm_opt(&dir.join(format!("{stem}_bg.wasm")))?;
     let glue = format!("agent/{out_dir}/{stem}.js");
     esbuild(&[
         glue.as_str(),
+        "--bundle",
         "--format=esm",
         "--allow-overwrite",
         &format!("--outfile={glue}"),
-    ])
+    ])?;
+    let _ = std::fs::remove_dir_all(dir.join("snippets"));
+    Ok(())
 }
 
 /// esbuild (from npm) minifying a loader or glue file, with `args`.
