@@ -3,6 +3,7 @@
 //! (serde reading) and the agent refuse the same documents.
 
 use crate::limits::{check_text, Budget, Exceeded, MAX_ARRAY_ITEMS, MAX_KEYS};
+use crate::prelude::*;
 use crate::value::Value;
 
 /// Holds an already-built value to the bounds serde reading enforces (the

@@ -1,6 +1,8 @@
 //! Deterministic bucketing, bit-for-bit compatible with GrowthBook's SDKs, so a
 //! visitor lands in the same A/B variant here, in the edge and in GrowthBook.
 
+use crate::prelude::*;
+
 /// FNV-1a (32 bit) over UTF-16 code units, as JavaScript's `charCodeAt` sees a string.
 fn fnv1a32(parts: &[&str]) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;

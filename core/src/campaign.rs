@@ -2,6 +2,7 @@
 //! (trigger, schedule) and how often (frequency cap).
 
 use crate::condition::Condition;
+use crate::prelude::*;
 use crate::time::Millis;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! Checking what a visitor types into a capture form, before it becomes an
 //! event. The same rules serve the agent (inline errors) and the edge.
 
+use crate::prelude::*;
+
 /// Why an input was refused, worded for the visitor.
 pub type Refusal = &'static str;
 

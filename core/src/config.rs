@@ -10,6 +10,7 @@
 use crate::campaign::*;
 use crate::condition::{Condition, SavedGroups};
 use crate::diagnostics::{msg, Diagnostic};
+use crate::prelude::*;
 use crate::read::{describe, Fields};
 use crate::time::parse_iso8601;
 use crate::value::{Map, Value};

@@ -4,8 +4,9 @@
 //! so a marketer fixes a config in one pass, and the decision engine attaches
 //! them to its answers instead of failing.
 
-use std::borrow::Cow;
-use std::fmt;
+use crate::prelude::*;
+use alloc::borrow::Cow;
+use core::fmt;
 
 /// Words for people: a problem's message or path, `format!`ed only in builds
 /// with the `messages` feature (the edge, the studio, native tools). The
@@ -16,7 +17,7 @@ use std::fmt;
 /// with the words on write; the studio shows them.
 #[cfg(feature = "messages")]
 macro_rules! msg {
-    ($($arg:tt)*) => { ::std::format!($($arg)*) };
+    ($($arg:tt)*) => { ::alloc::format!($($arg)*) };
 }
 #[cfg(not(feature = "messages"))]
 macro_rules! msg {
@@ -25,9 +26,9 @@ macro_rules! msg {
     // the strings.
     ($($arg:tt)*) => {{
         let _ = || {
-            let _ = ::std::format_args!($($arg)*);
+            let _ = ::core::format_args!($($arg)*);
         };
-        ::std::string::String::new()
+        ::alloc::string::String::new()
     }};
 }
 pub(crate) use msg;

@@ -9,6 +9,7 @@
 
 use crate::diagnostics::{msg, Diagnostic};
 use crate::limits::MAX_EVENT_BYTES;
+use crate::prelude::*;
 use crate::read::Fields;
 use crate::time::{parse_iso8601, to_iso8601, Millis};
 use crate::value::{Map, Value};

@@ -14,6 +14,7 @@
 //! order's id) is [`Malformed`], which the agent says in debug mode.
 
 use crate::event::names;
+use crate::prelude::*;
 use crate::value::{js_string_to_number, Map, Value};
 
 /// The GA4 events read, and the Segment event each becomes (README's table).

@@ -9,15 +9,19 @@
 //! fallbacks keep everything total: regexes fail closed, numbers use a plain
 //! integer reader/printer, lowercase is ASCII-only.
 
-use std::sync::{Arc, OnceLock};
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use once_cell::race::OnceBox;
 
 /// A compiled regular expression.
 pub trait RegexMatcher: Send + Sync {
     fn is_match(&self, haystack: &str) -> bool;
 }
 
-impl std::fmt::Debug for dyn RegexMatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for dyn RegexMatcher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Regex")
     }
 }
@@ -35,13 +39,13 @@ pub struct Host {
     pub to_lowercase: fn(&str) -> String,
 }
 
-static HOST: OnceLock<Host> = OnceLock::new();
+static HOST: OnceBox<Host> = OnceBox::new();
 
 /// Installs the host's primitives for the whole process. The first call wins,
 /// so a host installs them at start-up, before reading any config. Returns
 /// whether this call's primitives are the ones in use.
 pub fn install(host: Host) -> bool {
-    HOST.set(host).is_ok()
+    HOST.set(Box::new(host)).is_ok()
 }
 
 pub(crate) fn get() -> &'static Host {
@@ -138,8 +142,29 @@ fn radix_literal(t: &str) -> Option<f64> {
 /// such a build total without carrying a float parser or printer.
 #[cfg_attr(feature = "native", allow(dead_code))]
 mod fallback {
+    use alloc::string::String;
+
+    /// The integer part's digits, without `format!`: `core::fmt` would
+    /// otherwise be linked into the browser builds for this fallback alone.
     pub fn number_to_string(n: f64) -> String {
-        format!("{}", n as i64)
+        let whole = n as i64;
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = whole.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let mut out = String::with_capacity(21);
+        if whole < 0 {
+            out.push('-');
+        }
+        out.extend(digits[at..].iter().map(|&d| char::from(d)));
+        out
     }
 
     pub fn string_to_number(text: &str) -> f64 {
@@ -158,6 +183,9 @@ mod fallback {
             assert_eq!(super::string_to_number(""), 0.0);
             assert!(super::string_to_number("1.5").is_nan());
             assert_eq!(super::number_to_string(-3.0), "-3");
+            assert_eq!(super::number_to_string(0.5), "0");
+            assert_eq!(super::number_to_string(-9.2e18), "-9200000000000000000");
+            assert_eq!(super::number_to_string(1234567.0), "1234567");
         }
     }
 }

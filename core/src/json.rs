@@ -14,7 +14,8 @@
 //! the host's `Number()`, which reads JSON's number grammar exactly as
 //! `JSON.parse` does.
 
-use std::fmt;
+use crate::prelude::*;
+use core::fmt;
 
 use crate::limits::{
     check_text, cut_text, Exceeded, MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_KEYS, MAX_NODES,

@@ -17,6 +17,24 @@
 //! worker; checked by a test over `cargo metadata`); nothing panics on input;
 //! problems come back as [`Diagnostic`]s with paths.
 
+// Without std in the browser builds: std's panic and formatting machinery
+// would cost every visitor's download kilobytes (issue #20). Everything here
+// needs only `alloc`; the `std` feature (the edge, native tests) adds the
+// native primitives and the statistics.
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude would give: `use crate::prelude::*;` in each module
+/// that allocates.
+pub(crate) mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
+
 pub mod bounds;
 pub mod bucket;
 pub mod campaign;
@@ -26,6 +44,7 @@ pub mod config;
 pub mod decide;
 pub mod diagnostics;
 pub mod event;
+mod float;
 pub mod ga4;
 pub mod host;
 pub mod journey;

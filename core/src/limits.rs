@@ -6,6 +6,8 @@
 //! same way by the agent, and no input can make either do super-linear work
 //! (object lookups are linear scans, so keys per object must be bounded).
 
+use crate::prelude::*;
+
 /// Deepest nesting of arrays and objects: a value may sit inside at most this
 /// many of them (the root is depth 0, so an empty array or object may be at
 /// depth 16, anything inside it may not).
@@ -41,8 +43,8 @@ pub enum Exceeded {
     Nodes,
 }
 
-impl std::fmt::Display for Exceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Exceeded {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Exceeded::Depth => write!(f, "the document nests deeper than {MAX_DEPTH} levels"),
             Exceeded::Keys => write!(f, "an object has more than {MAX_KEYS} keys"),
@@ -61,7 +63,7 @@ impl std::fmt::Display for Exceeded {
 /// Counts the values of one document against [`MAX_NODES`]; shared by every
 /// level of a reading so the whole document has one budget.
 #[derive(Debug, Default)]
-pub(crate) struct Budget(std::cell::Cell<usize>);
+pub(crate) struct Budget(core::cell::Cell<usize>);
 
 impl Budget {
     /// Takes one value (of a node at `depth`) from the budget, in the order

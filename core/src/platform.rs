@@ -4,8 +4,9 @@
 //! `Date.now`, `localStorage` and `crypto.getRandomValues`; tests use the
 //! in-memory twins to run everything natively and deterministically.
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
+use core::cell::{Cell, RefCell};
 
 use crate::diagnostics::{msg, Diagnostic};
 use crate::profile::Profile;
@@ -45,8 +46,8 @@ pub enum StorageError {
     Corrupt(String),
 }
 
-impl std::fmt::Display for StorageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StorageError::Unavailable(why) => write!(f, "storage unavailable: {why}"),
             StorageError::Corrupt(why) => write!(f, "stored value is corrupt: {why}"),

@@ -9,6 +9,7 @@
 use crate::campaign::{Campaign, FrequencyCap, Status};
 use crate::condition::Condition;
 use crate::config::Config;
+use crate::prelude::*;
 use crate::time::{parse_iso8601, Millis};
 use crate::value::Value;
 
@@ -113,7 +114,7 @@ impl Preview {
 
 fn unseal(campaign: &mut Campaign) {
     let arms = campaign.variants.iter_mut().map(|v| &mut v.content);
-    for content in std::iter::once(&mut campaign.content).chain(arms) {
+    for content in core::iter::once(&mut campaign.content).chain(arms) {
         if content.coupon.is_some() {
             content.coupon_sealed = false;
         }

@@ -10,6 +10,7 @@ use crate::diagnostics::{msg, Diagnostic};
 pub use crate::event::Consent;
 use crate::event::{names, Event, EventKind};
 use crate::limits::text_prefix;
+use crate::prelude::*;
 use crate::read::Fields;
 use crate::time::{Millis, DAY, MINUTE};
 use crate::value::{Map, Value};
@@ -195,7 +196,9 @@ impl Profile {
                 .and_then(Value::as_f64)
                 .filter(|n| n.is_finite() && *n >= 0.0)
         };
-        let quantity = number("quantity").map_or(1, |q| q.round() as u32).max(1);
+        let quantity = number("quantity")
+            .map_or(1, |q| crate::float::round(q) as u32)
+            .max(1);
         match name {
             names::PRODUCT_VIEWED => {
                 if let Some(id) = props
@@ -227,7 +230,7 @@ impl Profile {
                         let qty = product
                             .get("quantity")
                             .and_then(Value::as_f64)
-                            .map_or(1, |q| q.max(0.0).round() as u32);
+                            .map_or(1, |q| crate::float::round(q.max(0.0)) as u32);
                         items = items.saturating_add(qty);
                         value += product.get("price").and_then(Value::as_f64).unwrap_or(0.0)
                             * f64::from(qty);
@@ -462,7 +465,10 @@ impl Profile {
         m.insert("sessions", self.sessions);
         m.insert("pv", self.page_views);
         m.insert("spv", self.session_page_views);
-        m.insert("secs", (self.seconds_on_site * 10.0).round() / 10.0);
+        m.insert(
+            "secs",
+            crate::float::round(self.seconds_on_site * 10.0) / 10.0,
+        );
         m.insert("scroll", u32::from(self.max_scroll_depth));
         m.insert(
             "cart",

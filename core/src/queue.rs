@@ -6,7 +6,8 @@
 //! Each event is kept as the JSON text it is sent as, serialized once when
 //! queued, so persisting and sending are string joins.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use crate::limits::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 use crate::time::{to_iso8601, Millis, SECOND};
@@ -35,8 +36,8 @@ pub enum Refused {
     TooLarge(usize),
 }
 
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Refused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Refused::NoId => f.write_str("the event has no messageId"),
             Refused::TooLarge(bytes) => write!(
@@ -68,7 +69,7 @@ impl Batch {
         for index in answer.get("rejected")?.as_array()? {
             let id = index
                 .as_f64()
-                .filter(|i| i.fract() == 0.0 && *i >= 0.0)
+                .filter(|i| crate::float::fract(*i) == 0.0 && *i >= 0.0)
                 .and_then(|i| self.ids.get(i as usize));
             if let Some(id) = id {
                 if !ids.contains(id) {

@@ -7,6 +7,7 @@
 
 use crate::condition::Condition;
 use crate::diagnostics::{join_path, msg, Diagnostic, Severity};
+use crate::prelude::*;
 use crate::value::{Map, Value};
 
 pub(crate) struct Fields<'a> {
@@ -116,7 +117,7 @@ impl<'a> Fields<'a> {
         problems: &mut Vec<Diagnostic>,
     ) -> Option<u32> {
         let n = self.number_in(key, f64::from(min), f64::from(max), problems)?;
-        if n.fract() != 0.0 {
+        if crate::float::fract(n) != 0.0 {
             problems.push(Diagnostic::error(
                 self.at(key),
                 msg!("must be a whole number, got {}", fmt_num(n)),

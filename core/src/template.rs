@@ -9,6 +9,7 @@
 use crate::campaign::Content;
 use crate::condition::Attributes;
 use crate::decide::lookup;
+use crate::prelude::*;
 use crate::value::Value;
 
 /// `content` with its title's and body's merge fields filled from

@@ -3,6 +3,8 @@
 //! Hand-written (Howard Hinnant's civil-date algorithms) because the agent
 //! must not pay for a date library to print and read one format.
 
+use crate::prelude::*;
+
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
 
@@ -57,7 +59,7 @@ pub fn to_iso8601(ms: Millis) -> String {
 /// `±HH:MM` offset (a date-time without zone is read as UTC).
 pub fn parse_iso8601(text: &str) -> Option<Millis> {
     let b = text.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+    let num = |range: core::ops::Range<usize>| -> Option<i64> {
         let part = text.get(range)?;
         if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
             return None;

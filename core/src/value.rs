@@ -10,9 +10,10 @@
 //! [`Value`] implements `serde` by hand so every format (serde_json natively,
 //! a JS object in the browser) goes through one small, format-agnostic impl.
 
-use std::borrow::Cow;
-use std::cmp::Ordering;
-use std::fmt;
+use crate::prelude::*;
+use alloc::borrow::Cow;
+use core::cmp::Ordering;
+use core::fmt;
 
 use crate::limits::{check_text, Budget, Exceeded, MAX_ARRAY_ITEMS, MAX_KEYS};
 
@@ -83,7 +84,7 @@ impl Map {
         }
         // For each entry, the index of the first entry with its key.
         let mut first_of = Vec::with_capacity(entries.len());
-        let mut seen = std::collections::HashMap::with_capacity(entries.len());
+        let mut seen = alloc::collections::BTreeMap::new();
         for (i, (k, _)) in entries.iter().enumerate() {
             first_of.push(*seen.entry(k.as_str()).or_insert(i));
         }
@@ -141,7 +142,7 @@ impl FromIterator<(String, Value)> for Map {
 
 impl IntoIterator for Map {
     type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type IntoIter = alloc::vec::IntoIter<(String, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
@@ -335,7 +336,7 @@ pub fn js_number_to_string(n: f64) -> String {
         "NaN".into()
     } else if n.is_infinite() {
         if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if n == n.trunc() && n.abs() < 9.0e15 {
+    } else if n == crate::float::trunc(n) && n.abs() < 9.0e15 {
         // Integral: no fraction and no exponent, as JS prints it ("-0" is "0").
         format!("{}", n as i64)
     } else {
@@ -443,7 +444,7 @@ impl serde::Serialize for Value {
         match self {
             Value::Null => serializer.serialize_unit(),
             Value::Bool(b) => serializer.serialize_bool(*b),
-            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            Value::Number(n) if crate::float::fract(*n) == 0.0 && n.abs() < 9.0e15 => {
                 serializer.serialize_i64(*n as i64)
             }
             Value::Number(n) if n.is_finite() => serializer.serialize_f64(*n),

@@ -2,6 +2,7 @@
 
 use crate::campaign::{Status, TriggerKind};
 use crate::config::Config;
+use crate::prelude::*;
 
 /// The trackers and timers a page needs for a config's active campaigns.
 #[derive(Clone, Debug, Default, PartialEq)]

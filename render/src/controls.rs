@@ -4,7 +4,8 @@
 //! an [`Action`] for the owner, and a sign-up is checked as the edge will
 //! check it ([`nudge_core::capture`]).
 
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
 
 use nudge_core::campaign::{Action, CaptureField};
 use nudge_core::capture::{normalize_email, normalize_phone};

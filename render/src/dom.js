@@ -13,6 +13,8 @@
 // node or an attribute value, never markup.
 
 const previousFocus = new WeakMap();
+// The campaigns on screen: id -> shadow root, in the order they were drawn.
+const open = new Map();
 
 // A closed shadow root on a new <tag> host, styled by `css`: a constructed
 // stylesheet (not inline style to a Content-Security-Policy), or a <style>
@@ -195,4 +197,34 @@ function copy(row) {
       () => {},
     );
   }
+}
+
+// ---- the campaigns on screen, by id (render/src/screen.rs) ----
+
+export function keep(id, root) {
+  open.delete(id);
+  open.set(id, root);
+}
+
+export function rootOf(id) {
+  return open.get(id) || null;
+}
+
+export function ids() {
+  return [...open.keys()];
+}
+
+// Removes campaign `id`, if on screen. Called from the agent while the
+// campaign's own handler runs (a click on its close button): the handler's
+// closure belongs to the JS heap and outlives the call.
+export function close(id) {
+  const root = open.get(id);
+  if (!root) return;
+  open.delete(id);
+  remove(root);
+}
+
+// A click on `element` goes to `f` (the studio's preview badge).
+export function onClick(element, f) {
+  element.addEventListener("click", f);
 }

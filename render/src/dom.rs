@@ -3,6 +3,9 @@
 //! binding per method (the bindings cost the module about 30 KB of wasm).
 //! None throws: a page that refuses a change answers `None` or the reason.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/dom.js")]
@@ -36,6 +39,19 @@ extern "C" {
     pub(crate) fn succeed(root: &ShadowRoot, coupon: bool);
     /// The coupon the edge gave for a sealed form coupon.
     pub(crate) fn reveal(root: &ShadowRoot, code: &str);
+
+    /// Keeps campaign `id`'s root as on screen (replacing one of that id).
+    pub(crate) fn keep(id: &str, root: &ShadowRoot);
+    /// Campaign `id`'s root, if on screen.
+    #[wasm_bindgen(js_name = rootOf)]
+    pub(crate) fn root_of(id: &str) -> Option<ShadowRoot>;
+    /// The ids on screen, in the order they were drawn.
+    pub(crate) fn ids() -> Vec<String>;
+    /// Removes campaign `id` from the page and the list, if there.
+    pub(crate) fn close(id: &str);
+    /// Clicks on `element` go to `f`.
+    #[wasm_bindgen(js_name = onClick)]
+    pub(crate) fn on_click(element: &Element, f: &JsValue);
 }
 
 /// An element the module drew.

@@ -4,6 +4,9 @@
 //! visitor string is inserted as a text node or attribute value: there is no
 //! `innerHTML` here, so text cannot turn into markup.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout, Slot};
 use wasm_bindgen::closure::Closure;
 
@@ -37,6 +40,12 @@ impl Rendered {
 
     pub fn close(self) {
         dom::remove(&self.root);
+    }
+
+    /// Hands the campaign's handler to the JS heap, which frees it with the
+    /// shadow root that holds it (for a campaign kept by id in `dom.js`).
+    pub(crate) fn release(self) {
+        let _ = self._report.into_js_value();
     }
 }
 

@@ -17,6 +17,14 @@
 // Input and the platform can fail anywhere: a panic here would break a
 // shop's page. Tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+// Without std (issue #20): std's panic and formatting machinery, which a
+// std crate cannot leave out, would be a fifth of this module. Panics
+// cannot come from input here (none is reachable but a bug's), and the
+// module's own panic handler traps: the agent's call into it throws, which
+// it catches.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 mod controls;
 mod dom;

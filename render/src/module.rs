@@ -3,6 +3,8 @@
 //! through one JS function. Nothing here throws into the page: a content
 //! that does not read, or a page that refuses the DOM change, is an answer.
 
+use alloc::string::String;
+
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
@@ -10,6 +12,15 @@ use crate::screen;
 
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// A bug's panic traps: the call into the module throws a `RuntimeError`
+/// to its caller (the agent, which catches it), with no message formatting
+/// carried for it.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 /// Draws campaign `id` from its content bytes. What the visitor does is
 /// reported as `act(id, code, value)` (`core::campaign::Action::to_wire`).

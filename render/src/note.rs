@@ -1,7 +1,9 @@
 //! A small note fixed at the bottom left of the page: the studio's preview
 //! badge, in its own closed shadow root.
 
-use gloo_events::{EventListener, EventListenerOptions};
+use alloc::boxed::Box;
+
+use wasm_bindgen::closure::Closure;
 
 use crate::dom::{self, el, set, DomResult, ShadowRoot};
 
@@ -13,7 +15,8 @@ pub type Handler = Box<dyn Fn(&web_sys::Event)>;
 /// preview badge). It stays until dropped.
 pub struct Note {
     root: ShadowRoot,
-    _listener: EventListener,
+    /// The link's click handler, freed with the note (after it left the page).
+    _on_click: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Drop for Note {
@@ -32,18 +35,14 @@ pub fn note(tag: &str, text: &str, link: &str, href: &str, on_click: Handler) ->
     set(&bar, &[("role", "status")]);
     let anchor = el(&bar, "a", "", link);
     set(&anchor, &[("href", href)]);
-    let listener = EventListener::new_with_options(
-        &anchor,
-        "click",
-        EventListenerOptions::enable_prevent_default(),
-        move |event| on_click(event),
-    );
+    let listener = Closure::new(move |event: web_sys::Event| on_click(&event));
+    dom::on_click(&anchor, listener.as_ref());
     let refused = dom::place(&root, "", 0);
     if !refused.is_empty() {
         return Err(refused.into());
     }
     Ok(Note {
         root,
-        _listener: listener,
+        _on_click: listener,
     })
 }

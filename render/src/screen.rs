@@ -1,19 +1,20 @@
 //! The campaigns on screen, by id: what the agent draws, closes and hands a
 //! sealed coupon to. The display module's exports ([`crate::module`]) and
 //! the agent's browser tests (which link this crate) both go through here.
+//! The list itself is kept by `dom.js` (id -> shadow root): no Rust static,
+//! which a `no_std` module could only have with an unsafe `Sync`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use nudge_core::campaign::Action;
 use nudge_core::program::decode_content;
+use wasm_bindgen::JsValue;
 
 use crate::controls::Owner;
-use crate::draw::{self, Rendered};
-
-thread_local! {
-    static OPEN: RefCell<Vec<Rendered>> = const { RefCell::new(Vec::new()) };
-}
+use crate::dom::{self, ShadowRoot};
+use crate::draw;
 
 /// Draws campaign `id` from its content as the agent encoded it
 /// (`core::program::encode_content`, merge fields filled). What the visitor
@@ -25,7 +26,10 @@ pub fn draw(id: &str, content: &[u8], act: Rc<dyn Fn(Action)>) -> Result<(), Str
         .map_err(|malformed| ["content does not read: ", malformed.what].concat())?;
     close(id);
     let rendered = draw::show(id, &content, Owner { act, live: true })?;
-    OPEN.with(|open| open.borrow_mut().push(rendered));
+    dom::keep(id, &rendered.root);
+    // The handler now belongs to the JS heap: freed when the campaign's
+    // shadow root, which holds it, is gone.
+    rendered.release();
     Ok(())
 }
 
@@ -33,58 +37,36 @@ pub fn draw(id: &str, content: &[u8], act: Rc<dyn Fn(Action)>) -> Result<(), Str
 /// `act(id, code, value)` ([`Action::to_wire`]): how the agent, another
 /// module, hears of it. Why it was not drawn, if it was not.
 pub fn draw_reporting_to(id: &str, content: &[u8], act: js_sys::Function) -> Option<String> {
-    let campaign = wasm_bindgen::JsValue::from_str(id);
+    let campaign = JsValue::from_str(id);
     let report = move |action: Action| {
         let (code, value) = action.to_wire();
         // A throw in the agent's callback must not stop this listener.
-        let _ = act.call3(
-            &wasm_bindgen::JsValue::NULL,
-            &campaign,
-            &code.into(),
-            &value.into(),
-        );
+        let _ = act.call3(&JsValue::NULL, &campaign, &code.into(), &value.into());
     };
     draw(id, content, Rc::new(report)).err()
 }
 
-/// Removes campaign `id` and gives focus back. Called from the agent while
-/// one of the campaign's own listeners runs (a click on its close button):
-/// the campaign leaves the list before it is dropped, and wasm-bindgen frees
-/// the running listener only when it returns.
+/// Removes campaign `id` and gives focus back.
 pub fn close(id: &str) {
-    let closed = OPEN.with(|open| {
-        let mut open = open.borrow_mut();
-        let at = open.iter().position(|r| r.campaign == id)?;
-        Some(open.remove(at))
-    });
-    if let Some(rendered) = closed {
-        rendered.close();
-    }
+    dom::close(id);
 }
 
 /// Shows the coupon the edge gave for campaign `id`'s sealed form coupon.
 pub fn reveal_coupon(id: &str, code: &str) {
-    OPEN.with(|open| {
-        if let Some(rendered) = open.borrow().iter().find(|r| r.campaign == id) {
-            rendered.reveal_coupon(code);
-        }
-    });
+    if let Some(root) = dom::root_of(id) {
+        dom::reveal(&root, code);
+    }
 }
 
 /// Campaign `id`'s closed shadow root, for tests: only this crate can reach
 /// inside it.
 #[doc(hidden)]
-pub fn root(id: &str) -> Option<web_sys::ShadowRoot> {
-    OPEN.with(|open| {
-        open.borrow()
-            .iter()
-            .find(|r| r.campaign == id)
-            .map(|r| r.root.clone())
-    })
+pub fn root(id: &str) -> Option<ShadowRoot> {
+    dom::root_of(id)
 }
 
 /// The ids on screen, in the order they were drawn (for tests).
 #[doc(hidden)]
 pub fn ids() -> Vec<String> {
-    OPEN.with(|open| open.borrow().iter().map(|r| r.campaign.clone()).collect())
+    dom::ids()
 }

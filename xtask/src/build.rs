@@ -152,6 +152,9 @@ fn build_module(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
     esbuild(&[
         glue.as_str(),
         "--bundle",
+        // wasm-bindgen lists a snippet once per imported function in the
+        // glue's imports object: the same key, the same module.
+        "--log-override:duplicate-object-key=silent",
         "--format=esm",
         "--allow-overwrite",
         &format!("--outfile={glue}"),

@@ -188,25 +188,34 @@ fn lint() -> Result {
         ]
         .concat(),
     )?;
+    let others: Vec<&str> = WASM_ONLY
+        .iter()
+        .filter(|p| **p != "nudge-render")
+        .flat_map(|p| ["-p", p])
+        .collect();
+    let wasm = ["--target", "wasm32-unknown-unknown"];
+    run("cargo", &[&["clippy"][..], &others, &wasm, &deny].concat())?;
     // The display module on its own: its `module` feature brings its own
-    // allocator, which the agent (linking the renderer for the studio) must
-    // not see.
-    let (display, others): (Vec<&str>, Vec<&str>) =
-        WASM_ONLY.iter().partition(|p| **p == "nudge-render");
-    for packages in [others, display] {
-        let packages: Vec<&str> = packages.iter().flat_map(|p| ["-p", p]).collect();
-        run(
-            "cargo",
-            &[
-                &["clippy"][..],
-                &packages,
-                &["--target", "wasm32-unknown-unknown"],
-                &deny,
-            ]
-            .concat(),
-        )?;
-    }
-    Ok(())
+    // allocator and panic handler, which the agent (linking the renderer for
+    // the studio) must not see; and the module is `no_std`, which its tests
+    // (std, through their dev-dependencies) are not. So: the module as
+    // shipped, then every target without the module's feature.
+    let display = ["clippy", "-p", "nudge-render"];
+    let strict = ["--", "-D", "warnings"];
+    run(
+        "cargo",
+        &[
+            &display[..],
+            &wasm,
+            &["--lib", "--features", "module"],
+            &strict,
+        ]
+        .concat(),
+    )?;
+    run(
+        "cargo",
+        &[&display[..], &wasm, &["--all-targets"], &strict].concat(),
+    )
 }
 
 /// The crates that build only for wasm (the agent, its display module; the

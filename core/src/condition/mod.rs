@@ -12,10 +12,12 @@
 //! invalid regex makes that test false and is reported as a [`Diagnostic`],
 //! never a panic.
 
+use crate::prelude::*;
+
 mod version;
 mod wire;
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 pub use self::version::padded_version;
 use crate::diagnostics::{join_path, msg, path_key, Diagnostic};
@@ -540,8 +542,8 @@ fn eval_test(test: &Test, actual: Target<'_>, groups: &SavedGroups) -> bool {
     }
 }
 
-fn compare(cmp: Cmp, ordering: Option<std::cmp::Ordering>) -> bool {
-    use std::cmp::Ordering::*;
+fn compare(cmp: Cmp, ordering: Option<core::cmp::Ordering>) -> bool {
+    use core::cmp::Ordering::*;
     match (cmp, ordering) {
         (Cmp::Eq, Some(Equal)) => true,
         (Cmp::Ne, o) => o != Some(Equal),

@@ -1,5 +1,7 @@
 //! Version strings made comparable as plain strings, as GrowthBook does.
 
+use crate::prelude::*;
+
 /// GrowthBook's `paddedVersionString`: strips a leading `v` and build
 /// metadata, splits on `.` and `-`, marks a release without pre-release tag
 /// with `~` (greater than any tag), and left-pads numeric parts to 5 so

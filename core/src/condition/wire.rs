@@ -6,6 +6,7 @@
 //! written as `Never`.
 
 use super::{Clause, Cmp, Condition, ElemMatch, Fold, Literal, Op, Regex, Test};
+use crate::prelude::*;
 use crate::program::wire::{Reader, Writer};
 use crate::program::Malformed;
 

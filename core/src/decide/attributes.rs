@@ -6,6 +6,7 @@
 use super::PageState;
 use crate::condition::Attributes;
 use crate::config::Geo;
+use crate::prelude::*;
 use crate::profile::Profile;
 use crate::time::Millis;
 use crate::value::Map;
@@ -28,7 +29,7 @@ pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Mil
     visitor.insert("sessions", profile.sessions);
     visitor.insert("page_views", profile.page_views);
     visitor.insert("session_page_views", profile.session_page_views);
-    visitor.insert("seconds_on_site", seconds_on_site.floor());
+    visitor.insert("seconds_on_site", crate::float::floor(seconds_on_site));
     visitor.insert(
         "max_scroll_depth",
         u32::from(profile.max_scroll_depth.max(page.max_scroll)),
@@ -42,12 +43,18 @@ pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Mil
 
     let mut cart = Map::new();
     cart.insert("items", profile.cart.items);
-    cart.insert("value", (profile.cart.value * 100.0).round() / 100.0);
+    cart.insert(
+        "value",
+        crate::float::round(profile.cart.value * 100.0) / 100.0,
+    );
     a.insert("cart", cart);
 
     let mut orders = Map::new();
     orders.insert("count", profile.orders);
-    orders.insert("total_spent", (profile.total_spent * 100.0).round() / 100.0);
+    orders.insert(
+        "total_spent",
+        crate::float::round(profile.total_spent * 100.0) / 100.0,
+    );
     orders.insert(
         "days_since_last",
         profile
@@ -90,7 +97,7 @@ pub fn build_attributes(profile: &Profile, page: &PageState, geo: &Geo, now: Mil
     );
     p.insert("product_id", page.product_id.clone());
     p.insert("scroll_depth", u32::from(page.max_scroll));
-    p.insert("seconds", page.seconds_on_page(now).floor());
+    p.insert("seconds", crate::float::floor(page.seconds_on_page(now)));
     a.insert("page", p);
 
     let mut utm = Map::new();

@@ -12,6 +12,7 @@ use crate::condition::Attributes;
 use crate::config::Config;
 use crate::diagnostics::{msg, Diagnostic};
 use crate::event::PageContext;
+use crate::prelude::*;
 use crate::profile::{CampaignHistory, Profile};
 use crate::time::{Millis, DAY, SECOND};
 use crate::value::{Map, Value};
@@ -80,7 +81,7 @@ pub struct PageState {
 impl Signal {
     /// A short description for logs ("scroll 31%", "event Product Added").
     pub fn describe(&self) -> String {
-        let secs = |s: f64| crate::value::js_number_to_string(s.floor());
+        let secs = |s: f64| crate::value::js_number_to_string(crate::float::floor(s));
         match self {
             Signal::PageView => "page view".into(),
             Signal::Scroll { percent } => format!("scroll {percent}%"),

@@ -3,6 +3,7 @@
 
 use super::engine::{CapsState, Effect, ExitReason, Person, Run, SuppressReason};
 use super::{Journeys, Op, Purpose, Step};
+use crate::prelude::*;
 use crate::time::Millis;
 
 impl Journeys {

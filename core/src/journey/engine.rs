@@ -7,6 +7,7 @@
 
 use super::{Entry, Journey, Journeys, Op, Purpose};
 use crate::condition::Attributes;
+use crate::prelude::*;
 use crate::profile::Consent;
 use crate::time::{Millis, DAY};
 

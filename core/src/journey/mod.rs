@@ -12,6 +12,8 @@
 //! runs journeys and must not carry their code. The edge validates them with
 //! [`validate`].
 
+use crate::prelude::*;
+
 mod due;
 mod engine;
 mod program;

@@ -5,6 +5,7 @@
 
 use super::Step;
 use crate::condition::Condition;
+use crate::prelude::*;
 use crate::time::Millis;
 
 /// FNV-1a over the kinds of the program's ops and its jump targets, in 53

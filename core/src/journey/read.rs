@@ -8,6 +8,7 @@ use super::{
     MAX_STEPS, MAX_WAIT,
 };
 use crate::diagnostics::Diagnostic;
+use crate::prelude::*;
 use crate::read::{describe, Fields};
 use crate::time::{Millis, DAY, MINUTE, SECOND};
 use crate::value::Value;

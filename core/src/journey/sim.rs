@@ -3,6 +3,7 @@
 
 use super::{CapsState, Effect, Journeys, Person, Run};
 use crate::condition::Attributes;
+use crate::prelude::*;
 use crate::time::Millis;
 
 /// Persons, their runs and caps, and every effect with when it happened.

@@ -11,6 +11,7 @@ use crate::campaign::{
 };
 use crate::condition::{Condition, SavedGroups};
 use crate::config::{Config, Geo};
+use crate::prelude::*;
 
 /// The request's geography: first, so the edge writes it per request before
 /// the rest, which it compiles once per config version.

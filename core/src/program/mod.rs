@@ -23,6 +23,8 @@
 //! audience, content, variants, caps), saved groups and the request's
 //! geography. Templates are still parsed when a campaign renders.
 
+use crate::prelude::*;
+
 mod config;
 pub mod wire;
 

@@ -4,6 +4,7 @@
 
 use super::{FORMAT, MAGIC};
 use crate::limits::MAX_KEYS;
+use crate::prelude::*;
 use crate::value::{Map, Value};
 
 /// How deep a program may nest (clauses in clauses, values in values): more
@@ -19,13 +20,13 @@ pub struct Malformed {
     pub what: &'static str,
 }
 
-impl std::fmt::Display for Malformed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "malformed program at byte {}: {}", self.at, self.what)
     }
 }
 
-impl std::error::Error for Malformed {}
+impl core::error::Error for Malformed {}
 
 /// Value tags.
 const NULL: u8 = 0;
@@ -227,7 +228,7 @@ impl<'a> Reader<'a> {
     pub fn text(&mut self) -> Result<&'a str, Malformed> {
         let n = self.raw_count()?;
         let bytes = self.take(n)?;
-        match std::str::from_utf8(bytes) {
+        match core::str::from_utf8(bytes) {
             Ok(s) => Ok(s),
             Err(_) => self.fail("text that is not UTF-8"),
         }

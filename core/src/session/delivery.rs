@@ -11,6 +11,7 @@
 //! error, 5xx, 429) keeps them and backs off. A beacon on leaving sends
 //! without waiting for an answer, so it changes nothing.
 
+use crate::prelude::*;
 use crate::queue::{Batch, Outbox};
 use crate::time::Millis;
 use crate::value::Value;

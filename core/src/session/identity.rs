@@ -5,6 +5,7 @@
 //! and what the edge's answer to a claim gives. No I/O: the agent posts the
 //! bodies these make and hands the answers back.
 
+use crate::prelude::*;
 use crate::session::remote::MAX_REMOTE_TEXT;
 use crate::session::Session;
 use crate::value::{Map, Value};

@@ -12,6 +12,7 @@
 use crate::decide::PageState;
 use crate::event::names;
 use crate::ga4::{Mapped, PageHint};
+use crate::prelude::*;
 use crate::time::Millis;
 use crate::value::{Map, Value};
 

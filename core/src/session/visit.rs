@@ -12,6 +12,7 @@ use crate::decide::{self, build_attributes, Context, Device, PageState, Signal};
 use crate::diagnostics::Diagnostic;
 use crate::event::{check_identifier, names, Event, EventKind, PageContext};
 use crate::platform::{new_id, Random};
+use crate::prelude::*;
 use crate::profile::{Outcome, Profile};
 use crate::session::consent::Mode;
 use crate::session::layer::Twins;
