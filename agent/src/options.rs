@@ -78,16 +78,16 @@ impl Options {
     }
 
     pub fn profile_key(&self) -> String {
-        format!("nudge:{}:profile", self.site)
+        ["nudge:", &self.site, ":profile"].concat()
     }
 
     pub fn outbox_key(&self) -> String {
-        format!("nudge:{}:outbox", self.site)
+        ["nudge:", &self.site, ":outbox"].concat()
     }
 
     /// Where the edge's browser key is kept, with the anonymous id it is for.
     pub fn browser_key_key(&self) -> String {
-        format!("nudge:{}:key", self.site)
+        ["nudge:", &self.site, ":key"].concat()
     }
 
     pub fn debug_warn(&self, message: &str) {

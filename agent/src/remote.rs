@@ -44,12 +44,10 @@ impl State {
             );
             return;
         };
-        let url = format!(
-            "{url}&anonymousId={}",
-            String::from(js_sys::encode_uri_component(
-                &self.session.profile.anonymous_id
-            ))
-        );
+        let id = String::from(js_sys::encode_uri_component(
+            &self.session.profile.anonymous_id,
+        ));
+        let url = [url, "&anonymousId=", &id].concat();
         let headers = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&headers, &KEY_HEADER.into(), &key.key.into());
         let Some(promise) = call_quietly(get, &[url.into(), headers.into()])

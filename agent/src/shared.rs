@@ -76,7 +76,7 @@ fn dispatch_notices(notices: Vec<(&'static str, nudge_core::Value)>) {
         let init = web_sys::CustomEventInit::new();
         init.set_detail(&crate::js::from_value(&detail));
         if let Ok(event) =
-            web_sys::CustomEvent::new_with_event_init_dict(&format!("nudge:{name}"), &init)
+            web_sys::CustomEvent::new_with_event_init_dict(&["nudge:", name].concat(), &init)
         {
             // A throwing shop listener is reported by the browser, not propagated here.
             let _ = window.dispatch_event(&event);

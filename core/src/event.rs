@@ -286,13 +286,10 @@ pub fn check_identifier(id: &str) -> Result<(), String> {
         trimmed.to_ascii_lowercase().as_str(),
         "undefined" | "null" | "nan" | "[object object]"
     ) {
-        return Err(format!("\"{trimmed}\" is not a real identifier"));
+        return Err(msg!("\"{trimmed}\" is not a real identifier"));
     }
     if id.len() > MAX_ID_LEN {
-        return Err(format!(
-            "must be at most {MAX_ID_LEN} bytes, got {}",
-            id.len()
-        ));
+        return Err(msg!("must be at most {MAX_ID_LEN} bytes, got {}", id.len()));
     }
     Ok(())
 }

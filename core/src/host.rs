@@ -144,27 +144,9 @@ fn radix_literal(t: &str) -> Option<f64> {
 mod fallback {
     use alloc::string::String;
 
-    /// The integer part's digits, without `format!`: `core::fmt` would
-    /// otherwise be linked into the browser builds for this fallback alone.
+    /// The integer part (`value::integer_to_string`).
     pub fn number_to_string(n: f64) -> String {
-        let whole = n as i64;
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = whole.unsigned_abs();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        let mut out = String::with_capacity(21);
-        if whole < 0 {
-            out.push('-');
-        }
-        out.extend(digits[at..].iter().map(|&d| char::from(d)));
-        out
+        crate::value::integer_to_string(n as i64)
     }
 
     pub fn string_to_number(text: &str) -> f64 {

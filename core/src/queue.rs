@@ -162,7 +162,7 @@ impl Outbox {
             limit = limit.min(self.split_to);
         }
         let mut batch = Batch {
-            body: format!("{{\"sentAt\":\"{}\",\"batch\":[", to_iso8601(now)),
+            body: ["{\"sentAt\":\"", &to_iso8601(now), "\",\"batch\":["].concat(),
             ..Batch::default()
         };
         for (i, event) in self.events.iter().take(limit).enumerate() {
@@ -231,7 +231,12 @@ impl Outbox {
 
     /// The stored form: `{"dropped": n, "events": [...]}` as JSON text.
     pub fn to_stored_json(&self) -> String {
-        let mut out = format!("{{\"dropped\":{},\"events\":[", self.dropped);
+        let mut out = [
+            "{\"dropped\":",
+            &crate::value::integer_to_string(i64::from(self.dropped)),
+            ",\"events\":[",
+        ]
+        .concat();
         for (i, event) in self.events.iter().enumerate() {
             if i > 0 {
                 out.push(',');

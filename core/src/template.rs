@@ -62,7 +62,7 @@ fn next_field(text: &str) -> Option<(&str, &str, &str)> {
 
 fn resolve(attributes: &Attributes, name: &str) -> Option<String> {
     let map = attributes.as_map();
-    let value = lookup(map, name).or_else(|| lookup(map, &format!("traits.{name}")))?;
+    let value = lookup(map, name).or_else(|| lookup(map, &["traits.", name].concat()))?;
     match value {
         Value::Null | Value::Array(_) | Value::Object(_) => None,
         other => Some(other.to_js_string().into_owned()),

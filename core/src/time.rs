@@ -48,11 +48,37 @@ pub fn to_iso8601(ms: Millis) -> String {
     let (y, m, d) = civil_from_days(days);
     let (h, rem) = (rem / 3_600_000, rem % 3_600_000);
     let (min, rem) = (rem / 60_000, rem % 60_000);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z",
-        rem / 1000,
-        rem % 1000
-    )
+    // Written digit by digit, not `format!`: every event's timestamp goes
+    // through here in the agent, which carries no formatting machinery.
+    let mut out = String::with_capacity(24);
+    let parts = [
+        (y, 4, "-"),
+        (m, 2, "-"),
+        (d, 2, "T"),
+        (h, 2, ":"),
+        (min, 2, ":"),
+        (rem / 1000, 2, "."),
+        (rem % 1000, 3, "Z"),
+    ];
+    for (value, width, after) in parts {
+        push_padded(&mut out, value, width);
+        out.push_str(after);
+    }
+    out
+}
+
+/// `value` with at least `width` characters, zero-padded after any sign
+/// (as `format!("{value:0width$}")`).
+fn push_padded(out: &mut String, value: i64, width: usize) {
+    let digits = crate::value::integer_to_string(value.unsigned_abs() as i64);
+    let sign = usize::from(value < 0);
+    if value < 0 {
+        out.push('-');
+    }
+    for _ in (digits.len() + sign)..width {
+        out.push('0');
+    }
+    out.push_str(&digits);
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` followed by `Z` or a
@@ -126,6 +152,39 @@ pub fn parse_iso8601(text: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digit-by-digit writer prints what `format!` would, across
+    /// centuries, before 1970 and before year 0.
+    #[test]
+    fn iso8601_is_what_format_would_print() {
+        let reference = |ms: Millis| {
+            let (days, rem) = (ms.div_euclid(DAY), ms.rem_euclid(DAY));
+            let (y, m, d) = civil_from_days(days);
+            let (h, rem) = (rem / 3_600_000, rem % 3_600_000);
+            let (min, rem) = (rem / 60_000, rem % 60_000);
+            format!(
+                "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z",
+                rem / 1000,
+                rem % 1000
+            )
+        };
+        let mut ms: i64 = -70_000_000_000_000;
+        while ms < 300_000_000_000_000 {
+            assert_eq!(to_iso8601(ms), reference(ms), "{ms}");
+            ms += 7_919_333_337;
+        }
+        for ms in [
+            0,
+            -1,
+            1,
+            999,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            253_402_300_799_999,
+        ] {
+            assert_eq!(to_iso8601(ms), reference(ms), "{ms}");
+        }
+    }
 
     #[test]
     fn round_trips_and_offsets() {

@@ -154,7 +154,7 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
             .audience
             .matches_with_groups(attributes, &ctx.config.saved_groups)
         {
-            reject("audience does not match".into());
+            reject(msg!("audience does not match"));
             continue;
         }
         let (variant, content, control) = match choose_variant(campaign, ctx.profile, attributes) {
@@ -166,7 +166,7 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
         };
         let slot = content.layout.slot();
         if taken.contains(&slot) {
-            reject(format!("the {} slot is already taken", slot.name()));
+            reject(msg!("the {} slot is already taken", slot.name()));
             continue;
         }
         if !control {
@@ -237,16 +237,16 @@ fn trigger_fires(campaign: &Campaign, signal: &Signal, ctx: &Context<'_>) -> boo
 /// Status, schedule, this page, and the frequency cap.
 fn eligible(campaign: &Campaign, ctx: &Context<'_>) -> Result<(), String> {
     if campaign.status != Status::Active {
-        return Err(format!("status is {}", campaign.status.name()));
+        return Err(msg!("status is {}", campaign.status.name()));
     }
     if campaign.start.is_some_and(|start| ctx.now < start) {
-        return Err("schedule has not started".into());
+        return Err(msg!("schedule has not started"));
     }
     if campaign.end.is_some_and(|end| ctx.now >= end) {
-        return Err("schedule has ended".into());
+        return Err(msg!("schedule has ended"));
     }
     if ctx.page.shown.contains(&campaign.id) {
-        return Err("already shown on this page".into());
+        return Err(msg!("already shown on this page"));
     }
     match ctx.profile.history(&campaign.id) {
         Some(history) => cap_allows(&campaign.frequency, history, ctx.profile.sessions, ctx.now),
@@ -262,13 +262,13 @@ pub fn cap_allows(
     now: Millis,
 ) -> Result<(), String> {
     if cap.stop_after_conversion && history.converted_at.is_some() {
-        return Err("visitor already converted".into());
+        return Err(msg!("visitor already converted"));
     }
     if let Some(dismissed) = history.dismissed_at {
         if cap.snooze_days_after_dismiss > 0
             && now.saturating_sub(dismissed) < i64::from(cap.snooze_days_after_dismiss) * DAY
         {
-            return Err(format!(
+            return Err(msg!(
                 "dismissed less than {} days ago",
                 cap.snooze_days_after_dismiss
             ));
@@ -276,7 +276,7 @@ pub fn cap_allows(
     }
     if let Some(max) = cap.max_impressions {
         if history.total_impressions >= max {
-            return Err(format!(
+            return Err(msg!(
                 "shown {} times (max_impressions {max})",
                 history.total_impressions
             ));
@@ -284,7 +284,7 @@ pub fn cap_allows(
     }
     if let Some(max) = cap.per_session {
         if history.session == session && history.session_impressions >= max {
-            return Err(format!(
+            return Err(msg!(
                 "shown {} times this session (per_session {max})",
                 history.session_impressions
             ));
@@ -294,7 +294,7 @@ pub fn cap_allows(
         let since = now - i64::from(days) * DAY;
         let recent = history.impressions.iter().filter(|&&at| at > since).count();
         if recent >= max as usize {
-            return Err(format!(
+            return Err(msg!(
                 "shown {recent} times in the last {days} days (per_days max {max})"
             ));
         }
@@ -323,7 +323,7 @@ fn choose_variant<'a>(
         .map(|v| v.to_js_string().into_owned())
         .unwrap_or_default();
     if hash_value.is_empty() {
-        return Err(format!(
+        return Err(msg!(
             "no value for hash attribute \"{}\"",
             campaign.hash_attribute
         ));
@@ -336,7 +336,7 @@ fn choose_variant<'a>(
             let v = &campaign.variants[i];
             Ok((Some(&v.key), &v.content, v.control))
         }
-        None => Err("visitor is outside the test's coverage".into()),
+        None => Err(msg!("visitor is outside the test's coverage")),
     }
 }
 

@@ -165,7 +165,7 @@ fn refuse(outbox: &mut Outbox, batch: &Batch, status: u16) -> Answered {
 /// visitor's browser key goes with it ([`with_browser_key`]), since the edge
 /// registers a key only for an id the batch carries.
 pub fn carries(body: &str, anonymous_id: &str) -> bool {
-    let needle = format!("\"anonymousId\":{}", Value::from(anonymous_id).to_json());
+    let needle = ["\"anonymousId\":", &Value::from(anonymous_id).to_json()].concat();
     // Not `str::contains`: its searcher costs kilobytes of wasm.
     body.as_bytes()
         .windows(needle.len())
