@@ -2,6 +2,7 @@
 //! tells us about itself (URL, device). Every call tolerates a hostile or
 //! restricted environment: storage may throw, crypto may be missing.
 
+use crate::prelude::*;
 use nudge_core::decide::{Device, DeviceKind};
 use nudge_core::event::PageContext;
 use nudge_core::platform::{Random, Storage, StorageError};

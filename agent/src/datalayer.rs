@@ -13,6 +13,7 @@
 //! removal of a product reported by one source is paired with the same
 //! report from the other (`Twins`), and counted once.
 
+use crate::prelude::*;
 use nudge_core::decide::Signal;
 use nudge_core::ga4::{self, Mapped};
 use nudge_core::session::layer::{self, Learnt};

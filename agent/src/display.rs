@@ -10,6 +10,7 @@
 //! before it arrived (a page-view campaign on a first visit). Shows decided
 //! before the module arrives wait here, for this page only.
 
+use crate::prelude::*;
 use nudge_core::campaign::{Action, Slot};
 use nudge_core::session::Show;
 use wasm_bindgen::prelude::*;
@@ -170,7 +171,7 @@ impl Display {
             true => Status::Ready(module.unchecked_into()),
             false => Status::Absent,
         };
-        (ready, std::mem::take(&mut self.waiting))
+        (ready, core::mem::take(&mut self.waiting))
     }
 
     /// Removes campaign `id`; its slot, if it was on screen.
@@ -186,7 +187,7 @@ impl Display {
     /// The page changed: its campaigns leave the screen, and the shows that
     /// waited for the module are given back (they were for that page).
     pub fn close_page(&mut self) -> Vec<Show> {
-        for (id, _) in std::mem::take(&mut self.open) {
+        for (id, _) in core::mem::take(&mut self.open) {
             if let Status::Ready(module) = &self.status {
                 let _ = module.close(&id);
             }

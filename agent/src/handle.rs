@@ -4,7 +4,7 @@
 //! handles, so none of them imports the state, and the state imports none
 //! of the files that work on it: the agent's modules form no circle.
 
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
 
 use crate::task::Task;
 

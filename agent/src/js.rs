@@ -1,13 +1,15 @@
 //! The JavaScript boundary: values in and out, the console, and the regex
 //! engine core's conditions use in the browser.
 
-use std::cell::RefCell;
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::sync::Arc;
 
 use js_sys::{Array, Object, Reflect};
 use nudge_core::host::{Host, RegexMatcher};
 use nudge_core::limits::{MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_NODES, MAX_KEYS, MAX_NODES};
 use nudge_core::{json, Map, Value};
+
+use crate::local::PageLocal;
 use wasm_bindgen::prelude::*;
 
 /// How far [`Reader`] reads a JS value before it stops.
@@ -225,11 +227,9 @@ pub fn info(message: &str) {
     console_info("[nudge]", message);
 }
 
-thread_local! {
-    /// Compiled patterns, owned here so conditions hold only an index (which
-    /// is `Send + Sync`, as core's matcher trait requires).
-    static PATTERNS: RefCell<Vec<JsRegExp>> = const { RefCell::new(Vec::new()) };
-}
+/// Compiled patterns, owned here so conditions hold only an index (which
+/// is `Send + Sync`, as core's matcher trait requires).
+static PATTERNS: PageLocal<Vec<JsRegExp>> = PageLocal::new(Vec::new());
 
 struct JsPattern(usize);
 

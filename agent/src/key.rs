@@ -1,6 +1,7 @@
 //! The browser key: the secret that lets this browser read its person's
 //! profile from the edge (see [`BrowserKey`]).
 
+use crate::prelude::*;
 use nudge_core::{Map, Value};
 
 /// The secret that lets this browser read its person's profile from the

@@ -14,6 +14,34 @@
 // Input and the platform can fail anywhere: a panic here breaks a shop's page
 // (agent) or answers a bare 500 (edge). Tests may unwrap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+// Without std (issue #20): std's panic hook, its message formatting and
+// thread-local machinery would be in every visitor's download. The shipped
+// builds trap on a panic (below); the `std` feature is for builds that link
+// std anyway (the agent's browser tests, the bench's engine build).
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude would give: `use crate::prelude::*;` in each module
+/// that allocates.
+pub(crate) mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::format;
+    pub use alloc::string::String;
+    #[cfg(feature = "studio")]
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
+/// A bug's panic traps: the call from the page (the loader, a listener, a
+/// timer) gets a `RuntimeError`, which the loader's calls catch, and no
+/// message formatting is carried for it.
+#[cfg(all(target_arch = "wasm32", not(any(test, feature = "std"))))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 /// `debug_warn!(opts, "format", args…)`: a warning in the console in debug
 /// mode. Only a build with the `messages` feature (the studio's, which the
@@ -22,18 +50,18 @@
 /// dropped. `debug_info!` is the same at the info level.
 #[cfg(feature = "messages")]
 macro_rules! debug_warn {
-    ($opts:expr, $($arg:tt)*) => { $opts.debug_warn(&::std::format!($($arg)*)) };
+    ($opts:expr, $($arg:tt)*) => { $opts.debug_warn(&::alloc::format!($($arg)*)) };
 }
 #[cfg(feature = "messages")]
 macro_rules! debug_info {
-    ($opts:expr, $($arg:tt)*) => { $opts.debug_info(&::std::format!($($arg)*)) };
+    ($opts:expr, $($arg:tt)*) => { $opts.debug_info(&::alloc::format!($($arg)*)) };
 }
 #[cfg(not(feature = "messages"))]
 macro_rules! debug_warn {
     ($opts:expr, $($arg:tt)*) => {{
         let _ = || {
             let _ = &$opts;
-            let _ = ::std::format_args!($($arg)*);
+            let _ = ::core::format_args!($($arg)*);
         };
     }};
 }
@@ -43,11 +71,13 @@ macro_rules! debug_info {
 }
 
 mod browser;
+mod callbacks;
 mod datalayer;
 mod display;
 mod handle;
 mod js;
 mod key;
+mod local;
 mod options;
 mod preview;
 mod remote;
@@ -63,12 +93,13 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
-use gloo_events::EventListener;
 use nudge_core::{Config, Value};
 use wasm_bindgen::prelude::*;
 
+use crate::callbacks::{EventListener, Timer};
+use crate::prelude::*;
 use crate::shared::{run, Shared};
 use crate::task::Task;
 
@@ -87,7 +118,7 @@ use crate::state::{props_from_js, State};
 pub struct Agent {
     shared: Rc<Shared>,
     _global: Vec<EventListener>,
-    _background: gloo_timers::callback::Timeout,
+    _background: Timer,
 }
 
 /// Starts the agent with the loader's options and the site's program (the
@@ -119,7 +150,7 @@ pub fn start(options: JsValue, program: &[u8]) -> Agent {
     let global = trackers::attach_global(&shared.state.borrow().opts, &handle);
     // The edge's view of this person, in the background: after the first
     // decision, not in front of it.
-    let background = gloo_timers::callback::Timeout::new(0, move || {
+    let background = Timer::after(0, move || {
         handle.run(Task::Reconnect { click_token });
     });
     let t4 = browser::precise_now();

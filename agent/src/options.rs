@@ -1,5 +1,6 @@
 //! What the shop configured on the script tag, as the loader passes it in.
 
+use crate::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::js;

@@ -13,6 +13,7 @@
 //! agent/pkg-studio), which the loader runs in a preview's tab: visitors'
 //! agent carries none of it.
 
+use crate::prelude::*;
 use nudge_core::preview::Preview;
 use nudge_core::time::Millis;
 use nudge_core::{Config, Value};

@@ -4,6 +4,7 @@
 //! email/SMS link). Both run in the background: decisions never wait on them;
 //! the next decision sees what arrived.
 
+use crate::prelude::*;
 use nudge_core::decide::Signal;
 use nudge_core::session::identity::NoCoupon;
 use nudge_core::Value;

@@ -4,6 +4,7 @@
 //! `nudge_core::session::delivery`'s (tested natively there); the timer and
 //! the post are the transport's (src/transport.rs).
 
+use crate::prelude::*;
 use nudge_core::queue::Batch;
 use nudge_core::session::delivery::{self, Answered};
 use wasm_bindgen::JsValue;
@@ -48,7 +49,7 @@ impl State {
             self.schedule_flush(handle); // a backoff not over yet
             return;
         };
-        let mut body = std::mem::take(&mut batch.body);
+        let mut body = core::mem::take(&mut batch.body);
         let key = self.add_browser_key(&mut body);
         if !post(
             &self.opts,

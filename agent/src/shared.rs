@@ -8,9 +8,10 @@
 //! in wasm would abort the module. Shop callbacks (`nudge.on`, as DOM
 //! events) run only after the state is released.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 
 use nudge_core::Map;
 
@@ -34,7 +35,7 @@ impl Shared {
 
     /// A handle on this agent for listeners, timers and callbacks.
     pub fn handle(self: &Rc<Self>) -> Handle {
-        let weak: std::rc::Weak<dyn Runner> = Rc::downgrade(self) as std::rc::Weak<Shared>;
+        let weak: Weak<dyn Runner> = Rc::downgrade(self) as Weak<Shared>;
         Handle::new(weak)
     }
 }

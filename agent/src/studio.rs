@@ -7,8 +7,8 @@
 //! state, only the one preview on screen. Nothing throws: every problem comes
 //! back as a diagnostic `{path, message, severity}`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use nudge_core::campaign::{Content, InlinePosition, Layout};
 use nudge_core::config::Geo;
@@ -22,15 +22,15 @@ use crate::{browser, js};
 use nudge_core::campaign::Action;
 use nudge_render::{self as render, Owner, Rendered};
 
+use crate::local::PageLocal;
+
 /// Where an inline campaign goes when its selector matches nothing in the
 /// preview page: the page's stand-in slot (made at the end of the body if
 /// the page has none), so the marketer still sees it.
 pub(crate) const STAND_IN: &str = "nudge-preview-slot";
 
-thread_local! {
-    /// The preview on screen: replaced by the next, closed by its dismiss.
-    pub(crate) static SHOWN: RefCell<Option<Rendered>> = const { RefCell::new(None) };
-}
+/// The preview on screen: replaced by the next, closed by its dismiss.
+pub(crate) static SHOWN: PageLocal<Option<Rendered>> = PageLocal::new(None);
 
 /// `validateConfig(text)`: every problem core finds in the config JSON text
 /// (its campaigns, and its journeys as the edge checks them), read within

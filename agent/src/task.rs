@@ -7,6 +7,7 @@
 //! glue), every way in is listed here, and listeners need to know no more of
 //! the state than the task they send.
 
+use crate::prelude::*;
 use nudge_core::campaign::Action;
 use nudge_core::decide::Signal;
 use nudge_core::queue::Batch;

@@ -7,11 +7,10 @@
 //! [`PageTrackers`] on navigation detaches them. Scroll work is done once per
 //! animation frame, never in the scroll event itself.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::Cell;
 
-use gloo_events::{EventListener, EventListenerOptions};
-use gloo_timers::callback::{Interval, Timeout};
 use nudge_core::decide::Signal;
 use nudge_core::session::Session;
 use nudge_core::time::Millis;
@@ -20,6 +19,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::browser::{self, document, window};
+use crate::callbacks::{EventListener, Timer};
 use crate::handle::Handle;
 use crate::options::Options;
 use crate::task::Task;
@@ -37,8 +37,8 @@ const AFTER_INPUT_GRACE_MS: Millis = 600;
 /// Trackers for one page view.
 pub struct PageTrackers {
     _listeners: Vec<EventListener>,
-    _timers: Vec<Timeout>,
-    _interval: Option<Interval>,
+    _timers: Vec<Timer>,
+    _interval: Option<Timer>,
 }
 
 fn signal(weak: &Handle, signal: Signal) {
@@ -98,7 +98,7 @@ impl PageTrackers {
 
         for &seconds in &watch.page_timers {
             let weak = weak.clone();
-            timers.push(Timeout::new((seconds * 1000.0) as u32, move || {
+            timers.push(Timer::after((seconds * 1000.0) as u32, move || {
                 signal(&weak, Signal::TimeOnPage { seconds })
             }));
         }
@@ -106,7 +106,7 @@ impl PageTrackers {
             let weak = weak.clone();
             let remaining = (seconds - session.profile.seconds_on_site).max(0.0);
             let base = session.profile.seconds_on_site;
-            timers.push(Timeout::new((remaining * 1000.0) as u32, move || {
+            timers.push(Timer::after((remaining * 1000.0) as u32, move || {
                 signal(
                     &weak,
                     Signal::TimeOnSite {
@@ -120,7 +120,7 @@ impl PageTrackers {
             let thresholds = watch.inactivity.clone();
             let weak = weak.clone();
             let fired_for = Cell::new(0 as Millis);
-            Interval::new(1_000, move || {
+            Timer::every(1_000, move || {
                 let idle_since = last_input.get();
                 let idle = (browser::now() - idle_since) as f64 / 1000.0;
                 // Each idle stretch fires each threshold once.
@@ -304,30 +304,25 @@ pub fn attach_global(opts: &Options, handle: &Handle) -> Vec<EventListener> {
 
     // <button data-nudge-track="Size Guide Opened" data-nudge-props='{"size":"M"}'>
     let w = weak;
-    listeners.push(EventListener::new_with_options(
-        &doc,
-        "click",
-        EventListenerOptions::run_in_capture_phase(),
-        move |event| {
-            let Some(target) = event
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            else {
-                return;
-            };
-            let Some(marked) = target.closest("[data-nudge-track]").ok().flatten() else {
-                return;
-            };
-            let Some(name) = marked.get_attribute("data-nudge-track") else {
-                return;
-            };
-            let props = marked
-                .get_attribute("data-nudge-props")
-                .and_then(|text| crate::js::parse(&text))
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default();
-            w.run(Task::Track(name, props));
-        },
-    ));
+    listeners.push(EventListener::capturing(&doc, "click", move |event| {
+        let Some(target) = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        let Some(marked) = target.closest("[data-nudge-track]").ok().flatten() else {
+            return;
+        };
+        let Some(name) = marked.get_attribute("data-nudge-track") else {
+            return;
+        };
+        let props = marked
+            .get_attribute("data-nudge-props")
+            .and_then(|text| crate::js::parse(&text))
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        w.run(Task::Track(name, props));
+    }));
     listeners
 }

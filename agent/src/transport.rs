@@ -3,7 +3,8 @@
 //! decides everything else (when, what, what an answer means: tested
 //! natively there). Never blocks the page; `sendBeacon` when the page goes.
 
-use gloo_timers::callback::Timeout;
+use crate::callbacks::Timer;
+use crate::prelude::*;
 use nudge_core::queue::Outbox;
 use nudge_core::session::delivery::{Delivery, Pace};
 use nudge_core::Value;
@@ -17,7 +18,7 @@ use crate::task::{Request, Task};
 
 pub struct Transport {
     pub delivery: Delivery,
-    timer: Option<Timeout>,
+    timer: Option<Timer>,
 }
 
 impl Transport {
@@ -42,7 +43,7 @@ impl Transport {
     /// Wakes the agent for a flush in `delay` ms (replacing the timer set).
     pub fn arm(&mut self, delay: u32, handle: &Handle) {
         let handle = handle.clone();
-        self.timer = Some(Timeout::new(delay, move || handle.run(Task::FlushDue)));
+        self.timer = Some(Timer::after(delay, move || handle.run(Task::FlushDue)));
     }
 
     /// The flush timer fired (or is no longer wanted).

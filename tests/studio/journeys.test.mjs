@@ -106,7 +106,11 @@ test("an editor builds cart abandonment from blank, core's error blocks publishi
   // test of it to the site's test destination, which counts nowhere.
   await field(page, "steps[0].wait_for.else[1]#payload").click();
   const payload = page.locator("#sec-steps .payload");
-  await payload.waitFor();
+  // On a miss, say what the step showed instead (an error from the edge?).
+  await payload.waitFor().catch(async (error) => {
+    const shown = await page.locator("#sec-steps .send-out").allInnerTexts();
+    throw new Error(`no message preview; the send steps show: ${JSON.stringify(shown)}`, { cause: error });
+  });
   assert.match(await payload.innerText(), /"event": "Cart Abandoned"[\s\S]*"code": "SAMPLE-CODE"/);
   await field(page, "steps[0].wait_for.else[1]#test").click();
   await page.waitForSelector("[data-sent-to=inbox]");

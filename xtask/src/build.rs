@@ -38,7 +38,24 @@ pub fn build_wasm32(package: &str, cargo: &[&str], env: &[(&str, &str)]) -> Resu
         "-p",
         package,
     ];
-    run_in(&root(), "cargo", &[&build[..], cargo].concat(), env)?;
+    // The display module's crate is a library (render/Cargo.toml says why):
+    // its module is linked here, and only here, as a cdylib.
+    let display_module = [
+        "rustc",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        package,
+        "--lib",
+        "--crate-type",
+        "cdylib",
+    ];
+    let command: &[&str] = match package {
+        "nudge-render" => &display_module,
+        _ => &build,
+    };
+    run_in(&root(), "cargo", &[command, cargo].concat(), env)?;
     Ok(target_dir()
         .join("wasm32-unknown-unknown/release")
         .join(format!("{}.wasm", package.replace('-', "_"))))

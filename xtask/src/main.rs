@@ -195,6 +195,26 @@ fn lint() -> Result {
         .collect();
     let wasm = ["--target", "wasm32-unknown-unknown"];
     run("cargo", &[&["clippy"][..], &others, &wasm, &deny].concat())?;
+    // The agent as shipped: `no_std`, which every-target builds (std through
+    // the tests' dev-dependencies) are not; the shops' build and the studio's.
+    for features in ["", "studio"] {
+        run(
+            "cargo",
+            &[
+                &[
+                    "clippy",
+                    "-p",
+                    "nudge-agent",
+                    "--lib",
+                    "--features",
+                    features,
+                ][..],
+                &wasm,
+                &["--", "-D", "warnings"],
+            ]
+            .concat(),
+        )?;
+    }
     // The display module on its own: its `module` feature brings its own
     // allocator and panic handler, which the agent (linking the renderer for
     // the studio) must not see; and the module is `no_std`, which its tests

@@ -2,6 +2,7 @@
 //! through the display module ([`crate::display`]), and what the visitor
 //! did with them.
 
+use crate::prelude::*;
 use nudge_core::campaign::Action;
 use nudge_core::decide::Signal;
 use nudge_core::session::Show;

@@ -8,6 +8,7 @@
 //! choice is drawn here and recorded with `Session::showed`. Nothing here
 //! waits on the network.
 
+use crate::prelude::*;
 mod campaigns;
 mod storage;
 
@@ -47,7 +48,7 @@ pub struct State {
     key: Option<BrowserKey>,
     profile_dirty: bool,
     outbox_dirty: bool,
-    persist_timer: Option<gloo_timers::callback::Timeout>,
+    persist_timer: Option<crate::callbacks::Timer>,
 }
 
 impl State {
@@ -270,7 +271,7 @@ impl State {
 
     /// The notifications queued so far, to dispatch once the state is released.
     pub fn take_notices(&mut self) -> Vec<(&'static str, Value)> {
-        std::mem::take(&mut self.notices)
+        core::mem::take(&mut self.notices)
     }
 
     /// Carries out what the session asked: events to the outbox (and the

@@ -26,7 +26,7 @@ impl State {
     /// Writes what changed to local storage: from the timer that
     /// [`State::schedule_persist`] sets, and at once when the page is hidden.
     pub fn persist(&mut self) {
-        if std::mem::take(&mut self.profile_dirty) {
+        if core::mem::take(&mut self.profile_dirty) {
             if let Err(e) = self
                 .store
                 .save(&self.opts.profile_key(), &self.session.profile.to_stored())
@@ -34,7 +34,7 @@ impl State {
                 debug_warn!(self.opts, "profile not saved: {e}");
             }
         }
-        if std::mem::take(&mut self.outbox_dirty) {
+        if core::mem::take(&mut self.outbox_dirty) {
             let _ = self.store.save_text(
                 &self.opts.outbox_key(),
                 &self.transport.outbox().to_stored_json(),
@@ -48,7 +48,7 @@ impl State {
     pub fn schedule_persist(&mut self, handle: &Handle) {
         if (self.profile_dirty || self.outbox_dirty) && self.persist_timer.is_none() {
             let weak = handle.clone();
-            self.persist_timer = Some(gloo_timers::callback::Timeout::new(0, move || {
+            self.persist_timer = Some(crate::callbacks::Timer::after(0, move || {
                 weak.run(Task::Persist);
             }));
         }
