@@ -39,6 +39,8 @@ export async function renderItemEditor(main, kind, { id, template }) {
     local: new Map(), // path → message: what the form itself cannot read (bad JSON, not a number)
   };
   let side = null; // the kind's pane beside the form
+  let saving = null; // the draft's save in flight, if any
+  let edits = 0; // changes made so far: those made during a save keep the draft dirty
   const registry = new FieldRegistry();
   const ctx = {
     model: () => state.item,
@@ -46,6 +48,7 @@ export async function renderItemEditor(main, kind, { id, template }) {
     readOnly,
     savedGroups: {},
     changed: () => {
+      edits += 1;
       state.dirty = true;
       showSaveState();
       scheduleCheck();
@@ -220,7 +223,23 @@ export async function renderItemEditor(main, kind, { id, template }) {
     if (focused) actions.querySelector(`[data-action="${focused}"]:not(:disabled)`)?.focus();
   }
 
+  // One save at a time. A second ask (the message preview saving first, a
+  // second click) waits for the save in flight instead of racing it with the
+  // same If-Match revision, which the edge would refuse as a conflict.
   async function saveDraft() {
+    while (saving) {
+      if (!(await saving)) return false;
+      if (!state.dirty) return true;
+    }
+    saving = saveOnce();
+    try {
+      return await saving;
+    } finally {
+      saving = null;
+    }
+  }
+
+  async function saveOnce() {
     alertBox.replaceChildren();
     const itemId = state.item.id;
     if (!itemId) {
@@ -229,13 +248,14 @@ export async function renderItemEditor(main, kind, { id, template }) {
       registry.find("id")?.[1].target.focus();
       return false;
     }
+    const sent = edits;
     try {
       const { data } = await kind.api.saveDraft(site(), itemId, state.item, state.revision);
       state.revision = data.revision ?? (state.revision ?? 0) + 1;
       state.draftMeta = { by: session.current?.who, at: new Date().toISOString() };
       state.serverProblems = edgeProblems(data.problems);
       kind.saved?.(state, data);
-      state.dirty = false;
+      state.dirty = edits !== sent;
       conflict.hidden = true;
       toast("Draft saved.");
       announce("Draft saved.");

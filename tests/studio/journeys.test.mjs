@@ -99,12 +99,24 @@ test("an editor builds cart abandonment from blank, core's error blocks publishi
   assert.equal(await field(page, "steps[0].wait_for.else[0].send.event").inputValue(), "Cart Abandoned");
   await field(page, "steps[0].wait_for.else[0]#down").click();
   assert.equal(await field(page, "steps[0].wait_for.else[1].send.event").inputValue(), "Cart Abandoned");
+  // Save, and ask for the message at once: the preview waits for the save in
+  // flight (the edge would refuse a second one with the same If-Match as a
+  // conflict) and saves nothing more.
+  // The save is held back half a second, so the preview's ask lands in it.
+  const slowSave = async (route) => {
+    if (route.request().method() === "PUT") await new Promise((r) => setTimeout(r, 500));
+    await route.continue();
+  };
+  await page.route("**/journeys/cart-email/draft", slowSave);
   await page.click("[data-action=save]");
-  await page.waitForSelector("text=Draft saved.");
+  await field(page, "steps[0].wait_for.else[1]#payload").click();
+  await page.waitForSelector(".save-state:has-text('Draft revision 2')");
+  await page.unroute("**/journeys/cart-email/draft", slowSave);
+  const conflicts = await page.locator(".conflict:visible").allInnerTexts();
+  assert.deepEqual(conflicts, [], "no conflict");
 
   // The message the email tool would receive, for a sample person; then a
   // test of it to the site's test destination, which counts nowhere.
-  await field(page, "steps[0].wait_for.else[1]#payload").click();
   const payload = page.locator("#sec-steps .payload");
   // On a miss, say what the step showed instead (an error from the edge?).
   await payload.waitFor().catch(async (error) => {
