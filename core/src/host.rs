@@ -144,9 +144,9 @@ fn radix_literal(t: &str) -> Option<f64> {
 mod fallback {
     use alloc::string::String;
 
-    /// The integer part (`value::integer_to_string`).
+    /// The integer part (`small::integer_to_string`).
     pub fn number_to_string(n: f64) -> String {
-        crate::value::integer_to_string(n as i64)
+        crate::small::integer_to_string(n as i64)
     }
 
     pub fn string_to_number(text: &str) -> f64 {

@@ -233,7 +233,7 @@ impl Outbox {
     pub fn to_stored_json(&self) -> String {
         let mut out = [
             "{\"dropped\":",
-            &crate::value::integer_to_string(i64::from(self.dropped)),
+            &crate::small::integer_to_string(i64::from(self.dropped)),
             ",\"events\":[",
         ]
         .concat();

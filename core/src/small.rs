@@ -1,5 +1,8 @@
 //! Tiny replacements for std algorithms whose general versions cost the
-//! browser agent kilobytes of wasm for lists that hold a handful of items.
+//! browser agent kilobytes of wasm for lists that hold a handful of items,
+//! and for integers printed as text.
+
+use alloc::string::String;
 
 /// Stable insertion sort: `less(a, b)` says whether `a` goes before `b`.
 /// Quadratic, which is right for the tens of items it is used on.
@@ -23,6 +26,34 @@ pub(crate) fn contains(haystack: &str, needle: &str) -> bool {
             .any(|w| w == needle.as_bytes())
 }
 
+/// An integer's decimal digits, without `format!`: `core::fmt`'s integer
+/// printing would otherwise be linked into the browser builds for this.
+pub(crate) fn integer_to_string(n: i64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(21);
+    if n < 0 {
+        out.push('-');
+    }
+    out.extend(
+        digits
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .map(|&d| char::from(d)),
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -38,5 +69,32 @@ mod tests {
         assert!(super::contains("abc", ""));
         assert!(!super::contains("ab", "abc"));
         assert!(!super::contains("", "a"));
+    }
+}
+
+#[cfg(test)]
+mod integer_tests {
+    #[test]
+    fn integers_print_as_format_would() {
+        for n in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            1234567,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            assert_eq!(super::integer_to_string(n), n.to_string());
+        }
+        let mut n: i64 = 1;
+        while let Some(next) = n.checked_mul(7) {
+            assert_eq!(super::integer_to_string(next), next.to_string());
+            assert_eq!(super::integer_to_string(-next), (-next).to_string());
+            n = next;
+        }
     }
 }

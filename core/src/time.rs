@@ -70,7 +70,7 @@ pub fn to_iso8601(ms: Millis) -> String {
 /// `value` with at least `width` characters, zero-padded after any sign
 /// (as `format!("{value:0width$}")`).
 fn push_padded(out: &mut String, value: i64, width: usize) {
-    let digits = crate::value::integer_to_string(value.unsigned_abs() as i64);
+    let digits = crate::small::integer_to_string(value.unsigned_abs() as i64);
     let sign = usize::from(value < 0);
     if value < 0 {
         out.push('-');

@@ -331,34 +331,6 @@ impl Value {
 }
 
 /// JavaScript's `Number.prototype.toString()` for the values JSON can carry.
-/// An integer's decimal digits, without `format!`: `core::fmt`'s integer
-/// printing would otherwise be linked into the browser builds for this.
-pub fn integer_to_string(n: i64) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(21);
-    if n < 0 {
-        out.push('-');
-    }
-    out.extend(
-        digits
-            .get(at..)
-            .unwrap_or_default()
-            .iter()
-            .map(|&d| char::from(d)),
-    );
-    out
-}
-
 pub fn js_number_to_string(n: f64) -> String {
     if n.is_nan() {
         "NaN".into()
@@ -366,7 +338,7 @@ pub fn js_number_to_string(n: f64) -> String {
         if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
     } else if n == crate::float::trunc(n) && n.abs() < 9.0e15 {
         // Integral: no fraction and no exponent, as JS prints it ("-0" is "0").
-        integer_to_string(n as i64)
+        crate::small::integer_to_string(n as i64)
     } else {
         (crate::host::get().number_to_string)(n)
     }
@@ -662,32 +634,5 @@ mod tests {
             Some(Ordering::Less)
         );
         assert_eq!(Value::from("x").js_compare(&Value::from(5.0)), None);
-    }
-}
-
-#[cfg(test)]
-mod integer_tests {
-    #[test]
-    fn integers_print_as_format_would() {
-        for n in [
-            0,
-            1,
-            -1,
-            9,
-            10,
-            -10,
-            1234567,
-            i64::MAX,
-            i64::MIN,
-            i64::MIN + 1,
-        ] {
-            assert_eq!(super::integer_to_string(n), n.to_string());
-        }
-        let mut n: i64 = 1;
-        while let Some(next) = n.checked_mul(7) {
-            assert_eq!(super::integer_to_string(next), next.to_string());
-            assert_eq!(super::integer_to_string(-next), (-next).to_string());
-            n = next;
-        }
     }
 }
