@@ -25,6 +25,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod assets;
+mod config_policy;
 mod forward;
 mod http;
 mod keys;

@@ -1,91 +1,12 @@
-//! Building what ships: the agent's two builds (loader, glue, wasm), the
-//! edge Worker with its static site (the demo shop, the agent, the studio),
-//! and the steps they share (a wasm32 release build, wasm-bindgen, wasm-opt).
+//! Building what ships: the agent's two builds (loader, glue, wasm) and the
+//! edge Worker with its static site (the demo shop, the agent, the studio).
+//! The steps they share (a wasm32 release build, wasm-bindgen, wasm-opt) are
+//! `wasm.rs`'s.
 
 use std::path::{Path, PathBuf};
 
-use crate::{root, run, run_in, target_dir, worker, Result};
-
-/// A release build of `package` for `<script type=module>` use, into
-/// `out_dir` (relative to the repository root): what `wasm-pack build
-/// --target web` does, as its two steps (cargo for wasm32, then the pinned
-/// wasm-bindgen), so a fresh machine need not compile wasm-pack too.
-/// `cargo` are more arguments for `cargo build` (features).
-pub fn wasm_web(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
-    let wasm = build_wasm32(package, cargo, &[])?;
-    let wasm = wasm.to_string_lossy();
-    run(
-        "wasm-bindgen",
-        &[
-            "--target",
-            "web",
-            "--no-typescript",
-            "--out-dir",
-            out_dir,
-            &wasm,
-        ],
-    )
-}
-
-/// A release build of `package` for wasm32 (`cargo` are more arguments for
-/// `cargo build`, `env` its environment); returns the `.wasm` it made.
-pub fn build_wasm32(package: &str, cargo: &[&str], env: &[(&str, &str)]) -> Result<PathBuf> {
-    let build = [
-        "build",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        package,
-    ];
-    // The display module's crate is a library (render/Cargo.toml says why):
-    // its module is linked here, and only here, as a cdylib.
-    let display_module = [
-        "rustc",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        package,
-        "--lib",
-        "--crate-type",
-        "cdylib",
-    ];
-    let command: &[&str] = match package {
-        "nudge-render" => &display_module,
-        _ => &build,
-    };
-    run_in(&root(), "cargo", &[command, cargo].concat(), env)?;
-    Ok(target_dir()
-        .join("wasm32-unknown-unknown/release")
-        .join(format!("{}.wasm", package.replace('-', "_"))))
-}
-
-/// Shrinks a wasm-bindgen output in place, as every shipped wasm is:
-/// `-Oz` until it stops paying (`--converge`), without the producers
-/// section (who built it is no visitor's business: about 100 B each).
-pub fn wasm_opt(wasm: &Path) -> Result {
-    wasm_opt_with(wasm, &["-Oz", "--converge", "--strip-producers"])
-}
-
-/// npm's wasm-opt over `wasm`, in place, with `options` (the level and
-/// more), knowing the features Rust's wasm32 target emits by default.
-pub fn wasm_opt_with(wasm: &Path, options: &[&str]) -> Result {
-    let wasm = wasm.to_string_lossy();
-    let wasm_opt = root().join("node_modules/.bin/wasm-opt");
-    let features = [
-        "--enable-bulk-memory",
-        "--enable-nontrapping-float-to-int",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-reference-types",
-        "--enable-multivalue",
-    ];
-    run(
-        &wasm_opt.to_string_lossy(),
-        &[options, &features, &[&wasm, "-o", &wasm]].concat(),
-    )
-}
+use crate::wasm::{wasm_opt, wasm_opt_with, wasm_web};
+use crate::{root, run, worker, Result};
 
 /// The shops' agent (agent/pkg: loader, glue, wasm) and the studio's build
 /// (agent/pkg-studio: `--features studio`, glue and wasm), one after the

@@ -21,12 +21,14 @@
 mod build;
 mod site_keys;
 mod tools;
+mod wasm;
 mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use build::{build_agent, build_edge, wasm_opt, wasm_web};
+use build::{build_agent, build_edge};
+use wasm::{wasm_opt, wasm_web};
 
 type Result<T = ()> = std::result::Result<T, String>;
 

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use crate::build::{build_wasm32, wasm_opt_with};
+use crate::wasm::{build_wasm32, wasm_opt_with};
 use crate::{root, run, run_in, Result};
 
 /// The functions wasm-bindgen exports for the shim itself, not handlers.

@@ -1,5 +1,6 @@
-//! A site's destinations document: `PUT /v1/admin/sites/{site}/destinations`,
-//! validated before it is stored.
+//! A site's destinations document: what it may hold (validated before
+//! `PUT /v1/admin/sites/{site}/destinations` stores it, `routes::admin`),
+//! its credentials sealed, and what the studio may see of it.
 //!
 //! Two rules keep a site owner from turning the edge against itself or others:
 //! - each destination carries its own `credential` (API key, `whsec_…`
@@ -12,11 +13,10 @@
 
 use nudge_core::Diagnostic as D;
 use serde_json::Value;
-use worker::{Env, Request};
+use worker::Env;
 
 use super::channels::{self, KINDS};
 use super::credentials::{self, MAX_CREDENTIAL_BYTES};
-use crate::http::{refuse, site_keys, Handled};
 
 const CONSENT: &[&str] = &["none", "analytics", "marketing"];
 /// Most destinations per site.
@@ -171,28 +171,6 @@ pub fn credential_of(destination: &Value, key: &[u8; 32], site: &str) -> Option<
     )
 }
 
-/// `PUT /v1/admin/sites/{site}/destinations`: validated, then stored with
-/// every credential sealed (the answer never echoes one).
-pub async fn put(req: Request, env: &Env, site: &str) -> Handled {
-    let allow_local = local_allowed(env);
-    let keys = site_keys(env, site).await?;
-    crate::routes::admin::put_document(req, env, &key(site), "invalid_destinations", |text| {
-        let mut document = crate::http::parse_json(text)?;
-        let problems = validate(&document, allow_local);
-        if problems.is_empty() {
-            seal_all(&mut document, &keys.credentials, site).ok_or_else(|| {
-                refuse(
-                    400,
-                    "invalid_destinations",
-                    "a credential could not be sealed",
-                )
-            })?;
-        }
-        Ok((problems, document.to_string()))
-    })
-    .await
-}
-
 /// What the studio may know of a destination: its id, kind, consent and
 /// events, for the journey editor's picker. Never its url (a webhook's may
 /// carry a token) or its sealed credential.
@@ -209,16 +187,6 @@ pub fn public_view(document: &Value) -> Value {
         })
         .unwrap_or_default();
     Value::Array(list)
-}
-
-/// `GET /v1/admin/sites/{site}/destinations`: `{destinations: [{id, kind,
-/// consent, events}]}` ([`public_view`]); an empty list for a site with none.
-pub async fn list(env: &Env, site: &str) -> Handled {
-    let text = crate::http::cached_kv(env, &key(site)).await?;
-    let document = text
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .unwrap_or(Value::Null);
-    crate::http::ok(&serde_json::json!({"destinations": public_view(&document)}))
 }
 
 #[cfg(test)]

@@ -87,8 +87,8 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
     send(env, &messages).await
 }
 
-fn internal(error: crate::http::EdgeError) -> worker::Error {
-    worker::Error::RustError(error.to_string())
+fn internal(error: crate::store::protocol::StoreError) -> worker::Error {
+    worker::Error::RustError(format!("site store: {error:?}"))
 }
 
 /// Puts messages on the forwarding queue, in sends within the platform's

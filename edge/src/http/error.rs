@@ -3,6 +3,8 @@
 //! goes to the log, never to the client), refusals become their JSON answer.
 
 use nudge_core::Diagnostic;
+
+use crate::store::protocol::StoreError;
 use serde_json::{json, Value};
 use worker::Response;
 
@@ -134,3 +136,35 @@ impl EdgeError {
 
 /// What handlers return.
 pub type Handled = Result<Response, EdgeError>;
+
+/// Each store refusal's HTTP answer. Here, not in `store`: the store is
+/// below HTTP and names none of it.
+impl From<StoreError> for EdgeError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(m) => refuse(404, "not_found", m),
+            StoreError::BrowserKey(m) => refuse(401, "browser_key_required", m),
+            StoreError::TokenUsed(m) => refuse(409, "token_used", m),
+            StoreError::UserConflict(m) => refuse(409, "user_conflict", m),
+            StoreError::AlreadyUndone(m) | StoreError::MergedSince(m) => {
+                refuse(409, "cannot_undo", m)
+            }
+            StoreError::AlreadyProcessed(m) => refuse(409, "already_processed", m),
+            StoreError::Invalid(m) => refuse(400, "invalid_event", m),
+            StoreError::RateLimited {
+                message,
+                retry_after,
+            } => super::limits::too_many(&message, retry_after),
+            StoreError::Conflict { message, current } => Refusal::new(409, "conflict", message)
+                .with("current", current)
+                .into(),
+            StoreError::InvalidConfig { message, problems } => {
+                Refusal::new(400, "invalid_config", message)
+                    .with("problems", Value::Array(problems))
+                    .into()
+            }
+            StoreError::Limit(m) => refuse(409, "limit_reached", m),
+            StoreError::Internal(m) => EdgeError::Internal(m),
+        }
+    }
+}

@@ -357,3 +357,25 @@ pub async fn store_site_document(env: &Env, key: &str, text: String) -> Result<(
     remember(key, Some(text));
     Ok(())
 }
+
+/// `?before=&after=&limit=` of a list endpoint.
+pub fn page(req: &Request) -> std::result::Result<crate::store::protocol::Page, EdgeError> {
+    let number = |name: &str| -> std::result::Result<Option<i64>, EdgeError> {
+        match query(req, name)? {
+            None => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|_| {
+                refuse(
+                    400,
+                    "invalid_request",
+                    format!("{name} must be a whole number"),
+                )
+            }),
+        }
+    };
+    Ok(crate::store::protocol::Page {
+        before: number("before")?,
+        after: number("after")?,
+        limit: number("limit")?
+            .map(|n| n.clamp(1, i64::from(crate::store::protocol::Page::MAX)) as u32),
+    })
+}

@@ -5,9 +5,10 @@ use nudge_core::Diagnostic;
 use serde_json::{json, Value};
 use worker::{Env, Request};
 
+use crate::forward::destinations;
 use crate::http::limits::ADMIN_BODY_BYTES;
 use crate::http::{
-    ok, read_body, read_json, refuse, store_site_document, EdgeError, Handled, Refusal,
+    ok, read_body, read_json, refuse, site_keys, store_site_document, EdgeError, Handled, Refusal,
 };
 use crate::store::protocol::Command;
 
@@ -37,11 +38,51 @@ pub async fn put_document(
     ok(&json!({"stored": true}))
 }
 
+/// `PUT /v1/admin/sites/{site}/destinations`: validated, then stored with
+/// every credential sealed (the answer never echoes one).
+pub async fn put_destinations(req: Request, env: &Env, site: &str) -> Handled {
+    let allow_local = destinations::local_allowed(env);
+    let keys = site_keys(env, site).await?;
+    put_document(
+        req,
+        env,
+        &destinations::key(site),
+        "invalid_destinations",
+        |text| {
+            let mut document = crate::http::parse_json(text)?;
+            let problems = destinations::validate(&document, allow_local);
+            if problems.is_empty() {
+                destinations::seal_all(&mut document, &keys.credentials, site).ok_or_else(
+                    || {
+                        refuse(
+                            400,
+                            "invalid_destinations",
+                            "a credential could not be sealed",
+                        )
+                    },
+                )?;
+            }
+            Ok((problems, document.to_string()))
+        },
+    )
+    .await
+}
+
+/// `GET /v1/admin/sites/{site}/destinations`: `{destinations: [{id, kind,
+/// consent, events}]}` ([`public_view`]); an empty list for a site with none.
+pub async fn list_destinations(env: &Env, site: &str) -> Handled {
+    let text = crate::http::cached_kv(env, &destinations::key(site)).await?;
+    let document = text
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .unwrap_or(Value::Null);
+    ok(&json!({"destinations": destinations::public_view(&document)}))
+}
+
 /// `GET …/merges[?person=&before=&limit=]`: the merge log, newest first.
 pub async fn merges(req: Request, env: &Env, site: &str) -> Handled {
     let command = Command::Merges {
         person: crate::http::query(&req, "person")?,
-        page: super::page(&req)?,
+        page: crate::http::page(&req)?,
     };
     let answer: Value = crate::store::call(env, site, &command).await?;
     ok(&answer)
@@ -70,7 +111,7 @@ pub async fn undo_merge(mut req: Request, env: &Env, site: &str) -> Handled {
 
 /// `GET …/dead-letters[?after=&limit=]`, oldest first.
 pub async fn dead_letters(req: Request, env: &Env, site: &str) -> Handled {
-    let page = super::page(&req)?;
+    let page = crate::http::page(&req)?;
     let answer: Value = crate::store::call(env, site, &Command::DeadLetters { page }).await?;
     ok(&answer)
 }
@@ -78,7 +119,7 @@ pub async fn dead_letters(req: Request, env: &Env, site: &str) -> Handled {
 /// `POST …/dead-letters/replay`: puts up to one page of dead letters back on
 /// the forwarding queue; each is removed only once it is queued again.
 pub async fn replay(req: Request, env: &Env, site: &str) -> Handled {
-    let page = super::page(&req)?;
+    let page = crate::http::page(&req)?;
     let taken: Value = crate::store::call(env, site, &Command::DeadLetters { page }).await?;
     let letters = taken["letters"].as_array().cloned().unwrap_or_default();
     // A letter filed as too large stays filed: sending it again cannot work,

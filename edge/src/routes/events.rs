@@ -198,7 +198,7 @@ fn keep_preview(sent: &CoreValue, mut wire: CoreValue) -> CoreValue {
 
 /// `GET /v1/admin/sites/{site}/events[?before=&limit=]`: stored events, newest first.
 pub async fn recent(req: Request, env: &Env, site: &str) -> Handled {
-    let page = super::page(&req)?;
+    let page = crate::http::page(&req)?;
     let events: Value = crate::store::call(env, site, &Command::RecentEvents { page }).await?;
     Ok(json_response(200, &events)?)
 }

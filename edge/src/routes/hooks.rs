@@ -18,8 +18,7 @@ use crate::tokens;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-/// `/v1/hooks/backend`: the shop's backend, signed with the site's signing key.
-pub const BACKEND_CHANNEL: &str = "backend";
+use crate::store::events::BACKEND_CHANNEL;
 
 pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     let site = site_param(&req)?;

@@ -172,7 +172,7 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
         if let Some(campaign) = body["campaign"].as_str() {
             let stored = site_config(env, &site).await?;
             if let Some(code) =
-                super::config::sealed_coupon(&stored, campaign, body["variant"].as_str())
+                crate::config_policy::sealed_coupon(&stored, campaign, body["variant"].as_str())
             {
                 answer["coupon"] = code.into();
             }

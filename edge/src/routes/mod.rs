@@ -13,8 +13,8 @@ pub mod reports;
 
 use worker::{Env, Method, Request};
 
-use crate::http::{is_site_key, preflight, query, refuse, Handled};
-use crate::store::protocol::{Item, Page};
+use crate::http::{is_site_key, preflight, refuse, Handled};
+use crate::store::protocol::Item;
 use crate::studio::{self, campaigns, drafts, session};
 
 /// Answers an API request (`/v1/…`).
@@ -72,12 +72,8 @@ pub async fn api(req: Request, env: &Env) -> Handled {
                     campaigns::rollback(req, env, site, by, v).await
                 }
                 (Method::Put, ["config"]) => config::put(req, env, site, by).await,
-                (Method::Get, ["destinations"]) => {
-                    crate::forward::destinations::list(env, site).await
-                }
-                (Method::Put, ["destinations"]) => {
-                    crate::forward::destinations::put(req, env, site).await
-                }
+                (Method::Get, ["destinations"]) => admin::list_destinations(env, site).await,
+                (Method::Put, ["destinations"]) => admin::put_destinations(req, env, site).await,
                 (Method::Get, ["events"]) => events::recent(req, env, site).await,
                 (Method::Get, ["keys"]) => keys::list(env, site).await,
                 (Method::Post, ["keys", "rotate"]) => keys::rotate(req, env, site).await,
@@ -116,25 +112,4 @@ pub async fn api(req: Request, env: &Env) -> Handled {
         }
         _ => Err(refuse(404, "not_found", "no such endpoint")),
     }
-}
-
-/// `?before=&after=&limit=` of a list endpoint.
-pub fn page(req: &Request) -> Result<Page, crate::http::EdgeError> {
-    let number = |name: &str| -> Result<Option<i64>, crate::http::EdgeError> {
-        match query(req, name)? {
-            None => Ok(None),
-            Some(text) => text.parse().map(Some).map_err(|_| {
-                refuse(
-                    400,
-                    "invalid_request",
-                    format!("{name} must be a whole number"),
-                )
-            }),
-        }
-    };
-    Ok(Page {
-        before: number("before")?,
-        after: number("after")?,
-        limit: number("limit")?.map(|n| n.clamp(1, i64::from(Page::MAX)) as u32),
-    })
 }

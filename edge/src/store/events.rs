@@ -197,7 +197,7 @@ impl Db<'_> {
             ));
         };
         let kind_of_event = event["type"].as_str().unwrap_or_default();
-        if kind_of_event == "identify" && channel != crate::routes::hooks::BACKEND_CHANNEL {
+        if kind_of_event == "identify" && channel != BACKEND_CHANNEL {
             return Err(StoreError::Invalid(
                 "identify is accepted only from the shop's backend (/v1/hooks/backend)".into(),
             ));
@@ -349,6 +349,10 @@ impl Db<'_> {
         Ok(())
     }
 }
+
+/// The inbound channel of the shop's own backend (`/v1/hooks/backend`,
+/// signed with the site's signing key): the one whose identify events link.
+pub const BACKEND_CHANNEL: &str = "backend";
 
 /// Inbound webhook types the store knows.
 pub const HOOK_TYPES: &[&str] = &[

@@ -41,30 +41,33 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{Env, Method, Request, RequestInit};
 
-use crate::http::EdgeError;
 use persons::Db;
 use protocol::{Command, StoreError, StoreResult};
 
 pub use site::Site;
 
-/// Sends `command` to `site`'s store and reads its typed answer.
-pub async fn call<T: DeserializeOwned>(
-    env: &Env,
-    site: &str,
-    command: &Command,
-) -> std::result::Result<T, EdgeError> {
-    let stub = env.durable_object("SITE")?.id_from_name(site)?.get_stub()?;
+/// Sends `command` to `site`'s store and reads its typed answer. A
+/// platform failure on the way (the object unreachable, an answer that does
+/// not read) is `StoreError::Internal`: a 500 for the Worker.
+pub async fn call<T: DeserializeOwned>(env: &Env, site: &str, command: &Command) -> StoreResult<T> {
+    let internal =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("{what}: {e}"));
+    let object = |e: worker::Error| internal("site object", &e);
+    let namespace = env.durable_object("SITE").map_err(object)?;
+    let stub = namespace
+        .id_from_name(site)
+        .and_then(|id| id.get_stub())
+        .map_err(object)?;
+    let body = serde_json::to_string(command).map_err(|e| internal("command", &e))?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(serde_json::to_string(command)?.into()));
+    init.with_method(Method::Post).with_body(Some(body.into()));
     // The path names the site: the object keeps it for its alarm, which
     // queues journeys' sends for that site. (Site keys are URL-safe.)
     let url = format!("https://site/{site}");
-    let mut answer = stub
-        .fetch_with_request(Request::new_with_init(&url, &init)?)
-        .await?;
-    let answer: std::result::Result<T, StoreError> = serde_json::from_str(&answer.text().await?)?;
-    Ok(answer?)
+    let request = Request::new_with_init(&url, &init).map_err(|e| internal("request", &e))?;
+    let mut answer = stub.fetch_with_request(request).await.map_err(object)?;
+    let text = answer.text().await.map_err(|e| internal("answer", &e))?;
+    serde_json::from_str::<StoreResult<T>>(&text).map_err(|e| internal("answer", &e))?
 }
 
 /// Logs a failure the store carries on after (the Worker's log; stderr natively).

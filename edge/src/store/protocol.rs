@@ -555,37 +555,4 @@ pub enum StoreError {
     Internal(String),
 }
 
-impl From<StoreError> for crate::http::EdgeError {
-    fn from(error: StoreError) -> Self {
-        use crate::http::refuse;
-        match error {
-            StoreError::NotFound(m) => refuse(404, "not_found", m),
-            StoreError::BrowserKey(m) => refuse(401, "browser_key_required", m),
-            StoreError::TokenUsed(m) => refuse(409, "token_used", m),
-            StoreError::UserConflict(m) => refuse(409, "user_conflict", m),
-            StoreError::AlreadyUndone(m) | StoreError::MergedSince(m) => {
-                refuse(409, "cannot_undo", m)
-            }
-            StoreError::AlreadyProcessed(m) => refuse(409, "already_processed", m),
-            StoreError::Invalid(m) => refuse(400, "invalid_event", m),
-            StoreError::RateLimited {
-                message,
-                retry_after,
-            } => crate::http::limits::too_many(&message, retry_after),
-            StoreError::Conflict { message, current } => {
-                crate::http::Refusal::new(409, "conflict", message)
-                    .with("current", current)
-                    .into()
-            }
-            StoreError::InvalidConfig { message, problems } => {
-                crate::http::Refusal::new(400, "invalid_config", message)
-                    .with("problems", Value::Array(problems))
-                    .into()
-            }
-            StoreError::Limit(m) => refuse(409, "limit_reached", m),
-            StoreError::Internal(m) => crate::http::EdgeError::Internal(m),
-        }
-    }
-}
-
 pub type StoreResult<T> = Result<T, StoreError>;

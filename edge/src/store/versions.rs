@@ -568,7 +568,7 @@ fn put_item(config: &mut Map<String, Value>, name: &str, item: Value) -> StoreRe
 /// refuses the write (problem paths relative to the config). `what` names
 /// what was being published ("campaign cart-rescue").
 fn check_publishable(text: &str, what: &str) -> StoreResult<()> {
-    let problems = crate::routes::config::problems(text);
+    let problems = crate::config_policy::problems(text);
     if problems.is_empty() {
         return Ok(());
     }

@@ -8,52 +8,10 @@
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-use super::drafts::{if_match, matched_body};
+use super::live::{call, config_of, go_live, if_match, iso, matched_body};
 use super::session::Caller;
-use crate::http::{cached_kv, ok, refuse, EdgeError, Handled};
-use crate::store::protocol::{Command, Item, RuleChange, StudioAction, StudioCall};
-
-fn config_key(site: &str) -> String {
-    format!("config:{site}")
-}
-
-/// Runs a studio action in the site's store.
-pub async fn call(
-    env: &Env,
-    site: &str,
-    caller: &Caller,
-    action: StudioAction,
-) -> Result<Value, EdgeError> {
-    let live = cached_kv(env, &config_key(site)).await?;
-    let command = Command::Studio(StudioCall {
-        live,
-        by: caller.who.clone(),
-        action,
-    });
-    crate::store::call(env, site, &command).await
-}
-
-/// Copies a new live version to KV and answers `{version, at, by}`. Two
-/// publishes at once may reach KV in either order, so once this one is
-/// written, a newer head (if any) is written again: KV ends on the newest.
-pub(super) async fn go_live(env: &Env, site: &str, caller: &Caller, answer: Value) -> Handled {
-    let text = answer["config"].as_str().unwrap_or_default().to_owned();
-    crate::http::store_site_document(env, &config_key(site), text).await?;
-    let head = call(env, site, caller, StudioAction::Head).await?;
-    if head["version"] != answer["version"] {
-        let newest = call(env, site, caller, StudioAction::Overview).await?;
-        if let Some(text) = newest["config"].as_str() {
-            crate::http::store_site_document(env, &config_key(site), text.to_owned()).await?;
-        }
-    }
-    ok(&json!({"version": answer["version"], "at": iso(&answer["at"]), "by": answer["by"]}))
-}
-
-pub(super) fn iso(ms: &Value) -> Value {
-    ms.as_i64()
-        .map(|ms| Value::from(nudge_core::time::to_iso8601(ms)))
-        .unwrap_or(Value::Null)
-}
+use crate::http::{ok, refuse, EdgeError, Handled};
+use crate::store::protocol::{Item, RuleChange, StudioAction};
 
 /// The studio's status of a campaign in the live config.
 fn status(campaign: &Value, now: i64) -> &'static str {
@@ -168,14 +126,6 @@ pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
     ok(&json!({"version": answer["version"], "config": config, "campaigns": items}))
 }
 
-/// The live config in a store answer (`config`, its text), or an empty one.
-pub fn config_of(answer: &Value) -> Value {
-    answer["config"]
-        .as_str()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or_else(|| json!({"version": 1, "campaigns": []}))
-}
-
 /// `POST campaigns/{id}/status` `{status: "paused"|"active"}` with `If-Match`
 /// of the live version.
 pub async fn set_status(req: Request, env: &Env, site: &str, caller: &Caller, id: &str) -> Handled {
@@ -269,7 +219,7 @@ async fn switch(
 
 /// `GET versions[?before=&limit=]`, newest first.
 pub async fn versions(req: Request, env: &Env, site: &str, caller: &Caller) -> Handled {
-    let page = crate::routes::page(&req)?;
+    let page = crate::http::page(&req)?;
     let mut answer = call(env, site, caller, StudioAction::Versions { page }).await?;
     for version in answer["versions"].as_array_mut().into_iter().flatten() {
         version["at"] = iso(&version["at"]);

@@ -17,57 +17,11 @@
 use serde_json::{json, Value};
 use worker::{Env, Request};
 
-use super::campaigns::{call, config_of, go_live, iso};
+use super::live::{call, check_id, config_of, go_live, if_match, iso, matched_body};
 use super::session::Caller;
 use crate::http::limits::ADMIN_BODY_BYTES;
 use crate::http::{ok, read_json, refuse, EdgeError, Handled};
 use crate::store::protocol::{Item, StudioAction};
-
-/// The number in `If-Match: "3"` (or `W/"3"`); 428 without one.
-pub(super) fn if_match(req: &Request) -> Result<i64, EdgeError> {
-    let header = req.headers().get("if-match")?.ok_or_else(|| {
-        refuse(
-            428,
-            "precondition_required",
-            "send If-Match with the revision or version you edited, so nobody's work is overwritten",
-        )
-    })?;
-    header
-        .trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map_err(|_| {
-            refuse(
-                400,
-                "bad_if_match",
-                "If-Match must be a quoted number, e.g. \"3\"",
-            )
-        })
-}
-
-/// Campaign and journey ids share core's rule.
-pub(super) fn check_id(item: &Item) -> Result<(), EdgeError> {
-    let id = item.id();
-    let ok = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        let noun = item.noun();
-        let code = match item {
-            Item::Campaign(_) => "bad_campaign_id",
-            Item::Journey(_) => "bad_journey_id",
-        };
-        Err(refuse(
-            400,
-            code,
-            format!("a {noun} id is 1-64 characters of a-z, A-Z, 0-9, - and _"),
-        ))
-    }
-}
 
 /// Core's problems with `body` placed into `config` as `item` (replacing the
 /// live one of the same id, or appended), with paths relative to the item
@@ -93,7 +47,7 @@ pub fn item_problems(config: &Value, item: &Item, body: &Value) -> Vec<Value> {
         },
     );
     let prefix = format!("{list_name}[{}]", index.unwrap_or_default());
-    crate::routes::config::problems(&config.to_string())
+    crate::config_policy::problems(&config.to_string())
         .into_iter()
         .filter(|p| !p.message.starts_with("campaign skipped"))
         .map(|p| {
@@ -209,17 +163,6 @@ fn note_of(body: &Value) -> String {
         .filter(|c| !c.is_control())
         .take(500)
         .collect()
-}
-
-/// A write's `If-Match` number and small JSON body.
-pub(super) async fn matched_body(
-    req: &mut Request,
-    item: &Item,
-) -> Result<(i64, Value), EdgeError> {
-    check_id(item)?;
-    let expected = if_match(req)?;
-    let body = read_json(req, crate::http::limits::SMALL_BODY_BYTES).await?;
-    Ok((expected, body))
 }
 
 /// `POST …/{id}/publish`.

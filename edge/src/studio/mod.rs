@@ -1,7 +1,8 @@
 //! The marketer's studio, on the edge's side: sign-in and roles (`session`),
 //! the names people sign in with (`names`),
 //! campaigns and journeys with drafts and publish (`drafts`), pause,
-//! history and roll back (`campaigns`, stored by `store::versions`), the history's readable diff
+//! history and roll back (`campaigns`, stored by `store::versions`; both
+//! through `live`, their way to the versions), the history's readable diff
 //! (`diff`) and signed preview links to the real shop (`preview`). The
 //! studio's pages are static files (`studio/` in the repository, served at
 //! `/studio`); validation and preview in the browser come from core and the
@@ -11,6 +12,7 @@
 pub mod campaigns;
 pub mod diff;
 pub mod drafts;
+pub mod live;
 pub mod names;
 pub mod preview;
 pub mod session;

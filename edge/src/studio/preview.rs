@@ -11,7 +11,7 @@
 use serde_json::{json, Value};
 use worker::{Env, Headers, Request, Response};
 
-use super::campaigns::call;
+use super::live::call;
 use super::session::Caller;
 use crate::http::limits::SMALL_BODY_BYTES;
 use crate::http::{cors, query, read_json, refuse, site_config, site_keys, site_param};
@@ -150,7 +150,7 @@ async fn campaign_at(
         }
     }
     let overview = call(env, site, caller, StudioAction::Overview).await?;
-    super::campaigns::config_of(&overview)["campaigns"]
+    super::live::config_of(&overview)["campaigns"]
         .as_array()
         .and_then(|list| list.iter().find(|c| c["id"] == id).cloned())
         .ok_or_else(|| {
@@ -201,10 +201,10 @@ pub async fn get(req: Request, env: &Env) -> Handled {
 /// reads, plus the one campaign it names.
 fn preview_config(stored: &str, campaign: Value) -> Result<Value, EdgeError> {
     let mut config: Value =
-        serde_json::from_str(&crate::routes::config::published(stored)).unwrap_or_default();
+        serde_json::from_str(&crate::config_policy::published(stored)).unwrap_or_default();
     let mut only: nudge_core::Value = serde_json::from_value(json!({ "campaigns": [campaign] }))
         .map_err(|e| EdgeError::Internal(format!("preview campaign: {e}")))?;
-    crate::routes::config::seal_coupons(&mut only);
+    crate::config_policy::seal_coupons(&mut only);
     config["campaigns"] = serde_json::to_value(only)?["campaigns"].take();
     Ok(config)
 }
