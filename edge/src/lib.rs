@@ -31,13 +31,14 @@ mod http;
 mod keys;
 mod reports;
 mod routes;
+mod site;
 mod store;
 mod studio;
 mod tokens;
 
 use worker::*;
 
-pub use store::Site;
+pub use site::Site;
 
 /// Delivers queued events to offsite destinations (and files dead letters).
 #[event(queue)]

@@ -52,8 +52,9 @@ fn wants(destination: &Value, event: &Value) -> bool {
     listed && allowed
 }
 
-/// Largest message body put on the queue (the platform's limit is 128 KB).
-pub const MAX_MESSAGE_BYTES: usize = 120 * 1024;
+/// Largest message body put on the queue: the store's (its journeys' outbox
+/// keeps within it too).
+pub use crate::store::protocol::MAX_MESSAGE_BYTES;
 /// Largest `send_batch` (the platform's limits: 100 messages, 256 KB).
 const MAX_SEND_MESSAGES: usize = 100;
 const MAX_SEND_BYTES: usize = 240 * 1024;

@@ -11,8 +11,9 @@
 //! - `retention`, `rate`: pruning on an alarm; events per minute.
 //! - `versions`: the config's immutable versions and the studio's drafts.
 //! - `keys`: which generation of each rotatable key is current; revoked studio sessions.
-//! - `journeys`: journeys' runs, timers, outbox and facts; `site`: the Durable
-//!   Object itself, its alarm (journey timers and the daily chores share it).
+//! - `journeys`: journeys' runs, timers, outbox and facts. The Durable Object
+//!   itself and its alarm (journey timers and the daily chores share it) are
+//!   `crate::site`, above the store: its alarm hands sends to `forward`.
 //!
 //! One object per site keeps every lookup a local SQLite query. (A site
 //! outgrowing one object's throughput would shard persons by identifier hash.)
@@ -29,7 +30,6 @@ pub mod rate;
 pub mod reports;
 pub mod retention;
 pub mod schema;
-mod site;
 pub mod sql;
 pub mod versions;
 
@@ -43,8 +43,6 @@ use worker::{Env, Method, Request, RequestInit};
 
 use persons::Db;
 use protocol::{Command, StoreError, StoreResult};
-
-pub use site::Site;
 
 /// Sends `command` to `site`'s store and reads its typed answer. A
 /// platform failure on the way (the object unreachable, an answer that does

@@ -6,6 +6,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Largest message body put on the forwarding queue (the platform's limit
+/// is 128 KB): a journey's send and an event's forward alike.
+pub const MAX_MESSAGE_BYTES: usize = 120 * 1024;
+
 /// Everything the Worker asks of a site's store.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]

@@ -52,7 +52,7 @@ pub fn plan(site: &str, pending: Vec<Pending>, destinations: Option<&Value>) -> 
             )),
             Some(_) => {
                 let text = message.to_string();
-                if text.len() > crate::forward::MAX_MESSAGE_BYTES {
+                if text.len() > crate::store::protocol::MAX_MESSAGE_BYTES {
                     let reason = format!("too large to forward: {} bytes", text.len());
                     plan.undeliverable.push((send.key, reason, message));
                 } else {

@@ -1,4 +1,4 @@
-//! The `Site` Durable Object: one per site, its SQLite store, and its one
+//! The `Site` Durable Object: one per site, its SQLite store (`store`), and its one
 //! alarm, which serves two masters (a Durable Object has one alarm):
 //! journeys' timers (armed to the earliest `next_due`) and the daily chores
 //! (the retention sweep, and the sweep for derived journey entries just
@@ -13,14 +13,14 @@ use nudge_core::time::DAY as DAY_MS;
 use serde_json::{json, Value};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use super::journeys::outbox::{self, FLUSH_BATCH};
-use super::journeys::DUE_PER_STEP;
-use super::persons::Db;
-use super::protocol::{Command, StoreError, StoreResult};
-use super::rate::{Counters, EventRates};
-use super::retention::Retention;
-use super::sql::{DurableSql, SqlExt};
-use super::{dispatch, schema};
+use crate::store::journeys::outbox::{self, FLUSH_BATCH};
+use crate::store::journeys::DUE_PER_STEP;
+use crate::store::persons::Db;
+use crate::store::protocol::{Command, StoreError, StoreResult};
+use crate::store::rate::{Counters, EventRates};
+use crate::store::retention::Retention;
+use crate::store::sql::{DurableSql, SqlExt};
+use crate::store::{dispatch, schema};
 
 /// How soon the alarm comes back while sends wait for the queue.
 const QUEUE_RETRY_MS: i64 = 5_000;
@@ -170,7 +170,7 @@ impl Site {
                 .sql
                 .text(
                     "SELECT config FROM config_versions WHERE version = ?",
-                    super::sql::params![version],
+                    crate::store::sql::params![version],
                 )
                 .ok()??;
             let config = serde_json::from_str::<nudge_core::Value>(&text).ok()?;
