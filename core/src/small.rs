@@ -29,6 +29,14 @@ pub(crate) fn contains(haystack: &str, needle: &str) -> bool {
 /// An integer's decimal digits, without `format!`: `core::fmt`'s integer
 /// printing would otherwise be linked into the browser builds for this.
 pub(crate) fn integer_to_string(n: i64) -> String {
+    let mut out = String::with_capacity(20);
+    push_integer(&mut out, n, 0);
+    out
+}
+
+/// Appends `n` in at least `width` characters, zero-padded after any sign:
+/// what `format!("{n:0width$}")` writes.
+pub(crate) fn push_integer(out: &mut String, n: i64, width: usize) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
@@ -40,18 +48,14 @@ pub(crate) fn integer_to_string(n: i64) -> String {
             break;
         }
     }
-    let mut out = String::with_capacity(21);
+    let digits = digits.get(at..).unwrap_or_default();
     if n < 0 {
         out.push('-');
     }
-    out.extend(
-        digits
-            .get(at..)
-            .unwrap_or_default()
-            .iter()
-            .map(|&d| char::from(d)),
-    );
-    out
+    for _ in (digits.len() + usize::from(n < 0))..width {
+        out.push('0');
+    }
+    out.extend(digits.iter().map(|&d| char::from(d)));
 }
 
 #[cfg(test)]
@@ -94,6 +98,11 @@ mod integer_tests {
         while let Some(next) = n.checked_mul(7) {
             assert_eq!(super::integer_to_string(next), next.to_string());
             assert_eq!(super::integer_to_string(-next), (-next).to_string());
+            for width in [0, 2, 4, 21] {
+                let mut padded = String::new();
+                super::push_integer(&mut padded, -next, width);
+                assert_eq!(padded, format!("{:0width$}", -next));
+            }
             n = next;
         }
     }

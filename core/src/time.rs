@@ -61,24 +61,10 @@ pub fn to_iso8601(ms: Millis) -> String {
         (rem % 1000, 3, "Z"),
     ];
     for (value, width, after) in parts {
-        push_padded(&mut out, value, width);
+        crate::small::push_integer(&mut out, value, width);
         out.push_str(after);
     }
     out
-}
-
-/// `value` with at least `width` characters, zero-padded after any sign
-/// (as `format!("{value:0width$}")`).
-fn push_padded(out: &mut String, value: i64, width: usize) {
-    let digits = crate::small::integer_to_string(value.unsigned_abs() as i64);
-    let sign = usize::from(value < 0);
-    if value < 0 {
-        out.push('-');
-    }
-    for _ in (digits.len() + sign)..width {
-        out.push('0');
-    }
-    out.push_str(&digits);
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` followed by `Z` or a

@@ -16,8 +16,7 @@ extern "C" {
     #[wasm_bindgen(js_name = host)]
     fn new_host(tag: &str, id: &str, accent: &str, css: &str) -> Option<ShadowRoot>;
     /// A `<tag>` with a class and text (either may be empty), appended to `parent`.
-    #[wasm_bindgen(js_name = el)]
-    fn append(parent: &JsValue, tag: &str, class: &str, text: &str) -> Element;
+    pub(crate) fn el(parent: &JsValue, tag: &str, class: &str, text: &str) -> Element;
     #[wasm_bindgen(js_name = attr)]
     fn set_attribute(element: &Element, name: &str, value: &str);
     /// Puts the root's host on the page: the end of the body, or by the
@@ -64,11 +63,6 @@ pub type DomResult<T> = Result<T, JsValue>;
 /// A `<tag>` host with a closed shadow root styled by `css`.
 pub(crate) fn host(tag: &str, id: &str, accent: &str, css: &str) -> DomResult<ShadowRoot> {
     new_host(tag, id, accent, css).ok_or_else(|| JsValue::from_str(REFUSED))
-}
-
-/// A `<tag>` with `class` and `text` (either may be empty), appended to `parent`.
-pub(crate) fn el(parent: &JsValue, tag: &str, class: &str, text: &str) -> Element {
-    append(parent, tag, class, text)
 }
 
 /// Sets attributes whose names are ours and valid: nothing to fail.

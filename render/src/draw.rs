@@ -4,10 +4,9 @@
 //! visitor string is inserted as a text node or attribute value: there is no
 //! `innerHTML` here, so text cannot turn into markup.
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 
-use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout, Slot};
+use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout};
 use wasm_bindgen::closure::Closure;
 
 use crate::controls::{Controls, Owner};
@@ -17,14 +16,12 @@ const STYLE: &str = include_str!("style.css");
 
 /// A campaign on screen. [`Rendered::close`] removes it and gives focus back.
 pub struct Rendered {
-    pub campaign: String,
-    pub slot: Slot,
     /// The closed shadow root: only we (and our tests) can reach inside.
     pub root: ShadowRoot,
     /// Clicks, keys and the form's submission, on the shadow root: one
     /// handler for every control ([`Controls::report`]), freed with the
     /// campaign (after it left the page: no event reaches it then).
-    _report: Closure<dyn FnMut(String, String) -> bool>,
+    handler: Closure<dyn FnMut(String, String) -> bool>,
 }
 
 impl Rendered {
@@ -45,7 +42,7 @@ impl Rendered {
     /// Hands the campaign's handler to the JS heap, which frees it with the
     /// shadow root that holds it (for a campaign kept by id in `dom.js`).
     pub(crate) fn release(self) {
-        let _ = self._report.into_js_value();
+        let _ = self.handler.into_js_value();
     }
 }
 
@@ -184,10 +181,8 @@ fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
         dom::take_focus(&root, &panel);
     }
     Ok(Rendered {
-        campaign: id.to_owned(),
-        slot: layout.slot(),
         root,
-        _report: report,
+        handler: report,
     })
 }
 
