@@ -41,6 +41,37 @@ pub mod names {
     pub const CAMPAIGN_DISMISSED: &str = "Campaign Dismissed";
     pub const CAMPAIGN_CLICKED: &str = "Campaign Clicked";
     pub const CAMPAIGN_CONVERTED: &str = "Campaign Converted";
+    /// A `page` call, by the name journeys and destinations select it with.
+    pub const PAGE_VIEWED: &str = "Page Viewed";
+}
+
+/// The name an event goes by wherever a name selects it (journeys' entries
+/// and goals, destinations' lists, maps and messages, the reports' goals),
+/// from its wire `type` and `event`: a track's own name, `Page Viewed` for a
+/// page view, none for an identify (it names no action).
+pub fn name_of<'a>(call: &str, event: Option<&'a str>) -> Option<&'a str> {
+    match call {
+        "track" => event,
+        "page" => Some(names::PAGE_VIEWED),
+        _ => None,
+    }
+}
+
+/// One order counts up to this much revenue: a forged order cannot swamp a
+/// report or a person's lifetime value.
+pub const MAX_ORDER_REVENUE: f64 = 10_000_000.0;
+
+/// An `Order Completed` event's revenue, as the profile, the edge's persons,
+/// reports, journeys and channels all count it: its `total` property, else
+/// its `revenue`, else 0; never negative, never over [`MAX_ORDER_REVENUE`].
+/// `number` reads one property as a number (the agent's and the edge's
+/// JSON types differ).
+pub fn order_revenue(number: impl Fn(&str) -> Option<f64>) -> f64 {
+    number("total")
+        .or_else(|| number("revenue"))
+        .filter(|r| r.is_finite())
+        .unwrap_or(0.0)
+        .clamp(0.0, MAX_ORDER_REVENUE)
 }
 
 /// Longest accepted identifier or event name, in bytes.

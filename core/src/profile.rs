@@ -240,10 +240,8 @@ impl Profile {
             }
             names::ORDER_COMPLETED => {
                 self.orders = self.orders.saturating_add(1);
-                let revenue = number("total")
-                    .or_else(|| number("revenue"))
-                    .unwrap_or(self.cart.value);
-                self.total_spent += revenue;
+                self.total_spent +=
+                    crate::event::order_revenue(|key| props.get(key).and_then(Value::as_f64));
                 self.last_order_at = Some(at);
                 self.cart = Cart::default();
                 if let Some(id) = order_id(props) {

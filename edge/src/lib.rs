@@ -35,6 +35,7 @@ mod site;
 mod store;
 mod studio;
 mod tokens;
+mod wire;
 
 use worker::*;
 

@@ -38,6 +38,26 @@ fn cart_and_orders_follow_ecommerce_events() {
     assert!(p.is_customer());
 }
 
+/// The profile counts an order's revenue as the edge's persons, reports and
+/// channels do (`event::order_revenue`): never the cart's guess, never
+/// negative, bounded.
+#[test]
+fn an_orders_revenue_is_read_as_the_edge_reads_it() {
+    let mut p = Profile::new("a", 0);
+    p.apply(&track(names::PRODUCT_ADDED, &[("price", 20.0.into())], 1));
+    p.apply(&track(names::ORDER_COMPLETED, &[], 2));
+    assert_eq!((p.orders, p.total_spent), (1, 0.0));
+    let negative = [("total", (-5.0).into()), ("revenue", 30.0.into())];
+    p.apply(&track(names::ORDER_COMPLETED, &negative, 3));
+    assert_eq!(p.total_spent, 0.0);
+    p.apply(&track(
+        names::ORDER_COMPLETED,
+        &[("revenue", 1e300.into())],
+        4,
+    ));
+    assert_eq!(p.total_spent, crate::event::MAX_ORDER_REVENUE);
+}
+
 #[test]
 fn an_order_id_is_remembered_so_a_second_report_is_known() {
     let mut p = Profile::new("a", 0);

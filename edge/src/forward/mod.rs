@@ -39,10 +39,11 @@ const MAX_RETRY_DELAY_S: u32 = 300;
 
 /// Whether `destination` wants `event` and the visitor agreed to its purpose.
 fn wants(destination: &Value, event: &Value) -> bool {
-    let name = channels::event_name(event);
-    let listed = destination["events"]
-        .as_array()
-        .is_some_and(|e| e.iter().any(|n| n == "*" || n == name));
+    let listed = destination["events"].as_array().is_some_and(|listed| {
+        listed
+            .iter()
+            .any(|n| n == "*" || channels::names_of(event).any(|name| n == name))
+    });
     let consent = &event["context"]["consent"];
     let allowed = match destination["consent"].as_str().unwrap_or("marketing") {
         "none" => true,
@@ -319,4 +320,28 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants;
+    use serde_json::json;
+
+    #[test]
+    fn a_destination_selects_events_by_name_by_call_or_all() {
+        let page = json!({"type": "page", "context": {"consent": {"marketing": true}}});
+        let order = json!({"type": "track", "event": "Order Completed",
+                           "context": {"consent": {"marketing": true}}});
+        let listing = |events: serde_json::Value| json!({"events": events});
+        assert!(wants(&listing(json!(["page"])), &page));
+        assert!(wants(&listing(json!(["Page Viewed"])), &page));
+        assert!(!wants(&listing(json!(["page"])), &order));
+        assert!(wants(&listing(json!(["Order Completed"])), &order));
+        assert!(wants(&listing(json!(["track"])), &order));
+        assert!(wants(&listing(json!(["*"])), &order));
+        assert!(!wants(&listing(json!([])), &order));
+        // Marketing consent is the default purpose.
+        let unsure = json!({"type": "page", "context": {}});
+        assert!(!wants(&listing(json!(["page"])), &unsure));
+    }
 }

@@ -12,6 +12,7 @@ use super::identity::next_page;
 use super::persons::{Db, Source};
 use super::protocol::{Append, Appended, Page, ReportedCampaign, StoreError, StoreResult};
 use super::sql::{params, SqlExt};
+use crate::wire::WireEvent;
 
 impl Db<'_> {
     /// Stores a validated batch: each new event once, with its facts.
@@ -112,15 +113,11 @@ impl Db<'_> {
             .as_str()
             .filter(|id| published.iter().any(|c| c.id == *id))
             .unwrap_or_default();
-        let at = nudge_core::time::parse_iso8601(event["timestamp"].as_str().unwrap_or_default())
-            .unwrap_or(self.now);
-        match event["event"].as_str().unwrap_or_default() {
+        let read = WireEvent(event);
+        let at = read.timestamp().unwrap_or(self.now);
+        match read.name().unwrap_or_default() {
             "Order Completed" => {
-                let total = props["total"]
-                    .as_f64()
-                    .or_else(|| props["revenue"].as_f64())
-                    .unwrap_or(0.0)
-                    .max(0.0);
+                let total = read.order_revenue();
                 self.sql.execute(
                     "UPDATE persons SET orders = orders + 1, total_spent = total_spent + ? WHERE id = ?",
                     params![total, person],
@@ -149,7 +146,7 @@ impl Db<'_> {
                     params![at, person, campaign],
                 )?;
             }
-            _ if event["type"] == "identify" => {
+            _ if WireEvent(event).call() == "identify" => {
                 // An email or phone typed into a popup: a claim, never a link,
                 // and contact details only where none are on record.
                 let traits = &event["traits"];

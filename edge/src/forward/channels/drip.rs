@@ -4,10 +4,12 @@ use serde_json::{json, Value};
 
 use super::{base, basic, idempotency, their_name, Outgoing, Shaped};
 use crate::store::protocol::Contact;
+use crate::wire::WireEvent;
+use nudge_core::event::names;
 
 /// Drip's conventional action names.
 const DRIP_NAMES: &[(&str, &str)] = &[
-    ("page", "Viewed a page"),
+    (names::PAGE_VIEWED, "Viewed a page"),
     ("Product Viewed", "Viewed a product"),
     ("Product Added", "Added a product to cart"),
     ("Checkout Started", "Started checkout"),
@@ -22,7 +24,7 @@ pub fn drip(destination: &Value, event: &Value, contact: &Contact, secret: &str)
     };
     let account = destination["account"].as_str().unwrap_or_default();
     let base = base(destination, "https://api.getdrip.com");
-    let (url, body) = if event["type"] == "identify" {
+    let (url, body) = if WireEvent(event).call() == "identify" {
         let mut subscriber = json!({"email": email});
         if let Some(user) = &contact.user_id {
             subscriber["user_id"] = user.as_str().into();

@@ -4,10 +4,12 @@ use serde_json::{json, Map, Value};
 
 use super::{base, idempotency, their_name, value_of, Outgoing, Shaped, KLAVIYO_REVISION};
 use crate::store::protocol::Contact;
+use crate::wire::WireEvent;
+use nudge_core::event::names;
 
 /// Klaviyo's names for the e-commerce events its flows are built on.
 const KLAVIYO_NAMES: &[(&str, &str)] = &[
-    ("page", "Viewed Page"),
+    (names::PAGE_VIEWED, "Viewed Page"),
     ("Product Viewed", "Viewed Product"),
     ("Product Added", "Added to Cart"),
     ("Checkout Started", "Started Checkout"),
@@ -29,7 +31,7 @@ pub fn klaviyo(destination: &Value, event: &Value, contact: &Contact, secret: &s
     // the profile it later merges.
     profile.insert("anonymous_id".into(), event["anonymousId"].clone());
     let base = base(destination, "https://a.klaviyo.com");
-    let (url, body) = if event["type"] == "identify" {
+    let (url, body) = if WireEvent(event).call() == "identify" {
         for (ours, theirs) in [("first_name", "first_name"), ("last_name", "last_name")] {
             if let Some(v) = event["traits"][ours].as_str() {
                 profile.insert(theirs.into(), v.into());
@@ -48,7 +50,7 @@ pub fn klaviyo(destination: &Value, event: &Value, contact: &Contact, secret: &s
             "metric": {"data": {"type": "metric", "attributes": {"name": their_name(destination, event, KLAVIYO_NAMES)}}},
             "profile": {"data": {"type": "profile", "attributes": profile}},
         });
-        if let Some(value) = value_of(props) {
+        if let Some(value) = value_of(event) {
             attributes["value"] = json!(value);
             if let Some(currency) = props["currency"].as_str() {
                 attributes["value_currency"] = currency.into();

@@ -7,10 +7,12 @@ use super::{
 };
 use crate::store::protocol::Contact;
 use crate::tokens::sha256_hex;
+use crate::wire::WireEvent;
+use nudge_core::event::names;
 
 /// Meta's standard events.
 const META_NAMES: &[(&str, &str)] = &[
-    ("page", "PageView"),
+    (names::PAGE_VIEWED, "PageView"),
     ("Product Viewed", "ViewContent"),
     ("Product Added", "AddToCart"),
     ("Checkout Started", "InitiateCheckout"),
@@ -26,7 +28,7 @@ pub fn meta(
     secret: &str,
     now_ms: i64,
 ) -> Shaped {
-    if event["type"] == "identify" {
+    if WireEvent(event).call() == "identify" {
         return Shaped::NotApplicable("the Conversions API takes events, not profiles".into());
     }
     let at = event["timestamp"]
@@ -68,7 +70,7 @@ pub fn meta(
     }
     let props = &event["properties"];
     let mut custom = Map::new();
-    if let Some(value) = value_of(props) {
+    if let Some(value) = value_of(event) {
         custom.insert("value".into(), json!(value));
         custom.insert(
             "currency".into(),

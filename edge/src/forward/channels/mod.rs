@@ -22,7 +22,10 @@ mod webhook;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use nudge_core::event::names;
 use serde_json::Value;
+
+use crate::wire::WireEvent;
 
 pub use crate::store::protocol::Contact;
 
@@ -78,20 +81,27 @@ pub fn shape(
     }
 }
 
-/// Our name for the event: a track's name, else its type (`page`, `identify`).
-pub fn event_name(event: &Value) -> &str {
-    match event["type"].as_str() {
-        Some("track") => event["event"].as_str().unwrap_or_default(),
-        other => other.unwrap_or_default(),
-    }
+/// The names a destination's settings may select the event by, most
+/// specific first: its name (`WireEvent::name`: a track's own, `Page Viewed`
+/// for a page view) and its call (`track`, `page`, `identify`), so the
+/// documented `"page"` and `"identify"` in `events`, `map` and `messages`
+/// keep selecting those calls.
+pub fn names_of(event: &Value) -> impl Iterator<Item = &str> {
+    let read = WireEvent(event);
+    read.name().into_iter().chain(Some(read.call()))
+}
+
+/// What `settings` (a destination's `map` or `messages`) holds for the
+/// event, by its most specific name (`names_of`).
+pub(crate) fn setting_for<'a>(settings: &'a Value, event: &Value) -> Option<&'a str> {
+    names_of(event).find_map(|name| settings[name].as_str())
 }
 
 /// The destination's name for the event: its own `map` first, then the
 /// channel's conventional name, else ours unchanged.
 pub(crate) fn their_name(destination: &Value, event: &Value, defaults: &[(&str, &str)]) -> String {
-    let ours = event_name(event);
-    destination["map"][ours]
-        .as_str()
+    let ours = names_of(event).next().unwrap_or_default();
+    setting_for(&destination["map"], event)
         .or_else(|| defaults.iter().find(|(o, _)| *o == ours).map(|(_, t)| *t))
         .unwrap_or(ours)
         .to_owned()
@@ -105,8 +115,16 @@ pub(crate) fn base<'a>(destination: &'a Value, default: &'a str) -> &'a str {
         .trim_end_matches('/')
 }
 
-/// The order or product value of an event, if it has one.
-pub(crate) fn value_of(props: &Value) -> Option<f64> {
+/// The order or product value of an event, if it has one: an order's
+/// revenue as everything else counts it (`WireEvent::order_revenue`), else
+/// the first of the event's `total`, `revenue`, `value` or `price` (a
+/// checkout's total, a product's price).
+pub(crate) fn value_of(event: &Value) -> Option<f64> {
+    let read = WireEvent(event);
+    if read.name() == Some(names::ORDER_COMPLETED) {
+        return Some(read.order_revenue());
+    }
+    let props = read.properties();
     ["total", "revenue", "value", "price"]
         .iter()
         .find_map(|k| props[*k].as_f64())
@@ -269,6 +287,39 @@ mod tests {
             body["data"]["attributes"]["metric"]["data"]["attributes"]["name"],
             "Order Placed (web)"
         );
+    }
+
+    #[test]
+    fn a_page_view_goes_by_page_viewed_and_by_its_call() {
+        let page = json!({"type": "page", "messageId": "m-2", "timestamp": "2026-12-07T00:00:00Z",
+                          "properties": {}, "context": {}});
+        let metric = |d: Value| {
+            let (_, body) = send(shape(&d, &page, &known(), "k", NOW).unwrap());
+            body["data"]["attributes"]["metric"]["data"]["attributes"]["name"].clone()
+        };
+        // The channel's convention, then a map keyed by either name.
+        assert_eq!(metric(json!({"kind": "klaviyo"})), "Viewed Page");
+        assert_eq!(
+            metric(json!({"kind": "klaviyo", "map": {"page": "Visit"}})),
+            "Visit"
+        );
+        let both = json!({"kind": "klaviyo", "map": {"page": "Visit", "Page Viewed": "Seen"}});
+        assert_eq!(metric(both), "Seen");
+        assert_eq!(names_of(&page).collect::<Vec<_>>(), ["Page Viewed", "page"]);
+        let identify = json!({"type": "identify"});
+        assert_eq!(names_of(&identify).collect::<Vec<_>>(), ["identify"]);
+    }
+
+    #[test]
+    fn an_orders_value_is_its_revenue_as_reports_count_it() {
+        let mut over = order();
+        over["properties"]["total"] = json!(-3);
+        over["properties"]["revenue"] = json!(12);
+        assert_eq!(value_of(&over), Some(0.0));
+        assert_eq!(value_of(&order()), Some(42.5));
+        let product =
+            json!({"type": "track", "event": "Product Viewed", "properties": {"price": 9.5}});
+        assert_eq!(value_of(&product), Some(9.5));
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use serde_json::Value;
 
-use super::{base, basic, event_name, idempotency, Outgoing, Shaped};
+use super::{base, basic, idempotency, setting_for, Outgoing, Shaped};
 use crate::store::protocol::Contact;
 
 pub fn twilio(destination: &Value, event: &Value, contact: &Contact, secret: &str) -> Shaped {
-    let Some(template) = destination["messages"][event_name(event)].as_str() else {
+    let Some(template) = setting_for(&destination["messages"], event) else {
         return Shaped::NotApplicable("no message is configured for this event".into());
     };
     // The store claims SMS only for verified numbers; checked again here so

@@ -38,6 +38,7 @@ use serde_json::{json, Value};
 use super::persons::Db;
 use super::protocol::StoreResult;
 use super::sql::{params, SqlExt};
+use crate::wire::WireEvent;
 
 /// Runs one alarm step plays at most; more are played by the next step, at once.
 pub const DUE_PER_STEP: i64 = 200;
@@ -48,16 +49,6 @@ pub const RETRY_FAILED_RUN_MS: i64 = 60_000;
 /// or not) in the holdout comparison.
 pub const CONVERSION_WINDOW_MS: i64 = 7 * DAY_MS;
 
-/// The name an event has for journeys: a track event's name, or an inbound
-/// webhook's type.
-fn event_name(event: &Value) -> Option<&str> {
-    match event["type"].as_str()? {
-        "track" => event["event"].as_str(),
-        "page" => Some("Page Viewed"),
-        _ => None,
-    }
-}
-
 impl Db<'_> {
     /// What one stored, proven event from `person` does to journeys.
     pub fn journeys_on_event(
@@ -67,12 +58,12 @@ impl Db<'_> {
         event: &Value,
     ) -> StoreResult<()> {
         self.note_event(person, event)?;
-        let Some(name) = event_name(event) else {
+        let event_read = WireEvent(event);
+        let Some(name) = event_read.name() else {
             return Ok(());
         };
         if name == names::ORDER_COMPLETED {
-            let revenue = crate::store::reports::order_revenue(&event["properties"]);
-            self.count_conversions(person, revenue)?;
+            self.count_conversions(person, event_read.order_revenue())?;
         }
         if journeys.journeys.is_empty() {
             return Ok(());

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::super::persons::Db;
 use super::super::protocol::StoreResult;
 use super::super::sql::{params, SqlExt};
+use crate::wire::WireEvent;
 
 /// Cart lines and viewed products kept per person.
 const MAX_LINES: usize = 50;
@@ -71,7 +72,7 @@ impl Db<'_> {
             params![person, self.now, flag(&consent["marketing"]), flag(&consent["analytics"])],
         )?;
         let props = &event["properties"];
-        let name = event["event"].as_str().unwrap_or_default();
+        let name = WireEvent(event).name().unwrap_or_default();
         match name {
             "Product Added" | "Product Removed" => {
                 let Some(changed) = line(props) else {
@@ -111,7 +112,7 @@ impl Db<'_> {
             }
             _ => {}
         }
-        if event["type"] == "identify" {
+        if WireEvent(event).call() == "identify" {
             for (trait_name, value) in event["traits"].as_object().into_iter().flatten() {
                 if let Some(month_day) = value.as_str().and_then(month_day) {
                     let name: String = trait_name.chars().take(64).collect();

@@ -42,6 +42,7 @@ use serde_json::Value;
 use super::persons::Db;
 use super::protocol::{ReportedCampaign, StoreResult};
 use super::sql::{params, Row};
+use crate::wire::WireEvent;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Conversions and revenue are tracked this many whole days after a
@@ -124,20 +125,6 @@ fn arm_of<'a>(
 
 /// Events older than this when they arrive are kept in the log but not rolled up.
 pub const MAX_EVENT_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
-/// One order's revenue counts up to this much (a forged order cannot swamp a report).
-pub const MAX_ORDER_REVENUE: f64 = 10_000_000.0;
-
-/// An order's revenue as reports and journeys count it: its `total`, else
-/// its `revenue`, bounded ([`MAX_ORDER_REVENUE`]).
-pub fn order_revenue(props: &Value) -> f64 {
-    props["total"]
-        .as_f64()
-        .or_else(|| props["revenue"].as_f64())
-        .filter(|r| r.is_finite())
-        .unwrap_or(0.0)
-        .clamp(0.0, MAX_ORDER_REVENUE)
-}
-
 impl Db<'_> {
     /// Rolls up one newly stored, proven event of `person`.
     pub fn report_event(
@@ -147,15 +134,14 @@ impl Db<'_> {
         campaigns: &[ReportedCampaign],
     ) -> StoreResult<()> {
         use nudge_core::event::names;
-        if campaigns.is_empty() || event["type"] != "track" || is_preview(event) {
+        let read = WireEvent(event);
+        if campaigns.is_empty() || read.call() != "track" || is_preview(event) {
             return Ok(());
         }
-        let name = event["event"].as_str().unwrap_or_default();
-        let props = &event["properties"];
+        let name = read.name().unwrap_or_default();
+        let props = read.properties();
         // Never later than now: a browser's clock cannot write tomorrow's report.
-        let at = nudge_core::time::parse_iso8601(event["timestamp"].as_str().unwrap_or_default())
-            .unwrap_or(self.now)
-            .min(self.now);
+        let at = read.timestamp().unwrap_or(self.now).min(self.now);
         // Nor older than 30 days (an agent's outbox retries for days, not
         // weeks): a forged event cannot write rows for long-gone days, which
         // are never pruned.
@@ -188,9 +174,7 @@ impl Db<'_> {
             self.convert(&campaign.id, person, at)?;
         }
         if name == names::ORDER_COMPLETED {
-            let revenue = order_revenue(props);
-            let id = event["messageId"].as_str().unwrap_or_default();
-            self.credit_order(person, id, at, revenue)?;
+            self.credit_order(person, read.id(), at, read.order_revenue())?;
         }
         Ok(())
     }

@@ -116,6 +116,32 @@ fn events_are_stored_once_with_their_facts() {
     assert_eq!(orders(&db, "a1"), 1);
 }
 
+/// A person's facts read an event as the agent's profile and the reports
+/// do (`crate::wire`): only a track named `Order Completed` is an order, its
+/// revenue bounded the same way.
+#[test]
+fn facts_read_an_event_as_everything_else_does() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let mut page = event("p1", "a1", "Order Completed", json!({"total": 99}));
+    page["type"] = "page".into();
+    let negative = event(
+        "o1",
+        "a1",
+        "Order Completed",
+        json!({"total": -50, "revenue": 7}),
+    );
+    let huge = event("o2", "a1", "Order Completed", json!({"total": 1e300}));
+    append(&db, vec![page, negative, huge], None);
+    let profile = db.profile("a1").unwrap();
+    assert_eq!(profile["orders"], 2, "{profile}");
+    assert_eq!(
+        profile["total_spent"].as_f64(),
+        Some(nudge_core::event::MAX_ORDER_REVENUE),
+        "{profile}"
+    );
+}
+
 #[test]
 fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
     let sql = store();

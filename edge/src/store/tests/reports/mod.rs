@@ -323,7 +323,7 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
     one(&db, order("o-huge", "v5", "09-02T11", 1e300));
     assert_eq!(
         arm(&report(&db, "ab", 7), "plain").counts.revenue,
-        crate::store::reports::MAX_ORDER_REVENUE
+        nudge_core::event::MAX_ORDER_REVENUE
     );
     // A timestamp in the future is counted today, not tomorrow.
     one(&db, shown("s3", "v3", "12-25T10", "ab", Some("plain")));
