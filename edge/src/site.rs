@@ -10,13 +10,13 @@ use std::rc::Rc;
 
 use nudge_core::journey::{Entry, Journeys};
 use nudge_core::time::DAY as DAY_MS;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use crate::store::journeys::outbox::{self, FLUSH_BATCH};
 use crate::store::journeys::DUE_PER_STEP;
 use crate::store::persons::Db;
-use crate::store::protocol::{Command, StoreError, StoreResult};
+use crate::store::protocol::{Command, StoreError, StoreResult, Ticked};
 use crate::store::rate::{Counters, EventRates};
 use crate::store::retention::Retention;
 use crate::store::sql::{DurableSql, SqlExt};
@@ -98,8 +98,8 @@ impl DurableObject for Site {
                 return Response::from_json(&refused);
             }
         }
-        if let Command::JourneysTick = command {
-            let answer: StoreResult<Value> = Ok(self.tick().await?);
+        if let Command::JourneysTick(_) = command {
+            let answer: StoreResult<Ticked> = Ok(self.tick().await?);
             return Response::from_json(&answer);
         }
         let sql = DurableSql(self.state.storage().sql());
@@ -120,7 +120,7 @@ impl DurableObject for Site {
         // The alarm that fired is gone; whatever `tick` arms replaces it.
         *self.alarm_at.borrow_mut() = Some(None);
         let done = self.tick().await?;
-        Response::ok(done.to_string())
+        Response::from_json(&done)
     }
 }
 
@@ -240,7 +240,7 @@ impl Site {
     /// What the alarm does: due runs, today's sweep, a retention step, the
     /// outbox; then re-arms. Errors are logged and retried by the next alarm
     /// (the work is idempotent), never lost.
-    async fn tick(&self) -> Result<Value> {
+    async fn tick(&self) -> Result<Ticked> {
         let sql = DurableSql(self.state.storage().sql());
         let db = Db {
             sql: &sql,
@@ -307,10 +307,12 @@ impl Site {
         // Whatever was set is replaced: this is now the one alarm.
         self.state.storage().set_alarm((at - db.now).max(0)).await?;
         *self.alarm_at.borrow_mut() = Some(Some(at));
-        Ok(
-            json!({"fired": fired, "queued": queued, "sends_waiting": waiting,
-                  "next_alarm": nudge_core::time::to_iso8601(at)}),
-        )
+        Ok(Ticked {
+            fired: fired as u64,
+            queued: queued as u64,
+            sends_waiting: waiting,
+            next_alarm: nudge_core::time::to_iso8601(at),
+        })
     }
 
     /// Puts waiting sends on the forwarding queue; (how many, whether any still wait).

@@ -30,7 +30,9 @@ use worker::{
     RequestInit, Result,
 };
 
-use crate::store::protocol::{Command, DeliveryCheck, DeliveryVerdict, SmsBudget};
+use crate::store::protocol::{
+    Ask, DeadLetter, Delivered, DeliveryCheck, DeliveryVerdict, SmsBudget,
+};
 use channels::{Contact, Shaped};
 
 /// How long a destination may take to answer before the attempt counts as failed.
@@ -77,10 +79,8 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
                     "too large to forward: {} bytes (at most {MAX_MESSAGE_BYTES})",
                     text.len()
                 );
-                let letter = Command::DeadLetter { reason, message };
-                let _: Value = crate::store::call(env, site, &letter)
-                    .await
-                    .map_err(internal)?;
+                let letter = DeadLetter { reason, message };
+                store(env, site, letter).await?;
                 continue;
             }
             messages.push(text);
@@ -222,10 +222,8 @@ fn sms_budget(destination: &Value) -> SmsBudget {
     }
 }
 
-async fn store(env: &Env, site: &str, command: &Command) -> Result<Value> {
-    crate::store::call(env, site, command)
-        .await
-        .map_err(internal)
+async fn store<A: Ask>(env: &Env, site: &str, ask: A) -> Result<A::Answer> {
+    crate::store::call(env, site, &ask).await.map_err(internal)
 }
 
 async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -> Result<()> {
@@ -240,20 +238,20 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
     let event = &body["event"];
     let destination_id = destination["id"].as_str().unwrap_or_default().to_owned();
     let event_id = event["messageId"].as_str().unwrap_or_default().to_owned();
-    let file = |reason: String| Command::DeadLetter {
+    let file = |reason: String| DeadLetter {
         reason,
         message: body.clone(),
     };
     if dead_letter_queue {
         // Out of retries: keep it for inspection and replay.
-        store(env, &site, &file("retries exhausted".into())).await?;
+        store(env, &site, file("retries exhausted".into())).await?;
         message.ack();
         return Ok(());
     }
     // One call answers: already delivered? who is this browser (for channels
     // that address people)? and, for SMS, claims it within the budgets.
     let sms = destination["kind"] == "twilio";
-    let check = Command::Delivery(DeliveryCheck {
+    let check = DeliveryCheck {
         destination: destination_id.clone(),
         event_id: event_id.clone(),
         anonymous_id: (destination["kind"] != "webhook")
@@ -265,9 +263,8 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
             .as_str()
             .map(str::to_owned),
         claim: sms.then(|| sms_budget(destination)),
-    });
-    let verdict: DeliveryVerdict = serde_json::from_value(store(env, &site, &check).await?)?;
-    let contact = match verdict {
+    };
+    let contact = match store(env, &site, check).await? {
         DeliveryVerdict::AlreadyDone => {
             message.ack();
             return Ok(());
@@ -279,24 +276,24 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
         }
         DeliveryVerdict::Send { contact } => contact,
     };
-    let done = Command::Delivered {
+    let done = || Delivered {
         destination: destination_id.clone(),
         event_id: event_id.clone(),
     };
     match deliver(env, &site, destination, event, &contact).await? {
         Attempt::Delivered => {
-            store(env, &site, &done).await?;
+            store(env, &site, done()).await?;
             message.ack();
         }
         Attempt::NotApplicable(why) => {
             // Recorded like a delivery: a redelivered message is not weighed again.
-            store(env, &site, &done).await?;
+            store(env, &site, done()).await?;
             worker::console_log!("forward {event_id} to {destination_id}: not applicable: {why}");
             message.ack();
         }
         // Claimed already: an SMS is never sent twice, so a failure is filed.
         Attempt::Retry(reason) if sms => {
-            store(env, &site, &file(format!("SMS not retried: {reason}"))).await?;
+            store(env, &site, file(format!("SMS not retried: {reason}"))).await?;
             message.ack();
         }
         Attempt::Retry(reason) => {
@@ -315,7 +312,7 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
             );
         }
         Attempt::Refused(reason) => {
-            store(env, &site, &file(reason)).await?;
+            store(env, &site, file(reason)).await?;
             message.ack();
         }
     }

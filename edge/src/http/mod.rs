@@ -14,19 +14,20 @@ use worker::{Env, Headers, Request, Response, Result};
 pub use error::{refuse, EdgeError, Handled, Refusal};
 
 use crate::keys::{Generations, SiteKeys};
-use crate::store::protocol::{Command, KeyState};
+use crate::store::protocol::ReadKeys;
 
-pub fn json_response(status: u16, body: &Value) -> Result<Response> {
+/// `status` with `body` as JSON (a `Value` or a store's typed answer).
+pub fn json_response<T: serde::Serialize + ?Sized>(status: u16, body: &T) -> Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json; charset=utf-8")?;
     headers.set("cache-control", "no-store")?;
-    Ok(Response::ok(body.to_string())?
+    Ok(Response::ok(serde_json::to_string(body)?)?
         .with_status(status)
         .with_headers(headers))
 }
 
 /// 200 with `body` as JSON.
-pub fn ok(body: &Value) -> Handled {
+pub fn ok<T: serde::Serialize + ?Sized>(body: &T) -> Handled {
     Ok(json_response(200, body)?)
 }
 
@@ -172,10 +173,10 @@ pub async fn site_keys_fresh(
     session: Option<&str>,
 ) -> std::result::Result<(SiteKeys, bool), EdgeError> {
     let master = master_key(env)?;
-    let command = Command::Keys {
+    let read = ReadKeys {
         session: session.map(str::to_owned),
     };
-    let state: KeyState = crate::store::call(env, site, &command).await?;
+    let state = crate::store::call(env, site, &read).await?;
     remember_generations(site, &state.generations);
     Ok((
         keys_at(&master, site, &state.generations)?,

@@ -10,7 +10,10 @@ use crate::http::limits::ADMIN_BODY_BYTES;
 use crate::http::{
     ok, read_body, read_json, refuse, site_keys, store_site_document, EdgeError, Handled, Refusal,
 };
-use crate::store::protocol::Command;
+use crate::store::protocol::ListDeadLetters;
+use crate::store::protocol::ListMerges;
+use crate::store::protocol::RemoveDeadLetters;
+use crate::store::protocol::UndoMerge;
 
 /// Stores `req`'s body as the site's KV document `key`. `prepare` reads the
 /// text and returns every problem in it and the text to store (the body as
@@ -80,11 +83,11 @@ pub async fn list_destinations(env: &Env, site: &str) -> Handled {
 
 /// `GET …/merges[?person=&before=&limit=]`: the merge log, newest first.
 pub async fn merges(req: Request, env: &Env, site: &str) -> Handled {
-    let command = Command::Merges {
+    let command = ListMerges {
         person: crate::http::query(&req, "person")?,
         page: crate::http::page(&req)?,
     };
-    let answer: Value = crate::store::call(env, site, &command).await?;
+    let answer = crate::store::call(env, site, &command).await?;
     ok(&answer)
 }
 
@@ -105,14 +108,14 @@ pub async fn undo_merge(mut req: Request, env: &Env, site: &str) -> Handled {
         .chars()
         .take(500)
         .collect();
-    let answer: Value = crate::store::call(env, site, &Command::UndoMerge { seq, reason }).await?;
+    let answer = crate::store::call(env, site, &UndoMerge { seq, reason }).await?;
     ok(&answer)
 }
 
 /// `GET …/dead-letters[?after=&limit=]`, oldest first.
 pub async fn dead_letters(req: Request, env: &Env, site: &str) -> Handled {
     let page = crate::http::page(&req)?;
-    let answer: Value = crate::store::call(env, site, &Command::DeadLetters { page }).await?;
+    let answer = crate::store::call(env, site, &ListDeadLetters { page }).await?;
     ok(&answer)
 }
 
@@ -120,19 +123,16 @@ pub async fn dead_letters(req: Request, env: &Env, site: &str) -> Handled {
 /// the forwarding queue; each is removed only once it is queued again.
 pub async fn replay(req: Request, env: &Env, site: &str) -> Handled {
     let page = crate::http::page(&req)?;
-    let taken: Value = crate::store::call(env, site, &Command::DeadLetters { page }).await?;
-    let letters = taken["letters"].as_array().cloned().unwrap_or_default();
+    let taken = crate::store::call(env, site, &ListDeadLetters { page }).await?;
     // A letter filed as too large stays filed: sending it again cannot work,
     // and it must not block the page behind it.
-    let letters: Vec<Value> = letters
-        .into_iter()
-        .filter(|l| l["message"].to_string().len() <= crate::forward::MAX_MESSAGE_BYTES)
-        .collect();
-    let messages: Vec<String> = letters.iter().map(|l| l["message"].to_string()).collect();
+    let (messages, seqs): (Vec<String>, Vec<i64>) = taken
+        .letters
+        .iter()
+        .map(|l| (l.message.to_string(), l.seq))
+        .filter(|(message, _)| message.len() <= crate::forward::MAX_MESSAGE_BYTES)
+        .unzip();
     crate::forward::send(env, &messages).await?;
-    let seqs = letters.iter().filter_map(|l| l["seq"].as_i64()).collect();
-    let _: Value = crate::store::call(env, site, &Command::RemoveDeadLetters { seqs }).await?;
-    ok(
-        &json!({"replayed": messages.len(), "left": taken["total"].as_i64().unwrap_or(0) - messages.len() as i64}),
-    )
+    crate::store::call(env, site, &RemoveDeadLetters { seqs }).await?;
+    ok(&json!({"replayed": messages.len(), "left": taken.total - messages.len() as i64}))
 }

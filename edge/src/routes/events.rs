@@ -19,7 +19,8 @@ use crate::http::{
     cors, json_response, parse_core_json, read_body, site_config, site_keys, site_param, EdgeError,
     Handled, Refusal,
 };
-use crate::store::protocol::{Append, Appended, BrowserKey, Command};
+use crate::store::protocol::RecentEvents;
+use crate::store::protocol::{Append, BrowserKey};
 
 pub async fn post(mut req: Request, env: &Env) -> Handled {
     let site = site_param(&req)?;
@@ -62,18 +63,15 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
     }
     // One call: the store inserts each new event and applies its facts in
     // one transaction before answering.
-    let append = Command::Append(Append {
+    let append = Append {
         events: wire,
         cookie_browser: cookie.as_ref().and_then(|c| c.id.clone()),
         client,
         browser_key,
         campaigns: crate::reports::published_campaigns(&config).to_vec(),
-    });
-    let appended: Appended = crate::store::call(env, &site, &append).await?;
-    let mut wire = match append {
-        Command::Append(batch) => batch.events,
-        _ => Vec::new(),
     };
+    let appended = crate::store::call(env, &site, &append).await?;
+    let mut wire = append.events;
     // Events for a browser this request did not prove are not forwarded.
     wire.retain(|e| {
         !appended
@@ -199,7 +197,7 @@ fn keep_preview(sent: &CoreValue, mut wire: CoreValue) -> CoreValue {
 /// `GET /v1/admin/sites/{site}/events[?before=&limit=]`: stored events, newest first.
 pub async fn recent(req: Request, env: &Env, site: &str) -> Handled {
     let page = crate::http::page(&req)?;
-    let events: Value = crate::store::call(env, site, &Command::RecentEvents { page }).await?;
+    let events = crate::store::call(env, site, &RecentEvents { page }).await?;
     Ok(json_response(200, &events)?)
 }
 

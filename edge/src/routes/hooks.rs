@@ -13,12 +13,12 @@ use crate::http::{
     is_site_key, ok, parse_json, read_body, refuse, site_config, site_keys, site_param, Handled,
 };
 use crate::keys::SiteKeys;
-use crate::store::protocol::Command;
 use crate::tokens;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::store::events::BACKEND_CHANNEL;
+use crate::store::protocol::Hook;
 
 pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     let site = site_param(&req)?;
@@ -65,12 +65,12 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
     // of the site's real webhooks.
     limits::check(env, Bucket::Hooks, &format!("{site}:{channel}")).await?;
     let event = parse_json(&body)?;
-    let command = Command::Hook {
+    let hook = Hook {
         id,
         channel: channel.to_owned(),
         event,
     };
-    let _: serde_json::Value = crate::store::call(env, &site, &command).await?;
+    crate::store::call(env, &site, &hook).await?;
     ok(&json!({"applied": true}))
 }
 

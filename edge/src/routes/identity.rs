@@ -1,7 +1,7 @@
 //! Identity from the browser: `POST /v1/identify`, `GET /v1/profile`. The
 //! proofs are checked here; the person records live in the site's store.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{Env, Request};
 
 use crate::http::cookie::BrowserCookie;
@@ -10,7 +10,9 @@ use crate::http::{
     cors, json_response, query, read_json, refuse, site_config, site_keys, site_param, Handled,
 };
 use crate::keys::{browser_key_hash, SiteKeys};
-use crate::store::protocol::{Command, Identified, Identify, Proven};
+use crate::store::protocol::Claim;
+use crate::store::protocol::ReadProfile;
+use crate::store::protocol::{Identify, Proven};
 use crate::tokens;
 
 fn now_s() -> i64 {
@@ -161,12 +163,12 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
                 "email or phone is not a valid address",
             ));
         }
-        let claim = Command::Claim {
+        let claim = Claim {
             anonymous_id,
             email,
             phone,
         };
-        let mut answer: Value = crate::store::call(env, &site, &claim).await?;
+        let mut answer = crate::store::call(env, &site, &claim).await?;
         // A sign-up in a form whose coupon the published config holds back
         // (`coupon_sealed`): the code is given here, to whoever signed up.
         if let Some(campaign) = body["campaign"].as_str() {
@@ -174,7 +176,7 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
             if let Some(code) =
                 crate::config_policy::sealed_coupon(&stored, campaign, body["variant"].as_str())
             {
-                answer["coupon"] = code.into();
+                answer.coupon = Some(code);
             }
         }
         return Ok(cors::apply(json_response(200, &answer)?, &verdict)?);
@@ -185,8 +187,7 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
             "send userToken, clickToken, or an email/phone claim",
         ));
     };
-    let identified: Identified =
-        crate::store::call(env, &site, &Command::Identify(command)).await?;
+    let identified = crate::store::call(env, &site, &command).await?;
     let answer = json!({"merged": identified.merged});
     let response = start_over(json_response(200, &answer)?)?;
     Ok(cors::apply(response, &verdict)?)
@@ -208,10 +209,10 @@ pub async fn profile(req: Request, env: &Env) -> Handled {
             format!("reading a profile needs this browser's key in {BROWSER_KEY_HEADER}"),
         )
     })?;
-    let read = Command::Profile {
+    let read = ReadProfile {
         anonymous_id,
         key_hash,
     };
-    let answer: Value = crate::store::call(env, &site, &read).await?;
+    let answer = crate::store::call(env, &site, &read).await?;
     Ok(cors::apply(json_response(200, &answer)?, &verdict)?)
 }

@@ -16,7 +16,7 @@
 //! - `PUT coupon-pools/{pool}` `{codes: [...]}` and `GET coupon-pools/{pool}`.
 
 use nudge_core::stats::Arm;
-use serde_json::Value;
+use serde_json::{json, Value};
 use worker::{Env, Request};
 
 use crate::forward::preview;
@@ -24,12 +24,15 @@ use crate::http::limits::{ADMIN_BODY_BYTES, SMALL_BODY_BYTES};
 use crate::http::{is_site_key, ok, query, read_body, read_json, refuse, EdgeError, Handled};
 use crate::store::journeys::facts::MAX_CODES_PER_UPLOAD;
 use crate::store::journeys::studio::{MAX_DRY_RUN_DAYS, MAX_DRY_RUN_EVENTS};
-use crate::store::protocol::Command;
+use crate::store::protocol::{
+    AddPoolCodes, Ask, DryRun, JourneyList, JourneyRuns, ListJourneys, ReadPool, SampleSend,
+    TickJourneys,
+};
 use crate::studio::session::{Caller, Role};
 
-async fn call(env: &Env, site: &str, command: Command) -> Handled {
-    let answer: Value = crate::store::call(env, site, &command).await?;
-    ok(&answer)
+/// Asks the store and answers with its answer as it is.
+async fn call<A: Ask>(env: &Env, site: &str, ask: A) -> Handled {
+    ok(&crate::store::call(env, site, &ask).await?)
 }
 
 /// `GET journeys`: the store's list, each holdout with core's comparison of
@@ -39,7 +42,7 @@ pub async fn list(env: &Env, site: &str) -> Handled {
 }
 
 async fn journeys(env: &Env, site: &str) -> Result<Value, EdgeError> {
-    let mut answer: Value = crate::store::call(env, site, &Command::Journeys).await?;
+    let JourneyList(mut answer) = crate::store::call(env, site, &ListJourneys {}).await?;
     for journey in answer["journeys"].as_array_mut().into_iter().flatten() {
         let holdout = &mut journey["holdout"];
         if !holdout.is_object() {
@@ -117,7 +120,7 @@ pub async fn runs(req: Request, env: &Env, site: &str) -> Handled {
             "expected ?person= (a person id, user id or anonymous id)",
         ));
     };
-    call(env, site, Command::JourneyRuns { person }).await
+    call(env, site, JourneyRuns { person }).await
 }
 
 /// A small JSON body whose fields are all optional: empty is `{}`.
@@ -211,7 +214,7 @@ pub async fn dry_run(
             None => return Err(bad(format!("days must be 1..={MAX_DRY_RUN_DAYS}"))),
         },
     };
-    let command = Command::DryRun {
+    let command = DryRun {
         journey: journey.to_owned(),
         draft: draft_of(&body)?,
         person,
@@ -255,23 +258,28 @@ pub async fn test_send(
         Value::Bool(b) => *b,
         _ => return Err(bad("send must be true or false")),
     };
-    let command = Command::SampleSend {
+    let command = SampleSend {
         journey: journey.to_owned(),
         draft: draft_of(&body)?,
         path: path.to_owned(),
         person: person_of(&body, caller)?,
     };
-    let mut answer: Value = crate::store::call(env, site, &command).await?;
+    let sample = crate::store::call(env, site, &command).await?;
     let destinations = crate::http::cached_kv(env, &crate::forward::destinations::key(site))
         .await?
         .and_then(|text| serde_json::from_str::<Value>(&text).ok());
     let list = destinations
         .as_ref()
         .and_then(|d| d["destinations"].as_array());
-    let step_destination = list.and_then(|l| l.iter().find(|d| d["id"] == answer["destination"]));
+    let step_destination =
+        list.and_then(|l| l.iter().find(|d| d["id"] == sample.destination.as_str()));
     let now = worker::Date::now().as_millis() as i64;
-    answer["payload"] = preview::payload(step_destination, &answer["event"], now);
-    answer["sent_to"] = Value::Null;
+    let mut answer = json!({
+        "destination": sample.destination,
+        "purpose": sample.purpose,
+        "payload": preview::payload(step_destination, &sample.event, now),
+        "sent_to": null,
+    });
     if send {
         let Some(test) = preview::test_destination(destinations.as_ref()) else {
             return Err(refuse(
@@ -280,15 +288,16 @@ pub async fn test_send(
                 "this site has no test destination: your developer marks one destination \"test\": true (PUT …/destinations)",
             ));
         };
-        let message = preview::test_message(site, test, &answer["event"]);
+        let message = preview::test_message(site, test, &sample.event);
         crate::forward::send(env, &[message.to_string()]).await?;
         answer["sent_to"] = test["id"].clone();
     }
+    answer["event"] = sample.event;
     ok(&answer)
 }
 
 pub async fn run_due(env: &Env, site: &str) -> Handled {
-    call(env, site, Command::JourneysTick).await
+    call(env, site, TickJourneys {}).await
 }
 
 fn pool_name(pool: &str) -> Result<String, crate::http::EdgeError> {
@@ -334,12 +343,12 @@ pub async fn add_codes(mut req: Request, env: &Env, site: &str, pool: &str) -> H
             "every code must be a string",
         ));
     };
-    call(env, site, Command::AddPoolCodes { pool, codes }).await
+    call(env, site, AddPoolCodes { pool, codes }).await
 }
 
 pub async fn pool(env: &Env, site: &str, pool: &str) -> Handled {
     let pool = pool_name(pool)?;
-    call(env, site, Command::PoolCounts { pool }).await
+    call(env, site, ReadPool { pool }).await
 }
 
 #[cfg(test)]

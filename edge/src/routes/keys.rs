@@ -22,7 +22,7 @@ use worker::{Env, Request};
 use crate::http::limits::SMALL_BODY_BYTES;
 use crate::http::{ok, read_json, refuse, site_keys_fresh, EdgeError, Handled};
 use crate::keys::{constant_time_eq, Generation, Generations, KeyKind, SiteKeys};
-use crate::store::protocol::Command;
+use crate::store::protocol::RotateKey;
 
 /// What the API says of one key's generation (never the key).
 fn describe(generation: &Generation, now: i64) -> Value {
@@ -113,11 +113,11 @@ pub async fn rotate(mut req: Request, env: &Env, site: &str) -> Handled {
         ));
     };
     let window = window_s(kind, &body["expires_in"])?;
-    let rotate = Command::RotateKey {
+    let rotate = RotateKey {
         key: kind,
         window_ms: window * 1000,
     };
-    let _: Generation = crate::store::call(env, site, &rotate).await?;
+    crate::store::call(env, site, &rotate).await?;
     // Read back (and cached in this isolate): the answer is what is in force.
     let (keys, _) = site_keys_fresh(env, site, None).await?;
     let now = now_ms();

@@ -9,7 +9,8 @@ use crate::reports::{
     day_of, format_day, parse_day, published_campaigns, summary_json, CampaignReport, Horizon,
     MAX_LAG_DAYS, MAX_RANGE_DAYS,
 };
-use crate::store::protocol::{Command, ReportRows, SummaryRow};
+use crate::store::protocol::Report;
+use crate::store::protocol::ReportSummary;
 
 /// The report's days when none are asked for: the last 30, today included.
 const DEFAULT_RANGE_DAYS: i64 = 30;
@@ -34,13 +35,13 @@ pub async fn campaign(req: Request, env: &Env, site: &str, campaign: &str) -> Ha
     };
     let published = published_campaigns(&site_config(env, site).await?);
     let published = published.iter().find(|c| c.id == campaign);
-    let command = Command::Report {
+    let command = Report {
         campaign: campaign.to_owned(),
         from_day: from,
         to_day: to,
         window_days: window,
     };
-    let rows: ReportRows = crate::store::call(env, site, &command).await?;
+    let rows = crate::store::call(env, site, &command).await?;
     if published.is_none() && !rows.known {
         return Err(refuse(
             404,
@@ -84,12 +85,12 @@ pub async fn summary(req: Request, env: &Env, site: &str) -> Handled {
     let days = whole_number(&req, "days", 7, 1..=MAX_RANGE_DAYS, "invalid_days")?;
     let window = window(&req)?;
     let (from, to) = (today - days + 1, today);
-    let command = Command::ReportSummary {
+    let command = ReportSummary {
         from_day: from,
         to_day: to,
         window_days: window,
     };
-    let rows: Vec<SummaryRow> = crate::store::call(env, site, &command).await?;
+    let rows = crate::store::call(env, site, &command).await?;
     ok(&summary_json(&rows, (from, to, window)))
 }
 

@@ -9,12 +9,15 @@
 //!   claimed here before sending, together with the person's daily SMS budget;
 //!   a crash after the claim loses that SMS rather than sending it twice.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::identity::next_page;
 use super::persons::Db;
 use super::protocol::{Contact, DeliveryCheck, DeliveryVerdict, Page, SmsBudget, StoreResult};
 use super::sql::{params, SqlExt};
+use crate::store::protocol::DeadLetterPage;
+use crate::store::protocol::FiledLetter;
+use crate::store::protocol::Removed;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Transactional journey emails to one unverified address per day.
@@ -182,42 +185,51 @@ impl Db<'_> {
         Ok(())
     }
 
-    pub fn dead_letter(&self, reason: &str, message: &Value) -> StoreResult<Value> {
+    pub fn dead_letter(&self, reason: &str, message: &Value) -> StoreResult<()> {
         self.sql.execute(
             "INSERT INTO dead_letters (at, reason, message) VALUES (?, ?, ?)",
             params![self.now, reason, message.to_string()],
         )?;
-        Ok(json!({"kept": true}))
+        Ok(())
     }
 
     /// Dead letters, oldest first, a page at a time (`after` a sequence number).
-    pub fn dead_letters(&self, page: &Page) -> StoreResult<Value> {
+    pub fn dead_letters(&self, page: &Page) -> StoreResult<DeadLetterPage> {
         let rows = self.sql.query(
             "SELECT seq, at, reason, message FROM dead_letters WHERE seq > ? ORDER BY seq LIMIT ?",
             params![page.after.unwrap_or(0), page.limit()],
         )?;
         let next = next_page(&rows, "seq", page);
-        let letters: Vec<Value> = rows
+        let letters = rows
             .into_iter()
-            .map(|r| {
-                let message: Value = r["message"]
+            .map(|r| FiledLetter {
+                seq: r["seq"].as_i64().unwrap_or_default(),
+                at: r["at"].as_i64().unwrap_or_default(),
+                reason: r["reason"].as_str().unwrap_or_default().to_owned(),
+                message: r["message"]
                     .as_str()
                     .and_then(|m| serde_json::from_str(m).ok())
-                    .unwrap_or(Value::Null);
-                json!({"seq": r["seq"], "at": r["at"], "reason": r["reason"], "message": message})
+                    .unwrap_or(Value::Null),
             })
             .collect();
-        let total = self.sql.int("SELECT count(*) FROM dead_letters", &[])?;
-        Ok(json!({"letters": letters, "total": total, "next_after": next}))
+        let total = self
+            .sql
+            .int("SELECT count(*) FROM dead_letters", &[])?
+            .unwrap_or(0);
+        Ok(DeadLetterPage {
+            letters,
+            total,
+            next_after: next,
+        })
     }
 
-    pub fn remove_dead_letters(&self, seqs: &[i64]) -> StoreResult<Value> {
+    pub fn remove_dead_letters(&self, seqs: &[i64]) -> StoreResult<Removed> {
         let mut removed = 0;
         for seq in seqs {
             removed += self
                 .sql
                 .execute("DELETE FROM dead_letters WHERE seq = ?", params![*seq])?;
         }
-        Ok(json!({"removed": removed}))
+        Ok(Removed { removed })
     }
 }

@@ -6,12 +6,15 @@
 //! the insert: exactly once, with no second round trip. So are the campaign
 //! reports' rollups (`store/reports/`).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::identity::next_page;
 use super::persons::{Db, Source};
 use super::protocol::{Append, Appended, Page, ReportedCampaign, StoreError, StoreResult};
 use super::sql::{params, SqlExt};
+use crate::store::protocol::EventPage;
+use crate::store::protocol::HookApplied;
+use crate::store::protocol::StoredEvent;
 use crate::wire::WireEvent;
 
 impl Db<'_> {
@@ -160,19 +163,34 @@ impl Db<'_> {
     }
 
     /// Stored events, newest first, a page at a time (`before` a receive time).
-    pub fn recent_events(&self, page: &Page) -> StoreResult<Value> {
+    pub fn recent_events(&self, page: &Page) -> StoreResult<EventPage> {
         let rows = self.sql.query(
             "SELECT id, received_at, body FROM events WHERE received_at < ? ORDER BY received_at DESC, id LIMIT ?",
             params![page.before(), page.limit()],
         )?;
-        let total = self.sql.int("SELECT count(*) FROM events", &[])?;
+        let total = self
+            .sql
+            .int("SELECT count(*) FROM events", &[])?
+            .unwrap_or(0);
         let next = next_page(&rows, "received_at", page);
-        Ok(json!({"total": total, "events": rows, "next_before": next}))
+        let events = rows
+            .into_iter()
+            .map(|r| StoredEvent {
+                id: r["id"].as_str().unwrap_or_default().to_owned(),
+                received_at: r["received_at"].as_i64().unwrap_or_default(),
+                body: r["body"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect();
+        Ok(EventPage {
+            total,
+            events,
+            next_before: next,
+        })
     }
 
     /// An inbound offsite event (signature already checked by the Worker):
     /// `event` is `{type, user_id?, email?, phone?, data}`.
-    pub fn hook(&self, id: &str, channel: &str, event: &Value) -> StoreResult<Value> {
+    pub fn hook(&self, id: &str, channel: &str, event: &Value) -> StoreResult<HookApplied> {
         let (email, phone) = (event["email"].as_str(), event["phone"].as_str());
         let who = if let Some(user) = event["user_id"].as_str() {
             if nudge_core::event::check_identifier(user).is_err() {
@@ -264,7 +282,10 @@ impl Db<'_> {
             // Kept in `webhooks` for audit; no profile fact follows from them yet.
             _ => {}
         }
-        Ok(json!({"applied": true, "person": person}))
+        Ok(HookApplied {
+            applied: true,
+            person,
+        })
     }
 }
 

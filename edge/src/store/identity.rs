@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::persons::{hashed_addresses, Db, Source, MAX_ANONYMOUS_IDS};
 use super::protocol::{Identified, Identify, Page, Proven, StoreError, StoreResult};
 use super::sql::{params, SqlExt};
+use crate::store::protocol::Claimed;
 
 const MAX_IMPRESSIONS: usize = 20;
 /// Campaign history rows one person keeps (the profile answers at most 200,
@@ -140,7 +141,7 @@ impl Db<'_> {
         anonymous_id: &str,
         email: Option<&str>,
         phone: Option<&str>,
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<Claimed> {
         let mut claimed = 0;
         for (kind, hash) in hashed_addresses(email, phone) {
             claimed += self.sql.execute(
@@ -148,7 +149,11 @@ impl Db<'_> {
                 params![anonymous_id, kind, hash, self.now],
             )?;
         }
-        Ok(json!({"claimed": claimed, "merged": false}))
+        Ok(Claimed {
+            claimed,
+            merged: false,
+            coupon: None,
+        })
     }
 
     /// Moves everything `from` has to `into` and records the merge.
@@ -313,13 +318,10 @@ fn impressions_text(impressions: &[i64]) -> String {
 }
 
 /// The `before` for the next page, when this one was full.
-pub fn next_page(rows: &[super::sql::Row], key: &str, page: &Page) -> Value {
+pub fn next_page(rows: &[super::sql::Row], key: &str, page: &Page) -> Option<i64> {
     if rows.len() as i64 == page.limit() {
-        rows.last()
-            .and_then(|r| r.get(key))
-            .cloned()
-            .unwrap_or(Value::Null)
+        rows.last().and_then(|r| r.get(key)).and_then(Value::as_i64)
     } else {
-        Value::Null
+        None
     }
 }

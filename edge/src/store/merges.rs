@@ -1,15 +1,17 @@
 //! The merge log, read a page at a time, and undoing one merge.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::identity::next_page;
 use super::persons::Db;
 use super::protocol::{Page, StoreError, StoreResult};
 use super::sql::{params, SqlExt};
+use crate::store::protocol::MergeLog;
+use crate::store::protocol::Undone;
 
 impl Db<'_> {
     /// The merges (optionally of one person), newest first, a page at a time.
-    pub fn merges(&self, person: Option<&str>, page: &Page) -> StoreResult<Value> {
+    pub fn merges(&self, person: Option<&str>, page: &Page) -> StoreResult<MergeLog> {
         let person = person.unwrap_or_default();
         let rows = self.sql.query(
             "SELECT m.seq, m.at, m.from_person, m.into_person, m.proof, m.moved, u.at AS undone_at, u.reason AS undo_reason
@@ -19,7 +21,7 @@ impl Db<'_> {
             params![person, page.before(), page.limit()],
         )?;
         let next = next_page(&rows, "seq", page);
-        let merges: Vec<Value> = rows
+        let merges = rows
             .into_iter()
             .map(|mut r| {
                 let moved = r["moved"]
@@ -27,10 +29,13 @@ impl Db<'_> {
                     .and_then(|m| serde_json::from_str(m).ok())
                     .unwrap_or(Value::Null);
                 r.insert("moved".into(), moved);
-                Value::Object(r)
+                r
             })
             .collect();
-        Ok(json!({"merges": merges, "next_before": next}))
+        Ok(MergeLog {
+            merges,
+            next_before: next,
+        })
     }
 
     fn undone(&self, seq: i64) -> StoreResult<bool> {
@@ -54,7 +59,7 @@ impl Db<'_> {
     /// persons did since, which the rollups do not keep; undos are rare and
     /// this keeps every count backed by one row, never counting a
     /// conversion twice.
-    pub fn undo_merge(&self, seq: i64, reason: &str) -> StoreResult<Value> {
+    pub fn undo_merge(&self, seq: i64, reason: &str) -> StoreResult<Undone> {
         let rows = self.sql.query(
             "SELECT from_person, into_person, moved FROM merges WHERE seq = ?",
             params![seq],
@@ -146,6 +151,10 @@ impl Db<'_> {
             "INSERT INTO merge_undos (seq, at, reason) VALUES (?, ?, ?)",
             params![seq, self.now, reason],
         )?;
-        Ok(json!({"undone": seq, "person": from, "split_from": into}))
+        Ok(Undone {
+            undone: seq,
+            person: from.to_owned(),
+            split_from: into.to_owned(),
+        })
     }
 }

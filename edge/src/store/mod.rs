@@ -1,7 +1,8 @@
 //! Each site's store: one SQLite-backed Durable Object (`Site`) holding the
 //! event log, the persons behind the events and the forwarding bookkeeping.
 //!
-//! - `protocol`: the typed commands and answers the Worker exchanges with it.
+//! - `protocol`: the commands the Worker sends it, each a type with its own
+//!   answer type (`protocol::Ask`), and its typed refusals.
 //! - `sql`: the SQL seam (the object's SQLite; rusqlite in native tests).
 //! - `schema`: numbered migrations, tracked by `PRAGMA user_version`.
 //! - `persons`, `identity`, `merges`: persons, contact details, suppression, links, the merge log and undo.
@@ -37,17 +38,17 @@ pub mod versions;
 mod tests;
 
 use nudge_core::journey::Journeys;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{Env, Method, Request, RequestInit};
 
 use persons::Db;
-use protocol::{Command, StoreError, StoreResult};
+use protocol::{Ask, Command, StoreError, StoreResult, Tagged};
 
-/// Sends `command` to `site`'s store and reads its typed answer. A
-/// platform failure on the way (the object unreachable, an answer that does
-/// not read) is `StoreError::Internal`: a 500 for the Worker.
-pub async fn call<T: DeserializeOwned>(env: &Env, site: &str, command: &Command) -> StoreResult<T> {
+/// Sends `ask` to `site`'s store and reads its answer, of the command's
+/// own type (`protocol::Ask`). A platform failure on the way (the object
+/// unreachable, an answer that does not read) is `StoreError::Internal`: a
+/// 500 for the Worker.
+pub async fn call<A: Ask>(env: &Env, site: &str, ask: &A) -> StoreResult<A::Answer> {
     let internal =
         |what: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("{what}: {e}"));
     let object = |e: worker::Error| internal("site object", &e);
@@ -56,7 +57,11 @@ pub async fn call<T: DeserializeOwned>(env: &Env, site: &str, command: &Command)
         .id_from_name(site)
         .and_then(|id| id.get_stub())
         .map_err(object)?;
-    let body = serde_json::to_string(command).map_err(|e| internal("command", &e))?;
+    let body = serde_json::to_string(&Tagged {
+        command: A::COMMAND,
+        ask,
+    })
+    .map_err(|e| internal("command", &e))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
     // The path names the site: the object keeps it for its alarm, which
@@ -65,7 +70,21 @@ pub async fn call<T: DeserializeOwned>(env: &Env, site: &str, command: &Command)
     let request = Request::new_with_init(&url, &init).map_err(|e| internal("request", &e))?;
     let mut answer = stub.fetch_with_request(request).await.map_err(object)?;
     let text = answer.text().await.map_err(|e| internal("answer", &e))?;
-    serde_json::from_str::<StoreResult<T>>(&text).map_err(|e| internal("answer", &e))?
+    serde_json::from_str::<StoreResult<A::Answer>>(&text).map_err(|e| internal("answer", &e))?
+}
+
+/// Runs `ask` against the store's SQL as the object would, through the
+/// wire's JSON both ways, and reads its typed answer (native tests).
+#[cfg(test)]
+pub fn ask<A: Ask>(db: &Db<'_>, ask: &A, journeys: &Journeys) -> StoreResult<A::Answer> {
+    let tagged = Tagged {
+        command: A::COMMAND,
+        ask,
+    };
+    let text = serde_json::to_string(&tagged).map_err(sql::internal)?;
+    let command: Command = serde_json::from_str(&text).map_err(sql::internal)?;
+    let answer = dispatch(db, command, journeys)?;
+    serde_json::from_value(answer).map_err(sql::internal)
 }
 
 /// Logs a failure the store carries on after (the Worker's log; stderr natively).
@@ -76,12 +95,15 @@ pub fn log_error(what: &str, error: &StoreError) {
     eprintln!("site store: {what}: {error:?}");
 }
 
+/// The answer to `ask` as JSON, of `ask`'s own answer type: `dispatch`
+/// cannot answer a command with another's.
+fn answer<A: Ask>(_ask: &A, answer: StoreResult<A::Answer>) -> StoreResult<Value> {
+    serde_json::to_value(answer?).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
 /// Runs one command against the store's SQL (native tests call this too).
 /// `journeys` are the live config's, for the events that enter or end runs.
 pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResult<Value> {
-    fn json<T: serde::Serialize>(value: T) -> StoreResult<Value> {
-        serde_json::to_value(value).map_err(|e| StoreError::Internal(e.to_string()))
-    }
     match command {
         Command::Append(batch) => {
             let appended = db.append(&batch)?;
@@ -93,76 +115,66 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
                     log_error("journeys", &e);
                 }
             }
-            json(appended)
+            answer(&batch, Ok(appended))
         }
-        Command::Identify(identify) => json(db.identify(&identify)?),
-        Command::Claim {
-            anonymous_id,
-            email,
-            phone,
-        } => db.claim(&anonymous_id, email.as_deref(), phone.as_deref()),
-        Command::Profile {
-            anonymous_id,
-            key_hash,
-        } => db.profile_for(&anonymous_id, &key_hash),
-        Command::Hook { id, channel, event } => {
-            let answer = db.hook(&id, &channel, &event)?;
+        Command::Identify(c) => answer(&c, db.identify(&c)),
+        Command::Claim(c) => answer(
+            &c,
+            db.claim(&c.anonymous_id, c.email.as_deref(), c.phone.as_deref()),
+        ),
+        Command::Profile(c) => answer(&c, db.profile_for(&c.anonymous_id, &c.key_hash)),
+        Command::Hook(c) => {
+            let applied = db.hook(&c.id, &c.channel, &c.event)?;
             // An inbound event (a click, an unsubscribe) can end or enter
             // runs too, named by its type (`email.clicked`).
-            if let (Some(person), Some(kind)) = (answer["person"].as_str(), event["type"].as_str())
-            {
+            if let Some(kind) = c.event["type"].as_str() {
                 let signal = serde_json::json!({"type": "track", "event": kind});
-                if let Err(e) = db.journeys_on_event(journeys, person, &signal) {
+                if let Err(e) = db.journeys_on_event(journeys, &applied.person, &signal) {
                     log_error("journeys", &e);
                 }
             }
-            Ok(answer)
+            answer(&c, Ok(applied))
         }
-        Command::Merges { person, page } => db.merges(person.as_deref(), &page),
-        Command::UndoMerge { seq, reason } => db.undo_merge(seq, &reason),
-        Command::RecentEvents { page } => db.recent_events(&page),
-        Command::Delivery(check) => json(db.delivery(&check)?),
-        Command::Delivered {
-            destination,
-            event_id,
-        } => json(db.delivered(&destination, &event_id)?),
-        Command::DeadLetter { reason, message } => db.dead_letter(&reason, &message),
-        Command::DeadLetters { page } => db.dead_letters(&page),
-        Command::RemoveDeadLetters { seqs } => db.remove_dead_letters(&seqs),
+        Command::Merges(c) => answer(&c, db.merges(c.person.as_deref(), &c.page)),
+        Command::UndoMerge(c) => answer(&c, db.undo_merge(c.seq, &c.reason)),
+        Command::RecentEvents(c) => answer(&c, db.recent_events(&c.page)),
+        Command::Delivery(c) => answer(&c, db.delivery(&c)),
+        Command::Delivered(c) => answer(&c, db.delivered(&c.destination, &c.event_id)),
+        Command::DeadLetter(c) => answer(&c, db.dead_letter(&c.reason, &c.message)),
+        Command::DeadLetters(c) => answer(&c, db.dead_letters(&c.page)),
+        Command::RemoveDeadLetters(c) => answer(&c, db.remove_dead_letters(&c.seqs)),
         Command::Studio(call) => db.studio(call),
-        Command::Report {
-            campaign,
-            from_day,
-            to_day,
-            window_days,
-        } => json(db.report(&campaign, from_day, to_day, window_days)?),
-        Command::ReportSummary {
-            from_day,
-            to_day,
-            window_days,
-        } => json(db.report_summary(from_day, to_day, window_days)?),
-        Command::Journeys => db.journey_list(journeys),
-        Command::JourneyRuns { person } => db.person_journeys(&person),
-        Command::DryRun {
-            journey,
-            draft,
-            person,
-            events,
-            days,
-        } => db.dry_run(journeys, &journey, draft, person.as_deref(), &events, days),
-        Command::SampleSend {
-            journey,
-            draft,
-            path,
-            person,
-        } => db.sample_send(journeys, &journey, draft, &path, person.as_deref()),
-        Command::AddPoolCodes { pool, codes } => db.add_pool_codes(&pool, &codes),
-        Command::PoolCounts { pool } => db.pool_counts(&pool),
-        Command::Keys { session } => json(db.key_state(session.as_deref())?),
-        Command::RotateKey { key, window_ms } => json(db.rotate_key(key, window_ms)?),
-        Command::RevokeSession { id, until } => json(db.revoke_session(&id, until)?),
+        Command::Report(c) => answer(
+            &c,
+            db.report(&c.campaign, c.from_day, c.to_day, c.window_days),
+        ),
+        Command::ReportSummary(c) => {
+            answer(&c, db.report_summary(c.from_day, c.to_day, c.window_days))
+        }
+        Command::Journeys(c) => answer(&c, db.journey_list(journeys)),
+        Command::JourneyRuns(c) => answer(&c, db.person_journeys(&c.person)),
+        Command::DryRun(c) => answer(
+            &c,
+            db.dry_run(
+                journeys,
+                &c.journey,
+                c.draft,
+                c.person.as_deref(),
+                &c.events,
+                c.days,
+            ),
+        ),
+        Command::SampleSend(c) => answer(
+            &c,
+            db.sample_send(journeys, &c.journey, c.draft, &c.path, c.person.as_deref()),
+        ),
+        Command::AddPoolCodes(c) => answer(&c, db.add_pool_codes(&c.pool, &c.codes)),
+        Command::PoolCounts(c) => answer(&c, db.pool_counts(&c.pool)),
+        Command::Keys(c) => answer(&c, db.key_state(c.session.as_deref())),
+        Command::RotateKey(c) => answer(&c, db.rotate_key(c.key, c.window_ms)),
+        Command::RevokeSession(c) => answer(&c, db.revoke_session(&c.id, c.until)),
         // The object runs the tick itself (it awaits the queue); see `site`.
-        Command::JourneysTick => Err(StoreError::Internal(
+        Command::JourneysTick(_) => Err(StoreError::Internal(
             "journeys_tick runs on the object, not in dispatch".into(),
         )),
     }

@@ -10,10 +10,13 @@
 //! a verified source (the shop's signed identify, a signed link, a signed
 //! webhook) does overwrite, and marks them verified.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::protocol::{Contact, StoreResult};
 use super::sql::{params, Sql, SqlExt};
+use crate::store::protocol::AgentCampaign;
+use crate::store::protocol::AgentCoupon;
+use crate::store::protocol::AgentProfile;
 
 /// Anonymous ids kept per person; the oldest are dropped past this.
 pub const MAX_ANONYMOUS_IDS: usize = 50;
@@ -143,7 +146,7 @@ impl Db<'_> {
     }
 
     /// The person's facts, for the browser that shows its key.
-    pub fn profile_for(&self, anonymous_id: &str, key_hash: &str) -> StoreResult<Value> {
+    pub fn profile_for(&self, anonymous_id: &str, key_hash: &str) -> StoreResult<AgentProfile> {
         let registered = self.sql.text(
             "SELECT key_hash FROM browser_keys WHERE anonymous_id = ?",
             params![anonymous_id],
@@ -250,11 +253,9 @@ impl Db<'_> {
     }
 
     /// What the agent needs, in `nudge_core::profile::RemoteFacts`' wire shape.
-    pub fn profile(&self, anonymous_id: &str) -> StoreResult<Value> {
+    pub fn profile(&self, anonymous_id: &str) -> StoreResult<AgentProfile> {
         let Some(person) = self.person_of("anon", anonymous_id)? else {
-            return Ok(
-                json!({"orders": 0, "total_spent": 0, "coupons": [], "segments": [], "campaigns": []}),
-            );
+            return Ok(AgentProfile::default());
         };
         let facts = self.sql.query(
             "SELECT user_id, orders, total_spent, unsubscribed FROM persons WHERE id = ?",
@@ -262,7 +263,8 @@ impl Db<'_> {
         )?;
         let fact = facts.first().cloned().unwrap_or_default();
         let iso = |v: Option<&Value>| v.and_then(Value::as_i64).map(nudge_core::time::to_iso8601);
-        let coupons: Vec<Value> = self
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let coupons = self
             .sql
             .query(
                 "SELECT code, issued_at, expires_at, redeemed FROM coupons WHERE person_id = ?
@@ -270,12 +272,14 @@ impl Db<'_> {
                 params![person.as_str()],
             )?
             .iter()
-            .map(|c| {
-                json!({"code": c["code"], "issued_at": iso(c.get("issued_at")),
-                       "expires_at": iso(c.get("expires_at")), "redeemed": c["redeemed"] == 1})
+            .map(|c| AgentCoupon {
+                code: text(&c["code"]),
+                issued_at: iso(c.get("issued_at")),
+                expires_at: iso(c.get("expires_at")),
+                redeemed: c["redeemed"] == 1,
             })
             .collect();
-        let campaigns: Vec<Value> = self
+        let campaigns = self
             .sql
             .query(
                 "SELECT campaign_id, impressions, total, dismissed_at, converted_at FROM campaigns
@@ -283,21 +287,33 @@ impl Db<'_> {
                 params![person.as_str()],
             )?
             .iter()
-            .map(|c| {
-                let impressions: Value = c["impressions"]
+            .map(|c| AgentCampaign {
+                id: text(&c["campaign_id"]),
+                imp: c["impressions"]
                     .as_str()
                     .and_then(|s| serde_json::from_str(s).ok())
-                    .unwrap_or(json!([]));
-                json!({"id": c["campaign_id"], "imp": impressions, "total": c["total"],
-                       "dismissed": c["dismissed_at"], "converted": c["converted_at"]})
+                    .unwrap_or_default(),
+                total: c["total"].as_i64().unwrap_or(0),
+                dismissed: c["dismissed_at"].as_i64(),
+                converted: c["converted_at"].as_i64(),
             })
             .collect();
         let orders = fact.get("orders").and_then(Value::as_i64).unwrap_or(0);
         let contact = self.contact(&person)?;
         let segments = self.segments(&person, orders, &contact)?;
-        Ok(json!({
-            "user_id": fact.get("user_id"), "orders": orders, "total_spent": fact.get("total_spent"),
-            "coupons": coupons, "segments": segments, "campaigns": campaigns,
-        }))
+        Ok(AgentProfile {
+            user_id: fact
+                .get("user_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            orders,
+            total_spent: fact
+                .get("total_spent")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            coupons,
+            segments,
+            campaigns,
+        })
     }
 }

@@ -16,7 +16,11 @@
 use serde_json::{json, Map, Value};
 
 use super::persons::Db;
-use super::protocol::{Item, Page, RuleChange, StoreError, StoreResult, StudioAction, StudioCall};
+use super::protocol::{
+    Discarded, DraftRead, HeadVersion, InFlight, Item, LiveOverview, NewVersion, Page, RuleChange,
+    SavedDraft, SetMessaging, StoreError, StoreResult, StudioAction, StudioAsk, StudioCall,
+    VersionDetail, VersionPage,
+};
 use super::sql::{params, Row, SqlExt};
 
 /// Open drafts a site may keep (each up to the admin body limit).
@@ -40,86 +44,82 @@ impl Db<'_> {
         self.seed_versions(call.live.as_deref())?;
         let by = call.by.as_str();
         match call.action {
-            StudioAction::Overview => self.overview(),
-            StudioAction::Head => Ok(json!({"version": self.head_version()?})),
-            StudioAction::Draft { item } => {
-                let mut answer = self.with_live_config(self.draft(&item)?)?;
-                answer["in_flight"] = self.in_flight(&item, &answer["body"])?;
-                Ok(answer)
+            StudioAction::Overview(a) => answer(&a, self.overview()),
+            StudioAction::Head(a) => answer(
+                &a,
+                self.head_version().map(|version| HeadVersion { version }),
+            ),
+            StudioAction::Draft(a) => answer(&a, self.draft(&a.item)),
+            StudioAction::SaveDraft(a) => {
+                answer(&a, self.save_draft(&a.item, a.expected, &a.body, by))
             }
-            StudioAction::SaveDraft {
-                item,
-                expected,
-                body,
-            } => self.save_draft(&item, expected, &body, by),
-            StudioAction::DiscardDraft { item, expected } => {
-                self.check_draft(&item, Some(expected))?;
-                self.sql.execute(
-                    "UPDATE drafts SET body = NULL, by = ?, at = ? WHERE campaign = ?",
-                    params![by, self.now, item.key()],
-                )?;
-                Ok(json!({"discarded": true}))
+            StudioAction::DiscardDraft(a) => {
+                answer(&a, self.discard_draft(&a.item, a.expected, by))
             }
-            StudioAction::Publish {
-                item,
-                expected,
-                note,
-            } => self.publish(&item, expected, &note, by),
-            StudioAction::SetStatus {
-                campaign,
-                status,
-                expected,
-            } => self.set_status(&campaign, &status, expected, by),
-            StudioAction::SetJourney {
-                journey,
-                enabled,
-                expected,
-            } => self.set_journey(&journey, enabled, expected, by),
-            StudioAction::SetMessaging {
-                caps,
-                quiet_hours,
-                expected,
-            } => {
-                self.check_head(Some(expected))?;
-                let mut config = self.head_config()?;
-                for (key, value) in [("messaging_caps", caps), ("quiet_hours", quiet_hours)] {
-                    match value {
-                        RuleChange::Keep => None,
-                        RuleChange::Remove => config.remove(key),
-                        RuleChange::Set(value) => config.insert(key.into(), value),
-                    };
-                }
-                let text = Value::Object(config).to_string();
-                check_publishable(&text, "the messaging rules")?;
-                self.add_version(
-                    &text,
-                    by,
-                    "settings",
-                    None,
-                    "messaging caps and quiet hours",
-                )
+            StudioAction::Publish(a) => answer(&a, self.publish(&a.item, a.expected, &a.note, by)),
+            StudioAction::SetStatus(a) => {
+                answer(&a, self.set_status(&a.campaign, &a.status, a.expected, by))
             }
-            StudioAction::Versions { page } => self.versions(&page),
-            StudioAction::Version { version } => self.version(version),
-            StudioAction::Rollback { version, expected } => {
-                self.check_head(Some(expected))?;
-                let old = self.version_row(version)?;
-                let config = old["config"].as_str().unwrap_or_default().to_owned();
-                // Today's rules hold for what goes live again.
-                check_publishable(&config, &format!("version {version}"))?;
-                self.add_version(
-                    &config,
-                    by,
-                    "rollback",
-                    None,
-                    &format!("rolled back to version {version}"),
-                )
+            StudioAction::SetJourney(a) => {
+                answer(&a, self.set_journey(&a.journey, a.enabled, a.expected, by))
             }
-            StudioAction::PutConfig { text, expected } => {
-                self.check_head(expected)?;
-                self.add_version(&text, by, "api", None, "")
-            }
+            StudioAction::SetMessaging(a) => answer(&a, self.set_messaging(&a, by)),
+            StudioAction::Versions(a) => answer(&a, self.versions(&a.page)),
+            StudioAction::Version(a) => answer(&a, self.version(a.version)),
+            StudioAction::Rollback(a) => answer(&a, self.rollback(a.version, a.expected, by)),
+            StudioAction::PutConfig(a) => answer(&a, {
+                self.check_head(a.expected)
+                    .and_then(|()| self.add_version(&a.text, by, "api", None, ""))
+            }),
         }
+    }
+
+    fn discard_draft(&self, item: &Item, expected: i64, by: &str) -> StoreResult<Discarded> {
+        self.check_draft(item, Some(expected))?;
+        self.sql.execute(
+            "UPDATE drafts SET body = NULL, by = ?, at = ? WHERE campaign = ?",
+            params![by, self.now, item.key()],
+        )?;
+        Ok(Discarded { discarded: true })
+    }
+
+    fn set_messaging(&self, change: &SetMessaging, by: &str) -> StoreResult<NewVersion> {
+        self.check_head(Some(change.expected))?;
+        let mut config = self.head_config()?;
+        for (key, value) in [
+            ("messaging_caps", &change.caps),
+            ("quiet_hours", &change.quiet_hours),
+        ] {
+            match value {
+                RuleChange::Keep => None,
+                RuleChange::Remove => config.remove(key),
+                RuleChange::Set(value) => config.insert(key.into(), value.clone()),
+            };
+        }
+        let text = Value::Object(config).to_string();
+        check_publishable(&text, "the messaging rules")?;
+        self.add_version(
+            &text,
+            by,
+            "settings",
+            None,
+            "messaging caps and quiet hours",
+        )
+    }
+
+    fn rollback(&self, version: i64, expected: i64, by: &str) -> StoreResult<NewVersion> {
+        self.check_head(Some(expected))?;
+        let old = self.version_row(version)?;
+        let config = old["config"].as_str().unwrap_or_default().to_owned();
+        // Today's rules hold for what goes live again.
+        check_publishable(&config, &format!("version {version}"))?;
+        self.add_version(
+            &config,
+            by,
+            "rollback",
+            None,
+            &format!("rolled back to version {version}"),
+        )
     }
 
     fn seed_versions(&self, live: Option<&str>) -> StoreResult<()> {
@@ -182,7 +182,7 @@ impl Db<'_> {
         })
     }
 
-    fn overview(&self) -> StoreResult<Value> {
+    fn overview(&self) -> StoreResult<LiveOverview> {
         let head = self.head()?;
         let drafts = self.sql.query(
             "SELECT campaign, revision, by, at FROM drafts WHERE body IS NOT NULL ORDER BY campaign",
@@ -194,12 +194,15 @@ impl Db<'_> {
              WHERE campaign IS NOT NULL GROUP BY campaign",
             &[],
         )?;
-        Ok(json!({
-            "version": head.as_ref().and_then(|h| h["version"].as_i64()).unwrap_or(0),
-            "config": head.as_ref().and_then(|h| h["config"].as_str()),
-            "drafts": drafts,
-            "published": touched,
-        }))
+        Ok(LiveOverview {
+            version: head
+                .as_ref()
+                .and_then(|h| h["version"].as_i64())
+                .unwrap_or(0),
+            config: head.and_then(|h| h["config"].as_str().map(str::to_owned)),
+            drafts: typed_rows(drafts)?,
+            published: typed_rows(touched)?,
+        })
     }
 
     fn draft_row(&self, item: &Item) -> StoreResult<Option<Row>> {
@@ -213,14 +216,27 @@ impl Db<'_> {
             .next())
     }
 
-    fn draft(&self, item: &Item) -> StoreResult<Value> {
+    /// The draft for the studio: with what publishing it does to runs in
+    /// progress and the live config's text.
+    fn draft(&self, item: &Item) -> StoreResult<DraftRead> {
+        let (row, body) = self.open_draft(item)?;
+        Ok(DraftRead {
+            in_flight: self.in_flight(item, &body)?,
+            body,
+            revision: row["revision"].as_i64().unwrap_or_default(),
+            by: row["by"].as_str().unwrap_or_default().to_owned(),
+            at: row["at"].as_i64().unwrap_or_default(),
+            config: self.live_text()?,
+        })
+    }
+
+    /// The item's open draft: its row and its body; `NotFound` without one.
+    fn open_draft(&self, item: &Item) -> StoreResult<(Row, Value)> {
         match self.draft_row(item)? {
             Some(row) if row["body"].is_string() => {
                 let body: Value = serde_json::from_str(row["body"].as_str().unwrap_or("null"))
                     .map_err(super::sql::internal)?;
-                Ok(
-                    json!({"body": body, "revision": row["revision"], "by": row["by"], "at": row["at"]}),
-                )
+                Ok((row, body))
             }
             _ => Err(StoreError::NotFound(format!(
                 "{} {} has no draft",
@@ -278,7 +294,7 @@ impl Db<'_> {
         expected: Option<i64>,
         body: &Value,
         by: &str,
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<SavedDraft> {
         let revision = self.check_draft(item, expected)? + 1;
         if expected.is_none() {
             let open = self
@@ -304,18 +320,19 @@ impl Db<'_> {
                 self.now
             ],
         )?;
-        let in_flight = self.in_flight(item, body)?;
-        self.with_live_config(json!({"revision": revision, "in_flight": in_flight}))
+        Ok(SavedDraft {
+            revision,
+            in_flight: self.in_flight(item, body)?,
+            config: self.live_text()?,
+        })
     }
 
-    /// `answer` with the live config's text (`config`, null for a site with
-    /// none), which the studio checks a draft against: one store call, not two.
-    fn with_live_config(&self, mut answer: Value) -> StoreResult<Value> {
-        answer["config"] = self
+    /// The live config's text (none for a site with none), which the studio
+    /// checks a draft against: sent with the draft, one store call, not two.
+    fn live_text(&self) -> StoreResult<Option<String>> {
+        Ok(self
             .head()?
-            .map(|h| h["config"].clone())
-            .unwrap_or(Value::Null);
-        Ok(answer)
+            .and_then(|h| h["config"].as_str().map(str::to_owned)))
     }
 
     /// The live config as JSON (an empty config for a site with none).
@@ -335,9 +352,9 @@ impl Db<'_> {
         }
     }
 
-    fn publish(&self, item: &Item, expected: i64, note: &str, by: &str) -> StoreResult<Value> {
+    fn publish(&self, item: &Item, expected: i64, note: &str, by: &str) -> StoreResult<NewVersion> {
         self.check_draft(item, Some(expected))?;
-        let mut draft = self.draft(item)?["body"].take();
+        let (_, mut draft) = self.open_draft(item)?;
         let mut config = self.head_config()?;
         // Pause and resume (a journey's on and off) are their own action: a
         // draft made before a pause must not quietly resume the campaign when
@@ -373,7 +390,7 @@ impl Db<'_> {
     /// before it is published: `NotFound` without a draft, `InvalidConfig`
     /// (problems at paths relative to the journey) when it does not read.
     pub fn draft_journey(&self, id: &str) -> StoreResult<nudge_core::journey::Journey> {
-        let body = self.draft(&Item::Journey(id.to_owned()))?["body"].take();
+        let (_, body) = self.open_draft(&Item::Journey(id.to_owned()))?;
         let list: nudge_core::Value = serde_json::from_value(Value::Array(vec![body]))
             .map_err(|e| StoreError::Internal(format!("the draft does not read: {e}")))?;
         let (mut journeys, problems) = nudge_core::journey::Journeys::from_value(&list, "");
@@ -398,9 +415,9 @@ impl Db<'_> {
     /// progress (`null` for a campaign): those whose shape is the draft's
     /// keep going; the others end as `edited` at their next step. A draft
     /// that does not read as a journey yet keeps none.
-    fn in_flight(&self, item: &Item, body: &Value) -> StoreResult<Value> {
+    fn in_flight(&self, item: &Item, body: &Value) -> StoreResult<Option<InFlight>> {
         let Item::Journey(id) = item else {
-            return Ok(Value::Null);
+            return Ok(None);
         };
         let draft: Option<nudge_core::Value> =
             serde_json::from_value(Value::Array(vec![body.clone()])).ok();
@@ -428,7 +445,11 @@ impl Db<'_> {
                 .unwrap_or_default(),
             None => 0,
         };
-        Ok(json!({"active": active, "kept": kept, "ended": active - kept}))
+        Ok(Some(InFlight {
+            active,
+            kept,
+            ended: active - kept,
+        }))
     }
 
     fn set_status(
@@ -437,7 +458,7 @@ impl Db<'_> {
         status: &str,
         expected: i64,
         by: &str,
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<NewVersion> {
         self.check_head(Some(expected))?;
         let mut config = self.head_config()?;
         let Some(found) = list_mut(&mut config, "campaigns")?
@@ -465,7 +486,7 @@ impl Db<'_> {
         enabled: bool,
         expected: i64,
         by: &str,
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<NewVersion> {
         self.check_head(Some(expected))?;
         let mut config = self.head_config()?;
         let found = config
@@ -495,17 +516,22 @@ impl Db<'_> {
         action: &str,
         campaign: Option<&str>,
         note: &str,
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<NewVersion> {
         let version = self.head_version()? + 1;
         self.sql.execute(
             "INSERT INTO config_versions (version, at, by, action, campaign, note, config)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
             params![version, self.now, by, action, campaign, note, config],
         )?;
-        Ok(json!({"version": version, "at": self.now, "by": by, "config": config}))
+        Ok(NewVersion {
+            version,
+            at: self.now,
+            by: by.to_owned(),
+            config: config.to_owned(),
+        })
     }
 
-    fn versions(&self, page: &Page) -> StoreResult<Value> {
+    fn versions(&self, page: &Page) -> StoreResult<VersionPage> {
         let rows = self.sql.query(
             "SELECT version, at, by, action, campaign, note FROM config_versions
              WHERE version < ? ORDER BY version DESC LIMIT ?",
@@ -514,7 +540,10 @@ impl Db<'_> {
         let next = (rows.len() as i64 == page.limit())
             .then(|| rows.last().and_then(|r| r["version"].as_i64()))
             .flatten();
-        Ok(json!({"versions": rows, "next_before": next}))
+        Ok(VersionPage {
+            versions: typed_rows(rows)?,
+            next_before: next,
+        })
     }
 
     fn version_row(&self, version: i64) -> StoreResult<Row> {
@@ -529,16 +558,29 @@ impl Db<'_> {
     }
 
     /// One version and the one before it (for the diff).
-    fn version(&self, version: i64) -> StoreResult<Value> {
-        let row = self.version_row(version)?;
+    fn version(&self, version: i64) -> StoreResult<VersionDetail> {
+        let mut row = self.version_row(version)?;
         let previous = self.sql.text(
             "SELECT config FROM config_versions WHERE version < ? ORDER BY version DESC LIMIT 1",
             params![version],
         )?;
-        let mut answer = Value::Object(row);
-        answer["previous"] = previous.map(Value::from).unwrap_or(Value::Null);
-        Ok(answer)
+        row.insert("previous".into(), previous.into());
+        typed_rows(vec![row])?
+            .pop()
+            .ok_or_else(|| StoreError::Internal("no version row".into()))
     }
+}
+
+/// SQL rows read as the protocol's types (their columns are its fields).
+fn typed_rows<T: serde::de::DeserializeOwned>(rows: Vec<Row>) -> StoreResult<Vec<T>> {
+    rows.into_iter()
+        .map(|row| serde_json::from_value(Value::Object(row)).map_err(super::sql::internal))
+        .collect()
+}
+
+/// The answer to `ask` as JSON, of `ask`'s own answer type (`StudioAsk`).
+fn answer<A: StudioAsk>(_ask: &A, answer: StoreResult<A::Answer>) -> StoreResult<Value> {
+    serde_json::to_value(answer?).map_err(super::sql::internal)
 }
 
 /// The config's list `name` (`campaigns`, `journeys`), made if missing or

@@ -11,7 +11,10 @@ use worker::{Env, Request, Response};
 use super::live::{call, config_of, go_live, if_match, iso, matched_body};
 use super::session::Caller;
 use crate::http::{ok, refuse, EdgeError, Handled};
-use crate::store::protocol::{Item, RuleChange, StudioAction};
+use crate::store::protocol::{
+    Draft, Item, NewVersion, Overview, PutConfig, Rollback, RuleChange, SetJourney, SetMessaging,
+    SetStatus, StudioAsk, Version, Versions,
+};
 
 /// The studio's status of a campaign in the live config.
 fn status(campaign: &Value, now: i64) -> &'static str {
@@ -74,26 +77,28 @@ fn list_item(campaign: &Value, now: i64) -> Value {
 
 /// `GET campaigns`: the live config and every campaign, live or draft.
 pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
-    let answer = call(env, site, caller, StudioAction::Overview).await?;
+    let answer = call(env, site, caller, Overview {}).await?;
     let now = worker::Date::now().as_millis() as i64;
-    let mut config = config_of(&answer);
-    if answer["config"].is_null() {
+    let mut config = config_of(answer.config.as_deref());
+    if answer.config.is_none() {
         config["site"] = site.into();
     }
     let mut items: Vec<Value> = config["campaigns"]
         .as_array()
         .map(|list| list.iter().map(|c| list_item(c, now)).collect())
         .unwrap_or_default();
-    for touched in answer["published"].as_array().into_iter().flatten() {
-        if let Some(item) = items.iter_mut().find(|i| i["id"] == touched["campaign"]) {
-            item["updated_by"] = touched["by"].clone();
-            item["updated_at"] = iso(&touched["at"]);
+    for touched in &answer.published {
+        if let Some(item) = items
+            .iter_mut()
+            .find(|i| i["id"] == touched.campaign.as_str())
+        {
+            item["updated_by"] = touched.by.as_str().into();
+            item["updated_at"] = iso(touched.at).into();
         }
     }
-    for draft in answer["drafts"].as_array().into_iter().flatten() {
+    for draft in &answer.drafts {
         // Journeys' drafts are listed with the journeys.
-        let Item::Campaign(id) = Item::from_key(draft["campaign"].as_str().unwrap_or_default())
-        else {
+        let Item::Campaign(id) = Item::from_key(&draft.campaign) else {
             continue;
         };
         let id = Value::from(id);
@@ -104,12 +109,12 @@ pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
                     env,
                     site,
                     caller,
-                    StudioAction::Draft {
+                    Draft {
                         item: Item::Campaign(id.as_str().unwrap_or_default().to_owned()),
                     },
                 )
                 .await?;
-                let mut item = list_item(&body["body"], now);
+                let mut item = list_item(&body.body, now);
                 item["id"] = id.clone();
                 item["status"] = "draft".into();
                 item["live"] = false.into();
@@ -119,11 +124,11 @@ pub async fn list(env: &Env, site: &str, caller: &Caller) -> Handled {
         };
         let item = &mut items[index];
         item["has_draft"] = true.into();
-        item["draft_revision"] = draft["revision"].clone();
-        item["updated_by"] = draft["by"].clone();
-        item["updated_at"] = iso(&draft["at"]);
+        item["draft_revision"] = draft.revision.into();
+        item["updated_by"] = draft.by.as_str().into();
+        item["updated_at"] = iso(draft.at).into();
     }
-    ok(&json!({"version": answer["version"], "config": config, "campaigns": items}))
+    ok(&json!({"version": answer.version, "config": config, "campaigns": items}))
 }
 
 /// `POST campaigns/{id}/status` `{status: "paused"|"active"}` with `If-Match`
@@ -140,7 +145,7 @@ pub async fn set_status(req: Request, env: &Env, site: &str, caller: &Caller, id
                 Some(s @ ("paused" | "active")) => s.to_owned(),
                 _ => return Err("status must be \"paused\" or \"active\""),
             };
-            Ok(StudioAction::SetStatus {
+            Ok(SetStatus {
                 campaign: id.into(),
                 status,
                 expected,
@@ -169,7 +174,7 @@ pub async fn set_journey(
             let enabled = body["enabled"]
                 .as_bool()
                 .ok_or("expected {\"enabled\": true|false}")?;
-            Ok(StudioAction::SetJourney {
+            Ok(SetJourney {
                 journey: id.into(),
                 enabled,
                 expected,
@@ -194,7 +199,7 @@ pub async fn set_messaging(mut req: Request, env: &Env, site: &str, caller: &Cal
         ));
     }
     // A key left out is left as it is; `null` removes the rule.
-    let action = StudioAction::SetMessaging {
+    let action = SetMessaging {
         caps: RuleChange::of(body.get("messaging_caps")),
         quiet_hours: RuleChange::of(body.get("quiet_hours")),
         expected,
@@ -204,13 +209,13 @@ pub async fn set_messaging(mut req: Request, env: &Env, site: &str, caller: &Cal
 
 /// A live switch (a campaign's status, a journey's): the body read into an
 /// action against the live version named by `If-Match`, then live.
-async fn switch(
+async fn switch<A: StudioAsk<Answer = NewVersion>>(
     mut req: Request,
     env: &Env,
     site: &str,
     caller: &Caller,
     item: Item,
-    action: impl FnOnce(&Value, i64) -> Result<StudioAction, &'static str>,
+    action: impl FnOnce(&Value, i64) -> Result<A, &'static str>,
 ) -> Handled {
     let (expected, body) = matched_body(&mut req, &item).await?;
     let action = action(&body, expected).map_err(|m| refuse(400, "invalid_request", m))?;
@@ -220,26 +225,32 @@ async fn switch(
 /// `GET versions[?before=&limit=]`, newest first.
 pub async fn versions(req: Request, env: &Env, site: &str, caller: &Caller) -> Handled {
     let page = crate::http::page(&req)?;
-    let mut answer = call(env, site, caller, StudioAction::Versions { page }).await?;
-    for version in answer["versions"].as_array_mut().into_iter().flatten() {
-        version["at"] = iso(&version["at"]);
-    }
-    ok(&answer)
+    let answer = call(env, site, caller, Versions { page }).await?;
+    let versions: Vec<Value> = answer
+        .versions
+        .into_iter()
+        .map(|v| {
+            json!({"version": v.version, "at": iso(v.at), "by": v.by, "action": v.action,
+                   "campaign": v.campaign, "note": v.note})
+        })
+        .collect();
+    ok(&json!({"versions": versions, "next_before": answer.next_before}))
 }
 
 /// `GET versions/{v}`: the version's config and what changed from the one before.
 pub async fn version(env: &Env, site: &str, caller: &Caller, version: &str) -> Handled {
     let version = parse_version(version)?;
-    let answer = call(env, site, caller, StudioAction::Version { version }).await?;
-    let parse = |v: &Value| {
-        v.as_str()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+    let answer = call(env, site, caller, Version { version }).await?;
+    let parse = |text: Option<&str>| {
+        text.and_then(|t| serde_json::from_str::<Value>(t).ok())
             .unwrap_or(Value::Null)
     };
-    let (config, previous) = (parse(&answer["config"]), parse(&answer["previous"]));
+    let config = parse(Some(&answer.config));
+    let previous = parse(answer.previous.as_deref());
+    let v = answer.summary;
     ok(&json!({
-        "version": answer["version"], "at": iso(&answer["at"]), "by": answer["by"],
-        "action": answer["action"], "campaign": answer["campaign"], "note": answer["note"],
+        "version": v.version, "at": iso(v.at), "by": v.by,
+        "action": v.action, "campaign": v.campaign, "note": v.note,
         "changes": super::diff::changes(&previous, &config), "config": config,
     }))
 }
@@ -265,7 +276,7 @@ pub async fn rollback(
 ) -> Handled {
     let version = parse_version(version)?;
     let expected = if_match(&req)?;
-    let action = StudioAction::Rollback { version, expected };
+    let action = Rollback { version, expected };
     go_live(env, site, caller, call(env, site, caller, action).await?).await
 }
 
@@ -282,14 +293,8 @@ pub async fn put_config(
         Some(_) => Some(if_match(req)?),
         None => None,
     };
-    let answer = call(
-        env,
-        site,
-        caller,
-        StudioAction::PutConfig { text, expected },
-    )
-    .await?;
-    let version = answer["version"].clone();
+    let answer = call(env, site, caller, PutConfig { text, expected }).await?;
+    let version = answer.version;
     go_live(env, site, caller, answer).await?;
     ok(&json!({"stored": true, "version": version}))
 }

@@ -21,7 +21,7 @@ use super::live::{call, check_id, config_of, go_live, if_match, iso, matched_bod
 use super::session::Caller;
 use crate::http::limits::ADMIN_BODY_BYTES;
 use crate::http::{ok, read_json, refuse, EdgeError, Handled};
-use crate::store::protocol::{Item, StudioAction};
+use crate::store::protocol::{DiscardDraft, Draft, Item, Publish, SaveDraft};
 
 /// Core's problems with `body` placed into `config` as `item` (replacing the
 /// live one of the same id, or appended), with paths relative to the item
@@ -61,7 +61,7 @@ pub fn item_problems(config: &Value, item: &Item, body: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn with_etag(body: &Value, revision: &Value) -> Handled {
+fn with_etag(body: &Value, revision: i64) -> Handled {
     let mut response = crate::http::json_response(200, body)?;
     response
         .headers_mut()
@@ -72,27 +72,22 @@ fn with_etag(body: &Value, revision: &Value) -> Handled {
 /// `GET …/{id}/draft`.
 pub async fn draft(env: &Env, site: &str, caller: &Caller, item: Item) -> Handled {
     check_id(&item)?;
-    let answer = call(
-        env,
-        site,
-        caller,
-        StudioAction::Draft { item: item.clone() },
-    )
-    .await
-    .map_err(|e| match e {
-        EdgeError::Refused(r) if r.status == 404 => refuse(404, "no_draft", r.message),
-        other => other,
-    })?;
-    let problems = item_problems(&config_of(&answer), &item, &answer["body"]);
+    let answer = call(env, site, caller, Draft { item: item.clone() })
+        .await
+        .map_err(|e| match e {
+            EdgeError::Refused(r) if r.status == 404 => refuse(404, "no_draft", r.message),
+            other => other,
+        })?;
+    let problems = item_problems(&config_of(answer.config.as_deref()), &item, &answer.body);
     let mut body = json!({
-        "revision": answer["revision"], "updated_by": answer["by"],
-        "updated_at": iso(&answer["at"]), "problems": problems,
+        "revision": answer.revision, "updated_by": answer.by,
+        "updated_at": iso(answer.at), "problems": problems,
     });
-    body[item.noun()] = answer["body"].clone();
-    if !answer["in_flight"].is_null() {
-        body["in_flight"] = answer["in_flight"].clone();
+    body[item.noun()] = answer.body;
+    if let Some(in_flight) = answer.in_flight {
+        body["in_flight"] = json!(in_flight);
     }
-    with_etag(&body, &answer["revision"])
+    with_etag(&body, answer.revision)
 }
 
 /// `PUT …/{id}/draft`.
@@ -126,19 +121,19 @@ pub async fn save_draft(
             format!("the {noun}'s id must be {:?}, as in the address", item.id()),
         ));
     }
-    let action = StudioAction::SaveDraft {
+    let action = SaveDraft {
         item: item.clone(),
         expected,
         body: body.clone(),
     };
     let answer = call(env, site, caller, action).await?;
-    let config = config_of(&answer);
+    let config = config_of(answer.config.as_deref());
     let mut out =
-        json!({"revision": answer["revision"], "problems": item_problems(&config, &item, &body)});
-    if !answer["in_flight"].is_null() {
-        out["in_flight"] = answer["in_flight"].clone();
+        json!({"revision": answer.revision, "problems": item_problems(&config, &item, &body)});
+    if let Some(in_flight) = answer.in_flight {
+        out["in_flight"] = json!(in_flight);
     }
-    with_etag(&out, &answer["revision"])
+    with_etag(&out, answer.revision)
 }
 
 /// `DELETE …/{id}/draft` with `If-Match`.
@@ -151,7 +146,7 @@ pub async fn discard_draft(
 ) -> Handled {
     check_id(&item)?;
     let expected = if_match(&req)?;
-    let action = StudioAction::DiscardDraft { item, expected };
+    let action = DiscardDraft { item, expected };
     ok(&call(env, site, caller, action).await?)
 }
 
@@ -174,7 +169,7 @@ pub async fn publish(
     item: Item,
 ) -> Handled {
     let (expected, body) = matched_body(&mut req, &item).await?;
-    let action = StudioAction::Publish {
+    let action = Publish {
         item,
         expected,
         note: note_of(&body),

@@ -9,56 +9,51 @@ use worker::{Env, Request};
 
 use super::session::Caller;
 use crate::http::{cached_kv, ok, read_json, refuse, EdgeError, Handled};
-use crate::store::protocol::{Command, Item, StudioAction, StudioCall};
+use crate::store::protocol::{Head, Item, NewVersion, Overview, Studio, StudioAsk};
 
 fn config_key(site: &str) -> String {
     format!("config:{site}")
 }
 
 /// Runs a studio action in the site's store.
-pub async fn call(
+pub async fn call<A: StudioAsk>(
     env: &Env,
     site: &str,
     caller: &Caller,
-    action: StudioAction,
-) -> Result<Value, EdgeError> {
+    action: A,
+) -> Result<A::Answer, EdgeError> {
     let live = cached_kv(env, &config_key(site)).await?;
-    let command = Command::Studio(StudioCall {
+    let studio = Studio {
         live,
         by: caller.who.clone(),
         action,
-    });
-    Ok(crate::store::call(env, site, &command).await?)
+    };
+    Ok(crate::store::call(env, site, &studio).await?)
 }
 
 /// Copies a new live version to KV and answers `{version, at, by}`. Two
 /// publishes at once may reach KV in either order, so once this one is
 /// written, a newer head (if any) is written again: KV ends on the newest.
-pub async fn go_live(env: &Env, site: &str, caller: &Caller, answer: Value) -> Handled {
-    let text = answer["config"].as_str().unwrap_or_default().to_owned();
-    crate::http::store_site_document(env, &config_key(site), text).await?;
-    let head = call(env, site, caller, StudioAction::Head).await?;
-    if head["version"] != answer["version"] {
-        let newest = call(env, site, caller, StudioAction::Overview).await?;
-        if let Some(text) = newest["config"].as_str() {
-            crate::http::store_site_document(env, &config_key(site), text.to_owned()).await?;
+pub async fn go_live(env: &Env, site: &str, caller: &Caller, new: NewVersion) -> Handled {
+    crate::http::store_site_document(env, &config_key(site), new.config).await?;
+    let head = call(env, site, caller, Head {}).await?;
+    if head.version != new.version {
+        let newest = call(env, site, caller, Overview {}).await?;
+        if let Some(text) = newest.config {
+            crate::http::store_site_document(env, &config_key(site), text).await?;
         }
     }
-    ok(&json!({"version": answer["version"], "at": iso(&answer["at"]), "by": answer["by"]}))
+    ok(&json!({"version": new.version, "at": iso(new.at), "by": new.by}))
 }
 
-/// A store answer's time (ms since 1970) in ISO 8601, or null.
-pub fn iso(ms: &Value) -> Value {
-    ms.as_i64()
-        .map(|ms| Value::from(nudge_core::time::to_iso8601(ms)))
-        .unwrap_or(Value::Null)
+/// A store answer's time (ms since 1970) in ISO 8601.
+pub fn iso(ms: i64) -> String {
+    nudge_core::time::to_iso8601(ms)
 }
 
-/// The live config in a store answer (`config`, its text), or an empty one.
-pub fn config_of(answer: &Value) -> Value {
-    answer["config"]
-        .as_str()
-        .and_then(|t| serde_json::from_str(t).ok())
+/// The live config of a store answer (its text), or an empty one.
+pub fn config_of(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_else(|| json!({"version": 1, "campaigns": []}))
 }
 

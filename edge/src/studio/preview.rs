@@ -17,7 +17,7 @@ use crate::http::limits::SMALL_BODY_BYTES;
 use crate::http::{cors, query, read_json, refuse, site_config, site_keys, site_param};
 use crate::http::{EdgeError, Handled};
 use crate::keys::{open_claims, seal_claims, SiteKeys};
-use crate::store::protocol::{Item, StudioAction};
+use crate::store::protocol::{Draft, Item, Overview};
 
 const LINK_MS: i64 = 24 * 3600 * 1000;
 
@@ -138,19 +138,19 @@ async fn campaign_at(
             env,
             site,
             caller,
-            StudioAction::Draft {
+            Draft {
                 item: Item::Campaign(id.into()),
             },
         )
         .await;
         match draft {
-            Ok(answer) => return Ok(answer["body"].clone()),
+            Ok(answer) => return Ok(answer.body),
             Err(EdgeError::Refused(r)) if r.status == 404 => {}
             Err(other) => return Err(other),
         }
     }
-    let overview = call(env, site, caller, StudioAction::Overview).await?;
-    super::live::config_of(&overview)["campaigns"]
+    let overview = call(env, site, caller, Overview {}).await?;
+    super::live::config_of(overview.config.as_deref())["campaigns"]
         .as_array()
         .and_then(|list| list.iter().find(|c| c["id"] == id).cloned())
         .ok_or_else(|| {

@@ -26,7 +26,7 @@ use crate::http::{
     Handled,
 };
 use crate::keys::{constant_time_eq, open_claims, peek_claims, seal_claims, KeyKind, SiteKeys};
-use crate::store::protocol::Command;
+use crate::store::protocol::RevokeSession;
 
 const COOKIE: &str = "nudge_studio";
 const SESSION_MS: f64 = 12.0 * 3600.0 * 1000.0;
@@ -394,11 +394,11 @@ pub async fn sign_out(req: Request, env: &Env) -> Handled {
         // Only a genuine session is recorded: a forged cookie cannot fill
         // the store with ids.
         if let Some(session) = session_of(&req, &keys, &site, revoked)? {
-            let revoke = Command::RevokeSession {
+            let revoke = RevokeSession {
                 id: session.id,
                 until: session.expires as i64,
             };
-            let _: bool = crate::store::call(env, &site, &revoke).await?;
+            crate::store::call(env, &site, &revoke).await?;
         }
     }
     let (cookie, secure) = cookie_name(&req)?;

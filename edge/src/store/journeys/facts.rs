@@ -4,11 +4,10 @@
 //! `<journey>:<stage>`), the coupon in `coupons`, so the coupon-reminder
 //! banner shows the code the email just gave.
 
-use serde_json::{json, Value};
-
 use super::super::persons::Db;
 use super::super::protocol::{Contact, StoreError, StoreResult};
 use super::super::sql::{params, SqlExt};
+use crate::store::protocol::PoolCounts;
 
 /// Codes one upload may add to a pool, and the longest code.
 pub const MAX_CODES_PER_UPLOAD: usize = 10_000;
@@ -159,7 +158,7 @@ impl Db<'_> {
     }
 
     /// Adds codes to a pool (those already in it are left alone).
-    pub fn add_pool_codes(&self, pool: &str, codes: &[String]) -> StoreResult<Value> {
+    pub fn add_pool_codes(&self, pool: &str, codes: &[String]) -> StoreResult<PoolCounts> {
         if codes.len() > MAX_CODES_PER_UPLOAD {
             return Err(StoreError::Invalid(format!(
                 "at most {MAX_CODES_PER_UPLOAD} codes per upload, got {}",
@@ -186,11 +185,11 @@ impl Db<'_> {
             )?;
         }
         let mut counts = self.pool_counts(pool)?;
-        counts["added"] = json!(size()?.unwrap_or(0) - before);
+        counts.added = Some(size()?.unwrap_or(0) - before);
         Ok(counts)
     }
 
-    pub fn pool_counts(&self, pool: &str) -> StoreResult<Value> {
+    pub fn pool_counts(&self, pool: &str) -> StoreResult<PoolCounts> {
         let count = |taken: bool| {
             self.sql.int(
                 &format!(
@@ -200,7 +199,12 @@ impl Db<'_> {
                 params![pool],
             )
         };
-        Ok(json!({"pool": pool, "available": count(false)?, "taken": count(true)?}))
+        Ok(PoolCounts {
+            pool: pool.to_owned(),
+            available: count(false)?.unwrap_or(0),
+            taken: count(true)?.unwrap_or(0),
+            added: None,
+        })
     }
 }
 

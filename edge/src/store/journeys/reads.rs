@@ -9,6 +9,8 @@ use super::super::persons::Db;
 use super::super::protocol::{StoreError, StoreResult};
 use super::super::sql::{params, SqlExt};
 use super::CONVERSION_WINDOW_MS;
+use crate::store::protocol::JourneyList;
+use crate::store::protocol::PersonJourneys;
 
 pub(super) fn iso(at: i64) -> String {
     nudge_core::time::to_iso8601(at)
@@ -214,7 +216,7 @@ pub fn effect_json(effect: &Effect) -> Value {
 
 impl Db<'_> {
     /// Every journey of the live config with its counters.
-    pub fn journey_list(&self, journeys: &Journeys) -> StoreResult<Value> {
+    pub fn journey_list(&self, journeys: &Journeys) -> StoreResult<JourneyList> {
         let mut list = Vec::new();
         for journey in &journeys.journeys {
             let mut stats = serde_json::Map::new();
@@ -252,11 +254,11 @@ impl Db<'_> {
         let version = self
             .sql
             .int("SELECT max(version) FROM config_versions", &[])?;
-        Ok(
+        Ok(JourneyList(
             json!({"journeys": list, "pending_timers": pending, "next_timer": next,
                   "sends_waiting_for_queue": unqueued, "live_version": version,
                   "drafts": self.journey_drafts()?}),
-        )
+        ))
     }
 
     /// The studio's open journey drafts (`store::versions` keeps them as
@@ -317,7 +319,7 @@ impl Db<'_> {
     }
 
     /// A person's runs (newest first), pending timers and recent sends.
-    pub fn person_journeys(&self, id: &str) -> StoreResult<Value> {
+    pub fn person_journeys(&self, id: &str) -> StoreResult<PersonJourneys> {
         let Some(person) = self.find_person(id)? else {
             return Err(StoreError::NotFound(format!(
                 "no person is known by {id:?}"
@@ -355,7 +357,9 @@ impl Db<'_> {
             })
             .collect();
         let timers: Vec<&Value> = runs.iter().filter(|r| !r["next_due"].is_null()).collect();
-        Ok(json!({"person": person, "runs": runs, "pending_timers": timers.len(), "sends": sends}))
+        Ok(PersonJourneys(
+            json!({"person": person, "runs": runs, "pending_timers": timers.len(), "sends": sends}),
+        ))
     }
 }
 

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use super::super::persons::Db;
 use super::super::protocol::{StoreError, StoreResult};
 use super::reads::{effect_json, iso};
+use crate::store::protocol::DryRunPlay;
+use crate::store::protocol::SampleMessage;
 
 /// The longest a dry run looks ahead, and the most events it takes.
 pub const MAX_DRY_RUN_DAYS: i64 = 400;
@@ -39,7 +41,7 @@ impl Db<'_> {
         person: Option<&str>,
         events: &[(i64, String)],
         days: i64,
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<DryRunPlay> {
         let journey = &self.studied_journey(journeys, journey_id, draft)?;
         let mut only = journeys.clone();
         only.journeys = vec![journey.clone()];
@@ -95,7 +97,7 @@ impl Db<'_> {
             e["at"] = json!(iso(*at));
             e["after_seconds"] = json!((at - self.now) / 1000);
             if let Some(pool) = e["coupon_pool"].as_str().map(str::to_owned) {
-                let available = self.pool_counts(&pool)?["available"].as_i64().unwrap_or(0);
+                let available = self.pool_counts(&pool)?.available;
                 e["coupon"] = json!(if !vouched {
                     "unverified"
                 } else if available == 0 {
@@ -106,10 +108,10 @@ impl Db<'_> {
             }
             timeline.push(e);
         }
-        Ok(
+        Ok(DryRunPlay(
             json!({"journey": journey_id, "person": person, "from": iso(self.now),
                   "days": days.clamp(1, MAX_DRY_RUN_DAYS), "timeline": timeline}),
-        )
+        ))
     }
 }
 
@@ -137,7 +139,7 @@ impl Db<'_> {
         draft: bool,
         path: &str,
         person: Option<&str>,
-    ) -> StoreResult<Value> {
+    ) -> StoreResult<SampleMessage> {
         let journey = self.studied_journey(journeys, journey_id, draft)?;
         let Some(send) = journey.send_at(path) else {
             return Err(StoreError::NotFound(format!(
@@ -182,6 +184,10 @@ impl Db<'_> {
         if person.is_some() && event["properties"]["coupon"].is_object() {
             event["properties"]["coupon"]["code"] = json!("(their code)");
         }
-        Ok(json!({"destination": send.destination, "purpose": purpose, "event": event}))
+        Ok(SampleMessage {
+            destination: send.destination.to_string(),
+            purpose: purpose.to_owned(),
+            event,
+        })
     }
 }

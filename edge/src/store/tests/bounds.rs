@@ -39,7 +39,7 @@ fn campaign_history_keeps_only_the_configs_campaigns_and_is_bounded() {
     ]);
     batch.campaigns = welcome();
     db.append(&batch).unwrap();
-    let profile = db.profile("a1").unwrap();
+    let profile = as_json(&db.profile("a1").unwrap());
     let ids: Vec<&str> = profile["campaigns"]
         .as_array()
         .unwrap()

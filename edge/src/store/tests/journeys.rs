@@ -124,13 +124,16 @@ fn a_cart_journey_waits_then_sends_once_with_the_cart_and_a_pool_coupon() {
     assert_eq!(pending[0].event["anonymousId"], "a1");
 
     // The agent sees the coupon and the stage on the next page.
-    let profile = at(5 * HOUR).profile("a1").unwrap();
+    let profile = as_json(&at(5 * HOUR).profile("a1").unwrap());
     assert_eq!(profile["coupons"][0]["code"], "SAVE-A");
     assert!(profile["segments"]
         .as_array()
         .unwrap()
         .contains(&json!("cart:reminded")));
-    assert_eq!(at(0).pool_counts("cart10").unwrap()["available"], 1);
+    assert_eq!(
+        as_json(&at(0).pool_counts("cart10").unwrap())["available"],
+        1
+    );
 
     // Queued once: marked, and not offered again.
     let destinations = json!({"destinations": [{"id": "email", "kind": "webhook"}]});
@@ -143,8 +146,8 @@ fn a_cart_journey_waits_then_sends_once_with_the_cart_and_a_pool_coupon() {
         .mark_queued(&[planned.queue[0].0.clone()])
         .unwrap();
     assert_eq!(at(5 * HOUR).unqueued_sends(10).unwrap(), []);
-    let stats = at(5 * HOUR).journey_list(&j).unwrap();
-    let cart = &stats["journeys"][0]["stats"];
+    let stats = as_json(&at(5 * HOUR).journey_list(&j).unwrap());
+    let cart = stats["journeys"][0]["stats"].clone();
     assert_eq!(
         (cart["entered"].as_i64(), cart["sent"].as_i64()),
         (Some(1), Some(1))
@@ -201,7 +204,7 @@ fn an_order_or_a_converted_popup_before_the_wait_ends_the_run_and_sends_nothing(
     assert_eq!(at(HOUR).next_timer().unwrap(), None, "both timers are gone");
     at(30 * DAY).fire_due_runs(&j, 100).unwrap();
     assert_eq!(outbox(&at(0)), []);
-    let stats = at(0).journey_list(&j).unwrap();
+    let stats = as_json(&at(0).journey_list(&j).unwrap());
     assert_eq!(stats["journeys"][0]["stats"]["exited_goal"], 2);
 }
 
@@ -215,7 +218,7 @@ fn marketing_needs_consent_and_caps_hold_across_journeys() {
     at(0).fire_due_runs(&j, 100).unwrap();
     assert_eq!(outbox(&at(0)), []);
     assert_eq!(
-        at(0).journey_list(&j).unwrap()["journeys"][4]["stats"]["suppressed_consent"],
+        as_json(&at(0).journey_list(&j).unwrap())["journeys"][4]["stats"]["suppressed_consent"],
         3
     );
     // Consent: three sends wanted on one day, the cap (2 a day) holds.
@@ -227,7 +230,7 @@ fn marketing_needs_consent_and_caps_hold_across_journeys() {
     at(0).fire_due_runs(&j, 100).unwrap();
     assert_eq!(outbox(&at(0)).len(), 2);
     assert_eq!(
-        at(0).journey_list(&j).unwrap()["journeys"][4]["stats"]["suppressed_cap"],
+        as_json(&at(0).journey_list(&j).unwrap())["journeys"][4]["stats"]["suppressed_cap"],
         1
     );
 }
@@ -285,7 +288,7 @@ fn the_daily_sweep_enters_the_inactive_and_birthdays_once() {
     assert_eq!(sends.iter().filter(|(j, _)| j == "winback").count(), 2);
     assert_eq!(sends.iter().filter(|(j, _)| j == "birthday").count(), 1);
     // The sunset tag reaches the agent as a segment.
-    assert!(at(0).profile("a1").unwrap()["segments"]
+    assert!(as_json(&at(0).profile("a1").unwrap())["segments"]
         .as_array()
         .unwrap()
         .contains(&json!("sunset")));
@@ -321,7 +324,7 @@ fn a_merge_moves_runs_and_ends_the_duplicate() {
     identify_user(&at(HOUR), "phone", "u1").unwrap();
     let survivor = person(&at(0), "desk");
     assert_eq!(person(&at(0), "phone"), survivor);
-    let runs = at(HOUR).person_journeys(&survivor).unwrap();
+    let runs = as_json(&at(HOUR).person_journeys(&survivor).unwrap());
     let exits: Vec<&Value> = runs["runs"]
         .as_array()
         .unwrap()
@@ -355,9 +358,11 @@ fn undeliverable_sends_are_filed_not_lost() {
 fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
     let sql = store();
     let j = journeys();
-    let answer = db(&sql, T0)
-        .dry_run(&j, "cart", false, None, &[], 2)
-        .unwrap();
+    let answer = as_json(
+        &db(&sql, T0)
+            .dry_run(&j, "cart", false, None, &[], 2)
+            .unwrap(),
+    );
     let sends: Vec<&Value> = answer["timeline"]
         .as_array()
         .unwrap()
@@ -379,19 +384,21 @@ fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
     );
     assert_eq!(db(&sql, T0).next_timer().unwrap(), None);
     // An order after an hour: nothing sent.
-    let answer = db(&sql, T0)
-        .dry_run(
-            &j,
-            "cart",
-            false,
-            None,
-            &[
-                (0, "Product Added".into()),
-                (3600, "Order Completed".into()),
-            ],
-            2,
-        )
-        .unwrap();
+    let answer = as_json(
+        &db(&sql, T0)
+            .dry_run(
+                &j,
+                "cart",
+                false,
+                None,
+                &[
+                    (0, "Product Added".into()),
+                    (3600, "Order Completed".into()),
+                ],
+                2,
+            )
+            .unwrap(),
+    );
     assert!(!answer["timeline"]
         .as_array()
         .unwrap()
@@ -403,37 +410,42 @@ fn a_dry_run_shows_what_would_be_sent_when_and_stores_nothing() {
 /// for a person found by the email address they were seen with.
 #[test]
 fn a_dry_run_plays_the_studio_draft_and_finds_people_by_email() {
-    use crate::store::protocol::{Item, StoreError, StudioAction, StudioCall};
+    use crate::store::protocol::{Item, SaveDraft, StoreError};
     let sql = store();
     let j = journeys();
     let at = db(&sql, T0);
     let save = |body: Value| {
         let id = body["id"].as_str().unwrap().to_owned();
-        at.studio(StudioCall {
-            live: None,
-            by: "Ed".into(),
-            action: StudioAction::SaveDraft {
+        super::studio(
+            &at,
+            None,
+            "Ed",
+            SaveDraft {
                 item: Item::Journey(id),
                 expected: None,
                 body,
             },
-        })
+        )
         .unwrap()
     };
     // The draft sends at once where the live journey waits 4 hours.
     save(json!({"id": "cart", "entry": {"event": "Product Added"},
                 "steps": [{"send": {"destination": "email", "event": "Now"}}]}));
     let timeline = |answer: Value| answer["timeline"].as_array().unwrap().clone();
-    let sends: Vec<Value> = timeline(at.dry_run(&j, "cart", true, None, &[], 2).unwrap())
-        .into_iter()
-        .filter(|e| e["kind"] == "send")
-        .collect();
+    let sends: Vec<Value> = timeline(as_json(
+        &at.dry_run(&j, "cart", true, None, &[], 2).unwrap(),
+    ))
+    .into_iter()
+    .filter(|e| e["kind"] == "send")
+    .collect();
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0]["after_seconds"], 0);
-    let live: Vec<Value> = timeline(at.dry_run(&j, "cart", false, None, &[], 2).unwrap())
-        .into_iter()
-        .filter(|e| e["kind"] == "send")
-        .collect();
+    let live: Vec<Value> = timeline(as_json(
+        &at.dry_run(&j, "cart", false, None, &[], 2).unwrap(),
+    ))
+    .into_iter()
+    .filter(|e| e["kind"] == "send")
+    .collect();
     assert_eq!(live[0]["after_seconds"], 4 * 3600);
     // A draft with a problem says where, and plays nothing.
     save(json!({"id": "broken", "entry": {"event": "Product Added"},
@@ -468,7 +480,7 @@ fn a_dry_run_plays_the_studio_draft_and_finds_people_by_email() {
     // Pool codes as the real step would hand them out: not to a stranger,
     // not from an empty pool, and to a verified person from a stocked one.
     let coupon = |person: Option<&str>| {
-        let answer = at.dry_run(&j, "cart", false, person, &[], 2).unwrap();
+        let answer = as_json(&at.dry_run(&j, "cart", false, person, &[], 2).unwrap());
         timeline(answer)
             .into_iter()
             .find(|e| e["kind"] == "set")
@@ -619,7 +631,7 @@ fn a_person_holds_one_unused_code_per_pool() {
         at.set_facts("p1", "cart", None, None, Some("cart10"))
             .unwrap();
     }
-    assert_eq!(at.pool_counts("cart10").unwrap()["taken"], 1);
+    assert_eq!(as_json(&at.pool_counts("cart10").unwrap())["taken"], 1);
     // Once redeemed, the next run may hand out another.
     at.sql
         .execute(
@@ -629,7 +641,7 @@ fn a_person_holds_one_unused_code_per_pool() {
         .unwrap();
     at.set_facts("p1", "cart", None, None, Some("cart10"))
         .unwrap();
-    assert_eq!(at.pool_counts("cart10").unwrap()["taken"], 2);
+    assert_eq!(as_json(&at.pool_counts("cart10").unwrap())["taken"], 2);
 }
 
 #[test]
@@ -699,13 +711,13 @@ fn a_thousand_invented_browsers_take_no_pool_code() {
     drain(0);
     drain(4 * HOUR);
     assert_eq!(
-        at(5 * HOUR).pool_counts("cart10").unwrap(),
+        as_json(&at(5 * HOUR).pool_counts("cart10").unwrap()),
         json!({"pool": "cart10", "available": 50, "taken": 0})
     );
     let coupons = at(0).sql.int("SELECT count(*) FROM coupons", &[]).unwrap();
     assert_eq!(coupons, Some(0));
-    let stats = at(5 * HOUR).journey_list(&j).unwrap();
-    let cart = &stats["journeys"][0]["stats"];
+    let stats = as_json(&at(5 * HOUR).journey_list(&j).unwrap());
+    let cart = stats["journeys"][0]["stats"].clone();
     assert_eq!(cart["entered"], 1000, "they still enter the journey");
     assert_eq!(cart["coupon_unverified"], 1000);
     assert_eq!(cart.get("coupon_pool_empty"), None);
@@ -734,7 +746,10 @@ fn a_thousand_invented_browsers_take_no_pool_code() {
     }
     drain(6 * HOUR);
     drain(10 * HOUR);
-    assert_eq!(at(11 * HOUR).pool_counts("cart10").unwrap()["taken"], 2);
+    assert_eq!(
+        as_json(&at(11 * HOUR).pool_counts("cart10").unwrap())["taken"],
+        2
+    );
 }
 
 /// Cart abandonment as "wait for an order, else send": the order moves the
@@ -779,8 +794,8 @@ fn a_stored_run_waiting_for_an_order_takes_the_path_the_order_decides() {
     at(30 * DAY).fire_due_runs(&j, 100).unwrap();
     at(31 * DAY).fire_due_runs(&j, 100).unwrap();
     assert_eq!(outbox(&at(0)), [("cart".into(), "Cart Abandoned".into())]);
-    let stats = at(0).journey_list(&j).unwrap();
-    let stats = &stats["journeys"][0]["stats"];
+    let stats = as_json(&at(0).journey_list(&j).unwrap());
+    let stats = stats["journeys"][0]["stats"].clone();
     assert_eq!(stats["awaited_event_came"], 1, "{stats}");
     assert_eq!(stats["exited_completed"], 2, "{stats}");
     let tagged = |anon: &str| {
@@ -813,8 +828,9 @@ fn the_step_report_counts_each_step_and_starts_afresh_when_the_shape_changes() {
     send(&at(DAY), &j, vec![added]);
     at(DAY).fire_due_runs(&j, 100).unwrap();
 
-    let report =
-        |j: &Journeys| at(DAY).journey_list(j).unwrap()["journeys"][0]["step_report"].clone();
+    let report = |j: &Journeys| {
+        as_json(&at(DAY).journey_list(j).unwrap())["journeys"][0]["step_report"].clone()
+    };
     let rows = report(&j);
     let row = |path: &str| {
         rows.as_array()
@@ -936,8 +952,8 @@ fn a_holdout_sends_nothing_and_the_list_compares_the_groups() {
             );
         }
     }
-    let list = at(3 * HOUR).journey_list(&j).unwrap();
-    let holdout = &list["journeys"][0]["holdout"];
+    let list = as_json(&at(3 * HOUR).journey_list(&j).unwrap());
+    let holdout = list["journeys"][0]["holdout"].clone();
     assert_eq!(holdout["percent"], 50);
     let arm = |key: &str| {
         holdout["arms"]
@@ -967,7 +983,7 @@ fn a_holdout_sends_nothing_and_the_list_compares_the_groups() {
             json!({"total": 9_000_000.0}),
         )],
     );
-    let again = at(3 * HOUR).journey_list(&j).unwrap();
+    let again = as_json(&at(3 * HOUR).journey_list(&j).unwrap());
     assert_eq!(again["journeys"][0]["holdout"]["arms"], holdout["arms"]);
     assert_eq!(
         list["journeys"][0]["stats"]["suppressed_holdout"],
@@ -994,10 +1010,10 @@ fn a_sample_send_is_the_steps_message_marked_as_a_test_and_stores_nothing() {
     let sql = store();
     let j = journeys();
     let at = db(&sql, T0);
-    let sample = at.sample_send(&j, "cart", false, "steps[2]", None).unwrap();
+    let sample = as_json(&at.sample_send(&j, "cart", false, "steps[2]", None).unwrap());
     assert_eq!(sample["destination"], "email");
     assert_eq!(sample["purpose"], "marketing");
-    let event = &sample["event"];
+    let event = sample["event"].clone();
     assert_eq!(event["event"], "Cart Abandoned");
     assert_eq!(event["properties"]["coupon"]["code"], "SAMPLE-CODE");
     assert_eq!(event["properties"]["journey"], "cart");
@@ -1016,9 +1032,10 @@ fn a_sample_send_is_the_steps_message_marked_as_a_test_and_stores_nothing() {
             json!({"product_id": "coat", "price": 120.0}),
         )],
     );
-    let theirs = at
-        .sample_send(&j, "cart", false, "steps[2]", Some("a1"))
-        .unwrap();
+    let theirs = as_json(
+        &at.sample_send(&j, "cart", false, "steps[2]", Some("a1"))
+            .unwrap(),
+    );
     assert_eq!(
         theirs["event"]["properties"]["cart"]["products"][0]["product_id"],
         "coat"
@@ -1038,7 +1055,7 @@ fn a_sample_send_is_the_steps_message_marked_as_a_test_and_stores_nothing() {
             Err(StoreError::NotFound(_))
         ));
     }
-    let stats = at.journey_list(&j).unwrap();
+    let stats = as_json(&at.journey_list(&j).unwrap());
     assert!(stats["journeys"][0]["stats"].get("sent").is_none());
     assert_eq!(outbox(&at), []);
 }

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{db, store, T0};
-use crate::store::protocol::{Item, Page, RuleChange, StoreError, StudioAction, StudioCall};
+use super::{as_json, db, store, studio, T0};
+use crate::store::protocol::*;
 use nudge_core::journey::Journeys;
 
 const LIVE: &str = r#"{"version":1,"site":"demo","campaigns":[{"id":"vip","trigger":{"page_view":true},"content":{"layout":"top_banner","body":"VIP"}}]}"#;
@@ -14,16 +14,12 @@ fn campaign(title: &str) -> Value {
            "content": {"layout": "modal", "title": title, "body": "Join us"}})
 }
 
-fn run(
+fn run<A: StudioAsk>(
     sql: &crate::store::sql::TestSql,
     by: &str,
-    action: StudioAction,
+    action: A,
 ) -> Result<Value, StoreError> {
-    db(sql, T0).studio(StudioCall {
-        live: Some(LIVE.into()),
-        by: by.into(),
-        action,
-    })
+    studio(&db(sql, T0), Some(LIVE), by, action)
 }
 
 fn save(
@@ -35,7 +31,7 @@ fn save(
     run(
         sql,
         by,
-        StudioAction::SaveDraft {
+        SaveDraft {
             item: Item::Campaign("welcome".into()),
             expected,
             body: campaign(title),
@@ -46,13 +42,13 @@ fn save(
 #[test]
 fn the_config_before_versions_becomes_version_one() {
     let sql = store();
-    let overview = run(&sql, "Ann", StudioAction::Overview).unwrap();
+    let overview = run(&sql, "Ann", Overview {}).unwrap();
     assert_eq!(overview["version"], 1);
     assert_eq!(overview["config"], LIVE);
     let versions = run(
         &sql,
         "Ann",
-        StudioAction::Versions {
+        Versions {
             page: Page::default(),
         },
     )
@@ -85,7 +81,7 @@ fn a_stale_draft_save_is_refused_naming_who_saved_it() {
     let draft = run(
         &sql,
         "Ann",
-        StudioAction::Draft {
+        Draft {
             item: Item::Campaign("welcome".into()),
         },
     )
@@ -100,7 +96,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
     let published = run(
         &sql,
         "Pat",
-        StudioAction::Publish {
+        Publish {
             item: Item::Campaign("welcome".into()),
             expected: 1,
             note: "launch".into(),
@@ -118,7 +114,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
     assert!(run(
         &sql,
         "Ann",
-        StudioAction::Draft {
+        Draft {
             item: Item::Campaign("welcome".into())
         }
     )
@@ -132,7 +128,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
     run(
         &sql,
         "Pat",
-        StudioAction::Publish {
+        Publish {
             item: Item::Campaign("welcome".into()),
             expected: 2,
             note: String::new(),
@@ -142,7 +138,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
     let stale = run(
         &sql,
         "Pat",
-        StudioAction::Rollback {
+        Rollback {
             version: 2,
             expected: 2,
         },
@@ -154,7 +150,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
     let rolled = run(
         &sql,
         "Pat",
-        StudioAction::Rollback {
+        Rollback {
             version: 2,
             expected: 3,
         },
@@ -165,7 +161,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
     let history = run(
         &sql,
         "Pat",
-        StudioAction::Versions {
+        Versions {
             page: Page::default(),
         },
     )
@@ -178,7 +174,7 @@ fn publish_makes_a_version_and_roll_back_makes_another_equal_to_the_old_one() {
         .collect();
     assert_eq!(actions, ["rollback", "publish", "publish", "import"]);
     assert_eq!(history["versions"][1]["by"], "Pat");
-    let version = run(&sql, "Pat", StudioAction::Version { version: 3 }).unwrap();
+    let version = run(&sql, "Pat", Version { version: 3 }).unwrap();
     assert_eq!(version["previous"], published["config"]);
 }
 
@@ -190,7 +186,7 @@ fn an_invalid_draft_is_saved_but_never_published() {
     run(
         &sql,
         "Ann",
-        StudioAction::SaveDraft {
+        SaveDraft {
             item: Item::Campaign("welcome".into()),
             expected: None,
             body: bad,
@@ -200,7 +196,7 @@ fn an_invalid_draft_is_saved_but_never_published() {
     let Err(StoreError::InvalidConfig { problems, .. }) = run(
         &sql,
         "Pat",
-        StudioAction::Publish {
+        Publish {
             item: Item::Campaign("welcome".into()),
             expected: 1,
             note: String::new(),
@@ -214,7 +210,7 @@ fn an_invalid_draft_is_saved_but_never_published() {
             .any(|p| p["path"] == "campaigns[1].trigger.scroll_depth"),
         "{problems:?}"
     );
-    let overview = run(&sql, "Ann", StudioAction::Overview).unwrap();
+    let overview = run(&sql, "Ann", Overview {}).unwrap();
     assert_eq!(overview["version"], 1, "nothing was published");
     assert_eq!(overview["drafts"][0]["revision"], 1, "the draft is kept");
 }
@@ -222,11 +218,11 @@ fn an_invalid_draft_is_saved_but_never_published() {
 #[test]
 fn pause_and_resume_are_versions_and_need_the_live_version() {
     let sql = store();
-    run(&sql, "Ann", StudioAction::Overview).unwrap();
+    run(&sql, "Ann", Overview {}).unwrap();
     let paused = run(
         &sql,
         "Pat",
-        StudioAction::SetStatus {
+        SetStatus {
             campaign: "vip".into(),
             status: "paused".into(),
             expected: 1,
@@ -239,7 +235,7 @@ fn pause_and_resume_are_versions_and_need_the_live_version() {
         run(
             &sql,
             "Pat",
-            StudioAction::SetStatus {
+            SetStatus {
                 campaign: "vip".into(),
                 status: "active".into(),
                 expected: 1
@@ -251,7 +247,7 @@ fn pause_and_resume_are_versions_and_need_the_live_version() {
         run(
             &sql,
             "Pat",
-            StudioAction::SetStatus {
+            SetStatus {
                 campaign: "nope".into(),
                 status: "paused".into(),
                 expected: 2
@@ -264,13 +260,13 @@ fn pause_and_resume_are_versions_and_need_the_live_version() {
 #[test]
 fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
     let sql = store();
-    run(&sql, "Ann", StudioAction::Overview).unwrap();
+    run(&sql, "Ann", Overview {}).unwrap();
     let mut vip = json!({"id": "vip", "status": "active", "trigger": {"page_view": true},
                          "content": {"layout": "top_banner", "body": "VIP, edited"}});
     run(
         &sql,
         "Ann",
-        StudioAction::SaveDraft {
+        SaveDraft {
             item: Item::Campaign("vip".into()),
             expected: None,
             body: vip.clone(),
@@ -280,7 +276,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
     run(
         &sql,
         "Pat",
-        StudioAction::SetStatus {
+        SetStatus {
             campaign: "vip".into(),
             status: "paused".into(),
             expected: 1,
@@ -290,7 +286,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
     let published = run(
         &sql,
         "Pat",
-        StudioAction::Publish {
+        Publish {
             item: Item::Campaign("vip".into()),
             expected: 1,
             note: String::new(),
@@ -306,7 +302,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
     run(
         &sql,
         "Ann",
-        StudioAction::SaveDraft {
+        SaveDraft {
             item: Item::Campaign("welcome".into()),
             expected: None,
             body: vip,
@@ -316,7 +312,7 @@ fn publishing_a_draft_made_before_a_pause_keeps_the_campaign_paused() {
     let next = run(
         &sql,
         "Pat",
-        StudioAction::Publish {
+        Publish {
             item: Item::Campaign("welcome".into()),
             expected: 1,
             note: String::new(),
@@ -332,17 +328,11 @@ fn rolling_back_to_a_config_that_fails_todays_rules_is_refused() {
     let sql = store();
     // Version 1 imported as it was, with a problem today's validation finds.
     let broken = r#"{"version":1,"campaigns":[{"id":"x","trigger":{"scroll_depth":140},"content":{"layout":"modal","title":"t"}}]}"#;
-    db(&sql, T0)
-        .studio(StudioCall {
-            live: Some(broken.into()),
-            by: "Ann".into(),
-            action: StudioAction::Overview,
-        })
-        .unwrap();
+    studio(&db(&sql, T0), Some(broken), "Ann", Overview {}).unwrap();
     run(
         &sql,
         "Pat",
-        StudioAction::PutConfig {
+        PutConfig {
             text: LIVE.into(),
             expected: Some(1),
         },
@@ -351,7 +341,7 @@ fn rolling_back_to_a_config_that_fails_todays_rules_is_refused() {
     let refused = run(
         &sql,
         "Pat",
-        StudioAction::Rollback {
+        Rollback {
             version: 1,
             expected: 2,
         },
@@ -370,25 +360,24 @@ fn a_journey_is_turned_on_as_a_new_version_and_its_steps_read_in_words() {
         "steps": [{"wait": {"hours": 4}}, {"set": {"coupon_pool": "cart10"}},
                   {"send": {"destination": "email", "event": "Cart Abandoned"}}]}]});
     let live = Some(config.to_string());
-    let call = |action| {
-        db(&sql, T0).studio(StudioCall {
-            live: live.clone(),
-            by: "Pat".into(),
-            action,
-        })
-    };
-    call(StudioAction::Overview).unwrap();
-    let on = |expected| StudioAction::SetJourney {
+    let at = db(&sql, T0);
+    macro_rules! call {
+        ($action:expr $(,)?) => {
+            studio(&at, live.as_deref(), "Pat", $action)
+        };
+    }
+    call!(Overview {}).unwrap();
+    let on = |expected| SetJourney {
         journey: "cart".into(),
         enabled: true,
         expected,
     };
-    let answer = call(on(1)).unwrap();
+    let answer = call!(on(1)).unwrap();
     let stored: Value = serde_json::from_str(answer["config"].as_str().unwrap()).unwrap();
     assert_eq!(stored["journeys"][0]["enabled"], true);
-    assert!(matches!(call(on(1)), Err(StoreError::Conflict { .. })));
+    assert!(matches!(call!(on(1)), Err(StoreError::Conflict { .. })));
     let journeys = Journeys::from_config(&serde_json::from_value(stored).unwrap()).0;
-    let list = db(&sql, T0).journey_list(&journeys).unwrap();
+    let list = as_json(&db(&sql, T0).journey_list(&journeys).unwrap());
     assert_eq!(list["live_version"], 2);
     assert_eq!(
         list["journeys"][0]["steps"],
@@ -398,12 +387,12 @@ fn a_journey_is_turned_on_as_a_new_version_and_its_steps_read_in_words() {
             "Send \"Cart Abandoned\" to email"
         ])
     );
-    let missing = StudioAction::SetJourney {
+    let missing = SetJourney {
         journey: "nope".into(),
         enabled: true,
         expected: 2,
     };
-    assert!(matches!(call(missing), Err(StoreError::NotFound(_))));
+    assert!(matches!(call!(missing), Err(StoreError::NotFound(_))));
 }
 
 /// A journey's draft: saved beside campaigns' without meeting them, told
@@ -425,13 +414,12 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
     };
     let config = json!({"version": 1, "campaigns": [], "journeys": [cart(4, false)]});
     let live = Some(config.to_string());
-    let call = |by: &str, action| {
-        db(&sql, T0).studio(StudioCall {
-            live: live.clone(),
-            by: by.into(),
-            action,
-        })
-    };
+    let at = db(&sql, T0);
+    macro_rules! call {
+        ($by:expr, $action:expr $(,)?) => {
+            studio(&at, live.as_deref(), $by, $action)
+        };
+    }
     let item = Item::Journey("cart".into());
     let live_shape = Journeys::from_config(&serde_json::from_value(config.clone()).unwrap())
         .0
@@ -452,11 +440,11 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
         )
         .unwrap();
     }
-    call("Ann", StudioAction::Overview).unwrap();
+    call!("Ann", Overview {}).unwrap();
     let save = |by: &str, expected, body: Value| {
-        call(
+        call!(
             by,
-            StudioAction::SaveDraft {
+            SaveDraft {
                 item: item.clone(),
                 expected,
                 body,
@@ -476,17 +464,17 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
         saved["in_flight"],
         json!({"active": 3, "kept": 0, "ended": 3})
     );
-    let draft = call("Ann", StudioAction::Draft { item: item.clone() }).unwrap();
+    let draft = call!("Ann", Draft { item: item.clone() }).unwrap();
     assert_eq!(draft["body"]["steps"][2], json!({"end": true}));
     assert_eq!(draft["in_flight"]["ended"], 3);
     // A campaign of the same id is another draft, and journeys' drafts are
     // listed under their own key.
-    let overview = call("Ann", StudioAction::Overview).unwrap();
+    let overview = call!("Ann", Overview {}).unwrap();
     assert_eq!(overview["drafts"][0]["campaign"], "journey:cart");
     assert!(matches!(
-        call(
+        call!(
             "Ann",
-            StudioAction::Draft {
+            Draft {
                 item: Item::Campaign("cart".into())
             }
         ),
@@ -500,18 +488,18 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
         other => panic!("{other:?}"),
     }
     // Turned on while the draft waited: publishing keeps it on.
-    call(
+    call!(
         "Pat",
-        StudioAction::SetJourney {
+        SetJourney {
             journey: "cart".into(),
             enabled: true,
             expected: 1,
         },
     )
     .unwrap();
-    let published = call(
+    let published = call!(
         "Pat",
-        StudioAction::Publish {
+        Publish {
             item: item.clone(),
             expected: 2,
             note: "an end step".into(),
@@ -523,34 +511,34 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
     assert_eq!(stored["journeys"].as_array().unwrap().len(), 1);
     assert_eq!(stored["journeys"][0]["enabled"], true);
     assert_eq!(stored["journeys"][0]["steps"][0]["wait"]["hours"], 6);
-    let versions = call(
+    let versions = call!(
         "Pat",
-        StudioAction::Versions {
+        Versions {
             page: Page::default(),
         },
     )
     .unwrap();
     assert_eq!(versions["versions"][0]["campaign"], "journey:cart");
     assert!(matches!(
-        call("Pat", StudioAction::Draft { item: item.clone() }),
+        call!("Pat", Draft { item: item.clone() }),
         Err(StoreError::NotFound(_))
     ));
     // An invalid journey draft saves, but does not publish.
     let mut broken = cart(0, false);
     broken["id"] = "broken".into();
     let broken_item = Item::Journey("broken".into());
-    call(
+    call!(
         "Ann",
-        StudioAction::SaveDraft {
+        SaveDraft {
             item: broken_item.clone(),
             expected: None,
             body: broken,
         },
     )
     .unwrap();
-    match call(
+    match call!(
         "Pat",
-        StudioAction::Publish {
+        Publish {
             item: broken_item,
             expected: 1,
             note: String::new(),
@@ -568,7 +556,7 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
         other => panic!("{other:?}"),
     }
     let journeys = Journeys::from_config(&serde_json::from_value(stored).unwrap()).0;
-    let list = db(&sql, T0).journey_list(&journeys).unwrap();
+    let list = as_json(&db(&sql, T0).journey_list(&journeys).unwrap());
     assert_eq!(list["drafts"][0]["id"], "broken");
     assert_eq!(list["drafts"][0]["revision"], 1);
 }
@@ -578,12 +566,12 @@ fn journeys_have_drafts_publish_and_say_what_happens_to_runs_in_flight() {
 #[test]
 fn messaging_rules_are_a_version_checked_like_any_other() {
     let sql = store();
-    run(&sql, "Ann", StudioAction::Overview).unwrap();
+    run(&sql, "Ann", Overview {}).unwrap();
     let set = |caps: Value, quiet: Value, expected| {
         run(
             &sql,
             "Pat",
-            StudioAction::SetMessaging {
+            SetMessaging {
                 caps: RuleChange::of(Some(&caps)),
                 quiet_hours: RuleChange::of(Some(&quiet)),
                 expected,
@@ -620,7 +608,7 @@ fn messaging_rules_are_a_version_checked_like_any_other() {
     let kept = run(
         &sql,
         "Pat",
-        StudioAction::SetMessaging {
+        SetMessaging {
             caps: RuleChange::Keep,
             quiet_hours: RuleChange::Set(json!({"start": "22:00", "end": "07:00"})),
             expected: 2,
@@ -636,28 +624,37 @@ fn messaging_rules_are_a_version_checked_like_any_other() {
     let versions = run(
         &sql,
         "Pat",
-        StudioAction::Versions {
+        Versions {
             page: Page::default(),
         },
     )
     .unwrap();
     assert_eq!(versions["versions"][0]["action"], "settings");
     // "Remove" survives the trip to the store (serde reads null as None).
-    let wire: StudioAction = serde_json::from_value(
-        serde_json::to_value(StudioAction::SetMessaging {
+    let studio = Studio {
+        live: None,
+        by: "Pat".into(),
+        action: SetMessaging {
             caps: RuleChange::Remove,
             quiet_hours: RuleChange::Keep,
             expected: 1,
-        })
-        .unwrap(),
-    )
-    .unwrap();
+        },
+    };
+    let tagged = crate::store::protocol::Tagged {
+        command: "studio",
+        ask: &studio,
+    };
+    let wire: crate::store::protocol::Command =
+        serde_json::from_str(&serde_json::to_string(&tagged).unwrap()).unwrap();
     assert!(matches!(
         wire,
-        StudioAction::SetMessaging {
-            caps: RuleChange::Remove,
-            quiet_hours: RuleChange::Keep,
+        crate::store::protocol::Command::Studio(StudioCall {
+            action: StudioAction::SetMessaging(SetMessaging {
+                caps: RuleChange::Remove,
+                quiet_hours: RuleChange::Keep,
+                ..
+            }),
             ..
-        }
+        })
     ));
 }

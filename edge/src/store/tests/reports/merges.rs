@@ -122,7 +122,7 @@ fn an_undo_leaves_reports_as_the_merge_made_them() {
     identify_user(&db, "desk", "u4").unwrap();
     identify_user(&db, "phone", "u4").unwrap();
     let merged = report(&db, "ab", 7);
-    let seq = db.merges(None, &Page::default()).unwrap()["merges"][0]["seq"]
+    let seq = as_json(&db.merges(None, &Page::default()).unwrap())["merges"][0]["seq"]
         .as_i64()
         .unwrap();
     db.undo_merge(seq, "test").unwrap();
