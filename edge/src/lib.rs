@@ -26,6 +26,7 @@
 
 mod assets;
 mod config_policy;
+mod destination;
 mod forward;
 mod http;
 mod keys;

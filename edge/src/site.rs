@@ -342,7 +342,7 @@ impl Site {
                 .map_err(worker::Error::from)
         };
         let destinations = match read.await {
-            Ok(text) => text.and_then(|t| serde_json::from_str::<Value>(&t).ok()),
+            Ok(text) => text.and_then(|t| crate::destination::Destinations::read(&t)),
             Err(e) => {
                 worker::console_error!("outbox: destinations: {e:?}");
                 return (0, true);

@@ -90,6 +90,7 @@ fn the_edges_modules_import_only_those_below_them() {
         ("store", 3),
         ("config_policy", 2),
         ("keys", 2),
+        ("destination", 2),
         ("tokens", 1),
         ("wire", 1),
     ];

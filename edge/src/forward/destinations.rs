@@ -17,6 +17,7 @@ use worker::Env;
 
 use super::channels::{self, KINDS};
 use super::credentials::{self, MAX_CREDENTIAL_BYTES};
+use crate::destination::{Destination, Destinations};
 
 const CONSENT: &[&str] = &["none", "analytics", "marketing"];
 /// Most destinations per site.
@@ -140,6 +141,16 @@ pub fn validate(value: &Value, allow_local: bool) -> Vec<D> {
             problems.push(D::error(at("test"), "must be true or false"));
         }
     }
+    // What passes the checks above reads as `Destination`; anything that
+    // still does not (a cap that is not a whole number, say) is named here,
+    // so a stored document always reads.
+    if problems.is_empty() {
+        for (i, d) in list.iter().enumerate() {
+            if let Err(e) = serde_json::from_value::<Destination>(d.clone()) {
+                problems.push(D::error(format!("destinations[{i}]"), e.to_string()));
+            }
+        }
+    }
     // "Send me a test" goes to the one destination marked `test`.
     if list.iter().filter(|d| d["test"] == true).count() > 1 {
         problems.push(D::error(
@@ -162,31 +173,22 @@ pub fn seal_all(document: &mut Value, key: &[u8; 32], site: &str) -> Option<()> 
 }
 
 /// The credential of a stored destination of `site`, if it opens.
-pub fn credential_of(destination: &Value, key: &[u8; 32], site: &str) -> Option<String> {
-    credentials::open(
-        key,
-        site,
-        destination["id"].as_str()?,
-        destination["sealed"].as_str()?,
-    )
+pub fn credential_of(destination: &Destination, key: &[u8; 32], site: &str) -> Option<String> {
+    credentials::open(key, site, &destination.id, destination.sealed.as_deref()?)
 }
 
 /// What the studio may know of a destination: its id, kind, consent and
 /// events, for the journey editor's picker. Never its url (a webhook's may
 /// carry a token) or its sealed credential.
-pub fn public_view(document: &Value) -> Value {
-    let list = document["destinations"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|d| {
-                    serde_json::json!({"id": d["id"], "kind": d["kind"], "consent": d["consent"],
-                                       "events": d["events"], "test": d["test"] == true})
-                })
-                .collect()
+pub fn public_view(document: &Destinations) -> Value {
+    document
+        .destinations
+        .iter()
+        .map(|d| {
+            serde_json::json!({"id": d.id, "kind": d.channel.kind(), "consent": d.consent,
+                               "events": d.events, "test": d.test})
         })
-        .unwrap_or_default();
-    Value::Array(list)
+        .collect()
 }
 
 #[cfg(test)]
@@ -217,6 +219,21 @@ mod tests {
         assert_eq!(paths(missing, false), ["destinations[0].credential"]);
     }
 
+    /// What the field checks let through must still read as a
+    /// `Destination`, or forwarding could not read the stored document.
+    #[test]
+    fn a_document_that_would_not_read_as_destinations_is_refused() {
+        let sms = |cap: Value| {
+            json!({"id": "sms", "kind": "twilio", "account": format!("AC{}", "0".repeat(32)),
+                   "from": "+15551234567", "events": ["Order Completed"],
+                   "messages": {"Order Completed": "Thanks"}, "consent": "marketing",
+                   "credential": "token", "daily_cap": cap})
+        };
+        assert!(paths(sms(json!(50)), false).is_empty());
+        assert_eq!(paths(sms(json!(-1)), false), ["destinations[0]"]);
+        assert_eq!(paths(sms(json!("ten")), false), ["destinations[0]"]);
+    }
+
     #[test]
     fn the_studio_sees_destinations_without_urls_or_credentials() {
         let key = [3u8; 32];
@@ -224,23 +241,27 @@ mod tests {
             "url": "https://hooks.example/t/SECRET", "events": ["*"], "consent": "marketing",
             "credential": "whsec_a2V5"}]});
         seal_all(&mut doc, &key, "demo").unwrap();
-        let seen = public_view(&doc);
+        let seen = public_view(&serde_json::from_value(doc).unwrap());
         assert_eq!(
             seen,
             json!([{"id": "email", "kind": "webhook", "consent": "marketing", "events": ["*"], "test": false}])
         );
-        assert_eq!(public_view(&Value::Null), json!([]));
+        assert_eq!(public_view(&Destinations::default()), json!([]));
     }
 
     #[test]
     fn stored_documents_hold_only_sealed_credentials() {
         let key = [3u8; 32];
-        let mut doc = json!({"destinations": [{"id": "k", "credential": "pk_live_1"}]});
+        let mut doc =
+            json!({"destinations": [{"id": "k", "kind": "klaviyo", "credential": "pk_live_1"}]});
         seal_all(&mut doc, &key, "demo").unwrap();
         assert!(!doc.to_string().contains("pk_live_1"));
-        let d = &doc["destinations"][0];
-        assert_eq!(credential_of(d, &key, "demo").as_deref(), Some("pk_live_1"));
-        assert_eq!(credential_of(d, &key, "evil"), None);
+        let d: Destination = serde_json::from_value(doc["destinations"][0].clone()).unwrap();
+        assert_eq!(
+            credential_of(&d, &key, "demo").as_deref(),
+            Some("pk_live_1")
+        );
+        assert_eq!(credential_of(&d, &key, "evil"), None);
     }
 
     #[test]

@@ -24,12 +24,13 @@ pub mod preview;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{
     Env, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
     RequestInit, Result,
 };
 
+use crate::destination::{Channel, Destination, Destinations, ForwardMessage, Purpose};
 use crate::store::protocol::{
     Ask, DeadLetter, Delivered, DeliveryCheck, DeliveryVerdict, SmsBudget,
 };
@@ -40,17 +41,16 @@ const TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_RETRY_DELAY_S: u32 = 300;
 
 /// Whether `destination` wants `event` and the visitor agreed to its purpose.
-fn wants(destination: &Value, event: &Value) -> bool {
-    let listed = destination["events"].as_array().is_some_and(|listed| {
-        listed
-            .iter()
-            .any(|n| n == "*" || channels::names_of(event).any(|name| n == name))
-    });
+fn wants(destination: &Destination, event: &Value) -> bool {
+    let listed = destination
+        .events
+        .iter()
+        .any(|n| n == "*" || channels::names_of(event).any(|name| n == name));
     let consent = &event["context"]["consent"];
-    let allowed = match destination["consent"].as_str().unwrap_or("marketing") {
-        "none" => true,
-        "analytics" => consent["analytics"] != Value::Bool(false),
-        _ => consent["marketing"] == Value::Bool(true),
+    let allowed = match destination.consent {
+        Purpose::None => true,
+        Purpose::Analytics => consent["analytics"] != Value::Bool(false),
+        Purpose::Marketing => consent["marketing"] == Value::Bool(true),
     };
     listed && allowed
 }
@@ -67,20 +67,28 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
     let Some(text) = crate::http::cached_kv(env, &destinations::key(site)).await? else {
         return Ok(());
     };
-    let config: Value = serde_json::from_str(&text)?;
+    let Some(document) = Destinations::read(&text) else {
+        // Validated when stored: only a hand-edited KV value gets here.
+        worker::console_error!("forward: the destinations of {site} do not read; nothing queued");
+        return Ok(());
+    };
     let mut messages = Vec::new();
-    for destination in config["destinations"].as_array().into_iter().flatten() {
+    for destination in &document.destinations {
         for event in events.iter().filter(|e| wants(destination, e)) {
-            // As JSON text: the message survives the queue byte for byte.
-            let message = json!({"site": site, "destination": destination, "event": event});
-            let text = message.to_string();
+            let message = ForwardMessage {
+                site: site.to_owned(),
+                destination: destination.clone(),
+                event: event.clone(),
+                person: None,
+            };
+            let text = message.text();
             if text.len() > MAX_MESSAGE_BYTES {
                 let reason = format!(
                     "too large to forward: {} bytes (at most {MAX_MESSAGE_BYTES})",
                     text.len()
                 );
-                let letter = DeadLetter { reason, message };
-                store(env, site, letter).await?;
+                let message = message.value();
+                store(env, site, DeadLetter { reason, message }).await?;
                 continue;
             }
             messages.push(text);
@@ -128,7 +136,7 @@ enum Attempt {
 async fn deliver(
     env: &Env,
     site: &str,
-    destination: &Value,
+    destination: &Destination,
     event: &Value,
     contact: &Contact,
 ) -> Result<Attempt> {
@@ -209,17 +217,23 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
     Ok(())
 }
 
-/// SMS budgets of a Twilio destination (`daily_cap_per_number`, `daily_cap`).
-fn sms_budget(destination: &Value) -> SmsBudget {
-    let cap = |field: &str, default: u32| {
-        destination[field]
-            .as_u64()
-            .map_or(default, |n| n.min(u64::from(u32::MAX)) as u32)
+/// The SMS budgets of a Twilio destination (`daily_cap_per_number`, 3 by
+/// default; `daily_cap`, 1,000), or none for another channel.
+fn sms_budget(destination: &Destination) -> Option<SmsBudget> {
+    let Channel::Twilio {
+        daily_cap_per_number,
+        daily_cap,
+        ..
+    } = &destination.channel
+    else {
+        return None;
     };
-    SmsBudget {
-        per_number_per_day: cap("daily_cap_per_number", 3),
-        per_site_per_day: cap("daily_cap", 1_000),
-    }
+    let cap =
+        |cap: Option<u64>, default: u32| cap.map_or(default, |n| n.min(u64::from(u32::MAX)) as u32);
+    Some(SmsBudget {
+        per_number_per_day: cap(*daily_cap_per_number, 3),
+        per_site_per_day: cap(*daily_cap, 1_000),
+    })
 }
 
 async fn store<A: Ask>(env: &Env, site: &str, ask: A) -> Result<A::Answer> {
@@ -227,44 +241,68 @@ async fn store<A: Ask>(env: &Env, site: &str, ask: A) -> Result<A::Answer> {
 }
 
 async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -> Result<()> {
-    let Ok(body) = serde_json::from_str::<Value>(message.body()) else {
+    let Ok(value) = serde_json::from_str::<Value>(message.body()) else {
         // Only this Worker enqueues, always JSON: nothing to deliver, nowhere to file it.
         worker::console_error!("forward: unreadable message {}", message.id());
         message.ack();
         return Ok(());
     };
-    let site = body["site"].as_str().unwrap_or_default().to_owned();
-    let destination = &body["destination"];
-    let event = &body["event"];
-    let destination_id = destination["id"].as_str().unwrap_or_default().to_owned();
+    let body = match serde_json::from_value::<ForwardMessage>(value.clone()) {
+        Ok(body) => body,
+        Err(e) => {
+            // A replayed dead letter whose destination was gone, say: filed
+            // again with why, never dropped.
+            if let Some(site) = value["site"].as_str() {
+                let reason = format!("not a deliverable message: {e}");
+                store(
+                    env,
+                    site,
+                    DeadLetter {
+                        reason,
+                        message: value.clone(),
+                    },
+                )
+                .await?;
+            } else {
+                worker::console_error!("forward: message {} names no site", message.id());
+            }
+            message.ack();
+            return Ok(());
+        }
+    };
+    let site = body.site.as_str();
+    let destination = &body.destination;
+    let event = &body.event;
+    let destination_id = destination.id.clone();
     let event_id = event["messageId"].as_str().unwrap_or_default().to_owned();
     let file = |reason: String| DeadLetter {
         reason,
-        message: body.clone(),
+        message: body.value(),
     };
     if dead_letter_queue {
         // Out of retries: keep it for inspection and replay.
-        store(env, &site, file("retries exhausted".into())).await?;
+        store(env, site, file("retries exhausted".into())).await?;
         message.ack();
         return Ok(());
     }
     // One call answers: already delivered? who is this browser (for channels
     // that address people)? and, for SMS, claims it within the budgets.
-    let sms = destination["kind"] == "twilio";
+    let claim = sms_budget(destination);
+    let sms = claim.is_some();
     let check = DeliveryCheck {
         destination: destination_id.clone(),
         event_id: event_id.clone(),
-        anonymous_id: (destination["kind"] != "webhook")
+        anonymous_id: (destination.channel != Channel::Webhook)
             .then(|| event["anonymousId"].as_str().map(str::to_owned))
             .flatten(),
         // A journey's send names its person (`store::journeys::outbox`).
-        person: body["person"].as_str().map(str::to_owned),
+        person: body.person.clone(),
         purpose: event["context"]["journey"]["purpose"]
             .as_str()
             .map(str::to_owned),
-        claim: sms.then(|| sms_budget(destination)),
+        claim,
     };
-    let contact = match store(env, &site, check).await? {
+    let contact = match store(env, site, check).await? {
         DeliveryVerdict::AlreadyDone => {
             message.ack();
             return Ok(());
@@ -280,20 +318,20 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
         destination: destination_id.clone(),
         event_id: event_id.clone(),
     };
-    match deliver(env, &site, destination, event, &contact).await? {
+    match deliver(env, site, destination, event, &contact).await? {
         Attempt::Delivered => {
-            store(env, &site, done()).await?;
+            store(env, site, done()).await?;
             message.ack();
         }
         Attempt::NotApplicable(why) => {
             // Recorded like a delivery: a redelivered message is not weighed again.
-            store(env, &site, done()).await?;
+            store(env, site, done()).await?;
             worker::console_log!("forward {event_id} to {destination_id}: not applicable: {why}");
             message.ack();
         }
         // Claimed already: an SMS is never sent twice, so a failure is filed.
         Attempt::Retry(reason) if sms => {
-            store(env, &site, file(format!("SMS not retried: {reason}"))).await?;
+            store(env, site, file(format!("SMS not retried: {reason}"))).await?;
             message.ack();
         }
         Attempt::Retry(reason) => {
@@ -312,7 +350,7 @@ async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -
             );
         }
         Attempt::Refused(reason) => {
-            store(env, &site, file(reason)).await?;
+            store(env, site, file(reason)).await?;
             message.ack();
         }
     }
@@ -329,7 +367,9 @@ mod tests {
         let page = json!({"type": "page", "context": {"consent": {"marketing": true}}});
         let order = json!({"type": "track", "event": "Order Completed",
                            "context": {"consent": {"marketing": true}}});
-        let listing = |events: serde_json::Value| json!({"events": events});
+        let listing = |events: serde_json::Value| -> crate::destination::Destination {
+            serde_json::from_value(json!({"id": "d", "kind": "klaviyo", "events": events})).unwrap()
+        };
         assert!(wants(&listing(json!(["page"])), &page));
         assert!(wants(&listing(json!(["Page Viewed"])), &page));
         assert!(!wants(&listing(json!(["page"])), &order));

@@ -8,6 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::channels::{self, Contact, Shaped};
+use crate::destination::{Destination, ForwardMessage};
 
 /// Who a preview is addressed to: never the person's own address or number.
 fn sample_contact() -> Contact {
@@ -27,7 +28,7 @@ const SHOWN_HEADERS: &[&str] = &["content-type", "idempotency-key", "webhook-id"
 /// The request `destination` would take for `event` (`null` when the site
 /// has no such destination): url, headers with secrets hidden, and the body
 /// (parsed when it is JSON), or why the channel would not send it.
-pub fn payload(destination: Option<&Value>, event: &Value, now_ms: i64) -> Value {
+pub fn payload(destination: Option<&Destination>, event: &Value, now_ms: i64) -> Value {
     let Some(destination) = destination else {
         return Value::Null;
     };
@@ -57,23 +58,19 @@ pub fn payload(destination: Option<&Value>, event: &Value, now_ms: i64) -> Value
     }
 }
 
-/// The site's test destination: the one its destinations document marks
-/// `"test": true`.
-pub fn test_destination(destinations: Option<&Value>) -> Option<&Value> {
-    destinations?["destinations"]
-        .as_array()?
-        .iter()
-        .find(|d| d["test"] == true)
-}
-
 /// The queue message of a test send: the event, its ids replaced so no
 /// channel addresses the person it was built for, to the test destination.
-pub fn test_message(site: &str, destination: &Value, event: &Value) -> Value {
+pub fn test_message(site: &str, destination: &Destination, event: &Value) -> ForwardMessage {
     let mut event = event.clone();
     let key = event["messageId"].as_str().unwrap_or("test").to_owned();
     event["anonymousId"] = json!(format!("test-{}", key.replace('/', "-")));
     event["userId"] = Value::Null;
-    json!({"site": site, "destination": destination, "event": event, "person": null})
+    ForwardMessage {
+        site: site.to_owned(),
+        destination: destination.clone(),
+        event,
+        person: None,
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +86,7 @@ mod tests {
     #[test]
     fn a_webhook_preview_is_the_event_with_its_signature_hidden() {
         let hook = json!({"id": "email", "kind": "webhook", "url": "https://hooks.example/T1/SECRET?token=SECRET"});
+        let hook = serde_json::from_value(hook).unwrap();
         let preview = payload(Some(&hook), &event(), 1_800_000_000_000);
         assert_eq!(preview["url"], "https://hooks.example/…");
         assert_eq!(preview["body"]["event"], "Cart Abandoned");
@@ -104,6 +102,7 @@ mod tests {
     #[test]
     fn a_klaviyo_preview_addresses_the_sample_never_the_person() {
         let klaviyo = json!({"id": "k", "kind": "klaviyo"});
+        let klaviyo = serde_json::from_value(klaviyo).unwrap();
         let preview = payload(Some(&klaviyo), &event(), 1_800_000_000_000);
         let text = preview.to_string();
         assert!(text.contains("sample@example.com"), "{text}");
@@ -118,14 +117,17 @@ mod tests {
     #[test]
     fn a_test_send_goes_to_the_marked_destination_addressed_to_nobody_real() {
         let doc = json!({"destinations": [{"id": "email", "kind": "webhook"}, {"id": "inbox", "kind": "webhook", "test": true}]});
-        let test = test_destination(Some(&doc)).unwrap();
-        assert_eq!(test["id"], "inbox");
-        let message = test_message("demo", test, &event());
+        let doc = crate::destination::Destinations::read(&doc.to_string()).unwrap();
+        let test = doc.test().unwrap();
+        assert_eq!(test.id, "inbox");
+        let message = test_message("demo", test, &event()).value();
         assert_eq!(message["destination"]["id"], "inbox");
         assert_eq!(message["person"], Value::Null);
         assert_eq!(message["event"]["userId"], Value::Null);
         assert_eq!(message["event"]["anonymousId"], "test-test-p1-cart-1-2");
         assert_eq!(message["event"]["context"]["test"], true);
-        assert!(test_destination(Some(&json!({"destinations": [{"id": "email"}]}))).is_none());
+        let none = json!({"destinations": [{"id": "email", "kind": "webhook"}]});
+        let none = crate::destination::Destinations::read(&none.to_string()).unwrap();
+        assert!(none.test().is_none());
     }
 }

@@ -2,9 +2,10 @@
 //! the site's own admin token (checked by the route table before these run).
 
 use nudge_core::Diagnostic;
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{Env, Request};
 
+use crate::destination::Destinations;
 use crate::forward::destinations;
 use crate::http::limits::ADMIN_BODY_BYTES;
 use crate::http::{
@@ -76,8 +77,8 @@ pub async fn put_destinations(req: Request, env: &Env, site: &str) -> Handled {
 pub async fn list_destinations(env: &Env, site: &str) -> Handled {
     let text = crate::http::cached_kv(env, &destinations::key(site)).await?;
     let document = text
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .unwrap_or(Value::Null);
+        .and_then(|t| Destinations::read(&t))
+        .unwrap_or_default();
     ok(&json!({"destinations": destinations::public_view(&document)}))
 }
 

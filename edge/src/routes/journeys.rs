@@ -19,6 +19,7 @@ use nudge_core::stats::Arm;
 use serde_json::{json, Value};
 use worker::{Env, Request};
 
+use crate::destination::Destinations;
 use crate::forward::preview;
 use crate::http::limits::{ADMIN_BODY_BYTES, SMALL_BODY_BYTES};
 use crate::http::{is_site_key, ok, query, read_body, read_json, refuse, EdgeError, Handled};
@@ -267,12 +268,9 @@ pub async fn test_send(
     let sample = crate::store::call(env, site, &command).await?;
     let destinations = crate::http::cached_kv(env, &crate::forward::destinations::key(site))
         .await?
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
-    let list = destinations
-        .as_ref()
-        .and_then(|d| d["destinations"].as_array());
-    let step_destination =
-        list.and_then(|l| l.iter().find(|d| d["id"] == sample.destination.as_str()));
+        .and_then(|text| Destinations::read(&text))
+        .unwrap_or_default();
+    let step_destination = destinations.by_id(&sample.destination);
     let now = worker::Date::now().as_millis() as i64;
     let mut answer = json!({
         "destination": sample.destination,
@@ -281,7 +279,7 @@ pub async fn test_send(
         "sent_to": null,
     });
     if send {
-        let Some(test) = preview::test_destination(destinations.as_ref()) else {
+        let Some(test) = destinations.test() else {
             return Err(refuse(
                 409,
                 "no_test_destination",
@@ -289,8 +287,8 @@ pub async fn test_send(
             ));
         };
         let message = preview::test_message(site, test, &sample.event);
-        crate::forward::send(env, &[message.to_string()]).await?;
-        answer["sent_to"] = test["id"].clone();
+        crate::forward::send(env, &[message.text()]).await?;
+        answer["sent_to"] = test.id.as_str().into();
     }
     answer["event"] = sample.event;
     ok(&answer)

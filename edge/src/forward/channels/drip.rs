@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{base, basic, idempotency, their_name, Outgoing, Shaped};
+use crate::destination::Destination;
 use crate::store::protocol::Contact;
 use crate::wire::WireEvent;
 use nudge_core::event::names;
@@ -17,12 +18,17 @@ const DRIP_NAMES: &[(&str, &str)] = &[
     ("Signed Up", "Signed up"),
 ];
 
-pub fn drip(destination: &Value, event: &Value, contact: &Contact, secret: &str) -> Shaped {
+pub fn drip(
+    destination: &Destination,
+    account: &str,
+    event: &Value,
+    contact: &Contact,
+    secret: &str,
+) -> Shaped {
     // Drip keys every person by email.
     let Some(email) = &contact.email else {
         return Shaped::NotApplicable("Drip needs the person's email, which is not known".into());
     };
-    let account = destination["account"].as_str().unwrap_or_default();
     let base = base(destination, "https://api.getdrip.com");
     let (url, body) = if WireEvent(event).call() == "identify" {
         let mut subscriber = json!({"email": email});

@@ -3,6 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{base, idempotency, their_name, value_of, Outgoing, Shaped, KLAVIYO_REVISION};
+use crate::destination::Destination;
 use crate::store::protocol::Contact;
 use crate::wire::WireEvent;
 use nudge_core::event::names;
@@ -16,7 +17,12 @@ const KLAVIYO_NAMES: &[(&str, &str)] = &[
     ("Order Completed", "Placed Order"),
 ];
 
-pub fn klaviyo(destination: &Value, event: &Value, contact: &Contact, secret: &str) -> Shaped {
+pub fn klaviyo(
+    destination: &Destination,
+    event: &Value,
+    contact: &Contact,
+    secret: &str,
+) -> Shaped {
     let mut profile = Map::new();
     if let Some(email) = &contact.email {
         profile.insert("email".into(), email.as_str().into());

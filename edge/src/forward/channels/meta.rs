@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 use super::{
     base, idempotency, their_name, value_of, Outgoing, Shaped, META_GRAPH_VERSION, META_MAX_AGE_MS,
 };
+use crate::destination::Destination;
 use crate::store::protocol::Contact;
 use crate::tokens::sha256_hex;
 use crate::wire::WireEvent;
@@ -21,8 +22,16 @@ const META_NAMES: &[(&str, &str)] = &[
     ("Products Searched", "Search"),
 ];
 
+/// A Meta destination's pixel (dataset) and, while testing in Events
+/// Manager, its test code.
+pub struct Pixel<'a> {
+    pub id: &'a str,
+    pub test_event_code: Option<&'a str>,
+}
+
 pub fn meta(
-    destination: &Value,
+    destination: &Destination,
+    pixel: Pixel<'_>,
     event: &Value,
     contact: &Contact,
     secret: &str,
@@ -107,10 +116,10 @@ pub fn meta(
         server_event["event_source_url"] = url.into();
     }
     let mut body = json!({"data": [server_event], "access_token": secret});
-    if let Some(code) = destination["test_event_code"].as_str() {
+    if let Some(code) = pixel.test_event_code {
         body["test_event_code"] = code.into();
     }
-    let pixel = destination["pixel"].as_str().unwrap_or_default();
+    let pixel = pixel.id;
     Shaped::Send(Outgoing {
         url: format!(
             "{}/{META_GRAPH_VERSION}/{pixel}/events",

@@ -23,8 +23,11 @@ mod webhook;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use nudge_core::event::names;
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
+use crate::destination::{Channel, Destination};
 use crate::wire::WireEvent;
 
 pub use crate::store::protocol::Contact;
@@ -63,7 +66,7 @@ pub enum Shaped {
 /// number or address by putting it in an event. `Err` is a configuration
 /// problem (a malformed secret, say): the delivery is filed as a dead letter.
 pub fn shape(
-    destination: &Value,
+    destination: &Destination,
     event: &Value,
     contact: &Contact,
     secret: &str,
@@ -71,13 +74,40 @@ pub fn shape(
 ) -> Result<Shaped, String> {
     // The user id too comes from the record only: an event's own `userId`
     // is whatever its sender wrote.
-    match destination["kind"].as_str().unwrap_or_default() {
-        "webhook" => webhook::webhook(destination, event, secret, now_ms),
-        "klaviyo" => Ok(klaviyo::klaviyo(destination, event, contact, secret)),
-        "drip" => Ok(drip::drip(destination, event, contact, secret)),
-        "twilio" => Ok(twilio::twilio(destination, event, contact, secret)),
-        "meta" => Ok(meta::meta(destination, event, contact, secret, now_ms)),
-        other => Err(format!("unknown destination kind {other:?}")),
+    match &destination.channel {
+        Channel::Webhook => webhook::webhook(destination, event, secret, now_ms),
+        Channel::Klaviyo => Ok(klaviyo::klaviyo(destination, event, contact, secret)),
+        Channel::Drip { account } => Ok(drip::drip(destination, account, event, contact, secret)),
+        Channel::Twilio {
+            account,
+            from,
+            messages,
+            ..
+        } => Ok(twilio::twilio(
+            destination,
+            twilio::Sender {
+                account,
+                from,
+                messages,
+            },
+            event,
+            contact,
+            secret,
+        )),
+        Channel::Meta {
+            pixel,
+            test_event_code,
+        } => Ok(meta::meta(
+            destination,
+            meta::Pixel {
+                id: pixel,
+                test_event_code: test_event_code.as_deref(),
+            },
+            event,
+            contact,
+            secret,
+            now_ms,
+        )),
     }
 }
 
@@ -93,24 +123,32 @@ pub fn names_of(event: &Value) -> impl Iterator<Item = &str> {
 
 /// What `settings` (a destination's `map` or `messages`) holds for the
 /// event, by its most specific name (`names_of`).
-pub(crate) fn setting_for<'a>(settings: &'a Value, event: &Value) -> Option<&'a str> {
-    names_of(event).find_map(|name| settings[name].as_str())
+pub(crate) fn setting_for<'a>(
+    settings: &'a BTreeMap<String, String>,
+    event: &Value,
+) -> Option<&'a str> {
+    names_of(event).find_map(|name| settings.get(name).map(String::as_str))
 }
 
 /// The destination's name for the event: its own `map` first, then the
 /// channel's conventional name, else ours unchanged.
-pub(crate) fn their_name(destination: &Value, event: &Value, defaults: &[(&str, &str)]) -> String {
+pub(crate) fn their_name(
+    destination: &Destination,
+    event: &Value,
+    defaults: &[(&str, &str)],
+) -> String {
     let ours = names_of(event).next().unwrap_or_default();
-    setting_for(&destination["map"], event)
+    setting_for(&destination.map, event)
         .or_else(|| defaults.iter().find(|(o, _)| *o == ours).map(|(_, t)| *t))
         .unwrap_or(ours)
         .to_owned()
 }
 
 /// `url` overrides an API's base (a proxy, or a local stand-in in tests).
-pub(crate) fn base<'a>(destination: &'a Value, default: &'a str) -> &'a str {
-    destination["url"]
-        .as_str()
+pub(crate) fn base<'a>(destination: &'a Destination, default: &'a str) -> &'a str {
+    destination
+        .url
+        .as_deref()
         .unwrap_or(default)
         .trim_end_matches('/')
 }
@@ -228,6 +266,15 @@ mod tests {
 
     const NOW: i64 = 1_790_000_000_000;
 
+    /// A destination as a stored document holds it.
+    fn dest(d: &Value) -> Destination {
+        let mut d = d.clone();
+        if d["id"].is_null() {
+            d["id"] = "d".into();
+        }
+        serde_json::from_value(d).unwrap()
+    }
+
     fn order() -> Value {
         json!({
             "type": "track", "event": "Order Completed", "messageId": "m-1", "anonymousId": "a-1",
@@ -261,7 +308,7 @@ mod tests {
     #[test]
     fn klaviyo_event_shape() {
         let d = json!({"kind": "klaviyo"});
-        let (out, body) = send(shape(&d, &order(), &known(), "pk_x", NOW).unwrap());
+        let (out, body) = send(shape(&dest(&d), &order(), &known(), "pk_x", NOW).unwrap());
         assert_eq!(out.url, "https://a.klaviyo.com/api/events");
         assert!(out
             .headers
@@ -282,7 +329,7 @@ mod tests {
     #[test]
     fn names_follow_the_destination_map_first() {
         let d = json!({"kind": "klaviyo", "map": {"Order Completed": "Order Placed (web)"}});
-        let (_, body) = send(shape(&d, &order(), &known(), "k", NOW).unwrap());
+        let (_, body) = send(shape(&dest(&d), &order(), &known(), "k", NOW).unwrap());
         assert_eq!(
             body["data"]["attributes"]["metric"]["data"]["attributes"]["name"],
             "Order Placed (web)"
@@ -294,7 +341,7 @@ mod tests {
         let page = json!({"type": "page", "messageId": "m-2", "timestamp": "2026-12-07T00:00:00Z",
                           "properties": {}, "context": {}});
         let metric = |d: Value| {
-            let (_, body) = send(shape(&d, &page, &known(), "k", NOW).unwrap());
+            let (_, body) = send(shape(&dest(&d), &page, &known(), "k", NOW).unwrap());
             body["data"]["attributes"]["metric"]["data"]["attributes"]["name"].clone()
         };
         // The channel's convention, then a map keyed by either name.
@@ -325,11 +372,11 @@ mod tests {
     #[test]
     fn drip_needs_an_email_and_uses_basic_auth() {
         let d = json!({"kind": "drip", "account": "123"});
-        let (out, body) = send(shape(&d, &order(), &known(), "tok", NOW).unwrap());
+        let (out, body) = send(shape(&dest(&d), &order(), &known(), "tok", NOW).unwrap());
         assert_eq!(out.url, "https://api.getdrip.com/v2/123/events");
         assert!(out.headers.contains(&("authorization", basic("tok", ""))));
         assert_eq!(body["events"][0]["action"], "Placed an order");
-        let nobody = shape(&d, &order(), &Contact::default(), "tok", NOW).unwrap();
+        let nobody = shape(&dest(&d), &order(), &Contact::default(), "tok", NOW).unwrap();
         assert!(matches!(nobody, Shaped::NotApplicable(_)));
     }
 
@@ -337,7 +384,7 @@ mod tests {
     fn twilio_sends_the_configured_text_to_the_known_phone() {
         let d = json!({"kind": "twilio", "account": "AC0123", "from": "+15550000000",
             "messages": {"Order Completed": "Order {{properties.order_id}} confirmed, {{traits.first_name|friend}}!"}});
-        let (out, _) = send(shape(&d, &order(), &known(), "auth", NOW).unwrap());
+        let (out, _) = send(shape(&dest(&d), &order(), &known(), "auth", NOW).unwrap());
         assert_eq!(
             out.url,
             "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json"
@@ -349,19 +396,19 @@ mod tests {
         let mut gone = known();
         gone.suppressed = true;
         assert!(matches!(
-            shape(&d, &order(), &gone, "auth", NOW).unwrap(),
+            shape(&dest(&d), &order(), &gone, "auth", NOW).unwrap(),
             Shaped::NotApplicable(_)
         ));
         let mut unverified = known();
         unverified.phone_verified = false;
         assert!(matches!(
-            shape(&d, &order(), &unverified, "auth", NOW).unwrap(),
+            shape(&dest(&d), &order(), &unverified, "auth", NOW).unwrap(),
             Shaped::NotApplicable(_)
         ));
         let mut view = order();
         view["event"] = "Product Viewed".into();
         assert!(matches!(
-            shape(&d, &view, &known(), "auth", NOW).unwrap(),
+            shape(&dest(&d), &view, &known(), "auth", NOW).unwrap(),
             Shaped::NotApplicable(_)
         ));
     }
@@ -369,7 +416,7 @@ mod tests {
     #[test]
     fn meta_hashes_user_data_and_shares_the_event_id() {
         let d = json!({"kind": "meta", "pixel": "987", "test_event_code": "TEST1"});
-        let (out, body) = send(shape(&d, &order(), &known(), "EAAB", NOW).unwrap());
+        let (out, body) = send(shape(&dest(&d), &order(), &known(), "EAAB", NOW).unwrap());
         assert_eq!(
             out.url,
             format!("https://graph.facebook.com/{META_GRAPH_VERSION}/987/events")
@@ -394,7 +441,7 @@ mod tests {
         let mut old = order();
         old["timestamp"] = nudge_core::time::to_iso8601(NOW - META_MAX_AGE_MS - 1).into();
         assert!(matches!(
-            shape(&d, &old, &known(), "EAAB", NOW).unwrap(),
+            shape(&dest(&d), &old, &known(), "EAAB", NOW).unwrap(),
             Shaped::NotApplicable(_)
         ));
     }
@@ -409,13 +456,14 @@ mod tests {
         let d = json!({"kind": "twilio", "account": "AC0123", "from": "+15550000000",
             "messages": {"Order Completed": "Hi {{properties.order_id}}"}});
         assert!(matches!(
-            shape(&d, &relay, &Contact::default(), "auth", NOW).unwrap(),
+            shape(&dest(&d), &relay, &Contact::default(), "auth", NOW).unwrap(),
             Shaped::NotApplicable(_)
         ));
-        let (out, _) = send(shape(&d, &relay, &known(), "auth", NOW).unwrap());
+        let (out, _) = send(shape(&dest(&d), &relay, &known(), "auth", NOW).unwrap());
         assert!(out.body.starts_with("To=%2B15551234567"), "{}", out.body);
         let klaviyo = json!({"kind": "klaviyo"});
-        let (_, body) = send(shape(&klaviyo, &relay, &Contact::default(), "k", NOW).unwrap());
+        let (_, body) =
+            send(shape(&dest(&klaviyo), &relay, &Contact::default(), "k", NOW).unwrap());
         assert!(body["data"]["attributes"]["profile"]["data"]["attributes"]["email"].is_null());
     }
 

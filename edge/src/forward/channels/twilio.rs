@@ -1,12 +1,34 @@
 //! Twilio: one SMS per configured event, to the verified number on record.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::{base, basic, idempotency, setting_for, Outgoing, Shaped};
+use crate::destination::Destination;
 use crate::store::protocol::Contact;
 
-pub fn twilio(destination: &Value, event: &Value, contact: &Contact, secret: &str) -> Shaped {
-    let Some(template) = setting_for(&destination["messages"], event) else {
+/// A Twilio destination's account, sender and texts.
+pub struct Sender<'a> {
+    pub account: &'a str,
+    /// An E.164 number, or a Messaging Service SID (MG...).
+    pub from: &'a str,
+    pub messages: &'a BTreeMap<String, String>,
+}
+
+pub fn twilio(
+    destination: &Destination,
+    sender: Sender<'_>,
+    event: &Value,
+    contact: &Contact,
+    secret: &str,
+) -> Shaped {
+    let Sender {
+        account,
+        from,
+        messages,
+    } = sender;
+    let Some(template) = setting_for(messages, event) else {
         return Shaped::NotApplicable("no message is configured for this event".into());
     };
     // The store claims SMS only for verified numbers; checked again here so
@@ -26,8 +48,6 @@ pub fn twilio(destination: &Value, event: &Value, contact: &Contact, secret: &st
     else {
         return Shaped::NotApplicable("no valid phone number is known for the person".into());
     };
-    let account = destination["account"].as_str().unwrap_or_default();
-    let from = destination["from"].as_str().unwrap_or_default();
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("To", &phone);
     // A Messaging Service SID (MG...) picks the sender itself.

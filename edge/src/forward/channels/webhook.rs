@@ -3,9 +3,10 @@
 use serde_json::Value;
 
 use super::{idempotency, Outgoing, Shaped};
+use crate::destination::Destination;
 
 pub fn webhook(
-    destination: &Value,
+    destination: &Destination,
     event: &Value,
     secret: &str,
     now_ms: i64,
@@ -15,7 +16,7 @@ pub fn webhook(
     let timestamp = (now_ms / 1000).to_string();
     let signature = crate::tokens::sign_webhook(secret, id, &timestamp, &body)?;
     Ok(Shaped::Send(Outgoing {
-        url: destination["url"].as_str().unwrap_or_default().to_owned(),
+        url: destination.url.clone().unwrap_or_default(),
         headers: vec![
             ("content-type", "application/json".into()),
             ("webhook-id", id.into()),

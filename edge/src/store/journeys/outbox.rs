@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::super::persons::Db;
 use super::super::protocol::StoreResult;
 use super::super::sql::params;
+use crate::destination::{Destinations, ForwardMessage};
 
 /// Sends one alarm step queues at most.
 pub const FLUSH_BATCH: i64 = 100;
@@ -33,32 +34,33 @@ pub struct Plan {
 
 /// Pairs each send with its destination: a step naming a destination the
 /// site does not have (any more) is undeliverable, with the reason.
-pub fn plan(site: &str, pending: Vec<Pending>, destinations: Option<&Value>) -> Plan {
+pub fn plan(site: &str, pending: Vec<Pending>, destinations: Option<&Destinations>) -> Plan {
     let mut plan = Plan::default();
     for send in pending {
-        let destination = destinations
-            .and_then(|d| d["destinations"].as_array())
-            .and_then(|list| list.iter().find(|d| d["id"] == send.destination.as_str()));
-        let message = json!({"site": site, "destination": destination, "event": send.event,
-                             "person": send.person});
-        match destination {
-            None => plan.undeliverable.push((
-                send.key,
-                format!(
-                    "journey step sends to destination {:?}, which the site does not have (PUT …/destinations)",
-                    send.destination
-                ),
-                message,
-            )),
-            Some(_) => {
-                let text = message.to_string();
-                if text.len() > crate::store::protocol::MAX_MESSAGE_BYTES {
-                    let reason = format!("too large to forward: {} bytes", text.len());
-                    plan.undeliverable.push((send.key, reason, message));
-                } else {
-                    plan.queue.push((send.key, text));
-                }
-            }
+        let Some(destination) = destinations.and_then(|d| d.by_id(&send.destination)) else {
+            let reason = format!(
+                "journey step sends to destination {:?}, which the site does not have (PUT …/destinations)",
+                send.destination
+            );
+            // Filed with what it was for; a replay once the destination
+            // exists is filed again with its reason (`forward`).
+            let message = json!({"site": site, "destination": send.destination,
+                                 "event": send.event, "person": send.person});
+            plan.undeliverable.push((send.key, reason, message));
+            continue;
+        };
+        let message = ForwardMessage {
+            site: site.to_owned(),
+            destination: destination.clone(),
+            event: send.event,
+            person: Some(send.person),
+        };
+        let text = message.text();
+        if text.len() > crate::store::protocol::MAX_MESSAGE_BYTES {
+            let reason = format!("too large to forward: {} bytes", text.len());
+            plan.undeliverable.push((send.key, reason, message.value()));
+        } else {
+            plan.queue.push((send.key, text));
         }
     }
     plan

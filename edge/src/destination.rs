@@ -1,0 +1,180 @@
+//! Where events go: a site's destinations as types, and the one message the
+//! forwarding queue carries (an event's forward and a journey's send alike).
+//!
+//! The destinations document is checked field by field, with paths, before
+//! it is stored (`forward::destinations::validate`), and must then also read
+//! as these types, so a stored document always does: forwarding, journeys'
+//! outbox and the studio read it here, never by field name.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A site's destinations document as stored (credentials sealed).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Destinations {
+    pub destinations: Vec<Destination>,
+}
+
+impl Destinations {
+    /// The stored document's text read; `None` if it does not read (it was
+    /// validated when stored, so only a hand-edited KV value gets here).
+    pub fn read(text: &str) -> Option<Destinations> {
+        serde_json::from_str(text).ok()
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Destination> {
+        self.destinations.iter().find(|d| d.id == id)
+    }
+
+    /// The one marked `"test": true`, where the studio's "Send me a test" goes.
+    pub fn test(&self) -> Option<&Destination> {
+        self.destinations.iter().find(|d| d.test)
+    }
+}
+
+/// One destination: which channel, which events, for which purpose.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    pub id: String,
+    #[serde(flatten)]
+    pub channel: Channel,
+    /// Event names or calls (`page`, `identify`, `track`), `*` for all;
+    /// empty for a destination only journeys send to.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// The purpose the visitor must have agreed to.
+    #[serde(default)]
+    pub consent: Purpose,
+    /// A webhook's target; for the API channels, a base that replaces the
+    /// API's own (a proxy, or a local stand-in in tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The destination's names for events, over the channel's defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub map: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
+    /// The credential, sealed for this site and destination
+    /// (`forward::credentials`); absent only before `seal_all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+}
+
+/// The channel and what it alone needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Channel {
+    /// The event as is, Standard Webhooks signed, to `url`.
+    Webhook,
+    Klaviyo,
+    Drip {
+        account: String,
+    },
+    Twilio {
+        account: String,
+        /// An E.164 number or a Messaging Service SID.
+        from: String,
+        /// The text to send, per event name.
+        #[serde(default)]
+        messages: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        daily_cap_per_number: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        daily_cap: Option<u64>,
+    },
+    Meta {
+        pixel: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        test_event_code: Option<String>,
+    },
+}
+
+impl Channel {
+    /// Its `kind` in the document.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::Klaviyo => "klaviyo",
+            Channel::Drip { .. } => "drip",
+            Channel::Twilio { .. } => "twilio",
+            Channel::Meta { .. } => "meta",
+        }
+    }
+}
+
+/// What a destination's messages are for, which the visitor's consent must cover.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Sent whatever the visitor said (the shop's own records).
+    None,
+    /// Sent unless the visitor refused analytics.
+    Analytics,
+    /// Sent only if the visitor agreed to marketing.
+    #[default]
+    Marketing,
+}
+
+/// The forwarding queue's message: `event` for `destination` of `site`;
+/// `person` names whom a journey's send is for (an event's forward finds
+/// its person by the event's browser).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForwardMessage {
+    pub site: String,
+    pub destination: Destination,
+    pub event: Value,
+    #[serde(default)]
+    pub person: Option<String>,
+}
+
+impl ForwardMessage {
+    /// As JSON text: the message survives the queue byte for byte.
+    pub fn text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// As a JSON value, for a dead letter.
+    pub fn value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_document_reads_as_types_and_writes_back_as_it_was() {
+        let text = json!({"destinations": [
+            {"id": "hook", "kind": "webhook", "url": "https://x.example/h", "events": ["*"],
+             "consent": "none", "sealed": "s1"},
+            {"id": "sms", "kind": "twilio", "account": "AC1", "from": "+15550001111",
+             "events": ["Order Completed"], "messages": {"Order Completed": "Thanks!"},
+             "daily_cap": 10, "consent": "marketing", "sealed": "s2", "test": true},
+            {"id": "ads", "kind": "meta", "pixel": "123", "events": ["page"], "consent": "analytics",
+             "map": {"Signed Up": "Lead"}, "sealed": "s3"},
+        ]});
+        let read = Destinations::read(&text.to_string()).unwrap();
+        assert_eq!(read.destinations[0].channel, Channel::Webhook);
+        assert_eq!(read.destinations[0].consent, Purpose::None);
+        assert_eq!(read.by_id("sms").unwrap().channel.kind(), "twilio");
+        assert_eq!(read.test().unwrap().id, "sms");
+        assert_eq!(serde_json::to_value(&read).unwrap(), text);
+        // Consent defaults to marketing, the strictest.
+        let bare = json!({"destinations": [{"id": "k", "kind": "klaviyo"}]});
+        let bare = Destinations::read(&bare.to_string()).unwrap();
+        assert_eq!(bare.destinations[0].consent, Purpose::Marketing);
+        // An unknown kind, or a channel missing what it needs, does not read.
+        for bad in [
+            json!({"destinations": [{"id": "x", "kind": "fax"}]}),
+            json!({"destinations": [{"id": "x", "kind": "drip"}]}),
+            json!({"destinations": [{"id": "x", "kind": "twilio", "account": "AC1", "from": "+1",
+                                     "daily_cap": -1}]}),
+        ] {
+            assert_eq!(Destinations::read(&bad.to_string()), None, "{bad}");
+        }
+    }
+}
