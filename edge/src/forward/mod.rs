@@ -24,6 +24,8 @@ pub mod preview;
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use worker::{
     Env, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
@@ -32,7 +34,7 @@ use worker::{
 
 use crate::destination::{Channel, Destination, Destinations, ForwardMessage, Purpose};
 use crate::store::protocol::{
-    Ask, DeadLetter, Delivered, DeliveryCheck, DeliveryVerdict, SmsBudget,
+    Ask, DeadLetter, Delivered, Deliveries, DeliveryCheck, DeliveryVerdict, Outcomes, SmsBudget,
 };
 use channels::{Contact, Shaped};
 
@@ -199,22 +201,85 @@ async fn deliver(
     })
 }
 
-/// The queue consumer (forwarding queue and its dead-letter queue).
+/// The queue consumer (forwarding queue and its dead-letter queue). A batch
+/// costs each of its sites two store calls, not two per message: one for
+/// every delivery's verdict, one for every outcome; the sends in between go
+/// out concurrently.
 pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
     let dead_letter_queue = batch.queue().ends_with("-dlq");
+    let mut by_site: BTreeMap<String, Vec<(Message<String>, ForwardMessage)>> = BTreeMap::new();
     for message in batch.messages()? {
-        // One message's trouble (the store unreachable, say) retries that
-        // message only; on the dead-letter queue too, so none is lost there.
-        if let Err(error) = handle(&message, &env, dead_letter_queue).await {
-            worker::console_error!("forward: message {}: {error}; retrying", message.id());
-            message.retry_with_options(
-                &QueueRetryOptionsBuilder::new()
-                    .with_delay_seconds(30)
-                    .build(),
-            );
+        match read(&message) {
+            Read::Forward(forward) => by_site
+                .entry(forward.site.clone())
+                .or_default()
+                .push((message, *forward)),
+            Read::Misfiled { site, letter } => {
+                // Filed again with why, never dropped; retried if the store fails.
+                match store(&env, &site, letter).await {
+                    Ok(()) => message.ack(),
+                    Err(error) => retry_soon(&message, &error),
+                }
+            }
+            Read::Unreadable => message.ack(),
+        }
+    }
+    for (site, group) in by_site {
+        // One site's trouble (its store unreachable, say) retries that
+        // site's messages only; on the dead-letter queue too, so none is lost there.
+        if let Err(error) = forward_site(&env, &site, &group, dead_letter_queue).await {
+            for (message, _) in &group {
+                retry_soon(message, &error);
+            }
         }
     }
     Ok(())
+}
+
+fn retry_soon(message: &Message<String>, error: &worker::Error) {
+    worker::console_error!("forward: message {}: {error}; retrying", message.id());
+    message.retry_with_options(
+        &QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(30)
+            .build(),
+    );
+}
+
+/// A queue message, read.
+enum Read {
+    Forward(Box<ForwardMessage>),
+    /// JSON naming a site but not a deliverable message (a replayed dead
+    /// letter whose destination was gone): its letter, to file again.
+    Misfiled {
+        site: String,
+        letter: DeadLetter,
+    },
+    /// Not JSON, or naming no site: nothing to deliver, nowhere to file it
+    /// (only this Worker enqueues, so this is never expected).
+    Unreadable,
+}
+
+fn read(message: &Message<String>) -> Read {
+    let Ok(value) = serde_json::from_str::<Value>(message.body()) else {
+        worker::console_error!("forward: unreadable message {}", message.id());
+        return Read::Unreadable;
+    };
+    match serde_json::from_value::<ForwardMessage>(value.clone()) {
+        Ok(forward) => Read::Forward(Box::new(forward)),
+        Err(e) => match value["site"].as_str() {
+            Some(site) => Read::Misfiled {
+                site: site.to_owned(),
+                letter: DeadLetter {
+                    reason: format!("not a deliverable message: {e}"),
+                    message: value,
+                },
+            },
+            None => {
+                worker::console_error!("forward: message {} names no site", message.id());
+                Read::Unreadable
+            }
+        },
+    }
 }
 
 /// The SMS budgets of a Twilio destination (`daily_cap_per_number`, 3 by
@@ -240,121 +305,153 @@ async fn store<A: Ask>(env: &Env, site: &str, ask: A) -> Result<A::Answer> {
     crate::store::call(env, site, &ask).await.map_err(internal)
 }
 
-async fn handle(message: &Message<String>, env: &Env, dead_letter_queue: bool) -> Result<()> {
-    let Ok(value) = serde_json::from_str::<Value>(message.body()) else {
-        // Only this Worker enqueues, always JSON: nothing to deliver, nowhere to file it.
-        worker::console_error!("forward: unreadable message {}", message.id());
-        message.ack();
-        return Ok(());
-    };
-    let body = match serde_json::from_value::<ForwardMessage>(value.clone()) {
-        Ok(body) => body,
-        Err(e) => {
-            // A replayed dead letter whose destination was gone, say: filed
-            // again with why, never dropped.
-            if let Some(site) = value["site"].as_str() {
-                let reason = format!("not a deliverable message: {e}");
-                store(
-                    env,
-                    site,
-                    DeadLetter {
-                        reason,
-                        message: value.clone(),
-                    },
-                )
-                .await?;
-            } else {
-                worker::console_error!("forward: message {} names no site", message.id());
-            }
-            message.ack();
-            return Ok(());
-        }
-    };
-    let site = body.site.as_str();
-    let destination = &body.destination;
-    let event = &body.event;
-    let destination_id = destination.id.clone();
-    let event_id = event["messageId"].as_str().unwrap_or_default().to_owned();
-    let file = |reason: String| DeadLetter {
+/// Forwards one site's messages of a batch: their verdicts in one store
+/// call, the sends concurrently, their outcomes in one store call, then each
+/// message acknowledged or retried.
+async fn forward_site(
+    env: &Env,
+    site: &str,
+    group: &[(Message<String>, ForwardMessage)],
+    dead_letter_queue: bool,
+) -> Result<()> {
+    let letter = |forward: &ForwardMessage, reason: String| DeadLetter {
         reason,
-        message: body.value(),
+        message: forward.value(),
     };
     if dead_letter_queue {
-        // Out of retries: keep it for inspection and replay.
-        store(env, site, file("retries exhausted".into())).await?;
-        message.ack();
+        // Out of retries: kept for inspection and replay.
+        let dead_letters = group
+            .iter()
+            .map(|(_, forward)| letter(forward, "retries exhausted".into()))
+            .collect();
+        let outcomes = Outcomes {
+            delivered: Vec::new(),
+            dead_letters,
+        };
+        store(env, site, outcomes).await?;
+        group.iter().for_each(|(message, _)| message.ack());
         return Ok(());
     }
-    // One call answers: already delivered? who is this browser (for channels
-    // that address people)? and, for SMS, claims it within the budgets.
-    let claim = sms_budget(destination);
-    let sms = claim.is_some();
-    let check = DeliveryCheck {
-        destination: destination_id.clone(),
-        event_id: event_id.clone(),
-        anonymous_id: (destination.channel != Channel::Webhook)
-            .then(|| event["anonymousId"].as_str().map(str::to_owned))
-            .flatten(),
-        // A journey's send names its person (`store::journeys::outbox`).
-        person: body.person.clone(),
-        purpose: event["context"]["journey"]["purpose"]
-            .as_str()
-            .map(str::to_owned),
-        claim,
-    };
-    let contact = match store(env, site, check).await? {
-        DeliveryVerdict::AlreadyDone => {
-            message.ack();
-            return Ok(());
+    // One call answers for each: already delivered? who is this browser (for
+    // channels that address people)? and, for SMS, claims it within the budgets.
+    let checks = group.iter().map(|(_, forward)| check_of(forward)).collect();
+    let verdicts = store(env, site, Deliveries { checks }).await?;
+    if verdicts.len() != group.len() {
+        return Err(worker::Error::RustError(
+            "the store answered a different number of verdicts".into(),
+        ));
+    }
+    let attempts = group
+        .iter()
+        .zip(verdicts)
+        .map(|((_, forward), verdict)| attempt(env, site, forward, verdict));
+    let settled = futures_util::future::join_all(attempts).await;
+    let mut outcomes = Outcomes::default();
+    for ((_, forward), settled) in group.iter().zip(&settled) {
+        let sms = sms_budget(&forward.destination).is_some();
+        match settled {
+            Settled::Ack => {}
+            // Recorded like a delivery when it does not apply: a redelivered
+            // message is not weighed again.
+            Settled::Attempted(Attempt::Delivered | Attempt::NotApplicable(_)) => {
+                outcomes.delivered.push(Delivered {
+                    destination: forward.destination.id.clone(),
+                    event_id: check_of(forward).event_id,
+                })
+            }
+            // Claimed already: an SMS is never sent twice, so a failure is filed.
+            Settled::Attempted(Attempt::Retry(reason)) if sms => outcomes
+                .dead_letters
+                .push(letter(forward, format!("SMS not retried: {reason}"))),
+            Settled::Attempted(Attempt::Retry(_)) => {}
+            Settled::Attempted(Attempt::Refused(reason)) => {
+                outcomes.dead_letters.push(letter(forward, reason.clone()))
+            }
         }
-        DeliveryVerdict::Skip { reason } => {
-            worker::console_log!("forward {event_id} to {destination_id}: skipped: {reason}");
-            message.ack();
-            return Ok(());
-        }
-        DeliveryVerdict::Send { contact } => contact,
-    };
-    let done = || Delivered {
-        destination: destination_id.clone(),
-        event_id: event_id.clone(),
-    };
-    match deliver(env, site, destination, event, &contact).await? {
-        Attempt::Delivered => {
-            store(env, site, done()).await?;
-            message.ack();
-        }
-        Attempt::NotApplicable(why) => {
-            // Recorded like a delivery: a redelivered message is not weighed again.
-            store(env, site, done()).await?;
-            worker::console_log!("forward {event_id} to {destination_id}: not applicable: {why}");
-            message.ack();
-        }
-        // Claimed already: an SMS is never sent twice, so a failure is filed.
-        Attempt::Retry(reason) if sms => {
-            store(env, site, file(format!("SMS not retried: {reason}"))).await?;
-            message.ack();
-        }
-        Attempt::Retry(reason) => {
-            // Delays grow with the message's age: about 1, 2, 4, 8 ... s, at most 5 min.
-            let age_ms = worker::Date::now()
-                .as_millis()
-                .saturating_sub(message.timestamp().as_millis());
-            let delay = ((age_ms / 1000) as u32).clamp(1, MAX_RETRY_DELAY_S);
-            worker::console_log!(
-                "forward {event_id} to {destination_id}: {reason}; retry in {delay} s"
-            );
-            message.retry_with_options(
-                &QueueRetryOptionsBuilder::new()
-                    .with_delay_seconds(delay)
-                    .build(),
-            );
-        }
-        Attempt::Refused(reason) => {
-            store(env, site, file(reason)).await?;
-            message.ack();
+    }
+    if !outcomes.delivered.is_empty() || !outcomes.dead_letters.is_empty() {
+        store(env, site, outcomes).await?;
+    }
+    for ((message, forward), settled) in group.iter().zip(settled) {
+        let what = format!(
+            "forward {} to {}",
+            forward.event["messageId"], forward.destination.id
+        );
+        match settled {
+            Settled::Attempted(Attempt::Retry(reason))
+                if sms_budget(&forward.destination).is_none() =>
+            {
+                // Delays grow with the message's age: about 1, 2, 4, 8 ... s, at most 5 min.
+                let age_ms = worker::Date::now()
+                    .as_millis()
+                    .saturating_sub(message.timestamp().as_millis());
+                let delay = ((age_ms / 1000) as u32).clamp(1, MAX_RETRY_DELAY_S);
+                worker::console_log!("{what}: {reason}; retry in {delay} s");
+                message.retry_with_options(
+                    &QueueRetryOptionsBuilder::new()
+                        .with_delay_seconds(delay)
+                        .build(),
+                );
+            }
+            Settled::Attempted(Attempt::NotApplicable(why)) => {
+                worker::console_log!("{what}: not applicable: {why}");
+                message.ack();
+            }
+            _ => message.ack(),
         }
     }
     Ok(())
+}
+
+/// How one message of a batch settled before its outcome is recorded.
+enum Settled {
+    /// Nothing to send: done already, or skipped (the store recorded why).
+    Ack,
+    Attempted(Attempt),
+}
+
+/// Sends `forward` if its verdict says so.
+async fn attempt(
+    env: &Env,
+    site: &str,
+    forward: &ForwardMessage,
+    verdict: DeliveryVerdict,
+) -> Settled {
+    match verdict {
+        DeliveryVerdict::AlreadyDone => Settled::Ack,
+        DeliveryVerdict::Skip { reason } => {
+            let id = &forward.event["messageId"];
+            worker::console_log!(
+                "forward {id} to {}: skipped: {reason}",
+                forward.destination.id
+            );
+            Settled::Ack
+        }
+        DeliveryVerdict::Send { contact } => {
+            match deliver(env, site, &forward.destination, &forward.event, &contact).await {
+                Ok(attempt) => Settled::Attempted(attempt),
+                Err(e) => Settled::Attempted(Attempt::Retry(e.to_string())),
+            }
+        }
+    }
+}
+
+/// What the store checks before `forward` is sent.
+fn check_of(forward: &ForwardMessage) -> DeliveryCheck {
+    let event = &forward.event;
+    DeliveryCheck {
+        destination: forward.destination.id.clone(),
+        event_id: event["messageId"].as_str().unwrap_or_default().to_owned(),
+        anonymous_id: (forward.destination.channel != Channel::Webhook)
+            .then(|| event["anonymousId"].as_str().map(str::to_owned))
+            .flatten(),
+        // A journey's send names its person (`store::journeys::outbox`).
+        person: forward.person.clone(),
+        purpose: event["context"]["journey"]["purpose"]
+            .as_str()
+            .map(str::to_owned),
+        claim: sms_budget(&forward.destination),
+    }
 }
 
 #[cfg(test)]

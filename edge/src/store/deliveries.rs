@@ -17,6 +17,7 @@ use super::protocol::{Contact, DeliveryCheck, DeliveryVerdict, Page, SmsBudget, 
 use super::sql::{params, SqlExt};
 use crate::store::protocol::DeadLetterPage;
 use crate::store::protocol::FiledLetter;
+use crate::store::protocol::Outcomes;
 use crate::store::protocol::Removed;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -24,6 +25,36 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 pub const UNVERIFIED_EMAILS_PER_DAY: i64 = 2;
 
 impl Db<'_> {
+    /// The verdicts for a queue batch's deliveries, in order, in one
+    /// transaction: a repeat of a delivery earlier in the same batch (the
+    /// queue delivers at least once) is `AlreadyDone`, so it is not sent
+    /// twice while the first is in flight.
+    pub fn deliveries(&self, checks: &[DeliveryCheck]) -> StoreResult<Vec<DeliveryVerdict>> {
+        let mut seen = std::collections::HashSet::new();
+        checks
+            .iter()
+            .map(|check| {
+                if seen.insert((check.destination.as_str(), check.event_id.as_str())) {
+                    self.delivery(check)
+                } else {
+                    Ok(DeliveryVerdict::AlreadyDone)
+                }
+            })
+            .collect()
+    }
+
+    /// What a queue batch's attempts came to: the deliveries done (or found
+    /// not to apply) and the letters to file, in one transaction.
+    pub fn record_outcomes(&self, outcomes: &Outcomes) -> StoreResult<()> {
+        for done in &outcomes.delivered {
+            self.delivered(&done.destination, &done.event_id)?;
+        }
+        for letter in &outcomes.dead_letters {
+            self.dead_letter(&letter.reason, &letter.message)?;
+        }
+        Ok(())
+    }
+
     pub fn delivery(&self, check: &DeliveryCheck) -> StoreResult<DeliveryVerdict> {
         let done = self.sql.exists(
             "SELECT 1 FROM deliveries WHERE destination = ? AND event_id = ?",

@@ -72,10 +72,11 @@ commands! {
     "undo_merge" => UndoMerge(UndoMerge) -> Undone;
     /// Stored events, newest first.
     "recent_events" => RecentEvents(RecentEvents) -> EventPage;
-    /// Before a delivery: already done? who is it for? may it be sent?
-    "delivery" => Delivery(DeliveryCheck) -> DeliveryVerdict;
-    /// After a delivery (or a decision that it does not apply).
-    "delivered" => Delivered(Delivered) -> ();
+    /// Before a queue batch's deliveries: each already done? who is it for?
+    /// may it be sent? (Verdicts in the checks' order.)
+    "deliveries" => Deliveries(Deliveries) -> Vec<DeliveryVerdict>;
+    /// After them: what was delivered (or found not to apply), what is filed.
+    "outcomes" => Outcomes(Outcomes) -> ();
     "dead_letter" => DeadLetter(DeadLetter) -> ();
     "dead_letters" => DeadLetters(ListDeadLetters) -> DeadLetterPage;
     /// Removes dead letters once they are back on the queue.
@@ -221,6 +222,17 @@ pub struct StoredEvent {
     pub id: String,
     pub received_at: i64,
     pub body: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Deliveries {
+    pub checks: Vec<DeliveryCheck>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Outcomes {
+    pub delivered: Vec<Delivered>,
+    pub dead_letters: Vec<DeadLetter>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

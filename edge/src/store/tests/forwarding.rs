@@ -3,19 +3,73 @@
 
 use super::*;
 
-fn sms_check(event_id: &str, anon: &str, budget: SmsBudget) -> Command {
-    Command::Delivery(DeliveryCheck {
+fn sms_check(event_id: &str, anon: &str, budget: SmsBudget) -> DeliveryCheck {
+    DeliveryCheck {
         destination: "sms".into(),
         event_id: event_id.into(),
         anonymous_id: Some(anon.into()),
         person: None,
         purpose: None,
         claim: Some(budget),
-    })
+    }
 }
 
-fn verdict(db: &Db<'_>, command: Command) -> DeliveryVerdict {
-    serde_json::from_value(dispatch(db, command, &CoreJourneys::default()).unwrap()).unwrap()
+/// One delivery's verdict, asked as the queue consumer asks (a batch of one).
+fn verdict(db: &Db<'_>, check: DeliveryCheck) -> DeliveryVerdict {
+    let checks = Deliveries {
+        checks: vec![check],
+    };
+    let mut verdicts = super::super::ask(db, &checks, &CoreJourneys::default()).unwrap();
+    assert_eq!(verdicts.len(), 1);
+    verdicts.remove(0)
+}
+
+/// A queue batch's checks in one call: a repeat of a delivery already in
+/// the batch is not sent twice, a repeat after its outcome is done, and a
+/// claimed SMS is claimed once.
+#[test]
+fn a_batch_of_deliveries_is_checked_and_recorded_in_one_call_each() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let hook = |event_id: &str| DeliveryCheck {
+        destination: "hook".into(),
+        event_id: event_id.into(),
+        anonymous_id: None,
+        person: None,
+        purpose: None,
+        claim: None,
+    };
+    let j = CoreJourneys::default();
+    let batch = Deliveries {
+        checks: vec![hook("e1"), hook("e2"), hook("e1")],
+    };
+    let verdicts = super::super::ask(&db, &batch, &j).unwrap();
+    assert!(matches!(verdicts[0], DeliveryVerdict::Send { .. }));
+    assert!(matches!(verdicts[1], DeliveryVerdict::Send { .. }));
+    assert!(matches!(verdicts[2], DeliveryVerdict::AlreadyDone));
+    let outcomes = Outcomes {
+        delivered: vec![Delivered {
+            destination: "hook".into(),
+            event_id: "e1".into(),
+        }],
+        dead_letters: vec![DeadLetter {
+            reason: "HTTP 400".into(),
+            message: json!({"site": "demo", "event": {"messageId": "e2"}}),
+        }],
+    };
+    super::super::ask(&db, &outcomes, &j).unwrap();
+    let again = Deliveries {
+        checks: vec![hook("e1"), hook("e2")],
+    };
+    let verdicts = super::super::ask(&db, &again, &j).unwrap();
+    assert!(matches!(verdicts[0], DeliveryVerdict::AlreadyDone));
+    // A filed letter is not a delivery: a replay sends it again.
+    assert!(matches!(verdicts[1], DeliveryVerdict::Send { .. }));
+    let letters = db.dead_letters(&Page::default()).unwrap();
+    assert_eq!(
+        (letters.total, letters.letters[0].reason.as_str()),
+        (1, "HTTP 400")
+    );
 }
 
 #[test]
