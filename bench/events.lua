@@ -2,7 +2,20 @@
 -- every request is a real insert, not the cheaper duplicate path).
 counter = 0
 math.randomseed(os.time())
-local prefix = tostring(math.random(1, 1000000000))
+prefix = tostring(math.random(1, 1000000000))
+
+-- Each wrk thread has its own Lua state seeded in the same second: without
+-- its thread number in the ids, two threads would send the same ids and
+-- half the requests would be duplicates.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+
+function init(args)
+  prefix = prefix .. "-" .. tostring(thread_number) .. "-" .. tostring(math.random(1, 1000000000))
+end
 
 request = function()
   counter = counter + 1
