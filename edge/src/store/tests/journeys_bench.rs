@@ -41,7 +41,7 @@ const CONFIG: &str = r#"{
   ]
 }"#;
 
-fn journeys() -> Journeys {
+pub(super) fn journeys() -> Journeys {
     let config: nudge_core::Value = serde_json::from_str(CONFIG).unwrap();
     let (journeys, problems) = Journeys::from_config(&config);
     assert!(problems.is_empty(), "{problems:?}");
@@ -51,10 +51,20 @@ fn journeys() -> Journeys {
 /// Counts the statements the store runs (on the Durable Object each one
 /// crosses into JavaScript: BENCHMARKS.md §5 measured about 43 µs each) and
 /// keeps their text, for their query plans.
-struct Traced<'a> {
+pub(super) struct Traced<'a> {
     sql: &'a TestSql,
     statements: Cell<u64>,
     texts: RefCell<BTreeSet<String>>,
+}
+
+impl<'a> Traced<'a> {
+    pub(super) fn over(sql: &'a TestSql) -> Self {
+        Traced {
+            sql,
+            statements: Cell::new(0),
+            texts: RefCell::default(),
+        }
+    }
 }
 
 impl Traced<'_> {
@@ -87,14 +97,14 @@ fn browser_event(id: String, anon: &str, name: &str, props: Value) -> Value {
 
 /// A request from the event's browser, in its own transaction, as the Durable
 /// Object commits one.
-fn request(db: &Db<'_>, raw: &TestSql, j: &Journeys, event: Value) {
+pub(super) fn request(db: &Db<'_>, raw: &TestSql, j: &Journeys, event: Value) {
     raw.execute("BEGIN", &[]).unwrap();
     dispatch(db, Command::Append(agent_batch(vec![event])), j).unwrap();
     raw.execute("COMMIT", &[]).unwrap();
 }
 
 /// An alarm step at `now`, in its own transaction; how many runs it played.
-fn alarm_step(db: &Db<'_>, raw: &TestSql, j: &Journeys, limit: i64) -> usize {
+pub(super) fn alarm_step(db: &Db<'_>, raw: &TestSql, j: &Journeys, limit: i64) -> usize {
     raw.execute("BEGIN", &[]).unwrap();
     let fired = db.fire_due_runs(j, limit).unwrap();
     raw.execute("COMMIT", &[]).unwrap();
@@ -102,7 +112,7 @@ fn alarm_step(db: &Db<'_>, raw: &TestSql, j: &Journeys, limit: i64) -> usize {
 }
 
 /// Run `i`'s timer: evenly over the 30 days after `T0`, the earliest first.
-fn due(i: usize, pending: usize) -> i64 {
+pub(super) fn due(i: usize, pending: usize) -> i64 {
     T0 + 1 + (i as i64 * SPREAD) / pending as i64
 }
 
@@ -117,7 +127,7 @@ fn product_added(i: usize) -> Value {
     )
 }
 
-struct Armed {
+pub(super) struct Armed {
     entry: Duration,
     wait: Duration,
     statements: u64,
@@ -133,7 +143,7 @@ struct Armed {
 /// (none unless `through_events < pending`) are inserted instead with `insert_run`'s
 /// statement (waiting at the same step, timers in the same spread, persons
 /// without a store record), in one transaction.
-fn arm(
+pub(super) fn arm(
     db: &Db<'_>,
     traced: &Traced<'_>,
     raw: &TestSql,
@@ -285,7 +295,7 @@ fn measure(pending: usize, through_events: usize) -> (Figures, Vec<String>) {
         }
     });
 
-    // The 1,000 earliest timers come due; the alarm plays them 200 a step.
+    // The 1,000 earliest timers come due; the alarm plays them `DUE_PER_STEP` a step.
     let now = int(
         &raw,
         &format!(
@@ -380,7 +390,7 @@ fn measure(pending: usize, through_events: usize) -> (Figures, Vec<String>) {
 #[ignore = "benchmark: cargo test --release -p nudge-edge journeys_bench -- --ignored --nocapture"]
 fn journeys_bench() {
     println!("\njourney timers (in-memory SQLite; arming through the event path unless noted)");
-    println!("| pending timers | armed through events | arm µs (entry + wait step) | statements per arm | next_timer µs | fire µs (1,000 in steps of 200) | fires/s | statements per fire | cancel µs (goal event) | statements per cancel | next_timer after µs | DB MB | bytes per pending run (whole store) | journey_runs bytes per run | fill s | bulk-inserted runs, µs each | journeys list with step report ms |");
+    println!("| pending timers | armed through events | arm µs (entry + wait step) | statements per arm | next_timer µs | fire µs (1,000 in steps of DUE_PER_STEP) | fires/s | statements per fire | cancel µs (goal event) | statements per cancel | next_timer after µs | DB MB | bytes per pending run (whole store) | journey_runs bytes per run | fill s | bulk-inserted runs, µs each | journeys list with step report ms |");
     // Arming through the event path stores the entry event and a person per
     // run; at 1M it is done for the first 100k runs and the rest inserted.
     for (pending, through_events) in [(10_000, 10_000), (100_000, 100_000), (1_000_000, 100_000)] {

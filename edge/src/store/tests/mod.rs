@@ -223,4 +223,5 @@ mod journeys;
 mod journeys_bench;
 mod reports;
 mod reports_bench;
+mod shards_bench;
 mod versions;
