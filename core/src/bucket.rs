@@ -15,9 +15,18 @@ fn fnv1a32(parts: &[&str]) -> u32 {
     hash
 }
 
-/// A 32-bit FNV-1a fingerprint of some text (ETags, cache keys); not for security.
+/// A 32-bit FNV-1a fingerprint of some text (ETags, cache keys); not for
+/// security. Over the UTF-8 bytes: no GrowthBook compatibility to keep here,
+/// and no UTF-16 decoding of a whole config on every request.
 pub fn fingerprint(parts: &[&str]) -> u32 {
-    fnv1a32(parts)
+    let mut hash: u32 = 0x811c_9dc5;
+    for part in parts {
+        for byte in part.bytes() {
+            hash ^= u32::from(byte);
+            hash = hash.wrapping_mul(16_777_619);
+        }
+    }
+    hash
 }
 
 /// GrowthBook's `hash(seed, value, version)`: a number in `[0, 1)`, or `None`

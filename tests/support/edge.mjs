@@ -167,7 +167,7 @@ async function startEdgeOnce({ port, seedDemo = true, vars = {}, config = "edge/
       ...init, headers: { authorization: `Bearer ${siteKeys(site).admin}`, ...(init.headers || {}) },
     });
   };
-  const edge = { url, port, pid: child.pid, state, stop, output: () => output, admin };
+  const edge = { url, port, inspector, pid: child.pid, state, stop, output: () => output, admin };
   if (seedDemo) {
     const { readFile } = await import("node:fs/promises");
     const config = await readFile(join(root, "demo-shop/campaigns.json"), "utf8");

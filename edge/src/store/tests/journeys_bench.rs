@@ -53,8 +53,8 @@ pub(super) fn journeys() -> Journeys {
 /// keeps their text, for their query plans.
 pub(super) struct Traced<'a> {
     sql: &'a TestSql,
-    statements: Cell<u64>,
-    texts: RefCell<BTreeSet<String>>,
+    pub(super) statements: Cell<u64>,
+    pub(super) texts: RefCell<BTreeSet<String>>,
 }
 
 impl<'a> Traced<'a> {

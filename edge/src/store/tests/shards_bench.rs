@@ -195,3 +195,40 @@ fn shards_bench() {
     );
     assert_eq!(again, 0, "no timer fired twice");
 }
+
+#[test]
+#[ignore = "probe"]
+fn statements_per_event_probe() {
+    let raw = store();
+    let traced = Traced::over(&raw);
+    let j = journeys();
+    let db = Db {
+        sql: &traced,
+        now: T0,
+    };
+    let ev = |i: usize, anon: &str| {
+        json!({"type": "track", "event": "Product Viewed", "messageId": format!("m{i}"),
+        "anonymousId": anon, "timestamp": "2026-11-23T10:00:00.000Z",
+        "properties": {"product_id": "trail-runner", "price": 129, "category": "shoes"},
+        "context": {"page": {"path": "/product/trail-runner"}}})
+    };
+    dispatch(&db, Command::Append(agent_batch(vec![ev(0, "b1")])), &j).unwrap();
+    let before = traced.statements.get();
+    traced.texts.borrow_mut().clear();
+    dispatch(&db, Command::Append(agent_batch(vec![ev(1, "b1")])), &j).unwrap();
+    println!(
+        "statements for a known browser's event: {}",
+        traced.statements.get() - before
+    );
+    for t in traced.texts.borrow().iter() {
+        println!(
+            "  {}",
+            t.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(150)
+                .collect::<String>()
+        );
+    }
+}
