@@ -29,6 +29,7 @@ mod config_policy;
 mod destination;
 mod forward;
 mod http;
+mod ingest;
 mod keys;
 mod reports;
 mod routes;
@@ -45,6 +46,9 @@ pub use site::Site;
 /// Delivers queued events to offsite destinations (and files dead letters).
 #[event(queue)]
 async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    if batch.queue().starts_with(ingest::QUEUE) {
+        return ingest::consume(batch, env).await;
+    }
     forward::consume(batch, env).await
 }
 

@@ -40,6 +40,11 @@ pub struct Site {
     journeys: RefCell<Option<(i64, Rc<Journeys>)>>,
     /// The site this object stores (from the Worker's request path).
     site: RefCell<Option<String>>,
+    /// Local tests only (`FAULT_STORE_OVERLOADED=append`; deployments leave
+    /// it unset): answer every `append` as the platform answers a request to
+    /// an overloaded object, so the spill path can be tested on workerd,
+    /// which never overloads. Spilled batches (`append_spilled`) still go in.
+    refuse_appends: bool,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -62,6 +67,7 @@ impl DurableObject for Site {
                 .unwrap_or(default)
         };
         let defaults = EventRates::default();
+        let refuse_appends = var(&env, "FAULT_STORE_OVERLOADED").as_deref() == Some("append");
         Site {
             retention: Retention::from_vars(|name| var(&env, name)),
             rates: EventRates {
@@ -74,6 +80,7 @@ impl DurableObject for Site {
             alarm_at: RefCell::new(None),
             journeys: RefCell::new(None),
             site: RefCell::new(None),
+            refuse_appends,
         }
     }
 
@@ -84,6 +91,12 @@ impl DurableObject for Site {
         };
         self.remember_site(req.path().trim_start_matches('/'));
         let now = now_ms();
+        if let (Command::Append(_), true) = (&command, self.refuse_appends) {
+            let refused: StoreResult<Value> = Err(StoreError::Overloaded(
+                "FAULT_STORE_OVERLOADED: appends are refused as overloaded".into(),
+            ));
+            return Response::from_json(&refused);
+        }
         if let Command::Append(batch) = &command {
             let n = batch.events.len() as u32;
             if let Err(retry_after) =

@@ -84,6 +84,7 @@ fn the_edges_modules_import_only_those_below_them() {
         ("routes", 7),
         ("studio", 6),
         ("forward", 5),
+        ("ingest", 6),
         ("reports", 5),
         ("assets", 5),
         ("http", 4),

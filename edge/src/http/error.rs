@@ -165,6 +165,11 @@ impl From<StoreError> for EdgeError {
             }
             StoreError::Limit(m) => refuse(409, "limit_reached", m),
             StoreError::Internal(m) => EdgeError::Internal(m),
+            // Only a batch of events is spilled (`routes::events`); any other
+            // call to an overloaded object is retried by its caller.
+            StoreError::Overloaded(m) => Refusal::new(503, "overloaded", m)
+                .with("retry_after", Value::from(1))
+                .into(),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::http::{
     Handled, Refusal,
 };
 use crate::store::protocol::RecentEvents;
-use crate::store::protocol::{Append, BrowserKey};
+use crate::store::protocol::{Append, BrowserKey, StoreError};
 
 pub async fn post(mut req: Request, env: &Env) -> Handled {
     let site = site_param(&req)?;
@@ -70,7 +70,19 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         browser_key,
         campaigns: crate::reports::published_campaigns(&config).to_vec(),
     };
-    let appended = crate::store::call(env, &site, &append).await?;
+    let appended = match crate::store::call(env, &site, &append).await {
+        Ok(appended) => appended,
+        // The object takes no more requests now: the batch is durable on
+        // the ingest queue instead, written and forwarded from there.
+        Err(StoreError::Overloaded(why)) => {
+            worker::console_log!("events for {site}: store overloaded ({why}): spilled");
+            let queued = append.events.len();
+            crate::ingest::spill(env, &site, append).await?;
+            let response = json_response(202, &json!({"queued": queued}))?;
+            return Ok(cors::apply(response, &verdict)?);
+        }
+        Err(other) => return Err(other.into()),
+    };
     let mut wire = append.events;
     // Events for a browser this request did not prove are not forwarded.
     wire.retain(|e| {

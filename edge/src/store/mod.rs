@@ -51,7 +51,16 @@ use protocol::{Ask, Command, StoreError, StoreResult, Tagged};
 pub async fn call<A: Ask>(env: &Env, site: &str, ask: &A) -> StoreResult<A::Answer> {
     let internal =
         |what: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("{what}: {e}"));
-    let object = |e: worker::Error| internal("site object", &e);
+    let object = |e: worker::Error| {
+        // The platform refuses a request an object has too many queued for
+        // ("Durable Object is overloaded"): not a failure of ours.
+        let text = e.to_string();
+        if text.contains("overloaded") {
+            StoreError::Overloaded(text)
+        } else {
+            internal("site object", &e)
+        }
+    };
     let namespace = env.durable_object("SITE").map_err(object)?;
     let stub = namespace
         .id_from_name(site)
@@ -105,6 +114,24 @@ pub fn log_error(what: &str, error: &StoreError) {
     eprintln!("site store: {what}: {error:?}");
 }
 
+/// Stores `batch`, and feeds its new, proven events to journeys.
+fn append(
+    db: &Db<'_>,
+    batch: &protocol::Append,
+    journeys: &Journeys,
+) -> StoreResult<protocol::Appended> {
+    let appended = db.append(batch)?;
+    // A journey's trouble never costs the batch: the events and their facts
+    // are stored either way (a retry would find them duplicates and never
+    // feed journeys again).
+    for (person, event) in &appended.fresh {
+        if let Err(e) = db.journeys_on_event(journeys, person, event) {
+            log_error("journeys", &e);
+        }
+    }
+    Ok(appended)
+}
+
 /// The answer to `ask` as JSON, of `ask`'s own answer type: `dispatch`
 /// cannot answer a command with another's.
 fn answer<A: Ask>(_ask: &A, answer: StoreResult<A::Answer>) -> StoreResult<Value> {
@@ -115,17 +142,14 @@ fn answer<A: Ask>(_ask: &A, answer: StoreResult<A::Answer>) -> StoreResult<Value
 /// `journeys` are the live config's, for the events that enter or end runs.
 pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResult<Value> {
     match command {
-        Command::Append(batch) => {
-            let appended = db.append(&batch)?;
-            // A journey's trouble never costs the batch: the events and
-            // their facts are stored either way (a retry would find them
-            // duplicates and never feed journeys again).
-            for (person, event) in &appended.fresh {
-                if let Err(e) = db.journeys_on_event(journeys, person, event) {
-                    log_error("journeys", &e);
-                }
-            }
-            answer(&batch, Ok(appended))
+        Command::Append(batch) => answer(&batch, append(db, &batch, journeys)),
+        Command::AppendSpilled(spilled) => {
+            let appended = spilled
+                .batches
+                .iter()
+                .map(|batch| append(db, batch, journeys))
+                .collect();
+            answer(&spilled, appended)
         }
         Command::Identify(c) => answer(&c, db.identify(&c)),
         Command::Claim(c) => answer(

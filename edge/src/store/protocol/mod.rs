@@ -59,6 +59,10 @@ macro_rules! commands {
 commands! {
     /// Stores a validated batch (wire JSON events), applying each new event's facts.
     "append" => Append(Append) -> Appended;
+    /// Batches acknowledged while the store was overloaded, spilled to the
+    /// ingest queue and written now as one commit (`ingest.rs`); not
+    /// rate-limited again: they were accepted already.
+    "append_spilled" => AppendSpilled(AppendSpilled) -> Vec<Appended>;
     /// Links a browser to an identity the Worker has verified.
     "identify" => Identify(Identify) -> Identified;
     /// Records what a visitor typed (hashed): never a link.
@@ -106,6 +110,11 @@ commands! {
     "rotate_key" => RotateKey(RotateKey) -> crate::keys::Generation;
     /// Ends a studio session now (sign-out); answers whether it was new.
     "revoke_session" => RevokeSession(RevokeSession) -> bool;
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AppendSpilled {
+    pub batches: Vec<Append>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -441,7 +450,7 @@ impl Page {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Append {
     pub events: Vec<Value>,
     /// The anonymous id a validly signed first-party cookie proves.
@@ -683,6 +692,9 @@ pub enum StoreError {
     },
     /// A per-site bound is reached (open drafts).
     Limit(String),
+    /// The object is overloaded (the platform queues no more requests for
+    /// it): an event batch is spilled to the ingest queue instead.
+    Overloaded(String),
     /// Storage failed: a 500 for the Worker.
     Internal(String),
 }

@@ -140,6 +140,35 @@ fn events_are_stored_once_with_their_facts() {
     assert_eq!(orders(&db, "a1"), 1);
 }
 
+/// Spilled batches are written in one call, each as its own request would
+/// have been (its browser key, its facts), and a repeat is a duplicate.
+#[test]
+fn spilled_batches_are_written_together_as_their_requests_would_be() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let j = CoreJourneys::default();
+    let first = agent_batch(vec![event(
+        "s1",
+        "a1",
+        "Order Completed",
+        json!({"total": 10}),
+    )]);
+    let second = agent_batch(vec![
+        event("s2", "a2", "Product Viewed", json!({})),
+        event("s1", "a1", "Order Completed", json!({"total": 10})),
+    ]);
+    let spilled = AppendSpilled {
+        batches: vec![first, second],
+    };
+    let appended = super::ask(&db, &spilled, &j).unwrap();
+    assert_eq!(appended.len(), 2);
+    assert_eq!((appended[0].accepted, appended[0].duplicates), (1, 0));
+    // The second batch's key is a2's: a1's repeat is a duplicate all the same.
+    assert_eq!((appended[1].accepted, appended[1].duplicates), (1, 1));
+    assert_eq!(orders(&db, "a1"), 1);
+    assert_eq!(appended[0].verified_browser.as_deref(), Some("a1"));
+}
+
 /// A person's facts read an event as the agent's profile and the reports
 /// do (`crate::wire`): only a track named `Order Completed` is an order, its
 /// revenue bounded the same way.
