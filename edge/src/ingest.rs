@@ -7,7 +7,10 @@
 //!
 //! What a spilled batch does not get: a first-party cookie (the store has not
 //! yet said which browser the request proved) and an answer counting its
-//! duplicates. Its events are not rate-limited again: they were accepted.
+//! duplicates. Its events are not refused by the store's per-minute budgets
+//! (they were accepted) but use them up when written, so a flood that
+//! overloaded the store is refused sooner after; while it lasts, a client
+//! is bounded by the Worker's request limiter (`EVENTS_LIMITER`).
 
 use std::collections::BTreeMap;
 

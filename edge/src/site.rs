@@ -97,6 +97,12 @@ impl DurableObject for Site {
             ));
             return Response::from_json(&refused);
         }
+        if let Command::AppendSpilled(spilled) = &command {
+            let mut counters = self.counters.borrow_mut();
+            for batch in &spilled.batches {
+                counters.spend(&batch.client, batch.events.len() as u32, now);
+            }
+        }
         if let Command::Append(batch) = &command {
             let n = batch.events.len() as u32;
             if let Err(retry_after) =

@@ -58,11 +58,39 @@ impl Counters {
         self.clients.insert(client.to_owned(), from_client + n);
         Ok(())
     }
+
+    /// Counts `n` events from `client` that were accepted already (batches
+    /// spilled while the store was overloaded, written now): never refused,
+    /// but they use up this minute's budgets, so the next direct sends of a
+    /// flood that overloaded the store are refused sooner.
+    pub fn spend(&mut self, client: &str, n: u32, now: i64) {
+        let unlimited = EventRates {
+            per_site: u32::MAX,
+            per_client: u32::MAX,
+        };
+        let _ = self.take(unlimited, client, n, now);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spilled_events_use_up_the_budget_without_being_refused() {
+        let rates = EventRates {
+            per_site: 50,
+            per_client: 10,
+        };
+        let mut counters = Counters::default();
+        counters.spend("flood", 40, 0);
+        assert!(counters.take(rates, "flood", 1, 1).is_err());
+        assert!(counters.take(rates, "other", 10, 2).is_ok());
+        assert!(
+            counters.take(rates, "third", 1, 3).is_err(),
+            "the site's 50 are spent"
+        );
+    }
 
     #[test]
     fn events_not_requests_are_counted_per_client_and_site() {
