@@ -18,10 +18,32 @@ pub struct Destinations {
 }
 
 impl Destinations {
-    /// The stored document's text read; `None` if it does not read (it was
-    /// validated when stored, so only a hand-edited KV value gets here).
+    /// The stored document's text read; `None` if it is not a document at
+    /// all. A destination that does not read as these types (one stored
+    /// before they checked everything, say, with a cap of -1) is left out
+    /// and its id reported, never the whole document: one bad entry must
+    /// not stop a site's forwarding.
     pub fn read(text: &str) -> Option<Destinations> {
-        serde_json::from_str(text).ok()
+        Self::read_reporting(text).map(|(read, _)| read)
+    }
+
+    /// [`Destinations::read`], with the ids (or positions) of the
+    /// destinations left out.
+    pub fn read_reporting(text: &str) -> Option<(Destinations, Vec<String>)> {
+        let document: Value = serde_json::from_str(text).ok()?;
+        let list = document.get("destinations")?.as_array()?;
+        let mut read = Destinations::default();
+        let mut left_out = Vec::new();
+        for (i, entry) in list.iter().enumerate() {
+            match serde_json::from_value::<Destination>(entry.clone()) {
+                Ok(destination) => read.destinations.push(destination),
+                Err(e) => left_out.push(format!(
+                    "{} ({e})",
+                    entry["id"].as_str().map_or(format!("#{i}"), str::to_owned)
+                )),
+            }
+        }
+        Some((read, left_out))
     }
 
     pub fn by_id(&self, id: &str) -> Option<&Destination> {
@@ -167,14 +189,20 @@ mod tests {
         let bare = json!({"destinations": [{"id": "k", "kind": "klaviyo"}]});
         let bare = Destinations::read(&bare.to_string()).unwrap();
         assert_eq!(bare.destinations[0].consent, Purpose::Marketing);
-        // An unknown kind, or a channel missing what it needs, does not read.
+        // An unknown kind, or a channel missing what it needs, does not
+        // read: that destination is left out, the others still forward.
+        let good = json!({"id": "k", "kind": "klaviyo"});
         for bad in [
-            json!({"destinations": [{"id": "x", "kind": "fax"}]}),
-            json!({"destinations": [{"id": "x", "kind": "drip"}]}),
-            json!({"destinations": [{"id": "x", "kind": "twilio", "account": "AC1", "from": "+1",
-                                     "daily_cap": -1}]}),
+            json!({"id": "x", "kind": "fax"}),
+            json!({"id": "x", "kind": "drip"}),
+            json!({"id": "x", "kind": "twilio", "account": "AC1", "from": "+1", "daily_cap": -1}),
         ] {
-            assert_eq!(Destinations::read(&bad.to_string()), None, "{bad}");
+            let doc = json!({"destinations": [bad, good]}).to_string();
+            let (read, left_out) = Destinations::read_reporting(&doc).unwrap();
+            assert_eq!(read.destinations.len(), 1, "{doc}");
+            assert_eq!(read.destinations[0].id, "k");
+            assert!(left_out[0].starts_with("x ("), "{left_out:?}");
         }
+        assert_eq!(Destinations::read("[]"), None);
     }
 }

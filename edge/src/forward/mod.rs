@@ -69,11 +69,14 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
     let Some(text) = crate::http::cached_kv(env, &destinations::key(site)).await? else {
         return Ok(());
     };
-    let Some(document) = Destinations::read(&text) else {
+    let Some((document, left_out)) = Destinations::read_reporting(&text) else {
         // Validated when stored: only a hand-edited KV value gets here.
         worker::console_error!("forward: the destinations of {site} do not read; nothing queued");
         return Ok(());
     };
+    if !left_out.is_empty() {
+        worker::console_error!("forward: {site}: destinations left out: {left_out:?}");
+    }
     let mut messages = Vec::new();
     for destination in &document.destinations {
         for event in events.iter().filter(|e| wants(destination, e)) {
