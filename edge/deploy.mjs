@@ -54,6 +54,10 @@ export function deployProblems(vars) {
   for (const name of ["GEO_OVERRIDE", "ALLOW_LOCAL_DESTINATIONS"]) {
     if (vars[name] === "allow") errors.push(`error: ${name} is "allow": a local-only switch, never deployed. Set it to "deny".`);
   }
+  if (vars.FAULT_STORE_OVERLOADED) {
+    errors.push("error: FAULT_STORE_OVERLOADED is set: a fault for local tests only (every event batch would skip the store's "
+      + "budgets through the ingest queue). Remove it from the deployed variables.");
+  }
   return { warnings, errors };
 }
 

@@ -99,16 +99,28 @@ pub enum Channel {
         /// An E.164 number or a Messaging Service SID.
         from: String,
         /// The text to send, per event name.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "lenient::texts")]
         messages: BTreeMap<String, String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient::count"
+        )]
         daily_cap_per_number: Option<u64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient::count"
+        )]
         daily_cap: Option<u64>,
     },
     Meta {
         pixel: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient::text"
+        )]
         test_event_code: Option<String>,
     },
 }
@@ -123,6 +135,33 @@ impl Channel {
             Channel::Twilio { .. } => "twilio",
             Channel::Meta { .. } => "meta",
         }
+    }
+}
+
+/// Optional settings read as the code before these types read them, so a
+/// document stored then still reads: what is not of the expected type counts
+/// as absent (a cap of -1 is the default cap). Validation refuses such
+/// values in new documents (`forward::destinations`).
+mod lenient {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    pub fn count<'de, D: Deserializer<'de>>(from: D) -> Result<Option<u64>, D::Error> {
+        Ok(Value::deserialize(from)?.as_u64())
+    }
+
+    pub fn text<'de, D: Deserializer<'de>>(from: D) -> Result<Option<String>, D::Error> {
+        Ok(Value::deserialize(from)?.as_str().map(str::to_owned))
+    }
+
+    pub fn texts<'de, D: Deserializer<'de>>(from: D) -> Result<BTreeMap<String, String>, D::Error> {
+        let value = Value::deserialize(from)?;
+        let entries = value.as_object().into_iter().flatten();
+        Ok(entries
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect())
     }
 }
 
@@ -195,7 +234,7 @@ mod tests {
         for bad in [
             json!({"id": "x", "kind": "fax"}),
             json!({"id": "x", "kind": "drip"}),
-            json!({"id": "x", "kind": "twilio", "account": "AC1", "from": "+1", "daily_cap": -1}),
+            json!({"id": "x", "kind": "meta"}),
         ] {
             let doc = json!({"destinations": [bad, good]}).to_string();
             let (read, left_out) = Destinations::read_reporting(&doc).unwrap();
@@ -204,5 +243,22 @@ mod tests {
             assert!(left_out[0].starts_with("x ("), "{left_out:?}");
         }
         assert_eq!(Destinations::read("[]"), None);
+        // A document stored before the types checked everything still reads
+        // as it did: a cap that is not a count is the default.
+        let old = json!({"destinations": [{"id": "sms", "kind": "twilio", "account": "AC1",
+            "from": "+1", "daily_cap": -1, "daily_cap_per_number": "3",
+            "messages": {"Order Completed": "Thanks", "Other": 5}, "events": ["Order Completed"]}]});
+        let read = Destinations::read(&old.to_string()).unwrap();
+        let Channel::Twilio {
+            daily_cap,
+            daily_cap_per_number,
+            messages,
+            ..
+        } = &read.destinations[0].channel
+        else {
+            panic!("a twilio destination");
+        };
+        assert_eq!((*daily_cap, *daily_cap_per_number), (None, None));
+        assert_eq!(messages.len(), 1);
     }
 }

@@ -19,8 +19,9 @@ use worker::{Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder, R
 
 use crate::store::protocol::{Append, AppendSpilled, MAX_MESSAGE_BYTES};
 
-/// The queue (and its dead-letter queue, which this consumer also reads).
-pub const QUEUE: &str = "nudge-ingest";
+/// The queue and its dead-letter queue, which this consumer also reads
+/// (as named in wrangler.toml; any other queue is forwarding's).
+pub const QUEUES: &[&str] = &["nudge-ingest", "nudge-ingest-dlq"];
 
 /// One spilled batch, or part of one (a batch is split to fit a message).
 #[derive(Debug, Serialize, Deserialize)]
@@ -33,8 +34,7 @@ pub struct Spilled {
 pub async fn spill(env: &Env, site: &str, append: Append) -> Result<()> {
     let mut texts = Vec::new();
     split(site, append, &mut texts)?;
-    let queue = env.queue("INGEST")?;
-    queue.send_batch::<String, _>(texts).await
+    crate::forward::send_to(env, "INGEST", &texts).await
 }
 
 /// `append` as message texts within the queue's message limit: halved until
@@ -78,18 +78,62 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
         }
     }
     for (site, group) in by_site {
-        if let Err(error) = write(&env, &site, &group).await {
-            worker::console_error!("ingest: {site}: {error}; retrying");
-            for (message, _) in &group {
-                message.retry_with_options(
-                    &QueueRetryOptionsBuilder::new()
-                        .with_delay_seconds(5)
-                        .build(),
-                );
+        // A store call holds the object: at most `EVENTS_PER_CALL` events
+        // in each, so writing the spill never holds it long.
+        for part in parts(&group) {
+            if let Err(error) = write(&env, &site, part).await {
+                worker::console_error!("ingest: {site}: {error}; retrying");
+                for (message, _) in part {
+                    // An overloaded object must not be asked again at once:
+                    // the delay grows with the message's age (about
+                    // doubling), 5 s to an hour: days of retries before the
+                    // dead-letter queue, which is read here too.
+                    let age_s = worker::Date::now()
+                        .as_millis()
+                        .saturating_sub(message.timestamp().as_millis())
+                        / 1000;
+                    let delay = (age_s as u32).clamp(5, 3_600);
+                    message.retry_with_options(
+                        &QueueRetryOptionsBuilder::new()
+                            .with_delay_seconds(delay)
+                            .build(),
+                    );
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Events one `append_spilled` call carries at most (a whole batch always
+/// goes in one call).
+const EVENTS_PER_CALL: usize = 200;
+
+/// `group` in runs of messages of at most `EVENTS_PER_CALL` events.
+fn parts(group: &[(Message<String>, Append)]) -> Vec<&[(Message<String>, Append)]> {
+    runs(group.iter().map(|(_, append)| append.events.len()))
+        .into_iter()
+        .map(|run| &group[run])
+        .collect()
+}
+
+/// Consecutive runs of items whose `sizes` add up to at most
+/// `EVENTS_PER_CALL`; an item larger than that is a run of its own.
+fn runs(sizes: impl Iterator<Item = usize>) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let (mut start, mut total, mut end) = (0, 0, 0);
+    for (i, size) in sizes.enumerate() {
+        if total > 0 && total + size > EVENTS_PER_CALL {
+            runs.push(start..i);
+            (start, total) = (i, 0);
+        }
+        total += size;
+        end = i + 1;
+    }
+    if start < end {
+        runs.push(start..end);
+    }
+    runs
 }
 
 async fn write(env: &Env, site: &str, group: &[(Message<String>, Append)]) -> Result<()> {
@@ -100,6 +144,11 @@ async fn write(env: &Env, site: &str, group: &[(Message<String>, Append)]) -> Re
     let appended = crate::store::call(env, site, &spilled)
         .await
         .map_err(|e| worker::Error::RustError(format!("{e:?}")))?;
+    if appended.len() != group.len() {
+        return Err(worker::Error::RustError(
+            "the store answered a different number of batches".into(),
+        ));
+    }
     for ((_, append), appended) in group.iter().zip(&appended) {
         // As the route: events for a browser the request did not prove are
         // not forwarded; a repeat is skipped by the forwarding consumer.
@@ -118,4 +167,46 @@ async fn write(env: &Env, site: &str, group: &[(Message<String>, Append)]) -> Re
     }
     group.iter().for_each(|(message, _)| message.ack());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spilled_batches_are_written_in_runs_of_at_most_200_events() {
+        let runs = |sizes: &[usize]| super::runs(sizes.iter().copied());
+        assert_eq!(runs(&[]), Vec::<std::ops::Range<usize>>::new());
+        assert_eq!(runs(&[100, 100, 1]), [0..2, 2..3]);
+        assert_eq!(runs(&[50; 5]), [0..4, 4..5]);
+        assert_eq!(runs(&[300, 1]), [0..1, 1..2]);
+    }
+
+    #[test]
+    fn a_batch_too_large_for_one_message_is_split_into_parts_that_fit() {
+        let event =
+            |i: usize| serde_json::json!({"messageId": format!("e{i}"), "pad": "x".repeat(20_000)});
+        let append = Append {
+            events: (0..20).map(event).collect(),
+            cookie_browser: None,
+            client: "c".into(),
+            browser_key: None,
+            campaigns: Vec::new(),
+        };
+        let mut texts = Vec::new();
+        split("demo", append, &mut texts).unwrap();
+        assert!(texts.len() > 1);
+        assert!(texts.iter().all(|t| t.len() <= MAX_MESSAGE_BYTES));
+        let events: usize = texts
+            .iter()
+            .map(|t| {
+                serde_json::from_str::<Spilled>(t)
+                    .unwrap()
+                    .append
+                    .events
+                    .len()
+            })
+            .sum();
+        assert_eq!(events, 20, "no event lost or doubled");
+    }
 }

@@ -46,7 +46,7 @@ pub use site::Site;
 /// Delivers queued events to offsite destinations (and files dead letters).
 #[event(queue)]
 async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
-    if batch.queue().starts_with(ingest::QUEUE) {
+    if ingest::QUEUES.contains(&batch.queue().as_str()) {
         return ingest::consume(batch, env).await;
     }
     forward::consume(batch, env).await

@@ -103,4 +103,5 @@ test("deploy.mjs: an empty STUDIO_HOST warns, a local-only switch refuses", () =
   assert.deepEqual(deployVars(tricky), { STUDIO_HOST: "s.example" });
   assert.match(deployProblems(deployVars(tricky, ["--env", "prod"])).errors[0], /GEO_OVERRIDE is "allow"/);
   assert.match(deployProblems(deployVars(toml, ["--var=ALLOW_LOCAL_DESTINATIONS:allow"])).errors[0], /ALLOW_LOCAL_DESTINATIONS/);
+  assert.match(deployProblems(deployVars(toml, ["--var", "FAULT_STORE_OVERLOADED:append"])).errors.at(-1), /FAULT_STORE_OVERLOADED/);
 });

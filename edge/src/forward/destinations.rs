@@ -230,8 +230,11 @@ mod tests {
                    "credential": "token", "daily_cap": cap})
         };
         assert!(paths(sms(json!(50)), false).is_empty());
-        assert_eq!(paths(sms(json!(-1)), false), ["destinations[0]"]);
-        assert_eq!(paths(sms(json!("ten")), false), ["destinations[0]"]);
+        assert_eq!(paths(sms(json!(-1)), false), ["destinations[0].daily_cap"]);
+        assert_eq!(
+            paths(sms(json!("ten")), false),
+            ["destinations[0].daily_cap"]
+        );
     }
 
     #[test]

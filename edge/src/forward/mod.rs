@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
+use futures_util::StreamExt;
+
 use serde_json::Value;
 use worker::{
     Env, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
@@ -41,6 +43,9 @@ use channels::{Contact, Shaped};
 /// How long a destination may take to answer before the attempt counts as failed.
 const TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_RETRY_DELAY_S: u32 = 300;
+/// Deliveries of a queue batch in flight at once (below the runtime's six
+/// connections per invocation).
+const CONCURRENT_SENDS: usize = 5;
 
 /// Whether `destination` wants `event` and the visitor agreed to its purpose.
 fn wants(destination: &Destination, event: &Value) -> bool {
@@ -109,7 +114,13 @@ fn internal(error: crate::store::protocol::StoreError) -> worker::Error {
 /// Puts messages on the forwarding queue, in sends within the platform's
 /// limits (100 messages and 256 KB each).
 pub async fn send(env: &Env, messages: &[String]) -> Result<()> {
-    let queue = env.queue("FORWARD")?;
+    send_to(env, "FORWARD", messages).await
+}
+
+/// Puts messages on the queue bound as `binding`, in sends within the
+/// platform's limits.
+pub async fn send_to(env: &Env, binding: &str, messages: &[String]) -> Result<()> {
+    let queue = env.queue(binding)?;
     let mut chunk: Vec<String> = Vec::new();
     let mut bytes = 0;
     for message in messages {
@@ -348,7 +359,13 @@ async fn forward_site(
         .iter()
         .zip(verdicts)
         .map(|((_, forward), verdict)| attempt(env, site, forward, verdict));
-    let settled = futures_util::future::join_all(attempts).await;
+    // At most `CONCURRENT_SENDS` at once: a Worker holds 6 connections, and
+    // a send waiting for one would spend its 8 s timeout in the wait (an
+    // SMS timed out that way is filed as failed while it may still leave).
+    let settled: Vec<Settled> = futures_util::stream::iter(attempts)
+        .buffered(CONCURRENT_SENDS)
+        .collect()
+        .await;
     let mut outcomes = Outcomes::default();
     for ((_, forward), settled) in group.iter().zip(&settled) {
         let sms = sms_budget(&forward.destination).is_some();

@@ -24,6 +24,10 @@ pub enum Bucket {
     Identity,
     /// Inbound webhooks, per site and channel.
     Hooks,
+    /// Event batches spilled to the ingest queue while the store is
+    /// overloaded, per site and client: the store's own event budgets cannot
+    /// count them then, so this bounds a flood that overloads it.
+    Spill,
 }
 
 impl Bucket {
@@ -32,6 +36,7 @@ impl Bucket {
             Bucket::Events => "EVENTS_LIMITER",
             Bucket::Identity => "IDENTITY_LIMITER",
             Bucket::Hooks => "HOOKS_LIMITER",
+            Bucket::Spill => "SPILL_LIMITER",
         }
     }
 }

@@ -82,10 +82,17 @@ pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<S
     // Not when a transfer coding is named too: then the length is not what
     // frames the body, so it is streamed and counted. Checked again all the same.
     let coded = req.headers().get("transfer-encoding")?.is_some();
-    if declared.is_some() && !coded {
+    if let (Some(length), false) = (declared, coded) {
         let bytes = req.bytes().await?;
         if bytes.len() > limit {
             return Err(too_large());
+        }
+        if bytes.len() != length {
+            return Err(refuse(
+                400,
+                "invalid_body",
+                "the body's length is not its content-length",
+            ));
         }
         return String::from_utf8(bytes)
             .map_err(|_| refuse(400, "invalid_body", "the body is not UTF-8"));
@@ -277,9 +284,12 @@ pub async fn preflight(req: Request, env: &Env) -> Handled {
 }
 
 /// What isolates keep of forms derived from a site document's text (the
-/// config as published, its campaigns for the reports), by the text's
-/// fingerprint: a cache, not state (losing it costs one parse).
-pub type DerivedCache<T> = std::cell::RefCell<Vec<(u32, T)>>;
+/// config as published, its campaigns for the reports), with the text: a
+/// cache, not state (losing it costs one parse). Shared by every site the
+/// isolate serves, so a hit is the same text, never only the same
+/// fingerprint (a 32-bit FNV collision is cheap to craft: a tenant must not
+/// get its config served as another's).
+pub type DerivedCache<T> = std::cell::RefCell<Vec<(u32, std::rc::Rc<str>, T)>>;
 
 /// `derive(text)`, through `cache` (the 16 most recent texts).
 pub fn derived<T: Clone>(
@@ -291,8 +301,8 @@ pub fn derived<T: Clone>(
     let hit = cache.with(|c| {
         c.borrow()
             .iter()
-            .find(|(f, _)| *f == fingerprint)
-            .map(|(_, value)| value.clone())
+            .find(|(f, cached, _)| *f == fingerprint && **cached == *text)
+            .map(|(_, _, value)| value.clone())
     });
     if let Some(hit) = hit {
         return hit;
@@ -303,7 +313,7 @@ pub fn derived<T: Clone>(
         if cache.len() >= 16 {
             cache.remove(0);
         }
-        cache.push((fingerprint, value.clone()));
+        cache.push((fingerprint, text.into(), value.clone()));
     });
     value
 }

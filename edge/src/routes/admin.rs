@@ -76,10 +76,16 @@ pub async fn put_destinations(req: Request, env: &Env, site: &str) -> Handled {
 /// consent, events}]}` ([`public_view`]); an empty list for a site with none.
 pub async fn list_destinations(env: &Env, site: &str) -> Handled {
     let text = crate::http::cached_kv(env, &destinations::key(site)).await?;
-    let document = text
-        .and_then(|t| Destinations::read(&t))
+    let (document, left_out) = text
+        .and_then(|t| Destinations::read_reporting(&t))
         .unwrap_or_default();
-    ok(&json!({"destinations": destinations::public_view(&document)}))
+    let mut answer = json!({"destinations": destinations::public_view(&document)});
+    // Stored destinations forwarding cannot read (and so leaves out): said
+    // here, where the site owner looks, not only in the Worker's log.
+    if !left_out.is_empty() {
+        answer["left_out"] = json!(left_out);
+    }
+    ok(&answer)
 }
 
 /// `GET …/merges[?person=&before=&limit=]`: the merge log, newest first.

@@ -75,6 +75,8 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         // The object takes no more requests now: the batch is durable on
         // the ingest queue instead, written and forwarded from there.
         Err(StoreError::Overloaded(why)) => {
+            // Bounded per client: the store's budgets cannot count these now.
+            limits::check(env, Bucket::Spill, &format!("{site}:{}", append.client)).await?;
             worker::console_log!("events for {site}: store overloaded ({why}): spilled");
             let queued = append.events.len();
             crate::ingest::spill(env, &site, append).await?;

@@ -224,6 +224,11 @@ pub fn validate_kind(i: usize, d: &Value) -> Vec<nudge_core::Diagnostic> {
                     "must be an E.164 number (+15551234567) or a Messaging Service SID (MG...)",
                 ));
             }
+            for cap in ["daily_cap", "daily_cap_per_number"] {
+                if !(d[cap].is_null() || d[cap].is_u64()) {
+                    problems.push(D::error(at(cap), "must be a whole number of SMS a day"));
+                }
+            }
             for (j, name) in d["events"].as_array().into_iter().flatten().enumerate() {
                 let name = name.as_str().unwrap_or_default();
                 let text_ok = d["messages"][name]
