@@ -369,23 +369,30 @@ async fn forward_site(
     let mut outcomes = Outcomes::default();
     for ((_, forward), settled) in group.iter().zip(&settled) {
         let sms = sms_budget(&forward.destination).is_some();
+        let done = || Delivered {
+            destination: forward.destination.id.clone(),
+            event_id: check_of(forward).event_id,
+        };
         match settled {
             Settled::Ack => {}
             // Recorded like a delivery when it does not apply: a redelivered
             // message is not weighed again.
             Settled::Attempted(Attempt::Delivered | Attempt::NotApplicable(_)) => {
-                outcomes.delivered.push(Delivered {
-                    destination: forward.destination.id.clone(),
-                    event_id: check_of(forward).event_id,
-                })
+                outcomes.delivered.push(done())
             }
-            // Claimed already: an SMS is never sent twice, so a failure is filed.
-            Settled::Attempted(Attempt::Retry(reason)) if sms => outcomes
-                .dead_letters
-                .push(letter(forward, format!("SMS not retried: {reason}"))),
+            // Claimed already: an SMS is never sent twice, so a failure is
+            // filed, and its claim confirmed (its outcome is known: this).
+            Settled::Attempted(Attempt::Retry(reason)) if sms => {
+                let reason = format!("SMS not retried: {reason}");
+                outcomes.dead_letters.push(letter(forward, reason));
+                outcomes.delivered.push(done());
+            }
             Settled::Attempted(Attempt::Retry(_)) => {}
             Settled::Attempted(Attempt::Refused(reason)) => {
-                outcomes.dead_letters.push(letter(forward, reason.clone()))
+                outcomes.dead_letters.push(letter(forward, reason.clone()));
+                if sms {
+                    outcomes.delivered.push(done());
+                }
             }
         }
     }

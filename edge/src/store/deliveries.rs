@@ -56,12 +56,26 @@ impl Db<'_> {
     }
 
     pub fn delivery(&self, check: &DeliveryCheck) -> StoreResult<DeliveryVerdict> {
-        let done = self.sql.exists(
-            "SELECT 1 FROM deliveries WHERE destination = ? AND event_id = ?",
+        let done = self.sql.query(
+            "SELECT claimed, at FROM deliveries WHERE destination = ? AND event_id = ?",
             params![check.destination.as_str(), check.event_id.as_str()],
         )?;
-        if done {
-            return Ok(DeliveryVerdict::AlreadyDone);
+        if let Some(row) = done.first() {
+            if row["claimed"] != 1 {
+                return Ok(DeliveryVerdict::AlreadyDone);
+            }
+            // An SMS claimed earlier whose outcome never came back (the
+            // consumer stopped between the claim and its record): it may or
+            // may not have left, so it is never sent again, and filed so
+            // someone can find out, rather than passing silently as done.
+            let at = row["at"].as_i64().unwrap_or_default();
+            let reason = format!(
+                "SMS outcome unknown: claimed at {} and never confirmed; it may or may not have been sent",
+                nudge_core::time::to_iso8601(at)
+            );
+            self.dead_letter(&reason, &serde_json::to_value(check).unwrap_or_default())?;
+            self.delivered(&check.destination, &check.event_id)?;
+            return Ok(DeliveryVerdict::Skip { reason });
         }
         let person = match (&check.person, &check.anonymous_id) {
             (Some(person), _) => Some(self.current_person(person)?),
@@ -100,7 +114,10 @@ impl Db<'_> {
         if let Some(reason) = self.over_sms_budget(&phone, budget)? {
             return skip(&reason);
         }
-        self.delivered(&check.destination, &check.event_id)?;
+        self.sql.execute(
+            "INSERT OR IGNORE INTO deliveries (destination, event_id, at, claimed) VALUES (?, ?, ?, 1)",
+            params![check.destination.as_str(), check.event_id.as_str(), self.now],
+        )?;
         Ok(DeliveryVerdict::Send { contact })
     }
 
@@ -208,9 +225,12 @@ impl Db<'_> {
         Ok(None)
     }
 
+    /// Records a delivery as done (or decided not to apply); confirms an
+    /// SMS's claim.
     pub fn delivered(&self, destination: &str, event_id: &str) -> StoreResult<()> {
         self.sql.execute(
-            "INSERT OR IGNORE INTO deliveries (destination, event_id, at) VALUES (?, ?, ?)",
+            "INSERT INTO deliveries (destination, event_id, at) VALUES (?, ?, ?)
+             ON CONFLICT (destination, event_id) DO UPDATE SET claimed = 0",
             params![destination, event_id, self.now],
         )?;
         Ok(())

@@ -175,6 +175,10 @@ const MIGRATIONS: &[&[&str]] = &[
         "DROP INDEX journey_runs_by_journey",
         "CREATE INDEX journey_runs_by_journey ON journey_runs (journey, exit, shape, step)",
     ],
+    // 10: an SMS claimed before sending whose outcome was never recorded
+    // (`claimed` 1 until the consumer's `Outcomes` confirm it): met again,
+    // it is filed as "outcome unknown" instead of passing as done.
+    &["ALTER TABLE deliveries ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0"],
 ];
 
 /// The schema version this code expects.

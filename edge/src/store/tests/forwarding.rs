@@ -24,6 +24,52 @@ fn verdict(db: &Db<'_>, check: DeliveryCheck) -> DeliveryVerdict {
     verdicts.remove(0)
 }
 
+/// An SMS claimed whose outcome never came back (the consumer stopped after
+/// the claim) is never sent again and never passes silently as done: it is
+/// filed once as "outcome unknown". A confirmed one is simply done.
+#[test]
+fn a_claimed_sms_whose_outcome_never_came_back_is_filed_not_sent() {
+    let sql = store();
+    let db = db(&sql, T0);
+    let budget = SmsBudget {
+        per_number_per_day: 5,
+        per_site_per_day: 100,
+    };
+    let person = db.person_for_browser("texted").unwrap();
+    db.remember_contact(&person, None, Some("+15551230000"), Source::Verified)
+        .unwrap();
+    for id in ["lost", "confirmed"] {
+        assert!(matches!(
+            verdict(&db, sms_check(id, "texted", budget)),
+            DeliveryVerdict::Send { .. }
+        ));
+    }
+    let confirmed = Outcomes {
+        delivered: vec![Delivered {
+            destination: "sms".into(),
+            event_id: "confirmed".into(),
+        }],
+        dead_letters: Vec::new(),
+    };
+    super::super::ask(&db, &confirmed, &CoreJourneys::default()).unwrap();
+    assert!(matches!(
+        verdict(&db, sms_check("confirmed", "texted", budget)),
+        DeliveryVerdict::AlreadyDone
+    ));
+    // The queue delivers "lost" again: no second SMS, one letter saying why.
+    let DeliveryVerdict::Skip { reason } = verdict(&db, sms_check("lost", "texted", budget)) else {
+        panic!("an unconfirmed claim must not be sent again");
+    };
+    assert!(reason.contains("outcome unknown"), "{reason}");
+    assert!(matches!(
+        verdict(&db, sms_check("lost", "texted", budget)),
+        DeliveryVerdict::AlreadyDone
+    ));
+    let letters = db.dead_letters(&Page::default()).unwrap();
+    assert_eq!(letters.total, 1);
+    assert!(letters.letters[0].reason.contains("outcome unknown"));
+}
+
 /// A queue batch's checks in one call: a repeat of a delivery already in
 /// the batch is not sent twice, a repeat after its outcome is done, and a
 /// claimed SMS is claimed once.
@@ -96,6 +142,8 @@ fn sms_go_once_only_to_verified_numbers_within_the_caps() {
         verdict(&db, sms_check("e2", "known", budget)),
         DeliveryVerdict::Send { .. }
     ));
+    // Sent, and its outcome recorded (the consumer's `Outcomes`).
+    db.delivered("sms", "e2").unwrap();
     assert!(matches!(
         verdict(&db, sms_check("e2", "known", budget)),
         DeliveryVerdict::AlreadyDone
