@@ -191,6 +191,11 @@ pub struct ForwardMessage {
 }
 
 impl ForwardMessage {
+    /// The event's id (`messageId`), which deliveries are recorded by.
+    pub fn event_id(&self) -> &str {
+        self.event["messageId"].as_str().unwrap_or_default()
+    }
+
     /// As JSON text: the message survives the queue byte for byte.
     pub fn text(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use worker::{Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result};
+use worker::{Env, Message, MessageBatch, MessageExt, Result};
 
 use crate::store::protocol::{Append, AppendSpilled, MAX_MESSAGE_BYTES};
 
@@ -88,16 +88,7 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
                     // the delay grows with the message's age (about
                     // doubling), 5 s to an hour: days of retries before the
                     // dead-letter queue, which is read here too.
-                    let age_s = worker::Date::now()
-                        .as_millis()
-                        .saturating_sub(message.timestamp().as_millis())
-                        / 1000;
-                    let delay = (age_s as u32).clamp(5, 3_600);
-                    message.retry_with_options(
-                        &QueueRetryOptionsBuilder::new()
-                            .with_delay_seconds(delay)
-                            .build(),
-                    );
+                    crate::forward::retry_by_age(message, 5, 3_600);
                 }
             }
         }
@@ -141,9 +132,7 @@ async fn write(env: &Env, site: &str, group: &[(Message<String>, Append)]) -> Re
     let spilled = AppendSpilled {
         batches: group.iter().map(|(_, append)| append.clone()).collect(),
     };
-    let appended = crate::store::call(env, site, &spilled)
-        .await
-        .map_err(|e| worker::Error::RustError(format!("{e:?}")))?;
+    let appended = crate::store::call(env, site, &spilled).await?;
     if appended.len() != group.len() {
         return Err(worker::Error::RustError(
             "the store answered a different number of batches".into(),

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 
+use serde::Deserialize;
 use serde_json::Value;
 use worker::{
     Env, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
@@ -36,7 +37,7 @@ use worker::{
 
 use crate::destination::{Channel, Destination, Destinations, ForwardMessage, Purpose};
 use crate::store::protocol::{
-    Ask, DeadLetter, Delivered, Deliveries, DeliveryCheck, DeliveryVerdict, Outcomes, SmsBudget,
+    DeadLetter, Delivered, Deliveries, DeliveryCheck, DeliveryVerdict, Outcomes, SmsBudget,
 };
 use channels::{Contact, Shaped};
 
@@ -98,17 +99,13 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
                     text.len()
                 );
                 let message = message.value();
-                store(env, site, DeadLetter { reason, message }).await?;
+                crate::store::call(env, site, &DeadLetter { reason, message }).await?;
                 continue;
             }
             messages.push(text);
         }
     }
     send(env, &messages).await
-}
-
-fn internal(error: crate::store::protocol::StoreError) -> worker::Error {
-    worker::Error::RustError(format!("site store: {error:?}"))
 }
 
 /// Puts messages on the forwarding queue, in sends within the platform's
@@ -230,9 +227,9 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
                 .push((message, *forward)),
             Read::Misfiled { site, letter } => {
                 // Filed again with why, never dropped; retried if the store fails.
-                match store(&env, &site, letter).await {
+                match crate::store::call(&env, &site, &letter).await {
                     Ok(()) => message.ack(),
-                    Err(error) => retry_soon(&message, &error),
+                    Err(error) => retry_soon(&message, &error.into()),
                 }
             }
             Read::Unreadable => message.ack(),
@@ -248,6 +245,21 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Retries `message` after as many seconds as it is old, within
+/// `min..=max` (so the delays about double); the delay chosen.
+pub fn retry_by_age(message: &Message<String>, min: u32, max: u32) -> u32 {
+    let age_ms = worker::Date::now()
+        .as_millis()
+        .saturating_sub(message.timestamp().as_millis());
+    let delay = ((age_ms / 1000).min(u64::from(u32::MAX)) as u32).clamp(min, max);
+    message.retry_with_options(
+        &QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(delay)
+            .build(),
+    );
+    delay
 }
 
 fn retry_soon(message: &Message<String>, error: &worker::Error) {
@@ -278,7 +290,7 @@ fn read(message: &Message<String>) -> Read {
         worker::console_error!("forward: unreadable message {}", message.id());
         return Read::Unreadable;
     };
-    match serde_json::from_value::<ForwardMessage>(value.clone()) {
+    match ForwardMessage::deserialize(&value) {
         Ok(forward) => Read::Forward(Box::new(forward)),
         Err(e) => match value["site"].as_str() {
             Some(site) => Read::Misfiled {
@@ -315,10 +327,6 @@ fn sms_budget(destination: &Destination) -> Option<SmsBudget> {
     })
 }
 
-async fn store<A: Ask>(env: &Env, site: &str, ask: A) -> Result<A::Answer> {
-    crate::store::call(env, site, &ask).await.map_err(internal)
-}
-
 /// Forwards one site's messages of a batch: their verdicts in one store
 /// call, the sends concurrently, their outcomes in one store call, then each
 /// message acknowledged or retried.
@@ -342,14 +350,14 @@ async fn forward_site(
             delivered: Vec::new(),
             dead_letters,
         };
-        store(env, site, outcomes).await?;
+        crate::store::call(env, site, &outcomes).await?;
         group.iter().for_each(|(message, _)| message.ack());
         return Ok(());
     }
     // One call answers for each: already delivered? who is this browser (for
     // channels that address people)? and, for SMS, claims it within the budgets.
     let checks = group.iter().map(|(_, forward)| check_of(forward)).collect();
-    let verdicts = store(env, site, Deliveries { checks }).await?;
+    let verdicts = crate::store::call(env, site, &Deliveries { checks }).await?;
     if verdicts.len() != group.len() {
         return Err(worker::Error::RustError(
             "the store answered a different number of verdicts".into(),
@@ -371,7 +379,7 @@ async fn forward_site(
         let sms = sms_budget(&forward.destination).is_some();
         let done = || Delivered {
             destination: forward.destination.id.clone(),
-            event_id: check_of(forward).event_id,
+            event_id: forward.event_id().to_owned(),
         };
         match settled {
             Settled::Ack => {}
@@ -397,28 +405,21 @@ async fn forward_site(
         }
     }
     if !outcomes.delivered.is_empty() || !outcomes.dead_letters.is_empty() {
-        store(env, site, outcomes).await?;
+        crate::store::call(env, site, &outcomes).await?;
     }
     for ((message, forward), settled) in group.iter().zip(settled) {
         let what = format!(
             "forward {} to {}",
-            forward.event["messageId"], forward.destination.id
+            forward.event_id(),
+            forward.destination.id
         );
         match settled {
             Settled::Attempted(Attempt::Retry(reason))
                 if sms_budget(&forward.destination).is_none() =>
             {
                 // Delays grow with the message's age: about 1, 2, 4, 8 ... s, at most 5 min.
-                let age_ms = worker::Date::now()
-                    .as_millis()
-                    .saturating_sub(message.timestamp().as_millis());
-                let delay = ((age_ms / 1000) as u32).clamp(1, MAX_RETRY_DELAY_S);
+                let delay = retry_by_age(message, 1, MAX_RETRY_DELAY_S);
                 worker::console_log!("{what}: {reason}; retry in {delay} s");
-                message.retry_with_options(
-                    &QueueRetryOptionsBuilder::new()
-                        .with_delay_seconds(delay)
-                        .build(),
-                );
             }
             Settled::Attempted(Attempt::NotApplicable(why)) => {
                 worker::console_log!("{what}: not applicable: {why}");
@@ -447,7 +448,7 @@ async fn attempt(
     match verdict {
         DeliveryVerdict::AlreadyDone => Settled::Ack,
         DeliveryVerdict::Skip { reason } => {
-            let id = &forward.event["messageId"];
+            let id = forward.event_id();
             worker::console_log!(
                 "forward {id} to {}: skipped: {reason}",
                 forward.destination.id
@@ -468,7 +469,7 @@ fn check_of(forward: &ForwardMessage) -> DeliveryCheck {
     let event = &forward.event;
     DeliveryCheck {
         destination: forward.destination.id.clone(),
-        event_id: event["messageId"].as_str().unwrap_or_default().to_owned(),
+        event_id: forward.event_id().to_owned(),
         anonymous_id: (forward.destination.channel != Channel::Webhook)
             .then(|| event["anonymousId"].as_str().map(str::to_owned))
             .flatten(),

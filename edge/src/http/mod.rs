@@ -82,8 +82,9 @@ pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<S
     // Not when a transfer coding is named too: then the length is not what
     // frames the body, so it is streamed and counted. Checked again all the same.
     let coded = req.headers().get("transfer-encoding")?.is_some();
+    let mut bytes = Vec::new();
     if let (Some(length), false) = (declared, coded) {
-        let bytes = req.bytes().await?;
+        bytes = req.bytes().await?;
         if bytes.len() > limit {
             return Err(too_large());
         }
@@ -94,12 +95,8 @@ pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<S
                 "the body's length is not its content-length",
             ));
         }
-        return String::from_utf8(bytes)
-            .map_err(|_| refuse(400, "invalid_body", "the body is not UTF-8"));
-    }
-    let mut bytes = Vec::new();
-    // No body at all (a GET, an empty POST) has no stream.
-    if let Ok(mut stream) = req.stream() {
+    } else if let Ok(mut stream) = req.stream() {
+        // (No body at all, a GET or an empty POST, has no stream.)
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             if bytes.len() + chunk.len() > limit {

@@ -106,6 +106,14 @@ pub fn ask<A: Ask>(db: &Db<'_>, ask: &A, journeys: &Journeys) -> StoreResult<A::
     serde_json::from_value(answer).map_err(sql::internal)
 }
 
+/// A store refusal where the caller is not an HTTP handler (the queue
+/// consumers): a platform error for the runtime, which retries the message.
+impl From<StoreError> for worker::Error {
+    fn from(error: StoreError) -> Self {
+        worker::Error::RustError(format!("site store: {error:?}"))
+    }
+}
+
 /// Logs a failure the store carries on after (the Worker's log; stderr natively).
 pub fn log_error(what: &str, error: &StoreError) {
     #[cfg(target_arch = "wasm32")]
