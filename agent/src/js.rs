@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use js_sys::{Array, Object, Reflect};
 use nudge_core::host::{Host, RegexMatcher};
 use nudge_core::limits::{MAX_ARRAY_ITEMS, MAX_DEPTH, MAX_EVENT_NODES, MAX_KEYS, MAX_NODES};
-use nudge_core::{json, Map, Value};
+use nudge_core::{Map, Value};
 
 use crate::local::PageLocal;
 use wasm_bindgen::prelude::*;
@@ -184,10 +184,16 @@ pub fn from_value(value: &Value) -> JsValue {
 }
 
 /// Parses JSON text (storage, the edge's answers), cut at the document
-/// limits; `None` for anything that is not JSON. Read in wasm from one copy
-/// of the text: no JS object is built and walked.
+/// limits as a shop's object is; `None` for anything that is not JSON. The
+/// browser's own `JSON.parse` reads it, so the shops' wasm carries no JSON
+/// reader (about 2 KB gzip); these texts are small (a profile, an answer),
+/// and the config, the one large document, comes as a binary program.
 pub fn parse(text: &str) -> Option<Value> {
-    json::parse(text, json::Bounds::Cut).ok()
+    if text.is_empty() {
+        return None;
+    }
+    let js = js_sys::JSON::parse(text).ok()?;
+    Some(read(&js, Bounds::Cut { nodes: MAX_NODES }))
 }
 
 #[wasm_bindgen]

@@ -84,10 +84,12 @@ impl State {
         status: u16,
         text: &str,
     ) {
-        let answered = self
-            .transport
-            .delivery
-            .answered(batch, status, text, browser::now());
+        let answered = self.transport.delivery.answered(
+            batch,
+            status,
+            crate::js::parse(text).as_ref(),
+            browser::now(),
+        );
         match answered {
             Answered::Accepted => {
                 if key.is_some_and(|key| self.key_acknowledged(key)) {

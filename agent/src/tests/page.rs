@@ -20,6 +20,33 @@ fn values_cross_the_boundary_and_cycles_terminate() {
     assert!(converted.get("self").is_some());
 }
 
+/// Stored text and the edge's answers are read by the browser's `JSON.parse`
+/// and cut at the document limits, as core's reader cut them.
+#[wasm_bindgen_test]
+fn json_text_is_read_by_the_browser_and_cut_at_the_limits() {
+    use nudge_core::limits::{MAX_DEPTH, MAX_STRING_BYTES};
+    assert_eq!(js::parse(""), None);
+    assert_eq!(js::parse("{corrupt"), None);
+    assert_eq!(js::parse("[1,"), None);
+    assert_eq!(js::parse("7"), Some(Value::Number(7.0)));
+    // Far deeper than the limit: read, never a trap, the deep part null.
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    let mut value = js::parse(&deep).expect("deep arrays are JSON");
+    let mut depth = 0;
+    while let Value::Array(items) = value {
+        depth += 1;
+        value = items.into_iter().next().unwrap_or(Value::Bool(false));
+    }
+    assert_eq!(depth, MAX_DEPTH + 1);
+    assert_eq!(value, Value::Null);
+    // A string over the limit is cut on a character boundary.
+    let long = ["\"", &"é".repeat(MAX_STRING_BYTES), "\""].concat();
+    let Some(Value::String(cut)) = js::parse(&long) else {
+        panic!("a long string is still read");
+    };
+    assert!(cut.len() <= MAX_STRING_BYTES && cut.len() > MAX_STRING_BYTES / 2);
+}
+
 #[wasm_bindgen_test]
 fn merge_fields_render_as_text_in_a_closed_shadow_root() {
     let a = agent("t-xss", &modal("xss", "{}", "Hi {{first_name|there}}"));

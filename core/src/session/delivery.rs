@@ -102,8 +102,16 @@ impl Delivery {
     }
 
     /// The collect endpoint's answer to `batch` (status 0: a network
-    /// error), with its body text.
-    pub fn answered(&mut self, batch: &Batch, status: u16, text: &str, now: Millis) -> Answered {
+    /// error), with its body as the host read it (`None`: empty or not
+    /// JSON). Reading the text is the host's part: the agent has the
+    /// browser's `JSON.parse`, so it carries no JSON reader of its own.
+    pub fn answered(
+        &mut self,
+        batch: &Batch,
+        status: u16,
+        answer: Option<&Value>,
+        now: Millis,
+    ) -> Answered {
         self.in_flight = false;
         let of = batch.ids.len();
         let outbox = &mut self.outbox;
@@ -112,19 +120,16 @@ impl Delivery {
                 outbox.acknowledge(&batch.ids);
                 Answered::Accepted
             }
-            400 => {
-                let answer = crate::json::parse(text, crate::json::Bounds::Cut).ok();
-                match answer.and_then(|answer| batch.rejected(&answer)) {
-                    Some(rejected) => {
-                        outbox.reject(&rejected);
-                        Answered::Rejected {
-                            dropped: rejected.len(),
-                            of,
-                        }
+            400 => match answer.and_then(|answer| batch.rejected(answer)) {
+                Some(rejected) => {
+                    outbox.reject(&rejected);
+                    Answered::Rejected {
+                        dropped: rejected.len(),
+                        of,
                     }
-                    None => refuse(outbox, batch, status),
                 }
-            }
+                None => refuse(outbox, batch, status),
+            },
             413 => match outbox.too_large(&batch.ids) {
                 Some(id) => Answered::TooLarge { id },
                 None => Answered::Split { of },
