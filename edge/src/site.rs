@@ -1,8 +1,9 @@
 //! The `Site` Durable Object: one per site, its SQLite store (`store`), and its one
-//! alarm, which serves two masters (a Durable Object has one alarm):
-//! journeys' timers (armed to the earliest `next_due`) and the daily chores
-//! (the retention sweep, and the sweep for derived journey entries just
-//! after the site's midnight). Each firing does what is due and re-arms to
+//! alarm, which serves three masters (a Durable Object has one alarm):
+//! journeys' timers (armed to the earliest `next_due`), the event archive
+//! (bodies to R2 once their hour is over, `store::archive`) and the daily
+//! chores (the retention sweep, and the sweep for derived journey entries
+//! just after the site's midnight). Each firing does what is due and re-arms to
 //! whatever comes next; work left over re-arms at once.
 
 use std::cell::RefCell;
@@ -13,6 +14,7 @@ use nudge_core::time::DAY as DAY_MS;
 use serde_json::Value;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
+use crate::store::archive::{self, Schedule, ARCHIVE_BUCKET};
 use crate::store::journeys::outbox::{self, FLUSH_BATCH};
 use crate::store::journeys::DUE_PER_STEP;
 use crate::store::persons::Db;
@@ -26,12 +28,20 @@ use crate::store::{dispatch, schema};
 const QUEUE_RETRY_MS: i64 = 5_000;
 /// How soon it comes back after a failure (config unreadable, a sweep step failed).
 const TROUBLE_RETRY_MS: i64 = 30_000;
+/// Expired parts deleted from R2 per alarm step.
+const EXPIRED_PARTS_PER_STEP: i64 = 100;
 
 #[durable_object]
 pub struct Site {
     state: State,
     env: Env,
     retention: Retention,
+    /// When event bodies go to R2; `None` when no bucket is bound.
+    archive: Option<Schedule>,
+    /// When the archive is next due (`Some(None)`: nothing to archive),
+    /// once this instance has read it: an append only makes it due sooner
+    /// when nothing waited, so no command pays a query for it.
+    archive_due: RefCell<Option<Option<i64>>>,
     rates: EventRates,
     counters: RefCell<Counters>,
     /// When the alarm is set for, once this instance has read or set it.
@@ -51,6 +61,11 @@ fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
+/// A platform failure (R2) where the store's errors are expected.
+fn platform(e: worker::Error) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
 fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
@@ -68,8 +83,17 @@ impl DurableObject for Site {
         };
         let defaults = EventRates::default();
         let refuse_appends = var(&env, "FAULT_STORE_OVERLOADED").as_deref() == Some("append");
+        let archive = match env.bucket(ARCHIVE_BUCKET) {
+            Ok(_) => Some(Schedule::from_vars(|name| var(&env, name))),
+            Err(e) => {
+                worker::console_warn!("event archive off (events stay in the store): {e}");
+                None
+            }
+        };
         Site {
             retention: Retention::from_vars(|name| var(&env, name)),
+            archive,
+            archive_due: RefCell::new(None),
             rates: EventRates {
                 per_site: rate("EVENTS_PER_MINUTE_PER_SITE", defaults.per_site),
                 per_client: rate("EVENTS_PER_MINUTE_PER_CLIENT", defaults.per_client),
@@ -125,8 +149,13 @@ impl DurableObject for Site {
         let db = Db { sql: &sql, now };
         // Unreadable for a moment: this command's events enter nothing.
         let journeys = self.live_journeys(&db).unwrap_or_default();
+        let appends = matches!(command, Command::Append(_) | Command::AppendSpilled(_));
         // No await below until the answer: the command's writes commit together.
         let answer = dispatch(&db, command, &journeys);
+        let known = *self.archive_due.borrow();
+        if let (true, Some(schedule), Some(None)) = (appends, self.archive, known) {
+            *self.archive_due.borrow_mut() = Some(Some(schedule.due(now)));
+        }
         if let Err(StoreError::Internal(detail)) = &answer {
             worker::console_error!("site store: {detail}");
         }
@@ -214,6 +243,9 @@ impl Site {
         if let Some(timer) = db.next_timer()? {
             wanted = wanted.min(timer);
         }
+        if let Some(due) = self.archive_due(db)? {
+            wanted = wanted.min(due);
+        }
         let daily = journeys.journeys.iter().any(|j| {
             j.enabled
                 && matches!(
@@ -229,6 +261,70 @@ impl Site {
             wanted = wanted.min(next_midnight);
         }
         Ok(wanted)
+    }
+
+    /// When the event archive is next due, if it is on and events wait.
+    fn archive_due(&self, db: &Db<'_>) -> StoreResult<Option<i64>> {
+        let Some(schedule) = &self.archive else {
+            return Ok(None);
+        };
+        let known = *self.archive_due.borrow();
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        let due = db.archive_due(schedule)?;
+        *self.archive_due.borrow_mut() = Some(due);
+        Ok(due)
+    }
+
+    /// Deletes a step of parts past retention, then puts the next due part
+    /// of the event log to R2 and records it: (events archived, whether
+    /// more parts are due now). A failure is logged and left for the next
+    /// alarm: events stay in the store until their part is recorded.
+    async fn archive_step(&self, db: &Db<'_>) -> StoreResult<(u64, bool)> {
+        let Some(schedule) = &self.archive else {
+            return Ok((0, false));
+        };
+        let bucket = self.env.bucket(ARCHIVE_BUCKET).map_err(platform)?;
+        let cutoff = db.now - self.retention.events * DAY_MS;
+        let expired = db.expired_parts(cutoff, EXPIRED_PARTS_PER_STEP)?;
+        if !expired.is_empty() {
+            bucket
+                .delete_multiple(expired.clone())
+                .await
+                .map_err(platform)?;
+            db.forget_parts(&expired)?;
+        }
+        let Some(site) = self.site_name(db) else {
+            return Ok((0, false));
+        };
+        // Read again after this step.
+        *self.archive_due.borrow_mut() = None;
+        let Some(part) = db.next_part(&site, schedule)? else {
+            return Ok((0, false));
+        };
+        let metadata = worker::HttpMetadata {
+            content_type: Some("application/x-ndjson".into()),
+            content_encoding: Some("gzip".into()),
+            ..Default::default()
+        };
+        bucket
+            .put(&part.key, archive::compress(&part.lines))
+            .http_metadata(metadata)
+            .execute()
+            .await
+            .map_err(platform)?;
+        let db = Db {
+            sql: db.sql,
+            now: now_ms(),
+        };
+        let count = if db.archived(&part)? {
+            part.count as u64
+        } else {
+            0
+        };
+        let more = db.archive_due(schedule)?.is_some_and(|due| due <= db.now);
+        Ok((count, more))
     }
 
     /// Sets the alarm to `at` unless it is already set as soon.
@@ -309,6 +405,10 @@ impl Site {
                 log("retention clock", e);
             }
         }
+        let (archived, archiving) = self.archive_step(&db).await.unwrap_or_else(|e| {
+            log("event archive", e);
+            (0, false)
+        });
         let (queued, waiting) = self.flush(&db).await;
         let db = Db {
             sql: &sql,
@@ -318,7 +418,7 @@ impl Site {
         if trouble {
             // Retried soon, never in a tight loop.
             at = db.now + TROUBLE_RETRY_MS;
-        } else if fired as i64 >= DUE_PER_STEP || sweeping || pruning {
+        } else if fired as i64 >= DUE_PER_STEP || sweeping || pruning || archiving {
             at = db.now;
         } else if waiting {
             at = at.min(db.now + QUEUE_RETRY_MS);
@@ -330,6 +430,7 @@ impl Site {
             fired: fired as u64,
             queued: queued as u64,
             sends_waiting: waiting,
+            archived,
             next_alarm: nudge_core::time::to_iso8601(at),
         })
     }

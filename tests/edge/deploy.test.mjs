@@ -61,6 +61,8 @@ test("deploy --dry-run: the built Worker with every binding it uses", async (t) 
   binding("SITE", "Site", "Durable Object");
   binding("CONFIG", null, "KV Namespace");
   binding("FORWARD", "nudge-forward", "Queue");
+  binding("INGEST", "nudge-ingest", "Queue");
+  binding("EVENTS", "nudge-events", "R2 Bucket");
   binding("EVENTS_LIMITER", "300 requests/60s", "Rate Limit");
   binding("IDENTITY_LIMITER", "120 requests/60s", "Rate Limit");
   binding("HOOKS_LIMITER", "1200 requests/60s", "Rate Limit");

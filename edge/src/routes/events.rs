@@ -19,6 +19,7 @@ use crate::http::{
     cors, json_response, parse_core_json, read_body, site_config, site_keys, site_param, EdgeError,
     Handled, Refusal,
 };
+use crate::store::archive;
 use crate::store::protocol::RecentEvents;
 use crate::store::protocol::{Append, BrowserKey, StoreError};
 
@@ -208,10 +209,35 @@ fn keep_preview(sent: &CoreValue, mut wire: CoreValue) -> CoreValue {
     wire
 }
 
-/// `GET /v1/admin/sites/{site}/events[?before=&limit=]`: stored events, newest first.
+/// `GET /v1/admin/sites/{site}/events[?before=&limit=]`: stored events,
+/// newest first: from the store, continued from the R2 archive's parts
+/// where the store's own do not fill the page (`store::archive`).
 pub async fn recent(req: Request, env: &Env, site: &str) -> Handled {
     let page = crate::http::page(&req)?;
-    let events = crate::store::call(env, site, &RecentEvents { page }).await?;
+    let (before, limit) = (page.before(), page.limit() as usize);
+    let mut events = crate::store::call(env, site, &RecentEvents { page }).await?;
+    let parts = std::mem::take(&mut events.parts);
+    if parts.is_empty() {
+        return Ok(json_response(200, &events)?);
+    }
+    let bucket = env.bucket(archive::ARCHIVE_BUCKET)?;
+    for part in &parts {
+        // A part deleted by retention meanwhile has nothing left to list.
+        let Some(object) = bucket.get(&part.key).execute().await? else {
+            continue;
+        };
+        let bytes = match object.body() {
+            Some(body) => body.bytes().await?,
+            None => continue,
+        };
+        let read = archive::read_part(&bytes).map_err(|why| {
+            worker::Error::RustError(format!("event archive {}: {why}", part.key))
+        })?;
+        if archive::continue_page(&mut events, read, before, limit) {
+            break;
+        }
+    }
+    events.next_before = archive::next_before(&events, &parts, limit);
     Ok(json_response(200, &events)?)
 }
 

@@ -162,17 +162,28 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Stored events, newest first, a page at a time (`before` a receive time).
+    /// Stored events, newest first, a page at a time (`before` a receive
+    /// time): those not yet archived from here; where the page is not full,
+    /// the newest archived parts before it (`parts`), which the Worker reads
+    /// from R2 (`routes/events.rs`). Archived events are all older than the
+    /// ones here, so the page is the two in sequence.
     pub fn recent_events(&self, page: &Page) -> StoreResult<EventPage> {
+        let mark = self.archive_mark()?.unwrap_or_default();
         let rows = self.sql.query(
-            "SELECT id, received_at, body FROM events WHERE received_at < ? ORDER BY received_at DESC, id LIMIT ?",
-            params![page.before(), page.limit()],
+            "SELECT id, received_at, body FROM events WHERE (received_at, id) > (?, ?) AND received_at < ?
+               ORDER BY received_at DESC, id DESC LIMIT ?",
+            params![mark.at, mark.id.as_str(), page.before(), page.limit()],
         )?;
-        let total = self
+        let unarchived = self
             .sql
-            .int("SELECT count(*) FROM events", &[])?
+            .int(
+                "SELECT count(*) FROM events WHERE (received_at, id) > (?, ?)",
+                params![mark.at, mark.id.as_str()],
+            )?
             .unwrap_or(0);
         let next = next_page(&rows, "received_at", page);
+        let full = rows.len() as i64 == page.limit();
+        let (parts, archived) = self.parts_before(page.before())?;
         let events = rows
             .into_iter()
             .map(|r| StoredEvent {
@@ -182,9 +193,11 @@ impl Db<'_> {
             })
             .collect();
         Ok(EventPage {
-            total,
+            total: unarchived + archived,
+            archived,
             events,
             next_before: next,
+            parts: if full { Vec::new() } else { parts },
         })
     }
 

@@ -7,6 +7,7 @@
 //! - `schema`: numbered migrations, tracked by `PRAGMA user_version`.
 //! - `persons`, `identity`, `merges`: persons, contact details, suppression, links, the merge log and undo.
 //! - `events`: the event log and the facts events carry; inbound webhooks.
+//! - `archive`: the event log's way out, to R2 parts (the ids stay, for de-duplication).
 //! - `deliveries`: what was forwarded, SMS claims and budgets, dead letters.
 //! - `reports`: campaign reports, rolled up with each event; their reads.
 //! - `retention`, `rate`: pruning on an alarm; events per minute.
@@ -19,6 +20,7 @@
 //! One object per site keeps every lookup a local SQLite query. (A site
 //! outgrowing one object's throughput would shard persons by identifier hash.)
 
+pub mod archive;
 pub mod deliveries;
 pub mod events;
 pub mod identity;

@@ -2,7 +2,8 @@
 //! (`Site::alarm`) runs [`Db::prune`] daily, in bounded steps.
 //!
 //! Defaults (days), each overridable by a Worker variable `RETENTION_<NAME>_DAYS`:
-//! events 90, inbound webhooks 30, used click-token nonces 45 (click tokens
+//! events 90 (the R2 archive's parts, `store/archive.rs`; the store keeps an
+//! archived event's id 2 days, and an event never archived 90), inbound webhooks 30, used click-token nonces 45 (click tokens
 //! live at most 30 days, so a used one can never come back after its nonce
 //! is gone), claims 365, delivery records 30 (queues redeliver within hours),
 //! dead letters 30, SMS counters 2. Persons that are only an anonymous browser
@@ -135,6 +136,23 @@ impl Db<'_> {
                 params![before, STEP_ROWS],
             )?;
             more |= deleted as i64 >= STEP_ROWS;
+        }
+        // Archived events (`store/archive.rs`): their ids, kept for
+        // de-duplication, go after `EVENT_IDS_DAYS`; their bodies are in R2
+        // parts, which the alarm deletes after `retention.events`. Events
+        // never archived (no bucket bound) go after `retention.events`, above.
+        if let Some(mark) = self.archive_mark()? {
+            more |= self.sql.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events
+                   WHERE received_at < ? AND (received_at, id) <= (?, ?) LIMIT ?)",
+                params![
+                    cutoff(super::archive::EVENT_IDS_DAYS),
+                    mark.at,
+                    mark.id.as_str(),
+                    STEP_ROWS
+                ],
+            )? as i64
+                >= STEP_ROWS;
         }
         // Journeys: category views past the longest window; sends queued
         // longer ago than delivery records are kept (caps look back a week);

@@ -179,6 +179,16 @@ const MIGRATIONS: &[&[&str]] = &[
     // (`claimed` 1 until the consumer's `Outcomes` confirm it): met again,
     // it is filed as "outcome unknown" instead of passing as done.
     &["ALTER TABLE deliveries ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0"],
+    // 11: the event log's bodies leave for R2 (`store/archive.rs`): events
+    // are read in `(received_at, id)` order from the archive mark, and the
+    // parts put are indexed here.
+    &[
+        "DROP INDEX events_by_time",
+        "CREATE INDEX events_by_time ON events (received_at, id)",
+        "CREATE TABLE event_parts (key TEXT PRIMARY KEY, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
+            count INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE INDEX event_parts_by_time ON event_parts (last_at)",
+    ],
 ];
 
 /// The schema version this code expects.

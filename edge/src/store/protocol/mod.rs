@@ -222,8 +222,15 @@ pub struct RecentEvents {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EventPage {
     pub total: i64,
+    /// How many of them are in the R2 archive (`store::archive`).
+    #[serde(default)]
+    pub archived: i64,
     pub events: Vec<StoredEvent>,
     pub next_before: Option<i64>,
+    /// Where the store's events do not fill the page: the archived parts
+    /// that continue it, newest first, for the Worker to read from R2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<super::archive::EventPart>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -418,6 +425,9 @@ pub struct Ticked {
     pub queued: u64,
     /// Whether sends still wait for the queue.
     pub sends_waiting: bool,
+    /// Events whose bodies were put to the R2 archive (`store::archive`).
+    #[serde(default)]
+    pub archived: u64,
     pub next_alarm: String,
 }
 

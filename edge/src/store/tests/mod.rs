@@ -245,6 +245,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
     ));
 }
 
+mod archive;
 mod bounds;
 mod forwarding;
 mod identity;
