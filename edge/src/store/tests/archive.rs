@@ -324,3 +324,42 @@ fn a_part_reads_back_exactly_and_a_damaged_one_is_refused() {
     assert!(archive::read_part(&bytes[..bytes.len() / 2]).is_err());
     assert!(archive::read_part(b"not gzip").is_err());
 }
+
+/// The alarm's archive step, natively (release: `cargo test -p nudge-edge
+/// --release --lib archive_step_bench -- --ignored --nocapture`): a full
+/// part drafted, compressed and recorded. A benchmark, not a timed test.
+#[test]
+#[ignore]
+fn archive_step_bench() {
+    let sql = store();
+    let start = T0 - T0.rem_euclid(HOUR);
+    // About 1 KB each, as a page view with its context is.
+    let padding = "a product page with its context, ".repeat(25);
+    for batch in 0..(PART_EVENTS as usize / 100) {
+        let events = (0..100)
+            .map(|i| {
+                let id = format!("bench{batch:03}-{i:03}");
+                event(&id, "b1", "Viewed", json!({"i": i, "note": padding}))
+            })
+            .collect();
+        append(&self::db(&sql, start + batch as i64), events, None);
+    }
+    let db = db(&sql, start + 2 * HOUR);
+    let t = std::time::Instant::now();
+    let part = db.next_part(SITE, &schedule()).unwrap().unwrap();
+    let drafted = t.elapsed();
+    let bytes = archive::compress(&part.lines);
+    let compressed = t.elapsed();
+    assert!(db.archived(&part).unwrap());
+    let recorded = t.elapsed();
+    println!(
+        "{} events, {} B of lines, {} B gzip: draft {:?}, compress {:?}, record {:?}, step {:?}",
+        part.count,
+        part.lines.len(),
+        bytes.len(),
+        drafted,
+        compressed - drafted,
+        recorded - compressed,
+        recorded
+    );
+}
