@@ -207,6 +207,39 @@ impl ForwardMessage {
     }
 }
 
+/// What `/v1/events` puts on the forwarding queue: the events of one batch
+/// that one destination wants, as one message (up to the queue's message
+/// size), so a batch of 20 events costs the queue one message per
+/// destination, not 20. The consumer reads it as one [`ForwardMessage`] per
+/// event ([`ForwardBatch::units`]); journeys' sends, test sends and
+/// replayed dead letters stay single `ForwardMessage`s.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForwardBatch {
+    pub site: String,
+    pub destination: Destination,
+    pub events: Vec<Value>,
+}
+
+impl ForwardBatch {
+    /// One forward per event, in order.
+    pub fn units(self) -> Vec<ForwardMessage> {
+        let ForwardBatch {
+            site,
+            destination,
+            events,
+        } = self;
+        events
+            .into_iter()
+            .map(|event| ForwardMessage {
+                site: site.clone(),
+                destination: destination.clone(),
+                event,
+                person: None,
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

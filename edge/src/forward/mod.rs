@@ -3,11 +3,14 @@
 //!
 //! - `destinations`: the site's list (validated; credentials sealed, `credentials`).
 //! - `channels`: what each destination's API expects (pure).
-//! - `/v1/events` enqueues one message per (event, matching destination) after
-//!   the batch is stored, whether or not the event was new: a retried batch is
-//!   re-enqueued, and the consumer skips what was already delivered. A message
-//!   over the queue's size limit is filed as a dead letter at once, with its
-//!   reason: never a retry loop, never a 500 after the events were stored.
+//! - `/v1/events` enqueues, per matching destination, one message with the
+//!   batch's events it wants (`ForwardBatch`, split where the queue's message
+//!   size requires) after the batch is stored, whether or not the events were
+//!   new: a retried batch is re-enqueued, and the consumer skips what was
+//!   already delivered. An event too large to travel is filed as a dead letter
+//!   at once, with its reason: never a retry loop, never a 500 after the
+//!   events were stored.
+//! - `consume`: the consumer; `deliver`: one event's attempt at one destination.
 //! - The consumer asks the site's store first (done already? who is it for?
 //!   for SMS: claim it and count it against the daily budgets), then sends.
 //!   2xx: recorded. 408, 429, 5xx, network errors and timeouts: retried with
@@ -18,35 +21,18 @@
 //! idempotency key, for every channel but SMS; at most once for SMS.
 
 pub mod channels;
+mod consume;
 pub mod credentials;
+mod deliver;
 pub mod destinations;
 pub mod preview;
 
-use std::time::Duration;
-
-use std::collections::BTreeMap;
-
-use futures_util::StreamExt;
-
-use serde::Deserialize;
 use serde_json::Value;
-use worker::{
-    Env, Headers, Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request,
-    RequestInit, Result,
-};
+use worker::{Env, Result};
 
-use crate::destination::{Channel, Destination, Destinations, ForwardMessage, Purpose};
-use crate::store::protocol::{
-    DeadLetter, Delivered, Deliveries, DeliveryCheck, DeliveryVerdict, Outcomes, SmsBudget,
-};
-use channels::{Contact, Shaped};
-
-/// How long a destination may take to answer before the attempt counts as failed.
-const TIMEOUT: Duration = Duration::from_secs(8);
-const MAX_RETRY_DELAY_S: u32 = 300;
-/// Deliveries of a queue batch in flight at once (below the runtime's six
-/// connections per invocation).
-const CONCURRENT_SENDS: usize = 5;
+use crate::destination::{Destination, Destinations, ForwardBatch, ForwardMessage, Purpose};
+use crate::store::protocol::DeadLetter;
+pub use consume::{consume, retry_by_age};
 
 /// Whether `destination` wants `event` and the visitor agreed to its purpose.
 fn wants(destination: &Destination, event: &Value) -> bool {
@@ -85,27 +71,63 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
     }
     let mut messages = Vec::new();
     for destination in &document.destinations {
-        for event in events.iter().filter(|e| wants(destination, e)) {
-            let message = ForwardMessage {
-                site: site.to_owned(),
-                destination: destination.clone(),
-                event: event.clone(),
-                person: None,
-            };
-            let text = message.text();
-            if text.len() > MAX_MESSAGE_BYTES {
-                let reason = format!(
-                    "too large to forward: {} bytes (at most {MAX_MESSAGE_BYTES})",
-                    text.len()
-                );
-                let message = message.value();
-                crate::store::call(env, site, &DeadLetter { reason, message }).await?;
-                continue;
-            }
-            messages.push(text);
+        let wanted: Vec<&Value> = events.iter().filter(|e| wants(destination, e)).collect();
+        let (texts, too_large) = batch_messages(site, destination, &wanted);
+        messages.extend(texts);
+        for (message, bytes) in too_large {
+            let reason =
+                format!("too large to forward: {bytes} bytes (at most {MAX_MESSAGE_BYTES})");
+            let message = message.value();
+            crate::store::call(env, site, &DeadLetter { reason, message }).await?;
         }
     }
     send(env, &messages).await
+}
+
+/// The queue messages for `events` to `destination`: as few `ForwardBatch`
+/// texts as fit in [`MAX_MESSAGE_BYTES`] each, in order; and each event
+/// too large to travel even alone, as its own message with its size, to
+/// file as a dead letter.
+fn batch_messages(
+    site: &str,
+    destination: &Destination,
+    events: &[&Value],
+) -> (Vec<String>, Vec<(ForwardMessage, usize)>) {
+    let text_of = |events: Vec<Value>| {
+        let batch = ForwardBatch {
+            site: site.to_owned(),
+            destination: destination.clone(),
+            events,
+        };
+        serde_json::to_string(&batch).unwrap_or_default()
+    };
+    // The envelope's size, then each event's text and its comma.
+    let envelope = text_of(Vec::new()).len();
+    let (mut texts, mut too_large) = (Vec::new(), Vec::new());
+    let (mut chunk, mut bytes): (Vec<Value>, usize) = (Vec::new(), envelope);
+    for event in events {
+        let size = event.to_string().len() + 1;
+        if envelope + size > MAX_MESSAGE_BYTES {
+            let single = ForwardMessage {
+                site: site.to_owned(),
+                destination: destination.clone(),
+                event: (*event).clone(),
+                person: None,
+            };
+            too_large.push((single, envelope + size));
+            continue;
+        }
+        if bytes + size > MAX_MESSAGE_BYTES {
+            texts.push(text_of(std::mem::take(&mut chunk)));
+            bytes = envelope;
+        }
+        bytes += size;
+        chunk.push((*event).clone());
+    }
+    if !chunk.is_empty() {
+        texts.push(text_of(chunk));
+    }
+    (texts, too_large)
 }
 
 /// Puts messages on the forwarding queue, in sends within the platform's
@@ -136,356 +158,54 @@ pub async fn send_to(env: &Env, binding: &str, messages: &[String]) -> Result<()
     Ok(())
 }
 
-/// Outcome of one delivery attempt.
-enum Attempt {
-    Delivered,
-    /// The channel has nothing to do with this event (see `channels::Shaped`).
-    NotApplicable(String),
-    Retry(String),
-    Refused(String),
-}
-
-/// One attempt to deliver `event` to `destination`.
-async fn deliver(
-    env: &Env,
-    site: &str,
-    destination: &Destination,
-    event: &Value,
-    contact: &Contact,
-) -> Result<Attempt> {
-    // Only a credential sealed for this site and destination opens: a
-    // document stored before sealing, or a blob copied from elsewhere, is refused.
-    // The credentials key never rotates (`keys`): no store read needed here.
-    let Some(credentials) =
-        crate::keys::master(env).and_then(|m| crate::keys::credentials_key(&m, site))
-    else {
-        return Ok(Attempt::Retry("NUDGE_MASTER_KEY is not set".into()));
-    };
-    let Some(secret) = destinations::credential_of(destination, &credentials, site) else {
-        return Ok(Attempt::Refused(
-            "the destination's credential is missing or was not sealed for it; PUT the destinations again".into(),
-        ));
-    };
-    let now_ms = worker::Date::now().as_millis() as i64;
-    let outgoing = match channels::shape(destination, event, contact, &secret, now_ms) {
-        Ok(Shaped::Send(outgoing)) => outgoing,
-        Ok(Shaped::NotApplicable(why)) => return Ok(Attempt::NotApplicable(why)),
-        Err(problem) => return Ok(Attempt::Refused(problem)),
-    };
-    if !destinations::url_allowed(&outgoing.url, destinations::local_allowed(env)) {
-        return Ok(Attempt::Refused(format!(
-            "{} is not an allowed destination URL",
-            outgoing.url
-        )));
-    }
-    let headers = Headers::new();
-    for (name, value) in &outgoing.headers {
-        headers.set(name, value)?;
-    }
-    let mut init = RequestInit::new();
-    // No redirects: a 3xx could send the body (and its credentials) to a
-    // plain-http or unlisted host. A destination that redirects is refused.
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_redirect(worker::RequestRedirect::Manual)
-        .with_body(Some(outgoing.body.into()));
-    let request = Request::new_with_init(&outgoing.url, &init)?;
-    let fetch = worker::Fetch::Request(request);
-    let send = Box::pin(fetch.send());
-    let timeout = Box::pin(worker::Delay::from(TIMEOUT));
-    let response = match futures_util::future::select(send, timeout).await {
-        futures_util::future::Either::Left((Ok(response), _)) => response,
-        futures_util::future::Either::Left((Err(e), _)) => {
-            return Ok(Attempt::Retry(format!("network error: {e}")))
-        }
-        futures_util::future::Either::Right(_) => {
-            return Ok(Attempt::Retry(format!(
-                "no answer within {} s",
-                TIMEOUT.as_secs()
-            )))
-        }
-    };
-    Ok(match response.status_code() {
-        200..=299 => Attempt::Delivered,
-        status @ (408 | 429 | 500..=599) => Attempt::Retry(format!("HTTP {status}")),
-        status => Attempt::Refused(format!("HTTP {status}")),
-    })
-}
-
-/// The queue consumer (forwarding queue and its dead-letter queue). A batch
-/// costs each of its sites two store calls, not two per message: one for
-/// every delivery's verdict, one for every outcome; the sends in between go
-/// out concurrently.
-pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
-    let dead_letter_queue = batch.queue().ends_with("-dlq");
-    let mut by_site: BTreeMap<String, Vec<(Message<String>, ForwardMessage)>> = BTreeMap::new();
-    for message in batch.messages()? {
-        match read(&message) {
-            Read::Forward(forward) => by_site
-                .entry(forward.site.clone())
-                .or_default()
-                .push((message, *forward)),
-            Read::Misfiled { site, letter } => {
-                // Filed again with why, never dropped; retried if the store fails.
-                match crate::store::call(&env, &site, &letter).await {
-                    Ok(()) => message.ack(),
-                    Err(error) => retry_soon(&message, &error.into()),
-                }
-            }
-            Read::Unreadable => message.ack(),
-        }
-    }
-    for (site, group) in by_site {
-        // One site's trouble (its store unreachable, say) retries that
-        // site's messages only; on the dead-letter queue too, so none is lost there.
-        if let Err(error) = forward_site(&env, &site, &group, dead_letter_queue).await {
-            for (message, _) in &group {
-                retry_soon(message, &error);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Retries `message` after as many seconds as it is old, within
-/// `min..=max` (so the delays about double); the delay chosen.
-pub fn retry_by_age(message: &Message<String>, min: u32, max: u32) -> u32 {
-    let age_ms = worker::Date::now()
-        .as_millis()
-        .saturating_sub(message.timestamp().as_millis());
-    let delay = ((age_ms / 1000).min(u64::from(u32::MAX)) as u32).clamp(min, max);
-    message.retry_with_options(
-        &QueueRetryOptionsBuilder::new()
-            .with_delay_seconds(delay)
-            .build(),
-    );
-    delay
-}
-
-fn retry_soon(message: &Message<String>, error: &worker::Error) {
-    worker::console_error!("forward: message {}: {error}; retrying", message.id());
-    message.retry_with_options(
-        &QueueRetryOptionsBuilder::new()
-            .with_delay_seconds(30)
-            .build(),
-    );
-}
-
-/// A queue message, read.
-enum Read {
-    Forward(Box<ForwardMessage>),
-    /// JSON naming a site but not a deliverable message (a replayed dead
-    /// letter whose destination was gone): its letter, to file again.
-    Misfiled {
-        site: String,
-        letter: DeadLetter,
-    },
-    /// Not JSON, or naming no site: nothing to deliver, nowhere to file it
-    /// (only this Worker enqueues, so this is never expected).
-    Unreadable,
-}
-
-fn read(message: &Message<String>) -> Read {
-    let Ok(value) = serde_json::from_str::<Value>(message.body()) else {
-        worker::console_error!("forward: unreadable message {}", message.id());
-        return Read::Unreadable;
-    };
-    match ForwardMessage::deserialize(&value) {
-        Ok(forward) => Read::Forward(Box::new(forward)),
-        Err(e) => match value["site"].as_str() {
-            Some(site) => Read::Misfiled {
-                site: site.to_owned(),
-                letter: DeadLetter {
-                    reason: format!("not a deliverable message: {e}"),
-                    message: value,
-                },
-            },
-            None => {
-                worker::console_error!("forward: message {} names no site", message.id());
-                Read::Unreadable
-            }
-        },
-    }
-}
-
-/// The SMS budgets of a Twilio destination (`daily_cap_per_number`, 3 by
-/// default; `daily_cap`, 1,000), or none for another channel.
-fn sms_budget(destination: &Destination) -> Option<SmsBudget> {
-    let Channel::Twilio {
-        daily_cap_per_number,
-        daily_cap,
-        ..
-    } = &destination.channel
-    else {
-        return None;
-    };
-    let cap =
-        |cap: Option<u64>, default: u32| cap.map_or(default, |n| n.min(u64::from(u32::MAX)) as u32);
-    Some(SmsBudget {
-        per_number_per_day: cap(*daily_cap_per_number, 3),
-        per_site_per_day: cap(*daily_cap, 1_000),
-    })
-}
-
-/// Forwards one site's messages of a batch: their verdicts in one store
-/// call, the sends concurrently, their outcomes in one store call, then each
-/// message acknowledged or retried.
-async fn forward_site(
-    env: &Env,
-    site: &str,
-    group: &[(Message<String>, ForwardMessage)],
-    dead_letter_queue: bool,
-) -> Result<()> {
-    let letter = |forward: &ForwardMessage, reason: String| DeadLetter {
-        reason,
-        message: forward.value(),
-    };
-    if dead_letter_queue {
-        // Out of retries: kept for inspection and replay.
-        let dead_letters = group
-            .iter()
-            .map(|(_, forward)| letter(forward, "retries exhausted".into()))
-            .collect();
-        let outcomes = Outcomes {
-            delivered: Vec::new(),
-            dead_letters,
-        };
-        crate::store::call(env, site, &outcomes).await?;
-        group.iter().for_each(|(message, _)| message.ack());
-        return Ok(());
-    }
-    // One call answers for each: already delivered? who is this browser (for
-    // channels that address people)? and, for SMS, claims it within the budgets.
-    let checks = group.iter().map(|(_, forward)| check_of(forward)).collect();
-    let verdicts = crate::store::call(env, site, &Deliveries { checks }).await?;
-    if verdicts.len() != group.len() {
-        return Err(worker::Error::RustError(
-            "the store answered a different number of verdicts".into(),
-        ));
-    }
-    let attempts = group
-        .iter()
-        .zip(verdicts)
-        .map(|((_, forward), verdict)| attempt(env, site, forward, verdict));
-    // At most `CONCURRENT_SENDS` at once: a Worker holds 6 connections, and
-    // a send waiting for one would spend its 8 s timeout in the wait (an
-    // SMS timed out that way is filed as failed while it may still leave).
-    let settled: Vec<Settled> = futures_util::stream::iter(attempts)
-        .buffered(CONCURRENT_SENDS)
-        .collect()
-        .await;
-    let mut outcomes = Outcomes::default();
-    for ((_, forward), settled) in group.iter().zip(&settled) {
-        let sms = sms_budget(&forward.destination).is_some();
-        let done = || Delivered {
-            destination: forward.destination.id.clone(),
-            event_id: forward.event_id().to_owned(),
-        };
-        match settled {
-            Settled::Ack => {}
-            // Recorded like a delivery when it does not apply: a redelivered
-            // message is not weighed again.
-            Settled::Attempted(Attempt::Delivered | Attempt::NotApplicable(_)) => {
-                outcomes.delivered.push(done())
-            }
-            // Claimed already: an SMS is never sent twice, so a failure is
-            // filed, and its claim confirmed (its outcome is known: this).
-            Settled::Attempted(Attempt::Retry(reason)) if sms => {
-                let reason = format!("SMS not retried: {reason}");
-                outcomes.dead_letters.push(letter(forward, reason));
-                outcomes.delivered.push(done());
-            }
-            Settled::Attempted(Attempt::Retry(_)) => {}
-            Settled::Attempted(Attempt::Refused(reason)) => {
-                outcomes.dead_letters.push(letter(forward, reason.clone()));
-                if sms {
-                    outcomes.delivered.push(done());
-                }
-            }
-        }
-    }
-    if !outcomes.delivered.is_empty() || !outcomes.dead_letters.is_empty() {
-        crate::store::call(env, site, &outcomes).await?;
-    }
-    for ((message, forward), settled) in group.iter().zip(settled) {
-        let what = format!(
-            "forward {} to {}",
-            forward.event_id(),
-            forward.destination.id
-        );
-        match settled {
-            Settled::Attempted(Attempt::Retry(reason))
-                if sms_budget(&forward.destination).is_none() =>
-            {
-                // Delays grow with the message's age: about 1, 2, 4, 8 ... s, at most 5 min.
-                let delay = retry_by_age(message, 1, MAX_RETRY_DELAY_S);
-                worker::console_log!("{what}: {reason}; retry in {delay} s");
-            }
-            Settled::Attempted(Attempt::NotApplicable(why)) => {
-                worker::console_log!("{what}: not applicable: {why}");
-                message.ack();
-            }
-            _ => message.ack(),
-        }
-    }
-    Ok(())
-}
-
-/// How one message of a batch settled before its outcome is recorded.
-enum Settled {
-    /// Nothing to send: done already, or skipped (the store recorded why).
-    Ack,
-    Attempted(Attempt),
-}
-
-/// Sends `forward` if its verdict says so.
-async fn attempt(
-    env: &Env,
-    site: &str,
-    forward: &ForwardMessage,
-    verdict: DeliveryVerdict,
-) -> Settled {
-    match verdict {
-        DeliveryVerdict::AlreadyDone => Settled::Ack,
-        DeliveryVerdict::Skip { reason } => {
-            let id = forward.event_id();
-            worker::console_log!(
-                "forward {id} to {}: skipped: {reason}",
-                forward.destination.id
-            );
-            Settled::Ack
-        }
-        DeliveryVerdict::Send { contact } => {
-            match deliver(env, site, &forward.destination, &forward.event, &contact).await {
-                Ok(attempt) => Settled::Attempted(attempt),
-                Err(e) => Settled::Attempted(Attempt::Retry(e.to_string())),
-            }
-        }
-    }
-}
-
-/// What the store checks before `forward` is sent.
-fn check_of(forward: &ForwardMessage) -> DeliveryCheck {
-    let event = &forward.event;
-    DeliveryCheck {
-        destination: forward.destination.id.clone(),
-        event_id: forward.event_id().to_owned(),
-        anonymous_id: (forward.destination.channel != Channel::Webhook)
-            .then(|| event["anonymousId"].as_str().map(str::to_owned))
-            .flatten(),
-        // A journey's send names its person (`store::journeys::outbox`).
-        person: forward.person.clone(),
-        purpose: event["context"]["journey"]["purpose"]
-            .as_str()
-            .map(str::to_owned),
-        claim: sms_budget(&forward.destination),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::wants;
-    use serde_json::json;
+    use super::{batch_messages, wants, MAX_MESSAGE_BYTES};
+    use crate::destination::{ForwardBatch, ForwardMessage};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn a_batchs_events_travel_in_as_few_messages_as_fit() {
+        let destination: crate::destination::Destination = serde_json::from_value(
+            json!({"id": "crm", "kind": "webhook", "url": "https://x.example/h",
+                                          "events": ["*"], "consent": "none"}),
+        )
+        .unwrap();
+        let event = |i: usize, pad: usize| {
+            json!({"type": "track", "event": "Viewed", "messageId": format!("m{i}"),
+                   "anonymousId": "a", "properties": {"pad": "x".repeat(pad)}})
+        };
+        // Twenty small events: one message, each event once, in order.
+        let small: Vec<Value> = (0..20).map(|i| event(i, 10)).collect();
+        let refs: Vec<&Value> = small.iter().collect();
+        let (texts, too_large) = batch_messages("shop", &destination, &refs);
+        assert_eq!((texts.len(), too_large.len()), (1, 0));
+        let batch: ForwardBatch = serde_json::from_str(&texts[0]).unwrap();
+        let units: Vec<ForwardMessage> = batch.units();
+        assert_eq!(units.len(), 20);
+        assert_eq!(units[7].event_id(), "m7");
+        assert!(units
+            .iter()
+            .all(|u| u.site == "shop" && u.destination.id == "crm"));
+        // Large ones: split under the queue's limit, none lost or doubled;
+        // one too large even alone is set apart to be filed.
+        let mut large: Vec<Value> = (0..10).map(|i| event(i, 30_000)).collect();
+        large.insert(4, event(99, MAX_MESSAGE_BYTES));
+        let refs: Vec<&Value> = large.iter().collect();
+        let (texts, too_large) = batch_messages("shop", &destination, &refs);
+        assert!(texts.iter().all(|t| t.len() <= MAX_MESSAGE_BYTES));
+        assert!(texts.len() >= 3);
+        let ids: Vec<String> = texts
+            .iter()
+            .flat_map(|t| serde_json::from_str::<ForwardBatch>(t).unwrap().units())
+            .map(|u| u.event_id().to_owned())
+            .collect();
+        let expected: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+        assert_eq!(ids, expected);
+        assert_eq!(too_large.len(), 1);
+        assert_eq!(too_large[0].0.event_id(), "m99");
+        assert!(too_large[0].1 > MAX_MESSAGE_BYTES);
+    }
 
     #[test]
     fn a_destination_selects_events_by_name_by_call_or_all() {

@@ -209,37 +209,66 @@ fn keep_preview(sent: &CoreValue, mut wire: CoreValue) -> CoreValue {
     wire
 }
 
-/// `GET /v1/admin/sites/{site}/events[?before=&limit=]`: stored events,
-/// newest first: from the store, continued from the R2 archive's parts
-/// where the store's own do not fill the page (`store::archive`).
+/// `GET /v1/admin/sites/{site}/events[?before=&before_id=&limit=]`: stored
+/// events, newest first: from the store, continued from the R2 archive's
+/// parts where the store's own do not fill the page (`store::archive`).
+/// `next_before` and `next_before_id` say where the next page starts.
 pub async fn recent(req: Request, env: &Env, site: &str) -> Handled {
     let page = crate::http::page(&req)?;
-    let (before, limit) = (page.before(), page.limit() as usize);
-    let mut events = crate::store::call(env, site, &RecentEvents { page }).await?;
+    let before_id = crate::http::query(&req, "before_id")?;
+    if before_id.as_ref().is_some_and(|id| id.len() > MAX_ID_BYTES) {
+        return Err(Refusal::new(400, "invalid_request", "before_id is too long").into());
+    }
+    let ask = RecentEvents { page, before_id };
+    let cursor = ask.cursor();
+    let mut events = crate::store::call(env, site, &ask).await?;
     let parts = std::mem::take(&mut events.parts);
     if parts.is_empty() {
         return Ok(json_response(200, &events)?);
     }
-    let bucket = env.bucket(archive::ARCHIVE_BUCKET)?;
+    let bucket = env.bucket(archive::ARCHIVE_BUCKET).ok();
     for part in &parts {
-        // A part deleted by retention meanwhile has nothing left to list.
-        let Some(object) = bucket.get(&part.key).execute().await? else {
-            continue;
+        let read = match &bucket {
+            Some(bucket) => read_part(bucket, &part.key).await,
+            None => Err("the EVENTS bucket is not bound".into()),
         };
-        let bytes = match object.body() {
-            Some(body) => body.bytes().await?,
-            None => continue,
-        };
-        let read = archive::read_part(&bytes).map_err(|why| {
-            worker::Error::RustError(format!("event archive {}: {why}", part.key))
-        })?;
-        if archive::continue_page(&mut events, read, before, limit) {
-            break;
+        match read {
+            Ok(read) => {
+                if archive::continue_page(&mut events, read, &cursor) {
+                    break;
+                }
+            }
+            Err(why) => {
+                worker::console_error!("event archive {}: {why}", part.key);
+                events.unreadable_parts.push(part.key.clone());
+            }
         }
     }
-    events.next_before = archive::next_before(&events, &parts, limit);
+    archive::set_next(&mut events, &parts, cursor.limit);
     Ok(json_response(200, &events)?)
 }
+
+/// One archive part's events; none for a part deleted by retention meanwhile.
+async fn read_part(
+    bucket: &worker::Bucket,
+    key: &str,
+) -> Result<Vec<crate::store::protocol::StoredEvent>, String> {
+    let object = bucket.get(key).execute().await.map_err(|e| e.to_string())?;
+    let Some(object) = object else {
+        return Ok(Vec::new());
+    };
+    if object.size() > archive::MAX_PART_READ {
+        return Err(format!("{} bytes: too large", object.size()));
+    }
+    let bytes = match object.body() {
+        Some(body) => body.bytes().await.map_err(|e| e.to_string())?,
+        None => return Ok(Vec::new()),
+    };
+    archive::read_part(&bytes)
+}
+
+/// The longest event id a cursor may name (ids are checked identifiers).
+const MAX_ID_BYTES: usize = 256;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! The event log leaves the store (issue #22): event bodies go to R2 as
 //! compressed parts, one period (an hour by default) at a time; the store
-//! keeps each event's id for de-duplication ([`EVENT_IDS_DAYS`]) and an index
+//! keeps each event's id for de-duplication (`RETENTION_EVENT_IDS_DAYS`) and an index
 //! of the parts, and the rollups, facts and journeys it always kept.
 //!
 //! The way out is an outbox, so nothing acknowledged is lost and nothing is
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::persons::Db;
-use super::protocol::{EventPage, StoreError, StoreResult, StoredEvent};
+use super::protocol::{EventCursor, EventPage, StoreError, StoreResult, StoredEvent};
 use super::sql::{params, Row, SqlExt};
 
 /// The R2 bucket event bodies are archived to. Without it bound, events
@@ -37,9 +37,9 @@ pub const ARCHIVE_BUCKET: &str = "EVENTS";
 pub const PART_EVENTS: i64 = 2_000;
 /// At most this many bytes of bodies per part (events are up to 32 KB).
 pub const PART_BYTES: usize = 2 << 20;
-/// Event ids are kept this long after their bodies are archived: an agent
-/// resends an unacknowledged event within hours, never days.
-pub const EVENT_IDS_DAYS: i64 = 2;
+/// The largest part object read back (compressed, as stored; and its text
+/// once decompressed): anything larger was not written by this code.
+pub const MAX_PART_READ: u64 = 2 * PART_BYTES as u64 + 1;
 /// How many parts one page of the admin listing may read.
 pub const PARTS_PER_PAGE: i64 = 10;
 
@@ -99,9 +99,12 @@ pub struct PartDraft {
     pub key: String,
     /// The archive mark it was drafted after (`None`: the first part).
     pub after: Option<Mark>,
-    pub first_at: i64,
+    pub first: Mark,
     pub last: Mark,
     pub count: i64,
+    /// The ids of its events: their bodies, and only theirs, are emptied
+    /// once it is recorded.
+    pub ids: Vec<String>,
     /// JSON lines, one event each.
     pub lines: String,
 }
@@ -111,6 +114,7 @@ pub struct PartDraft {
 pub struct EventPart {
     pub key: String,
     pub first_at: i64,
+    pub first_id: String,
     pub last_at: i64,
     pub count: i64,
 }
@@ -132,6 +136,16 @@ impl Db<'_> {
             at,
             id: id.unwrap_or_default(),
         }))
+    }
+
+    /// The latest receive time the archive has drafted or recorded: an
+    /// event must be received after it, or it would fall behind the mark
+    /// (a clock that stepped back), neither archived nor listed.
+    pub fn archive_floor(&self) -> StoreResult<Option<i64>> {
+        self.sql.int(
+            "SELECT max(at) FROM store_clock WHERE name IN ('archive', 'archive_draft')",
+            &[],
+        )
     }
 
     /// When the oldest event not yet archived may be archived (`None`:
@@ -172,6 +186,7 @@ impl Db<'_> {
         let mut lines = String::new();
         let mut last = None;
         let mut count = 0;
+        let mut ids = Vec::new();
         for row in &rows {
             let (id, at, body) = event_of(row)?;
             if count > 0 && lines.len() + body.len() > PART_BYTES {
@@ -190,46 +205,59 @@ impl Db<'_> {
                 at,
                 id: id.to_owned(),
             });
+            ids.push(id.to_owned());
             count += 1;
         }
         let Some(last) = last else {
             return Ok(None);
         };
+        // Appends from now on are received after this part, whatever the
+        // clock says, while it is being put (`archive_floor`).
+        self.set_clock("archive_draft", last.at, None)?;
         let first_id = event_of(&rows[0])?.0;
         Ok(Some(PartDraft {
             key: part_key(site, first_at, first_id),
             after,
-            first_at,
+            first: Mark {
+                at: first_at,
+                id: first_id.to_owned(),
+            },
             last,
             count,
+            ids,
             lines,
         }))
     }
 
-    /// Records `part` as put: indexed, its events' bodies emptied, the
-    /// mark moved past it. A part drafted after a mark that has moved on
-    /// since is a repeat: false, nothing changes.
+    /// Records `part` as put: indexed, the mark moved past it, its events'
+    /// bodies emptied, in that order, so a statement that fails part way
+    /// leaves a state the next alarm mends (a part put again under its key;
+    /// bodies left, pruned with their ids). A part drafted after a mark that
+    /// has moved on since is a repeat: false, nothing changes.
     pub fn archived(&self, part: &PartDraft) -> StoreResult<bool> {
         if self.archive_mark()? != part.after {
             return Ok(false);
         }
-        let from = part.after.clone().unwrap_or_default();
         self.sql.execute(
-            "INSERT INTO event_parts (key, first_at, last_at, count, at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO event_parts (key, first_at, first_id, last_at, count, at) VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (key) DO UPDATE SET last_at = excluded.last_at, count = excluded.count",
             params![
                 part.key.as_str(),
-                part.first_at,
+                part.first.at,
+                part.first.id.as_str(),
                 part.last.at,
                 part.count,
                 self.now
             ],
         )?;
-        self.sql.execute(
-            "UPDATE events SET body = '' WHERE (received_at, id) > (?, ?) AND (received_at, id) <= (?, ?)",
-            params![from.at, from.id.as_str(), part.last.at, part.last.id.as_str()],
-        )?;
         self.set_clock("archive", part.last.at, Some(&part.last.id))?;
+        // By id: an event that arrived while the part was put (a clock
+        // stepping back) keeps its body, whatever its time.
+        let ids = serde_json::to_string(&part.ids).map_err(super::sql::internal)?;
+        self.sql.execute(
+            "UPDATE events SET body = '' WHERE id IN (SELECT value FROM json_each(?))",
+            params![ids],
+        )?;
         Ok(true)
     }
 
@@ -255,13 +283,20 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// The newest parts holding events received before `before`, at most
+    /// The newest parts holding events before `cursor`, at most
     /// [`PARTS_PER_PAGE`]; and how many events all parts hold.
-    pub fn parts_before(&self, before: i64) -> StoreResult<(Vec<EventPart>, i64)> {
+    pub fn parts_before(&self, cursor: &EventCursor) -> StoreResult<(Vec<EventPart>, i64)> {
+        let (condition, id) = match &cursor.before_id {
+            Some(id) => ("(first_at, first_id) < (?, ?)", id.as_str()),
+            // The id parameter is unused here.
+            None => ("first_at < ? AND ? = ''", ""),
+        };
         let rows = self.sql.query(
-            "SELECT key, first_at, last_at, count FROM event_parts WHERE first_at < ?
-               ORDER BY last_at DESC LIMIT ?",
-            params![before, PARTS_PER_PAGE],
+            &format!(
+                "SELECT key, first_at, first_id, last_at, count FROM event_parts WHERE {condition}
+                   ORDER BY first_at DESC, first_id DESC LIMIT ?"
+            ),
+            params![cursor.before, id, PARTS_PER_PAGE],
         )?;
         let parts = rows
             .iter()
@@ -269,6 +304,7 @@ impl Db<'_> {
                 Some(EventPart {
                     key: r.get("key")?.as_str()?.to_owned(),
                     first_at: r.get("first_at")?.as_i64()?,
+                    first_id: r.get("first_id")?.as_str()?.to_owned(),
                     last_at: r.get("last_at")?.as_i64()?,
                     count: r.get("count")?.as_i64()?,
                 })
@@ -307,7 +343,9 @@ pub fn part_key(site: &str, first_at: i64, first_id: &str) -> String {
         time.get(11..13).unwrap_or("00"),
     );
     let hash = Sha256::digest(first_id.as_bytes());
-    let hash: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    // 128 bits: ids are the sender's to choose, and two parts must never
+    // share a key.
+    let hash: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("events/{site}/{date}/{hour}/{first_at}-{hash}.jsonl.gz")
 }
 
@@ -322,11 +360,17 @@ pub fn compress(lines: &str) -> Vec<u8> {
 /// The events of a part as stored, oldest first; a part that does not
 /// read (cut, corrupted) is an error, never a partial answer.
 pub fn read_part(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
+    if bytes.len() as u64 > MAX_PART_READ {
+        return Err(format!("part of {} bytes: too large", bytes.len()));
+    }
     let mut text = String::new();
     flate2::read::GzDecoder::new(bytes)
-        .take(64 << 20)
+        .take(MAX_PART_READ)
         .read_to_string(&mut text)
         .map_err(|e| format!("part unreadable: {e}"))?;
+    if text.len() as u64 >= MAX_PART_READ {
+        return Err("part too large once decompressed".into());
+    }
     text.lines()
         .map(|line| {
             let line: Line<'_> =
@@ -341,19 +385,15 @@ pub fn read_part(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
 }
 
 /// Continues `page` (newest first) with one part's events (oldest first, as
-/// [`read_part`] gives them) received before `before`, up to `limit`
-/// events; whether the page is full.
-pub fn continue_page(
-    page: &mut EventPage,
-    part: Vec<StoredEvent>,
-    before: i64,
-    limit: usize,
-) -> bool {
+/// [`read_part`] gives them) that come after `cursor`, up to its limit;
+/// whether the page is full.
+pub fn continue_page(page: &mut EventPage, part: Vec<StoredEvent>, cursor: &EventCursor) -> bool {
+    let limit = cursor.limit as usize;
     for event in part.into_iter().rev() {
         if page.events.len() >= limit {
             break;
         }
-        if event.received_at < before {
+        if cursor.admits(event.received_at, &event.id) {
             page.events.push(event);
         }
     }
@@ -364,12 +404,14 @@ pub fn continue_page(
 /// ones the store named): after its last event when full; before the
 /// oldest part read when the store named as many as a page may read (more
 /// may be older); nowhere when every archived event was listed.
-pub fn next_before(page: &EventPage, parts: &[EventPart], limit: usize) -> Option<i64> {
-    if page.events.len() >= limit {
-        return page.events.last().map(|e| e.received_at);
-    }
-    if parts.len() as i64 >= PARTS_PER_PAGE {
-        return parts.last().map(|p| p.first_at);
-    }
-    None
+pub fn set_next(page: &mut EventPage, parts: &[EventPart], limit: i64) {
+    let next = if page.events.len() as i64 >= limit {
+        page.events.last().map(|e| (e.received_at, e.id.clone()))
+    } else if parts.len() as i64 >= PARTS_PER_PAGE {
+        parts.last().map(|p| (p.first_at, p.first_id.clone()))
+    } else {
+        None
+    };
+    page.next_before = next.as_ref().map(|(at, _)| *at);
+    page.next_before_id = next.map(|(_, id)| id);
 }

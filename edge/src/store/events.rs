@@ -8,9 +8,8 @@
 
 use serde_json::Value;
 
-use super::identity::next_page;
 use super::persons::{Db, Source};
-use super::protocol::{Append, Appended, Page, ReportedCampaign, StoreError, StoreResult};
+use super::protocol::{Append, Appended, EventCursor, ReportedCampaign, StoreError, StoreResult};
 use super::sql::{params, SqlExt};
 use crate::store::protocol::EventPage;
 use crate::store::protocol::HookApplied;
@@ -38,6 +37,11 @@ impl Db<'_> {
         if let (Some(known), Some(fresh)) = (&batch.cookie_browser, &verified_browser) {
             self.link_cookie(known, fresh)?;
         }
+        // After what the archive has taken, always (`archive_floor`).
+        let received_at = match self.archive_floor()? {
+            Some(floor) if floor >= self.now => floor + 1,
+            _ => self.now,
+        };
         let mut unproven = Vec::new();
         let mut fresh = Vec::new();
         let mut proven_browsers: Vec<(&str, bool)> = Vec::new();
@@ -74,7 +78,7 @@ impl Db<'_> {
             }
             let stored = self.sql.execute(
                 "INSERT OR IGNORE INTO events (id, received_at, body) VALUES (?, ?, ?)",
-                params![id, self.now, event.to_string()],
+                params![id, received_at, event.to_string()],
             )?;
             if stored == 0 {
                 duplicates += 1;
@@ -162,17 +166,24 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Stored events, newest first, a page at a time (`before` a receive
-    /// time): those not yet archived from here; where the page is not full,
-    /// the newest archived parts before it (`parts`), which the Worker reads
-    /// from R2 (`routes/events.rs`). Archived events are all older than the
-    /// ones here, so the page is the two in sequence.
-    pub fn recent_events(&self, page: &Page) -> StoreResult<EventPage> {
+    /// Stored events, newest first, a page at a time from `cursor`: those
+    /// not yet archived from here; where the page is not full, the newest
+    /// archived parts before it (`parts`), which the Worker reads from R2
+    /// (`routes/events.rs`). Archived events are all older than the ones
+    /// here, so the page is the two in sequence.
+    pub fn recent_events(&self, cursor: &EventCursor) -> StoreResult<EventPage> {
         let mark = self.archive_mark()?.unwrap_or_default();
+        // Row values order by time, then id: a page may end inside a millisecond.
+        let (condition, id) = match &cursor.before_id {
+            Some(id) => ("(received_at, id) < (?, ?)", id.as_str()),
+            None => ("received_at < ? AND ? = ''", ""),
+        };
         let rows = self.sql.query(
-            "SELECT id, received_at, body FROM events WHERE (received_at, id) > (?, ?) AND received_at < ?
-               ORDER BY received_at DESC, id DESC LIMIT ?",
-            params![mark.at, mark.id.as_str(), page.before(), page.limit()],
+            &format!(
+                "SELECT id, received_at, body FROM events WHERE (received_at, id) > (?, ?) AND {condition}
+                   ORDER BY received_at DESC, id DESC LIMIT ?"
+            ),
+            params![mark.at, mark.id.as_str(), cursor.before, id, cursor.limit],
         )?;
         let unarchived = self
             .sql
@@ -181,10 +192,7 @@ impl Db<'_> {
                 params![mark.at, mark.id.as_str()],
             )?
             .unwrap_or(0);
-        let next = next_page(&rows, "received_at", page);
-        let full = rows.len() as i64 == page.limit();
-        let (parts, archived) = self.parts_before(page.before())?;
-        let events = rows
+        let events: Vec<StoredEvent> = rows
             .into_iter()
             .map(|r| StoredEvent {
                 id: r["id"].as_str().unwrap_or_default().to_owned(),
@@ -192,12 +200,17 @@ impl Db<'_> {
                 body: r["body"].as_str().unwrap_or_default().to_owned(),
             })
             .collect();
+        let full = events.len() as i64 == cursor.limit;
+        let (parts, archived) = self.parts_before(cursor)?;
+        let next = full.then(|| events.last()).flatten();
         Ok(EventPage {
             total: unarchived + archived,
             archived,
-            events,
-            next_before: next,
+            next_before: next.map(|e| e.received_at),
+            next_before_id: next.map(|e| e.id.clone()),
             parts: if full { Vec::new() } else { parts },
+            unreadable_parts: Vec::new(),
+            events,
         })
     }
 

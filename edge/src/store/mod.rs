@@ -181,7 +181,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         }
         Command::Merges(c) => answer(&c, db.merges(c.person.as_deref(), &c.page)),
         Command::UndoMerge(c) => answer(&c, db.undo_merge(c.seq, &c.reason)),
-        Command::RecentEvents(c) => answer(&c, db.recent_events(&c.page)),
+        Command::RecentEvents(c) => answer(&c, db.recent_events(&c.cursor())),
         Command::Deliveries(c) => answer(&c, db.deliveries(&c.checks)),
         Command::Outcomes(c) => answer(&c, db.record_outcomes(&c)),
         Command::DeadLetter(c) => answer(&c, db.dead_letter(&c.reason, &c.message)),

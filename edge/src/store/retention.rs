@@ -2,8 +2,10 @@
 //! (`Site::alarm`) runs [`Db::prune`] daily, in bounded steps.
 //!
 //! Defaults (days), each overridable by a Worker variable `RETENTION_<NAME>_DAYS`:
-//! events 90 (the R2 archive's parts, `store/archive.rs`; the store keeps an
-//! archived event's id 2 days, and an event never archived 90), inbound webhooks 30, used click-token nonces 45 (click tokens
+//! events 90 (the R2 archive's parts, `store/archive.rs`; an event never
+//! archived stays in the store as long), archived events' ids 30 (to refuse a
+//! repeat: an agent resends what it never saw acknowledged when its visitor
+//! comes back; beyond that, a resend counts again), inbound webhooks 30, used click-token nonces 45 (click tokens
 //! live at most 30 days, so a used one can never come back after its nonce
 //! is gone), claims 365, delivery records 30 (queues redeliver within hours),
 //! dead letters 30, SMS counters 2. Persons that are only an anonymous browser
@@ -37,6 +39,10 @@ pub const JOURNEY_HISTORY_DAYS: i64 = 400;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retention {
     pub events: i64,
+    /// Archived events' ids, kept to refuse a repeat (`store/archive.rs`):
+    /// an agent resends what it never saw acknowledged when the visitor
+    /// comes back, and the ingest queue retries for days.
+    pub event_ids: i64,
     pub webhooks: i64,
     pub nonces: i64,
     pub claims: i64,
@@ -49,6 +55,7 @@ impl Default for Retention {
     fn default() -> Self {
         Retention {
             events: 90,
+            event_ids: 30,
             webhooks: 30,
             nonces: 45,
             claims: 365,
@@ -65,6 +72,7 @@ impl Retention {
         let mut r = Retention::default();
         for (name, slot) in [
             ("EVENTS", &mut r.events),
+            ("EVENT_IDS", &mut r.event_ids),
             ("WEBHOOKS", &mut r.webhooks),
             ("NONCES", &mut r.nonces),
             ("CLAIMS", &mut r.claims),
@@ -138,7 +146,7 @@ impl Db<'_> {
             more |= deleted as i64 >= STEP_ROWS;
         }
         // Archived events (`store/archive.rs`): their ids, kept for
-        // de-duplication, go after `EVENT_IDS_DAYS`; their bodies are in R2
+        // de-duplication, go after `retention.event_ids`; their bodies are in R2
         // parts, which the alarm deletes after `retention.events`. Events
         // never archived (no bucket bound) go after `retention.events`, above.
         if let Some(mark) = self.archive_mark()? {
@@ -146,7 +154,7 @@ impl Db<'_> {
                 "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events
                    WHERE received_at < ? AND (received_at, id) <= (?, ?) LIMIT ?)",
                 params![
-                    cutoff(super::archive::EVENT_IDS_DAYS),
+                    cutoff(retention.event_ids),
                     mark.at,
                     mark.id.as_str(),
                     STEP_ROWS

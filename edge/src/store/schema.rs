@@ -185,9 +185,10 @@ const MIGRATIONS: &[&[&str]] = &[
     &[
         "DROP INDEX events_by_time",
         "CREATE INDEX events_by_time ON events (received_at, id)",
-        "CREATE TABLE event_parts (key TEXT PRIMARY KEY, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
-            count INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE event_parts (key TEXT PRIMARY KEY, first_at INTEGER NOT NULL, first_id TEXT NOT NULL,
+            last_at INTEGER NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
         "CREATE INDEX event_parts_by_time ON event_parts (last_at)",
+        "CREATE INDEX event_parts_by_first ON event_parts (first_at, first_id)",
     ],
 ];
 

@@ -216,6 +216,41 @@ pub struct Undone {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RecentEvents {
     pub page: Page,
+    /// With `page.before`: the id of the last event listed, so a page that
+    /// ended inside a millisecond (a batch's events share their receive
+    /// time) goes on with the rest of it.
+    #[serde(default)]
+    pub before_id: Option<String>,
+}
+
+impl RecentEvents {
+    pub fn cursor(&self) -> EventCursor {
+        EventCursor {
+            before: self.page.before(),
+            before_id: self.before_id.clone(),
+            limit: self.page.limit(),
+        }
+    }
+}
+
+/// Where a page of the event listing starts: events received before
+/// `before`, or, with `before_id`, before that event in `(received_at, id)`
+/// order; at most `limit` of them, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventCursor {
+    pub before: i64,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+impl EventCursor {
+    /// Whether an event received `at` with `id` belongs after the cursor.
+    pub fn admits(&self, at: i64, id: &str) -> bool {
+        match &self.before_id {
+            Some(before_id) => (at, id) < (self.before, before_id.as_str()),
+            None => at < self.before,
+        }
+    }
 }
 
 /// A page of stored events: each `{id, received_at, body}` (the wire JSON text).
@@ -227,10 +262,17 @@ pub struct EventPage {
     pub archived: i64,
     pub events: Vec<StoredEvent>,
     pub next_before: Option<i64>,
+    /// The id that goes with `next_before` (`?before_id=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before_id: Option<String>,
     /// Where the store's events do not fill the page: the archived parts
     /// that continue it, newest first, for the Worker to read from R2.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<super::archive::EventPart>,
+    /// Archive parts the listing could not read (damaged, or the bucket not
+    /// bound): skipped, and named so an operator can look.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_parts: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -41,6 +41,18 @@ fn archive_all(sql: &TestSql, now: i64, bucket: &mut BTreeMap<String, Vec<u8>>) 
     archived
 }
 
+/// A page of the listing: the first, or the one after `next`.
+fn page_at(limit: u32, next: Option<(i64, String)>) -> RecentEvents {
+    RecentEvents {
+        page: Page {
+            before: next.as_ref().map(|(at, _)| *at),
+            after: None,
+            limit: Some(limit),
+        },
+        before_id: next.map(|(_, id)| id),
+    }
+}
+
 /// The whole listing, page by page, as the Worker serves it.
 fn list_all(
     sql: &TestSql,
@@ -50,31 +62,27 @@ fn list_all(
 ) -> Vec<StoredEvent> {
     let db = db(sql, now);
     let mut all = Vec::new();
-    let mut before = None;
+    let mut next = None;
     for _ in 0..10_000 {
-        let page = Page {
-            before,
-            after: None,
-            limit: Some(limit),
-        };
-        let mut answer = db.recent_events(&page).unwrap();
+        let cursor = page_at(limit, next).cursor();
+        let mut answer = db.recent_events(&cursor).unwrap();
         let parts = std::mem::take(&mut answer.parts);
         for part in &parts {
             let Some(bytes) = bucket.get(&part.key) else {
                 continue;
             };
             let read = archive::read_part(bytes).unwrap();
-            if archive::continue_page(&mut answer, read, page.before(), limit as usize) {
+            if archive::continue_page(&mut answer, read, &cursor) {
                 break;
             }
         }
         if !parts.is_empty() {
-            answer.next_before = archive::next_before(&answer, &parts, limit as usize);
+            archive::set_next(&mut answer, &parts, cursor.limit);
         }
         all.extend(answer.events);
-        match answer.next_before {
-            Some(next) => before = Some(next),
-            None => return all,
+        match (answer.next_before, answer.next_before_id) {
+            (Some(at), Some(id)) => next = Some((at, id)),
+            _ => return all,
         }
     }
     panic!("the listing never ended");
@@ -189,16 +197,25 @@ fn archived_bodies_leave_and_their_ids_still_refuse_a_repeat() {
         None,
     );
     assert_eq!((again.accepted, again.duplicates), (0, 1));
-    // Ids go after two days, not before.
+    // A visitor back after three weeks resends what it never saw
+    // acknowledged: still a repeat. Ids go after 30 days, not before.
     let retention = Retention::default();
-    db(&sql, now + DAY - 1).prune(&retention).unwrap();
+    db(&sql, now + 21 * DAY).prune(&retention).unwrap();
+    let again = append(
+        &db(&sql, now + 21 * DAY),
+        vec![event("a0001", "b1", "Viewed", json!({"i": 1}))],
+        None,
+    );
+    assert_eq!((again.accepted, again.duplicates), (0, 1));
     let ids = |sql: &TestSql| {
         sql.int("SELECT count(*) FROM events", &[])
             .unwrap()
             .unwrap()
     };
     assert_eq!(ids(&sql), 3);
-    db(&sql, start + 5 + 2 * DAY + 1).prune(&retention).unwrap();
+    db(&sql, start + 5 + 30 * DAY + 1)
+        .prune(&retention)
+        .unwrap();
     assert_eq!(ids(&sql), 0);
     // The parts stay until the events' retention: 90 days.
     let db = db(&sql, start + 5 + 89 * DAY);
@@ -207,7 +224,11 @@ fn archived_bodies_leave_and_their_ids_still_refuse_a_repeat() {
     let expired = db.expired_parts(db.now - 90 * DAY, 100).unwrap();
     assert_eq!(expired.len(), 1);
     db.forget_parts(&expired).unwrap();
-    assert!(db.parts_before(i64::MAX).unwrap().0.is_empty());
+    assert!(db
+        .parts_before(&page_at(50, None).cursor())
+        .unwrap()
+        .0
+        .is_empty());
 }
 
 #[test]
@@ -245,6 +266,13 @@ fn the_listing_reads_the_same_events_after_they_are_archived() {
     let empty = BTreeMap::new();
     let before = list_all(&sql, now, &empty, 1_000);
     assert_eq!(before.len(), 4 * (3 + 4 + 5 + 6 + 7 + 8 + 9));
+    // From the store alone too, pages ending inside a batch's millisecond
+    // go on with the rest of it.
+    let paged = list_all(&sql, now, &empty, 5);
+    assert_eq!(
+        paged.iter().map(key).collect::<Vec<_>>(),
+        before.iter().map(key).collect::<Vec<_>>()
+    );
     let mut bucket = BTreeMap::new();
     let later = start + 5 * HOUR;
     archive_all(&sql, later, &mut bucket);
@@ -256,25 +284,24 @@ fn the_listing_reads_the_same_events_after_they_are_archived() {
         "same events, same bodies, same order"
     );
     let total = db(&sql, later)
-        .recent_events(&Page {
-            before: None,
-            after: None,
-            limit: Some(1),
-        })
+        .recent_events(&page_at(1, None).cursor())
         .unwrap()
         .total;
     assert_eq!(total, before.len() as i64);
     // Page by page across the store's newest events and the parts, with
-    // pages that end inside a part: nothing listed twice. (Events sharing a
-    // millisecond across a page's end are the cursor's known limit.)
+    // pages that end inside a part and inside a millisecond (a batch's
+    // events share their receive time): every event once, in order.
     receive(&sql, later, "new-", 2);
-    let paged = list_all(&sql, later, &bucket, 5);
-    let mut ids: Vec<_> = paged.iter().map(|e| e.id.clone()).collect();
-    let listed = ids.len();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), listed, "no event twice");
-    assert!(paged.len() >= 2 && paged[0].id.starts_with("new-"));
+    let everything = list_all(&sql, later, &bucket, 1_000);
+    assert_eq!(everything.len(), before.len() + 2);
+    for limit in [1, 2, 5, 7] {
+        let paged = list_all(&sql, later, &bucket, limit);
+        assert_eq!(
+            paged.iter().map(key).collect::<Vec<_>>(),
+            everything.iter().map(key).collect::<Vec<_>>(),
+            "pages of {limit}"
+        );
+    }
 }
 
 #[test]
@@ -289,13 +316,7 @@ fn a_quiet_sites_listing_reads_at_most_a_pages_worth_of_parts() {
     let now = start + (hours + 1) * HOUR;
     archive_all(&sql, now, &mut bucket);
     let db = db(&sql, now);
-    let answer = db
-        .recent_events(&Page {
-            before: None,
-            after: None,
-            limit: Some(50),
-        })
-        .unwrap();
+    let answer = db.recent_events(&page_at(50, None).cursor()).unwrap();
     assert_eq!(answer.parts.len() as i64, PARTS_PER_PAGE);
     assert_eq!(list_all(&sql, now, &bucket, 50).len() as i64, hours);
 }
@@ -362,4 +383,48 @@ fn archive_step_bench() {
         recorded - compressed,
         recorded
     );
+}
+
+#[test]
+fn a_clock_that_steps_back_cannot_put_an_event_behind_the_archive() {
+    let sql = store();
+    let start = T0 - T0.rem_euclid(HOUR);
+    receive(&sql, start + 5, "a", 3);
+    let now = start + 2 * HOUR;
+    let db = db(&sql, now);
+    let part = db.next_part(SITE, &schedule()).unwrap().unwrap();
+    // While the part is put, an event arrives with a clock an hour behind,
+    // inside the part's own time.
+    receive(&sql, start + 6, "late", 1);
+    assert!(db.archived(&part).unwrap());
+    let late = sql
+        .query(
+            "SELECT received_at, body FROM events WHERE id = 'late0000'",
+            &[],
+        )
+        .unwrap();
+    assert!(
+        late[0]["received_at"].as_i64().unwrap() > part.last.at,
+        "received after the part"
+    );
+    assert_ne!(late[0]["body"], "", "its body stays: it is not in the part");
+    // It is listed, and archived in a later part.
+    let mut bucket = BTreeMap::new();
+    bucket.insert(part.key.clone(), archive::compress(&part.lines));
+    let ids = |l: &[StoredEvent]| l.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&list_all(&sql, now, &bucket, 50)),
+        ["late0000", "a0002", "a0001", "a0000"]
+    );
+    assert_eq!(archive_all(&sql, now + HOUR, &mut bucket), 1);
+    assert_eq!(
+        ids(&list_all(&sql, now + HOUR, &bucket, 50)),
+        ["late0000", "a0002", "a0001", "a0000"]
+    );
+}
+
+#[test]
+fn a_part_too_large_to_be_ours_is_refused_unread() {
+    let huge = archive::compress(&"x".repeat(5 << 20));
+    assert!(archive::read_part(&huge).unwrap_err().contains("too large"));
 }

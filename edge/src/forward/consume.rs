@@ -1,0 +1,325 @@
+//! The forwarding queue's consumer (and its dead-letter queue's): each
+//! message read as one forward per event, grouped by site; per site, one
+//! store call for every verdict, the sends concurrently, one for every
+//! outcome; then each message acknowledged or retried.
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result};
+
+use super::deliver::{deliver, Attempt};
+use crate::destination::{Channel, Destination, ForwardBatch, ForwardMessage};
+use crate::store::protocol::{
+    DeadLetter, Delivered, Deliveries, DeliveryCheck, DeliveryVerdict, Outcomes, SmsBudget,
+};
+
+const MAX_RETRY_DELAY_S: u32 = 300;
+/// Deliveries of a queue batch in flight at once (below the runtime's six
+/// connections per invocation).
+const CONCURRENT_SENDS: usize = 5;
+
+/// The queue consumer (forwarding queue and its dead-letter queue). A batch
+/// costs each of its sites two store calls, not two per event: one for
+/// every delivery's verdict, one for every outcome; the sends in between go
+/// out concurrently. A message may carry several events for one destination
+/// (`ForwardBatch`): it is acknowledged once each of its events is done
+/// (delivered, skipped, filed), and retried whole otherwise, the events
+/// already delivered then skipped by their verdict.
+pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
+    let dead_letter_queue = batch.queue().ends_with("-dlq");
+    let messages = batch.messages()?;
+    // Each event's forward, with the index of the message it came in.
+    let mut by_site: BTreeMap<String, Vec<(usize, ForwardMessage)>> = BTreeMap::new();
+    for (index, message) in messages.iter().enumerate() {
+        match read(message) {
+            Read::Forward { site, units } => by_site
+                .entry(site)
+                .or_default()
+                .extend(units.into_iter().map(|unit| (index, unit))),
+            Read::Misfiled { site, letter } => {
+                // Filed again with why, never dropped; retried if the store fails.
+                match crate::store::call(&env, &site, &letter).await {
+                    Ok(()) => message.ack(),
+                    Err(error) => retry_soon(message, &error.into()),
+                }
+            }
+            Read::Unreadable => message.ack(),
+        }
+    }
+    for (site, group) in by_site {
+        // One site's trouble (its store unreachable, say) retries that
+        // site's messages only; on the dead-letter queue too, so none is lost there.
+        if let Err(error) = forward_site(&env, &site, &messages, &group, dead_letter_queue).await {
+            for index in message_indexes(&group) {
+                retry_soon(&messages[index], &error);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Retries `message` after as many seconds as it is old, within
+/// `min..=max` (so the delays about double); the delay chosen.
+pub fn retry_by_age(message: &Message<String>, min: u32, max: u32) -> u32 {
+    let age_ms = worker::Date::now()
+        .as_millis()
+        .saturating_sub(message.timestamp().as_millis());
+    let delay = ((age_ms / 1000).min(u64::from(u32::MAX)) as u32).clamp(min, max);
+    message.retry_with_options(
+        &QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(delay)
+            .build(),
+    );
+    delay
+}
+
+fn retry_soon(message: &Message<String>, error: &worker::Error) {
+    worker::console_error!("forward: message {}: {error}; retrying", message.id());
+    message.retry_with_options(
+        &QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(30)
+            .build(),
+    );
+}
+
+/// The messages a group's forwards came in, each once, in order.
+fn message_indexes(group: &[(usize, ForwardMessage)]) -> Vec<usize> {
+    let mut indexes: Vec<usize> = group.iter().map(|(index, _)| *index).collect();
+    indexes.dedup();
+    indexes
+}
+
+/// A queue message, read.
+enum Read {
+    /// One forward per event (one, or a batch's for one destination).
+    Forward {
+        site: String,
+        units: Vec<ForwardMessage>,
+    },
+    /// JSON naming a site but not a deliverable message (a replayed dead
+    /// letter whose destination was gone): its letter, to file again.
+    Misfiled { site: String, letter: DeadLetter },
+    /// Not JSON, or naming no site: nothing to deliver, nowhere to file it
+    /// (only this Worker enqueues, so this is never expected).
+    Unreadable,
+}
+
+fn read(message: &Message<String>) -> Read {
+    let Ok(value) = serde_json::from_str::<Value>(message.body()) else {
+        worker::console_error!("forward: unreadable message {}", message.id());
+        return Read::Unreadable;
+    };
+    let read = if value.get("events").is_some() {
+        ForwardBatch::deserialize(&value).map(|batch| (batch.site.clone(), batch.units()))
+    } else {
+        ForwardMessage::deserialize(&value).map(|forward| (forward.site.clone(), vec![forward]))
+    };
+    match read {
+        Ok((site, units)) => Read::Forward { site, units },
+        Err(e) => match value["site"].as_str() {
+            Some(site) => Read::Misfiled {
+                site: site.to_owned(),
+                letter: DeadLetter {
+                    reason: format!("not a deliverable message: {e}"),
+                    message: value,
+                },
+            },
+            None => {
+                worker::console_error!("forward: message {} names no site", message.id());
+                Read::Unreadable
+            }
+        },
+    }
+}
+
+/// The SMS budgets of a Twilio destination (`daily_cap_per_number`, 3 by
+/// default; `daily_cap`, 1,000), or none for another channel.
+fn sms_budget(destination: &Destination) -> Option<SmsBudget> {
+    let Channel::Twilio {
+        daily_cap_per_number,
+        daily_cap,
+        ..
+    } = &destination.channel
+    else {
+        return None;
+    };
+    let cap =
+        |cap: Option<u64>, default: u32| cap.map_or(default, |n| n.min(u64::from(u32::MAX)) as u32);
+    Some(SmsBudget {
+        per_number_per_day: cap(*daily_cap_per_number, 3),
+        per_site_per_day: cap(*daily_cap, 1_000),
+    })
+}
+
+/// Forwards one site's messages of a batch: their verdicts in one store
+/// call, the sends concurrently, their outcomes in one store call, then each
+/// message acknowledged or retried.
+async fn forward_site(
+    env: &Env,
+    site: &str,
+    messages: &[Message<String>],
+    group: &[(usize, ForwardMessage)],
+    dead_letter_queue: bool,
+) -> Result<()> {
+    let letter = |forward: &ForwardMessage, reason: String| DeadLetter {
+        reason,
+        message: forward.value(),
+    };
+    if dead_letter_queue {
+        // Out of retries: kept for inspection and replay.
+        let dead_letters = group
+            .iter()
+            .map(|(_, forward)| letter(forward, "retries exhausted".into()))
+            .collect();
+        let outcomes = Outcomes {
+            delivered: Vec::new(),
+            dead_letters,
+        };
+        crate::store::call(env, site, &outcomes).await?;
+        for index in message_indexes(group) {
+            messages[index].ack();
+        }
+        return Ok(());
+    }
+    // One call answers for each: already delivered? who is this browser (for
+    // channels that address people)? and, for SMS, claims it within the budgets.
+    let checks = group.iter().map(|(_, forward)| check_of(forward)).collect();
+    let verdicts = crate::store::call(env, site, &Deliveries { checks }).await?;
+    if verdicts.len() != group.len() {
+        return Err(worker::Error::RustError(
+            "the store answered a different number of verdicts".into(),
+        ));
+    }
+    let attempts = group
+        .iter()
+        .zip(verdicts)
+        .map(|((_, forward), verdict)| attempt(env, site, forward, verdict));
+    // At most `CONCURRENT_SENDS` at once: a Worker holds 6 connections, and
+    // a send waiting for one would spend its 8 s timeout in the wait (an
+    // SMS timed out that way is filed as failed while it may still leave).
+    let settled: Vec<Settled> = futures_util::stream::iter(attempts)
+        .buffered(CONCURRENT_SENDS)
+        .collect()
+        .await;
+    let mut outcomes = Outcomes::default();
+    for ((_, forward), settled) in group.iter().zip(&settled) {
+        let sms = sms_budget(&forward.destination).is_some();
+        let done = || Delivered {
+            destination: forward.destination.id.clone(),
+            event_id: forward.event_id().to_owned(),
+        };
+        match settled {
+            Settled::Ack => {}
+            // Recorded like a delivery when it does not apply: a redelivered
+            // message is not weighed again.
+            Settled::Attempted(Attempt::Delivered | Attempt::NotApplicable(_)) => {
+                outcomes.delivered.push(done())
+            }
+            // Claimed already: an SMS is never sent twice, so a failure is
+            // filed, and its claim confirmed (its outcome is known: this).
+            Settled::Attempted(Attempt::Retry(reason)) if sms => {
+                let reason = format!("SMS not retried: {reason}");
+                outcomes.dead_letters.push(letter(forward, reason));
+                outcomes.delivered.push(done());
+            }
+            Settled::Attempted(Attempt::Retry(_)) => {}
+            Settled::Attempted(Attempt::Refused(reason)) => {
+                outcomes.dead_letters.push(letter(forward, reason.clone()));
+                if sms {
+                    outcomes.delivered.push(done());
+                }
+            }
+        }
+    }
+    if !outcomes.delivered.is_empty() || !outcomes.dead_letters.is_empty() {
+        crate::store::call(env, site, &outcomes).await?;
+    }
+    // A message is retried whole if one of its events must be; the others
+    // are delivered by then, and their verdict skips them next time.
+    let mut retry: BTreeMap<usize, String> = BTreeMap::new();
+    for ((index, forward), settled) in group.iter().zip(settled) {
+        let what = format!(
+            "forward {} to {}",
+            forward.event_id(),
+            forward.destination.id
+        );
+        match settled {
+            Settled::Attempted(Attempt::Retry(reason))
+                if sms_budget(&forward.destination).is_none() =>
+            {
+                worker::console_log!("{what}: {reason}");
+                retry.entry(*index).or_insert(reason);
+            }
+            Settled::Attempted(Attempt::NotApplicable(why)) => {
+                worker::console_log!("{what}: not applicable: {why}");
+            }
+            _ => {}
+        }
+    }
+    for index in message_indexes(group) {
+        let message = &messages[index];
+        match retry.get(&index) {
+            Some(reason) => {
+                // Delays grow with the message's age: about 1, 2, 4, 8 ... s, at most 5 min.
+                let delay = retry_by_age(message, 1, MAX_RETRY_DELAY_S);
+                worker::console_log!("message {}: {reason}; retry in {delay} s", message.id());
+            }
+            None => message.ack(),
+        }
+    }
+    Ok(())
+}
+
+/// How one message of a batch settled before its outcome is recorded.
+enum Settled {
+    /// Nothing to send: done already, or skipped (the store recorded why).
+    Ack,
+    Attempted(Attempt),
+}
+
+/// Sends `forward` if its verdict says so.
+async fn attempt(
+    env: &Env,
+    site: &str,
+    forward: &ForwardMessage,
+    verdict: DeliveryVerdict,
+) -> Settled {
+    match verdict {
+        DeliveryVerdict::AlreadyDone => Settled::Ack,
+        DeliveryVerdict::Skip { reason } => {
+            let id = forward.event_id();
+            worker::console_log!(
+                "forward {id} to {}: skipped: {reason}",
+                forward.destination.id
+            );
+            Settled::Ack
+        }
+        DeliveryVerdict::Send { contact } => {
+            match deliver(env, site, &forward.destination, &forward.event, &contact).await {
+                Ok(attempt) => Settled::Attempted(attempt),
+                Err(e) => Settled::Attempted(Attempt::Retry(e.to_string())),
+            }
+        }
+    }
+}
+
+/// What the store checks before `forward` is sent.
+fn check_of(forward: &ForwardMessage) -> DeliveryCheck {
+    let event = &forward.event;
+    DeliveryCheck {
+        destination: forward.destination.id.clone(),
+        event_id: forward.event_id().to_owned(),
+        anonymous_id: (forward.destination.channel != Channel::Webhook)
+            .then(|| event["anonymousId"].as_str().map(str::to_owned))
+            .flatten(),
+        // A journey's send names its person (`store::journeys::outbox`).
+        person: forward.person.clone(),
+        purpose: event["context"]["journey"]["purpose"]
+            .as_str()
+            .map(str::to_owned),
+        claim: sms_budget(&forward.destination),
+    }
+}
