@@ -218,6 +218,15 @@ pub struct ForwardBatch {
     pub site: String,
     pub destination: Destination,
     pub events: Vec<Value>,
+    /// How many times these events were tried already: a batch's events
+    /// that must be tried again travel on as a new batch, one attempt on,
+    /// so one failing event never makes its siblings sent again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ForwardBatch {
@@ -227,6 +236,7 @@ impl ForwardBatch {
             site,
             destination,
             events,
+            ..
         } = self;
         events
             .into_iter()

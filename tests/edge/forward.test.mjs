@@ -63,6 +63,23 @@ test("each accepted event reaches each destination exactly once despite 500s, 42
   assert.deepEqual(ids("/ads"), ["f-order"], "only the order with marketing consent");
   assert.deepEqual(sink.badSignatures, []);
   assert.ok(sink.attempts.get("/crm f-500") >= 2 && sink.attempts.get("/crm f-slow") >= 2, "retried");
+  // The batch travelled as one message: its siblings were not sent again
+  // with the events that failed.
+  assert.equal(sink.attempts.get("/crm f-ok"), 1, "a sibling of failing events: sent once");
+});
+
+test("a batch of large events full of quotes travels within the queue's limits", async () => {
+  // Each event's JSON is about 30 KB, half of it escaped quotes: the queue
+  // counts a message as sent, so text is sent as text, not as a JSON string.
+  const quoted = '"'.repeat(14_000);
+  const batch = Array.from({ length: 7 }, (_, i) => ({
+    ...event(`f-big-${i}`, "Product Viewed"), properties: { note: quoted },
+  }));
+  const r = await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: JSON.stringify({ batch }) });
+  assert.equal(r.status, 202, await r.text());
+  const want = batch.map((e) => e.messageId).sort();
+  await until(() => want.every((id) => ids("/crm").includes(id)));
+  assert.equal((sink.delivered["/crm"] || []).find((e) => e.messageId === "f-big-3").properties.note, quoted);
 });
 
 test("a refused delivery becomes a dead letter that can be replayed", async () => {

@@ -17,6 +17,9 @@ use crate::store::protocol::{
 };
 
 const MAX_RETRY_DELAY_S: u32 = 300;
+/// A batch's events are tried this many times (the queue's own
+/// `max_retries` for single messages is 8: 9 attempts).
+const MAX_ATTEMPTS: u32 = 9;
 /// Deliveries of a queue batch in flight at once (below the runtime's six
 /// connections per invocation).
 const CONCURRENT_SENDS: usize = 5;
@@ -26,19 +29,29 @@ const CONCURRENT_SENDS: usize = 5;
 /// every delivery's verdict, one for every outcome; the sends in between go
 /// out concurrently. A message may carry several events for one destination
 /// (`ForwardBatch`): it is acknowledged once each of its events is done
-/// (delivered, skipped, filed), and retried whole otherwise, the events
-/// already delivered then skipped by their verdict.
+/// (delivered, skipped, filed) or put back on the queue as a new batch of
+/// its own, one attempt on and later, so a failing event never makes its
+/// siblings sent again; out of attempts, such events are filed.
 pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
     let dead_letter_queue = batch.queue().ends_with("-dlq");
     let messages = batch.messages()?;
-    // Each event's forward, with the index of the message it came in.
+    // Each event's forward, with the index of the message it came in; and
+    // each message's attempt if it is a batch.
     let mut by_site: BTreeMap<String, Vec<(usize, ForwardMessage)>> = BTreeMap::new();
+    let mut attempts: Vec<Option<u32>> = vec![None; messages.len()];
     for (index, message) in messages.iter().enumerate() {
         match read(message) {
-            Read::Forward { site, units } => by_site
-                .entry(site)
-                .or_default()
-                .extend(units.into_iter().map(|unit| (index, unit))),
+            Read::Forward {
+                site,
+                units,
+                attempt,
+            } => {
+                attempts[index] = attempt;
+                by_site
+                    .entry(site)
+                    .or_default()
+                    .extend(units.into_iter().map(|unit| (index, unit)))
+            }
             Read::Misfiled { site, letter } => {
                 // Filed again with why, never dropped; retried if the store fails.
                 match crate::store::call(&env, &site, &letter).await {
@@ -52,7 +65,11 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
     for (site, group) in by_site {
         // One site's trouble (its store unreachable, say) retries that
         // site's messages only; on the dead-letter queue too, so none is lost there.
-        if let Err(error) = forward_site(&env, &site, &messages, &group, dead_letter_queue).await {
+        let sent = Sent {
+            messages: &messages,
+            attempts: &attempts,
+        };
+        if let Err(error) = forward_site(&env, &site, &sent, &group, dead_letter_queue).await {
             for index in message_indexes(&group) {
                 retry_soon(&messages[index], &error);
             }
@@ -98,6 +115,8 @@ enum Read {
     Forward {
         site: String,
         units: Vec<ForwardMessage>,
+        /// A batch's attempt; `None` for a single event's message.
+        attempt: Option<u32>,
     },
     /// JSON naming a site but not a deliverable message (a replayed dead
     /// letter whose destination was gone): its letter, to file again.
@@ -113,12 +132,20 @@ fn read(message: &Message<String>) -> Read {
         return Read::Unreadable;
     };
     let read = if value.get("events").is_some() {
-        ForwardBatch::deserialize(&value).map(|batch| (batch.site.clone(), batch.units()))
+        ForwardBatch::deserialize(&value).map(|batch| {
+            let attempt = Some(batch.attempt);
+            (batch.site.clone(), batch.units(), attempt)
+        })
     } else {
-        ForwardMessage::deserialize(&value).map(|forward| (forward.site.clone(), vec![forward]))
+        ForwardMessage::deserialize(&value)
+            .map(|forward| (forward.site.clone(), vec![forward], None))
     };
     match read {
-        Ok((site, units)) => Read::Forward { site, units },
+        Ok((site, units, attempt)) => Read::Forward {
+            site,
+            units,
+            attempt,
+        },
         Err(e) => match value["site"].as_str() {
             Some(site) => Read::Misfiled {
                 site: site.to_owned(),
@@ -160,10 +187,11 @@ fn sms_budget(destination: &Destination) -> Option<SmsBudget> {
 async fn forward_site(
     env: &Env,
     site: &str,
-    messages: &[Message<String>],
+    sent: &Sent<'_>,
     group: &[(usize, ForwardMessage)],
     dead_letter_queue: bool,
 ) -> Result<()> {
+    let messages = sent.messages;
     let letter = |forward: &ForwardMessage, reason: String| DeadLetter {
         reason,
         message: forward.value(),
@@ -234,13 +262,11 @@ async fn forward_site(
             }
         }
     }
-    if !outcomes.delivered.is_empty() || !outcomes.dead_letters.is_empty() {
-        crate::store::call(env, site, &outcomes).await?;
-    }
-    // A message is retried whole if one of its events must be; the others
-    // are delivered by then, and their verdict skips them next time.
-    let mut retry: BTreeMap<usize, String> = BTreeMap::new();
-    for ((index, forward), settled) in group.iter().zip(settled) {
+    // The events to try again, by message. A batch's go on as a new batch
+    // (below), filed instead once out of attempts; a single event's message
+    // is retried by the queue, then its dead-letter queue.
+    let mut again: BTreeMap<usize, Vec<&ForwardMessage>> = BTreeMap::new();
+    for ((index, forward), settled) in group.iter().zip(&settled) {
         let what = format!(
             "forward {} to {}",
             forward.event_id(),
@@ -251,7 +277,7 @@ async fn forward_site(
                 if sms_budget(&forward.destination).is_none() =>
             {
                 worker::console_log!("{what}: {reason}");
-                retry.entry(*index).or_insert(reason);
+                again.entry(*index).or_default().push(forward);
             }
             Settled::Attempted(Attempt::NotApplicable(why)) => {
                 worker::console_log!("{what}: not applicable: {why}");
@@ -259,18 +285,73 @@ async fn forward_site(
             _ => {}
         }
     }
+    for (index, forwards) in &again {
+        if sent.attempts[*index].is_some_and(|attempt| attempt + 1 >= MAX_ATTEMPTS) {
+            let reason = || format!("retries exhausted ({MAX_ATTEMPTS} attempts)");
+            outcomes
+                .dead_letters
+                .extend(forwards.iter().map(|forward| letter(forward, reason())));
+        }
+    }
+    if !outcomes.delivered.is_empty() || !outcomes.dead_letters.is_empty() {
+        crate::store::call(env, site, &outcomes).await?;
+    }
     for index in message_indexes(group) {
         let message = &messages[index];
-        match retry.get(&index) {
-            Some(reason) => {
+        let (Some(forwards), attempt) = (again.get(&index), sent.attempts[index]) else {
+            message.ack();
+            continue;
+        };
+        match attempt {
+            Some(attempt) if attempt + 1 >= MAX_ATTEMPTS => message.ack(), // filed above
+            Some(attempt) => {
+                let next = attempt + 1;
+                // 1, 2, 4 ... s, at most 5 min.
+                let delay = 2u32.saturating_pow(attempt).min(MAX_RETRY_DELAY_S);
+                match try_again(env, forwards, next, delay).await {
+                    Ok(()) => message.ack(),
+                    Err(error) => retry_soon(message, &error),
+                }
+            }
+            None => {
                 // Delays grow with the message's age: about 1, 2, 4, 8 ... s, at most 5 min.
                 let delay = retry_by_age(message, 1, MAX_RETRY_DELAY_S);
-                worker::console_log!("message {}: {reason}; retry in {delay} s", message.id());
+                worker::console_log!("message {}: retry in {delay} s", message.id());
             }
-            None => message.ack(),
         }
     }
     Ok(())
+}
+
+/// A consumer batch's messages, with each one's attempt if it is a batch.
+struct Sent<'a> {
+    messages: &'a [Message<String>],
+    attempts: &'a [Option<u32>],
+}
+
+/// Puts `forwards` (one message's events, one destination) back on the
+/// queue as a batch of their own, attempt `attempt`, in `delay` seconds.
+async fn try_again(
+    env: &Env,
+    forwards: &[&ForwardMessage],
+    attempt: u32,
+    delay: u32,
+) -> Result<()> {
+    let Some(first) = forwards.first() else {
+        return Ok(());
+    };
+    let batch = ForwardBatch {
+        site: first.site.clone(),
+        destination: first.destination.clone(),
+        events: forwards
+            .iter()
+            .map(|forward| forward.event.clone())
+            .collect(),
+        attempt,
+    };
+    let text =
+        serde_json::to_string(&batch).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    super::send_later(env, text, delay).await
 }
 
 /// How one message of a batch settled before its outcome is recorded.
