@@ -6,6 +6,7 @@
 // same state.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { startEdge } from "../support/edge.mjs";
 import { startShop } from "../support/shop.mjs";
@@ -22,7 +23,12 @@ before(async () => {
   });
   assert.equal(config.status, 200, await config.text());
 });
-after(async () => { await shop?.close(); await edge?.stop(); });
+// A restarted edge shares the first one's state directory: removed here.
+after(async () => {
+  await shop?.close();
+  await edge?.stop();
+  if (edge) rmSync(edge.state, { recursive: true, force: true });
+});
 
 const event = (id, i) => ({
   type: "track", event: "Product Viewed", messageId: id, anonymousId: `arch-${i % 3}`,
