@@ -207,3 +207,89 @@ fn remote_facts_are_read_within_the_profile_caps() {
     p.merge_remote(&remote);
     assert_eq!(p.campaigns.len(), MAX_CAMPAIGNS);
 }
+
+mod merge_remote_says_what_changed {
+    //! `merge_remote` tracks what it changes instead of comparing whole
+    //! profiles; here it is checked against that comparison.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn coupon() -> impl Strategy<Value = Coupon> {
+        (
+            0..4u8,
+            0..3i64,
+            proptest::option::of(0..3i64),
+            any::<bool>(),
+        )
+            .prop_map(|(code, issued_at, expires_at, redeemed)| Coupon {
+                code: format!("C{code}"),
+                issued_at,
+                expires_at,
+                redeemed,
+            })
+    }
+
+    fn history() -> impl Strategy<Value = CampaignHistory> {
+        (
+            0..4u8,
+            // As `RemoteFacts::from_wire` reads them: at most the newest 20.
+            proptest::collection::vec(0..30i64, 0..=20),
+            0..40u32,
+            proptest::option::of(0..5i64),
+            proptest::option::of(0..5i64),
+        )
+            .prop_map(|(id, mut impressions, total, dismissed_at, converted_at)| {
+                impressions.sort();
+                impressions.dedup();
+                CampaignHistory {
+                    id: format!("c{id}"),
+                    impressions,
+                    total_impressions: total,
+                    dismissed_at,
+                    converted_at,
+                    ..Default::default()
+                }
+            })
+    }
+
+    fn segments() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec((0..3u8).prop_map(|s| format!("s{s}")), 0..3)
+    }
+
+    fn remote() -> impl Strategy<Value = RemoteFacts> {
+        (
+            proptest::option::of((0..3u8).prop_map(|u| format!("u{u}"))),
+            0..4u32,
+            (0..3u8).prop_map(f64::from),
+            proptest::collection::vec(coupon(), 0..4),
+            segments(),
+            proptest::collection::vec(history(), 0..4),
+        )
+            .prop_map(
+                |(user_id, orders, total_spent, coupons, segments, campaigns)| RemoteFacts {
+                    user_id,
+                    orders,
+                    total_spent,
+                    coupons,
+                    segments,
+                    campaigns,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn the_flag_is_whether_the_profile_differs(local in remote(), merged in remote()) {
+            // A local profile as merges and records leave it.
+            let mut p = Profile::new("a", 0);
+            p.merge_remote(&local);
+            let before = p.clone();
+            let changed = p.merge_remote(&merged);
+            prop_assert_eq!(changed, p != before);
+            // Merging the same facts again changes nothing.
+            let again = p.clone();
+            prop_assert!(!p.merge_remote(&merged));
+            prop_assert_eq!(p, again);
+        }
+    }
+}

@@ -27,9 +27,7 @@ impl Session {
         }
         let mut facts = RemoteFacts::from_wire(answer).map_err(Ignored::RemoteProfile)?;
         cap(&mut facts);
-        let before = self.profile.clone();
-        self.profile.merge_remote(&facts);
-        Ok(self.profile != before)
+        Ok(self.profile.merge_remote(&facts))
     }
 }
 
