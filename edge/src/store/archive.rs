@@ -152,23 +152,23 @@ impl Db<'_> {
     /// every event is).
     pub fn archive_due(&self, schedule: &Schedule) -> StoreResult<Option<i64>> {
         let mark = self.archive_mark()?.unwrap_or_default();
-        let oldest = self.sql.int(
+        Ok(self.oldest_after(&mark)?.map(|at| schedule.due(at)))
+    }
+
+    /// When the oldest event after `mark` was received, if any.
+    fn oldest_after(&self, mark: &Mark) -> StoreResult<Option<i64>> {
+        self.sql.int(
             "SELECT received_at FROM events WHERE (received_at, id) > (?, ?)
                ORDER BY received_at, id LIMIT 1",
             params![mark.at, mark.id.as_str()],
-        )?;
-        Ok(oldest.map(|at| schedule.due(at)))
+        )
     }
 
     /// The next part of `site`'s archive, if an event's period is over.
     pub fn next_part(&self, site: &str, schedule: &Schedule) -> StoreResult<Option<PartDraft>> {
         let after = self.archive_mark()?;
         let mark = after.clone().unwrap_or_default();
-        let first = self.sql.int(
-            "SELECT received_at FROM events WHERE (received_at, id) > (?, ?)
-               ORDER BY received_at, id LIMIT 1",
-            params![mark.at, mark.id.as_str()],
-        )?;
+        let first = self.oldest_after(&mark)?;
         let Some(first_at) = first.filter(|at| schedule.due(*at) <= self.now) else {
             return Ok(None);
         };
