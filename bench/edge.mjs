@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { FORWARD_SECRET, startEdge } from "../tests/support/edge.mjs";
 import { startSink } from "../tests/support/sink.mjs";
+import { forwardingThroughput } from "./forwarding.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const TICKS = 100; // clock ticks per second (Linux default, CLK_TCK)
@@ -64,34 +65,6 @@ async function forwardingDelay(edge, runs = 15) {
   await sink.close();
   delays.sort((a, b) => a - b);
   return { p50: delays[Math.floor(runs / 2)], max: delays[runs - 1] };
-}
-
-/**
- * Forwarding throughput: `batches` batches of `size` new events, each to one
- * webhook destination; events per second from the first POST to the last
- * arrival at the sink (the queue's batching and the consumer's store calls).
- */
-async function forwardingThroughput(edge, batches = 20, size = 50) {
-  const arrived = new Set();
-  const sink = await startSink((id) => { arrived.add(id); return 200; });
-  const destinations = { destinations: [{ id: "bench", kind: "webhook", url: `${sink.url}/bench`, events: ["*"], consent: "none", credential: FORWARD_SECRET }] };
-  await edge.admin("/v1/admin/sites/demo/destinations", { method: "PUT", body: JSON.stringify(destinations) });
-  const run = Date.now();
-  const start = performance.now();
-  for (let b = 0; b < batches; b++) {
-    const batch = Array.from({ length: size }, (_, i) => ({
-      type: "track", event: "Product Viewed", messageId: `fwd-tp-${run}-${b}-${i}`, anonymousId: `tp-${run}-${b}`,
-      timestamp: new Date().toISOString(), properties: { product_id: `p${i}` },
-    }));
-    const r = await fetch(`${edge.url}/v1/events?site=demo`, { method: "POST", body: JSON.stringify({ batch }) });
-    if (r.status !== 202) throw new Error(`collect answered ${r.status}`);
-  }
-  const total = batches * size;
-  const deadline = performance.now() + 120_000;
-  while (arrived.size < total && performance.now() < deadline) await new Promise((res) => setTimeout(res, 20));
-  const seconds = (performance.now() - start) / 1000;
-  await sink.close();
-  return { total, arrived: arrived.size, seconds, perSecond: arrived.size / seconds };
 }
 
 // The bench measures accepted events, never refusals: the request limits
