@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::persons::Db;
-use super::protocol::{EventCursor, EventPage, StoreError, StoreResult, StoredEvent};
+use super::protocol::{EventCursor, EventPage, EventPart, StoreError, StoreResult, StoredEvent};
 use super::sql::{params, Row, SqlExt};
 
 /// The R2 bucket event bodies are archived to. Without it bound, events
@@ -107,16 +107,6 @@ pub struct PartDraft {
     pub ids: Vec<String>,
     /// JSON lines, one event each.
     pub lines: String,
-}
-
-/// A part in the index, for the listing.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EventPart {
-    pub key: String,
-    pub first_at: i64,
-    pub first_id: String,
-    pub last_at: i64,
-    pub count: i64,
 }
 
 /// One line of a part.

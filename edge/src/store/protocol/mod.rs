@@ -268,11 +268,22 @@ pub struct EventPage {
     /// Where the store's events do not fill the page: the archived parts
     /// that continue it, newest first, for the Worker to read from R2.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parts: Vec<super::archive::EventPart>,
+    pub parts: Vec<EventPart>,
     /// Archive parts the listing could not read (damaged, or the bucket not
     /// bound): skipped, and named so an operator can look.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable_parts: Vec<String>,
+}
+
+/// An archived part of the event log in R2 (`store::archive`), as the
+/// part index names it for the listing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventPart {
+    pub key: String,
+    pub first_at: i64,
+    pub first_id: String,
+    pub last_at: i64,
+    pub count: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
