@@ -188,6 +188,11 @@ pub struct ForwardMessage {
     pub event: Value,
     #[serde(default)]
     pub person: Option<String>,
+    /// The site's object that stored the event or the send
+    /// (`store::shards`), where its delivery is recorded; 0, left out,
+    /// with one object.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub object: u16,
 }
 
 impl ForwardMessage {
@@ -223,10 +228,13 @@ pub struct ForwardBatch {
     /// so one failing event never makes its siblings sent again.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub attempt: u32,
+    /// As `ForwardMessage::object`: a batch's events are all one object's.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub object: u16,
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
+fn is_zero<N: Default + PartialEq>(n: &N) -> bool {
+    *n == N::default()
 }
 
 impl ForwardBatch {
@@ -236,6 +244,7 @@ impl ForwardBatch {
             site,
             destination,
             events,
+            object,
             ..
         } = self;
         events
@@ -245,6 +254,7 @@ impl ForwardBatch {
                 destination: destination.clone(),
                 event,
                 person: None,
+                object,
             })
             .collect()
     }

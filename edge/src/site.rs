@@ -21,6 +21,7 @@ use crate::store::persons::Db;
 use crate::store::protocol::{Command, StoreError, StoreResult, Ticked};
 use crate::store::rate::{Counters, EventRates};
 use crate::store::retention::Retention;
+use crate::store::shards;
 use crate::store::sql::{DurableSql, SqlExt};
 use crate::store::{dispatch, schema};
 
@@ -48,7 +49,8 @@ pub struct Site {
     alarm_at: RefCell<Option<Option<i64>>>,
     /// The live config's journeys, parsed once per config version.
     journeys: RefCell<Option<(i64, Rc<Journeys>)>>,
-    /// The site this object stores (from the Worker's request path).
+    /// This object's name, `site` or `site/{index}` (from the Worker's
+    /// request path, `store::shards`).
     site: RefCell<Option<String>>,
     /// Local tests only (`FAULT_STORE_OVERLOADED=append`; deployments leave
     /// it unset): answer every `append` as the platform answers a request to
@@ -82,6 +84,8 @@ impl DurableObject for Site {
                 .unwrap_or(default)
         };
         let defaults = EventRates::default();
+        let objects = shards::ShardMap::from_var(var(&env, "SITE_SHARDS").as_deref())
+            .map_or(1, shards::ShardMap::objects);
         let refuse_appends = var(&env, "FAULT_STORE_OVERLOADED").as_deref() == Some("append");
         let archive = match env.bucket(ARCHIVE_BUCKET) {
             Ok(_) => Some(Schedule::from_vars(|name| var(&env, name))),
@@ -95,7 +99,10 @@ impl DurableObject for Site {
             archive,
             archive_due: RefCell::new(None),
             rates: EventRates {
-                per_site: rate("EVENTS_PER_MINUTE_PER_SITE", defaults.per_site),
+                // Each of a site's objects admits its share of the site's
+                // budget: browsers spread evenly over them (`store::shards`).
+                per_site: rate("EVENTS_PER_MINUTE_PER_SITE", defaults.per_site)
+                    .div_ceil(u32::from(objects)),
                 per_client: rate("EVENTS_PER_MINUTE_PER_CLIENT", defaults.per_client),
             },
             state,
@@ -188,13 +195,21 @@ impl Site {
         }
     }
 
-    fn site_name(&self, db: &Db<'_>) -> Option<String> {
-        if let Some(site) = self.site.borrow().clone() {
-            return Some(site);
+    /// This object's name: its site, and its index among the site's
+    /// objects after a `/` (`store::shards::object_name`).
+    fn object_name(&self, db: &Db<'_>) -> Option<String> {
+        if let Some(name) = self.site.borrow().clone() {
+            return Some(name);
         }
         let stored = db.clock("site").ok().flatten().and_then(|(_, name)| name);
         self.site.borrow_mut().clone_from(&stored);
         stored
+    }
+
+    /// The site and this object's index among its objects.
+    fn site_name(&self, db: &Db<'_>) -> Option<String> {
+        let name = self.object_name(db)?;
+        Some(shards::read_object_name(&name).0.to_owned())
     }
 
     /// The live config's journeys (the newest config version's), or
@@ -446,10 +461,12 @@ impl Site {
             }
         };
         let more = pending.len() as i64 >= FLUSH_BATCH;
-        let Some(site) = self.site_name(db) else {
+        let Some(name) = self.object_name(db) else {
             worker::console_error!("outbox: this store does not know its site yet");
             return (0, true);
         };
+        let (site, object) = shards::read_object_name(&name);
+        let site = site.to_owned();
         let key = crate::forward::destinations::key(&site);
         // Read fresh, not through the Worker's cache: a destination just
         // added must not wait out a cache's lifetime.
@@ -468,7 +485,7 @@ impl Site {
                 return (0, true);
             }
         };
-        let plan = outbox::plan(&site, pending, destinations.as_ref());
+        let plan = outbox::plan(&site, object, pending, destinations.as_ref());
         let texts: Vec<String> = plan.queue.iter().map(|(_, text)| text.clone()).collect();
         if let Err(e) = crate::forward::send(&self.env, &texts).await {
             worker::console_error!("outbox: queue: {e:?}");

@@ -37,7 +37,9 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
     let messages = batch.messages()?;
     // Each event's forward, with the index of the message it came in; and
     // each message's attempt if it is a batch.
-    let mut by_site: BTreeMap<String, Vec<(usize, ForwardMessage)>> = BTreeMap::new();
+    // Grouped by site and by the site's object that stored them
+    // (`store::shards`): each group costs that object two calls.
+    let mut by_site: BTreeMap<(String, u16), Vec<(usize, ForwardMessage)>> = BTreeMap::new();
     let mut attempts: Vec<Option<u32>> = vec![None; messages.len()];
     for (index, message) in messages.iter().enumerate() {
         match read(message) {
@@ -47,10 +49,12 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
                 attempt,
             } => {
                 attempts[index] = attempt;
-                by_site
-                    .entry(site)
-                    .or_default()
-                    .extend(units.into_iter().map(|unit| (index, unit)))
+                for unit in units {
+                    by_site
+                        .entry((site.clone(), unit.object))
+                        .or_default()
+                        .push((index, unit));
+                }
             }
             Read::Misfiled { site, letter } => {
                 // Filed again with why, never dropped; retried if the store fails.
@@ -62,14 +66,15 @@ pub async fn consume(batch: MessageBatch<String>, env: Env) -> Result<()> {
             Read::Unreadable => message.ack(),
         }
     }
-    for (site, group) in by_site {
+    for ((site, object), group) in by_site {
         // One site's trouble (its store unreachable, say) retries that
         // site's messages only; on the dead-letter queue too, so none is lost there.
         let sent = Sent {
             messages: &messages,
             attempts: &attempts,
         };
-        if let Err(error) = forward_site(&env, &site, &sent, &group, dead_letter_queue).await {
+        let at = (site.as_str(), object);
+        if let Err(error) = forward_site(&env, at, &sent, &group, dead_letter_queue).await {
             for index in message_indexes(&group) {
                 retry_soon(&messages[index], &error);
             }
@@ -186,7 +191,7 @@ fn sms_budget(destination: &Destination) -> Option<SmsBudget> {
 /// message acknowledged or retried.
 async fn forward_site(
     env: &Env,
-    site: &str,
+    (site, object): (&str, u16),
     sent: &Sent<'_>,
     group: &[(usize, ForwardMessage)],
     dead_letter_queue: bool,
@@ -205,6 +210,7 @@ async fn forward_site(
         let outcomes = Outcomes {
             delivered: Vec::new(),
             dead_letters,
+            object,
         };
         crate::store::call(env, site, &outcomes).await?;
         for index in message_indexes(group) {
@@ -215,7 +221,7 @@ async fn forward_site(
     // One call answers for each: already delivered? who is this browser (for
     // channels that address people)? and, for SMS, claims it within the budgets.
     let checks = group.iter().map(|(_, forward)| check_of(forward)).collect();
-    let verdicts = crate::store::call(env, site, &Deliveries { checks }).await?;
+    let verdicts = crate::store::call(env, site, &Deliveries { checks, object }).await?;
     if verdicts.len() != group.len() {
         return Err(worker::Error::RustError(
             "the store answered a different number of verdicts".into(),
@@ -348,6 +354,7 @@ async fn try_again(
             .map(|forward| forward.event.clone())
             .collect(),
         attempt,
+        object: first.object,
     };
     let text =
         serde_json::to_string(&batch).map_err(|e| worker::Error::RustError(e.to_string()))?;

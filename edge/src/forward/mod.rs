@@ -27,6 +27,8 @@ mod deliver;
 pub mod destinations;
 pub mod preview;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use worker::{
     BatchMessageBuilder, BatchSendMessage, Env, MessageBuilder, QueueContentType, Result,
@@ -75,16 +77,25 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
     if !left_out.is_empty() {
         worker::console_error!("forward: {site}: destinations left out: {left_out:?}");
     }
+    // Each object's events travel apart: their deliveries are recorded
+    // where they were stored (`store::shards`).
+    let map = crate::store::shard_map(env)?;
     let mut messages = Vec::new();
     for destination in &document.destinations {
-        let wanted: Vec<&Value> = events.iter().filter(|e| wants(destination, e)).collect();
-        let (texts, too_large) = batch_messages(site, destination, &wanted);
-        messages.extend(texts);
-        for (message, bytes) in too_large {
-            let reason =
-                format!("too large to forward: {bytes} bytes (at most {MAX_MESSAGE_BYTES})");
-            let message = message.value();
-            crate::store::call(env, site, &DeadLetter { reason, message }).await?;
+        let mut wanted: BTreeMap<u16, Vec<&Value>> = BTreeMap::new();
+        for event in events.iter().filter(|e| wants(destination, e)) {
+            let object = crate::store::placement::object_of_event(map, event);
+            wanted.entry(object).or_default().push(event);
+        }
+        for (object, wanted) in wanted {
+            let (texts, too_large) = batch_messages(site, object, destination, &wanted);
+            messages.extend(texts);
+            for (message, bytes) in too_large {
+                let reason =
+                    format!("too large to forward: {bytes} bytes (at most {MAX_MESSAGE_BYTES})");
+                let message = message.value();
+                crate::store::call(env, site, &DeadLetter { reason, message }).await?;
+            }
         }
     }
     send(env, &messages).await
@@ -96,6 +107,7 @@ pub async fn enqueue(env: &Env, site: &str, events: &[Value]) -> Result<()> {
 /// file as a dead letter.
 fn batch_messages(
     site: &str,
+    object: u16,
     destination: &Destination,
     events: &[&Value],
 ) -> (Vec<String>, Vec<(ForwardMessage, usize)>) {
@@ -105,6 +117,7 @@ fn batch_messages(
             destination: destination.clone(),
             events,
             attempt: 0,
+            object,
         };
         serde_json::to_string(&batch).unwrap_or_default()
     };
@@ -120,6 +133,7 @@ fn batch_messages(
                 destination: destination.clone(),
                 event: (*event).clone(),
                 person: None,
+                object,
             };
             too_large.push((single, envelope + size));
             continue;
@@ -207,7 +221,7 @@ mod tests {
         // Twenty small events: one message, each event once, in order.
         let small: Vec<Value> = (0..20).map(|i| event(i, 10)).collect();
         let refs: Vec<&Value> = small.iter().collect();
-        let (texts, too_large) = batch_messages("shop", &destination, &refs);
+        let (texts, too_large) = batch_messages("shop", 0, &destination, &refs);
         assert_eq!((texts.len(), too_large.len()), (1, 0));
         let batch: ForwardBatch = serde_json::from_str(&texts[0]).unwrap();
         let units: Vec<ForwardMessage> = batch.units();
@@ -216,7 +230,7 @@ mod tests {
         // More than a message may carry: 20 at most each, nothing lost.
         let many: Vec<Value> = (0..45).map(|i| event(i, 10)).collect();
         let refs: Vec<&Value> = many.iter().collect();
-        let (texts, _) = batch_messages("shop", &destination, &refs);
+        let (texts, _) = batch_messages("shop", 0, &destination, &refs);
         let sizes: Vec<usize> = texts
             .iter()
             .map(|t| {
@@ -235,7 +249,7 @@ mod tests {
         let mut large: Vec<Value> = (0..10).map(|i| event(i, 30_000)).collect();
         large.insert(4, event(99, MAX_MESSAGE_BYTES));
         let refs: Vec<&Value> = large.iter().collect();
-        let (texts, too_large) = batch_messages("shop", &destination, &refs);
+        let (texts, too_large) = batch_messages("shop", 0, &destination, &refs);
         assert!(texts.iter().all(|t| t.len() <= MAX_MESSAGE_BYTES));
         assert!(texts.len() >= 3);
         let ids: Vec<String> = texts

@@ -70,6 +70,8 @@ pub fn test_message(site: &str, destination: &Destination, event: &Value) -> For
         destination: destination.clone(),
         event,
         person: None,
+        // Recorded at the site's home: a test browser has no person.
+        object: 0,
     }
 }
 

@@ -20,8 +20,9 @@ use crate::http::{
     Handled, Refusal,
 };
 use crate::store::archive;
-use crate::store::protocol::RecentEvents;
 use crate::store::protocol::{Append, BrowserKey, StoreError};
+use crate::store::protocol::{EventCursor, EventPage, RecentEvents};
+use crate::store::shards::Placed;
 
 pub async fn post(mut req: Request, env: &Env) -> Handled {
     let site = site_param(&req)?;
@@ -221,20 +222,38 @@ pub async fn recent(req: Request, env: &Env, site: &str) -> Handled {
     }
     let ask = RecentEvents { page, before_id };
     let cursor = ask.cursor();
-    let mut events = crate::store::call(env, site, &ask).await?;
+    let bucket = env.bucket(archive::ARCHIVE_BUCKET).ok();
+    // Each object's page goes on from its own archive parts; the pages
+    // are then merged newest first (`store::placement`).
+    let mut pages = Vec::new();
+    for (object, mut events) in crate::store::call_each(env, site, &ask).await? {
+        continue_from_archive(&mut events, bucket.as_ref(), &cursor).await;
+        pages.push((object, events));
+    }
+    let map = crate::store::shard_map(env)?;
+    let events = ask.gather(map, pages)?;
+    Ok(json_response(200, &events)?)
+}
+
+/// Fills `events` from the archive parts its store named, where the
+/// store's own events did not fill the page.
+async fn continue_from_archive(
+    events: &mut EventPage,
+    bucket: Option<&worker::Bucket>,
+    cursor: &EventCursor,
+) {
     let parts = std::mem::take(&mut events.parts);
     if parts.is_empty() {
-        return Ok(json_response(200, &events)?);
+        return;
     }
-    let bucket = env.bucket(archive::ARCHIVE_BUCKET).ok();
     for part in &parts {
-        let read = match &bucket {
+        let read = match bucket {
             Some(bucket) => read_part(bucket, &part.key).await,
             None => Err("the EVENTS bucket is not bound".into()),
         };
         match read {
             Ok(read) => {
-                if archive::continue_page(&mut events, read, &cursor) {
+                if archive::continue_page(events, read, cursor) {
                     break;
                 }
             }
@@ -244,8 +263,7 @@ pub async fn recent(req: Request, env: &Env, site: &str) -> Handled {
             }
         }
     }
-    archive::set_next(&mut events, &parts, cursor.limit);
-    Ok(json_response(200, &events)?)
+    archive::set_next(events, &parts, cursor.limit);
 }
 
 /// One archive part's events; none for a part deleted by retention meanwhile.

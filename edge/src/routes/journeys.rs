@@ -26,13 +26,14 @@ use crate::http::{is_site_key, ok, query, read_body, read_json, refuse, EdgeErro
 use crate::store::journeys::facts::MAX_CODES_PER_UPLOAD;
 use crate::store::journeys::studio::{MAX_DRY_RUN_DAYS, MAX_DRY_RUN_EVENTS};
 use crate::store::protocol::{
-    AddPoolCodes, Ask, DryRun, JourneyList, JourneyRuns, ListJourneys, ReadPool, SampleSend,
+    AddPoolCodes, DryRun, JourneyList, JourneyRuns, ListJourneys, ReadPool, SampleSend,
     TickJourneys,
 };
+use crate::store::shards::Placed;
 use crate::studio::session::{Caller, Role};
 
 /// Asks the store and answers with its answer as it is.
-async fn call<A: Ask>(env: &Env, site: &str, ask: A) -> Handled {
+async fn call<A: Placed>(env: &Env, site: &str, ask: A) -> Handled {
     ok(&crate::store::call(env, site, &ask).await?)
 }
 

@@ -267,7 +267,8 @@ impl Db<'_> {
         let person = match self.person_of(kind, &value)? {
             Some(p) => p,
             None => {
-                let p = self.new_person(&value)?;
+                let logical = super::shards::logical_of_identifier(kind, &value);
+                let p = self.new_person(logical, &value)?;
                 if kind == "user" {
                     self.sql.execute(
                         "UPDATE persons SET user_id = ? WHERE id = ?",

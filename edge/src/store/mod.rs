@@ -17,8 +17,11 @@
 //!   itself and its alarm (journey timers and the daily chores share it) are
 //!   `crate::site`, above the store: its alarm hands sends to `forward`.
 //!
-//! One object per site keeps every lookup a local SQLite query. (A site
-//! outgrowing one object's throughput would shard persons by identifier hash.)
+//! - `shards`, `placement`: a site's objects (`SITE_SHARDS`), where each
+//!   command goes among them and how their answers make one; `call` routes.
+//!
+//! One object per site keeps every lookup a local SQLite query; a site that
+//! outgrows one spreads its persons over several by browser (issue #22).
 
 pub mod archive;
 pub mod deliveries;
@@ -28,11 +31,13 @@ pub mod journeys;
 pub mod keys;
 pub mod merges;
 pub mod persons;
+pub mod placement;
 pub mod protocol;
 pub mod rate;
 pub mod reports;
 pub mod retention;
 pub mod schema;
+pub mod shards;
 pub mod sql;
 pub mod versions;
 
@@ -45,43 +50,158 @@ use worker::{Env, Method, Request, RequestInit};
 
 use persons::Db;
 use protocol::{Ask, Command, StoreError, StoreResult, Tagged};
+use shards::{Placed, Placement, ShardMap};
 
-/// Sends `ask` to `site`'s store and reads its answer, of the command's
-/// own type (`protocol::Ask`). A platform failure on the way (the object
-/// unreachable, an answer that does not read) is `StoreError::Internal`: a
-/// 500 for the Worker.
-pub async fn call<A: Ask>(env: &Env, site: &str, ask: &A) -> StoreResult<A::Answer> {
-    let internal =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("{what}: {e}"));
-    let object = |e: worker::Error| {
-        // The platform refuses a request an object has too many queued for
-        // ("Durable Object is overloaded"): not a failure of ours.
-        let text = e.to_string();
-        if text.contains("overloaded") {
-            StoreError::Overloaded(text)
-        } else {
-            internal("site object", &e)
+/// Sends `ask` to `site`'s store, to the object or objects it goes to
+/// (`placement`), and reads its answer, of the command's own type
+/// (`protocol::Ask`). A platform failure on the way (an object unreachable,
+/// an answer that does not read) is `StoreError::Internal`: a 500 for the
+/// Worker.
+pub async fn call<A: Placed>(env: &Env, site: &str, ask: &A) -> StoreResult<A::Answer> {
+    route(&SiteObjects::of(env, site)?, ask).await
+}
+
+/// As `call`, with each object's answer apart (and its index): for a
+/// caller that goes on with each before they are gathered (the event
+/// listing continues each object's page from its own archive).
+pub async fn call_each<A: Placed>(
+    env: &Env,
+    site: &str,
+    ask: &A,
+) -> StoreResult<Vec<(u16, A::Answer)>> {
+    ask_placed(&SiteObjects::of(env, site)?, ask).await
+}
+
+/// A site's objects, as `route` reaches them: Durable Objects in the
+/// Worker, SQLite stores natively (tests).
+// `async fn` in a trait: the Worker is one thread, so no `Send` bound is
+// wanted of the futures.
+#[allow(async_fn_in_trait)]
+pub trait Objects {
+    fn map(&self) -> ShardMap;
+    async fn ask<A: Ask>(&self, object: u16, ask: &A) -> StoreResult<A::Answer>;
+}
+
+/// Sends `ask` where it goes among `objects` and gathers the answers.
+pub async fn route<A: Placed>(objects: &impl Objects, ask: &A) -> StoreResult<A::Answer> {
+    let answers = ask_placed(objects, ask).await?;
+    ask.gather(objects.map(), answers)
+}
+
+/// Sends `ask` where it goes, all objects at once; the first refusal wins
+/// (an overload before others, so the caller spills the whole batch).
+async fn ask_placed<A: Placed>(
+    objects: &impl Objects,
+    ask: &A,
+) -> StoreResult<Vec<(u16, A::Answer)>> {
+    let map = objects.map();
+    let answers = match ask.place(map) {
+        Placement::One(object) => vec![(object, objects.ask(object, ask).await)],
+        Placement::Every => {
+            let asks = map
+                .all()
+                .map(|object| async move { (object, objects.ask(object, ask).await) });
+            futures_util::future::join_all(asks).await
+        }
+        Placement::Parts(parts) => {
+            let asks = parts
+                .iter()
+                .map(|(object, part)| async move { (*object, objects.ask(*object, part).await) });
+            futures_util::future::join_all(asks).await
         }
     };
-    let namespace = env.durable_object("SITE").map_err(object)?;
-    let stub = namespace
-        .id_from_name(site)
-        .and_then(|id| id.get_stub())
-        .map_err(object)?;
-    let body = serde_json::to_string(&Tagged {
-        command: A::COMMAND,
-        ask,
-    })
-    .map_err(|e| internal("command", &e))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    // The path names the site: the object keeps it for its alarm, which
-    // queues journeys' sends for that site. (Site keys are URL-safe.)
-    let url = format!("https://site/{site}");
-    let request = Request::new_with_init(&url, &init).map_err(|e| internal("request", &e))?;
-    let answer = stub.fetch_with_request(request).await.map_err(object)?;
-    let text = text_of(answer).await.map_err(|e| internal("answer", &e))?;
-    serde_json::from_str::<StoreResult<A::Answer>>(&text).map_err(|e| internal("answer", &e))?
+    let mut gathered = Vec::with_capacity(answers.len());
+    let mut refused: Option<StoreError> = None;
+    for (object, answer) in answers {
+        match answer {
+            Ok(answer) => gathered.push((object, answer)),
+            Err(e) => {
+                let overloaded = matches!(e, StoreError::Overloaded(_));
+                if refused.is_none() || overloaded {
+                    refused = Some(e);
+                }
+            }
+        }
+    }
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(gathered),
+    }
+}
+
+/// A site's Durable Objects (`SITE` namespace), named by `shards::object_name`.
+struct SiteObjects<'a> {
+    env: &'a Env,
+    site: &'a str,
+    map: ShardMap,
+}
+
+impl<'a> SiteObjects<'a> {
+    fn of(env: &'a Env, site: &'a str) -> StoreResult<Self> {
+        Ok(SiteObjects {
+            env,
+            site,
+            map: shard_map(env)?,
+        })
+    }
+}
+
+/// The deployment's `SITE_SHARDS`. Above one it is refused until a site's
+/// identity can span objects (the identity directory, issue #22): a user
+/// id could otherwise be bound to two persons in two objects.
+pub fn shard_map(env: &Env) -> StoreResult<ShardMap> {
+    let value = env.var("SITE_SHARDS").ok().map(|v| v.to_string());
+    let map = ShardMap::from_var(value.as_deref()).map_err(StoreError::Internal)?;
+    if map.objects() > 1 {
+        return Err(StoreError::Internal(
+            "SITE_SHARDS above 1 is not available yet: identity across objects \
+             (the identity directory) comes first (issue #22)"
+                .into(),
+        ));
+    }
+    Ok(map)
+}
+
+impl Objects for SiteObjects<'_> {
+    fn map(&self) -> ShardMap {
+        self.map
+    }
+
+    async fn ask<A: Ask>(&self, object: u16, ask: &A) -> StoreResult<A::Answer> {
+        let internal =
+            |what: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("{what}: {e}"));
+        let failed = |e: worker::Error| {
+            // The platform refuses a request an object has too many queued for
+            // ("Durable Object is overloaded"): not a failure of ours.
+            let text = e.to_string();
+            if text.contains("overloaded") {
+                StoreError::Overloaded(text)
+            } else {
+                internal("site object", &e)
+            }
+        };
+        let name = shards::object_name(self.site, object);
+        let namespace = self.env.durable_object("SITE").map_err(failed)?;
+        let stub = namespace
+            .id_from_name(&name)
+            .and_then(|id| id.get_stub())
+            .map_err(failed)?;
+        let body = serde_json::to_string(&Tagged {
+            command: A::COMMAND,
+            ask,
+        })
+        .map_err(|e| internal("command", &e))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(body.into()));
+        // The path names the object (`shards::read_object_name`): it keeps
+        // its site for its alarm, which queues journeys' sends for that
+        // site. (Site keys are URL-safe.)
+        let url = format!("https://site/{name}");
+        let request = Request::new_with_init(&url, &init).map_err(|e| internal("request", &e))?;
+        let answer = stub.fetch_with_request(request).await.map_err(failed)?;
+        let text = text_of(answer).await.map_err(|e| internal("answer", &e))?;
+        serde_json::from_str::<StoreResult<A::Answer>>(&text).map_err(|e| internal("answer", &e))?
+    }
 }
 
 /// A response's body as text, read by the runtime in one call. (workers-rs

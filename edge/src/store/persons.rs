@@ -55,7 +55,9 @@ impl Db<'_> {
         )
     }
 
-    pub fn new_person(&self, seed: &str) -> StoreResult<String> {
+    /// A new person in logical shard `logical` (`store::shards`: its id
+    /// names it, so commands about the person find its object).
+    pub fn new_person(&self, logical: u16, seed: &str) -> StoreResult<String> {
         // Unique inside one site's store: time plus a hash of the seed and the
         // newest row number (two persons made in one millisecond differ).
         // `max(rowid)` is a b-tree lookup; `count(*)` would scan every person.
@@ -64,7 +66,8 @@ impl Db<'_> {
             .int("SELECT coalesce(max(rowid), 0) FROM persons", &[])?
             .unwrap_or(0);
         let id = format!(
-            "p_{:x}_{:08x}",
+            "{}_{:x}_{:08x}",
+            super::shards::person_prefix(logical),
             self.now,
             nudge_core::bucket::fingerprint(&[seed, &self.now.to_string(), &count.to_string()])
         );
@@ -111,7 +114,8 @@ impl Db<'_> {
         if let Some(p) = self.person_of("anon", anonymous_id)? {
             return Ok(p);
         }
-        let p = self.new_person(anonymous_id)?;
+        let logical = super::shards::logical_of_browser(anonymous_id);
+        let p = self.new_person(logical, anonymous_id)?;
         self.add_identifier(&p, "anon", anonymous_id, false)?;
         Ok(p)
     }

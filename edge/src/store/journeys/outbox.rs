@@ -34,7 +34,13 @@ pub struct Plan {
 
 /// Pairs each send with its destination: a step naming a destination the
 /// site does not have (any more) is undeliverable, with the reason.
-pub fn plan(site: &str, pending: Vec<Pending>, destinations: Option<&Destinations>) -> Plan {
+/// `object` is the site's object whose runs made the sends (`store::shards`).
+pub fn plan(
+    site: &str,
+    object: u16,
+    pending: Vec<Pending>,
+    destinations: Option<&Destinations>,
+) -> Plan {
     let mut plan = Plan::default();
     for send in pending {
         let Some(destination) = destinations.and_then(|d| d.by_id(&send.destination)) else {
@@ -54,6 +60,7 @@ pub fn plan(site: &str, pending: Vec<Pending>, destinations: Option<&Destination
             destination: destination.clone(),
             event: send.event,
             person: Some(send.person),
+            object,
         };
         let text = message.text();
         if text.len() > crate::store::protocol::MAX_MESSAGE_BYTES {

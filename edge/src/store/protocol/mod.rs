@@ -185,7 +185,7 @@ pub struct HookApplied {
     pub person: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListMerges {
     pub person: Option<String>,
     pub page: Page,
@@ -296,12 +296,19 @@ pub struct StoredEvent {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Deliveries {
     pub checks: Vec<DeliveryCheck>,
+    /// The object the forwarded events were stored in (`store::shards`):
+    /// where the command goes, not part of it.
+    #[serde(skip)]
+    pub object: u16,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Outcomes {
     pub delivered: Vec<Delivered>,
     pub dead_letters: Vec<DeadLetter>,
+    /// As `Deliveries::object`.
+    #[serde(skip)]
+    pub object: u16,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -316,7 +323,7 @@ pub struct DeadLetter {
     pub message: Value,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListDeadLetters {
     pub page: Page,
 }
@@ -494,7 +501,7 @@ pub struct KeyState {
 /// Keyset pagination: at most `limit` items (capped by the store), older
 /// than `before` for newest-first lists, after `after` for oldest-first ones
 /// (a sequence number or an event's receive time).
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Page {
     pub before: Option<i64>,
     pub after: Option<i64>,
@@ -584,8 +591,20 @@ impl Counts {
         self.submits += other.submits;
         self.dismissals += other.dismissals;
         self.conversions += other.conversions;
-        self.revenue += other.revenue;
+        self.revenue = add_money(self.revenue, other.revenue);
     }
+}
+
+/// Revenue is summed in whole millionths, so a sum is the same whatever
+/// order its parts come in (one object's rows, or several objects' totals):
+/// floats added in another order differ in their last bits.
+pub fn add_money(a: f64, b: f64) -> f64 {
+    (to_micros(a) + to_micros(b)) as f64 / 1e6
+}
+
+/// An amount in whole millionths (`add_money`).
+pub fn to_micros(amount: f64) -> i64 {
+    (amount * 1e6).round() as i64
 }
 
 /// What one arm did on one UTC day.

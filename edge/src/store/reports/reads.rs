@@ -37,14 +37,14 @@ impl Db<'_> {
             counts.dismissals = int("dismissals");
         }
         for r in self.sql.query(
-            "SELECT first_day, variant, sum(conversions) AS conversions, sum(revenue) AS revenue FROM report_outcomes
+            "SELECT first_day, variant, sum(conversions) AS conversions, sum(round(revenue * 1000000)) AS micros FROM report_outcomes
              WHERE campaign = ? AND first_day BETWEEN ? AND ? AND lag_days < ? GROUP BY first_day, variant",
             params![campaign, from_day, to_day, window_days],
         )? {
             let day = r.get("first_day").and_then(Value::as_i64).unwrap_or(0);
             let row = day_row(&mut rows, day, &r);
             row.counts.conversions = r.get("conversions").and_then(Value::as_i64).unwrap_or(0);
-            row.counts.revenue = r.get("revenue").and_then(Value::as_f64).unwrap_or(0.0);
+            row.counts.revenue = from_micros(&r);
         }
         let known = !rows.is_empty()
             || self.sql.exists(
@@ -78,19 +78,25 @@ impl Db<'_> {
             s.clicks = int("clicks");
         }
         for r in self.sql.query(
-            "SELECT campaign, sum(conversions) AS conversions, sum(revenue) AS revenue FROM report_outcomes
+            "SELECT campaign, sum(conversions) AS conversions, sum(round(revenue * 1000000)) AS micros FROM report_outcomes
              WHERE first_day BETWEEN ? AND ? AND lag_days < ? GROUP BY campaign",
             params![from_day, to_day, window_days],
         )? {
             let s = summary_row(&mut out, &r);
             s.conversions = r.get("conversions").and_then(Value::as_i64).unwrap_or(0);
-            s.revenue = r.get("revenue").and_then(Value::as_f64).unwrap_or(0.0);
+            s.revenue = from_micros(&r);
         }
         Ok(out.into_values().collect())
     }
 }
 
 /// The summary of `r.campaign`, made on first use.
+/// A row's revenue, summed in whole millionths (`protocol::add_money`: the
+/// same sum whatever order the orders were stored in, or in which object).
+fn from_micros(r: &Row) -> f64 {
+    r.get("micros").and_then(Value::as_f64).unwrap_or(0.0) / 1e6
+}
+
 fn summary_row<'a>(out: &'a mut BTreeMap<String, SummaryRow>, r: &Row) -> &'a mut SummaryRow {
     let id = r
         .get("campaign")

@@ -18,6 +18,7 @@ fn sms_check(event_id: &str, anon: &str, budget: SmsBudget) -> DeliveryCheck {
 fn verdict(db: &Db<'_>, check: DeliveryCheck) -> DeliveryVerdict {
     let checks = Deliveries {
         checks: vec![check],
+        object: 0,
     };
     let mut verdicts = super::super::ask(db, &checks, &CoreJourneys::default()).unwrap();
     assert_eq!(verdicts.len(), 1);
@@ -50,6 +51,7 @@ fn a_claimed_sms_whose_outcome_never_came_back_is_filed_not_sent() {
             event_id: "confirmed".into(),
         }],
         dead_letters: Vec::new(),
+        object: 0,
     };
     super::super::ask(&db, &confirmed, &CoreJourneys::default()).unwrap();
     assert!(matches!(
@@ -88,6 +90,7 @@ fn a_batch_of_deliveries_is_checked_and_recorded_in_one_call_each() {
     let j = CoreJourneys::default();
     let batch = Deliveries {
         checks: vec![hook("e1"), hook("e2"), hook("e1")],
+        object: 0,
     };
     let verdicts = super::super::ask(&db, &batch, &j).unwrap();
     assert!(matches!(verdicts[0], DeliveryVerdict::Send { .. }));
@@ -102,10 +105,12 @@ fn a_batch_of_deliveries_is_checked_and_recorded_in_one_call_each() {
             reason: "HTTP 400".into(),
             message: json!({"site": "demo", "event": {"messageId": "e2"}}),
         }],
+        object: 0,
     };
     super::super::ask(&db, &outcomes, &j).unwrap();
     let again = Deliveries {
         checks: vec![hook("e1"), hook("e2")],
+        object: 0,
     };
     let verdicts = super::super::ask(&db, &again, &j).unwrap();
     assert!(matches!(verdicts[0], DeliveryVerdict::AlreadyDone));

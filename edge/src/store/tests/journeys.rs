@@ -138,7 +138,7 @@ fn a_cart_journey_waits_then_sends_once_with_the_cart_and_a_pool_coupon() {
     // Queued once: marked, and not offered again.
     let destinations = json!({"destinations": [{"id": "email", "kind": "webhook"}]});
     let destinations = serde_json::from_value(destinations).unwrap();
-    let planned = plan("demo", pending, Some(&destinations));
+    let planned = plan("demo", 0, pending, Some(&destinations));
     assert_eq!(planned.queue.len(), 1);
     let message: Value = serde_json::from_str(&planned.queue[0].1).unwrap();
     assert_eq!(message["person"], p.as_str());
@@ -350,7 +350,7 @@ fn undeliverable_sends_are_filed_not_lost() {
         destination: "sms".into(),
         event: json!({"event": "Hi"}),
     }];
-    let planned = plan("demo", pending, Some(&Default::default()));
+    let planned = plan("demo", 0, pending, Some(&Default::default()));
     assert!(planned.queue.is_empty());
     assert!(planned.undeliverable[0].1.contains("\"sms\""));
 }
