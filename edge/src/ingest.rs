@@ -181,6 +181,7 @@ mod tests {
             client: "c".into(),
             browser_key: None,
             campaigns: Vec::new(),
+            held: Vec::new(),
         };
         let mut texts = Vec::new();
         split("demo", append, &mut texts).unwrap();

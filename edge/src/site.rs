@@ -23,12 +23,14 @@ use crate::store::rate::{Counters, EventRates};
 use crate::store::retention::Retention;
 use crate::store::shards;
 use crate::store::sql::{DurableSql, SqlExt};
-use crate::store::{dispatch, schema};
+use crate::store::{dispatch, saga, schema};
 
 /// How soon the alarm comes back while sends wait for the queue.
 const QUEUE_RETRY_MS: i64 = 5_000;
 /// How soon it comes back after a failure (config unreadable, a sweep step failed).
 const TROUBLE_RETRY_MS: i64 = 30_000;
+/// How soon the alarm comes back while a merge across objects is unfinished.
+const SAGA_RETRY_MS: i64 = 10_000;
 /// Expired parts deleted from R2 per alarm step.
 const EXPIRED_PARTS_PER_STEP: i64 = 100;
 
@@ -57,6 +59,8 @@ pub struct Site {
     /// an overloaded object, so the spill path can be tested on workerd,
     /// which never overloads. Spilled batches (`append_spilled`) still go in.
     refuse_appends: bool,
+    /// How many objects the site's persons are spread over (`SITE_SHARDS`).
+    objects: u16,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -112,6 +116,7 @@ impl DurableObject for Site {
             journeys: RefCell::new(None),
             site: RefCell::new(None),
             refuse_appends,
+            objects,
         }
     }
 
@@ -136,11 +141,12 @@ impl DurableObject for Site {
         }
         if let Command::Append(batch) = &command {
             let n = batch.events.len() as u32;
-            if let Err(retry_after) =
-                self.counters
-                    .borrow_mut()
-                    .take(self.rates, &batch.client, n, now)
-            {
+            let mut counters = self.counters.borrow_mut();
+            // Events a merge across objects held and now replays were
+            // accepted (and counted) once already: spent, never refused.
+            if !batch.held.is_empty() {
+                counters.spend(&batch.client, n, now);
+            } else if let Err(retry_after) = counters.take(self.rates, &batch.client, n, now) {
                 let refused: StoreResult<Value> = Err(StoreError::RateLimited {
                     message: "too many events from this client or site this minute".into(),
                     retry_after,
@@ -260,6 +266,11 @@ impl Site {
         }
         if let Some(due) = self.archive_due(db)? {
             wanted = wanted.min(due);
+        }
+        // A merge across objects this object coordinates was left unfinished
+        // (its identify failed or timed out): the alarm finishes it.
+        if self.objects > 1 && !db.open_sagas(saga::DONE)?.is_empty() {
+            wanted = wanted.min(db.now + SAGA_RETRY_MS);
         }
         let daily = journeys.journeys.iter().any(|j| {
             j.enabled
@@ -424,6 +435,9 @@ impl Site {
             log("event archive", e);
             (0, false)
         });
+        if let Err(e) = self.resume_merges(&db).await {
+            log("merges across objects", e);
+        }
         let (queued, waiting) = self.flush(&db).await;
         let db = Db {
             sql: &sql,
@@ -448,6 +462,24 @@ impl Site {
             archived,
             next_alarm: nudge_core::time::to_iso8601(at),
         })
+    }
+
+    /// Finishes the merges across objects this object coordinates that were
+    /// left unfinished (`store::saga`); none with one object.
+    async fn resume_merges(&self, db: &Db<'_>) -> StoreResult<usize> {
+        if self.objects < 2 || db.open_sagas(saga::DONE)?.is_empty() {
+            return Ok(0);
+        }
+        let Some(name) = self.object_name(db) else {
+            return Ok(0);
+        };
+        let (site, object) = shards::read_object_name(&name);
+        // Held events are reported with the live campaigns, as on arrival.
+        let config = crate::http::site_config(&self.env, site)
+            .await
+            .map_err(|e| StoreError::Internal(format!("the live config: {e:?}")))?;
+        let campaigns = crate::reports::published_campaigns(&config);
+        crate::store::resume_merges(&self.env, site, object, &campaigns).await
     }
 
     /// Puts waiting sends on the forwarding queue; (how many, whether any still wait).

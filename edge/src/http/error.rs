@@ -165,6 +165,11 @@ impl From<StoreError> for EdgeError {
             }
             StoreError::Limit(m) => refuse(409, "limit_reached", m),
             StoreError::Internal(m) => EdgeError::Internal(m),
+            // `store::route` follows a move; one still moving after its hops
+            // is the store's trouble.
+            StoreError::Moved { object } => {
+                EdgeError::Internal(format!("still moved (to object {object})"))
+            }
             // Only a batch of events is spilled (`routes::events`); any other
             // call to an overloaded object is retried by its caller.
             StoreError::Overloaded(m) => Refusal::new(503, "overloaded", m)

@@ -71,6 +71,7 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         client,
         browser_key,
         campaigns: crate::reports::published_campaigns(&config).to_vec(),
+        held: Vec::new(),
     };
     let appended = match crate::store::call(env, &site, &append).await {
         Ok(appended) => appended,

@@ -187,7 +187,11 @@ pub async fn identify(mut req: Request, env: &Env) -> Handled {
             "send userToken, clickToken, or an email/phone claim",
         ));
     };
-    let identified = crate::store::call(env, &site, &command).await?;
+    // Across the site's objects when there are several (`store::saga`):
+    // the held events of a merge are reported with the live campaigns.
+    let stored = site_config(env, &site).await?;
+    let campaigns = crate::reports::published_campaigns(&stored);
+    let identified = crate::store::identify(env, &site, &command, &campaigns).await?;
     let answer = json!({"merged": identified.merged});
     let response = start_over(json_response(200, &answer)?)?;
     Ok(cors::apply(response, &verdict)?)

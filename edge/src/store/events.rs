@@ -9,26 +9,43 @@
 use serde_json::Value;
 
 use super::persons::{Db, Source};
-use super::protocol::{Append, Appended, EventCursor, ReportedCampaign, StoreError, StoreResult};
+use super::protocol::{
+    Append, Appended, EventCursor, MovedBrowser, ReportedCampaign, StoreError, StoreResult,
+};
 use super::sql::{params, SqlExt};
 use crate::store::protocol::EventPage;
 use crate::store::protocol::HookApplied;
 use crate::store::protocol::StoredEvent;
 use crate::wire::WireEvent;
 
+/// Where a browser's events of a batch go.
+#[derive(Clone)]
+enum Elsewhere {
+    Here,
+    /// Its person moved to this object.
+    Moved(u16),
+    /// Its person is moving in this merge: held apart.
+    Held(String),
+}
+
 impl Db<'_> {
     /// Stores a validated batch: each new event once, with its facts.
     pub fn append(&self, batch: &Append) -> StoreResult<Appended> {
         let (mut accepted, mut duplicates) = (0u32, 0u32);
+        // Whether any browser here moved or is moving in a merge across
+        // objects (`store::moves`): one query, and none per browser if not.
+        let moves = self.any_moves()?;
         // The browser this request proves it speaks for: its key, registered
-        // now if it is the first one, and only for a browser the batch names.
+        // now if it is the first one, and only for a browser the batch names
+        // (and not one that moved away: its key lives where it went).
         let mut verified_browser = None;
         if let Some(key) = &batch.browser_key {
             let in_batch = batch
                 .events
                 .iter()
                 .any(|e| e["anonymousId"] == key.anonymous_id.as_str());
-            if in_batch && self.register_key(key)? {
+            let here = !moves || self.moved_browser(&key.anonymous_id)?.is_none();
+            if in_batch && here && self.register_key(key)? {
                 verified_browser = Some(key.anonymous_id.clone());
             }
         }
@@ -45,13 +62,50 @@ impl Db<'_> {
         let mut unproven = Vec::new();
         let mut fresh = Vec::new();
         let mut proven_browsers: Vec<(&str, bool)> = Vec::new();
+        // Browsers whose persons moved to another object, or are moving
+        // now (`store::moves`): their events go there, or wait apart.
+        let mut elsewhere: Vec<(&str, Elsewhere)> = Vec::new();
+        let mut moved = Vec::new();
         for event in &batch.events {
             let (Some(anonymous_id), Some(id)) =
                 (event["anonymousId"].as_str(), event["messageId"].as_str())
             else {
                 continue;
             };
+            let place = match elsewhere.iter().find(|(b, _)| *b == anonymous_id) {
+                _ if !moves => Elsewhere::Here,
+                Some((_, place)) => place.clone(),
+                None => {
+                    let place = self.elsewhere(anonymous_id)?;
+                    elsewhere.push((anonymous_id, place.clone()));
+                    place
+                }
+            };
+            // Every event of a browser reaches its home object first, so an
+            // event stored here before its person moved stays a repeat.
+            if !matches!(place, Elsewhere::Here) && self.stored(id)? {
+                duplicates += 1;
+                continue;
+            }
+            if let Elsewhere::Moved(object) = place {
+                // Sent on by the Worker, this event only (not the repeats).
+                match moved
+                    .iter_mut()
+                    .find(|m: &&mut MovedBrowser| m.anonymous_id == anonymous_id)
+                {
+                    Some(browser) => browser.ids.push(id.to_owned()),
+                    None => moved.push(MovedBrowser {
+                        anonymous_id: anonymous_id.to_owned(),
+                        object,
+                        ids: vec![id.to_owned()],
+                    }),
+                }
+                continue;
+            }
+            // Held while their person moved, proven when they were held.
+            let replayed = batch.held.iter().find(|(held, _)| held == id);
             let proven = match proven_browsers.iter().find(|(b, _)| *b == anonymous_id) {
+                _ if replayed.is_some() => true,
                 Some((_, proven)) => *proven,
                 None => {
                     let proven = if verified_browser.as_deref() == Some(anonymous_id) {
@@ -76,6 +130,16 @@ impl Db<'_> {
             if !proven {
                 unproven.push(id.to_owned());
             }
+            if let Elsewhere::Held(merge) = &place {
+                let by_key = verified_browser.as_deref() == Some(anonymous_id);
+                let proof = proven.then_some(by_key);
+                if self.hold(merge, id, received_at, event, proof)? {
+                    accepted += 1;
+                } else {
+                    duplicates += 1;
+                }
+                continue;
+            }
             let stored = self.sql.execute(
                 "INSERT OR IGNORE INTO events (id, received_at, body) VALUES (?, ?, ?)",
                 params![id, received_at, event.to_string()],
@@ -92,7 +156,11 @@ impl Db<'_> {
                 // Journeys only for the browser this request proves with its
                 // key: a batch naming made-up ids that hold no key yet must
                 // not enter (and hand coupons to) a crowd of invented persons.
-                if verified_browser.as_deref() == Some(anonymous_id) {
+                let by_key = replayed.map_or(
+                    verified_browser.as_deref() == Some(anonymous_id),
+                    |(_, k)| *k,
+                );
+                if by_key {
                     fresh.push((person, event.clone()));
                 }
             }
@@ -102,8 +170,28 @@ impl Db<'_> {
             duplicates,
             verified_browser,
             unproven,
+            moved,
             fresh,
         })
+    }
+
+    fn stored(&self, id: &str) -> StoreResult<bool> {
+        self.sql
+            .exists("SELECT 1 FROM events WHERE id = ?", params![id])
+    }
+
+    /// Where a browser's events go: here, to the object its person moved
+    /// to, or apart while its person moves (`store::moves`).
+    fn elsewhere(&self, anonymous_id: &str) -> StoreResult<Elsewhere> {
+        if let Some(object) = self.moved_browser(anonymous_id)? {
+            return Ok(Elsewhere::Moved(object));
+        }
+        if let Some(person) = self.person_of("anon", anonymous_id)? {
+            if let Some(merge) = self.frozen(&person)? {
+                return Ok(Elsewhere::Held(merge));
+            }
+        }
+        Ok(Elsewhere::Here)
     }
 
     fn apply_facts(

@@ -27,6 +27,7 @@ impl Db<'_> {
     /// first write: a refused call changes nothing.
     pub fn identify(&self, command: &Identify) -> StoreResult<Identified> {
         let anonymous_id = command.anonymous_id.as_str();
+        self.browser_is_here(anonymous_id)?;
         let key = command
             .browser_key
             .as_ref()
@@ -142,6 +143,7 @@ impl Db<'_> {
         email: Option<&str>,
         phone: Option<&str>,
     ) -> StoreResult<Claimed> {
+        self.browser_is_here(anonymous_id)?;
         let mut claimed = 0;
         for (kind, hash) in hashed_addresses(email, phone) {
             claimed += self.sql.execute(

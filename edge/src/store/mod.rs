@@ -30,12 +30,14 @@ pub mod identity;
 pub mod journeys;
 pub mod keys;
 pub mod merges;
+pub mod moves;
 pub mod persons;
 pub mod placement;
 pub mod protocol;
 pub mod rate;
 pub mod reports;
 pub mod retention;
+pub mod saga;
 pub mod schema;
 pub mod shards;
 pub mod sql;
@@ -59,6 +61,28 @@ use shards::{Placed, Placement, ShardMap};
 /// Worker.
 pub async fn call<A: Placed>(env: &Env, site: &str, ask: &A) -> StoreResult<A::Answer> {
     route(&SiteObjects::of(env, site)?, ask).await
+}
+
+/// Links a browser to a verified identity: one object's identify, or the
+/// directory and a merge across objects (`saga::identify`).
+pub async fn identify(
+    env: &Env,
+    site: &str,
+    ask: &protocol::Identify,
+    campaigns: &[protocol::ReportedCampaign],
+) -> StoreResult<protocol::Identified> {
+    saga::identify(&SiteObjects::of(env, site)?, ask, campaigns).await
+}
+
+/// Finishes the merges across objects that `object` coordinates and that
+/// were left unfinished (its alarm).
+pub async fn resume_merges(
+    env: &Env,
+    site: &str,
+    object: u16,
+    campaigns: &[protocol::ReportedCampaign],
+) -> StoreResult<usize> {
+    saga::resume(&SiteObjects::of(env, site)?, object, campaigns).await
 }
 
 /// As `call`, with each object's answer apart (and its index): for a
@@ -85,7 +109,46 @@ pub trait Objects {
 /// Sends `ask` where it goes among `objects` and gathers the answers.
 pub async fn route<A: Placed>(objects: &impl Objects, ask: &A) -> StoreResult<A::Answer> {
     let answers = ask_placed(objects, ask).await?;
-    ask.gather(objects.map(), answers)
+    let mut answer = ask.gather(objects.map(), answers)?;
+    // Events of browsers whose persons moved in a merge go where they went
+    // (a person moves at most once per merge; two hops are plenty).
+    for _ in 0..MAX_HOPS {
+        let parts = ask.moved_parts(&answer);
+        if parts.is_empty() {
+            break;
+        }
+        let mut moved = Vec::with_capacity(parts.len());
+        for (object, part) in &parts {
+            moved.push((*object, ask_following(objects, *object, part).await?));
+        }
+        answer = ask.add_moved(answer, moved)?;
+    }
+    // Still moved after as many hops: never dropped in silence.
+    if !ask.moved_parts(&answer).is_empty() {
+        return Err(StoreError::Internal(format!(
+            "{}: events moved more than {MAX_HOPS} times",
+            A::COMMAND
+        )));
+    }
+    Ok(answer)
+}
+
+/// How many moves a command follows before it gives up.
+const MAX_HOPS: usize = 3;
+
+/// Asks `object`, and where the browser's person moved if it says so.
+async fn ask_following<A: Ask>(
+    objects: &impl Objects,
+    mut object: u16,
+    ask: &A,
+) -> StoreResult<A::Answer> {
+    for _ in 0..MAX_HOPS {
+        match objects.ask(object, ask).await {
+            Err(StoreError::Moved { object: next }) if next != object => object = next,
+            other => return other,
+        }
+    }
+    Err(StoreError::Moved { object })
 }
 
 /// Sends `ask` where it goes, all objects at once; the first refusal wins
@@ -96,7 +159,7 @@ async fn ask_placed<A: Placed>(
 ) -> StoreResult<Vec<(u16, A::Answer)>> {
     let map = objects.map();
     let answers = match ask.place(map) {
-        Placement::One(object) => vec![(object, objects.ask(object, ask).await)],
+        Placement::One(object) => vec![(object, ask_following(objects, object, ask).await)],
         Placement::Every => {
             let asks = map
                 .all()
@@ -337,6 +400,19 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::Keys(c) => answer(&c, db.key_state(c.session.as_deref())),
         Command::RotateKey(c) => answer(&c, db.rotate_key(c.key, c.window_ms)),
         Command::RevokeSession(c) => answer(&c, db.revoke_session(&c.id, c.until)),
+        Command::BrowserPerson(c) => answer(&c, db.browser_person(&c)),
+        Command::UserOf(c) => answer(&c, db.user_id_of(&c.person)),
+        Command::WhereIs(c) => answer(&c, db.where_is(&c)),
+        Command::Bind(c) => answer(&c, db.bind(&c)),
+        Command::Repoint(c) => answer(&c, db.repoint(&c)),
+        Command::SagaStep(c) => answer(&c, db.saga_step(&c)),
+        Command::OpenSagas(c) => answer(&c, db.open_sagas(saga::DONE)),
+        Command::ExportPerson(c) => answer(&c, db.export_person(&c)),
+        Command::ImportPerson(c) => answer(&c, db.import_person(&c)),
+        Command::ForgetPerson(c) => answer(&c, db.forget_person(&c)),
+        Command::TakeHeld(c) => answer(&c, db.take_held(&c)),
+        Command::DropHeld(c) => answer(&c, db.drop_held(&c)),
+        Command::AdoptConfig(c) => answer(&c, db.adopt_config(&c)),
         // The object runs the tick itself (it awaits the queue); see `site`.
         Command::JourneysTick(_) => Err(StoreError::Internal(
             "journeys_tick runs on the object, not in dispatch".into(),

@@ -151,6 +151,12 @@ impl Db<'_> {
 
     /// The person's facts, for the browser that shows its key.
     pub fn profile_for(&self, anonymous_id: &str, key_hash: &str) -> StoreResult<AgentProfile> {
+        // A browser whose person moved in a merge is read where it went.
+        if self.any_moves()? {
+            if let Some(object) = self.moved_browser(anonymous_id)? {
+                return Err(super::protocol::StoreError::Moved { object });
+            }
+        }
         let registered = self.sql.text(
             "SELECT key_hash FROM browser_keys WHERE anonymous_id = ?",
             params![anonymous_id],

@@ -190,6 +190,27 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX event_parts_by_time ON event_parts (last_at)",
         "CREATE INDEX event_parts_by_first ON event_parts (first_at, first_id)",
     ],
+    // 12: one site over several objects (`store/shards.rs`, `store/saga.rs`):
+    // the identity directory's entries kept in the object an identifier
+    // hashes to, and what a merge across objects leaves behind: browsers and
+    // persons that moved (and where), a person frozen while it moves with
+    // the events that arrived meanwhile, merges imported, and the log of
+    // merges across objects their directory object coordinates.
+    &[
+        "CREATE TABLE directory (kind TEXT NOT NULL, value TEXT NOT NULL, person TEXT NOT NULL,
+            at INTEGER NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID",
+        "CREATE INDEX directory_by_person ON directory (person)",
+        "CREATE TABLE moved_browsers (anonymous_id TEXT PRIMARY KEY, object INTEGER NOT NULL,
+            merge TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE moved_persons (person TEXT PRIMARY KEY, into_person TEXT NOT NULL,
+            object INTEGER NOT NULL, merge TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE frozen_persons (person TEXT PRIMARY KEY, merge TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE held_events (id TEXT PRIMARY KEY, merge TEXT NOT NULL, received_at INTEGER NOT NULL,
+            body TEXT NOT NULL, proof INTEGER) WITHOUT ROWID",
+        "CREATE TABLE imported_merges (merge TEXT PRIMARY KEY, into_person TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE sagas (merge TEXT PRIMARY KEY, from_person TEXT NOT NULL, into_person TEXT NOT NULL,
+            proof TEXT NOT NULL, step INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.

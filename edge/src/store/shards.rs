@@ -185,6 +185,21 @@ pub trait Placed: Ask + Sized {
             ))),
         }
     }
+
+    /// The parts that must go again, to where their browsers' persons
+    /// moved in a merge (a batch's `Appended::moved`); none by default.
+    fn moved_parts(&self, _answer: &Self::Answer) -> Vec<(u16, Self)> {
+        Vec::new()
+    }
+
+    /// The answer with the answers of the parts that went again added.
+    fn add_moved(
+        &self,
+        answer: Self::Answer,
+        _moved: Vec<(u16, Self::Answer)>,
+    ) -> StoreResult<Self::Answer> {
+        Ok(answer)
+    }
 }
 
 /// Numbers that an object counts on its own (merge-log and dead-letter

@@ -9,7 +9,7 @@ use worker::{Env, Request};
 
 use super::session::Caller;
 use crate::http::{cached_kv, ok, read_json, refuse, EdgeError, Handled};
-use crate::store::protocol::{Head, Item, NewVersion, Overview, Studio, StudioAsk};
+use crate::store::protocol::{AdoptConfig, Head, Item, NewVersion, Overview, Studio, StudioAsk};
 
 fn config_key(site: &str) -> String {
     format!("config:{site}")
@@ -35,13 +35,21 @@ pub async fn call<A: StudioAsk>(
 /// publishes at once may reach KV in either order, so once this one is
 /// written, a newer head (if any) is written again: KV ends on the newest.
 pub async fn go_live(env: &Env, site: &str, caller: &Caller, new: NewVersion) -> Handled {
+    let spread = crate::store::shard_map(env)?.objects() > 1;
+    let mut live = (new.version, spread.then(|| new.config.clone()));
     crate::http::store_site_document(env, &config_key(site), new.config).await?;
     let head = call(env, site, caller, Head {}).await?;
     if head.version != new.version {
         let newest = call(env, site, caller, Overview {}).await?;
         if let Some(text) = newest.config {
+            live = (newest.version, spread.then(|| text.clone()));
             crate::http::store_site_document(env, &config_key(site), text).await?;
         }
+    }
+    // Every object of the site runs journeys on the live config (each
+    // reads its newest version, as the home does).
+    if let (version, Some(config)) = live {
+        crate::store::call(env, site, &AdoptConfig { version, config }).await?;
     }
     ok(&json!({"version": new.version, "at": iso(new.at), "by": new.by}))
 }

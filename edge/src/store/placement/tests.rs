@@ -3,83 +3,13 @@
 //! a caller sees is the same, and each object holds only its own browsers.
 
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use serde_json::{json, Value};
 
-use crate::store::persons::Db;
 use crate::store::protocol::*;
-use crate::store::shards::{qualify, unqualify, Placed, ShardMap};
-use crate::store::sql::{Sql, SqlExt, TestSql};
-use crate::store::{route, schema, Objects};
-
-const T0: i64 = 1_790_000_000_000;
-
-/// A site's objects natively: one SQLite store each, asked through the
-/// wire's JSON both ways as the Worker asks a Durable Object.
-struct Stores {
-    map: ShardMap,
-    sqls: Vec<TestSql>,
-    now: Cell<i64>,
-    /// Commands each object received.
-    asked: Vec<Cell<u32>>,
-}
-
-impl Stores {
-    fn new(objects: u32) -> Stores {
-        let map = ShardMap::new(objects).unwrap();
-        let sqls: Vec<TestSql> = map
-            .all()
-            .map(|_| {
-                let sql = TestSql::new();
-                schema::migrate(&sql).unwrap();
-                sql
-            })
-            .collect();
-        Stores {
-            map,
-            asked: sqls.iter().map(|_| Cell::new(0)).collect(),
-            sqls,
-            now: Cell::new(T0),
-        }
-    }
-
-    fn call<A: Placed>(&self, ask: &A) -> StoreResult<A::Answer> {
-        self.now.set(self.now.get() + 1);
-        ready(route(self, ask))
-    }
-
-    fn count(&self, object: usize, sql: &str) -> i64 {
-        self.sqls[object].int(sql, &[]).unwrap().unwrap_or(0)
-    }
-}
-
-impl Objects for Stores {
-    fn map(&self) -> ShardMap {
-        self.map
-    }
-
-    async fn ask<A: Ask>(&self, object: u16, ask: &A) -> StoreResult<A::Answer> {
-        let index = usize::from(object);
-        self.asked[index].set(self.asked[index].get() + 1);
-        let db = Db {
-            sql: &self.sqls[index],
-            now: self.now.get(),
-        };
-        crate::store::ask(&db, ask, &Default::default())
-    }
-}
-
-/// The value of a future that does not wait (the native stores answer at once).
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut context = Context::from_waker(Waker::noop());
-    match pin!(future).poll(&mut context) {
-        Poll::Ready(value) => value,
-        Poll::Pending => panic!("a native store call waited"),
-    }
-}
+use crate::store::shards::{qualify, unqualify};
+use crate::store::sql::Sql;
+use crate::store::tests::objects::Stores;
 
 fn campaigns() -> Vec<ReportedCampaign> {
     let arm = |key: &str, control: bool| ReportedVariant {
@@ -189,6 +119,7 @@ fn batch(events: Vec<Value>, key_of: Option<&str>) -> Append {
             key_hash: format!("h-{anon}"),
         }),
         campaigns: campaigns(),
+        held: Vec::new(),
     }
 }
 
@@ -500,12 +431,7 @@ fn merges_in_any_object_list_and_undo_by_site_wide_numbers() {
             .unwrap();
         assert_eq!(stores.map.person(&identified.person), object);
     }
-    let log = stores
-        .call(&ListMerges {
-            person: None,
-            page: Page::default(),
-        })
-        .unwrap();
+    let log = stores.merge_log();
     assert_eq!(log.merges.len(), 1);
     let seq = log.merges[0]["seq"].as_i64().unwrap();
     assert_eq!(unqualify(seq).map(|(o, _)| o), Some(object));
@@ -536,4 +462,31 @@ fn merges_in_any_object_list_and_undo_by_site_wide_numbers() {
             reason: "x".into(),
         })
         .is_err());
+}
+
+#[test]
+fn every_object_adopts_the_live_config_and_the_home_keeps_its_own() {
+    let stores = Stores::new(4);
+    stores.sqls[0]
+        .execute(
+            "INSERT INTO config_versions (version, at, by, action, note, config)
+             VALUES (3, 1, 'ann', 'publish', 'welcome', '{\"home\": true}')",
+            &[],
+        )
+        .unwrap();
+    let adopt = AdoptConfig {
+        version: 3,
+        config: "{\"pushed\": true}".into(),
+    };
+    stores.call(&adopt).unwrap();
+    stores.call(&adopt).unwrap();
+    for (object, sql) in stores.sqls.iter().enumerate() {
+        let rows = sql
+            .query("SELECT version, by, config FROM config_versions", &[])
+            .unwrap();
+        assert_eq!(rows.len(), 1, "object {object}");
+        assert_eq!(rows[0]["version"], 3);
+        let expected = if object == 0 { "ann" } else { "site" };
+        assert_eq!(rows[0]["by"], expected);
+    }
 }

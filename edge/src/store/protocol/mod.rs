@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 /// is 128 KB): a journey's send and an event's forward alike.
 pub const MAX_MESSAGE_BYTES: usize = 120 * 1024;
 
+mod across;
 mod studio;
+pub use across::*;
 pub use studio::*;
 
 /// A command of the store's protocol and the answer it gets: the one type
@@ -110,6 +112,20 @@ commands! {
     "rotate_key" => RotateKey(RotateKey) -> crate::keys::Generation;
     /// Ends a studio session now (sign-out); answers whether it was new.
     "revoke_session" => RevokeSession(RevokeSession) -> bool;
+    // One site over several objects (`across`, `store::saga`).
+    "browser_person" => BrowserPerson(BrowserPerson) -> BrowserPersonIs;
+    "user_of" => UserOf(UserOf) -> Option<String>;
+    "where_is" => WhereIs(WhereIs) -> PersonIs;
+    "bind" => Bind(Bind) -> Bound;
+    "repoint" => Repoint(Repoint) -> ();
+    "saga_step" => SagaStep(SagaStep) -> SagaStep;
+    "open_sagas" => OpenSagas(OpenSagas) -> Vec<SagaStep>;
+    "export_person" => ExportPerson(ExportPerson) -> PersonExport;
+    "import_person" => ImportPerson(ImportPerson) -> Identified;
+    "forget_person" => ForgetPerson(ForgetPerson) -> ();
+    "take_held" => TakeHeld(TakeHeld) -> HeldEvents;
+    "drop_held" => DropHeld(DropHeld) -> ();
+    "adopt_config" => AdoptConfig(AdoptConfig) -> ();
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -533,6 +549,12 @@ pub struct Append {
     /// only these are rolled up. Empty from callers that predate reports.
     #[serde(default)]
     pub campaigns: Vec<ReportedCampaign>,
+    /// Events the store held while their person moved between objects,
+    /// replayed where it went (`store::saga`), with the proof each had when
+    /// it was accepted: (event id, proven by the browser's key). Only the
+    /// saga sets it; the Worker's requests never do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<(String, bool)>,
 }
 
 /// A campaign of the published config, as the reports see it.
@@ -651,6 +673,10 @@ pub struct Appended {
     /// did not present: kept in the log, but their facts are not applied and
     /// they are not forwarded (nobody can text or credit someone else).
     pub unproven: Vec<String>,
+    /// Browsers of the batch whose persons moved to another object: their
+    /// events were not stored here (`store::route` sends them there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<MovedBrowser>,
     /// The new events of the key-proven browser and their persons, for
     /// journeys (same transaction, never on the wire).
     #[serde(skip)]
@@ -777,6 +803,11 @@ pub enum StoreError {
     /// The object is overloaded (the platform queues no more requests for
     /// it): an event batch is spilled to the ingest queue instead.
     Overloaded(String),
+    /// The browser's person moved to another of the site's objects in a
+    /// merge: `store::route` asks there instead (never an HTTP answer).
+    Moved {
+        object: u16,
+    },
     /// Storage failed: a 500 for the Worker.
     Internal(String),
 }

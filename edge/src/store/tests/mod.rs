@@ -66,6 +66,7 @@ fn agent_batch(events: Vec<Value>) -> Append {
         client: "c".into(),
         campaigns: Vec::new(),
         browser_key,
+        held: Vec::new(),
     }
 }
 
@@ -213,6 +214,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
         client: "c".into(),
         campaigns: Vec::new(),
         browser_key: Some(mine),
+        held: Vec::new(),
     };
     db.append(&batch).unwrap();
     assert_eq!(
@@ -251,7 +253,9 @@ mod forwarding;
 mod identity;
 mod journeys;
 mod journeys_bench;
+pub(crate) mod objects;
 mod reports;
 mod reports_bench;
+mod saga;
 mod shards_bench;
 mod versions;

@@ -212,6 +212,7 @@ fn append_path(total: u64, rollups: bool) -> (u64, Duration, u64) {
             client: "c".into(),
             browser_key: None,
             campaigns: campaigns.clone(),
+            held: Vec::new(),
         })
         .unwrap();
         sql.execute("COMMIT", &[]).unwrap();

@@ -64,6 +64,7 @@ fn send(db: &Db<'_>, events: Vec<Value>) -> Appended {
             anonymous_id: anon,
         }),
         campaigns: campaigns(),
+        held: Vec::new(),
     })
     .unwrap()
 }
@@ -291,6 +292,7 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
                 key_hash: "h-guess".into(),
             }),
             campaigns: campaigns(),
+            held: Vec::new(),
         })
         .unwrap();
     assert_eq!(forged.unproven, ["f1"]);
@@ -302,6 +304,7 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
         client: "c".into(),
         browser_key: None,
         campaigns: Vec::new(),
+        held: Vec::new(),
     })
     .unwrap();
     assert_eq!(

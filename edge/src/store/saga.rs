@@ -1,0 +1,308 @@
+//! Identity across a site's objects (`store::shards`, issue #22): the
+//! directory decides who owns a verified identifier, and a merge whose two
+//! persons live in two objects runs as a saga of idempotent steps, logged
+//! at the directory object of the identifier that proved it (the
+//! coordinator), so a crash after any step is finished by running the
+//! steps again (`resume`).
+//!
+//! Identify, with several objects:
+//! 1. the browser's object names its person (made if new; the browser's
+//!    key checked) and that person's user id;
+//! 2. the identifier's directory object binds it to that person unless it
+//!    is bound (first binding wins: two identifies at once meet there);
+//! 3. bound to a person of the same object: the object identifies as it
+//!    always has (a local bind or a local merge, logged and undoable);
+//!    bound to a person of another object: the browser's person moves
+//!    there (`merge_across`), then the identify is finished there.
+//!
+//! The merge across objects, each step idempotent by the merge's id:
+//! 1. logged at the coordinator (`SagaStep`, step 1);
+//! 2. export: the loser's object freezes it (its events are acknowledged
+//!    and held apart) and gives back everything it has;
+//! 3. import at the winner's object: the rows taken in, then merged as a
+//!    local merge (the same rules, log and undo), once per merge id;
+//! 4. every directory entry of the loser pointed at the winner;
+//! 5. forget: the loser leaves its object, which keeps where its browsers
+//!    and id went (their later events are sent there);
+//! 6. the held events stored at the winner, then dropped at the loser;
+//! 7. logged done.
+
+use sha2::{Digest, Sha256};
+
+use super::placement::directory_object;
+use super::protocol::*;
+use super::{route, Objects};
+
+/// The step logged once a merge across objects is finished.
+pub const DONE: u8 = 7;
+
+/// Links a browser to a verified identifier, across the site's objects.
+/// With one object, the object's own identify.
+pub async fn identify(
+    objects: &impl Objects,
+    ask: &Identify,
+    campaigns: &[ReportedCampaign],
+) -> StoreResult<Identified> {
+    let map = objects.map();
+    if map.objects() == 1 {
+        return route(objects, ask).await;
+    }
+    let (kind, value) = proven(&ask.proven);
+    let browser = route(
+        objects,
+        &BrowserPerson {
+            anonymous_id: ask.anonymous_id.clone(),
+            browser_key: ask.browser_key.clone(),
+        },
+    )
+    .await?;
+    if kind == "user" && browser.user_id.as_deref().is_some_and(|u| u != value) {
+        return Err(StoreError::UserConflict(
+            "this browser belongs to another user id".into(),
+        ));
+    }
+    let bound = route(
+        objects,
+        &Bind {
+            kind: kind.into(),
+            value: value.into(),
+            person: browser.person.clone(),
+        },
+    )
+    .await?;
+    // The directory may name a person that a merge moved since: its
+    // current self.
+    let target = current(objects, bound.person).await?;
+    let across = target != browser.person && map.person(&target) != map.person(&browser.person);
+    if across {
+        // Never two user ids on one person, whichever identifier proved it.
+        let theirs = route(
+            objects,
+            &UserOf {
+                person: target.clone(),
+            },
+        )
+        .await?;
+        if let (Some(ours), Some(theirs)) = (&browser.user_id, &theirs) {
+            if ours != theirs {
+                return Err(StoreError::UserConflict(
+                    "never merging two different user ids".into(),
+                ));
+            }
+        }
+        let step = SagaStep {
+            merge: merge_id(&browser.person, &target),
+            from: browser.person,
+            into: target,
+            proof: ask.proof.clone(),
+            step: 1,
+            object: directory_object(map, kind, value),
+        };
+        merge_across(objects, &step, campaigns, Fault::None).await?;
+    }
+    // The browser is where its person is now: the object identifies (a
+    // local bind, a local merge, or nothing left to do after a move).
+    let identified = route(objects, ask).await?;
+    Ok(Identified {
+        merged: identified.merged || across,
+        ..identified
+    })
+}
+
+/// Where `person` is now, after any merges across objects that moved it
+/// (a chain of at most a few moves).
+async fn current(objects: &impl Objects, person: String) -> StoreResult<String> {
+    let mut person = person;
+    for _ in 0..4 {
+        let is = route(
+            objects,
+            &WhereIs {
+                person: person.clone(),
+            },
+        )
+        .await?;
+        if is.moved_to.is_none() || is.person == person {
+            return Ok(person);
+        }
+        person = is.person;
+    }
+    Err(StoreError::Internal(format!(
+        "{person} moved too many times"
+    )))
+}
+
+/// The kind and value a proof names, as the directory keys them.
+fn proven(proven: &Proven) -> (&'static str, &str) {
+    match proven {
+        Proven::UserId(user) => ("user", user.as_str()),
+        Proven::EmailHash(hash) => ("email", hash.as_str()),
+        Proven::PhoneHash(hash) => ("phone", hash.as_str()),
+    }
+}
+
+/// One merge's id: the same for the same two persons, so two identifies
+/// that both find the merge run it once.
+pub fn merge_id(from: &str, into: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(from.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(into.as_bytes())
+        .finalize();
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where a test stops a merge, as a crash would (natively only).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    None,
+    /// Stop after this step (1 to 6) is done.
+    After(u8),
+}
+
+/// Runs (or finishes) a merge across objects; every step may already be
+/// done. `campaigns` are the live config's, for the held events' reports.
+pub async fn merge_across(
+    objects: &impl Objects,
+    logged: &SagaStep,
+    campaigns: &[ReportedCampaign],
+    fault: Fault,
+) -> StoreResult<()> {
+    let map = objects.map();
+    let stop = |step: u8| fault == Fault::After(step);
+    let mut log = logged.clone();
+    log.step = 1;
+    // A winner that moved in another merge meanwhile: this one follows it
+    // (the merge keeps its id; the log says where it goes now).
+    log.into = current(objects, log.into).await?;
+    route(objects, &log).await?;
+    if stop(1) {
+        return Ok(());
+    }
+    let (merge, from, into) = (&log.merge, &log.from, &log.into);
+    let export = route(
+        objects,
+        &ExportPerson {
+            merge: merge.clone(),
+            person: from.clone(),
+        },
+    )
+    .await?;
+    if stop(2) {
+        return Ok(());
+    }
+    let entries = export.directory_entries();
+    route(
+        objects,
+        &ImportPerson {
+            merge: merge.clone(),
+            into: into.clone(),
+            proof: log.proof.clone(),
+            export,
+        },
+    )
+    .await?;
+    if stop(3) {
+        return Ok(());
+    }
+    for (kind, value) in entries {
+        let repoint = Repoint {
+            kind,
+            value,
+            from: from.clone(),
+            into: into.clone(),
+        };
+        route(objects, &repoint).await?;
+    }
+    if stop(4) {
+        return Ok(());
+    }
+    let forget = ForgetPerson {
+        merge: merge.clone(),
+        person: from.clone(),
+        into: into.clone(),
+        into_object: map.person(into),
+    };
+    route(objects, &forget).await?;
+    if stop(5) {
+        return Ok(());
+    }
+    replay_held(objects, merge, from, campaigns).await?;
+    if stop(6) {
+        return Ok(());
+    }
+    log.step = DONE;
+    route(objects, &log).await?;
+    Ok(())
+}
+
+/// Stores the events held while `from` moved where it went (their browsers
+/// lead there now), then drops them at its old object.
+async fn replay_held(
+    objects: &impl Objects,
+    merge: &str,
+    from: &str,
+    campaigns: &[ReportedCampaign],
+) -> StoreResult<()> {
+    let held = route(
+        objects,
+        &TakeHeld {
+            merge: merge.into(),
+            person: from.into(),
+        },
+    )
+    .await?;
+    // In batches of the size a browser may send; accepted once already, so
+    // no budget refuses them again (the object sees `held`).
+    for events in held.events.chunks(nudge_core::limits::MAX_BATCH_EVENTS) {
+        let ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e["messageId"].as_str())
+            .collect();
+        let batch = Append {
+            events: events.to_vec(),
+            cookie_browser: None,
+            client: format!("merge:{merge}"),
+            browser_key: None,
+            campaigns: campaigns.to_vec(),
+            held: held
+                .proofs
+                .iter()
+                .filter(|(id, _)| ids.contains(&id.as_str()))
+                .cloned()
+                .collect(),
+        };
+        route(objects, &batch).await?;
+    }
+    route(
+        objects,
+        &DropHeld {
+            merge: merge.into(),
+            person: from.into(),
+        },
+    )
+    .await
+}
+
+/// Finishes every merge across objects left unfinished (a crash, a
+/// timeout): what an object's alarm runs for the merges it coordinates.
+pub async fn resume(
+    objects: &impl Objects,
+    coordinator: u16,
+    campaigns: &[ReportedCampaign],
+) -> StoreResult<usize> {
+    let open = route(
+        objects,
+        &OpenSagas {
+            object: coordinator,
+        },
+    )
+    .await?;
+    for step in &open {
+        let step = SagaStep {
+            object: coordinator,
+            ..step.clone()
+        };
+        merge_across(objects, &step, campaigns, Fault::None).await?;
+    }
+    Ok(open.len())
+}

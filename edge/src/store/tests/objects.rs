@@ -1,0 +1,89 @@
+//! A site's objects natively, for what runs across them (`store::route`,
+//! `store::saga`): one SQLite store each, asked through the wire's JSON both
+//! ways as the Worker asks a Durable Object.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::store::persons::Db;
+use crate::store::protocol::*;
+use crate::store::shards::{Placed, ShardMap};
+use crate::store::sql::{SqlExt, TestSql};
+use crate::store::{route, schema, Objects};
+
+const T0: i64 = 1_790_000_000_000;
+
+/// A site's objects natively: one SQLite store each, asked through the
+/// wire's JSON both ways as the Worker asks a Durable Object.
+pub struct Stores {
+    pub map: ShardMap,
+    pub sqls: Vec<TestSql>,
+    pub now: Cell<i64>,
+    /// Commands each object received.
+    pub asked: Vec<Cell<u32>>,
+}
+
+impl Stores {
+    pub fn new(objects: u32) -> Stores {
+        let map = ShardMap::new(objects).unwrap();
+        let sqls: Vec<TestSql> = map
+            .all()
+            .map(|_| {
+                let sql = TestSql::new();
+                schema::migrate(&sql).unwrap();
+                sql
+            })
+            .collect();
+        Stores {
+            map,
+            asked: sqls.iter().map(|_| Cell::new(0)).collect(),
+            sqls,
+            now: Cell::new(T0),
+        }
+    }
+
+    pub fn call<A: Placed>(&self, ask: &A) -> StoreResult<A::Answer> {
+        self.now.set(self.now.get() + 1);
+        ready(route(self, ask))
+    }
+
+    /// The site's merge log, the first page.
+    pub fn merge_log(&self) -> MergeLog {
+        self.call(&ListMerges {
+            person: None,
+            page: Page::default(),
+        })
+        .unwrap()
+    }
+
+    pub fn count(&self, object: usize, sql: &str) -> i64 {
+        self.sqls[object].int(sql, &[]).unwrap().unwrap_or(0)
+    }
+}
+
+impl Objects for Stores {
+    fn map(&self) -> ShardMap {
+        self.map
+    }
+
+    async fn ask<A: Ask>(&self, object: u16, ask: &A) -> StoreResult<A::Answer> {
+        let index = usize::from(object);
+        self.asked[index].set(self.asked[index].get() + 1);
+        let db = Db {
+            sql: &self.sqls[index],
+            now: self.now.get(),
+        };
+        crate::store::ask(&db, ask, &Default::default())
+    }
+}
+
+/// The value of a future that does not wait (the native stores answer at once).
+pub fn ready<F: Future>(future: F) -> F::Output {
+    let mut context = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut context) {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("a native store call waited"),
+    }
+}

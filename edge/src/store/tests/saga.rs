@@ -1,0 +1,439 @@
+//! Identity across a site's objects (`store::saga`): the directory's first
+//! binding, merges whose persons live in two objects, a crash after each of
+//! their steps, and the same traffic read the same over 1, 4 and 64 objects.
+
+use serde_json::{json, Value};
+
+use super::objects::{ready, Stores};
+use crate::store::protocol::*;
+use crate::store::saga::{self, merge_id, Fault};
+use crate::store::sql::Sql;
+
+fn campaigns() -> Vec<ReportedCampaign> {
+    vec![ReportedCampaign {
+        id: "welcome".into(),
+        goal: Some("Order Completed".into()),
+        variants: Vec::new(),
+    }]
+}
+
+fn key(anon: &str) -> BrowserKey {
+    BrowserKey {
+        anonymous_id: anon.into(),
+        key_hash: format!("h-{anon}"),
+    }
+}
+
+fn track(id: &str, anon: &str, name: &str, hour: &str, props: Value) -> Value {
+    json!({"type": "track", "event": name, "messageId": id, "anonymousId": anon,
+           "timestamp": format!("2026-09-03T{hour}:00:00.000Z"), "properties": props})
+}
+
+/// A visit (`tag` its hour of the day): the campaign shown, and an order of `total`.
+fn visit(stores: &Stores, anon: &str, tag: &str, total: f64) -> Appended {
+    let hour = format!("{:02}", 8 + tag.parse::<u32>().unwrap_or(0));
+    let events = vec![
+        track(
+            &format!("{anon}-{tag}-s"),
+            anon,
+            "Campaign Shown",
+            &hour,
+            json!({"campaign_id": "welcome"}),
+        ),
+        track(
+            &format!("{anon}-{tag}-o"),
+            anon,
+            "Order Completed",
+            &hour,
+            json!({"total": total}),
+        ),
+    ];
+    stores
+        .call(&Append {
+            events,
+            cookie_browser: None,
+            client: format!("c-{anon}"),
+            browser_key: Some(key(anon)),
+            campaigns: campaigns(),
+            held: Vec::new(),
+        })
+        .unwrap()
+}
+
+fn identify_with(anon: &str, proven: Proven) -> Identify {
+    Identify {
+        anonymous_id: anon.into(),
+        proven,
+        proof: "user_token".into(),
+        nonce: None,
+        email: None,
+        phone: None,
+        browser_key: Some(key(anon)),
+    }
+}
+
+fn identify(stores: &Stores, anon: &str, user: &str) -> StoreResult<Identified> {
+    stores.now.set(stores.now.get() + 1);
+    let ask = identify_with(anon, Proven::UserId(user.into()));
+    ready(saga::identify(stores, &ask, &campaigns()))
+}
+
+fn profile(stores: &Stores, anon: &str) -> Value {
+    let read = ReadProfile {
+        anonymous_id: anon.into(),
+        key_hash: format!("h-{anon}"),
+    };
+    match stores.call(&read) {
+        Ok(profile) => serde_json::to_value(profile).unwrap(),
+        Err(refused) => json!(format!("{refused:?}")),
+    }
+}
+
+fn report(stores: &Stores) -> Value {
+    let rows = stores
+        .call(&Report {
+            campaign: "welcome".into(),
+            from_day: 0,
+            to_day: i64::MAX / 2,
+            window_days: 30,
+        })
+        .unwrap();
+    serde_json::to_value(rows).unwrap()
+}
+
+/// Two browsers that live in different objects of `stores`.
+fn apart(stores: &Stores) -> (String, String) {
+    let a = "shopper-a".to_owned();
+    let b = (0..)
+        .map(|i| format!("shopper-b{i}"))
+        .find(|b| stores.map.browser(b) != stores.map.browser(&a))
+        .unwrap();
+    (a, b)
+}
+
+fn persons(stores: &Stores) -> i64 {
+    (0..stores.sqls.len())
+        .map(|i| stores.count(i, "SELECT count(*) FROM persons WHERE merged_into IS NULL"))
+        .sum()
+}
+
+#[test]
+fn a_user_seen_on_two_objects_becomes_one_person_where_it_was_first_bound() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 10.0);
+    visit(&stores, &b, "1", 25.5);
+    let first = identify(&stores, &a, "u1").unwrap();
+    assert!(!first.merged);
+    let second = identify(&stores, &b, "u1").unwrap();
+    assert!(second.merged);
+    assert_eq!(second.person, first.person);
+    // One person, in a's object, with both browsers' orders and history.
+    assert_eq!(persons(&stores), 1);
+    let home = usize::from(stores.map.person(&first.person));
+    assert_eq!(home, usize::from(stores.map.browser(&a)));
+    for anon in [&a, &b] {
+        let read = profile(&stores, anon);
+        assert_eq!(read["user_id"], "u1", "{anon}");
+        assert_eq!(read["orders"], 2);
+        assert_eq!(read["total_spent"], 35.5);
+    }
+    // b's own object keeps only where b went: its next events go there.
+    let b_home = usize::from(stores.map.browser(&b));
+    assert_eq!(stores.count(b_home, "SELECT count(*) FROM persons"), 0);
+    assert_eq!(
+        stores.count(b_home, "SELECT count(*) FROM moved_browsers"),
+        1
+    );
+    let later = visit(&stores, &b, "2", 4.5);
+    assert_eq!((later.accepted, later.duplicates), (2, 0));
+    assert_eq!(later.verified_browser.as_deref(), Some(b.as_str()));
+    assert_eq!(profile(&stores, &b)["orders"], 3);
+    // A resend of an event stored before the move is a repeat, not new,
+    // even beside a new one.
+    let again = visit(&stores, &b, "1", 25.5);
+    assert_eq!((again.accepted, again.duplicates), (0, 2));
+    let order =
+        |id: &str, total: f64| track(id, &b, "Order Completed", "12", json!({"total": total}));
+    let mixed = stores
+        .call(&Append {
+            events: vec![order(&format!("{b}-1-o"), 25.5), order("fresh", 1.0)],
+            cookie_browser: None,
+            client: "c".into(),
+            browser_key: Some(key(&b)),
+            campaigns: campaigns(),
+            held: Vec::new(),
+        })
+        .unwrap();
+    assert_eq!((mixed.accepted, mixed.duplicates), (1, 1));
+    assert_eq!(profile(&stores, &b)["orders"], 4);
+    // Someone else's key for the moved browser is neither registered at its
+    // old object nor taken at the new one.
+    let squat = stores
+        .call(&Append {
+            events: vec![order("squat", 1.0)],
+            cookie_browser: None,
+            client: "c".into(),
+            browser_key: Some(BrowserKey {
+                anonymous_id: b.clone(),
+                key_hash: "h-attacker".into(),
+            }),
+            campaigns: campaigns(),
+            held: Vec::new(),
+        })
+        .unwrap();
+    assert_eq!(squat.verified_browser, None);
+    assert_eq!(squat.unproven, ["squat"]);
+    assert_eq!(stores.count(b_home, "SELECT count(*) FROM browser_keys"), 0);
+    assert_eq!(profile(&stores, &b)["orders"], 4);
+    // Identifying again changes nothing; the merge is logged once.
+    let third = identify(&stores, &b, "u1").unwrap();
+    assert_eq!(third.person, first.person);
+    let log = stores.merge_log();
+    assert_eq!(log.merges.len(), 1);
+    assert_eq!(log.merges[0]["into_person"], first.person.as_str());
+}
+
+/// The same script of visits, identifies and later visits: what it leaves.
+fn script(stores: &Stores) -> Value {
+    let browsers: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+    for (i, anon) in browsers.iter().enumerate() {
+        visit(stores, anon, "1", 5.0 + i as f64 * 1.25);
+    }
+    // Users on several browsers each: most merges cross objects at 4 and 64.
+    let mut conflicts = 0;
+    for (i, anon) in browsers.iter().enumerate() {
+        let user = format!("user-{}", i % 13);
+        match identify(stores, anon, &user) {
+            Ok(_) => {}
+            Err(StoreError::UserConflict(_)) => conflicts += 1,
+            Err(other) => panic!("{anon}: {other:?}"),
+        }
+    }
+    // A browser that already belongs to one user proving another: refused.
+    assert!(matches!(
+        identify(stores, &browsers[0], "user-12"),
+        Err(StoreError::UserConflict(_))
+    ));
+    for (i, anon) in browsers.iter().enumerate().step_by(3) {
+        visit(stores, anon, "2", 1.0 + i as f64);
+    }
+    let profiles: Vec<Value> = browsers.iter().map(|b| profile(stores, b)).collect();
+    let mut users: Vec<String> = profiles
+        .iter()
+        .map(|p| format!("{}:{}:{}", p["user_id"], p["orders"], p["total_spent"]))
+        .collect();
+    users.sort();
+    json!({"profiles": users, "report": report(stores), "persons": persons(stores),
+           "conflicts": conflicts})
+}
+
+#[test]
+fn the_same_identities_read_the_same_over_one_four_and_sixty_four_objects() {
+    let one = script(&Stores::new(1));
+    assert_eq!(one["persons"], 13);
+    for objects in [4, 64] {
+        let many = script(&Stores::new(objects));
+        assert_eq!(many, one, "{objects} objects");
+    }
+}
+
+/// Runs b's merge into a's person up to a crash after `step`, with a
+/// visit of b while the merge is stopped; then the alarm's resume.
+fn crash_after(step: u8) -> (Stores, Value) {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 10.0);
+    visit(&stores, &b, "1", 20.0);
+    let winner = identify(&stores, &a, "u1").unwrap().person;
+    let loser = profile(&stores, &b);
+    assert_eq!(loser["user_id"], Value::Null);
+    // b's identify binds nothing new: u1 is a's; the merge runs and stops.
+    let b_person = {
+        let sql = &stores.sqls[usize::from(stores.map.browser(&b))];
+        let rows = sql
+            .query(
+                "SELECT person_id FROM identifiers WHERE value = ?",
+                crate::store::sql::params![b.as_str()],
+            )
+            .unwrap();
+        rows[0]["person_id"].as_str().unwrap().to_owned()
+    };
+    let coordinator = crate::store::placement::directory_object(stores.map, "user", "u1");
+    let logged = SagaStep {
+        merge: merge_id(&b_person, &winner),
+        from: b_person,
+        into: winner.clone(),
+        proof: "user_token".into(),
+        step: 1,
+        object: coordinator,
+    };
+    ready(saga::merge_across(
+        &stores,
+        &logged,
+        &campaigns(),
+        Fault::After(step),
+    ))
+    .unwrap();
+    // The visitor goes on meanwhile: accepted whatever the step.
+    let meanwhile = visit(&stores, &b, "2", 5.0);
+    assert_eq!(meanwhile.accepted, 2, "after step {step}");
+    // The coordinator's alarm finishes what was started.
+    let resumed = ready(saga::resume(&stores, coordinator, &campaigns())).unwrap();
+    assert_eq!(resumed, 1, "after step {step}");
+    assert_eq!(
+        ready(saga::resume(&stores, coordinator, &campaigns())).unwrap(),
+        0
+    );
+    // b's identify now finds b where its person went.
+    let done = identify(&stores, &b, "u1").unwrap();
+    assert_eq!(done.person, winner);
+    let seen = json!({"a": profile(&stores, &a), "b": profile(&stores, &b),
+        "report": report(&stores), "persons": persons(&stores),
+        "held": (0..4).map(|i| stores.count(i, "SELECT count(*) FROM held_events")).sum::<i64>(),
+        "frozen": (0..4).map(|i| stores.count(i, "SELECT count(*) FROM frozen_persons")).sum::<i64>()});
+    (stores, seen)
+}
+
+#[test]
+fn a_crash_after_any_step_of_a_merge_across_objects_ends_as_no_crash() {
+    let (_, whole) = crash_after(6);
+    assert_eq!(whole["persons"], 1);
+    assert_eq!(whole["b"]["orders"], 3, "{whole}");
+    assert_eq!(whole["b"]["total_spent"], 35.0);
+    assert_eq!(whole["held"], 0);
+    assert_eq!(whole["frozen"], 0);
+    for step in 1..=5 {
+        let (_, seen) = crash_after(step);
+        assert_eq!(seen, whole, "a crash after step {step}");
+    }
+}
+
+#[test]
+fn a_merge_across_objects_is_refused_between_two_user_ids_and_freezes_nobody() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 1.0);
+    visit(&stores, &b, "1", 1.0);
+    identify(&stores, &a, "u1").unwrap();
+    identify(&stores, &b, "u2").unwrap();
+    // An email a's person proved, now proven by b (another user): refused.
+    let email = "e".repeat(64);
+    stores.now.set(stores.now.get() + 1);
+    let proven = identify_with(&a, Proven::EmailHash(email.clone()));
+    ready(saga::identify(&stores, &proven, &campaigns())).unwrap();
+    let other = identify_with(&b, Proven::EmailHash(email));
+    let refused = ready(saga::identify(&stores, &other, &campaigns()));
+    assert!(
+        matches!(refused, Err(StoreError::UserConflict(_))),
+        "{refused:?}"
+    );
+    let frozen: i64 = (0..4)
+        .map(|i| stores.count(i, "SELECT count(*) FROM frozen_persons"))
+        .sum();
+    assert_eq!(frozen, 0);
+    assert_eq!(profile(&stores, &b)["user_id"], "u2");
+}
+
+#[test]
+fn a_merge_into_a_person_that_is_leaving_waits_and_loses_nothing() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 10.0);
+    visit(&stores, &b, "1", 20.0);
+    let winner = identify(&stores, &a, "u1").unwrap().person;
+    // a's person starts leaving in another merge (stopped after its export).
+    stores
+        .call(&ExportPerson {
+            merge: "elsewhere".into(),
+            person: winner.clone(),
+        })
+        .unwrap();
+    let waits = identify(&stores, &b, "u1");
+    assert!(matches!(waits, Err(StoreError::Overloaded(_))), "{waits:?}");
+    // Nothing was imported into the leaving person; b's person is held
+    // whole in its object, its saga open for the alarm.
+    let winner_home = usize::from(stores.map.person(&winner));
+    assert_eq!(
+        stores.count(winner_home, "SELECT count(*) FROM imported_merges"),
+        0
+    );
+    let b_home = usize::from(stores.map.browser(&b));
+    assert_eq!(stores.count(b_home, "SELECT count(*) FROM persons"), 1);
+    assert_eq!(stores.count(b_home, "SELECT orders FROM persons"), 1);
+    let open: i64 = (0..4)
+        .map(|i| stores.count(i, "SELECT count(*) FROM sagas WHERE step < 7"))
+        .sum();
+    assert_eq!(open, 1);
+}
+
+#[test]
+fn a_merge_whose_winner_moves_meanwhile_follows_it() {
+    let stores = Stores::new(4);
+    // Three browsers in three objects: c's person will move into a's, and
+    // b's (proving c's user) waits for that, then follows it.
+    let a = "follow-a".to_owned();
+    let others: Vec<String> = (0..)
+        .map(|i| format!("follow-{i}"))
+        .filter(|x| stores.map.browser(x) != stores.map.browser(&a))
+        .take(40)
+        .collect();
+    let c = others[0].clone();
+    let b = others
+        .iter()
+        .find(|x| stores.map.browser(x) != stores.map.browser(&c))
+        .unwrap()
+        .clone();
+    for (anon, total) in [(&a, 1.0), (&b, 2.0), (&c, 4.0)] {
+        visit(&stores, anon, "1", total);
+    }
+    let a_person = identify(&stores, &a, "ua").unwrap().person;
+    let email = || Proven::EmailHash("c".repeat(64));
+    let by_email = |anon: &str| {
+        stores.now.set(stores.now.get() + 1);
+        ready(saga::identify(
+            &stores,
+            &identify_with(anon, email()),
+            &campaigns(),
+        ))
+    };
+    let c_person = by_email(&c).unwrap().person;
+    // c's person starts moving into a's (an email both proved) and stops
+    // after its export, as a crash would leave it.
+    let coordinator = crate::store::placement::directory_object(stores.map, "email", "shared");
+    let first = SagaStep {
+        merge: merge_id(&c_person, &a_person),
+        from: c_person.clone(),
+        into: a_person.clone(),
+        proof: "user_token".into(),
+        step: 1,
+        object: coordinator,
+    };
+    ready(saga::merge_across(
+        &stores,
+        &first,
+        &campaigns(),
+        Fault::After(2),
+    ))
+    .unwrap();
+    // b proves c's email: it must merge into c's person, which is leaving.
+    let waits = by_email(&b);
+    assert!(matches!(waits, Err(StoreError::Overloaded(_))), "{waits:?}");
+    // The alarms finish both, in either order: b ends in a's person.
+    for object in stores.map.all() {
+        ready(saga::resume(&stores, object, &campaigns())).unwrap();
+    }
+    for object in stores.map.all() {
+        ready(saga::resume(&stores, object, &campaigns())).unwrap();
+    }
+    let open: i64 = (0..4)
+        .map(|i| stores.count(i, "SELECT count(*) FROM sagas WHERE step < 7"))
+        .sum();
+    assert_eq!(open, 0);
+    for anon in [&a, &b, &c] {
+        let read = profile(&stores, anon);
+        assert_eq!(read["orders"], 3, "{anon}: {read}");
+        assert_eq!(read["total_spent"], 7.0);
+    }
+    assert_eq!(persons(&stores), 1);
+}
