@@ -170,6 +170,9 @@ impl From<StoreError> for EdgeError {
             StoreError::Moved { object } => {
                 EdgeError::Internal(format!("still moved (to object {object})"))
             }
+            StoreError::PersonElsewhere { person } => {
+                EdgeError::Internal(format!("still elsewhere ({person})"))
+            }
             // Only a batch of events is spilled (`routes::events`); any other
             // call to an overloaded object is retried by its caller.
             StoreError::Overloaded(m) => Refusal::new(503, "overloaded", m)

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::persons::{Db, Source};
 use super::protocol::{
-    Append, Appended, EventCursor, MovedBrowser, ReportedCampaign, StoreError, StoreResult,
+    Append, Appended, Bind, EventCursor, MovedBrowser, ReportedCampaign, StoreError, StoreResult,
 };
 use super::sql::{params, SqlExt};
 use crate::store::protocol::EventPage;
@@ -305,26 +305,8 @@ impl Db<'_> {
     /// An inbound offsite event (signature already checked by the Worker):
     /// `event` is `{type, user_id?, email?, phone?, data}`.
     pub fn hook(&self, id: &str, channel: &str, event: &Value) -> StoreResult<HookApplied> {
+        let (kind, value) = hook_identifier(event)?;
         let (email, phone) = (event["email"].as_str(), event["phone"].as_str());
-        let who = if let Some(user) = event["user_id"].as_str() {
-            if nudge_core::event::check_identifier(user).is_err() {
-                return Err(StoreError::Invalid(format!(
-                    "user_id {user:?} is not a real identifier"
-                )));
-            }
-            Some(("user", user.to_owned()))
-        } else if let Some(hash) = email.and_then(crate::tokens::email_hash) {
-            Some(("email", hash))
-        } else {
-            phone
-                .and_then(crate::tokens::phone_hash)
-                .map(|h| ("phone", h))
-        };
-        let Some((kind, value)) = who else {
-            return Err(StoreError::Invalid(
-                "the event names no user_id, email or phone".into(),
-            ));
-        };
         let kind_of_event = event["type"].as_str().unwrap_or_default();
         if kind_of_event == "identify" && channel != BACKEND_CHANNEL {
             return Err(StoreError::Invalid(
@@ -340,6 +322,14 @@ impl Db<'_> {
         let data = &event["data"];
         if kind_of_event == "coupon.issued" && !data["code"].is_string() {
             return Err(StoreError::Invalid("data.code is required".into()));
+        }
+        // With a site over several objects the hook comes to the identifier's
+        // directory object (`store::placement`); a person the directory
+        // places in another object is found there (`store::route` asks).
+        if self.person_of(kind, &value)?.is_none() {
+            if let Some(person) = self.directory_person(kind, &value)? {
+                return Err(StoreError::PersonElsewhere { person });
+            }
         }
         // Recorded only once valid: a refused event leaves nothing behind.
         let fresh = self.sql.execute(
@@ -364,6 +354,13 @@ impl Db<'_> {
                     )?;
                 }
                 self.add_identifier(&p, kind, &value, true)?;
+                // Made in the identifier's own object: the directory's
+                // entry is here too, in the same transaction.
+                self.bind(&Bind {
+                    kind: kind.into(),
+                    value: value.clone(),
+                    person: p.clone(),
+                })?;
                 p
             }
         };
@@ -486,6 +483,27 @@ impl Db<'_> {
 /// The inbound channel of the shop's own backend (`/v1/hooks/backend`,
 /// signed with the site's signing key): the one whose identify events link.
 pub const BACKEND_CHANNEL: &str = "backend";
+
+/// The verified identifier a webhook's event names: its user id, else its
+/// email's hash, else its phone's (what the store keys persons by).
+pub fn hook_identifier(event: &Value) -> StoreResult<(&'static str, String)> {
+    let (email, phone) = (event["email"].as_str(), event["phone"].as_str());
+    let who = if let Some(user) = event["user_id"].as_str() {
+        if nudge_core::event::check_identifier(user).is_err() {
+            return Err(StoreError::Invalid(format!(
+                "user_id {user:?} is not a real identifier"
+            )));
+        }
+        Some(("user", user.to_owned()))
+    } else if let Some(hash) = email.and_then(crate::tokens::email_hash) {
+        Some(("email", hash))
+    } else {
+        phone
+            .and_then(crate::tokens::phone_hash)
+            .map(|h| ("phone", h))
+    };
+    who.ok_or_else(|| StoreError::Invalid("the event names no user_id, email or phone".into()))
+}
 
 /// Inbound webhook types the store knows.
 pub const HOOK_TYPES: &[&str] = &[

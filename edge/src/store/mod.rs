@@ -142,9 +142,13 @@ async fn ask_following<A: Ask>(
     mut object: u16,
     ask: &A,
 ) -> StoreResult<A::Answer> {
+    let map = objects.map();
     for _ in 0..MAX_HOPS {
         match objects.ask(object, ask).await {
             Err(StoreError::Moved { object: next }) if next != object => object = next,
+            Err(StoreError::PersonElsewhere { person }) if map.person(&person) != object => {
+                object = map.person(&person);
+            }
             other => return other,
         }
     }

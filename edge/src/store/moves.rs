@@ -140,6 +140,14 @@ impl Db<'_> {
         Ok(BrowserPersonIs { person, user_id })
     }
 
+    /// The person the directory binds an identifier to here, if any.
+    pub fn directory_person(&self, kind: &str, value: &str) -> StoreResult<Option<String>> {
+        self.sql.text(
+            "SELECT person FROM directory WHERE kind = ? AND value = ?",
+            params![kind, value],
+        )
+    }
+
     /// The directory: `value` of `kind` for `person`, unless bound already.
     pub fn bind(&self, ask: &Bind) -> StoreResult<Bound> {
         self.sql.execute(

@@ -5,13 +5,13 @@
 //! - By browser: a profile read, a claim, an identify; a batch, split by
 //!   each event's browser (`batches`).
 //! - By person id: a person's merge log and the steps of a merge across
-//!   objects; by identifier: the directory; by the object the caller
+//!   objects; by identifier: the directory and webhooks; by the object the caller
 //!   names: the forwarding consumer's checks and outcomes (`object`).
 //! - Every object, answers gathered: reports, the event listing and a
 //!   journeys tick (`sums`); the merge log and dead letters, paged by
 //!   site-wide numbers (`lists`, `shards::qualify`).
 //! - The home object: the config's versions and the studio, keys and
-//!   sessions, coupon pools, webhooks, journeys' lists and plays, until
+//!   sessions, coupon pools, journeys' lists and plays, until
 //!   each gets its own home (ARCHITECTURE.md, issue #22).
 
 mod batches;
@@ -37,7 +37,6 @@ macro_rules! at_home {
 }
 
 at_home!(
-    Hook,
     DeadLetter,
     ListJourneys,
     JourneyRuns,
@@ -65,6 +64,18 @@ impl Placed for BrowserPerson {
 /// The directory object of an identifier: the object it hashes to.
 pub fn directory_object(map: ShardMap, kind: &str, value: &str) -> u16 {
     map.object_of_logical(logical_of_identifier(kind, value))
+}
+
+/// A webhook goes to its identifier's directory object, which knows the
+/// person (and sends it on where that person lives) or makes it there. An
+/// event that names no identifier goes home, to be refused there.
+impl Placed for Hook {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        match crate::store::events::hook_identifier(&self.event) {
+            Ok((kind, value)) => Placement::One(directory_object(map, kind, &value)),
+            Err(_) => Placement::One(map.home()),
+        }
+    }
 }
 
 impl Placed for Bind {

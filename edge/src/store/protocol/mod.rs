@@ -808,6 +808,11 @@ pub enum StoreError {
     Moved {
         object: u16,
     },
+    /// The identifier's person lives in another object (the directory
+    /// says which person): `store::route` asks the object its id names.
+    PersonElsewhere {
+        person: String,
+    },
     /// Storage failed: a 500 for the Worker.
     Internal(String),
 }

@@ -437,3 +437,79 @@ fn a_merge_whose_winner_moves_meanwhile_follows_it() {
     }
     assert_eq!(persons(&stores), 1);
 }
+
+fn coupon_hook(id: &str, who: Value, code: &str) -> Hook {
+    let mut event = json!({"type": "coupon.issued", "data": {"code": code}});
+    for (k, v) in who.as_object().unwrap() {
+        event[k] = v.clone();
+    }
+    Hook {
+        id: id.into(),
+        channel: "klaviyo".into(),
+        event,
+    }
+}
+
+fn codes(stores: &Stores, anon: &str) -> Vec<String> {
+    let mut codes: Vec<String> = profile(stores, anon)["coupons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_owned())
+        .collect();
+    codes.sort();
+    codes
+}
+
+#[test]
+fn webhooks_find_their_person_through_the_directory() {
+    let stores = Stores::new(4);
+    // An email first known from a channel: its person is made in the
+    // email's own directory object.
+    let hash = crate::tokens::email_hash("ann@example.com").unwrap();
+    let first = coupon_hook("w1", json!({"email": "ann@example.com"}), "HELLO");
+    stores.call(&first).unwrap();
+    let home = usize::from(crate::store::placement::directory_object(
+        stores.map, "email", &hash,
+    ));
+    assert_eq!(stores.count(home, "SELECT count(*) FROM directory"), 1);
+    // Her browser, in another object, proves the email: it moves to her
+    // person, and sees the coupon.
+    let b = (0..)
+        .map(|i| format!("ann-{i}"))
+        .find(|b| usize::from(stores.map.browser(b)) != home)
+        .unwrap();
+    visit(&stores, &b, "1", 3.0);
+    stores.now.set(stores.now.get() + 1);
+    let proven = identify_with(&b, Proven::EmailHash(hash.clone()));
+    let identified = ready(saga::identify(&stores, &proven, &campaigns())).unwrap();
+    assert!(identified.merged);
+    assert_eq!(codes(&stores, &b), ["HELLO"]);
+    stores
+        .call(&coupon_hook(
+            "w2",
+            json!({"email": "ann@example.com"}),
+            "AGAIN",
+        ))
+        .unwrap();
+    assert_eq!(codes(&stores, &b), ["AGAIN", "HELLO"]);
+    // A user id bound in the directory to a person of another object: the
+    // webhook is applied there, once.
+    let a = (0..)
+        .map(|i| format!("bob-{i}"))
+        .find(|a| {
+            let d = crate::store::placement::directory_object(stores.map, "user", "u9");
+            stores.map.browser(a) != d
+        })
+        .unwrap();
+    visit(&stores, &a, "1", 1.0);
+    identify(&stores, &a, "u9").unwrap();
+    let hook = coupon_hook("w3", json!({"user_id": "u9"}), "BOB");
+    stores.call(&hook).unwrap();
+    assert_eq!(codes(&stores, &a), ["BOB"]);
+    assert!(matches!(
+        stores.call(&hook),
+        Err(StoreError::AlreadyProcessed(_))
+    ));
+    assert_eq!(persons(&stores), 2);
+}
