@@ -417,6 +417,8 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::TakeHeld(c) => answer(&c, db.take_held(&c)),
         Command::DropHeld(c) => answer(&c, db.drop_held(&c)),
         Command::AdoptConfig(c) => answer(&c, db.adopt_config(&c)),
+        Command::UseNonce(c) => answer(&c, db.use_nonce(&c.nonce)),
+        Command::Unfreeze(c) => answer(&c, db.unfreeze(&c)),
         // The object runs the tick itself (it awaits the queue); see `site`.
         Command::JourneysTick(_) => Err(StoreError::Internal(
             "journeys_tick runs on the object, not in dispatch".into(),

@@ -260,8 +260,8 @@ impl Db<'_> {
             Some(_) => {}
             None => {
                 self.sql.execute(
-                    "INSERT INTO frozen_persons (person, merge, at) VALUES (?, ?, ?)",
-                    params![person, ask.merge.as_str(), self.now],
+                    "INSERT INTO frozen_persons (person, merge, into_person, at) VALUES (?, ?, ?, ?)",
+                    params![person, ask.merge.as_str(), ask.into.as_str(), self.now],
                 )?;
             }
         }
@@ -305,15 +305,24 @@ impl Db<'_> {
         }
         // Never into a person that is leaving: what it took in after its
         // own export would be lost when it goes. The saga stays open and
-        // its coordinator's alarm tries again.
-        if self.frozen(&ask.into)?.is_some()
-            || self.sql.exists(
-                "SELECT 1 FROM moved_persons WHERE person = ?",
-                params![ask.into.as_str()],
-            )?
-        {
+        // its coordinator's alarm tries again; the answer says which merge
+        // moves the person and where (a merge the other way is a cycle).
+        let leaving = self.sql.query(
+            "SELECT merge, into_person FROM frozen_persons WHERE person = ?",
+            params![ask.into.as_str()],
+        )?;
+        if let Some(row) = leaving.first() {
+            return Err(StoreError::Conflict {
+                message: format!("{} is moving to another object; the merge waits", ask.into),
+                current: serde_json::json!({"merge": row["merge"], "into": row["into_person"]}),
+            });
+        }
+        if self.sql.exists(
+            "SELECT 1 FROM moved_persons WHERE person = ?",
+            params![ask.into.as_str()],
+        )? {
             return Err(StoreError::Overloaded(format!(
-                "{} is moving to another object; the merge waits",
+                "{} moved to another object; the merge follows it",
                 ask.into
             )));
         }
@@ -387,6 +396,28 @@ impl Db<'_> {
             params![person],
         )?;
         Ok(())
+    }
+
+    /// Unfreezes a person a merge froze (only that merge's freeze) and
+    /// gives back the events held meanwhile, to store here after all.
+    pub fn unfreeze(&self, ask: &Unfreeze) -> StoreResult<HeldEvents> {
+        self.sql.execute(
+            "DELETE FROM frozen_persons WHERE person = ? AND merge = ?",
+            params![ask.person.as_str(), ask.merge.as_str()],
+        )?;
+        self.take_held(&TakeHeld {
+            merge: ask.merge.clone(),
+            person: ask.person.clone(),
+        })
+    }
+
+    /// Records a single-use nonce; whether it was fresh.
+    pub fn use_nonce(&self, nonce: &str) -> StoreResult<bool> {
+        let fresh = self.sql.execute(
+            "INSERT OR IGNORE INTO used_nonces (nonce, at) VALUES (?, ?)",
+            params![nonce, self.now],
+        )?;
+        Ok(fresh > 0)
     }
 
     /// Keeps a version of the live config the home published, for this

@@ -61,6 +61,20 @@ pub async fn identify(
             "this browser belongs to another user id".into(),
         ));
     }
+    // A link's nonce is single-use across the site, not per object: used
+    // once every refusal above is decided.
+    if let Some(nonce) = &ask.nonce {
+        let fresh = route(
+            objects,
+            &UseNonce {
+                nonce: nonce.clone(),
+            },
+        )
+        .await?;
+        if !fresh {
+            return Err(StoreError::TokenUsed("this link was already used".into()));
+        }
+    }
     let bound = route(
         objects,
         &Bind {
@@ -101,8 +115,13 @@ pub async fn identify(
         merge_across(objects, &step, campaigns, Fault::None).await?;
     }
     // The browser is where its person is now: the object identifies (a
-    // local bind, a local merge, or nothing left to do after a move).
-    let identified = route(objects, ask).await?;
+    // local bind, a local merge, or nothing left to do after a move). The
+    // nonce is used already, site-wide.
+    let local = Identify {
+        nonce: None,
+        ..ask.clone()
+    };
+    let identified = route(objects, &local).await?;
     Ok(Identified {
         merged: identified.merged || across,
         ..identified
@@ -184,6 +203,7 @@ pub async fn merge_across(
         &ExportPerson {
             merge: merge.clone(),
             person: from.clone(),
+            into: into.clone(),
         },
     )
     .await?;
@@ -191,16 +211,31 @@ pub async fn merge_across(
         return Ok(());
     }
     let entries = export.directory_entries();
-    route(
-        objects,
-        &ImportPerson {
-            merge: merge.clone(),
-            into: into.clone(),
-            proof: log.proof.clone(),
-            export,
-        },
-    )
-    .await?;
+    let import = ImportPerson {
+        merge: merge.clone(),
+        into: into.clone(),
+        proof: log.proof.clone(),
+        export,
+    };
+    match route(objects, &import).await {
+        Ok(_) => {}
+        // The winner is leaving in a merge into this merge's loser: two
+        // merges of one pair, opposite ways. The one with the greater id
+        // gives way (both see the same ids, so exactly one does).
+        Err(StoreError::Conflict { current, .. })
+            if current["into"].as_str() == Some(from.as_str())
+                && current["merge"]
+                    .as_str()
+                    .is_some_and(|theirs| theirs < merge.as_str()) =>
+        {
+            give_way(objects, &log, campaigns).await?;
+            return Err(StoreError::Overloaded(
+                "these two persons are merging the other way; try again".into(),
+            ));
+        }
+        Err(StoreError::Conflict { message, .. }) => return Err(StoreError::Overloaded(message)),
+        Err(other) => return Err(other),
+    }
     if stop(3) {
         return Ok(());
     }
@@ -235,6 +270,35 @@ pub async fn merge_across(
     Ok(())
 }
 
+/// Ends a merge before its import, as if it never began: its loser is
+/// unfrozen and keeps the events held meanwhile; the log says done.
+async fn give_way(
+    objects: &impl Objects,
+    log: &SagaStep,
+    campaigns: &[ReportedCampaign],
+) -> StoreResult<()> {
+    let unfreeze = Unfreeze {
+        merge: log.merge.clone(),
+        person: log.from.clone(),
+    };
+    let held = route(objects, &unfreeze).await?;
+    store_held(objects, &log.merge, held, campaigns).await?;
+    route(
+        objects,
+        &DropHeld {
+            merge: log.merge.clone(),
+            person: log.from.clone(),
+        },
+    )
+    .await?;
+    let done = SagaStep {
+        step: DONE,
+        ..log.clone()
+    };
+    route(objects, &done).await?;
+    Ok(())
+}
+
 /// Stores the events held while `from` moved where it went (their browsers
 /// lead there now), then drops them at its old object.
 async fn replay_held(
@@ -251,8 +315,26 @@ async fn replay_held(
         },
     )
     .await?;
-    // In batches of the size a browser may send; accepted once already, so
-    // no budget refuses them again (the object sees `held`).
+    store_held(objects, merge, held, campaigns).await?;
+    route(
+        objects,
+        &DropHeld {
+            merge: merge.into(),
+            person: from.into(),
+        },
+    )
+    .await
+}
+
+/// Stores held events where their browsers lead now, with the proof each
+/// came with, in batches of the size a browser may send; accepted once
+/// already, so no budget refuses them again (the object sees `held`).
+async fn store_held(
+    objects: &impl Objects,
+    merge: &str,
+    held: HeldEvents,
+    campaigns: &[ReportedCampaign],
+) -> StoreResult<()> {
     for events in held.events.chunks(nudge_core::limits::MAX_BATCH_EVENTS) {
         let ids: Vec<&str> = events
             .iter()
@@ -273,18 +355,12 @@ async fn replay_held(
         };
         route(objects, &batch).await?;
     }
-    route(
-        objects,
-        &DropHeld {
-            merge: merge.into(),
-            person: from.into(),
-        },
-    )
-    .await
+    Ok(())
 }
 
 /// Finishes every merge across objects left unfinished (a crash, a
 /// timeout): what an object's alarm runs for the merges it coordinates.
+/// Answers how many it finished; the others wait for the next alarm.
 pub async fn resume(
     objects: &impl Objects,
     coordinator: u16,
@@ -297,12 +373,17 @@ pub async fn resume(
         },
     )
     .await?;
+    // Each on its own: one that must wait (or gives way) holds up no other.
+    let mut finished = 0;
     for step in &open {
         let step = SagaStep {
             object: coordinator,
             ..step.clone()
         };
-        merge_across(objects, &step, campaigns, Fault::None).await?;
+        match merge_across(objects, &step, campaigns, Fault::None).await {
+            Ok(()) => finished += 1,
+            Err(e) => super::log_error(&format!("merge {}", step.merge), &e),
+        }
     }
-    Ok(open.len())
+    Ok(finished)
 }

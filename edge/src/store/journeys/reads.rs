@@ -369,11 +369,16 @@ impl Db<'_> {
 /// store keeps as runs enter and orders come. `null` for a journey without a
 /// holdout. The route adds core's comparison.
 fn holdout_arms(journey: &Journey, stats: &serde_json::Map<String, Value>) -> Value {
-    if journey.holdout == 0 {
+    holdout_of(journey.holdout, stats)
+}
+
+/// As `holdout_arms`, from the holdout's percent: also what the counters
+/// of a site's objects, summed, compare (`store::placement`).
+pub fn holdout_of(percent: u32, stats: &serde_json::Map<String, Value>) -> Value {
+    if percent == 0 {
         return Value::Null;
     }
     let n = |key: &str| stats.get(key).and_then(Value::as_i64).unwrap_or(0);
-    let percent = journey.holdout;
     let arm = |key: &str, weight: u32, runs: i64| {
         let revenue = n(&format!("revenue_cents_{key}")) as f64 / 100.0;
         json!({"key": key, "weight": weight, "runs": runs, "conversions": n(&format!("orders_{key}")),

@@ -8,10 +8,10 @@
 //!   objects; by identifier: the directory and webhooks; by the object the caller
 //!   names: the forwarding consumer's checks and outcomes (`object`).
 //! - Every object, answers gathered: reports, the event listing and a
-//!   journeys tick (`sums`); the merge log and dead letters, paged by
+//!   journeys tick, the journeys' list and counters (`sums`); the merge log and dead letters, paged by
 //!   site-wide numbers (`lists`, `shards::qualify`).
 //! - The home object: the config's versions and the studio, keys and
-//!   sessions, coupon pools, journeys' lists and plays, until
+//!   sessions, coupon pools, journeys' plays, until
 //!   each gets its own home (ARCHITECTURE.md, issue #22).
 
 mod batches;
@@ -38,7 +38,6 @@ macro_rules! at_home {
 
 at_home!(
     DeadLetter,
-    ListJourneys,
     JourneyRuns,
     DryRun,
     SampleSend,
@@ -75,6 +74,13 @@ impl Placed for Hook {
             Ok((kind, value)) => Placement::One(directory_object(map, kind, &value)),
             Err(_) => Placement::One(map.home()),
         }
+    }
+}
+
+/// A nonce is used where its hash maps (as an identifier's entry is).
+impl Placed for UseNonce {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(directory_object(map, "nonce", &self.nonce))
     }
 }
 
@@ -125,6 +131,12 @@ impl Placed for UserOf {
 }
 
 impl Placed for ExportPerson {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(map.person(&self.person))
+    }
+}
+
+impl Placed for Unfreeze {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(map.person(&self.person))
     }

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
+use crate::store::journeys::reads::holdout_of;
 use crate::store::protocol::*;
 use crate::store::shards::{Placed, Placement, ShardMap};
 
@@ -162,5 +165,80 @@ impl Placed for RecentEvents {
         merged.next_before = next.as_ref().map(|(at, _)| *at);
         merged.next_before_id = next.map(|(_, id)| id);
         Ok(merged)
+    }
+}
+
+impl Placed for ListJourneys {
+    fn place(&self, _map: ShardMap) -> Placement<Self> {
+        Placement::Every
+    }
+
+    /// The home's list (the journeys, drafts and live version are its),
+    /// with every object's counters added: each journey's counters and
+    /// step report, pending timers and waiting sends; the holdout
+    /// compared again on the sums; the soonest timer.
+    fn gather(&self, _map: ShardMap, answers: Vec<(u16, JourneyList)>) -> StoreResult<JourneyList> {
+        let mut answers = answers.into_iter();
+        let (_, JourneyList(mut list)) = answers
+            .next()
+            .ok_or_else(|| StoreError::Internal("no object listed journeys".into()))?;
+        let mut added = false;
+        for (_, JourneyList(other)) in answers {
+            added = true;
+            for key in ["pending_timers", "sends_waiting_for_queue"] {
+                add_number(&mut list[key], &other[key]);
+            }
+            if let Some(theirs) = other["next_timer"].as_str() {
+                let sooner = list["next_timer"].as_str().is_none_or(|ours| theirs < ours);
+                if sooner {
+                    list["next_timer"] = Value::from(theirs);
+                }
+            }
+            let theirs = other["journeys"].as_array().cloned().unwrap_or_default();
+            for journey in list["journeys"].as_array_mut().into_iter().flatten() {
+                let Some(other) = theirs.iter().find(|j| j["id"] == journey["id"]) else {
+                    continue;
+                };
+                add_numbers(&mut journey["stats"], &other["stats"]);
+                let rows = other["step_report"].as_array().cloned().unwrap_or_default();
+                for row in journey["step_report"].as_array_mut().into_iter().flatten() {
+                    let same = |r: &&Value| r["step"] == row["step"] && r["path"] == row["path"];
+                    if let Some(other_row) = rows.iter().find(same) {
+                        add_numbers_but(row, other_row, &["step"]);
+                    }
+                }
+            }
+        }
+        if added {
+            for journey in list["journeys"].as_array_mut().into_iter().flatten() {
+                let percent = journey["holdout"]["percent"].as_u64().unwrap_or(0) as u32;
+                if let Some(stats) = journey["stats"].as_object() {
+                    journey["holdout"] = holdout_of(percent, stats);
+                }
+            }
+        }
+        Ok(JourneyList(list))
+    }
+}
+
+fn add_number(ours: &mut Value, theirs: &Value) {
+    if let Some(n) = theirs.as_i64() {
+        *ours = Value::from(ours.as_i64().unwrap_or(0) + n);
+    }
+}
+
+/// Adds every number of `theirs` into `ours`, key by key.
+fn add_numbers(ours: &mut Value, theirs: &Value) {
+    add_numbers_but(ours, theirs, &[]);
+}
+
+fn add_numbers_but(ours: &mut Value, theirs: &Value, keep: &[&str]) {
+    let (Some(ours), Some(theirs)) = (ours.as_object_mut(), theirs.as_object()) else {
+        return;
+    };
+    for (key, value) in theirs {
+        if value.is_i64() && !keep.contains(&key.as_str()) {
+            add_number(ours.entry(key.clone()).or_insert(Value::from(0)), value);
+        }
     }
 }

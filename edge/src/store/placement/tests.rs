@@ -490,3 +490,56 @@ fn every_object_adopts_the_live_config_and_the_home_keeps_its_own() {
         assert_eq!(rows[0]["by"], expected);
     }
 }
+
+#[test]
+fn the_journeys_list_adds_every_objects_counters_and_compares_the_holdout_on_the_sums() {
+    let config = json!({"campaigns": [], "journeys": [{"id": "cart", "entry": {"event": "Product Added"},
+        "holdout": {"percent": 50},
+        "steps": [{"wait": {"hours": 1}}, {"send": {"destination": "email", "event": "Cart Abandoned"}}]}]});
+    let (journeys, problems) =
+        nudge_core::journey::Journeys::from_config(&serde_json::from_value(config).unwrap());
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut stores = Stores::new(4);
+    stores.journeys = journeys;
+    for i in 0..60 {
+        let anon = format!("cart-{i}");
+        let mut added = track(format!("a{i}"), &anon, "Product Added", 1, json!({}));
+        added["context"] = json!({"consent": {"marketing": true, "analytics": true}});
+        stores.call(&batch(vec![added], Some(&anon))).unwrap();
+    }
+    // Half an hour on, a few runs still wait in every object.
+    let list = stores.call(&ListJourneys {}).unwrap().0;
+    let cart = &list["journeys"][0];
+    let n = |key: &str| cart["stats"][key].as_i64().unwrap_or(0);
+    assert_eq!(n("entered"), 60, "{cart}");
+    assert_eq!(n("entered_sent") + n("entered_held_out"), 60);
+    assert_eq!(n("in_progress"), 60);
+    assert_eq!(list["pending_timers"], 60);
+    // The sum of every object's own list, counter by counter.
+    let mut by_object = 0;
+    for sql in &stores.sqls {
+        let db = crate::store::persons::Db {
+            sql,
+            now: stores.now.get(),
+        };
+        let own = db.journey_list(&stores.journeys).unwrap().0;
+        by_object += own["journeys"][0]["stats"]["entered_sent"]
+            .as_i64()
+            .unwrap_or(0);
+        assert!(
+            own["pending_timers"].as_i64().unwrap() < 60,
+            "spread over objects"
+        );
+    }
+    assert_eq!(by_object, n("entered_sent"));
+    let arms = &cart["holdout"]["arms"];
+    assert_eq!(arms[0]["runs"], n("entered_sent"));
+    assert_eq!(arms[1]["runs"], n("entered_held_out"));
+    let waiting: i64 = cart["step_report"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["waiting"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(waiting, 60);
+}

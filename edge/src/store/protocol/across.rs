@@ -92,6 +92,17 @@ pub struct OpenSagas {
 pub struct ExportPerson {
     pub merge: String,
     pub person: String,
+    /// The person it merges into (a merge the other way meets it here).
+    pub into: String,
+}
+
+/// Ends a merge across objects before its import, as if it never began:
+/// the person is unfrozen and keeps the events held meanwhile (a merge of
+/// the same two persons the other way won).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Unfreeze {
+    pub merge: String,
+    pub person: String,
 }
 
 /// Everything one person has in its object: each table's rows.
@@ -188,4 +199,11 @@ pub struct HeldEvents {
 pub struct AdoptConfig {
     pub version: i64,
     pub config: String,
+}
+
+/// Uses a single-use token's nonce, site-wide: kept in the object its hash
+/// maps to. The answer says whether it was fresh.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UseNonce {
+    pub nonce: String,
 }

@@ -126,6 +126,8 @@ commands! {
     "take_held" => TakeHeld(TakeHeld) -> HeldEvents;
     "drop_held" => DropHeld(DropHeld) -> ();
     "adopt_config" => AdoptConfig(AdoptConfig) -> ();
+    "use_nonce" => UseNonce(UseNonce) -> bool;
+    "unfreeze" => Unfreeze(Unfreeze) -> HeldEvents;
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -684,7 +686,7 @@ pub struct Appended {
 }
 
 /// An identity the Worker verified, and how.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Identify {
     pub anonymous_id: String,
     pub proven: Proven,
@@ -698,7 +700,7 @@ pub struct Identify {
     pub browser_key: Option<BrowserKey>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Proven {
     UserId(String),

@@ -7,6 +7,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use nudge_core::journey::Journeys;
+
 use crate::store::persons::Db;
 use crate::store::protocol::*;
 use crate::store::shards::{Placed, ShardMap};
@@ -23,6 +25,8 @@ pub struct Stores {
     pub now: Cell<i64>,
     /// Commands each object received.
     pub asked: Vec<Cell<u32>>,
+    /// The live config's journeys, as every object adopted them.
+    pub journeys: Journeys,
 }
 
 impl Stores {
@@ -41,6 +45,7 @@ impl Stores {
             asked: sqls.iter().map(|_| Cell::new(0)).collect(),
             sqls,
             now: Cell::new(T0),
+            journeys: Journeys::default(),
         }
     }
 
@@ -75,7 +80,7 @@ impl Objects for Stores {
             sql: &self.sqls[index],
             now: self.now.get(),
         };
-        crate::store::ask(&db, ask, &Default::default())
+        crate::store::ask(&db, ask, &self.journeys)
     }
 }
 

@@ -111,6 +111,18 @@ fn apart(stores: &Stores) -> (String, String) {
     (a, b)
 }
 
+/// The person a browser's own object holds for it.
+fn person_of(stores: &Stores, anon: &str) -> String {
+    let sql = &stores.sqls[usize::from(stores.map.browser(anon))];
+    let rows = sql
+        .query(
+            "SELECT person_id FROM identifiers WHERE value = ?",
+            crate::store::sql::params![anon],
+        )
+        .unwrap();
+    rows[0]["person_id"].as_str().unwrap().to_owned()
+}
+
 fn persons(stores: &Stores) -> i64 {
     (0..stores.sqls.len())
         .map(|i| stores.count(i, "SELECT count(*) FROM persons WHERE merged_into IS NULL"))
@@ -249,16 +261,7 @@ fn crash_after(step: u8) -> (Stores, Value) {
     let loser = profile(&stores, &b);
     assert_eq!(loser["user_id"], Value::Null);
     // b's identify binds nothing new: u1 is a's; the merge runs and stops.
-    let b_person = {
-        let sql = &stores.sqls[usize::from(stores.map.browser(&b))];
-        let rows = sql
-            .query(
-                "SELECT person_id FROM identifiers WHERE value = ?",
-                crate::store::sql::params![b.as_str()],
-            )
-            .unwrap();
-        rows[0]["person_id"].as_str().unwrap().to_owned()
-    };
+    let b_person = person_of(&stores, &b);
     let coordinator = crate::store::placement::directory_object(stores.map, "user", "u1");
     let logged = SagaStep {
         merge: merge_id(&b_person, &winner),
@@ -347,6 +350,7 @@ fn a_merge_into_a_person_that_is_leaving_waits_and_loses_nothing() {
         .call(&ExportPerson {
             merge: "elsewhere".into(),
             person: winner.clone(),
+            into: "p3ff_elsewhere".into(),
         })
         .unwrap();
     let waits = identify(&stores, &b, "u1");
@@ -512,4 +516,84 @@ fn webhooks_find_their_person_through_the_directory() {
         Err(StoreError::AlreadyProcessed(_))
     ));
     assert_eq!(persons(&stores), 2);
+}
+
+#[test]
+fn a_links_nonce_is_used_once_across_the_site() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 1.0);
+    visit(&stores, &b, "1", 1.0);
+    let click = |anon: &str| {
+        stores.now.set(stores.now.get() + 1);
+        let mut ask = identify_with(anon, Proven::EmailHash("d".repeat(64)));
+        ask.proof = "click_token".into();
+        ask.nonce = Some("nonce-1".into());
+        ready(saga::identify(&stores, &ask, &campaigns()))
+    };
+    click(&a).unwrap();
+    // The same link opened in a browser of another object: refused there too.
+    assert!(matches!(click(&b), Err(StoreError::TokenUsed(_))));
+    assert!(matches!(click(&a), Err(StoreError::TokenUsed(_))));
+    assert_eq!(profile(&stores, &b)["user_id"], Value::Null);
+    assert_eq!(persons(&stores), 2);
+}
+
+#[test]
+fn two_merges_of_one_pair_the_opposite_ways_end_as_one_and_lose_nothing() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 1.0);
+    visit(&stores, &b, "1", 2.0);
+    let (pa, pb) = (person_of(&stores, &a), person_of(&stores, &b));
+    let saga = |from: &str, into: &str, proof: &str| SagaStep {
+        merge: merge_id(from, into),
+        from: from.into(),
+        into: into.into(),
+        proof: proof.into(),
+        step: 1,
+        object: crate::store::placement::directory_object(stores.map, "email", proof),
+    };
+    // Both start at once (one proven by each person's email) and both
+    // freeze their loser before either imports.
+    let ab = saga(&pa, &pb, "x");
+    let ba = saga(&pb, &pa, "y");
+    ready(saga::merge_across(
+        &stores,
+        &ab,
+        &campaigns(),
+        Fault::After(2),
+    ))
+    .unwrap();
+    ready(saga::merge_across(
+        &stores,
+        &ba,
+        &campaigns(),
+        Fault::After(2),
+    ))
+    .unwrap();
+    // Both visitors go on meanwhile: held on both sides.
+    visit(&stores, &a, "2", 4.0);
+    visit(&stores, &b, "2", 8.0);
+    // The alarms: one merge gives way, the other completes.
+    for _ in 0..2 {
+        for object in stores.map.all() {
+            let _ = ready(saga::resume(&stores, object, &campaigns()));
+        }
+    }
+    let open: i64 = (0..4)
+        .map(|i| stores.count(i, "SELECT count(*) FROM sagas WHERE step < 7"))
+        .sum();
+    assert_eq!(open, 0);
+    let frozen: i64 = (0..4)
+        .map(|i| stores.count(i, "SELECT count(*) FROM frozen_persons"))
+        .sum();
+    assert_eq!(frozen, 0);
+    assert_eq!(persons(&stores), 1);
+    for anon in [&a, &b] {
+        let read = profile(&stores, anon);
+        assert_eq!(read["orders"], 4, "{anon}: {read}");
+        assert_eq!(read["total_spent"], 15.0);
+    }
+    assert_eq!(stores.merge_log().merges.len(), 1);
 }
