@@ -23,7 +23,7 @@ use crate::store::rate::{Counters, EventRates};
 use crate::store::retention::Retention;
 use crate::store::shards;
 use crate::store::sql::{DurableSql, SqlExt};
-use crate::store::{dispatch, saga, schema};
+use crate::store::{dispatch, saga, schema, spread};
 
 /// How soon the alarm comes back while sends wait for the queue.
 const QUEUE_RETRY_MS: i64 = 5_000;
@@ -268,9 +268,14 @@ impl Site {
             wanted = wanted.min(due);
         }
         // A merge across objects this object coordinates was left unfinished
-        // (its identify failed or timed out): the alarm finishes it.
+        // (its identify failed or timed out): the alarm finishes it. A
+        // suppression made here goes to the site's other objects at once.
         if self.objects > 1 && !db.open_sagas(saga::DONE)?.is_empty() {
             wanted = wanted.min(db.now + SAGA_RETRY_MS);
+        }
+        // (With one object the outbox is emptied by whatever alarm comes.)
+        if self.objects > 1 && !db.suppression_outbox(1)?.is_empty() {
+            wanted = wanted.min(db.now);
         }
         let daily = journeys.journeys.iter().any(|j| {
             j.enabled
@@ -438,6 +443,10 @@ impl Site {
         if let Err(e) = self.resume_merges(&db).await {
             log("merges across objects", e);
         }
+        let copying = self.copy_suppressions(&db).await.unwrap_or_else(|e| {
+            log("suppressions to the other objects", e);
+            false
+        });
         let (queued, waiting) = self.flush(&db).await;
         let db = Db {
             sql: &sql,
@@ -447,7 +456,7 @@ impl Site {
         if trouble {
             // Retried soon, never in a tight loop.
             at = db.now + TROUBLE_RETRY_MS;
-        } else if fired as i64 >= DUE_PER_STEP || sweeping || pruning || archiving {
+        } else if fired as i64 >= DUE_PER_STEP || sweeping || pruning || archiving || copying {
             at = db.now;
         } else if waiting {
             at = at.min(db.now + QUEUE_RETRY_MS);
@@ -462,6 +471,32 @@ impl Site {
             archived,
             next_alarm: nudge_core::time::to_iso8601(at),
         })
+    }
+
+    /// Copies a step of the suppressions made here to the site's other
+    /// objects (`store::spread`); with one object the outbox is emptied.
+    /// Whether more wait.
+    async fn copy_suppressions(&self, db: &Db<'_>) -> StoreResult<bool> {
+        let outbox = db.suppression_outbox(spread::SUPPRESSIONS_PER_STEP)?;
+        if outbox.is_empty() {
+            return Ok(false);
+        }
+        let more = outbox.len() as i64 >= spread::SUPPRESSIONS_PER_STEP;
+        let copied = if self.objects > 1 {
+            let Some(name) = self.object_name(db) else {
+                return Ok(false);
+            };
+            let site = shards::read_object_name(&name).0.to_owned();
+            crate::store::copy_suppressions(&self.env, &site, outbox).await?
+        } else {
+            outbox
+        };
+        let db = Db {
+            sql: db.sql,
+            now: now_ms(),
+        };
+        db.copied(&copied)?;
+        Ok(more)
     }
 
     /// Finishes the merges across objects this object coordinates that were

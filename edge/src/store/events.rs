@@ -463,11 +463,17 @@ impl Db<'_> {
                 "UPDATE persons SET unsubscribed = 1 WHERE id = ?",
                 params![p.as_str()],
             )?;
-            self.sql.execute(
-                "INSERT OR IGNORE INTO suppressions (kind, hash, at, source)
-                 SELECT kind, value, ?, ? FROM identifiers WHERE person_id = ? AND kind IN ('email', 'phone')",
-                params![self.now, source, p.as_str()],
-            )?;
+            // Also to the outbox: copied to the site's other objects
+            // (`store::spread`; a copy of one already there changes nothing).
+            for table in ["suppressions", "suppression_outbox"] {
+                self.sql.execute(
+                    &format!(
+                        "INSERT OR IGNORE INTO {table} (kind, hash, at, source)
+                         SELECT kind, value, ?, ? FROM identifiers WHERE person_id = ? AND kind IN ('email', 'phone')"
+                    ),
+                    params![self.now, source, p.as_str()],
+                )?;
+            }
             let rows = self.sql.query(
                 "SELECT email, phone FROM contacts WHERE person_id = ?",
                 params![p.as_str()],

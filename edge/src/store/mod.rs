@@ -40,6 +40,7 @@ pub mod retention;
 pub mod saga;
 pub mod schema;
 pub mod shards;
+pub mod spread;
 pub mod sql;
 pub mod versions;
 
@@ -83,6 +84,16 @@ pub async fn resume_merges(
     campaigns: &[protocol::ReportedCampaign],
 ) -> StoreResult<usize> {
     saga::resume(&SiteObjects::of(env, site)?, object, campaigns).await
+}
+
+/// Copies suppressions an object made to every object of the site
+/// (`spread`); the ones copied.
+pub async fn copy_suppressions(
+    env: &Env,
+    site: &str,
+    outbox: Vec<protocol::Suppression>,
+) -> StoreResult<Vec<protocol::Suppression>> {
+    spread::copy_suppressions(&SiteObjects::of(env, site)?, outbox).await
 }
 
 /// As `call`, with each object's answer apart (and its index): for a
@@ -419,6 +430,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::AdoptConfig(c) => answer(&c, db.adopt_config(&c)),
         Command::UseNonce(c) => answer(&c, db.use_nonce(&c.nonce)),
         Command::Unfreeze(c) => answer(&c, db.unfreeze(&c)),
+        Command::Suppress(c) => answer(&c, db.take_suppressions(&c)),
         // The object runs the tick itself (it awaits the queue); see `site`.
         Command::JourneysTick(_) => Err(StoreError::Internal(
             "journeys_tick runs on the object, not in dispatch".into(),

@@ -215,10 +215,18 @@ impl Db<'_> {
     ) -> StoreResult<u32> {
         let mut added = 0;
         for (kind, hash) in hashed_addresses(email, phone) {
-            added += self.sql.execute(
+            let new = self.sql.execute(
                 "INSERT OR IGNORE INTO suppressions (kind, hash, at, source) VALUES (?, ?, ?, ?)",
-                params![kind, hash, self.now, source],
-            )? as u32;
+                params![kind, hash.as_str(), self.now, source],
+            )?;
+            if new > 0 {
+                // Copied to the site's other objects (`store::spread`).
+                self.sql.execute(
+                    "INSERT OR IGNORE INTO suppression_outbox (kind, hash, at, source) VALUES (?, ?, ?, ?)",
+                    params![kind, hash.as_str(), self.now, source],
+                )?;
+            }
+            added += new as u32;
         }
         Ok(added)
     }

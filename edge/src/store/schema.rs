@@ -209,6 +209,10 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE held_events (id TEXT PRIMARY KEY, merge TEXT NOT NULL, received_at INTEGER NOT NULL,
             body TEXT NOT NULL, proof INTEGER) WITHOUT ROWID",
         "CREATE TABLE imported_merges (merge TEXT PRIMARY KEY, into_person TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        // Suppressions made here, waiting to be copied to the site's other
+        // objects (`store::spread`): every object keeps the whole list.
+        "CREATE TABLE suppression_outbox (kind TEXT NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL,
+            source TEXT NOT NULL, PRIMARY KEY (kind, hash)) WITHOUT ROWID",
         "CREATE TABLE sagas (merge TEXT PRIMARY KEY, from_person TEXT NOT NULL, into_person TEXT NOT NULL,
             proof TEXT NOT NULL, step INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
     ],

@@ -208,7 +208,7 @@ impl Db<'_> {
     }
 }
 
-fn valid_code(code: &str) -> bool {
+pub fn valid_code(code: &str) -> bool {
     (1..=MAX_CODE_CHARS).contains(&code.chars().count())
         && code.chars().all(|c| c.is_ascii_graphic())
 }

@@ -41,8 +41,6 @@ at_home!(
     JourneyRuns,
     DryRun,
     SampleSend,
-    AddPoolCodes,
-    ReadPool,
     ReadKeys,
     RotateKey,
     RevokeSession,
@@ -84,6 +82,67 @@ impl Placed for UseNonce {
     }
 }
 
+/// A pool's codes are dealt to the objects by each code's hash, so every
+/// object's persons take codes where they are; an upload that would be
+/// refused goes whole to the home, to be refused there.
+impl Placed for AddPoolCodes {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        use crate::store::journeys::facts::{valid_code, MAX_CODES_PER_UPLOAD};
+        let refused =
+            self.codes.len() > MAX_CODES_PER_UPLOAD || !self.codes.iter().all(|c| valid_code(c));
+        if map.objects() == 1 || refused {
+            return Placement::One(map.home());
+        }
+        let mut parts: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+        for code in &self.codes {
+            let object = directory_object(map, "code", code);
+            parts.entry(object).or_default().push(code.clone());
+        }
+        let pool = &self.pool;
+        each_object(parts, |codes| AddPoolCodes {
+            pool: pool.clone(),
+            codes,
+        })
+    }
+
+    fn gather(&self, _map: ShardMap, answers: Vec<(u16, PoolCounts)>) -> StoreResult<PoolCounts> {
+        Ok(sum_pools(&self.pool, answers))
+    }
+}
+
+impl Placed for ReadPool {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        if map.objects() == 1 {
+            return Placement::One(map.home());
+        }
+        Placement::Every
+    }
+
+    fn gather(&self, _map: ShardMap, answers: Vec<(u16, PoolCounts)>) -> StoreResult<PoolCounts> {
+        Ok(sum_pools(&self.pool, answers))
+    }
+}
+
+/// A pool's counts over the objects its codes were dealt to.
+fn sum_pools(pool: &str, answers: Vec<(u16, PoolCounts)>) -> PoolCounts {
+    let mut answers = answers.into_iter().map(|(_, counts)| counts);
+    let first = answers.next().unwrap_or(PoolCounts {
+        pool: pool.to_owned(),
+        available: 0,
+        taken: 0,
+        added: None,
+    });
+    answers.fold(first, |mut sum, counts| {
+        sum.available += counts.available;
+        sum.taken += counts.taken;
+        sum.added = match (sum.added, counts.added) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        sum
+    })
+}
+
 impl Placed for Bind {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(directory_object(map, &self.kind, &self.value))
@@ -109,6 +168,16 @@ impl Placed for OpenSagas {
 }
 
 impl Placed for AdoptConfig {
+    fn place(&self, _map: ShardMap) -> Placement<Self> {
+        Placement::Every
+    }
+
+    fn gather(&self, _map: ShardMap, _answers: Vec<(u16, ())>) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+impl Placed for Suppress {
     fn place(&self, _map: ShardMap) -> Placement<Self> {
         Placement::Every
     }
@@ -185,8 +254,32 @@ impl Placed for ReadProfile {
 }
 
 impl Placed for Deliveries {
-    fn place(&self, _map: ShardMap) -> Placement<Self> {
-        Placement::One(self.object)
+    /// With several objects, each claims SMS within its share of the site's
+    /// daily budget (rounded down: never more than the site's in all).
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        let claims = self.checks.iter().any(|c| c.claim.is_some());
+        if map.objects() == 1 || !claims {
+            return Placement::One(self.object);
+        }
+        let share = |budget: SmsBudget| SmsBudget {
+            per_site_per_day: budget.per_site_per_day / u32::from(map.objects()),
+            ..budget
+        };
+        let checks = self
+            .checks
+            .iter()
+            .map(|check| DeliveryCheck {
+                claim: check.claim.map(share),
+                ..check.clone()
+            })
+            .collect();
+        Placement::Parts(vec![(
+            self.object,
+            Deliveries {
+                checks,
+                object: self.object,
+            },
+        )])
     }
 }
 

@@ -543,3 +543,96 @@ fn the_journeys_list_adds_every_objects_counters_and_compares_the_holdout_on_the
         .sum();
     assert_eq!(waiting, 60);
 }
+
+#[test]
+fn a_pools_codes_are_dealt_to_the_objects_and_counted_together() {
+    let stores = Stores::new(4);
+    let codes: Vec<String> = (0..200).map(|i| format!("CODE-{i}")).collect();
+    let added = stores
+        .call(&AddPoolCodes {
+            pool: "welcome".into(),
+            codes: codes.clone(),
+        })
+        .unwrap();
+    assert_eq!(
+        (added.available, added.taken, added.added),
+        (200, 0, Some(200))
+    );
+    for i in 0..4 {
+        let here = stores.count(i, "SELECT count(*) FROM coupon_pools");
+        assert!((20..=80).contains(&here), "object {i} holds {here}");
+    }
+    // Again: nothing new; one bad code refuses the whole upload, everywhere.
+    let again = stores
+        .call(&AddPoolCodes {
+            pool: "welcome".into(),
+            codes,
+        })
+        .unwrap();
+    assert_eq!(again.added, Some(0));
+    let bad = AddPoolCodes {
+        pool: "welcome".into(),
+        codes: vec!["FINE-1".into(), "not fine".into()],
+    };
+    assert!(matches!(stores.call(&bad), Err(StoreError::Invalid(_))));
+    let counts = stores
+        .call(&ReadPool {
+            pool: "welcome".into(),
+        })
+        .unwrap();
+    assert_eq!((counts.available, counts.taken), (200, 0));
+}
+
+#[test]
+fn each_object_texts_within_its_share_of_the_sites_daily_budget() {
+    let stores = Stores::new(4);
+    // Twelve browsers of one object, each with a verified phone.
+    let object = 1;
+    let browsers: Vec<String> = (0..)
+        .map(|i| format!("sms-{i}"))
+        .filter(|b| stores.map.browser(b) == object)
+        .take(12)
+        .collect();
+    for (i, anon) in browsers.iter().enumerate() {
+        let view = track(format!("v-{anon}"), anon, "Page Viewed", 1, json!({}));
+        stores.call(&batch(vec![view], Some(anon))).unwrap();
+        let phone = format!("+1555000{i:04}");
+        stores
+            .call(&Identify {
+                anonymous_id: anon.clone(),
+                proven: Proven::PhoneHash(crate::tokens::phone_hash(&phone).unwrap()),
+                proof: "user_token".into(),
+                nonce: None,
+                email: None,
+                phone: Some(phone),
+                browser_key: Some(BrowserKey {
+                    anonymous_id: anon.clone(),
+                    key_hash: format!("h-{anon}"),
+                }),
+            })
+            .unwrap();
+    }
+    let check = |anon: &str| DeliveryCheck {
+        destination: "sms".into(),
+        event_id: format!("v-{anon}"),
+        anonymous_id: Some(anon.into()),
+        person: None,
+        purpose: None,
+        claim: Some(SmsBudget {
+            per_number_per_day: 3,
+            per_site_per_day: 20,
+        }),
+    };
+    let verdicts = stores
+        .call(&Deliveries {
+            checks: browsers.iter().map(|b| check(b)).collect(),
+            object,
+        })
+        .unwrap();
+    let sent = verdicts
+        .iter()
+        .filter(|v| matches!(v, DeliveryVerdict::Send { .. }))
+        .count();
+    // 20 a day for the site: 5 for each of its four objects.
+    assert_eq!(sent, 5, "{verdicts:?}");
+}

@@ -201,6 +201,21 @@ pub struct AdoptConfig {
     pub config: String,
 }
 
+/// A suppressed address (hashed), as every object keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub kind: String,
+    pub hash: String,
+    pub at: i64,
+    pub source: String,
+}
+
+/// Suppressions one object made, copied to every object (`store::spread`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Suppress {
+    pub suppressions: Vec<Suppression>,
+}
+
 /// Uses a single-use token's nonce, site-wide: kept in the object its hash
 /// maps to. The answer says whether it was fresh.
 #[derive(Debug, Serialize, Deserialize)]

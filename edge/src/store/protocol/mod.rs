@@ -128,6 +128,7 @@ commands! {
     "adopt_config" => AdoptConfig(AdoptConfig) -> ();
     "use_nonce" => UseNonce(UseNonce) -> bool;
     "unfreeze" => Unfreeze(Unfreeze) -> HeldEvents;
+    "suppress" => Suppress(Suppress) -> ();
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -715,7 +716,7 @@ pub struct Identified {
     pub merged: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryCheck {
     pub destination: String,
     pub event_id: String,

@@ -597,3 +597,73 @@ fn two_merges_of_one_pair_the_opposite_ways_end_as_one_and_lose_nothing() {
     }
     assert_eq!(stores.merge_log().merges.len(), 1);
 }
+
+#[test]
+fn an_unsubscribe_reaches_every_object_and_stops_sends_there() {
+    let stores = Stores::new(4);
+    // Ann unsubscribes through a channel: her person is in her email's object.
+    let hook = Hook {
+        id: "u1".into(),
+        channel: "klaviyo".into(),
+        event: json!({"type": "unsubscribed", "email": "ann@example.com"}),
+    };
+    stores.call(&hook).unwrap();
+    let hash = crate::tokens::email_hash("ann@example.com").unwrap();
+    let made = usize::from(crate::store::placement::directory_object(
+        stores.map, "email", &hash,
+    ));
+    let suppressed = |i: usize| stores.count(i, "SELECT count(*) FROM suppressions");
+    assert_eq!(suppressed(made), 1);
+    // The alarm of that object copies it to every object, once.
+    let db = crate::store::persons::Db {
+        sql: &stores.sqls[made],
+        now: stores.now.get(),
+    };
+    let outbox = db.suppression_outbox(10).unwrap();
+    assert_eq!(outbox.len(), 1);
+    let copied = ready(crate::store::spread::copy_suppressions(&stores, outbox)).unwrap();
+    db.copied(&copied).unwrap();
+    assert!(db.suppression_outbox(10).unwrap().is_empty());
+    for i in 0..4 {
+        assert_eq!(suppressed(i), 1, "object {i}");
+        assert_eq!(
+            stores.count(i, "SELECT count(*) FROM suppression_outbox"),
+            0
+        );
+    }
+    // A browser elsewhere that typed her address is never texted or mailed
+    // from its own object.
+    let typed = (0..)
+        .map(|i| format!("typed-{i}"))
+        .find(|b| usize::from(stores.map.browser(b)) != made)
+        .unwrap();
+    visit(&stores, &typed, "1", 1.0);
+    let form = json!({"type": "identify", "messageId": "typed-form", "anonymousId": typed,
+        "timestamp": "2026-09-03T10:00:00.000Z", "traits": {"email": "ann@example.com"}});
+    stores
+        .call(&Append {
+            events: vec![form],
+            cookie_browser: None,
+            client: "c".into(),
+            browser_key: Some(key(&typed)),
+            campaigns: campaigns(),
+            held: Vec::new(),
+        })
+        .unwrap();
+    let object = stores.map.browser(&typed);
+    let verdicts = stores
+        .call(&Deliveries {
+            checks: vec![DeliveryCheck {
+                destination: "mail".into(),
+                event_id: format!("{typed}-1-o"),
+                anonymous_id: Some(typed.clone()),
+                person: None,
+                purpose: None,
+                claim: None,
+            }],
+            object,
+        })
+        .unwrap();
+    let verdict = serde_json::to_value(&verdicts[0]).unwrap();
+    assert_eq!(verdict["contact"]["suppressed"], true, "{verdict}");
+}
