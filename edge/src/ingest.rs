@@ -182,6 +182,7 @@ mod tests {
             browser_key: None,
             campaigns: Vec::new(),
             held: Vec::new(),
+            objects: 0,
         };
         let mut texts = Vec::new();
         split("demo", append, &mut texts).unwrap();

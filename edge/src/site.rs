@@ -121,10 +121,20 @@ impl DurableObject for Site {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let command: Command = match serde_json::from_str(&req.text().await?) {
+        let mut command: Command = match serde_json::from_str(&req.text().await?) {
             Ok(command) => command,
             Err(e) => return Response::error(format!("bad command: {e}"), 400),
         };
+        // This object's share of the site's budgets (`Append::objects`).
+        match &mut command {
+            Command::Append(batch) => batch.objects = self.objects,
+            Command::AppendSpilled(spilled) => {
+                for batch in &mut spilled.batches {
+                    batch.objects = self.objects;
+                }
+            }
+            _ => {}
+        }
         self.remember_site(req.path().trim_start_matches('/'));
         let now = now_ms();
         if let (Command::Append(_), true) = (&command, self.refuse_appends) {

@@ -72,6 +72,7 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         browser_key,
         campaigns: crate::reports::published_campaigns(&config).to_vec(),
         held: Vec::new(),
+        objects: 0,
     };
     let appended = match crate::store::call(env, &site, &append).await {
         Ok(appended) => appended,

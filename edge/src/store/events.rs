@@ -121,7 +121,7 @@ impl Db<'_> {
                         // server-side source): credited, but a new person for
                         // one only within the client's and the site's budget.
                         self.person_of("anon", anonymous_id)?.is_some()
-                            || self.take_keyless_person(&batch.client)?
+                            || self.take_keyless_person(&batch.client, batch.objects)?
                     };
                     proven_browsers.push((anonymous_id, proven));
                     proven
@@ -327,7 +327,7 @@ impl Db<'_> {
         // directory object (`store::placement`); a person the directory
         // places in another object is found there (`store::route` asks).
         if self.person_of(kind, &value)?.is_none() {
-            if let Some(person) = self.directory_person(kind, &value)? {
+            if let Some(person) = self.directory_person_elsewhere(kind, &value)? {
                 return Err(StoreError::PersonElsewhere { person });
             }
         }
@@ -412,7 +412,10 @@ const HOUR_MS: i64 = 3_600_000;
 impl Db<'_> {
     /// Counts one new person for a keyless id from `client`, if both this
     /// hour's budgets allow it (then nothing is counted when refused).
-    fn take_keyless_person(&self, client: &str) -> StoreResult<bool> {
+    /// One new keyless person within the hour's budgets: each of `objects`
+    /// objects admits its share of them (rounded up).
+    fn take_keyless_person(&self, client: &str, objects: u16) -> StoreResult<bool> {
+        let share = i64::from(objects.max(1));
         let hour = self.now.div_euclid(HOUR_MS);
         let used = |who: &str| {
             self.sql.int(
@@ -420,8 +423,8 @@ impl Db<'_> {
                 params![who, hour],
             )
         };
-        if used(client)?.unwrap_or(0) >= KEYLESS_PERSONS_PER_CLIENT_HOUR
-            || used("")?.unwrap_or(0) >= KEYLESS_PERSONS_PER_SITE_HOUR
+        if used(client)?.unwrap_or(0) >= (KEYLESS_PERSONS_PER_CLIENT_HOUR + share - 1) / share
+            || used("")?.unwrap_or(0) >= (KEYLESS_PERSONS_PER_SITE_HOUR + share - 1) / share
         {
             return Ok(false);
         }

@@ -174,7 +174,16 @@ async fn ask_placed<A: Placed>(
 ) -> StoreResult<Vec<(u16, A::Answer)>> {
     let map = objects.map();
     let answers = match ask.place(map) {
-        Placement::One(object) => vec![(object, ask_following(objects, object, ask).await)],
+        Placement::One(object) => {
+            let answer = match ask_following(objects, object, ask).await {
+                Err(StoreError::NotFound(why)) => match ask.otherwise(map) {
+                    Some(next) if next != object => ask_following(objects, next, ask).await,
+                    _ => Err(StoreError::NotFound(why)),
+                },
+                answer => answer,
+            };
+            vec![(object, answer)]
+        }
         Placement::Every => {
             let asks = map
                 .all()

@@ -148,6 +148,23 @@ impl Db<'_> {
         )
     }
 
+    /// The person the directory here binds an identifier to, when that
+    /// person is not in this object (with one object, never).
+    pub fn directory_person_elsewhere(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Option<String>> {
+        let Some(person) = self.directory_person(kind, value)? else {
+            return Ok(None);
+        };
+        let here = self.sql.exists(
+            "SELECT 1 FROM persons WHERE id = ?",
+            params![person.as_str()],
+        )?;
+        Ok((!here).then_some(person))
+    }
+
     /// The directory: `value` of `kind` for `person`, unless bound already.
     pub fn bind(&self, ask: &Bind) -> StoreResult<Bound> {
         self.sql.execute(

@@ -352,6 +352,7 @@ async fn store_held(
                 .filter(|(id, _)| ids.contains(&id.as_str()))
                 .cloned()
                 .collect(),
+            objects: 0,
         };
         route(objects, &batch).await?;
     }

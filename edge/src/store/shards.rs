@@ -186,6 +186,13 @@ pub trait Placed: Ask + Sized {
         }
     }
 
+    /// Where a command placed on one object goes next when that object
+    /// knows nothing of what it names (`NotFound`): a lookup by a name that
+    /// may be a user id or a browser's id. None by default.
+    fn otherwise(&self, _map: ShardMap) -> Option<u16> {
+        None
+    }
+
     /// The parts that must go again, to where their browsers' persons
     /// moved in a merge (a batch's `Appended::moved`); none by default.
     fn moved_parts(&self, _answer: &Self::Answer) -> Vec<(u16, Self)> {

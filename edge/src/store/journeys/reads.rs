@@ -300,7 +300,7 @@ impl Db<'_> {
         if let Some((kind, hash)) = address.first() {
             return match self.person_of(kind, hash)? {
                 Some(person) => Ok(Some(self.current_person(&person)?)),
-                None => Ok(None),
+                None => self.elsewhere_by(kind, hash),
             };
         }
         if self
@@ -315,7 +315,28 @@ impl Db<'_> {
         {
             return Ok(Some(p));
         }
-        self.person_of("anon", id)
+        if let Some(p) = self.person_of("anon", id)? {
+            return Ok(Some(p));
+        }
+        // With a site over several objects: a person that moved, or one
+        // the directory here places in another object (`store::route`
+        // asks there).
+        let moved = self.where_is(&crate::store::protocol::WhereIs { person: id.into() })?;
+        if moved.moved_to.is_some() {
+            return Err(StoreError::PersonElsewhere {
+                person: moved.person,
+            });
+        }
+        self.elsewhere_by("user", id)
+    }
+
+    /// `None`, or the person the directory here binds an identifier to
+    /// when it is not in this object.
+    fn elsewhere_by(&self, kind: &str, value: &str) -> StoreResult<Option<String>> {
+        match self.directory_person_elsewhere(kind, value)? {
+            Some(person) => Err(StoreError::PersonElsewhere { person }),
+            None => Ok(None),
+        }
     }
 
     /// A person's runs (newest first), pending timers and recent sends.

@@ -42,6 +42,7 @@ fn part_of(map: ShardMap, batch: &Append, object: u16, events: Vec<Value>) -> Ap
             .filter(|key| here(&key.anonymous_id)),
         campaigns: batch.campaigns.clone(),
         held: batch.held.clone(),
+        objects: batch.objects,
     }
 }
 
@@ -139,6 +140,7 @@ fn part_moved(batch: &Append, object: u16, events: Vec<Value>, moved: &[MovedBro
         browser_key: batch.browser_key.clone().filter(|k| there(&k.anonymous_id)),
         campaigns: batch.campaigns.clone(),
         held: batch.held.clone(),
+        objects: batch.objects,
     }
 }
 

@@ -23,7 +23,7 @@ pub use batches::object_of_event;
 use std::collections::BTreeMap;
 
 use super::protocol::*;
-use super::shards::{logical_of_identifier, Placed, Placement, ShardMap};
+use super::shards::{logical_of_identifier, logical_of_person, Placed, Placement, ShardMap};
 
 /// The home object, for commands on site-wide tables.
 macro_rules! at_home {
@@ -38,7 +38,6 @@ macro_rules! at_home {
 
 at_home!(
     DeadLetter,
-    JourneyRuns,
     DryRun,
     SampleSend,
     ReadKeys,
@@ -141,6 +140,37 @@ fn sum_pools(pool: &str, answers: Vec<(u16, PoolCounts)>) -> PoolCounts {
         };
         sum
     })
+}
+
+/// A person the admin names by id, user id, email, phone or browser: to the
+/// object that id names or the identifier's directory object (which sends
+/// it on where the person is), else to the browser's object.
+impl Placed for JourneyRuns {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(lookup_object(map, &self.person))
+    }
+
+    fn otherwise(&self, map: ShardMap) -> Option<u16> {
+        Some(map.browser(&self.person))
+    }
+}
+
+/// Where the admin's name for a person is first looked up.
+fn lookup_object(map: ShardMap, id: &str) -> u16 {
+    if logical_of_person(id).is_some() {
+        return map.person(id);
+    }
+    let address = if id.contains('@') {
+        crate::store::persons::hashed_addresses(Some(id), None)
+    } else if id.trim_start().starts_with('+') {
+        crate::store::persons::hashed_addresses(None, Some(id))
+    } else {
+        vec![("user", id.to_owned())]
+    };
+    match address.first() {
+        Some((kind, value)) => directory_object(map, kind, value),
+        None => map.home(),
+    }
 }
 
 impl Placed for Bind {

@@ -120,6 +120,7 @@ fn batch(events: Vec<Value>, key_of: Option<&str>) -> Append {
         }),
         campaigns: campaigns(),
         held: Vec::new(),
+        objects: 0,
     }
 }
 

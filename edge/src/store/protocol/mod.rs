@@ -558,6 +558,11 @@ pub struct Append {
     /// saga sets it; the Worker's requests never do.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<(String, bool)>,
+    /// How many objects share the site's budgets: set by the object itself
+    /// from `SITE_SHARDS` (never on the wire), for the budget of new
+    /// keyless persons (`store::events`). 0 reads as 1.
+    #[serde(skip)]
+    pub objects: u16,
 }
 
 /// A campaign of the published config, as the reports see it.

@@ -97,6 +97,24 @@ fn browser_keys_are_pruned_with_their_persons() {
     assert!(later.profile_for("kept", "h-kept").is_ok());
 }
 
+/// With a site over several objects each admits its share of the keyless
+/// budgets (rounded up), so the site's stay about what they were.
+#[test]
+fn each_object_makes_its_share_of_keyless_persons() {
+    let sql = store();
+    let db = db(&sql, T0);
+    for i in 0..20 {
+        let anon = format!("share-{i}");
+        let mut batch = agent_batch(vec![event(&format!("e-{anon}"), &anon, "Page", json!({}))]);
+        batch.browser_key = None;
+        batch.client = "c1".into();
+        batch.objects = 4;
+        db.append(&batch).unwrap();
+    }
+    let share = (crate::store::events::KEYLESS_PERSONS_PER_CLIENT_HOUR + 3) / 4;
+    assert_eq!(count(&db, "SELECT count(*) FROM persons"), share);
+}
+
 #[test]
 fn ids_without_a_key_make_persons_only_within_the_client_and_site_budgets() {
     let sql = store();

@@ -51,6 +51,7 @@ fn a_cookie_links_only_the_browser_that_proved_itself() {
             key_hash: "h-attacker".into(),
         }),
         held: Vec::new(),
+        objects: 0,
     };
     let appended = db.append(&batch).unwrap();
     assert_eq!(appended.verified_browser.as_deref(), Some("attacker"));
@@ -66,6 +67,7 @@ fn a_cookie_links_only_the_browser_that_proved_itself() {
             key_hash: "h-guess".into(),
         }),
         held: Vec::new(),
+        objects: 0,
     };
     assert_eq!(db.append(&forged).unwrap().verified_browser, None);
     assert_eq!(orders(&db, "attacker"), 0);
@@ -177,6 +179,7 @@ fn events_for_someone_else_browser_are_kept_but_change_nothing() {
                 key_hash: k.into(),
             }),
             held: Vec::new(),
+            objects: 0,
         };
         let appended = db.append(&forged).unwrap();
         assert_eq!(appended.accepted, 1, "kept in the log");

@@ -67,6 +67,7 @@ fn agent_batch(events: Vec<Value>) -> Append {
         campaigns: Vec::new(),
         browser_key,
         held: Vec::new(),
+        objects: 0,
     }
 }
 
@@ -215,6 +216,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
         campaigns: Vec::new(),
         browser_key: Some(mine),
         held: Vec::new(),
+        objects: 0,
     };
     db.append(&batch).unwrap();
     assert_eq!(

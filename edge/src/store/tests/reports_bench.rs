@@ -213,6 +213,7 @@ fn append_path(total: u64, rollups: bool) -> (u64, Duration, u64) {
             browser_key: None,
             campaigns: campaigns.clone(),
             held: Vec::new(),
+            objects: 0,
         })
         .unwrap();
         sql.execute("COMMIT", &[]).unwrap();

@@ -56,6 +56,7 @@ fn visit(stores: &Stores, anon: &str, tag: &str, total: f64) -> Appended {
             browser_key: Some(key(anon)),
             campaigns: campaigns(),
             held: Vec::new(),
+            objects: 0,
         })
         .unwrap()
 }
@@ -175,6 +176,7 @@ fn a_user_seen_on_two_objects_becomes_one_person_where_it_was_first_bound() {
             browser_key: Some(key(&b)),
             campaigns: campaigns(),
             held: Vec::new(),
+            objects: 0,
         })
         .unwrap();
     assert_eq!((mixed.accepted, mixed.duplicates), (1, 1));
@@ -192,6 +194,7 @@ fn a_user_seen_on_two_objects_becomes_one_person_where_it_was_first_bound() {
             }),
             campaigns: campaigns(),
             held: Vec::new(),
+            objects: 0,
         })
         .unwrap();
     assert_eq!(squat.verified_browser, None);
@@ -648,6 +651,7 @@ fn an_unsubscribe_reaches_every_object_and_stops_sends_there() {
             browser_key: Some(key(&typed)),
             campaigns: campaigns(),
             held: Vec::new(),
+            objects: 0,
         })
         .unwrap();
     let object = stores.map.browser(&typed);
@@ -666,4 +670,45 @@ fn an_unsubscribe_reaches_every_object_and_stops_sends_there() {
         .unwrap();
     let verdict = serde_json::to_value(&verdicts[0]).unwrap();
     assert_eq!(verdict["contact"]["suppressed"], true, "{verdict}");
+}
+
+#[test]
+fn the_admin_finds_a_person_by_any_name_in_any_object() {
+    let stores = Stores::new(4);
+    let (a, _) = apart(&stores);
+    visit(&stores, &a, "1", 1.0);
+    let email = "ada@example.com";
+    stores.now.set(stores.now.get() + 1);
+    let mut ask = identify_with(&a, Proven::UserId("ada".into()));
+    ask.email = Some(email.into());
+    let person = ready(saga::identify(&stores, &ask, &campaigns()))
+        .unwrap()
+        .person;
+    let hash = crate::tokens::email_hash(email).unwrap();
+    stores.now.set(stores.now.get() + 1);
+    ready(saga::identify(
+        &stores,
+        &identify_with(&a, Proven::EmailHash(hash)),
+        &campaigns(),
+    ))
+    .unwrap();
+    // The names' directory objects are not all the person's own.
+    let dir = |kind: &str, value: &str| {
+        crate::store::placement::directory_object(stores.map, kind, value)
+    };
+    let home = stores.map.browser(&a);
+    let email_hash = crate::tokens::email_hash(email).unwrap();
+    assert!(dir("user", "ada") != home || dir("email", &email_hash) != home);
+    for name in [person.as_str(), "ada", email, a.as_str()] {
+        let runs = stores
+            .call(&JourneyRuns {
+                person: name.into(),
+            })
+            .unwrap();
+        assert_eq!(runs.0["person"], person.as_str(), "{name}");
+    }
+    let nobody = stores.call(&JourneyRuns {
+        person: "nobody".into(),
+    });
+    assert!(matches!(nobody, Err(StoreError::NotFound(_))), "{nobody:?}");
 }

@@ -65,6 +65,7 @@ fn send(db: &Db<'_>, events: Vec<Value>) -> Appended {
         }),
         campaigns: campaigns(),
         held: Vec::new(),
+        objects: 0,
     })
     .unwrap()
 }
@@ -293,6 +294,7 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
             }),
             campaigns: campaigns(),
             held: Vec::new(),
+            objects: 0,
         })
         .unwrap();
     assert_eq!(forged.unproven, ["f1"]);
@@ -305,6 +307,7 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
         browser_key: None,
         campaigns: Vec::new(),
         held: Vec::new(),
+        objects: 0,
     })
     .unwrap();
     assert_eq!(
