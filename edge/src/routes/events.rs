@@ -89,6 +89,11 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         }
         Err(other) => return Err(other.into()),
     };
+    // A signed cookie naming a browser of another of the site's objects:
+    // linked there (one object links in the append itself).
+    if let (Some(known), Some(fresh)) = (&append.cookie_browser, &appended.verified_browser) {
+        crate::store::link_cookie(env, &site, known, fresh, &append.campaigns).await?;
+    }
     let mut wire = append.events;
     // Events for a browser this request did not prove are not forwarded.
     wire.retain(|e| {

@@ -75,6 +75,22 @@ pub async fn identify(
     saga::identify(&SiteObjects::of(env, site)?, ask, campaigns).await
 }
 
+/// Links a fresh browser to the one its signed cookie names when the two
+/// are in different objects (`saga::link_cookie`); nothing with one object.
+pub async fn link_cookie(
+    env: &Env,
+    site: &str,
+    known: &str,
+    fresh: &str,
+    campaigns: &[protocol::ReportedCampaign],
+) -> StoreResult<()> {
+    let objects = SiteObjects::of(env, site)?;
+    if objects.map().objects() == 1 {
+        return Ok(());
+    }
+    saga::link_cookie(&objects, known, fresh, campaigns).await
+}
+
 /// Finishes the merges across objects that `object` coordinates and that
 /// were left unfinished (its alarm).
 pub async fn resume_merges(
@@ -239,7 +255,13 @@ impl<'a> SiteObjects<'a> {
 pub fn shard_map(env: &Env) -> StoreResult<ShardMap> {
     let value = env.var("SITE_SHARDS").ok().map(|v| v.to_string());
     let map = ShardMap::from_var(value.as_deref()).map_err(StoreError::Internal)?;
-    if map.objects() > 1 {
+    // Local test runs only (`NUDGE_SITE_SHARDS`, tests/support/edge.mjs):
+    // the suite runs over several objects while the issue is open.
+    let unfinished = env
+        .var("SITE_SHARDS_UNFINISHED")
+        .ok()
+        .map(|v| v.to_string());
+    if map.objects() > 1 && unfinished.as_deref() != Some("allow") {
         return Err(StoreError::Internal(
             "SITE_SHARDS above 1 is not available yet: identity across objects \
              (the identity directory) comes first (issue #22)"
@@ -427,6 +449,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::BrowserPerson(c) => answer(&c, db.browser_person(&c)),
         Command::UserOf(c) => answer(&c, db.user_id_of(&c.person)),
         Command::WhereIs(c) => answer(&c, db.where_is(&c)),
+        Command::PersonOfBrowser(c) => answer(&c, db.person_of_browser(&c.anonymous_id)),
         Command::Bind(c) => answer(&c, db.bind(&c)),
         Command::Repoint(c) => answer(&c, db.repoint(&c)),
         Command::SagaStep(c) => answer(&c, db.saga_step(&c)),

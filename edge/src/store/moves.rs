@@ -121,6 +121,16 @@ impl Db<'_> {
         Ok(held > 0)
     }
 
+    /// The person behind a browser and its user id, if it has a person here.
+    pub fn person_of_browser(&self, anonymous_id: &str) -> StoreResult<Option<BrowserPersonIs>> {
+        self.browser_is_here(anonymous_id)?;
+        let Some(person) = self.person_of("anon", anonymous_id)? else {
+            return Ok(None);
+        };
+        let user_id = self.user_id_of(&person)?;
+        Ok(Some(BrowserPersonIs { person, user_id }))
+    }
+
     /// The person behind a browser that proved itself, made if new.
     pub fn browser_person(&self, ask: &BrowserPerson) -> StoreResult<BrowserPersonIs> {
         // Where it moved first: its key lives there now.

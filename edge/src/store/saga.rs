@@ -128,6 +128,44 @@ pub async fn identify(
     })
 }
 
+/// A signed first-party cookie says `fresh` is the browser `known` was
+/// (its script storage wiped): with the two in different objects, fresh's
+/// person moves into known's, by the rules of a local link (`Db::
+/// link_cookie`): never into a signed-in person, never across two user ids.
+pub async fn link_cookie(
+    objects: &impl Objects,
+    known: &str,
+    fresh: &str,
+    campaigns: &[ReportedCampaign],
+) -> StoreResult<()> {
+    let map = objects.map();
+    if known == fresh {
+        return Ok(());
+    }
+    let of = |anonymous_id: &str| PersonOfBrowser {
+        anonymous_id: anonymous_id.into(),
+    };
+    let (Some(into), Some(from)) = (
+        route(objects, &of(known)).await?,
+        route(objects, &of(fresh)).await?,
+    ) else {
+        return Ok(());
+    };
+    let apart = map.person(&into.person) != map.person(&from.person);
+    if into.user_id.is_some() || from.user_id.is_some() || !apart {
+        return Ok(());
+    }
+    let step = SagaStep {
+        merge: merge_id(&from.person, &into.person),
+        object: map.person(&into.person),
+        from: from.person,
+        into: into.person,
+        proof: "signed_cookie".into(),
+        step: 1,
+    };
+    merge_across(objects, &step, campaigns, Fault::None).await
+}
+
 /// Where `person` is now, after any merges across objects that moved it
 /// (a chain of at most a few moves).
 async fn current(objects: &impl Objects, person: String) -> StoreResult<String> {

@@ -51,6 +51,12 @@ impl<A: StudioAsk> Placed for Studio<A> {
     }
 }
 
+impl Placed for PersonOfBrowser {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(map.browser(&self.anonymous_id))
+    }
+}
+
 impl Placed for BrowserPerson {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(map.browser(&self.anonymous_id))

@@ -42,6 +42,13 @@ pub struct UserOf {
     pub person: String,
 }
 
+/// The person behind a browser, if it has one (no key asked: only a
+/// link the Worker verified reads it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PersonOfBrowser {
+    pub anonymous_id: String,
+}
+
 /// Binds a verified identifier (user id, email or phone hash) to `person`
 /// in the directory, unless it is bound already: the first binding wins,
 /// and the answer names the person it is bound to.

@@ -115,6 +115,7 @@ commands! {
     // One site over several objects (`across`, `store::saga`).
     "browser_person" => BrowserPerson(BrowserPerson) -> BrowserPersonIs;
     "user_of" => UserOf(UserOf) -> Option<String>;
+    "person_of_browser" => PersonOfBrowser(PersonOfBrowser) -> Option<BrowserPersonIs>;
     "where_is" => WhereIs(WhereIs) -> PersonIs;
     "bind" => Bind(Bind) -> Bound;
     "repoint" => Repoint(Repoint) -> ();

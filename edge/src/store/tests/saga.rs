@@ -712,3 +712,26 @@ fn the_admin_finds_a_person_by_any_name_in_any_object() {
     });
     assert!(matches!(nobody, Err(StoreError::NotFound(_))), "{nobody:?}");
 }
+
+#[test]
+fn a_signed_cookie_links_a_wiped_browser_across_objects_but_never_into_a_user() {
+    let stores = Stores::new(4);
+    let (old, fresh) = apart(&stores);
+    visit(&stores, &old, "1", 5.0);
+    visit(&stores, &fresh, "1", 7.0);
+    ready(saga::link_cookie(&stores, &old, &fresh, &campaigns())).unwrap();
+    assert_eq!(persons(&stores), 1);
+    for anon in [&old, &fresh] {
+        assert_eq!(profile(&stores, anon)["orders"], 2, "{anon}");
+    }
+    let log = stores.merge_log();
+    assert_eq!(log.merges[0]["proof"], "signed_cookie");
+    // Never into a signed-in person.
+    let stores = Stores::new(4);
+    visit(&stores, &old, "1", 5.0);
+    visit(&stores, &fresh, "1", 7.0);
+    identify(&stores, &old, "someone").unwrap();
+    ready(saga::link_cookie(&stores, &old, &fresh, &campaigns())).unwrap();
+    assert_eq!(persons(&stores), 2);
+    assert_eq!(profile(&stores, &fresh)["orders"], 1);
+}
