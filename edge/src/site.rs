@@ -126,15 +126,7 @@ impl DurableObject for Site {
             Err(e) => return Response::error(format!("bad command: {e}"), 400),
         };
         // This object's share of the site's budgets (`Append::objects`).
-        match &mut command {
-            Command::Append(batch) => batch.objects = self.objects,
-            Command::AppendSpilled(spilled) => {
-                for batch in &mut spilled.batches {
-                    batch.objects = self.objects;
-                }
-            }
-            _ => {}
-        }
+        crate::store::set_objects(&mut command, self.objects);
         self.remember_site(req.path().trim_start_matches('/'));
         let now = now_ms();
         if let (Command::Append(_), true) = (&command, self.refuse_appends) {

@@ -69,6 +69,7 @@ pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {
         id,
         channel: channel.to_owned(),
         event,
+        objects: 0,
     };
     crate::store::call(env, &site, &hook).await?;
     ok(&json!({"applied": true}))

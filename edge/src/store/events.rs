@@ -304,7 +304,16 @@ impl Db<'_> {
 
     /// An inbound offsite event (signature already checked by the Worker):
     /// `event` is `{type, user_id?, email?, phone?, data}`.
-    pub fn hook(&self, id: &str, channel: &str, event: &Value) -> StoreResult<HookApplied> {
+    /// Applies a verified webhook; `objects`: how many objects the site is
+    /// spread over (with one, the store keeps no directory).
+    pub fn hook(
+        &self,
+        id: &str,
+        channel: &str,
+        event: &Value,
+        objects: u16,
+    ) -> StoreResult<HookApplied> {
+        let spread = objects > 1;
         let (kind, value) = hook_identifier(event)?;
         let (email, phone) = (event["email"].as_str(), event["phone"].as_str());
         let kind_of_event = event["type"].as_str().unwrap_or_default();
@@ -326,7 +335,7 @@ impl Db<'_> {
         // With a site over several objects the hook comes to the identifier's
         // directory object (`store::placement`); a person the directory
         // places in another object is found there (`store::route` asks).
-        if self.person_of(kind, &value)?.is_none() {
+        if spread && self.person_of(kind, &value)?.is_none() {
             if let Some(person) = self.directory_person_elsewhere(kind, &value)? {
                 return Err(StoreError::PersonElsewhere { person });
             }
@@ -356,11 +365,13 @@ impl Db<'_> {
                 self.add_identifier(&p, kind, &value, true)?;
                 // Made in the identifier's own object: the directory's
                 // entry is here too, in the same transaction.
-                self.bind(&Bind {
-                    kind: kind.into(),
-                    value: value.clone(),
-                    person: p.clone(),
-                })?;
+                if spread {
+                    self.bind(&Bind {
+                        kind: kind.into(),
+                        value: value.clone(),
+                        person: p.clone(),
+                    })?;
+                }
                 p
             }
         };

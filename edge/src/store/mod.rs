@@ -327,14 +327,42 @@ async fn text_of(response: worker::Response) -> worker::Result<String> {
 /// wire's JSON both ways, and reads its typed answer (native tests).
 #[cfg(test)]
 pub fn ask<A: Ask>(db: &Db<'_>, ask: &A, journeys: &Journeys) -> StoreResult<A::Answer> {
+    ask_in(db, ask, journeys, 1)
+}
+
+/// As `ask`, in one of a site's `objects` objects.
+#[cfg(test)]
+pub fn ask_in<A: Ask>(
+    db: &Db<'_>,
+    ask: &A,
+    journeys: &Journeys,
+    objects: u16,
+) -> StoreResult<A::Answer> {
     let tagged = Tagged {
         command: A::COMMAND,
         ask,
     };
     let text = serde_json::to_string(&tagged).map_err(sql::internal)?;
-    let command: Command = serde_json::from_str(&text).map_err(sql::internal)?;
+    let mut command: Command = serde_json::from_str(&text).map_err(sql::internal)?;
+    set_objects(&mut command, objects);
     let answer = dispatch(db, command, journeys)?;
     serde_json::from_value(answer).map_err(sql::internal)
+}
+
+/// Tells a command how many objects the site's budgets and directory are
+/// spread over (`SITE_SHARDS`): the object sets it on what it receives; it
+/// is never on the wire.
+pub fn set_objects(command: &mut Command, objects: u16) {
+    match command {
+        Command::Append(batch) => batch.objects = objects,
+        Command::AppendSpilled(spilled) => {
+            for batch in &mut spilled.batches {
+                batch.objects = objects;
+            }
+        }
+        Command::Hook(hook) => hook.objects = objects,
+        _ => {}
+    }
 }
 
 /// A store refusal where the caller is not an HTTP handler (the queue
@@ -397,7 +425,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         ),
         Command::Profile(c) => answer(&c, db.profile_for(&c.anonymous_id, &c.key_hash)),
         Command::Hook(c) => {
-            let applied = db.hook(&c.id, &c.channel, &c.event)?;
+            let applied = db.hook(&c.id, &c.channel, &c.event, c.objects)?;
             // An inbound event (a click, an unsubscribe) can end or enter
             // runs too, named by its type (`email.clicked`).
             if let Some(kind) = c.event["type"].as_str() {

@@ -103,9 +103,8 @@ fn visit(dice: &mut Dice, browser: &str, n: &mut u32) -> Vec<Value> {
 }
 
 fn batch(events: Vec<Value>, key_of: Option<&str>) -> Append {
-    // Each batch its own client: the per-client budget of keyless persons
-    // is each object's own (ARCHITECTURE.md), so traffic within it reads
-    // the same whatever the objects.
+    // Each batch its own client (the budgets of new keyless persons are
+    // per client, and shares per object: see `traffic`).
     let client = events
         .first()
         .and_then(|e| e["messageId"].as_str())
@@ -156,7 +155,20 @@ fn traffic(stores: &Stores) -> Seen {
             count(&stores.call(&batch(events, Some(browser))).unwrap());
         }
     }
-    // A server's batches: many browsers each, no browser key.
+    // A server's batches: many browsers each, no browser key. Each browser
+    // was first seen alone (its own client), so no budget of new keyless
+    // persons decides here: those budgets are shares per object, only
+    // about the site's (`store::events`).
+    for browser in &browsers[300..360] {
+        let first = track(
+            format!("first-{browser}"),
+            browser,
+            "Page Viewed",
+            1,
+            json!({}),
+        );
+        count(&stores.call(&batch(vec![first], None)).unwrap());
+    }
     for chunk in browsers[300..360].chunks(12) {
         let events: Vec<Value> = chunk
             .iter()

@@ -197,6 +197,9 @@ pub struct Hook {
     pub id: String,
     pub channel: String,
     pub event: Value,
+    /// As `Append::objects`: with one object the store keeps no directory.
+    #[serde(skip)]
+    pub objects: u16,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

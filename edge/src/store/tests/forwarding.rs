@@ -177,7 +177,7 @@ fn unsubscribes_are_kept_by_address_through_merges_and_undo() {
     let sql = store();
     let db = db(&sql, T0);
     let hook = json!({"type": "unsubscribed", "phone": "+15551230000"});
-    db.hook("w1", "sms", &hook).unwrap();
+    db.hook("w1", "sms", &hook, 1).unwrap();
     // The number later comes back through the shop, on another person, who is merged and unmerged.
     let person = db.person_for_browser("a1").unwrap();
     db.remember_contact(&person, None, Some("+15551230000"), Source::Verified)
@@ -207,7 +207,7 @@ fn a_refused_webhook_changes_nothing() {
     let db = db(&sql, T0);
     let bad = json!({"type": "coupon.issued", "email": "a@example.com", "data": {}});
     assert!(matches!(
-        db.hook("w1", "email", &bad),
+        db.hook("w1", "email", &bad, 1),
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(
@@ -219,9 +219,9 @@ fn a_refused_webhook_changes_nothing() {
         Some(0)
     );
     let good = json!({"type": "coupon.issued", "email": "a@example.com", "data": {"code": "SAVE"}});
-    db.hook("w1", "email", &good).unwrap();
+    db.hook("w1", "email", &good, 1).unwrap();
     assert!(matches!(
-        db.hook("w1", "email", &good),
+        db.hook("w1", "email", &good, 1),
         Err(StoreError::AlreadyProcessed(_))
     ));
 }
@@ -351,6 +351,7 @@ fn undoing_a_merge_never_lifts_an_unsubscribe_made_while_merged() {
         "w1",
         "email",
         &json!({"type": "unsubscribed", "user_id": "u1"}),
+        1,
     )
     .unwrap();
     db.undo_merge(seq, "wrong merge").unwrap();

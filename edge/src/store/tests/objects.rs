@@ -80,7 +80,7 @@ impl Objects for Stores {
             sql: &self.sqls[index],
             now: self.now.get(),
         };
-        crate::store::ask(&db, ask, &self.journeys)
+        crate::store::ask_in(&db, ask, &self.journeys, self.map.objects())
     }
 }
 

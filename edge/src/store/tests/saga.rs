@@ -454,6 +454,7 @@ fn coupon_hook(id: &str, who: Value, code: &str) -> Hook {
         id: id.into(),
         channel: "klaviyo".into(),
         event,
+        objects: 0,
     }
 }
 
@@ -609,6 +610,7 @@ fn an_unsubscribe_reaches_every_object_and_stops_sends_there() {
         id: "u1".into(),
         channel: "klaviyo".into(),
         event: json!({"type": "unsubscribed", "email": "ann@example.com"}),
+        objects: 0,
     };
     stores.call(&hook).unwrap();
     let hash = crate::tokens::email_hash("ann@example.com").unwrap();
