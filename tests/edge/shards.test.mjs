@@ -1,0 +1,74 @@
+// One site over several Durable Objects (issue #22), on workerd: the Worker
+// routes each browser to its object by hash, a user seen in two objects
+// becomes one person (the merge across objects), later events follow the
+// person, and the admin's event listing and merge log read every object.
+// (`NUDGE_SITE_SHARDS=N` runs the whole suite this way; this test always does.)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { asAgent, identifyAs, readProfile, startEdge } from "../support/edge.mjs";
+import { userToken } from "../support/tokens.mjs";
+
+const OBJECTS = 4;
+let edge;
+before(async () => {
+  edge = await startEdge({ vars: { SITE_SHARDS: String(OBJECTS), SITE_SHARDS_UNFINISHED: "allow" } });
+});
+after(async () => { await edge.stop(); });
+
+/** The object a browser lives in, as edge/src/store/shards.rs computes it. */
+function objectOf(anonymousId) {
+  const digest = createHash("sha256").update("browser\0").update(anonymousId).digest();
+  const logical = ((digest[0] << 8) | digest[1]) % 1024;
+  return Math.floor(logical / (1024 / OBJECTS));
+}
+
+let seq = 0;
+const order = (anonymousId, total) => fetch(`${edge.url}/v1/events?site=demo`, {
+  method: "POST",
+  body: asAgent([{
+    type: "track", event: "Order Completed", messageId: `shard-order-${anonymousId}-${++seq}`, anonymousId,
+    timestamp: new Date().toISOString(), properties: { total, order_id: `so${seq}` },
+  }]),
+});
+const admin = async (path) => (await edge.admin(`/v1/admin/sites/demo/${path}`)).json();
+
+test("a user seen in two objects becomes one person; later events and the admin's lists follow", async () => {
+  const desk = "shard-desk";
+  let phone = "shard-phone-0";
+  for (let i = 1; objectOf(phone) === objectOf(desk); i++) phone = `shard-phone-${i}`;
+  assert.equal((await order(desk, 10)).status, 202);
+  assert.equal((await order(phone, 25)).status, 202);
+  const first = await identifyAs(edge.url, desk, { userToken: userToken("shard-user") });
+  assert.deepEqual(await first.json(), { merged: false });
+  const second = await identifyAs(edge.url, phone, { userToken: userToken("shard-user") });
+  assert.equal(second.status, 200);
+  assert.deepEqual(await second.json(), { merged: true }, "merged across objects");
+  for (const browser of [desk, phone]) {
+    const facts = await readProfile(edge.url, browser);
+    assert.equal(facts.orders, 2, browser);
+    assert.equal(facts.total_spent, 35);
+    assert.equal(facts.user_id, "shard-user");
+  }
+  // The phone's next order goes to its own object first, then where its person went.
+  assert.equal((await order(phone, 5)).status, 202);
+  assert.equal((await readProfile(edge.url, desk)).orders, 3);
+
+  // The listing pages over every object, newest first, each event once.
+  const ids = [];
+  let cursor = "";
+  for (let page = 0; page < 50; page++) {
+    const listed = await admin(`events?limit=3${cursor}`);
+    ids.push(...listed.events.map((e) => e.id));
+    if (listed.next_before == null) break;
+    cursor = `&before=${listed.next_before}&before_id=${encodeURIComponent(listed.next_before_id)}`;
+  }
+  const orders = ids.filter((id) => id.startsWith("shard-order-"));
+  assert.equal(orders.length, 3, JSON.stringify(ids));
+  assert.equal(new Set(ids).size, ids.length, "no event listed twice");
+
+  // The merge is logged once, numbered for the site (its object above bit 40).
+  const merges = (await admin("merges")).merges.filter((m) => m.proof === "user_token");
+  assert.equal(merges.length, 1, JSON.stringify(merges));
+  assert.equal(Math.floor(merges[0].seq / 2 ** 40), objectOf(desk));
+});
