@@ -25,6 +25,7 @@
 
 pub mod archive;
 pub mod deliveries;
+pub mod directory;
 pub mod events;
 pub mod identity;
 pub mod journeys;

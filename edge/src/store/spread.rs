@@ -27,10 +27,10 @@ impl Db<'_> {
         Ok(rows
             .iter()
             .map(|r| Suppression {
-                kind: text(r, "kind"),
-                hash: text(r, "hash"),
+                kind: super::moves::text(r, "kind"),
+                hash: super::moves::text(r, "hash"),
                 at: r.get("at").and_then(Value::as_i64).unwrap_or(0),
-                source: text(r, "source"),
+                source: super::moves::text(r, "source"),
             })
             .collect())
     }
@@ -57,13 +57,6 @@ impl Db<'_> {
         }
         Ok(())
     }
-}
-
-fn text(row: &super::sql::Row, column: &str) -> String {
-    row.get(column)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Copies a step of `outbox` to every object; the copied ones, for the

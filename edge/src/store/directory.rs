@@ -1,0 +1,140 @@
+//! One object's part in a site's identity over several objects
+//! (`store::saga`): the directory's entries that hash here, a browser's
+//! person for an identify, site-wide nonces, and the live config adopted
+//! from the home. Each is one idempotent command.
+
+use serde_json::Value;
+
+use super::persons::Db;
+use super::protocol::*;
+use super::sql::{params, SqlExt};
+
+impl Db<'_> {
+    /// The person behind a browser and its user id, if it has a person here.
+    pub fn person_of_browser(&self, anonymous_id: &str) -> StoreResult<Option<BrowserPersonIs>> {
+        self.browser_is_here(anonymous_id)?;
+        let Some(person) = self.person_of("anon", anonymous_id)? else {
+            return Ok(None);
+        };
+        let user_id = self.user_id_of(&person)?;
+        Ok(Some(BrowserPersonIs { person, user_id }))
+    }
+
+    /// The person behind a browser that proved itself, made if new.
+    pub fn browser_person(&self, ask: &BrowserPerson) -> StoreResult<BrowserPersonIs> {
+        // Where it moved first: its key lives there now.
+        self.browser_is_here(&ask.anonymous_id)?;
+        let key = ask
+            .browser_key
+            .as_ref()
+            .filter(|k| k.anonymous_id == ask.anonymous_id)
+            .ok_or_else(|| StoreError::BrowserKey("identify needs this browser's key".into()))?;
+        if !self.key_would_match(key)? {
+            return Err(StoreError::BrowserKey(
+                "that is not this browser's key".into(),
+            ));
+        }
+        let person = self.person_for_browser(&ask.anonymous_id)?;
+        let user_id = self.user_id_of(&person)?;
+        Ok(BrowserPersonIs { person, user_id })
+    }
+
+    /// The person the directory binds an identifier to here, if any.
+    pub fn directory_person(&self, kind: &str, value: &str) -> StoreResult<Option<String>> {
+        self.sql.text(
+            "SELECT person FROM directory WHERE kind = ? AND value = ?",
+            params![kind, value],
+        )
+    }
+
+    /// The person the directory here binds an identifier to, when that
+    /// person is not in this object (with one object, never).
+    pub fn directory_person_elsewhere(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Option<String>> {
+        let Some(person) = self.directory_person(kind, value)? else {
+            return Ok(None);
+        };
+        let here = self.sql.exists(
+            "SELECT 1 FROM persons WHERE id = ?",
+            params![person.as_str()],
+        )?;
+        Ok((!here).then_some(person))
+    }
+
+    /// The directory: `value` of `kind` for `person`, unless bound already.
+    pub fn bind(&self, ask: &Bind) -> StoreResult<Bound> {
+        self.sql.execute(
+            "INSERT OR IGNORE INTO directory (kind, value, person, at) VALUES (?, ?, ?, ?)",
+            params![
+                ask.kind.as_str(),
+                ask.value.as_str(),
+                ask.person.as_str(),
+                self.now
+            ],
+        )?;
+        let person = self
+            .sql
+            .text(
+                "SELECT person FROM directory WHERE kind = ? AND value = ?",
+                params![ask.kind.as_str(), ask.value.as_str()],
+            )?
+            .ok_or_else(|| StoreError::Internal("a directory entry vanished".into()))?;
+        Ok(Bound { person })
+    }
+
+    pub fn repoint(&self, ask: &Repoint) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT INTO directory (kind, value, person, at) VALUES (?1, ?2, ?4, ?5)
+             ON CONFLICT (kind, value) DO UPDATE SET person = ?4, at = ?5 WHERE person = ?3",
+            params![
+                ask.kind.as_str(),
+                ask.value.as_str(),
+                ask.from.as_str(),
+                ask.into.as_str(),
+                self.now
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a single-use nonce; whether it was fresh.
+    pub fn use_nonce(&self, nonce: &str) -> StoreResult<bool> {
+        let fresh = self.sql.execute(
+            "INSERT OR IGNORE INTO used_nonces (nonce, at) VALUES (?, ?)",
+            params![nonce, self.now],
+        )?;
+        Ok(fresh > 0)
+    }
+
+    /// Keeps a version of the live config the home published, for this
+    /// object's journeys (the home has it already: nothing changes there).
+    pub fn adopt_config(&self, ask: &AdoptConfig) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT OR IGNORE INTO config_versions (version, at, by, action, campaign, note, config)
+             VALUES (?, ?, 'site', 'adopted', NULL, '', ?)",
+            params![ask.version, self.now, ask.config.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Where a person went, if a merge across objects moved it.
+    pub fn where_is(&self, ask: &WhereIs) -> StoreResult<PersonIs> {
+        let row = self.sql.query(
+            "SELECT into_person, object FROM moved_persons WHERE person = ?",
+            params![ask.person.as_str()],
+        )?;
+        Ok(match row.first() {
+            Some(r) => PersonIs {
+                person: super::moves::text(r, "into_person"),
+                moved_to: r.get("object").and_then(Value::as_i64).map(|o| o as u16),
+            },
+            None => PersonIs {
+                person: ask.person.clone(),
+                moved_to: None,
+            },
+        })
+    }
+}
