@@ -21,6 +21,19 @@ use crate::store::protocol::AgentProfile;
 /// Anonymous ids kept per person; the oldest are dropped past this.
 pub const MAX_ANONYMOUS_IDS: usize = 50;
 
+/// An admin's name for a person read as an address (an email or a phone
+/// number): its hash, none if it does not read as one; `None` for a name
+/// that is not an address (a person, user or browser id).
+pub fn named_address(id: &str) -> Option<Vec<(&'static str, String)>> {
+    if id.contains('@') {
+        Some(hashed_addresses(Some(id), None))
+    } else if id.trim_start().starts_with('+') {
+        Some(hashed_addresses(None, Some(id)))
+    } else {
+        None
+    }
+}
+
 /// `("email", hash)` and `("phone", hash)` for the valid ones among them.
 pub fn hashed_addresses(email: Option<&str>, phone: Option<&str>) -> Vec<(&'static str, String)> {
     [

@@ -290,13 +290,7 @@ impl Db<'_> {
     /// id, an anonymous id, or an email address or phone number they were
     /// seen with (looked up by its hash, as the store keeps them).
     pub fn find_person(&self, id: &str) -> StoreResult<Option<String>> {
-        let address = if id.contains('@') {
-            crate::store::persons::hashed_addresses(Some(id), None)
-        } else if id.trim_start().starts_with('+') {
-            crate::store::persons::hashed_addresses(None, Some(id))
-        } else {
-            Vec::new()
-        };
+        let address = crate::store::persons::named_address(id).unwrap_or_default();
         if let Some((kind, hash)) = address.first() {
             return match self.person_of(kind, hash)? {
                 Some(person) => Ok(Some(self.current_person(&person)?)),

@@ -166,13 +166,8 @@ fn lookup_object(map: ShardMap, id: &str) -> u16 {
     if logical_of_person(id).is_some() {
         return map.person(id);
     }
-    let address = if id.contains('@') {
-        crate::store::persons::hashed_addresses(Some(id), None)
-    } else if id.trim_start().starts_with('+') {
-        crate::store::persons::hashed_addresses(None, Some(id))
-    } else {
-        vec![("user", id.to_owned())]
-    };
+    let address =
+        crate::store::persons::named_address(id).unwrap_or_else(|| vec![("user", id.to_owned())]);
     match address.first() {
         Some((kind, value)) => directory_object(map, kind, value),
         None => map.home(),
