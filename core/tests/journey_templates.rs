@@ -139,6 +139,7 @@ impl Shopper {
                 marketing: self.marketing,
             },
             suppressed: false,
+            codes_elsewhere: Vec::new(),
         }
     }
 }

@@ -1190,3 +1190,35 @@ fn an_event_entry_may_filter_on_the_events_properties() {
         );
     }
 }
+
+/// With a site over several objects, a `set` step whose pool's codes are in
+/// another object waits at that step (reached nothing, set nothing, sent
+/// nothing after it) until the edge has leased a code here, then runs as
+/// with one object, each step reached once.
+#[test]
+fn a_set_step_waits_at_its_step_for_a_code_from_another_object() {
+    let json = r#"{"journeys": [{"id": "wb", "entry": {"event": "Went Quiet"}, "steps": [
+      {"set": {"coupon_pool": "wb15", "stage": "invited"}},
+      {"send": {"destination": "email", "event": "Win Back"}}]}]}"#;
+    let mut sim = sim(json, &[]);
+    sim.person(Person {
+        codes_elsewhere: vec!["wb15".to_owned()],
+        ..shopper("p1")
+    });
+    sim.event("p1", "Went Quiet", t0());
+    sim.advance_to(t0() + 12_000);
+    let awaited = count(
+        &sim,
+        |e| matches!(e, Effect::AwaitCode { step: 0, pool, .. } if pool == "wb15"),
+    );
+    assert!(awaited >= 2, "tried again at its timer: {awaited}");
+    assert_eq!(count(&sim, |e| matches!(e, Effect::SetFact { .. })), 0);
+    assert!(sends(&sim).is_empty());
+    assert!(reached(&sim, "p1").is_empty());
+    // Codes came: the next try takes the step, and the run goes on.
+    sim.persons[0].0.codes_elsewhere.clear();
+    sim.advance_to(t0() + 30_000);
+    assert_eq!(count(&sim, |e| matches!(e, Effect::SetFact { .. })), 1);
+    assert_eq!(sends(&sim).len(), 1);
+    assert_eq!(reached(&sim, "p1"), [0, 1]);
+}

@@ -18,6 +18,7 @@ use crate::store::archive::{self, Schedule, ARCHIVE_BUCKET};
 use crate::store::journeys::outbox::{self, FLUSH_BATCH};
 use crate::store::journeys::DUE_PER_STEP;
 use crate::store::persons::Db;
+use crate::store::pools::PoolHomes;
 use crate::store::protocol::{Command, StoreError, StoreResult, Ticked};
 use crate::store::rate::{Counters, EventRates};
 use crate::store::retention::Retention;
@@ -409,8 +410,13 @@ impl Site {
                 (0, false)
             }
             Some(journeys) => {
+                // Codes come first, so the runs waiting for them play now.
+                let homes = self.pool_homes(&db);
+                if let Err(e) = self.lease_codes(&db, homes).await {
+                    log("coupon codes from other objects", e);
+                }
                 let fired = db
-                    .fire_due_runs(journeys, DUE_PER_STEP)
+                    .fire_due_runs_in(journeys, DUE_PER_STEP, homes)
                     .unwrap_or_else(|e| {
                         log("journey timers", e);
                         0
@@ -449,6 +455,8 @@ impl Site {
             log("suppressions to the other objects", e);
             false
         });
+        // Runs that began waiting for coupon codes in this step.
+        let leasing = self.objects > 1 && db.wants_codes().unwrap_or(false);
         let (queued, waiting) = self.flush(&db).await;
         let db = Db {
             sql: &sql,
@@ -458,7 +466,13 @@ impl Site {
         if trouble {
             // Retried soon, never in a tight loop.
             at = db.now + TROUBLE_RETRY_MS;
-        } else if fired as i64 >= DUE_PER_STEP || sweeping || pruning || archiving || copying {
+        } else if fired as i64 >= DUE_PER_STEP
+            || sweeping
+            || pruning
+            || archiving
+            || copying
+            || leasing
+        {
             at = db.now;
         } else if waiting {
             at = at.min(db.now + QUEUE_RETRY_MS);
@@ -499,6 +513,29 @@ impl Site {
         };
         db.copied(&copied)?;
         Ok(more)
+    }
+
+    /// Which coupon pools this object leases codes of (`store::pools`).
+    fn pool_homes(&self, db: &Db<'_>) -> PoolHomes {
+        let map = shards::ShardMap::new(u32::from(self.objects)).unwrap_or(shards::ShardMap::ONE);
+        match self.object_name(db) {
+            Some(name) if map.objects() > 1 => {
+                PoolHomes::new(map, shards::read_object_name(&name).1)
+            }
+            _ => PoolHomes::single(),
+        }
+    }
+
+    /// Leases the codes this object's waiting runs want from their pools'
+    /// homes (`store::pools`); nothing with one object.
+    async fn lease_codes(&self, db: &Db<'_>, homes: PoolHomes) -> StoreResult<usize> {
+        if self.objects < 2 || db.wanted_pools(1)?.is_empty() {
+            return Ok(0);
+        }
+        let Some(site) = self.site_name(db) else {
+            return Ok(0);
+        };
+        crate::store::lease_codes(&self.env, &site, homes.here(), db).await
     }
 
     /// Finishes the merges across objects this object coordinates that were

@@ -1,7 +1,7 @@
 //! Running a due run: from its current step up to the next wait or its end,
 //! deciding each send (consent, quiet hours, caps, the holdout) as it goes.
 
-use super::engine::{CapsState, Effect, ExitReason, Person, Run, SuppressReason};
+use super::engine::{CapsState, Effect, ExitReason, Person, Run, SuppressReason, CODE_WAIT};
 use super::{Journeys, Op, Purpose, Step};
 use crate::prelude::*;
 use crate::time::Millis;
@@ -42,7 +42,7 @@ impl Journeys {
             };
             if !matches!(
                 op,
-                Op::Jump(_) | Op::Timeout { .. } | Op::Step(Step::Send { .. })
+                Op::Jump(_) | Op::Timeout { .. } | Op::Step(Step::Send { .. } | Step::Set { .. })
             ) {
                 effects.push(reached.clone());
             }
@@ -123,18 +123,34 @@ impl Journeys {
                     });
                 }
                 // Nor a tag, stage or coupon: the comparison is with nothing.
-                Step::Set { .. } if run.held_out => {}
+                Step::Set { .. } if run.held_out => effects.push(reached),
                 Step::Set {
                     tag,
                     stage,
                     coupon_pool,
-                } => effects.push(Effect::SetFact {
-                    person: id.person.clone(),
-                    journey: id.journey.clone(),
-                    tag: tag.clone(),
-                    stage: stage.clone(),
-                    coupon_pool: coupon_pool.clone(),
-                }),
+                } => {
+                    let elsewhere = coupon_pool
+                        .as_ref()
+                        .filter(|pool| person.codes_elsewhere.contains(pool));
+                    if let Some(pool) = elsewhere {
+                        // Reached when it runs, so waiting counts nothing.
+                        next.step = step;
+                        effects.push(Effect::AwaitCode {
+                            run: id.clone(),
+                            step,
+                            pool: pool.clone(),
+                        });
+                        return wait(effects, next, now + CODE_WAIT);
+                    }
+                    effects.push(reached);
+                    effects.push(Effect::SetFact {
+                        person: id.person.clone(),
+                        journey: id.journey.clone(),
+                        tag: tag.clone(),
+                        stage: stage.clone(),
+                        coupon_pool: coupon_pool.clone(),
+                    });
+                }
                 Step::End => return finish(effects, next, ExitReason::End),
                 // Branches and `wait_for` were flattened into ops when read.
                 Step::Branch { .. } | Step::WaitFor { .. } => {}

@@ -20,7 +20,15 @@ pub struct Person {
     pub consent: Consent,
     /// On the suppression list: no marketing message at all.
     pub suppressed: bool,
+    /// Coupon pools whose codes live in another of the site's objects, none
+    /// of them here for this person yet: a `set` step taking from one waits
+    /// ([`Effect::AwaitCode`]) while the edge leases codes, then runs again.
+    pub codes_elsewhere: Vec<String>,
 }
+
+/// How long a `set` step waits for a leased code before it is tried again
+/// (the edge wakes it sooner, once codes come).
+pub const CODE_WAIT: Millis = 5_000;
 
 /// Which run: a person's `number`th run of a journey.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -150,6 +158,13 @@ pub enum Effect {
         run: RunId,
         step: usize,
         until: Millis,
+    },
+    /// A `set` step's pool has no code here yet ([`Person::codes_elsewhere`]):
+    /// the run waits at `step` while the edge leases codes of `pool`.
+    AwaitCode {
+        run: RunId,
+        step: usize,
+        pool: String,
     },
     /// Facts the agent shows on the next page (`None` leaves one alone).
     SetFact {

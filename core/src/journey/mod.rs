@@ -237,6 +237,17 @@ impl Journey {
         }
     }
 
+    /// The coupon pools its `set` steps take codes from.
+    pub fn coupon_pools(&self) -> impl Iterator<Item = &str> {
+        self.program.iter().filter_map(|op| match op {
+            Op::Step(Step::Set {
+                coupon_pool: Some(pool),
+                ..
+            }) => Some(pool.as_str()),
+            _ => None,
+        })
+    }
+
     /// Whether `event` does anything to this journey: it enters it, it is a
     /// goal, or a `wait_for` step waits for it.
     pub fn listens_to(&self, event: &str) -> bool {

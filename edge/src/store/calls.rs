@@ -3,13 +3,14 @@
 //! namespace (or native SQLite stores in tests, `Objects`), its answers
 //! gathered, moves followed; and the entry points of what runs across a
 //! site's objects (identify, cookie links, merges resumed, suppressions
-//! copied).
+//! copied, coupon codes leased).
 
 use worker::{Env, Method, Request, RequestInit};
 
+use super::persons::Db;
 use super::protocol::{self, Ask, StoreError, StoreResult, Tagged};
 use super::shards::{self, Placed, Placement, ShardMap};
-use super::{saga, spread};
+use super::{pools, saga, spread};
 
 /// Sends `ask` to `site`'s store, to the object or objects it goes to
 /// (`placement`), and reads its answer, of the command's own type
@@ -66,6 +67,12 @@ pub async fn copy_suppressions(
     outbox: Vec<protocol::Suppression>,
 ) -> StoreResult<Vec<protocol::Suppression>> {
     spread::copy_suppressions(&SiteObjects::of(env, site)?, outbox).await
+}
+
+/// Leases the coupon codes object `here` wants from their pools' homes,
+/// takes them in and makes the runs waiting for them due (`pools`; its alarm).
+pub async fn lease_codes(env: &Env, site: &str, here: u16, db: &Db<'_>) -> StoreResult<usize> {
+    pools::lease_step(&SiteObjects::of(env, site)?, here, db).await
 }
 
 /// As `call`, with each object's answer apart (and its index): for a

@@ -13,7 +13,8 @@
 //! - `retention`, `rate`: pruning on an alarm; events per minute.
 //! - `versions`: the config's immutable versions and the studio's drafts.
 //! - `keys`: which generation of each rotatable key is current; revoked studio sessions.
-//! - `journeys`: journeys' runs, timers, outbox and facts. The Durable Object
+//! - `journeys`: journeys' runs, timers, outbox and facts; `pools`: coupon
+//!   pools' codes leased between a site's objects. The Durable Object
 //!   itself and its alarm (journey timers and the daily chores share it) are
 //!   `crate::site`, above the store: its alarm hands sends to `forward`.
 //!
@@ -35,6 +36,7 @@ pub mod merges;
 pub mod moves;
 pub mod persons;
 pub mod placement;
+pub mod pools;
 pub mod protocol;
 pub mod rate;
 pub mod reports;
@@ -51,8 +53,8 @@ mod tests;
 
 mod calls;
 pub use calls::{
-    call, call_each, copy_suppressions, identify, link_cookie, resume_merges, route, shard_map,
-    Objects,
+    call, call_each, copy_suppressions, identify, lease_codes, link_cookie, resume_merges, route,
+    shard_map, Objects,
 };
 
 use nudge_core::journey::Journeys;
@@ -209,6 +211,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         ),
         Command::AddPoolCodes(c) => answer(&c, db.add_pool_codes(&c.pool, &c.codes)),
         Command::PoolCounts(c) => answer(&c, db.pool_counts(&c.pool)),
+        Command::LeaseCodes(c) => answer(&c, db.lease_codes(&c)),
         Command::Keys(c) => answer(&c, db.key_state(c.session.as_deref())),
         Command::RotateKey(c) => answer(&c, db.rotate_key(c.key, c.window_ms)),
         Command::RevokeSession(c) => answer(&c, db.revoke_session(&c.id, c.until)),

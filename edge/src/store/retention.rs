@@ -126,13 +126,16 @@ impl Db<'_> {
     /// Deletes one step of expired records; true if more are left.
     pub fn prune(&self, retention: &Retention) -> StoreResult<bool> {
         let cutoff = |days: i64| self.now - days * DAY_MS;
-        let tables: [(&str, &str, i64); 6] = [
+        let tables: [(&str, &str, i64); 7] = [
             ("events", "received_at", cutoff(retention.events)),
             ("webhooks", "at", cutoff(retention.webhooks)),
             ("used_nonces", "at", cutoff(retention.nonces)),
             ("claims", "at", cutoff(retention.claims)),
             ("deliveries", "at", cutoff(retention.deliveries)),
             ("dead_letters", "at", cutoff(retention.dead_letters)),
+            // What a pool's leases moved (`store/pools.rs`), once no lease
+            // that old can be asked again.
+            ("pool_leases", "at", cutoff(retention.deliveries)),
         ];
         let mut more = false;
         for (table, column, before) in tables {

@@ -216,6 +216,18 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE sagas (merge TEXT PRIMARY KEY, from_person TEXT NOT NULL, into_person TEXT NOT NULL,
             proof TEXT NOT NULL, step INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
     ],
+    // 13: coupon pools over several objects (`store/pools.rs`). At a pool's
+    // home, the codes each lease moved out (`pool_leases`, pruned with the
+    // deliveries); elsewhere, the pools wanted (`since` names the lease,
+    // `empty_at` a home's "none left") and the runs waiting for them.
+    &[
+        "CREATE TABLE pool_leases (pool TEXT NOT NULL, object INTEGER NOT NULL, lease INTEGER NOT NULL,
+            code TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (pool, object, lease, code))",
+        "CREATE INDEX pool_leases_by_time ON pool_leases (at)",
+        "CREATE TABLE pool_wants (pool TEXT PRIMARY KEY, since INTEGER NOT NULL, empty_at INTEGER) WITHOUT ROWID",
+        "CREATE TABLE pool_waits (pool TEXT NOT NULL, person TEXT NOT NULL, journey TEXT NOT NULL,
+            number INTEGER NOT NULL, PRIMARY KEY (pool, person, journey, number)) WITHOUT ROWID",
+    ],
 ];
 
 /// The schema version this code expects.

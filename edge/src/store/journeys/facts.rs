@@ -115,12 +115,7 @@ impl Db<'_> {
         }
         // One code per person and pool while it is unused: a run replayed
         // or repeated does not take (or let anyone collect) another.
-        let held = self.sql.text(
-            "SELECT p.code FROM coupon_pools p JOIN coupons c ON c.person_id = p.person AND c.code = p.code
-             WHERE p.pool = ? AND p.person = ? AND c.redeemed = 0 LIMIT 1",
-            params![pool, person],
-        )?;
-        if held.is_some() {
+        if self.held_pool_code(pool, person)?.is_some() {
             return Ok(None);
         }
         // The oldest free code; the partial index finds it without a scan.
@@ -140,6 +135,15 @@ impl Db<'_> {
             params![person, code.as_str(), self.now],
         )?;
         Ok(None)
+    }
+
+    /// The unused code of `pool` that `person` holds, if any.
+    pub fn held_pool_code(&self, pool: &str, person: &str) -> StoreResult<Option<String>> {
+        self.sql.text(
+            "SELECT p.code FROM coupon_pools p JOIN coupons c ON c.person_id = p.person AND c.code = p.code
+             WHERE p.pool = ? AND p.person = ? AND c.redeemed = 0 LIMIT 1",
+            params![pool, person],
+        )
     }
 
     /// Whether `person` may be given a code from a coupon pool: a signed-in

@@ -36,6 +36,7 @@ use nudge_core::Attributes;
 use serde_json::{json, Value};
 
 use super::persons::Db;
+use super::pools::PoolHomes;
 use super::protocol::StoreResult;
 use super::sql::{params, SqlExt};
 use crate::wire::WireEvent;
@@ -93,13 +94,25 @@ impl Db<'_> {
         self.derived_on_event(journeys, person, name, event)
     }
 
-    /// Plays runs due by now (at most `limit`); returns how many.
+    /// Plays runs due by now (at most `limit`); returns how many. One object.
+    #[cfg(test)]
     pub fn fire_due_runs(&self, journeys: &Journeys, limit: i64) -> StoreResult<usize> {
+        self.fire_due_runs_in(journeys, limit, PoolHomes::single())
+    }
+
+    /// As `fire_due_runs`, in one of a site's objects (`homes` says which
+    /// coupon pools it leases codes of).
+    pub fn fire_due_runs_in(
+        &self,
+        journeys: &Journeys,
+        limit: i64,
+        homes: PoolHomes,
+    ) -> StoreResult<usize> {
         let due = self.due_runs(limit)?;
         for run in &due {
             // One run's trouble neither stops the others nor keeps its timer
             // at the front (which would wake the alarm at once, forever).
-            if let Err(e) = self.fire_run(journeys, run) {
+            if let Err(e) = self.fire_run(journeys, run, homes) {
                 super::log_error(&format!("journey run {:?}", run.id), &e);
                 self.set_timer(&run.id, Some(self.now + RETRY_FAILED_RUN_MS))?;
                 self.count(&run.id.journey, "errors")?;
@@ -108,8 +121,17 @@ impl Db<'_> {
         Ok(due.len())
     }
 
-    fn fire_run(&self, journeys: &Journeys, run: &nudge_core::journey::Run) -> StoreResult<()> {
-        let person = self.journey_person(&run.id.person)?;
+    fn fire_run(
+        &self,
+        journeys: &Journeys,
+        run: &nudge_core::journey::Run,
+        homes: PoolHomes,
+    ) -> StoreResult<()> {
+        let mut person = self.journey_person(&run.id.person)?;
+        if let Some(journey) = journeys.journey(&run.id.journey) {
+            person.codes_elsewhere =
+                self.codes_elsewhere(homes, journey.coupon_pools(), &run.id.person)?;
+        }
         let mut caps = self.caps_state(&run.id.person)?;
         let (effects, next) = journeys.on_due(run, &person, &mut caps, self.now);
         self.apply(journeys, &effects)?;
@@ -190,6 +212,7 @@ impl Db<'_> {
                     self.count(&run.journey, "delayed_quiet_hours")?;
                     count_step(run, *step, "delayed_quiet_hours")?;
                 }
+                Effect::AwaitCode { run, pool, .. } => self.want_code(pool, run)?,
                 Effect::SetFact {
                     person,
                     journey,

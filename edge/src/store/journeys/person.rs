@@ -217,6 +217,8 @@ impl Db<'_> {
             attributes: attrs,
             consent,
             suppressed: contact.suppressed,
+            // Decided for the run's own journey (`fire_run`).
+            codes_elsewhere: Vec::new(),
         })
     }
 

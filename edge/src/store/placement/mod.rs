@@ -87,31 +87,18 @@ impl Placed for UseNonce {
     }
 }
 
-/// A pool's codes are dealt to the objects by each code's hash, so every
-/// object's persons take codes where they are; an upload that would be
-/// refused goes whole to the home, to be refused there.
+/// A pool's codes go to its home, the object its name hashes to; the other
+/// objects lease them from there as their persons need codes
+/// (`store::pools`).
 impl Placed for AddPoolCodes {
     fn place(&self, map: ShardMap) -> Placement<Self> {
-        use crate::store::journeys::facts::{valid_code, MAX_CODES_PER_UPLOAD};
-        let refused =
-            self.codes.len() > MAX_CODES_PER_UPLOAD || !self.codes.iter().all(|c| valid_code(c));
-        if map.objects() == 1 || refused {
-            return Placement::One(map.home());
-        }
-        let mut parts: BTreeMap<u16, Vec<String>> = BTreeMap::new();
-        for code in &self.codes {
-            let object = directory_object(map, "code", code);
-            parts.entry(object).or_default().push(code.clone());
-        }
-        let pool = &self.pool;
-        each_object(parts, |codes| AddPoolCodes {
-            pool: pool.clone(),
-            codes,
-        })
+        Placement::One(crate::store::pools::home_of(map, &self.pool))
     }
+}
 
-    fn gather(&self, _map: ShardMap, answers: Vec<(u16, PoolCounts)>) -> StoreResult<PoolCounts> {
-        Ok(sum_pools(&self.pool, answers))
+impl Placed for LeaseCodes {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(crate::store::pools::home_of(map, &self.pool))
     }
 }
 
@@ -128,7 +115,7 @@ impl Placed for ReadPool {
     }
 }
 
-/// A pool's counts over the objects its codes were dealt to.
+/// A pool's counts over its home and the objects that leased its codes.
 fn sum_pools(pool: &str, answers: Vec<(u16, PoolCounts)>) -> PoolCounts {
     let mut answers = answers.into_iter().map(|(_, counts)| counts);
     let first = answers.next().unwrap_or(PoolCounts {

@@ -104,6 +104,8 @@ commands! {
     /// Adds codes to a coupon pool.
     "add_pool_codes" => AddPoolCodes(AddPoolCodes) -> PoolCounts;
     "pool_counts" => PoolCounts(ReadPool) -> PoolCounts;
+    /// At a pool's home: free codes moved out to another object (`store::pools`).
+    "lease_codes" => LeaseCodes(LeaseCodes) -> Leased;
     /// The site's key generations (`store::keys`), and whether a studio
     /// session id was revoked (one read for an admin request).
     "keys" => Keys(ReadKeys) -> KeyState;
@@ -448,6 +450,22 @@ pub struct AddPoolCodes {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ReadPool {
     pub pool: String,
+}
+
+/// Up to `count` of a pool's free codes for object `to`, under its lease
+/// (asked again, the same codes).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LeaseCodes {
+    pub pool: String,
+    pub to: u16,
+    pub lease: i64,
+    pub count: i64,
+}
+
+/// The codes a lease moved (none: the pool has none left).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Leased {
+    pub codes: Vec<String>,
 }
 
 /// A coupon pool's codes: still free, already given; after an upload, how

@@ -256,6 +256,7 @@ mod identity;
 mod journeys;
 mod journeys_bench;
 pub(crate) mod objects;
+mod pools;
 mod reports;
 mod reports_bench;
 mod saga;

@@ -84,6 +84,23 @@ impl Objects for Stores {
     }
 }
 
+/// An identify of `anon` with its browser's key, as the Worker sends it
+/// once it has checked the proof (a user token).
+pub fn signed_in(anon: &str, proven: Proven, phone: Option<String>) -> Identify {
+    Identify {
+        anonymous_id: anon.into(),
+        proven,
+        proof: "user_token".into(),
+        nonce: None,
+        email: None,
+        phone,
+        browser_key: Some(BrowserKey {
+            anonymous_id: anon.into(),
+            key_hash: format!("h-{anon}"),
+        }),
+    }
+}
+
 /// The value of a future that does not wait (the native stores answer at once).
 pub fn ready<F: Future>(future: F) -> F::Output {
     let mut context = Context::from_waker(Waker::noop());

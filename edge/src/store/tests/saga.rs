@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::objects::{ready, Stores};
+use super::objects::{ready, signed_in, Stores};
 use crate::store::protocol::*;
 use crate::store::saga::{self, merge_id, Fault};
 use crate::store::sql::Sql;
@@ -61,21 +61,9 @@ fn visit(stores: &Stores, anon: &str, tag: &str, total: f64) -> Appended {
         .unwrap()
 }
 
-fn identify_with(anon: &str, proven: Proven) -> Identify {
-    Identify {
-        anonymous_id: anon.into(),
-        proven,
-        proof: "user_token".into(),
-        nonce: None,
-        email: None,
-        phone: None,
-        browser_key: Some(key(anon)),
-    }
-}
-
 fn identify(stores: &Stores, anon: &str, user: &str) -> StoreResult<Identified> {
     stores.now.set(stores.now.get() + 1);
-    let ask = identify_with(anon, Proven::UserId(user.into()));
+    let ask = signed_in(anon, Proven::UserId(user.into()), None);
     ready(saga::identify(stores, &ask, &campaigns()))
 }
 
@@ -326,9 +314,9 @@ fn a_merge_across_objects_is_refused_between_two_user_ids_and_freezes_nobody() {
     // An email a's person proved, now proven by b (another user): refused.
     let email = "e".repeat(64);
     stores.now.set(stores.now.get() + 1);
-    let proven = identify_with(&a, Proven::EmailHash(email.clone()));
+    let proven = signed_in(&a, Proven::EmailHash(email.clone()), None);
     ready(saga::identify(&stores, &proven, &campaigns())).unwrap();
-    let other = identify_with(&b, Proven::EmailHash(email));
+    let other = signed_in(&b, Proven::EmailHash(email), None);
     let refused = ready(saga::identify(&stores, &other, &campaigns()));
     assert!(
         matches!(refused, Err(StoreError::UserConflict(_))),
@@ -400,7 +388,7 @@ fn a_merge_whose_winner_moves_meanwhile_follows_it() {
         stores.now.set(stores.now.get() + 1);
         ready(saga::identify(
             &stores,
-            &identify_with(anon, email()),
+            &signed_in(anon, email(), None),
             &campaigns(),
         ))
     };
@@ -489,7 +477,7 @@ fn webhooks_find_their_person_through_the_directory() {
         .unwrap();
     visit(&stores, &b, "1", 3.0);
     stores.now.set(stores.now.get() + 1);
-    let proven = identify_with(&b, Proven::EmailHash(hash.clone()));
+    let proven = signed_in(&b, Proven::EmailHash(hash.clone()), None);
     let identified = ready(saga::identify(&stores, &proven, &campaigns())).unwrap();
     assert!(identified.merged);
     assert_eq!(codes(&stores, &b), ["HELLO"]);
@@ -530,7 +518,7 @@ fn a_links_nonce_is_used_once_across_the_site() {
     visit(&stores, &b, "1", 1.0);
     let click = |anon: &str| {
         stores.now.set(stores.now.get() + 1);
-        let mut ask = identify_with(anon, Proven::EmailHash("d".repeat(64)));
+        let mut ask = signed_in(anon, Proven::EmailHash("d".repeat(64)), None);
         ask.proof = "click_token".into();
         ask.nonce = Some("nonce-1".into());
         ready(saga::identify(&stores, &ask, &campaigns()))
@@ -681,7 +669,7 @@ fn the_admin_finds_a_person_by_any_name_in_any_object() {
     visit(&stores, &a, "1", 1.0);
     let email = "ada@example.com";
     stores.now.set(stores.now.get() + 1);
-    let mut ask = identify_with(&a, Proven::UserId("ada".into()));
+    let mut ask = signed_in(&a, Proven::UserId("ada".into()), None);
     ask.email = Some(email.into());
     let person = ready(saga::identify(&stores, &ask, &campaigns()))
         .unwrap()
@@ -690,7 +678,7 @@ fn the_admin_finds_a_person_by_any_name_in_any_object() {
     stores.now.set(stores.now.get() + 1);
     ready(saga::identify(
         &stores,
-        &identify_with(&a, Proven::EmailHash(hash)),
+        &signed_in(&a, Proven::EmailHash(hash), None),
         &campaigns(),
     ))
     .unwrap();
