@@ -385,6 +385,11 @@ async fn attempt(
             );
             Settled::Ack
         }
+        // `store::route` follows moves; one left means more moves than it
+        // follows: tried again later, never dropped.
+        DeliveryVerdict::Moved { object } => Settled::Attempted(Attempt::Retry(format!(
+            "the person moved to object {object} and on"
+        ))),
         DeliveryVerdict::Send { contact } => {
             match deliver(env, site, &forward.destination, &forward.event, &contact).await {
                 Ok(attempt) => Settled::Attempted(attempt),

@@ -103,7 +103,7 @@ pub async fn route<A: Placed>(objects: &impl Objects, ask: &A) -> StoreResult<A:
     // Events of browsers whose persons moved in a merge go where they went
     // (a person moves at most once per merge; two hops are plenty).
     for _ in 0..MAX_HOPS {
-        let parts = ask.moved_parts(&answer);
+        let parts = ask.moved_parts(objects.map(), &answer);
         if parts.is_empty() {
             break;
         }
@@ -114,7 +114,7 @@ pub async fn route<A: Placed>(objects: &impl Objects, ask: &A) -> StoreResult<A:
         answer = ask.add_moved(answer, moved)?;
     }
     // Still moved after as many hops: never dropped in silence.
-    if !ask.moved_parts(&answer).is_empty() {
+    if !ask.moved_parts(objects.map(), &answer).is_empty() {
         return Err(StoreError::Internal(format!(
             "{}: events moved more than {MAX_HOPS} times",
             A::COMMAND

@@ -77,6 +77,12 @@ impl Db<'_> {
             self.delivered(&check.destination, &check.event_id)?;
             return Ok(DeliveryVerdict::Skip { reason });
         }
+        // Stored here before its person moved in a merge across objects:
+        // the person, its contact and its budgets are where it went. (What
+        // was delivered is recorded here, so a repeat stops above.)
+        if let Some(object) = self.moved_away(check)? {
+            return Ok(DeliveryVerdict::Moved { object });
+        }
         let person = match (&check.person, &check.anonymous_id) {
             (Some(person), _) => Some(self.current_person(person)?),
             (None, Some(browser)) => self.person_of("anon", browser)?,
@@ -119,6 +125,22 @@ impl Db<'_> {
             params![check.destination.as_str(), check.event_id.as_str(), self.now],
         )?;
         Ok(DeliveryVerdict::Send { contact })
+    }
+
+    /// The object a delivery's person or browser moved to, if it left this one.
+    fn moved_away(&self, check: &DeliveryCheck) -> StoreResult<Option<u16>> {
+        let object = match (&check.person, &check.anonymous_id) {
+            (Some(person), _) => self.sql.int(
+                "SELECT object FROM moved_persons WHERE person = ?",
+                params![self.current_person(person)?],
+            )?,
+            (None, Some(browser)) => self.sql.int(
+                "SELECT object FROM moved_browsers WHERE anonymous_id = ?",
+                params![browser.as_str()],
+            )?,
+            (None, None) => None,
+        };
+        Ok(object.and_then(|o| u16::try_from(o).ok()))
     }
 
     /// A journey's send, checked again as it leaves (the person may have

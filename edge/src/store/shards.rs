@@ -195,7 +195,7 @@ pub trait Placed: Ask + Sized {
 
     /// The parts that must go again, to where their browsers' persons
     /// moved in a merge (a batch's `Appended::moved`); none by default.
-    fn moved_parts(&self, _answer: &Self::Answer) -> Vec<(u16, Self)> {
+    fn moved_parts(&self, _map: ShardMap, _answer: &Self::Answer) -> Vec<(u16, Self)> {
         Vec::new()
     }
 

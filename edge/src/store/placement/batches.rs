@@ -91,7 +91,7 @@ impl Placed for Append {
         Ok(sum_appended(answers.into_iter().map(|(_, a)| a)))
     }
 
-    fn moved_parts(&self, answer: &Appended) -> Vec<(u16, Append)> {
+    fn moved_parts(&self, _map: ShardMap, answer: &Appended) -> Vec<(u16, Append)> {
         moved_events(&answer.moved, &self.events)
             .into_iter()
             .map(|(object, events)| (object, part_moved(self, object, events, &answer.moved)))
@@ -164,7 +164,7 @@ impl Placed for AppendSpilled {
 
     /// Every batch in each part, so answers line up by batch: a batch with
     /// no moved browser is an empty part.
-    fn moved_parts(&self, answer: &Vec<Appended>) -> Vec<(u16, AppendSpilled)> {
+    fn moved_parts(&self, _map: ShardMap, answer: &Vec<Appended>) -> Vec<(u16, AppendSpilled)> {
         let moved: Vec<MovedBrowser> = answer.iter().flat_map(|a| a.moved.clone()).collect();
         let mut objects: Vec<u16> = moved.iter().map(|m| m.object).collect();
         objects.sort_unstable();

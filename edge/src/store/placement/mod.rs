@@ -279,25 +279,65 @@ impl Placed for Deliveries {
         if map.objects() == 1 || !claims {
             return Placement::One(self.object);
         }
-        let share = |budget: SmsBudget| SmsBudget {
-            per_site_per_day: budget.per_site_per_day / u32::from(map.objects()),
-            ..budget
-        };
-        let checks = self
-            .checks
-            .iter()
-            .map(|check| DeliveryCheck {
-                claim: check.claim.map(share),
-                ..check.clone()
-            })
-            .collect();
         Placement::Parts(vec![(
             self.object,
-            Deliveries {
-                checks,
-                object: self.object,
-            },
+            shared(map, self.checks.clone(), self.object),
         )])
+    }
+
+    /// Checks of events whose persons moved in a merge across objects, to
+    /// the objects they went to.
+    fn moved_parts(&self, map: ShardMap, answer: &Vec<DeliveryVerdict>) -> Vec<(u16, Self)> {
+        let mut parts: BTreeMap<u16, Vec<DeliveryCheck>> = BTreeMap::new();
+        for (check, verdict) in self.checks.iter().zip(answer) {
+            if let DeliveryVerdict::Moved { object } = verdict {
+                parts.entry(*object).or_default().push(check.clone());
+            }
+        }
+        parts
+            .into_iter()
+            .map(|(object, checks)| (object, shared(map, checks, object)))
+            .collect()
+    }
+
+    /// Each moved check's verdict from where it went, in its place.
+    fn add_moved(
+        &self,
+        mut answer: Vec<DeliveryVerdict>,
+        moved: Vec<(u16, Vec<DeliveryVerdict>)>,
+    ) -> StoreResult<Vec<DeliveryVerdict>> {
+        let mut from: BTreeMap<u16, std::vec::IntoIter<DeliveryVerdict>> = moved
+            .into_iter()
+            .map(|(object, verdicts)| (object, verdicts.into_iter()))
+            .collect();
+        for verdict in answer.iter_mut() {
+            if let DeliveryVerdict::Moved { object } = *verdict {
+                let next = from.get_mut(&object).and_then(Iterator::next);
+                *verdict = next.ok_or_else(|| {
+                    StoreError::Internal(format!("deliveries: object {object} answered too few"))
+                })?;
+            }
+        }
+        Ok(answer)
+    }
+}
+
+/// Checks sent to `object`, each SMS claim within that object's share of
+/// the site's daily budget.
+fn shared(map: ShardMap, checks: Vec<DeliveryCheck>, object: u16) -> Deliveries {
+    let share = |budget: SmsBudget| SmsBudget {
+        per_site_per_day: budget.per_site_per_day / u32::from(map.objects()),
+        ..budget
+    };
+    Deliveries {
+        checks: checks
+            .into_iter()
+            .map(|check| DeliveryCheck {
+                claim: check.claim.map(share),
+                ..check
+            })
+            .collect(),
+        object,
     }
 }
 

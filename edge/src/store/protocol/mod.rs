@@ -781,6 +781,12 @@ pub enum DeliveryVerdict {
     Skip {
         reason: String,
     },
+    /// The event's browser (or the send's person) moved to another of the
+    /// site's objects in a merge: asked there (`store::route` follows it;
+    /// the consumer never sees it).
+    Moved {
+        object: u16,
+    },
 }
 
 /// What the store has on record for reaching a person.

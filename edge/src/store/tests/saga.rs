@@ -9,7 +9,7 @@ use crate::store::protocol::*;
 use crate::store::saga::{self, merge_id, Fault};
 use crate::store::sql::Sql;
 
-fn campaigns() -> Vec<ReportedCampaign> {
+pub(super) fn campaigns() -> Vec<ReportedCampaign> {
     vec![ReportedCampaign {
         id: "welcome".into(),
         goal: Some("Order Completed".into()),
@@ -17,20 +17,20 @@ fn campaigns() -> Vec<ReportedCampaign> {
     }]
 }
 
-fn key(anon: &str) -> BrowserKey {
+pub(super) fn key(anon: &str) -> BrowserKey {
     BrowserKey {
         anonymous_id: anon.into(),
         key_hash: format!("h-{anon}"),
     }
 }
 
-fn track(id: &str, anon: &str, name: &str, hour: &str, props: Value) -> Value {
+pub(super) fn track(id: &str, anon: &str, name: &str, hour: &str, props: Value) -> Value {
     json!({"type": "track", "event": name, "messageId": id, "anonymousId": anon,
            "timestamp": format!("2026-09-03T{hour}:00:00.000Z"), "properties": props})
 }
 
 /// A visit (`tag` its hour of the day): the campaign shown, and an order of `total`.
-fn visit(stores: &Stores, anon: &str, tag: &str, total: f64) -> Appended {
+pub(super) fn visit(stores: &Stores, anon: &str, tag: &str, total: f64) -> Appended {
     let hour = format!("{:02}", 8 + tag.parse::<u32>().unwrap_or(0));
     let events = vec![
         track(
@@ -61,13 +61,13 @@ fn visit(stores: &Stores, anon: &str, tag: &str, total: f64) -> Appended {
         .unwrap()
 }
 
-fn identify(stores: &Stores, anon: &str, user: &str) -> StoreResult<Identified> {
+pub(super) fn identify(stores: &Stores, anon: &str, user: &str) -> StoreResult<Identified> {
     stores.now.set(stores.now.get() + 1);
     let ask = signed_in(anon, Proven::UserId(user.into()), None);
     ready(saga::identify(stores, &ask, &campaigns()))
 }
 
-fn profile(stores: &Stores, anon: &str) -> Value {
+pub(super) fn profile(stores: &Stores, anon: &str) -> Value {
     let read = ReadProfile {
         anonymous_id: anon.into(),
         key_hash: format!("h-{anon}"),
@@ -91,7 +91,7 @@ fn report(stores: &Stores) -> Value {
 }
 
 /// Two browsers that live in different objects of `stores`.
-fn apart(stores: &Stores) -> (String, String) {
+pub(super) fn apart(stores: &Stores) -> (String, String) {
     let a = "shopper-a".to_owned();
     let b = (0..)
         .map(|i| format!("shopper-b{i}"))
@@ -101,7 +101,7 @@ fn apart(stores: &Stores) -> (String, String) {
 }
 
 /// The person a browser's own object holds for it.
-fn person_of(stores: &Stores, anon: &str) -> String {
+pub(super) fn person_of(stores: &Stores, anon: &str) -> String {
     let sql = &stores.sqls[usize::from(stores.map.browser(anon))];
     let rows = sql
         .query(
@@ -112,7 +112,7 @@ fn person_of(stores: &Stores, anon: &str) -> String {
     rows[0]["person_id"].as_str().unwrap().to_owned()
 }
 
-fn persons(stores: &Stores) -> i64 {
+pub(super) fn persons(stores: &Stores) -> i64 {
     (0..stores.sqls.len())
         .map(|i| stores.count(i, "SELECT count(*) FROM persons WHERE merged_into IS NULL"))
         .sum()

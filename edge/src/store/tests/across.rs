@@ -1,0 +1,101 @@
+//! What follows a person across a site's objects after a merge moved it:
+//! deliveries of events stored before the move.
+
+use super::objects::{ready, signed_in, Stores};
+use super::saga::{apart, campaigns, visit};
+use crate::store::protocol::*;
+use crate::store::saga;
+
+/// `anon` signed in with a verified phone (the shop's user token carries it).
+fn with_phone(stores: &Stores, anon: &str, phone: &str) -> Identified {
+    stores.now.set(stores.now.get() + 1);
+    let hash = crate::tokens::phone_hash(phone).unwrap();
+    let ask = signed_in(anon, Proven::PhoneHash(hash), Some(phone.into()));
+    ready(saga::identify(stores, &ask, &campaigns())).unwrap()
+}
+
+fn sms(event_id: String, anon: &str) -> DeliveryCheck {
+    DeliveryCheck {
+        destination: "sms".into(),
+        event_id,
+        anonymous_id: Some(anon.into()),
+        person: None,
+        purpose: None,
+        claim: Some(SmsBudget {
+            per_number_per_day: 3,
+            per_site_per_day: 400,
+        }),
+    }
+}
+
+#[test]
+fn an_event_stored_before_its_person_moved_is_delivered_to_the_person_where_it_went() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 10.0);
+    // b's order is stored in b's object, and forwarded after b's person
+    // moved to a's (the queue is behind).
+    visit(&stores, &b, "1", 25.5);
+    let phone = "+15550001234";
+    with_phone(&stores, &a, phone);
+    assert!(with_phone(&stores, &b, phone).merged);
+    let b_object = stores.map.browser(&b);
+    assert_eq!(
+        stores.count(usize::from(b_object), "SELECT count(*) FROM moved_browsers"),
+        1
+    );
+    // Beside it, a browser of b's object nobody knows: the verdicts keep
+    // their places.
+    let stranger = (0..)
+        .map(|i| format!("stranger-{i}"))
+        .find(|s| stores.map.browser(s) == b_object)
+        .unwrap();
+    let checks = vec![sms(format!("{b}-1-o"), &b), sms("x-1".into(), &stranger)];
+    let verdicts = stores
+        .call(&Deliveries {
+            checks: checks.clone(),
+            object: b_object,
+        })
+        .unwrap();
+    match &verdicts[0] {
+        DeliveryVerdict::Send { contact } => {
+            assert_eq!(contact.phone.as_deref(), Some(phone));
+            assert!(contact.phone_verified);
+        }
+        other => panic!("b's order: {other:?}"),
+    }
+    assert!(
+        matches!(&verdicts[1], DeliveryVerdict::Skip { reason } if reason == "no phone on record"),
+        "{verdicts:?}"
+    );
+    // The SMS was claimed where the person is (at most once there); the
+    // outcome recorded where the event was stored stops a repeat there.
+    let a_object = usize::from(stores.map.browser(&a));
+    assert_eq!(
+        stores.count(
+            a_object,
+            "SELECT count(*) FROM deliveries WHERE claimed = 1"
+        ),
+        1
+    );
+    stores
+        .call(&Outcomes {
+            delivered: vec![Delivered {
+                destination: "sms".into(),
+                event_id: format!("{b}-1-o"),
+            }],
+            dead_letters: Vec::new(),
+            object: b_object,
+        })
+        .unwrap();
+    let again = stores
+        .call(&Deliveries {
+            checks,
+            object: b_object,
+        })
+        .unwrap();
+    assert!(
+        matches!(again[0], DeliveryVerdict::AlreadyDone),
+        "{again:?}"
+    );
+}
