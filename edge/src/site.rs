@@ -6,7 +6,7 @@
 //! just after the site's midnight). Each firing does what is due and re-arms to
 //! whatever comes next; work left over re-arms at once.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use nudge_core::journey::{Entry, Journeys};
@@ -62,7 +62,14 @@ pub struct Site {
     refuse_appends: bool,
     /// How many objects the site's persons are spread over (`SITE_SHARDS`).
     objects: u16,
+    /// When this object last asked the home for the live config (0: not
+    /// since it started).
+    config_checked: Cell<i64>,
 }
+
+/// How often an object other than the home asks it for the live config, in
+/// case a publish's push (`AdoptConfig`) did not reach it.
+const CONFIG_CHECK_MS: i64 = 60_000;
 
 fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
@@ -118,6 +125,7 @@ impl DurableObject for Site {
             site: RefCell::new(None),
             refuse_appends,
             objects,
+            config_checked: Cell::new(0),
         }
     }
 
@@ -129,6 +137,7 @@ impl DurableObject for Site {
         // This object's share of the site's budgets (`Append::objects`).
         crate::store::set_objects(&mut command, self.objects);
         self.remember_site(req.path().trim_start_matches('/'));
+        self.refresh_config().await;
         let now = now_ms();
         if let (Command::Append(_), true) = (&command, self.refuse_appends) {
             let refused: StoreResult<Value> = Err(StoreError::Overloaded(
@@ -400,6 +409,7 @@ impl Site {
             trouble = true;
             worker::console_error!("alarm: {what}: {e:?}");
         };
+        self.refresh_config().await;
         let live = self.live_journeys(&db);
         let journeys = live.clone().unwrap_or_default();
         let (fired, sweeping) = match &live {
@@ -513,6 +523,27 @@ impl Site {
         };
         db.copied(&copied)?;
         Ok(more)
+    }
+
+    /// At an object other than the home, at most once a minute: the live
+    /// config pulled from the home if it is newer than this object's (a
+    /// publish's push that did not reach it). Its trouble is logged and
+    /// asked again next time; the command or alarm goes on.
+    async fn refresh_config(&self) {
+        let now = now_ms();
+        if self.objects < 2 || now - self.config_checked.get() < CONFIG_CHECK_MS {
+            return;
+        }
+        self.config_checked.set(now);
+        let sql = DurableSql(self.state.storage().sql());
+        let db = Db { sql: &sql, now };
+        let Some(name) = self.object_name(&db) else {
+            return;
+        };
+        let (site, here) = shards::read_object_name(&name);
+        if let Err(e) = crate::store::pull_live_config(&self.env, site, here, &db).await {
+            worker::console_error!("live config from the home: {e:?}");
+        }
     }
 
     /// Which coupon pools this object leases codes of (`store::pools`).

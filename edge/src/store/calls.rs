@@ -10,7 +10,7 @@ use worker::{Env, Method, Request, RequestInit};
 use super::persons::Db;
 use super::protocol::{self, Ask, StoreError, StoreResult, Tagged};
 use super::shards::{self, Placed, Placement, ShardMap};
-use super::{pools, saga, spread};
+use super::{directory, pools, saga, spread};
 
 /// Sends `ask` to `site`'s store, to the object or objects it goes to
 /// (`placement`), and reads its answer, of the command's own type
@@ -73,6 +73,12 @@ pub async fn copy_suppressions(
 /// takes them in and makes the runs waiting for them due (`pools`; its alarm).
 pub async fn lease_codes(env: &Env, site: &str, here: u16, db: &Db<'_>) -> StoreResult<usize> {
     pools::lease_step(&SiteObjects::of(env, site)?, here, db).await
+}
+
+/// Pulls the live config from the home into object `here` where a publish's
+/// push did not reach it (`directory::pull_live_config`).
+pub async fn pull_live_config(env: &Env, site: &str, here: u16, db: &Db<'_>) -> StoreResult<bool> {
+    directory::pull_live_config(&SiteObjects::of(env, site)?, here, db).await
 }
 
 /// As `call`, with each object's answer apart (and its index): for a

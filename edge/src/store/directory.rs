@@ -1,7 +1,8 @@
 //! One object's part in a site's identity over several objects
 //! (`store::saga`): the directory's entries that hash here, a browser's
 //! person for an identify, site-wide nonces, and the live config adopted
-//! from the home. Each is one idempotent command.
+//! from the home (pushed on publish, pulled where a push was missed). Each
+//! is one idempotent command.
 
 use serde_json::Value;
 
@@ -120,6 +121,26 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// The newest config version kept here (0: none).
+    pub fn config_version(&self) -> StoreResult<i64> {
+        Ok(self
+            .sql
+            .int("SELECT max(version) FROM config_versions", &[])?
+            .unwrap_or(0))
+    }
+
+    /// At the home: its newest config version, if newer than `after`.
+    pub fn live_config_after(&self, after: i64) -> StoreResult<Option<AdoptConfig>> {
+        let rows = self.sql.query(
+            "SELECT version, config FROM config_versions WHERE version > ? ORDER BY version DESC LIMIT 1",
+            params![after],
+        )?;
+        Ok(rows.first().map(|r| AdoptConfig {
+            version: r.get("version").and_then(Value::as_i64).unwrap_or(0),
+            config: super::moves::text(r, "config"),
+        }))
+    }
+
     /// Where a person went, if a merge across objects moved it.
     pub fn where_is(&self, ask: &WhereIs) -> StoreResult<PersonIs> {
         let row = self.sql.query(
@@ -136,5 +157,23 @@ impl Db<'_> {
                 moved_to: None,
             },
         })
+    }
+}
+
+/// Pulls the live config from the home into object `here` if the home has a
+/// newer version than `db` (a publish's `AdoptConfig` that did not reach
+/// it); whether it did. Nothing at the home itself.
+pub async fn pull_live_config(
+    objects: &impl super::Objects,
+    here: u16,
+    db: &Db<'_>,
+) -> StoreResult<bool> {
+    if here == objects.map().home() {
+        return Ok(false);
+    }
+    let after = db.config_version()?;
+    match super::route(objects, &LiveConfig { after }).await? {
+        Some(newer) => db.adopt_config(&newer).map(|_| true),
+        None => Ok(false),
     }
 }

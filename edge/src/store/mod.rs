@@ -53,8 +53,8 @@ mod tests;
 
 mod calls;
 pub use calls::{
-    call, call_each, copy_suppressions, identify, lease_codes, link_cookie, resume_merges, route,
-    shard_map, Objects,
+    call, call_each, copy_suppressions, identify, lease_codes, link_cookie, pull_live_config,
+    resume_merges, route, shard_map, Objects,
 };
 
 use nudge_core::journey::Journeys;
@@ -229,6 +229,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::TakeHeld(c) => answer(&c, db.take_held(&c)),
         Command::DropHeld(c) => answer(&c, db.drop_held(&c)),
         Command::AdoptConfig(c) => answer(&c, db.adopt_config(&c)),
+        Command::LiveConfig(c) => answer(&c, db.live_config_after(c.after)),
         Command::UseNonce(c) => answer(&c, db.use_nonce(&c.nonce)),
         Command::Unfreeze(c) => answer(&c, db.unfreeze(&c)),
         Command::Suppress(c) => answer(&c, db.take_suppressions(&c)),

@@ -195,6 +195,12 @@ impl Placed for AdoptConfig {
     }
 }
 
+impl Placed for LiveConfig {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(map.home())
+    }
+}
+
 impl Placed for Suppress {
     fn place(&self, _map: ShardMap) -> Placement<Self> {
         Placement::Every

@@ -208,6 +208,13 @@ pub struct AdoptConfig {
     pub config: String,
 }
 
+/// At the home: the live config, if newer than version `after` (an object
+/// that missed a publish's `AdoptConfig` pulls it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LiveConfig {
+    pub after: i64,
+}
+
 /// A suppressed address (hashed), as every object keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suppression {

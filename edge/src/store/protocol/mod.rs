@@ -129,6 +129,7 @@ commands! {
     "take_held" => TakeHeld(TakeHeld) -> HeldEvents;
     "drop_held" => DropHeld(DropHeld) -> ();
     "adopt_config" => AdoptConfig(AdoptConfig) -> ();
+    "live_config" => LiveConfig(LiveConfig) -> Option<AdoptConfig>;
     "use_nonce" => UseNonce(UseNonce) -> bool;
     "unfreeze" => Unfreeze(Unfreeze) -> HeldEvents;
     "suppress" => Suppress(Suppress) -> ();

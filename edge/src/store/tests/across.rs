@@ -1,8 +1,11 @@
 //! What follows a person across a site's objects after a merge moved it:
-//! deliveries of events stored before the move.
+//! deliveries of events stored before the move; and what every object must
+//! keep up with: the live config.
 
 use super::objects::{ready, signed_in, Stores};
 use super::saga::{apart, campaigns, visit};
+use crate::store::directory::pull_live_config;
+use crate::store::persons::Db;
 use crate::store::protocol::*;
 use crate::store::saga;
 
@@ -98,4 +101,38 @@ fn an_event_stored_before_its_person_moved_is_delivered_to_the_person_where_it_w
         matches!(again[0], DeliveryVerdict::AlreadyDone),
         "{again:?}"
     );
+}
+
+#[test]
+fn an_object_that_missed_a_publish_pulls_the_live_config_from_the_home() {
+    let stores = Stores::new(4);
+    let at = |object: usize| Db {
+        sql: &stores.sqls[object],
+        now: stores.now.get(),
+    };
+    let config = |n: i64| format!(r#"{{"version": 1, "campaigns": [], "journeys": [], "n": {n}}}"#);
+    // Version 1 pushed to every object; version 2 written at the home, its
+    // push lost on the way.
+    stores
+        .call(&AdoptConfig {
+            version: 1,
+            config: config(1),
+        })
+        .unwrap();
+    at(0)
+        .adopt_config(&AdoptConfig {
+            version: 2,
+            config: config(2),
+        })
+        .unwrap();
+    assert_eq!(at(3).config_version().unwrap(), 1);
+    assert!(ready(pull_live_config(&stores, 3, &at(3))).unwrap());
+    assert_eq!(at(3).config_version().unwrap(), 2);
+    let kept = at(3).live_config_after(1).unwrap().unwrap();
+    assert_eq!(kept.config, config(2));
+    // Up to date: nothing to pull. The home never asks itself.
+    assert!(!ready(pull_live_config(&stores, 3, &at(3))).unwrap());
+    let asked = stores.asked[0].get();
+    assert!(!ready(pull_live_config(&stores, 0, &at(0))).unwrap());
+    assert_eq!(stores.asked[0].get(), asked);
 }
