@@ -222,8 +222,9 @@ pub async fn dry_run(
         person,
         events,
         days,
+        who: None,
     };
-    call(env, site, command).await
+    ok(&crate::store::play_journey(env, site, command).await?)
 }
 
 /// `POST journeys/{id}/test-send` `{path, source?, person?, send?}`: the
@@ -265,8 +266,9 @@ pub async fn test_send(
         draft: draft_of(&body)?,
         path: path.to_owned(),
         person: person_of(&body, caller)?,
+        who: None,
     };
-    let sample = crate::store::call(env, site, &command).await?;
+    let sample = crate::store::play_journey(env, site, command).await?;
     let destinations = crate::http::cached_kv(env, &crate::forward::destinations::key(site))
         .await?
         .and_then(|text| Destinations::read(&text))

@@ -3,7 +3,7 @@
 //! namespace (or native SQLite stores in tests, `Objects`), its answers
 //! gathered, moves followed; and the entry points of what runs across a
 //! site's objects (identify, cookie links, merges resumed, suppressions
-//! copied, coupon codes leased).
+//! copied, coupon codes leased, the studio's plays for a person).
 
 use worker::{Env, Method, Request, RequestInit};
 
@@ -79,6 +79,105 @@ pub async fn lease_codes(env: &Env, site: &str, here: u16, db: &Db<'_>) -> Store
 /// push did not reach it (`directory::pull_live_config`).
 pub async fn pull_live_config(env: &Env, site: &str, here: u16, db: &Db<'_>) -> StoreResult<bool> {
     directory::pull_live_config(&SiteObjects::of(env, site)?, here, db).await
+}
+
+/// A dry run or a sample send (`Played`): at the home, which keeps the
+/// drafts; with several objects, the person it plays for read first where
+/// they live (`StudioPersonOf`).
+pub async fn play_journey<A: Played>(env: &Env, site: &str, ask: A) -> StoreResult<A::Answer> {
+    play_in(&SiteObjects::of(env, site)?, ask).await
+}
+
+/// `play_journey` among `objects`.
+pub async fn play_in<A: Played>(objects: &impl Objects, mut ask: A) -> StoreResult<A::Answer> {
+    if objects.map().objects() == 1 {
+        return route(objects, &ask).await;
+    }
+    if let Some(person) = ask.person() {
+        let who = route(objects, &protocol::StudioPersonOf { person }).await?;
+        ask.set_who(who);
+    }
+    let answer = route(objects, &ask).await?;
+    // The home counted the pools' codes it holds; the others hold codes too.
+    let mut available = std::collections::BTreeMap::new();
+    for pool in A::pools_in(&answer) {
+        let counts = route(objects, &protocol::ReadPool { pool: pool.clone() }).await?;
+        available.insert(pool, counts.available);
+    }
+    Ok(A::recount(answer, &available))
+}
+
+/// A play of a journey for a person, at the home.
+pub trait Played: Placed {
+    /// The person's name, when it plays for one.
+    fn person(&self) -> Option<String>;
+    fn set_who(&mut self, who: protocol::StudioPerson);
+
+    /// The coupon pools the answer judged by the home's own codes.
+    fn pools_in(_answer: &Self::Answer) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The answer judged again by the pools' codes over every object.
+    fn recount(
+        answer: Self::Answer,
+        _available: &std::collections::BTreeMap<String, i64>,
+    ) -> Self::Answer {
+        answer
+    }
+}
+
+impl Played for protocol::DryRun {
+    fn person(&self) -> Option<String> {
+        self.person.clone()
+    }
+
+    fn set_who(&mut self, who: protocol::StudioPerson) {
+        self.who = Some(who);
+    }
+
+    /// Steps the home found its pool empty for.
+    fn pools_in(answer: &protocol::DryRunPlay) -> Vec<String> {
+        let mut pools: Vec<String> = empty_pool_steps(answer)
+            .filter_map(|step| step["coupon_pool"].as_str().map(str::to_owned))
+            .collect();
+        pools.sort();
+        pools.dedup();
+        pools
+    }
+
+    fn recount(
+        mut answer: protocol::DryRunPlay,
+        available: &std::collections::BTreeMap<String, i64>,
+    ) -> protocol::DryRunPlay {
+        if let Some(timeline) = answer.0["timeline"].as_array_mut() {
+            for step in timeline.iter_mut().filter(|s| s["coupon"] == "pool_empty") {
+                let pool = step["coupon_pool"].as_str().unwrap_or_default();
+                if available.get(pool).is_some_and(|n| *n > 0) {
+                    step["coupon"] = "given".into();
+                }
+            }
+        }
+        answer
+    }
+}
+
+fn empty_pool_steps(play: &protocol::DryRunPlay) -> impl Iterator<Item = &serde_json::Value> {
+    play.0["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|step| step["coupon"] == "pool_empty")
+}
+
+impl Played for protocol::SampleSend {
+    fn person(&self) -> Option<String> {
+        self.person.clone()
+    }
+
+    fn set_who(&mut self, who: protocol::StudioPerson) {
+        self.who = Some(who);
+    }
 }
 
 /// As `call`, with each object's answer apart (and its index): for a

@@ -53,8 +53,8 @@ mod tests;
 
 mod calls;
 pub use calls::{
-    call, call_each, copy_suppressions, identify, lease_codes, link_cookie, pull_live_config,
-    resume_merges, route, shard_map, Objects,
+    call, call_each, copy_suppressions, identify, lease_codes, link_cookie, play_journey,
+    pull_live_config, resume_merges, route, shard_map, Objects,
 };
 
 use nudge_core::journey::Journeys;
@@ -194,21 +194,9 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         }
         Command::Journeys(c) => answer(&c, db.journey_list(journeys)),
         Command::JourneyRuns(c) => answer(&c, db.person_journeys(&c.person)),
-        Command::DryRun(c) => answer(
-            &c,
-            db.dry_run(
-                journeys,
-                &c.journey,
-                c.draft,
-                c.person.as_deref(),
-                &c.events,
-                c.days,
-            ),
-        ),
-        Command::SampleSend(c) => answer(
-            &c,
-            db.sample_send(journeys, &c.journey, c.draft, &c.path, c.person.as_deref()),
-        ),
+        Command::DryRun(c) => answer(&c, db.dry_run_asked(journeys, &c)),
+        Command::SampleSend(c) => answer(&c, db.sample_send_asked(journeys, &c)),
+        Command::StudioPersonOf(c) => answer(&c, db.studio_person(&c.person)),
         Command::AddPoolCodes(c) => answer(&c, db.add_pool_codes(&c.pool, &c.codes)),
         Command::PoolCounts(c) => answer(&c, db.pool_counts(&c.pool)),
         Command::LeaseCodes(c) => answer(&c, db.lease_codes(&c)),

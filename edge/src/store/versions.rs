@@ -390,27 +390,13 @@ impl Db<'_> {
     /// before it is published: `NotFound` without a draft, `InvalidConfig`
     /// (problems at paths relative to the journey) when it does not read.
     pub fn draft_journey(&self, id: &str) -> StoreResult<nudge_core::journey::Journey> {
-        let (_, body) = self.open_draft(&Item::Journey(id.to_owned()))?;
-        let list: nudge_core::Value = serde_json::from_value(Value::Array(vec![body]))
-            .map_err(|e| StoreError::Internal(format!("the draft does not read: {e}")))?;
-        let (mut journeys, problems) = nudge_core::journey::Journeys::from_value(&list, "");
-        match journeys.pop() {
-            Some(journey) if problems.is_empty() => Ok(journey),
-            _ => Err(StoreError::InvalidConfig {
-                message: format!(
-                    "the draft of journey {id} has problems to fix before it can be played"
-                ),
-                problems: problems
-                    .into_iter()
-                    .map(|p| {
-                        let path = p.path.strip_prefix("[0]").unwrap_or(&p.path);
-                        json!({"path": path.trim_start_matches('.'), "message": p.message})
-                    })
-                    .collect(),
-            }),
-        }
+        journey_of_draft(id, self.draft_body(id)?)
     }
 
+    /// Journey `id`'s draft as the studio saved it (`NotFound` without one).
+    pub fn draft_body(&self, id: &str) -> StoreResult<Value> {
+        Ok(self.open_draft(&Item::Journey(id.to_owned()))?.1)
+    }
     /// What publishing `body` as journey `item` does to the runs in
     /// progress (`null` for a campaign): those whose shape is the draft's
     /// keep going; the others end as `edited` at their next step. A draft
@@ -621,4 +607,28 @@ fn check_publishable(text: &str, what: &str) -> StoreResult<()> {
             .map(|p| json!({"path": p.path, "message": p.message}))
             .collect(),
     })
+}
+
+/// A journey's draft (as the studio saved it) read as core reads journeys:
+/// `InvalidConfig`, with problems at paths relative to the journey, when it
+/// does not read.
+pub fn journey_of_draft(id: &str, body: Value) -> StoreResult<nudge_core::journey::Journey> {
+    let list: nudge_core::Value = serde_json::from_value(Value::Array(vec![body]))
+        .map_err(|e| StoreError::Internal(format!("the draft does not read: {e}")))?;
+    let (mut journeys, problems) = nudge_core::journey::Journeys::from_value(&list, "");
+    match journeys.pop() {
+        Some(journey) if problems.is_empty() => Ok(journey),
+        _ => Err(StoreError::InvalidConfig {
+            message: format!(
+                "the draft of journey {id} has problems to fix before it can be played"
+            ),
+            problems: problems
+                .into_iter()
+                .map(|p| {
+                    let path = p.path.strip_prefix("[0]").unwrap_or(&p.path);
+                    json!({"path": path.trim_start_matches('.'), "message": p.message})
+                })
+                .collect(),
+        }),
+    }
 }

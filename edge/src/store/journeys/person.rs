@@ -7,6 +7,7 @@ use nudge_core::journey::Person;
 use nudge_core::profile::Consent;
 use nudge_core::time::DAY as DAY_MS;
 use nudge_core::Attributes;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::super::persons::Db;
@@ -160,6 +161,12 @@ impl Db<'_> {
 
     /// The person as the journey engine sees them.
     pub fn journey_person(&self, person: &str) -> StoreResult<Person> {
+        Ok(self.journey_facts(person)?.person())
+    }
+
+    /// What the journey engine reads of a person, as it travels between a
+    /// site's objects (the studio's dry run plays at the home).
+    pub fn journey_facts(&self, person: &str) -> StoreResult<JourneyFacts> {
         let rows = self.sql.query(
             "SELECT p.user_id, p.orders, p.total_spent, s.consent_marketing, s.consent_analytics,
                     s.last_order_at, s.cart
@@ -206,19 +213,12 @@ impl Db<'_> {
                         "has_phone": contact.phone.is_some() && contact.phone_verified,
                         "phone_verified": contact.phone.is_some() && contact.phone_verified},
         });
-        let mut attrs = Attributes::new();
-        if let Ok(nudge_core::Value::Object(map)) = serde_json::from_value(attributes) {
-            for (key, value) in map.iter() {
-                attrs.insert(key, value.clone());
-            }
-        }
-        Ok(Person {
+        Ok(JourneyFacts {
             id: person.to_owned(),
-            attributes: attrs,
-            consent,
+            attributes,
+            consent_analytics: consent.analytics,
+            consent_marketing: consent.marketing,
             suppressed: contact.suppressed,
-            // Decided for the run's own journey (`fire_run`).
-            codes_elsewhere: Vec::new(),
         })
     }
 
@@ -277,4 +277,38 @@ pub fn month_day(text: &str) -> Option<String> {
     }
     let (month, day): (u32, u32) = (date[5..7].parse().ok()?, date[8..10].parse().ok()?);
     ((1..=12).contains(&month) && (1..=31).contains(&day)).then(|| date[5..].to_owned())
+}
+
+/// What the journey engine reads of a person ([`Db::journey_facts`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JourneyFacts {
+    pub id: String,
+    /// What audience and branch conditions read (`Person::attributes`).
+    pub attributes: Value,
+    pub consent_analytics: Option<bool>,
+    pub consent_marketing: Option<bool>,
+    pub suppressed: bool,
+}
+
+impl JourneyFacts {
+    pub fn person(&self) -> Person {
+        let mut attributes = Attributes::new();
+        if let Ok(nudge_core::Value::Object(map)) = serde_json::from_value(self.attributes.clone())
+        {
+            for (key, value) in map.iter() {
+                attributes.insert(key, value.clone());
+            }
+        }
+        Person {
+            id: self.id.clone(),
+            attributes,
+            consent: Consent {
+                analytics: self.consent_analytics,
+                marketing: self.consent_marketing,
+            },
+            suppressed: self.suppressed,
+            // Decided for the run's own journey (`fire_run`).
+            codes_elsewhere: Vec::new(),
+        }
+    }
 }

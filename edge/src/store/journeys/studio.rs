@@ -4,12 +4,12 @@
 //! journey or the studio's draft of it.
 
 use nudge_core::journey::sim::Simulation;
-use nudge_core::journey::{Effect, Entry, Journey, Journeys};
+use nudge_core::journey::{CapsState, Effect, Entry, Journey, Journeys};
 use nudge_core::time::DAY as DAY_MS;
 use serde_json::{json, Value};
 
 use super::super::persons::Db;
-use super::super::protocol::{StoreError, StoreResult};
+use super::super::protocol::{DryRun, SampleSend, StoreError, StoreResult, StudioPerson};
 use super::reads::{effect_json, iso};
 use crate::store::protocol::DryRunPlay;
 use crate::store::protocol::SampleMessage;
@@ -30,9 +30,38 @@ impl Db<'_> {
             .ok_or_else(|| StoreError::NotFound(format!("the live config has no journey {id:?}")))
     }
 
+    /// The person a play is for: passed from their own object (`who`),
+    /// else read here by any of their names; `None` plays a sample person.
+    fn player(
+        &self,
+        person: Option<&str>,
+        who: Option<&StudioPerson>,
+    ) -> StoreResult<Option<StudioPerson>> {
+        match (who, person) {
+            (Some(who), _) => Ok(Some(who.clone())),
+            (None, Some(id)) => self.studio_person(id).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// What a play at the home needs of a person named `id` (any name).
+    pub fn studio_person(&self, id: &str) -> StoreResult<StudioPerson> {
+        let Some(person) = self.find_person(id)? else {
+            return Err(StoreError::NotFound(format!(
+                "no person is known by {id:?}"
+            )));
+        };
+        Ok(StudioPerson {
+            facts: self.journey_facts(&person)?,
+            caps: self.caps_state(&person)?.sent,
+            vouched: self.may_take_pool_code(&person)?,
+            send_properties: self.send_properties(&person)?,
+        })
+    }
+
     /// Plays `journey` for a person on a virtual clock from now: their real
     /// attributes, consent and caps; `events` are (seconds after now, name).
-    #[allow(clippy::too_many_arguments)]
+    #[cfg(test)]
     pub fn dry_run(
         &self,
         journeys: &Journeys,
@@ -42,19 +71,33 @@ impl Db<'_> {
         events: &[(i64, String)],
         days: i64,
     ) -> StoreResult<DryRunPlay> {
-        let journey = &self.studied_journey(journeys, journey_id, draft)?;
+        let ask = DryRun {
+            journey: journey_id.to_owned(),
+            draft,
+            person: person.map(str::to_owned),
+            events: events.to_vec(),
+            days,
+            who: None,
+        };
+        self.dry_run_asked(journeys, &ask)
+    }
+
+    /// As `dry_run`, for a person read here or passed from their own object
+    /// (`ask.who`, a site over several objects).
+    pub fn dry_run_asked(&self, journeys: &Journeys, ask: &DryRun) -> StoreResult<DryRunPlay> {
+        let (journey_id, person, events, days) = (
+            ask.journey.as_str(),
+            ask.person.as_deref(),
+            &ask.events,
+            ask.days,
+        );
+        let journey = &self.studied_journey(journeys, journey_id, ask.draft)?;
         let mut only = journeys.clone();
         only.journeys = vec![journey.clone()];
         only.journeys[0].enabled = true;
-        let who = match person {
-            Some(id) => match self.find_person(id)? {
-                Some(p) => self.journey_person(&p)?,
-                None => {
-                    return Err(StoreError::NotFound(format!(
-                        "no person is known by {id:?}"
-                    )))
-                }
-            },
+        let player = self.player(person, ask.who.as_ref())?;
+        let who = match &player {
+            Some(p) => p.facts.person(),
             None => nudge_core::journey::Person {
                 id: "dry-run".into(),
                 consent: nudge_core::profile::Consent {
@@ -64,7 +107,9 @@ impl Db<'_> {
                 ..Default::default()
             },
         };
-        let caps = self.caps_state(&who.id)?;
+        let caps = CapsState {
+            sent: player.as_ref().map(|p| p.caps.clone()).unwrap_or_default(),
+        };
         let mut sim = Simulation::new(only, self.now);
         sim.persons.push((who.clone(), caps));
         match &journey.entry {
@@ -83,10 +128,7 @@ impl Db<'_> {
         // The simulation hands out pool codes freely; the store says whether
         // this person would get one now (someone vouches for them, the pool
         // has codes left), as the real step would.
-        let vouched = match person {
-            Some(_) => self.may_take_pool_code(&who.id)?,
-            None => false,
-        };
+        let vouched = player.as_ref().is_some_and(|p| p.vouched);
         let mut timeline = Vec::new();
         for (at, effect) in &sim.log {
             // What a marketer reads: what happens, not each step passed.
@@ -132,6 +174,7 @@ impl Db<'_> {
     /// masked; without one, a sample person's), marked as a test and
     /// addressed to nobody real: `{destination, purpose, event}`. Nothing is
     /// stored, counted or sent here.
+    #[cfg(test)]
     pub fn sample_send(
         &self,
         journeys: &Journeys,
@@ -140,24 +183,32 @@ impl Db<'_> {
         path: &str,
         person: Option<&str>,
     ) -> StoreResult<SampleMessage> {
-        let journey = self.studied_journey(journeys, journey_id, draft)?;
+        let ask = SampleSend {
+            journey: journey_id.to_owned(),
+            draft,
+            path: path.to_owned(),
+            person: person.map(str::to_owned),
+            who: None,
+        };
+        self.sample_send_asked(journeys, &ask)
+    }
+
+    /// As `sample_send`, for a person read here or passed from their own
+    /// object (`ask.who`).
+    pub fn sample_send_asked(
+        &self,
+        journeys: &Journeys,
+        ask: &SampleSend,
+    ) -> StoreResult<SampleMessage> {
+        let (journey_id, path) = (ask.journey.as_str(), ask.path.as_str());
+        let journey = self.studied_journey(journeys, journey_id, ask.draft)?;
         let Some(send) = journey.send_at(path) else {
             return Err(StoreError::NotFound(format!(
                 "journey {journey_id} has no send step at {path}"
             )));
         };
-        let (person, properties) = match person {
-            Some(id) => match self.find_person(id)? {
-                Some(p) => {
-                    let properties = self.send_properties(&p)?;
-                    (Some(p), properties)
-                }
-                None => {
-                    return Err(StoreError::NotFound(format!(
-                        "no person is known by {id:?}"
-                    )))
-                }
-            },
+        let (person, properties) = match self.player(ask.person.as_deref(), ask.who.as_ref())? {
+            Some(p) => (Some(p.facts.id), p.send_properties),
             None => (None, sample_properties()),
         };
         let purpose = match send.purpose {

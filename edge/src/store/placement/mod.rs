@@ -135,6 +135,18 @@ fn sum_pools(pool: &str, answers: Vec<(u16, PoolCounts)>) -> PoolCounts {
     })
 }
 
+/// What a play at the home needs of a person: asked where the person is,
+/// as the admin's lookup is.
+impl Placed for StudioPersonOf {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(lookup_object(map, &self.person))
+    }
+
+    fn otherwise(&self, map: ShardMap) -> Option<u16> {
+        Some(map.browser(&self.person))
+    }
+}
+
 /// A person the admin names by id, user id, email, phone or browser: to the
 /// object that id names or the identifier's directory object (which sends
 /// it on where the person is), else to the browser's object.

@@ -99,6 +99,7 @@ commands! {
     "dry_run" => DryRun(DryRun) -> DryRunPlay;
     /// One send step's message as it would leave, marked as a test.
     "sample_send" => SampleSend(SampleSend) -> SampleMessage;
+    "studio_person" => StudioPersonOf(StudioPersonOf) -> StudioPerson;
     /// Plays due timers and queues waiting sends now, as the alarm does.
     "journeys_tick" => JourneysTick(TickJourneys) -> Ticked;
     /// Adds codes to a coupon pool.
@@ -418,6 +419,30 @@ pub struct DryRun {
     /// (seconds after now, event name).
     pub events: Vec<(i64, String)>,
     pub days: i64,
+    /// `person` as its own object knows them, when the site spreads over
+    /// several objects and the play runs at the home, with the drafts
+    /// (`store::play_journey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<StudioPerson>,
+}
+
+/// At a person's object: what a dry run or a sample send at the home needs
+/// of them (`store::play_journey`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StudioPersonOf {
+    /// A person, user or anonymous id, an email or phone.
+    pub person: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StudioPerson {
+    pub facts: crate::store::journeys::person::JourneyFacts,
+    /// Their marketing sends over the last week, for the caps.
+    pub caps: Vec<i64>,
+    /// Someone vouches for them: a pool code may go to them.
+    pub vouched: bool,
+    /// What a journey's send carries about them (cart, products, coupon).
+    pub send_properties: Value,
 }
 
 /// One send step's message as it would leave (`store::journeys::studio`):
@@ -428,6 +453,9 @@ pub struct SampleSend {
     pub draft: bool,
     pub path: String,
     pub person: Option<String>,
+    /// As `DryRun::who`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<StudioPerson>,
 }
 
 /// The message a send step would queue: its destination's id, purpose and

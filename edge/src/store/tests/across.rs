@@ -1,9 +1,11 @@
 //! What follows a person across a site's objects after a merge moved it:
-//! deliveries of events stored before the move; and what every object must
-//! keep up with: the live config.
+//! deliveries of events stored before the move, the studio's plays for a
+//! person of any object; and what every object must keep up with: the live
+//! config.
 
 use super::objects::{ready, signed_in, Stores};
 use super::saga::{apart, campaigns, visit};
+use crate::store::calls::play_in;
 use crate::store::directory::pull_live_config;
 use crate::store::persons::Db;
 use crate::store::protocol::*;
@@ -135,4 +137,97 @@ fn an_object_that_missed_a_publish_pulls_the_live_config_from_the_home() {
     let asked = stores.asked[0].get();
     assert!(!ready(pull_live_config(&stores, 0, &at(0))).unwrap());
     assert_eq!(stores.asked[0].get(), asked);
+}
+
+/// A two-day dry run of journey `wb` (its draft if `draft`) for `person`.
+fn dry_run(person: String, draft: bool) -> DryRun {
+    DryRun {
+        journey: "wb".into(),
+        draft,
+        person: Some(person),
+        events: Vec::new(),
+        days: 2,
+        who: None,
+    }
+}
+
+/// The dry run and the sample send play at the home, with the drafts; the
+/// person they play for lives in another object.
+#[test]
+fn the_studio_plays_a_journey_for_a_person_of_any_object() {
+    let stores = super::pools::stores(4);
+    super::pools::upload(&stores, &["WB15-1"]);
+    let object = stores.map.all().find(|o| *o != stores.map.home()).unwrap();
+    let anon = super::pools::shoppers(&stores, object, 1).remove(0);
+    let user = format!("user-{anon}");
+    let play = ready(play_in(&stores, dry_run(user.clone(), false))).unwrap();
+    let timeline = play.0["timeline"].as_array().unwrap().clone();
+    let kinds: Vec<&str> = timeline.iter().filter_map(|e| e["kind"].as_str()).collect();
+    // Signed in and agreed to marketing: their code is there to give (in
+    // the pool's home, wherever that is), and the email goes.
+    let set = timeline.iter().find(|e| e["kind"] == "set").unwrap();
+    assert_eq!(set["coupon"], "given", "{timeline:?}");
+    assert!(kinds.contains(&"send"), "{kinds:?}");
+    // The studio's draft, kept at the home, plays for them too.
+    stores
+        .call(&Studio {
+            live: None,
+            by: "Ed".into(),
+            action: SaveDraft {
+                item: Item::Journey("wb".into()),
+                expected: None,
+                body: serde_json::json!({"id": "wb", "entry": {"event": "Went Quiet"},
+                    "steps": [{"send": {"destination": "email", "event": "Drafted"}}]}),
+            },
+        })
+        .unwrap();
+    let drafted = ready(play_in(&stores, dry_run(user.clone(), true))).unwrap();
+    let sent: Vec<&str> = drafted.0["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "send")
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(sent, ["Drafted"]);
+    // A person of that object who never agreed to marketing: the send is
+    // suppressed, as their real run's would be.
+    let quiet = (0..)
+        .map(|i| format!("quiet-{i}"))
+        .find(|b| stores.map.browser(b) == object)
+        .unwrap();
+    super::saga::visit(&stores, &quiet, "1", 1.0);
+    let quiet_play = ready(play_in(&stores, dry_run(quiet.clone(), false))).unwrap();
+    let suppressed = quiet_play.0["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "suppressed" && e["reason"] == "consent");
+    assert!(suppressed, "{:?}", quiet_play.0);
+    // The sample message carries the person's own facts (their coupon
+    // masked); a name nobody has is refused.
+    let sample = ready(play_in(
+        &stores,
+        SampleSend {
+            journey: "wb".into(),
+            draft: false,
+            path: "steps[1]".into(),
+            person: Some(user),
+            who: None,
+        },
+    ))
+    .unwrap();
+    assert_eq!(sample.destination, "email");
+    assert_eq!(sample.event["properties"]["test"], true);
+    let nobody = SampleSend {
+        journey: "wb".into(),
+        draft: false,
+        path: "steps[1]".into(),
+        person: Some("nobody-at-all".into()),
+        who: None,
+    };
+    assert!(matches!(
+        ready(play_in(&stores, nobody)),
+        Err(StoreError::NotFound(_))
+    ));
 }

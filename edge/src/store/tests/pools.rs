@@ -9,13 +9,14 @@ use super::objects::{ready, signed_in, Stores};
 use crate::store::persons::Db;
 use crate::store::pools::{self, home_of, PoolHomes};
 use crate::store::protocol::*;
+use crate::store::saga;
 use crate::store::sql::Sql;
 
 const CONFIG: &str = r#"{"journeys": [{"id": "wb", "entry": {"event": "Went Quiet"}, "steps": [
   {"set": {"coupon_pool": "wb15", "stage": "invited"}},
   {"send": {"destination": "email", "event": "Win Back"}}]}]}"#;
 
-fn stores(objects: u32) -> Stores {
+pub(super) fn stores(objects: u32) -> Stores {
     let mut stores = Stores::new(objects);
     let config: nudge_core::Value = serde_json::from_str(CONFIG).unwrap();
     let (journeys, problems) = Journeys::from_config(&config);
@@ -24,7 +25,7 @@ fn stores(objects: u32) -> Stores {
     stores
 }
 
-fn upload(stores: &Stores, codes: &[&str]) -> PoolCounts {
+pub(super) fn upload(stores: &Stores, codes: &[&str]) -> PoolCounts {
     stores
         .call(&AddPoolCodes {
             pool: "wb15".into(),
@@ -67,7 +68,7 @@ fn append(stores: &Stores, anon: &str, name: &str) {
 
 /// `n` signed-in shoppers of `object` (a pool code goes only to someone
 /// vouched for), each entering the journey.
-fn shoppers(stores: &Stores, object: u16, n: usize) -> Vec<String> {
+pub(super) fn shoppers(stores: &Stores, object: u16, n: usize) -> Vec<String> {
     let browsers: Vec<String> = (0..)
         .map(|i| format!("pool-{object}-{i}"))
         .filter(|b| stores.map.browser(b) == object)
@@ -76,7 +77,7 @@ fn shoppers(stores: &Stores, object: u16, n: usize) -> Vec<String> {
     for anon in &browsers {
         append(stores, anon, "Page Viewed");
         let user = Proven::UserId(format!("user-{anon}"));
-        stores.call(&signed_in(anon, user, None)).unwrap();
+        ready(saga::identify(stores, &signed_in(anon, user, None), &[])).unwrap();
         append(stores, anon, "Went Quiet");
     }
     browsers
@@ -158,8 +159,8 @@ fn a_pool_of_one_code_reaches_a_person_in_any_object_and_then_runs_out() {
     assert_eq!(sent(&stores, second), 1);
     // Told "none left", the object does not ask again for a while: the
     // next person there misses at once.
-    let asked = stores.asked[usize::from(home)].get();
     shoppers(&stores, second, 2);
+    let asked = stores.asked[usize::from(home)].get();
     alarm(&stores, second);
     assert_eq!(counter(&stores, second, "coupon_pool_empty"), 2);
     assert_eq!(sent(&stores, second), 2);
