@@ -115,7 +115,7 @@ pub async fn undo_merge(mut req: Request, env: &Env, site: &str) -> Handled {
         .chars()
         .take(500)
         .collect();
-    let answer = crate::store::call(env, site, &UndoMerge { seq, reason }).await?;
+    let answer = crate::store::undo_merge(env, site, &UndoMerge { seq, reason }).await?;
     ok(&answer)
 }
 

@@ -48,6 +48,16 @@ pub async fn link_cookie(
     saga::link_cookie(&objects, known, fresh, campaigns).await
 }
 
+/// Undoes a merge; across objects, its directory entries and its person's
+/// own object follow (`saga::undo_merge`).
+pub async fn undo_merge(
+    env: &Env,
+    site: &str,
+    ask: &protocol::UndoMerge,
+) -> StoreResult<protocol::Undone> {
+    saga::undo_merge(&SiteObjects::of(env, site)?, ask).await
+}
+
 /// Finishes the merges across objects that `object` coordinates and that
 /// were left unfinished (its alarm).
 pub async fn resume_merges(

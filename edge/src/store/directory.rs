@@ -40,29 +40,36 @@ impl Db<'_> {
         Ok(BrowserPersonIs { person, user_id })
     }
 
-    /// The person the directory binds an identifier to here, if any.
-    pub fn directory_person(&self, kind: &str, value: &str) -> StoreResult<Option<String>> {
-        self.sql.text(
-            "SELECT person FROM directory WHERE kind = ? AND value = ?",
-            params![kind, value],
-        )
-    }
-
-    /// The person the directory here binds an identifier to, when that
-    /// person is not in this object (with one object, never).
+    /// Where to ask for the person the directory here binds an identifier
+    /// to, when that person is not in this object (with one object, never):
+    /// the object its id names (`PersonElsewhere`), or the one an undo left
+    /// it in (`Moved`).
     pub fn directory_person_elsewhere(
         &self,
         kind: &str,
         value: &str,
-    ) -> StoreResult<Option<String>> {
-        let Some(person) = self.directory_person(kind, value)? else {
+    ) -> StoreResult<Option<StoreError>> {
+        let rows = self.sql.query(
+            "SELECT person, object FROM directory WHERE kind = ? AND value = ?",
+            params![kind, value],
+        )?;
+        let Some(row) = rows.first() else {
             return Ok(None);
         };
-        let here = self.sql.exists(
+        let person = super::moves::text(row, "person");
+        if self.sql.exists(
             "SELECT 1 FROM persons WHERE id = ?",
             params![person.as_str()],
-        )?;
-        Ok((!here).then_some(person))
+        )? {
+            return Ok(None);
+        }
+        // Where the person lives when its id does not say (an undo's).
+        Ok(Some(match row.get("object").and_then(Value::as_i64) {
+            Some(object) => StoreError::Moved {
+                object: u16::try_from(object).unwrap_or_default(),
+            },
+            None => StoreError::PersonElsewhere { person },
+        }))
     }
 
     /// The directory: `value` of `kind` for `person`, unless bound already.
@@ -88,17 +95,38 @@ impl Db<'_> {
 
     pub fn repoint(&self, ask: &Repoint) -> StoreResult<()> {
         self.sql.execute(
-            "INSERT INTO directory (kind, value, person, at) VALUES (?1, ?2, ?4, ?5)
-             ON CONFLICT (kind, value) DO UPDATE SET person = ?4, at = ?5 WHERE person = ?3",
+            "INSERT INTO directory (kind, value, person, at, object) VALUES (?1, ?2, ?4, ?5, ?6)
+             ON CONFLICT (kind, value) DO UPDATE SET person = ?4, at = ?5, object = ?6 WHERE person = ?3",
             params![
                 ask.kind.as_str(),
                 ask.value.as_str(),
                 ask.from.as_str(),
                 ask.into.as_str(),
-                self.now
+                self.now,
+                ask.object.map(i64::from)
             ],
         )?;
         Ok(())
+    }
+
+    /// A person whose id names this object lives in `object` as itself.
+    pub fn relocate(&self, ask: &Relocate) -> StoreResult<()> {
+        self.sql.execute(
+            "INSERT INTO moved_persons (person, into_person, object, merge, at) VALUES (?1, ?1, ?2, 'undo', ?3)
+             ON CONFLICT (person) DO UPDATE SET into_person = ?1, object = ?2, at = ?3",
+            params![ask.person.as_str(), i64::from(ask.object), self.now],
+        )?;
+        Ok(())
+    }
+
+    /// Where a person whose id names this object lives as itself, if an
+    /// undo split it out in another object.
+    pub fn relocated(&self, person: &str) -> StoreResult<Option<u16>> {
+        let object = self.sql.int(
+            "SELECT object FROM moved_persons WHERE person = ?1 AND into_person = ?1",
+            params![person],
+        )?;
+        Ok(object.and_then(|o| u16::try_from(o).ok()))
     }
 
     /// Records a single-use nonce; whether it was fresh.

@@ -336,8 +336,8 @@ impl Db<'_> {
         // directory object (`store::placement`); a person the directory
         // places in another object is found there (`store::route` asks).
         if spread && self.person_of(kind, &value)?.is_none() {
-            if let Some(person) = self.directory_person_elsewhere(kind, &value)? {
-                return Err(StoreError::PersonElsewhere { person });
+            if let Some(elsewhere) = self.directory_person_elsewhere(kind, &value)? {
+                return Err(elsewhere);
             }
         }
         // Recorded only once valid: a refused event leaves nothing behind.

@@ -151,10 +151,24 @@ impl Db<'_> {
             "INSERT INTO merge_undos (seq, at, reason) VALUES (?, ?, ?)",
             params![seq, self.now, reason],
         )?;
+        let mut given_back: Vec<(String, String)> = moved["identifiers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|id| Some((id["kind"].as_str()?, id["value"].as_str()?)))
+            .filter(|(kind, _)| matches!(*kind, "user" | "email" | "phone"))
+            .map(|(kind, value)| (kind.to_owned(), value.to_owned()))
+            .collect();
+        if let (true, Some(user)) = (moved["gave_user_id"] == true, facts["user_id"].as_str()) {
+            given_back.push(("user".into(), user.to_owned()));
+        }
+        given_back.sort();
+        given_back.dedup();
         Ok(Undone {
             undone: seq,
             person: from.to_owned(),
             split_from: into.to_owned(),
+            given_back,
         })
     }
 }

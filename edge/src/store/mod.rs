@@ -54,7 +54,7 @@ mod tests;
 mod calls;
 pub use calls::{
     call, call_each, copy_suppressions, identify, lease_codes, link_cookie, play_journey,
-    pull_live_config, resume_merges, route, shard_map, Objects,
+    pull_live_config, resume_merges, route, shard_map, undo_merge, Objects,
 };
 
 use nudge_core::journey::Journeys;
@@ -139,6 +139,20 @@ fn append(
     Ok(appended)
 }
 
+/// The person a command is placed by (`placement`: the object its id names).
+fn placed_by_person(command: &Command) -> Option<&str> {
+    match command {
+        Command::ExportPerson(c) => Some(&c.person),
+        Command::ImportPerson(c) => Some(&c.into),
+        Command::ForgetPerson(c) => Some(&c.person),
+        Command::Unfreeze(c) => Some(&c.person),
+        Command::TakeHeld(c) => Some(&c.person),
+        Command::DropHeld(c) => Some(&c.person),
+        Command::UserOf(c) => Some(&c.person),
+        _ => None,
+    }
+}
+
 /// The answer to `ask` as JSON, of `ask`'s own answer type: `dispatch`
 /// cannot answer a command with another's.
 fn answer<A: Ask>(_ask: &A, answer: StoreResult<A::Answer>) -> StoreResult<Value> {
@@ -148,6 +162,13 @@ fn answer<A: Ask>(_ask: &A, answer: StoreResult<A::Answer>) -> StoreResult<Value
 /// Runs one command against the store's SQL (native tests call this too).
 /// `journeys` are the live config's, for the events that enter or end runs.
 pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResult<Value> {
+    // A person whose id names this object but who lives in another, as
+    // itself (an undo split it out there): its commands go there.
+    if let Some(person) = placed_by_person(&command) {
+        if let Some(object) = db.relocated(person)? {
+            return Err(StoreError::Moved { object });
+        }
+    }
     match command {
         Command::Append(batch) => answer(&batch, append(db, &batch, journeys)),
         Command::AppendSpilled(spilled) => {
@@ -217,6 +238,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::TakeHeld(c) => answer(&c, db.take_held(&c)),
         Command::DropHeld(c) => answer(&c, db.drop_held(&c)),
         Command::AdoptConfig(c) => answer(&c, db.adopt_config(&c)),
+        Command::Relocate(c) => answer(&c, db.relocate(&c)),
         Command::LiveConfig(c) => answer(&c, db.live_config_after(c.after)),
         Command::UseNonce(c) => answer(&c, db.use_nonce(&c.nonce)),
         Command::Unfreeze(c) => answer(&c, db.unfreeze(&c)),

@@ -87,7 +87,8 @@ pub async fn identify(
     // The directory may name a person that a merge moved since: its
     // current self.
     let target = current(objects, bound.person).await?;
-    let across = target != browser.person && map.person(&target) != map.person(&browser.person);
+    let across = target != browser.person
+        && lives_in(objects, &target).await? != lives_in(objects, &browser.person).await?;
     if across {
         // Never two user ids on one person, whichever identifier proved it.
         let theirs = route(
@@ -138,7 +139,6 @@ pub async fn link_cookie(
     fresh: &str,
     campaigns: &[ReportedCampaign],
 ) -> StoreResult<()> {
-    let map = objects.map();
     if known == fresh {
         return Ok(());
     }
@@ -151,13 +151,16 @@ pub async fn link_cookie(
     ) else {
         return Ok(());
     };
-    let apart = map.person(&into.person) != map.person(&from.person);
-    if into.user_id.is_some() || from.user_id.is_some() || !apart {
+    if into.user_id.is_some() || from.user_id.is_some() {
+        return Ok(());
+    }
+    let into_lives = lives_in(objects, &into.person).await?;
+    if into_lives == lives_in(objects, &from.person).await? {
         return Ok(());
     }
     let step = SagaStep {
         merge: merge_id(&from.person, &into.person),
-        object: map.person(&into.person),
+        object: into_lives,
         from: from.person,
         into: into.person,
         proof: "signed_cookie".into(),
@@ -186,6 +189,23 @@ async fn current(objects: &impl Objects, person: String) -> StoreResult<String> 
     Err(StoreError::Internal(format!(
         "{person} moved too many times"
     )))
+}
+
+/// The object a person lives in: the one its id names, unless an undo
+/// split it out in another (`Relocate`).
+async fn lives_in(objects: &impl Objects, person: &str) -> StoreResult<u16> {
+    let map = objects.map();
+    let is = route(
+        objects,
+        &WhereIs {
+            person: person.to_owned(),
+        },
+    )
+    .await?;
+    Ok(match is.moved_to {
+        Some(object) if is.person == person => object,
+        _ => map.person(person),
+    })
 }
 
 /// The kind and value a proof names, as the directory keys them.
@@ -249,6 +269,9 @@ pub async fn merge_across(
         return Ok(());
     }
     let entries = export.directory_entries();
+    // The winner's object: its id's, unless an undo left it in another.
+    let into_lives = lives_in(objects, into).await?;
+    let relocated = (into_lives != map.person(into)).then_some(into_lives);
     let import = ImportPerson {
         merge: merge.clone(),
         into: into.clone(),
@@ -283,6 +306,7 @@ pub async fn merge_across(
             value,
             from: from.clone(),
             into: into.clone(),
+            object: relocated,
         };
         route(objects, &repoint).await?;
     }
@@ -293,7 +317,7 @@ pub async fn merge_across(
         merge: merge.clone(),
         person: from.clone(),
         into: into.clone(),
-        into_object: map.person(into),
+        into_object: into_lives,
     };
     route(objects, &forget).await?;
     if stop(5) {
@@ -425,4 +449,37 @@ pub async fn resume(
         }
     }
     Ok(finished)
+}
+
+/// Undoes a merge where its log is, and, when the person split out has an
+/// id naming another object (the merge moved it across), points the
+/// directory's entries of what it got back at it again and has its own
+/// object send its commands where it lives now (`Relocate`). With one
+/// object, the undo alone.
+pub async fn undo_merge(objects: &impl Objects, ask: &UndoMerge) -> StoreResult<Undone> {
+    let undone = route(objects, ask).await?;
+    let map = objects.map();
+    if map.objects() == 1 {
+        return Ok(undone);
+    }
+    let here = super::shards::unqualify(undone.undone).map_or(map.home(), |(object, _)| object);
+    let relocated = map.person(&undone.person) != here;
+    for (kind, value) in &undone.given_back {
+        let repoint = Repoint {
+            kind: kind.clone(),
+            value: value.clone(),
+            from: undone.split_from.clone(),
+            into: undone.person.clone(),
+            object: relocated.then_some(here),
+        };
+        route(objects, &repoint).await?;
+    }
+    if relocated {
+        let relocate = Relocate {
+            person: undone.person.clone(),
+            object: here,
+        };
+        route(objects, &relocate).await?;
+    }
+    Ok(undone)
 }

@@ -219,8 +219,11 @@ const MIGRATIONS: &[&[&str]] = &[
     // 13: coupon pools over several objects (`store/pools.rs`). At a pool's
     // home, the codes each lease moved out (`pool_leases`, pruned with the
     // deliveries); elsewhere, the pools wanted (`since` names the lease,
-    // `empty_at` a home's "none left") and the runs waiting for them.
+    // `empty_at` a home's "none left") and the runs waiting for them. And a
+    // directory entry's person living in an object its id does not name
+    // (an undo split it out where a merge had moved it: `store::saga`).
     &[
+        "ALTER TABLE directory ADD COLUMN object INTEGER",
         "CREATE TABLE pool_leases (pool TEXT NOT NULL, object INTEGER NOT NULL, lease INTEGER NOT NULL,
             code TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (pool, object, lease, code))",
         "CREATE INDEX pool_leases_by_time ON pool_leases (at)",

@@ -315,11 +315,19 @@ impl Db<'_> {
         // With a site over several objects: a person that moved, or one
         // the directory here places in another object (`store::route`
         // asks there).
+        if let Some(object) = self.moved_browser(id)? {
+            return Err(StoreError::Moved { object });
+        }
         let moved = self.where_is(&crate::store::protocol::WhereIs { person: id.into() })?;
-        if moved.moved_to.is_some() {
-            return Err(StoreError::PersonElsewhere {
-                person: moved.person,
-            });
+        match moved.moved_to {
+            // Split out again by an undo, where it had moved.
+            Some(object) if moved.person == id => return Err(StoreError::Moved { object }),
+            Some(_) => {
+                return Err(StoreError::PersonElsewhere {
+                    person: moved.person,
+                })
+            }
+            None => {}
         }
         self.elsewhere_by("user", id)
     }
@@ -328,7 +336,7 @@ impl Db<'_> {
     /// when it is not in this object.
     fn elsewhere_by(&self, kind: &str, value: &str) -> StoreResult<Option<String>> {
         match self.directory_person_elsewhere(kind, value)? {
-            Some(person) => Err(StoreError::PersonElsewhere { person }),
+            Some(elsewhere) => Err(elsewhere),
             None => Ok(None),
         }
     }

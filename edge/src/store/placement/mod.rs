@@ -179,6 +179,12 @@ impl Placed for Bind {
     }
 }
 
+impl Placed for Relocate {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(map.person(&self.person))
+    }
+}
+
 impl Placed for Repoint {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(directory_object(map, &self.kind, &self.value))

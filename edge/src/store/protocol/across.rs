@@ -71,6 +71,18 @@ pub struct Repoint {
     pub value: String,
     pub from: String,
     pub into: String,
+    /// Where `into` lives when its id names another object (an undo's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<u16>,
+}
+
+/// At the object a person's id names: the person lives in `object` now,
+/// as itself (a merge across objects moved it there, and an undo split it
+/// out again), so lookups by its id are sent there.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Relocate {
+    pub person: String,
+    pub object: u16,
 }
 
 /// A merge across objects, as its coordinator logs it: the step reached.

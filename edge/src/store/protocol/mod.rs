@@ -122,6 +122,7 @@ commands! {
     "where_is" => WhereIs(WhereIs) -> PersonIs;
     "bind" => Bind(Bind) -> Bound;
     "repoint" => Repoint(Repoint) -> ();
+    "relocate" => Relocate(Relocate) -> ();
     "saga_step" => SagaStep(SagaStep) -> SagaStep;
     "open_sagas" => OpenSagas(OpenSagas) -> Vec<SagaStep>;
     "export_person" => ExportPerson(ExportPerson) -> PersonExport;
@@ -238,6 +239,11 @@ pub struct Undone {
     pub undone: i64,
     pub person: String,
     pub split_from: String,
+    /// The directory's identifiers (user id, email or phone hash) given
+    /// back to `person`: with several objects, their entries point at it
+    /// again (`store::undo_merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given_back: Vec<(String, String)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

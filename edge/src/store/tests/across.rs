@@ -10,6 +10,7 @@ use crate::store::directory::pull_live_config;
 use crate::store::persons::Db;
 use crate::store::protocol::*;
 use crate::store::saga;
+use crate::store::sql::Sql;
 
 /// `anon` signed in with a verified phone (the shop's user token carries it).
 fn with_phone(stores: &Stores, anon: &str, phone: &str) -> Identified {
@@ -230,4 +231,93 @@ fn the_studio_plays_a_journey_for_a_person_of_any_object() {
         ready(play_in(&stores, nobody)),
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// A merge across objects undone: the person split out keeps living where
+/// the merge moved it, its names point at it again, and its own id still
+/// finds it (never the person it was split from).
+#[test]
+fn an_undo_across_objects_gives_the_person_back_its_names_and_its_id() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    visit(&stores, &a, "1", 10.0);
+    visit(&stores, &b, "1", 25.5);
+    let email = "bea@example.com";
+    let hash = crate::tokens::email_hash(email).unwrap();
+    let ada = super::saga::identify(&stores, &a, "u1").unwrap().person;
+    stores.now.set(stores.now.get() + 1);
+    let bea = ready(saga::identify(
+        &stores,
+        &signed_in(&b, Proven::EmailHash(hash.clone()), None),
+        &campaigns(),
+    ))
+    .unwrap()
+    .person;
+    // b signs in as u1 on a shared computer: b's person moves into ada's.
+    assert!(super::saga::identify(&stores, &b, "u1").unwrap().merged);
+    let runs = |name: &str| {
+        stores
+            .call(&JourneyRuns {
+                person: name.into(),
+            })
+            .unwrap()
+            .0["person"]
+            .clone()
+    };
+    assert_eq!(runs(email), ada.as_str());
+    let log = stores.merge_log();
+    let seq = log.merges[0]["seq"].as_i64().unwrap();
+    let undo = UndoMerge {
+        seq,
+        reason: "a shared computer".into(),
+    };
+    let undone = ready(saga::undo_merge(&stores, &undo)).unwrap();
+    assert_eq!(
+        (undone.person.as_str(), undone.split_from.as_str()),
+        (bea.as_str(), ada.as_str())
+    );
+    assert!(undone
+        .given_back
+        .contains(&("email".to_owned(), hash.clone())));
+    // Her email's directory entry is hers again; her id, which names b's
+    // object, finds her where she lives now; b's events are hers.
+    let directory = crate::store::placement::directory_object(stores.map, "email", &hash);
+    let entry = stores.sqls[usize::from(directory)]
+        .query(
+            "SELECT person FROM directory WHERE kind = 'email' AND value = ?",
+            crate::store::sql::params![hash.as_str()],
+        )
+        .unwrap();
+    assert_eq!(entry[0]["person"], bea.as_str());
+    assert_eq!(runs(email), bea.as_str());
+    assert_eq!(runs(&bea), bea.as_str());
+    assert_eq!(runs("u1"), ada.as_str());
+    assert_eq!(super::saga::profile(&stores, &b)["orders"], 1);
+    assert_eq!(super::saga::profile(&stores, &a)["orders"], 1);
+    // A third browser, of another object, proving her email moves in with
+    // her where she lives (not to the object her id names).
+    let lives = usize::from(stores.map.browser(&a));
+    let c = (0..)
+        .map(|i| format!("third-{i}"))
+        .find(|c| {
+            let object = stores.map.browser(c);
+            usize::from(object) != lives && object != stores.map.person(&bea)
+        })
+        .unwrap();
+    visit(&stores, &c, "1", 5.0);
+    stores.now.set(stores.now.get() + 1);
+    let third = ready(saga::identify(
+        &stores,
+        &signed_in(&c, Proven::EmailHash(hash.clone()), None),
+        &campaigns(),
+    ))
+    .unwrap();
+    assert!(third.merged);
+    assert_eq!(runs(&c), bea.as_str());
+    assert_eq!(super::saga::profile(&stores, &c)["orders"], 2);
+    assert_eq!(super::saga::profile(&stores, &b)["orders"], 2);
+    // Signing in as u1 again merges her again, where she lives.
+    assert!(super::saga::identify(&stores, &b, "u1").unwrap().merged);
+    assert_eq!(runs(email), ada.as_str());
+    assert_eq!(super::saga::profile(&stores, &a)["orders"], 3);
 }
