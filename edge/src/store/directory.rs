@@ -179,10 +179,15 @@ impl Db<'_> {
             Some(r) => PersonIs {
                 person: super::moves::text(r, "into_person"),
                 moved_to: r.get("object").and_then(Value::as_i64).map(|o| o as u16),
+                known: true,
             },
             None => PersonIs {
                 person: ask.person.clone(),
                 moved_to: None,
+                known: self.sql.exists(
+                    "SELECT 1 FROM persons WHERE id = ?",
+                    params![ask.person.as_str()],
+                )?,
             },
         })
     }

@@ -236,6 +236,11 @@ impl Db<'_> {
             )?;
             self.sql
                 .execute("DELETE FROM persons WHERE id = ?", params![person])?;
+            // An entry naming it here (an identify bound it and never
+            // finished); one in another object is bound again by the next
+            // identify that meets it (`store::saga`).
+            self.sql
+                .execute("DELETE FROM directory WHERE person = ?", params![person])?;
             for table in [
                 "person_state",
                 "person_tags",

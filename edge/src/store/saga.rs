@@ -84,6 +84,21 @@ pub async fn identify(
         },
     )
     .await?;
+    // An entry naming a person its object no longer knows (pruned by
+    // retention after an identify that never finished) is stale: this
+    // identify binds it as the first would.
+    let mut bound = bound;
+    if bound.person != browser.person && !knows(objects, &bound.person).await? {
+        let repoint = Repoint {
+            kind: kind.into(),
+            value: value.into(),
+            from: bound.person.clone(),
+            into: browser.person.clone(),
+            object: None,
+        };
+        route(objects, &repoint).await?;
+        bound.person = browser.person.clone();
+    }
     // The directory may name a person that a merge moved since: its
     // current self.
     let target = current(objects, bound.person).await?;
@@ -189,6 +204,14 @@ async fn current(objects: &impl Objects, person: String) -> StoreResult<String> 
     Err(StoreError::Internal(format!(
         "{person} moved too many times"
     )))
+}
+
+/// Whether the object `person`'s id names knows it (as itself or moved).
+async fn knows(objects: &impl Objects, person: &str) -> StoreResult<bool> {
+    let ask = WhereIs {
+        person: person.to_owned(),
+    };
+    Ok(route(objects, &ask).await?.known)
 }
 
 /// The object a person lives in: the one its id names, unless an undo

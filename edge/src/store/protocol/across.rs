@@ -34,6 +34,15 @@ pub struct PersonIs {
     pub person: String,
     /// Set when it moved: the object it went to.
     pub moved_to: Option<u16>,
+    /// Whether its object knows it at all (retention prunes persons that
+    /// never learned anything; a directory entry can outlive one whose
+    /// identify never finished).
+    #[serde(default = "known")]
+    pub known: bool,
+}
+
+fn known() -> bool {
+    true
 }
 
 /// A person's user id, if it has one.

@@ -321,3 +321,41 @@ fn an_undo_across_objects_gives_the_person_back_its_names_and_its_id() {
     assert_eq!(runs(email), ada.as_str());
     assert_eq!(super::saga::profile(&stores, &a)["orders"], 3);
 }
+
+/// Retention prunes persons who never learned anything; a directory entry
+/// left naming one (its identify bound the entry, then never finished) must
+/// not capture the next person who proves that identifier.
+#[test]
+fn a_directory_entry_naming_a_pruned_person_is_bound_again() {
+    let stores = Stores::new(4);
+    let (a, b) = apart(&stores);
+    let hash = crate::tokens::email_hash("gone@example.com").unwrap();
+    // Named by a's object, gone from it.
+    let logical = crate::store::shards::logical_of_browser(&a);
+    let ghost = format!("{}ghost", crate::store::shards::person_prefix(logical));
+    let bound = stores
+        .call(&Bind {
+            kind: "email".into(),
+            value: hash.clone(),
+            person: ghost.clone(),
+        })
+        .unwrap();
+    assert_eq!(bound.person, ghost);
+    visit(&stores, &b, "1", 5.0);
+    stores.now.set(stores.now.get() + 1);
+    let identified = ready(saga::identify(
+        &stores,
+        &signed_in(&b, Proven::EmailHash(hash), None),
+        &campaigns(),
+    ))
+    .unwrap();
+    assert!(!identified.merged);
+    assert_eq!(identified.person, super::saga::person_of(&stores, &b));
+    let runs = stores
+        .call(&JourneyRuns {
+            person: "gone@example.com".into(),
+        })
+        .unwrap();
+    assert_eq!(runs.0["person"], identified.person.as_str());
+    assert_eq!(super::saga::profile(&stores, &b)["orders"], 1);
+}
