@@ -65,6 +65,9 @@ pub struct Site {
     /// When this object last asked the home for the live config (0: not
     /// since it started).
     config_checked: Cell<i64>,
+    /// This object serves with the count of objects its site was made for
+    /// (`store::fence`), checked once since it started.
+    fenced: Cell<bool>,
 }
 
 /// How often an object other than the home asks it for the live config, in
@@ -126,6 +129,7 @@ impl DurableObject for Site {
             refuse_appends,
             objects,
             config_checked: Cell::new(0),
+            fenced: Cell::new(false),
         }
     }
 
@@ -137,6 +141,10 @@ impl DurableObject for Site {
         // This object's share of the site's budgets (`Append::objects`).
         crate::store::set_objects(&mut command, self.objects);
         self.remember_site(req.path().trim_start_matches('/'));
+        if let Err(refused) = self.fence().await {
+            worker::console_error!("site store: {refused:?}");
+            return Response::from_json(&StoreResult::<Value>::Err(refused));
+        }
         self.refresh_config().await;
         let now = now_ms();
         if let (Command::Append(_), true) = (&command, self.refuse_appends) {
@@ -192,6 +200,12 @@ impl DurableObject for Site {
     async fn alarm(&self) -> Result<Response> {
         // The alarm that fired is gone; whatever `tick` arms replaces it.
         *self.alarm_at.borrow_mut() = Some(None);
+        if let Err(refused) = self.fence().await {
+            // Not armed again: the next command, refused the same way,
+            // leaves the object as it is until the deployment is mended.
+            worker::console_error!("alarm: {refused:?}");
+            return Response::from_json(&StoreResult::<Value>::Err(refused));
+        }
         let done = self.tick().await?;
         Response::from_json(&done)
     }
@@ -523,6 +537,27 @@ impl Site {
         };
         db.copied(&copied)?;
         Ok(more)
+    }
+
+    /// Once since it started: whether this object may serve with the
+    /// deployment's `SITE_SHARDS` (`store::fence`). An object that does not
+    /// know its name yet (no command named it) is checked on its next call.
+    async fn fence(&self) -> StoreResult<()> {
+        if self.fenced.get() {
+            return Ok(());
+        }
+        let sql = DurableSql(self.state.storage().sql());
+        let db = Db {
+            sql: &sql,
+            now: now_ms(),
+        };
+        let Some(name) = self.object_name(&db) else {
+            return Ok(());
+        };
+        let (site, here) = shards::read_object_name(&name);
+        crate::store::fence_object(&self.env, site, here, &db).await?;
+        self.fenced.set(true);
+        Ok(())
     }
 
     /// At an object other than the home, at most once a minute: the live

@@ -6,13 +6,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
 import { asAgent, identifyAs, readProfile, startEdge } from "../support/edge.mjs";
 import { userToken } from "../support/tokens.mjs";
 
 const OBJECTS = 4;
 let edge;
 before(async () => {
-  edge = await startEdge({ vars: { SITE_SHARDS: String(OBJECTS), SITE_SHARDS_UNFINISHED: "allow" } });
+  edge = await startEdge({ vars: { SITE_SHARDS: String(OBJECTS) } });
 });
 after(async () => { await edge.stop(); });
 
@@ -71,4 +72,43 @@ test("a user seen in two objects becomes one person; later events and the admin'
   const merges = (await admin("merges")).merges.filter((m) => m.proof === "user_token");
   assert.equal(merges.length, 1, JSON.stringify(merges));
   assert.equal(Math.floor(merges[0].seq / 2 ** 40), objectOf(desk));
+});
+
+test("a site's objects refuse to serve under another SITE_SHARDS than they were made for", async () => {
+  // A site made with one object; the deployment then says 4 (resharding is not built).
+  const one = await startEdge({ vars: { SITE_SHARDS: "1" } });
+  const state = one.state;
+  const at = (e) => (anonymousId, total) => fetch(`${e.url}/v1/events?site=demo`, {
+    method: "POST",
+    body: asAgent([{
+      type: "track", event: "Order Completed", messageId: `fence-${anonymousId}-${++seq}`, anonymousId,
+      timestamp: new Date().toISOString(), properties: { total, order_id: `fo${seq}` },
+    }]),
+  });
+  try {
+    assert.equal((await at(one)("fence-shopper", 10)).status, 202);
+    await one.stop({ keepState: true });
+    const four = await startEdge({ port: one.port, state, seedDemo: false, vars: { SITE_SHARDS: "4" } });
+    try {
+      // Loudly refused, for this shopper and for a browser of any other object.
+      for (const browser of ["fence-shopper", "fence-a", "fence-b", "fence-c"]) {
+        const refused = await at(four)(browser, 1);
+        assert.equal(refused.status, 500, `${browser}: ${await refused.text()}`);
+      }
+    } finally {
+      await four.stop({ keepState: true });
+    }
+    // Back to the count it was made for: nothing was split or lost.
+    const again = await startEdge({ port: one.port, state, seedDemo: false, vars: { SITE_SHARDS: "1" } });
+    try {
+      assert.equal((await at(again)("fence-shopper", 5)).status, 202);
+      const facts = await readProfile(again.url, "fence-shopper");
+      assert.equal(facts.orders, 2);
+      assert.equal(facts.total_spent, 15);
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
 });

@@ -122,10 +122,10 @@ async function startEdgeOnce({ port, seedDemo = true, vars = {}, config = "edge/
     "--inspector-port", String(inspector), "--persist-to", state,
     "--var", `NUDGE_MASTER_KEY:${MASTER_KEY}`, "--var", "GEO_OVERRIDE:allow", "--log-level", logLevel,
     "--var", "ALLOW_LOCAL_DESTINATIONS:allow",
-    // `NUDGE_SITE_SHARDS=64 node --test ...` runs the suite over that many
+    // `NUDGE_SITE_SHARDS=64 node --test ...` (`cargo xtask test-objects 64`) runs the suite over that many
     // objects per site (issue #22); a test's own `vars` win.
     ...(process.env.NUDGE_SITE_SHARDS && !("SITE_SHARDS" in vars)
-      ? ["--var", `SITE_SHARDS:${process.env.NUDGE_SITE_SHARDS}`, "--var", "SITE_SHARDS_UNFINISHED:allow"]
+      ? ["--var", `SITE_SHARDS:${process.env.NUDGE_SITE_SHARDS}`]
       : []),
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];

@@ -6,6 +6,8 @@
 //!   demo          build the agent and serve the demo shop on http://127.0.0.1:8787
 //!   test          run every test: core (native), agent (headless Chromium), end to end
 //!                 (after `lint`)
+//!   test-objects [N]  the end-to-end suite with every site spread over N Durable
+//!                 Objects (default 64; `.ci/run` runs it after `test`)
 //!   lint          cargo fmt --check, and clippy -D warnings natively and for wasm
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
 //!   build-agent   build agent/pkg and the studio's agent/pkg-studio (cargo,
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("test-objects") => test_objects(args.get(1).map_or("64", String::as_str)),
         Some("bench") => tools::ensure_all()
             .and_then(|_| tools::ensure_apt("wrk", "/usr/bin/wrk"))
             .and_then(|_| bench()),
@@ -48,7 +51,7 @@ fn main() -> ExitCode {
         Some("lint") => tools::ensure_build_tools().and_then(|_| lint()),
         Some("site-keys") => site_keys::site_keys(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|lint|bench|build-agent|build-edge|setup|site-keys <site> [--edge <url> [--rotate <key>]]>");
+            eprintln!("usage: cargo xtask <demo|test|test-objects [N]|lint|bench|build-agent|build-edge|setup|site-keys <site> [--edge <url> [--rotate <key>]]>");
             return ExitCode::from(2);
         }
     };
@@ -332,7 +335,28 @@ fn unit_tests(log: &Path) -> Result {
 }
 
 /// The end-to-end suite: the demo shop, the edge on local workerd, the studio.
+/// The end-to-end suite with every site spread over `objects` Durable
+/// Objects (issue #22): what `.ci/run` runs after `test`, at 64.
+fn test_objects(objects: &str) -> Result {
+    if !objects
+        .parse::<u16>()
+        .is_ok_and(|n| n.is_power_of_two() && n <= 1024)
+    {
+        return Err(format!(
+            "{objects}: the count of objects is a power of two up to 1024"
+        ));
+    }
+    tools::ensure_all()?;
+    build_agent()?;
+    build_edge()?;
+    end_to_end_with(&[("NUDGE_SITE_SHARDS", objects)])
+}
+
 fn end_to_end() -> Result {
+    end_to_end_with(&[])
+}
+
+fn end_to_end_with(env: &[(&str, &str)]) -> Result {
     // Two files at a time: each starts its own servers on free ports and its
     // own browser, and the suite mostly waits (timers, retries), so two take
     // about 3 min where one took 5.5 on 2 cores. The misses seen at two were
@@ -343,7 +367,8 @@ fn end_to_end() -> Result {
         "--test-concurrency={}",
         std::env::var("NUDGE_TEST_CONCURRENCY").unwrap_or_else(|_| "2".into())
     );
-    run(
+    run_in(
+        &root(),
         "node",
         &[
             "--test",
@@ -352,5 +377,6 @@ fn end_to_end() -> Result {
             "tests/edge/",
             "tests/studio/",
         ],
+        env,
     )
 }

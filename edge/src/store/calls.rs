@@ -85,6 +85,12 @@ pub async fn lease_codes(env: &Env, site: &str, here: u16, db: &Db<'_>) -> Store
     pools::lease_step(&SiteObjects::of(env, site)?, here, db).await
 }
 
+/// Checks that object `here` serves with the count of objects the site was
+/// made for (`fence`).
+pub async fn fence_object(env: &Env, site: &str, here: u16, db: &Db<'_>) -> StoreResult<()> {
+    super::fence::fence(&SiteObjects::of(env, site)?, here, db).await
+}
+
 /// Pulls the live config from the home into object `here` where a publish's
 /// push did not reach it (`directory::pull_live_config`).
 pub async fn pull_live_config(env: &Env, site: &str, here: u16, db: &Db<'_>) -> StoreResult<bool> {
@@ -327,26 +333,11 @@ impl<'a> SiteObjects<'a> {
     }
 }
 
-/// The deployment's `SITE_SHARDS`. Above one it is refused until a site's
-/// identity can span objects (the identity directory, issue #22): a user
-/// id could otherwise be bound to two persons in two objects.
+/// The deployment's `SITE_SHARDS` (`shards::ShardMap`); an object made for
+/// another count refuses to serve (`fence`).
 pub fn shard_map(env: &Env) -> StoreResult<ShardMap> {
     let value = env.var("SITE_SHARDS").ok().map(|v| v.to_string());
-    let map = ShardMap::from_var(value.as_deref()).map_err(StoreError::Internal)?;
-    // Local test runs only (`NUDGE_SITE_SHARDS`, tests/support/edge.mjs):
-    // the suite runs over several objects while the issue is open.
-    let unfinished = env
-        .var("SITE_SHARDS_UNFINISHED")
-        .ok()
-        .map(|v| v.to_string());
-    if map.objects() > 1 && unfinished.as_deref() != Some("allow") {
-        return Err(StoreError::Internal(
-            "SITE_SHARDS above 1 is not available yet: identity across objects \
-             (the identity directory) comes first (issue #22)"
-                .into(),
-        ));
-    }
-    Ok(map)
+    ShardMap::from_var(value.as_deref()).map_err(StoreError::Internal)
 }
 
 impl Objects for SiteObjects<'_> {

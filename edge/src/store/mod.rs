@@ -19,7 +19,8 @@
 //!   `crate::site`, above the store: its alarm hands sends to `forward`.
 //!
 //! - `shards`, `placement`: a site's objects (`SITE_SHARDS`), where each
-//!   command goes among them and how their answers make one; `calls`: how
+//!   command goes among them and how their answers make one; `fence`: the
+//!   count an object was made for, kept; `calls`: how
 //!   the Worker reaches them (`call` routes; `saga`, `spread` run across).
 //!
 //! One object per site keeps every lookup a local SQLite query; a site that
@@ -29,6 +30,7 @@ pub mod archive;
 pub mod deliveries;
 pub mod directory;
 pub mod events;
+pub mod fence;
 pub mod identity;
 pub mod journeys;
 pub mod keys;
@@ -53,8 +55,8 @@ mod tests;
 
 mod calls;
 pub use calls::{
-    call, call_each, copy_suppressions, identify, lease_codes, link_cookie, play_journey,
-    pull_live_config, resume_merges, route, shard_map, undo_merge, Objects,
+    call, call_each, copy_suppressions, fence_object, identify, lease_codes, link_cookie,
+    play_journey, pull_live_config, resume_merges, route, shard_map, undo_merge, Objects,
 };
 
 use nudge_core::journey::Journeys;
@@ -240,6 +242,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::AdoptConfig(c) => answer(&c, db.adopt_config(&c)),
         Command::Relocate(c) => answer(&c, db.relocate(&c)),
         Command::LiveConfig(c) => answer(&c, db.live_config_after(c.after)),
+        Command::ShardCount(c) => answer(&c, db.served_objects()),
         Command::UseNonce(c) => answer(&c, db.use_nonce(&c.nonce)),
         Command::Unfreeze(c) => answer(&c, db.unfreeze(&c)),
         Command::Suppress(c) => answer(&c, db.take_suppressions(&c)),

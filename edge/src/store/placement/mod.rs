@@ -38,6 +38,7 @@ macro_rules! at_home {
 
 at_home!(
     DeadLetter,
+    ShardCount,
     DryRun,
     SampleSend,
     ReadKeys,

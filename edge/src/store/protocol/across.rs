@@ -257,3 +257,7 @@ pub struct Suppress {
 pub struct UseNonce {
     pub nonce: String,
 }
+
+/// At the home: the count of objects it was first served under (`store::fence`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ShardCount {}

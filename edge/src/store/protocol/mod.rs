@@ -132,6 +132,7 @@ commands! {
     "drop_held" => DropHeld(DropHeld) -> ();
     "adopt_config" => AdoptConfig(AdoptConfig) -> ();
     "live_config" => LiveConfig(LiveConfig) -> Option<AdoptConfig>;
+    "shard_count" => ShardCount(ShardCount) -> Option<u16>;
     "use_nonce" => UseNonce(UseNonce) -> bool;
     "unfreeze" => Unfreeze(Unfreeze) -> HeldEvents;
     "suppress" => Suppress(Suppress) -> ();

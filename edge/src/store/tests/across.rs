@@ -7,6 +7,7 @@ use super::objects::{ready, signed_in, Stores};
 use super::saga::{apart, campaigns, visit};
 use crate::store::calls::play_in;
 use crate::store::directory::pull_live_config;
+use crate::store::fence::fence;
 use crate::store::persons::Db;
 use crate::store::protocol::*;
 use crate::store::saga;
@@ -358,4 +359,38 @@ fn a_directory_entry_naming_a_pruned_person_is_bound_again() {
         .unwrap();
     assert_eq!(runs.0["person"], identified.person.as_str());
     assert_eq!(super::saga::profile(&stores, &b)["orders"], 1);
+}
+
+/// Until resharding is built, a site's objects serve only under the count
+/// of objects they were made for: served under another, every object
+/// refuses (the home by its own record, a new object by asking the home)
+/// instead of making every browser's person again elsewhere.
+#[test]
+fn objects_refuse_to_serve_under_another_count_of_objects() {
+    fn at(stores: &Stores, object: usize) -> Db<'_> {
+        Db {
+            sql: &stores.sqls[object],
+            now: stores.now.get(),
+        }
+    }
+    let four = Stores::new(4);
+    for object in [0u16, 2, 2, 3] {
+        let db = at(&four, usize::from(object));
+        ready(fence(&four, object, &db)).unwrap();
+        assert_eq!(db.served_objects().unwrap(), Some(4));
+    }
+    // The same site redeployed with SITE_SHARDS = 8: its four objects and
+    // four new ones.
+    let mut eight = Stores::new(8);
+    let mut made = four.sqls;
+    made.extend(eight.sqls.drain(4..));
+    eight.sqls = made;
+    for object in [0u16, 2, 5] {
+        let db = at(&eight, usize::from(object));
+        match ready(fence(&eight, object, &db)) {
+            Err(StoreError::Internal(why)) => assert!(why.contains("SITE_SHARDS = 4"), "{why}"),
+            other => panic!("object {object} served: {other:?}"),
+        }
+    }
+    assert_eq!(at(&eight, 5).served_objects().unwrap(), None);
 }
