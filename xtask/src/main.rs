@@ -7,7 +7,8 @@
 //!   test          run every test: core (native), agent (headless Chromium), end to end
 //!                 (after `lint`)
 //!   test-objects [N]  the end-to-end suite with every site spread over N Durable
-//!                 Objects (default 64; `.ci/run` runs it after `test`)
+//!                 Objects (default 64), and beside it the native differential of
+//!                 100,000 events over 1 and 64 objects (`.ci/run` runs it after `test`)
 //!   lint          cargo fmt --check, and clippy -D warnings natively and for wasm
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
 //!   build-agent   build agent/pkg and the studio's agent/pkg-studio (cargo,
@@ -349,7 +350,34 @@ fn test_objects(objects: &str) -> Result {
     tools::ensure_all()?;
     build_agent()?;
     build_edge()?;
-    end_to_end_with(&[("NUDGE_SITE_SHARDS", objects)])
+    // Beside it, natively: issue #22's differential (100,000 events over one
+    // object and over 64), its output printed after the suite's.
+    let log = target_dir().join("xtask-differential.log");
+    let _ = std::fs::remove_file(&log);
+    let differential = || {
+        run_logged(
+            &log,
+            "cargo",
+            &[
+                "test",
+                "-p",
+                "nudge-edge",
+                "--lib",
+                "differential",
+                "--",
+                "--ignored",
+                "--nocapture",
+            ],
+            &[],
+        )
+    };
+    let (suite, native) = tools::in_parallel_both(
+        || end_to_end_with(&[("NUDGE_SITE_SHARDS", objects)]),
+        differential,
+    );
+    let printed = std::fs::read_to_string(&log).unwrap_or_default();
+    eprintln!("\n---- the differential over 1 and 64 objects (native) ----\n{printed}");
+    native.and(suite)
 }
 
 fn end_to_end() -> Result {

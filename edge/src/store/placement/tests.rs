@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::store::protocol::*;
 use crate::store::shards::{qualify, unqualify};
 use crate::store::sql::Sql;
-use crate::store::tests::objects::{signed_in, Stores};
+use crate::store::tests::objects::{report_of, signed_in, summary_of, Dice, Stores};
 
 fn campaigns() -> Vec<ReportedCampaign> {
     let arm = |key: &str, control: bool| ReportedVariant {
@@ -34,19 +34,6 @@ fn campaigns() -> Vec<ReportedCampaign> {
 fn track(id: String, anon: &str, name: &str, day: u32, props: Value) -> Value {
     json!({"type": "track", "event": name, "messageId": id, "anonymousId": anon,
            "timestamp": format!("2026-09-{day:02}T10:00:00.000Z"), "properties": props})
-}
-
-/// A small generator, so every run sends the same traffic.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, sides: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % sides
-    }
 }
 
 /// One browser's visit: views, the A/B campaign shown, clicks, a sign-up
@@ -193,24 +180,8 @@ fn traffic(stores: &Stores) -> Seen {
     assert_eq!(answers.len(), spilled.batches.len());
     answers.iter().for_each(&mut count);
 
-    let report = |campaign: &str| {
-        let rows = stores
-            .call(&Report {
-                campaign: campaign.into(),
-                from_day: 0,
-                to_day: i64::MAX / 2,
-                window_days: 7,
-            })
-            .unwrap();
-        serde_json::to_value(rows).unwrap()
-    };
-    let summary = stores
-        .call(&ReportSummary {
-            from_day: 0,
-            to_day: i64::MAX / 2,
-            window_days: 7,
-        })
-        .unwrap();
+    let report = |campaign: &str| report_of(stores, campaign, 7);
+    let summary = summary_of(stores, 7);
     let (listing, totals) = list_events(stores, 7);
     let profiles = [
         "browser-0",
@@ -235,7 +206,7 @@ fn traffic(stores: &Stores) -> Seen {
     Seen {
         appended: (accepted, duplicates, unproven),
         reports: vec![report("ab"), report("solo"), report("none")],
-        summary: serde_json::to_value(summary).unwrap(),
+        summary,
         listing,
         totals,
         profiles,

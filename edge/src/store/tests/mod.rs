@@ -252,6 +252,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
 mod across;
 mod archive;
 mod bounds;
+mod differential;
 mod forwarding;
 mod identity;
 mod journeys;

@@ -84,6 +84,44 @@ impl Objects for Stores {
     }
 }
 
+/// A campaign's report over every day, as JSON.
+pub fn report_of(stores: &Stores, campaign: &str, window_days: i64) -> serde_json::Value {
+    let rows = stores
+        .call(&Report {
+            campaign: campaign.into(),
+            from_day: 0,
+            to_day: i64::MAX / 2,
+            window_days,
+        })
+        .unwrap();
+    serde_json::to_value(rows).unwrap()
+}
+
+/// Every campaign's totals over every day, as JSON.
+pub fn summary_of(stores: &Stores, window_days: i64) -> serde_json::Value {
+    let summary = stores
+        .call(&ReportSummary {
+            from_day: 0,
+            to_day: i64::MAX / 2,
+            window_days,
+        })
+        .unwrap();
+    serde_json::to_value(summary).unwrap()
+}
+
+/// A small generator, so every run sends the same traffic.
+pub struct Dice(pub u64);
+
+impl Dice {
+    pub fn roll(&mut self, sides: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % sides
+    }
+}
+
 /// An identify of `anon` with its browser's key, as the Worker sends it
 /// once it has checked the proof (a user token).
 pub fn signed_in(anon: &str, proven: Proven, phone: Option<String>) -> Identify {

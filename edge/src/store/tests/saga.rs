@@ -79,15 +79,7 @@ pub(super) fn profile(stores: &Stores, anon: &str) -> Value {
 }
 
 fn report(stores: &Stores) -> Value {
-    let rows = stores
-        .call(&Report {
-            campaign: "welcome".into(),
-            from_day: 0,
-            to_day: i64::MAX / 2,
-            window_days: 30,
-        })
-        .unwrap();
-    serde_json::to_value(rows).unwrap()
+    super::objects::report_of(stores, "welcome", 30)
 }
 
 /// Two browsers that live in different objects of `stores`.
