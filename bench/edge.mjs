@@ -4,47 +4,10 @@
 // not the absolute numbers.
 //
 //   cargo xtask bench        (needs `wrk`, installed by the command)
-import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { SECONDS, measure } from "./load.mjs";
 import { FORWARD_SECRET, startEdge } from "../tests/support/edge.mjs";
 import { startSink } from "../tests/support/sink.mjs";
 import { forwardingThroughput } from "./forwarding.mjs";
-
-const SECONDS = Number(process.env.BENCH_SECONDS || 10);
-const TICKS = 100; // clock ticks per second (Linux default, CLK_TCK)
-
-/** CPU seconds used so far by every process in `pgid` (wrangler, workerd). */
-function groupCpu(pgid) {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch { /* gone */ }
-  }
-  return ticks / TICKS;
-}
-
-function wrk(url, seconds) {
-  const out = execFileSync("wrk", ["-t2", "-c16", `-d${seconds}s`, "--latency", "-s", "bench/events.lua", url], { encoding: "utf8" });
-  const ms = (text) => {
-    const [, n, unit] = text.match(/([\d.]+)(us|ms|s)/);
-    return Number(n) * ({ us: 0.001, ms: 1, s: 1000 }[unit]);
-  };
-  const pct = (p) => ms(out.match(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m"))[1]);
-  const non2xx = Number((out.match(/Non-2xx or 3xx responses: (\d+)/) || [0, 0])[1]);
-  const total = Number(out.match(/(\d+) requests in/)[1]);
-  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]), p50: pct(50), p99: pct(99), total, non2xx };
-}
-
-async function measure(edge, path) {
-  const warm = wrk(`${edge.url}${path}`, 2); // warm-up
-  const cpu0 = groupCpu(edge.pid);
-  const result = wrk(`${edge.url}${path}`, SECONDS);
-  result.accepted = warm.total - warm.non2xx + result.total - result.non2xx;
-  result.cpuMsPerRequest = ((groupCpu(edge.pid) - cpu0) * 1000) / result.total;
-  return result;
-}
 
 /** Median time from a 202 on /v1/events to the event arriving at a destination. */
 async function forwardingDelay(edge, runs = 15) {

@@ -163,6 +163,7 @@ fn bench() -> Result {
     run("node", &["bench/peers.mjs"])?;
     run("node", &["bench/lighthouse.mjs"])?;
     run("node", &["bench/edge.mjs"])?;
+    run("node", &["bench/objects.mjs"])?;
     run("node", &["bench/edge-limits.mjs"])?;
     run("node", &["bench/identity.mjs"])
 }

@@ -394,3 +394,30 @@ fn objects_refuse_to_serve_under_another_count_of_objects() {
     }
     assert_eq!(at(&eight, 5).served_objects().unwrap(), None);
 }
+
+/// The event path over 64 objects: a browser's batch goes to its own object
+/// alone (no directory read, nothing to the home but its own browsers').
+#[test]
+fn a_browsers_batches_reach_its_object_and_no_other() {
+    let stores = Stores::new(64);
+    let browsers: Vec<String> = (0..1_000).map(|i| format!("path-{i}")).collect();
+    for anon in &browsers {
+        let events = vec![serde_json::json!({"type": "track", "event": "Page Viewed",
+            "messageId": format!("{anon}-v"), "anonymousId": anon,
+            "timestamp": "2026-09-03T10:00:00.000Z", "properties": {}})];
+        stores
+            .call(&super::objects::own_batch(anon, events, Vec::new()))
+            .unwrap();
+    }
+    for object in stores.map.all() {
+        let own = browsers
+            .iter()
+            .filter(|b| stores.map.browser(b) == object)
+            .count() as u32;
+        assert_eq!(
+            stores.asked[usize::from(object)].get(),
+            own,
+            "object {object}"
+        );
+    }
+}

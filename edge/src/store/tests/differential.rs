@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use nudge_core::journey::Journeys;
 use serde_json::{json, Map, Value};
 
-use super::objects::{ready, signed_in, Dice, Stores};
+use super::objects::{own_batch, ready, signed_in, Dice, Stores};
 use crate::store::persons::Db;
 use crate::store::pools::PoolHomes;
 use crate::store::protocol::*;
@@ -75,24 +75,12 @@ fn visit(dice: &mut Dice, anon: &str, visit: u32) -> Vec<Value> {
 }
 
 fn append(stores: &Stores, anon: &str, events: Vec<Value>) -> Appended {
-    stores
-        .call(&Append {
-            events,
-            cookie_browser: None,
-            client: format!("c-{anon}"),
-            browser_key: Some(BrowserKey {
-                anonymous_id: anon.into(),
-                key_hash: format!("h-{anon}"),
-            }),
-            campaigns: vec![ReportedCampaign {
-                id: "ab".into(),
-                goal: Some("Order Completed".into()),
-                variants: Vec::new(),
-            }],
-            held: Vec::new(),
-            objects: 0,
-        })
-        .unwrap()
+    let campaigns = vec![ReportedCampaign {
+        id: "ab".into(),
+        goal: Some("Order Completed".into()),
+        variants: Vec::new(),
+    }];
+    stores.call(&own_batch(anon, events, campaigns)).unwrap()
 }
 
 /// The 500 identifies: 250 users on two browsers each. At 64 objects a third

@@ -122,6 +122,26 @@ impl Dice {
     }
 }
 
+/// A browser's own batch, with its key, as the agent sends it.
+pub fn own_batch(
+    anon: &str,
+    events: Vec<serde_json::Value>,
+    campaigns: Vec<ReportedCampaign>,
+) -> Append {
+    Append {
+        events,
+        cookie_browser: None,
+        client: format!("c-{anon}"),
+        browser_key: Some(BrowserKey {
+            anonymous_id: anon.into(),
+            key_hash: format!("h-{anon}"),
+        }),
+        campaigns,
+        held: Vec::new(),
+        objects: 0,
+    }
+}
+
 /// An identify of `anon` with its browser's key, as the Worker sends it
 /// once it has checked the proof (a user token).
 pub fn signed_in(anon: &str, proven: Proven, phone: Option<String>) -> Identify {

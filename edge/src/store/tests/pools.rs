@@ -5,7 +5,7 @@
 use nudge_core::journey::Journeys;
 use serde_json::{json, Value};
 
-use super::objects::{ready, signed_in, Stores};
+use super::objects::{own_batch, ready, signed_in, Stores};
 use crate::store::persons::Db;
 use crate::store::pools::{self, home_of, PoolHomes};
 use crate::store::protocol::*;
@@ -50,20 +50,8 @@ fn event(id: String, anon: &str, name: &str) -> Value {
 }
 
 fn append(stores: &Stores, anon: &str, name: &str) {
-    stores
-        .call(&Append {
-            events: vec![event(format!("{anon}-{name}"), anon, name)],
-            cookie_browser: None,
-            client: format!("c-{anon}"),
-            browser_key: Some(BrowserKey {
-                anonymous_id: anon.into(),
-                key_hash: format!("h-{anon}"),
-            }),
-            campaigns: Vec::new(),
-            held: Vec::new(),
-            objects: 0,
-        })
-        .unwrap();
+    let events = vec![event(format!("{anon}-{name}"), anon, name)];
+    stores.call(&own_batch(anon, events, Vec::new())).unwrap();
 }
 
 /// `n` signed-in shoppers of `object` (a pool code goes only to someone
