@@ -74,6 +74,35 @@ test("a user seen in two objects becomes one person; later events and the admin'
   assert.equal(Math.floor(merges[0].seq / 2 ** 40), objectOf(desk));
 });
 
+test("three identifies of one browser at once, into a person of another object, make one merge", async () => {
+  const laptop = "shard-race-laptop";
+  let tablet = "shard-race-tablet-0";
+  for (let i = 1; objectOf(tablet) === objectOf(laptop); i++) tablet = `shard-race-tablet-${i}`;
+  assert.equal((await order(laptop, 7)).status, 202);
+  assert.equal((await order(tablet, 3)).status, 202);
+  assert.equal((await identifyAs(edge.url, laptop, { userToken: userToken("race-user") })).status, 200);
+  // As agents would: each sends, and on a refusal that says "again" retries.
+  const identifyUntilDone = async () => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const r = await identifyAs(edge.url, tablet, { userToken: userToken("race-user") });
+      if (r.status === 200) return r.json();
+      assert.ok([409, 429, 503].includes(r.status), `${r.status}: ${await r.text()}`);
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    throw new Error("never identified");
+  };
+  const answers = await Promise.all([identifyUntilDone(), identifyUntilDone(), identifyUntilDone()]);
+  assert.ok(answers.some((a) => a.merged), JSON.stringify(answers));
+  const merges = (await admin("merges?limit=100")).merges
+    .filter((m) => m.proof === "user_token" && JSON.stringify(m.moved ?? "").includes(tablet));
+  assert.equal(merges.length, 1, JSON.stringify(merges));
+  for (const browser of [laptop, tablet]) {
+    const facts = await readProfile(edge.url, browser);
+    assert.equal(facts.orders, 2, browser);
+    assert.equal(facts.total_spent, 10, browser);
+  }
+});
+
 test("a site's objects refuse to serve under another SITE_SHARDS than they were made for", async () => {
   // A site made with one object; the deployment then says 4 (resharding is not built).
   const one = await startEdge({ vars: { SITE_SHARDS: "1" } });
