@@ -595,7 +595,7 @@ impl Site {
     /// Leases the codes this object's waiting runs want from their pools'
     /// homes (`store::pools`); nothing with one object.
     async fn lease_codes(&self, db: &Db<'_>, homes: PoolHomes) -> StoreResult<usize> {
-        if self.objects < 2 || db.wanted_pools(1)?.is_empty() {
+        if self.objects < 2 || !db.wants_codes()? {
             return Ok(0);
         }
         let Some(site) = self.site_name(db) else {

@@ -84,11 +84,13 @@ pub async fn identify(
         },
     )
     .await?;
+    // The directory may name a person that a merge moved since: its
+    // current self, and the object it lives in.
+    let found = whereabouts(objects, bound.person.clone()).await?;
     // An entry naming a person its object no longer knows (pruned by
     // retention after an identify that never finished) is stale: this
     // identify binds it as the first would.
-    let mut bound = bound;
-    if bound.person != browser.person && !knows(objects, &bound.person).await? {
+    let target = if bound.person != browser.person && !found.known {
         let repoint = Repoint {
             kind: kind.into(),
             value: value.into(),
@@ -97,13 +99,12 @@ pub async fn identify(
             object: None,
         };
         route(objects, &repoint).await?;
-        bound.person = browser.person.clone();
-    }
-    // The directory may name a person that a merge moved since: its
-    // current self.
-    let target = current(objects, bound.person).await?;
+        browser.person.clone()
+    } else {
+        found.person
+    };
     let across = target != browser.person
-        && lives_in(objects, &target).await? != lives_in(objects, &browser.person).await?;
+        && found.object != whereabouts(objects, browser.person.clone()).await?.object;
     if across {
         // Never two user ids on one person, whichever identifier proved it.
         let theirs = route(
@@ -169,8 +170,8 @@ pub async fn link_cookie(
     if into.user_id.is_some() || from.user_id.is_some() {
         return Ok(());
     }
-    let into_lives = lives_in(objects, &into.person).await?;
-    if into_lives == lives_in(objects, &from.person).await? {
+    let into_lives = whereabouts(objects, into.person.clone()).await?.object;
+    if into_lives == whereabouts(objects, from.person.clone()).await?.object {
         return Ok(());
     }
     let step = SagaStep {
@@ -184,9 +185,18 @@ pub async fn link_cookie(
     merge_across(objects, &step, campaigns, Fault::None).await
 }
 
-/// Where `person` is now, after any merges across objects that moved it
-/// (a chain of at most a few moves).
-async fn current(objects: &impl Objects, person: String) -> StoreResult<String> {
+/// Where a person is now: who it is after any merges across objects that
+/// moved it (a chain of at most a few moves), the object it lives in (the
+/// one its id names, unless an undo split it out in another: `Relocate`),
+/// and whether that object knows it at all.
+struct Whereabouts {
+    person: String,
+    object: u16,
+    known: bool,
+}
+
+async fn whereabouts(objects: &impl Objects, person: String) -> StoreResult<Whereabouts> {
+    let map = objects.map();
     let mut person = person;
     for _ in 0..4 {
         let is = route(
@@ -196,39 +206,28 @@ async fn current(objects: &impl Objects, person: String) -> StoreResult<String> 
             },
         )
         .await?;
-        if is.moved_to.is_none() || is.person == person {
-            return Ok(person);
+        match is.moved_to {
+            // Split out again by an undo: itself, in another object.
+            Some(object) if is.person == person => {
+                return Ok(Whereabouts {
+                    person,
+                    object,
+                    known: true,
+                })
+            }
+            Some(_) => person = is.person,
+            None => {
+                return Ok(Whereabouts {
+                    object: map.person(&person),
+                    person,
+                    known: is.known,
+                })
+            }
         }
-        person = is.person;
     }
     Err(StoreError::Internal(format!(
         "{person} moved too many times"
     )))
-}
-
-/// Whether the object `person`'s id names knows it (as itself or moved).
-async fn knows(objects: &impl Objects, person: &str) -> StoreResult<bool> {
-    let ask = WhereIs {
-        person: person.to_owned(),
-    };
-    Ok(route(objects, &ask).await?.known)
-}
-
-/// The object a person lives in: the one its id names, unless an undo
-/// split it out in another (`Relocate`).
-async fn lives_in(objects: &impl Objects, person: &str) -> StoreResult<u16> {
-    let map = objects.map();
-    let is = route(
-        objects,
-        &WhereIs {
-            person: person.to_owned(),
-        },
-    )
-    .await?;
-    Ok(match is.moved_to {
-        Some(object) if is.person == person => object,
-        _ => map.person(person),
-    })
 }
 
 /// The kind and value a proof names, as the directory keys them.
@@ -273,7 +272,8 @@ pub async fn merge_across(
     log.step = 1;
     // A winner that moved in another merge meanwhile: this one follows it
     // (the merge keeps its id; the log says where it goes now).
-    log.into = current(objects, log.into).await?;
+    let into_is = whereabouts(objects, log.into).await?;
+    log.into = into_is.person;
     route(objects, &log).await?;
     if stop(1) {
         return Ok(());
@@ -293,7 +293,7 @@ pub async fn merge_across(
     }
     let entries = export.directory_entries();
     // The winner's object: its id's, unless an undo left it in another.
-    let into_lives = lives_in(objects, into).await?;
+    let into_lives = into_is.object;
     let relocated = (into_lives != map.person(into)).then_some(into_lives);
     let import = ImportPerson {
         merge: merge.clone(),
