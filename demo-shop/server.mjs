@@ -1,7 +1,7 @@
 // The demo shop's web server until the edge Worker serves it (issue #3):
 // static files with the shop's clean URLs, the agent from agent/pkg, the
 // example campaigns at /v1/config (as JSON, and compiled for the agent with
-// `?program=1`, as the edge serves them), a collect endpoint at /v1/events that
+// `?program=2`, as the edge serves them), a collect endpoint at /v1/events that
 // records what it receives, a stand-in for the edge's /v1/preview (preview
 // links), and the studio's preview page (/studio/preview.html, with the
 // studio's agent build from agent/pkg-studio). Binds to 127.0.0.1 only.
@@ -32,7 +32,7 @@ async function demoPreview() {
   };
 }
 
-// The edge compiles each published config for agents (`GET /v1/config?program=1`,
+// The edge compiles each published config for agents (`GET /v1/config?program=2`,
 // core::program); this stand-in compiles with the same code, the studio's
 // build of the agent (`compileConfig`), loaded once.
 let compiler = null;
@@ -44,7 +44,7 @@ async function compile(text) {
   })();
   return (await compiler).compileConfig(text);
 }
-const PROGRAM_TYPE = "application/vnd.nudge.program; format=1";
+const PROGRAM_TYPE = "application/vnd.nudge.program; format=2";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
@@ -92,7 +92,10 @@ export async function startServer({ port = 8787, config, program, collectStatus 
       if (url.pathname === "/v1/config") {
         const body = config !== undefined ? config : await readFile(join(here, "campaigns.json"), "utf8");
         const text = typeof body === "string" ? body : JSON.stringify(body);
-        if (url.searchParams.get("program") !== "1") return send(200, text, "application/json");
+        const format = url.searchParams.get("program");
+        if (format === null) return send(200, text, "application/json");
+        // The studio build writes the format its agent reads, as the edge does when asked for it.
+        if (format !== "2") return send(400, JSON.stringify({ error: "unsupported_program_format" }), "application/json");
         if (program !== undefined) return send(200, program, PROGRAM_TYPE);
         const compiled = await compile(text);
         // The edge never publishes what does not read as a config.

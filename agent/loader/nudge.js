@@ -161,8 +161,10 @@
     consent: data("consent"), spa: data("spa"), country: data("country")
   };
   // The site's campaigns as the edge compiled them for agents (core::program):
-  // bytes the agent executes, with no JSON reader or validator of its own.
-  var config = fetch(configUrl + (configUrl.indexOf("?") < 0 ? "?" : "&") + "program=1", { credentials: "omit" })
+  // bytes the agent executes, with no JSON reader or validator of its own. The
+  // format is the one this build's agent reads (core::program::FORMAT; an edge
+  // test checks this line).
+  var config = fetch(configUrl + (configUrl.indexOf("?") < 0 ? "?" : "&") + "program=2", { credentials: "omit" })
     .then(function (r) {
       // A refusal says why (an origin the site does not list, an unknown site).
       if (!r.ok) return r.text().then(function (t) { throw new Error("HTTP " + r.status + " " + t.slice(0, 200)); });

@@ -14,6 +14,7 @@
 //! agent carries none of it.
 
 use crate::prelude::*;
+use nudge_core::campaign::Packed;
 use nudge_core::preview::Preview;
 use nudge_core::time::Millis;
 use nudge_core::{Config, Value};
@@ -102,31 +103,30 @@ fn read(text: &str, now: Millis) -> Result<Previewing, String> {
     Ok(Previewing { preview, config })
 }
 
-/// The preview's config, read as the studio reads one: its problems are
-/// named in the console, the usable campaigns run.
-pub fn config(previewing: &Previewing, opts: &Options) -> Config {
+/// The config this preview's tab runs, and its badge: the preview's config
+/// read as the studio reads one (its problems are named in the console),
+/// rewritten for the preview (a campaign or variant the config lacks is
+/// said in the console; the tab stays a preview's: nothing is sent), then
+/// packed as the edge packs a program.
+pub fn start(previewing: &Previewing, opts: &Options) -> (Config<Packed>, Option<render::Note>) {
     if !cfg!(feature = "preview") {
-        return Config::default(); // keeps the validator out of the shops' build
+        // Keeps the validator out of the shops' build.
+        return (Config::default(), None);
     }
-    let (config, problems) = Config::from_value(&previewing.config);
+    let (mut config, problems) = Config::from_value(&previewing.config);
     for problem in &problems {
         opts.debug_warn(&format!("preview config: {problem}"));
     }
-    config
-}
-
-/// Rewrites the preview's config for it and shows the badge. A preview the
-/// config cannot show (the edge named a campaign or variant it lacks) is
-/// said in the console; the tab stays a preview's: nothing is sent.
-pub fn start(preview: &Preview, config: &mut Config) -> Option<render::Note> {
-    if let Err(why) = preview.apply(config) {
+    let preview = &previewing.preview;
+    if let Err(why) = preview.apply(&mut config) {
         js::warn(&format!("preview: {why}"));
     }
     let label = config
         .campaign(&preview.campaign_id)
         .filter(|c| !c.name.is_empty())
         .map_or(&preview.campaign_id, |c| &c.name);
-    badge(label)
+    let badge = badge(label);
+    (nudge_core::program::pack(&config), badge)
 }
 
 fn forget(storage: Option<&web_sys::Storage>) {

@@ -69,7 +69,7 @@ pub fn preview_campaign(config_text: JsValue, campaign_id: JsValue, options: JsV
     to_js(&diagnostics)
 }
 
-/// `compileConfig(text)`: the program `GET /v1/config?program=1` serves for
+/// `compileConfig(text)`: the program `GET /v1/config?program=2` serves for
 /// this config (`core::program`, with the config's own `geo` if it has one),
 /// its usable campaigns compiled as the edge compiles them; `undefined` for text that is not a
 /// config (not JSON, over the limits). For the demo shop's stand-in of the
@@ -166,7 +166,9 @@ fn preview(
         }),
         live: false,
     };
-    let content = nudge_core::template::fill_content(&content, &sample_attributes(options));
+    let sample = sample_attributes(options);
+    let value_of = |name: &str| nudge_core::template::value_of(&sample, name);
+    let content = nudge_core::template::fill_content(content, &value_of);
     let shown = render::show(&id, &content, owner)
         .map_err(|why| Diagnostic::error(at, format!("not rendered: {why}")))?;
     if success {

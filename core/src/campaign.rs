@@ -193,6 +193,41 @@ pub struct Content {
     pub accent: Option<String>,
 }
 
+/// A campaign's content as the agent holds it (issue #20, "the edge
+/// compiles, the agent executes"): the layout, by which the session places
+/// campaigns, and the merge fields its texts name; the rest stays as the
+/// program's bytes until it is drawn, and only the display module (render/)
+/// reads them. So a page view decodes, allocates and carries no campaign
+/// texts, and the agent has no content reader or template parser.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Packed {
+    pub layout: Layout,
+    /// The merge fields the title and body name (`first_name` of
+    /// `{{first_name|there}}`), each once: the values the agent looks up.
+    pub fields: Vec<String>,
+    /// A content program (`program::encode_content`).
+    pub bytes: Vec<u8>,
+}
+
+/// What the session needs of a campaign's content, in whichever form it
+/// holds it: the full [`Content`] (the edge, the studio) or [`Packed`] (the
+/// agent).
+pub trait Drawable: Clone + core::fmt::Debug {
+    fn layout(&self) -> &Layout;
+}
+
+impl Drawable for Content {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
+impl Drawable for Packed {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
 /// How often a visitor may see a campaign.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrequencyCap {
@@ -220,16 +255,17 @@ impl Default for FrequencyCap {
 /// One arm of an A/B test. A control arm shows nothing but is recorded, so
 /// the campaign's effect can be measured against it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Variant {
+pub struct Variant<C = Content> {
     pub key: String,
     pub weight: f64,
     pub control: bool,
     /// This arm's content (the campaign's content with the arm's overrides).
-    pub content: Content,
+    pub content: C,
 }
 
+/// A campaign, with its content as `C` ([`Drawable`]).
 #[derive(Clone, Debug)]
-pub struct Campaign {
+pub struct Campaign<C = Content> {
     pub id: String,
     pub name: String,
     pub status: Status,
@@ -238,10 +274,10 @@ pub struct Campaign {
     pub priority: i32,
     pub trigger: Trigger,
     pub audience: Condition,
-    pub content: Content,
+    pub content: C,
     pub frequency: FrequencyCap,
     /// Empty for a campaign without A/B test.
-    pub variants: Vec<Variant>,
+    pub variants: Vec<Variant<C>>,
     /// Share of eligible visitors entered into the test (0..=1).
     pub coverage: f64,
     /// Attribute whose value buckets visitors into variants ("id" by default).
@@ -250,9 +286,9 @@ pub struct Campaign {
     pub goal: Option<String>,
 }
 
-impl Campaign {
+impl<C> Campaign<C> {
     /// The A/B arm named `key`, if the campaign has one.
-    pub fn variant(&self, key: &str) -> Option<&Variant> {
+    pub fn variant(&self, key: &str) -> Option<&Variant<C>> {
         self.variants.iter().find(|v| v.key == key)
     }
 }

@@ -33,14 +33,16 @@ pub struct Geo {
     pub region: Option<String>,
 }
 
-/// A validated config: only usable campaigns, sorted by priority (highest first).
-#[derive(Clone, Debug, Default)]
-pub struct Config {
+/// A validated config: only usable campaigns, sorted by priority (highest
+/// first). Their content is `C`: the full [`Content`] as read from JSON, or
+/// [`crate::campaign::Packed`] as the agent decodes it from its program.
+#[derive(Clone, Debug)]
+pub struct Config<C = Content> {
     pub site: Option<String>,
     /// Origins (`https://shop.example`) whose pages may call the edge's API
     /// for this site from the browser; the edge's own origin always may.
     pub origins: Vec<String>,
-    pub campaigns: Vec<Campaign>,
+    pub campaigns: Vec<Campaign<C>>,
     pub saved_groups: SavedGroups,
     pub geo: Geo,
 }
@@ -141,9 +143,24 @@ impl Config {
     pub fn validate(value: &Value) -> Vec<Diagnostic> {
         Config::from_value(value).1
     }
+}
 
-    pub fn campaign(&self, id: &str) -> Option<&Campaign> {
+impl<C> Config<C> {
+    pub fn campaign(&self, id: &str) -> Option<&Campaign<C>> {
         self.campaigns.iter().find(|c| c.id == id)
+    }
+}
+
+// By hand: a derived `Default` would ask `C: Default`, which content has not.
+impl<C> Default for Config<C> {
+    fn default() -> Self {
+        Config {
+            site: None,
+            origins: Vec::new(),
+            campaigns: Vec::new(),
+            saved_groups: SavedGroups::default(),
+            geo: Geo::default(),
+        }
     }
 }
 

@@ -12,38 +12,82 @@ use crate::decide::lookup;
 use crate::prelude::*;
 use crate::value::Value;
 
-/// `content` with its title's and body's merge fields filled from
-/// `attributes` (`{{coupon}}` is the content's code): what is drawn.
-pub fn fill_content(content: &Content, attributes: &Attributes) -> Content {
-    let coupon = content.coupon.as_deref().unwrap_or_default();
-    let fill = |text: &str| render(text, attributes, &[("coupon", coupon)]);
-    Content {
-        title: fill(&content.title),
-        body: fill(&content.body),
-        ..content.clone()
-    }
+/// `content` with its title's and body's merge fields filled (`{{coupon}}`
+/// is the content's code, any other field `value_of(name)`): what is drawn.
+/// The display module fills from the values the agent looked up
+/// ([`values`]); the studio's preview from sample attributes ([`value_of`]).
+pub fn fill_content(mut content: Content, value_of: &dyn Fn(&str) -> Option<String>) -> Content {
+    let coupon = content.coupon.clone().filter(|code| !code.is_empty());
+    let value_of = |name: &str| match name {
+        "coupon" => coupon.clone(),
+        _ => value_of(name),
+    };
+    content.title = render(&content.title, &value_of);
+    content.body = render(&content.body, &value_of);
+    content
 }
 
-/// Fills the merge fields of `template`. `extra` names values that are not
-/// attributes (e.g. `coupon`), consulted first.
-pub fn render(template: &str, attributes: &Attributes, extra: &[(&str, &str)]) -> String {
+/// Fills the merge fields of `template` with `value_of(name)`, or the
+/// field's fallback where that has none (blank values are none:
+/// [`value_of`]).
+pub fn render(template: &str, value_of: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some((before, inner, after)) = next_field(rest) {
         out.push_str(before);
-        let (name, fallback) = inner.split_once('|').unwrap_or((inner, ""));
-        let name = name.trim();
-        let value = extra
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-            .or_else(|| resolve(attributes, name))
-            .filter(|v| !v.trim().is_empty());
-        out.push_str(value.as_deref().unwrap_or(fallback.trim()));
+        let (name, fallback) = split_field(inner);
+        out.push_str(value_of(name).as_deref().unwrap_or(fallback));
         rest = after;
     }
     out.push_str(rest);
     out
+}
+
+/// The merge fields `template` names, in order (repeats included): what the
+/// edge lists in a packed content, so the agent looks up only those.
+pub fn fields(template: &str) -> impl Iterator<Item = &str> {
+    let mut rest = template;
+    core::iter::from_fn(move || {
+        let (_, inner, after) = next_field(rest)?;
+        rest = after;
+        Some(split_field(inner).0)
+    })
+}
+
+/// The values of `fields` for these attributes, those that have one: what
+/// the agent hands the display module with a packed content.
+pub fn values<'a>(fields: &'a [String], attributes: &Attributes) -> Vec<(&'a str, String)> {
+    fields
+        .iter()
+        .filter_map(|name| Some((name.as_str(), value_of(attributes, name)?)))
+        .collect()
+}
+
+/// `name` (`first_name`, `traits.first_name`, `cart.value`) as text: a
+/// bare name is also looked up under `traits.`; objects, arrays, null and
+/// blank text have none (the field's fallback shows).
+pub fn value_of(attributes: &Attributes, name: &str) -> Option<String> {
+    let map = attributes.as_map();
+    let value = lookup(map, name).or_else(|| lookup(map, &["traits.", name].concat()))?;
+    match value {
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+        other => Some(other.to_js_string().into_owned()).filter(|text| !text.trim().is_empty()),
+    }
+}
+
+/// A field's name and fallback: `name|fallback`, each without the ASCII
+/// spaces around it. Bytes, not chars: the display module, which fills
+/// fields, carries no Unicode whitespace table or char searcher.
+fn split_field(inner: &str) -> (&str, &str) {
+    let bar = inner.bytes().position(|b| b == b'|');
+    let (name, fallback) = match bar {
+        Some(at) => (inner.get(..at), inner.get(at + 1..)),
+        None => (Some(inner), Some("")),
+    };
+    (
+        name.unwrap_or_default().trim_ascii(),
+        fallback.unwrap_or_default().trim_ascii(),
+    )
 }
 
 /// Splits `text` around its first `{{field}}`: (before, field, after).
@@ -60,15 +104,6 @@ fn next_field(text: &str) -> Option<(&str, &str, &str)> {
     ))
 }
 
-fn resolve(attributes: &Attributes, name: &str) -> Option<String> {
-    let map = attributes.as_map();
-    let value = lookup(map, name).or_else(|| lookup(map, &["traits.", name].concat()))?;
-    match value {
-        Value::Null | Value::Array(_) | Value::Object(_) => None,
-        other => Some(other.to_js_string().into_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,16 +115,15 @@ mod tests {
         traits.insert("first_name", "Ada");
         let mut a = Attributes::new();
         a.insert("traits", traits);
-        assert_eq!(render("Hi {{first_name|there}}!", &a, &[]), "Hi Ada!");
-        assert_eq!(render("Hi {{ last_name | friend }}", &a, &[]), "Hi friend");
+        let value = |name: &str| value_of(&a, name);
+        assert_eq!(render("Hi {{first_name|there}}!", &value), "Hi Ada!");
+        assert_eq!(render("Hi {{ last_name | friend }}", &value), "Hi friend");
         assert_eq!(
-            render("Code {{coupon}}", &a, &[("coupon", "TEN")]),
-            "Code TEN"
+            render("Hi {{traits.first_name}}", &value),
+            "Hi Ada",
+            "a path works as the bare name does"
         );
-        assert_eq!(
-            render("broken {{first_name", &a, &[]),
-            "broken {{first_name"
-        );
+        assert_eq!(render("broken {{first_name", &value), "broken {{first_name");
     }
 
     #[test]
@@ -107,12 +141,53 @@ mod tests {
             dismiss_label: "{{coupon}}".into(),
             accent: None,
         };
-        let filled = fill_content(&content, &Attributes::new());
+        let filled = fill_content(content, &|_| None);
         assert_eq!(filled.title, "Hi there");
         assert_eq!(filled.body, "Use TEN");
         assert_eq!(
             filled.dismiss_label, "{{coupon}}",
             "labels are not templates"
+        );
+    }
+
+    #[test]
+    fn the_fields_a_text_names_are_what_is_looked_up() {
+        let text = "Hi {{ first_name | there }}, {{cart.value}} {{first_name}} {{coupon}} {{open";
+        assert_eq!(
+            fields(text).collect::<Vec<_>>(),
+            ["first_name", "cart.value", "first_name", "coupon"]
+        );
+        let mut traits = Map::new();
+        traits.insert("first_name", "Ada");
+        traits.insert("blank", " ");
+        let mut a = Attributes::new();
+        a.insert("traits", traits);
+        a.insert("cart", {
+            let mut cart = Map::new();
+            cart.insert("value", 12.5);
+            cart
+        });
+        let names: Vec<String> = ["first_name", "cart.value", "cart", "missing"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            values(&names, &a),
+            [
+                ("first_name", "Ada".to_owned()),
+                ("cart.value", "12.5".to_owned())
+            ],
+            "objects and missing attributes have no value"
+        );
+        let filled = |name: &str| {
+            values(&names, &a)
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v)
+        };
+        assert_eq!(
+            render(text, &filled),
+            render(text, &|name| value_of(&a, name)),
+            "the looked-up values fill as the attributes do"
         );
     }
 }

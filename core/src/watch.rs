@@ -18,13 +18,13 @@ pub struct Watch {
     pub inactivity: Vec<f64>,
 }
 
-impl Config {
+impl<C> Config<C> {
     /// What a page at `path` needs: the triggers of the active campaigns
     /// whose URL filter lets them show there (a page no campaign targets
     /// attaches no scroll, exit-intent or timer listener).
     pub fn watch_for(&self, path: &str) -> Watch {
         let mut w = Watch::default();
-        let here = |c: &&crate::campaign::Campaign| {
+        let here = |c: &&crate::campaign::Campaign<C>| {
             c.status == Status::Active && c.trigger.url.as_ref().is_none_or(|u| u.matches(path))
         };
         for c in self.campaigns.iter().filter(here) {

@@ -6,10 +6,14 @@
 use nudge_core::campaign::{
     CaptureField, Form, InlinePosition, Layout, Status, TriggerKind, UrlMatch,
 };
+use nudge_core::campaign::{Content, Drawable, Packed};
 use nudge_core::decide::{PageState, Signal};
 use nudge_core::event::{Event, EventKind, PageContext};
 use nudge_core::profile::Profile;
-use nudge_core::program::{decode_config, encode_config};
+use nudge_core::program::{
+    assemble, compile, decode_config, decode_content, encode_config, Format,
+};
+use nudge_core::template;
 use nudge_core::{Condition, Config, Map, Value};
 use proptest::prelude::*;
 
@@ -99,13 +103,71 @@ fn every_kind_config() -> Config {
 }
 
 #[test]
-fn a_configs_program_reads_back_to_the_same_program() {
+fn a_configs_program_reads_back_to_the_same_campaigns_with_their_content_packed() {
     for config in [demo_config(), every_kind_config(), Config::default()] {
         let program = encode_config(&config);
         let back = decode_config(&program).expect("decodes");
-        assert_eq!(encode_config(&back), program, "lossless");
         assert!(back.origins.is_empty(), "origins are the edge's only");
+        assert_eq!(back.campaigns.len(), config.campaigns.len());
+        for (packed, original) in back.campaigns.iter().zip(&config.campaigns) {
+            assert_eq!(packed.id, original.id);
+            let arms = packed.variants.iter().map(|v| &v.content);
+            let original_arms = original.variants.iter().map(|v| &v.content);
+            let contents = std::iter::once(&packed.content).chain(arms);
+            for (packed, original) in
+                contents.zip(std::iter::once(&original.content).chain(original_arms))
+            {
+                assert_eq!(packed.layout, original.layout);
+                assert_eq!(
+                    &decode_content(&packed.bytes).expect("its content reads"),
+                    original,
+                    "the display module reads the content whole"
+                );
+                let mut named: Vec<&str> = template::fields(&original.title)
+                    .chain(template::fields(&original.body))
+                    .collect();
+                named.dedup();
+                for name in &named {
+                    assert!(packed.fields.iter().any(|f| f == name), "{name} listed");
+                }
+                assert!(packed.fields.len() <= named.len(), "each field once");
+            }
+        }
     }
+    let demo = decode_config(&encode_config(&demo_config())).expect("decodes");
+    let welcome = &demo
+        .campaign("returning-customer")
+        .expect("demo campaign")
+        .content;
+    assert_eq!(
+        welcome.fields,
+        ["first_name"],
+        "the demo's merge field is listed"
+    );
+}
+
+/// Agents of the build before format 2 ask for format 1 (`program=1`) and
+/// keep running from visitors' caches for a while after a deploy: the edge
+/// still writes it, byte for byte as that build did (the fixture was
+/// written by it).
+#[test]
+fn format_1_is_still_written_as_the_previous_build_wrote_it() {
+    let config = every_kind_config();
+    let program = assemble(
+        Format::Inline,
+        &config.geo,
+        &compile(&config, Format::Inline),
+    );
+    assert_eq!(
+        program,
+        include_bytes!("fixtures/every-kind.format1.bin"),
+        "format 1 changed"
+    );
+    assert_eq!(program[4], 1);
+    assert!(
+        decode_config(&program).is_err(),
+        "this agent reads format 2 only"
+    );
 }
 
 #[test]
@@ -228,9 +290,28 @@ fn visitor(id: &str, steps: &[Step]) -> (Profile, PageState, i64) {
     (profile, page(path, now - 5_000), now)
 }
 
+/// A content's layout and texts, in either form.
+trait Texts: Drawable {
+    fn texts(&self) -> (String, String);
+}
+
+impl Texts for Content {
+    fn texts(&self) -> (String, String) {
+        (self.title.clone(), self.body.clone())
+    }
+}
+
+impl Texts for Packed {
+    fn texts(&self) -> (String, String) {
+        decode_content(&self.bytes)
+            .expect("packed content reads")
+            .texts()
+    }
+}
+
 /// What a decision shows: campaign, arm, control, and the content's text.
-fn shown(
-    config: &Config,
+fn shown<C: Texts>(
+    config: &Config<C>,
     profile: &Profile,
     page: &PageState,
     now: i64,
@@ -240,14 +321,15 @@ fn shown(
         .choices
         .iter()
         .map(|c| {
+            let (title, body) = c.content.texts();
             format!(
                 "{} {:?} {} {:?} {} {}",
                 c.campaign.id,
                 c.variant,
                 c.control,
-                c.content.layout,
-                c.content.title,
-                c.content.body
+                c.content.layout(),
+                title,
+                body
             )
         })
         .collect()

@@ -63,8 +63,10 @@ test("a config with a bad campaign: the rest runs and debug mode names the probl
 // one (another format, cut short, corrupted, JSON) are refused whole.
 for (const [what, program, why] of [
   ["not a program", "{ this is not json", "not a Nudge program"],
-  ["a program cut short", "NDGP\x01\x00\x00\x00\x00\x03", "a count past the end"],
-  ["a program of a later format", "NDGP\x02", "a program format this agent does not read"],
+  ["a program cut short", "NDGP\x02\x00\x00\x00\x00\x03", "a count past the end"],
+  ["a program of a later format", "NDGP\x03", "a program format this agent does not read"],
+  // The previous build's format: what a stale loader's request gets during a deploy.
+  ["a program of the previous format", "NDGP\x01\x00\x00\x00\x00\x00", "a program format this agent does not read"],
 ]) {
   test(`${what}: no campaigns, the page works, debug mode says why`, async () => {
     const shop = await shopWith({ program: Buffer.from(program, "latin1") });
@@ -87,7 +89,7 @@ test("a loader from before programs (JSON text handed to the agent): no campaign
   const source = await (await import("node:fs/promises")).readFile(new URL("../../agent/loader/nudge.js", import.meta.url), "utf8");
   const asBytes = "r.arrayBuffer().then(function (b) { return new Uint8Array(b); })";
   assert.ok(source.includes(asBytes), "the loader reads the program as bytes");
-  const previous = source.replace(asBytes, "r.text()").replace('"program=1"', '"json=1"');
+  const previous = source.replace(asBytes, "r.text()").replace('"program=2"', '"json=1"');
   const shop = await shopWith();
   const { page, context, console: log, errors } = await shop.visitor();
   await context.route("**/nudge/nudge.js*", (route) => route.fulfill({ status: 200, contentType: "text/javascript", body: previous }));

@@ -37,14 +37,14 @@ test("config: served with geo, ETag and a short private cache", async () => {
   assert.equal(elsewhere.status, 200, "another country is another body");
 });
 
-test("config compiled for the agent (program=1): the format's bytes with geo, ETag and CORS; other formats refused", async () => {
-  const url = `${edge.url}/v1/config?site=demo&program=1`;
+test("config compiled for the agent (program=2): the format's bytes with geo, ETag and CORS; format 1 still served; other formats refused", async () => {
+  const url = `${edge.url}/v1/config?site=demo&program=2`;
   const r = await fetch(url, { headers: { "x-nudge-geo-country": "ca", origin: edge.url } });
   assert.equal(r.status, 200, await r.clone().text());
-  assert.match(r.headers.get("content-type"), /^application\/vnd\.nudge\.program; format=1/);
+  assert.match(r.headers.get("content-type"), /^application\/vnd\.nudge\.program; format=2/);
   assert.match(r.headers.get("vary") || "", /origin/i);
   const bytes = Buffer.from(await r.arrayBuffer());
-  assert.equal(bytes.subarray(0, 5).toString("latin1"), "NDGP\x01", "magic and format");
+  assert.equal(bytes.subarray(0, 5).toString("latin1"), "NDGP\x02", "magic and format");
   // The geography comes first (written per request): present, "CA".
   assert.deepEqual([...bytes.subarray(5, 9)], [1, 2, 0x43, 0x41]);
   const json = await (await fetch(`${edge.url}/v1/config?site=demo`, { headers: { "x-nudge-geo-country": "ca" } })).text();
@@ -53,16 +53,25 @@ test("config compiled for the agent (program=1): the format's bytes with geo, ET
   assert.ok(bytes.includes("cart-rescue"), "the campaigns are in it");
   // Its own ETag: a JSON answer is never reused for a program, nor the reverse.
   const etag = r.headers.get("etag");
-  assert.match(etag, /^"p1-/);
+  assert.match(etag, /^"p2-/);
   assert.equal((await fetch(url, { headers: { "x-nudge-geo-country": "ca", "if-none-match": etag } })).status, 304);
-  const other = await fetch(`${edge.url}/v1/config?site=demo&program=1`, { headers: { "x-nudge-geo-country": "us" } });
+  const other = await fetch(url, { headers: { "x-nudge-geo-country": "us" } });
   assert.notDeepEqual(Buffer.from(await other.arrayBuffer()), bytes, "another country, other bytes");
-  // A format this edge does not write: a clear refusal naming the one it does.
-  const newer = await fetch(`${edge.url}/v1/config?site=demo&program=2`);
+  // The previous build's agents, still running from visitors' caches after a
+  // deploy, ask for format 1 and get it, under an ETag of its own.
+  const previous = await fetch(`${edge.url}/v1/config?site=demo&program=1`, { headers: { "x-nudge-geo-country": "ca", "if-none-match": etag } });
+  assert.equal(previous.status, 200);
+  assert.match(previous.headers.get("content-type"), /format=1/);
+  assert.match(previous.headers.get("etag"), /^"p1-/);
+  const inline = Buffer.from(await previous.arrayBuffer());
+  assert.equal(inline.subarray(0, 5).toString("latin1"), "NDGP\x01");
+  assert.ok(inline.includes("cart-rescue") && !inline.includes("WELCOME10"));
+  // A format this edge does not write: a clear refusal naming the ones it does.
+  const newer = await fetch(`${edge.url}/v1/config?site=demo&program=3`);
   assert.equal(newer.status, 400);
   const why = await newer.json();
   assert.equal(why.error, "unsupported_program_format");
-  assert.match(why.message, /format 1/);
+  assert.match(why.message, /formats 1 and 2/);
 });
 
 test("config: unknown or missing site keys are refused", async () => {

@@ -30,9 +30,11 @@ impl State {
                 self.drawn(&show, handle);
                 continue;
             }
-            let content = nudge_core::template::fill_content(&show.content, &attributes);
-            let content = nudge_core::program::encode_content(&content);
-            match self.display.draw(&show, content, handle) {
+            // The content stays packed: only the values of the merge fields
+            // it names are looked up here; the display module fills them in.
+            let values = nudge_core::template::values(&show.content.fields, &attributes);
+            let fields = nudge_core::program::encode_fields(&values);
+            match self.display.draw(&show, fields, handle) {
                 Drawn::Now => {
                     debug_info!(
                         self.opts,
@@ -80,12 +82,12 @@ impl State {
     /// waited for it are drawn now, or not at all if it did not load.
     pub fn display_loaded(&mut self, module: wasm_bindgen::JsValue, handle: &Handle) {
         let (ready, waiting) = self.display.loaded(module);
-        for (show, content) in waiting {
+        for (show, fields) in waiting {
             if !ready {
                 self.not_drawn(&show, "the display module did not load");
                 continue;
             }
-            match self.display.draw(&show, content, handle) {
+            match self.display.draw(&show, fields, handle) {
                 Drawn::Now => self.drawn(&show, handle),
                 Drawn::Later => {}
                 Drawn::Refused(why) => self.not_drawn(&show, &why),

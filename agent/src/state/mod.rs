@@ -12,6 +12,7 @@ use crate::prelude::*;
 mod campaigns;
 mod storage;
 
+use nudge_core::campaign::Packed;
 use nudge_core::decide::{PageState, Signal};
 use nudge_core::event::check_identifier;
 use nudge_core::platform::{load_profile, new_id, Storage};
@@ -55,14 +56,16 @@ impl State {
     /// Builds the state from the loader's options and the site's config
     /// (decoded from its program). A preview's tab runs the preview's config
     /// instead (the studio's build reads and checks it, [`crate::preview`]).
-    pub fn new(opts: Options, live: Config) -> State {
+    pub fn new(opts: Options, live: Config<Packed>) -> State {
         let now = browser::now();
-        let previewing = crate::preview::load(&opts, now);
-        let mut config = match &previewing {
-            Some(p) => crate::preview::config(p, &opts),
-            None => live,
+        // `badge`: Some in a preview's tab (the badge itself, if it could be drawn).
+        let (mut config, badge) = match crate::preview::load(&opts, now) {
+            Some(previewing) => {
+                let (config, badge) = crate::preview::start(&previewing, &opts);
+                (config, Some(badge))
+            }
+            None => (live, None),
         };
-        let badge = previewing.map(|p| crate::preview::start(&p.preview, &mut config));
         if let Some(country) = &opts.country {
             config.geo.country = Some(country.to_ascii_uppercase());
         }

@@ -7,7 +7,7 @@
 //! browser, on the edge or in a test.
 
 use crate::bucket;
-use crate::campaign::{Campaign, Content, FrequencyCap, Slot, Status, TriggerKind};
+use crate::campaign::{Campaign, Content, Drawable, FrequencyCap, Slot, Status, TriggerKind};
 use crate::condition::Attributes;
 use crate::config::Config;
 use crate::diagnostics::{msg, Diagnostic};
@@ -102,26 +102,26 @@ impl PageState {
 
 /// A campaign to show, and in which variant.
 #[derive(Clone, Debug)]
-pub struct Choice<'a> {
-    pub campaign: &'a Campaign,
+pub struct Choice<'a, C = Content> {
+    pub campaign: &'a Campaign<C>,
     /// The A/B arm, if the campaign is a test.
     pub variant: Option<&'a str>,
     /// A control arm: record the exposure, show nothing.
     pub control: bool,
-    pub content: &'a Content,
+    pub content: &'a C,
 }
 
 /// What [`decide`] returns: the choices, and a reason for each campaign whose
 /// trigger fired but which was not chosen.
-#[derive(Clone, Debug, Default)]
-pub struct Decision<'a> {
-    pub choices: Vec<Choice<'a>>,
+#[derive(Clone, Debug)]
+pub struct Decision<'a, C = Content> {
+    pub choices: Vec<Choice<'a, C>>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Everything a decision depends on.
-pub struct Context<'a> {
-    pub config: &'a Config,
+pub struct Context<'a, C = Content> {
+    pub config: &'a Config<C>,
     pub profile: &'a Profile,
     pub page: &'a PageState,
     pub now: Millis,
@@ -129,8 +129,11 @@ pub struct Context<'a> {
 
 /// Decides which campaigns to show for `signal`: at most one per screen slot
 /// (one overlay at a time), highest priority first.
-pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
-    let mut decision = Decision::default();
+pub fn decide<'a, C: Drawable>(ctx: &Context<'a, C>, signal: &Signal) -> Decision<'a, C> {
+    let mut decision = Decision {
+        choices: Vec::new(),
+        diagnostics: Vec::new(),
+    };
     let mut taken: Vec<Slot> = ctx.page.occupied.clone();
     let mut attributes: Option<Attributes> = None;
     for campaign in &ctx.config.campaigns {
@@ -164,7 +167,7 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
                 continue;
             }
         };
-        let slot = content.layout.slot();
+        let slot = content.layout().slot();
         if taken.contains(&slot) {
             reject(msg!("the {} slot is already taken", slot.name()));
             continue;
@@ -186,7 +189,7 @@ pub fn decide<'a>(ctx: &Context<'a>, signal: &Signal) -> Decision<'a> {
 /// trigger comes: eligible now (status, schedule, cap), its URL filter
 /// matching this page, its audience matching now, and its trigger still to
 /// come (any but the page view, which has been decided).
-pub fn may_show_later(ctx: &Context<'_>) -> bool {
+pub fn may_show_later<C>(ctx: &Context<'_, C>) -> bool {
     let mut attributes: Option<Attributes> = None;
     ctx.config.campaigns.iter().any(|campaign| {
         let trigger = &campaign.trigger;
@@ -208,7 +211,7 @@ pub fn may_show_later(ctx: &Context<'_>) -> bool {
     })
 }
 
-fn trigger_fires(campaign: &Campaign, signal: &Signal, ctx: &Context<'_>) -> bool {
+fn trigger_fires<C>(campaign: &Campaign<C>, signal: &Signal, ctx: &Context<'_, C>) -> bool {
     let trigger = &campaign.trigger;
     if let Some(url) = &trigger.url {
         if !url.matches(&ctx.page.context.path) {
@@ -235,7 +238,7 @@ fn trigger_fires(campaign: &Campaign, signal: &Signal, ctx: &Context<'_>) -> boo
 }
 
 /// Status, schedule, this page, and the frequency cap.
-fn eligible(campaign: &Campaign, ctx: &Context<'_>) -> Result<(), String> {
+fn eligible<C>(campaign: &Campaign<C>, ctx: &Context<'_, C>) -> Result<(), String> {
     if campaign.status != Status::Active {
         return Err(msg!("status is {}", campaign.status.name()));
     }
@@ -302,14 +305,14 @@ pub fn cap_allows(
     Ok(())
 }
 
-type VariantPick<'a> = (Option<&'a str>, &'a Content, bool);
+type VariantPick<'a, C> = (Option<&'a str>, &'a C, bool);
 
 /// Buckets the visitor into an A/B arm, keeping the arm they saw before.
-fn choose_variant<'a>(
-    campaign: &'a Campaign,
+fn choose_variant<'a, C>(
+    campaign: &'a Campaign<C>,
     profile: &Profile,
     attributes: &Attributes,
-) -> Result<VariantPick<'a>, String> {
+) -> Result<VariantPick<'a, C>, String> {
     if campaign.variants.is_empty() {
         return Ok((None, &campaign.content, false));
     }
@@ -352,12 +355,12 @@ pub fn lookup<'m>(map: &'m Map, path: &str) -> Option<&'m Value> {
 
 /// Campaigns for which `event_name` is the goal and that this visitor saw
 /// within the conversion window and has not converted yet.
-pub fn conversions<'a>(
-    config: &'a Config,
+pub fn conversions<'a, C>(
+    config: &'a Config<C>,
     profile: &Profile,
     event_name: &str,
     now: Millis,
-) -> Vec<&'a Campaign> {
+) -> Vec<&'a Campaign<C>> {
     config
         .campaigns
         .iter()

@@ -4,10 +4,10 @@
 //! everything the config's readers only check (journeys, messaging caps).
 
 use super::wire::{Reader, Writer};
-use super::Malformed;
+use super::{Format, Malformed};
 use crate::campaign::{
     CallToAction, Campaign, CaptureField, Content, Form, FrequencyCap, Image, InlinePosition,
-    Layout, Status, Trigger, TriggerKind, UrlMatch, Variant,
+    Layout, Packed, Status, Trigger, TriggerKind, UrlMatch, Variant,
 };
 use crate::condition::{Condition, SavedGroups};
 use crate::config::{Config, Geo};
@@ -21,7 +21,7 @@ pub(super) fn write_geo(geo: &Geo, out: &mut Writer) {
 }
 
 /// Everything but the geography.
-pub(super) fn write_config(config: &Config, out: &mut Writer) {
+pub(super) fn write_config(config: &Config, format: Format, out: &mut Writer) {
     out.option(config.site.as_deref(), Writer::text);
     let groups: Vec<_> = config.saved_groups.iter().collect();
     out.count(groups.len());
@@ -30,12 +30,16 @@ pub(super) fn write_config(config: &Config, out: &mut Writer) {
         out.values(members);
     }
     out.count(config.campaigns.len());
+    let content = match format {
+        Format::Inline => write_content,
+        Format::Packed => write_packed,
+    };
     for campaign in &config.campaigns {
-        write_campaign(campaign, out);
+        write_campaign(campaign, content, out);
     }
 }
 
-pub(super) fn read_config(input: &mut Reader<'_>) -> Result<Config, Malformed> {
+pub(super) fn read_config(input: &mut Reader<'_>) -> Result<Config<Packed>, Malformed> {
     let geo = Geo {
         country: input.option(Reader::string)?,
         region: input.option(Reader::string)?,
@@ -56,7 +60,7 @@ pub(super) fn read_config(input: &mut Reader<'_>) -> Result<Config, Malformed> {
     })
 }
 
-fn write_campaign(c: &Campaign, out: &mut Writer) {
+fn write_campaign(c: &Campaign, write_content: fn(&Content, &mut Writer), out: &mut Writer) {
     out.text(&c.id);
     out.text(&c.name);
     out.byte(match c.status {
@@ -83,7 +87,7 @@ fn write_campaign(c: &Campaign, out: &mut Writer) {
     out.option(c.goal.as_deref(), Writer::text);
 }
 
-fn read_campaign(input: &mut Reader<'_>) -> Result<Campaign, Malformed> {
+fn read_campaign(input: &mut Reader<'_>) -> Result<Campaign<Packed>, Malformed> {
     Ok(Campaign {
         id: input.string()?,
         name: input.string()?,
@@ -101,14 +105,14 @@ fn read_campaign(input: &mut Reader<'_>) -> Result<Campaign, Malformed> {
         },
         trigger: read_trigger(input)?,
         audience: Condition::read_program(input)?,
-        content: read_content(input)?,
+        content: read_packed(input)?,
         frequency: read_frequency(input)?,
         variants: input.list(|input| {
             Ok(Variant {
                 key: input.string()?,
                 weight: input.number()?,
                 control: input.flag()?,
-                content: read_content(input)?,
+                content: read_packed(input)?,
             })
         })?,
         coverage: input.number()?,
@@ -202,8 +206,33 @@ fn read_trigger(input: &mut Reader<'_>) -> Result<Trigger, Malformed> {
     Ok(Trigger { kind, url })
 }
 
-pub(super) fn write_content(c: &Content, out: &mut Writer) {
-    match &c.layout {
+/// A content in format 2: its layout and merge fields for the agent, then the
+/// whole content as a program of its own for the display module.
+fn write_packed(c: &Content, out: &mut Writer) {
+    write_layout(&c.layout, out);
+    let mut fields: Vec<&str> = Vec::new();
+    for name in crate::template::fields(&c.title).chain(crate::template::fields(&c.body)) {
+        if !fields.contains(&name) {
+            fields.push(name);
+        }
+    }
+    out.count(fields.len());
+    for name in fields {
+        out.text(name);
+    }
+    out.bytes(&super::encode_content(c));
+}
+
+fn read_packed(input: &mut Reader<'_>) -> Result<Packed, Malformed> {
+    Ok(Packed {
+        layout: read_layout(input)?,
+        fields: input.list(Reader::string)?,
+        bytes: input.bytes()?.to_vec(),
+    })
+}
+
+fn write_layout(layout: &Layout, out: &mut Writer) {
+    match layout {
         Layout::Modal => out.byte(0),
         Layout::SlideIn => out.byte(1),
         Layout::TopBanner => out.byte(2),
@@ -219,6 +248,32 @@ pub(super) fn write_content(c: &Content, out: &mut Writer) {
             });
         }
     }
+}
+
+fn read_layout(input: &mut Reader<'_>) -> Result<Layout, Malformed> {
+    Ok(match input.byte()? {
+        0 => Layout::Modal,
+        1 => Layout::SlideIn,
+        2 => Layout::TopBanner,
+        3 => Layout::BottomBanner,
+        4 => Layout::Inline {
+            selector: input.string()?,
+            position: match input.byte()? {
+                0 => InlinePosition::Append,
+                1 => InlinePosition::Prepend,
+                2 => InlinePosition::Before,
+                3 => InlinePosition::After,
+                _ => return input.fail("an unknown inline position"),
+            },
+        },
+        _ => return input.fail("an unknown layout"),
+    })
+}
+
+/// A content whole: inline in format 1, and the display module's part of a
+/// packed one.
+pub(super) fn write_content(c: &Content, out: &mut Writer) {
+    write_layout(&c.layout, out);
     out.text(&c.title);
     out.text(&c.body);
     out.option(c.image.as_ref(), |out, image| {
@@ -242,23 +297,7 @@ pub(super) fn write_content(c: &Content, out: &mut Writer) {
 }
 
 pub(super) fn read_content(input: &mut Reader<'_>) -> Result<Content, Malformed> {
-    let layout = match input.byte()? {
-        0 => Layout::Modal,
-        1 => Layout::SlideIn,
-        2 => Layout::TopBanner,
-        3 => Layout::BottomBanner,
-        4 => Layout::Inline {
-            selector: input.string()?,
-            position: match input.byte()? {
-                0 => InlinePosition::Append,
-                1 => InlinePosition::Prepend,
-                2 => InlinePosition::Before,
-                3 => InlinePosition::After,
-                _ => return input.fail("an unknown inline position"),
-            },
-        },
-        _ => return input.fail("an unknown layout"),
-    };
+    let layout = read_layout(input)?;
     Ok(Content {
         layout,
         title: input.string()?,

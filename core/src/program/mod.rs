@@ -21,22 +21,50 @@
 //!
 //! A config's program holds what the agent decides with: campaigns (trigger,
 //! audience, content, variants, caps), saved groups and the request's
-//! geography. Templates are still parsed when a campaign renders.
+//! geography. Since format 2 each content is packed ([`Packed`]): its layout
+//! and the merge fields its texts name, then its texts, image, button and
+//! form as a content program of their own, which only the display module
+//! reads, when the campaign is drawn, with the fields' values the agent looked
+//! up ([`encode_fields`]). The edge still writes format 1 (content inline)
+//! for agents of the previous build, which visitors' caches keep running for
+//! a page view or so after a deploy.
 
 use crate::prelude::*;
 
 mod config;
 pub mod wire;
 
-use crate::campaign::Content;
+use crate::campaign::{Content, Packed};
 use crate::condition::Condition;
 use crate::config::{Config, Geo};
 pub use wire::Malformed;
 
 /// The first bytes of every program.
 pub const MAGIC: [u8; 4] = *b"NDGP";
-/// The format this build writes and reads.
-pub const FORMAT: u8 = 1;
+/// The format this build's agent reads (and its loader asks for).
+pub const FORMAT: u8 = Format::CURRENT as u8;
+
+/// The formats the edge writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Content inline, decoded by the agent: agents built before format 2.
+    Inline = 1,
+    /// Content packed: the agent reads its layout and merge fields only.
+    Packed = 2,
+}
+
+impl Format {
+    pub const CURRENT: Format = Format::Packed;
+
+    /// The format an agent asks for (`program=<n>`), if the edge writes it.
+    pub fn from_number(n: &str) -> Option<Format> {
+        match n {
+            "1" => Some(Format::Inline),
+            "2" => Some(Format::Packed),
+            _ => None,
+        }
+    }
+}
 
 /// A condition's program: header, then the compiled condition.
 pub fn encode_condition(condition: &Condition) -> Vec<u8> {
@@ -51,37 +79,51 @@ pub fn decode_condition(bytes: &[u8]) -> Result<Condition, Malformed> {
     read_whole(bytes, Condition::read_program)
 }
 
-/// A validated config's program.
+/// A validated config's program, in this build's format.
 pub fn encode_config(config: &Config) -> Vec<u8> {
-    assemble(&config.geo, &compile(config))
+    assemble(
+        Format::CURRENT,
+        &config.geo,
+        &compile(config, Format::CURRENT),
+    )
 }
 
-/// What the edge compiles once per config version: the program without its
-/// header and the request's geography (`config.geo` is left out).
-pub fn compile(config: &Config) -> Vec<u8> {
+/// What the edge compiles once per config version and format: the program
+/// without its header and the request's geography (`config.geo` is left out).
+pub fn compile(config: &Config, format: Format) -> Vec<u8> {
     let mut out = wire::Writer::new();
-    config::write_config(config, &mut out);
+    config::write_config(config, format, &mut out);
     out.finish()
 }
 
 /// The program served for one request: the header, the request's
-/// geography, then what [`compile`] made.
-pub fn assemble(geo: &Geo, compiled: &[u8]) -> Vec<u8> {
+/// geography, then what [`compile`] made in the same format.
+pub fn assemble(format: Format, geo: &Geo, compiled: &[u8]) -> Vec<u8> {
     let mut out = wire::Writer::new();
-    out.header();
+    out.header_of(format);
     config::write_geo(geo, &mut out);
     let mut bytes = out.finish();
     bytes.extend_from_slice(compiled);
     bytes
 }
 
-/// Reads a config's program into the config the agent decides with.
-pub fn decode_config(bytes: &[u8]) -> Result<Config, Malformed> {
+/// Reads a config's program into the config the agent decides with: its
+/// contents stay packed.
+pub fn decode_config(bytes: &[u8]) -> Result<Config<Packed>, Malformed> {
     read_whole(bytes, config::read_config)
 }
 
-/// One campaign's content, its merge fields filled: what the agent hands
-/// the display module (render/) to draw, in the program's own format.
+/// `config` as the agent holds it, through its program: what the studio's
+/// build runs in a preview link's tab, and what tests decide with. A config
+/// whose program does not read back (conditions nested past the program's
+/// bound) runs with no campaigns: fail closed.
+pub fn pack(config: &Config) -> Config<Packed> {
+    decode_config(&encode_config(config)).unwrap_or_default()
+}
+
+/// One campaign's content as the display module (render/) reads it, in the
+/// program's own format: packed into the program by the edge, handed over
+/// by the agent as it is.
 pub fn encode_content(content: &Content) -> Vec<u8> {
     let mut out = wire::Writer::new();
     out.header();
@@ -94,10 +136,30 @@ pub fn decode_content(bytes: &[u8]) -> Result<Content, Malformed> {
     read_whole(bytes, config::read_content)
 }
 
+/// The values of a content's merge fields (name, text), as the agent hands
+/// them to the display module with the content.
+pub fn encode_fields(values: &[(&str, String)]) -> Vec<u8> {
+    let mut out = wire::Writer::new();
+    out.header();
+    out.count(values.len());
+    for (name, value) in values {
+        out.text(name);
+        out.text(value);
+    }
+    out.finish()
+}
+
+/// Reads what [`encode_fields`] wrote (borrowing its text).
+pub fn decode_fields(bytes: &[u8]) -> Result<Vec<(&str, &str)>, Malformed> {
+    read_whole(bytes, |input| {
+        input.list(|input| Ok((input.text()?, input.text()?)))
+    })
+}
+
 /// The header, what `read` reads, and nothing after it.
-fn read_whole<T>(
-    bytes: &[u8],
-    read: impl FnOnce(&mut wire::Reader<'_>) -> Result<T, Malformed>,
+fn read_whole<'a, T>(
+    bytes: &'a [u8],
+    read: impl FnOnce(&mut wire::Reader<'a>) -> Result<T, Malformed>,
 ) -> Result<T, Malformed> {
     let mut input = wire::Reader::new(bytes);
     input.header()?;

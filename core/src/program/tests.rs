@@ -386,3 +386,30 @@ fn content_goes_to_the_display_module_whole_and_only_whole() {
     }
     assert!(decode_content(b"{\"title\":\"x\"}").is_err());
 }
+
+#[test]
+fn merge_field_values_go_to_the_display_module_whole_and_only_whole() {
+    let values = [
+        ("first_name", "Ada ü".to_owned()),
+        ("cart.value", "12.5".to_owned()),
+        ("", String::new()),
+    ];
+    let bytes = encode_fields(&values);
+    let read = decode_fields(&bytes).expect("reads");
+    let read: Vec<(&str, String)> = read.iter().map(|(n, v)| (*n, v.to_string())).collect();
+    assert_eq!(read, values);
+    assert_eq!(decode_fields(&encode_fields(&[])), Ok(Vec::new()));
+    for len in 0..bytes.len() {
+        assert!(decode_fields(&bytes[..len]).is_err(), "cut at {len}");
+    }
+    for at in 0..bytes.len() {
+        let mut changed = bytes.clone();
+        changed[at] ^= 0x5a;
+        let _ = decode_fields(&changed); // decodes or is refused, never panics
+    }
+    // A made-up count past the input allocates nothing and is refused.
+    let mut huge = Writer::new();
+    huge.header();
+    huge.count(u32::MAX as usize);
+    assert!(decode_fields(&huge.finish()).is_err());
+}

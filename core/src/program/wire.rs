@@ -2,7 +2,7 @@
 //! UTF-8 bytes, numbers as 8 little-endian bytes of their IEEE-754 bits, JSON
 //! values behind a one-byte tag.
 
-use super::{FORMAT, MAGIC};
+use super::{Format, FORMAT, MAGIC};
 use crate::limits::MAX_KEYS;
 use crate::prelude::*;
 use crate::value::{Map, Value};
@@ -47,9 +47,16 @@ impl Writer {
         Self::default()
     }
 
+    /// The header of a program in this build's format.
     pub fn header(&mut self) {
+        self.header_of(Format::CURRENT);
+    }
+
+    /// The header of a program in `format` (the edge also writes the
+    /// previous format, for agents still running from visitors' caches).
+    pub fn header_of(&mut self, format: Format) {
         self.bytes.extend_from_slice(&MAGIC);
-        self.bytes.push(FORMAT);
+        self.bytes.push(format as u8);
     }
 
     pub fn byte(&mut self, b: u8) {
@@ -73,8 +80,13 @@ impl Writer {
     }
 
     pub fn text(&mut self, s: &str) {
-        self.count(s.len());
-        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes(s.as_bytes());
+    }
+
+    /// Bytes, with their length first.
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.count(bytes.len());
+        self.bytes.extend_from_slice(bytes);
     }
 
     /// A signed integer, zigzag-encoded so small negatives stay short.
@@ -225,9 +237,14 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
-    pub fn text(&mut self) -> Result<&'a str, Malformed> {
+    /// What [`Writer::bytes`] wrote.
+    pub fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
         let n = self.raw_count()?;
-        let bytes = self.take(n)?;
+        self.take(n)
+    }
+
+    pub fn text(&mut self) -> Result<&'a str, Malformed> {
+        let bytes = self.bytes()?;
         match core::str::from_utf8(bytes) {
             Ok(s) => Ok(s),
             Err(_) => self.fail("text that is not UTF-8"),

@@ -6,7 +6,7 @@
 //! agent's: [`Session::decide`] says what to show, [`Session::showed`]
 //! records what it drew.
 
-use crate::campaign::{Content, Slot};
+use crate::campaign::{Drawable, Packed, Slot};
 use crate::config::Config;
 use crate::decide::{self, build_attributes, Context, Device, PageState, Signal};
 use crate::diagnostics::Diagnostic;
@@ -23,7 +23,8 @@ use crate::Attributes;
 /// The session's state.
 #[derive(Debug)]
 pub struct Session {
-    pub config: Config,
+    /// The config as the agent decodes it from its program: contents packed.
+    pub config: Config<Packed>,
     pub profile: Profile,
     pub page: PageState,
     /// Adds and removals waiting for their twin report (GA4, `nudge.track`).
@@ -77,7 +78,8 @@ pub struct Show {
     pub variant: Option<String>,
     /// A control arm: the exposure is recorded, nothing is drawn.
     pub control: bool,
-    pub content: Content,
+    /// What to draw: handed to the display module as it is.
+    pub content: Packed,
 }
 
 impl Session {
@@ -278,7 +280,7 @@ impl Session {
         for show in &shows {
             self.page.shown.push(show.campaign.clone());
             if !show.control {
-                self.page.occupied.push(show.content.layout.slot());
+                self.page.occupied.push(show.content.layout().slot());
             }
         }
         (shows, diagnostics)
@@ -311,7 +313,7 @@ impl Session {
             .record(&show.campaign, show.variant.as_deref(), Outcome::Shown, now);
         let mut props = campaign_props(&show.campaign, show.variant.as_deref(), None);
         props.insert("control", show.control);
-        props.insert("layout", show.content.layout.name());
+        props.insert("layout", show.content.layout().name());
         self.outcome("show", names::CAMPAIGN_SHOWN, props, now, random)
     }
 
@@ -321,7 +323,7 @@ impl Session {
     /// page.
     pub fn not_drawn(&mut self, show: &Show) {
         if !show.control {
-            let slot = show.content.layout.slot();
+            let slot = show.content.layout().slot();
             if let Some(at) = self.page.occupied.iter().position(|s| *s == slot) {
                 self.page.occupied.remove(at);
             }

@@ -2,6 +2,7 @@
 //! campaigns, read and checked, a page as the agent describes it, and a
 //! decision on them.
 
+use nudge_core::campaign::Drawable;
 use nudge_core::decide::{decide, Context, Decision, PageState, Signal};
 use nudge_core::event::PageContext;
 use nudge_core::profile::Profile;
@@ -39,13 +40,13 @@ pub fn page(path: &str, started_at: i64) -> PageState {
 }
 
 /// What `decide` answers for `signal` with this config, profile and page at `now`.
-pub fn decision<'a>(
-    config: &'a Config,
+pub fn decision<'a, C: Drawable>(
+    config: &'a Config<C>,
     profile: &'a Profile,
     page: &'a PageState,
     now: i64,
     signal: &Signal,
-) -> Decision<'a> {
+) -> Decision<'a, C> {
     let ctx = Context {
         config,
         profile,

@@ -1,5 +1,6 @@
 //! Campaign config: served to the agent, written by the shop's admin.
 
+use nudge_core::program::Format;
 use nudge_core::{Config, Value as CoreValue};
 use serde_json::{json, Value};
 
@@ -11,9 +12,11 @@ use crate::http::{cors, query, read_body, refuse, site_config, site_param, Handl
 
 /// `GET /v1/config?site=`: the config as stored (validated on write) plus the
 /// request's geography. The agent fetches it once per page, off the decision path.
-/// With `program=1`, the same config compiled for the agent (`core::program`,
-/// format 1): compiled once per published version, the geography written
-/// per request.
+/// With `program=<format>`, the same config compiled for the agent
+/// (`core::program`): compiled once per published version and format, the
+/// geography written per request. Format 2 is what this build's agent asks
+/// for; format 1 is still served to agents of the previous build, which
+/// visitors' caches keep running for a while after a deploy.
 pub async fn get(req: Request, env: &Env) -> Handled {
     let site = site_param(&req)?;
     let program = program_param(&req)?;
@@ -22,7 +25,11 @@ pub async fn get(req: Request, env: &Env) -> Handled {
     let (country, region) = geo(&req, env)?;
     let etag = format!(
         "\"{}{:08x}\"",
-        if program { "p1-" } else { "" },
+        match program {
+            None => "",
+            Some(Format::Inline) => "p1-",
+            Some(Format::Packed) => "p2-",
+        },
         nudge_core::bucket::fingerprint(&[
             &text,
             country.as_deref().unwrap_or(""),
@@ -42,10 +49,11 @@ pub async fn get(req: Request, env: &Env) -> Handled {
             &verdict,
         )?);
     }
-    if program {
-        headers.set("content-type", PROGRAM_TYPE)?;
+    if let Some(format) = program {
+        headers.set("content-type", program_type(format))?;
         let geo = nudge_core::config::Geo { country, region };
-        let body = nudge_core::program::assemble(&geo, &compiled(&published(&text)));
+        let compiled = compiled(&published(&text), format);
+        let body = nudge_core::program::assemble(format, &geo, &compiled);
         return Ok(cors::apply(
             Response::from_bytes(body)?.with_headers(headers),
             &verdict,
@@ -63,25 +71,34 @@ pub async fn get(req: Request, env: &Env) -> Handled {
 }
 
 /// The program's media type; the format is also in its first bytes.
-const PROGRAM_TYPE: &str = "application/vnd.nudge.program; format=1";
+fn program_type(format: Format) -> &'static str {
+    match format {
+        Format::Inline => "application/vnd.nudge.program; format=1",
+        Format::Packed => "application/vnd.nudge.program; format=2",
+    }
+}
 
-/// `program=1` asks for the compiled config; any other format is refused
-/// with the one this edge writes, so an agent newer than its edge says why.
-fn program_param(req: &Request) -> std::result::Result<bool, crate::http::EdgeError> {
+/// `program=<format>` asks for the compiled config; a format this edge does
+/// not write is refused with the ones it does, so an agent newer than its
+/// edge says why.
+fn program_param(req: &Request) -> std::result::Result<Option<Format>, crate::http::EdgeError> {
     match query(req, "program")?.as_deref() {
-        None => Ok(false),
-        Some("1") => Ok(true),
-        Some(_) => Err(refuse(
-            400,
-            "unsupported_program_format",
-            "this edge writes program format 1 (program=1)",
-        )),
+        None => Ok(None),
+        Some(n) => match Format::from_number(n) {
+            Some(format) => Ok(Some(format)),
+            None => Err(refuse(
+                400,
+                "unsupported_program_format",
+                "this edge writes program formats 1 and 2 (program=2)",
+            )),
+        },
     }
 }
 
 thread_local! {
     static PUBLISHED: crate::http::DerivedCache<std::rc::Rc<str>> = const { std::cell::RefCell::new(Vec::new()) };
     static COMPILED: crate::http::DerivedCache<std::rc::Rc<[u8]>> = const { std::cell::RefCell::new(Vec::new()) };
+    static COMPILED_INLINE: crate::http::DerivedCache<std::rc::Rc<[u8]>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// What every browser may read of a stored config
@@ -90,14 +107,19 @@ pub fn published(stored: &str) -> std::rc::Rc<str> {
     crate::http::derived(&PUBLISHED, stored, crate::config_policy::published)
 }
 
-/// A published config compiled for the agent, once per text. The text was
-/// validated when it was written; one that no longer reads compiles to a
-/// program with only what reads (fail closed: fewer campaigns, never more).
-fn compiled(published: &str) -> std::rc::Rc<[u8]> {
-    crate::http::derived(&COMPILED, published, |text| {
+/// A published config compiled for the agent, once per text and format.
+/// The text was validated when it was written; one that no longer reads
+/// compiles to a program with only what reads (fail closed: fewer
+/// campaigns, never more).
+fn compiled(published: &str, format: Format) -> std::rc::Rc<[u8]> {
+    let cache = match format {
+        Format::Packed => &COMPILED,
+        Format::Inline => &COMPILED_INLINE,
+    };
+    crate::http::derived(cache, published, |text| {
         let value = serde_json::from_str::<CoreValue>(text).unwrap_or_default();
         let (config, _) = Config::from_value(&value);
-        nudge_core::program::compile(&config).into()
+        nudge_core::program::compile(&config, format).into()
     })
 }
 
@@ -170,7 +192,8 @@ mod tests {
             country: Some("CA".into()),
             region: Some("QC".into()),
         };
-        let bytes = nudge_core::program::assemble(&geo, &compiled(&served));
+        let packed = compiled(&served, Format::Packed);
+        let bytes = nudge_core::program::assemble(Format::Packed, &geo, &packed);
         let program = nudge_core::program::decode_config(&bytes).expect("decodes");
         assert_eq!(program.geo, geo);
         let (mut config, problems) =
@@ -181,8 +204,9 @@ mod tests {
         // What the JSON holds back, the program holds back: a form's code.
         let welcome = program.campaigns.iter().find(|c| c.id == "welcome");
         let welcome = welcome.expect("the demo's welcome campaign");
-        assert_eq!(welcome.content.coupon, None);
-        assert!(welcome.content.coupon_sealed);
+        let content = nudge_core::program::decode_content(&welcome.content.bytes).expect("reads");
+        assert_eq!(content.coupon, None);
+        assert!(content.coupon_sealed);
         assert!(
             !bytes.windows(9).any(|w| w == b"WELCOME10"),
             "no sealed code"
@@ -197,7 +221,33 @@ mod tests {
             served.len()
         );
         // Compiled once per text: the same allocation the second time.
-        assert!(std::rc::Rc::ptr_eq(&compiled(&served), &compiled(&served)));
+        let once = |format| compiled(&served, format);
+        assert!(std::rc::Rc::ptr_eq(
+            &once(Format::Packed),
+            &once(Format::Packed)
+        ));
+        assert!(std::rc::Rc::ptr_eq(
+            &once(Format::Inline),
+            &once(Format::Inline)
+        ));
+        // The previous build's agents get format 1, as that build wrote it.
+        let mut inline = nudge_core::program::assemble(Format::Inline, &geo, &once(Format::Inline));
+        assert_eq!(inline[4], 1);
+        inline[4] = 2;
+        assert!(
+            nudge_core::program::decode_config(&inline).is_err(),
+            "not format 2 in disguise"
+        );
+    }
+
+    #[test]
+    fn the_loader_asks_for_the_format_this_builds_agent_reads() {
+        let loader = include_str!("../../../agent/loader/nudge.js");
+        let asks = format!("\"program={}\"", nudge_core::program::FORMAT);
+        assert!(
+            loader.contains(&asks),
+            "agent/loader/nudge.js asks with {asks}"
+        );
     }
 
     #[test]

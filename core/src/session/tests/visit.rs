@@ -28,7 +28,7 @@ fn session(mode: Mode, collecting: bool) -> Session {
     let (config, problems) = Config::from_value(&value);
     assert!(problems.is_empty(), "{problems:?}");
     Session {
-        config,
+        config: crate::program::pack(&config),
         profile: Profile::new("a1", NOW),
         page: Default::default(),
         twins: Default::default(),
@@ -419,7 +419,7 @@ fn a_campaign_may_show_later_only_where_its_trigger_is_still_to_come() {
     ];
     for (path, member, shown, paused, later) in table {
         let mut s = Session {
-            config: config.clone(),
+            config: crate::program::pack(&config),
             profile: Profile::new("a1", NOW),
             page: Default::default(),
             twins: Default::default(),

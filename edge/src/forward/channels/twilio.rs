@@ -85,5 +85,7 @@ fn fill(template: &str, event: &Value) -> String {
             }
         }
     }
-    nudge_core::template::render(template, &attributes, &[])
+    nudge_core::template::render(template, &|name| {
+        nudge_core::template::value_of(&attributes, name)
+    })
 }
