@@ -25,13 +25,7 @@ extern "C" {
     /// The display module's exports (render/src/module.rs).
     pub type Module;
     #[wasm_bindgen(method, catch)]
-    fn show(
-        this: &Module,
-        id: &str,
-        content: &[u8],
-        fields: &[u8],
-        act: &JsValue,
-    ) -> Result<JsValue, JsValue>;
+    fn show(this: &Module, id: &str, content: &[u8], act: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn close(this: &Module, id: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = revealCoupon)]
@@ -65,7 +59,7 @@ pub struct Display {
     status: Status,
     /// Campaigns on screen, with their slot.
     open: Vec<(String, Slot)>,
-    /// Shows waiting for the module, with their merge fields' values.
+    /// Shows waiting for the module, with their content as the module reads it.
     waiting: Vec<(Show, Vec<u8>)>,
     /// `act(id, code, value)`, handed to the module with each show.
     act: JsValue,
@@ -110,14 +104,13 @@ impl Display {
         }
     }
 
-    /// Draws `show`, its merge fields' values `fields`
-    /// (`core::program::encode_fields`), now if the module is here, else
-    /// when it arrives.
-    pub fn draw(&mut self, show: &Show, fields: Vec<u8>, handle: &Handle) -> Drawn {
+    /// Draws `show` with `content` (`core::program::encode_content`), now if
+    /// the module is here, else when it arrives.
+    pub fn draw(&mut self, show: &Show, content: Vec<u8>, handle: &Handle) -> Drawn {
         let act = self.act(handle).clone();
         match &self.status {
             Status::Ready(module) => {
-                let answer = module.show(&show.campaign, &show.content.bytes, &fields, &act);
+                let answer = module.show(&show.campaign, &content, &act);
                 match answer {
                     Ok(why) if why.is_undefined() || why.is_null() => {
                         self.open
@@ -129,7 +122,7 @@ impl Display {
                 }
             }
             Status::Requested { now: true } => {
-                self.waiting.push((show.clone(), fields));
+                self.waiting.push((show.clone(), content));
                 Drawn::Later
             }
             Status::Requested { now: false } | Status::Absent => {
@@ -140,7 +133,7 @@ impl Display {
                 if matches!(self.status, Status::Absent) {
                     return Drawn::Refused("the loader could not fetch the display module".into());
                 }
-                self.waiting.push((show.clone(), fields));
+                self.waiting.push((show.clone(), content));
                 Drawn::Later
             }
         }

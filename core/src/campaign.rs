@@ -195,16 +195,17 @@ pub struct Content {
 
 /// A campaign's content as the agent holds it (issue #20, "the edge
 /// compiles, the agent executes"): the layout, by which the session places
-/// campaigns, and the merge fields its texts name; the rest stays as the
-/// program's bytes until it is drawn, and only the display module (render/)
-/// reads them. So a page view decodes, allocates and carries no campaign
-/// texts, and the agent has no content reader or template parser.
+/// campaigns, and the code `{{coupon}}` names; the rest stays as the
+/// program's bytes. Only a campaign that shows has its merge fields filled
+/// there (`program::fill`), and only the display module (render/) reads the
+/// whole. So a page view decodes, allocates and carries no campaign texts,
+/// and the agent has no content reader.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Packed {
     pub layout: Layout,
-    /// The merge fields the title and body name (`first_name` of
-    /// `{{first_name|there}}`), each once: the values the agent looks up.
-    pub fields: Vec<String>,
+    /// The content's coupon code, if the config every browser reads carries
+    /// it (a sealed one does not).
+    pub coupon: Option<String>,
     /// A content program (`program::encode_content`).
     pub bytes: Vec<u8>,
 }

@@ -13,18 +13,31 @@ use crate::prelude::*;
 use crate::value::Value;
 
 /// `content` with its title's and body's merge fields filled (`{{coupon}}`
-/// is the content's code, any other field `value_of(name)`): what is drawn.
-/// The display module fills from the values the agent looked up
-/// ([`values`]); the studio's preview from sample attributes ([`value_of`]).
+/// is the content's code, any other field `value_of(name)`): what the
+/// studio's preview draws. The agent fills a packed content the same way
+/// (`program::fill`).
 pub fn fill_content(mut content: Content, value_of: &dyn Fn(&str) -> Option<String>) -> Content {
-    let coupon = content.coupon.clone().filter(|code| !code.is_empty());
-    let value_of = |name: &str| match name {
-        "coupon" => coupon.clone(),
-        _ => value_of(name),
+    let (title, body) = {
+        let value_of = with_coupon(content.coupon.as_deref(), value_of);
+        (
+            render(&content.title, &value_of),
+            render(&content.body, &value_of),
+        )
     };
-    content.title = render(&content.title, &value_of);
-    content.body = render(&content.body, &value_of);
+    content.title = title;
+    content.body = body;
     content
+}
+
+/// `value_of`, with `{{coupon}}` naming `coupon` (none when it is empty).
+pub fn with_coupon<'a>(
+    coupon: Option<&'a str>,
+    value_of: &'a dyn Fn(&str) -> Option<String>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name: &str| match name {
+        "coupon" => coupon.filter(|code| !code.is_empty()).map(str::to_owned),
+        _ => value_of(name),
+    }
 }
 
 /// Fills the merge fields of `template` with `value_of(name)`, or the
@@ -41,26 +54,6 @@ pub fn render(template: &str, value_of: &dyn Fn(&str) -> Option<String>) -> Stri
     }
     out.push_str(rest);
     out
-}
-
-/// The merge fields `template` names, in order (repeats included): what the
-/// edge lists in a packed content, so the agent looks up only those.
-pub fn fields(template: &str) -> impl Iterator<Item = &str> {
-    let mut rest = template;
-    core::iter::from_fn(move || {
-        let (_, inner, after) = next_field(rest)?;
-        rest = after;
-        Some(split_field(inner).0)
-    })
-}
-
-/// The values of `fields` for these attributes, those that have one: what
-/// the agent hands the display module with a packed content.
-pub fn values<'a>(fields: &'a [String], attributes: &Attributes) -> Vec<(&'a str, String)> {
-    fields
-        .iter()
-        .filter_map(|name| Some((name.as_str(), value_of(attributes, name)?)))
-        .collect()
 }
 
 /// `name` (`first_name`, `traits.first_name`, `cart.value`) as text: a
@@ -147,47 +140,6 @@ mod tests {
         assert_eq!(
             filled.dismiss_label, "{{coupon}}",
             "labels are not templates"
-        );
-    }
-
-    #[test]
-    fn the_fields_a_text_names_are_what_is_looked_up() {
-        let text = "Hi {{ first_name | there }}, {{cart.value}} {{first_name}} {{coupon}} {{open";
-        assert_eq!(
-            fields(text).collect::<Vec<_>>(),
-            ["first_name", "cart.value", "first_name", "coupon"]
-        );
-        let mut traits = Map::new();
-        traits.insert("first_name", "Ada");
-        traits.insert("blank", " ");
-        let mut a = Attributes::new();
-        a.insert("traits", traits);
-        a.insert("cart", {
-            let mut cart = Map::new();
-            cart.insert("value", 12.5);
-            cart
-        });
-        let names: Vec<String> = ["first_name", "cart.value", "cart", "missing"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(
-            values(&names, &a),
-            [
-                ("first_name", "Ada".to_owned()),
-                ("cart.value", "12.5".to_owned())
-            ],
-            "objects and missing attributes have no value"
-        );
-        let filled = |name: &str| {
-            values(&names, &a)
-                .into_iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v)
-        };
-        assert_eq!(
-            render(text, &filled),
-            render(text, &|name| value_of(&a, name)),
-            "the looked-up values fill as the attributes do"
         );
     }
 }

@@ -47,7 +47,7 @@ impl Rendered {
 }
 
 /// Draws campaign `id`'s content, its merge fields already filled
-/// ([`nudge_core::template::fill_content`], in [`crate::screen::draw`]).
+/// ([`nudge_core::template::fill_content`]).
 pub fn show(id: &str, content: &Content, owner: Owner) -> Result<Rendered, String> {
     build(id, content, owner).map_err(|e| e.as_string().unwrap_or_else(|| dom::REFUSED.into()))
 }

@@ -22,14 +22,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// Draws campaign `id` from its content bytes and its merge fields' values
-/// (both as the agent hands them over, `crate::screen::draw`). What the
-/// visitor does is reported as `act(id, code, value)`
-/// (`core::campaign::Action::to_wire`). Returns `undefined` when drawn, or
-/// why not.
+/// Draws campaign `id` from its content bytes. What the visitor does is
+/// reported as `act(id, code, value)` (`core::campaign::Action::to_wire`).
+/// Returns `undefined` when drawn, or why not.
 #[wasm_bindgen]
-pub fn show(id: &str, content: &[u8], fields: &[u8], act: Function) -> Option<String> {
-    screen::draw_reporting_to(id, content, fields, act)
+pub fn show(id: &str, content: &[u8], act: Function) -> Option<String> {
+    screen::draw_reporting_to(id, content, act)
 }
 
 /// Removes campaign `id` from the page.

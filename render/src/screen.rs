@@ -9,35 +9,21 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use nudge_core::campaign::Action;
-use nudge_core::program::{decode_content, decode_fields};
-use nudge_core::template::fill_content;
+use nudge_core::program::decode_content;
 use wasm_bindgen::JsValue;
 
 use crate::controls::Owner;
 use crate::dom::{self, ShadowRoot};
 use crate::draw;
 
-/// Draws campaign `id` from its content as the program packed it
-/// (`core::program::encode_content`), its merge fields filled with the
-/// values the agent looked up (`core::program::encode_fields`). What the
-/// visitor does goes to `act`. A campaign already on screen under that id
-/// is replaced. Why it was not drawn, if it was not.
-pub fn draw(
-    id: &str,
-    content: &[u8],
-    fields: &[u8],
-    act: Rc<dyn Fn(Action)>,
-) -> Result<(), String> {
+/// Draws campaign `id` from its content as the agent encoded it
+/// (`core::program::encode_content`, merge fields filled). What the visitor
+/// does goes to `act`. A campaign already on screen under that id is
+/// replaced. Why it was not drawn, if it was not.
+pub fn draw(id: &str, content: &[u8], act: Rc<dyn Fn(Action)>) -> Result<(), String> {
     // Said without formatting: this module carries no number printing.
     let content = decode_content(content)
         .map_err(|malformed| ["content does not read: ", malformed.what].concat())?;
-    let values = decode_fields(fields)
-        .map_err(|malformed| ["merge fields do not read: ", malformed.what].concat())?;
-    let value_of = |name: &str| {
-        let (_, value) = values.iter().find(|(field, _)| *field == name)?;
-        Some(String::from(*value))
-    };
-    let content = fill_content(content, &value_of);
     close(id);
     let rendered = draw::show(id, &content, Owner { act, live: true })?;
     dom::keep(id, &rendered.root);
@@ -50,19 +36,14 @@ pub fn draw(
 /// [`draw`], reporting what the visitor does to the JS function
 /// `act(id, code, value)` ([`Action::to_wire`]): how the agent, another
 /// module, hears of it. Why it was not drawn, if it was not.
-pub fn draw_reporting_to(
-    id: &str,
-    content: &[u8],
-    fields: &[u8],
-    act: js_sys::Function,
-) -> Option<String> {
+pub fn draw_reporting_to(id: &str, content: &[u8], act: js_sys::Function) -> Option<String> {
     let campaign = JsValue::from_str(id);
     let report = move |action: Action| {
         let (code, value) = action.to_wire();
         // A throw in the agent's callback must not stop this listener.
         let _ = act.call3(&JsValue::NULL, &campaign, &code.into(), &value.into());
     };
-    draw(id, content, fields, Rc::new(report)).err()
+    draw(id, content, Rc::new(report)).err()
 }
 
 /// Removes campaign `id` and gives focus back.

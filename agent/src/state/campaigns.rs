@@ -30,11 +30,17 @@ impl State {
                 self.drawn(&show, handle);
                 continue;
             }
-            // The content stays packed: only the values of the merge fields
-            // it names are looked up here; the display module fills them in.
-            let values = nudge_core::template::values(&show.content.fields, &attributes);
-            let fields = nudge_core::program::encode_fields(&values);
-            match self.display.draw(&show, fields, handle) {
+            // The content stays packed until now; only its title and body
+            // are read, to fill their merge fields.
+            let value_of = |name: &str| nudge_core::template::value_of(&attributes, name);
+            let content = match nudge_core::program::fill(&show.content, &value_of) {
+                Ok(content) => content,
+                Err(malformed) => {
+                    self.not_drawn(&show, malformed.what);
+                    continue;
+                }
+            };
+            match self.display.draw(&show, content, handle) {
                 Drawn::Now => {
                     debug_info!(
                         self.opts,
@@ -82,12 +88,12 @@ impl State {
     /// waited for it are drawn now, or not at all if it did not load.
     pub fn display_loaded(&mut self, module: wasm_bindgen::JsValue, handle: &Handle) {
         let (ready, waiting) = self.display.loaded(module);
-        for (show, fields) in waiting {
+        for (show, content) in waiting {
             if !ready {
                 self.not_drawn(&show, "the display module did not load");
                 continue;
             }
-            match self.display.draw(&show, fields, handle) {
+            match self.display.draw(&show, content, handle) {
                 Drawn::Now => self.drawn(&show, handle),
                 Drawn::Later => {}
                 Drawn::Refused(why) => self.not_drawn(&show, &why),

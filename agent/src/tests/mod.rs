@@ -45,10 +45,9 @@ pub(super) fn with_display(agent: Agent) -> Agent {
 pub(crate) fn display_module() -> JsValue {
     use wasm_bindgen::closure::Closure;
     let module = js_sys::Object::new();
-    type Show = dyn Fn(String, js_sys::Uint8Array, js_sys::Uint8Array, js_sys::Function) -> JsValue;
-    let show = Closure::<Show>::new(
-        |id: String, content: js_sys::Uint8Array, fields: js_sys::Uint8Array, act| {
-            nudge_render::screen::draw_reporting_to(&id, &content.to_vec(), &fields.to_vec(), act)
+    let show = Closure::<dyn Fn(String, js_sys::Uint8Array, js_sys::Function) -> JsValue>::new(
+        |id: String, content: js_sys::Uint8Array, act| {
+            nudge_render::screen::draw_reporting_to(&id, &content.to_vec(), act)
                 .map_or(JsValue::UNDEFINED, |why| why.into())
         },
     );

@@ -12,6 +12,7 @@ use crate::campaign::{
 use crate::condition::{Condition, SavedGroups};
 use crate::config::{Config, Geo};
 use crate::prelude::*;
+use crate::template;
 
 /// The request's geography: first, so the edge writes it per request before
 /// the rest, which it compiles once per config version.
@@ -206,29 +207,42 @@ fn read_trigger(input: &mut Reader<'_>) -> Result<Trigger, Malformed> {
     Ok(Trigger { kind, url })
 }
 
-/// A content in format 2: its layout and merge fields for the agent, then the
-/// whole content as a program of its own for the display module.
+/// A content in format 2: its layout and coupon for the agent, then the
+/// whole content as a program of its own, for the display module.
 fn write_packed(c: &Content, out: &mut Writer) {
     write_layout(&c.layout, out);
-    let mut fields: Vec<&str> = Vec::new();
-    for name in crate::template::fields(&c.title).chain(crate::template::fields(&c.body)) {
-        if !fields.contains(&name) {
-            fields.push(name);
-        }
-    }
-    out.count(fields.len());
-    for name in fields {
-        out.text(name);
-    }
+    out.option(c.coupon.as_deref(), Writer::text);
     out.bytes(&super::encode_content(c));
 }
 
 fn read_packed(input: &mut Reader<'_>) -> Result<Packed, Malformed> {
     Ok(Packed {
         layout: read_layout(input)?,
-        fields: input.list(Reader::string)?,
+        coupon: input.option(Reader::string)?,
         bytes: input.bytes()?.to_vec(),
     })
+}
+
+/// A packed content with its title's and body's merge fields filled:
+/// everything but those two texts is copied as the edge wrote it.
+pub(super) fn fill(
+    packed: &Packed,
+    value_of: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<u8>, Malformed> {
+    let bytes = packed.bytes.as_slice();
+    let mut input = Reader::new(bytes);
+    input.header()?;
+    read_layout(&mut input)?;
+    let head = bytes.get(..input.at()).unwrap_or_default();
+    let (title, body) = (input.text()?, input.text()?);
+    let tail = bytes.get(input.at()..).unwrap_or_default();
+    let value_of = template::with_coupon(packed.coupon.as_deref(), value_of);
+    let mut out = Writer::new();
+    out.raw(head);
+    out.text(&template::render(title, &value_of));
+    out.text(&template::render(body, &value_of));
+    out.raw(tail);
+    Ok(out.finish())
 }
 
 fn write_layout(layout: &Layout, out: &mut Writer) {

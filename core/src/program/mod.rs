@@ -22,10 +22,10 @@
 //! A config's program holds what the agent decides with: campaigns (trigger,
 //! audience, content, variants, caps), saved groups and the request's
 //! geography. Since format 2 each content is packed ([`Packed`]): its layout
-//! and the merge fields its texts name, then its texts, image, button and
-//! form as a content program of their own, which only the display module
-//! reads, when the campaign is drawn, with the fields' values the agent looked
-//! up ([`encode_fields`]). The edge still writes format 1 (content inline)
+//! and coupon code, then its texts, image, button and form as a content
+//! program of their own. The agent fills the title's and body's merge fields
+//! only when the campaign shows ([`fill`]), and only the display module reads
+//! the whole. The edge still writes format 1 (content inline)
 //! for agents of the previous build, which visitors' caches keep running for
 //! a page view or so after a deploy.
 
@@ -136,24 +136,15 @@ pub fn decode_content(bytes: &[u8]) -> Result<Content, Malformed> {
     read_whole(bytes, config::read_content)
 }
 
-/// The values of a content's merge fields (name, text), as the agent hands
-/// them to the display module with the content.
-pub fn encode_fields(values: &[(&str, String)]) -> Vec<u8> {
-    let mut out = wire::Writer::new();
-    out.header();
-    out.count(values.len());
-    for (name, value) in values {
-        out.text(name);
-        out.text(value);
-    }
-    out.finish()
-}
-
-/// Reads what [`encode_fields`] wrote (borrowing its text).
-pub fn decode_fields(bytes: &[u8]) -> Result<Vec<(&str, &str)>, Malformed> {
-    read_whole(bytes, |input| {
-        input.list(|input| Ok((input.text()?, input.text()?)))
-    })
+/// A packed content ready to draw: its title's and body's merge fields
+/// filled (`{{coupon}}` with its code, any other field `value_of(name)`),
+/// the rest as the edge wrote it; what the agent hands the display module
+/// when the campaign shows. Bytes that do not read are refused.
+pub fn fill(
+    packed: &Packed,
+    value_of: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<u8>, Malformed> {
+    config::fill(packed, value_of)
 }
 
 /// The header, what `read` reads, and nothing after it.

@@ -388,28 +388,46 @@ fn content_goes_to_the_display_module_whole_and_only_whole() {
 }
 
 #[test]
-fn merge_field_values_go_to_the_display_module_whole_and_only_whole() {
-    let values = [
-        ("first_name", "Ada ü".to_owned()),
-        ("cart.value", "12.5".to_owned()),
-        ("", String::new()),
-    ];
-    let bytes = encode_fields(&values);
-    let read = decode_fields(&bytes).expect("reads");
-    let read: Vec<(&str, String)> = read.iter().map(|(n, v)| (*n, v.to_string())).collect();
-    assert_eq!(read, values);
-    assert_eq!(decode_fields(&encode_fields(&[])), Ok(Vec::new()));
-    for len in 0..bytes.len() {
-        assert!(decode_fields(&bytes[..len]).is_err(), "cut at {len}");
+fn a_packed_content_is_filled_as_the_whole_content_would_be_and_nothing_else_changes() {
+    use crate::campaign::Packed;
+    use crate::template::fill_content;
+    let value_of = |name: &str| match name {
+        "first_name" => Some("Ada ü".to_owned()),
+        "blank" => None,
+        _ => None,
+    };
+    for content in contents() {
+        for coupon in [content.coupon.clone(), None] {
+            let mut content = content.clone();
+            content.title = "Hi {{first_name|there}} {{coupon|no code}}".into();
+            content.body = "{{ blank | friend }}: {{coupon}}".into();
+            content.coupon = coupon.clone();
+            let packed = Packed {
+                layout: content.layout.clone(),
+                coupon,
+                bytes: encode_content(&content),
+            };
+            let filled = fill(&packed, &value_of).expect("fills");
+            assert_eq!(
+                decode_content(&filled),
+                Ok(fill_content(content.clone(), &value_of)),
+                "the display module draws what the studio previews"
+            );
+            // Cut or changed bytes: refused here, or by the display module
+            // when it reads what was filled; never a panic.
+            for len in 0..packed.bytes.len() {
+                let cut = Packed {
+                    bytes: packed.bytes[..len].to_vec(),
+                    ..packed.clone()
+                };
+                let drawn = fill(&cut, &value_of).map(|b| decode_content(&b));
+                assert!(!matches!(drawn, Ok(Ok(_))), "cut at {len}");
+            }
+            for at in 0..packed.bytes.len() {
+                let mut changed = packed.clone();
+                changed.bytes[at] ^= 0x5a;
+                let _ = fill(&changed, &value_of).map(|b| decode_content(&b));
+            }
+        }
     }
-    for at in 0..bytes.len() {
-        let mut changed = bytes.clone();
-        changed[at] ^= 0x5a;
-        let _ = decode_fields(&changed); // decodes or is refused, never panics
-    }
-    // A made-up count past the input allocates nothing and is refused.
-    let mut huge = Writer::new();
-    huge.header();
-    huge.count(u32::MAX as usize);
-    assert!(decode_fields(&huge.finish()).is_err());
 }

@@ -83,6 +83,11 @@ impl Writer {
         self.bytes(s.as_bytes());
     }
 
+    /// Bytes as they are (another program's part, copied).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
     /// Bytes, with their length first.
     pub fn bytes(&mut self, bytes: &[u8]) {
         self.count(bytes.len());
@@ -164,6 +169,11 @@ impl<'a> Reader<'a> {
             at: 0,
             depth: 0,
         }
+    }
+
+    /// Where the next read starts.
+    pub fn at(&self) -> usize {
+        self.at
     }
 
     pub fn fail<T>(&self, what: &'static str) -> Result<T, Malformed> {
