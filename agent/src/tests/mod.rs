@@ -91,6 +91,7 @@ pub(super) fn open_count(agent: &Agent) -> usize {
     agent.shared.state.borrow().display.open_ids().count()
 }
 
+mod conformance;
 mod display;
 mod edge;
 mod page;
