@@ -76,7 +76,6 @@ mod datalayer;
 mod display;
 mod handle;
 mod js;
-mod key;
 mod local;
 mod options;
 mod preview;

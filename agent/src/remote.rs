@@ -13,10 +13,10 @@ use wasm_bindgen::JsCast;
 
 use crate::handle::Handle;
 use crate::js::call_quietly;
-use crate::key::BrowserKey;
 use crate::state::State;
 use crate::task::{Request, Task};
 use crate::transport::post;
+use nudge_core::session::key::BrowserKey;
 
 /// The query parameter email/SMS links carry their click token in.
 pub const CLICK_TOKEN_PARAM: &str = "nudge_t";
@@ -38,7 +38,7 @@ impl State {
         if !self.may_contact_edge() {
             return;
         }
-        let Some(key) = self.current_key().filter(|key| key.sent) else {
+        let Some(key) = nudge_core::session::key::readable(self.current_key()) else {
             debug_info!(
                 self.opts,
                 "profile not fetched: the edge has no browser key for this visitor yet"

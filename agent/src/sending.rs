@@ -12,10 +12,10 @@ use wasm_bindgen::JsValue;
 use crate::browser;
 use crate::handle::Handle;
 use crate::js::call_quietly;
-use crate::key::BrowserKey;
 use crate::state::State;
 use crate::task::Request;
 use crate::transport::{pace, post};
+use nudge_core::session::key::BrowserKey;
 
 impl State {
     fn may_send(&self) -> bool {

@@ -13,7 +13,7 @@ use nudge_core::decide::Signal;
 use nudge_core::queue::Batch;
 use nudge_core::{Map, Value};
 
-use crate::key::BrowserKey;
+use nudge_core::session::key::BrowserKey;
 
 pub enum Task {
     // ---- the page's API (`window.nudge`) ----

@@ -24,10 +24,10 @@ use nudge_core::{Config, Map, Value};
 use crate::browser::{self, BrowserRandom, LocalStore};
 use crate::display::Display;
 use crate::handle::Handle;
-use crate::key::BrowserKey;
 use crate::trackers::PageTrackers;
 use crate::transport::Transport;
 use crate::{js, options::Options};
+use nudge_core::session::key::BrowserKey;
 
 pub struct State {
     pub opts: Options,

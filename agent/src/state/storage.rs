@@ -3,12 +3,11 @@
 
 use nudge_core::platform::Storage;
 use nudge_core::profile::Profile;
-use nudge_core::{Map, Value};
+use nudge_core::session::key::{self, BrowserKey};
 
 use super::State;
 use crate::browser;
 use crate::handle::Handle;
-use crate::key::BrowserKey;
 use crate::task::Task;
 
 impl State {
@@ -54,21 +53,16 @@ impl State {
         }
     }
 
-    /// The browser key of the current anonymous id, if it has one: from
-    /// storage, read each time (another tab may have reset, made the key or
-    /// seen it acknowledged), else from memory (storage unavailable). A key
-    /// is never taken for another id.
+    /// The browser key of the current anonymous id, if it has one
+    /// (`core::session::key::current`: the stored one, read each time, else
+    /// the one in memory; never another id's).
     pub fn current_key(&self) -> Option<BrowserKey> {
-        let stored = self
-            .store
-            .load(&self.opts.browser_key_key())
-            .ok()
-            .flatten()
-            .and_then(|v| BrowserKey::from_stored(&v));
-        let mine = |k: &BrowserKey| k.aid == self.session.profile.anonymous_id;
-        stored
-            .filter(mine)
-            .or_else(|| self.key.clone().filter(mine))
+        let stored = self.store.load(&self.opts.browser_key_key()).ok().flatten();
+        key::current(
+            &self.session.profile.anonymous_id,
+            stored.as_ref(),
+            self.key.as_ref(),
+        )
     }
 
     /// The current anonymous id's browser key, made (and kept) if it has
@@ -77,25 +71,16 @@ impl State {
         if let Some(key) = self.current_key() {
             return Some(key);
         }
-        let key = BrowserKey {
-            aid: self.session.profile.anonymous_id.clone(),
-            key: browser::new_browser_key()?,
-            sent: false,
-        };
+        let secret = browser::new_browser_key()?;
+        let key = BrowserKey::new(&self.session.profile.anonymous_id, secret);
         self.keep_key(key.clone());
         Some(key)
     }
 
     fn keep_key(&mut self, key: BrowserKey) {
-        let mut stored = Map::new();
-        stored.insert("aid", key.aid.as_str());
-        stored.insert("key", key.key.as_str());
-        if key.sent {
-            stored.insert("sent", true);
-        }
         let _ = self
             .store
-            .save(&self.opts.browser_key_key(), &Value::Object(stored));
+            .save(&self.opts.browser_key_key(), &key.to_stored());
         self.key = Some(key);
     }
 
@@ -103,12 +88,12 @@ impl State {
     /// the key, if that is still this visitor's. Whether this is the first
     /// acknowledgement (then the profile can be fetched).
     pub fn key_acknowledged(&mut self, sent: &BrowserKey) -> bool {
-        match self.current_key() {
-            Some(key) if key.key == sent.key && !key.sent => {
-                self.keep_key(BrowserKey { sent: true, ..key });
+        match key::acknowledged(self.current_key(), sent) {
+            Some(acknowledged) => {
+                self.keep_key(acknowledged);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 

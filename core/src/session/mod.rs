@@ -10,6 +10,8 @@
 //! - [`remote`]: the edge's view of the visitor merged in, bounded.
 //! - [`identity`]: identity proofs and coupon claims for the edge, and what
 //!   a claim's answer gives.
+//! - [`key`]: the browser key that reads the person's profile: which is the
+//!   visitor's, what an acknowledgement changes.
 //! - [`consent`]: what consent, the shop's consent mode and a preview let
 //!   leave the browser; when a sign-in is another user's.
 //! - [`delivery`]: the outbox's way to the collect endpoint (batching,
@@ -20,6 +22,7 @@
 pub mod consent;
 pub mod delivery;
 pub mod identity;
+pub mod key;
 pub mod layer;
 pub mod remote;
 pub mod visit;

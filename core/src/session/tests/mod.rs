@@ -4,6 +4,7 @@
 mod consent;
 mod delivery;
 mod identity;
+mod key;
 mod layer;
 mod remote;
 mod visit;
