@@ -76,7 +76,7 @@ fn core_depends_on_no_platform_crate() {
 /// ARCHITECTURE.md's map of the edge, checked: each of its modules imports
 /// only modules below it (ranks from the map, top to bottom), so the store
 /// knows nothing of HTTP, the studio or forwarding, and no import circle can
-/// come back. The entry points (`lib.rs`, `site.rs`) are above them all;
+/// come back. The entry points (`lib.rs`, `site/`) are above them all;
 /// test files may reach anywhere.
 #[test]
 fn the_edges_modules_import_only_those_below_them() {

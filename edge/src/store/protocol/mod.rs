@@ -553,7 +553,7 @@ documents! {
     DryRunPlay;
 }
 
-/// What an alarm step did (`site::Site::tick`).
+/// What an alarm step did (`site::Site::tick`, `site/alarm.rs`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Ticked {
     /// Due runs played.
