@@ -74,8 +74,22 @@ impl Site {
         crate::store::resume_merges(&self.env, &site, object, &campaigns).await
     }
 
-    /// Puts waiting sends on the forwarding queue; (how many, whether any still wait).
+    /// Puts waiting sends on the forwarding queue; (how many, whether any
+    /// still wait). One tick at a time: between reading the waiting sends
+    /// and marking them queued it awaits the destinations and the queue,
+    /// and a tick that ran meanwhile (the alarm, an admin's run-due, at
+    /// once) would read the same sends and queue them twice. That tick
+    /// leaves them to the one flushing, and its alarm comes back soon.
     pub(super) async fn flush(&self, db: &Db<'_>) -> (usize, bool) {
+        if self.flushing.replace(true) {
+            return (0, true);
+        }
+        let flushed = self.flush_now(db).await;
+        self.flushing.set(false);
+        flushed
+    }
+
+    async fn flush_now(&self, db: &Db<'_>) -> (usize, bool) {
         let pending = match db.unqueued_sends(FLUSH_BATCH) {
             Ok(p) if p.is_empty() => return (0, false),
             Ok(p) => p,

@@ -63,6 +63,10 @@ pub struct Site {
     /// This object serves with the count of objects its site was made for
     /// (`store::fence`), checked once since it started.
     fenced: Cell<bool>,
+    /// A tick is putting waiting sends on the forwarding queue
+    /// (`chores.rs`, `Site::flush`): another tick of this object, which
+    /// may run while it awaits the queue, leaves them to it.
+    flushing: Cell<bool>,
 }
 
 /// How often an object other than the home asks it for the live config, in
@@ -132,6 +136,7 @@ impl DurableObject for Site {
             objects,
             config_checked: Cell::new(0),
             fenced: Cell::new(false),
+            flushing: Cell::new(false),
         }
     }
 
