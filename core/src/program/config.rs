@@ -232,7 +232,11 @@ pub(super) fn fill(
     let bytes = packed.bytes.as_slice();
     let mut input = Reader::new(bytes);
     input.header()?;
-    read_layout(&mut input)?;
+    // The session placed the campaign by the outer layout: the display
+    // module must draw the same one.
+    if read_layout(&mut input)? != packed.layout {
+        return input.fail("a content whose layout is not its campaign's");
+    }
     let head = bytes.get(..input.at()).unwrap_or_default();
     let (title, body) = (input.text()?, input.text()?);
     let tail = bytes.get(input.at()..).unwrap_or_default();

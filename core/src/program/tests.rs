@@ -428,6 +428,15 @@ fn a_packed_content_is_filled_as_the_whole_content_would_be_and_nothing_else_cha
                 changed.bytes[at] ^= 0x5a;
                 let _ = fill(&changed, &value_of).map(|b| decode_content(&b));
             }
+            // Placed as one layout, drawn as another: refused.
+            let other = Packed {
+                layout: crate::campaign::Layout::Inline {
+                    selector: "#elsewhere".into(),
+                    position: crate::campaign::InlinePosition::After,
+                },
+                ..packed.clone()
+            };
+            assert!(fill(&other, &value_of).is_err());
         }
     }
 }
