@@ -48,6 +48,9 @@ pub const FORMAT: u8 = Format::CURRENT as u8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Content inline, decoded by the agent: agents built before format 2.
+    /// Their loader asks for it; browsers use a cached loader for at most a
+    /// week past its 5 minutes (`edge/src/assets.rs`), so a week after every
+    /// deployment serves format 2's agent, this can go.
     Inline = 1,
     /// Content packed: the agent reads its layout and merge fields only.
     Packed = 2,
