@@ -348,7 +348,13 @@ export async function renderItemEditor(main, kind, { id, template }) {
 
   async function publish() {
     alertBox.replaceChildren();
-    if (errorCount()) return;
+    // Decided on what is in the editor now: a check still on its way (the
+    // last keystroke's) could have left the button enabled on a stale answer.
+    await check();
+    if (errorCount()) {
+      replace(alertBox, h("p", { class: "error-text" }, "Fix the problems listed above before publishing."));
+      return;
+    }
     if (state.dirty || state.revision === null) {
       if (!(await saveDraft())) return;
       await check();
