@@ -29,27 +29,27 @@ pub fn fill_content(mut content: Content, value_of: &dyn Fn(&str) -> Option<Stri
     content
 }
 
-/// `value_of`, with `{{coupon}}` naming `coupon` (none when it is empty).
+/// `value_of`, with `{{coupon}}` naming `coupon`.
 pub fn with_coupon<'a>(
     coupon: Option<&'a str>,
     value_of: &'a dyn Fn(&str) -> Option<String>,
 ) -> impl Fn(&str) -> Option<String> + 'a {
     move |name: &str| match name {
-        "coupon" => coupon.filter(|code| !code.is_empty()).map(str::to_owned),
+        "coupon" => coupon.map(str::to_owned),
         _ => value_of(name),
     }
 }
 
 /// Fills the merge fields of `template` with `value_of(name)`, or the
-/// field's fallback where that has none (blank values are none:
-/// [`value_of`]).
+/// field's fallback where that is missing or blank.
 pub fn render(template: &str, value_of: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some((before, inner, after)) = next_field(rest) {
         out.push_str(before);
         let (name, fallback) = split_field(inner);
-        out.push_str(value_of(name).as_deref().unwrap_or(fallback));
+        let value = value_of(name).filter(|v| !v.trim().is_empty());
+        out.push_str(value.as_deref().unwrap_or(fallback));
         rest = after;
     }
     out.push_str(rest);
@@ -57,30 +57,21 @@ pub fn render(template: &str, value_of: &dyn Fn(&str) -> Option<String>) -> Stri
 }
 
 /// `name` (`first_name`, `traits.first_name`, `cart.value`) as text: a
-/// bare name is also looked up under `traits.`; objects, arrays, null and
-/// blank text have none (the field's fallback shows).
+/// bare name is also looked up under `traits.`; objects, arrays and null
+/// have none.
 pub fn value_of(attributes: &Attributes, name: &str) -> Option<String> {
     let map = attributes.as_map();
     let value = lookup(map, name).or_else(|| lookup(map, &["traits.", name].concat()))?;
     match value {
         Value::Null | Value::Array(_) | Value::Object(_) => None,
-        other => Some(other.to_js_string().into_owned()).filter(|text| !text.trim().is_empty()),
+        other => Some(other.to_js_string().into_owned()),
     }
 }
 
-/// A field's name and fallback: `name|fallback`, each without the ASCII
-/// spaces around it. Bytes, not chars: the display module, which fills
-/// fields, carries no Unicode whitespace table or char searcher.
+/// A field's name and fallback: `name|fallback`, each trimmed.
 fn split_field(inner: &str) -> (&str, &str) {
-    let bar = inner.bytes().position(|b| b == b'|');
-    let (name, fallback) = match bar {
-        Some(at) => (inner.get(..at), inner.get(at + 1..)),
-        None => (Some(inner), Some("")),
-    };
-    (
-        name.unwrap_or_default().trim_ascii(),
-        fallback.unwrap_or_default().trim_ascii(),
-    )
+    let (name, fallback) = inner.split_once('|').unwrap_or((inner, ""));
+    (name.trim(), fallback.trim())
 }
 
 /// Splits `text` around its first `{{field}}`: (before, field, after).

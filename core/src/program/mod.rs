@@ -52,7 +52,8 @@ pub enum Format {
     /// week past its 5 minutes (`edge/src/assets.rs`), so a week after every
     /// deployment serves format 2's agent, this can go.
     Inline = 1,
-    /// Content packed: the agent reads its layout and merge fields only.
+    /// Content packed: the agent reads its layout and coupon, and a shown
+    /// campaign's title and body to fill their merge fields.
     Packed = 2,
 }
 
