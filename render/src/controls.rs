@@ -5,7 +5,6 @@
 //! check it ([`nudge_core::capture`]).
 
 use alloc::rc::Rc;
-use alloc::string::String;
 
 use nudge_core::campaign::{Action, CaptureField};
 use nudge_core::capture::{normalize_email, normalize_phone};
@@ -35,7 +34,7 @@ impl Controls {
     /// `what` the visitor did: a control's class ("x", "dm", "bd", "cta"),
     /// "Escape", or "submit" with the field's `value`. Whether the browser's
     /// default is prevented.
-    pub(crate) fn report(&self, what: &str, value: String) -> bool {
+    pub(crate) fn report(&self, what: &str, value: &str) -> bool {
         match what {
             // Close button, dismiss link, backdrop, Esc.
             "x" | "dm" | "bd" | "Escape" => (self.owner.act)(Action::Dismiss),
@@ -44,7 +43,7 @@ impl Controls {
                 (self.owner.act)(Action::Click);
                 return !self.owner.live;
             }
-            "submit" => self.submit(&value),
+            "submit" => self.submit(value),
             _ => {}
         }
         false

@@ -1,4 +1,6 @@
-// The display module's DOM steps, called from its wasm (render/src/dom.rs).
+// The display module's DOM steps, called from its wasm (render/src/dom/):
+// through wasm-bindgen where the studio's agent links the drawing code, and
+// through module.js, the display module's own glue, where shops load it.
 //
 // Why JS: each web-sys method is its own binding, with its own glue and, for
 // methods that may throw, its own error path in the wasm; building a
@@ -55,22 +57,23 @@ export function attr(e, name, value) {
 
 // Puts the root's host on the page: at the end of the body, or next to (or
 // inside) the shop's element `selector` (`at`: 0 append, 1 prepend, 2
-// before, 3 after). "" when placed, or why not.
+// before, 3 after). 0 when placed; else why not: 1 the selector is invalid,
+// 2 no element matches it, 3 the page refused (the words are dom/mod.rs's).
 export function place(root, selector, at) {
   let anchor = document.body || document.documentElement;
   if (selector) {
     try {
       anchor = document.querySelector(selector);
     } catch (_) {
-      return 'invalid selector "' + selector + '"';
+      return 1;
     }
-    if (!anchor) return 'no element matches "' + selector + '"';
+    if (!anchor) return 2;
   }
   try {
     anchor[["append", "prepend", "before", "after"][at] || "append"](root.host);
-    return "";
+    return 0;
   } catch (_) {
-    return "the page refused the DOM change";
+    return 3;
   }
 }
 

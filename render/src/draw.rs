@@ -4,13 +4,10 @@
 //! visitor string is inserted as a text node or attribute value: there is no
 //! `innerHTML` here, so text cannot turn into markup.
 
-use alloc::string::String;
-
 use nudge_core::campaign::{CaptureField, Content, InlinePosition, Layout};
-use wasm_bindgen::closure::Closure;
 
 use crate::controls::{Controls, Owner};
-use crate::dom::{self, el, set, DomResult, Element, ShadowRoot};
+use crate::dom::{self, el, set, DomResult, Element, Listener, ShadowRoot};
 
 const STYLE: &str = include_str!("style.css");
 
@@ -21,9 +18,12 @@ pub struct Rendered {
     /// Clicks, keys and the form's submission, on the shadow root: one
     /// handler for every control ([`Controls::report`]), freed with the
     /// campaign (after it left the page: no event reaches it then).
-    handler: Closure<dyn FnMut(String, String) -> bool>,
+    handler: Listener,
 }
 
+// The studio's preview and badge hold their campaign themselves; the
+// display module keeps its campaigns by id (`screen`).
+#[cfg(not(feature = "module"))]
 impl Rendered {
     /// Shows the coupon the edge gave for a sealed form coupon.
     pub fn reveal_coupon(&self, code: &str) {
@@ -38,21 +38,19 @@ impl Rendered {
     pub fn close(self) {
         dom::remove(&self.root);
     }
+}
 
-    /// Hands the campaign's handler to the JS heap, which frees it with the
+impl Rendered {
+    /// Hands the campaign's handler to the JS side, which frees it with the
     /// shadow root that holds it (for a campaign kept by id in `dom.js`).
     pub(crate) fn release(self) {
-        let _ = self.handler.into_js_value();
+        self.handler.release();
     }
 }
 
 /// Draws campaign `id`'s content, its merge fields already filled
 /// ([`nudge_core::template::fill_content`]).
-pub fn show(id: &str, content: &Content, owner: Owner) -> Result<Rendered, String> {
-    build(id, content, owner).map_err(|e| e.as_string().unwrap_or_else(|| dom::REFUSED.into()))
-}
-
-fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
+pub fn show(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
     let layout = &content.layout;
     let modal = *layout == Layout::Modal;
     let accent = content.accent.as_deref().unwrap_or("");
@@ -165,25 +163,18 @@ fn build(id: &str, content: &Content, owner: Owner) -> DomResult<Rendered> {
         form,
         sealed,
     };
-    let report = Closure::new(move |what: String, value: String| controls.report(&what, value));
-    dom::listen(&root, modal, report.as_ref());
+    let handler = dom::listen(&root, modal, controls);
 
     let (selector, at) = match layout {
         Layout::Inline { selector, position } => (selector.as_str(), place_at(position)),
         _ => ("", 0),
     };
-    let refused = dom::place(&root, selector, at);
-    if !refused.is_empty() {
-        return Err(refused.into());
-    }
+    dom::place(&root, selector, at)?;
     // Not in the studio's preview: focus stays in the marketer's editor.
     if modal && live {
         dom::take_focus(&root, &panel);
     }
-    Ok(Rendered {
-        root,
-        handler: report,
-    })
+    Ok(Rendered { root, handler })
 }
 
 fn place_at(position: &InlinePosition) -> u8 {

@@ -31,10 +31,13 @@ mod dom;
 mod draw;
 #[cfg(feature = "module")]
 mod module;
+// The studio's preview badge.
+#[cfg(not(feature = "module"))]
 mod note;
 pub mod screen;
 
 pub use controls::Owner;
 pub use dom::DomResult;
 pub use draw::{show, Rendered};
+#[cfg(not(feature = "module"))]
 pub use note::{note, Handler, Note};

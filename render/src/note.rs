@@ -37,10 +37,7 @@ pub fn note(tag: &str, text: &str, link: &str, href: &str, on_click: Handler) ->
     set(&anchor, &[("href", href)]);
     let listener = Closure::new(move |event: web_sys::Event| on_click(&event));
     dom::on_click(&anchor, listener.as_ref());
-    let refused = dom::place(&root, "", 0);
-    if !refused.is_empty() {
-        return Err(refused.into());
-    }
+    dom::place(&root, "", 0)?;
     Ok(Note {
         root,
         _on_click: listener,

@@ -14,7 +14,7 @@ const RENDER = "GET /nudge/nudge_render_bg.wasm";
 const fetched = (shop) => shop.server.requests.filter((r) => r === RENDER).length;
 
 async function waitUntil(condition, what, timeout = 5000) {
-  for (let waited = 0; !condition(); waited += 25) {
+  for (let waited = 0; !(await condition()); waited += 25) {
     if (waited > timeout) assert.fail(`timed out: ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -89,5 +89,45 @@ test("when the display module cannot load, nothing shows, nothing throws, and th
   await context.unroute("**/nudge/nudge_render_bg.wasm*");
   await open(page, `${shop.server.url}/`);
   await waitForCampaign(page, "hello");
+  assert.deepEqual(errors, []);
+});
+
+test("the module's own glue: a placement the page refuses is said in words, a closed campaign frees its handler, and one drawn again under its id works", async () => {
+  const inline = (id, selector) => ({
+    id, trigger: { page_view: true }, content: { layout: "inline", selector, title: `Inline ${id}` },
+  });
+  const shop = await shopWith({
+    config: {
+      campaigns: [
+        inline("nowhere", "#no-such-slot"),
+        inline("garbled", "[[not a selector"),
+        { id: "hello", trigger: { page_view: true }, content: { layout: "modal", title: "Hello", body: "Welcome." },
+          frequency: { per_session: 5, snooze_days_after_dismiss: 0 } },
+      ],
+    },
+  });
+  const { page, console: log, errors } = await shop.visitor();
+  await open(page, `${shop.server.url}/?nudge_debug=1`);
+  await waitForCampaign(page, "hello");
+  await waitUntil(() => log.some((l) => l.includes("campaign garbled not shown")), "the refusals in debug mode");
+  assert.ok(log.some((l) => l.includes('campaign nowhere not shown: no element matches "#no-such-slot"')), log.join("\n"));
+  assert.ok(log.some((l) => l.includes('campaign garbled not shown: invalid selector "[[not a selector"')), log.join("\n"));
+  assert.deepEqual(await shownCampaigns(page), ["hello"]);
+
+  // The close button: the campaign leaves, and the dismissal is recorded.
+  const dom = await campaignDom(page, "hello");
+  await dom.click((n) => n.tag === "button" && n.attrs.class === "x");
+  await waitUntil(async () => (await shownCampaigns(page)).length === 0, "the campaign closed");
+  const dismissed = () => page.evaluate(() => window.nudge.debug().profile.campaigns.find((c) => c.id === "hello").dismissed);
+  const first = await dismissed();
+  assert.ok(first > 0, "the dismissal is recorded");
+
+  // A single-page app's next page: drawn again, and its controls answer.
+  await page.evaluate(() => history.pushState({}, "", "/category/shoes"));
+  await waitForCampaign(page, "hello");
+  await page.keyboard.press("Escape");
+  await waitUntil(async () => (await shownCampaigns(page)).length === 0, "closed again, by Esc");
+  await page.waitForTimeout(100); // past the handlers' frees
+  assert.ok((await dismissed()) > first, "the second dismissal is recorded");
   assert.deepEqual(errors, []);
 });

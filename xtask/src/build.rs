@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::wasm::{wasm_opt, wasm_opt_with, wasm_web};
+use crate::wasm::{build_wasm32, wasm_opt, wasm_opt_with, wasm_web};
 use crate::{root, run, worker, Result};
 
 /// The shops' agent (agent/pkg: loader, glue, wasm) and the studio's build
@@ -61,7 +61,7 @@ pub fn named_agent_wasm() -> Result<PathBuf> {
 fn build_agent_package(out_dir: &str, cargo: &[&str]) -> Result {
     build_module("nudge-agent", out_dir, cargo)?;
     if out_dir == "pkg" {
-        build_module("nudge-render", out_dir, &["--features", "module"])?;
+        build_display_module(out_dir)?;
         // The loader names the glue and wasm with their content hash
         // (`?v=`), which the edge serves as immutable: a returning visitor
         // downloads them once per build.
@@ -99,6 +99,29 @@ fn build_module(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
     ])?;
     let _ = std::fs::remove_dir_all(dir.join("snippets"));
     Ok(())
+}
+
+/// The display module (render/) in agent/`out_dir`: its wasm, shrunk like
+/// every shipped wasm, and its own glue (render/src/module.js, with the
+/// dom.js it imports), minified. No wasm-bindgen: the module's DOM steps are
+/// plain wasm imports of that glue (render/src/dom/raw.rs).
+fn build_display_module(out_dir: &str) -> Result {
+    let built = build_wasm32(
+        "nudge-render",
+        &["--no-default-features", "--features", "module"],
+        &[],
+    )?;
+    let dir = root().join("agent").join(out_dir);
+    let wasm = dir.join("nudge_render_bg.wasm");
+    std::fs::copy(&built, &wasm).map_err(|e| format!("copy {}: {e}", built.display()))?;
+    wasm_opt(&wasm)?;
+    esbuild(&[
+        "render/src/module.js",
+        "--bundle",
+        "--format=esm",
+        "--allow-overwrite",
+        &format!("--outfile=agent/{out_dir}/nudge_render.js"),
+    ])
 }
 
 /// esbuild (from npm) minifying a loader or glue file, with `args`.

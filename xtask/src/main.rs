@@ -223,10 +223,11 @@ fn lint() -> Result {
         )?;
     }
     // The display module on its own: its `module` feature brings its own
-    // allocator and panic handler, which the agent (linking the renderer for
-    // the studio) must not see; and the module is `no_std`, which its tests
-    // (std, through their dev-dependencies) are not. So: the module as
-    // shipped, then every target without the module's feature.
+    // allocator, panic handler and DOM imports in place of wasm-bindgen's,
+    // which the agent (linking the renderer for the studio) must not see;
+    // and the module is `no_std`, which its tests (std, through their
+    // dev-dependencies) are not. So: the module as shipped, then every
+    // target without the module's feature.
     let display = ["clippy", "-p", "nudge-render"];
     let strict = ["--", "-D", "warnings"];
     run(
@@ -234,7 +235,7 @@ fn lint() -> Result {
         &[
             &display[..],
             &wasm,
-            &["--lib", "--features", "module"],
+            &["--lib", "--no-default-features", "--features", "module"],
             &strict,
         ]
         .concat(),

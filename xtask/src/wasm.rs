@@ -62,11 +62,20 @@ pub fn build_wasm32(package: &str, cargo: &[&str], env: &[(&str, &str)]) -> Resu
         .join(format!("{}.wasm", package.replace('-', "_"))))
 }
 
-/// Shrinks a wasm-bindgen output in place, as every shipped wasm is:
-/// `-Oz` until it stops paying (`--converge`), without the producers
-/// section (who built it is no visitor's business: about 100 B each).
+/// Shrinks a shipped wasm in place: `-Oz` until it stops paying
+/// (`--converge`), without the producers section (who built it is no
+/// visitor's business: about 100 B each) or the target features section
+/// (148 B each: for linkers; a browser reads the code itself).
 pub fn wasm_opt(wasm: &Path) -> Result {
-    wasm_opt_with(wasm, &["-Oz", "--converge", "--strip-producers"])
+    wasm_opt_with(
+        wasm,
+        &[
+            "-Oz",
+            "--converge",
+            "--strip-producers",
+            "--strip-target-features",
+        ],
+    )
 }
 
 /// npm's wasm-opt over `wasm`, in place, with `options` (the level and

@@ -1,12 +1,12 @@
-//! The display module's DOM steps: its own small JS module (`dom.js`, put
-//! into the glue by the build), one call per step instead of one web-sys
-//! binding per method (the bindings cost the module about 30 KB of wasm).
-//! None throws: a page that refuses a change answers `None` or the reason.
+//! `dom.js` through wasm-bindgen: the drawing code in the studio's agent
+//! build and the agent's browser tests (see the parent module).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use wasm_bindgen::prelude::*;
+
+use crate::controls::Controls;
 
 #[wasm_bindgen(module = "/src/dom.js")]
 extern "C" {
@@ -14,15 +14,14 @@ extern "C" {
     /// colour as a CSS variable) with a closed shadow root styled by `css`;
     /// `None` if the page refused.
     #[wasm_bindgen(js_name = host)]
-    fn new_host(tag: &str, id: &str, accent: &str, css: &str) -> Option<ShadowRoot>;
+    pub(super) fn new_host(tag: &str, id: &str, accent: &str, css: &str) -> Option<ShadowRoot>;
     /// A `<tag>` with a class and text (either may be empty), appended to `parent`.
     pub(crate) fn el(parent: &JsValue, tag: &str, class: &str, text: &str) -> Element;
     #[wasm_bindgen(js_name = attr)]
-    fn set_attribute(element: &Element, name: &str, value: &str);
-    /// Puts the root's host on the page: the end of the body, or by the
-    /// shop's element `selector` (`at`: 0 append, 1 prepend, 2 before, 3
-    /// after). Empty when placed, or why not.
-    pub(crate) fn place(root: &ShadowRoot, selector: &str, at: u8) -> String;
+    pub(super) fn set_attribute(element: &Element, name: &str, value: &str);
+    /// [`super::place`]'s step: 0 when placed, or why not (a code).
+    #[wasm_bindgen(js_name = place)]
+    pub(super) fn place_code(root: &ShadowRoot, selector: &str, at: u8) -> u8;
     /// A modal takes focus (its first field or action, in the next frame);
     /// [`remove`] gives it back.
     #[wasm_bindgen(js_name = takeFocus)]
@@ -31,7 +30,8 @@ extern "C" {
     pub(crate) fn remove(root: &ShadowRoot);
     /// One handler on the root for clicks, keys and the form: `report(what,
     /// value)` answers whether to prevent the browser's default.
-    pub(crate) fn listen(root: &ShadowRoot, modal: bool, report: &JsValue);
+    #[wasm_bindgen(js_name = listen)]
+    fn listen_with(root: &ShadowRoot, modal: bool, report: &JsValue);
     /// The form's field refused, for `reason`.
     pub(crate) fn refuse(root: &ShadowRoot, reason: &str);
     /// The form's success step, with the coupon row if `coupon`.
@@ -58,18 +58,21 @@ pub use web_sys::Element;
 /// A closed shadow root (web-sys's type: the agent's tests look inside).
 pub use web_sys::ShadowRoot;
 
-pub type DomResult<T> = Result<T, JsValue>;
+/// A campaign's one handler for clicks, keys and the form, on its root.
+pub(crate) struct Listener(Closure<dyn FnMut(String, String) -> bool>);
 
-/// A `<tag>` host with a closed shadow root styled by `css`.
-pub(crate) fn host(tag: &str, id: &str, accent: &str, css: &str) -> DomResult<ShadowRoot> {
-    new_host(tag, id, accent, css).ok_or_else(|| JsValue::from_str(REFUSED))
+/// Hands what the visitor does on `root` to `controls` ([`Controls::report`]).
+pub(crate) fn listen(root: &ShadowRoot, modal: bool, controls: Controls) -> Listener {
+    let report = Closure::new(move |what: String, value: String| controls.report(&what, &value));
+    listen_with(root, modal, report.as_ref());
+    Listener(report)
 }
 
-/// Sets attributes whose names are ours and valid: nothing to fail.
-pub(crate) fn set(element: &Element, attributes: &[(&str, &str)]) {
-    for (name, value) in attributes {
-        set_attribute(element, name, value);
+impl Listener {
+    /// Hands the handler to the JS heap, which frees it with the shadow root
+    /// that holds it (for a campaign kept by id in `dom.js`). Dropped
+    /// instead, it stops answering.
+    pub(crate) fn release(self) {
+        let _ = self.0.into_js_value();
     }
 }
-
-pub(crate) const REFUSED: &str = "the page refused the DOM change";
