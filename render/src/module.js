@@ -11,7 +11,8 @@
 import * as dom from "./dom.js";
 
 let wasm; // the instance's exports
-const decoder = new TextDecoder();
+// A leading U+FEFF in a text is the text's own (as wasm-bindgen decodes).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 // JS objects the wasm holds by handle (shadow roots, elements, the agent's
@@ -30,16 +31,17 @@ const text = (at, length) => decoder.decode(memory().subarray(at, at + length));
 // Bytes copied into memory from the wasm's `alloc`, which the export they
 // are handed to frees.
 function give(bytes) {
-  const at = wasm.alloc(bytes.length);
+  const at = wasm.alloc(bytes.length) >>> 0; // an address, unsigned
   memory().set(bytes, at);
   return at;
 }
 
-// Campaign handlers (their address in the wasm) that still answer, and the
-// root each listens on. A root that left the page stops its handler, which
-// is freed in a task of its own: never during its own call (a click on the
-// close button closes the campaign from inside it).
-const answering = new Set();
+// Campaign handlers that still answer (their address in the wasm, with a
+// token of their own: a freed address is given to the next handler), and
+// the root each listens on. A root that left the page stops its handler,
+// which is freed in a task of its own: never during its own call (a click
+// on the close button closes the campaign from inside it).
+const answering = new Map();
 const handlerOf = new WeakMap();
 function unlisten(address) {
   if (answering.delete(address)) setTimeout(() => wasm.forget(address));
@@ -47,7 +49,8 @@ function unlisten(address) {
 function closeCampaign(id) {
   const root = dom.rootOf(id);
   dom.close(id);
-  if (root && handlerOf.has(root)) unlisten(handlerOf.get(root));
+  const [address, token] = (root && handlerOf.get(root)) || [];
+  if (token && answering.get(address) === token) unlisten(address);
 }
 
 const imports = {
@@ -62,10 +65,11 @@ const imports = {
     takeFocus: (root, panel) => dom.takeFocus(held[root], held[panel]),
     listen: (handle, modal, address) => {
       const root = held[handle];
-      answering.add(address);
-      handlerOf.set(root, address);
+      const token = {};
+      answering.set(address, token);
+      handlerOf.set(root, [address, token]);
       dom.listen(root, modal !== 0, (what, value) => {
-        if (!answering.has(address)) return false;
+        if (answering.get(address) !== token) return false;
         try {
           const w = encoder.encode(what);
           const v = encoder.encode(value);
@@ -99,7 +103,7 @@ const imports = {
  *  to `act(id, code, value)`. `undefined` when drawn, or why not. */
 export function show(id, content, act) {
   const name = encoder.encode(id);
-  const answer = wasm.show(give(name), name.length, give(content), content.length, hold(act));
+  const answer = wasm.show(give(name), name.length, give(content), content.length, hold(act)) >>> 0;
   if (!answer) return undefined;
   const length = new DataView(wasm.memory.buffer).getUint32(answer, true);
   const why = text(answer + 4, length);
@@ -118,8 +122,10 @@ export function revealCoupon(id, code) {
   if (root) dom.reveal(root, code);
 }
 
-/** Fetches and starts the wasm (`{ module_or_path }`, as the loader asks). */
+/** Fetches and starts the wasm (`{ module_or_path }`, as the loader asks),
+ *  once: the handlers' addresses are this instance's. */
 export default async function init(options) {
+  if (wasm) return;
   const response = await fetch(options.module_or_path);
   if (!response.ok) throw new Error("HTTP " + response.status + " for the display module");
   const streaming =
