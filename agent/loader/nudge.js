@@ -214,9 +214,13 @@
   // agent's own page view, then the shop's, closing what the first showed).
   // So wait for that event unless it has passed; `load` backs it up.
   var domReady = new Promise(function (resolve) {
-    var nav = w.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
-    var passed = d.readyState === "complete" ||
-      (d.readyState === "interactive" && (!nav || nav.domContentLoadedEventStart > 0));
+    // The navigation entry only where the state alone cannot say: the
+    // browser's first read of it can take milliseconds.
+    var contentLoaded = function () {
+      var nav = w.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+      return !nav || nav.domContentLoadedEventStart > 0;
+    };
+    var passed = d.readyState === "complete" || (d.readyState === "interactive" && contentLoaded());
     if (passed) return resolve();
     d.addEventListener("DOMContentLoaded", resolve);
     w.addEventListener("load", resolve);
