@@ -75,12 +75,13 @@ impl Db<'_> {
     /// The directory: `value` of `kind` for `person`, unless bound already.
     pub fn bind(&self, ask: &Bind) -> StoreResult<Bound> {
         self.sql.execute(
-            "INSERT OR IGNORE INTO directory (kind, value, person, at) VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO directory (kind, value, person, at, object) VALUES (?, ?, ?, ?, ?)",
             params![
                 ask.kind.as_str(),
                 ask.value.as_str(),
                 ask.person.as_str(),
-                self.now
+                self.now,
+                ask.object.map(i64::from)
             ],
         )?;
         let person = self

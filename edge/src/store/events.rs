@@ -370,6 +370,7 @@ impl Db<'_> {
                         kind: kind.into(),
                         value: value.clone(),
                         person: p.clone(),
+                        object: None,
                     })?;
                 }
                 p

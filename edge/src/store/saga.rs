@@ -75,12 +75,16 @@ pub async fn identify(
             return Err(StoreError::TokenUsed("this link was already used".into()));
         }
     }
+    // Where the browser's person lives, for the entry when that is not the
+    // object its id names (an undo split it out elsewhere).
+    let mine = whereabouts(objects, browser.person.clone()).await?;
     let bound = route(
         objects,
         &Bind {
             kind: kind.into(),
             value: value.into(),
             person: browser.person.clone(),
+            object: (mine.object != map.person(&browser.person)).then_some(mine.object),
         },
     )
     .await?;
@@ -103,8 +107,7 @@ pub async fn identify(
     } else {
         found.person
     };
-    let across = target != browser.person
-        && found.object != whereabouts(objects, browser.person.clone()).await?.object;
+    let across = target != browser.person && found.object != mine.object;
     if across {
         // Never two user ids on one person, whichever identifier proved it.
         let theirs = route(

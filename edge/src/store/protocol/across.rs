@@ -60,12 +60,16 @@ pub struct PersonOfBrowser {
 
 /// Binds a verified identifier (user id, email or phone hash) to `person`
 /// in the directory, unless it is bound already: the first binding wins,
-/// and the answer names the person it is bound to.
+/// and the answer names the person it is bound to. `object`: where the
+/// person lives when that is not the object its id names (an undo split it
+/// out elsewhere), so a lookup by this name goes there.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Bind {
     pub kind: String,
     pub value: String,
     pub person: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<u16>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -295,6 +295,19 @@ fn an_undo_across_objects_gives_the_person_back_its_names_and_its_id() {
     assert_eq!(runs("u1"), ada.as_str());
     assert_eq!(super::saga::profile(&stores, &b)["orders"], 1);
     assert_eq!(super::saga::profile(&stores, &a)["orders"], 1);
+    // A name she proves for the first time after the undo (its directory
+    // entry is made now, for a person living outside the object her id
+    // names) finds her too.
+    let work = crate::tokens::email_hash("bea@work.example").unwrap();
+    stores.now.set(stores.now.get() + 1);
+    let proved = ready(saga::identify(
+        &stores,
+        &signed_in(&b, Proven::EmailHash(work), None),
+        &campaigns(),
+    ))
+    .unwrap();
+    assert_eq!(proved.person, bea);
+    assert_eq!(runs("bea@work.example"), bea.as_str());
     // A third browser, of another object, proving her email moves in with
     // her where she lives (not to the object her id names).
     let lives = usize::from(stores.map.browser(&a));
@@ -339,6 +352,7 @@ fn a_directory_entry_naming_a_pruned_person_is_bound_again() {
             kind: "email".into(),
             value: hash.clone(),
             person: ghost.clone(),
+            object: None,
         })
         .unwrap();
     assert_eq!(bound.person, ghost);
