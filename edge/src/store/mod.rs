@@ -241,6 +241,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::DropHeld(c) => answer(&c, db.drop_held(&c)),
         Command::AdoptConfig(c) => answer(&c, db.adopt_config(&c)),
         Command::Relocate(c) => answer(&c, db.relocate(&c)),
+        Command::RedirectBrowser(c) => answer(&c, db.redirect_browser(&c)),
         Command::LiveConfig(c) => answer(&c, db.live_config_after(c.after)),
         Command::ShardCount(c) => answer(&c, db.served_objects()),
         Command::UseNonce(c) => answer(&c, db.use_nonce(&c.nonce)),

@@ -257,6 +257,14 @@ impl Db<'_> {
                 insert_row(self, table, row)?;
             }
         }
+        // Browsers whose person once left this object and now comes back
+        // with it are at home here again: no redirect may lead away.
+        for browser in ask.export.browsers() {
+            self.sql.execute(
+                "DELETE FROM moved_browsers WHERE anonymous_id = ?",
+                params![browser.as_str()],
+            )?;
+        }
         self.merge(&ask.export.person, &ask.into, &ask.proof)?;
         self.sql.execute(
             "INSERT INTO imported_merges (merge, into_person, at) VALUES (?, ?, ?)",
@@ -270,19 +278,34 @@ impl Db<'_> {
 
     /// The person has arrived at `into_object`: it leaves here, and its
     /// browsers and id lead there. Its held events stay until taken.
-    pub fn forget_person(&self, ask: &ForgetPerson) -> StoreResult<()> {
+    /// Answers the browsers that lead there now (asked again, the ones
+    /// this merge redirected that still do).
+    pub fn forget_person(&self, ask: &ForgetPerson) -> StoreResult<Vec<String>> {
         let person = ask.person.as_str();
+        let column = |rows: Vec<Row>, name: &str| -> Vec<String> {
+            rows.iter()
+                .filter_map(|r| r[name].as_str().map(str::to_owned))
+                .collect()
+        };
         if self.sql.exists(
             "SELECT 1 FROM moved_persons WHERE person = ?",
             params![person],
         )? {
-            return Ok(());
+            let redirected = self.sql.query(
+                "SELECT anonymous_id FROM moved_browsers WHERE merge = ?",
+                params![ask.merge.as_str()],
+            )?;
+            return Ok(column(redirected, "anonymous_id"));
         }
-        let browsers = self.sql.query(
-            "SELECT value FROM identifiers WHERE person_id = ? AND kind = 'anon'",
-            params![person],
-        )?;
-        for browser in browsers.iter().filter_map(|r| r["value"].as_str()) {
+        let browsers = column(
+            self.sql.query(
+                "SELECT value FROM identifiers WHERE person_id = ? AND kind = 'anon'",
+                params![person],
+            )?,
+            "value",
+        );
+        for browser in &browsers {
+            let browser = browser.as_str();
             self.sql.execute(
                 "INSERT OR REPLACE INTO moved_browsers (anonymous_id, object, merge, at) VALUES (?, ?, ?, ?)",
                 params![browser, i64::from(ask.into_object), ask.merge.as_str(), self.now],
@@ -313,6 +336,24 @@ impl Db<'_> {
         self.sql.execute(
             "DELETE FROM frozen_persons WHERE person = ?",
             params![person],
+        )?;
+        Ok(browsers)
+    }
+
+    /// At a browser's own object: its person lives in `object` now. Not
+    /// where the browser's person is here after all (it came back since).
+    pub fn redirect_browser(&self, ask: &RedirectBrowser) -> StoreResult<()> {
+        if self.person_of("anon", &ask.anonymous_id)?.is_some() {
+            return Ok(());
+        }
+        self.sql.execute(
+            "INSERT OR REPLACE INTO moved_browsers (anonymous_id, object, merge, at) VALUES (?, ?, ?, ?)",
+            params![
+                ask.anonymous_id.as_str(),
+                i64::from(ask.object),
+                ask.merge.as_str(),
+                self.now
+            ],
         )?;
         Ok(())
     }

@@ -345,7 +345,21 @@ pub async fn merge_across(
         into: into.clone(),
         into_object: into_lives,
     };
-    route(objects, &forget).await?;
+    let browsers = route(objects, &forget).await?;
+    // Each browser's own object, where its events arrive first, leads
+    // straight to where its person is now: one hop however many times a
+    // person moves (a chain of redirects would end in a refusal past
+    // `MAX_HOPS`). Its new object is its home for the ones that hash there.
+    for anonymous_id in browsers {
+        if map.browser(&anonymous_id) != into_lives {
+            let redirect = RedirectBrowser {
+                anonymous_id,
+                object: into_lives,
+                merge: merge.clone(),
+            };
+            route(objects, &redirect).await?;
+        }
+    }
     if stop(5) {
         return Ok(());
     }

@@ -180,6 +180,12 @@ impl Placed for Bind {
     }
 }
 
+impl Placed for RedirectBrowser {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(map.browser(&self.anonymous_id))
+    }
+}
+
 impl Placed for Relocate {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(map.person(&self.person))

@@ -98,6 +98,17 @@ pub struct Relocate {
     pub object: u16,
 }
 
+/// At a browser's own object (where its events arrive first): its person
+/// lives in `object` now, after `merge` moved it. Its events are sent
+/// straight there however many times its person moved (never a chain of
+/// redirects through every object it passed).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RedirectBrowser {
+    pub anonymous_id: String,
+    pub object: u16,
+    pub merge: String,
+}
+
 /// A merge across objects, as its coordinator logs it: the step reached.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SagaStep {

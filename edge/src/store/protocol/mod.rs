@@ -127,7 +127,9 @@ commands! {
     "open_sagas" => OpenSagas(OpenSagas) -> Vec<SagaStep>;
     "export_person" => ExportPerson(ExportPerson) -> PersonExport;
     "import_person" => ImportPerson(ImportPerson) -> Identified;
-    "forget_person" => ForgetPerson(ForgetPerson) -> ();
+    /// The browsers that lead to the person's new object now.
+    "forget_person" => ForgetPerson(ForgetPerson) -> Vec<String>;
+    "redirect_browser" => RedirectBrowser(RedirectBrowser) -> ();
     "take_held" => TakeHeld(TakeHeld) -> HeldEvents;
     "drop_held" => DropHeld(DropHeld) -> ();
     "adopt_config" => AdoptConfig(AdoptConfig) -> ();

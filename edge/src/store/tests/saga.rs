@@ -717,3 +717,96 @@ fn a_signed_cookie_links_a_wiped_browser_across_objects_but_never_into_a_user() 
     assert_eq!(persons(&stores), 2);
     assert_eq!(profile(&stores, &fresh)["orders"], 1);
 }
+
+/// `anon` proves `email` (a verified email, as a signed link or token does).
+fn prove_email(stores: &Stores, anon: &str, email: &str) -> Identified {
+    stores.now.set(stores.now.get() + 1);
+    let hash = crate::tokens::email_hash(email).unwrap();
+    ready(saga::identify(
+        stores,
+        &signed_in(anon, Proven::EmailHash(hash), None),
+        &campaigns(),
+    ))
+    .unwrap()
+}
+
+/// A person moved out of an object and then, merged, back into it: the
+/// browsers that went with it are at home there again, and their events
+/// land (no redirect left pointing away from where their person is).
+#[test]
+fn a_person_moved_away_and_back_is_at_home_again() {
+    let stores = Stores::new(4);
+    let (x1, y1) = apart(&stores);
+    let x = stores.map.browser(&x1);
+    let x2 = (0..)
+        .map(|i| format!("shopper-x{i}"))
+        .find(|b| stores.map.browser(b) == x && *b != x1)
+        .unwrap();
+    visit(&stores, &x1, "1", 10.0);
+    visit(&stores, &y1, "1", 20.0);
+    visit(&stores, &x2, "1", 30.0);
+    // u1 is first bound on y1's object: x1's person moves there.
+    identify(&stores, &y1, "u1").unwrap();
+    assert!(identify(&stores, &x1, "u1").unwrap().merged);
+    // x2 proves an email first, on x's object; then y1 proves it too:
+    // u1's person (with x1 and y1) moves into x2's, back to x's object.
+    let email = "back@example.com";
+    prove_email(&stores, &x2, email);
+    assert!(prove_email(&stores, &y1, email).merged);
+    // Every browser's events reach the one person, wherever they hash.
+    for (anon, tag) in [(&x1, "2"), (&y1, "2"), (&x2, "2")] {
+        visit(&stores, anon, tag, 1.0);
+    }
+    for anon in [&x1, &y1, &x2] {
+        assert_eq!(profile(&stores, anon)["orders"], 6, "{anon}");
+    }
+    assert_eq!(persons(&stores), 1);
+}
+
+/// A person that loses merges into three other objects in turn: its first
+/// browser's own object leads straight to where it lives now (one hop, not
+/// a chain through every object it passed, which would end in a refusal).
+#[test]
+fn a_browser_follows_its_person_through_any_number_of_moves_in_one_hop() {
+    let stores = Stores::new(8);
+    // Four browsers, each in an object of its own.
+    let mut browsers: Vec<String> = Vec::new();
+    for i in 0.. {
+        let anon = format!("mover-{i}");
+        if browsers
+            .iter()
+            .all(|b| stores.map.browser(b) != stores.map.browser(&anon))
+        {
+            browsers.push(anon);
+        }
+        if browsers.len() == 4 {
+            break;
+        }
+    }
+    for anon in &browsers {
+        visit(&stores, anon, "1", 10.0);
+    }
+    // Step k: browser k+1 proves an email first, then browser k proves it
+    // too: the person holding browsers 0..=k moves into k+1's object.
+    for k in 0..3 {
+        let email = format!("step{k}@example.com");
+        prove_email(&stores, &browsers[k + 1], &email);
+        assert!(
+            prove_email(&stores, &browsers[k], &email).merged,
+            "step {k}"
+        );
+    }
+    let first = &browsers[0];
+    let home = usize::from(stores.map.browser(first));
+    let lives = i64::from(stores.map.browser(&browsers[3]));
+    let redirect = stores.sqls[home]
+        .query(
+            "SELECT object FROM moved_browsers WHERE anonymous_id = ?",
+            crate::store::sql::params![first.as_str()],
+        )
+        .unwrap();
+    assert_eq!(redirect[0]["object"], lives, "one hop to where it lives");
+    visit(&stores, first, "2", 1.0);
+    assert_eq!(profile(&stores, first)["orders"], 5);
+    assert_eq!(persons(&stores), 1);
+}
