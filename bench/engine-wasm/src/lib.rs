@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 
+use nudge_core::program::{decode_condition, encode_condition};
 use nudge_core::{Attributes, Condition, Value};
 use wasm_bindgen::prelude::*;
 
@@ -31,7 +32,12 @@ pub fn prepare(workload: &str) -> Result<usize, JsError> {
             .map(<[Value]>::to_vec)
             .ok_or_else(|| JsError::new(&format!("the workload has no {key} array")))
     };
-    let conditions: Vec<Condition> = list("conditions")?.iter().map(Condition::compile).collect();
+    // As the agent holds them: compiled at the edge, read from their program.
+    let conditions = list("conditions")?
+        .iter()
+        .map(|c| decode_condition(&encode_condition(&Condition::compile(c))))
+        .collect::<Result<Vec<Condition>, _>>()
+        .map_err(|malformed| JsError::new(malformed.what))?;
     let profiles: Vec<Attributes> = list("profiles")?
         .iter()
         .map(|profile| {

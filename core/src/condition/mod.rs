@@ -446,6 +446,24 @@ impl Literal {
         })
     }
 
+    /// A pattern of literal text around one group of literal alternatives,
+    /// each part optionally anchored: `^/(category|product)/`,
+    /// `(?:spring|summer)-sale`, `(^/cart|/checkout$)`. It matches exactly
+    /// when one of the literal patterns it spells out does (`^/category/`,
+    /// `^/product/`): the usual shape of a page rule, which the agent's
+    /// program then carries as literals (no regex engine, no string copy
+    /// into the browser's). `None` for anything else.
+    fn alternatives(pattern: &str) -> Option<Vec<Literal>> {
+        let (head, rest) = pattern.split_once('(')?;
+        let (group, tail) = rest.rsplit_once(')')?;
+        let group = group.strip_prefix("?:").unwrap_or(group);
+        // A parenthesis or bar left in any part makes its literal refuse.
+        group
+            .split('|')
+            .map(|choice| Literal::of(&[head, choice, tail].concat()))
+            .collect()
+    }
+
     fn matches(&self, haystack: &str) -> bool {
         match self {
             Literal::Contains(t) => crate::small::contains(haystack, t),
@@ -656,5 +674,68 @@ mod tests {
             }
         }
         assert_eq!(literal, 9, "the last five patterns need the engine");
+    }
+
+    /// Patterns of literal alternatives give the regex engine's answer for
+    /// every haystack; any other group is left to the engine.
+    #[test]
+    fn alternatives_agree_with_the_regex_engine() {
+        let spelled_out = [
+            "^/(category|product)/",
+            "(?:spring|summer)-sale",
+            "(^/cart|/checkout$)",
+            "^(a|)$",
+            "x(a|b|c)",
+            "()",
+            "^/(ünï|sale)$",
+        ];
+        let left_to_the_engine = [
+            "a|(b|c)",
+            "((a|b))",
+            "(a)(b)",
+            "x(^a|b)",
+            "(a$|b)c",
+            "(?=a)",
+            "(?i:a|b)",
+            "\\\\(a|b)",
+            "(a.b|c)",
+            "(a|b",
+            ")a|b(",
+            "a+(b|c)",
+        ];
+        let haystacks = [
+            "",
+            "/category/shoes",
+            "/product/p-4",
+            "/products/",
+            "spring-sale",
+            "summer-sales",
+            "autumn-sale",
+            "/cart",
+            "/cart/x",
+            "/x/checkout",
+            "a",
+            "xa",
+            "xc",
+            "x",
+            "ab",
+            "/ünï",
+            "/sale",
+        ];
+        for pattern in spelled_out {
+            let any = Literal::alternatives(pattern)
+                .unwrap_or_else(|| panic!("{pattern:?} is literal alternatives"));
+            let engine = regex_lite::Regex::new(pattern).unwrap();
+            for haystack in haystacks {
+                assert_eq!(
+                    any.iter().any(|literal| literal.matches(haystack)),
+                    engine.is_match(haystack),
+                    "{pattern:?} on {haystack:?}"
+                );
+            }
+        }
+        for pattern in left_to_the_engine {
+            assert_eq!(Literal::alternatives(pattern), None, "{pattern:?}");
+        }
     }
 }

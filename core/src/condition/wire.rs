@@ -49,7 +49,15 @@ const OP_NEVER: u8 = 17;
 
 impl Condition {
     pub(crate) fn write_program(&self, out: &mut Writer) {
-        write_clauses(&self.clauses, out);
+        write_clauses(&self.clauses, out, Spell::AsWritten);
+    }
+
+    /// The program with a field's `$regex` of literal alternatives written
+    /// as an `$or` of literal tests (`^/(a|b)/` as `^/a/` or `^/b/`): the
+    /// same answers, and the agent needs no regex engine for it. Format 2
+    /// on (format 1 stays as it was written).
+    pub(crate) fn write_program_spelled_out(&self, out: &mut Writer) {
+        write_clauses(&self.clauses, out, Spell::Out);
     }
 
     pub(crate) fn read_program(input: &mut Reader<'_>) -> Result<Condition, Malformed> {
@@ -60,36 +68,77 @@ impl Condition {
     }
 }
 
-fn write_clauses(clauses: &[Clause], out: &mut Writer) {
+/// Whether a `$regex` of literal alternatives is written as such.
+#[derive(Clone, Copy, PartialEq)]
+enum Spell {
+    AsWritten,
+    Out,
+}
+
+fn write_clauses(clauses: &[Clause], out: &mut Writer, spell: Spell) {
     out.count(clauses.len());
     for clause in clauses {
-        match clause {
-            Clause::Or(lists) | Clause::Nor(lists) | Clause::And(lists) => {
-                out.byte(match clause {
-                    Clause::Or(_) => OR,
-                    Clause::Nor(_) => NOR,
-                    _ => AND,
-                });
-                out.count(lists.len());
-                for list in lists {
-                    write_clauses(list, out);
-                }
-            }
-            Clause::Not(inner) => {
-                out.byte(NOT);
-                write_clauses(inner, out);
-            }
-            Clause::Field(path, test) => {
-                out.byte(FIELD);
-                out.count(path.len());
-                for part in path {
-                    out.text(part);
-                }
-                write_test(test, out);
-            }
-            Clause::Never => out.byte(NEVER),
-        }
+        let spelled = match spell {
+            Spell::Out => spelled_out(clause),
+            Spell::AsWritten => None,
+        };
+        write_clause(spelled.as_ref().unwrap_or(clause), out, spell);
     }
+}
+
+fn write_clause(clause: &Clause, out: &mut Writer, spell: Spell) {
+    match clause {
+        Clause::Or(lists) | Clause::Nor(lists) | Clause::And(lists) => {
+            out.byte(match clause {
+                Clause::Or(_) => OR,
+                Clause::Nor(_) => NOR,
+                _ => AND,
+            });
+            out.count(lists.len());
+            for list in lists {
+                write_clauses(list, out, spell);
+            }
+        }
+        Clause::Not(inner) => {
+            out.byte(NOT);
+            write_clauses(inner, out, spell);
+        }
+        Clause::Field(path, test) => {
+            out.byte(FIELD);
+            out.count(path.len());
+            for part in path {
+                out.text(part);
+            }
+            write_test(test, out);
+        }
+        Clause::Never => out.byte(NEVER),
+    }
+}
+
+/// A field whose only test is a case-sensitive `$regex` of two or more
+/// literal alternatives, as an `$or` of the literal tests it spells out
+/// (one level deeper: far inside the program's nesting bound).
+fn spelled_out(clause: &Clause) -> Option<Clause> {
+    let Clause::Field(path, Test::Ops(ops)) = clause else {
+        return None;
+    };
+    let [Op::Regex(re)] = ops.as_slice() else {
+        return None;
+    };
+    if re.case_insensitive {
+        return None;
+    }
+    let any = Literal::alternatives(&re.pattern).filter(|any| any.len() > 1)?;
+    Some(Clause::Or(
+        any.into_iter()
+            .map(|literal| {
+                vec![Clause::Field(
+                    path.clone(),
+                    Test::Ops(vec![Op::Literal(literal)]),
+                )]
+            })
+            .collect(),
+    ))
 }
 
 fn read_clauses(input: &mut Reader<'_>) -> Result<Vec<Clause>, Malformed> {
@@ -220,7 +269,7 @@ fn write_op(op: &Op, out: &mut Writer) {
             }
             ElemMatch::Condition(clauses) => {
                 out.byte(OP_ELEM_MATCH_CONDITION);
-                write_clauses(clauses, out);
+                write_clauses(clauses, out, Spell::AsWritten);
             }
         },
         Op::All(tests) => {

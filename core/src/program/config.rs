@@ -31,12 +31,18 @@ pub(super) fn write_config(config: &Config, format: Format, out: &mut Writer) {
         out.values(members);
     }
     out.count(config.campaigns.len());
-    let content = match format {
-        Format::Inline => write_content,
-        Format::Packed => write_packed,
-    };
     for campaign in &config.campaigns {
-        write_campaign(campaign, content, out);
+        write_campaign(campaign, format, out);
+    }
+}
+
+/// A condition in `format`: from format 2 on, a `$regex` of literal
+/// alternatives is spelled out as literal tests (format 1 stays as its
+/// agents were served it).
+fn write_condition(condition: &Condition, format: Format, out: &mut Writer) {
+    match format {
+        Format::Inline => condition.write_program(out),
+        Format::Packed => condition.write_program_spelled_out(out),
     }
 }
 
@@ -61,7 +67,11 @@ pub(super) fn read_config(input: &mut Reader<'_>) -> Result<Config<Packed>, Malf
     })
 }
 
-fn write_campaign(c: &Campaign, write_content: fn(&Content, &mut Writer), out: &mut Writer) {
+fn write_campaign(c: &Campaign, format: Format, out: &mut Writer) {
+    let write_content = match format {
+        Format::Inline => write_content,
+        Format::Packed => write_packed,
+    };
     out.text(&c.id);
     out.text(&c.name);
     out.byte(match c.status {
@@ -72,8 +82,8 @@ fn write_campaign(c: &Campaign, write_content: fn(&Content, &mut Writer), out: &
     out.option(c.start, Writer::int);
     out.option(c.end, Writer::int);
     out.int(i64::from(c.priority));
-    write_trigger(&c.trigger, out);
-    c.audience.write_program(out);
+    write_trigger(&c.trigger, format, out);
+    write_condition(&c.audience, format, out);
     write_content(&c.content, out);
     write_frequency(&c.frequency, out);
     out.count(c.variants.len());
@@ -122,7 +132,7 @@ fn read_campaign(input: &mut Reader<'_>) -> Result<Campaign<Packed>, Malformed> 
     })
 }
 
-fn write_trigger(t: &Trigger, out: &mut Writer) {
+fn write_trigger(t: &Trigger, format: Format, out: &mut Writer) {
     match &t.kind {
         TriggerKind::PageView => out.byte(0),
         TriggerKind::ScrollDepth { percent } => {
@@ -167,7 +177,7 @@ fn write_trigger(t: &Trigger, out: &mut Writer) {
         }
         UrlMatch::Regex(condition) => {
             out.byte(3);
-            condition.write_program(out);
+            write_condition(condition, format, out);
         }
     });
 }

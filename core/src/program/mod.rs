@@ -70,11 +70,13 @@ impl Format {
     }
 }
 
-/// A condition's program: header, then the compiled condition.
+/// A condition's program: header, then the compiled condition as this
+/// build's format writes it (a `$regex` of literal alternatives spelled out
+/// as literal tests).
 pub fn encode_condition(condition: &Condition) -> Vec<u8> {
     let mut out = wire::Writer::new();
     out.header();
-    condition.write_program(&mut out);
+    condition.write_program_spelled_out(&mut out);
     out.finish()
 }
 

@@ -85,6 +85,25 @@ fn a_program_decides_exactly_what_its_condition_does() {
 }
 
 #[test]
+fn a_regex_of_literal_alternatives_reaches_the_agent_as_literals() {
+    let program = encode_condition(&condition(r#"{"path": {"$regex": "^/(men|women)/"}}"#));
+    let text = String::from_utf8_lossy(&program);
+    assert!(
+        !text.contains("(men|women)"),
+        "no pattern for the browser's engine"
+    );
+    assert!(text.contains("/men/") && text.contains("/women/"));
+    // Anything else stays a regex: case-insensitive, or not literal.
+    for source in [
+        r#"{"path": {"$regexi": "^/(men|women)/"}}"#,
+        r#"{"path": {"$regex": "^/(men|wom.n)/"}}"#,
+    ] {
+        let program = encode_condition(&condition(source));
+        assert!(String::from_utf8_lossy(&program).contains("|"), "{source}");
+    }
+}
+
+#[test]
 fn the_header_names_the_format() {
     let program = encode_condition(&condition(r#"{"a": 1}"#));
     assert_eq!(&program[..4], b"NDGP");
