@@ -85,6 +85,19 @@ impl Db<'_> {
                 )));
             }
         }
+        // The person merged into left this object since, in a later merge
+        // across objects: what this merge gave it went with it, so nothing
+        // here can give it back (undone here, the person split out would
+        // come back with no browser or name, and its browsers would stay
+        // merged). The later merge is undone first, where it was logged.
+        if !self.sql.exists(
+            "SELECT 1 FROM persons WHERE id = ? AND merged_into IS NULL",
+            params![into],
+        )? {
+            return Err(StoreError::MergedSince(format!(
+                "{into} moved to another object in a later merge; undo that first"
+            )));
+        }
         let moved: Value = merge["moved"]
             .as_str()
             .and_then(|m| serde_json::from_str(m).ok())

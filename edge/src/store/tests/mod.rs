@@ -255,6 +255,7 @@ mod bounds;
 mod differential;
 mod forwarding;
 mod identity;
+mod identity_cases;
 mod journeys;
 mod journeys_bench;
 pub(crate) mod objects;
