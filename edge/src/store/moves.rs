@@ -306,10 +306,7 @@ impl Db<'_> {
         );
         for browser in &browsers {
             let browser = browser.as_str();
-            self.sql.execute(
-                "INSERT OR REPLACE INTO moved_browsers (anonymous_id, object, merge, at) VALUES (?, ?, ?, ?)",
-                params![browser, i64::from(ask.into_object), ask.merge.as_str(), self.now],
-            )?;
+            self.record_redirect(browser, ask.into_object, &ask.merge)?;
             for table in BROWSER_TABLES {
                 self.sql.execute(
                     &format!("DELETE FROM {table} WHERE anonymous_id = ?"),
@@ -346,14 +343,15 @@ impl Db<'_> {
         if self.person_of("anon", &ask.anonymous_id)?.is_some() {
             return Ok(());
         }
+        self.record_redirect(&ask.anonymous_id, ask.object, &ask.merge)
+    }
+
+    /// A browser's events go to `object` from here on (`merge` moved its
+    /// person there).
+    fn record_redirect(&self, anonymous_id: &str, object: u16, merge: &str) -> StoreResult<()> {
         self.sql.execute(
             "INSERT OR REPLACE INTO moved_browsers (anonymous_id, object, merge, at) VALUES (?, ?, ?, ?)",
-            params![
-                ask.anonymous_id.as_str(),
-                i64::from(ask.object),
-                ask.merge.as_str(),
-                self.now
-            ],
+            params![anonymous_id, i64::from(object), merge, self.now],
         )?;
         Ok(())
     }

@@ -14,7 +14,7 @@ use crate::store::saga;
 use crate::store::sql::Sql;
 
 /// `anon` signed in with a verified phone (the shop's user token carries it).
-fn with_phone(stores: &Stores, anon: &str, phone: &str) -> Identified {
+pub(super) fn with_phone(stores: &Stores, anon: &str, phone: &str) -> Identified {
     stores.now.set(stores.now.get() + 1);
     let hash = crate::tokens::phone_hash(phone).unwrap();
     let ask = signed_in(anon, Proven::PhoneHash(hash), Some(phone.into()));

@@ -3,21 +3,11 @@
 //! `hunt/identity-across-objects`, to land one by one), each the shortest
 //! sequence that showed it, each read the same over one object and several.
 
-use super::objects::{ready, signed_in, Stores};
-use super::saga::{campaigns, identify, persons, profile, visit};
+use super::across::with_phone;
+use super::objects::{ready, Stores};
+use super::saga::{identify, persons, profile, visit};
 use crate::store::protocol::*;
 use crate::store::saga;
-
-/// `anon` proves `phone` (a verified phone).
-fn prove_phone(stores: &Stores, anon: &str, phone: &str) -> StoreResult<Identified> {
-    stores.now.set(stores.now.get() + 1);
-    let hash = crate::tokens::phone_hash(phone).unwrap();
-    ready(saga::identify(
-        stores,
-        &signed_in(anon, Proven::PhoneHash(hash), Some(phone.into())),
-        &campaigns(),
-    ))
-}
 
 /// Browsers named `prefix{k}-i` in the objects `want` (one each, in order).
 fn browsers_in(stores: &Stores, prefix: &str, want: &[usize]) -> Vec<String> {
@@ -49,9 +39,9 @@ fn a_merge_whose_person_moved_on_since_is_not_undone_where_it_was_logged() {
             visit(&stores, anon, "1", 1.0);
         }
         identify(&stores, &c, "u3").unwrap();
-        prove_phone(&stores, &a, "+15550100001").unwrap();
+        with_phone(&stores, &a, "+15550100001");
         // b's person merges into a's, in their object: the merge to undo.
-        assert!(prove_phone(&stores, &b, "+15550100001").unwrap().merged);
+        assert!(with_phone(&stores, &b, "+15550100001").merged);
         let seq = stores.merge_log().merges[0]["seq"].as_i64().unwrap();
         // b signs in as c's user: a's person (with b) moves into c's.
         assert!(identify(&stores, &b, "u3").unwrap().merged);
