@@ -231,8 +231,9 @@ impl Db<'_> {
             impressions.dedup();
             keep_newest(&mut impressions);
             self.sql.execute(
-                "UPDATE campaigns SET impressions = ?, total = total + ?, dismissed_at = max(coalesce(dismissed_at, 0), coalesce(?, 0)),
-                 converted_at = max(coalesce(converted_at, 0), coalesce(?, 0)) WHERE person_id = ? AND campaign_id = ?",
+                "UPDATE campaigns SET impressions = ?1, total = total + ?2,
+                 dismissed_at = coalesce(max(dismissed_at, ?3), dismissed_at, ?3),
+                 converted_at = coalesce(max(converted_at, ?4), converted_at, ?4) WHERE person_id = ?5 AND campaign_id = ?6",
                 params![
                     impressions_text(&impressions),
                     row["total"].as_i64().unwrap_or(0),

@@ -231,6 +231,14 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE pool_waits (pool TEXT NOT NULL, person TEXT NOT NULL, journey TEXT NOT NULL,
             number INTEGER NOT NULL, PRIMARY KEY (pool, person, journey, number)) WITHOUT ROWID",
     ],
+    // 14: repair. Merges before this version wrote a campaign neither
+    // dismissed nor converted by either person as both, at time 0
+    // (`max(coalesce(x, 0), ...)`), which stopped it for the merged person.
+    // No act is ever recorded at 0, so a 0 is only ever that bug's.
+    &[
+        "UPDATE campaigns SET dismissed_at = NULL WHERE dismissed_at = 0",
+        "UPDATE campaigns SET converted_at = NULL WHERE converted_at = 0",
+    ],
 ];
 
 /// The schema version this code expects.
@@ -294,5 +302,46 @@ mod tests {
             .unwrap();
         assert_eq!(rows[0]["email"], "a@b.co");
         assert_eq!(rows[0]["phone_verified"], 0);
+    }
+
+    #[test]
+    fn the_merge_bugs_zero_timestamps_are_repaired_and_real_ones_kept() {
+        let sql = TestSql::new();
+        for statements in &MIGRATIONS[..13] {
+            for statement in *statements {
+                sql.execute(statement, &[]).unwrap();
+            }
+        }
+        sql.execute(
+            "CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)",
+            &[],
+        )
+        .unwrap();
+        sql.execute("INSERT INTO schema_version VALUES (1, 13)", &[])
+            .unwrap();
+        sql.execute(
+            "INSERT INTO campaigns (person_id, campaign_id, dismissed_at, converted_at)
+             VALUES ('merged', 'c', 0, 0), ('dismissed', 'c', 1700000000000, 0), ('converted', 'c', NULL, 5)",
+            &[],
+        )
+        .unwrap();
+        migrate(&sql).unwrap();
+        let rows = sql
+            .query(
+                "SELECT person_id, dismissed_at, converted_at FROM campaigns ORDER BY person_id",
+                &[],
+            )
+            .unwrap();
+        let read = |row: &crate::store::sql::Row| {
+            (row["dismissed_at"].as_i64(), row["converted_at"].as_i64())
+        };
+        assert_eq!(read(&rows[0]), (None, Some(5)), "{:?}", rows[0]);
+        assert_eq!(
+            read(&rows[1]),
+            (Some(1_700_000_000_000), None),
+            "{:?}",
+            rows[1]
+        );
+        assert_eq!(read(&rows[2]), (None, None), "{:?}", rows[2]);
     }
 }

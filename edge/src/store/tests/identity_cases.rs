@@ -5,7 +5,7 @@
 
 use super::across::with_phone;
 use super::objects::{ready, Stores};
-use super::saga::{identify, persons, profile, visit};
+use super::saga::{campaigns, identify, persons, profile, visit};
 use crate::store::protocol::*;
 use crate::store::saga;
 
@@ -56,5 +56,43 @@ fn a_merge_whose_person_moved_on_since_is_not_undone_where_it_was_logged() {
         );
         assert_eq!(persons(&stores), 1, "{objects} objects");
         assert_eq!(profile(&stores, &b)["orders"], 3, "{objects} objects");
+    }
+}
+/// Not across objects (the differential showed it as a difference of
+/// order): a merge of two persons who both saw a campaign and neither
+/// dismissed nor converted made its history dismissed and converted at 0
+/// (`Db::merge`'s `max(coalesce(..., 0), ...)`), which the agent reads as
+/// dismissed and converted (`converted_at.is_some()`: a campaign that
+/// stops after a conversion stopped showing).
+#[test]
+fn a_merge_keeps_a_campaign_neither_dismissed_nor_converted() {
+    for objects in [1, 4] {
+        let stores = Stores::new(objects);
+        let [a, b]: [String; 2] = browsers_in(&stores, "seen", &[0, 1 % objects as usize])
+            .try_into()
+            .unwrap();
+        for anon in [&a, &b] {
+            let shown = serde_json::json!({"type": "track", "event": "Campaign Shown",
+                "messageId": format!("{anon}-s"), "anonymousId": anon,
+                "timestamp": "2026-09-03T07:00:00.000Z",
+                "properties": {"campaign_id": "welcome"}});
+            stores
+                .call(&super::objects::own_batch(anon, vec![shown], campaigns()))
+                .unwrap();
+        }
+        identify(&stores, &a, "u1").unwrap();
+        assert!(identify(&stores, &b, "u1").unwrap().merged);
+        let history = &profile(&stores, &a)["campaigns"][0];
+        assert_eq!(history["total"], 2, "{objects} objects: {history}");
+        assert_eq!(
+            history["dismissed"],
+            serde_json::Value::Null,
+            "{objects} objects"
+        );
+        assert_eq!(
+            history["converted"],
+            serde_json::Value::Null,
+            "{objects} objects"
+        );
     }
 }
