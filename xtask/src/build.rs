@@ -85,8 +85,13 @@ fn build_module(package: &str, out_dir: &str, cargo: &[&str]) -> Result {
     let dir = root().join("agent").join(out_dir);
     let _ = std::fs::remove_dir_all(dir.join("snippets"));
     wasm_web(package, &format!("agent/{out_dir}"), cargo)?;
-    wasm_opt(&dir.join(format!("{stem}_bg.wasm")))?;
+    let wasm = dir.join(format!("{stem}_bg.wasm"));
+    wasm_opt(&wasm)?;
     let glue = format!("agent/{out_dir}/{stem}.js");
+    // The studio's build imports the renderer's dom.js, whose names stay.
+    if out_dir == "pkg" {
+        crate::names::shorten(&wasm, &root().join(&glue))?;
+    }
     esbuild(&[
         glue.as_str(),
         "--bundle",

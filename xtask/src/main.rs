@@ -22,6 +22,7 @@
 //!                 the generations named or read from the edge; or rotate one
 
 mod build;
+mod names;
 mod site_keys;
 mod tools;
 mod wasm;

@@ -78,21 +78,23 @@ pub fn wasm_opt(wasm: &Path) -> Result {
     )
 }
 
+/// The features Rust's wasm32 target emits by default, for wasm-opt.
+pub const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
 /// npm's wasm-opt over `wasm`, in place, with `options` (the level and
 /// more), knowing the features Rust's wasm32 target emits by default.
 pub fn wasm_opt_with(wasm: &Path, options: &[&str]) -> Result {
     let wasm = wasm.to_string_lossy();
     let wasm_opt = root().join("node_modules/.bin/wasm-opt");
-    let features = [
-        "--enable-bulk-memory",
-        "--enable-nontrapping-float-to-int",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-reference-types",
-        "--enable-multivalue",
-    ];
     run(
         &wasm_opt.to_string_lossy(),
-        &[options, &features, &[&wasm, "-o", &wasm]].concat(),
+        &[options, WASM_FEATURES, &[&wasm, "-o", &wasm]].concat(),
     )
 }
