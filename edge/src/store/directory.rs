@@ -97,14 +97,15 @@ impl Db<'_> {
     pub fn repoint(&self, ask: &Repoint) -> StoreResult<()> {
         self.sql.execute(
             "INSERT INTO directory (kind, value, person, at, object) VALUES (?1, ?2, ?4, ?5, ?6)
-             ON CONFLICT (kind, value) DO UPDATE SET person = ?4, at = ?5, object = ?6 WHERE person = ?3",
+             ON CONFLICT (kind, value) DO UPDATE SET person = ?4, at = ?5, object = ?6 WHERE person = ?3 OR ?7",
             params![
                 ask.kind.as_str(),
                 ask.value.as_str(),
                 ask.from.as_str(),
                 ask.into.as_str(),
                 self.now,
-                ask.object.map(i64::from)
+                ask.object.map(i64::from),
+                i64::from(ask.owned)
             ],
         )?;
         Ok(())
@@ -172,9 +173,24 @@ impl Db<'_> {
 
     /// Where a person went, if a merge across objects moved it.
     pub fn where_is(&self, ask: &WhereIs) -> StoreResult<PersonIs> {
+        // A person merged into another here (a local merge, which repoints
+        // no directory entry): the person it became.
+        let current = self.current_person(&ask.person)?;
+        // A person here is here, whatever this object once recorded of it
+        // living elsewhere (it came back since).
+        if self.sql.exists(
+            "SELECT 1 FROM persons WHERE id = ?",
+            params![current.as_str()],
+        )? {
+            return Ok(PersonIs {
+                person: current,
+                moved_to: None,
+                known: true,
+            });
+        }
         let row = self.sql.query(
             "SELECT into_person, object FROM moved_persons WHERE person = ?",
-            params![ask.person.as_str()],
+            params![current.as_str()],
         )?;
         Ok(match row.first() {
             Some(r) => PersonIs {
@@ -183,12 +199,9 @@ impl Db<'_> {
                 known: true,
             },
             None => PersonIs {
-                person: ask.person.clone(),
+                person: current,
                 moved_to: None,
-                known: self.sql.exists(
-                    "SELECT 1 FROM persons WHERE id = ?",
-                    params![ask.person.as_str()],
-                )?,
+                known: false,
             },
         })
     }

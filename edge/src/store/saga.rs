@@ -101,6 +101,7 @@ pub async fn identify(
             from: bound.person.clone(),
             into: browser.person.clone(),
             object: None,
+            owned: false,
         };
         route(objects, &repoint).await?;
         browser.person.clone()
@@ -170,7 +171,9 @@ pub async fn link_cookie(
     ) else {
         return Ok(());
     };
-    if into.user_id.is_some() || from.user_id.is_some() {
+    // Never into a signed-in person (`Db::link_cookie`'s rule: a signed-in
+    // fresh browser's person may move into an anonymous one).
+    if into.user_id.is_some() {
         return Ok(());
     }
     let into_lives = whereabouts(objects, into.person.clone()).await?.object;
@@ -201,7 +204,7 @@ struct Whereabouts {
 async fn whereabouts(objects: &impl Objects, person: String) -> StoreResult<Whereabouts> {
     let map = objects.map();
     let mut person = person;
-    for _ in 0..4 {
+    for _ in 0..8 {
         let is = route(
             objects,
             &WhereIs {
@@ -210,15 +213,31 @@ async fn whereabouts(objects: &impl Objects, person: String) -> StoreResult<Wher
         )
         .await?;
         match is.moved_to {
-            // Split out again by an undo: itself, in another object.
+            // Split out again by an undo: itself, in another object, unless
+            // it was merged or moved on from there since (which only that
+            // object knows).
             Some(object) if is.person == person => {
+                let there = objects
+                    .ask(
+                        object,
+                        &WhereIs {
+                            person: person.clone(),
+                        },
+                    )
+                    .await?;
+                if there.person != person {
+                    person = there.person;
+                    continue;
+                }
                 return Ok(Whereabouts {
                     person,
                     object,
                     known: true,
-                })
+                });
             }
             Some(_) => person = is.person,
+            // Merged into another person in its object.
+            None if is.person != person => person = is.person,
             None => {
                 return Ok(Whereabouts {
                     object: map.person(&person),
@@ -333,6 +352,7 @@ pub async fn merge_across(
             from: from.clone(),
             into: into.clone(),
             object: relocated,
+            owned: true,
         };
         route(objects, &repoint).await?;
     }
@@ -511,6 +531,7 @@ pub async fn undo_merge(objects: &impl Objects, ask: &UndoMerge) -> StoreResult<
             from: undone.split_from.clone(),
             into: undone.person.clone(),
             object: relocated.then_some(here),
+            owned: true,
         };
         route(objects, &repoint).await?;
     }

@@ -87,6 +87,13 @@ pub struct Repoint {
     /// Where `into` lives when its id names another object (an undo's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<u16>,
+    /// The identifier is `into`'s by its object's own identifiers (a merge
+    /// moved it, an undo gave it back): the entry is pointed at `into`
+    /// whichever person it names, `from` or one merged into `from` in its
+    /// object (a local merge repoints no entry). Otherwise only an entry
+    /// naming `from` is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owned: bool,
 }
 
 /// At the object a person's id names: the person lives in `object` now,

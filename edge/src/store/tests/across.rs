@@ -15,10 +15,15 @@ use crate::store::sql::Sql;
 
 /// `anon` signed in with a verified phone (the shop's user token carries it).
 pub(super) fn with_phone(stores: &Stores, anon: &str, phone: &str) -> Identified {
+    prove_phone(stores, anon, phone).unwrap()
+}
+
+/// `anon` proves `phone` (a verified phone), or the refusal.
+pub(super) fn prove_phone(stores: &Stores, anon: &str, phone: &str) -> StoreResult<Identified> {
     stores.now.set(stores.now.get() + 1);
     let hash = crate::tokens::phone_hash(phone).unwrap();
     let ask = signed_in(anon, Proven::PhoneHash(hash), Some(phone.into()));
-    ready(saga::identify(stores, &ask, &campaigns())).unwrap()
+    ready(saga::identify(stores, &ask, &campaigns()))
 }
 
 fn sms(event_id: String, anon: &str) -> DeliveryCheck {
