@@ -164,6 +164,17 @@ impl Db<'_> {
             "INSERT INTO merge_undos (seq, at, reason) VALUES (?, ?, ?)",
             params![seq, self.now, reason],
         )?;
+        // The person split out lives here: a record here of it living
+        // elsewhere (it once moved out of here, or an undo left it in
+        // another object before it came back) no longer holds.
+        self.sql
+            .execute("DELETE FROM moved_persons WHERE person = ?", params![from])?;
+        // A merge across objects of the same two persons again is another
+        // merge under the same id (`saga::merge_id`): its import is not done.
+        self.sql.execute(
+            "DELETE FROM imported_merges WHERE merge = ?",
+            params![super::saga::merge_id(from, into)],
+        )?;
         let mut given_back: Vec<(String, String)> = moved["identifiers"]
             .as_array()
             .into_iter()

@@ -108,7 +108,7 @@ impl Db<'_> {
     pub fn saga_step(&self, step: &SagaStep) -> StoreResult<SagaStep> {
         self.sql.execute(
             "INSERT INTO sagas (merge, from_person, into_person, proof, step, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (merge) DO UPDATE SET step = max(step, ?5), at = ?6",
+             ON CONFLICT (merge) DO UPDATE SET step = CASE WHEN step >= 7 AND ?5 = 1 THEN 1 ELSE max(step, ?5) END, at = ?6",
             params![
                 step.merge.as_str(),
                 step.from.as_str(),
