@@ -125,8 +125,8 @@ fn moved_events(moved: &[MovedBrowser], events: &[Value]) -> BTreeMap<u16, Vec<V
     parts
 }
 
-/// `batch`'s part for the object browsers moved to: the browser key and
-/// cookie go with it only if their browser moved there.
+/// `batch`'s part for the object browsers moved to: the browser key goes
+/// with it only if its browser moved there, and the cookie with the key.
 fn part_moved(batch: &Append, object: u16, events: Vec<Value>, moved: &[MovedBrowser]) -> Append {
     let there = |id: &str| {
         moved
@@ -135,7 +135,14 @@ fn part_moved(batch: &Append, object: u16, events: Vec<Value>, moved: &[MovedBro
     };
     Append {
         events,
-        cookie_browser: batch.cookie_browser.clone().filter(|id| there(id)),
+        // The cookie links the key's browser where that browser's person
+        // is: it goes with the key (the browser it names may live anywhere).
+        cookie_browser: batch.cookie_browser.clone().filter(|_| {
+            batch
+                .browser_key
+                .as_ref()
+                .is_some_and(|k| there(&k.anonymous_id))
+        }),
         client: batch.client.clone(),
         browser_key: batch.browser_key.clone().filter(|k| there(&k.anonymous_id)),
         campaigns: batch.campaigns.clone(),
