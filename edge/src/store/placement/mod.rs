@@ -144,34 +144,49 @@ impl Placed for StudioPersonOf {
     }
 
     fn otherwise(&self, map: ShardMap) -> Option<u16> {
-        Some(map.browser(&self.person))
+        Some(lookup_otherwise(map, &self.person))
     }
 }
 
 /// A person the admin names by id, user id, email, phone or browser: to the
-/// object that id names or the identifier's directory object (which sends
-/// it on where the person is), else to the browser's object.
+/// object a person id names, an address's directory object (which sends it
+/// on where the person is), or the object the name names as a browser, and
+/// if nobody is found there, its directory object as a user id.
 impl Placed for JourneyRuns {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(lookup_object(map, &self.person))
     }
 
     fn otherwise(&self, map: ShardMap) -> Option<u16> {
-        Some(map.browser(&self.person))
+        Some(lookup_otherwise(map, &self.person))
     }
 }
 
-/// Where the admin's name for a person is first looked up.
+/// Where the admin's name for a person is first looked up: a person id's
+/// object, an address's directory object; any other name (a browser or a
+/// user id) at the object it names as a browser, the only one that keeps a
+/// moved browser's redirect current (another may hold one left as it was
+/// when the person passed through, and a chain of those ends in `Moved`).
 fn lookup_object(map: ShardMap, id: &str) -> u16 {
     if logical_of_person(id).is_some() {
         return map.person(id);
     }
-    let address =
-        crate::store::persons::named_address(id).unwrap_or_else(|| vec![("user", id.to_owned())]);
-    match address.first() {
-        Some((kind, value)) => directory_object(map, kind, value),
-        None => map.home(),
+    match crate::store::persons::named_address(id) {
+        Some(address) => match address.first() {
+            Some((kind, value)) => directory_object(map, kind, value),
+            None => map.home(),
+        },
+        None => map.browser(id),
     }
+}
+
+/// Where a name nobody knows where it was first looked up is asked next:
+/// the object it names as a user id (its directory entry).
+fn lookup_otherwise(map: ShardMap, id: &str) -> u16 {
+    if logical_of_person(id).is_none() && crate::store::persons::named_address(id).is_none() {
+        return directory_object(map, "user", id);
+    }
+    map.browser(id)
 }
 
 impl Placed for Bind {
