@@ -183,6 +183,7 @@ mod tests {
             campaigns: Vec::new(),
             held: Vec::new(),
             objects: 0,
+            away: false,
         };
         let mut texts = Vec::new();
         split("demo", append, &mut texts).unwrap();

@@ -7,8 +7,9 @@
 //!   test          run every test: core (native), agent (headless Chromium), end to end
 //!                 (after `lint`)
 //!   test-objects [N]  the end-to-end suite with every site spread over N Durable
-//!                 Objects (default 64), and beside it the native differential of
-//!                 100,000 events over 1 and 64 objects (`.ci/run` runs it after `test`)
+//!                 Objects (default 64), and beside it the native differentials:
+//!                 100,000 events over 1 and 64 objects, and random identity
+//!                 sequences over 1 and 4 or 8 (`.ci/run` runs it after `test`)
 //!   lint          cargo fmt --check, and clippy -D warnings natively and for wasm
 //!   bench         Nudge's size and speed figures beside its peers' (bench/, BENCHMARKS.md)
 //!   build-agent   build agent/pkg and the studio's agent/pkg-studio (cargo,
@@ -353,8 +354,10 @@ fn test_objects(objects: &str) -> Result {
     tools::ensure_all()?;
     build_agent()?;
     build_edge()?;
-    // Beside it, natively: issue #22's differential (100,000 events over one
-    // object and over 64), its output printed after the suite's.
+    // Beside it, natively: issue #22's differentials, its output printed
+    // after the suite's: 100,000 events over one object and over 64, and
+    // 300 random sequences of identity (visits, resends, sign-ins, proofs,
+    // cookies, undos) over one object and over 4 or 8 (`identity_fuzz`).
     let log = target_dir().join("xtask-differential.log");
     let _ = std::fs::remove_file(&log);
     let differential = || {
@@ -366,8 +369,9 @@ fn test_objects(objects: &str) -> Result {
                 "-p",
                 "nudge-edge",
                 "--lib",
-                "differential",
                 "--",
+                "differential",
+                "identity_fuzz_one_object_against_several",
                 "--ignored",
                 "--nocapture",
             ],
@@ -379,7 +383,7 @@ fn test_objects(objects: &str) -> Result {
         differential,
     );
     let printed = std::fs::read_to_string(&log).unwrap_or_default();
-    eprintln!("\n---- the differential over 1 and 64 objects (native) ----\n{printed}");
+    eprintln!("\n---- the differentials over 1 and several objects (native) ----\n{printed}");
     native.and(suite)
 }
 

@@ -73,6 +73,7 @@ pub async fn post(mut req: Request, env: &Env) -> Handled {
         campaigns: crate::reports::published_campaigns(&config).to_vec(),
         held: Vec::new(),
         objects: 0,
+        away: false,
     };
     let appended = match crate::store::call(env, &site, &append).await {
         Ok(appended) => appended,

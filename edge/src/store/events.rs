@@ -35,6 +35,11 @@ impl Db<'_> {
         // Whether any browser here moved or is moving in a merge across
         // objects (`store::moves`): one query, and none per browser if not.
         let moves = self.any_moves()?;
+        // Whether any event here was stored away from its browser's home
+        // (`foreign_events`; never, with one object).
+        let any_away = self
+            .sql
+            .exists("SELECT 1 WHERE EXISTS (SELECT 1 FROM foreign_events)", &[])?;
         // The browser this request proves it speaks for: its key, registered
         // now if it is the first one, and only for a browser the batch names
         // (and not one that moved away: its key lives where it went).
@@ -82,8 +87,15 @@ impl Db<'_> {
                 }
             };
             // Every event of a browser reaches its home object first, so an
-            // event stored here before its person moved stays a repeat.
-            if !matches!(place, Elsewhere::Here) && self.stored(id)? {
+            // event stored here before its person moved stays a repeat; one
+            // stored away, where its person lived then, came here with the
+            // person's browsers (`foreign_events`), or is known where they
+            // are now.
+            let repeat = match place {
+                Elsewhere::Here => any_away && self.stored_away(id)?,
+                _ => self.stored(id)? || (any_away && self.stored_away(id)?),
+            };
+            if repeat {
                 duplicates += 1;
                 continue;
             }
@@ -148,6 +160,12 @@ impl Db<'_> {
                 duplicates += 1;
                 continue;
             }
+            if batch.away {
+                self.sql.execute(
+                    "INSERT OR IGNORE INTO foreign_events (id, anonymous_id, at) VALUES (?, ?, ?)",
+                    params![id, anonymous_id, received_at],
+                )?;
+            }
             accepted += 1;
             if proven {
                 let person = self.person_for_browser(anonymous_id)?;
@@ -178,6 +196,12 @@ impl Db<'_> {
     fn stored(&self, id: &str) -> StoreResult<bool> {
         self.sql
             .exists("SELECT 1 FROM events WHERE id = ?", params![id])
+    }
+
+    /// Stored away from its browser's home, wherever its person lived then.
+    fn stored_away(&self, id: &str) -> StoreResult<bool> {
+        self.sql
+            .exists("SELECT 1 FROM foreign_events WHERE id = ?", params![id])
     }
 
     /// Where a browser's events go: here, to the object its person moved

@@ -35,8 +35,10 @@ const PERSON_TABLES: &[(&str, &str)] = &[
     ("category_views", "person"),
 ];
 
-/// The tables that hold a person's browsers, by anonymous id.
-const BROWSER_TABLES: &[&str] = &["browser_keys", "claims"];
+/// The tables that hold a person's browsers, by anonymous id
+/// (`foreign_events`: the ids of a browser's events stored away from its
+/// home, which only the object that stored them knows: `store::events`.)
+const BROWSER_TABLES: &[&str] = &["browser_keys", "claims", "foreign_events"];
 
 impl Db<'_> {
     /// Whether any person here moved away or is moving: where none did

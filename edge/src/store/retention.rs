@@ -148,6 +148,13 @@ impl Db<'_> {
             )?;
             more |= deleted as i64 >= STEP_ROWS;
         }
+        // The ids of events stored away from their browser's home (a
+        // table without rowids): as long as any event's id is kept.
+        more |= self.sql.execute(
+            "DELETE FROM foreign_events WHERE id IN (SELECT id FROM foreign_events WHERE at < ? LIMIT ?)",
+            params![cutoff(retention.events.max(retention.event_ids)), STEP_ROWS],
+        )? as i64
+            >= STEP_ROWS;
         // Archived events (`store/archive.rs`): their ids, kept for
         // de-duplication, go after `retention.event_ids`; their bodies are in R2
         // parts, which the alarm deletes after `retention.events`. Events

@@ -475,6 +475,7 @@ async fn store_held(
                 .cloned()
                 .collect(),
             objects: 0,
+            away: false,
         };
         route(objects, &batch).await?;
     }

@@ -239,6 +239,14 @@ const MIGRATIONS: &[&[&str]] = &[
         "UPDATE campaigns SET dismissed_at = NULL WHERE dismissed_at = 0",
         "UPDATE campaigns SET converted_at = NULL WHERE converted_at = 0",
     ],
+    // 15: the ids of events stored here that their browser's object sent
+    // on (their person had moved here): they go on with the browser
+    // (`store::moves`), so a resend stays a repeat wherever its person is.
+    &[
+        "CREATE TABLE foreign_events (id TEXT PRIMARY KEY, anonymous_id TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE INDEX foreign_events_by_browser ON foreign_events (anonymous_id)",
+        "CREATE INDEX foreign_events_by_time ON foreign_events (at)",
+    ],
 ];
 
 /// The schema version this code expects.

@@ -43,6 +43,7 @@ fn part_of(map: ShardMap, batch: &Append, object: u16, events: Vec<Value>) -> Ap
         campaigns: batch.campaigns.clone(),
         held: batch.held.clone(),
         objects: batch.objects,
+        away: false,
     }
 }
 
@@ -148,6 +149,7 @@ fn part_moved(batch: &Append, object: u16, events: Vec<Value>, moved: &[MovedBro
         campaigns: batch.campaigns.clone(),
         held: batch.held.clone(),
         objects: batch.objects,
+        away: true,
     }
 }
 

@@ -107,6 +107,7 @@ fn batch(events: Vec<Value>, key_of: Option<&str>) -> Append {
         campaigns: campaigns(),
         held: Vec::new(),
         objects: 0,
+        away: false,
     }
 }
 

@@ -623,6 +623,12 @@ pub struct Append {
     /// keyless persons (`store::events`). 0 reads as 1.
     #[serde(skip)]
     pub objects: u16,
+    /// Events sent on from their browsers' object to where the browsers'
+    /// persons moved (`placement::batches`): each one stored here is
+    /// recorded as stored away from home (`foreign_events`), so its id
+    /// goes on with the browser if the person moves again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub away: bool,
 }
 
 /// A campaign of the published config, as the reports see it.

@@ -188,3 +188,21 @@ fn campaign_history_of_campaigns_gone_from_the_config_is_pruned() {
         .collect();
     assert_eq!(left, ["welcome"]);
 }
+
+/// The ids of events stored away from their browser's home (sent on to
+/// where the browser's person had moved) are kept as long as any event id
+/// is, then pruned: a repeat until then, stored again after.
+#[test]
+fn ids_of_events_stored_away_from_home_are_pruned_with_event_ids() {
+    let sql = store();
+    let mut batch = agent_batch(vec![event("away1", "visitor", "Page", json!({}))]);
+    batch.away = true;
+    assert_eq!(db(&sql, T0).append(&batch).unwrap().accepted, 1);
+    let stored_away = |db: &Db<'_>| count(db, "SELECT count(*) FROM foreign_events");
+    let soon = db(&sql, T0 + 30 * DAY);
+    while soon.prune(&Retention::default()).unwrap() {}
+    assert_eq!(stored_away(&soon), 1, "kept while an event id may be");
+    let later = db(&sql, T0 + 91 * DAY);
+    while later.prune(&Retention::default()).unwrap() {}
+    assert_eq!(stored_away(&later), 0);
+}

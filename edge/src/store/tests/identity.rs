@@ -52,6 +52,7 @@ fn a_cookie_links_only_the_browser_that_proved_itself() {
         }),
         held: Vec::new(),
         objects: 0,
+        away: false,
     };
     let appended = db.append(&batch).unwrap();
     assert_eq!(appended.verified_browser.as_deref(), Some("attacker"));
@@ -68,6 +69,7 @@ fn a_cookie_links_only_the_browser_that_proved_itself() {
         }),
         held: Vec::new(),
         objects: 0,
+        away: false,
     };
     assert_eq!(db.append(&forged).unwrap().verified_browser, None);
     assert_eq!(orders(&db, "attacker"), 0);
@@ -180,6 +182,7 @@ fn events_for_someone_else_browser_are_kept_but_change_nothing() {
             }),
             held: Vec::new(),
             objects: 0,
+            away: false,
         };
         let appended = db.append(&forged).unwrap();
         assert_eq!(appended.accepted, 1, "kept in the log");

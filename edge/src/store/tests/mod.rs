@@ -68,6 +68,7 @@ fn agent_batch(events: Vec<Value>) -> Append {
         browser_key,
         held: Vec::new(),
         objects: 0,
+        away: false,
     }
 }
 
@@ -217,6 +218,7 @@ fn a_profile_is_read_only_with_the_key_its_browser_registered_first() {
         browser_key: Some(mine),
         held: Vec::new(),
         objects: 0,
+        away: false,
     };
     db.append(&batch).unwrap();
     assert_eq!(
@@ -256,6 +258,7 @@ mod differential;
 mod forwarding;
 mod identity;
 mod identity_cases;
+mod identity_fuzz;
 mod journeys;
 mod journeys_bench;
 pub(crate) mod objects;

@@ -139,6 +139,7 @@ pub fn own_batch(
         campaigns,
         held: Vec::new(),
         objects: 0,
+        away: false,
     }
 }
 

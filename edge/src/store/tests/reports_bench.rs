@@ -214,6 +214,7 @@ fn append_path(total: u64, rollups: bool) -> (u64, Duration, u64) {
             campaigns: campaigns.clone(),
             held: Vec::new(),
             objects: 0,
+            away: false,
         })
         .unwrap();
         sql.execute("COMMIT", &[]).unwrap();

@@ -49,15 +49,7 @@ pub(super) fn visit(stores: &Stores, anon: &str, tag: &str, total: f64) -> Appen
         ),
     ];
     stores
-        .call(&Append {
-            events,
-            cookie_browser: None,
-            client: format!("c-{anon}"),
-            browser_key: Some(key(anon)),
-            campaigns: campaigns(),
-            held: Vec::new(),
-            objects: 0,
-        })
+        .call(&super::objects::own_batch(anon, events, campaigns()))
         .unwrap()
 }
 
@@ -157,6 +149,7 @@ fn a_user_seen_on_two_objects_becomes_one_person_where_it_was_first_bound() {
             campaigns: campaigns(),
             held: Vec::new(),
             objects: 0,
+            away: false,
         })
         .unwrap();
     assert_eq!((mixed.accepted, mixed.duplicates), (1, 1));
@@ -175,6 +168,7 @@ fn a_user_seen_on_two_objects_becomes_one_person_where_it_was_first_bound() {
             campaigns: campaigns(),
             held: Vec::new(),
             objects: 0,
+            away: false,
         })
         .unwrap();
     assert_eq!(squat.verified_browser, None);
@@ -634,6 +628,7 @@ fn an_unsubscribe_reaches_every_object_and_stops_sends_there() {
             campaigns: campaigns(),
             held: Vec::new(),
             objects: 0,
+            away: false,
         })
         .unwrap();
     let object = stores.map.browser(&typed);

@@ -66,6 +66,7 @@ fn send(db: &Db<'_>, events: Vec<Value>) -> Appended {
         campaigns: campaigns(),
         held: Vec::new(),
         objects: 0,
+        away: false,
     })
     .unwrap()
 }
@@ -295,6 +296,7 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
             campaigns: campaigns(),
             held: Vec::new(),
             objects: 0,
+            away: false,
         })
         .unwrap();
     assert_eq!(forged.unproven, ["f1"]);
@@ -308,6 +310,7 @@ fn preview_duplicate_unproven_and_unreported_events_do_not_count() {
         campaigns: Vec::new(),
         held: Vec::new(),
         objects: 0,
+        away: false,
     })
     .unwrap();
     assert_eq!(
