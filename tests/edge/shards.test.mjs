@@ -21,7 +21,7 @@ after(async () => { await edge.stop(); });
 function objectOf(anonymousId) {
   const digest = createHash("sha256").update("browser\0").update(anonymousId).digest();
   const logical = ((digest[0] << 8) | digest[1]) % 1024;
-  return Math.floor(logical / (1024 / OBJECTS));
+  return logical % OBJECTS;
 }
 
 let seq = 0;

@@ -2,8 +2,12 @@
 //!
 //! A site's persons are spread over [`LOGICAL_SHARDS`] logical shards by a
 //! hash of the browser that first made them. `SITE_SHARDS` objects (a power
-//! of two, 1 to 1,024) each hold a contiguous range of logical shards, so a
-//! doubling splits every object's range in two. Object 0 is also the site's
+//! of two, 1 to 1,024) hold them interleaved: object `k` of `N` holds the
+//! logical shards `l ≡ k (mod N)`, so when a site doubles its objects every
+//! object keeps half of what it holds (`l ≡ k (mod 2N)`) and gives the other
+//! half to one new object, `k + N` (resharding: ARCHITECTURE.md). A
+//! contiguous range per object would move all of every object's data but
+//! object 0's. Object 0 is also the site's
 //! home: config versions, studio drafts, keys, coupon pools and dead letters
 //! live there until each site-wide table gets its own home (ARCHITECTURE.md).
 //! With one object, it is the object sites have always had, under its name.
@@ -76,8 +80,9 @@ impl ShardMap {
         0
     }
 
+    /// The object holding a logical shard: interleaved (the module's header).
     pub fn object_of_logical(self, logical: u16) -> u16 {
-        (logical % LOGICAL_SHARDS) / (LOGICAL_SHARDS / self.objects)
+        (logical % LOGICAL_SHARDS) % self.objects
     }
 
     /// The object that keeps a browser's person (unless a merge moved it).
@@ -247,16 +252,27 @@ mod tests {
     }
 
     #[test]
-    fn objects_hold_contiguous_ranges_that_a_doubling_splits() {
+    fn objects_hold_interleaved_shards_that_a_doubling_halves_in_place() {
         let four = ShardMap::new(4).unwrap();
         let eight = ShardMap::new(8).unwrap();
+        let mut moved = 0;
         for logical in 0..LOGICAL_SHARDS {
             assert_eq!(ShardMap::ONE.object_of_logical(logical), 0);
-            assert_eq!(four.object_of_logical(logical), logical / 256);
-            assert_eq!(
-                eight.object_of_logical(logical) / 2,
-                four.object_of_logical(logical)
+            assert_eq!(four.object_of_logical(logical), logical % 4);
+            // Each shard stays where it was, or goes to the one new object
+            // paired with it (k -> k + 4).
+            let (before, after) = (
+                four.object_of_logical(logical),
+                eight.object_of_logical(logical),
             );
+            assert!(after == before || after == before + 4, "{logical}");
+            moved += usize::from(after != before);
+        }
+        assert_eq!(moved, usize::from(LOGICAL_SHARDS) / 2);
+        for objects in [2, 16, 64, 1024] {
+            let map = ShardMap::new(objects).unwrap();
+            let held = (0..LOGICAL_SHARDS).filter(|l| map.object_of_logical(*l) == 1);
+            assert_eq!(held.count(), usize::from(LOGICAL_SHARDS) / objects as usize);
         }
     }
 

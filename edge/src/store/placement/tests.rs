@@ -143,11 +143,13 @@ fn traffic(stores: &Stores) -> Seen {
             count(&stores.call(&batch(events, Some(browser))).unwrap());
         }
     }
-    // A server's batches: many browsers each, no browser key. Each browser
-    // was first seen alone (its own client), so no budget of new keyless
-    // persons decides here: those budgets are shares per object, only
-    // about the site's (`store::events`).
-    for browser in &browsers[300..360] {
+    // A server's batches: many browsers each, no browser key; and batches
+    // spilled with one browser's key. Each browser was first seen alone
+    // (its own client), so no budget of new keyless persons decides here:
+    // those budgets are shares per object, only about the site's
+    // (`store::events`), and which browsers share an object differs with
+    // the count.
+    for browser in &browsers[300..] {
         let first = track(
             format!("first-{browser}"),
             browser,
