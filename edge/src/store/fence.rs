@@ -11,8 +11,15 @@ use super::persons::Db;
 use super::protocol::{ShardCount, StoreError, StoreResult};
 use super::{route, Objects};
 
-/// The `store_clock` row that keeps it (its `at` is the count).
+/// The `store_clock` row that keeps it (its `at` is the count, its cursor
+/// the layout).
 const CLOCK: &str = "site_objects";
+
+/// How logical shards map onto objects (`ShardMap::object_of_logical`):
+/// interleaved. Objects recorded with no layout were made by a build that
+/// gave each object a contiguous range; with more than one object, those
+/// hold their persons elsewhere than this build looks.
+const LAYOUT: &str = "interleaved";
 
 impl Db<'_> {
     /// The count this object was first served under, if it was.
@@ -22,8 +29,16 @@ impl Db<'_> {
             .and_then(|(count, _)| u16::try_from(count).ok()))
     }
 
+    /// Whether this object was made under another layout of shards than
+    /// this build's (only matters with more than one object).
+    fn made_under_ranges(&self) -> StoreResult<bool> {
+        Ok(self
+            .clock(CLOCK)?
+            .is_some_and(|(count, layout)| count > 1 && layout.as_deref() != Some(LAYOUT)))
+    }
+
     fn serve_objects(&self, objects: u16) -> StoreResult<()> {
-        self.set_clock(CLOCK, i64::from(objects), None)
+        self.set_clock(CLOCK, i64::from(objects), Some(LAYOUT))
     }
 }
 
@@ -38,6 +53,13 @@ pub async fn fence(objects: &impl Objects, here: u16, db: &Db<'_>) -> StoreResul
              changing it needs resharding, which is not built (ARCHITECTURE.md)"
         ))
     };
+    if db.made_under_ranges()? {
+        return Err(StoreError::Internal(
+            "this site's objects were made by an earlier build that mapped shards to objects \
+             in ranges, which this build does not read (its local state must be cleared)"
+                .into(),
+        ));
+    }
     match db.served_objects()? {
         Some(made) if made == count => return Ok(()),
         Some(made) => return Err(refused(made)),

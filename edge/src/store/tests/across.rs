@@ -412,6 +412,19 @@ fn objects_refuse_to_serve_under_another_count_of_objects() {
         }
     }
     assert_eq!(at(&eight, 5).served_objects().unwrap(), None);
+    // Objects an earlier build made over 4 objects in ranges (no layout
+    // recorded) are refused by this one, which would look for their
+    // persons elsewhere; one object is one object under either.
+    for (objects, refused) in [(4, true), (1, false)] {
+        let old = Stores::new(objects);
+        let db = at(&old, 0);
+        db.set_clock("site_objects", i64::from(objects), None)
+            .unwrap();
+        match ready(fence(&old, 0, &db)) {
+            Err(StoreError::Internal(why)) if refused => assert!(why.contains("ranges"), "{why}"),
+            other => assert_eq!(other.is_ok(), !refused, "{objects}: {other:?}"),
+        }
+    }
 }
 
 /// The event path over 64 objects: a browser's batch goes to its own object
