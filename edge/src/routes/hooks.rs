@@ -17,7 +17,7 @@ use crate::tokens;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use crate::store::events::BACKEND_CHANNEL;
+use crate::store::hooks::BACKEND_CHANNEL;
 use crate::store::protocol::Hook;
 
 pub async fn hook(mut req: Request, env: &Env, channel: &str) -> Handled {

@@ -31,6 +31,7 @@ pub mod deliveries;
 pub mod directory;
 pub mod events;
 pub mod fence;
+pub mod hooks;
 pub mod identity;
 pub mod journeys;
 pub mod keys;

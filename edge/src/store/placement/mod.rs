@@ -74,7 +74,7 @@ pub fn directory_object(map: ShardMap, kind: &str, value: &str) -> u16 {
 /// event that names no identifier goes home, to be refused there.
 impl Placed for Hook {
     fn place(&self, map: ShardMap) -> Placement<Self> {
-        match crate::store::events::hook_identifier(&self.event) {
+        match crate::store::hooks::hook_identifier(&self.event) {
             Ok((kind, value)) => Placement::One(directory_object(map, kind, &value)),
             Err(_) => Placement::One(map.home()),
         }
