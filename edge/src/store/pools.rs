@@ -24,8 +24,8 @@ use nudge_core::journey::RunId;
 use serde_json::Value;
 
 use super::persons::Db;
-use super::placement::directory_object;
 use super::protocol::{LeaseCodes, Leased, StoreResult};
+use super::shards::directory_object;
 use super::shards::ShardMap;
 use super::sql::{params, SqlExt};
 use super::{route, Objects};

@@ -29,8 +29,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::placement::directory_object;
 use super::protocol::*;
+use super::shards::directory_object;
 use super::{route, Objects};
 
 /// The step logged once a merge across objects is finished.

@@ -97,6 +97,12 @@ impl ShardMap {
     }
 }
 
+/// The directory object of an identifier (a user id, an email or phone
+/// hash, a coupon pool): the object it hashes to.
+pub fn directory_object(map: ShardMap, kind: &str, value: &str) -> u16 {
+    map.object_of_logical(logical_of_identifier(kind, value))
+}
+
 /// A browser's logical shard: the first bytes of a SHA-256 of its id, so
 /// browsers spread evenly whatever ids they pick.
 pub fn logical_of_browser(anonymous_id: &str) -> u16 {

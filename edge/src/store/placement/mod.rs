@@ -23,7 +23,8 @@ pub use batches::object_of_event;
 use std::collections::BTreeMap;
 
 use super::protocol::*;
-use super::shards::{logical_of_identifier, logical_of_person, Placed, Placement, ShardMap};
+use super::shards::directory_object;
+use super::shards::{logical_of_person, Placed, Placement, ShardMap};
 
 /// The home object, for commands on site-wide tables.
 macro_rules! at_home {
@@ -62,11 +63,6 @@ impl Placed for BrowserPerson {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(map.browser(&self.anonymous_id))
     }
-}
-
-/// The directory object of an identifier: the object it hashes to.
-pub fn directory_object(map: ShardMap, kind: &str, value: &str) -> u16 {
-    map.object_of_logical(logical_of_identifier(kind, value))
 }
 
 /// A webhook goes to its identifier's directory object, which knows the

@@ -287,7 +287,7 @@ fn an_undo_across_objects_gives_the_person_back_its_names_and_its_id() {
         .contains(&("email".to_owned(), hash.clone())));
     // Her email's directory entry is hers again; her id, which names b's
     // object, finds her where she lives now; b's events are hers.
-    let directory = crate::store::placement::directory_object(stores.map, "email", &hash);
+    let directory = crate::store::shards::directory_object(stores.map, "email", &hash);
     let entry = stores.sqls[usize::from(directory)]
         .query(
             "SELECT person FROM directory WHERE kind = 'email' AND value = ?",

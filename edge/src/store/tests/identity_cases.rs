@@ -171,7 +171,7 @@ fn a_name_of_a_person_merged_in_its_own_object_is_found_after_the_merged_person_
             .find(|e| {
                 let hash = crate::tokens::email_hash(e).unwrap();
                 objects == 1
-                    || crate::store::placement::directory_object(stores.map, "email", &hash) > 1
+                    || crate::store::shards::directory_object(stores.map, "email", &hash) > 1
             })
             .unwrap();
         for anon in [&a, &b, &c] {
@@ -342,7 +342,7 @@ fn the_admin_finds_a_browser_whose_person_passed_through_the_object_its_id_names
     let (x, first) = (0..)
         .map(|i| format!("passer-{i}"))
         .map(|x| {
-            let d = crate::store::placement::directory_object(stores.map, "user", &x);
+            let d = crate::store::shards::directory_object(stores.map, "user", &x);
             (x, d)
         })
         .find(|(x, d)| *d != stores.map.browser(x))

@@ -239,7 +239,7 @@ fn crash_after(step: u8) -> (Stores, Value) {
     assert_eq!(loser["user_id"], Value::Null);
     // b's identify binds nothing new: u1 is a's; the merge runs and stops.
     let b_person = person_of(&stores, &b);
-    let coordinator = crate::store::placement::directory_object(stores.map, "user", "u1");
+    let coordinator = crate::store::shards::directory_object(stores.map, "user", "u1");
     let logged = SagaStep {
         merge: merge_id(&b_person, &winner),
         from: b_person,
@@ -381,7 +381,7 @@ fn a_merge_whose_winner_moves_meanwhile_follows_it() {
     let c_person = by_email(&c).unwrap().person;
     // c's person starts moving into a's (an email both proved) and stops
     // after its export, as a crash would leave it.
-    let coordinator = crate::store::placement::directory_object(stores.map, "email", "shared");
+    let coordinator = crate::store::shards::directory_object(stores.map, "email", "shared");
     let first = SagaStep {
         merge: merge_id(&c_person, &a_person),
         from: c_person.clone(),
@@ -451,7 +451,7 @@ fn webhooks_find_their_person_through_the_directory() {
     let hash = crate::tokens::email_hash("ann@example.com").unwrap();
     let first = coupon_hook("w1", json!({"email": "ann@example.com"}), "HELLO");
     stores.call(&first).unwrap();
-    let home = usize::from(crate::store::placement::directory_object(
+    let home = usize::from(crate::store::shards::directory_object(
         stores.map, "email", &hash,
     ));
     assert_eq!(stores.count(home, "SELECT count(*) FROM directory"), 1);
@@ -480,7 +480,7 @@ fn webhooks_find_their_person_through_the_directory() {
     let a = (0..)
         .map(|i| format!("bob-{i}"))
         .find(|a| {
-            let d = crate::store::placement::directory_object(stores.map, "user", "u9");
+            let d = crate::store::shards::directory_object(stores.map, "user", "u9");
             stores.map.browser(a) != d
         })
         .unwrap();
@@ -530,7 +530,7 @@ fn two_merges_of_one_pair_the_opposite_ways_end_as_one_and_lose_nothing() {
         into: into.into(),
         proof: proof.into(),
         step: 1,
-        object: crate::store::placement::directory_object(stores.map, "email", proof),
+        object: crate::store::shards::directory_object(stores.map, "email", proof),
     };
     // Both start at once (one proven by each person's email) and both
     // freeze their loser before either imports.
@@ -588,7 +588,7 @@ fn an_unsubscribe_reaches_every_object_and_stops_sends_there() {
     };
     stores.call(&hook).unwrap();
     let hash = crate::tokens::email_hash("ann@example.com").unwrap();
-    let made = usize::from(crate::store::placement::directory_object(
+    let made = usize::from(crate::store::shards::directory_object(
         stores.map, "email", &hash,
     ));
     let suppressed = |i: usize| stores.count(i, "SELECT count(*) FROM suppressions");
@@ -670,9 +670,8 @@ fn the_admin_finds_a_person_by_any_name_in_any_object() {
     ))
     .unwrap();
     // The names' directory objects are not all the person's own.
-    let dir = |kind: &str, value: &str| {
-        crate::store::placement::directory_object(stores.map, kind, value)
-    };
+    let dir =
+        |kind: &str, value: &str| crate::store::shards::directory_object(stores.map, kind, value);
     let home = stores.map.browser(&a);
     let email_hash = crate::tokens::email_hash(email).unwrap();
     assert!(dir("user", "ada") != home || dir("email", &email_hash) != home);
