@@ -276,10 +276,12 @@ async fn ask_placed<A: Placed>(
     let answers = match ask.place(map) {
         Placement::One(object) => {
             let answer = match ask_following(objects, object, ask).await {
-                Err(StoreError::NotFound(why)) => match ask.otherwise(map) {
-                    Some(next) if next != object => ask_following(objects, next, ask).await,
-                    _ => Err(StoreError::NotFound(why)),
-                },
+                Err(refused @ (StoreError::NotFound(_) | StoreError::Moved { .. })) => {
+                    match ask.otherwise(map) {
+                        Some(next) if next != object => ask_following(objects, next, ask).await,
+                        _ => Err(refused),
+                    }
+                }
                 answer => answer,
             };
             vec![(object, answer)]

@@ -33,10 +33,11 @@ impl Db<'_> {
         // objects (`store::moves`): one query, and none per browser if not.
         let moves = self.any_moves()?;
         // Whether any event here was stored away from its browser's home
-        // (`foreign_events`; never, with one object).
-        let any_away = self
-            .sql
-            .exists("SELECT 1 WHERE EXISTS (SELECT 1 FROM foreign_events)", &[])?;
+        // (`foreign_events`; never with one object, which asks nothing).
+        let any_away = batch.objects > 1
+            && self
+                .sql
+                .exists("SELECT 1 WHERE EXISTS (SELECT 1 FROM foreign_events)", &[])?;
         // The browser this request proves it speaks for: its key, registered
         // now if it is the first one, and only for a browser the batch names
         // (and not one that moved away: its key lives where it went).
@@ -157,7 +158,11 @@ impl Db<'_> {
                 duplicates += 1;
                 continue;
             }
-            if batch.away {
+            // Only a browser's own events (proven): ids anyone could send
+            // under an away browser's id must not pile up and travel with
+            // its person (an unproven event is credited to nobody, so a
+            // resend of one stored again changes no fact).
+            if batch.away && proven {
                 self.sql.execute(
                     "INSERT OR IGNORE INTO foreign_events (id, anonymous_id, at) VALUES (?, ?, ?)",
                     params![id, anonymous_id, received_at],

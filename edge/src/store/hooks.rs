@@ -51,6 +51,11 @@ impl Db<'_> {
                 return Err(elsewhere);
             }
         }
+        // A person moving to another object takes the hook once it has
+        // arrived: the channel retries what is refused.
+        if let Some(person) = self.person_of(kind, &value)? {
+            self.refuse_moving(&person)?;
+        }
         // Recorded only once valid: a refused event leaves nothing behind.
         let fresh = self.sql.execute(
             "INSERT OR IGNORE INTO webhooks (id, channel, at, body) VALUES (?, ?, ?, ?)",

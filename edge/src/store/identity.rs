@@ -62,7 +62,10 @@ impl Db<'_> {
                         "this browser belongs to another user id".into(),
                     ));
                 }
-                Some(target) if target != browser => self.refuse_two_user_ids(&browser, &target)?,
+                Some(target) if target != browser => {
+                    self.refuse_two_user_ids(&browser, &target)?;
+                    self.refuse_moving(&target)?;
+                }
                 _ => {}
             }
         }
@@ -130,7 +133,13 @@ impl Db<'_> {
             return Ok(());
         }
         let other = self.person_for_browser(fresh)?;
-        if other == person || self.refuse_two_user_ids(&other, &person).is_err() {
+        // A person moving to another object links on a later batch, once
+        // it has arrived (the cookie comes with every batch).
+        if other == person
+            || self.refuse_two_user_ids(&other, &person).is_err()
+            || self.refuse_moving(&other).is_err()
+            || self.refuse_moving(&person).is_err()
+        {
             return Ok(());
         }
         self.merge(&other, &person, "signed_cookie")

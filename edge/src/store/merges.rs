@@ -85,6 +85,14 @@ impl Db<'_> {
                 )));
             }
         }
+        // A merge across objects still finishing (its saga stopped after the
+        // import, until its coordinator's alarm resumes it): undone now, the
+        // resumed saga would meet a person split out of what it moved.
+        if self.merge_finishing(&super::saga::merge_id(from, into))? {
+            return Err(StoreError::Overloaded(format!(
+                "merge {seq} is still being finished between objects; try again in a minute"
+            )));
+        }
         // The person merged into left this object since, in a later merge
         // across objects: what this merge gave it went with it, so nothing
         // here can give it back (undone here, the person split out would

@@ -147,6 +147,7 @@ fn placed_by_person(command: &Command) -> Option<&str> {
     match command {
         Command::ExportPerson(c) => Some(&c.person),
         Command::ImportPerson(c) => Some(&c.into),
+        Command::MergeDone(c) => Some(&c.into),
         Command::ForgetPerson(c) => Some(&c.person),
         Command::Unfreeze(c) => Some(&c.person),
         Command::TakeHeld(c) => Some(&c.person),
@@ -237,6 +238,7 @@ pub fn dispatch(db: &Db<'_>, command: Command, journeys: &Journeys) -> StoreResu
         Command::OpenSagas(c) => answer(&c, db.open_sagas(saga::DONE)),
         Command::ExportPerson(c) => answer(&c, db.export_person(&c)),
         Command::ImportPerson(c) => answer(&c, db.import_person(&c)),
+        Command::MergeDone(c) => answer(&c, db.merge_done(&c)),
         Command::ForgetPerson(c) => answer(&c, db.forget_person(&c)),
         Command::TakeHeld(c) => answer(&c, db.take_held(&c)),
         Command::DropHeld(c) => answer(&c, db.drop_held(&c)),

@@ -59,6 +59,18 @@ impl Db<'_> {
         Ok(object.map(|o| o as u16))
     }
 
+    /// Refuses a command that would write to `person` while it is moving
+    /// to another object (frozen after its export: what is written here now
+    /// would not go with it, and the move's forget would delete it).
+    pub fn refuse_moving(&self, person: &str) -> StoreResult<()> {
+        if self.frozen(person)?.is_some() {
+            return Err(StoreError::Overloaded(
+                "this person is moving between objects; try again in a moment".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses a browser's command where its person is not (any more): it
     /// moved (`Moved`, asked there instead), or it is moving now (try again).
     pub fn browser_is_here(&self, anonymous_id: &str) -> StoreResult<()> {
@@ -210,6 +222,24 @@ impl Db<'_> {
             export.tables.push(((*table).to_owned(), rows));
         }
         Ok(export)
+    }
+
+    /// The merge whose import this object took is finished.
+    pub fn merge_done(&self, ask: &MergeDone) -> StoreResult<()> {
+        self.sql.execute(
+            "UPDATE imported_merges SET done_at = ? WHERE merge = ? AND done_at IS NULL",
+            params![self.now, ask.merge.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a merge across objects this object imported is still being
+    /// finished (its loser not yet forgotten where it was).
+    pub fn merge_finishing(&self, merge: &str) -> StoreResult<bool> {
+        self.sql.exists(
+            "SELECT 1 FROM imported_merges WHERE merge = ? AND done_at IS NULL",
+            params![merge],
+        )
     }
 
     /// Takes an exported person in and merges it into `into`: once per merge.
@@ -426,8 +456,15 @@ fn insert_row(db: &Db<'_>, table: &str, row: &Row) -> StoreResult<()> {
         )));
     }
     let marks = vec!["?"; columns.len()].join(", ");
+    // An event id is the client's: two browsers' events stored away under
+    // one id meet when their persons merge. The id is a repeat either way.
+    let or_ignore = if table == "foreign_events" {
+        " OR IGNORE"
+    } else {
+        ""
+    };
     let statement = format!(
-        "INSERT INTO {table} ({}) VALUES ({marks})",
+        "INSERT{or_ignore} INTO {table} ({}) VALUES ({marks})",
         columns.join(", ")
     );
     let values: Vec<Param> = row.values().map(param_of).collect();

@@ -296,6 +296,12 @@ pub async fn merge_across(
     // (the merge keeps its id; the log says where it goes now).
     let into_is = whereabouts(objects, log.into).await?;
     log.into = into_is.person;
+    // The winner became the loser meanwhile (the same pair merged the
+    // other way, and that merge finished first): nothing is left to move,
+    // and a loser this merge froze is unfrozen with its held events.
+    if log.into == log.from {
+        return give_way(objects, &log, campaigns).await;
+    }
     route(objects, &log).await?;
     if stop(1) {
         return Ok(());
@@ -387,6 +393,12 @@ pub async fn merge_across(
     if stop(6) {
         return Ok(());
     }
+    // The winner's object may now let the admin undo it.
+    let done = MergeDone {
+        merge: merge.clone(),
+        into: into.clone(),
+    };
+    route(objects, &done).await?;
     log.step = DONE;
     route(objects, &log).await?;
     Ok(())

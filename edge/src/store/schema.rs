@@ -234,7 +234,8 @@ const MIGRATIONS: &[&[&str]] = &[
     // 14: repair. Merges before this version wrote a campaign neither
     // dismissed nor converted by either person as both, at time 0
     // (`max(coalesce(x, 0), ...)`), which stopped it for the merged person.
-    // No act is ever recorded at 0, so a 0 is only ever that bug's.
+    // No browser records an act at 0 (1970-01-01T00:00:00Z), so a 0 is
+    // that bug's.
     &[
         "UPDATE campaigns SET dismissed_at = NULL WHERE dismissed_at = 0",
         "UPDATE campaigns SET converted_at = NULL WHERE converted_at = 0",
@@ -246,6 +247,13 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE foreign_events (id TEXT PRIMARY KEY, anonymous_id TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID",
         "CREATE INDEX foreign_events_by_browser ON foreign_events (anonymous_id)",
         "CREATE INDEX foreign_events_by_time ON foreign_events (at)",
+    ],
+    // 16: when a merge across objects this object imported was finished
+    // (`MergeDone`): the admin may undo it only then. Imports from before
+    // are taken as finished.
+    &[
+        "ALTER TABLE imported_merges ADD COLUMN done_at INTEGER",
+        "UPDATE imported_merges SET done_at = at",
     ],
 ];
 

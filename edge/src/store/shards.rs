@@ -198,8 +198,9 @@ pub trait Placed: Ask + Sized {
     }
 
     /// Where a command placed on one object goes next when that object
-    /// knows nothing of what it names (`NotFound`): a lookup by a name that
-    /// may be a user id or a browser's id. None by default.
+    /// knows nothing of what it names (`NotFound`), or only stale redirects
+    /// lead on from it (`Moved`): a lookup by a name that may be a user id
+    /// or a browser's id. None by default.
     fn otherwise(&self, _map: ShardMap) -> Option<u16> {
         None
     }

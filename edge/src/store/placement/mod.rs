@@ -159,29 +159,26 @@ impl Placed for JourneyRuns {
 }
 
 /// Where the admin's name for a person is first looked up: a person id's
-/// object, an address's directory object; any other name (a browser or a
-/// user id) at the object it names as a browser, the only one that keeps a
-/// moved browser's redirect current (another may hold one left as it was
-/// when the person passed through, and a chain of those ends in `Moved`).
+/// object, an address's directory object, any other name's directory
+/// object as a user id (user ids first, as one object looks them up: an
+/// anonymous id anyone may pick never shadows a customer's user id).
 fn lookup_object(map: ShardMap, id: &str) -> u16 {
     if logical_of_person(id).is_some() {
         return map.person(id);
     }
-    match crate::store::persons::named_address(id) {
-        Some(address) => match address.first() {
-            Some((kind, value)) => directory_object(map, kind, value),
-            None => map.home(),
-        },
-        None => map.browser(id),
+    let address =
+        crate::store::persons::named_address(id).unwrap_or_else(|| vec![("user", id.to_owned())]);
+    match address.first() {
+        Some((kind, value)) => directory_object(map, kind, value),
+        None => map.home(),
     }
 }
 
-/// Where a name nobody knows where it was first looked up is asked next:
-/// the object it names as a user id (its directory entry).
+/// Where a name not found first (or found only as a chain of stale
+/// redirects, `Moved`) is asked next: the object it names as a browser,
+/// whose redirect follows the browser's person (another object may hold
+/// one left as it was when the person passed through).
 fn lookup_otherwise(map: ShardMap, id: &str) -> u16 {
-    if logical_of_person(id).is_none() && crate::store::persons::named_address(id).is_none() {
-        return directory_object(map, "user", id);
-    }
     map.browser(id)
 }
 
@@ -272,6 +269,12 @@ impl Placed for Unfreeze {
 }
 
 impl Placed for ImportPerson {
+    fn place(&self, map: ShardMap) -> Placement<Self> {
+        Placement::One(map.person(&self.into))
+    }
+}
+
+impl Placed for MergeDone {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(map.person(&self.into))
     }

@@ -190,6 +190,15 @@ impl PersonExport {
     }
 }
 
+/// At the winner's object: the merge whose import it took is finished (its
+/// loser forgotten where it was, its held events stored); only then may
+/// the admin undo it there.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MergeDone {
+    pub merge: String,
+    pub into: String,
+}
+
 /// Takes in an exported person and merges it into `into` (once per merge).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ImportPerson {

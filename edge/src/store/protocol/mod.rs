@@ -137,6 +137,7 @@ commands! {
     "open_sagas" => OpenSagas(OpenSagas) -> Vec<SagaStep>;
     "export_person" => ExportPerson(ExportPerson) -> PersonExport;
     "import_person" => ImportPerson(ImportPerson) -> Identified;
+    "merge_done" => MergeDone(MergeDone) -> ();
     /// The browsers that lead to the person's new object now.
     "forget_person" => ForgetPerson(ForgetPerson) -> Vec<String>;
     "redirect_browser" => RedirectBrowser(RedirectBrowser) -> ();

@@ -9,7 +9,7 @@ use crate::store::protocol::*;
 use crate::store::saga;
 
 /// `anon` proves `email` (a verified email).
-fn prove_email(stores: &Stores, anon: &str, email: &str) -> StoreResult<Identified> {
+pub(super) fn prove_email(stores: &Stores, anon: &str, email: &str) -> StoreResult<Identified> {
     stores.now.set(stores.now.get() + 1);
     let hash = crate::tokens::email_hash(email).unwrap();
     ready(saga::identify(
@@ -20,7 +20,7 @@ fn prove_email(stores: &Stores, anon: &str, email: &str) -> StoreResult<Identifi
 }
 
 /// Browsers named `prefix-i` in the objects `want` (one each, in order).
-fn browsers_in(stores: &Stores, prefix: &str, want: &[usize]) -> Vec<String> {
+pub(super) fn browsers_in(stores: &Stores, prefix: &str, want: &[usize]) -> Vec<String> {
     want.iter()
         .enumerate()
         .map(|(k, object)| {
@@ -33,7 +33,7 @@ fn browsers_in(stores: &Stores, prefix: &str, want: &[usize]) -> Vec<String> {
 }
 
 /// The person the admin finds by `name`, or the refusal.
-fn found(stores: &Stores, name: &str) -> String {
+pub(super) fn found(stores: &Stores, name: &str) -> String {
     match stores.call(&JourneyRuns {
         person: name.into(),
     }) {

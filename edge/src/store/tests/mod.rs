@@ -259,12 +259,14 @@ mod forwarding;
 mod identity;
 mod identity_cases;
 mod identity_fuzz;
+mod identity_races;
 mod journeys;
 mod journeys_bench;
 pub(crate) mod objects;
 mod pools;
 mod reports;
 mod reports_bench;
+
 mod saga;
 mod shards_bench;
 mod versions;
