@@ -78,6 +78,11 @@ pub fn wasm_opt(wasm: &Path) -> Result {
     )
 }
 
+/// npm's wasm-opt (Debian's is broken), installed by `tools::ensure_all`.
+pub fn wasm_opt_program() -> PathBuf {
+    root().join("node_modules/.bin/wasm-opt")
+}
+
 /// The features Rust's wasm32 target emits by default, for wasm-opt.
 pub const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
@@ -92,7 +97,7 @@ pub const WASM_FEATURES: &[&str] = &[
 /// more), knowing the features Rust's wasm32 target emits by default.
 pub fn wasm_opt_with(wasm: &Path, options: &[&str]) -> Result {
     let wasm = wasm.to_string_lossy();
-    let wasm_opt = root().join("node_modules/.bin/wasm-opt");
+    let wasm_opt = wasm_opt_program();
     run(
         &wasm_opt.to_string_lossy(),
         &[options, WASM_FEATURES, &[&wasm, "-o", &wasm]].concat(),

@@ -43,18 +43,21 @@ impl Db<'_> {
         if kind_of_event == "coupon.issued" && !data["code"].is_string() {
             return Err(StoreError::Invalid("data.code is required".into()));
         }
-        // With a site over several objects the hook comes to the identifier's
-        // directory object (`store::placement`); a person the directory
-        // places in another object is found there (`store::route` asks).
-        if spread && self.person_of(kind, &value)?.is_none() {
-            if let Some(elsewhere) = self.directory_person_elsewhere(kind, &value)? {
-                return Err(elsewhere);
+        let known = self.person_of(kind, &value)?;
+        match &known {
+            // A person moving to another object takes the hook once it has
+            // arrived: the channel retries what is refused.
+            Some(person) => self.refuse_moving(person)?,
+            // With a site over several objects the hook comes to the
+            // identifier's directory object (`store::placement`); a person
+            // the directory places in another object is found there
+            // (`store::route` asks).
+            None if spread => {
+                if let Some(elsewhere) = self.directory_person_elsewhere(kind, &value)? {
+                    return Err(elsewhere);
+                }
             }
-        }
-        // A person moving to another object takes the hook once it has
-        // arrived: the channel retries what is refused.
-        if let Some(person) = self.person_of(kind, &value)? {
-            self.refuse_moving(&person)?;
+            None => {}
         }
         // Recorded only once valid: a refused event leaves nothing behind.
         let fresh = self.sql.execute(
@@ -67,7 +70,7 @@ impl Db<'_> {
             )));
         }
         // The channel (or the shop's backend) knows this person: a verified identifier.
-        let person = match self.person_of(kind, &value)? {
+        let person = match known {
             Some(p) => p,
             None => {
                 let logical = super::shards::logical_of_identifier(kind, &value);

@@ -137,8 +137,8 @@ impl Db<'_> {
         // it has arrived (the cookie comes with every batch).
         if other == person
             || self.refuse_two_user_ids(&other, &person).is_err()
-            || self.refuse_moving(&other).is_err()
-            || self.refuse_moving(&person).is_err()
+            || self.frozen(&other)?.is_some()
+            || self.frozen(&person)?.is_some()
         {
             return Ok(());
         }

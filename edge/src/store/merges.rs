@@ -88,7 +88,9 @@ impl Db<'_> {
         // A merge across objects still finishing (its saga stopped after the
         // import, until its coordinator's alarm resumes it): undone now, the
         // resumed saga would meet a person split out of what it moved.
-        if self.merge_finishing(&super::saga::merge_id(from, into))? {
+        // Its id across objects (`saga::merge_id`: the same for the same pair).
+        let merge_id = super::saga::merge_id(from, into);
+        if self.merge_finishing(&merge_id)? {
             return Err(StoreError::Overloaded(format!(
                 "merge {seq} is still being finished between objects; try again in a minute"
             )));
@@ -181,7 +183,7 @@ impl Db<'_> {
         // merge under the same id (`saga::merge_id`): its import is not done.
         self.sql.execute(
             "DELETE FROM imported_merges WHERE merge = ?",
-            params![super::saga::merge_id(from, into)],
+            params![merge_id],
         )?;
         let mut given_back: Vec<(String, String)> = moved["identifiers"]
             .as_array()

@@ -80,14 +80,10 @@ impl Db<'_> {
         if let Some(object) = self.moved_browser(anonymous_id)? {
             return Err(StoreError::Moved { object });
         }
-        if let Some(person) = self.person_of("anon", anonymous_id)? {
-            if self.frozen(&person)?.is_some() {
-                return Err(StoreError::Overloaded(
-                    "this browser's person is moving; try again in a moment".into(),
-                ));
-            }
+        match self.person_of("anon", anonymous_id)? {
+            Some(person) => self.refuse_moving(&person),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The merge moving `person` now, if one is.

@@ -140,21 +140,24 @@ impl Placed for StudioPersonOf {
     }
 
     fn otherwise(&self, map: ShardMap) -> Option<u16> {
-        Some(lookup_otherwise(map, &self.person))
+        Some(map.browser(&self.person))
     }
 }
 
 /// A person the admin names by id, user id, email, phone or browser: to the
 /// object a person id names, an address's directory object (which sends it
-/// on where the person is), or the object the name names as a browser, and
-/// if nobody is found there, its directory object as a user id.
+/// on where the person is), or a name's directory object as a user id, and
+/// if nobody is found there (or only stale redirects lead on, `Moved`), the
+/// object the name names as a browser, whose redirect follows the browser's
+/// person (another object may hold one left as it was when the person
+/// passed through).
 impl Placed for JourneyRuns {
     fn place(&self, map: ShardMap) -> Placement<Self> {
         Placement::One(lookup_object(map, &self.person))
     }
 
     fn otherwise(&self, map: ShardMap) -> Option<u16> {
-        Some(lookup_otherwise(map, &self.person))
+        Some(map.browser(&self.person))
     }
 }
 
@@ -172,14 +175,6 @@ fn lookup_object(map: ShardMap, id: &str) -> u16 {
         Some((kind, value)) => directory_object(map, kind, value),
         None => map.home(),
     }
-}
-
-/// Where a name not found first (or found only as a chain of stale
-/// redirects, `Moved`) is asked next: the object it names as a browser,
-/// whose redirect follows the browser's person (another object may hold
-/// one left as it was when the person passed through).
-fn lookup_otherwise(map: ShardMap, id: &str) -> u16 {
-    map.browser(id)
 }
 
 impl Placed for Bind {
